@@ -1,0 +1,55 @@
+/**
+ * Causal multi-head self-attention, as nanoGPT's CausalSelfAttention.
+ *
+ * Shapes: B batch, T time, C = nEmbd, nh heads, hs = C / nh head size.
+ */
+import * as tf from '../tf';
+import { dropout, linear } from './layers';
+
+export interface AttentionWeights {
+  cAttnW: tf.Tensor; // (3C, C): rows are q, then k, then v
+  cAttnB?: tf.Tensor; // (3C)
+  cProjW: tf.Tensor; // (C, C)
+  cProjB?: tf.Tensor; // (C)
+}
+
+/**
+ * Additive causal mask: 0 where key position j ≤ query position i, -1e9 above the diagonal.
+ * -1e9 rather than -Infinity: exp underflows to exactly 0 either way, and a finite value cannot
+ * turn into NaN (-Inf − -Inf) inside the softmax.
+ */
+export function causalMask(T: number): tf.Tensor2D {
+  const values = new Float32Array(T * T);
+  for (let i = 0; i < T; i++) for (let j = i + 1; j < T; j++) values[i * T + j] = -1e9;
+  return tf.tensor2d(values, [T, T]); // (T, T)
+}
+
+/**
+ * x: (B, T, C) → (B, T, C). `mask` is causalMask(T), cached by the caller.
+ * dropoutSeeds: two seeds (attention weights, output) when training with dropout, else undefined.
+ */
+export function causalSelfAttention(
+  x: tf.Tensor3D,
+  w: AttentionWeights,
+  nHead: number,
+  mask: tf.Tensor2D,
+  dropoutRate: number,
+  dropoutSeeds?: [number, number],
+): tf.Tensor3D {
+  const [B, T, C] = x.shape;
+  const hs = C / nHead;
+  const qkv = linear(x, w.cAttnW, w.cAttnB); // (B, T, 3C)
+  const [q, k, v] = tf.split(qkv, 3, 2).map(
+    (t) => t.reshape([B, T, nHead, hs]).transpose([0, 2, 1, 3]), // (B, nh, T, hs)
+  );
+  // Scaled dot product: (B, nh, T, hs) x (B, nh, hs, T) → (B, nh, T, T)
+  let att = tf.matMul(q, k, false, true).mul(1 / Math.sqrt(hs));
+  att = att.add(mask); // mask broadcasts over (B, nh)
+  att = tf.softmax(att, -1); // (B, nh, T, T)
+  att = dropout(att, dropoutRate, dropoutSeeds?.[0]);
+  const y = tf
+    .matMul(att, v) // (B, nh, T, hs)
+    .transpose([0, 2, 1, 3]) // (B, T, nh, hs)
+    .reshape([B, T, C]); // (B, T, C): heads side by side, as torch's y.transpose(1, 2).view(B, T, C)
+  return dropout(linear(y, w.cProjW, w.cProjB), dropoutRate, dropoutSeeds?.[1]) as tf.Tensor3D; // (B, T, C)
+}

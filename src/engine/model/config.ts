@@ -1,0 +1,117 @@
+/**
+ * GPTConfig: the shape of a nanoGPT model, as plain readonly data.
+ *
+ * Field names are ours (camelCase); `toModelArgs` / `fromModelArgs` translate to nanoGPT's
+ * `model_args` dict so a checkpoint round-trips through PyTorch.
+ */
+
+export interface GPTConfig {
+  /** Number of token ids, special tokens included (nanoGPT: vocab_size). */
+  readonly vocabSize: number;
+  /** Longest context the model can see; sizes the position embedding (block_size). */
+  readonly blockSize: number;
+  /** Transformer blocks (n_layer). */
+  readonly nLayer: number;
+  /** Attention heads per block (n_head); must divide nEmbd. */
+  readonly nHead: number;
+  /** Residual stream width C (n_embd). */
+  readonly nEmbd: number;
+  /** Dropout probability in [0, 1), applied after embeddings, attention weights, and both residual branches. */
+  readonly dropout: number;
+  /** Bias in Linear layers and LayerNorms (nanoGPT's train.py defaults to false). */
+  readonly bias: boolean;
+}
+
+/** Architecture presets; vocabSize is filled in from the tokenizer. */
+export type PresetName = 'tiny' | 'baby' | 'small';
+export type ArchConfig = Omit<GPTConfig, 'vocabSize'>;
+
+export const PRESETS: Readonly<Record<PresetName, ArchConfig>> = {
+  /** For tests and a first run that shows a falling loss within seconds on a CPU. */
+  tiny: { blockSize: 32, nLayer: 2, nHead: 2, nEmbd: 32, dropout: 0, bias: false },
+  /** nanoGPT's CPU "baby" config (README: 4 layers, 4 heads, 128 wide, block 64, dropout 0). */
+  baby: { blockSize: 64, nLayer: 4, nHead: 4, nEmbd: 128, dropout: 0, bias: false },
+  /** nanoGPT's config/train_shakespeare_char.py. */
+  small: { blockSize: 256, nLayer: 6, nHead: 6, nEmbd: 384, dropout: 0.2, bias: false },
+};
+
+export const PRESET_NAMES = Object.keys(PRESETS) as PresetName[];
+
+export function isPresetName(name: string): name is PresetName {
+  return (PRESET_NAMES as string[]).includes(name);
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+function checkInt(field: string, value: unknown, min: number, max: number): void {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${field} must be an integer in [${min}, ${max}], got ${String(value)}`);
+  }
+}
+
+/** Throws a ConfigError naming the first bad field and the values it may take. */
+export function validateConfig(c: GPTConfig): GPTConfig {
+  checkInt('vocabSize', c.vocabSize, 2, 1 << 20);
+  checkInt('blockSize', c.blockSize, 1, 1 << 16);
+  checkInt('nLayer', c.nLayer, 1, 256);
+  checkInt('nHead', c.nHead, 1, 1024);
+  checkInt('nEmbd', c.nEmbd, 1, 1 << 16);
+  if (c.nEmbd % c.nHead !== 0) {
+    const divisors = [];
+    for (let h = 1; h <= Math.min(c.nEmbd, 64); h++) if (c.nEmbd % h === 0) divisors.push(h);
+    throw new ConfigError(
+      `nEmbd (${c.nEmbd}) must be divisible by nHead (${c.nHead}); heads that divide ${c.nEmbd}: ${divisors.join(', ')}`,
+    );
+  }
+  if (typeof c.dropout !== 'number' || !(c.dropout >= 0 && c.dropout < 1)) {
+    throw new ConfigError(`dropout must be a number in [0, 1), got ${String(c.dropout)}`);
+  }
+  if (typeof c.bias !== 'boolean') throw new ConfigError(`bias must be true or false, got ${String(c.bias)}`);
+  return c;
+}
+
+/** nanoGPT's model_args dict, as stored in ckpt.pt and in our safetensors metadata. */
+export interface ModelArgs {
+  n_layer: number;
+  n_head: number;
+  n_embd: number;
+  block_size: number;
+  bias: boolean;
+  vocab_size: number;
+  dropout: number;
+}
+
+export function toModelArgs(c: GPTConfig): ModelArgs {
+  return {
+    n_layer: c.nLayer,
+    n_head: c.nHead,
+    n_embd: c.nEmbd,
+    block_size: c.blockSize,
+    bias: c.bias,
+    vocab_size: c.vocabSize,
+    dropout: c.dropout,
+  };
+}
+
+export function fromModelArgs(a: ModelArgs): GPTConfig {
+  return validateConfig({
+    vocabSize: a.vocab_size,
+    blockSize: a.block_size,
+    nLayer: a.n_layer,
+    nHead: a.n_head,
+    nEmbd: a.n_embd,
+    dropout: a.dropout,
+    bias: a.bias,
+  });
+}
+
+/** Parameter count as nanoGPT reports it by default: the tied LM head counted once, position embeddings included. */
+export function countParams(c: GPTConfig): number {
+  const C = c.nEmbd;
+  const b = c.bias ? 1 : 0;
+  const ln = C + b * C;
+  const block = 2 * ln + (3 * C * C + b * 3 * C) + (C * C + b * C) + (4 * C * C + b * 4 * C) + (4 * C * C + b * C);
+  return c.vocabSize * C + c.blockSize * C + c.nLayer * block + ln;
+}

@@ -1,0 +1,124 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '../../src/engine/tf';
+import { GPT } from '../../src/engine/model/gpt';
+import { ConfigError, countParams, PRESETS, validateConfig, type GPTConfig } from '../../src/engine/model/config';
+import { createVariable, paramSpecs, type Params } from '../../src/engine/model/params';
+import { createRng } from '../../src/engine/random';
+import { referenceLogits, referenceLoss, type Weights } from '../reference';
+import { TEST_BACKENDS, useNodeBackend } from '../backends';
+
+const cfg: GPTConfig = { vocabSize: 11, blockSize: 8, nLayer: 2, nHead: 4, nEmbd: 16, dropout: 0, bias: true };
+
+/** Fixed, non-trivial weights: every tensor (LayerNorm and biases too) random, std 0.3. */
+function fixedWeights(c: GPTConfig, seed: number): { params: Params; ref: Weights } {
+  const rng = createRng(seed);
+  const params: Params = new Map();
+  const ref: Weights = {};
+  for (const s of paramSpecs(c)) {
+    const n = s.shape.reduce((a, b) => a * b, 1);
+    const v = new Float32Array(n).map(() => rng.normal() * 0.3 + (s.init.kind === 'ones' ? 1 : 0));
+    params.set(s.name, createVariable(s.name, v, s.shape));
+    ref[s.name] = { data: Float64Array.from(v), shape: s.shape };
+  }
+  return { params, ref };
+}
+
+describe('GPTConfig', () => {
+  it('names the bad value when heads do not divide the width', () => {
+    expect(() => validateConfig({ ...cfg, nEmbd: 30, nHead: 4 })).toThrow(ConfigError);
+    expect(() => validateConfig({ ...cfg, nEmbd: 30, nHead: 4 })).toThrow(/nEmbd \(30\) must be divisible by nHead \(4\).*1, 2, 3, 5, 6, 10, 15, 30/);
+  });
+  it('rejects non-integer, out-of-range and mistyped fields', () => {
+    expect(() => validateConfig({ ...cfg, nLayer: 0 })).toThrow(/nLayer must be an integer/);
+    expect(() => validateConfig({ ...cfg, blockSize: 2.5 })).toThrow(/blockSize/);
+    expect(() => validateConfig({ ...cfg, dropout: 1 })).toThrow(/dropout/);
+    expect(() => validateConfig({ ...cfg, bias: 'yes' as unknown as boolean })).toThrow(/bias/);
+  });
+  it('counts parameters as nanoGPT does', () => {
+    // nanoGPT prints 0.80M for shakespeare_char's baby config with vocab 65 (wpe included, head tied).
+    const baby = { ...PRESETS.baby, vocabSize: 65 };
+    const m = GPT.create(baby, 0);
+    const total = [...m.params.values()].reduce((a, p) => a + p.size, 0);
+    expect(countParams(baby)).toBe(total);
+    expect(total).toBe(65 * 128 + 64 * 128 + 4 * (2 * 128 + 12 * 128 * 128) + 128);
+    m.dispose();
+  });
+});
+
+describe.each(TEST_BACKENDS)('GPT on %s', (backend) => {
+  beforeAll(() => useNodeBackend(backend));
+
+  it('matches a float64 reference forward pass (logits and loss) within 1e-4', async () => {
+    const { params, ref } = fixedWeights(cfg, 7);
+    const model = new GPT(cfg, params);
+    const xs = [
+      [1, 5, 2, 9, 0, 3, 3, 10],
+      [4, 4, 7, 1, 8, 6, 2, 5],
+    ];
+    const ys = xs.map((r) => r.map((v, i) => (v * 3 + i) % cfg.vocabSize));
+    const idx = tf.tensor2d(xs, [2, 8], 'int32');
+    const tgt = tf.tensor2d(ys, [2, 8], 'int32');
+    const logits = model.forward(idx);
+    const got = (await logits.array()) as number[][][];
+    let maxErr = 0;
+    xs.forEach((seq, b) => {
+      const want = referenceLogits(cfg, ref, seq);
+      want.forEach((row, t) => row.forEach((v, k) => (maxErr = Math.max(maxErr, Math.abs(v - got[b][t][k])))));
+    });
+    expect(maxErr).toBeLessThanOrEqual(1e-4);
+    const loss = model.loss(idx, tgt);
+    expect(Math.abs((await loss.data())[0] - referenceLoss(cfg, ref, xs, ys))).toBeLessThanOrEqual(1e-4);
+    tf.dispose([idx, tgt, logits, loss]);
+    model.dispose();
+  });
+
+  it('is causal: changing token t+1 leaves logits at positions ≤ t unchanged', async () => {
+    const model = GPT.create(cfg, 3);
+    const a = [3, 1, 4, 1, 5, 9, 2, 6];
+    for (const t of [0, 3, 6]) {
+      const b = [...a];
+      b[t + 1] = (b[t + 1] + 5) % cfg.vocabSize;
+      const la = model.forward(tf.tensor2d([a], [1, 8], 'int32'));
+      const lb = model.forward(tf.tensor2d([b], [1, 8], 'int32'));
+      const [ra, rb] = [(await la.array()) as number[][][], (await lb.array()) as number[][][]];
+      for (let i = 0; i <= t; i++) expect(rb[0][i]).toEqual(ra[0][i]);
+      // and the change is visible from t+1 on, so the test can fail
+      expect(rb[0][t + 1]).not.toEqual(ra[0][t + 1]);
+      tf.dispose([la, lb]);
+    }
+    model.dispose();
+  });
+
+  it('initialises as nanoGPT: normal(0.02), c_proj 0.02/sqrt(2L), LayerNorm weight 1, zero biases', async () => {
+    const big: GPTConfig = { ...cfg, nEmbd: 64, nHead: 4, vocabSize: 300 };
+    const model = GPT.create(big, 11);
+    const std = async (n: string) => {
+      const v = await model.params.get(n)!.data();
+      const mean = v.reduce((a, x) => a + x, 0) / v.length;
+      return Math.sqrt(v.reduce((a, x) => a + (x - mean) ** 2, 0) / v.length);
+    };
+    expect(await std('transformer.wte.weight')).toBeCloseTo(0.02, 3);
+    expect(await std('transformer.h.0.mlp.c_fc.weight')).toBeCloseTo(0.02, 3);
+    expect(await std('transformer.h.1.mlp.c_proj.weight')).toBeCloseTo(0.02 / Math.sqrt(4), 3);
+    expect(Array.from(await model.params.get('transformer.ln_f.weight')!.data()).every((x) => x === 1)).toBe(true);
+    expect(Array.from(await model.params.get('transformer.h.0.attn.c_attn.bias')!.data()).every((x) => x === 0)).toBe(true);
+    model.dispose();
+  });
+
+  it('same seed gives bit-identical weights', async () => {
+    const a = GPT.create(cfg, 5);
+    const b = GPT.create(cfg, 5);
+    for (const [n, p] of a.params) expect(await b.params.get(n)!.data()).toEqual(await p.data());
+    a.dispose();
+    b.dispose();
+  });
+
+  it('refuses a sequence longer than blockSize', () => {
+    const model = GPT.create(cfg, 1);
+    const idx = tf.zeros([1, 9], 'int32') as tf.Tensor2D;
+    expect(() => model.forward(idx)).toThrow(/length 9: blockSize is only 8/);
+    idx.dispose();
+    model.dispose();
+  });
+
+});
