@@ -93,7 +93,7 @@ describe.each(TEST_BACKENDS)('GPT on %s', (backend) => {
     const big: GPTConfig = { ...cfg, nEmbd: 64, nHead: 4, vocabSize: 300 };
     const model = GPT.create(big, 11);
     const std = async (n: string) => {
-      const v = await model.params.get(n)!.data();
+      const v = Array.from(await model.params.get(n)!.data());
       const mean = v.reduce((a, x) => a + x, 0) / v.length;
       return Math.sqrt(v.reduce((a, x) => a + (x - mean) ** 2, 0) / v.length);
     };

@@ -1,0 +1,161 @@
+/**
+ * Model checkpoints as ONE .safetensors file that nanoGPT loads:
+ *   tensors   nanoGPT's state_dict names and layouts, F32; the tied head written as both
+ *             transformer.wte.weight and lm_head.weight
+ *   metadata  model_args  JSON of nanoGPT's model_args
+ *             itos        JSON array of the token strings in id order
+ *             training    JSON: step, phase, freeze plan, …
+ *             format      "small-gpt-playground/1"
+ */
+import * as tf from '../tf';
+import { fromModelArgs, toModelArgs, type GPTConfig, type ModelArgs } from '../model/config';
+import { GPT } from '../model/gpt';
+import { createVariable, LM_HEAD, paramSpecs, WTE, type Params } from '../model/params';
+import { CharTokenizer } from '../tokenizer/char';
+import type { FreezePlan } from '../train/freeze';
+import { readSafetensors, SafetensorsError, writeSafetensors, type RawTensor } from './safetensors';
+
+export const FORMAT = 'small-gpt-playground/1';
+
+export interface TrainingInfo {
+  /** Optimizer steps this model has taken in total. */
+  step: number;
+  phase: 'init' | 'pretrain' | 'finetune';
+  /** The freeze plan of the last fine-tuning run, if any. */
+  freezePlan?: FreezePlan;
+  /** Anything else worth keeping (dataset, seed, schedule, losses). */
+  [key: string]: unknown;
+}
+
+export interface Checkpoint {
+  config: GPTConfig;
+  tokenizer: CharTokenizer;
+  /** Parameter values by nanoGPT name (lm_head omitted: it is wte). */
+  params: Map<string, RawTensor>;
+  training: TrainingInfo;
+}
+
+export class CheckpointError extends Error {
+  override name = 'CheckpointError';
+}
+
+/** Reads every parameter back (a sync point) and writes the file. */
+export async function exportCheckpoint(model: GPT, tokenizer: CharTokenizer, training: TrainingInfo): Promise<Uint8Array> {
+  if (tokenizer.vocabSize !== model.config.vocabSize) {
+    throw new CheckpointError(`tokenizer has ${tokenizer.vocabSize} tokens, model has ${model.config.vocabSize}`);
+  }
+  const tensors = new Map<string, RawTensor>();
+  for (const spec of paramSpecs(model.config)) {
+    const data = (await model.params.get(spec.name)!.data()) as Float32Array;
+    tensors.set(spec.name, { shape: spec.shape, data });
+  }
+  // nanoGPT's state_dict lists lm_head.weight last; it is the same tensor as wte (weight tying).
+  tensors.set(LM_HEAD, tensors.get(WTE)!);
+  return writeSafetensors(tensors, {
+    format: FORMAT,
+    model_args: JSON.stringify(toModelArgs(model.config)),
+    itos: JSON.stringify(tokenizer.itos),
+    training: JSON.stringify(training),
+  });
+}
+
+function parseJsonField(meta: Record<string, string>, key: string): unknown {
+  if (!(key in meta)) throw new CheckpointError(`the file has no "${key}" in its metadata: it was not written by this app or nanoGPT's exporter`);
+  try {
+    return JSON.parse(meta[key]);
+  } catch (e) {
+    throw new CheckpointError(`metadata "${key}" is not valid JSON (${(e as Error).message})`);
+  }
+}
+
+/**
+ * Parse and validate a checkpoint file completely, creating no tensors: callers swap models only after
+ * this succeeds, so a bad file leaves the current model untouched.
+ */
+export function readCheckpoint(bytes: Uint8Array): Checkpoint {
+  let file;
+  try {
+    file = readSafetensors(bytes);
+  } catch (e) {
+    if (e instanceof SafetensorsError) throw new CheckpointError(e.message);
+    throw e;
+  }
+  const args = parseJsonField(file.metadata, 'model_args') as ModelArgs;
+  if (typeof args !== 'object' || args === null) throw new CheckpointError('metadata "model_args" must be an object');
+  for (const k of ['n_layer', 'n_head', 'n_embd', 'block_size', 'vocab_size'] as const) {
+    if (typeof args[k] !== 'number') throw new CheckpointError(`model_args.${k} is missing or not a number`);
+  }
+  let config: GPTConfig;
+  try {
+    // bias and dropout default as in nanoGPT's GPTConfig when an older exporter left them out.
+    config = fromModelArgs({ ...args, bias: args.bias ?? (file.tensors.has('transformer.ln_f.bias')), dropout: args.dropout ?? 0 });
+  } catch (e) {
+    throw new CheckpointError(`model_args describe an impossible model: ${(e as Error).message}`);
+  }
+  let tokenizer: CharTokenizer;
+  try {
+    tokenizer = CharTokenizer.fromItos(parseJsonField(file.metadata, 'itos'));
+  } catch (e) {
+    if (e instanceof CheckpointError) throw e;
+    throw new CheckpointError(`metadata "itos" is not a usable vocabulary: ${(e as Error).message}`);
+  }
+  if (tokenizer.vocabSize !== config.vocabSize) {
+    throw new CheckpointError(`itos has ${tokenizer.vocabSize} tokens but model_args.vocab_size is ${config.vocabSize}`);
+  }
+  const training = ('training' in file.metadata ? parseJsonField(file.metadata, 'training') : { step: 0, phase: 'init' }) as TrainingInfo;
+
+  // torch.compile'd models save names with an _orig_mod. prefix; nanoGPT strips it, and so do we.
+  const tensors = new Map<string, RawTensor>();
+  for (const [name, t] of file.tensors) tensors.set(name.replace(/^_orig_mod\./, ''), t);
+  const params = new Map<string, RawTensor>();
+  for (const spec of paramSpecs(config)) {
+    const t = tensors.get(spec.name);
+    if (!t) throw new CheckpointError(`tensor ${spec.name} is missing (model_args say ${config.nLayer} layers, bias ${config.bias})`);
+    if (t.shape.join() !== spec.shape.join()) throw new CheckpointError(`tensor ${spec.name} has shape [${t.shape}], model_args need [${spec.shape}]`);
+    for (let i = 0; i < t.data.length; i++) {
+      if (!Number.isFinite(t.data[i])) throw new CheckpointError(`tensor ${spec.name} holds a non-finite value (${t.data[i]}) at index ${i}`);
+    }
+    params.set(spec.name, t);
+    tensors.delete(spec.name);
+  }
+  const head = tensors.get(LM_HEAD);
+  if (head) {
+    const wte = params.get(WTE)!;
+    if (head.shape.join() !== wte.shape.join() || head.data.some((v, i) => v !== wte.data[i])) {
+      throw new CheckpointError(`${LM_HEAD} differs from ${WTE}; this architecture ties them (weight tying), so they must be equal`);
+    }
+    tensors.delete(LM_HEAD);
+  }
+  // PyTorch < 2.0 saves the causal-mask buffer as attn.bias; it is not a parameter.
+  for (const name of [...tensors.keys()]) if (/^transformer\.h\.\d+\.attn\.bias$/.test(name)) tensors.delete(name);
+  if (tensors.size) throw new CheckpointError(`unexpected tensors for this model: ${[...tensors.keys()].slice(0, 5).join(', ')}`);
+  return { config, tokenizer, params, training };
+}
+
+/** Build a model from a validated checkpoint. */
+export function modelFromCheckpoint(ckpt: Checkpoint): GPT {
+  const params: Params = new Map();
+  try {
+    for (const [name, t] of ckpt.params) params.set(name, createVariable(name, t.data, t.shape));
+    return new GPT(ckpt.config, params);
+  } catch (e) {
+    for (const v of params.values()) v.dispose();
+    throw e;
+  }
+}
+
+/** Copy of every parameter's values (for snapshots and bit-identity checks). A sync point. */
+export async function snapshotParams(model: GPT): Promise<Map<string, Float32Array>> {
+  const out = new Map<string, Float32Array>();
+  for (const [name, v] of model.params) out.set(name, (await v.data()) as Float32Array);
+  return out;
+}
+
+/** Overwrite a model's parameters with saved values of the same shapes. */
+export function restoreParams(model: GPT, values: Map<string, Float32Array>): void {
+  for (const [name, v] of model.params) {
+    const saved = values.get(name);
+    if (!saved || saved.length !== v.size) throw new CheckpointError(`snapshot has no matching values for ${name}`);
+    tf.tidy(() => v.assign(tf.tensor(saved, v.shape)));
+  }
+}

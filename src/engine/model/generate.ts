@@ -1,0 +1,99 @@
+/**
+ * Autoregressive sampling, as nanoGPT's GPT.generate: crop the context to blockSize, take the last
+ * position's logits, scale by temperature, keep the top-k / nucleus (top-p), sample.
+ *
+ * The filtering and the draw happen on the CPU from one read-back of V logits per token: streaming
+ * needs each token on the CPU anyway, and the seeded Rng then gives the same text on every backend.
+ */
+import * as tf from '../tf';
+import type { GPT } from './gpt';
+import { createRng } from '../random';
+
+export interface SampleOptions {
+  maxNewTokens: number;
+  /** 0 means greedy (argmax). Default 1. */
+  temperature?: number;
+  /** Keep only the k most likely tokens; 0 or undefined keeps all. */
+  topK?: number;
+  /** Keep the smallest set of tokens whose probability reaches p; 1 or undefined keeps all. */
+  topP?: number;
+  seed?: number;
+  /** Stop once the output ends with this id sequence (the dialogue end marker); it is not returned. */
+  stop?: ArrayLike<number>;
+  /** Called with each new token id as it is drawn; return false to stop. */
+  onToken?(id: number): boolean | void;
+  signal?: AbortSignal;
+}
+
+export interface SampleResult {
+  ids: number[];
+  /** Why sampling ended. */
+  reason: 'length' | 'stop' | 'aborted';
+}
+
+export class SampleError extends Error {
+  override name = 'SampleError';
+}
+
+/** Pick a token id from logits (V) with temperature, top-k and top-p; pure, for tests. */
+export function pickToken(logits: Float32Array, temperature: number, topK: number, topP: number, u: number): number {
+  const V = logits.length;
+  if (temperature <= 0) {
+    let best = 0;
+    for (let i = 1; i < V; i++) if (logits[i] > logits[best]) best = i;
+    return best;
+  }
+  const order = Array.from({ length: V }, (_, i) => i).sort((a, b) => logits[b] - logits[a]);
+  const k = topK > 0 ? Math.min(topK, V) : V;
+  const kept = order.slice(0, k);
+  const max = logits[kept[0]];
+  let probs = kept.map((i) => Math.exp((logits[i] - max) / temperature));
+  let z = probs.reduce((a, b) => a + b, 0);
+  probs = probs.map((p) => p / z);
+  if (topP > 0 && topP < 1) {
+    let cum = 0;
+    let n = 0;
+    while (n < probs.length && cum < topP) cum += probs[n++];
+    probs = probs.slice(0, Math.max(n, 1));
+    z = probs.reduce((a, b) => a + b, 0);
+    probs = probs.map((p) => p / z);
+  }
+  let acc = 0;
+  for (let i = 0; i < probs.length; i++) {
+    acc += probs[i];
+    if (u < acc) return kept[i];
+  }
+  return kept[probs.length - 1];
+}
+
+export async function generate(model: GPT, prompt: ArrayLike<number>, opts: SampleOptions): Promise<SampleResult> {
+  const { blockSize, vocabSize } = model.config;
+  const temperature = opts.temperature ?? 1;
+  if (!(temperature >= 0) || !Number.isFinite(temperature)) throw new SampleError(`temperature must be ≥ 0, got ${temperature}`);
+  if (!Number.isInteger(opts.maxNewTokens) || opts.maxNewTokens < 0) throw new SampleError(`maxNewTokens must be a whole number ≥ 0, got ${opts.maxNewTokens}`);
+  for (let i = 0; i < prompt.length; i++) {
+    if (!Number.isInteger(prompt[i]) || prompt[i] < 0 || prompt[i] >= vocabSize) throw new SampleError(`prompt token ${prompt[i]} at ${i} is outside the vocabulary`);
+  }
+  const rng = createRng(opts.seed ?? 0);
+  const context = Array.from(prompt);
+  // An empty prompt starts from token 0, as nanoGPT's sample.py starts from a zero context.
+  if (context.length === 0) context.push(0);
+  const out: number[] = [];
+  const stop = opts.stop ? Array.from(opts.stop) : [];
+  for (let n = 0; n < opts.maxNewTokens; n++) {
+    if (opts.signal?.aborted) return { ids: out, reason: 'aborted' };
+    const window = context.slice(-blockSize);
+    const logits = tf.tidy(() => model.lastLogits(tf.tensor2d(window, [1, window.length], 'int32')).reshape([-1]));
+    const values = (await logits.data()) as Float32Array; // sync point: one per token, needed to stream
+    logits.dispose();
+    const id = pickToken(values, temperature, opts.topK ?? 0, opts.topP ?? 1, rng.next());
+    context.push(id);
+    out.push(id);
+    if (stop.length && out.length >= stop.length && stop.every((s, i) => out[out.length - stop.length + i] === s)) {
+      out.splice(out.length - stop.length);
+      return { ids: out, reason: 'stop' };
+    }
+    if (opts.onToken?.(id) === false) return { ids: out, reason: 'aborted' };
+  }
+  return { ids: out, reason: 'length' };
+}

@@ -1,0 +1,44 @@
+/**
+ * Data sources: what a training run draws batches from. The trainer knows only this interface, so
+ * pretraining (corpus windows) and fine-tuning (dialogue pairs) are two sources over one loop.
+ */
+import { sampleWindows, type Batch } from '../data/corpus';
+import { pairBatch, samplePairBatch, type EncodedPair } from '../data/pairs';
+import { createRng, type Rng } from '../random';
+
+export interface DataSource {
+  /** A random training batch. */
+  sample(batchSize: number, rng: Rng): Batch;
+  /** Fixed evaluation batches: the same ones every call, so successive evaluations are comparable. */
+  evalBatches(batchSize: number, iters: number): Batch[];
+}
+
+/** Seed of evaluation batches; fixed so every run and every strategy is scored on the same windows. */
+const EVAL_SEED = 0x5eed;
+
+/** Random windows of a token stream (nanoGPT's get_batch). */
+export function corpusSource(ids: Int32Array, blockSize: number): DataSource {
+  return {
+    sample: (B, rng) => sampleWindows(ids, blockSize, B, rng),
+    evalBatches: (B, iters) => {
+      const rng = createRng(EVAL_SEED);
+      return Array.from({ length: iters }, () => sampleWindows(ids, blockSize, B, rng));
+    },
+  };
+}
+
+/** Encoded dialogue pairs, one per row, loss on the response only. */
+export function pairSource(examples: EncodedPair[]): DataSource {
+  return {
+    sample: (B, rng) => samplePairBatch(examples, B, rng),
+    evalBatches: (B, iters) => {
+      // The first iters·B pairs in order (all of them when the set is smaller): deterministic and exhaustive.
+      const n = Math.min(examples.length, B * iters);
+      const out: Batch[] = [];
+      for (let i = 0; i < n; i += B) {
+        out.push(pairBatch(examples, Array.from({ length: Math.min(B, n - i) }, (_, k) => i + k)));
+      }
+      return out;
+    },
+  };
+}

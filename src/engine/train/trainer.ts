@@ -1,0 +1,302 @@
+/**
+ * The training loop, as nanoGPT's train.py: micro-batches with gradient accumulation, global-norm
+ * clipping, AdamW, a learning-rate schedule, periodic evaluation. It knows nothing of pretraining vs
+ * fine-tuning (those are two TrainSpecs), of the UI, or of the backend, and reports only through
+ * callbacks. It stops between steps when its AbortSignal fires.
+ *
+ * Freezing: gradients are taken only with respect to the trainable parameters, so TF.js's tape skips
+ * the backward pass below the lowest trainable group; frozen parameters are never touched.
+ *
+ * Read-backs: each step's statistics stay on the device as a small vector and are read back together
+ * every `logEvery` steps (one sync point). A non-finite loss or gradient is caught on the device: that
+ * step changes nothing, and the next read-back stops the run with a NonFiniteError.
+ */
+import * as tf from '../tf';
+import type { GPT } from '../model/gpt';
+import { groupIds, groupOf, type GroupId } from '../model/params';
+import { createRng, type Rng } from '../random';
+import { AdamW, DEFAULT_ADAMW, type AdamWConfig } from './adamw';
+import { evaluateLoss, batchTensors } from './evaluate';
+import { trainableAt, validatePlan, type FreezeOptions, type FreezePlan, type TrainableSet } from './freeze';
+import { lrAt, validateSchedule, type Schedule } from './schedule';
+import type { DataSource } from './sources';
+
+export interface TrainSpec {
+  /** Total steps of this run; the schedule and the freeze plan count from 0 within the run. */
+  steps: number;
+  /** Continue a run from this step (after a pause or a reload); default 0. */
+  startStep?: number;
+  batchSize: number;
+  /** Micro-batches per optimizer step (nanoGPT's gradient_accumulation_steps); default 1. */
+  gradAccum?: number;
+  schedule: Schedule;
+  freeze?: FreezePlan;
+  freezeOptions?: FreezeOptions;
+  /** Global-norm gradient clip; 0 turns it off. Default 1.0. */
+  clip?: number;
+  train: DataSource;
+  /** Named evaluation sources ('val', 'train', 'corpus', …). */
+  evals?: { name: string; source: DataSource }[];
+  /** Evaluate every N steps (and at the last step); 0 turns evaluation off. */
+  evalEvery?: number;
+  evalIters?: number;
+  /** Read statistics back every N steps; default 1. */
+  logEvery?: number;
+}
+
+export interface StepMetrics {
+  /** Step within this run (0-based). */
+  step: number;
+  /** Steps ever taken by this trainer, across runs (the x axis of a chart that spans phases). */
+  globalStep: number;
+  loss: number;
+  lr: number;
+  gradNorm: number;
+  /** L2 norm of this step's parameter change per group; exactly 0 for frozen groups. */
+  updateNorms: Record<GroupId, number>;
+  /** Tokens per second, measured over the steps since the previous read-back. */
+  tokensPerSec: number;
+  msPerStep: number;
+}
+
+export interface EvalMetrics {
+  step: number;
+  globalStep: number;
+  losses: Record<string, number>;
+}
+
+export interface FreezeEvent {
+  step: number;
+  globalStep: number;
+  /** Trainable groups with their learning-rate multipliers; absent groups are frozen. */
+  trainable: Partial<Record<GroupId, number>>;
+  trainableParams: number;
+}
+
+export interface TrainCallbacks {
+  onStep?(m: StepMetrics): void;
+  onEval?(e: EvalMetrics): void;
+  onFreezeChange?(e: FreezeEvent): void;
+}
+
+export interface RunResult {
+  /** Steps completed in this run (spec.startStep included). */
+  stepsDone: number;
+  aborted: boolean;
+  lastLoss: number;
+  lastEval?: EvalMetrics;
+}
+
+export class NonFiniteError extends Error {
+  override name = 'NonFiniteError';
+  constructor(
+    readonly step: number,
+    readonly loss: number,
+    readonly gradNorm: number,
+  ) {
+    super(
+      `training stopped at step ${step}: the ${Number.isFinite(loss) ? `gradient norm became ${gradNorm}` : `loss became ${loss}`}. ` +
+        'The parameters keep their values from before that step. Try a lower learning rate or a stronger gradient clip.',
+    );
+  }
+}
+
+export interface TrainerOptions {
+  seed: number;
+  adamw?: AdamWConfig;
+}
+
+interface Pending {
+  step: number;
+  lr: number;
+  tokens: number;
+  stats: tf.Tensor1D; // [loss, gradNorm, ok, ...updateNorm per group]
+}
+
+export class Trainer {
+  readonly optimizer: AdamW;
+  private rng: Rng;
+  globalStep = 0;
+
+  constructor(
+    readonly model: GPT,
+    opts: TrainerOptions,
+  ) {
+    this.optimizer = new AdamW(opts.adamw ?? DEFAULT_ADAMW);
+    this.rng = createRng(opts.seed);
+  }
+
+  /** Reseed the batch and dropout stream (e.g. each compared strategy from the same seed). */
+  reseed(seed: number): void {
+    this.rng = createRng(seed);
+  }
+
+  get rngState(): [number, number, number, number] {
+    return this.rng.state();
+  }
+
+  set rngState(s: [number, number, number, number]) {
+    this.rng = createRng(s);
+  }
+
+  trainableParams(set: TrainableSet): number {
+    let n = 0;
+    for (const [name, p] of this.model.params) if (set.has(groupOf(name))) n += p.size;
+    return n;
+  }
+
+  async run(spec: TrainSpec, cb: TrainCallbacks = {}, signal?: AbortSignal): Promise<RunResult> {
+    const nLayer = this.model.config.nLayer;
+    const plan = validatePlan(spec.freeze ?? { kind: 'none' }, nLayer);
+    validateSchedule(spec.schedule);
+    const logEvery = Math.max(1, spec.logEvery ?? 1);
+    const evalEvery = spec.evalEvery ?? 0;
+    const evalIters = spec.evalIters ?? 10;
+    const pending: Pending[] = [];
+    const groups = groupIds(nLayer);
+    let lastLoss = NaN;
+    let lastEval: EvalMetrics | undefined;
+    let prevKey = '';
+    let lastFlush = performance.now();
+    let stepsSinceFlush = 0;
+    let tokensSinceFlush = 0;
+
+    const flush = async () => {
+      if (!pending.length) return;
+      const stacked = tf.stack(pending.map((p) => p.stats));
+      const values = await stacked.data(); // sync point: once per logEvery steps
+      stacked.dispose();
+      const width = 3 + groups.length;
+      const now = performance.now();
+      const elapsed = Math.max(now - lastFlush, 1e-3);
+      const tokensPerSec = (tokensSinceFlush / elapsed) * 1000;
+      const msPerStep = elapsed / stepsSinceFlush;
+      lastFlush = now;
+      stepsSinceFlush = 0;
+      tokensSinceFlush = 0;
+      const records = pending.splice(0);
+      let failure: NonFiniteError | undefined;
+      records.forEach((p, i) => {
+        const row = values.subarray(i * width, (i + 1) * width);
+        p.stats.dispose();
+        if (failure) return;
+        if (row[2] === 0) {
+          failure = new NonFiniteError(p.step, row[0], row[1]);
+          return;
+        }
+        lastLoss = row[0];
+        const updateNorms = Object.fromEntries(groups.map((g, k) => [g, Math.sqrt(row[3 + k])])) as Record<GroupId, number>;
+        cb.onStep?.({
+          step: p.step,
+          globalStep: this.globalStep - records.length + i + 1,
+          loss: row[0],
+          lr: p.lr,
+          gradNorm: row[1],
+          updateNorms,
+          tokensPerSec,
+          msPerStep,
+        });
+      });
+      if (failure) throw failure;
+    };
+
+    const evaluate = async (step: number) => {
+      const losses: Record<string, number> = {};
+      for (const { name, source } of spec.evals ?? []) {
+        losses[name] = await evaluateLoss(this.model, source.evalBatches(spec.batchSize, evalIters));
+      }
+      lastEval = { step, globalStep: this.globalStep, losses };
+      cb.onEval?.(lastEval);
+      // Evaluation time is not training time.
+      lastFlush = performance.now();
+    };
+
+    let step = spec.startStep ?? 0;
+    try {
+      for (; step < spec.steps; step++) {
+        if (signal?.aborted) break;
+        const trainable = trainableAt(plan, step, nLayer, spec.freezeOptions);
+        const key = JSON.stringify([...trainable.entries()]);
+        if (key !== prevKey) {
+          prevKey = key;
+          cb.onFreezeChange?.({
+            step,
+            globalStep: this.globalStep,
+            trainable: Object.fromEntries(trainable),
+            trainableParams: this.trainableParams(trainable),
+          });
+        }
+        if (evalEvery > 0 && step % evalEvery === 0 && spec.evals?.length) {
+          await flush();
+          await evaluate(step);
+        }
+        const lr = lrAt(spec.schedule, step);
+        const { stats, tokens } = this.step(spec, trainable, lr);
+        this.globalStep++;
+        pending.push({ step, lr, tokens, stats });
+        stepsSinceFlush++;
+        tokensSinceFlush += tokens;
+        if (pending.length >= logEvery || step === spec.steps - 1) await flush();
+      }
+      await flush();
+      if (evalEvery > 0 && spec.evals?.length && step === spec.steps && lastEval?.step !== step) await evaluate(step);
+    } finally {
+      for (const p of pending) p.stats.dispose();
+    }
+    return { stepsDone: step, aborted: step < spec.steps, lastLoss, lastEval };
+  }
+
+  /** One optimizer step over gradAccum micro-batches. Returns the packed statistics (caller disposes). */
+  private step(spec: TrainSpec, trainable: TrainableSet, lr: number): { stats: tf.Tensor1D; tokens: number } {
+    const accum = Math.max(1, spec.gradAccum ?? 1);
+    const names = [...this.model.params.keys()].filter((n) => trainable.has(groupOf(n)));
+    const vars = names.map((n) => this.model.params.get(n)!);
+    const dropoutRng = this.model.config.dropout > 0 ? this.rng : undefined;
+    let tokens = 0;
+    let lossSum: tf.Scalar | null = null;
+    let gradSum: tf.Tensor[] | null = null;
+    for (let micro = 0; micro < accum; micro++) {
+      const batch = spec.train.sample(spec.batchSize, this.rng);
+      tokens += batch.batchSize * batch.blockSize;
+      const { value, grads } = tf.tidy(() => {
+        const { x, y, w } = batchTensors(batch);
+        return tf.variableGrads(() => this.model.loss(x, y, w, { rng: dropoutRng }).div(accum) as tf.Scalar, vars);
+      });
+      const g = vars.map((v) => grads[v.name]);
+      if (gradSum === null || lossSum === null) {
+        gradSum = g;
+        lossSum = value;
+      } else {
+        const prevG: tf.Tensor[] = gradSum;
+        const prevL: tf.Scalar = lossSum;
+        gradSum = g.map((t, i) => tf.tidy(() => prevG[i].add(t)));
+        lossSum = tf.tidy(() => prevL.add(value) as tf.Scalar);
+        tf.dispose([...prevG, prevL, ...g, value]);
+      }
+    }
+    const grads = gradSum!;
+    const loss = lossSum!;
+    const groups = groupIds(this.model.config.nLayer);
+    const stats = tf.tidy(() => {
+      const gradNorm = tf.addN(grads.map((g) => g.square().sum())).sqrt();
+      const ok = tf.logicalAnd(tf.isFinite(gradNorm), tf.isFinite(loss));
+      const clip = spec.clip ?? 1.0;
+      const scale = clip > 0 ? tf.minimum(1, tf.div(clip, gradNorm.add(1e-6))) : tf.scalar(1);
+      const sq = new Map<GroupId, tf.Scalar[]>();
+      names.forEach((name, i) => {
+        const group = groupOf(name);
+        const g = grads[i].mul(scale);
+        const upd = this.optimizer.update(name, vars[i], g, lr * trainable.get(group)!, ok);
+        sq.set(group, [...(sq.get(group) ?? []), upd]);
+      });
+      const perGroup = groups.map((gid) => (sq.has(gid) ? tf.addN(sq.get(gid)!) : tf.scalar(0)));
+      return tf.stack([loss, gradNorm, ok.cast('float32'), ...perGroup]) as tf.Tensor1D;
+    });
+    tf.dispose([...grads, loss]);
+    return { stats, tokens };
+  }
+
+  dispose(): void {
+    this.optimizer.dispose();
+  }
+}
