@@ -20,7 +20,8 @@ export interface ForwardOptions {
 }
 
 export class GPT {
-  private readonly masks = new Map<number, tf.Tensor2D>();
+  /** Causal mask for the full block, created on first use; shorter sequences slice it. Owned by the model. */
+  private fullMask: tf.Tensor2D | null = null;
 
   /** Takes ownership of `params`; dispose() frees them. Shapes are checked against the config. */
   constructor(
@@ -57,14 +58,10 @@ export class GPT {
     return this.params.get(name);
   }
 
-  /** Cached causal mask for length T; owned by the model. */
+  /** Causal mask for length T: a slice of the cached full mask (call inside tf.tidy). */
   private mask(T: number): tf.Tensor2D {
-    let m = this.masks.get(T);
-    if (!m) {
-      m = tf.tidy(() => tf.keep(causalMask(T)));
-      this.masks.set(T, m);
-    }
-    return m;
+    this.fullMask ??= tf.keep(causalMask(this.config.blockSize));
+    return T === this.config.blockSize ? this.fullMask : this.fullMask.slice([0, 0], [T, T]);
   }
 
   /** idx: (B, T) int32 → final hidden states after ln_f, (B, T, C). */
@@ -74,8 +71,8 @@ export class GPT {
     if (T > blockSize) throw new Error(`cannot forward a sequence of length ${T}: blockSize is only ${blockSize}`);
     const training = opts.rng !== undefined && rate > 0;
     const seed = () => (training ? opts.rng!.seed() : undefined);
-    const mask = this.mask(T);
     return tf.tidy(() => {
+      const mask = this.mask(T); // (T, T)
       const tokEmb = embedding(idx, this.p(WTE)) as tf.Tensor3D; // (B, T, C)
       const posEmb = this.p(WPE).slice([0, 0], [T, -1]); // (T, C)
       let x = dropout(tokEmb.add(posEmb), rate, seed()) as tf.Tensor3D; // (B, T, C)
@@ -143,7 +140,7 @@ export class GPT {
 
   dispose(): void {
     disposeParams(this.params);
-    for (const m of this.masks.values()) m.dispose();
-    this.masks.clear();
+    this.fullMask?.dispose();
+    this.fullMask = null;
   }
 }

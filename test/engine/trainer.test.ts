@@ -1,0 +1,204 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '../../src/engine/tf';
+import { GPT } from '../../src/engine/model/gpt';
+import { generate } from '../../src/engine/model/generate';
+import { Trainer, NonFiniteError, type StepMetrics, type FreezeEvent } from '../../src/engine/train/trainer';
+import { snapshotParams } from '../../src/engine/io/checkpoint';
+import { groupOf } from '../../src/engine/model/params';
+import type { DataSource } from '../../src/engine/train/sources';
+import type { Batch } from '../../src/engine/data/corpus';
+import { TEST_BACKENDS, useNodeBackend } from '../backends';
+import { tinySetup } from './helpers';
+
+const constant = (lr: number) => ({ kind: 'constant', lr }) as const;
+
+describe.each(TEST_BACKENDS)('Trainer on %s', (backend) => {
+  beforeAll(() => useNodeBackend(backend));
+
+  it('lowers the loss on a learnable text', async () => {
+    const { config, train, val } = tinySetup();
+    const model = GPT.create(config, 1);
+    const trainer = new Trainer(model, { seed: 1 });
+    const losses: number[] = [];
+    const evals: number[] = [];
+    await trainer.run(
+      { steps: 60, batchSize: 8, schedule: constant(1e-2), train, evals: [{ name: 'val', source: val }], evalEvery: 30, evalIters: 2 },
+      { onStep: (m) => losses.push(m.loss), onEval: (e) => evals.push(e.losses.val) },
+    );
+    expect(losses).toHaveLength(60);
+    expect(losses[0]).toBeGreaterThan(Math.log(config.vocabSize) - 0.3);
+    const tail = losses.slice(-5).reduce((a, b) => a + b, 0) / 5;
+    expect(tail).toBeLessThan(losses[0] * 0.6);
+    expect(evals).toHaveLength(3); // steps 0, 30 and the end
+    expect(evals[2]).toBeLessThan(evals[0]);
+    trainer.dispose();
+    model.dispose();
+  });
+
+  it('keeps frozen parameters bit-identical and reports zero update for frozen groups', async () => {
+    const { config, train } = tinySetup();
+    const model = GPT.create(config, 2);
+    const before = await snapshotParams(model);
+    const trainer = new Trainer(model, { seed: 2 });
+    const metrics: StepMetrics[] = [];
+    await trainer.run({ steps: 8, batchSize: 4, schedule: constant(1e-2), train, freeze: { kind: 'bottom', k: 2 } }, { onStep: (m) => metrics.push(m) });
+    const after = await snapshotParams(model);
+    for (const [name, v] of before) {
+      const frozen = ['embeddings', 'block.0', 'block.1'].includes(groupOf(name));
+      if (frozen) expect(after.get(name)).toEqual(v);
+      else expect(after.get(name)).not.toEqual(v);
+    }
+    for (const m of metrics) {
+      expect(m.updateNorms.embeddings).toBe(0);
+      expect(m.updateNorms['block.0']).toBe(0);
+      expect(m.updateNorms['block.2']).toBeGreaterThan(0);
+      expect(m.updateNorms.ln_f).toBeGreaterThan(0);
+    }
+    trainer.dispose();
+    model.dispose();
+  });
+
+  it('unfreezes progressively at exactly the configured steps, announcing each change', async () => {
+    const { config, train } = tinySetup();
+    const model = GPT.create(config, 3);
+    const trainer = new Trainer(model, { seed: 3 });
+    const events: FreezeEvent[] = [];
+    const metrics: StepMetrics[] = [];
+    await trainer.run(
+      { steps: 14, batchSize: 2, schedule: constant(1e-2), train, freeze: { kind: 'progressive', every: 3 } },
+      { onFreezeChange: (e) => events.push(e), onStep: (m) => metrics.push(m) },
+    );
+    expect(events.map((e) => e.step)).toEqual([0, 3, 6, 9]);
+    expect(Object.keys(events[0].trainable).sort()).toEqual(['block.2', 'ln_f']);
+    expect(Object.keys(events[1].trainable).sort()).toEqual(['block.1', 'block.2', 'ln_f']);
+    expect(Object.keys(events[3].trainable)).toContain('embeddings');
+    expect(events[3].trainableParams).toBe([...model.params.values()].reduce((a, p) => a + p.size, 0));
+    // update norms follow the plan step by step
+    expect(metrics[2].updateNorms['block.1']).toBe(0);
+    expect(metrics[3].updateNorms['block.1']).toBeGreaterThan(0);
+    expect(metrics[8].updateNorms.embeddings).toBe(0);
+    expect(metrics[9].updateNorms.embeddings).toBeGreaterThan(0);
+    trainer.dispose();
+    model.dispose();
+  });
+
+  it('switches learning rate and trainable set at stage boundaries', async () => {
+    const { config, train } = tinySetup();
+    const model = GPT.create(config, 4);
+    const trainer = new Trainer(model, { seed: 4 });
+    const events: FreezeEvent[] = [];
+    const metrics: StepMetrics[] = [];
+    await trainer.run(
+      {
+        steps: 6,
+        batchSize: 2,
+        schedule: constant(1e-2),
+        train,
+        freeze: { kind: 'stages', stages: [{ steps: 2, trainable: ['block.2'], lrScale: 1 }, { steps: 3, trainable: ['block.0', 'ln_f'], lrScale: 0.1 }] },
+      },
+      { onFreezeChange: (e) => events.push(e), onStep: (m) => metrics.push(m) },
+    );
+    expect(events.map((e) => [e.step, e.trainable])).toEqual([
+      [0, { 'block.2': 1 }],
+      [2, { 'block.0': 0.1, ln_f: 0.1 }],
+    ]);
+    expect(metrics[1].updateNorms['block.2']).toBeGreaterThan(0);
+    expect(metrics[2].updateNorms['block.2']).toBe(0);
+    expect(metrics[5].updateNorms['block.0']).toBeGreaterThan(0); // the last stage runs on
+    trainer.dispose();
+    model.dispose();
+  });
+
+  it('gives the same losses for the same seed', async () => {
+    const run = async () => {
+      const { config, train } = tinySetup();
+      const model = GPT.create({ ...config, dropout: 0.1 }, 5);
+      const trainer = new Trainer(model, { seed: 5 });
+      const losses: number[] = [];
+      await trainer.run({ steps: 5, batchSize: 4, gradAccum: 2, schedule: constant(1e-2), train }, { onStep: (m) => losses.push(m.loss) });
+      trainer.dispose();
+      model.dispose();
+      return losses;
+    };
+    const a = await run();
+    expect(await run()).toEqual(a);
+  });
+
+  it('does not grow tf.memory().numTensors across 50 steps, evaluation and sampling', async () => {
+    const { config, train, val } = tinySetup();
+    const model = GPT.create({ ...config, dropout: 0.1 }, 6);
+    const trainer = new Trainer(model, { seed: 6 });
+    const spec = {
+      steps: 25,
+      batchSize: 4,
+      gradAccum: 2,
+      schedule: constant(1e-3),
+      train,
+      freeze: { kind: 'progressive', every: 5 } as const,
+      evals: [{ name: 'val', source: val }],
+      evalEvery: 10,
+      evalIters: 2,
+      logEvery: 3,
+    };
+    // Warm-up creates the lasting state (optimizer moments, masks); after that nothing may accumulate.
+    await trainer.run(spec);
+    await generate(model, [1, 2, 3], { maxNewTokens: 5, seed: 1 });
+    const start = tf.memory().numTensors;
+    await trainer.run(spec);
+    await trainer.run({ ...spec, freeze: { kind: 'none' } });
+    await generate(model, [1, 2, 3], { maxNewTokens: 20, seed: 1, topK: 5, topP: 0.9 });
+    expect(tf.memory().numTensors).toBe(start);
+    trainer.dispose();
+    model.dispose();
+    expect(tf.memory().numTensors).toBeLessThan(start);
+  });
+
+  it('stops on a non-finite loss with a clear error and keeps the last good parameters', async () => {
+    const { config, train } = tinySetup();
+    const model = GPT.create(config, 7);
+    const trainer = new Trainer(model, { seed: 7 });
+    await trainer.run({ steps: 2, batchSize: 2, schedule: constant(1e-2), train });
+    const good = await snapshotParams(model);
+    let calls = 0;
+    const poisoned: DataSource = {
+      sample: (B, rng) => {
+        const b: Batch = train.sample(B, rng);
+        // The first batch of this run has NaN loss weights, so its loss is NaN.
+        return ++calls === 1 ? { ...b, w: new Float32Array(b.x.length).fill(NaN) } : b;
+      },
+      evalBatches: () => [],
+    };
+    const seen: number[] = [];
+    const err = await trainer
+      .run({ steps: 5, batchSize: 2, schedule: constant(1e-2), train: poisoned, logEvery: 3 }, { onStep: (m) => seen.push(m.step) })
+      .catch((e) => e);
+    expect(err).toBeInstanceOf(NonFiniteError);
+    expect((err as Error).message).toMatch(/step 0: the loss became NaN.*keep their values/);
+    expect(seen).toEqual([]);
+    // The bad step changed nothing; the run stopped at the read-back after step 2. Steps 1-2 were good data,
+    // so parameters are finite; the first step alone must be a no-op, which a 1-step run shows exactly:
+    for (const v of (await snapshotParams(model)).values()) expect(v.every(Number.isFinite)).toBe(true);
+    calls = 0;
+    const m2 = GPT.create(config, 7);
+    const t2 = new Trainer(m2, { seed: 7 });
+    await t2.run({ steps: 2, batchSize: 2, schedule: constant(1e-2), train });
+    const err2 = await t2.run({ steps: 1, batchSize: 2, schedule: constant(1e-2), train: poisoned }).catch((e) => e);
+    expect(err2).toBeInstanceOf(NonFiniteError);
+    expect(await snapshotParams(m2)).toEqual(good);
+    t2.dispose();
+    m2.dispose();
+    trainer.dispose();
+    model.dispose();
+  });
+
+  it('stops between steps when aborted', async () => {
+    const { config, train } = tinySetup();
+    const model = GPT.create(config, 8);
+    const trainer = new Trainer(model, { seed: 8 });
+    const ctl = new AbortController();
+    const res = await trainer.run({ steps: 100, batchSize: 2, schedule: constant(1e-3), train }, { onStep: (m) => m.step === 4 && ctl.abort() }, ctl.signal);
+    expect(res).toMatchObject({ aborted: true, stepsDone: 5 });
+    trainer.dispose();
+    model.dispose();
+  });
+});
