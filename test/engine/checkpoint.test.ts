@@ -1,0 +1,117 @@
+import { describe, expect, it } from 'vitest';
+import * as tf from '../../src/engine/tf';
+import { GPT } from '../../src/engine/model/gpt';
+import { CheckpointError, exportCheckpoint, modelFromCheckpoint, readCheckpoint, snapshotParams } from '../../src/engine/io/checkpoint';
+import { readSafetensors, writeSafetensors } from '../../src/engine/io/safetensors';
+import { CharTokenizer } from '../../src/engine/tokenizer/char';
+
+const tok = CharTokenizer.fromText('abcdefg hij');
+const config = { vocabSize: tok.vocabSize, blockSize: 8, nLayer: 2, nHead: 2, nEmbd: 8, dropout: 0, bias: true };
+
+async function exported() {
+  const model = GPT.create(config, 1);
+  const bytes = await exportCheckpoint(model, tok, { step: 42, phase: 'finetune', freezePlan: { kind: 'bottom', k: 1 } });
+  return { model, bytes };
+}
+
+function header(bytes: Uint8Array): Record<string, any> {
+  const n = Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
+  return JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n)));
+}
+
+function withHeader(bytes: Uint8Array, edit: (h: Record<string, any>) => void): Uint8Array {
+  const n = Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
+  const h = header(bytes);
+  edit(h);
+  const json = new TextEncoder().encode(JSON.stringify(h));
+  const out = new Uint8Array(8 + json.length + bytes.length - 8 - n);
+  new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
+  out.set(json, 8);
+  out.set(bytes.subarray(8 + n), 8 + json.length);
+  return out;
+}
+
+describe('checkpoint files', () => {
+  it('writes nanoGPT names, shapes and metadata, with lm_head equal to wte', async () => {
+    const { model, bytes } = await exported();
+    const h = header(bytes);
+    expect(h['transformer.h.1.attn.c_attn.weight']).toMatchObject({ dtype: 'F32', shape: [24, 8] });
+    expect(h['transformer.h.0.mlp.c_proj.weight'].shape).toEqual([8, 32]);
+    expect(h['lm_head.weight'].shape).toEqual([tok.vocabSize, 8]);
+    expect(JSON.parse(h.__metadata__.model_args)).toEqual({ n_layer: 2, n_head: 2, n_embd: 8, block_size: 8, bias: true, vocab_size: tok.vocabSize, dropout: 0 });
+    expect(JSON.parse(h.__metadata__.itos)).toEqual(tok.itos);
+    expect(JSON.parse(h.__metadata__.training)).toMatchObject({ step: 42, phase: 'finetune', freezePlan: { kind: 'bottom', k: 1 } });
+    expect((8 + Number(new DataView(bytes.buffer).getBigUint64(0, true))) % 8).toBe(0);
+    const f = readSafetensors(bytes);
+    expect(f.tensors.get('lm_head.weight')!.data).toEqual(f.tensors.get('transformer.wte.weight')!.data);
+    model.dispose();
+  });
+
+  it('round-trips bit-identically', async () => {
+    const { model, bytes } = await exported();
+    const ckpt = readCheckpoint(bytes);
+    expect(ckpt.config).toEqual(config);
+    expect(ckpt.tokenizer.itos).toEqual(tok.itos);
+    expect(ckpt.training.step).toBe(42);
+    const back = modelFromCheckpoint(ckpt);
+    const [a, b] = [await snapshotParams(model), await snapshotParams(back)];
+    expect(b.size).toBe(a.size);
+    for (const [n, v] of a) expect(Buffer.from(b.get(n)!.buffer).equals(Buffer.from(v.buffer))).toBe(true);
+    expect(await exportCheckpoint(back, ckpt.tokenizer, ckpt.training)).toEqual(bytes);
+    model.dispose();
+    back.dispose();
+  });
+
+  it('rejects corrupt files with a specific message and creates no tensors', async () => {
+    const { model, bytes } = await exported();
+    const wteEnd = header(bytes)['transformer.wte.weight'].data_offsets[1];
+    const cases: [string, Uint8Array, RegExp][] = [
+      ['too short', bytes.subarray(0, 5), /shorter than the 8-byte header length/],
+      ['truncated data', bytes.subarray(0, bytes.length - 10), /past the .* bytes of data/],
+      ['header length past the end', (() => { const c = bytes.slice(); new DataView(c.buffer).setBigUint64(0, 10n ** 12n, true); return c; })(), /header claims .* bytes but the file has only/],
+      ['header not JSON', (() => { const c = bytes.slice(); c[8] = 0x7b; c[9] = 0x7b; return c; })(), /not valid UTF-8 JSON/],
+      ['wrong dtype', withHeader(bytes, (h) => (h['transformer.ln_f.weight'].dtype = 'I64')), /dtype "I64"/],
+      ['shape disagrees with bytes', withHeader(bytes, (h) => (h['transformer.ln_f.weight'].shape = [9])), /needs 36 bytes, data_offsets span 32/],
+      ['overlapping tensors', withHeader(bytes, (h) => (h['transformer.wpe.weight'].data_offsets = [wteEnd - 256, wteEnd - 256 + 256])), /overlap/],
+      ['offsets out of range', withHeader(bytes, (h) => (h['transformer.ln_f.bias'].data_offsets = [10 ** 9, 10 ** 9 + 32])), /past the/],
+      ['missing tensor', withHeader(bytes, (h) => delete h['transformer.h.1.mlp.c_fc.weight']), /transformer\.h\.1\.mlp\.c_fc\.weight is missing/],
+      ['shape against config', withHeader(bytes, (h) => (h.__metadata__.model_args = JSON.stringify({ ...JSON.parse(h.__metadata__.model_args), n_embd: 16, n_head: 2 }))), /has shape \[.*\], model_args need/],
+      ['impossible config', withHeader(bytes, (h) => (h.__metadata__.model_args = JSON.stringify({ ...JSON.parse(h.__metadata__.model_args), n_head: 3 }))), /impossible model: nEmbd \(8\) must be divisible by nHead \(3\)/],
+      ['no vocabulary', withHeader(bytes, (h) => delete h.__metadata__.itos), /no "itos" in its metadata/],
+      ['vocabulary size mismatch', withHeader(bytes, (h) => (h.__metadata__.itos = JSON.stringify(['a', 'b']))), /itos has 2 tokens but model_args.vocab_size is/],
+      ['metadata not strings', withHeader(bytes, (h) => (h.__metadata__.step = 3)), /__metadata__\.step must be a string/],
+      ['untied head', (() => { const c = bytes.slice(); const n = Number(new DataView(c.buffer).getBigUint64(0, true)); const off = header(c)['lm_head.weight'].data_offsets[0]; new DataView(c.buffer).setFloat32(8 + n + off, 123, true); return c; })(), /lm_head\.weight differs/],
+      ['NaN weights', (() => { const c = bytes.slice(); const n = Number(new DataView(c.buffer).getBigUint64(0, true)); const off = header(c)['transformer.ln_f.weight'].data_offsets[0]; new DataView(c.buffer).setFloat32(8 + n + off, NaN, true); return c; })(), /non-finite value/],
+      ['not safetensors at all', new TextEncoder().encode('hello, I am a text file that someone renamed'), /header claims/],
+    ];
+    const before = tf.memory().numTensors;
+    for (const [what, file, message] of cases) {
+      let err: unknown;
+      try {
+        readCheckpoint(file);
+      } catch (e) {
+        err = e;
+      }
+      expect(err, what).toBeInstanceOf(CheckpointError);
+      expect((err as Error).message, what).toMatch(message);
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    model.dispose();
+  });
+
+  it('reads F16 and BF16 tensors and strips torch.compile prefixes', () => {
+    const f16 = new Uint8Array([0x00, 0x3c, 0x00, 0xc0]); // 1.0, -2.0
+    const bf16 = new Uint8Array([0x80, 0x3f, 0x40, 0x40]); // 1.0, 3.0
+    const json = new TextEncoder().encode(JSON.stringify({ a: { dtype: 'F16', shape: [2], data_offsets: [0, 4] }, b: { dtype: 'BF16', shape: [2], data_offsets: [4, 8] } }));
+    const file = new Uint8Array(8 + json.length + 8);
+    new DataView(file.buffer).setBigUint64(0, BigInt(json.length), true);
+    file.set(json, 8);
+    file.set(f16, 8 + json.length);
+    file.set(bf16, 12 + json.length);
+    const r = readSafetensors(file);
+    expect(Array.from(r.tensors.get('a')!.data)).toEqual([1, -2]);
+    expect(Array.from(r.tensors.get('b')!.data)).toEqual([1, 3]);
+    const w = writeSafetensors(new Map([['_orig_mod.x', { shape: [1], data: new Float32Array([5]) }]]), {});
+    expect(readSafetensors(w).tensors.get('_orig_mod.x')!.data[0]).toBe(5);
+  });
+});

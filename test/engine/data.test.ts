@@ -1,0 +1,139 @@
+import { describe, expect, it } from 'vitest';
+import { CharTokenizer, UNKNOWN } from '../../src/engine/tokenizer/char';
+import { checkText, DataError, sampleWindows, sequentialWindows, splitIds } from '../../src/engine/data/corpus';
+import { checkTemplate, DEFAULT_TEMPLATE, encodePair, encodePairs, pairBatch, parsePairs, parsePairsStrict, renderPair, splitPairs } from '../../src/engine/data/pairs';
+import { createRng } from '../../src/engine/random';
+
+describe('CharTokenizer', () => {
+  it('builds nanoGPT-style itos with the unknown id first and newline always present', () => {
+    const tok = CharTokenizer.fromText('hello 世界');
+    expect(tok.itos).toEqual([UNKNOWN, '\n', ' ', 'e', 'h', 'l', 'o', '世', '界']);
+    expect(tok.decode(tok.encode('hello 世界').ids)).toBe('hello 世界');
+  });
+  it('maps unknown characters to the unknown id and counts them', () => {
+    const tok = CharTokenizer.fromText('abc');
+    const e = tok.encode('abxxcz😀');
+    expect(Array.from(e.ids)).toEqual([2, 3, 0, 0, 4, 0, 0]);
+    expect(e.unknownCount).toBe(4);
+    expect(e.unknownChars).toEqual([['x', 2], ['z', 1], ['😀', 1]]);
+  });
+  it('round-trips through itos and rejects a broken one', () => {
+    const tok = CharTokenizer.fromText('xyz');
+    expect(CharTokenizer.fromItos(JSON.parse(JSON.stringify(tok.itos))).itos).toEqual(tok.itos);
+    expect(() => CharTokenizer.fromItos(['a', 'a'])).toThrow(/appears twice/);
+    expect(() => CharTokenizer.fromItos(['a', 'bc'])).toThrow(/single character/);
+    // a nanoGPT vocabulary without an unknown entry: unknowns are dropped and counted
+    const plain = CharTokenizer.fromItos(['\n', 'a', 'b']);
+    expect(plain.unknownId).toBeNull();
+    const e = plain.encode('aqb');
+    expect(Array.from(e.ids)).toEqual([1, 2]);
+    expect(e.unknownCount).toBe(1);
+    expect(() => plain.decode([3])).toThrow(/outside the vocabulary/);
+  });
+});
+
+describe('corpus', () => {
+  const ids = Int32Array.from({ length: 100 }, (_, i) => i);
+  it('splits 90/10', () => {
+    const { train, val } = splitIds(ids);
+    expect(train.length).toBe(90);
+    expect(val[0]).toBe(90);
+  });
+  it('samples windows with y = x shifted by one, reproducibly', () => {
+    const a = sampleWindows(ids, 8, 4, createRng(1));
+    const b = sampleWindows(ids, 8, 4, createRng(1));
+    expect(a.x).toEqual(b.x);
+    for (let r = 0; r < 4; r++) for (let t = 0; t < 8; t++) expect(a.y[r * 8 + t]).toBe(a.x[r * 8 + t] + 1);
+    expect(() => sampleWindows(ids.subarray(0, 8), 8, 1, createRng(1))).toThrow(/fewer than one window of 9/);
+  });
+  it('covers every non-overlapping window exactly once', () => {
+    const batches = [...sequentialWindows(ids, 8, 5)];
+    // floor((100 - 1) / 8) = 12 windows
+    expect(batches.map((b) => b.batchSize)).toEqual([5, 5, 2]);
+    expect(batches[2].x[8]).toBe(88);
+    expect(batches[2].y[15]).toBe(96);
+  });
+  it('rejects empty and binary text', () => {
+    expect(() => checkText('  \n ')).toThrow(DataError);
+    expect(() => checkText('abc\u0000def')).toThrow(/binary/);
+    expect(() => checkText('\u0001\u0002\u0003abc')).toThrow(/binary/);
+    expect(() => checkText('plain text, 中文')).not.toThrow();
+  });
+});
+
+describe('pairs', () => {
+  it('reads JSONL with aliases and names each bad line', () => {
+    const text = [
+      '{"prompt": "a", "response": "b"}',
+      '{"instruction": "c", "output": "d"}',
+      '',
+      '{"question": "e", "answer": "f"}',
+      '{"prompt": "g"',
+      '{"prompt": "h", "reply": "i"}',
+      '[1, 2]',
+    ].join('\n');
+    const r = parsePairs(text, 'x.jsonl');
+    expect(r.pairs).toEqual([
+      { prompt: 'a', response: 'b' },
+      { prompt: 'c', response: 'd' },
+      { prompt: 'e', response: 'f' },
+    ]);
+    expect(r.problems.map((p) => p.line)).toEqual([5, 6, 7]);
+    expect(r.problems[0].message).toMatch(/not valid JSON/);
+    expect(r.problems[1].message).toMatch(/no response field.*keys present: prompt, reply/);
+    expect(() => parsePairsStrict(text, 'x.jsonl')).toThrow(/x\.jsonl: 3 unreadable lines: line 5: not valid JSON/);
+  });
+  it('reads CSV with a header, quoted commas and newlines, and reports line numbers', () => {
+    const text = 'question,answer\n"Hi, there","Ahoy\nmate"\nonly-one-column\nq2,a2\n';
+    const r = parsePairs(text, 'p.csv');
+    expect(r.pairs).toEqual([
+      { prompt: 'Hi, there', response: 'Ahoy\nmate' },
+      { prompt: 'q2', response: 'a2' },
+    ]);
+    expect(r.problems).toEqual([{ line: 4, message: expect.stringMatching(/at least 2 columns/) }]);
+  });
+  it('reads TSV without a header', () => {
+    expect(parsePairs('上联一\t下联一\n上联二\t下联二\n').pairs).toEqual([
+      { prompt: '上联一', response: '下联一' },
+      { prompt: '上联二', response: '下联二' },
+    ]);
+  });
+  it('masks the loss to the response and end marker', () => {
+    const tok = CharTokenizer.fromText('abcxyz\n');
+    checkTemplate(tok, DEFAULT_TEMPLATE);
+    expect(renderPair({ prompt: 'ab', response: 'xy' }).text).toBe('ab\nxy\n\n');
+    const e = encodePair(tok, { prompt: 'ab', response: 'xy' }, 32);
+    expect(tok.decode(e.ids)).toBe('ab\nxy\n\n');
+    // targets: b \n x y \n \n  → counted from x on
+    expect(Array.from(e.mask)).toEqual([0, 0, 1, 1, 1, 1]);
+    expect(e.truncated).toBe(false);
+  });
+  it('truncates long pairs to the block, keeping the prompt end and response start, and counts them', () => {
+    const tok = CharTokenizer.fromText('ab\n');
+    const long = { prompt: 'a'.repeat(30), response: 'b'.repeat(30) };
+    const e = encodePair(tok, long, 16);
+    expect(e.ids.length).toBe(17);
+    expect(e.truncated).toBe(true);
+    expect(tok.decode(e.ids)).toBe('a'.repeat(8) + '\n' + 'b'.repeat(8));
+    const set = encodePairs(tok, [long, { prompt: 'a', response: 'b' }], 16);
+    expect(set.truncatedCount).toBe(1);
+  });
+  it('reports characters outside the vocabulary', () => {
+    const tok = CharTokenizer.fromText('abc');
+    expect(encodePairs(tok, [{ prompt: 'aq', response: 'bqr' }], 16).unknownChars).toEqual([['q', 2], ['r', 1]]);
+  });
+  it('batches pairs padded to the longest, padding masked', () => {
+    const tok = CharTokenizer.fromText('abc\n');
+    const ex = [encodePair(tok, { prompt: 'a', response: 'b' }, 16), encodePair(tok, { prompt: 'aa', response: 'bcc' }, 16)];
+    const b = pairBatch(ex, [0, 1]);
+    expect(b.blockSize).toBe(ex[1].ids.length - 1);
+    expect(Array.from(b.w!.subarray(0, b.blockSize))).toEqual([0, 1, 1, 1, 0, 0, 0]);
+  });
+  it('splits pairs deterministically', () => {
+    const items = Array.from({ length: 20 }, (_, i) => i);
+    const a = splitPairs(items, 0.1, createRng(3));
+    expect(a.val).toHaveLength(2);
+    expect(splitPairs(items, 0.1, createRng(3))).toEqual(a);
+    expect([...a.train, ...a.val].sort((x, y) => x - y)).toEqual(items);
+  });
+});

@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import * as tf from '../../src/engine/tf';
+import { GPT } from '../../src/engine/model/gpt';
+import { generate, pickToken, SampleError } from '../../src/engine/model/generate';
+
+describe('pickToken', () => {
+  const logits = Float32Array.from([1, 3, 2, 0]);
+  it('is greedy at temperature 0', () => expect(pickToken(logits, 0, 0, 1, 0.99)).toBe(1));
+  it('top-k keeps only the k best', () => {
+    for (let u = 0; u < 1; u += 0.05) expect([1, 2]).toContain(pickToken(logits, 1, 2, 1, u));
+  });
+  it('top-p keeps the smallest set reaching p', () => {
+    // softmax([3,2,1,0]) ≈ [.64,.24,.09,.03]: p = 0.5 keeps only the first
+    for (let u = 0; u < 1; u += 0.1) expect(pickToken(logits, 1, 0, 0.5, u)).toBe(1);
+    const seen = new Set<number>();
+    for (let u = 0; u < 1; u += 0.01) seen.add(pickToken(logits, 1, 0, 0.8, u));
+    expect([...seen].sort()).toEqual([1, 2]);
+  });
+});
+
+describe('generate', () => {
+  const config = { vocabSize: 12, blockSize: 6, nLayer: 1, nHead: 2, nEmbd: 8, dropout: 0, bias: false };
+  it('is reproducible with a seed, streams each token, and crops the context to blockSize', async () => {
+    const model = GPT.create(config, 1);
+    const streamed: number[] = [];
+    const a = await generate(model, [1, 2], { maxNewTokens: 20, seed: 9, onToken: (id) => void streamed.push(id) });
+    const b = await generate(model, [1, 2], { maxNewTokens: 20, seed: 9 });
+    expect(a.ids).toHaveLength(20);
+    expect(a.reason).toBe('length');
+    expect(b.ids).toEqual(a.ids);
+    expect(streamed).toEqual(a.ids);
+    const c = await generate(model, [1, 2], { maxNewTokens: 20, seed: 10 });
+    expect(c.ids).not.toEqual(a.ids);
+    model.dispose();
+  });
+  it('stops at the end marker and drops it', async () => {
+    const model = GPT.create(config, 2);
+    const greedy = await generate(model, [3], { maxNewTokens: 10, temperature: 0 });
+    const stopAt = greedy.ids[4];
+    const r = await generate(model, [3], { maxNewTokens: 10, temperature: 0, stop: [stopAt] });
+    expect(r.reason).toBe('stop');
+    expect(r.ids).toEqual(greedy.ids.slice(0, greedy.ids.indexOf(stopAt)));
+    model.dispose();
+  });
+  it('rejects bad options and prompts', async () => {
+    const model = GPT.create(config, 3);
+    await expect(generate(model, [99], { maxNewTokens: 1 })).rejects.toThrow(SampleError);
+    await expect(generate(model, [1], { maxNewTokens: 1, temperature: -1 })).rejects.toThrow(/temperature/);
+    model.dispose();
+  });
+});
