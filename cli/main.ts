@@ -1,0 +1,297 @@
+/**
+ * The Node CLI over the same engine the browser runs: `npm run cli -- <command> [options]`.
+ * Bad arguments and bad files give one clear line on stderr and exit code 1 (2 for usage errors).
+ */
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import * as tf from '../src/engine/tf';
+import { countParams, isPresetName, PRESET_NAMES, PRESETS, validateConfig, type GPTConfig } from '../src/engine/model/config';
+import { GPT } from '../src/engine/model/gpt';
+import { generate } from '../src/engine/model/generate';
+import { sequentialWindows } from '../src/engine/data/corpus';
+import { DEFAULT_TEMPLATE, parsePairsStrict, renderPrompt } from '../src/engine/data/pairs';
+import { prepareCorpus, preparePairs } from '../src/engine/data/prepare';
+import { exportCheckpoint, modelFromCheckpoint, readCheckpoint, type TrainingInfo } from '../src/engine/io/checkpoint';
+import { describePlan, parsePlan, validatePlan } from '../src/engine/train/freeze';
+import { defaultCosine } from '../src/engine/train/schedule';
+import { Trainer, type TrainSpec } from '../src/engine/train/trainer';
+import { evaluateLoss } from '../src/engine/train/evaluate';
+import type { DataSource } from '../src/engine/train/sources';
+import { isNodeBackend, NODE_BACKENDS, useNodeBackend } from './backend';
+import { readBytes, readInput } from './inputs';
+import { Progress } from './progress';
+
+class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+const USAGE = `usage: npm run cli -- <command> [options]
+
+commands:
+  pretrain  --text FILE|DATASET --out FILE.safetensors [--preset tiny|baby|small] [--steps N] [--batch B]
+            [--lr X] [--seed S] [--layers L] [--heads H] [--embd C] [--block T] [--dropout P] [--bias]
+            [--eval-every N] [--eval-iters N] [--grad-accum N]
+  finetune  --init FILE --pairs FILE|DATASET --out FILE [--freeze none|embeddings|bottom:K|top:K|progressive:K]
+            [--discriminative F] [--text FILE|DATASET (forgetting curve)] [--steps N] [--batch B] [--lr X] [--seed S]
+            [--eval-every N] [--eval-iters N]
+  eval      --ckpt FILE --text FILE|DATASET [--batch B]       last line: loss <number>
+  sample    --ckpt FILE [--prompt TEXT] [--chat] [--tokens N] [--temperature T] [--top-k K] [--top-p P] [--seed S]
+  info      --ckpt FILE
+
+common:     --backend ${NODE_BACKENDS.join('|')} (default wasm)`;
+
+const OPTIONS = {
+  text: { type: 'string' },
+  pairs: { type: 'string' },
+  out: { type: 'string' },
+  init: { type: 'string' },
+  ckpt: { type: 'string' },
+  prompt: { type: 'string' },
+  chat: { type: 'boolean' },
+  preset: { type: 'string' },
+  steps: { type: 'string' },
+  batch: { type: 'string' },
+  'grad-accum': { type: 'string' },
+  lr: { type: 'string' },
+  seed: { type: 'string' },
+  layers: { type: 'string' },
+  heads: { type: 'string' },
+  embd: { type: 'string' },
+  block: { type: 'string' },
+  dropout: { type: 'string' },
+  bias: { type: 'boolean' },
+  'eval-every': { type: 'string' },
+  'eval-iters': { type: 'string' },
+  freeze: { type: 'string' },
+  discriminative: { type: 'string' },
+  tokens: { type: 'string' },
+  temperature: { type: 'string' },
+  'top-k': { type: 'string' },
+  'top-p': { type: 'string' },
+  backend: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
+
+function num(v: Values, key: keyof Values, fallback: number, opts: { int?: boolean; min?: number; max?: number } = {}): number {
+  const raw = v[key];
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  const bad = typeof raw !== 'string' || raw.trim() === '' || !Number.isFinite(n) || (opts.int && !Number.isInteger(n)) || (opts.min !== undefined && n < opts.min) || (opts.max !== undefined && n > opts.max);
+  if (bad) {
+    const range = [opts.min !== undefined ? `≥ ${opts.min}` : '', opts.max !== undefined ? `≤ ${opts.max}` : ''].filter(Boolean).join(' and ');
+    throw new UsageError(`--${String(key)} must be ${opts.int ? 'a whole number' : 'a number'}${range ? ` ${range}` : ''}, got "${String(raw)}"`);
+  }
+  return n;
+}
+
+function need(v: Values, key: keyof Values, command: string): string {
+  const s = v[key];
+  if (typeof s !== 'string' || s === '') throw new UsageError(`${command} needs --${String(key)}`);
+  return s;
+}
+
+function evalSettings(v: Values, steps: number) {
+  return { evalEvery: num(v, 'eval-every', Math.min(250, Math.max(1, Math.floor(steps / 4))), { int: true, min: 0 }), evalIters: num(v, 'eval-iters', 20, { int: true, min: 1 }) };
+}
+
+async function train(trainer: Trainer, spec: TrainSpec, ctl: AbortController) {
+  const progress = new Progress(spec.steps);
+  const result = await trainer.run(spec, { onStep: (m) => progress.step(m), onEval: (e) => progress.eval(e), onFreezeChange: (e) => {
+    if (spec.freeze && spec.freeze.kind !== 'none') progress.line(`step ${e.step}: training ${Object.keys(e.trainable).join(', ')} (${e.trainableParams.toLocaleString('en')} parameters)`);
+  } }, ctl.signal);
+  progress.end();
+  if (result.aborted) console.log(`stopped at step ${result.stepsDone} (interrupted); saving what was trained`);
+  return result;
+}
+
+function write(path: string, bytes: Uint8Array) {
+  writeFileSync(path, bytes);
+  console.log(`wrote ${path} (${(bytes.length / 1024).toFixed(1)} KiB)`);
+}
+
+async function pretrain(v: Values, ctl: AbortController) {
+  const input = readInput(need(v, 'text', 'pretrain'), 'corpus');
+  const out = need(v, 'out', 'pretrain');
+  const presetName = v.preset ?? 'tiny';
+  if (!isPresetName(presetName)) throw new UsageError(`--preset must be one of ${PRESET_NAMES.join(', ')}, got "${presetName}"`);
+  const p = PRESETS[presetName];
+  const arch = {
+    nLayer: num(v, 'layers', p.nLayer, { int: true, min: 1 }),
+    nHead: num(v, 'heads', p.nHead, { int: true, min: 1 }),
+    nEmbd: num(v, 'embd', p.nEmbd, { int: true, min: 1 }),
+    blockSize: num(v, 'block', p.blockSize, { int: true, min: 1 }),
+    dropout: num(v, 'dropout', p.dropout, { min: 0, max: 0.99 }),
+    bias: v.bias ?? p.bias,
+  };
+  const data = prepareCorpus(input.text, arch.blockSize);
+  const config: GPTConfig = validateConfig({ ...arch, vocabSize: data.tokenizer.vocabSize });
+  const steps = num(v, 'steps', 2000, { int: true, min: 1 });
+  const seed = num(v, 'seed', 1337, { int: true, min: 0 });
+  const lr = num(v, 'lr', 1e-3, { min: 0 });
+  const batch = num(v, 'batch', 12, { int: true, min: 1 });
+  console.log(`pretrain ${input.name}: ${data.trainTokens.toLocaleString('en')} train / ${data.valTokens.toLocaleString('en')} val tokens, vocabulary ${config.vocabSize}`);
+  console.log(`model ${presetName}: ${config.nLayer} layers, ${config.nHead} heads, width ${config.nEmbd}, context ${config.blockSize}, ${countParams(config).toLocaleString('en')} parameters, backend ${tf.getBackend()}`);
+  const model = GPT.create(config, seed);
+  const trainer = new Trainer(model, { seed });
+  try {
+    const r = await train(trainer, {
+      steps, batchSize: batch, gradAccum: num(v, 'grad-accum', 1, { int: true, min: 1 }), schedule: defaultCosine(steps, lr), train: data.train,
+      evals: [{ name: 'train', source: data.train }, { name: 'val', source: data.val }], ...evalSettings(v, steps),
+    }, ctl);
+    const info: TrainingInfo = { step: r.stepsDone, phase: 'pretrain', dataset: input.entry?.id ?? input.name, seed, lr, batch, losses: r.lastEval?.losses ?? { train: r.lastLoss } };
+    write(out, await exportCheckpoint(model, data.tokenizer, info));
+  } finally {
+    trainer.dispose();
+    model.dispose();
+  }
+}
+
+async function finetune(v: Values, ctl: AbortController) {
+  const initPath = need(v, 'init', 'finetune');
+  const ckpt = readCheckpoint(readBytes(initPath));
+  const input = readInput(need(v, 'pairs', 'finetune'), 'pairs');
+  const out = need(v, 'out', 'finetune');
+  const plan = validatePlan(parsePlan(v.freeze ?? 'none'), ckpt.config.nLayer);
+  const discriminative = v.discriminative === undefined ? undefined : num(v, 'discriminative', 2.6, { min: 1 });
+  const seed = num(v, 'seed', 1337, { int: true, min: 0 });
+  const steps = num(v, 'steps', 500, { int: true, min: 1 });
+  const lr = num(v, 'lr', 1e-3, { min: 0 });
+  const batch = num(v, 'batch', 12, { int: true, min: 1 });
+  const pairs = parsePairsStrict(input.text, input.name);
+  const data = preparePairs(ckpt.tokenizer, pairs, ckpt.config.blockSize, { seed });
+  console.log(`finetune ${initPath} on ${input.name}: ${data.trainPairs} train / ${data.valPairs} val pairs, freeze ${describePlan(plan)}${discriminative ? `, discriminative ×1/${discriminative}` : ''}`);
+  if (data.truncatedCount) console.log(`warning: ${data.truncatedCount} pair(s) are longer than the context (${ckpt.config.blockSize}) and were truncated`);
+  if (data.unknownChars.length) {
+    const n = data.unknownChars.reduce((a, [, c]) => a + c, 0);
+    console.log(`warning: ${n} character(s) are not in the model's vocabulary and map to the unknown token: ${data.unknownChars.slice(0, 20).map(([c]) => JSON.stringify(c)).join(' ')}`);
+  }
+  const evals: { name: string; source: DataSource }[] = [{ name: 'pairs-train', source: data.train }, { name: 'pairs-val', source: data.val }];
+  if (v.text) {
+    const corpus = prepareCorpus(readInput(v.text, 'corpus').text, ckpt.config.blockSize, ckpt.tokenizer);
+    evals.push({ name: 'corpus-val', source: corpus.val });
+  }
+  const model = modelFromCheckpoint(ckpt);
+  const trainer = new Trainer(model, { seed });
+  try {
+    const r = await train(trainer, { steps, batchSize: batch, schedule: defaultCosine(steps, lr), train: data.train, freeze: plan, freezeOptions: { discriminative }, evals, ...evalSettings(v, steps) }, ctl);
+    const info: TrainingInfo = { ...ckpt.training, step: (ckpt.training.step ?? 0) + r.stepsDone, phase: 'finetune', freezePlan: plan, discriminative, pairs: input.entry?.id ?? input.name, seed, lr, batch, losses: r.lastEval?.losses ?? { 'pairs-train': r.lastLoss } };
+    write(out, await exportCheckpoint(model, ckpt.tokenizer, info));
+  } finally {
+    trainer.dispose();
+    model.dispose();
+  }
+}
+
+async function evaluate(v: Values) {
+  const ckpt = readCheckpoint(readBytes(need(v, 'ckpt', 'eval')));
+  const input = readInput(need(v, 'text', 'eval'), 'corpus');
+  const enc = ckpt.tokenizer.encode(input.text);
+  const T = ckpt.config.blockSize;
+  if (enc.ids.length < T + 1) throw new UsageError(`${input.name} has ${enc.ids.length} tokens, fewer than one window of ${T + 1}`);
+  if (enc.unknownCount) console.log(`note: ${enc.unknownCount} character(s) are outside the checkpoint's vocabulary and count as the unknown token`);
+  const model = modelFromCheckpoint(ckpt);
+  try {
+    const batches = [...sequentialWindows(enc.ids, T, num(v, 'batch', 32, { int: true, min: 1 }))];
+    const windows = batches.reduce((a, b) => a + b.batchSize, 0);
+    const loss = await evaluateLoss(model, batches);
+    console.log(`windows ${windows} of ${T} tokens (${windows * T} targets)`);
+    console.log(`loss ${loss.toFixed(6)}`);
+  } finally {
+    model.dispose();
+  }
+}
+
+async function sample(v: Values, ctl: AbortController) {
+  const ckpt = readCheckpoint(readBytes(need(v, 'ckpt', 'sample')));
+  const model = modelFromCheckpoint(ckpt);
+  const tok = ckpt.tokenizer;
+  try {
+    const prompt = v.chat ? renderPrompt(v.prompt ?? '') : (v.prompt ?? '\n');
+    const enc = tok.encode(prompt);
+    if (enc.unknownCount) console.error(`note: ${enc.unknownCount} prompt character(s) are outside the vocabulary`);
+    const stop = v.chat ? tok.encode(DEFAULT_TEMPLATE.end).ids : undefined;
+    if (!v.chat) process.stdout.write(v.prompt ?? '');
+    await generate(model, enc.ids, {
+      maxNewTokens: num(v, 'tokens', 500, { int: true, min: 0 }),
+      temperature: num(v, 'temperature', 0.8, { min: 0 }),
+      topK: num(v, 'top-k', 0, { int: true, min: 0 }),
+      topP: num(v, 'top-p', 1, { min: 0, max: 1 }),
+      seed: num(v, 'seed', 1337, { int: true, min: 0 }),
+      stop,
+      signal: ctl.signal,
+      onToken: (id) => void process.stdout.write(tok.decode([id])),
+    });
+    process.stdout.write('\n');
+  } finally {
+    model.dispose();
+  }
+}
+
+function info(v: Values) {
+  const path = need(v, 'ckpt', 'info');
+  const bytes = readBytes(path);
+  const ckpt = readCheckpoint(bytes);
+  const c = ckpt.config;
+  console.log(`${path}: ${(bytes.length / 1024).toFixed(1)} KiB`);
+  console.log(`model: ${c.nLayer} layers, ${c.nHead} heads, width ${c.nEmbd}, context ${c.blockSize}, dropout ${c.dropout}, bias ${c.bias}`);
+  console.log(`parameters: ${countParams(c).toLocaleString('en')}`);
+  const shown = ckpt.tokenizer.itos.slice(0, 40).map((s) => JSON.stringify(s)).join(' ');
+  console.log(`vocabulary: ${c.vocabSize} tokens: ${shown}${c.vocabSize > 40 ? ' …' : ''}`);
+  console.log(`training: ${JSON.stringify(ckpt.training)}`);
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const ctl = new AbortController();
+  const onInt = () => {
+    if (ctl.signal.aborted) process.exit(130);
+    ctl.abort();
+  };
+  process.on('SIGINT', onInt);
+  try {
+    const { values: v, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+    const command = positionals[0];
+    if (v.help || !command) {
+      console.log(USAGE);
+      return v.help ? 0 : 2;
+    }
+    if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
+    const backend = v.backend ?? 'wasm';
+    if (!isNodeBackend(backend)) throw new UsageError(`--backend must be one of ${NODE_BACKENDS.join(', ')}, got "${backend}"`);
+    await useNodeBackend(backend);
+    switch (command) {
+      case 'pretrain':
+        await pretrain(v, ctl);
+        break;
+      case 'finetune':
+        await finetune(v, ctl);
+        break;
+      case 'eval':
+        await evaluate(v);
+        break;
+      case 'sample':
+        await sample(v, ctl);
+        break;
+      case 'info':
+        info(v);
+        break;
+      default:
+        throw new UsageError(`unknown command "${command}" (commands: pretrain, finetune, eval, sample, info)`);
+    }
+    return 0;
+  } catch (e) {
+    const err = e as Error;
+    // parseArgs throws TypeErrors with codes for unknown or malformed options: usage errors too.
+    const usage = err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    console.error(`error: ${err.message}`);
+    return usage ? 2 : 1;
+  } finally {
+    process.off('SIGINT', onInt);
+  }
+}
+
+// Run when executed directly (not when imported by tests).
+if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/').split('/').pop()!)) {
+  main(process.argv.slice(2)).then((code) => process.exit(code));
+}

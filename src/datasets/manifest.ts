@@ -1,0 +1,37 @@
+/**
+ * The bundled-dataset manifest (public/datasets/manifest.json), written by scripts/build-datasets.ts and
+ * read by the app and the CLI. Plain data.
+ */
+
+export type DatasetKind = 'corpus' | 'pairs';
+
+export interface DatasetEntry {
+  /** Stable id, usable on the CLI: `--text moby-dick`. */
+  id: string;
+  title: { en: string; zh: string };
+  description: { en: string; zh: string };
+  language: 'en' | 'zh';
+  kind: DatasetKind;
+  /** File name inside the datasets folder (.txt for corpora, .jsonl for pairs). */
+  file: string;
+  /** Size in characters (code points) of the text, or of all prompts and responses. */
+  chars: number;
+  distinctChars: number;
+  /** For pairs. */
+  pairs?: number;
+  /** For pairs: the corpus whose vocabulary they are meant to share. */
+  corpus?: string;
+  /** A smaller cut of another dataset, for a quick first run and fast tests. */
+  quick?: boolean;
+  source: string;
+  license: string;
+  attribution: string;
+}
+
+export interface DatasetManifest {
+  version: 1;
+  datasets: DatasetEntry[];
+}
+
+export const DATASET_DIR = 'datasets';
+export const MANIFEST_FILE = 'manifest.json';

@@ -1,0 +1,69 @@
+/**
+ * Preparing a run's data, shared by the CLI and the training worker: text → ids → train/val sources,
+ * pairs → encoded examples → train/val sources.
+ */
+import { checkText, splitIds } from './corpus';
+import { checkTemplate, DEFAULT_TEMPLATE, encodePairs, splitPairs, type DialogueTemplate, type Pair } from './pairs';
+import { corpusSource, pairSource, type DataSource } from '../train/sources';
+import { CharTokenizer } from '../tokenizer/char';
+import { createRng } from '../random';
+
+export interface PreparedCorpus {
+  train: DataSource;
+  val: DataSource;
+  trainTokens: number;
+  valTokens: number;
+  unknownCount: number;
+  unknownChars: [string, number][];
+}
+
+/** Encode text with a tokenizer (pass none to build one from this text) and split it 90/10. */
+export function prepareCorpus(text: string, blockSize: number, tokenizer?: CharTokenizer): PreparedCorpus & { tokenizer: CharTokenizer } {
+  checkText(text);
+  const tok = tokenizer ?? CharTokenizer.fromText(text);
+  const enc = tok.encode(text);
+  const { train, val } = splitIds(enc.ids);
+  if (val.length < blockSize + 1) {
+    throw new Error(`the text is too short: its validation tenth has ${val.length} tokens, a window needs ${blockSize + 1}; use at least ${(blockSize + 1) * 10} characters or a shorter context`);
+  }
+  return {
+    tokenizer: tok,
+    train: corpusSource(train, blockSize),
+    val: corpusSource(val, blockSize),
+    trainTokens: train.length,
+    valTokens: val.length,
+    unknownCount: enc.unknownCount,
+    unknownChars: enc.unknownChars,
+  };
+}
+
+export interface PreparedPairs {
+  train: DataSource;
+  val: DataSource;
+  trainPairs: number;
+  valPairs: number;
+  truncatedCount: number;
+  unknownChars: [string, number][];
+}
+
+/** Encode pairs with the model's tokenizer, hold out valFraction of them (seeded). */
+export function preparePairs(
+  tok: CharTokenizer,
+  pairs: Pair[],
+  blockSize: number,
+  opts: { valFraction?: number; seed?: number; template?: DialogueTemplate } = {},
+): PreparedPairs {
+  const template = opts.template ?? DEFAULT_TEMPLATE;
+  checkTemplate(tok, template);
+  const set = encodePairs(tok, pairs, blockSize, template);
+  const { train, val } = splitPairs(set.examples, opts.valFraction ?? 0.1, createRng(opts.seed ?? 0));
+  if (train.length === 0) throw new Error('no pairs left to train on after holding out the validation share');
+  return {
+    train: pairSource(train),
+    val: pairSource(val.length ? val : train),
+    trainPairs: train.length,
+    valPairs: val.length,
+    truncatedCount: set.truncatedCount,
+    unknownChars: set.unknownChars,
+  };
+}

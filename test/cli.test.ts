@@ -1,0 +1,108 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { main } from '../cli/main';
+import { readCheckpoint } from '../src/engine/io/checkpoint';
+import { sequentialWindows } from '../src/engine/data/corpus';
+import { referenceLoss, type Weights } from './reference';
+import { TEXT } from './engine/helpers';
+
+let dir: string;
+let out: string[];
+let err: string[];
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'cli-'));
+  out = [];
+  err = [];
+  vi.spyOn(console, 'log').mockImplementation((...a) => void out.push(a.join(' ')));
+  vi.spyOn(console, 'error').mockImplementation((...a) => void err.push(a.join(' ')));
+  vi.spyOn(process.stdout, 'write').mockImplementation((s) => (out.push(String(s)), true));
+});
+afterEach(() => vi.restoreAllMocks());
+
+const cli = (...args: string[]) => main(args);
+
+describe('cli', () => {
+  it('pretrains, evaluates (loss over every window, checked against a reference), samples, fine-tunes and describes', async () => {
+    const text = join(dir, 'corpus.txt');
+    writeFileSync(text, TEXT);
+    const ckpt = join(dir, 'm.safetensors');
+    expect(await cli('pretrain', '--text', text, '--preset', 'tiny', '--block', '16', '--embd', '16', '--layers', '3', '--steps', '30', '--batch', '4', '--eval-every', '10', '--eval-iters', '2', '--lr', '0.01', '--out', ckpt)).toBe(0);
+    expect(out.join('\n')).toMatch(/eval at step 30: train loss [\d.]+, val loss [\d.]+/);
+    const c = readCheckpoint(new Uint8Array(readFileSync(ckpt)));
+    expect(c.training).toMatchObject({ step: 30, phase: 'pretrain' });
+
+    // eval: the last line is "loss X", the mean over all non-overlapping windows, computed here in float64
+    const evalText = join(dir, 'eval.txt');
+    writeFileSync(evalText, TEXT.slice(0, 400));
+    out = [];
+    expect(await cli('eval', '--ckpt', ckpt, '--text', evalText, '--batch', '3')).toBe(0);
+    const last = out[out.length - 1];
+    expect(last).toMatch(/^loss \d+\.\d+$/);
+    const ids = c.tokenizer.encode(TEXT.slice(0, 400)).ids;
+    const xs: number[][] = [];
+    const ys: number[][] = [];
+    for (const b of sequentialWindows(ids, 16, 1000)) {
+      for (let r = 0; r < b.batchSize; r++) {
+        xs.push(Array.from(b.x.subarray(r * 16, r * 16 + 16)));
+        ys.push(Array.from(b.y.subarray(r * 16, r * 16 + 16)));
+      }
+    }
+    expect(xs).toHaveLength(Math.floor((ids.length - 1) / 16));
+    const W: Weights = {};
+    for (const [n, t] of c.params) W[n] = { data: Float64Array.from(t.data), shape: t.shape };
+    const want = referenceLoss({ ...c.config }, W, xs, ys);
+    expect(Math.abs(Number(last.split(' ')[1]) - want)).toBeLessThan(1e-4);
+
+    out = [];
+    expect(await cli('sample', '--ckpt', ckpt, '--prompt', 'Call', '--tokens', '12', '--seed', '3')).toBe(0);
+    const first = out.join('');
+    out = [];
+    await cli('sample', '--ckpt', ckpt, '--prompt', 'Call', '--tokens', '12', '--seed', '3');
+    expect(out.join('')).toBe(first);
+    expect(first.startsWith('Call')).toBe(true);
+
+    const pairs = join(dir, 'pairs.csv');
+    writeFileSync(pairs, 'prompt,response\n' + Array.from({ length: 12 }, (_, i) => `Call me,Ishmael ${i % 7}.`).join('\n'));
+    const ft = join(dir, 'ft.safetensors');
+    out = [];
+    expect(await cli('finetune', '--init', ckpt, '--pairs', pairs, '--text', text, '--freeze', 'bottom:2', '--steps', '6', '--batch', '4', '--eval-every', '3', '--eval-iters', '1', '--out', ft)).toBe(0);
+    expect(out.join('\n')).toMatch(/pairs-val loss [\d.]+, corpus-val loss [\d.]+/);
+    const f = readCheckpoint(new Uint8Array(readFileSync(ft)));
+    expect(f.training).toMatchObject({ step: 36, phase: 'finetune', freezePlan: { kind: 'bottom', k: 2 } });
+    for (const name of ['transformer.wte.weight', 'transformer.h.1.mlp.c_fc.weight']) expect(f.params.get(name)!.data).toEqual(c.params.get(name)!.data);
+    expect(f.params.get('transformer.h.2.mlp.c_fc.weight')!.data).not.toEqual(c.params.get('transformer.h.2.mlp.c_fc.weight')!.data);
+
+    out = [];
+    expect(await cli('info', '--ckpt', ft)).toBe(0);
+    expect(out.join('\n')).toMatch(/3 layers, 2 heads, width 16, context 16/);
+  });
+
+  it('gives one clear line and a non-zero exit for bad arguments and files', async () => {
+    const text = join(dir, 't.txt');
+    writeFileSync(text, TEXT);
+    const bin = join(dir, 'b.bin');
+    writeFileSync(bin, Buffer.from([0xff, 0xfe, 0x00, 0x01, 0x80, 0x81]));
+    const cases: [string[], number, RegExp][] = [
+      [['pretrain', '--text', text, '--out', join(dir, 'x'), '--heads', '3'], 1, /nEmbd \(32\) must be divisible by nHead \(3\)/],
+      [['pretrain', '--text', text, '--out', join(dir, 'x'), '--steps', 'ten'], 2, /--steps must be a whole number/],
+      [['pretrain', '--text', text], 2, /pretrain needs --out/],
+      [['pretrain', '--text', join(dir, 'missing.txt'), '--out', 'x'], 1, /no such file or bundled dataset/],
+      [['pretrain', '--text', bin, '--out', 'x'], 1, /not UTF-8 text/],
+      [['info', '--ckpt', text], 1, /not a valid safetensors file/],
+      [['finetune', '--init', text, '--pairs', text, '--out', 'x'], 1, /not a valid safetensors file/],
+      [['frobnicate'], 2, /unknown command "frobnicate"/],
+      [['pretrain', '--wat'], 2, /Unknown option '--wat'/],
+      [['info', '--ckpt', 'x', '--backend', 'tpu'], 2, /--backend must be one of wasm, cpu/],
+    ];
+    for (const [args, code, message] of cases) {
+      err = [];
+      expect(await cli(...args), args.join(' ')).toBe(code);
+      expect(err, args.join(' ')).toHaveLength(1);
+      expect(err[0]).toMatch(/^error: /);
+      expect(err[0]).toMatch(message);
+    }
+  });
+});
