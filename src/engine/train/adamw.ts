@@ -41,9 +41,11 @@ export class AdamW {
   constructor(readonly config: AdamWConfig = DEFAULT_ADAMW) {}
 
   /**
-   * One update of `param` from gradient `grad` (already clipped). `ok` is a boolean scalar: where false
-   * (a non-finite loss or gradient this step) nothing changes — parameter and moments keep their values,
-   * decided on the device so no read-back is needed. Returns the update's squared L2 norm, a scalar.
+   * One update of `param` from gradient `grad` (already clipped). `ok` is a boolean tensor of param's
+   * shape (or a scalar): where false (a non-finite loss or gradient this step) nothing changes — parameter
+   * and moments keep their values, decided on the device so no read-back is needed. Pass a full-shape
+   * mask when speed matters: a scalar condition makes tf.where tile it, a slow kernel on wasm.
+   * Returns the update's squared L2 norm, a scalar (exactly 0 when not ok).
    */
   update(name: string, param: tf.Variable, grad: tf.Tensor, lr: number, ok: tf.Tensor): tf.Scalar {
     const { beta1, beta2, eps, weightDecay } = this.config;
@@ -65,12 +67,12 @@ export class AdamW {
       const stepSize = lr / (1 - beta1 ** t);
       const denom = v.sqrt().div(Math.sqrt(1 - beta2 ** t)).add(eps);
       const decayed = param.rank >= 2 && weightDecay > 0 ? param.mul(1 - lr * weightDecay) : param;
-      const next = decayed.sub(m.div(denom).mul(stepSize));
-      const delta = next.sub(param);
+      const next = tf.where(ok, decayed.sub(m.div(denom).mul(stepSize)), param);
+      const updateNorm2 = next.sub(param).square().sum() as tf.Scalar;
       s.m.assign(tf.where(ok, m, s.m));
       s.v.assign(tf.where(ok, v, s.v));
-      param.assign(tf.where(ok, next, param));
-      return tf.where(ok, delta.square().sum(), tf.scalar(0)) as tf.Scalar;
+      param.assign(next);
+      return updateNorm2;
     });
   }
 

@@ -282,11 +282,19 @@ export class Trainer {
       const ok = tf.logicalAnd(tf.isFinite(gradNorm), tf.isFinite(loss));
       const clip = spec.clip ?? 1.0;
       const scale = clip > 0 ? tf.minimum(1, tf.div(clip, gradNorm.add(1e-6))) : tf.scalar(1);
+      // `ok` spread to each parameter shape once (a same-shape tf.where needs no Tile kernel).
+      const okFloat = ok.cast('float32');
+      const okMasks = new Map<string, tf.Tensor>();
+      const okLike = (shape: number[]) => {
+        const key = shape.join('x');
+        if (!okMasks.has(key)) okMasks.set(key, tf.zeros(shape).add(okFloat).cast('bool'));
+        return okMasks.get(key)!;
+      };
       const sq = new Map<GroupId, tf.Scalar[]>();
       names.forEach((name, i) => {
         const group = groupOf(name);
         const g = grads[i].mul(scale);
-        const upd = this.optimizer.update(name, vars[i], g, lr * trainable.get(group)!, ok);
+        const upd = this.optimizer.update(name, vars[i], g, lr * trainable.get(group)!, okLike(vars[i].shape));
         sq.set(group, [...(sq.get(group) ?? []), upd]);
       });
       const perGroup = groups.map((gid) => (sq.has(gid) ? tf.addN(sq.get(gid)!) : tf.scalar(0)));

@@ -1,0 +1,97 @@
+/**
+ * `npm run bench`: training-step speed on each Node backend, the saving from freezing, and a leak check.
+ * Prints a table and writes bench-results/bench.json. Figures only: nothing here passes or fails.
+ *
+ *   npm run bench                      all backends, tiny and baby
+ *   npm run bench -- --backend wasm    one backend
+ *   npm run bench -- --steps 20        measured steps per case (after warm-up)
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { parseArgs } from 'node:util';
+import * as tf from '../src/engine/tf';
+import { PRESETS, countParams, type PresetName } from '../src/engine/model/config';
+import { GPT } from '../src/engine/model/gpt';
+import { createRng } from '../src/engine/random';
+import { corpusSource } from '../src/engine/train/sources';
+import { Trainer } from '../src/engine/train/trainer';
+import type { FreezePlan } from '../src/engine/train/freeze';
+import { isNodeBackend, NODE_BACKENDS, useNodeBackend, type NodeBackend } from './backend';
+
+interface Row {
+  backend: NodeBackend;
+  preset: PresetName;
+  freeze: string;
+  batch: number;
+  blockSize: number;
+  params: number;
+  msPerStep: number;
+  tokensPerSec: number;
+  relativeToFull?: number;
+  tensorsBefore: number;
+  tensorsAfter: number;
+}
+
+const VOCAB = 65; // shakespeare_char's vocabulary, for comparison with nanoGPT
+
+async function measure(backend: NodeBackend, preset: PresetName, plan: FreezePlan, steps: number, warmup: number): Promise<Row> {
+  const arch = PRESETS[preset];
+  const config = { ...arch, vocabSize: VOCAB, dropout: 0 };
+  const rng = createRng(1);
+  const ids = Int32Array.from({ length: 50_000 }, () => rng.int(VOCAB));
+  const model = GPT.create(config, 1);
+  const trainer = new Trainer(model, { seed: 1 });
+  const batch = 12;
+  const spec = { steps: warmup, batchSize: batch, schedule: { kind: 'constant', lr: 1e-4 } as const, train: corpusSource(ids, config.blockSize), freeze: plan };
+  await trainer.run(spec);
+  const tensorsBefore = tf.memory().numTensors;
+  const t0 = performance.now();
+  await trainer.run({ ...spec, steps });
+  const ms = (performance.now() - t0) / steps;
+  const tensorsAfter = tf.memory().numTensors;
+  trainer.dispose();
+  model.dispose();
+  const label = plan.kind === 'none' ? 'none' : plan.kind === 'bottom' ? `bottom:${plan.k}` : plan.kind === 'top' ? `top:${plan.k}` : plan.kind;
+  return {
+    backend, preset, freeze: label, batch, blockSize: config.blockSize, params: countParams(config),
+    msPerStep: ms, tokensPerSec: (batch * config.blockSize * 1000) / ms, tensorsBefore, tensorsAfter,
+  };
+}
+
+async function main() {
+  const { values } = parseArgs({ options: { backend: { type: 'string' }, steps: { type: 'string' }, presets: { type: 'string' } } });
+  const backends = values.backend ? [values.backend] : [...NODE_BACKENDS];
+  for (const b of backends) if (!isNodeBackend(b)) throw new Error(`unknown backend ${b}`);
+  const presets = (values.presets ?? 'tiny,baby').split(',') as PresetName[];
+  const rows: Row[] = [];
+  for (const backend of backends as NodeBackend[]) {
+    await useNodeBackend(backend);
+    for (const preset of presets) {
+      // The pure-JS cpu backend is ~10× slower: fewer steps keep the benchmark to minutes.
+      const steps = Number(values.steps ?? (backend === 'cpu' ? (preset === 'tiny' ? 10 : 3) : preset === 'tiny' ? 40 : 15));
+      const L = PRESETS[preset].nLayer;
+      const plans: FreezePlan[] = [{ kind: 'none' }, { kind: 'bottom', k: Math.floor(L / 2) }, { kind: 'top', k: 1 }];
+      let full = 0;
+      for (const plan of plans) {
+        const row = await measure(backend, preset, plan, steps, 2);
+        if (plan.kind === 'none') full = row.msPerStep;
+        row.relativeToFull = row.msPerStep / full;
+        rows.push(row);
+        console.log(
+          `${backend.padEnd(5)} ${preset.padEnd(5)} freeze ${row.freeze.padEnd(9)} ${row.msPerStep.toFixed(1).padStart(8)} ms/step ` +
+            `${Math.round(row.tokensPerSec).toString().padStart(7)} tok/s  ×${row.relativeToFull.toFixed(2)} of full  tensors ${row.tensorsBefore}→${row.tensorsAfter}`,
+        );
+      }
+    }
+  }
+  mkdirSync('bench-results', { recursive: true });
+  const report = { date: new Date().toISOString(), cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, tfjs: tf.version_core, batch: 12, vocab: VOCAB, rows };
+  writeFileSync('bench-results/bench.json', JSON.stringify(report, null, 2));
+  console.log('\nwrote bench-results/bench.json');
+  console.log('reference: nanoGPT/PyTorch, baby config, batch 12, one thread with OpenBLAS on this machine type: ~10.8k tokens/s');
+}
+
+main().catch((e) => {
+  console.error(`error: ${(e as Error).message}`);
+  process.exit(1);
+});
