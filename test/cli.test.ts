@@ -7,6 +7,7 @@ import { readCheckpoint } from '../src/engine/io/checkpoint';
 import { sequentialWindows } from '../src/engine/data/corpus';
 import { referenceLoss, type Weights } from './reference';
 import { TEXT } from './engine/helpers';
+import { buildDatasets } from '../scripts/build-datasets';
 
 let dir: string;
 let out: string[];
@@ -78,6 +79,21 @@ describe('cli', () => {
     out = [];
     expect(await cli('info', '--ckpt', ft)).toBe(0);
     expect(out.join('\n')).toMatch(/3 layers, 2 heads, width 16, context 16/);
+  });
+
+  it('accepts bundled dataset ids for --text and --pairs', async () => {
+    buildDatasets();
+    const ckpt = join(dir, 'q.safetensors');
+    expect(await cli('pretrain', '--text', 'moby-dick-quick', '--steps', '2', '--batch', '2', '--eval-every', '0', '--out', ckpt)).toBe(0);
+    expect(out.join('\n')).toMatch(/pretrain moby-dick-quick\.txt/);
+    expect(readCheckpoint(new Uint8Array(readFileSync(ckpt))).training).toMatchObject({ dataset: 'moby-dick-quick' });
+    expect(await cli('finetune', '--init', ckpt, '--pairs', 'sailor-quick', '--steps', '2', '--batch', '2', '--eval-every', '0', '--freeze', 'top:1', '--out', join(dir, 'f.safetensors'))).toBe(0);
+    err = [];
+    expect(await cli('pretrain', '--text', 'sailor', '--out', ckpt)).toBe(1);
+    expect(err[0]).toMatch(/sailor is a bundled pairs dataset, but a corpus is needed here/);
+    err = [];
+    expect(await cli('pretrain', '--text', 'no-such-set', '--out', ckpt)).toBe(1);
+    expect(err[0]).toMatch(/bundled corpus datasets: moby-dick, moby-dick-quick/);
   });
 
   it('gives one clear line and a non-zero exit for bad arguments and files', async () => {
