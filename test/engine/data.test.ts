@@ -137,3 +137,16 @@ describe('pairs', () => {
     expect([...a.train, ...a.val].sort((x, y) => x - y)).toEqual(items);
   });
 });
+
+describe('prompt noise', () => {
+  it('replaces only prompt characters, never the separator, response or mask', async () => {
+    const { noisyPairSource } = await import('../../src/engine/train/sources');
+    const tok = CharTokenizer.fromText('abcdxyz\n');
+    const ex = [encodePair(tok, { prompt: 'aaaaaaaa', response: 'bbbb' }, 32)];
+    const src = noisyPairSource(ex, 1, Int32Array.from([tok.encode('z').ids[0]]));
+    const b = src.sample(1, createRng(1));
+    expect(tok.decode(b.x)).toBe('zzzzzzzz\nbbbb\n');
+    expect(Array.from(b.w!)).toEqual(Array.from(ex[0].mask));
+    expect(tok.decode(src.evalBatches(1, 1)[0].x)).toBe('aaaaaaaa\nbbbb\n');
+  });
+});

@@ -41,19 +41,25 @@ export class CheckpointError extends Error {
 
 /** Reads every parameter back (a sync point) and writes the file. */
 export async function exportCheckpoint(model: GPT, tokenizer: CharTokenizer, training: TrainingInfo): Promise<Uint8Array> {
-  if (tokenizer.vocabSize !== model.config.vocabSize) {
-    throw new CheckpointError(`tokenizer has ${tokenizer.vocabSize} tokens, model has ${model.config.vocabSize}`);
+  return checkpointBytes(model.config, await snapshotParams(model), tokenizer, training);
+}
+
+/** The checkpoint file for parameter values held on the CPU (a model's, or a saved snapshot's). */
+export function checkpointBytes(config: GPTConfig, values: Map<string, Float32Array>, tokenizer: CharTokenizer, training: TrainingInfo): Uint8Array {
+  if (tokenizer.vocabSize !== config.vocabSize) {
+    throw new CheckpointError(`tokenizer has ${tokenizer.vocabSize} tokens, model has ${config.vocabSize}`);
   }
   const tensors = new Map<string, RawTensor>();
-  for (const spec of paramSpecs(model.config)) {
-    const data = (await model.params.get(spec.name)!.data()) as Float32Array;
+  for (const spec of paramSpecs(config)) {
+    const data = values.get(spec.name);
+    if (!data) throw new CheckpointError(`no values for ${spec.name}`);
     tensors.set(spec.name, { shape: spec.shape, data });
   }
   // nanoGPT's state_dict lists lm_head.weight last; it is the same tensor as wte (weight tying).
   tensors.set(LM_HEAD, tensors.get(WTE)!);
   return writeSafetensors(tensors, {
     format: FORMAT,
-    model_args: JSON.stringify(toModelArgs(model.config)),
+    model_args: JSON.stringify(toModelArgs(config)),
     itos: JSON.stringify(tokenizer.itos),
     training: JSON.stringify(training),
   });

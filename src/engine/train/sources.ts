@@ -42,3 +42,28 @@ export function pairSource(examples: EncodedPair[]): DataSource {
     },
   };
 }
+
+/**
+ * Pairs with character noise on the prompt: each prompt token is replaced, with probability `rate`, by a
+ * random token from `replacements`. Responses, the separator and the loss mask are untouched. Evaluation
+ * batches are clean.
+ */
+export function noisyPairSource(examples: EncodedPair[], rate: number, replacements: Int32Array): DataSource {
+  const clean = pairSource(examples);
+  if (rate <= 0 || replacements.length === 0) return clean;
+  return {
+    sample: (B, rng) => {
+      const b = clean.sample(B, rng);
+      const T = b.blockSize;
+      for (let r = 0; r < B; r++) {
+        // Inputs before the first counted target are the prompt; the separator is the input whose target
+        // (the first response token) is the first counted one, so it is never replaced.
+        for (let t = 0; t < T && b.w![r * T + t] === 0; t++) {
+          if (rng.next() < rate) b.x[r * T + t] = replacements[rng.int(replacements.length)];
+        }
+      }
+      return b;
+    },
+    evalBatches: clean.evalBatches,
+  };
+}

@@ -26,6 +26,8 @@ export interface TrainSpec {
   steps: number;
   /** Continue a run from this step (after a pause or a reload); default 0. */
   startStep?: number;
+  /** Stop before this step (default: steps). Lets a caller run a long run in chunks, e.g. to sample between them. */
+  stopAt?: number;
   batchSize: number;
   /** Micro-batches per optimizer step (nanoGPT's gradient_accumulation_steps); default 1. */
   gradAccum?: number;
@@ -156,7 +158,6 @@ export class Trainer {
     const groups = groupIds(nLayer);
     let lastLoss = NaN;
     let lastEval: EvalMetrics | undefined;
-    let prevKey = '';
     let lastFlush = performance.now();
     let stepsSinceFlush = 0;
     let tokensSinceFlush = 0;
@@ -212,13 +213,14 @@ export class Trainer {
     };
 
     let step = spec.startStep ?? 0;
+    const end = Math.min(spec.stopAt ?? spec.steps, spec.steps);
+    const keyOf = (set: TrainableSet) => JSON.stringify([...set.entries()]);
     try {
-      for (; step < spec.steps; step++) {
+      for (; step < end; step++) {
         if (signal?.aborted) break;
         const trainable = trainableAt(plan, step, nLayer, spec.freezeOptions);
-        const key = JSON.stringify([...trainable.entries()]);
-        if (key !== prevKey) {
-          prevKey = key;
+        // Announce the plan at a run's first step and wherever it changes (not again when a run resumes).
+        if (step === 0 || keyOf(trainable) !== keyOf(trainableAt(plan, step - 1, nLayer, spec.freezeOptions))) {
           cb.onFreezeChange?.({
             step,
             globalStep: this.globalStep,
@@ -236,14 +238,14 @@ export class Trainer {
         pending.push({ step, lr, tokens, stats });
         stepsSinceFlush++;
         tokensSinceFlush += tokens;
-        if (pending.length >= logEvery || step === spec.steps - 1) await flush();
+        if (pending.length >= logEvery || step === end - 1) await flush();
       }
       await flush();
       if (evalEvery > 0 && spec.evals?.length && step === spec.steps && lastEval?.step !== step) await evaluate(step);
     } finally {
       for (const p of pending) p.stats.dispose();
     }
-    return { stepsDone: step, aborted: step < spec.steps, lastLoss, lastEval };
+    return { stepsDone: step, aborted: step < end, lastLoss, lastEval };
   }
 
   /** One optimizer step over gradAccum micro-batches. Returns the packed statistics (caller disposes). */

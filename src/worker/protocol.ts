@@ -1,0 +1,149 @@
+/**
+ * Messages between the page and the training worker: two discriminated unions, handled on each side by
+ * an exhaustive switch. Everything is plain, structured-cloneable data; model files travel as transferred
+ * ArrayBuffers; errors as {name, message}.
+ */
+import type { GPTConfig } from '../engine/model/config';
+import type { GroupId } from '../engine/model/params';
+import type { FreezePlan } from '../engine/train/freeze';
+import type { ScheduleKind } from '../engine/train/schedule';
+import type { Pair } from '../engine/data/pairs';
+
+export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
+export const BACKENDS: readonly BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
+
+export interface BackendProbe {
+  available: boolean;
+  /** A real GPU (not a software fallback). */
+  hardware: boolean;
+  detail: string;
+}
+
+export interface BackendReport {
+  name: BackendName;
+  forced: boolean;
+  /** Why this backend, in words ("WebGPU has only a software adapter (…); using WebAssembly"). */
+  reason: string;
+  probes: Record<BackendName, BackendProbe>;
+}
+
+export interface WireError {
+  name: string;
+  message: string;
+}
+
+export type Phase = 'pretrain' | 'finetune';
+
+export interface SampleSettings {
+  maxNewTokens: number;
+  temperature: number;
+  topK: number;
+  topP: number;
+  seed: number;
+}
+
+/** A training run as the UI describes it. */
+export interface RunRequest {
+  runId: string;
+  phase: Phase;
+  steps: number;
+  batchSize: number;
+  lr: number;
+  schedule: ScheduleKind;
+  warmupSteps: number;
+  evalEvery: number;
+  evalIters: number;
+  seed: number;
+  freeze: FreezePlan;
+  discriminative?: number;
+  /** Fine-tuning: evaluate the pretraining corpus's validation split too (the forgetting curve). */
+  forgetting: boolean;
+  /** Sample a line every N steps for the "how the text improves" strip; 0 = never. */
+  sampleEvery: number;
+  samplePrompt: string;
+  /** Fine-tuning comparison: restore the pretrained snapshot (weights, fresh optimizer) before starting. */
+  fromSnapshot: boolean;
+  /** Character-noise augmentation of prompts (fine-tuning), probability per character. */
+  promptNoise: number;
+}
+
+export interface ModelInfo {
+  config: GPTConfig;
+  params: number;
+  vocabSize: number;
+  /** Per-group parameter counts. */
+  groupParams: Record<GroupId, number>;
+  step: number;
+  phase: 'init' | 'pretrain' | 'finetune';
+  hasSnapshot: boolean;
+}
+
+export interface CorpusInfo {
+  name: string;
+  chars: number;
+  distinct: number;
+  trainTokens: number;
+  valTokens: number;
+  unknownCount: number;
+  unknownChars: [string, number][];
+}
+
+export interface PairsInfo {
+  name: string;
+  pairs: number;
+  trainPairs: number;
+  valPairs: number;
+  truncated: number;
+  unknownChars: [string, number][];
+}
+
+export interface StepPoint {
+  step: number;
+  globalStep: number;
+  loss: number;
+  lr: number;
+  gradNorm: number;
+  tokensPerSec: number;
+  msPerStep: number;
+  updateNorms: Partial<Record<GroupId, number>>;
+}
+
+/** Page → worker. */
+export type Request =
+  | { type: 'init'; backend?: BackendName }
+  | { type: 'setCorpus'; name: string; text: string }
+  | { type: 'setPairs'; name: string; pairs: Pair[]; valFraction: number }
+  | { type: 'createModel'; config: Omit<GPTConfig, 'vocabSize'>; seed: number }
+  | { type: 'train'; run: RunRequest; resume?: { startStep: number } }
+  | { type: 'pause' }
+  | { type: 'stop' }
+  | { type: 'sample'; requestId: number; prompt: string; chat: boolean; settings: SampleSettings; from: 'model' | 'snapshot' }
+  | { type: 'cancelSample'; requestId: number }
+  | { type: 'export'; requestId: number; from: 'model' | 'snapshot'; meta: Record<string, unknown> }
+  | { type: 'import'; requestId: number; bytes: ArrayBuffer }
+  | { type: 'saveSession'; requestId: number }
+  | { type: 'loadSession'; requestId: number; bytes: ArrayBuffer }
+  | { type: 'takeSnapshot' };
+
+/** Worker → page. */
+export type Event =
+  | { type: 'ready'; backend: BackendReport }
+  | { type: 'modelInfo'; info: ModelInfo | null }
+  | { type: 'corpusInfo'; info: CorpusInfo }
+  | { type: 'pairsInfo'; info: PairsInfo }
+  | { type: 'runStarted'; runId: string; phase: Phase; steps: number; startStep: number; trainableParams: number }
+  | { type: 'metrics'; runId: string; points: StepPoint[] }
+  | { type: 'eval'; runId: string; step: number; globalStep: number; losses: Record<string, number> }
+  | { type: 'freeze'; runId: string; step: number; globalStep: number; trainable: Partial<Record<GroupId, number>>; trainableParams: number }
+  | { type: 'sampleStrip'; runId: string; step: number; globalStep: number; text: string }
+  | { type: 'runEnded'; runId: string; status: 'done' | 'paused' | 'stopped' | 'error'; stepsDone: number; wallMs: number; msPerStep: number; error?: WireError }
+  | { type: 'token'; requestId: number; text: string }
+  | { type: 'sampleDone'; requestId: number; text: string; reason: string }
+  | { type: 'file'; requestId: number; bytes: ArrayBuffer }
+  | { type: 'done'; requestId: number }
+  | { type: 'error'; requestId?: number; error: WireError };
+
+export function toWireError(e: unknown): WireError {
+  if (e instanceof Error) return { name: e.name, message: e.message };
+  return { name: 'Error', message: String(e) };
+}
