@@ -15,6 +15,10 @@ import wasmSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-si
 import wasmThreadedUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import type { BackendName, BackendReport, BackendProbe } from './protocol';
 
+// The threaded wasm build starts its pthread workers from a blob whose code does not survive bundling
+// ("e is not defined"); the single-threaded SIMD build is used everywhere.
+tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+
 // Served from our own build: no CDN at run time.
 setWasmPaths({
   'tfjs-backend-wasm.wasm': wasmUrl,

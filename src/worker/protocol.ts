@@ -4,7 +4,7 @@
  * ArrayBuffers; errors as {name, message}.
  */
 import type { GPTConfig } from '../engine/model/config';
-import type { GroupId } from '../engine/model/params';
+import type { GroupId } from '../engine/model/groups';
 import type { FreezePlan } from '../engine/train/freeze';
 import type { ScheduleKind } from '../engine/train/schedule';
 import type { Pair } from '../engine/data/pairs';
@@ -65,6 +65,10 @@ export interface RunRequest {
   fromSnapshot: boolean;
   /** Character-noise augmentation of prompts (fine-tuning), probability per character. */
   promptNoise: number;
+  /** Post a resumable session every N steps, taken between steps (0 = never). */
+  autosaveEvery: number;
+  /** Stop (as a pause) once this step is reached: "step once". */
+  pauseAt?: number;
 }
 
 export interface ModelInfo {
@@ -119,7 +123,9 @@ export type Request =
   | { type: 'stop' }
   | { type: 'sample'; requestId: number; prompt: string; chat: boolean; settings: SampleSettings; from: 'model' | 'snapshot' }
   | { type: 'cancelSample'; requestId: number }
-  | { type: 'export'; requestId: number; from: 'model' | 'snapshot'; meta: Record<string, unknown> }
+  /** from 'run': the weights a finished fine-tuning run ended with (kept for the last few runs). */
+  | { type: 'export'; requestId: number; from: 'model' | 'snapshot' | 'run'; runId?: string; meta: Record<string, unknown> }
+  | { type: 'forgetRun'; runId: string }
   | { type: 'import'; requestId: number; bytes: ArrayBuffer }
   | { type: 'saveSession'; requestId: number }
   | { type: 'loadSession'; requestId: number; bytes: ArrayBuffer }
@@ -140,6 +146,7 @@ export type Event =
   | { type: 'token'; requestId: number; text: string }
   | { type: 'sampleDone'; requestId: number; text: string; reason: string }
   | { type: 'file'; requestId: number; bytes: ArrayBuffer }
+  | { type: 'autosave'; runId: string; step: number; bytes: ArrayBuffer }
   | { type: 'done'; requestId: number }
   | { type: 'error'; requestId?: number; error: WireError };
 

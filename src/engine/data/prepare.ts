@@ -3,7 +3,7 @@
  * pairs → encoded examples → train/val sources.
  */
 import { checkText, splitIds } from './corpus';
-import { checkTemplate, DEFAULT_TEMPLATE, encodePairs, splitPairs, type DialogueTemplate, type Pair } from './pairs';
+import { checkTemplate, DEFAULT_TEMPLATE, encodePairs, splitPairs, type DialogueTemplate, type EncodedPair, type Pair } from './pairs';
 import { corpusSource, pairSource, type DataSource } from '../train/sources';
 import { CharTokenizer } from '../tokenizer/char';
 import { createRng } from '../random';
@@ -39,6 +39,8 @@ export function prepareCorpus(text: string, blockSize: number, tokenizer?: CharT
 
 export interface PreparedPairs {
   train: DataSource;
+  /** The encoded training examples (for augmentation). */
+  trainExamples: EncodedPair[];
   val: DataSource;
   trainPairs: number;
   valPairs: number;
@@ -60,6 +62,7 @@ export function preparePairs(
   if (train.length === 0) throw new Error('no pairs left to train on after holding out the validation share');
   return {
     train: pairSource(train),
+    trainExamples: train,
     val: pairSource(val.length ? val : train),
     trainPairs: train.length,
     valPairs: val.length,

@@ -28,7 +28,7 @@ export type ArchConfig = Omit<GPTConfig, 'vocabSize'>;
 
 export const PRESETS: Readonly<Record<PresetName, ArchConfig>> = {
   /** For tests and a first run that shows a falling loss within seconds on a CPU. */
-  tiny: { blockSize: 32, nLayer: 2, nHead: 2, nEmbd: 32, dropout: 0, bias: false },
+  tiny: { blockSize: 64, nLayer: 2, nHead: 2, nEmbd: 32, dropout: 0, bias: false },
   /** nanoGPT's CPU "baby" config (README: 4 layers, 4 heads, 128 wide, block 64, dropout 0). */
   baby: { blockSize: 64, nLayer: 4, nHead: 4, nEmbd: 128, dropout: 0, bias: false },
   /** nanoGPT's config/train_shakespeare_char.py. */

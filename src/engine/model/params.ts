@@ -8,6 +8,9 @@
 import * as tf from '../tf';
 import type { GPTConfig } from './config';
 import type { Rng } from '../random';
+import { WPE, WTE, type GroupId } from './groups';
+
+export { groupIds, groupOf, LM_HEAD, WPE, WTE, type GroupId } from './groups';
 
 export type Params = Map<string, tf.Variable>;
 
@@ -20,16 +23,6 @@ export interface ParamSpec {
   group: GroupId;
 }
 
-/** Freezing groups, bottom to top: embeddings (wte, tied head, wpe), each block, the final LayerNorm. */
-export type GroupId = 'embeddings' | `block.${number}` | 'ln_f';
-
-export function groupIds(nLayer: number): GroupId[] {
-  return ['embeddings', ...Array.from({ length: nLayer }, (_, i) => `block.${i}` as GroupId), 'ln_f'];
-}
-
-export const WTE = 'transformer.wte.weight';
-export const WPE = 'transformer.wpe.weight';
-export const LM_HEAD = 'lm_head.weight';
 
 /** Every parameter of a config, in nanoGPT's state_dict order (lm_head omitted: it is wte). */
 export function paramSpecs(c: GPTConfig): ParamSpec[] {
@@ -94,10 +87,3 @@ export function disposeParams(params: Params): void {
   for (const v of params.values()) v.dispose();
 }
 
-export function groupOf(name: string): GroupId {
-  if (name === WTE || name === WPE || name === LM_HEAD) return 'embeddings';
-  const m = /^transformer\.h\.(\d+)\./.exec(name);
-  if (m) return `block.${Number(m[1])}` as GroupId;
-  if (name.startsWith('transformer.ln_f.')) return 'ln_f';
-  throw new Error(`parameter ${name} belongs to no group`);
-}

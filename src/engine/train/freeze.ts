@@ -8,7 +8,7 @@
  * For unfreezing order, the final LayerNorm travels with the top block: training ln_f alone (2C numbers)
  * teaches nothing, and ULMFiT's "last layer" is the top block together with what sits on it.
  */
-import { groupIds, type GroupId } from '../model/params';
+import { groupIds, type GroupId } from '../model/groups';
 
 export type FreezePlan =
   | { kind: 'none' }

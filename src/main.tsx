@@ -1,0 +1,32 @@
+import { StrictMode } from 'react';
+import { createRoot } from 'react-dom/client';
+import { App } from './ui/App';
+import { get, set } from './store/store';
+import { readUrl } from './store/url';
+import { defaultLang } from './ui/i18n';
+import { loadManifest, selectCorpus, selectPairs, startWorker } from './app/controller';
+import { readAutosaveInfo } from './store/persist';
+import './ui/styles.css';
+
+async function boot(): Promise<void> {
+  set({ lang: defaultLang() });
+  readUrl();
+  document.documentElement.lang = get().lang === 'zh' ? 'zh-CN' : 'en';
+  createRoot(document.getElementById('root')!).render(
+    <StrictMode>
+      <App />
+    </StrictMode>,
+  );
+  startWorker(get().backend.forced);
+  await loadManifest();
+  const { data, pairs, manifest } = get();
+  const quick = manifest?.datasets.find((d) => d.kind === 'corpus' && d.quick && d.language === get().lang);
+  // The URL's dataset, or the quick corpus of the user's language so a first run needs no choices.
+  await selectCorpus(data.source ?? quick?.id ?? 'moby-dick-quick');
+  const quickPairs = manifest?.datasets.find((d) => d.kind === 'pairs' && d.quick && d.corpus === get().data.source);
+  if (pairs.source || quickPairs) await selectPairs(pairs.source ?? quickPairs!.id);
+  const saved = await readAutosaveInfo();
+  if (saved) set((s) => ({ autosave: { ...s.autosave, resumable: saved } }));
+}
+
+void boot();

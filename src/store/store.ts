@@ -1,0 +1,197 @@
+/**
+ * UI state: one zustand store built from typed slices. Plain data only — no tensors, workers or class
+ * instances (those live in the worker and in app/controller.ts). Components select single values.
+ */
+import { createStore } from 'zustand/vanilla';
+import { useStore as useZustand } from 'zustand';
+import { PRESETS, type ArchConfig, type PresetName } from '../engine/model/config';
+import type { GroupId } from '../engine/model/groups';
+import type { FreezePlan, FreezeStage } from '../engine/train/freeze';
+import type { ScheduleKind } from '../engine/train/schedule';
+import type { Pair } from '../engine/data/pairs';
+import type { BackendName, BackendReport, CorpusInfo, ModelInfo, PairsInfo, Phase, SampleSettings } from '../worker/protocol';
+import type { DatasetManifest } from '../datasets/manifest';
+import type { Lang } from '../ui/i18n';
+
+export interface TrainSettings {
+  steps: number;
+  batchSize: number;
+  lr: number;
+  schedule: ScheduleKind;
+  warmupSteps: number;
+  evalEvery: number;
+  evalIters: number;
+  sampleEvery: number;
+  samplePrompt: string;
+}
+
+export type FreezePreset = 'none' | 'embeddings' | 'bottom' | 'top' | 'progressive' | 'stages' | 'custom';
+
+export interface FinetuneSettings extends TrainSettings {
+  preset: FreezePreset;
+  k: number;
+  every: number;
+  /** Groups frozen by clicking the diagram (preset 'custom'). */
+  frozen: GroupId[];
+  stages: FreezeStage[];
+  discriminative: number;
+  useDiscriminative: boolean;
+  forgetting: boolean;
+  promptNoise: number;
+  valFraction: number;
+  strategyName: string;
+}
+
+export interface ChartPoint {
+  globalStep: number;
+  step: number;
+  loss: number;
+  lr: number;
+  tokensPerSec: number;
+}
+
+export interface EvalPoint {
+  globalStep: number;
+  step: number;
+  losses: Record<string, number>;
+}
+
+export interface Marker {
+  globalStep: number;
+  step: number;
+  label: string;
+  kind: 'phase' | 'unfreeze';
+}
+
+export interface RunRecord {
+  runId: string;
+  name: string;
+  phase: Phase;
+  steps: number;
+  freeze?: FreezePlan;
+  discriminative?: number;
+  points: ChartPoint[];
+  evals: EvalPoint[];
+  markers: Marker[];
+  samples: { step: number; text: string }[];
+  /** Latest per-group update norms (for the diagram). */
+  updateNorms: Partial<Record<GroupId, number>>;
+  trainable: Partial<Record<GroupId, number>>;
+  trainableParams: number;
+  status: 'running' | 'paused' | 'done' | 'stopped' | 'error';
+  stepsDone: number;
+  msPerStep: number;
+  wallMs: number;
+  hidden: boolean;
+  /** Part of a strategy comparison (started from the pretrained snapshot). */
+  compare: boolean;
+  startedAt: number;
+}
+
+export interface ChatMessage {
+  role: 'user' | 'model' | 'snapshot';
+  text: string;
+}
+
+export interface AppState {
+  lang: Lang;
+  backend: { forced: BackendName | null; report: BackendReport | null; status: 'starting' | 'ready' | 'crashed'; crash: string | null };
+  manifest: DatasetManifest | null;
+  data: { source: string | null; info: CorpusInfo | null; preview: string; error: string | null };
+  pairs: { source: string | null; list: Pair[]; info: PairsInfo | null; error: string | null; problems: string[] };
+  model: { preset: PresetName | 'custom'; arch: ArchConfig; seed: number; info: ModelInfo | null };
+  pretrain: TrainSettings;
+  finetune: FinetuneSettings;
+  run: { runId: string | null; phase: Phase | null; status: 'idle' | 'running' | 'paused' | 'error'; error: string | null; step: number; steps: number; startStep: number; tokensPerSec: number; msPerStep: number; queue: string[] };
+  runs: RunRecord[];
+  sampling: SampleSettings;
+  chat: { messages: ChatMessage[]; busy: boolean; compare: boolean };
+  notice: { kind: 'info' | 'error'; text: string } | null;
+  autosave: { every: number; lastSavedStep: number | null; error: string | null; resumable: { step: number; savedAt: number } | null };
+}
+
+export const DEFAULT_PRETRAIN: TrainSettings = {
+  steps: 300,
+  batchSize: 16,
+  lr: 3e-3,
+  schedule: 'cosine',
+  warmupSteps: 20,
+  evalEvery: 50,
+  evalIters: 4,
+  sampleEvery: 50,
+  samplePrompt: '',
+};
+
+export const DEFAULT_FINETUNE: FinetuneSettings = {
+  ...DEFAULT_PRETRAIN,
+  steps: 150,
+  lr: 1e-3,
+  evalEvery: 25,
+  sampleEvery: 50,
+  preset: 'progressive',
+  k: 1,
+  every: 30,
+  frozen: [],
+  stages: [],
+  discriminative: 2.6,
+  useDiscriminative: false,
+  forgetting: true,
+  promptNoise: 0,
+  valFraction: 0.1,
+  strategyName: '',
+};
+
+export function initialState(lang: Lang = 'en'): AppState {
+  return {
+    lang,
+    backend: { forced: null, report: null, status: 'starting', crash: null },
+    manifest: null,
+    data: { source: null, info: null, preview: '', error: null },
+    pairs: { source: null, list: [], info: null, error: null, problems: [] },
+    model: { preset: 'tiny', arch: { ...PRESETS.tiny }, seed: 1337, info: null },
+    pretrain: { ...DEFAULT_PRETRAIN },
+    finetune: { ...DEFAULT_FINETUNE },
+    run: { runId: null, phase: null, status: 'idle', error: null, step: 0, steps: 0, startStep: 0, tokensPerSec: 0, msPerStep: 0, queue: [] },
+    runs: [],
+    sampling: { maxNewTokens: 200, temperature: 0.8, topK: 0, topP: 1, seed: 42 },
+    chat: { messages: [], busy: false, compare: false },
+    notice: null,
+    autosave: { every: 50, lastSavedStep: null, error: null, resumable: null },
+  };
+}
+
+export const store = createStore<AppState>()(() => initialState());
+
+export function useStore<T>(selector: (s: AppState) => T): T {
+  return useZustand(store, selector);
+}
+
+export const set = store.setState;
+export const get = store.getState;
+
+/** Update one run record by id. */
+export function updateRun(runId: string, f: (r: RunRecord) => Partial<RunRecord>): void {
+  set((s) => ({ runs: s.runs.map((r) => (r.runId === runId ? { ...r, ...f(r) } : r)) }));
+}
+
+/** Build the engine's freeze plan from the fine-tuning settings. */
+export function freezePlanOf(f: FinetuneSettings, nLayer: number): FreezePlan {
+  switch (f.preset) {
+    case 'none':
+      return { kind: 'none' };
+    case 'embeddings':
+      return { kind: 'embeddings' };
+    case 'bottom':
+      return { kind: 'bottom', k: Math.min(f.k, nLayer) };
+    case 'top':
+      return { kind: 'top', k: Math.max(1, Math.min(f.k, nLayer)) };
+    case 'progressive':
+      return { kind: 'progressive', every: f.every };
+    case 'stages':
+      return { kind: 'stages', stages: f.stages };
+    case 'custom': {
+      const all: GroupId[] = ['embeddings', ...Array.from({ length: nLayer }, (_, i) => `block.${i}` as GroupId), 'ln_f'];
+      return { kind: 'stages', stages: [{ steps: 1, trainable: all.filter((g) => !f.frozen.includes(g)) }] };
+    }
+  }
+}

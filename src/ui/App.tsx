@@ -1,0 +1,171 @@
+import { get, set, useStore } from '../store/store';
+import { discardAutosave, recover, resumeAutosave, startWorker } from '../app/controller';
+import { encodeState, writeUrl } from '../store/url';
+import { BACKENDS, type BackendName } from '../worker/protocol';
+import { DataPanel } from './panels/DataPanel';
+import { ModelPanel } from './panels/ModelPanel';
+import { PretrainPanel } from './panels/PretrainPanel';
+import { FinetunePanel } from './panels/FinetunePanel';
+import { SavePanel } from './panels/SavePanel';
+import { ChatPanel } from './panels/ChatPanel';
+import { SampleStrip } from './panels/SampleStrip';
+import { RunsTable } from './panels/RunsTable';
+import { LossChart } from './charts/Charts';
+import { ModelDiagram } from './diagram/ModelDiagram';
+import { useT } from './hooks';
+import type { Lang } from './i18n';
+
+function Header() {
+  const t = useT();
+  const lang = useStore((s) => s.lang);
+  const backend = useStore((s) => s.backend);
+  const running = useStore((s) => s.run.status === 'running');
+  return (
+    <header className="header">
+      <div>
+        <h1>{t('app.title')}</h1>
+        <p className="muted">{t('app.tagline')}</p>
+      </div>
+      <div className="header-controls">
+        <label>
+          {t('app.language')}{' '}
+          <select
+            value={lang}
+            data-testid="lang-select"
+            onChange={(e) => {
+              set({ lang: e.target.value as Lang });
+              document.documentElement.lang = e.target.value === 'zh' ? 'zh-CN' : 'en';
+              writeUrl();
+            }}
+          >
+            <option value="en">English</option>
+            <option value="zh">简体中文</option>
+          </select>
+        </label>
+        <label>
+          {t('app.backend')}{' '}
+          <select
+            value={backend.forced ?? ''}
+            data-testid="backend-select"
+            disabled={running}
+            onChange={(e) => {
+              const b = (e.target.value || null) as BackendName | null;
+              void recover(b).then(writeUrl);
+            }}
+          >
+            <option value="">{t('app.backendAuto')}</option>
+            {BACKENDS.map((b) => (
+              <option key={b} value={b}>
+                {b}
+              </option>
+            ))}
+          </select>
+        </label>
+        <span className="backend-status" data-testid="backend-status" data-backend={backend.report?.name ?? ''} title={backend.report?.reason}>
+          {backend.report ? `${backend.report.name}: ${backend.report.reason}` : t('app.backendStarting')}
+        </span>
+        <button
+          type="button"
+          onClick={() => {
+            writeUrl();
+                    void navigator.clipboard?.writeText(`${location.origin}${location.pathname}?${encodeState(get())}`).catch(() => undefined);
+            set({ notice: { kind: 'info', text: t('app.copied') } });
+          }}
+        >
+          {t('app.share')}
+        </button>
+      </div>
+    </header>
+  );
+}
+
+function Banners() {
+  const t = useT();
+  const notice = useStore((s) => s.notice);
+  const crash = useStore((s) => s.backend.crash);
+  const resumable = useStore((s) => s.autosave.resumable);
+  return (
+    <div className="banners">
+      {crash && (
+        <div className="banner error" role="alert" data-testid="crash-banner">
+          {t('app.crashed', { message: crash })}{' '}
+          {BACKENDS.map((b) => (
+            <button key={b} type="button" onClick={() => void recover(b)}>
+              {t('app.recover')} {b}
+            </button>
+          ))}
+        </div>
+      )}
+      {resumable && (
+        <div className="banner info" data-testid="resume-banner">
+          {t('autosave.offer', { step: resumable.step, when: new Date(resumable.savedAt).toLocaleString() })}{' '}
+          <button type="button" className="primary" data-testid="resume-autosave" onClick={() => void resumeAutosave()}>
+            {t('autosave.resume')}
+          </button>
+          <button type="button" onClick={() => void discardAutosave()}>
+            {t('autosave.discard')}
+          </button>
+        </div>
+      )}
+      {notice && (
+        <div className={`banner ${notice.kind}`} role={notice.kind === 'error' ? 'alert' : 'status'} data-testid="notice">
+          {notice.text}{' '}
+          <button type="button" onClick={() => set({ notice: null })}>
+            {t('app.dismiss')}
+          </button>
+        </div>
+      )}
+    </div>
+  );
+}
+
+function Credits() {
+  const t = useT();
+  const lang = useStore((s) => s.lang);
+  const manifest = useStore((s) => s.manifest);
+  const seen = new Set<string>();
+  const credits = (manifest?.datasets ?? []).filter((d) => !seen.has(d.attribution) && seen.add(d.attribution));
+  return (
+    <footer className="footer">
+      <p>{t('app.footer')}</p>
+      <details>
+        <summary>{t('app.credits')}</summary>
+        <ul data-testid="credits">
+          {credits.map((d) => (
+            <li key={d.id}>
+              <strong>{d.title[lang]}</strong>: {d.attribution} ({d.license}; {d.source})
+            </li>
+          ))}
+        </ul>
+      </details>
+    </footer>
+  );
+}
+
+export function App() {
+  return (
+    <div className="app">
+      <Header />
+      <Banners />
+      <main className="layout">
+        <div className="column">
+          <DataPanel />
+          <ModelPanel />
+          <PretrainPanel />
+          <FinetunePanel />
+          <SavePanel />
+        </div>
+        <div className="column">
+          <LossChart />
+          <ModelDiagram />
+          <RunsTable />
+          <ChatPanel />
+          <SampleStrip />
+        </div>
+      </main>
+      <Credits />
+    </div>
+  );
+}
+
+export { startWorker };

@@ -1,0 +1,64 @@
+import { useId, type ReactNode } from 'react';
+
+/** A labelled number input with an optional error shown next to it. */
+export function NumberField(props: {
+  label: string;
+  value: number;
+  onChange: (v: number) => void;
+  step?: number;
+  min?: number;
+  max?: number;
+  error?: string | null;
+  disabled?: boolean;
+  testId?: string;
+}) {
+  const id = useId();
+  return (
+    <div className="field">
+      <label htmlFor={id}>{props.label}</label>
+      <input
+        id={id}
+        type="number"
+        value={Number.isFinite(props.value) ? props.value : ''}
+        step={props.step ?? 1}
+        min={props.min}
+        max={props.max}
+        disabled={props.disabled}
+        aria-invalid={Boolean(props.error)}
+        aria-describedby={props.error ? `${id}-err` : undefined}
+        data-testid={props.testId}
+        onChange={(e) => props.onChange(e.target.value === '' ? NaN : Number(e.target.value))}
+      />
+      {props.error && (
+        <span className="field-error" id={`${id}-err`} role="alert">
+          {props.error}
+        </span>
+      )}
+    </div>
+  );
+}
+
+export function SelectField<T extends string>(props: { label: string; value: T; options: { value: T; label: string }[]; onChange: (v: T) => void; disabled?: boolean; testId?: string }) {
+  const id = useId();
+  return (
+    <div className="field">
+      <label htmlFor={id}>{props.label}</label>
+      <select id={id} value={props.value} disabled={props.disabled} data-testid={props.testId} onChange={(e) => props.onChange(e.target.value as T)}>
+        {props.options.map((o) => (
+          <option key={o.value} value={o.value}>
+            {o.label}
+          </option>
+        ))}
+      </select>
+    </div>
+  );
+}
+
+export function Tip({ children }: { children: ReactNode }) {
+  return (
+    <details className="tip">
+      <summary aria-label="?">?</summary>
+      <p>{children}</p>
+    </details>
+  );
+}

@@ -1,0 +1,169 @@
+import { Legend, Line, LineChart, ReferenceLine, Tooltip, XAxis, YAxis } from 'recharts';
+import { memo, useEffect, useRef, useState, type ReactElement } from 'react';
+import { useStore, type RunRecord } from '../../store/store';
+import { downsample, metricsCsv } from './downsample';
+import { download, useRunsForDisplay, useT } from '../hooks';
+
+const MAX_POINTS = 150;
+
+/**
+ * A chart sized to its container. Measures with a ResizeObserver and redraws only when the width really
+ * changes: cheaper than recharts' ResponsiveContainer, which re-measures on every render.
+ */
+function Sized({ height, children, ...rest }: { height: number; children: (width: number) => ReactElement } & Record<`data-${string}`, string | number>) {
+  const ref = useRef<HTMLDivElement>(null);
+  const [width, setWidth] = useState(0);
+  useEffect(() => {
+    const el = ref.current;
+    if (!el) return;
+    const ro = new ResizeObserver(([entry]) => setWidth((w) => (Math.abs(entry.contentRect.width - w) > 4 ? Math.floor(entry.contentRect.width) : w)));
+    ro.observe(el);
+    return () => ro.disconnect();
+  }, []);
+  return (
+    <div ref={ref} className="chart" style={{ height }} {...rest}>
+      {width > 0 && children(width)}
+    </div>
+  );
+}
+const COLORS = ['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c', '#0891b2', '#ca8a04', '#db2777'];
+
+type XY = { x: number; y: number };
+
+/** Smooth a noisy per-step loss with an exponential moving average (display only). */
+function ema(points: XY[], alpha = 0.1): XY[] {
+  let m = points[0]?.y ?? 0;
+  return points.map((p) => ({ x: p.x, y: (m = alpha * p.y + (1 - alpha) * m) }));
+}
+
+function evalSeries(r: RunRecord, name: string, x: 'globalStep' | 'step'): XY[] {
+  return r.evals.filter((e) => e.losses[name] !== undefined).map((e) => ({ x: e[x], y: e.losses[name] }));
+}
+
+/** The main chart: loss against the model's total step, across pretraining and fine-tuning. */
+export const LossChart = memo(function LossChart() {
+  const t = useT();
+  const runs = useRunsForDisplay();
+  // Tooltips cost a lot of layout per redraw; they are offered when training is not running.
+  const training = useStore((s) => s.run.status === 'running');
+  const main = runs.filter((r) => !r.compare && !r.hidden);
+  const lines: { key: string; name: string; data: XY[]; color: string; dashed?: boolean; dots?: boolean }[] = [];
+  for (const r of main) {
+    const pts = downsample(r.points.map((p) => ({ x: p.globalStep, y: p.loss })), MAX_POINTS, 'x');
+    if (r.phase === 'pretrain') {
+      lines.push({ key: `${r.runId}-train`, name: t('chart.train'), data: ema(pts), color: COLORS[0] });
+      lines.push({ key: `${r.runId}-val`, name: t('chart.val'), data: evalSeries(r, 'val', 'globalStep'), color: COLORS[1], dots: true });
+    } else {
+      lines.push({ key: `${r.runId}-ptrain`, name: `${t('chart.pairsTrain')} (${r.name})`, data: ema(pts), color: COLORS[2] });
+      lines.push({ key: `${r.runId}-pval`, name: `${t('chart.pairsVal')} (${r.name})`, data: evalSeries(r, 'pairs-val', 'globalStep'), color: COLORS[3], dots: true });
+      lines.push({ key: `${r.runId}-cval`, name: `${t('chart.corpusVal')}`, data: evalSeries(r, 'corpus-val', 'globalStep'), color: COLORS[4], dashed: true, dots: true });
+    }
+  }
+  const markers = main.flatMap((r) => r.markers.filter((m) => m.globalStep >= 0));
+  const hasData = lines.some((l) => l.data.length > 0);
+  return (
+    <section className="panel chart-panel" aria-labelledby="chart-title">
+      <div className="row between">
+        <h2 id="chart-title">{t('chart.title')}</h2>
+        <button type="button" disabled={!runs.length} onClick={() => download('small-gpt-metrics.csv', metricsCsv(runs), 'text/csv')}>
+          {t('chart.csv')}
+        </button>
+      </div>
+      {!hasData && <p className="muted">{t('chart.empty')}</p>}
+      <Sized height={280} data-testid="loss-chart" data-points={main.reduce((a, r) => a + r.points.length, 0)} data-markers={markers.length}>
+        {(width) => (
+          <LineChart width={width} height={280} margin={{ top: 10, right: 20, bottom: 5, left: 0 }}>
+            <XAxis type="number" dataKey="x" domain={['dataMin', 'dataMax']} allowDecimals={false} label={{ value: t('chart.step'), position: 'insideBottomRight', offset: -2 }} />
+            <YAxis domain={['auto', 'auto']} width={48} tickFormatter={(v: number) => v.toFixed(2)} />
+            {!training && <Tooltip formatter={(v) => (typeof v === 'number' ? v.toFixed(4) : String(v))} labelFormatter={(l) => `${t('chart.step')} ${l}`} />}
+            {lines.filter((l) => l.data.length).map((l) => (
+              <Line key={l.key} data={l.data} dataKey="y" name={l.name} stroke={l.color} strokeDasharray={l.dashed ? '5 4' : undefined} dot={l.dots ? { r: 2 } : false} isAnimationActive={false} strokeWidth={1.5} />
+            ))}
+            {markers.map((m, i) => (
+              <ReferenceLine key={i} x={m.globalStep} stroke={m.kind === 'phase' ? '#111' : '#9333ea'} strokeDasharray="4 3" label={{ value: m.label, position: 'insideTopLeft', fontSize: 11 }} />
+            ))}
+          </LineChart>
+        )}
+      </Sized>
+      <HtmlLegend items={lines.filter((l) => l.data.length).map((l) => ({ key: l.key, name: l.name, color: l.color, dashed: l.dashed }))} />
+      <SmallCharts />
+    </section>
+  );
+});
+
+/** A legend in HTML: cheaper than recharts' own, which measures itself on every redraw. */
+function HtmlLegend({ items }: { items: { key: string; name: string; color: string; dashed?: boolean }[] }) {
+  return (
+    <ul className="legend">
+      {items.map((i) => (
+        <li key={i.key}>
+          <span className="swatch" style={{ borderTopColor: i.color, borderTopStyle: i.dashed ? 'dashed' : 'solid' }} />
+          {i.name}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+/**
+ * Learning rate and tokens/s as two small sparklines. Hand-drawn SVG rather than recharts: measured on a
+ * 2-core machine while the worker trains, these two extra recharts charts alone turned every redraw into
+ * a 50–80 ms main-thread task; a polyline costs about a millisecond.
+ */
+const SmallCharts = memo(function SmallCharts() {
+  const t = useT();
+  const runs = useRunsForDisplay().filter((r) => !r.compare && !r.hidden);
+  const lr = runs.flatMap((r) => downsample(r.points.map((p) => ({ x: p.globalStep, y: p.lr })), MAX_POINTS, 'x'));
+  const tps = runs.flatMap((r) => downsample(r.points.map((p) => ({ x: p.globalStep, y: p.tokensPerSec })), MAX_POINTS, 'x'));
+  return (
+    <div className="grid2">
+      <Sparkline title={t('chart.lr')} data={lr} color={COLORS[5]} format={(v) => v.toExponential(2)} />
+      <Sparkline title={t('chart.tps')} data={tps} color={COLORS[6]} format={(v) => String(Math.round(v))} />
+    </div>
+  );
+});
+
+function Sparkline({ title, data, color, format }: { title: string; data: XY[]; color: string; format: (v: number) => string }) {
+  const W = 300;
+  const H = 70;
+  if (!data.length) return <div><h3>{title}</h3></div>;
+  const xs = data.map((p) => p.x);
+  const ys = data.map((p) => p.y);
+  const [x0, x1] = [Math.min(...xs), Math.max(...xs)];
+  const [y0, y1] = [Math.min(...ys), Math.max(...ys)];
+  const sx = (x: number) => (x1 > x0 ? ((x - x0) / (x1 - x0)) * W : 0);
+  const sy = (y: number) => (y1 > y0 ? H - ((y - y0) / (y1 - y0)) * (H - 4) - 2 : H / 2);
+  return (
+    <div>
+      <h3>
+        {title}: {format(ys[ys.length - 1])} <span className="muted small">({format(y0)} – {format(y1)})</span>
+      </h3>
+      <svg viewBox={`0 0 ${W} ${H}`} preserveAspectRatio="none" className="sparkline" role="img" aria-label={title}>
+        <polyline fill="none" stroke={color} strokeWidth={1.5} vectorEffect="non-scaling-stroke" points={data.map((p) => `${sx(p.x).toFixed(1)},${sy(p.y).toFixed(1)}`).join(' ')} />
+      </svg>
+    </div>
+  );
+}
+
+/** Strategy comparison: pairs-val and corpus-val of each fine-tuning run, against its own step. */
+export const CompareChart = memo(function CompareChart({ runs: all }: { runs: RunRecord[] }) {
+  const t = useT();
+  const runs = all.filter((r) => r.phase === 'finetune' && !r.hidden);
+  if (!runs.length) return null;
+  return (
+    <Sized height={260} data-testid="compare-chart" data-curves={runs.length}>
+      {(width) => (
+        <LineChart width={width} height={260} margin={{ top: 10, right: 20, bottom: 5, left: 0 }}>
+          <XAxis type="number" dataKey="x" domain={[0, 'dataMax']} allowDecimals={false} />
+          <YAxis domain={['auto', 'auto']} width={48} tickFormatter={(v: number) => v.toFixed(2)} />
+          <Tooltip formatter={(v) => (typeof v === 'number' ? v.toFixed(4) : String(v))} />
+          <Legend />
+          {runs.map((r, i) => [
+            <Line key={`${r.runId}-p`} data={evalSeries(r, 'pairs-val', 'step')} dataKey="y" name={`${r.name}: ${t('chart.pairsVal')}`} stroke={COLORS[i % COLORS.length]} isAnimationActive={false} />,
+            <Line key={`${r.runId}-c`} data={evalSeries(r, 'corpus-val', 'step')} dataKey="y" name={`${r.name}: ${t('chart.corpusVal')}`} stroke={COLORS[i % COLORS.length]} strokeDasharray="5 4" isAnimationActive={false} />,
+          ])}
+        </LineChart>
+      )}
+    </Sized>
+  );
+});

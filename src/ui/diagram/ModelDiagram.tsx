@@ -1,0 +1,70 @@
+import { freezePlanOf, set, useStore } from '../../store/store';
+import { groupIds, type GroupId } from '../../engine/model/groups';
+import { trainableAt } from '../../engine/train/freeze';
+import { formatNumber, useT } from '../hooks';
+
+/**
+ * The model as a vertical stack, top to bottom: final LayerNorm, blocks L…1, embeddings. Each group shows
+ * whether it learns and the size of its last update; clicking one freezes or unfreezes it (custom plan).
+ */
+export function ModelDiagram() {
+  const t = useT();
+  const info = useStore((s) => s.model.info);
+  const finetune = useStore((s) => s.finetune);
+  const run = useStore((s) => (s.run.runId ? s.runs.find((r) => r.runId === s.run.runId) ?? null : null));
+  const running = useStore((s) => s.run.status === 'running');
+  if (!info) return null;
+  const L = info.config.nLayer;
+  const live = run !== null && (run.status === 'running' || run.status === 'paused') && Object.keys(run.trainable).length > 0;
+  const trainable: Partial<Record<GroupId, number>> = live ? run.trainable : Object.fromEntries(trainableAt(freezePlanOf(finetune, L), 0, L, { discriminative: finetune.useDiscriminative ? finetune.discriminative : undefined }));
+  const norms = live ? run.updateNorms : {};
+  const groups = [...groupIds(L)].reverse();
+  const total = info.params;
+  // wte and wpe sit in 'embeddings'; the tied head is the same tensor, counted once.
+  const learning = groups.filter((g) => g in trainable).reduce((a, g) => a + info.groupParams[g], 0);
+  const label = (g: GroupId) => (g === 'embeddings' ? t('diagram.embeddings') : g === 'ln_f' ? t('diagram.lnf') : t('diagram.block', { i: Number(g.slice(6)) + 1 }));
+  const toggle = (g: GroupId) => {
+    if (running) return;
+    const frozen = groupIds(L).filter((x) => !(x in trainable));
+    const next = frozen.includes(g) ? frozen.filter((x) => x !== g) : [...frozen, g];
+    set((s) => ({ finetune: { ...s.finetune, preset: 'custom', frozen: next } }));
+  };
+  return (
+    <section className="panel" aria-labelledby="diagram-title">
+      <h2 id="diagram-title">{t('diagram.title')}</h2>
+      <p className="muted small">{t('diagram.click')}</p>
+      <ol className="diagram" data-testid="diagram">
+        {groups.map((g) => {
+          const on = g in trainable;
+          const norm = norms[g];
+          return (
+            <li key={g}>
+              <button
+                type="button"
+                className={`group ${on ? 'learning' : 'frozen'}`}
+                data-testid={`group-${g}`}
+                data-state={on ? 'learning' : 'frozen'}
+                aria-pressed={!on}
+                disabled={running}
+                onClick={() => toggle(g)}
+              >
+                <span className="group-name">{label(g)}</span>
+                <span className="group-state">
+                  {on ? t('diagram.trainable') : t('diagram.frozen')}
+                  {on && trainable[g] !== undefined && trainable[g] !== 1 ? ` · lr ×${trainable[g]!.toPrecision(2)}` : ''}
+                </span>
+                <span className="group-params">{formatNumber(info.groupParams[g])}</span>
+                {norm !== undefined && (
+                  <span className="group-norm" data-testid={`norm-${g}`}>
+                    {t('diagram.update', { v: norm === 0 ? '0' : norm.toExponential(1) })}
+                  </span>
+                )}
+              </button>
+            </li>
+          );
+        })}
+      </ol>
+      <p data-testid="trainable-share">{t('diagram.trainableShare', { n: formatNumber(learning), total: formatNumber(total), pct: ((100 * learning) / total).toFixed(1) })}</p>
+    </section>
+  );
+}

@@ -1,0 +1,59 @@
+import { useState, type FormEvent } from 'react';
+import { set, useStore } from '../../store/store';
+import { chat } from '../../app/controller';
+import { NumberField } from '../Field';
+import { useT } from '../hooks';
+
+export function ChatPanel() {
+  const t = useT();
+  const messages = useStore((s) => s.chat.messages);
+  const busy = useStore((s) => s.chat.busy);
+  const compare = useStore((s) => s.chat.compare);
+  const sampling = useStore((s) => s.sampling);
+  const hasModel = useStore((s) => s.model.info !== null);
+  const hasSnapshot = useStore((s) => s.model.info?.hasSnapshot ?? false);
+  const [prompt, setPrompt] = useState('');
+  const update = (patch: Partial<typeof sampling>) => set((s) => ({ sampling: { ...s.sampling, ...patch } }));
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    void chat(prompt);
+  };
+  return (
+    <section className="panel" aria-labelledby="chat-title">
+      <h2 id="chat-title">{t('chat.title')}</h2>
+      <div className="chat-log" data-testid="chat-log" aria-live="polite">
+        {messages.map((m, i) => (
+          <div key={i} className={`msg ${m.role}`} data-testid={`msg-${m.role}`}>
+            <span className="who">{m.role === 'user' ? t('chat.you') : m.role === 'snapshot' ? t('chat.snapshot') : t('chat.model')}</span>
+            <pre>{m.text}</pre>
+          </div>
+        ))}
+      </div>
+      <form onSubmit={submit}>
+        <div className="field">
+          <label htmlFor="chat-prompt">{t('chat.prompt')}</label>
+          <textarea id="chat-prompt" data-testid="chat-prompt" rows={2} value={prompt} onChange={(e) => setPrompt(e.target.value)} />
+        </div>
+        <div className="grid3">
+          <NumberField label={t('chat.temperature')} value={sampling.temperature} min={0} step={0.1} onChange={(v) => update({ temperature: Math.max(0, v || 0) })} />
+          <NumberField label={t('chat.topK')} value={sampling.topK} min={0} onChange={(v) => update({ topK: Math.max(0, Math.floor(v || 0)) })} />
+          <NumberField label={t('chat.topP')} value={sampling.topP} min={0} max={1} step={0.05} onChange={(v) => update({ topP: Math.min(1, Math.max(0, v || 0)) })} />
+          <NumberField label={t('chat.maxTokens')} value={sampling.maxNewTokens} min={1} onChange={(v) => update({ maxNewTokens: Math.max(1, Math.floor(v || 1)) })} />
+          <NumberField label={t('chat.seed')} value={sampling.seed} min={0} testId="chat-seed" onChange={(v) => update({ seed: Math.max(0, Math.floor(v || 0)) })} />
+        </div>
+        <label className="check">
+          <input type="checkbox" checked={compare} disabled={!hasSnapshot} data-testid="chat-compare" onChange={(e) => set((s) => ({ chat: { ...s.chat, compare: e.target.checked } }))} /> {t('chat.compare')}
+        </label>
+        <div className="row">
+          <button type="submit" className="primary" data-testid="chat-send" disabled={!hasModel || busy}>
+            {t('chat.send')}
+          </button>
+          <button type="button" disabled={busy || !messages.length} onClick={() => set((s) => ({ chat: { ...s.chat, messages: [] } }))}>
+            {t('chat.clear')}
+          </button>
+        </div>
+        <p className="muted small">{t('chat.hint')}</p>
+      </form>
+    </section>
+  );
+}

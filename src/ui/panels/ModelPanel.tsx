@@ -1,0 +1,99 @@
+import { useStore, set } from '../../store/store';
+import { PRESETS, PRESET_NAMES, countParams, type ArchConfig } from '../../engine/model/config';
+import { createModel } from '../../app/controller';
+import { NumberField, SelectField, Tip } from '../Field';
+import { formatNumber, useT } from '../hooks';
+
+type T = ReturnType<typeof useT>;
+
+/** Field errors for an architecture, by field. */
+export function archErrors(a: ArchConfig, t: T): Partial<Record<keyof ArchConfig, string>> {
+  const e: Partial<Record<keyof ArchConfig, string>> = {};
+  const int = (k: keyof ArchConfig, min: number, max: number) => {
+    const v = a[k] as number;
+    if (!Number.isInteger(v) || v < min || v > max) e[k] = t('model.invalidInt', { min, max });
+  };
+  int('nLayer', 1, 24);
+  int('nHead', 1, 32);
+  int('nEmbd', 8, 1024);
+  int('blockSize', 8, 1024);
+  if (!(a.dropout >= 0 && a.dropout <= 0.9)) e.dropout = t('model.invalidDropout');
+  if (!e.nHead && !e.nEmbd && a.nEmbd % a.nHead !== 0) {
+    const options = Array.from({ length: 16 }, (_, i) => i + 1).filter((h) => a.nEmbd % h === 0).join(', ');
+    e.nHead = t('model.invalidHeads', { width: a.nEmbd, heads: a.nHead, options });
+  }
+  return e;
+}
+
+/** Rough training memory in bytes: fp32 weights, gradients, two Adam moments, and the activations kept for backward. */
+export function memoryEstimate(a: ArchConfig, vocab: number, batch: number): { weights: number; optimizer: number; activations: number } {
+  const params = countParams({ ...a, vocabSize: vocab });
+  const B = batch;
+  const T = a.blockSize;
+  const C = a.nEmbd;
+  // per block: ~16 (B,T,C) tensors (LN, qkv, proj, 4C MLP ×2…) and ~3 (B,nh,T,T) attention maps; plus logits
+  const perBlock = B * T * C * 16 + B * a.nHead * T * T * 3;
+  const activations = (a.nLayer * perBlock + B * T * vocab * 3) * 4;
+  return { weights: params * 4, optimizer: params * 4 * 3, activations };
+}
+
+const mb = (b: number) => (b / 1048576).toFixed(b < 10 * 1048576 ? 1 : 0);
+
+export function ModelPanel() {
+  const t = useT();
+  const preset = useStore((s) => s.model.preset);
+  const arch = useStore((s) => s.model.arch);
+  const seed = useStore((s) => s.model.seed);
+  const info = useStore((s) => s.model.info);
+  const corpus = useStore((s) => s.data.info);
+  const hasData = useStore((s) => s.data.source !== null);
+  const running = useStore((s) => s.run.status === 'running');
+  const batch = useStore((s) => s.pretrain.batchSize);
+  const errors = archErrors(arch, t);
+  const valid = Object.keys(errors).length === 0;
+  const vocab = (corpus?.distinct ?? 64) + 2;
+  const params = valid ? countParams({ ...arch, vocabSize: vocab }) : 0;
+  const mem = valid ? memoryEstimate(arch, vocab, batch) : null;
+  const update = (patch: Partial<ArchConfig>) => set((s) => ({ model: { ...s.model, preset: 'custom', arch: { ...s.model.arch, ...patch } } }));
+
+  return (
+    <section className="panel" aria-labelledby="model-title">
+      <h2 id="model-title">
+        {t('model.title')} <Tip>{t('model.tip')}</Tip>
+      </h2>
+      <SelectField
+        label={t('model.preset')}
+        value={preset}
+        testId="preset-select"
+        options={[...PRESET_NAMES.map((p) => ({ value: p, label: p })), { value: 'custom' as const, label: t('model.custom') }]}
+        onChange={(v) => v !== 'custom' && set((s) => ({ model: { ...s.model, preset: v, arch: { ...PRESETS[v] } } }))}
+      />
+      <div className="grid2">
+        <NumberField label={t('model.layers')} value={arch.nLayer} min={1} max={24} error={errors.nLayer} onChange={(v) => update({ nLayer: v })} />
+        <NumberField label={t('model.heads')} value={arch.nHead} min={1} max={32} error={errors.nHead} testId="heads-input" onChange={(v) => update({ nHead: v })} />
+        <NumberField label={t('model.width')} value={arch.nEmbd} min={8} step={8} error={errors.nEmbd} onChange={(v) => update({ nEmbd: v })} />
+        <NumberField label={t('model.context')} value={arch.blockSize} min={8} step={8} error={errors.blockSize} onChange={(v) => update({ blockSize: v })} />
+        <NumberField label={t('model.dropout')} value={arch.dropout} min={0} max={0.9} step={0.05} error={errors.dropout} onChange={(v) => update({ dropout: v })} />
+        <NumberField label={t('model.seed')} value={seed} min={0} onChange={(v) => set((s) => ({ model: { ...s.model, seed: Number.isInteger(v) ? v : 0 } }))} />
+      </div>
+      <label className="check">
+        <input type="checkbox" checked={arch.bias} onChange={(e) => update({ bias: e.target.checked })} /> {t('model.bias')}
+      </label>
+      {mem && (
+        <p data-testid="param-count">
+          {t('model.params', { n: formatNumber(params) })} ·{' '}
+          <span className="muted">{t('model.memory', { mb: mb(mem.weights + mem.optimizer + mem.activations), w: mb(mem.weights), o: mb(mem.optimizer), a: mb(mem.activations), b: batch })}</span>
+        </p>
+      )}
+      <button type="button" className="primary" data-testid="create-model" disabled={!valid || !hasData || running} onClick={createModel}>
+        {info ? t('model.recreate') : t('model.create')}
+      </button>
+      {!hasData && <p className="muted">{t('model.needCorpus')}</p>}
+      {info && (
+        <p className="muted" data-testid="model-info">
+          {t('model.current', { layers: info.config.nLayer, heads: info.config.nHead, width: info.config.nEmbd, context: info.config.blockSize, vocab: info.vocabSize, params: formatNumber(info.params), step: info.step, phase: info.phase })}
+        </p>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,47 @@
+import { useStore } from '../../store/store';
+import { pauseRun, resumeRun, stepOnce, stopRun } from '../../app/controller';
+import { formatDuration, formatNumber, useT } from '../hooks';
+
+/** Pause / Resume / Stop / Step once and the progress bar of the current run. */
+export function RunControls({ phase, onStart, canStart }: { phase: 'pretrain' | 'finetune'; onStart: () => void; canStart: boolean }) {
+  const t = useT();
+  const run = useStore((s) => s.run);
+  const backend = useStore((s) => s.backend.report?.name);
+  const mine = run.phase === phase && run.runId !== null;
+  const running = run.status === 'running';
+  const paused = mine && run.status === 'paused';
+  const remaining = run.steps - run.step;
+  const eta = run.msPerStep * remaining;
+  const pct = run.steps ? Math.round((run.step / run.steps) * 100) : 0;
+  return (
+    <div className="controls">
+      <div className="row">
+        <button type="button" className="primary" data-testid={`${phase}-start`} disabled={running || !canStart} onClick={onStart}>
+          {phase === 'pretrain' ? t('train.start') : t('ft.start')}
+        </button>
+        <button type="button" data-testid={`${phase}-pause`} disabled={!(mine && running)} onClick={pauseRun}>
+          {t('train.pause')}
+        </button>
+        <button type="button" data-testid={`${phase}-resume`} disabled={!paused} onClick={resumeRun}>
+          {t('train.resume')}
+        </button>
+        <button type="button" disabled={!paused} onClick={stepOnce}>
+          {t('train.stepOnce')}
+        </button>
+        <button type="button" data-testid={`${phase}-stop`} disabled={!(mine && (running || paused))} onClick={stopRun}>
+          {t('train.stop')}
+        </button>
+      </div>
+      {mine && (
+        <div className="progress" data-testid={`${phase}-progress`}>
+          <progress max={100} value={pct} aria-label={t('train.progress', { step: run.step, steps: run.steps })} />
+          <span>
+            {t('train.progress', { step: run.step, steps: run.steps })} · {running ? t('train.eta', { eta: formatDuration(eta) }) : paused ? t('train.paused') : t('train.idle')} ·{' '}
+            {t('train.speed', { tps: formatNumber(Math.round(run.tokensPerSec)), ms: run.msPerStep.toFixed(0) })} · {t('train.on', { backend: backend ?? '?' })}
+          </span>
+          {run.queue.length > 0 && <span className="muted">{t('run.queue', { names: run.queue.join(', ') })}</span>}
+        </div>
+      )}
+    </div>
+  );
+}

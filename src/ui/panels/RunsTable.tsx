@@ -1,0 +1,82 @@
+import { updateRun, type RunRecord } from '../../store/store';
+import { deleteRun, exportModel } from '../../app/controller';
+import { CompareChart } from '../charts/Charts';
+import { download, formatDuration, formatNumber, useRunsForDisplay, useT } from '../hooks';
+
+function lastEval(r: RunRecord, name: string): number | undefined {
+  for (let i = r.evals.length - 1; i >= 0; i--) if (r.evals[i].losses[name] !== undefined) return r.evals[i].losses[name];
+  return undefined;
+}
+
+function firstEval(r: RunRecord, name: string): number | undefined {
+  return r.evals.find((e) => e.losses[name] !== undefined)?.losses[name];
+}
+
+/** Fine-tuning runs side by side: curves, and a table of what each strategy cost and bought. */
+export function RunsTable() {
+  const t = useT();
+  const all = useRunsForDisplay();
+  const runs = all.filter((r) => r.phase === 'finetune');
+  return (
+    <section className="panel" aria-labelledby="runs-title">
+      <h2 id="runs-title">{t('runs.title')}</h2>
+      {!runs.length && <p className="muted">{t('runs.empty')}</p>}
+      <CompareChart runs={all} />
+      {runs.length > 0 && (
+        <table className="runs" data-testid="runs-table">
+          <thead>
+            <tr>
+              <th>{t('runs.name')}</th>
+              <th>{t('runs.pairsVal')}</th>
+              <th>{t('runs.corpusDelta')}</th>
+              <th>{t('runs.ms')}</th>
+              <th>{t('runs.trainable')}</th>
+              <th>{t('runs.wall')}</th>
+              <th>{t('runs.status')}</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {runs.map((r) => {
+              const pv = lastEval(r, 'pairs-val');
+              const c0 = firstEval(r, 'corpus-val');
+              const c1 = lastEval(r, 'corpus-val');
+              return (
+                <tr key={r.runId} data-testid="run-row" className={r.hidden ? 'hidden-run' : ''}>
+                  <td>
+                    <input aria-label={t('runs.rename')} value={r.name} onChange={(e) => updateRun(r.runId, () => ({ name: e.target.value }))} />
+                  </td>
+                  <td>{pv?.toFixed(3) ?? '–'}</td>
+                  <td>{c0 !== undefined && c1 !== undefined ? `${c1 - c0 >= 0 ? '+' : ''}${(c1 - c0).toFixed(3)}` : '–'}</td>
+                  <td>{r.msPerStep ? r.msPerStep.toFixed(0) : '–'}</td>
+                  <td>{formatNumber(r.trainableParams)}</td>
+                  <td>{formatDuration(r.wallMs)}</td>
+                  <td>{r.status}</td>
+                  <td className="row">
+                    <button type="button" onClick={() => updateRun(r.runId, (x) => ({ hidden: !x.hidden }))}>
+                      {r.hidden ? t('runs.show') : t('runs.hide')}
+                    </button>
+                    <button
+                      type="button"
+                      data-testid="run-export"
+                      disabled={r.status === 'running' || r.status === 'paused'}
+                      onClick={async () => {
+                        const bytes = await exportModel('run', { runId: r.runId, name: r.name });
+                        if (bytes) download(`small-gpt-${r.name.replace(/[^\w.-]+/g, '_')}.safetensors`, bytes);
+                      }}
+                    >
+                      {t('runs.export')}
+                    </button>
+                    <button type="button" disabled={r.status === 'running'} onClick={() => deleteRun(r.runId)}>
+                      {t('runs.delete')}
+                    </button>
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}

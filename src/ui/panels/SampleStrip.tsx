@@ -1,0 +1,25 @@
+import { useRunsForDisplay, useT } from '../hooks';
+
+/** Samples taken every N steps during training: how the text improves. */
+export function SampleStrip() {
+  const t = useT();
+  const runs = useRunsForDisplay().filter((r) => r.samples.length > 0 && !r.hidden);
+  if (!runs.length) return null;
+  return (
+    <section className="panel" aria-labelledby="samples-title">
+      <h2 id="samples-title">{t('train.samples')}</h2>
+      <ol className="strip" data-testid="sample-strip">
+        {runs.flatMap((r) =>
+          r.samples.map((x) => (
+            <li key={`${r.runId}-${x.step}`}>
+              <span className="badge">
+                {r.name} · {t('train.sampleAt', { step: x.step })}
+              </span>
+              <pre>{x.text}</pre>
+            </li>
+          )),
+        )}
+      </ol>
+    </section>
+  );
+}
