@@ -3,6 +3,7 @@
  * The training worker: owns every tensor (model, optimizer, snapshot), runs the engine on the chosen
  * backend, and talks to the page only through the protocol's messages.
  */
+import * as tf from '../engine/tf';
 import { GPT } from '../engine/model/gpt';
 import { countParams, validateConfig, type GPTConfig } from '../engine/model/config';
 import { generate } from '../engine/model/generate';
@@ -22,6 +23,9 @@ import { toWireError, type Event, type ModelInfo, type Request, type RunRequest,
 declare const self: DedicatedWorkerGlobalScope;
 
 const MAX_KEPT_RUNS = 8;
+
+/** GPU backends compile kernels per shape: sample with one fixed input shape there. */
+const fixedShape = () => tf.getBackend() === 'webgpu' || tf.getBackend() === 'webgl';
 
 function post(e: Event, transfer: Transferable[] = []): void {
   self.postMessage(e, transfer);
@@ -208,7 +212,7 @@ async function train(r: RunRequest, startStep: number): Promise<void> {
       if (res.aborted) break;
       if (r.sampleEvery > 0 && (step % r.sampleEvery === 0 || step === r.steps)) {
         const prompt = r.phase === 'finetune' ? renderPrompt(r.samplePrompt) : r.samplePrompt || '\n';
-        const out = await generate(model, tokenizer.encode(prompt).ids, { maxNewTokens: 60, temperature: 0.8, seed: r.seed, stop: r.phase === 'finetune' ? tokenizer.encode(DEFAULT_TEMPLATE.end).ids : undefined });
+        const out = await generate(model, tokenizer.encode(prompt).ids, { maxNewTokens: 60, temperature: 0.8, seed: r.seed, fixedShape: fixedShape(), stop: r.phase === 'finetune' ? tokenizer.encode(DEFAULT_TEMPLATE.end).ids : undefined });
         post({ type: 'sampleStrip', runId: r.runId, step, globalStep: trainer.globalStep, text: tokenizer.decode(out.ids) });
       }
       if (r.autosaveEvery > 0 && step % r.autosaveEvery === 0 && step < r.steps) {
@@ -253,6 +257,7 @@ async function sample(req: Extract<Request, { type: 'sample' }>): Promise<void> 
     const ids: number[] = [];
     const res = await generate(target, enc.ids.length ? enc.ids : [0], {
       ...req.settings,
+      fixedShape: fixedShape(),
       stop: req.chat ? tokenizer.encode(DEFAULT_TEMPLATE.end).ids : undefined,
       signal: ctl.signal,
       onToken: (id) => {

@@ -33,7 +33,14 @@ export async function startApp(): Promise<App> {
     throw new Error(`Chromium not found at ${CHROMIUM}: install Debian's chromium (apt-get install -y chromium) or set CHROMIUM_PATH`);
   }
   if (!built) {
-    await build({ logLevel: 'warn' });
+    // Vitest sets NODE_ENV=test, and Vite would then bundle React's development build: test what ships.
+    const env = process.env.NODE_ENV;
+    process.env.NODE_ENV = 'production';
+    try {
+      await build({ logLevel: 'warn', mode: 'production' });
+    } finally {
+      process.env.NODE_ENV = env;
+    }
     built = true;
   }
   const server: PreviewServer = await preview({ preview: { port: 0, host: '127.0.0.1', strictPort: false }, logLevel: 'warn' });

@@ -33,6 +33,14 @@ describe('generate', () => {
     expect(c.ids).not.toEqual(a.ids);
     model.dispose();
   });
+  it('gives the same tokens with a fixed input shape (padding after the context is invisible to causal attention)', async () => {
+    const model = GPT.create(config, 4);
+    const a = await generate(model, [1, 2], { maxNewTokens: 9, temperature: 0 });
+    const b = await generate(model, [1, 2], { maxNewTokens: 9, temperature: 0, fixedShape: true });
+    expect(b.ids).toEqual(a.ids);
+    model.dispose();
+  });
+
   it('stops at the end marker and drops it', async () => {
     const model = GPT.create(config, 2);
     const greedy = await generate(model, [3], { maxNewTokens: 10, temperature: 0 });

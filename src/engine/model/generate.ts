@@ -23,6 +23,12 @@ export interface SampleOptions {
   /** Called with each new token id as it is drawn; return false to stop. */
   onToken?(id: number): boolean | void;
   signal?: AbortSignal;
+  /**
+   * Always run the model on a full blockSize window (the context left-aligned, padding after it, which causal
+   * attention keeps from mattering). One input shape for every token: GPU backends compile their kernels
+   * once instead of once per context length.
+   */
+  fixedShape?: boolean;
 }
 
 export interface SampleResult {
@@ -83,7 +89,12 @@ export async function generate(model: GPT, prompt: ArrayLike<number>, opts: Samp
   for (let n = 0; n < opts.maxNewTokens; n++) {
     if (opts.signal?.aborted) return { ids: out, reason: 'aborted' };
     const window = context.slice(-blockSize);
-    const logits = tf.tidy(() => model.lastLogits(tf.tensor2d(window, [1, window.length], 'int32')).reshape([-1]));
+    const logits = tf.tidy(() => {
+      if (!opts.fixedShape || window.length === blockSize) return model.lastLogits(tf.tensor2d(window, [1, window.length], 'int32')).reshape([-1]);
+      const padded = [...window, ...new Array<number>(blockSize - window.length).fill(0)];
+      const all = model.forward(tf.tensor2d(padded, [1, blockSize], 'int32')); // (1, T, V)
+      return all.slice([0, window.length - 1, 0], [1, 1, -1]).reshape([-1]); // (V)
+    });
     const values = (await logits.data()) as Float32Array; // sync point: one per token, needed to stream
     logits.dispose();
     const id = pickToken(values, temperature, opts.topK ?? 0, opts.topP ?? 1, rng.next());

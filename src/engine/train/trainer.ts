@@ -281,7 +281,10 @@ export class Trainer {
     const groups = groupIds(this.model.config.nLayer);
     const stats = tf.tidy(() => {
       const gradNorm = tf.addN(grads.map((g) => g.square().sum())).sqrt();
-      const ok = tf.logicalAnd(tf.isFinite(gradNorm), tf.isFinite(loss));
+      // Finite iff loss + norm ≤ 3e38 (both are ≥ 0; NaN compares false, Inf is too large). Not tf.isFinite:
+      // WGSL lets compilers assume there are no NaNs or infinities, and on WebGPU isFinite came out false
+      // for finite values; a comparison with a constant is evaluated on the real number.
+      const ok = tf.lessEqual(loss.add(gradNorm), 3e38);
       const clip = spec.clip ?? 1.0;
       const scale = clip > 0 ? tf.minimum(1, tf.div(clip, gradNorm.add(1e-6))) : tf.scalar(1);
       // `ok` spread to each parameter shape once (a same-shape tf.where needs no Tile kernel).
