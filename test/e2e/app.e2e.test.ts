@@ -173,3 +173,61 @@ describe('playground in Chromium', () => {
     await context.close();
   }, 200_000);
 });
+
+describe('fine-tuning with freezing in Chromium', () => {
+  it('pretrains, fine-tunes progressively (markers, live diagram), compares strategies and exports frozen tensors unchanged', async () => {
+    const { page, context, errors } = await newPage(app, `?backend=wasm&${TINY}&pairs=sailor-quick`);
+    await ready(page);
+    await createModel(page);
+    await pretrain(page, 60, { sampleEvery: 0 });
+    await page.waitForSelector('[data-testid=pairs-info]');
+
+    // progressive unfreezing: top group first, one more every 60 steps (2 blocks: 3 levels)
+    await page.check('[data-testid=freeze-progressive]');
+    await page.fill('[data-testid=progressive-every]', '60');
+    await page.fill('[data-testid=finetune-steps]', '240');
+    await page.fill('[data-testid=finetune-eval-every]', '40');
+    await page.fill('[data-testid=finetune-sample-every]', '0');
+    expect(await page.getAttribute('[data-testid=group-embeddings]', 'data-state')).toBe('frozen');
+    await page.click('[data-testid=finetune-start]');
+    // live: block 1 starts frozen with a zero update, then learns
+    await page.waitForSelector('[data-testid=norm-block\\.0]', { timeout: 60_000 });
+    await page.waitForFunction(() => document.querySelector('[data-testid="group-block.0"]')?.getAttribute('data-state') === 'learning', null, { timeout: 120_000 });
+    await page.waitForSelector('[data-testid=finetune-start]:not([disabled])', { timeout: 180_000 });
+    // markers: the pretrain → fine-tune boundary and two unfreeze events
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid=loss-chart]')?.getAttribute('data-markers')) >= 3, null, { timeout: 10_000 });
+    const share = await page.textContent('[data-testid=trainable-share]');
+    expect(share).toMatch(/parameters learn/);
+
+    // before / after chat
+    await page.check('[data-testid=chat-compare]');
+    await page.fill('[data-testid=chat-prompt]', 'What is a whale?');
+    await page.click('[data-testid=chat-send]');
+    await page.waitForSelector('[data-testid=msg-snapshot]');
+    await page.waitForSelector('[data-testid=chat-send]:not([disabled])', { timeout: 60_000 });
+    expect(await page.locator('[data-testid=msg-model]').count()).toBe(1);
+
+    // compare four strategies from the same snapshot
+    await page.fill('[data-testid=finetune-steps]', '20');
+    await page.fill('[data-testid=finetune-eval-every]', '10');
+    await page.click('[data-testid=compare-start]');
+    await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=run-row]')].filter((r) => r.textContent?.includes('done')).length >= 5, null, { timeout: 300_000 });
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid=compare-chart]')?.getAttribute('data-curves')) >= 2, null, { timeout: 10_000 });
+    const rows = await page.locator('[data-testid=run-row]').count();
+    expect(rows).toBe(5);
+
+    // the bottom-half run's file: embeddings and block 0 equal the pretrained snapshot's, block 1 does not
+    const [snapDl] = await Promise.all([page.waitForEvent('download'), page.click('text=Download pretrained snapshot')]);
+    const snap = readSafetensors(new Uint8Array(readFileSync((await snapDl.path())!)));
+    const bottomRow = page.locator('[data-testid=run-row]').filter({ has: page.locator('input[value="bottom:1"]') });
+    const [runDl] = await Promise.all([page.waitForEvent('download'), bottomRow.locator('[data-testid=run-export]').click()]);
+    const run = readSafetensors(new Uint8Array(readFileSync((await runDl.path())!)));
+    expect(JSON.parse(run.metadata.training).freezePlan).toEqual({ kind: 'bottom', k: 1 });
+    for (const name of ['transformer.wte.weight', 'transformer.wpe.weight', 'transformer.h.0.attn.c_attn.weight', 'transformer.h.0.mlp.c_proj.weight']) {
+      expect(Buffer.from(run.tensors.get(name)!.data.buffer).equals(Buffer.from(snap.tensors.get(name)!.data.buffer)), name).toBe(true);
+    }
+    expect(run.tensors.get('transformer.h.1.attn.c_attn.weight')!.data).not.toEqual(snap.tensors.get('transformer.h.1.attn.c_attn.weight')!.data);
+    expect(errors).toEqual([]);
+    await context.close();
+  }, 600_000);
+});
