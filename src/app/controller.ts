@@ -304,6 +304,10 @@ function onEvent(e: Event): void {
       return;
     }
     case 'error':
+      if (e.error.name === 'DeviceLost') {
+        set((s) => ({ backend: { ...s.backend, status: 'crashed', crash: e.error.message } }));
+        return;
+      }
       notify('error', `${e.error.name}: ${e.error.message}`);
       return;
     case 'autosave':

@@ -84,12 +84,23 @@ function Banners() {
   const notice = useStore((s) => s.notice);
   const crash = useStore((s) => s.backend.crash);
   const resumable = useStore((s) => s.autosave.resumable);
+  const runError = useStore((s) => s.run.status === 'error');
+  const current = useStore((s) => s.backend.report?.name);
   return (
     <div className="banners">
       {crash && (
         <div className="banner error" role="alert" data-testid="crash-banner">
           {t('app.crashed', { message: crash })}{' '}
           {BACKENDS.map((b) => (
+            <button key={b} type="button" onClick={() => void recover(b)}>
+              {t('app.recover')} {b}
+            </button>
+          ))}
+        </div>
+      )}
+      {runError && !crash && (
+        <div className="banner error" data-testid="run-error-banner">
+          {BACKENDS.filter((b) => b !== current).map((b) => (
             <button key={b} type="button" onClick={() => void recover(b)}>
               {t('app.recover')} {b}
             </button>

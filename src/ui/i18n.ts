@@ -189,6 +189,8 @@ const en = {
   'diagram.update': 'update {v}',
   'diagram.trainableShare': '{n} of {total} parameters learn ({pct}%)',
   'diagram.click': 'Click a group to freeze or unfreeze it.',
+  'diagram.live': 'Live: the current run.',
+  'diagram.preview': 'The fine-tuning plan at its first step.',
 
   'runs.title': 'Runs',
   'runs.name': 'Run',
@@ -394,6 +396,8 @@ const zh: Record<Key, string> = {
   'diagram.update': '更新量 {v}',
   'diagram.trainableShare': '{total} 个参数中有 {n} 个参与学习（{pct}%）',
   'diagram.click': '点击某一组可以冻结或解冻它。',
+  'diagram.live': '实时：当前训练。',
+  'diagram.preview': '微调计划（第一步时的状态）。',
 
   'runs.title': '训练记录',
   'runs.name': '名称',

@@ -277,6 +277,9 @@ async function handle(msg: Request): Promise<void> {
     case 'init': {
       const backend = await chooseBackend(msg.backend);
       post({ type: 'ready', backend });
+      // A lost GPU device (driver reset, tab in the background on some systems) cannot be recovered in place.
+      const device = (tf.backend() as unknown as { device?: { lost?: Promise<{ message?: string }> } }).device;
+      void device?.lost?.then((info) => post({ type: 'error', error: { name: 'DeviceLost', message: `the GPU device was lost${info?.message ? ` (${info.message})` : ''}` } }));
       return;
     }
     case 'setCorpus':

@@ -69,6 +69,9 @@ describe('playground in Chromium', () => {
     const started = page.waitForFunction(() => Number(document.querySelector('[data-testid=loss-chart]')?.getAttribute('data-points')) > 0, null, { timeout: 60_000 }).then(() => page.evaluate(() => performance.now()));
     const run = pretrain(page, 150);
     const t0 = await started;
+    // the README's screenshot, mid-training
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid=loss-chart]')?.getAttribute('data-points')) >= 70, null, { timeout: 60_000 });
+    await page.screenshot({ path: 'docs/screenshot.png', fullPage: false });
     await run;
     const longTasks = await page.evaluate((start) => {
       const a = (window as unknown as { __longTasks: number[] }).__longTasks;
@@ -81,7 +84,6 @@ describe('playground in Chromium', () => {
     const [first, last] = await firstLastLoss(page);
     expect(last).toBeLessThan(first - 0.3);
     await page.waitForFunction(() => document.querySelectorAll('[data-testid=sample-strip] li').length >= 2);
-    await page.screenshot({ path: 'docs/screenshot.png', fullPage: false });
 
     const text = await sample(page, 'The ', 7);
     expect(text.length).toBeGreaterThan(20);

@@ -32,7 +32,7 @@ export function ModelDiagram() {
   return (
     <section className="panel" aria-labelledby="diagram-title">
       <h2 id="diagram-title">{t('diagram.title')}</h2>
-      <p className="muted small">{t('diagram.click')}</p>
+      <p className="muted small">{live ? t('diagram.live') : t('diagram.preview')} {t('diagram.click')}</p>
       <ol className="diagram" data-testid="diagram">
         {groups.map((g) => {
           const on = g in trainable;

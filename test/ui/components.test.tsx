@@ -1,0 +1,108 @@
+// @vitest-environment jsdom
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { act, type ReactElement } from 'react';
+import { createRoot, type Root } from 'react-dom/client';
+import { initialState, set, store } from '../../src/store/store';
+import { ModelPanel, archErrors, memoryEstimate } from '../../src/ui/panels/ModelPanel';
+import { ModelDiagram } from '../../src/ui/diagram/ModelDiagram';
+import { RunsTable } from '../../src/ui/panels/RunsTable';
+import { DataPanel } from '../../src/ui/panels/DataPanel';
+import { translate } from '../../src/ui/i18n';
+import { PRESETS } from '../../src/engine/model/config';
+import type { ModelInfo } from '../../src/worker/protocol';
+
+const t = (k: Parameters<typeof translate>[1], p?: Record<string, string | number>) => translate('en', k, p);
+
+const info: ModelInfo = {
+  config: { ...PRESETS.tiny, vocabSize: 50 },
+  params: 1000,
+  vocabSize: 50,
+  groupParams: { embeddings: 400, 'block.0': 250, 'block.1': 250, ln_f: 100 },
+  step: 10,
+  phase: 'pretrain',
+  hasSnapshot: true,
+};
+
+(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
+let root: Root | null = null;
+let host: HTMLElement;
+
+/** Render into a jsdom container and return its HTML. */
+function render(el: ReactElement): string {
+  host = document.createElement('div');
+  document.body.appendChild(host);
+  act(() => {
+    root = createRoot(host);
+    root.render(el);
+  });
+  return host.innerHTML;
+}
+
+beforeEach(() => store.setState(initialState('en'), true));
+afterEach(() => {
+  act(() => root?.unmount());
+  host?.remove();
+});
+
+describe('ModelPanel', () => {
+  it('explains heads that do not divide the width, next to the field, and disables Create', () => {
+    set((s) => ({ data: { ...s.data, source: 'moby-dick-quick' }, model: { ...s.model, arch: { ...s.model.arch, nEmbd: 30, nHead: 4 } } }));
+    const html = render(<ModelPanel />);
+    expect(html).toContain('Width 30 is not divisible by 4 heads. Try: 1, 2, 3, 5, 6, 10, 15.');
+    expect(html).toMatch(/data-testid="create-model" disabled=""/);
+  });
+  it('shows the parameter count and memory estimate for a valid config', () => {
+    set((s) => ({ data: { ...s.data, source: 'moby-dick-quick' } }));
+    const html = render(<ModelPanel />);
+    expect(html).toMatch(/data-testid="param-count">[\d,]+ parameters/);
+    expect(html).not.toMatch(/data-testid="create-model" disabled/);
+  });
+  it('validates every field and estimates memory that grows with the batch', () => {
+    expect(Object.keys(archErrors({ ...PRESETS.baby, nLayer: 0, dropout: 1 }, t)).sort()).toEqual(['dropout', 'nLayer']);
+    const a = memoryEstimate(PRESETS.baby, 65, 12);
+    const b = memoryEstimate(PRESETS.baby, 65, 24);
+    expect(b.activations).toBeGreaterThan(a.activations * 1.9);
+    expect(a.optimizer).toBe(a.weights * 3);
+  });
+});
+
+describe('ModelDiagram', () => {
+  it('shows the fine-tuning plan: frozen and learning groups and the trainable share', () => {
+    set((s) => ({ model: { ...s.model, info }, finetune: { ...s.finetune, preset: 'bottom', k: 1 } }));
+    const html = render(<ModelDiagram />);
+    expect(html).toMatch(/data-testid="group-embeddings" data-state="frozen"/);
+    expect(html).toMatch(/data-testid="group-block.0" data-state="frozen"/);
+    expect(html).toMatch(/data-testid="group-block.1" data-state="learning"/);
+    expect(html).toContain('350 of 1,000 parameters learn (35.0%)');
+  });
+  it('during a run shows each group’s state and its last update, exactly zero when frozen', () => {
+    set((s) => ({
+      model: { ...s.model, info },
+      run: { ...s.run, runId: 'r1', status: 'running', phase: 'finetune' },
+      runs: [
+        {
+          runId: 'r1', name: 'x', phase: 'finetune', steps: 10, points: [], evals: [], markers: [], samples: [], status: 'running', stepsDone: 3, msPerStep: 1, wallMs: 1, hidden: false, compare: false, startedAt: 0,
+          trainable: { 'block.1': 1, ln_f: 1 }, trainableParams: 350, updateNorms: { embeddings: 0, 'block.0': 0, 'block.1': 0.0123, ln_f: 0.001 },
+        },
+      ],
+    }));
+    const html = render(<ModelDiagram />);
+    expect(html).toMatch(/data-testid="norm-embeddings">update 0</);
+    expect(html).toMatch(/data-testid="norm-block.1">update 1.2e-2</);
+    expect(html).toContain('Live: the current run.');
+  });
+});
+
+describe('RunsTable and DataPanel', () => {
+  it('lists no runs until there are fine-tuning runs', () => {
+    expect(render(<RunsTable />)).toContain(t('runs.empty'));
+  });
+  it('shows a data error in an alert', () => {
+    set((s) => ({ data: { ...s.data, error: 'photo.png is not UTF-8 text (a binary file?).' } }));
+    expect(render(<DataPanel />)).toMatch(/role="alert" data-testid="data-error">photo.png is not UTF-8 text/);
+  });
+  it('renders in Chinese', () => {
+    set({ lang: 'zh' });
+    expect(render(<DataPanel />)).toContain('1. 数据');
+  });
+});
