@@ -3,14 +3,7 @@
  * (one every `plainEvery` steps) when output goes to a file or pipe.
  */
 import type { EvalMetrics, StepMetrics } from '../src/engine/train/trainer';
-
-export function formatDuration(ms: number): string {
-  if (!Number.isFinite(ms) || ms < 0) return '?';
-  const s = Math.round(ms / 1000);
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
-  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
-}
+import { formatDuration } from '../src/util/format';
 
 export function formatRate(tokensPerSec: number): string {
   return tokensPerSec >= 1000 ? `${(tokensPerSec / 1000).toFixed(1)}k tok/s` : `${tokensPerSec.toFixed(0)} tok/s`;

@@ -9,21 +9,11 @@ import type { GroupId } from '../engine/model/groups';
 import type { FreezePlan, FreezeStage } from '../engine/train/freeze';
 import type { ScheduleKind } from '../engine/train/schedule';
 import type { Pair } from '../engine/data/pairs';
-import type { BackendName, BackendReport, CorpusInfo, ModelInfo, PairsInfo, Phase, SampleSettings } from '../worker/protocol';
+import type { BackendName, BackendReport, CorpusInfo, ModelInfo, PairsInfo, Phase, SampleSettings, TrainSettings } from '../worker/protocol';
+
+export type { TrainSettings };
 import type { DatasetManifest } from '../datasets/manifest';
 import type { Lang } from '../ui/i18n';
-
-export interface TrainSettings {
-  steps: number;
-  batchSize: number;
-  lr: number;
-  schedule: ScheduleKind;
-  warmupSteps: number;
-  evalEvery: number;
-  evalIters: number;
-  sampleEvery: number;
-  samplePrompt: string;
-}
 
 export type FreezePreset = 'none' | 'embeddings' | 'bottom' | 'top' | 'progressive' | 'stages' | 'custom';
 

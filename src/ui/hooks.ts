@@ -1,6 +1,8 @@
-import { useCallback, useEffect, useRef, useState } from 'react';
-import { useStore, type RunRecord } from '../store/store';
+import { useCallback, useEffect, useState } from 'react';
+import { store, useStore, type RunRecord } from '../store/store';
 import { translate, type Key } from './i18n';
+
+export { formatDuration } from '../util/format';
 
 /** The translate function for the current language. */
 export function useT(): (key: Key, params?: Record<string, string | number>) => string {
@@ -10,14 +12,6 @@ export function useT(): (key: Key, params?: Record<string, string | number>) => 
 
 export function formatNumber(n: number): string {
   return n.toLocaleString('en');
-}
-
-export function formatDuration(ms: number): string {
-  if (!Number.isFinite(ms) || ms < 0) return '–';
-  const s = Math.round(ms / 1000);
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, '0')}s`;
-  return `${Math.floor(s / 3600)}h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
 /** Trigger a download of bytes as a file (no network: an object URL). */
@@ -34,29 +28,31 @@ export function download(name: string, bytes: Uint8Array | string, type = 'appli
 }
 
 /**
- * The value, updated at most every `ms` milliseconds (trailing): charts re-render a few times a second
- * however fast metrics arrive, so the main thread never spends long on SVG layout.
+ * All runs, for what draws them (charts, tables, the sample strip). The component re-renders only when
+ * this hook hands out a new value — at most once a second while training, at once otherwise — not on every
+ * metrics message: recharts needs tens of milliseconds per redraw on a slow CPU, and the page's main thread
+ * stays free for the person using it.
  */
-export function useThrottled<T>(value: T, ms: number): T {
-  const [shown, setShown] = useState(value);
-  const last = useRef(0);
-  useEffect(() => {
-    const wait = last.current + ms - Date.now();
-    const show = () => {
-      last.current = Date.now();
-      setShown(value);
-    };
-    if (wait <= 0) {
-      show();
-      return;
-    }
-    const id = setTimeout(show, wait);
-    return () => clearTimeout(id);
-  }, [value, ms]);
-  return shown;
-}
-
-/** All runs, refreshed at most once a second: what charts, tables and the sample strip draw from. */
 export function useRunsForDisplay(): RunRecord[] {
-  return useThrottled(useStore((s) => s.runs), 1000);
+  const [runs, setRuns] = useState(() => store.getState().runs);
+  useEffect(() => {
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    let last = 0;
+    const flush = () => {
+      timer = null;
+      last = Date.now();
+      setRuns(store.getState().runs);
+    };
+    const unsubscribe = store.subscribe((s, prev) => {
+      if (s.runs === prev.runs || timer) return;
+      const interval = s.run.status === 'running' ? 1000 : 0;
+      timer = setTimeout(flush, Math.max(0, last + interval - Date.now()));
+    });
+    setRuns(store.getState().runs);
+    return () => {
+      unsubscribe();
+      if (timer) clearTimeout(timer);
+    };
+  }, []);
+  return runs;
 }

@@ -42,10 +42,8 @@ export interface SampleSettings {
   seed: number;
 }
 
-/** A training run as the UI describes it. */
-export interface RunRequest {
-  runId: string;
-  phase: Phase;
+/** The settings a person chooses for a run (pretraining or fine-tuning). */
+export interface TrainSettings {
   steps: number;
   batchSize: number;
   lr: number;
@@ -53,14 +51,20 @@ export interface RunRequest {
   warmupSteps: number;
   evalEvery: number;
   evalIters: number;
+  /** Sample a line every N steps for the "how the text improves" strip; 0 = never. */
+  sampleEvery: number;
+  samplePrompt: string;
+}
+
+/** A training run as the UI describes it. */
+export interface RunRequest extends TrainSettings {
+  runId: string;
+  phase: Phase;
   seed: number;
   freeze: FreezePlan;
   discriminative?: number;
   /** Fine-tuning: evaluate the pretraining corpus's validation split too (the forgetting curve). */
   forgetting: boolean;
-  /** Sample a line every N steps for the "how the text improves" strip; 0 = never. */
-  sampleEvery: number;
-  samplePrompt: string;
   /** Fine-tuning comparison: restore the pretrained snapshot (weights, fresh optimizer) before starting. */
   fromSnapshot: boolean;
   /** Character-noise augmentation of prompts (fine-tuning), probability per character. */

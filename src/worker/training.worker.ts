@@ -114,6 +114,13 @@ function replaceModel(model: GPT, tokenizer: CharTokenizer, training: TrainingIn
   }
 }
 
+function freshOptimizer(model: GPT, seed: number): void {
+  const globalStep = s.trainer?.globalStep ?? 0;
+  s.trainer?.dispose();
+  s.trainer = new Trainer(model, { seed });
+  s.trainer.globalStep = globalStep;
+}
+
 function schedule(r: RunRequest): Schedule {
   switch (r.schedule) {
     case 'cosine':
@@ -138,13 +145,10 @@ async function train(r: RunRequest, startStep: number): Promise<void> {
   } else {
     if (!s.pairsData || !s.pairs) throw new Error('choose dialogue pairs to fine-tune on first');
     if (r.fromSnapshot && !s.snapshot) throw new Error('there is no pretrained snapshot to start from');
-    if (r.fromSnapshot && startStep === 0) {
-      restoreParams(model, s.snapshot!);
-      s.trainer!.dispose();
-      const g = s.trainer!.globalStep;
-      s.trainer = new Trainer(model, { seed: r.seed });
-      s.trainer.globalStep = g;
-    }
+    if (r.fromSnapshot && startStep === 0) restoreParams(model, s.snapshot!);
+    // A fine-tuning run starts with a fresh optimizer (as nanoGPT's init_from='gpt2'): moments from
+    // pretraining would carry momentum from the old task, and compared strategies must start equal.
+    if (startStep === 0) freshOptimizer(model, r.seed);
     // The pretrain → fine-tune boundary: keep the pretrained weights for comparisons and before/after chat.
     if (!s.snapshot) s.snapshot = await snapshotParams(model);
     const pairs = s.pairsData;

@@ -73,11 +73,12 @@ export const LossChart = memo(function LossChart() {
       <Sized height={280} data-testid="loss-chart" data-points={main.reduce((a, r) => a + r.points.length, 0)} data-markers={markers.length}>
         {(width) => (
           <LineChart width={width} height={280} margin={{ top: 10, right: 20, bottom: 5, left: 0 }}>
-            <XAxis type="number" dataKey="x" domain={['dataMin', 'dataMax']} allowDecimals={false} label={{ value: t('chart.step'), position: 'insideBottomRight', offset: -2 }} />
-            <YAxis domain={['auto', 'auto']} width={48} tickFormatter={(v: number) => v.toFixed(2)} />
+            {/* interval={0}: draw every tick without measuring label sizes, which forces a page layout per new label */}
+            <XAxis type="number" dataKey="x" domain={['dataMin', 'dataMax']} allowDecimals={false} interval={0} tickCount={6} />
+            <YAxis domain={['auto', 'auto']} width={48} interval={0} tickCount={5} tickFormatter={(v: number) => v.toFixed(2)} />
             {!training && <Tooltip formatter={(v) => (typeof v === 'number' ? v.toFixed(4) : String(v))} labelFormatter={(l) => `${t('chart.step')} ${l}`} />}
             {lines.filter((l) => l.data.length).map((l) => (
-              <Line key={l.key} data={l.data} dataKey="y" name={l.name} stroke={l.color} strokeDasharray={l.dashed ? '5 4' : undefined} dot={l.dots ? { r: 2 } : false} isAnimationActive={false} strokeWidth={1.5} />
+              <Line key={l.key} data={l.data} dataKey="y" name={l.name} stroke={l.color} strokeDasharray={l.dashed ? '5 4' : undefined} dot={l.dots && !training ? { r: 2 } : false} activeDot={false} isAnimationActive={false} strokeWidth={1.5} />
             ))}
             {markers.map((m, i) => (
               <ReferenceLine key={i} x={m.globalStep} stroke={m.kind === 'phase' ? '#111' : '#9333ea'} strokeDasharray="4 3" label={{ value: m.label, position: 'insideTopLeft', fontSize: 11 }} />
@@ -154,8 +155,8 @@ export const CompareChart = memo(function CompareChart({ runs: all }: { runs: Ru
     <Sized height={260} data-testid="compare-chart" data-curves={runs.length}>
       {(width) => (
         <LineChart width={width} height={260} margin={{ top: 10, right: 20, bottom: 5, left: 0 }}>
-          <XAxis type="number" dataKey="x" domain={[0, 'dataMax']} allowDecimals={false} />
-          <YAxis domain={['auto', 'auto']} width={48} tickFormatter={(v: number) => v.toFixed(2)} />
+          <XAxis type="number" dataKey="x" domain={[0, 'dataMax']} allowDecimals={false} interval={0} tickCount={6} />
+          <YAxis domain={['auto', 'auto']} width={48} interval={0} tickCount={5} tickFormatter={(v: number) => v.toFixed(2)} />
           <Tooltip formatter={(v) => (typeof v === 'number' ? v.toFixed(4) : String(v))} />
           <Legend />
           {runs.map((r, i) => [
