@@ -51,7 +51,7 @@ export async function recover(backend: BackendName | null): Promise<void> {
 async function resendData(): Promise<void> {
   const { data, pairs } = get();
   if (data.source) await selectCorpus(data.source).catch(() => undefined);
-  if (pairs.list.length) c().send({ type: 'setPairs', name: pairs.source ?? 'pairs', pairs: pairs.list, valFraction: get().finetune.valFraction });
+  if (pairs.list.length) sendPairs();
 }
 
 export async function loadManifest(): Promise<void> {
@@ -124,8 +124,14 @@ export async function selectPairs(source: string, text?: string, fileName?: stri
 
 export function setPairList(list: Pair[], source: string | null, problems: string[] = []): void {
   set((s) => ({ pairs: { ...s.pairs, source, list, error: null, problems } }));
-  if (list.length) c().send({ type: 'setPairs', name: source ?? 'pairs', pairs: list, valFraction: get().finetune.valFraction });
+  if (list.length) sendPairs();
   writeUrl();
+}
+
+/** Send the pairs and how to use them (held-out share, loss mask) to the worker. */
+export function sendPairs(): void {
+  const { pairs, finetune } = get();
+  c().send({ type: 'setPairs', name: pairs.source ?? 'pairs', pairs: pairs.list, valFraction: finetune.valFraction, responseOnly: finetune.responseOnly });
 }
 
 export function createModel(): void {

@@ -29,6 +29,8 @@ export interface FinetuneSettings extends TrainSettings {
   forgetting: boolean;
   promptNoise: number;
   valFraction: number;
+  /** Loss on the response (and end marker) only; off = the prompt is learned too. */
+  responseOnly: boolean;
   strategyName: string;
 }
 
@@ -128,6 +130,7 @@ export const DEFAULT_FINETUNE: FinetuneSettings = {
   forgetting: true,
   promptNoise: 0,
   valFraction: 0.1,
+  responseOnly: true,
   strategyName: '',
 };
 

@@ -120,7 +120,7 @@ export interface StepPoint {
 export type Request =
   | { type: 'init'; backend?: BackendName }
   | { type: 'setCorpus'; name: string; text: string }
-  | { type: 'setPairs'; name: string; pairs: Pair[]; valFraction: number }
+  | { type: 'setPairs'; name: string; pairs: Pair[]; valFraction: number; responseOnly: boolean }
   | { type: 'createModel'; config: Omit<GPTConfig, 'vocabSize'>; seed: number }
   | { type: 'train'; run: RunRequest; resume?: { startStep: number } }
   | { type: 'pause' }

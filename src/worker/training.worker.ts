@@ -46,7 +46,7 @@ interface RunState {
 const s = {
   corpus: null as Corpus | null,
   corpusData: null as (PreparedCorpus & { tokenizer: CharTokenizer }) | null,
-  pairs: null as { name: string; pairs: Pair[]; valFraction: number } | null,
+  pairs: null as { name: string; pairs: Pair[]; valFraction: number; responseOnly: boolean } | null,
   pairsData: null as PreparedPairs | null,
   model: null as GPT | null,
   tokenizer: null as CharTokenizer | null,
@@ -90,7 +90,7 @@ function prepareData(): void {
     post({ type: 'corpusInfo', info: { name: s.corpus.name, chars: [...s.corpus.text].length, distinct: new Set(s.corpus.text).size, trainTokens: d.trainTokens, valTokens: d.valTokens, unknownCount: d.unknownCount, unknownChars: d.unknownChars.slice(0, 50) } });
   }
   if (s.pairs) {
-    s.pairsData = preparePairs(s.tokenizer, s.pairs.pairs, s.model.config.blockSize, { valFraction: s.pairs.valFraction });
+    s.pairsData = preparePairs(s.tokenizer, s.pairs.pairs, s.model.config.blockSize, { valFraction: s.pairs.valFraction, responseOnly: s.pairs.responseOnly });
     const d = s.pairsData;
     post({ type: 'pairsInfo', info: { name: s.pairs.name, pairs: s.pairs.pairs.length, trainPairs: d.trainPairs, valPairs: d.valPairs, truncated: d.truncatedCount, unknownChars: d.unknownChars.slice(0, 50) } });
   }
@@ -296,7 +296,7 @@ async function handle(msg: Request): Promise<void> {
       }
       return;
     case 'setPairs':
-      s.pairs = { name: msg.name, pairs: msg.pairs, valFraction: msg.valFraction };
+      s.pairs = { name: msg.name, pairs: msg.pairs, valFraction: msg.valFraction, responseOnly: msg.responseOnly };
       if (s.model) prepareData();
       return;
     case 'createModel': {

@@ -108,6 +108,10 @@ describe('pairs', () => {
     expect(Array.from(e.mask)).toEqual([0, 0, 1, 1, 1, 1]);
     expect(e.truncated).toBe(false);
   });
+  it('can count the prompt too when the response-only switch is off', () => {
+    const tok = CharTokenizer.fromText('abcxyz\n');
+    expect(Array.from(encodePair(tok, { prompt: 'ab', response: 'xy' }, 32, DEFAULT_TEMPLATE, false).mask)).toEqual([1, 1, 1, 1, 1, 1]);
+  });
   it('truncates long pairs to the block, keeping the prompt end and response start, and counts them', () => {
     const tok = CharTokenizer.fromText('ab\n');
     const long = { prompt: 'a'.repeat(30), response: 'b'.repeat(30) };

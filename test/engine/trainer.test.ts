@@ -9,6 +9,8 @@ import type { DataSource } from '../../src/engine/train/sources';
 import type { Batch } from '../../src/engine/data/corpus';
 import { TEST_BACKENDS, useNodeBackend } from '../backends';
 import { tinySetup } from './helpers';
+import { createRng } from '../../src/engine/random';
+import { preparePairs } from '../../src/engine/data/prepare';
 
 const constant = (lr: number) => ({ kind: 'constant', lr }) as const;
 
@@ -187,6 +189,45 @@ describe.each(TEST_BACKENDS)('Trainer on %s', (backend) => {
     expect(await snapshotParams(m2)).toEqual(good);
     t2.dispose();
     m2.dispose();
+    trainer.dispose();
+    model.dispose();
+  });
+
+  it('accumulates gradients: two micro-batches of B equal one batch of 2B', async () => {
+    const { config, train } = tinySetup();
+    const fixed = [train.sample(4, createRng(1)), train.sample(4, createRng(2))];
+    const joined: Batch = { x: Int32Array.from([...fixed[0].x, ...fixed[1].x]), y: Int32Array.from([...fixed[0].y, ...fixed[1].y]), batchSize: 8, blockSize: fixed[0].blockSize };
+    const run = async (source: DataSource, batchSize: number, gradAccum: number) => {
+      const model = GPT.create(config, 9);
+      const trainer = new Trainer(model, { seed: 9 });
+      const losses: number[] = [];
+      await trainer.run({ steps: 1, batchSize, gradAccum, schedule: constant(1e-2), train: source, clip: 0 }, { onStep: (m) => losses.push(m.loss) });
+      const values = await snapshotParams(model);
+      trainer.dispose();
+      model.dispose();
+      return { losses, values };
+    };
+    let k = 0;
+    const micro = await run({ sample: () => fixed[k++ % 2], evalBatches: () => [] }, 4, 2);
+    const whole = await run({ sample: () => joined, evalBatches: () => [] }, 8, 1);
+    expect(micro.losses[0]).toBeCloseTo(whole.losses[0], 5);
+    for (const [n, v] of whole.values) v.forEach((x, i) => expect(micro.values.get(n)![i]).toBeCloseTo(x, 5));
+  });
+
+  it('evaluates the forgetting curve during fine-tuning without leaving tensors behind', async () => {
+    const { tok, config, train, val } = tinySetup();
+    const model = GPT.create(config, 10);
+    const trainer = new Trainer(model, { seed: 10 });
+    const pairs = preparePairs(tok, Array.from({ length: 20 }, (_, i) => ({ prompt: `Call me ${i % 7}`, response: 'Ishmael.' })), config.blockSize);
+    const spec = { steps: 6, batchSize: 4, schedule: constant(1e-2), train: pairs.train, freeze: { kind: 'top', k: 1 } as const, evals: [{ name: 'pairs-val', source: pairs.val }, { name: 'corpus-val', source: val }], evalEvery: 2, evalIters: 2 };
+    await trainer.run(spec);
+    const before = tf.memory().numTensors;
+    const evals: Record<string, number>[] = [];
+    await trainer.run(spec, { onEval: (e) => evals.push(e.losses) });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(evals).toHaveLength(4);
+    for (const e of evals) expect(Object.keys(e).sort()).toEqual(['corpus-val', 'pairs-val']);
+    void train;
     trainer.dispose();
     model.dispose();
   });

@@ -227,7 +227,7 @@ export function checkTemplate(tok: CharTokenizer, t: DialogueTemplate): void {
  * Encode a pair into ≤ blockSize + 1 ids with its loss mask. Too long: the prompt keeps its end (at
  * least half the window if it needs it), the response keeps its beginning.
  */
-export function encodePair(tok: CharTokenizer, pair: Pair, blockSize: number, t: DialogueTemplate = DEFAULT_TEMPLATE): EncodedPair {
+export function encodePair(tok: CharTokenizer, pair: Pair, blockSize: number, t: DialogueTemplate = DEFAULT_TEMPLATE, responseOnly = true): EncodedPair {
   const prompt = tok.encode(pair.prompt).ids;
   const reply = tok.encode(t.separator + pair.response + t.end).ids;
   const budget = blockSize + 1;
@@ -247,7 +247,8 @@ export function encodePair(tok: CharTokenizer, pair: Pair, blockSize: number, t:
   const sepLen = Math.min([...t.separator].length, r.length);
   const firstCounted = p.length + sepLen;
   const mask = new Float32Array(Math.max(ids.length - 1, 0));
-  for (let i = 0; i < mask.length; i++) mask[i] = i + 1 >= firstCounted ? 1 : 0;
+  // responseOnly = false: every target counts (the prompt is learned too), as plain language modelling.
+  for (let i = 0; i < mask.length; i++) mask[i] = !responseOnly || i + 1 >= firstCounted ? 1 : 0;
   return { ids, mask, truncated };
 }
 
@@ -258,11 +259,11 @@ export interface PairSet {
   unknownChars: [string, number][];
 }
 
-export function encodePairs(tok: CharTokenizer, pairs: Pair[], blockSize: number, t: DialogueTemplate = DEFAULT_TEMPLATE): PairSet {
+export function encodePairs(tok: CharTokenizer, pairs: Pair[], blockSize: number, t: DialogueTemplate = DEFAULT_TEMPLATE, responseOnly = true): PairSet {
   const unknown = new Map<string, number>();
   const examples = pairs.map((pair) => {
     for (const [ch, n] of tok.encode(pair.prompt + pair.response).unknownChars) unknown.set(ch, (unknown.get(ch) ?? 0) + n);
-    return encodePair(tok, pair, blockSize, t);
+    return encodePair(tok, pair, blockSize, t, responseOnly);
   });
   return {
     examples,

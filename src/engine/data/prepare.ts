@@ -53,11 +53,11 @@ export function preparePairs(
   tok: CharTokenizer,
   pairs: Pair[],
   blockSize: number,
-  opts: { valFraction?: number; seed?: number; template?: DialogueTemplate } = {},
+  opts: { valFraction?: number; seed?: number; template?: DialogueTemplate; responseOnly?: boolean } = {},
 ): PreparedPairs {
   const template = opts.template ?? DEFAULT_TEMPLATE;
   checkTemplate(tok, template);
-  const set = encodePairs(tok, pairs, blockSize, template);
+  const set = encodePairs(tok, pairs, blockSize, template, opts.responseOnly ?? true);
   const { train, val } = splitPairs(set.examples, opts.valFraction ?? 0.1, createRng(opts.seed ?? 0));
   if (train.length === 0) throw new Error('no pairs left to train on after holding out the validation share');
   return {

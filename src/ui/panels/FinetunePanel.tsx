@@ -1,6 +1,6 @@
 import type { DragEvent } from 'react';
 import { set, useStore, type FreezePreset } from '../../store/store';
-import { queueComparison, selectPairs, startRun } from '../../app/controller';
+import { queueComparison, selectPairs, sendPairs, startRun } from '../../app/controller';
 import { groupIds, type GroupId } from '../../engine/model/groups';
 import { NumberField, Tip } from '../Field';
 import { TrainSettingsFields, settingsValid } from './TrainSettings';
@@ -103,9 +103,33 @@ export function FinetunePanel() {
       <p className="small">
         {t('ft.template')} <Tip>{t('ft.templateTip')}</Tip>
       </p>
+      <label className="check">
+        <input
+          type="checkbox"
+          checked={f.responseOnly}
+          disabled={running}
+          data-testid="response-only"
+          onChange={(e) => {
+            update({ responseOnly: e.target.checked });
+            if (info) sendPairs();
+          }}
+        />{' '}
+        {t('ft.responseOnly')} <Tip>{t('ft.responseOnlyTip')}</Tip>
+      </label>
       <TrainSettingsFields slice="finetune" />
       <div className="grid3">
-        <NumberField label={t('ft.valShare')} value={f.valFraction} min={0.05} max={0.5} step={0.05} disabled={running} onChange={(v) => update({ valFraction: Math.min(0.5, Math.max(0.05, v || 0.1)) })} />
+        <NumberField
+          label={t('ft.valShare')}
+          value={f.valFraction}
+          min={0.05}
+          max={0.5}
+          step={0.05}
+          disabled={running}
+          onChange={(v) => {
+            update({ valFraction: Math.min(0.5, Math.max(0.05, v || 0.1)) });
+            if (info) sendPairs();
+          }}
+        />
         <NumberField label={t('ft.noise')} value={f.promptNoise} min={0} max={0.5} step={0.05} disabled={running} onChange={(v) => update({ promptNoise: Math.min(0.5, Math.max(0, v || 0)) })} />
       </div>
       <label className="check">
