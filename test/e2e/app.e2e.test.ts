@@ -159,9 +159,12 @@ describe('playground in Chromium', () => {
     await context.close();
   }, 400_000);
 
-  it('switches language and explains bad uploads', async () => {
-    const { page, context } = await newPage(app, '?backend=wasm');
+  it('chooses a backend automatically and says why; switches language; explains bad uploads', async () => {
+    const { page, context } = await newPage(app, '');
     await ready(page);
+    // This machine has only software GPUs (SwiftShader): far slower than WASM, so WASM is chosen, and the reason shown.
+    expect(await page.getAttribute('[data-testid=backend-status]', 'data-backend')).toBe('wasm');
+    expect(await page.textContent('[data-testid=backend-status]')).toMatch(/WebGPU has only a software adapter.*using WebAssembly/);
     await page.selectOption('[data-testid=lang-select]', 'zh');
     await page.waitForSelector('h1:has-text("小小 GPT 训练场")');
     expect(await page.textContent('#data-title')).toContain('数据');
