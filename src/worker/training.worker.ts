@@ -160,7 +160,9 @@ async function train(r: RunRequest, startStep: number): Promise<void> {
     if (r.forgetting && s.corpusData) evals.push({ name: 'corpus-val', source: s.corpusData.val });
   }
   const trainer = s.trainer!;
-  if (startStep === 0) trainer.reseed(r.seed);
+  // Same seed, same batches: compared strategies (all from the snapshot) see identical data; a run that
+  // continues a model offsets the seed by the steps already taken, so it does not replay earlier batches.
+  if (startStep === 0) trainer.reseed(r.fromSnapshot ? r.seed : r.seed + trainer.globalStep);
   const spec: TrainSpec = {
     steps: r.steps,
     batchSize: r.batchSize,
@@ -308,7 +310,10 @@ async function handle(msg: Request): Promise<void> {
       return;
     }
     case 'train':
-      await train(msg.run, msg.resume?.startStep ?? 0);
+      // A run that cannot start (no data, a run already going) still ends, so the page never waits on it.
+      await train(msg.run, msg.resume?.startStep ?? 0).catch((e) =>
+        post({ type: 'runEnded', runId: msg.run.runId, status: 'error', stepsDone: msg.resume?.startStep ?? 0, wallMs: 0, msPerStep: 0, error: toWireError(e) }),
+      );
       return;
     case 'pause':
     case 'stop':
