@@ -135,7 +135,18 @@ function schedule(r: RunRequest): Schedule {
 async function train(r: RunRequest, startStep: number): Promise<void> {
   const { model, tokenizer } = requireModel();
   if (s.run) throw new Error('a run is already in progress');
-  validateConfig(model.config);
+  // Claimed before the first await, so a second request cannot slip in while this one sets up.
+  const run: RunState = { request: r, ctl: new AbortController(), reason: null };
+  s.run = run;
+  try {
+    await runClaimed(r, startStep, model, tokenizer, run);
+  } finally {
+    s.run = null;
+    post({ type: 'modelInfo', info: modelInfo() });
+  }
+}
+
+async function runClaimed(r: RunRequest, startStep: number, model: GPT, tokenizer: CharTokenizer, run: RunState): Promise<void> {
   let source: DataSource;
   const evals: TrainSpec['evals'] = [];
   if (r.phase === 'pretrain') {
@@ -174,8 +185,6 @@ async function train(r: RunRequest, startStep: number): Promise<void> {
     evalEvery: r.evalEvery,
     evalIters: r.evalIters,
   };
-  const run: RunState = { request: r, ctl: new AbortController(), reason: null };
-  s.run = run;
   const trainableNow = trainer.trainableParams(trainableAt(r.freeze, startStep, model.config.nLayer, spec.freezeOptions));
   post({ type: 'runStarted', runId: r.runId, phase: r.phase, steps: r.steps, startStep, trainableParams: trainableNow });
   s.training = { ...s.training, phase: r.phase, ...(r.phase === 'finetune' ? { freezePlan: r.freeze, discriminative: r.discriminative } : {}) };
@@ -240,9 +249,6 @@ async function train(r: RunRequest, startStep: number): Promise<void> {
     s.training = { ...s.training, step: trainer.globalStep };
     const wallMs = performance.now() - t0;
     post({ type: 'runEnded', runId: r.runId, status: 'error', stepsDone: step, wallMs, msPerStep: 0, error: toWireError(e) });
-  } finally {
-    s.run = null;
-    post({ type: 'modelInfo', info: modelInfo() });
   }
 }
 
