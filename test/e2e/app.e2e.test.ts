@@ -150,6 +150,10 @@ describe('playground in Chromium', () => {
     expect(resumedAt).toBeGreaterThanOrEqual(20);
     // the chart history came back with the weights
     await page.waitForFunction((n) => Number(document.querySelector('[data-testid=loss-chart]')?.getAttribute('data-points')) >= n, resumedAt, { timeout: 10_000 });
+    // step once: exactly one more step, then paused again
+    await page.click('text=Step once');
+    await page.waitForSelector(`[data-testid=pretrain-progress]:has-text("Step ${resumedAt + 1} /")`, { timeout: 60_000 });
+    await page.waitForSelector('[data-testid=pretrain-resume]:not([disabled])', { timeout: 60_000 });
     // the run continues from there, not from zero
     await page.click('[data-testid=pretrain-resume]');
     await page.waitForFunction((n) => Number(document.querySelector('[data-testid=loss-chart]')?.getAttribute('data-points')) >= n + 10, resumedAt, { timeout: 120_000 });
