@@ -88,12 +88,12 @@ export async function generate(model: GPT, prompt: ArrayLike<number>, opts: Samp
   const stop = opts.stop ? Array.from(opts.stop) : [];
   for (let n = 0; n < opts.maxNewTokens; n++) {
     if (opts.signal?.aborted) return { ids: out, reason: 'aborted' };
-    const window = context.slice(-blockSize);
+    const ctx = context.slice(-blockSize); // the last blockSize tokens
     const logits = tf.tidy(() => {
-      if (!opts.fixedShape || window.length === blockSize) return model.lastLogits(tf.tensor2d(window, [1, window.length], 'int32')).reshape([-1]);
-      const padded = [...window, ...new Array<number>(blockSize - window.length).fill(0)];
+      if (!opts.fixedShape || ctx.length === blockSize) return model.lastLogits(tf.tensor2d(ctx, [1, ctx.length], 'int32')).reshape([-1]);
+      const padded = [...ctx, ...new Array<number>(blockSize - ctx.length).fill(0)];
       const all = model.forward(tf.tensor2d(padded, [1, blockSize], 'int32')); // (1, T, V)
-      return all.slice([0, window.length - 1, 0], [1, 1, -1]).reshape([-1]); // (V)
+      return all.slice([0, ctx.length - 1, 0], [1, 1, -1]).reshape([-1]); // (V)
     });
     const values = (await logits.data()) as Float32Array; // sync point: one per token, needed to stream
     logits.dispose();
