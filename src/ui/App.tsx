@@ -1,5 +1,5 @@
 import { get, set, useStore } from '../store/store';
-import { discardAutosave, recover, resumeAutosave, startWorker } from '../app/controller';
+import { discardAutosave, recover, resumeAutosave } from '../app/controller';
 import { encodeState, writeUrl } from '../store/url';
 import { BACKENDS, type BackendName } from '../worker/protocol';
 import { DataPanel } from './panels/DataPanel';
@@ -179,4 +179,3 @@ export function App() {
   );
 }
 
-export { startWorker };

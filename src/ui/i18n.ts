@@ -37,7 +37,6 @@ const en = {
   'data.tooShort': '{name} is too short to train on: use at least 1,000 characters.',
   'data.notText': '{name} is not UTF-8 text (a binary file?).',
   'data.license': 'Source: {source} · Licence: {license}',
-  'data.quick': 'quick',
 
   'model.title': '2. Model',
   'model.preset': 'Preset',
@@ -246,7 +245,6 @@ const zh: Record<Key, string> = {
   'data.tooShort': '{name} 太短，无法训练：至少需要 1000 个字符。',
   'data.notText': '{name} 不是 UTF-8 文本（可能是二进制文件？）。',
   'data.license': '来源：{source} · 许可：{license}',
-  'data.quick': '快速',
 
   'model.title': '2. 模型',
   'model.preset': '预设',

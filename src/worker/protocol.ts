@@ -132,8 +132,7 @@ export type Request =
   | { type: 'forgetRun'; runId: string }
   | { type: 'import'; requestId: number; bytes: ArrayBuffer }
   | { type: 'saveSession'; requestId: number }
-  | { type: 'loadSession'; requestId: number; bytes: ArrayBuffer }
-  | { type: 'takeSnapshot' };
+  | { type: 'loadSession'; requestId: number; bytes: ArrayBuffer };
 
 /** Worker → page. */
 export type Event =

@@ -376,12 +376,6 @@ async function handle(msg: Request): Promise<void> {
     case 'forgetRun':
       s.runWeights.delete(msg.runId);
       return;
-    case 'takeSnapshot': {
-      const { model } = requireModel();
-      s.snapshot = await snapshotParams(model);
-      post({ type: 'modelInfo', info: modelInfo() });
-      return;
-    }
     default: {
       const never: never = msg;
       throw new Error(`unknown message ${JSON.stringify(never)}`);

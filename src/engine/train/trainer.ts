@@ -111,7 +111,6 @@ export interface TrainerOptions {
 interface Pending {
   step: number;
   lr: number;
-  tokens: number;
   stats: tf.Tensor1D; // [loss, gradNorm, ok, ...updateNorm per group]
 }
 
@@ -235,7 +234,7 @@ export class Trainer {
         const lr = lrAt(spec.schedule, step);
         const { stats, tokens } = this.step(spec, trainable, lr);
         this.globalStep++;
-        pending.push({ step, lr, tokens, stats });
+        pending.push({ step, lr, stats });
         stepsSinceFlush++;
         tokensSinceFlush += tokens;
         if (pending.length >= logEvery || step === end - 1) await flush();
