@@ -200,7 +200,14 @@ export function startRun(phase: Phase, opts: { fromSnapshot?: boolean; compare?:
     status: 'running', stepsDone: 0, msPerStep: 0, wallMs: 0, hidden: false, compare: Boolean(opts.compare) || fromSnapshot, startedAt: Date.now(),
   };
   set((s) => ({ runs: [...s.runs, record], run: { ...s.run, runId: r.runId, phase, status: 'running', error: null, step: 0, steps: r.steps, startStep: 0 } }));
-  c().send({ type: 'train', run: r });
+  try {
+    c().send({ type: 'train', run: r });
+  } catch (e) {
+    // The worker is gone: the run never started; say so rather than showing it as running.
+    updateRun(r.runId, () => ({ status: 'error' }));
+    set((s) => ({ run: { ...s.run, status: 'error', error: (e as Error).message } }));
+    notify('error', (e as Error).message);
+  }
 }
 
 /** Queue several fine-tuning strategies, each from the pretrained snapshot with the same seed. */

@@ -207,6 +207,11 @@ const en = {
   'runs.export': 'Export',
   'runs.rename': 'Rename',
   'runs.empty': 'No fine-tuning runs yet.',
+  'status.running': 'running',
+  'status.paused': 'paused',
+  'status.done': 'done',
+  'status.stopped': 'stopped',
+  'status.error': 'error',
 
   'pairs.none': 'No pairs found in the file.',
 } as const;
@@ -415,6 +420,11 @@ const zh: Record<Key, string> = {
   'runs.export': '导出',
   'runs.rename': '重命名',
   'runs.empty': '还没有微调记录。',
+  'status.running': '运行中',
+  'status.paused': '已暂停',
+  'status.done': '完成',
+  'status.stopped': '已停止',
+  'status.error': '出错',
 
   'pairs.none': '文件中没有找到对话数据。',
 };

@@ -220,7 +220,7 @@ describe('fine-tuning with freezing in Chromium', () => {
     await page.fill('[data-testid=finetune-steps]', '20');
     await page.fill('[data-testid=finetune-eval-every]', '10');
     await page.click('[data-testid=compare-start]');
-    await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=run-row]')].filter((r) => r.textContent?.includes('done')).length >= 5, null, { timeout: 300_000 });
+    await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=run-row]')].filter((r) => r.querySelector('[data-status=done]')).length >= 5, null, { timeout: 300_000 });
     await page.waitForFunction(() => Number(document.querySelector('[data-testid=compare-chart]')?.getAttribute('data-curves')) >= 2, null, { timeout: 10_000 });
     const rows = await page.locator('[data-testid=run-row]').count();
     expect(rows).toBe(5);

@@ -51,7 +51,7 @@ export function RunsTable() {
                   <td>{r.msPerStep ? r.msPerStep.toFixed(0) : '–'}</td>
                   <td>{formatNumber(r.trainableParams)}</td>
                   <td>{formatDuration(r.wallMs)}</td>
-                  <td>{r.status}</td>
+                  <td data-status={r.status}>{t(`status.${r.status}`)}</td>
                   <td className="row">
                     <button type="button" onClick={() => updateRun(r.runId, (x) => ({ hidden: !x.hidden }))}>
                       {r.hidden ? t('runs.show') : t('runs.hide')}
