@@ -42,6 +42,8 @@ export function startWorker(backend?: BackendName | null): void {
 
 /** Restart the worker on another backend and bring back the last autosave (after a crash or device loss). */
 export async function recover(backend: BackendName | null): Promise<void> {
+  // A healthy worker (a backend switch, not a crash) saves the current model first, so it is what comes back.
+  if (get().backend.status === 'ready' && get().model.info && get().run.status !== 'running') await saveNow();
   set((s) => ({ run: { ...s.run, status: 'idle', runId: null, error: null }, model: { ...s.model, info: null } }));
   startWorker(backend);
   await resendData();
@@ -387,20 +389,26 @@ export async function importModel(name: string, bytes: ArrayBuffer): Promise<boo
   }
 }
 
-let saving = false;
+let saving: Promise<void> | null = null;
 
-/** Autosave now (between runs): the worker's whole session and the chart history, to IndexedDB. */
-export async function saveNow(): Promise<void> {
-  if (saving || !get().model.info || get().run.status === 'running') return;
-  saving = true;
-  try {
-    const e = await c().request((requestId) => ({ type: 'saveSession', requestId }));
-    if (e.type === 'file') await persistSession(new Uint8Array(e.bytes), get().run.step);
-  } catch (err) {
-    set((s) => ({ autosave: { ...s.autosave, error: (err as Error).message } }));
-  } finally {
-    saving = false;
-  }
+/**
+ * Autosave now (between runs): the worker's whole session and the chart history, to IndexedDB. A save
+ * already under way is joined, not skipped, so a caller that restarts the worker can wait for it.
+ */
+export function saveNow(): Promise<void> {
+  if (saving) return saving;
+  if (!get().model.info || get().run.status === 'running') return Promise.resolve();
+  saving = (async () => {
+    try {
+      const e = await c().request((requestId) => ({ type: 'saveSession', requestId }));
+      if (e.type === 'file') await persistSession(new Uint8Array(e.bytes), get().run.step);
+    } catch (err) {
+      set((s) => ({ autosave: { ...s.autosave, error: (err as Error).message } }));
+    } finally {
+      saving = null;
+    }
+  })();
+  return saving;
 }
 
 async function persistSession(bytes: Uint8Array, step: number): Promise<void> {

@@ -115,6 +115,12 @@ describe('playground in Chromium', () => {
     await pretrain(page, 30);
     const [first, last] = await firstLastLoss(page);
     expect(last).toBeLessThan(first - 0.2);
+    // switching backend keeps the model: it is saved, the worker restarts on WASM, and the model comes back
+    await page.selectOption('[data-testid=backend-select]', 'wasm');
+    await page.waitForFunction(() => document.querySelector('[data-testid=backend-status]')?.getAttribute('data-backend') === 'wasm', null, { timeout: 60_000 });
+    await page.waitForSelector('[data-testid=model-info]:has-text("30 steps trained")', { timeout: 60_000 }).catch(async (e) => {
+      throw new Error(`${(e as Error).message}; model: ${await page.locator('[data-testid=model-info]').allTextContents()}; notice: ${await page.locator('[data-testid=notice]').allTextContents()}`);
+    });
     expect(errors).toEqual([]);
     await context.close();
   }, 400_000);
