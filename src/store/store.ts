@@ -6,7 +6,7 @@ import { createStore } from 'zustand/vanilla';
 import { useStore as useZustand } from 'zustand';
 import { PRESETS, type ArchConfig, type PresetName } from '../engine/model/config';
 import type { GroupId } from '../engine/model/groups';
-import type { FreezePlan, FreezeStage } from '../engine/train/freeze';
+import { validatePlan, type FreezePlan, type FreezeStage } from '../engine/train/freeze';
 import type { ScheduleKind } from '../engine/train/schedule';
 import type { Pair } from '../engine/data/pairs';
 import type { BackendName, BackendReport, CorpusInfo, ModelInfo, PairsInfo, Phase, SampleSettings, TrainSettings } from '../worker/protocol';
@@ -187,4 +187,16 @@ export function freezePlanOf(f: FinetuneSettings, nLayer: number): FreezePlan {
       return { kind: 'stages', stages: [{ steps: 1, trainable: all.filter((g) => !f.frozen.includes(g)) }] };
     }
   }
+}
+
+/** Why the fine-tuning plan cannot run (no stages yet, every group frozen…), or null when it can. */
+export function planProblem(f: FinetuneSettings, nLayer: number): string | null {
+  const plan = freezePlanOf(f, nLayer);
+  try {
+    validatePlan(plan, nLayer);
+  } catch (e) {
+    return (e as Error).message;
+  }
+  // A custom plan is one stage; with every group frozen there is nothing to train.
+  return f.preset === 'custom' && plan.kind === 'stages' && plan.stages[0].trainable.length === 0 ? 'every group is frozen: click one to let it learn' : null;
 }

@@ -7,6 +7,7 @@ import { ModelPanel, archErrors, memoryEstimate } from '../../src/ui/panels/Mode
 import { ModelDiagram } from '../../src/ui/diagram/ModelDiagram';
 import { RunsTable } from '../../src/ui/panels/RunsTable';
 import { DataPanel } from '../../src/ui/panels/DataPanel';
+import { FinetunePanel } from '../../src/ui/panels/FinetunePanel';
 import { translate } from '../../src/ui/i18n';
 import { PRESETS } from '../../src/engine/model/config';
 import type { ModelInfo } from '../../src/worker/protocol';
@@ -104,5 +105,20 @@ describe('RunsTable and DataPanel', () => {
   it('renders in Chinese', () => {
     set({ lang: 'zh' });
     expect(render(<DataPanel />)).toContain('1. 数据');
+  });
+});
+
+describe('fine-tuning plans that cannot run', () => {
+  it('a multi-stage plan with no stages yet renders, says why, and cannot start', () => {
+    set((s) => ({ model: { ...s.model, info }, finetune: { ...s.finetune, preset: 'stages', stages: [] } }));
+    const diagram = render(<ModelDiagram />);
+    expect(diagram).toMatch(/data-testid="group-block.1" data-state="frozen"/);
+    const panel = render(<FinetunePanel />);
+    expect(panel).toContain('a staged plan needs at least one stage');
+    expect(panel).toMatch(/data-testid="finetune-start" disabled=""/);
+  });
+  it('a custom plan with every group frozen cannot start', () => {
+    set((s) => ({ model: { ...s.model, info }, finetune: { ...s.finetune, preset: 'custom', frozen: ['embeddings', 'block.0', 'block.1', 'ln_f'] } }));
+    expect(render(<FinetunePanel />)).toMatch(/data-testid="finetune-start" disabled=""/);
   });
 });

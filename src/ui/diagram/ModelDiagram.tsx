@@ -1,4 +1,4 @@
-import { freezePlanOf, set, useStore } from '../../store/store';
+import { freezePlanOf, planProblem, set, useStore } from '../../store/store';
 import { groupIds, type GroupId } from '../../engine/model/groups';
 import { trainableAt } from '../../engine/train/freeze';
 import { formatNumber, useT } from '../hooks';
@@ -16,7 +16,10 @@ export function ModelDiagram() {
   if (!info) return null;
   const L = info.config.nLayer;
   const live = run !== null && (run.status === 'running' || run.status === 'paused') && Object.keys(run.trainable).length > 0;
-  const trainable: Partial<Record<GroupId, number>> = live ? run.trainable : Object.fromEntries(trainableAt(freezePlanOf(finetune, L), 0, L, { discriminative: finetune.useDiscriminative ? finetune.discriminative : undefined }));
+  // A plan that cannot run (no stages yet) previews as all frozen rather than failing to render.
+  const preview = () =>
+    planProblem(finetune, L) !== null ? {} : Object.fromEntries(trainableAt(freezePlanOf(finetune, L), 0, L, { discriminative: finetune.useDiscriminative ? finetune.discriminative : undefined }));
+  const trainable: Partial<Record<GroupId, number>> = live ? run.trainable : preview();
   const norms = live ? run.updateNorms : {};
   const groups = [...groupIds(L)].reverse();
   const total = info.params;

@@ -1,5 +1,5 @@
 import type { DragEvent } from 'react';
-import { set, useStore, type FreezePreset } from '../../store/store';
+import { planProblem, set, useStore, type FreezePreset } from '../../store/store';
 import { queueComparison, selectPairs, sendPairs, startRun } from '../../app/controller';
 import { groupIds, type GroupId } from '../../engine/model/groups';
 import { NumberField, Tip } from '../Field';
@@ -36,7 +36,8 @@ export function FinetunePanel() {
   const onFile = async (file: File | undefined) => {
     if (file) await selectPairs(`upload:${file.name}`, await file.text(), file.name);
   };
-  const canStart = Boolean(model && info && valid) && (f.preset !== 'stages' || f.stages.length > 0);
+  const problem = planProblem(f, L);
+  const canStart = Boolean(model && info && valid) && problem === null;
 
   const compare = () => {
     const half = Math.max(1, Math.floor(L / 2));
@@ -147,6 +148,11 @@ export function FinetunePanel() {
         {(f.preset === 'bottom' || f.preset === 'top') && <NumberField label={t('ft.k')} value={f.k} min={f.preset === 'top' ? 1 : 0} max={L} onChange={(v) => update({ k: Math.max(0, Math.min(L, Math.floor(v || 0))) })} />}
         {f.preset === 'progressive' && <NumberField label={t('ft.every')} value={f.every} min={1} testId="progressive-every" onChange={(v) => update({ every: Math.max(1, Math.floor(v || 1)) })} />}
         {f.preset === 'stages' && <StageEditor nLayer={L} />}
+        {problem && (
+          <p className="warn" data-testid="plan-problem">
+            {problem}
+          </p>
+        )}
         <label className="check">
           <input type="checkbox" checked={f.useDiscriminative} onChange={(e) => update({ useDiscriminative: e.target.checked })} /> {t('ft.discriminative')}
         </label>
