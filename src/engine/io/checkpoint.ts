@@ -13,7 +13,7 @@ import { GPT } from '../model/gpt';
 import { createVariable, LM_HEAD, paramSpecs, WTE, type Params } from '../model/params';
 import { CharTokenizer } from '../tokenizer/char';
 import type { FreezePlan } from '../train/freeze';
-import { readSafetensors, SafetensorsError, writeSafetensors, type RawTensor } from './safetensors';
+import { readSafetensors, SafetensorsError, writeSafetensors, type RawTensor, type SafetensorsFile } from './safetensors';
 
 export const FORMAT = 'small-gpt-playground/1';
 
@@ -46,6 +46,12 @@ export async function exportCheckpoint(model: GPT, tokenizer: CharTokenizer, tra
 
 /** The checkpoint file for parameter values held on the CPU (a model's, or a saved snapshot's). */
 export function checkpointBytes(config: GPTConfig, values: Map<string, Float32Array>, tokenizer: CharTokenizer, training: TrainingInfo): Uint8Array {
+  const { tensors, metadata } = checkpointContents(config, values, tokenizer, training);
+  return writeSafetensors(tensors, metadata);
+}
+
+/** What a checkpoint file holds — tensors under nanoGPT's names and the metadata — before it is written. */
+export function checkpointContents(config: GPTConfig, values: Map<string, Float32Array>, tokenizer: CharTokenizer, training: TrainingInfo): SafetensorsFile {
   if (tokenizer.vocabSize !== config.vocabSize) {
     throw new CheckpointError(`tokenizer has ${tokenizer.vocabSize} tokens, model has ${config.vocabSize}`);
   }
@@ -57,12 +63,15 @@ export function checkpointBytes(config: GPTConfig, values: Map<string, Float32Ar
   }
   // nanoGPT's state_dict lists lm_head.weight last; it is the same tensor as wte (weight tying).
   tensors.set(LM_HEAD, tensors.get(WTE)!);
-  return writeSafetensors(tensors, {
-    format: FORMAT,
-    model_args: JSON.stringify(toModelArgs(config)),
-    itos: JSON.stringify(tokenizer.itos),
-    training: JSON.stringify(training),
-  });
+  return {
+    tensors,
+    metadata: {
+      format: FORMAT,
+      model_args: JSON.stringify(toModelArgs(config)),
+      itos: JSON.stringify(tokenizer.itos),
+      training: JSON.stringify(training),
+    },
+  };
 }
 
 function parseJsonField(meta: Record<string, string>, key: string): unknown {
@@ -86,6 +95,11 @@ export function readCheckpoint(bytes: Uint8Array): Checkpoint {
     if (e instanceof SafetensorsError) throw new CheckpointError(e.message);
     throw e;
   }
+  return checkpointFromFile(file);
+}
+
+/** Validate an already-parsed safetensors file as a model checkpoint (creates no tensors). */
+export function checkpointFromFile(file: SafetensorsFile): Checkpoint {
   const args = parseJsonField(file.metadata, 'model_args') as ModelArgs;
   if (typeof args !== 'object' || args === null) throw new CheckpointError('metadata "model_args" must be an object');
   for (const k of ['n_layer', 'n_head', 'n_embd', 'block_size', 'vocab_size'] as const) {

@@ -10,7 +10,7 @@ import type { GPT } from '../model/gpt';
 import type { CharTokenizer } from '../tokenizer/char';
 import type { SavedSlot } from '../train/adamw';
 import type { Trainer } from '../train/trainer';
-import { CheckpointError, exportCheckpoint, readCheckpoint, type Checkpoint, type TrainingInfo } from './checkpoint';
+import { CheckpointError, checkpointContents, checkpointFromFile, snapshotParams, type Checkpoint, type TrainingInfo } from './checkpoint';
 import { readSafetensors, writeSafetensors, type RawTensor } from './safetensors';
 
 export interface SessionState {
@@ -30,7 +30,7 @@ export async function saveSession(
   snapshot: Map<string, Float32Array> | null,
   extra: Record<string, unknown>,
 ): Promise<Uint8Array> {
-  const base = readSafetensors(await exportCheckpoint(model, tokenizer, training));
+  const base = checkpointContents(model.config, await snapshotParams(model), tokenizer, training);
   const tensors = new Map<string, RawTensor>(base.tensors);
   const steps: Record<string, number> = {};
   for (const [name, slot] of await trainer.optimizer.save()) {
@@ -68,7 +68,7 @@ export function readSession(bytes: Uint8Array): { checkpoint: Checkpoint; state:
     else if (!name.startsWith('optimizer.v.')) modelOnly.set(name, t);
   }
   const { session: _session, ...modelMeta } = file.metadata;
-  const checkpoint = readCheckpoint(writeSafetensors(modelOnly, modelMeta));
+  const checkpoint = checkpointFromFile({ tensors: modelOnly, metadata: modelMeta });
   for (const name of [...optimizer.keys(), ...snapshot.keys()]) {
     if (!checkpoint.params.has(name)) throw new CheckpointError(`session state refers to unknown parameter ${name}`);
   }
