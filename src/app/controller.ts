@@ -80,7 +80,8 @@ const uploads = new Map<string, string>();
 export async function selectCorpus(source: string): Promise<void> {
   try {
     const text = uploads.get(source) ?? (await fetchDataset(source));
-    set((s) => ({ data: { ...s.data, source, preview: text.slice(0, 600), error: null } }));
+    // info is the worker's answer for this text: cleared until it comes, so a failure never shows stale counts.
+    set((s) => ({ data: { ...s.data, source, preview: text.slice(0, 600), error: null, info: null } }));
     c().send({ type: 'setCorpus', name: source, text });
     writeUrl();
   } catch (e) {
@@ -125,7 +126,7 @@ export async function selectPairs(source: string, text?: string, fileName?: stri
 }
 
 export function setPairList(list: Pair[], source: string | null, problems: string[] = []): void {
-  set((s) => ({ pairs: { ...s.pairs, source, list, error: null, problems } }));
+  set((s) => ({ pairs: { ...s.pairs, source, list, error: null, problems, info: null } }));
   if (list.length) sendPairs();
   writeUrl();
 }
