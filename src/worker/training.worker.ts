@@ -18,6 +18,7 @@ import { trainableAt } from '../engine/train/freeze';
 import { Trainer, type TrainSpec } from '../engine/train/trainer';
 import { noisyPairSource, type DataSource } from '../engine/train/sources';
 import { chooseBackend } from './backend';
+import { GpuErrorGuard } from './gpuGuard';
 import { toWireError, type Event, type ModelInfo, type Request, type RunRequest, type StepPoint } from './protocol';
 
 declare const self: DedicatedWorkerGlobalScope;
@@ -26,6 +27,10 @@ const MAX_KEPT_RUNS = 8;
 
 /** GPU backends compile kernels per shape: sample with one fixed input shape there. */
 const fixedShape = () => tf.getBackend() === 'webgpu' || tf.getBackend() === 'webgl';
+
+/** Set once the backend is chosen: reports programs the GPU rejected (a no-op off WebGPU). */
+let gpuGuard = new GpuErrorGuard(null);
+const checkDevice = () => gpuGuard.check();
 
 function post(e: Event, transfer: Transferable[] = []): void {
   self.postMessage(e, transfer);
@@ -102,7 +107,7 @@ function replaceModel(model: GPT, tokenizer: CharTokenizer, training: TrainingIn
   s.model = model;
   s.tokenizer = tokenizer;
   s.training = training;
-  s.trainer = new Trainer(model, { seed });
+  s.trainer = new Trainer(model, { seed, checkDevice });
   s.trainer.globalStep = training.step ?? 0;
   s.snapshot = null;
   s.runWeights.clear();
@@ -117,7 +122,7 @@ function replaceModel(model: GPT, tokenizer: CharTokenizer, training: TrainingIn
 function freshOptimizer(model: GPT, seed: number): void {
   const globalStep = s.trainer?.globalStep ?? 0;
   s.trainer?.dispose();
-  s.trainer = new Trainer(model, { seed });
+  s.trainer = new Trainer(model, { seed, checkDevice });
   s.trainer.globalStep = globalStep;
 }
 
@@ -277,6 +282,7 @@ async function sample(req: Extract<Request, { type: 'sample' }>): Promise<void> 
         post({ type: 'token', requestId: req.requestId, text: tokenizer.decode([id]) });
       },
     });
+    await gpuGuard.check();
     post({ type: 'sampleDone', requestId: req.requestId, text: tokenizer.decode(res.ids), reason: res.reason });
   } finally {
     s.samples.delete(req.requestId);
@@ -288,6 +294,7 @@ async function handle(msg: Request): Promise<void> {
   switch (msg.type) {
     case 'init': {
       const backend = await chooseBackend(msg.backend);
+      gpuGuard = new GpuErrorGuard();
       post({ type: 'ready', backend });
       // A lost GPU device (driver reset, tab in the background on some systems) cannot be recovered in place.
       const device = (tf.backend() as unknown as { device?: { lost?: Promise<{ message?: string }> } }).device;

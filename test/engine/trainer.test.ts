@@ -242,4 +242,26 @@ describe.each(TEST_BACKENDS)('Trainer on %s', (backend) => {
     trainer.dispose();
     model.dispose();
   });
+  it('stops at the read-back after the device reports an error, leaving no tensors behind', async () => {
+    const { config, train } = tinySetup();
+    const before = tf.memory().numTensors;
+    const model = GPT.create(config, 9);
+    let checks = 0;
+    const checkDevice = async () => {
+      checks++;
+      if (checks === 3) throw new Error('the GPU rejected a program');
+    };
+    const trainer = new Trainer(model, { seed: 9, checkDevice });
+    const steps: number[] = [];
+    const err = await trainer
+      .run({ steps: 20, batchSize: 2, schedule: constant(1e-3), train, logEvery: 2 }, { onStep: (m) => steps.push(m.step) })
+      .catch((e: Error) => e);
+    expect((err as Error).message).toBe('the GPU rejected a program');
+    // Checked once per read-back (every 2 steps): the third read-back fails and its steps are not reported.
+    expect(checks).toBe(3);
+    expect(steps).toEqual([0, 1, 2, 3]);
+    trainer.dispose();
+    model.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
 });

@@ -15,6 +15,7 @@ import * as tf from '../tf';
 import type { GPT } from '../model/gpt';
 import { groupIds, groupOf, type GroupId } from '../model/params';
 import { createRng, type Rng } from '../random';
+import { sumMany } from '../ops/sum';
 import { AdamW, DEFAULT_ADAMW, type AdamWConfig } from './adamw';
 import { evaluateLoss, batchTensors } from './evaluate';
 import { trainableAt, validatePlan, type FreezeOptions, type FreezePlan, type TrainableSet } from './freeze';
@@ -106,6 +107,12 @@ export class NonFiniteError extends Error {
 export interface TrainerOptions {
   seed: number;
   adamw?: AdamWConfig;
+  /**
+   * Called right after each read-back of statistics; throws to stop the run. The browser worker passes a
+   * check of the GPU's error scopes here, so a program the device rejected (whose work was skipped)
+   * stops training instead of going unnoticed.
+   */
+  checkDevice?: () => Promise<void>;
 }
 
 interface Pending {
@@ -117,6 +124,7 @@ interface Pending {
 export class Trainer {
   readonly optimizer: AdamW;
   private rng: Rng;
+  private readonly checkDevice?: () => Promise<void>;
   globalStep = 0;
 
   constructor(
@@ -125,6 +133,7 @@ export class Trainer {
   ) {
     this.optimizer = new AdamW(opts.adamw ?? DEFAULT_ADAMW);
     this.rng = createRng(opts.seed);
+    this.checkDevice = opts.checkDevice;
   }
 
   /** Reseed the batch and dropout stream (e.g. each compared strategy from the same seed). */
@@ -166,6 +175,14 @@ export class Trainer {
       const stacked = tf.stack(pending.map((p) => p.stats));
       const values = await stacked.data(); // sync point: once per logEvery steps
       stacked.dispose();
+      if (this.checkDevice) {
+        try {
+          await this.checkDevice();
+        } catch (e) {
+          for (const p of pending.splice(0)) p.stats.dispose();
+          throw e;
+        }
+      }
       const width = 3 + groups.length;
       const now = performance.now();
       const elapsed = Math.max(now - lastFlush, 1e-3);
@@ -279,7 +296,7 @@ export class Trainer {
     const loss = lossSum!;
     const groups = groupIds(this.model.config.nLayer);
     const stats = tf.tidy(() => {
-      const gradNorm = tf.addN(grads.map((g) => g.square().sum())).sqrt();
+      const gradNorm = sumMany(grads.map((g) => g.square().sum())).sqrt(); // one program per ≤ 6 inputs (WebGPU's buffer limit)
       // Finite iff loss + norm ≤ 3e38 (both are ≥ 0; NaN compares false, Inf is too large). Not tf.isFinite:
       // WGSL lets compilers assume there are no NaNs or infinities, and on WebGPU isFinite came out false
       // for finite values; a comparison with a constant is evaluated on the real number.
@@ -301,7 +318,7 @@ export class Trainer {
         const upd = this.optimizer.update(name, vars[i], g, lr * trainable.get(group)!, okLike(vars[i].shape));
         sq.set(group, [...(sq.get(group) ?? []), upd]);
       });
-      const perGroup = groups.map((gid) => (sq.has(gid) ? tf.addN(sq.get(gid)!) : tf.scalar(0)));
+      const perGroup = groups.map((gid) => (sq.has(gid) ? sumMany(sq.get(gid)!) : tf.scalar(0)));
       return tf.stack([loss, gradNorm, ok.cast('float32'), ...perGroup]) as tf.Tensor1D;
     });
     tf.dispose([...grads, loss]);
