@@ -20,6 +20,26 @@ const FLAGS = [
   '--disable-dev-shm-usage',
 ];
 
+/** Build a test page (a folder with an index.html) into an ignored folder and serve it; Chromium with the same flags. */
+export async function startTestPage(root: string, outDir: string): Promise<App> {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`Chromium not found at ${CHROMIUM}: install Debian's chromium (apt-get install -y chromium) or set CHROMIUM_PATH`);
+  }
+  const config = { root, configFile: false as const, logLevel: 'warn' as const, build: { outDir, emptyOutDir: true, target: 'es2022', chunkSizeWarningLimit: 8000 } };
+  await build({ ...config, mode: 'production' });
+  const server: PreviewServer = await preview({ ...config, preview: { port: 0, host: '127.0.0.1', strictPort: false } });
+  const url = server.resolvedUrls?.local[0] ?? `http://127.0.0.1:${(server.httpServer.address() as { port: number }).port}/`;
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });
+  return {
+    url,
+    browser,
+    async close() {
+      await browser.close();
+      await new Promise<void>((resolve) => server.httpServer.close(() => resolve()));
+    },
+  };
+}
+
 export interface App {
   url: string;
   browser: Browser;
