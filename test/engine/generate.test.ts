@@ -41,6 +41,16 @@ describe('generate', () => {
     model.dispose();
   });
 
+  it('lets the event loop run between tokens, so a timer (a cancel message in the worker) stops a long reply', async () => {
+    const model = GPT.create(config, 3);
+    const ctl = new AbortController();
+    setTimeout(() => ctl.abort(), 30);
+    const res = await generate(model, [1, 2], { maxNewTokens: 1_000_000, seed: 1, signal: ctl.signal });
+    expect(res.reason).toBe('aborted');
+    expect(res.ids.length).toBeLessThan(1_000_000);
+    model.dispose();
+  });
+
   it('stops at the end marker and drops it', async () => {
     const model = GPT.create(config, 2);
     const greedy = await generate(model, [3], { maxNewTokens: 10, temperature: 0 });

@@ -264,4 +264,18 @@ describe.each(TEST_BACKENDS)('Trainer on %s', (backend) => {
     model.dispose();
     expect(tf.memory().numTensors).toBe(before);
   });
+  it('lets the event loop run between steps, so a timer (a Pause message in the worker) stops a long run', async () => {
+    const { config, train } = tinySetup();
+    const model = GPT.create(config, 11);
+    const trainer = new Trainer(model, { seed: 11 });
+    const ctl = new AbortController();
+    setTimeout(() => ctl.abort(), 30);
+    const t0 = performance.now();
+    const res = await trainer.run({ steps: 100_000, batchSize: 2, schedule: constant(1e-3), train, logEvery: 50 }, {}, ctl.signal);
+    expect(res.aborted).toBe(true);
+    expect(res.stepsDone).toBeLessThan(100_000);
+    expect(performance.now() - t0).toBeLessThan(30_000);
+    trainer.dispose();
+    model.dispose();
+  });
 });

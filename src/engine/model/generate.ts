@@ -8,6 +8,7 @@
 import * as tf from '../tf';
 import type { GPT } from './gpt';
 import { createRng } from '../random';
+import { makeYielder } from '../yielder';
 
 export interface SampleOptions {
   maxNewTokens: number;
@@ -86,7 +87,9 @@ export async function generate(model: GPT, prompt: ArrayLike<number>, opts: Samp
   if (context.length === 0) context.push(0);
   const out: number[] = [];
   const stop = opts.stop ? Array.from(opts.stop) : [];
+  const yieldNow = makeYielder(); // a reply never deafens the worker (Pause, Stop, cancel stay live)
   for (let n = 0; n < opts.maxNewTokens; n++) {
+    await yieldNow();
     if (opts.signal?.aborted) return { ids: out, reason: 'aborted' };
     const ctx = context.slice(-blockSize); // the last blockSize tokens
     const logits = tf.tidy(() => {

@@ -16,6 +16,7 @@ import type { GPT } from '../model/gpt';
 import { groupIds, groupOf, type GroupId } from '../model/params';
 import { createRng, type Rng } from '../random';
 import { sumMany } from '../ops/sum';
+import { makeYielder } from '../yielder';
 import { AdamW, DEFAULT_ADAMW, type AdamWConfig } from './adamw';
 import { evaluateLoss, batchTensors } from './evaluate';
 import { trainableAt, validatePlan, type FreezeOptions, type FreezePlan, type TrainableSet } from './freeze';
@@ -230,9 +231,12 @@ export class Trainer {
 
     let step = spec.startStep ?? 0;
     const end = Math.min(spec.stopAt ?? spec.steps, spec.steps);
+    // Between steps the event loop runs (Pause, Stop, a chat request reach a worker even on wasm).
+    const yieldNow = makeYielder();
     const keyOf = (set: TrainableSet) => JSON.stringify([...set.entries()]);
     try {
       for (; step < end; step++) {
+        await yieldNow();
         if (signal?.aborted) break;
         const trainable = trainableAt(plan, step, nLayer, spec.freezeOptions);
         // Announce the plan at a run's first step and wherever it changes (not again when a run resumes).
