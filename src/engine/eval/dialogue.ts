@@ -1,0 +1,123 @@
+/**
+ * Does the model answer in the dialogue format, and in words? Two scores of sampled replies to held-out
+ * prompts (prompts that are not among the training pairs):
+ *
+ * - format: the share of replies that end with the end marker within the token limit, are not empty,
+ *   and do not repeat the prompt. A pretrained model stops at a paragraph end only by chance.
+ * - words: the share of the replies' words of three or more letters that occur as words in the
+ *   pretraining corpus (case-insensitive). For scripts without spaces between words (Chinese) it is
+ *   not defined (null).
+ */
+import type { GPT } from '../model/gpt';
+import { generate } from '../model/generate';
+import { DEFAULT_TEMPLATE, renderPrompt, type DialogueTemplate } from '../data/pairs';
+import type { CharTokenizer } from '../tokenizer/char';
+
+export interface Reply {
+  prompt: string;
+  text: string;
+  /** Ended with the end marker (not cut off by the token limit). */
+  stopped: boolean;
+}
+
+export interface ReplyVerdict {
+  ok: boolean;
+  /** Why not, when not ok. */
+  problem?: 'no-end' | 'empty' | 'repeats-prompt';
+}
+
+const normalize = (s: string) => s.toLowerCase().replace(/\s+/g, ' ').trim();
+
+/** Pure: is one reply in the dialogue format? */
+export function judgeReply(r: Reply): ReplyVerdict {
+  if (!r.stopped) return { ok: false, problem: 'no-end' };
+  const text = normalize(r.text);
+  if (text === '') return { ok: false, problem: 'empty' };
+  const prompt = normalize(r.prompt);
+  if (prompt !== '' && text.includes(prompt)) return { ok: false, problem: 'repeats-prompt' };
+  return { ok: true };
+}
+
+/** Share (0–1) of replies in the dialogue format. */
+export function formatShare(replies: Reply[]): number {
+  if (replies.length === 0) return NaN;
+  return replies.filter((r) => judgeReply(r).ok).length / replies.length;
+}
+
+/** Words of three or more letters, lower-cased (letters of any alphabet, with inner apostrophes/hyphens). */
+export function wordsOf(text: string): string[] {
+  return (text.toLowerCase().match(/\p{L}+(?:['’-]\p{L}+)*/gu) ?? []).filter((w) => [...w].length >= 3);
+}
+
+/** True for text written without spaces between words (CJK), where a word share means nothing. */
+export function isUnspaced(text: string): boolean {
+  const han = (text.match(/[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}]/gu) ?? []).length;
+  const letters = (text.match(/\p{L}/gu) ?? []).length;
+  return letters > 0 && han / letters > 0.5;
+}
+
+/** The corpus's vocabulary of words, for wordShare. */
+export function corpusWords(text: string): Set<string> {
+  return new Set(text.toLowerCase().match(/\p{L}+(?:['’-]\p{L}+)*/gu) ?? []);
+}
+
+/** Share (0–1) of the replies' words (≥ 3 letters) found in `known`; null when there are no words or the corpus is unspaced. */
+export function wordShare(texts: string[], known: Set<string>): { share: number | null; words: number; found: number } {
+  const words = texts.flatMap(wordsOf);
+  const found = words.filter((w) => known.has(w)).length;
+  return { share: words.length ? found / words.length : null, words: words.length, found };
+}
+
+export interface ReplySettings {
+  maxNewTokens: number;
+  temperature: number;
+  topK: number;
+  topP: number;
+  seed: number;
+  fixedShape?: boolean;
+  signal?: AbortSignal;
+}
+
+/** Sample one reply per prompt (prompt i with seed + i, so any subset reproduces its replies). */
+export async function sampleReplies(
+  model: GPT,
+  tokenizer: CharTokenizer,
+  prompts: string[],
+  s: ReplySettings,
+  template: DialogueTemplate = DEFAULT_TEMPLATE,
+  onReply?: (r: Reply, i: number) => void,
+): Promise<Reply[]> {
+  const stop = tokenizer.encode(template.end).ids;
+  const out: Reply[] = [];
+  for (let i = 0; i < prompts.length; i++) {
+    const res = await generate(model, tokenizer.encode(renderPrompt(prompts[i], template)).ids, {
+      maxNewTokens: s.maxNewTokens,
+      temperature: s.temperature,
+      topK: s.topK,
+      topP: s.topP,
+      seed: s.seed + i,
+      fixedShape: s.fixedShape,
+      signal: s.signal,
+      stop,
+    });
+    if (res.reason === 'aborted') break;
+    const reply = { prompt: prompts[i], text: tokenizer.decode(res.ids), stopped: res.reason === 'stop' };
+    out.push(reply);
+    onReply?.(reply, i);
+  }
+  return out;
+}
+
+export interface DialogueScore {
+  /** 0–1. */
+  format: number;
+  /** 0–1, or null (no words, or an unspaced language). */
+  words: number | null;
+  replies: Reply[];
+}
+
+export function scoreReplies(replies: Reply[], known: Set<string> | null): DialogueScore {
+  const texts = replies.map((r) => r.text);
+  const words = known && !isUnspaced(texts.join('')) ? wordShare(texts, known).share : null;
+  return { format: formatShare(replies), words, replies };
+}

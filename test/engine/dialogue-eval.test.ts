@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import * as tf from '../../src/engine/tf';
+import { GPT } from '../../src/engine/model/gpt';
+import { CharTokenizer } from '../../src/engine/tokenizer/char';
+import { corpusWords, formatShare, isUnspaced, judgeReply, sampleReplies, scoreReplies, wordShare, wordsOf } from '../../src/engine/eval/dialogue';
+
+describe('format score', () => {
+  it('judges single replies', () => {
+    expect(judgeReply({ prompt: 'Where is the ship?', text: 'In the harbour.', stopped: true })).toEqual({ ok: true });
+    expect(judgeReply({ prompt: 'Where is the ship?', text: 'In the harbour, and', stopped: false })).toEqual({ ok: false, problem: 'no-end' });
+    expect(judgeReply({ prompt: 'Where is the ship?', text: '  \n', stopped: true })).toEqual({ ok: false, problem: 'empty' });
+    expect(judgeReply({ prompt: 'Where is the ship?', text: 'where is the  ship? Aye.', stopped: true })).toEqual({ ok: false, problem: 'repeats-prompt' });
+  });
+  it('is 100% when every reply ends properly and 0% when none does', () => {
+    const good = ['a', 'b', 'c'].map((p) => ({ prompt: p + 'x?', text: 'Aye.', stopped: true }));
+    expect(formatShare(good)).toBe(1);
+    expect(formatShare(good.map((r) => ({ ...r, stopped: false })))).toBe(0);
+    expect(formatShare([...good, { prompt: 'q', text: 'never ends', stopped: false }])).toBe(0.75);
+  });
+});
+
+describe('word share', () => {
+  const known = corpusWords('Call me Ishmael. The whale, the sea; the ship’s boat.');
+  it('counts words of three or more letters found in the corpus, ignoring case', () => {
+    expect(wordsOf('The WHALE is a big whale-ish ox')).toEqual(['the', 'whale', 'big', 'whale-ish']);
+    expect(wordShare(['The whale and the sea'], known)).toEqual({ share: 4 / 5, words: 5, found: 4 }); // 'and' is not in it
+    expect(wordShare(['Xq zzv'], known).share).toBe(0);
+    expect(wordShare(['a b c'], known).share).toBeNull();
+  });
+  it('is not defined for Chinese', () => {
+    expect(isUnspaced('白日依山尽')).toBe(true);
+    expect(isUnspaced('The whale')).toBe(false);
+    expect(scoreReplies([{ prompt: '上联', text: '白日依山尽', stopped: true }], new Set(['白日依山尽'])).words).toBeNull();
+  });
+});
+
+describe('sampleReplies', () => {
+  const tok = CharTokenizer.fromText('ab\n?');
+  const config = { vocabSize: tok.vocabSize, blockSize: 16, nLayer: 1, nHead: 1, nEmbd: 4, dropout: 0, bias: true };
+  /** A model whose next token is always `ch`: final LayerNorm outputs its bias, which only ch's embedding row matches. */
+  const always = (ch: string) => {
+    const model = GPT.create(config, 1);
+    const id = tok.encode(ch).ids[0];
+    const v = [3, -3, 3, -3];
+    model.params.get('transformer.ln_f.weight')!.assign(tf.zeros([4]));
+    model.params.get('transformer.ln_f.bias')!.assign(tf.tensor1d(v));
+    const wte = Array.from({ length: tok.vocabSize }, (_, i) => (i === id ? v : [0, 0, 0, 0]));
+    model.params.get('transformer.wte.weight')!.assign(tf.tensor2d(wte));
+    return model;
+  };
+  const settings = { maxNewTokens: 10, temperature: 0, topK: 0, topP: 1, seed: 1 };
+  it('a model that never emits the end marker scores 0% (cut off at the token limit)', async () => {
+    const model = always('a');
+    const replies = await sampleReplies(model, tok, ['ab?', 'ba?'], settings);
+    expect(replies.map((r) => [r.text, r.stopped])).toEqual([['aaaaaaaaaa', false], ['aaaaaaaaaa', false]]);
+    expect(scoreReplies(replies, null).format).toBe(0);
+    model.dispose();
+  });
+  it('a model that stops at once gives empty replies, which do not count', async () => {
+    const model = always('\n');
+    const replies = await sampleReplies(model, tok, ['ab?'], settings);
+    expect(replies).toEqual([{ prompt: 'ab?', text: '', stopped: true }]);
+    expect(scoreReplies(replies, null).format).toBe(0);
+    model.dispose();
+  });
+});
