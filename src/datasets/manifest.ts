@@ -19,6 +19,11 @@ export interface DatasetEntry {
   distinctChars: number;
   /** For pairs. */
   pairs?: number;
+  /**
+   * For pairs: prompts that are in none of the pairs, for the format evaluation after fine-tuning (the
+   * model answers each; the share that answers in the dialogue format is reported).
+   */
+  heldout?: string[];
   /** For pairs: the corpus whose vocabulary they are meant to share. */
   corpus?: string;
   /** A smaller cut of another dataset, for a quick first run and fast tests. */
