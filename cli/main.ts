@@ -13,9 +13,11 @@ import { DEFAULT_TEMPLATE, parsePairsStrict, renderPrompt } from '../src/engine/
 import { prepareCorpus, preparePairs } from '../src/engine/data/prepare';
 import { exportCheckpoint, modelFromCheckpoint, readCheckpoint, type TrainingInfo } from '../src/engine/io/checkpoint';
 import { describePlan, parsePlan, validatePlan } from '../src/engine/train/freeze';
-import { defaultCosine } from '../src/engine/train/schedule';
+import { scheduleFor, type ScheduleKind } from '../src/engine/train/schedule';
+import { LESSON_FINETUNE, LESSON_FREEZE, LESSON_PRETRAIN, LESSON_SAMPLING, PAIRS_SPLIT_SEED, PAIRS_VAL_FRACTION, type LessonRun } from '../src/engine/train/lesson';
 import { Trainer, type TrainSpec } from '../src/engine/train/trainer';
 import { evaluateLoss } from '../src/engine/train/evaluate';
+import { corpusWords, judgeReply, sampleReplies, scoreReplies } from '../src/engine/eval/dialogue';
 import type { DataSource } from '../src/engine/train/sources';
 import { isNodeBackend, NODE_BACKENDS, useNodeBackend } from './backend';
 import { readBytes, readInput } from './inputs';
@@ -30,11 +32,14 @@ const USAGE = `usage: npm run cli -- <command> [options]
 commands:
   pretrain  --text FILE|DATASET --out FILE.safetensors [--preset tiny|baby|small] [--steps N] [--batch B]
             [--lr X] [--seed S] [--layers L] [--heads H] [--embd C] [--block T] [--dropout P] [--bias]
-            [--eval-every N] [--eval-iters N] [--grad-accum N]
+            [--warmup N] [--schedule cosine|constant|slanted] [--eval-every N] [--eval-iters N] [--grad-accum N]
   finetune  --init FILE --pairs FILE|DATASET --out FILE [--freeze none|embeddings|bottom:K|top:K|progressive:K]
+            [--warmup N] [--schedule cosine|constant|slanted]
             [--discriminative F] [--text FILE|DATASET (forgetting curve)] [--steps N] [--batch B] [--lr X] [--seed S]
             [--eval-every N] [--eval-iters N]
   eval      --ckpt FILE --text FILE|DATASET [--batch B]       last line: loss <number>
+  eval      --ckpt FILE --pairs FILE|DATASET [--text CORPUS] [--verbose]
+            lines: loss <number> (responses), words <percent>, format <percent> (replies to held-out prompts)
   sample    --ckpt FILE [--prompt TEXT] [--chat] [--tokens N] [--temperature T] [--top-k K] [--top-p P] [--seed S]
   info      --ckpt FILE
 
@@ -61,10 +66,13 @@ const OPTIONS = {
   dropout: { type: 'string' },
   bias: { type: 'boolean' },
   'eval-every': { type: 'string' },
+  warmup: { type: 'string' },
+  schedule: { type: 'string' },
   'eval-iters': { type: 'string' },
   freeze: { type: 'string' },
   discriminative: { type: 'string' },
   tokens: { type: 'string' },
+  verbose: { type: 'boolean', short: 'v' },
   temperature: { type: 'string' },
   'top-k': { type: 'string' },
   'top-p': { type: 'string' },
@@ -92,8 +100,19 @@ function need(v: Values, key: keyof Values, command: string): string {
   return s;
 }
 
-function evalSettings(v: Values, steps: number) {
-  return { evalEvery: num(v, 'eval-every', Math.min(250, Math.max(1, Math.floor(steps / 4))), { int: true, min: 0 }), evalIters: num(v, 'eval-iters', 20, { int: true, min: 1 }) };
+function evalSettings(v: Values, lesson: LessonRun) {
+  return { evalEvery: num(v, 'eval-every', lesson.evalEvery, { int: true, min: 0 }), evalIters: num(v, 'eval-iters', lesson.evalIters, { int: true, min: 1 }) };
+}
+
+/** Steps, batch, learning rate and schedule of a run: the lesson's defaults, each overridable. */
+function runSettings(v: Values, lesson: LessonRun) {
+  const steps = num(v, 'steps', lesson.steps, { int: true, min: 1 });
+  const lr = num(v, 'lr', lesson.lr, { min: 0 });
+  const batch = num(v, 'batch', lesson.batchSize, { int: true, min: 1 });
+  const warmup = num(v, 'warmup', lesson.warmupSteps, { int: true, min: 0 });
+  const kind = v.schedule ?? lesson.schedule;
+  if (!['cosine', 'constant', 'slanted'].includes(kind)) throw new UsageError(`--schedule must be one of cosine, constant, slanted, got "${kind}"`);
+  return { steps, lr, batch, schedule: scheduleFor(kind as ScheduleKind, steps, lr, warmup) };
 }
 
 async function train(trainer: Trainer, spec: TrainSpec, ctl: AbortController) {
@@ -127,18 +146,16 @@ async function pretrain(v: Values, ctl: AbortController) {
   };
   const data = prepareCorpus(input.text, arch.blockSize);
   const config: GPTConfig = validateConfig({ ...arch, vocabSize: data.tokenizer.vocabSize });
-  const steps = num(v, 'steps', 2000, { int: true, min: 1 });
+  const { steps, lr, batch, schedule } = runSettings(v, LESSON_PRETRAIN);
   const seed = num(v, 'seed', 1337, { int: true, min: 0 });
-  const lr = num(v, 'lr', 1e-3, { min: 0 });
-  const batch = num(v, 'batch', 12, { int: true, min: 1 });
   console.log(`pretrain ${input.name}: ${data.trainTokens.toLocaleString('en')} train / ${data.valTokens.toLocaleString('en')} val tokens, vocabulary ${config.vocabSize}`);
   console.log(`model ${presetName}: ${config.nLayer} layers, ${config.nHead} heads, width ${config.nEmbd}, context ${config.blockSize}, ${countParams(config).toLocaleString('en')} parameters, backend ${tf.getBackend()}`);
   const model = GPT.create(config, seed);
   const trainer = new Trainer(model, { seed });
   try {
     const r = await train(trainer, {
-      steps, batchSize: batch, gradAccum: num(v, 'grad-accum', 1, { int: true, min: 1 }), schedule: defaultCosine(steps, lr), train: data.train,
-      evals: [{ name: 'train', source: data.train }, { name: 'val', source: data.val }], ...evalSettings(v, steps),
+      steps, batchSize: batch, gradAccum: num(v, 'grad-accum', 1, { int: true, min: 1 }), schedule, train: data.train,
+      evals: [{ name: 'train', source: data.train }, { name: 'val', source: data.val }], ...evalSettings(v, LESSON_PRETRAIN),
     }, ctl);
     const info: TrainingInfo = { step: r.stepsDone, phase: 'pretrain', dataset: input.entry?.id ?? input.name, seed, lr, batch, losses: r.lastEval?.losses ?? { train: r.lastLoss } };
     write(out, await exportCheckpoint(model, data.tokenizer, info));
@@ -153,14 +170,12 @@ async function finetune(v: Values, ctl: AbortController) {
   const ckpt = readCheckpoint(readBytes(initPath));
   const input = readInput(need(v, 'pairs', 'finetune'), 'pairs');
   const out = need(v, 'out', 'finetune');
-  const plan = validatePlan(parsePlan(v.freeze ?? 'none'), ckpt.config.nLayer);
+  const plan = validatePlan(v.freeze === undefined ? LESSON_FREEZE : parsePlan(v.freeze), ckpt.config.nLayer);
   const discriminative = v.discriminative === undefined ? undefined : num(v, 'discriminative', 2.6, { min: 1 });
   const seed = num(v, 'seed', 1337, { int: true, min: 0 });
-  const steps = num(v, 'steps', 500, { int: true, min: 1 });
-  const lr = num(v, 'lr', 1e-3, { min: 0 });
-  const batch = num(v, 'batch', 12, { int: true, min: 1 });
+  const { steps, lr, batch, schedule } = runSettings(v, LESSON_FINETUNE);
   const pairs = parsePairsStrict(input.text, input.name);
-  const data = preparePairs(ckpt.tokenizer, pairs, ckpt.config.blockSize, { seed });
+  const data = preparePairs(ckpt.tokenizer, pairs, ckpt.config.blockSize, { seed: PAIRS_SPLIT_SEED, valFraction: PAIRS_VAL_FRACTION });
   console.log(`finetune ${initPath} on ${input.name}: ${data.trainPairs} train / ${data.valPairs} val pairs, freeze ${describePlan(plan)}${discriminative ? `, discriminative ×1/${discriminative}` : ''}`);
   if (data.truncatedCount) console.log(`warning: ${data.truncatedCount} pair(s) are longer than the context (${ckpt.config.blockSize}) and were truncated`);
   if (data.unknownChars.length) {
@@ -175,7 +190,7 @@ async function finetune(v: Values, ctl: AbortController) {
   const model = modelFromCheckpoint(ckpt);
   const trainer = new Trainer(model, { seed });
   try {
-    const r = await train(trainer, { steps, batchSize: batch, schedule: defaultCosine(steps, lr), train: data.train, freeze: plan, freezeOptions: { discriminative }, evals, ...evalSettings(v, steps) }, ctl);
+    const r = await train(trainer, { steps, batchSize: batch, schedule, train: data.train, freeze: plan, freezeOptions: { discriminative }, evals, ...evalSettings(v, LESSON_FINETUNE) }, ctl);
     const info: TrainingInfo = { ...ckpt.training, step: (ckpt.training.step ?? 0) + r.stepsDone, phase: 'finetune', freezePlan: plan, discriminative, pairs: input.entry?.id ?? input.name, seed, lr, batch, losses: r.lastEval?.losses ?? { 'pairs-train': r.lastLoss } };
     write(out, await exportCheckpoint(model, ckpt.tokenizer, info));
   } finally {
@@ -186,6 +201,7 @@ async function finetune(v: Values, ctl: AbortController) {
 
 async function evaluate(v: Values) {
   const ckpt = readCheckpoint(readBytes(need(v, 'ckpt', 'eval')));
+  if (v.pairs !== undefined) return evaluatePairs(v, ckpt);
   const input = readInput(need(v, 'text', 'eval'), 'corpus');
   const enc = ckpt.tokenizer.encode(input.text);
   const T = ckpt.config.blockSize;
@@ -198,6 +214,44 @@ async function evaluate(v: Values) {
     const loss = await evaluateLoss(model, batches);
     console.log(`windows ${windows} of ${T} tokens (${windows * T} targets)`);
     console.log(`loss ${loss.toFixed(6)}`);
+  } finally {
+    model.dispose();
+  }
+}
+
+/**
+ * Dialogue evaluation: loss on every pair's response, then one sampled reply (the chat's settings) to each
+ * held-out prompt: the share of words found in the pretraining corpus, and last the share of replies in
+ * the dialogue format.
+ */
+async function evaluatePairs(v: Values, ckpt: ReturnType<typeof readCheckpoint>) {
+  const input = readInput(need(v, 'pairs', 'eval'), 'pairs');
+  const pairs = parsePairsStrict(input.text, input.name);
+  let prompts = input.entry?.heldout ?? [];
+  if (!prompts.length) {
+    prompts = pairs.map((p) => p.prompt).slice(0, 40);
+    console.log(`note: ${input.name} has no held-out prompts: replying to its first ${prompts.length} prompts (seen in training, if the model was tuned on them)`);
+  }
+  const data = preparePairs(ckpt.tokenizer, pairs, ckpt.config.blockSize, { valFraction: 0 });
+  if (data.truncatedCount) console.log(`warning: ${data.truncatedCount} pair(s) are longer than the context (${ckpt.config.blockSize}) and were truncated`);
+  const corpusArg = v.text ?? (typeof ckpt.training.dataset === 'string' ? ckpt.training.dataset : input.entry?.corpus);
+  const corpusText = corpusArg ? readInput(corpusArg, 'corpus').text : null;
+  const model = modelFromCheckpoint(ckpt);
+  try {
+    const loss = await evaluateLoss(model, data.train.evalBatches(16, Math.ceil(pairs.length / 16)));
+    const replies = await sampleReplies(model, ckpt.tokenizer, prompts, {
+      maxNewTokens: num(v, 'tokens', LESSON_SAMPLING.maxNewTokens, { int: true, min: 1 }),
+      temperature: num(v, 'temperature', LESSON_SAMPLING.temperature, { min: 0 }),
+      topK: num(v, 'top-k', LESSON_SAMPLING.topK, { int: true, min: 0 }),
+      topP: num(v, 'top-p', LESSON_SAMPLING.topP, { min: 0, max: 1 }),
+      seed: num(v, 'seed', LESSON_SAMPLING.seed, { int: true, min: 0 }),
+    });
+    const score = scoreReplies(replies, corpusText ? corpusWords(corpusText) : null);
+    if (v.verbose) for (const r of replies) console.log(`${judgeReply(r).ok ? 'ok ' : 'bad'} ${JSON.stringify(r.prompt)} → ${JSON.stringify(r.text)}`);
+    console.log(`pairs ${pairs.length}, held-out prompts ${prompts.length}${corpusArg ? `, words checked against ${corpusArg}` : ''}`);
+    console.log(`loss ${loss.toFixed(6)}`);
+    console.log(`words ${score.words === null ? 'n/a' : (100 * score.words).toFixed(1)}`);
+    console.log(`format ${(100 * score.format).toFixed(1)}`);
   } finally {
     model.dispose();
   }

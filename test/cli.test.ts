@@ -96,6 +96,27 @@ describe('cli', () => {
     expect(err[0]).toMatch(/bundled corpus datasets: moby-dick, moby-dick-quick/);
   });
 
+  it('evaluates a model on dialogue pairs: response loss, word share, and format share last', async () => {
+    buildDatasets();
+    const ckpt = join(dir, 'q.safetensors');
+    expect(await cli('pretrain', '--text', 'moby-dick-quick', '--steps', '2', '--batch', '2', '--eval-every', '0', '--out', ckpt)).toBe(0);
+    out = [];
+    expect(await cli('eval', '--ckpt', ckpt, '--pairs', 'sailor-quick', '--tokens', '8', '--verbose')).toBe(0);
+    const lines = out.join('\n').split('\n').filter(Boolean);
+    const tail = lines.slice(-3);
+    expect(tail[0]).toMatch(/^loss \d+\.\d+$/);
+    expect(tail[1]).toMatch(/^words (\d+\.\d|n\/a)$/);
+    expect(tail[2]).toMatch(/^format \d+\.\d$/);
+    // One verdict per held-out prompt, and the share printed last is the share of 'ok' verdicts.
+    const verdicts = lines.filter((l) => /^(ok |bad) "/.test(l));
+    expect(verdicts).toHaveLength(40);
+    const ok = verdicts.filter((l) => l.startsWith('ok ')).length;
+    expect(tail[2]).toBe(`format ${((100 * ok) / 40).toFixed(1)}`);
+    // Two steps of training: nearly every reply runs on to the 8-character limit.
+    expect(ok).toBeLessThan(10);
+    expect(lines.join('\n')).toMatch(/held-out prompts 40, words checked against moby-dick-quick/);
+  });
+
   it('gives one clear line and a non-zero exit for bad arguments and files', async () => {
     const text = join(dir, 't.txt');
     writeFileSync(text, TEXT);

@@ -8,6 +8,7 @@ import { PRESETS, type ArchConfig, type PresetName } from '../engine/model/confi
 import type { GroupId } from '../engine/model/groups';
 import { validatePlan, type FreezePlan, type FreezeStage } from '../engine/train/freeze';
 import type { ScheduleKind } from '../engine/train/schedule';
+import { LESSON_FINETUNE, LESSON_FREEZE, LESSON_PRETRAIN, LESSON_SAMPLING, PAIRS_VAL_FRACTION } from '../engine/train/lesson';
 import type { Pair } from '../engine/data/pairs';
 import type { BackendName, BackendReport, CorpusInfo, ModelInfo, PairsInfo, Phase, SampleSettings, TrainSettings } from '../worker/protocol';
 
@@ -102,34 +103,21 @@ export interface AppState {
   autosave: { every: number; lastSavedStep: number | null; error: string | null; resumable: { step: number; savedAt: number } | null };
 }
 
-export const DEFAULT_PRETRAIN: TrainSettings = {
-  steps: 300,
-  batchSize: 16,
-  lr: 3e-3,
-  schedule: 'cosine',
-  warmupSteps: 20,
-  evalEvery: 50,
-  evalIters: 4,
-  sampleEvery: 50,
-  samplePrompt: '',
-};
+export const DEFAULT_PRETRAIN: TrainSettings = { ...LESSON_PRETRAIN, samplePrompt: '' };
 
 export const DEFAULT_FINETUNE: FinetuneSettings = {
-  ...DEFAULT_PRETRAIN,
-  steps: 150,
-  lr: 1e-3,
-  evalEvery: 25,
-  sampleEvery: 50,
-  preset: 'progressive',
+  ...LESSON_FINETUNE,
+  samplePrompt: '',
+  preset: LESSON_FREEZE.kind === 'progressive' ? 'progressive' : 'none',
   k: 1,
-  every: 30,
+  every: LESSON_FREEZE.kind === 'progressive' ? LESSON_FREEZE.every : 30,
   frozen: [],
   stages: [],
   discriminative: 2.6,
   useDiscriminative: false,
   forgetting: true,
   promptNoise: 0,
-  valFraction: 0.1,
+  valFraction: PAIRS_VAL_FRACTION,
   responseOnly: true,
   strategyName: '',
 };
@@ -146,7 +134,7 @@ export function initialState(lang: Lang = 'en'): AppState {
     finetune: { ...DEFAULT_FINETUNE },
     run: { runId: null, phase: null, status: 'idle', error: null, step: 0, steps: 0, startStep: 0, tokensPerSec: 0, msPerStep: 0, queue: [] },
     runs: [],
-    sampling: { maxNewTokens: 200, temperature: 0.8, topK: 0, topP: 1, seed: 42 },
+    sampling: { ...LESSON_SAMPLING },
     chat: { messages: [], busy: false, compare: false },
     notice: null,
     autosave: { every: 50, lastSavedStep: null, error: null, resumable: null },

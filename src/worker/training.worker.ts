@@ -13,7 +13,7 @@ import { prepareCorpus, preparePairs, type PreparedCorpus, type PreparedPairs } 
 import { checkpointBytes, modelFromCheckpoint, readCheckpoint, restoreParams, snapshotParams, type TrainingInfo } from '../engine/io/checkpoint';
 import { readSession, saveSession } from '../engine/io/session';
 import { CharTokenizer } from '../engine/tokenizer/char';
-import type { Schedule } from '../engine/train/schedule';
+import { scheduleFor, type Schedule } from '../engine/train/schedule';
 import { trainableAt } from '../engine/train/freeze';
 import { Trainer, type TrainSpec } from '../engine/train/trainer';
 import { noisyPairSource, type DataSource } from '../engine/train/sources';
@@ -127,14 +127,7 @@ function freshOptimizer(model: GPT, seed: number): void {
 }
 
 function schedule(r: RunRequest): Schedule {
-  switch (r.schedule) {
-    case 'cosine':
-      return { kind: 'cosine', lr: r.lr, minLr: r.lr / 10, warmupSteps: Math.min(r.warmupSteps, Math.floor(r.steps / 2)), decaySteps: r.steps };
-    case 'constant':
-      return { kind: 'constant', lr: r.lr, warmupSteps: r.warmupSteps };
-    case 'slanted':
-      return { kind: 'slanted', lr: r.lr, totalSteps: r.steps, cutFrac: 0.1, ratio: 32 };
-  }
+  return scheduleFor(r.schedule, r.steps, r.lr, r.warmupSteps);
 }
 
 async function train(r: RunRequest, startStep: number): Promise<void> {

@@ -33,6 +33,21 @@ export function lrAt(s: Schedule, it: number): number {
   }
 }
 
+/**
+ * The schedule a run's settings describe — one formula for the page and the CLI. Cosine decays to a tenth
+ * of the peak over the run, warmup capped at half the run; slanted is ULMFiT's 10 % rise with ratio 32.
+ */
+export function scheduleFor(kind: ScheduleKind, steps: number, lr: number, warmupSteps: number): Schedule {
+  switch (kind) {
+    case 'cosine':
+      return { kind: 'cosine', lr, minLr: lr / 10, warmupSteps: Math.min(warmupSteps, Math.floor(steps / 2)), decaySteps: steps };
+    case 'constant':
+      return { kind: 'constant', lr, warmupSteps };
+    case 'slanted':
+      return { kind: 'slanted', lr, totalSteps: steps, cutFrac: 0.1, ratio: 32 };
+  }
+}
+
 /** nanoGPT shakespeare_char's recipe for a run of `steps` (warmup capped at a tenth of short runs). */
 export function defaultCosine(steps: number, lr = 1e-3, minLr = lr / 10, warmupSteps = Math.min(100, Math.floor(steps / 10))): Schedule {
   return { kind: 'cosine', lr, minLr, warmupSteps, decaySteps: steps };
