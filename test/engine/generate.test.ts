@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as tf from '../../src/engine/tf';
-import { GPT } from '../../src/engine/model/gpt';
+import { disposeCache, GPT } from '../../src/engine/model/gpt';
 import { generate, pickToken, SampleError } from '../../src/engine/model/generate';
 
 describe('pickToken', () => {
@@ -38,6 +38,51 @@ describe('generate', () => {
     const a = await generate(model, [1, 2], { maxNewTokens: 9, temperature: 0 });
     const b = await generate(model, [1, 2], { maxNewTokens: 9, temperature: 0, fixedShape: true });
     expect(b.ids).toEqual(a.ids);
+    model.dispose();
+  });
+
+  it('decodes with a key/value cache to the same logits as the whole context, and leaves no tensors', async () => {
+    for (const bias of [false, true]) {
+      const model = GPT.create({ ...config, blockSize: 12, nLayer: 2, bias }, 5);
+      tf.tidy(() => model.lastLogits(tf.tensor2d([1], [1, 1], 'int32'))); // the model's causal mask now exists
+      const before = tf.memory().numTensors;
+      const ids = [3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8];
+      const input = (a: number[]) => tf.tensor2d(a, [1, a.length], 'int32');
+      const decode = (a: number[], past: Parameters<typeof model.decode>[1]) => {
+        const x = input(a);
+        const r = model.decode(x, past);
+        x.dispose();
+        return r;
+      };
+      // Prefill 4 tokens, then one at a time (and once two at a time) up to the full block.
+      let res = decode(ids.slice(0, 4), null);
+      for (let n = 4; ; ) {
+        const want = tf.tidy(() => model.lastLogits(input(ids.slice(0, n))));
+        const got = await res.logits.data();
+        (await want.data()).forEach((x, i) => expect(Math.abs(got[i] - x)).toBeLessThan(1e-5));
+        tf.dispose([want, res.logits]);
+        if (n === ids.length) break;
+        const k = n === 6 ? 2 : 1;
+        const next = decode(ids.slice(n, n + k), res.cache);
+        disposeCache(res.cache);
+        res = next;
+        n += k;
+      }
+      expect(res.cache.length).toBe(12);
+      disposeCache(res.cache);
+      expect(tf.memory().numTensors).toBe(before);
+      model.dispose();
+    }
+  });
+
+  it('samples the same tokens with the cache as without it, past the end of the block too', async () => {
+    const model = GPT.create({ ...config, blockSize: 10 }, 6);
+    await generate(model, [1], { maxNewTokens: 1 }); // the model's causal mask now exists
+    const before = tf.memory().numTensors;
+    const cached = await generate(model, [1, 2, 3], { maxNewTokens: 25, temperature: 0.9, seed: 3 });
+    const windowed = await generate(model, [1, 2, 3], { maxNewTokens: 25, temperature: 0.9, seed: 3, fixedShape: true });
+    expect(cached.ids).toEqual(windowed.ids);
+    expect(tf.memory().numTensors).toBe(before);
     model.dispose();
   });
 

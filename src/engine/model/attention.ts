@@ -24,8 +24,22 @@ export function causalMask(T: number): tf.Tensor2D {
   return tf.tensor2d(values, [T, T]); // (T, T)
 }
 
+/** Keys and values of earlier positions, per layer (for sampling one token at a time). */
+export interface LayerKV {
+  k: tf.Tensor4D; // (B, nh, P, hs)
+  v: tf.Tensor4D; // (B, nh, P, hs)
+}
+
+/** Sampling with a key/value cache: the earlier positions' keys and values, and where to put this call's. */
+export interface AttentionCache {
+  past: LayerKV | null;
+  /** Receives this layer's keys and values over all positions so far (past + new), inside the caller's tidy. */
+  present(kv: LayerKV): void;
+}
+
 /**
- * x: (B, T, C) → (B, T, C). `mask` is causalMask(T), cached by the caller.
+ * x: (B, T, C) → (B, T, C). `mask` is the causal mask of these T queries over all keys: causalMask(T),
+ * cached by the caller, or with a cache of P earlier positions its rows P..P+T-1, (T, P+T).
  * dropoutSeeds: two seeds (attention weights, output) when training with dropout, else undefined.
  */
 export function causalSelfAttention(
@@ -35,14 +49,23 @@ export function causalSelfAttention(
   mask: tf.Tensor2D,
   dropoutRate: number,
   dropoutSeeds?: [number, number],
+  cache?: AttentionCache,
 ): tf.Tensor3D {
   const [B, T, C] = x.shape;
   const hs = C / nHead;
   const qkv = linear(x, w.cAttnW, w.cAttnB); // (B, T, 3C)
-  const [q, k, v] = tf.split(qkv, 3, 2).map(
+  let [q, k, v] = tf.split(qkv, 3, 2).map(
     (t) => t.reshape([B, T, nHead, hs]).transpose([0, 2, 1, 3]), // (B, nh, T, hs)
   );
-  // Scaled dot product: (B, nh, T, hs) x (B, nh, hs, T) → (B, nh, T, T)
+  if (cache) {
+    // Sampling: the new positions attend to every earlier one too, whose keys and values are cached.
+    if (cache.past) {
+      k = tf.concat([cache.past.k, k], 2); // (B, nh, P+T, hs)
+      v = tf.concat([cache.past.v, v], 2); // (B, nh, P+T, hs)
+    }
+    cache.present({ k: k as tf.Tensor4D, v: v as tf.Tensor4D });
+  }
+  // Scaled dot product: (B, nh, T, hs) x (B, nh, hs, T) → (B, nh, T, T)   (T keys become P+T with a cache)
   let att = tf.matMul(q, k, false, true).mul(1 / Math.sqrt(hs));
   att = att.add(mask); // mask broadcasts over (B, nh)
   att = tf.softmax(att, -1); // (B, nh, T, T)

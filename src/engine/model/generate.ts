@@ -6,7 +6,7 @@
  * needs each token on the CPU anyway, and the seeded Rng then gives the same text on every backend.
  */
 import * as tf from '../tf';
-import type { GPT } from './gpt';
+import { disposeCache, type GPT, type KVCache } from './gpt';
 import { createRng } from '../random';
 import { makeYielder } from '../yielder';
 
@@ -88,26 +88,49 @@ export async function generate(model: GPT, prompt: ArrayLike<number>, opts: Samp
   const out: number[] = [];
   const stop = opts.stop ? Array.from(opts.stop) : [];
   const yieldNow = makeYielder(); // a reply never deafens the worker (Pause, Stop, cancel stay live)
-  for (let n = 0; n < opts.maxNewTokens; n++) {
-    await yieldNow();
-    if (opts.signal?.aborted) return { ids: out, reason: 'aborted' };
-    const ctx = context.slice(-blockSize); // the last blockSize tokens
-    const logits = tf.tidy(() => {
-      if (!opts.fixedShape || ctx.length === blockSize) return model.lastLogits(tf.tensor2d(ctx, [1, ctx.length], 'int32')).reshape([-1]);
-      const padded = [...ctx, ...new Array<number>(blockSize - ctx.length).fill(0)];
-      const all = model.forward(tf.tensor2d(padded, [1, blockSize], 'int32')); // (1, T, V)
-      return all.slice([0, ctx.length - 1, 0], [1, 1, -1]).reshape([-1]); // (V)
-    });
-    const values = (await logits.data()) as Float32Array; // sync point: one per token, needed to stream
-    logits.dispose();
-    const id = pickToken(values, temperature, opts.topK ?? 0, opts.topP ?? 1, rng.next());
-    context.push(id);
-    out.push(id);
-    if (stop.length && out.length >= stop.length && stop.every((s, i) => out[out.length - stop.length + i] === s)) {
-      out.splice(out.length - stop.length);
-      return { ids: out, reason: 'stop' };
+  // Key/value cache while the context fits the block (each token then costs one position, not the whole
+  // window). Past the block the window slides and every position moves, so the window is recomputed, as
+  // nanoGPT does. GPU backends keep one fixed input shape instead (their kernels compile per shape).
+  let cache: KVCache | null = null;
+  try {
+    for (let n = 0; n < opts.maxNewTokens; n++) {
+      await yieldNow();
+      if (opts.signal?.aborted) return { ids: out, reason: 'aborted' };
+      const ctx = context.slice(-blockSize); // the last blockSize tokens
+      const useCache = !opts.fixedShape && context.length <= blockSize;
+      if (!useCache && cache) {
+        disposeCache(cache);
+        cache = null;
+      }
+      let logits: tf.Tensor1D;
+      if (useCache) {
+        const fresh = cache ? context.slice(cache.length) : ctx; // the tokens the cache has not seen
+        const input = tf.tensor2d(fresh, [1, fresh.length], 'int32');
+        const res = model.decode(input, cache); // the new cache's tensors are kept for us
+        input.dispose();
+        disposeCache(cache);
+        cache = res.cache;
+        logits = res.logits.reshape([-1]); // (V)
+        res.logits.dispose();
+      } else logits = tf.tidy(() => {
+        if (!opts.fixedShape || ctx.length === blockSize) return model.lastLogits(tf.tensor2d(ctx, [1, ctx.length], 'int32')).reshape([-1]) as tf.Tensor1D;
+        const padded = [...ctx, ...new Array<number>(blockSize - ctx.length).fill(0)];
+        const all = model.forward(tf.tensor2d(padded, [1, blockSize], 'int32')); // (1, T, V)
+        return all.slice([0, ctx.length - 1, 0], [1, 1, -1]).reshape([-1]) as tf.Tensor1D; // (V)
+      });
+      const values = (await logits.data()) as Float32Array; // sync point: one per token, needed to stream
+      logits.dispose();
+      const id = pickToken(values, temperature, opts.topK ?? 0, opts.topP ?? 1, rng.next());
+      context.push(id);
+      out.push(id);
+      if (stop.length && out.length >= stop.length && stop.every((s, i) => out[out.length - stop.length + i] === s)) {
+        out.splice(out.length - stop.length);
+        return { ids: out, reason: 'stop' };
+      }
+      if (opts.onToken?.(id) === false) return { ids: out, reason: 'aborted' };
     }
-    if (opts.onToken?.(id) === false) return { ids: out, reason: 'aborted' };
+    return { ids: out, reason: 'length' };
+  } finally {
+    disposeCache(cache);
   }
-  return { ids: out, reason: 'length' };
 }

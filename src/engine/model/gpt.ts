@@ -9,7 +9,7 @@
  */
 import * as tf from '../tf';
 import { validateConfig, type GPTConfig } from './config';
-import { causalMask, causalSelfAttention } from './attention';
+import { causalMask, causalSelfAttention, type LayerKV } from './attention';
 import { dropout, embedding, gelu, layerNorm, linear, oneHotFloat } from './layers';
 import { disposeParams, initParams, paramSpecs, WPE, WTE, type Params } from './params';
 import { createRng, type Rng } from '../random';
@@ -17,6 +17,19 @@ import { createRng, type Rng } from '../random';
 export interface ForwardOptions {
   /** Present only when training: draws the dropout masks. No rng means evaluation (dropout off). */
   rng?: Rng;
+}
+
+/**
+ * Keys and values of every layer for the positions sampled so far (all rows share one length). Owned by
+ * whoever received it from `decode`: dispose with disposeCache.
+ */
+export interface KVCache {
+  layers: LayerKV[];
+  length: number;
+}
+
+export function disposeCache(cache: KVCache | null): void {
+  if (cache) for (const l of cache.layers) tf.dispose([l.k, l.v]);
 }
 
 export class GPT {
@@ -66,15 +79,25 @@ export class GPT {
 
   /** idx: (B, T) int32 → final hidden states after ln_f, (B, T, C). */
   hidden(idx: tf.Tensor2D, opts: ForwardOptions = {}): tf.Tensor3D {
+    return this.blocks(idx, opts, null, null);
+  }
+
+  /**
+   * The decoder stack. With `past` (P cached positions) the T new tokens sit at positions P..P+T-1 and
+   * attend to the cached keys and values; `present` collects every layer's keys and values.
+   */
+  private blocks(idx: tf.Tensor2D, opts: ForwardOptions, past: KVCache | null, present: LayerKV[] | null): tf.Tensor3D {
     const { nLayer, nHead, blockSize, dropout: rate } = this.config;
     const [, T] = idx.shape;
-    if (T > blockSize) throw new Error(`cannot forward a sequence of length ${T}: blockSize is only ${blockSize}`);
+    const P = past?.length ?? 0;
+    if (P + T > blockSize) throw new Error(`cannot forward a sequence of length ${P + T}: blockSize is only ${blockSize}`);
     const training = opts.rng !== undefined && rate > 0;
     const seed = () => (training ? opts.rng!.seed() : undefined);
     return tf.tidy(() => {
-      const mask = this.mask(T); // (T, T)
+      // Queries P..P+T-1 over keys 0..P+T-1: rows of the full causal mask.
+      const mask = present ? this.mask(P + T).slice([P, 0], [T, P + T]) : this.mask(T); // (T, P+T)
       const tokEmb = embedding(idx, this.p(WTE)) as tf.Tensor3D; // (B, T, C)
-      const posEmb = this.p(WPE).slice([0, 0], [T, -1]); // (T, C)
+      const posEmb = this.p(WPE).slice([P, 0], [T, -1]); // (T, C)
       let x = dropout(tokEmb.add(posEmb), rate, seed()) as tf.Tensor3D; // (B, T, C)
       for (let i = 0; i < nLayer; i++) {
         const h = `transformer.h.${i}`;
@@ -93,6 +116,7 @@ export class GPT {
             mask,
             training ? rate : 0,
             seeds,
+            present ? { past: past?.layers[i] ?? null, present: (kv) => void present.push({ k: tf.keep(kv.k), v: tf.keep(kv.v) }) } : undefined,
           ),
         ); // (B, T, C)
         const m = layerNorm(x, this.p(`${h}.ln_2.weight`), this.optional(`${h}.ln_2.bias`)); // (B, T, C)
@@ -117,6 +141,22 @@ export class GPT {
       const last = h.slice([0, T - 1, 0], [B, 1, -1]).reshape([B, -1]); // (B, C)
       return linear(last, this.p(WTE)) as tf.Tensor2D; // (B, V)
     });
+  }
+
+  /**
+   * Sampling with a key/value cache: the logits after T new tokens (B, V), given the cache of the P tokens
+   * before them (null at the start), and the cache of all P + T. P + T ≤ blockSize. The old cache is left
+   * to the caller (dispose it once the new one is made). Same logits as lastLogits over the whole context.
+   */
+  decode(idx: tf.Tensor2D, past: KVCache | null): { logits: tf.Tensor2D; cache: KVCache } {
+    const layers: LayerKV[] = [];
+    const logits = tf.tidy(() => {
+      const [B, T] = idx.shape;
+      const h = this.blocks(idx, {}, past, layers); // (B, T, C)
+      const last = h.slice([0, T - 1, 0], [B, 1, -1]).reshape([B, -1]); // (B, C)
+      return linear(last, this.p(WTE)) as tf.Tensor2D; // (B, V)
+    });
+    return { logits, cache: { layers, length: (past?.length ?? 0) + idx.shape[1] } };
   }
 
   /**
