@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import * as tf from '../../src/engine/tf';
 import { GPT } from '../../src/engine/model/gpt';
-import { CheckpointError, exportCheckpoint, modelFromCheckpoint, readCheckpoint, snapshotParams } from '../../src/engine/io/checkpoint';
-import { readSafetensors, writeSafetensors } from '../../src/engine/io/safetensors';
+import { checkpointBytes, CheckpointError, exportCheckpoint, modelFromCheckpoint, readCheckpoint, snapshotParams } from '../../src/engine/io/checkpoint';
+import { f16ToF32, f32ToF16, readSafetensors, writeSafetensors } from '../../src/engine/io/safetensors';
+import { paramSpecs } from '../../src/engine/model/params';
 import { CharTokenizer } from '../../src/engine/tokenizer/char';
 
 const tok = CharTokenizer.fromText('abcdefg hij');
@@ -113,5 +114,36 @@ describe('checkpoint files', () => {
     expect(Array.from(r.tensors.get('b')!.data)).toEqual([1, 3]);
     const w = writeSafetensors(new Map([['_orig_mod.x', { shape: [1], data: new Float32Array([5]) }]]), {});
     expect(readSafetensors(w).tensors.get('_orig_mod.x')!.data[0]).toBe(5);
+  });
+});
+
+describe('half precision', () => {
+  it('rounds float32 to the nearest half (ties to even) and reads it back exactly', () => {
+    // Every half value converts to float32 and back to itself.
+    for (let h = 0; h < 0x10000; h++) {
+      const x = f16ToF32(h);
+      if (Number.isNaN(x)) expect(Number.isNaN(f16ToF32(f32ToF16(x)))).toBe(true);
+      else expect(f32ToF16(x), `half 0x${h.toString(16)}`).toBe(h);
+    }
+    // Rounding: 1 + 2^-11 is halfway between 1 and 1 + 2^-10 → even (1); just above it rounds up.
+    expect(f16ToF32(f32ToF16(1 + 2 ** -11))).toBe(1);
+    expect(f16ToF32(f32ToF16(1 + 3 * 2 ** -11))).toBe(1 + 2 ** -9);
+    expect(f16ToF32(f32ToF16(1 + 2 ** -11 + 2 ** -20))).toBe(1 + 2 ** -10);
+    expect(f16ToF32(f32ToF16(70000))).toBe(Infinity);
+    expect(f16ToF32(f32ToF16(2 ** -25 + 2 ** -30))).toBe(2 ** -24); // smallest subnormal
+    // Relative error of a typical weight stays within half an ulp (2^-11).
+    for (const x of [0.02, -0.0137, 0.9, 3.3e-4]) expect(Math.abs(f16ToF32(f32ToF16(x)) - x) / Math.abs(x)).toBeLessThanOrEqual(2 ** -11);
+  });
+
+  it('a checkpoint written in F16 loads as the rounded float32 weights', () => {
+    const tok = CharTokenizer.fromText('abc\n');
+    const config = { vocabSize: tok.vocabSize, blockSize: 4, nLayer: 1, nHead: 1, nEmbd: 4, dropout: 0, bias: false };
+    const values = new Map(paramSpecs(config).map((s) => [s.name, Float32Array.from({ length: s.shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i + 1) * 0.1)]));
+    const half = readCheckpoint(checkpointBytes(config, values, tok, { step: 1, phase: 'pretrain' }, 'F16'));
+    const full = readCheckpoint(checkpointBytes(config, values, tok, { step: 1, phase: 'pretrain' }));
+    for (const [name, v] of values) {
+      expect(Array.from(half.params.get(name)!.data)).toEqual(Array.from(v, (x) => f16ToF32(f32ToF16(x))));
+      expect(Array.from(full.params.get(name)!.data)).toEqual(Array.from(v));
+    }
   });
 });

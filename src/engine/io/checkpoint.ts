@@ -45,9 +45,9 @@ export async function exportCheckpoint(model: GPT, tokenizer: CharTokenizer, tra
 }
 
 /** The checkpoint file for parameter values held on the CPU (a model's, or a saved snapshot's). */
-export function checkpointBytes(config: GPTConfig, values: Map<string, Float32Array>, tokenizer: CharTokenizer, training: TrainingInfo): Uint8Array {
+export function checkpointBytes(config: GPTConfig, values: Map<string, Float32Array>, tokenizer: CharTokenizer, training: TrainingInfo, dtype: 'F32' | 'F16' = 'F32'): Uint8Array {
   const { tensors, metadata } = checkpointContents(config, values, tokenizer, training);
-  return writeSafetensors(tensors, metadata);
+  return writeSafetensors(tensors, metadata, dtype);
 }
 
 /** What a checkpoint file holds — tensors under nanoGPT's names and the metadata — before it is written. */

@@ -27,14 +27,19 @@ const MAX_HEADER = 100_000_000;
 
 const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-export function writeSafetensors(tensors: Map<string, RawTensor>, metadata: Record<string, string>): Uint8Array {
+/**
+ * F32 by default; F16 halves the file (values rounded to the nearest half-precision number, ties to even,
+ * as numpy and PyTorch convert; reading converts back to float32 exactly).
+ */
+export function writeSafetensors(tensors: Map<string, RawTensor>, metadata: Record<string, string>, dtype: 'F32' | 'F16' = 'F32'): Uint8Array {
   const header: Record<string, unknown> = { __metadata__: metadata };
+  const width = DTYPE_BYTES[dtype];
   let offset = 0;
   for (const [name, t] of tensors) {
     const size = t.shape.reduce((a, b) => a * b, 1);
     if (size !== t.data.length) throw new SafetensorsError(`tensor ${name}: shape [${t.shape}] holds ${size} values, data has ${t.data.length}`);
-    header[name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + size * 4] };
-    offset += size * 4;
+    header[name] = { dtype, shape: t.shape, data_offsets: [offset, offset + size * width] };
+    offset += size * width;
   }
   let json = JSON.stringify(header);
   // Pad with spaces so the data starts 8-byte aligned, as the Hugging Face writer does.
@@ -51,6 +56,11 @@ export function writeSafetensors(tensors: Map<string, RawTensor>, metadata: Reco
   out.set(headerBytes, 8);
   let pos = 8 + headerBytes.length;
   for (const t of tensors.values()) {
+    if (dtype === 'F16') {
+      for (let i = 0; i < t.data.length; i++) view.setUint16(pos + i * 2, f32ToF16(t.data[i]), true);
+      pos += t.data.length * 2;
+      continue;
+    }
     const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
     if (littleEndian) out.set(bytes, pos);
     else for (let i = 0; i < t.data.length; i++) view.setFloat32(pos + i * 4, t.data[i], true);
@@ -59,7 +69,37 @@ export function writeSafetensors(tensors: Map<string, RawTensor>, metadata: Reco
   return out;
 }
 
-function f16ToF32(h: number): number {
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+/** IEEE half from a float32, rounding to nearest, ties to even; overflow → ±Infinity, NaN stays NaN. */
+export function f32ToF16(x: number): number {
+  f32[0] = x;
+  const bits = u32[0];
+  const sign = (bits >>> 16) & 0x8000;
+  const exp = (bits >>> 23) & 0xff;
+  let mant = bits & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0); // Inf or NaN
+  let e = exp - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00; // too large: Inf
+  if (e <= 0) {
+    // Subnormal half (or zero): shift the mantissa with its implicit 1 into place, then round.
+    if (e < -10) return sign;
+    mant |= 0x800000;
+    const shift = 14 - e;
+    let half = mant >>> shift;
+    const rest = mant & ((1 << shift) - 1);
+    const mid = 1 << (shift - 1);
+    if (rest > mid || (rest === mid && half & 1)) half++;
+    return sign | half;
+  }
+  let half = (e << 10) | (mant >>> 13);
+  const rest = mant & 0x1fff;
+  if (rest > 0x1000 || (rest === 0x1000 && half & 1)) half++; // may carry into the exponent: still correct
+  return sign | half;
+}
+
+export function f16ToF32(h: number): number {
   const s = h & 0x8000 ? -1 : 1;
   const e = (h >> 10) & 0x1f;
   const f = h & 0x3ff;
