@@ -92,6 +92,20 @@ describe('pairs', () => {
     ]);
     expect(r.problems).toEqual([{ line: 4, message: expect.stringMatching(/at least 2 columns/) }]);
   });
+  it('refuses a binary file (random bytes decoded as text) instead of reading it as pairs', () => {
+    const rng = createRng(5);
+    const randomText = (lowest: number) => new TextDecoder().decode(Uint8Array.from({ length: 4096 }, () => lowest + rng.int(256 - lowest)));
+    // As File.text() decodes an upload: invalid UTF-8 becomes U+FFFD, nothing throws.
+    expect(() => parsePairs(randomText(0), 'weights.bin')).toThrow(/^weights\.bin looks binary \(it contains NUL bytes\)/);
+    expect(() => parsePairsStrict(randomText(1), 'weights.bin')).toThrow(/^weights\.bin looks binary \(\d+ control characters/);
+    expect(() => parsePairs(randomText(1))).toThrow(DataError);
+  });
+  it('names a line with several problems once', () => {
+    // Papa reports this row's bad quotes three times: twice 'Trailing quote…', once 'Quoted field unterminated'.
+    const text = 'a,b\n"x,"y"z\n';
+    expect(parsePairs(text, 'p.csv').problems.map((p) => p.line)).toEqual([2, 2, 2]);
+    expect(() => parsePairsStrict(text, 'p.csv')).toThrow(/^p\.csv: 1 unreadable line: line 2: Trailing quote on quoted field is malformed and Quoted field unterminated$/);
+  });
   it('reads TSV without a header', () => {
     expect(parsePairs('上联一\t下联一\n上联二\t下联二\n').pairs).toEqual([
       { prompt: '上联一', response: '下联一' },

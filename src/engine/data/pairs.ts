@@ -9,7 +9,7 @@
 import Papa from 'papaparse';
 import type { CharTokenizer } from '../tokenizer/char';
 import type { Rng } from '../random';
-import { DataError, type Batch } from './corpus';
+import { checkText, DataError, type Batch } from './corpus';
 
 export interface Pair {
   prompt: string;
@@ -159,9 +159,12 @@ function parseDelimited(text: string, format: 'csv' | 'tsv'): ParsedPairs {
   return { pairs, problems, format };
 }
 
-/** Parse pairs; problems list every unreadable line by number. Throws only on input with no text at all. */
+/**
+ * Parse pairs; problems list every unreadable line by number. Throws on input that is not text (empty, or
+ * binary: CSV parsing reads almost any bytes as rows, so a binary file would otherwise pass as pairs).
+ */
 export function parsePairs(text: string, fileName?: string, format = detectFormat(text, fileName)): ParsedPairs {
-  if (text.trim() === '') throw new DataError(`${fileName ?? 'the pairs file'} is empty`);
+  checkText(text, fileName ?? 'the pairs file');
   switch (format) {
     case 'jsonl':
       return parseJsonl(text);
@@ -173,11 +176,23 @@ export function parsePairs(text: string, fileName?: string, format = detectForma
   }
 }
 
-/** Formats problems for an error message, listing the first few. */
+/** Each line's distinct messages, lines in first-seen order: a CSV row can carry several parser errors. */
+function messagesByLine(problems: PairProblem[]): Map<number, string[]> {
+  const byLine = new Map<number, string[]>();
+  for (const p of problems) {
+    const messages = byLine.get(p.line) ?? [];
+    if (!messages.includes(p.message)) messages.push(p.message);
+    byLine.set(p.line, messages);
+  }
+  return byLine;
+}
+
+/** Formats problems for an error message, naming each line once and listing the first few lines. */
 export function describeProblems(problems: PairProblem[], limit = 5): string {
-  const shown = problems.slice(0, limit).map((p) => `line ${p.line}: ${p.message}`);
-  const more = problems.length > limit ? `; and ${problems.length - limit} more` : '';
-  return `${problems.length} unreadable line${problems.length === 1 ? '' : 's'}: ${shown.join('; ')}${more}`;
+  const lines = [...messagesByLine(problems)];
+  const shown = lines.slice(0, limit).map(([line, messages]) => `line ${line}: ${messages.join(' and ')}`);
+  const more = lines.length > limit ? `; and ${lines.length - limit} more` : '';
+  return `${lines.length} unreadable line${lines.length === 1 ? '' : 's'}: ${shown.join('; ')}${more}`;
 }
 
 /** Parse and insist that every line is good (the CLI's policy). */
