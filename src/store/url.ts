@@ -3,8 +3,11 @@
  * reproduces the experiment (weights are not in the URL). A table-driven codec, as TensorFlow
  * Playground's state.ts.
  */
-import { get, set, type AppState } from './store';
-import type { Lang } from '../ui/i18n';
+import { get, set, type AppState, type FreezePreset } from './store';
+import { isPresetName, PRESETS, type ArchConfig } from '../engine/model/config';
+import type { ScheduleKind } from '../engine/train/schedule';
+import { BACKENDS } from '../worker/protocol';
+import { DICTIONARIES, type Lang } from '../ui/i18n';
 
 type Field = {
   key: string;
@@ -22,37 +25,65 @@ function numField<K extends 'pretrain' | 'finetune'>(key: string, slice: K, prop
   };
 }
 
+/** The keys of a record that must name every member of a union: the compiler checks the list is complete. */
+const keysOf = <K extends string>(all: Record<K, true>) => Object.keys(all) as K[];
+
+const LANGS = Object.keys(DICTIONARIES) as Lang[];
+const SCHEDULES = keysOf<ScheduleKind>({ cosine: true, constant: true, slanted: true });
+const FREEZE_PRESETS = keysOf<FreezePreset>({ none: true, embeddings: true, bottom: true, top: true, progressive: true, stages: true, custom: true });
+
+const oneOf = <T extends string>(list: readonly T[], v: string): v is T => (list as readonly string[]).includes(v);
+
+/** A preset name builds that preset's architecture, as picking it in the model panel does. */
+function writePreset(s: AppState, v: string): Partial<AppState> | null {
+  if (v === 'custom') return { model: { ...s.model, preset: 'custom' } };
+  return isPresetName(v) ? { model: { ...s.model, preset: v, arch: { ...PRESETS[v] } } } : null;
+}
+
+const sameArch = (a: ArchConfig, b: ArchConfig) => (Object.keys(a) as (keyof ArchConfig)[]).every((k) => a[k] === b[k]);
+
+/**
+ * Change architecture fields. The preset name stays while the numbers still match it, so a shared link
+ * (which spells out every field) comes back as 'baby', not 'custom'; a real change makes it 'custom'.
+ */
+function withArch(s: AppState, patch: Partial<ArchConfig>): Partial<AppState> {
+  const arch = { ...s.model.arch, ...patch };
+  const preset = s.model.preset !== 'custom' && sameArch(arch, PRESETS[s.model.preset]) ? s.model.preset : 'custom';
+  return { model: { ...s.model, preset, arch } };
+}
+
 function archField(key: string, prop: 'nLayer' | 'nHead' | 'nEmbd' | 'blockSize' | 'dropout'): Field {
   return {
     key,
     read: (s) => s.model.arch[prop],
-    write: (s, v) => (num(v) === null ? null : { model: { ...s.model, preset: 'custom', arch: { ...s.model.arch, [prop]: num(v) } } }),
+    write: (s, v) => (num(v) === null ? null : withArch(s, { [prop]: num(v) })),
   };
 }
 
+/** Applied in this order whatever the query's order: 'preset' comes before the fields that override it. */
 const FIELDS: Field[] = [
-  { key: 'lang', read: (s) => s.lang, write: (_s, v) => (v === 'en' || v === 'zh' ? { lang: v as Lang } : null) },
-  { key: 'backend', read: (s) => s.backend.forced, write: (s, v) => (['webgpu', 'webgl', 'wasm', 'cpu'].includes(v) ? { backend: { ...s.backend, forced: v as AppState['backend']['forced'] } } : null) },
+  { key: 'lang', read: (s) => s.lang, write: (_s, v) => (oneOf(LANGS, v) ? { lang: v } : null) },
+  { key: 'backend', read: (s) => s.backend.forced, write: (s, v) => (oneOf(BACKENDS, v) ? { backend: { ...s.backend, forced: v } } : null) },
   { key: 'data', read: (s) => (s.data.source?.startsWith('upload:') ? null : s.data.source), write: (s, v) => ({ data: { ...s.data, source: v } }) },
   { key: 'pairs', read: (s) => (s.pairs.source && !s.pairs.source.startsWith('upload:') && s.pairs.source !== 'editor' ? s.pairs.source : null), write: (s, v) => ({ pairs: { ...s.pairs, source: v } }) },
-  { key: 'preset', read: (s) => s.model.preset, write: (s, v) => (['tiny', 'baby', 'small', 'custom'].includes(v) ? { model: { ...s.model, preset: v as AppState['model']['preset'] } } : null) },
+  { key: 'preset', read: (s) => s.model.preset, write: writePreset },
   archField('layers', 'nLayer'),
   archField('heads', 'nHead'),
   archField('embd', 'nEmbd'),
   archField('block', 'blockSize'),
   archField('dropout', 'dropout'),
-  { key: 'bias', read: (s) => s.model.arch.bias, write: (s, v) => ({ model: { ...s.model, arch: { ...s.model.arch, bias: v === 'true' } } }) },
+  { key: 'bias', read: (s) => s.model.arch.bias, write: (s, v) => (v === 'true' || v === 'false' ? withArch(s, { bias: v === 'true' }) : null) },
   { key: 'seed', read: (s) => s.model.seed, write: (s, v) => (num(v) === null ? null : { model: { ...s.model, seed: num(v)! } }) },
   numField('steps', 'pretrain', 'steps'),
   numField('batch', 'pretrain', 'batchSize'),
   numField('lr', 'pretrain', 'lr'),
-  { key: 'schedule', read: (s) => s.pretrain.schedule, write: (s, v) => (['cosine', 'constant', 'slanted'].includes(v) ? { pretrain: { ...s.pretrain, schedule: v as AppState['pretrain']['schedule'] } } : null) },
+  { key: 'schedule', read: (s) => s.pretrain.schedule, write: (s, v) => (oneOf(SCHEDULES, v) ? { pretrain: { ...s.pretrain, schedule: v } } : null) },
   numField('warmup', 'pretrain', 'warmupSteps'),
   numField('eval', 'pretrain', 'evalEvery'),
   numField('ftSteps', 'finetune', 'steps'),
   numField('ftLr', 'finetune', 'lr'),
   numField('ftBatch', 'finetune', 'batchSize'),
-  { key: 'freeze', read: (s) => s.finetune.preset, write: (s, v) => (['none', 'embeddings', 'bottom', 'top', 'progressive', 'stages', 'custom'].includes(v) ? { finetune: { ...s.finetune, preset: v as AppState['finetune']['preset'] } } : null) },
+  { key: 'freeze', read: (s) => s.finetune.preset, write: (s, v) => (oneOf(FREEZE_PRESETS, v) ? { finetune: { ...s.finetune, preset: v } } : null) },
   numField('k', 'finetune', 'k'),
   numField('every', 'finetune', 'every'),
   { key: 'disc', read: (s) => (s.finetune.useDiscriminative ? s.finetune.discriminative : null), write: (s, v) => (num(v) === null ? null : { finetune: { ...s.finetune, useDiscriminative: true, discriminative: num(v)! } }) },

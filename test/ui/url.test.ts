@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { initialState } from '../../src/store/store';
+import { decodeState, encodeState } from '../../src/store/url';
+import { PRESETS } from '../../src/engine/model/config';
+
+describe('URL presets', () => {
+  it('builds the named preset architecture from a share link', () => {
+    const s = decodeState(initialState('en'), '?preset=baby&steps=2000&seed=7&lang=zh');
+    expect(s.model.preset).toBe('baby');
+    expect(s.model.arch).toEqual(PRESETS.baby);
+    expect(s.pretrain.steps).toBe(2000);
+    expect(s.model.seed).toBe(7);
+    expect(s.lang).toBe('zh');
+  });
+  it('lets explicit architecture fields override the preset in either order', () => {
+    for (const query of ['?layers=3&preset=baby', '?preset=baby&layers=3']) {
+      const s = decodeState(initialState('en'), query);
+      expect(s.model.arch, query).toEqual({ ...PRESETS.baby, nLayer: 3 });
+      expect(s.model.preset, query).toBe('custom');
+    }
+  });
+  it('keeps the preset name through a round trip of its own link', () => {
+    const s = initialState('en');
+    const baby = { ...s, model: { ...s.model, preset: 'baby' as const, arch: { ...PRESETS.baby } } };
+    expect(decodeState(s, encodeState(baby)).model).toMatchObject({ preset: 'baby', arch: PRESETS.baby });
+  });
+  it('ignores unknown presets, backends, schedules, freeze presets and bias values', () => {
+    const init = initialState('en');
+    const s = { ...init, model: { ...init.model, preset: 'custom' as const, arch: { ...init.model.arch, bias: true } } };
+    const back = decodeState(s, 'preset=huge&backend=cuda&schedule=wobbly&freeze=all&bias=maybe');
+    expect(back.model).toEqual(s.model);
+    expect(back.backend.forced).toBe(s.backend.forced);
+    expect(back.pretrain.schedule).toBe(s.pretrain.schedule);
+    expect(back.finetune.preset).toBe(s.finetune.preset);
+  });
+});
