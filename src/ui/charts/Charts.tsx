@@ -1,7 +1,8 @@
 import { Legend, Line, LineChart, ReferenceLine, Tooltip, XAxis, YAxis } from 'recharts';
 import { memo, useEffect, useRef, useState, type ReactElement } from 'react';
-import { useStore, type RunRecord } from '../../store/store';
+import { useStore, type Marker, type RunRecord } from '../../store/store';
 import { downsample, metricsCsv } from './downsample';
+import { labelGap, placeMarkerLabels, type PlacedLabel } from './markers';
 import { download, useRunsForDisplay, useT } from '../hooks';
 
 const MAX_POINTS = 150;
@@ -40,6 +41,30 @@ function evalSeries(r: RunRecord, name: string, x: 'globalStep' | 'step'): XY[] 
   return r.evals.filter((e) => e.losses[name] !== undefined).map((e) => ({ x: e[x], y: e.losses[name] }));
 }
 
+const MARKER_LABEL = { maxChars: 20, maxLanes: 4, lanePx: 13 };
+/** The plot's width is the chart's less the y axis (48) and the right margin (20). */
+const PLOT_INSET_PX = 68;
+
+/** Lanes for the marker labels at this chart width, so that close markers' labels do not print over each other. */
+function markerLabels(markers: Marker[], lines: { data: XY[] }[], width: number): PlacedLabel[] {
+  const xs = lines.flatMap((l) => l.data.map((p) => p.x));
+  const domain = xs.length ? ([Math.min(...xs), Math.max(...xs)] as const) : ([0, 0] as const);
+  const minGap = labelGap(markers.map((m) => m.label), MARKER_LABEL.maxChars, width - PLOT_INSET_PX);
+  return placeMarkerLabels(markers.map((m) => ({ x: m.globalStep, label: m.label })), { ...MARKER_LABEL, domain, minGap });
+}
+
+/** A marker's label in its lane below the plot's top; recharts passes the line's viewBox. */
+function MarkerText({ viewBox, lane, text, full }: { viewBox?: { x: number; y: number }; lane: number; text: string; full: string }) {
+  if (!viewBox) return null;
+  return (
+    <text x={viewBox.x + 4} y={viewBox.y + 11 + lane * MARKER_LABEL.lanePx} fontSize={11} fill="#374151">
+      {/* the drawn text may be shortened; hovering shows it whole */}
+      <title>{full}</title>
+      {text}
+    </text>
+  );
+}
+
 /** The main chart: loss against the model's total step, across pretraining and fine-tuning. */
 export const LossChart = memo(function LossChart() {
   const t = useT();
@@ -71,20 +96,25 @@ export const LossChart = memo(function LossChart() {
       </div>
       {!hasData && <p className="muted">{t('chart.empty')}</p>}
       <Sized height={280} data-testid="loss-chart" data-points={main.reduce((a, r) => a + r.points.length, 0)} data-markers={markers.length}>
-        {(width) => (
-          <LineChart width={width} height={280} margin={{ top: 10, right: 20, bottom: 5, left: 0 }}>
-            {/* interval={0}: draw every tick without measuring label sizes, which forces a page layout per new label */}
-            <XAxis type="number" dataKey="x" domain={['dataMin', 'dataMax']} allowDecimals={false} interval={0} tickCount={6} />
-            <YAxis domain={['auto', 'auto']} width={48} interval={0} tickCount={5} tickFormatter={(v: number) => v.toFixed(2)} />
-            {!training && <Tooltip formatter={(v) => (typeof v === 'number' ? v.toFixed(4) : String(v))} labelFormatter={(l) => `${t('chart.step')} ${l}`} />}
-            {lines.filter((l) => l.data.length).map((l) => (
-              <Line key={l.key} data={l.data} dataKey="y" name={l.name} stroke={l.color} strokeDasharray={l.dashed ? '5 4' : undefined} dot={l.dots && !training ? { r: 2 } : false} activeDot={false} isAnimationActive={false} strokeWidth={1.5} />
-            ))}
-            {markers.map((m, i) => (
-              <ReferenceLine key={i} x={m.globalStep} stroke={m.kind === 'phase' ? '#111' : '#9333ea'} strokeDasharray="4 3" label={{ value: m.label, position: 'insideTopLeft', fontSize: 11 }} />
-            ))}
-          </LineChart>
-        )}
+        {(width) => {
+          const labels = markerLabels(markers, lines, width);
+          return (
+            <LineChart width={width} height={280} margin={{ top: 10, right: 20, bottom: 5, left: 0 }}>
+              {/* interval={0}: draw every tick without measuring label sizes, which forces a page layout per new label */}
+              <XAxis type="number" dataKey="x" domain={['dataMin', 'dataMax']} allowDecimals={false} interval={0} tickCount={6} />
+              <YAxis domain={['auto', 'auto']} width={48} interval={0} tickCount={5} tickFormatter={(v: number) => v.toFixed(2)} />
+              {!training && <Tooltip formatter={(v) => (typeof v === 'number' ? v.toFixed(4) : String(v))} labelFormatter={(l) => `${t('chart.step')} ${l}`} />}
+              {lines.filter((l) => l.data.length).map((l) => (
+                <Line key={l.key} data={l.data} dataKey="y" name={l.name} stroke={l.color} strokeDasharray={l.dashed ? '5 4' : undefined} dot={l.dots && !training ? { r: 2 } : false} activeDot={false} isAnimationActive={false} strokeWidth={1.5} />
+              ))}
+              {markers.map((m, i) => {
+                const { lane, text, full } = labels[i];
+                const label = lane === null ? false : <MarkerText lane={lane} text={text} full={full} />;
+                return <ReferenceLine key={i} x={m.globalStep} stroke={m.kind === 'phase' ? '#111' : '#9333ea'} strokeDasharray="4 3" label={label} />;
+              })}
+            </LineChart>
+          );
+        }}
       </Sized>
       <HtmlLegend items={lines.filter((l) => l.data.length).map((l) => ({ key: l.key, name: l.name, color: l.color, dashed: l.dashed }))} />
       <SmallCharts />

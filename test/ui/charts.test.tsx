@@ -1,0 +1,61 @@
+// @vitest-environment jsdom
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { act } from 'react';
+import { createRoot, type Root } from 'react-dom/client';
+import { initialState, store, type RunRecord } from '../../src/store/store';
+import { LossChart } from '../../src/ui/charts/Charts';
+
+(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
+
+/** jsdom has no layout: every observed element reports a 600 px wide box. */
+class FixedWidthObserver {
+  constructor(private readonly callback: (entries: { contentRect: { width: number } }[]) => void) {}
+  observe() {
+    this.callback([{ contentRect: { width: 600 } }]);
+  }
+  disconnect() {}
+}
+
+function run(phase: 'pretrain' | 'finetune', from: number, to: number, markers: RunRecord['markers']): RunRecord {
+  const points = Array.from({ length: to - from + 1 }, (_, i) => ({ globalStep: from + i, step: i, loss: 3 - i / 1000, lr: 1e-3, tokensPerSec: 1000 }));
+  return {
+    runId: `${phase}-${from}`, name: phase, phase, steps: to - from, points, evals: [], markers, samples: [], updateNorms: {}, trainable: {}, trainableParams: 0,
+    status: 'done', stepsDone: to - from, msPerStep: 1, wallMs: 1, hidden: false, compare: false, startedAt: 0,
+  };
+}
+
+let root: Root | null = null;
+let host: HTMLElement;
+beforeEach(() => {
+  globalThis.ResizeObserver = FixedWidthObserver as unknown as typeof ResizeObserver;
+  store.setState(initialState('en'), true);
+});
+afterEach(() => {
+  act(() => root?.unmount());
+  host?.remove();
+});
+
+describe('LossChart markers', () => {
+  it('draws the labels of close markers at different heights, each whole in its title', () => {
+    const markers: RunRecord['markers'] = [
+      { globalStep: 500, step: 0, label: 'fine-tuning starts', kind: 'phase' },
+      { globalStep: 510, step: 10, label: 'unfreeze → 3 groups', kind: 'unfreeze' },
+      { globalStep: 900, step: 400, label: 'unfreeze → 4 groups', kind: 'unfreeze' },
+    ];
+    store.setState({ runs: [run('pretrain', 0, 499, []), run('finetune', 500, 1000, markers)] });
+    host = document.createElement('div');
+    document.body.appendChild(host);
+    act(() => {
+      root = createRoot(host);
+      root.render(<LossChart />);
+    });
+    const texts = [...host.querySelectorAll('[data-testid="loss-chart"] text')];
+    const label = (name: string) => texts.find((t) => t.textContent?.includes(name));
+    const y = (name: string) => label(name)?.getAttribute('y');
+    expect(y('fine-tuning starts')).toBeTruthy();
+    expect(y('unfreeze → 3 groups')).not.toBe(y('fine-tuning starts'));
+    // far from the others: back in the top lane
+    expect(y('unfreeze → 4 groups')).toBe(y('fine-tuning starts'));
+    expect(label('unfreeze → 3 groups')?.querySelector('title')?.textContent).toBe('unfreeze → 3 groups');
+  });
+});
