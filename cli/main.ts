@@ -8,10 +8,10 @@ import * as tf from '../src/engine/tf';
 import { countParams, isPresetName, PRESET_NAMES, PRESETS, validateConfig, type GPTConfig } from '../src/engine/model/config';
 import { GPT } from '../src/engine/model/gpt';
 import { generate } from '../src/engine/model/generate';
-import { sequentialWindows } from '../src/engine/data/corpus';
+import { sequentialWindows, splitIds } from '../src/engine/data/corpus';
 import { DEFAULT_TEMPLATE, parsePairsStrict, renderPrompt } from '../src/engine/data/pairs';
 import { prepareCorpus, preparePairs } from '../src/engine/data/prepare';
-import { exportCheckpoint, modelFromCheckpoint, readCheckpoint, type TrainingInfo } from '../src/engine/io/checkpoint';
+import { checkpointBytes, exportCheckpoint, modelFromCheckpoint, readCheckpoint, type TrainingInfo } from '../src/engine/io/checkpoint';
 import { describePlan, parsePlan, validatePlan } from '../src/engine/train/freeze';
 import { scheduleFor, type ScheduleKind } from '../src/engine/train/schedule';
 import { LESSON_FINETUNE, LESSON_FREEZE, LESSON_PRETRAIN, LESSON_SAMPLING, PAIRS_SPLIT_SEED, PAIRS_VAL_FRACTION, type LessonRun } from '../src/engine/train/lesson';
@@ -37,11 +37,12 @@ commands:
             [--warmup N] [--schedule cosine|constant|slanted]
             [--discriminative F] [--text FILE|DATASET (forgetting curve)] [--steps N] [--batch B] [--lr X] [--seed S]
             [--eval-every N] [--eval-iters N]
-  eval      --ckpt FILE --text FILE|DATASET [--batch B]       last line: loss <number>
+  eval      --ckpt FILE --text FILE|DATASET [--split all|train|val] [--batch B]    last line: loss <number>
   eval      --ckpt FILE --pairs FILE|DATASET [--text CORPUS] [--verbose]
             lines: loss <number> (responses), words <percent>, format <percent> (replies to held-out prompts)
   sample    --ckpt FILE [--prompt TEXT] [--chat] [--tokens N] [--temperature T] [--top-k K] [--top-p P] [--seed S]
   info      --ckpt FILE
+  convert   --ckpt FILE --out FILE [--dtype f16|f32]
 
 common:     --backend ${NODE_BACKENDS.join('|')} (default wasm)`;
 
@@ -73,6 +74,8 @@ const OPTIONS = {
   discriminative: { type: 'string' },
   tokens: { type: 'string' },
   verbose: { type: 'boolean', short: 'v' },
+  split: { type: 'string' },
+  dtype: { type: 'string' },
   temperature: { type: 'string' },
   'top-k': { type: 'string' },
   'top-p': { type: 'string' },
@@ -203,7 +206,11 @@ async function evaluate(v: Values) {
   const ckpt = readCheckpoint(readBytes(need(v, 'ckpt', 'eval')));
   if (v.pairs !== undefined) return evaluatePairs(v, ckpt);
   const input = readInput(need(v, 'text', 'eval'), 'corpus');
+  const split = v.split ?? 'all';
+  if (!['all', 'train', 'val'].includes(split)) throw new UsageError(`--split must be all, train or val, got "${split}"`);
   const enc = ckpt.tokenizer.encode(input.text);
+  // The same 90/10 split as pretraining: --split val scores only the held-out tenth.
+  if (split !== 'all') enc.ids = splitIds(enc.ids)[split as 'train' | 'val'];
   const T = ckpt.config.blockSize;
   if (enc.ids.length < T + 1) throw new UsageError(`${input.name} has ${enc.ids.length} tokens, fewer than one window of ${T + 1}`);
   if (enc.unknownCount) console.log(`note: ${enc.unknownCount} character(s) are outside the checkpoint's vocabulary and count as the unknown token`);
@@ -283,6 +290,15 @@ async function sample(v: Values, ctl: AbortController) {
   }
 }
 
+/** Rewrite a checkpoint in another storage type (F16 halves the file; loading converts back exactly). */
+function convert(v: Values) {
+  const ckpt = readCheckpoint(readBytes(need(v, 'ckpt', 'convert')));
+  const dtype = (v.dtype ?? 'f16').toUpperCase();
+  if (dtype !== 'F16' && dtype !== 'F32') throw new UsageError(`--dtype must be f16 or f32, got "${v.dtype}"`);
+  const values = new Map([...ckpt.params].map(([n, t]) => [n, t.data]));
+  write(need(v, 'out', 'convert'), checkpointBytes(ckpt.config, values, ckpt.tokenizer, ckpt.training, dtype));
+}
+
 function info(v: Values) {
   const path = need(v, 'ckpt', 'info');
   const bytes = readBytes(path);
@@ -330,8 +346,11 @@ export async function main(argv: string[]): Promise<number> {
       case 'info':
         info(v);
         break;
+      case 'convert':
+        convert(v);
+        break;
       default:
-        throw new UsageError(`unknown command "${command}" (commands: pretrain, finetune, eval, sample, info)`);
+        throw new UsageError(`unknown command "${command}" (commands: pretrain, finetune, eval, sample, info, convert)`);
     }
     return 0;
   } catch (e) {
