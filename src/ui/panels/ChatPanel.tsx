@@ -3,6 +3,7 @@ import { set, useStore } from '../../store/store';
 import { chat } from '../../app/controller';
 import { NumberField } from '../Field';
 import { useT } from '../hooks';
+import { useFollowEnd } from '../follow';
 
 export function ChatPanel() {
   const t = useT();
@@ -13,6 +14,8 @@ export function ChatPanel() {
   const hasModel = useStore((s) => s.model.info !== null);
   const hasSnapshot = useStore((s) => s.model.info?.hasSnapshot ?? false);
   const [prompt, setPrompt] = useState('');
+  // a streamed reply grows its last message: follow both new messages and new tokens
+  const follow = useFollowEnd<HTMLDivElement>(`${messages.length}:${messages.at(-1)?.text.length ?? 0}`);
   const update = (patch: Partial<typeof sampling>) => set((s) => ({ sampling: { ...s.sampling, ...patch } }));
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -21,7 +24,7 @@ export function ChatPanel() {
   return (
     <section className="panel" aria-labelledby="chat-title">
       <h2 id="chat-title">{t('chat.title')}</h2>
-      <div className="chat-log" data-testid="chat-log" aria-live="polite">
+      <div className="chat-log" data-testid="chat-log" aria-live="polite" {...follow}>
         {messages.map((m, i) => (
           <div key={i} className={`msg ${m.role}`} data-testid={`msg-${m.role}`}>
             <span className="who">{m.role === 'user' ? t('chat.you') : m.role === 'snapshot' ? t('chat.snapshot') : t('chat.model')}</span>

@@ -1,14 +1,16 @@
 import { useRunsForDisplay, useT } from '../hooks';
+import { useFollowEnd } from '../follow';
 
 /** Samples taken every N steps during training: how the text improves. */
 export function SampleStrip() {
   const t = useT();
   const runs = useRunsForDisplay().filter((r) => r.samples.length > 0 && !r.hidden);
+  const follow = useFollowEnd<HTMLOListElement>(runs.reduce((n, r) => n + r.samples.length, 0));
   if (!runs.length) return null;
   return (
     <section className="panel" aria-labelledby="samples-title">
       <h2 id="samples-title">{t('train.samples')}</h2>
-      <ol className="strip" data-testid="sample-strip">
+      <ol className="strip" data-testid="sample-strip" {...follow}>
         {runs.flatMap((r) =>
           r.samples.map((x) => (
             <li key={`${r.runId}-${x.step}`}>
