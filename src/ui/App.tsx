@@ -166,7 +166,8 @@ export function App() {
           <FinetunePanel />
           <SavePanel />
         </div>
-        <div className="column">
+        {/* sticky on wide screens (styles.css): the run's loss and model stay beside the forms that started it */}
+        <div className="column view" data-testid="view-column">
           <LossChart />
           <ModelDiagram />
           <RunsTable />
