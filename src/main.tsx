@@ -4,7 +4,7 @@ import { App } from './ui/App';
 import { get, set } from './store/store';
 import { readUrl } from './store/url';
 import { defaultLang } from './ui/i18n';
-import { loadManifest, selectCorpus, selectPairs, startWorker } from './app/controller';
+import { loadManifest, loadStarters, selectCorpus, selectPairs, startWorker } from './app/controller';
 import { readAutosaveInfo } from './store/persist';
 import './ui/styles.css';
 
@@ -18,7 +18,7 @@ async function boot(): Promise<void> {
     </StrictMode>,
   );
   startWorker(get().backend.forced);
-  await loadManifest();
+  await Promise.all([loadManifest(), loadStarters()]);
   const { data, pairs, manifest } = get();
   const quick = manifest?.datasets.find((d) => d.kind === 'corpus' && d.quick && d.language === get().lang);
   // The URL's dataset, or the quick corpus of the user's language so a first run needs no choices.

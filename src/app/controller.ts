@@ -2,7 +2,10 @@
  * The glue between the store and the training worker: actions the UI calls, and the handler that turns
  * worker events into store updates. Holds the one WorkerClient (a class instance, so not in the store).
  */
-import { get, set, updateRun, freezePlanOf, type RunRecord, type Marker } from '../store/store';
+import { get, set, updateRun, freezePlanOf, type FinetuneSettings, type RunRecord, type Marker } from '../store/store';
+import { describePlan } from '../engine/train/freeze';
+import { uniqueName, type Strategy } from './compare';
+import { STARTERS_DIR, STARTERS_FILE, type StarterEntry } from '../datasets/starters';
 import { WorkerClient } from '../worker/client';
 import type { BackendName, Event, Phase, RunRequest } from '../worker/protocol';
 import { describeProblems, parsePairs, type Pair } from '../engine/data/pairs';
@@ -63,6 +66,45 @@ export async function loadManifest(): Promise<void> {
     set({ manifest: (await res.json()) as DatasetManifest });
   } catch (e) {
     notify('error', tr('data.manifestError', { message: (e as Error).message }));
+  }
+}
+
+/** The starter models' manifest; an app built without starters simply offers none. */
+export async function loadStarters(): Promise<void> {
+  try {
+    const res = await fetch(`${base}${STARTERS_DIR}/${STARTERS_FILE}`);
+    if (res.ok) set({ starters: (await res.json()) as StarterEntry[] });
+  } catch {
+    set({ starters: [] });
+  }
+}
+
+/**
+ * "Here is one I trained earlier": load a starter model with its corpus and its lesson's pairs, and draw
+ * its own training curve for comparison. It becomes the pretrained snapshot when fine-tuning starts.
+ */
+export async function startFromStarter(id: string): Promise<void> {
+  const entry = get().starters.find((x) => x.id === id);
+  try {
+    if (!entry) throw new Error(id);
+    if (get().run.status === 'running') throw new Error(tr('run.busy'));
+    const res = await fetch(`${base}${STARTERS_DIR}/${entry.file}`);
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    const bytes = await res.arrayBuffer();
+    await selectCorpus(entry.corpus);
+    if (get().pairs.source !== entry.pairs) await selectPairs(entry.pairs);
+    if (!(await importModel(entry.file, bytes))) return;
+    const last = entry.curve[entry.curve.length - 1]?.step ?? 0;
+    const reference: RunRecord = {
+      runId: `starter-${entry.id}`, name: tr('chart.starterCurve'), phase: 'pretrain', steps: last, reference: true,
+      points: entry.curve.filter((p) => p.loss !== undefined).map((p) => ({ globalStep: p.step, step: p.step, loss: p.loss!, lr: 0, tokensPerSec: 0 })),
+      evals: entry.curve.filter((p) => p.val !== undefined).map((p) => ({ globalStep: p.step, step: p.step, losses: { train: p.train!, val: p.val! } })),
+      markers: [], samples: [], updateNorms: {}, trainable: {}, trainableParams: 0, status: 'done', stepsDone: last, msPerStep: 0, wallMs: 0, hidden: false, compare: false, startedAt: Date.now(),
+    };
+    set((s) => ({ runs: [reference], model: { ...s.model, preset: 'custom' } }));
+    notify('info', tr('model.starterLoaded'));
+  } catch (e) {
+    notify('error', tr('model.starterFailed', { message: (e as Error).message }));
   }
 }
 
@@ -133,8 +175,19 @@ export function setPairList(list: Pair[], source: string | null, problems: strin
 
 /** Send the pairs and how to use them (held-out share, loss mask) to the worker. */
 export function sendPairs(): void {
-  const { pairs, finetune } = get();
-  c().send({ type: 'setPairs', name: pairs.source ?? 'pairs', pairs: pairs.list, valFraction: finetune.valFraction, responseOnly: finetune.responseOnly });
+  const { pairs, finetune, manifest } = get();
+  // A bundled set brings its held-out prompts; for others the worker uses the validation pairs' prompts.
+  const heldout = manifest?.datasets.find((d) => d.id === pairs.source)?.heldout ?? [];
+  c().send({ type: 'setPairs', name: pairs.source ?? 'pairs', pairs: pairs.list, valFraction: finetune.valFraction, responseOnly: finetune.responseOnly, heldout });
+}
+
+/** Drop the pairs longer than the context (they would lose their end marker, so the model could not learn to stop). */
+export function dropLongPairs(): void {
+  const { pairs } = get();
+  const long = new Set(pairs.info?.longPairs ?? []);
+  if (!long.size) return;
+  setPairList(pairs.list.filter((_, i) => !long.has(i)), pairs.source, pairs.problems);
+  notify('info', tr('pairs.dropped', { n: long.size }));
 }
 
 export function createModel(): void {
@@ -142,7 +195,8 @@ export function createModel(): void {
   try {
     validateConfig({ ...model.arch, vocabSize: 2 });
     if (!data.source) throw new Error(tr('model.needCorpus'));
-    set((s) => ({ runs: [], run: { ...s.run, runId: null, status: 'idle', error: null, step: 0, steps: 0 } }));
+    // A starter's reference curve stays, to compare the student's own pretraining with it.
+    set((s) => ({ runs: s.runs.filter((r) => r.reference), run: { ...s.run, runId: null, status: 'idle', error: null, step: 0, steps: 0 } }));
     c().send({ type: 'createModel', config: model.arch, seed: model.seed });
     writeUrl();
   } catch (e) {
@@ -152,9 +206,10 @@ export function createModel(): void {
 
 let runCounter = 0;
 
-function runRequest(phase: Phase, fromSnapshot: boolean): RunRequest {
+function runRequest(phase: Phase, fromSnapshot: boolean, patch: Partial<FinetuneSettings> = {}): RunRequest {
   const st = get();
-  const t = phase === 'pretrain' ? st.pretrain : st.finetune;
+  const ft = { ...st.finetune, ...patch };
+  const t = phase === 'pretrain' ? st.pretrain : ft;
   const nLayer = st.model.info?.config.nLayer ?? st.model.arch.nLayer;
   return {
     runId: `${phase}-${Date.now().toString(36)}-${runCounter++}`,
@@ -167,38 +222,38 @@ function runRequest(phase: Phase, fromSnapshot: boolean): RunRequest {
     evalEvery: t.evalEvery,
     evalIters: t.evalIters,
     seed: st.model.seed,
-    freeze: phase === 'finetune' ? freezePlanOf(st.finetune, nLayer) : { kind: 'none' },
-    discriminative: phase === 'finetune' && st.finetune.useDiscriminative ? st.finetune.discriminative : undefined,
-    forgetting: phase === 'finetune' && st.finetune.forgetting,
+    freeze: phase === 'finetune' ? freezePlanOf(ft, nLayer) : { kind: 'none' },
+    discriminative: phase === 'finetune' && ft.useDiscriminative ? ft.discriminative : undefined,
+    forgetting: phase === 'finetune' && ft.forgetting,
     sampleEvery: t.sampleEvery,
     samplePrompt: t.samplePrompt,
     fromSnapshot,
-    promptNoise: phase === 'finetune' ? st.finetune.promptNoise : 0,
+    promptNoise: phase === 'finetune' ? ft.promptNoise : 0,
     autosaveEvery: st.autosave.every,
+    dialogueEval: phase === 'finetune' ? { ...st.sampling } : undefined,
   };
 }
 
 const requests = new Map<string, RunRequest>();
 
-function strategyName(r: RunRequest): string {
+/** The run's name in the table and chart: the user's, else the plan's; never one already shown. */
+function strategyName(r: RunRequest, given?: string): string {
   const f = get().finetune;
-  if (r.phase === 'pretrain') return tr('run.pretrainName');
-  if (f.strategyName.trim()) return f.strategyName.trim();
-  const p = r.freeze;
-  const plan = p.kind === 'bottom' || p.kind === 'top' ? `${p.kind}:${p.k}` : p.kind === 'progressive' ? `progressive:${p.every}` : p.kind;
-  return `${plan}${r.discriminative ? ` ×1/${r.discriminative}` : ''}`;
+  const base =
+    r.phase === 'pretrain' ? tr('run.pretrainName') : given ?? (f.strategyName.trim() || `${describePlan(r.freeze)}${r.discriminative ? ` ×1/${r.discriminative}` : ''}`);
+  return uniqueName(base, get().runs.map((x) => x.name));
 }
 
-/** Start a run (pretraining or one fine-tuning strategy). */
-export function startRun(phase: Phase, opts: { fromSnapshot?: boolean; compare?: boolean } = {}): void {
+/** Start a run (pretraining or one fine-tuning strategy; a compared strategy's settings come as a patch). */
+export function startRun(phase: Phase, opts: { fromSnapshot?: boolean; compare?: boolean; strategy?: Strategy } = {}): void {
   const st = get();
   if (!st.model.info) return notify('error', tr('model.none'));
   if (st.run.status === 'running') return notify('error', tr('run.busy'));
   const fromSnapshot = opts.fromSnapshot ?? (phase === 'finetune' && st.model.info.hasSnapshot && Boolean(opts.compare));
-  const r = runRequest(phase, fromSnapshot);
+  const r = runRequest(phase, fromSnapshot, opts.strategy?.patch);
   requests.set(r.runId, r);
   const record: RunRecord = {
-    runId: r.runId, name: strategyName(r), phase, steps: r.steps, freeze: r.freeze, discriminative: r.discriminative,
+    runId: r.runId, name: strategyName(r, opts.strategy?.name), phase, steps: r.steps, freeze: r.freeze, discriminative: r.discriminative,
     points: [], evals: [], markers: [], samples: [], updateNorms: {}, trainable: {}, trainableParams: 0,
     status: 'running', stepsDone: 0, msPerStep: 0, wallMs: 0, hidden: false, compare: Boolean(opts.compare) || fromSnapshot, startedAt: Date.now(),
   };
@@ -214,20 +269,19 @@ export function startRun(phase: Phase, opts: { fromSnapshot?: boolean; compare?:
 }
 
 /** Queue several fine-tuning strategies, each from the pretrained snapshot with the same seed. */
-export function queueComparison(strategies: { name: string; apply: () => void }[]): void {
+export function queueComparison(strategies: Strategy[]): void {
   set((s) => ({ run: { ...s.run, queue: strategies.map((x) => x.name) } }));
   pendingStrategies = strategies;
   startNextQueued();
 }
 
-let pendingStrategies: { name: string; apply: () => void }[] = [];
+let pendingStrategies: Strategy[] = [];
 
 function startNextQueued(): void {
   const next = pendingStrategies.shift();
   set((s) => ({ run: { ...s.run, queue: pendingStrategies.map((x) => x.name) } }));
   if (!next) return;
-  next.apply();
-  startRun('finetune', { fromSnapshot: get().model.info?.hasSnapshot ?? false, compare: true });
+  startRun('finetune', { fromSnapshot: get().model.info?.hasSnapshot ?? false, compare: true, strategy: next });
 }
 
 export function pauseRun(): void {
@@ -306,6 +360,12 @@ function onEvent(e: Event): void {
     }
     case 'sampleStrip':
       updateRun(e.runId, (r) => ({ samples: [...r.samples, { step: e.step, text: e.text }] }));
+      return;
+    case 'scoring':
+      updateRun(e.runId, () => ({ scoring: e.prompts }));
+      return;
+    case 'dialogueScore':
+      updateRun(e.runId, () => ({ scoring: 0, score: { model: e.model, snapshot: e.snapshot } }));
       return;
     case 'runEnded': {
       updateRun(e.runId, (r) => ({ status: e.status, stepsDone: e.stepsDone, wallMs: r.wallMs + e.wallMs, msPerStep: e.msPerStep || r.msPerStep }));
@@ -420,7 +480,7 @@ async function persistSession(bytes: Uint8Array, step: number): Promise<void> {
       runs: s2.runs,
       run: { ...s2.run, step },
       request: runId ? requests.get(runId) ?? null : null,
-      settings: { model: s2.model.arch, seed: s2.model.seed, pretrain: s2.pretrain, finetune: s2.finetune, data: s2.data.source, pairs: s2.pairs.source },
+      settings: { model: s2.model.arch, preset: s2.model.preset, seed: s2.model.seed, pretrain: s2.pretrain, finetune: s2.finetune, data: s2.data.source, pairs: s2.pairs.source },
     });
     set((s) => ({ autosave: { ...s.autosave, lastSavedStep: step, error: null } }));
   } catch (err) {
@@ -436,7 +496,7 @@ export async function resumeAutosave(): Promise<void> {
     const { bytes, ui } = saved;
     const sets = ui.settings;
     set((s) => ({
-      model: { ...s.model, arch: sets.model, seed: sets.seed },
+      model: { ...s.model, arch: sets.model, preset: sets.preset ?? s.model.preset, seed: sets.seed },
       pretrain: sets.pretrain,
       finetune: sets.finetune,
     }));

@@ -12,6 +12,8 @@ export interface SavedUi {
   request: RunRequest | null;
   settings: {
     model: AppState['model']['arch'];
+    /** Optional: sessions saved before it was kept lack it. */
+    preset?: AppState['model']['preset'];
     seed: number;
     pretrain: AppState['pretrain'];
     finetune: AppState['finetune'];

@@ -10,10 +10,11 @@ import { validatePlan, type FreezePlan, type FreezeStage } from '../engine/train
 import type { ScheduleKind } from '../engine/train/schedule';
 import { LESSON_FINETUNE, LESSON_FREEZE, LESSON_PRETRAIN, LESSON_SAMPLING, PAIRS_VAL_FRACTION } from '../engine/train/lesson';
 import type { Pair } from '../engine/data/pairs';
-import type { BackendName, BackendReport, CorpusInfo, ModelInfo, PairsInfo, Phase, SampleSettings, TrainSettings } from '../worker/protocol';
+import type { BackendName, BackendReport, CorpusInfo, DialogueScore, ModelInfo, PairsInfo, Phase, SampleSettings, TrainSettings } from '../worker/protocol';
 
 export type { TrainSettings };
 import type { DatasetManifest } from '../datasets/manifest';
+import type { StarterEntry } from '../datasets/starters';
 import type { Lang } from '../ui/i18n';
 
 export type FreezePreset = 'none' | 'embeddings' | 'bottom' | 'top' | 'progressive' | 'stages' | 'custom';
@@ -79,6 +80,12 @@ export interface RunRecord {
   /** Part of a strategy comparison (started from the pretrained snapshot). */
   compare: boolean;
   startedAt: number;
+  /** Held-out prompts being answered after the run (0 when not scoring). */
+  scoring?: number;
+  /** Replies to the held-out prompts after this run, and the pretrained snapshot's. */
+  score?: { model: DialogueScore; snapshot: DialogueScore | null };
+  /** A curve drawn for reference (a starter model's own pretraining), not a run of this session. */
+  reference?: boolean;
 }
 
 export interface ChatMessage {
@@ -90,6 +97,8 @@ export interface AppState {
   lang: Lang;
   backend: { forced: BackendName | null; report: BackendReport | null; status: 'starting' | 'ready' | 'crashed'; crash: string | null };
   manifest: DatasetManifest | null;
+  /** Pretrained starter models shipped with the app (public/starters/starters.json). */
+  starters: StarterEntry[];
   data: { source: string | null; info: CorpusInfo | null; preview: string; error: string | null };
   pairs: { source: string | null; list: Pair[]; info: PairsInfo | null; error: string | null; problems: string[] };
   model: { preset: PresetName | 'custom'; arch: ArchConfig; seed: number; info: ModelInfo | null };
@@ -127,6 +136,7 @@ export function initialState(lang: Lang = 'en'): AppState {
     lang,
     backend: { forced: null, report: null, status: 'starting', crash: null },
     manifest: null,
+    starters: [],
     data: { source: null, info: null, preview: '', error: null },
     pairs: { source: null, list: [], info: null, error: null, problems: [] },
     model: { preset: 'tiny', arch: { ...PRESETS.tiny }, seed: 1337, info: null },

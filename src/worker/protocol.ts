@@ -73,6 +73,11 @@ export interface RunRequest extends TrainSettings {
   autosaveEvery: number;
   /** Stop (as a pause) once this step is reached: "step once". */
   pauseAt?: number;
+  /**
+   * Fine-tuning: after the run, reply to the held-out prompts with these settings and score the format
+   * (and, once per snapshot, the pretrained model's replies too).
+   */
+  dialogueEval?: SampleSettings;
 }
 
 export interface ModelInfo {
@@ -102,7 +107,21 @@ export interface PairsInfo {
   trainPairs: number;
   valPairs: number;
   truncated: number;
+  /** Indices of the pairs longer than the context (the page offers to drop them). */
+  longPairs: number[];
   unknownChars: [string, number][];
+  /** Held-out prompts for the format evaluation. */
+  heldout: number;
+}
+
+/** Replies to held-out prompts: the share in the dialogue format and the share of known words (0–1). */
+export interface DialogueScore {
+  format: number;
+  /** null: not defined (Chinese) or no corpus to check against. */
+  words: number | null;
+  prompts: number;
+  /** A few replies, to show what the numbers mean. */
+  examples: { prompt: string; text: string; ok: boolean }[];
 }
 
 export interface StepPoint {
@@ -120,7 +139,7 @@ export interface StepPoint {
 export type Request =
   | { type: 'init'; backend?: BackendName }
   | { type: 'setCorpus'; name: string; text: string }
-  | { type: 'setPairs'; name: string; pairs: Pair[]; valFraction: number; responseOnly: boolean }
+  | { type: 'setPairs'; name: string; pairs: Pair[]; valFraction: number; responseOnly: boolean; heldout: string[] }
   | { type: 'createModel'; config: Omit<GPTConfig, 'vocabSize'>; seed: number }
   | { type: 'train'; run: RunRequest; resume?: { startStep: number } }
   | { type: 'pause' }
@@ -145,6 +164,9 @@ export type Event =
   | { type: 'eval'; runId: string; step: number; globalStep: number; losses: Record<string, number> }
   | { type: 'freeze'; runId: string; step: number; globalStep: number; trainable: Partial<Record<GroupId, number>>; trainableParams: number }
   | { type: 'sampleStrip'; runId: string; step: number; globalStep: number; text: string }
+  /** A fine-tuning run is over; its replies to the held-out prompts are being scored. */
+  | { type: 'scoring'; runId: string; prompts: number }
+  | { type: 'dialogueScore'; runId: string; model: DialogueScore; snapshot: DialogueScore | null }
   | { type: 'runEnded'; runId: string; status: 'done' | 'paused' | 'stopped' | 'error'; stepsDone: number; wallMs: number; msPerStep: number; error?: WireError }
   | { type: 'token'; requestId: number; text: string }
   | { type: 'sampleDone'; requestId: number; text: string; reason: string }

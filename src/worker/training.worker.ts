@@ -8,7 +8,10 @@ import { GPT } from '../engine/model/gpt';
 import { countParams, validateConfig, type GPTConfig } from '../engine/model/config';
 import { generate } from '../engine/model/generate';
 import { groupIds, groupOf, type GroupId } from '../engine/model/params';
-import { DEFAULT_TEMPLATE, renderPrompt, type Pair } from '../engine/data/pairs';
+import { DEFAULT_TEMPLATE, renderPrompt, splitPairs, type Pair } from '../engine/data/pairs';
+import { corpusWords, judgeReply, sampleReplies, scoreReplies } from '../engine/eval/dialogue';
+import { PAIRS_SPLIT_SEED } from '../engine/train/lesson';
+import { createRng } from '../engine/random';
 import { prepareCorpus, preparePairs, type PreparedCorpus, type PreparedPairs } from '../engine/data/prepare';
 import { checkpointBytes, modelFromCheckpoint, readCheckpoint, restoreParams, snapshotParams, type TrainingInfo } from '../engine/io/checkpoint';
 import { readSession, saveSession } from '../engine/io/session';
@@ -19,7 +22,7 @@ import { Trainer, type TrainSpec } from '../engine/train/trainer';
 import { noisyPairSource, type DataSource } from '../engine/train/sources';
 import { chooseBackend } from './backend';
 import { GpuErrorGuard } from './gpuGuard';
-import { toWireError, type Event, type ModelInfo, type Request, type RunRequest, type StepPoint } from './protocol';
+import { toWireError, type DialogueScore, type SampleSettings, type Event, type ModelInfo, type Request, type RunRequest, type StepPoint } from './protocol';
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -51,7 +54,11 @@ interface RunState {
 const s = {
   corpus: null as Corpus | null,
   corpusData: null as (PreparedCorpus & { tokenizer: CharTokenizer }) | null,
-  pairs: null as { name: string; pairs: Pair[]; valFraction: number; responseOnly: boolean } | null,
+  pairs: null as { name: string; pairs: Pair[]; valFraction: number; responseOnly: boolean; heldout: string[] } | null,
+  /** Words of the corpus (for the word share of replies), built once per corpus. */
+  corpusWords: null as Set<string> | null,
+  /** The pretrained snapshot's score on the held-out prompts, computed once per snapshot and prompt set. */
+  snapshotScore: null as { snapshot: Map<string, Float32Array>; key: string; score: DialogueScore } | null,
   pairsData: null as PreparedPairs | null,
   model: null as GPT | null,
   tokenizer: null as CharTokenizer | null,
@@ -95,10 +102,34 @@ function prepareData(): void {
     post({ type: 'corpusInfo', info: { name: s.corpus.name, chars: [...s.corpus.text].length, distinct: new Set(s.corpus.text).size, trainTokens: d.trainTokens, valTokens: d.valTokens, unknownCount: d.unknownCount, unknownChars: d.unknownChars.slice(0, 50) } });
   }
   if (s.pairs) {
-    s.pairsData = preparePairs(s.tokenizer, s.pairs.pairs, s.model.config.blockSize, { valFraction: s.pairs.valFraction, responseOnly: s.pairs.responseOnly });
+    s.pairsData = preparePairs(s.tokenizer, s.pairs.pairs, s.model.config.blockSize, { valFraction: s.pairs.valFraction, responseOnly: s.pairs.responseOnly, seed: PAIRS_SPLIT_SEED });
     const d = s.pairsData;
-    post({ type: 'pairsInfo', info: { name: s.pairs.name, pairs: s.pairs.pairs.length, trainPairs: d.trainPairs, valPairs: d.valPairs, truncated: d.truncatedCount, unknownChars: d.unknownChars.slice(0, 50) } });
+    post({ type: 'pairsInfo', info: { name: s.pairs.name, pairs: s.pairs.pairs.length, trainPairs: d.trainPairs, valPairs: d.valPairs, truncated: d.truncatedCount, longPairs: d.truncatedIndices, unknownChars: d.unknownChars.slice(0, 50), heldout: heldoutPrompts().length } });
   }
+}
+
+/**
+ * Prompts for the format evaluation: the set's own held-out list, or else the prompts of the pairs held out
+ * for validation (never trained on), at most 40.
+ */
+function heldoutPrompts(): string[] {
+  if (!s.pairs) return [];
+  if (s.pairs.heldout.length) return s.pairs.heldout.slice(0, 40);
+  return splitPairs(s.pairs.pairs, s.pairs.valFraction, createRng(PAIRS_SPLIT_SEED)).val.map((p) => p.prompt).slice(0, 40);
+}
+
+/** Reply to every held-out prompt and score the replies. */
+async function scoreDialogue(model: GPT, tokenizer: CharTokenizer, settings: SampleSettings): Promise<DialogueScore> {
+  const prompts = heldoutPrompts();
+  const replies = await sampleReplies(model, tokenizer, prompts, { ...settings, fixedShape: fixedShape() });
+  if (s.corpus && !s.corpusWords) s.corpusWords = corpusWords(s.corpus.text);
+  const score = scoreReplies(replies, s.corpusWords);
+  return { format: score.format, words: score.words, prompts: replies.length, examples: replies.slice(0, 6).map((r) => ({ prompt: r.prompt, text: r.text, ok: judgeReply(r).ok })) };
+}
+
+/** A temporary model with the snapshot's weights (the caller disposes it). */
+function snapshotModel(model: GPT, tokenizer: CharTokenizer): GPT {
+  return modelFromCheckpoint({ config: model.config, tokenizer, params: new Map([...s.snapshot!].map(([n, d]) => [n, { shape: model.params.get(n)!.shape, data: d }])), training: s.training });
 }
 
 function replaceModel(model: GPT, tokenizer: CharTokenizer, training: TrainingInfo, seed: number): void {
@@ -236,6 +267,21 @@ async function runClaimed(r: RunRequest, startStep: number, model: GPT, tokenize
     }
     s.training = { ...s.training, step: trainer.globalStep };
     const status = step >= r.steps ? 'done' : run.reason === 'pause' || step === r.pauseAt ? 'paused' : 'stopped';
+    if (r.phase === 'finetune' && status !== 'paused' && r.dialogueEval && heldoutPrompts().length) {
+      post({ type: 'scoring', runId: r.runId, prompts: heldoutPrompts().length });
+      const settings = r.dialogueEval;
+      const modelScore = await scoreDialogue(model, tokenizer, settings);
+      const key = JSON.stringify([heldoutPrompts(), settings]);
+      if (s.snapshot && (s.snapshotScore?.snapshot !== s.snapshot || s.snapshotScore.key !== key)) {
+        const before = snapshotModel(model, tokenizer);
+        try {
+          s.snapshotScore = { snapshot: s.snapshot, key, score: await scoreDialogue(before, tokenizer, settings) };
+        } finally {
+          before.dispose();
+        }
+      }
+      post({ type: 'dialogueScore', runId: r.runId, model: modelScore, snapshot: s.snapshotScore?.score ?? null });
+    }
     if (r.phase === 'finetune' && status !== 'paused') {
       s.runWeights.set(r.runId, { values: await snapshotParams(model), training: { ...s.training, freezePlan: r.freeze, discriminative: r.discriminative, stepsInRun: step } });
       while (s.runWeights.size > MAX_KEPT_RUNS) s.runWeights.delete(s.runWeights.keys().next().value!);
@@ -256,7 +302,7 @@ async function sample(req: Extract<Request, { type: 'sample' }>): Promise<void> 
   let temp: GPT | null = null;
   if (req.from === 'snapshot') {
     if (!s.snapshot) throw new Error('there is no pretrained snapshot yet: it is kept when fine-tuning starts');
-    temp = modelFromCheckpoint({ config: model.config, tokenizer, params: new Map([...s.snapshot].map(([n, d]) => [n, { shape: model.params.get(n)!.shape, data: d }])), training: s.training });
+    temp = snapshotModel(model, tokenizer);
     target = temp;
   }
   const ctl = new AbortController();
@@ -296,6 +342,7 @@ async function handle(msg: Request): Promise<void> {
     }
     case 'setCorpus':
       s.corpus = { name: msg.name, text: msg.text };
+      s.corpusWords = null;
       if (s.model) prepareData();
       else {
         // No model yet: describe the text with its own vocabulary.
@@ -304,7 +351,7 @@ async function handle(msg: Request): Promise<void> {
       }
       return;
     case 'setPairs':
-      s.pairs = { name: msg.name, pairs: msg.pairs, valFraction: msg.valFraction, responseOnly: msg.responseOnly };
+      s.pairs = { name: msg.name, pairs: msg.pairs, valFraction: msg.valFraction, responseOnly: msg.responseOnly, heldout: msg.heldout };
       if (s.model) prepareData();
       return;
     case 'createModel': {

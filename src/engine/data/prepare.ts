@@ -45,6 +45,8 @@ export interface PreparedPairs {
   trainPairs: number;
   valPairs: number;
   truncatedCount: number;
+  /** Indices (into the pairs given) of the pairs longer than the context: they lose their end marker. */
+  truncatedIndices: number[];
   unknownChars: [string, number][];
 }
 
@@ -67,6 +69,7 @@ export function preparePairs(
     trainPairs: train.length,
     valPairs: val.length,
     truncatedCount: set.truncatedCount,
+    truncatedIndices: set.examples.flatMap((e, i) => (e.truncated ? [i] : [])),
     unknownChars: set.unknownChars,
   };
 }

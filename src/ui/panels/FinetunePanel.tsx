@@ -1,6 +1,7 @@
 import type { DragEvent } from 'react';
 import { planProblem, set, useStore, type FreezePreset } from '../../store/store';
-import { queueComparison, selectPairs, sendPairs, startRun } from '../../app/controller';
+import { dropLongPairs, queueComparison, selectPairs, sendPairs, startRun } from '../../app/controller';
+import { compareStrategies } from '../../app/compare';
 import { groupIds, type GroupId } from '../../engine/model/groups';
 import { NumberField, Tip } from '../Field';
 import { TrainSettingsFields, settingsValid } from './TrainSettings';
@@ -40,15 +41,7 @@ export function FinetunePanel() {
   const canStart = Boolean(model && info && valid) && problem === null;
 
   const compare = () => {
-    const half = Math.max(1, Math.floor(L / 2));
-    const base = { ...f };
-    const strategy = (name: string, patch: Partial<typeof f>) => ({ name, apply: () => set((s) => ({ finetune: { ...s.finetune, ...base, ...patch, strategyName: name } })) });
-    queueComparison([
-      strategy('full', { preset: 'none', useDiscriminative: false }),
-      strategy(`bottom:${half}`, { preset: 'bottom', k: half, useDiscriminative: false }),
-      strategy('top:1', { preset: 'top', k: 1, useDiscriminative: false }),
-      strategy(`progressive:${f.every}`, { preset: 'progressive', useDiscriminative: false }),
-    ]);
+    queueComparison(compareStrategies(f, L));
   };
 
   return (
@@ -92,7 +85,14 @@ export function FinetunePanel() {
       {info && (
         <div data-testid="pairs-info">
           <p>{t('ft.count', { n: formatNumber(info.pairs), train: formatNumber(info.trainPairs), val: formatNumber(info.valPairs) })}</p>
-          {info.truncated > 0 && <p className="warn">{t('ft.truncated', { n: info.truncated })}</p>}
+          {info.truncated > 0 && (
+            <p className="warn" data-testid="pairs-truncated">
+              {t('ft.truncated', { n: info.truncated })}{' '}
+              <button type="button" data-testid="drop-long-pairs" disabled={running} onClick={dropLongPairs}>
+                {t('ft.dropLong', { n: info.truncated })}
+              </button>
+            </p>
+          )}
           {info.unknownChars.length > 0 && (
             <p className="warn" data-testid="pairs-unknown">
               {t('ft.unknown', { n: formatNumber(info.unknownChars.reduce((a, [, c]) => a + c, 0)), chars: info.unknownChars.slice(0, 20).map(([c]) => c).join(' ') })}

@@ -1,6 +1,6 @@
 import { useStore, set } from '../../store/store';
 import { PRESETS, PRESET_NAMES, countParams, type ArchConfig } from '../../engine/model/config';
-import { createModel } from '../../app/controller';
+import { createModel, startFromStarter } from '../../app/controller';
 import { NumberField, SelectField, Tip } from '../Field';
 import { formatNumber, useT } from '../hooks';
 
@@ -49,6 +49,11 @@ export function ModelPanel() {
   const hasData = useStore((s) => s.data.source !== null);
   const running = useStore((s) => s.run.status === 'running');
   const batch = useStore((s) => s.pretrain.batchSize);
+  const lang = useStore((s) => s.lang);
+  const starters = useStore((s) => s.starters);
+  const manifest = useStore((s) => s.manifest);
+  // Steps trained, counted live during a run (the worker's figure arrives at its start and end).
+  const liveSteps = useStore((s) => (s.model.info ? s.model.info.step + (s.run.status === 'running' ? s.run.step - s.run.startStep : 0) : 0));
   const errors = archErrors(arch, t);
   const valid = Object.keys(errors).length === 0;
   const vocab = (corpus?.distinct ?? 64) + 2;
@@ -61,6 +66,28 @@ export function ModelPanel() {
       <h2 id="model-title">
         {t('model.title')} <Tip>{t('model.tip')}</Tip>
       </h2>
+      {starters.length > 0 && (
+        <div className="starters" data-testid="starters">
+          {[...starters]
+            .sort((a, b) => Number(b.language === lang) - Number(a.language === lang))
+            .map((st) => (
+              <div key={st.id} className="starter">
+                <button type="button" className="primary" data-testid={`starter-${st.id}`} disabled={running} onClick={() => void startFromStarter(st.id)}>
+                  {t('model.starter')} · {st.title[lang]}
+                </button>
+                <p className="muted small">
+                  {t('model.starterHelp', {
+                    title: st.title[lang],
+                    corpus: manifest?.datasets.find((d) => d.id === st.corpus)?.title[lang] ?? st.corpus,
+                    steps: st.curve[st.curve.length - 1]?.step ?? 0,
+                    loss: st.valLoss?.toFixed(3) ?? '?',
+                  })}
+                </p>
+              </div>
+            ))}
+          <p className="muted small">{t('model.orScratch')}</p>
+        </div>
+      )}
       <SelectField
         label={t('model.preset')}
         value={preset}
@@ -91,7 +118,7 @@ export function ModelPanel() {
       {!hasData && <p className="muted">{t('model.needCorpus')}</p>}
       {info && (
         <p className="muted" data-testid="model-info">
-          {t('model.current', { layers: info.config.nLayer, heads: info.config.nHead, width: info.config.nEmbd, context: info.config.blockSize, vocab: info.vocabSize, params: formatNumber(info.params), step: info.step, phase: info.phase })}
+          {t('model.current', { layers: info.config.nLayer, heads: info.config.nHead, width: info.config.nEmbd, context: info.config.blockSize, vocab: info.vocabSize, params: formatNumber(info.params), step: liveSteps, phase: info.phase })}
         </p>
       )}
     </section>

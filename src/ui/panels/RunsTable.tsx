@@ -8,6 +8,22 @@ function lastEval(r: RunRecord, name: string): number | undefined {
   return undefined;
 }
 
+const pct = (x: number | null | undefined) => (x === null || x === undefined ? '–' : `${Math.round(100 * x)}%`);
+
+/** "before → after" of one score, or what is happening instead. */
+function ScoreCell({ r, which, t }: { r: RunRecord; which: 'format' | 'words'; t: ReturnType<typeof useT> }) {
+  if (r.scoring) return <td className="muted small">{t('runs.scoring', { n: r.scoring })}</td>;
+  if (!r.score) return <td>–</td>;
+  const after = r.score.model[which];
+  const before = r.score.snapshot?.[which];
+  return (
+    <td data-testid={`run-${which}`} data-after={after ?? ''} data-before={before ?? ''}>
+      {before !== undefined ? `${pct(before)} → ` : ''}
+      <strong>{pct(after)}</strong>
+    </td>
+  );
+}
+
 function firstEval(r: RunRecord, name: string): number | undefined {
   return r.evals.find((e) => e.losses[name] !== undefined)?.losses[name];
 }
@@ -17,6 +33,8 @@ export function RunsTable() {
   const t = useT();
   const all = useRunsForDisplay();
   const runs = all.filter((r) => r.phase === 'finetune');
+  const scored = [...runs].reverse().find((r) => r.score);
+  const prompts = scored?.score?.model.prompts ?? 40;
   return (
     <section className="panel" aria-labelledby="runs-title">
       <h2 id="runs-title">{t('runs.title')}</h2>
@@ -29,6 +47,8 @@ export function RunsTable() {
               <th>{t('runs.name')}</th>
               <th>{t('runs.pairsVal')}</th>
               <th>{t('runs.corpusDelta')}</th>
+              <th title={t('runs.formatTip', { n: prompts })}>{t('runs.format')}</th>
+              <th title={t('runs.wordsTip')}>{t('runs.words')}</th>
               <th>{t('runs.ms')}</th>
               <th>{t('runs.trainable')}</th>
               <th>{t('runs.wall')}</th>
@@ -48,6 +68,8 @@ export function RunsTable() {
                   </td>
                   <td>{pv?.toFixed(3) ?? '–'}</td>
                   <td>{c0 !== undefined && c1 !== undefined ? `${c1 - c0 >= 0 ? '+' : ''}${(c1 - c0).toFixed(3)}` : '–'}</td>
+                  <ScoreCell r={r} which="format" t={t} />
+                  <ScoreCell r={r} which="words" t={t} />
                   <td>{r.msPerStep ? r.msPerStep.toFixed(0) : '–'}</td>
                   <td>{formatNumber(r.trainableParams)}</td>
                   <td>{formatDuration(r.wallMs)}</td>
@@ -76,6 +98,24 @@ export function RunsTable() {
             })}
           </tbody>
         </table>
+      )}
+      {scored?.score && (
+        <details className="examples" data-testid="score-examples" open>
+          <summary>
+            {t('runs.examples')} ({scored.name}) · <span className="muted small">{t('runs.formatTip', { n: prompts })}</span>
+          </summary>
+          <table className="runs">
+            <tbody>
+              {scored.score.model.examples.map((x, i) => (
+                <tr key={i}>
+                  <td>{x.prompt}</td>
+                  <td className="muted">{scored.score?.snapshot?.examples[i]?.text.slice(0, 120) ?? ''}</td>
+                  <td className={x.ok ? '' : 'warn'}>{x.text || '∅'}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </details>
       )}
     </section>
   );

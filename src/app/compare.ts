@@ -1,0 +1,48 @@
+/**
+ * Which strategies "Compare strategies" runs: pure functions, unit-tested. A strategy is a name and a patch
+ * of the fine-tuning settings, passed to the run as data (the user's own settings are not touched).
+ */
+import { freezePlanOf, type FinetuneSettings } from '../store/store';
+import { describePlan, planChanges } from '../engine/train/freeze';
+
+export interface Strategy {
+  name: string;
+  patch: Partial<FinetuneSettings>;
+}
+
+/**
+ * Up to four strategies that differ on this model: full, bottom half frozen, top block only, progressive
+ * unfreezing — and freezing the embeddings where one of those collapses into another. Two plans are the
+ * same when they train the same groups at every step (on a 2-layer model, "bottom half frozen" and "top block
+ * only" are one plan), so only the first of them is kept.
+ */
+export function compareStrategies(f: FinetuneSettings, nLayer: number): Strategy[] {
+  const half = Math.max(1, Math.floor(nLayer / 2));
+  const candidates: Patch[] = [
+    { preset: 'none' },
+    { preset: 'bottom', k: half },
+    { preset: 'top', k: 1 },
+    { preset: 'progressive', every: f.every },
+    { preset: 'embeddings' },
+  ];
+  const seen = new Set<string>();
+  const out: Strategy[] = [];
+  for (const c of candidates) {
+    const settings = { ...f, ...c, useDiscriminative: false };
+    const plan = freezePlanOf(settings, nLayer);
+    const key = JSON.stringify(planChanges(plan, nLayer, f.steps).map((ch) => [ch.step, [...ch.trainable].sort()]));
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push({ name: describePlan(plan), patch: { ...c, useDiscriminative: false } });
+    if (out.length === 4) break;
+  }
+  return out;
+}
+
+type Patch = Partial<Pick<FinetuneSettings, 'preset' | 'k' | 'every'>>;
+
+/** `name`, or `name #2`, `name #3`… so no two runs in the table share a name. */
+export function uniqueName(name: string, taken: string[]): string {
+  if (!taken.includes(name)) return name;
+  for (let i = 2; ; i++) if (!taken.includes(`${name} #${i}`)) return `${name} #${i}`;
+}
