@@ -285,12 +285,13 @@ function startNextQueued(): void {
 }
 
 export function pauseRun(): void {
+  set((s) => ({ run: { ...s.run, pending: 'pause' } }));
   c().send({ type: 'pause' });
 }
 
 export function stopRun(): void {
   pendingStrategies = [];
-  set((s) => ({ run: { ...s.run, queue: [] } }));
+  set((s) => ({ run: { ...s.run, queue: [], pending: 'stop' } }));
   c().send({ type: 'stop' });
 }
 
@@ -370,7 +371,7 @@ function onEvent(e: Event): void {
     case 'runEnded': {
       updateRun(e.runId, (r) => ({ status: e.status, stepsDone: e.stepsDone, wallMs: r.wallMs + e.wallMs, msPerStep: e.msPerStep || r.msPerStep }));
       const status = e.status === 'paused' ? 'paused' : e.status === 'error' ? 'error' : 'idle';
-      set((s) => ({ run: { ...s.run, status, step: e.stepsDone, error: e.error ? `${e.error.name}: ${e.error.message}` : null } }));
+      set((s) => ({ run: { ...s.run, status, pending: null, step: e.stepsDone, error: e.error ? `${e.error.name}: ${e.error.message}` : null } }));
       if (e.status === 'error') {
         pendingStrategies = [];
         notify('error', tr('run.failed', { message: e.error?.message ?? '' }));

@@ -104,7 +104,9 @@ export interface AppState {
   model: { preset: PresetName | 'custom'; arch: ArchConfig; seed: number; info: ModelInfo | null };
   pretrain: TrainSettings;
   finetune: FinetuneSettings;
-  run: { runId: string | null; phase: Phase | null; status: 'idle' | 'running' | 'paused' | 'error'; error: string | null; step: number; steps: number; startStep: number; tokensPerSec: number; msPerStep: number; queue: string[] };
+  run: { runId: string | null; phase: Phase | null; status: 'idle' | 'running' | 'paused' | 'error'; error: string | null; step: number; steps: number; startStep: number; tokensPerSec: number; msPerStep: number; queue: string[];
+    /** Pause or Stop pressed, taking effect at the end of the current step. */
+    pending?: 'pause' | 'stop' | null };
   runs: RunRecord[];
   sampling: SampleSettings;
   chat: { messages: ChatMessage[]; busy: boolean; compare: boolean };

@@ -88,6 +88,8 @@ const en = {
   'train.on': 'on {backend}',
   'train.idle': 'Idle',
   'train.paused': 'Paused',
+  'train.pausing': "pausing at the end of this step…",
+  'train.stopping': "stopping at the end of this step…",
   'train.samples': 'How the text improves',
   'train.sampleAt': 'step {step}',
 
@@ -315,6 +317,8 @@ const zh: Record<Key, string> = {
   'train.on': '运行于 {backend}',
   'train.idle': '空闲',
   'train.paused': '已暂停',
+  'train.pausing': "本步结束后暂停…",
+  'train.stopping': "本步结束后停止…",
   'train.samples': '文本如何逐步变好',
   'train.sampleAt': '第 {step} 步',
 

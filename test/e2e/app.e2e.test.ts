@@ -69,9 +69,9 @@ describe('playground in Chromium', () => {
     const started = page.waitForFunction(() => Number(document.querySelector('[data-testid=loss-chart]')?.getAttribute('data-points')) > 0, null, { timeout: 60_000 }).then(() => page.evaluate(() => performance.now()));
     const run = pretrain(page, 150);
     const t0 = await started;
-    // the README's screenshot, mid-training
+    // a screenshot mid-training, to look at (the README's is chosen by hand)
     await page.waitForFunction(() => Number(document.querySelector('[data-testid=loss-chart]')?.getAttribute('data-points')) >= 70, null, { timeout: 60_000 });
-    await page.screenshot({ path: 'docs/screenshot.png', fullPage: false });
+    await page.screenshot({ path: 'test-results/screenshots/pretraining.png', fullPage: false }); // ignored folder: tests never rewrite tracked files
     await run;
     const longTasks = await page.evaluate((start) => {
       const a = (window as unknown as { __longTasks: number[] }).__longTasks;

@@ -96,10 +96,10 @@ export function ModelPanel() {
         onChange={(v) => v !== 'custom' && set((s) => ({ model: { ...s.model, preset: v, arch: { ...PRESETS[v] } } }))}
       />
       <div className="grid2">
-        <NumberField label={t('model.layers')} value={arch.nLayer} min={1} max={24} error={errors.nLayer} onChange={(v) => update({ nLayer: v })} />
+        <NumberField label={t('model.layers')} value={arch.nLayer} min={1} max={24} error={errors.nLayer} testId="layers-input" onChange={(v) => update({ nLayer: v })} />
         <NumberField label={t('model.heads')} value={arch.nHead} min={1} max={32} error={errors.nHead} testId="heads-input" onChange={(v) => update({ nHead: v })} />
-        <NumberField label={t('model.width')} value={arch.nEmbd} min={8} step={8} error={errors.nEmbd} onChange={(v) => update({ nEmbd: v })} />
-        <NumberField label={t('model.context')} value={arch.blockSize} min={8} step={8} error={errors.blockSize} onChange={(v) => update({ blockSize: v })} />
+        <NumberField label={t('model.width')} value={arch.nEmbd} min={8} step={8} error={errors.nEmbd} testId="width-input" onChange={(v) => update({ nEmbd: v })} />
+        <NumberField label={t('model.context')} value={arch.blockSize} min={8} step={8} error={errors.blockSize} testId="context-input" onChange={(v) => update({ blockSize: v })} />
         <NumberField label={t('model.dropout')} value={arch.dropout} min={0} max={0.9} step={0.05} error={errors.dropout} onChange={(v) => update({ dropout: v })} />
         <NumberField label={t('model.seed')} value={seed} min={0} onChange={(v) => set((s) => ({ model: { ...s.model, seed: Number.isInteger(v) ? v : 0 } }))} />
       </div>

@@ -19,7 +19,7 @@ export function RunControls({ phase, onStart, canStart }: { phase: 'pretrain' | 
         <button type="button" className="primary" data-testid={`${phase}-start`} disabled={running || !canStart} onClick={onStart}>
           {phase === 'pretrain' ? t('train.start') : t('ft.start')}
         </button>
-        <button type="button" data-testid={`${phase}-pause`} disabled={!(mine && running)} onClick={pauseRun}>
+        <button type="button" data-testid={`${phase}-pause`} disabled={!(mine && running) || Boolean(run.pending)} onClick={pauseRun}>
           {t('train.pause')}
         </button>
         <button type="button" data-testid={`${phase}-resume`} disabled={!paused} onClick={resumeRun}>
@@ -28,7 +28,7 @@ export function RunControls({ phase, onStart, canStart }: { phase: 'pretrain' | 
         <button type="button" disabled={!paused} onClick={stepOnce}>
           {t('train.stepOnce')}
         </button>
-        <button type="button" data-testid={`${phase}-stop`} disabled={!(mine && (running || paused))} onClick={stopRun}>
+        <button type="button" data-testid={`${phase}-stop`} disabled={!(mine && (running || paused)) || run.pending === 'stop'} onClick={stopRun}>
           {t('train.stop')}
         </button>
       </div>
@@ -39,6 +39,11 @@ export function RunControls({ phase, onStart, canStart }: { phase: 'pretrain' | 
             {t('train.progress', { step: run.step, steps: run.steps })} · {running ? t('train.eta', { eta: formatDuration(eta) }) : paused ? t('train.paused') : t('train.idle')} ·{' '}
             {t('train.speed', { tps: formatNumber(Math.round(run.tokensPerSec)), ms: run.msPerStep.toFixed(0) })} · {t('train.on', { backend: backend ?? '?' })}
           </span>
+          {run.pending && running && (
+            <span className="muted" data-testid={`${phase}-pending`}>
+              {run.pending === 'pause' ? t('train.pausing') : t('train.stopping')}
+            </span>
+          )}
           {run.queue.length > 0 && <span className="muted">{t('run.queue', { names: run.queue.join(', ') })}</span>}
         </div>
       )}

@@ -1,0 +1,105 @@
+/**
+ * End-to-end, the lesson's controls and links (production build, headless Chromium, WebAssembly):
+ * Pause, Stop and Step once take effect (the step counter stops), and a share link builds its preset.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { newPage, startApp, type App } from './harness';
+import { PRESETS } from '../../src/engine/model/config';
+
+let app: App;
+
+beforeAll(async () => {
+  app = await startApp();
+}, 300_000);
+
+afterAll(async () => {
+  await app?.close();
+});
+
+const TINY = 'layers=2&heads=2&embd=32&block=32&batch=8&lr=0.01&schedule=constant&eval=0';
+
+async function ready(page: Page): Promise<void> {
+  await page.waitForSelector('[data-testid=corpus-info]', { timeout: 60_000 });
+  await page.waitForFunction(() => document.querySelector('[data-testid=backend-status]')?.getAttribute('data-backend'), null, { timeout: 120_000 });
+}
+
+const stepOf = async (page: Page) => Number((await page.textContent('[data-testid=pretrain-progress]'))?.match(/Step (\d+)/)?.[1] ?? NaN);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('controls answer on WebAssembly', () => {
+  it('Pause stops the step counter, Step once takes exactly one step, Stop ends the run', async () => {
+    const { page, context, errors } = await newPage(app, `?backend=wasm&${TINY}`);
+    try {
+      await ready(page);
+      expect(await page.getAttribute('[data-testid=backend-status]', 'data-backend')).toBe('wasm');
+      await page.click('[data-testid=create-model]');
+      await page.waitForSelector('[data-testid=model-info]', { timeout: 60_000 });
+      await page.fill('[data-testid=pretrain-steps]', '100000');
+      await page.fill('[data-testid=pretrain-sample-every]', '0');
+      await page.click('[data-testid=pretrain-start]');
+      await page.waitForFunction(() => Number(document.querySelector('[data-testid=pretrain-progress]')?.textContent?.match(/Step (\d+)/)?.[1]) >= 10, null, { timeout: 60_000 });
+
+      // Pause: acknowledged at once, and the counter stops.
+      await page.click('[data-testid=pretrain-pause]');
+      await page.waitForSelector('[data-testid=pretrain-resume]:not([disabled])', { timeout: 5_000 });
+      const paused = await stepOf(page);
+      await sleep(1500);
+      expect(await stepOf(page)).toBe(paused);
+      expect(paused).toBeLessThan(100000);
+
+      // Step once: exactly one more.
+      await page.click('text=Step once');
+      await page.waitForFunction((n) => Number(document.querySelector('[data-testid=pretrain-progress]')?.textContent?.match(/Step (\d+)/)?.[1]) === n + 1, paused, { timeout: 10_000 });
+      await page.waitForSelector('[data-testid=pretrain-resume]:not([disabled])', { timeout: 10_000 });
+      await sleep(1000);
+      expect(await stepOf(page)).toBe(paused + 1);
+
+      // Resume, then Stop: the run ends and the counter stays.
+      await page.click('[data-testid=pretrain-resume]');
+      await page.waitForFunction((n) => Number(document.querySelector('[data-testid=pretrain-progress]')?.textContent?.match(/Step (\d+)/)?.[1]) >= n + 10, paused, { timeout: 60_000 });
+      await page.click('[data-testid=pretrain-stop]');
+      await page.waitForSelector('[data-testid=pretrain-start]:not([disabled])', { timeout: 5_000 });
+      const stopped = await stepOf(page);
+      await sleep(1500);
+      expect(await stepOf(page)).toBe(stopped);
+      expect(await page.isDisabled('[data-testid=pretrain-resume]')).toBe(true);
+
+      // A chat request is served during a run, between steps.
+      await page.click('[data-testid=pretrain-start]');
+      await page.waitForFunction(() => document.querySelector('[data-testid=pretrain-pause]:not([disabled])'), null, { timeout: 30_000 });
+      await page.fill('[data-testid=chat-prompt]', 'Call me');
+      await page.click('[data-testid=chat-send]');
+      await page.waitForSelector('[data-testid=chat-send]:not([disabled])', { timeout: 30_000 });
+      expect(await page.isEnabled('[data-testid=pretrain-pause]')).toBe(true); // still training
+      await page.click('[data-testid=pretrain-stop]');
+      await page.waitForSelector('[data-testid=pretrain-start]:not([disabled])', { timeout: 5_000 });
+      expect(errors).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  }, 300_000);
+});
+
+describe('links that reproduce', () => {
+  it("the README's share link builds the baby model (4 layers, width 128, context 64) in Chinese", async () => {
+    const { page, context, errors } = await newPage(app, '?preset=baby&steps=2000&seed=7&lang=zh&backend=wasm');
+    try {
+      await ready(page);
+      expect(await page.inputValue('[data-testid=preset-select]')).toBe('baby');
+      expect(Number(await page.inputValue('[data-testid=layers-input]'))).toBe(PRESETS.baby.nLayer);
+      expect(Number(await page.inputValue('[data-testid=width-input]'))).toBe(PRESETS.baby.nEmbd);
+      expect(Number(await page.inputValue('[data-testid=context-input]'))).toBe(PRESETS.baby.blockSize);
+      expect(Number(await page.inputValue('[data-testid=pretrain-steps]'))).toBe(2000);
+      await page.click('[data-testid=create-model]');
+      await page.waitForSelector('[data-testid=model-info]', { timeout: 60_000 });
+      const info = (await page.textContent('[data-testid=model-info]'))!;
+      // The worker built it: 4 layers × 4 heads, width 128, context 64.
+      expect(info).toMatch(/4\D+4\D+128\D+64/);
+      expect(await page.textContent('h1')).toContain('小小 GPT');
+      expect(errors).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  }, 200_000);
+});
