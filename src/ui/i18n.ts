@@ -199,6 +199,7 @@ const en = {
   'diagram.trainableShare': '{n} of {total} parameters learn ({pct}%)',
   'diagram.click': 'Click a group to freeze or unfreeze it.',
   'diagram.live': 'Live: the current run.',
+  'diagram.final': "Final state of run “{name}”: which groups were learning at its end, and their last update sizes.",
   'diagram.preview': 'The fine-tuning plan at its first step.',
 
   'runs.title': 'Runs',
@@ -428,6 +429,7 @@ const zh: Record<Key, string> = {
   'diagram.trainableShare': '{total} 个参数中有 {n} 个参与学习（{pct}%）',
   'diagram.click': '点击某一组可以冻结或解冻它。',
   'diagram.live': '实时：当前训练。',
+  'diagram.final': "运行“{name}”结束时的状态：哪些部分在学习，以及它们最后一次更新的大小。",
   'diagram.preview': '微调计划（第一步时的状态）。',
 
   'runs.title': '训练记录',

@@ -197,6 +197,8 @@ describe('fine-tuning with freezing in Chromium', () => {
     await pretrain(page, 60, { sampleEvery: 0 });
     await page.waitForSelector('[data-testid=pairs-info]');
 
+    // Replies (chat, and the held-out answers scored after each run) stop at 40 characters: keeps the test short.
+    await page.fill('[data-testid=chat-max-tokens]', '40');
     // progressive unfreezing: top group first, one more every 60 steps (2 blocks: 3 levels)
     await page.check('[data-testid=freeze-progressive]');
     await page.fill('[data-testid=progressive-every]', '60');
@@ -230,6 +232,10 @@ describe('fine-tuning with freezing in Chromium', () => {
     await page.waitForFunction(() => Number(document.querySelector('[data-testid=compare-chart]')?.getAttribute('data-curves')) >= 2, null, { timeout: 10_000 });
     const rows = await page.locator('[data-testid=run-row]').count();
     expect(rows).toBe(5);
+    // Every run was scored on the held-out prompts, before → after, and no two runs share a name.
+    expect(await page.locator('[data-testid=run-format]').count()).toBe(5);
+    const names = await page.locator('[data-testid=run-row] input').evaluateAll((els) => els.map((e) => (e as HTMLInputElement).value));
+    expect(new Set(names).size).toBe(5);
 
     // the bottom-half run's file: embeddings and block 0 equal the pretrained snapshot's, block 1 does not
     const [snapDl] = await Promise.all([page.waitForEvent('download'), page.click('text=Download pretrained snapshot')]);

@@ -1,4 +1,5 @@
-import { freezePlanOf, planProblem, set, useStore } from '../../store/store';
+import { useRef } from 'react';
+import { freezePlanOf, planProblem, set, useStore, type FinetuneSettings } from '../../store/store';
 import { groupIds, type GroupId } from '../../engine/model/groups';
 import { trainableAt } from '../../engine/train/freeze';
 import { formatNumber, useT } from '../hooks';
@@ -13,9 +14,14 @@ export function ModelDiagram() {
   const finetune = useStore((s) => s.finetune);
   const run = useStore((s) => (s.run.runId ? s.runs.find((r) => r.runId === s.run.runId) ?? null : null));
   const running = useStore((s) => s.run.status === 'running');
+  // After a run, its final state stays on show until the fine-tuning settings change (then the plan is previewed).
+  const endedWith = useRef<{ runId: string; settings: FinetuneSettings } | null>(null);
+  const ended = run !== null && (run.status === 'done' || run.status === 'stopped') && Object.keys(run.trainable).length > 0;
+  if (ended && endedWith.current?.runId !== run.runId) endedWith.current = { runId: run.runId, settings: finetune };
   if (!info) return null;
   const L = info.config.nLayer;
-  const live = run !== null && (run.status === 'running' || run.status === 'paused') && Object.keys(run.trainable).length > 0;
+  const showFinal = ended && endedWith.current?.settings === finetune;
+  const live = run !== null && (((run.status === 'running' || run.status === 'paused') && Object.keys(run.trainable).length > 0) || showFinal);
   // A plan that cannot run (no stages yet) previews as all frozen rather than failing to render.
   const preview = () =>
     planProblem(finetune, L) !== null ? {} : Object.fromEntries(trainableAt(freezePlanOf(finetune, L), 0, L, { discriminative: finetune.useDiscriminative ? finetune.discriminative : undefined }));
@@ -35,7 +41,9 @@ export function ModelDiagram() {
   return (
     <section className="panel" aria-labelledby="diagram-title">
       <h2 id="diagram-title">{t('diagram.title')}</h2>
-      <p className="muted small">{live ? t('diagram.live') : t('diagram.preview')} {t('diagram.click')}</p>
+      <p className="muted small" data-testid="diagram-mode" data-mode={showFinal ? 'final' : live ? 'live' : 'plan'}>
+        {showFinal ? t('diagram.final', { name: run.name }) : live ? t('diagram.live') : t('diagram.preview')} {t('diagram.click')}
+      </p>
       <ol className="diagram" data-testid="diagram">
         {groups.map((g) => {
           const on = g in trainable;

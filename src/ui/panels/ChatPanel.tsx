@@ -41,7 +41,7 @@ export function ChatPanel() {
           <NumberField label={t('chat.temperature')} value={sampling.temperature} min={0} step={0.1} onChange={(v) => update({ temperature: Math.max(0, v || 0) })} />
           <NumberField label={t('chat.topK')} value={sampling.topK} min={0} onChange={(v) => update({ topK: Math.max(0, Math.floor(v || 0)) })} />
           <NumberField label={t('chat.topP')} value={sampling.topP} min={0} max={1} step={0.05} onChange={(v) => update({ topP: Math.min(1, Math.max(0, v || 0)) })} />
-          <NumberField label={t('chat.maxTokens')} value={sampling.maxNewTokens} min={1} onChange={(v) => update({ maxNewTokens: Math.max(1, Math.floor(v || 1)) })} />
+          <NumberField label={t('chat.maxTokens')} value={sampling.maxNewTokens} min={1} testId="chat-max-tokens" onChange={(v) => update({ maxNewTokens: Math.max(1, Math.floor(v || 1)) })} />
           <NumberField label={t('chat.seed')} value={sampling.seed} min={0} testId="chat-seed" onChange={(v) => update({ seed: Math.max(0, Math.floor(v || 0)) })} />
         </div>
         <label className="check">
