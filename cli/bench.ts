@@ -1,5 +1,6 @@
 /**
- * `npm run bench`: training-step speed on each Node backend, the saving from freezing, and a leak check.
+ * `npm run bench`: training-step speed on each Node backend, the saving from freezing, a leak check, and
+ * sampling speed with and without the key/value cache.
  * Prints a table and writes bench-results/bench.json. Figures only: nothing here passes or fails.
  *
  *   npm run bench                      all backends, tiny and baby
@@ -12,6 +13,7 @@ import { parseArgs } from 'node:util';
 import * as tf from '../src/engine/tf';
 import { PRESETS, countParams, type PresetName } from '../src/engine/model/config';
 import { GPT } from '../src/engine/model/gpt';
+import { generate } from '../src/engine/model/generate';
 import { createRng } from '../src/engine/random';
 import { corpusSource } from '../src/engine/train/sources';
 import { Trainer } from '../src/engine/train/trainer';
@@ -58,6 +60,33 @@ async function measure(backend: NodeBackend, preset: PresetName, plan: FreezePla
   };
 }
 
+interface SampleRow {
+  backend: NodeBackend;
+  preset: PresetName;
+  blockSize: number;
+  tokens: number;
+  /** Tokens per second of a reply, with the key/value cache and with the whole window recomputed per token. */
+  cached: number;
+  windowed: number;
+}
+
+/** Sampling speed of one reply (200 tokens, or the block), with and without the key/value cache. */
+async function measureSampling(backend: NodeBackend, preset: PresetName, blockSize: number): Promise<SampleRow> {
+  const model = GPT.create({ ...PRESETS[preset], blockSize, vocabSize: VOCAB, dropout: 0 }, 1);
+  const tokens = Math.min(200, blockSize - 8);
+  const prompt = Array.from({ length: 8 }, (_, i) => i + 1);
+  const time = async (fixedShape: boolean) => {
+    await generate(model, prompt, { maxNewTokens: 4, seed: 1, fixedShape }); // warm-up
+    const t0 = performance.now();
+    await generate(model, prompt, { maxNewTokens: tokens, seed: 1, fixedShape });
+    return (tokens * 1000) / (performance.now() - t0);
+  };
+  // fixedShape recomputes the whole window each token (what GPU backends do); the default uses the cache.
+  const row = { backend, preset, blockSize, tokens, cached: await time(false), windowed: await time(true) };
+  model.dispose();
+  return row;
+}
+
 async function main() {
   const { values } = parseArgs({ options: { backend: { type: 'string' }, steps: { type: 'string' }, presets: { type: 'string' } } });
   const backends = values.backend ? [values.backend] : [...NODE_BACKENDS];
@@ -84,8 +113,18 @@ async function main() {
       }
     }
   }
+  const sampling: SampleRow[] = [];
+  for (const backend of backends as NodeBackend[]) {
+    if (backend === 'cpu') continue; // minutes per reply without the cache
+    await useNodeBackend(backend);
+    for (const preset of presets) {
+      const row = await measureSampling(backend, preset, 256);
+      sampling.push(row);
+      console.log(`${backend.padEnd(5)} ${preset.padEnd(5)} sampling ${row.tokens} tokens at context ${row.blockSize}: ${row.cached.toFixed(0)} tok/s with the KV cache, ${row.windowed.toFixed(0)} tok/s recomputing the window (×${(row.cached / row.windowed).toFixed(1)})`);
+    }
+  }
   mkdirSync('bench-results', { recursive: true });
-  const report = { date: new Date().toISOString(), cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, tfjs: tf.version_core, batch: 12, vocab: VOCAB, rows };
+  const report = { date: new Date().toISOString(), cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, tfjs: tf.version_core, batch: 12, vocab: VOCAB, rows, sampling };
   writeFileSync('bench-results/bench.json', JSON.stringify(report, null, 2));
   console.log('\nwrote bench-results/bench.json');
   console.log('reference: nanoGPT/PyTorch, baby config, batch 12, one thread with OpenBLAS on this machine type: ~10.8k tokens/s');
