@@ -213,6 +213,9 @@ async function runClaimed(r: RunRequest, startStep: number, model: GPT, tokenize
     evals,
     evalEvery: r.evalEvery,
     evalIters: r.evalIters,
+    // Read statistics back about four times a second, not every step (a GPU→CPU sync stalls the GPU).
+    logEvery: 1_000_000,
+    readbackMs: 250,
   };
   const trainableNow = trainer.trainableParams(trainableAt(r.freeze, startStep, model.config.nLayer, spec.freezeOptions));
   post({ type: 'runStarted', runId: r.runId, phase: r.phase, steps: r.steps, startStep, trainableParams: trainableNow });

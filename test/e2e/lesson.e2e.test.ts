@@ -103,3 +103,32 @@ describe('links that reproduce', () => {
     }
   }, 200_000);
 });
+
+describe('the lesson from a starter model', () => {
+  it('loads the English starter, fine-tunes with the default plan, and answers ≥ 90% of held-out prompts in the dialogue format', async () => {
+    const { page, context, errors } = await newPage(app, '?backend=wasm&lang=en');
+    try {
+      await ready(page);
+      await page.click('[data-testid=starter-en]');
+      await page.waitForSelector('[data-testid=notice]:has-text("pretrained starter")', { timeout: 60_000 });
+      expect(await page.inputValue('[data-testid=pairs-select]')).toBe('sailor');
+      // The starter's own training curve is on the chart.
+      await page.waitForFunction(() => Number(document.querySelector('[data-testid=loss-chart]')?.getAttribute('data-points')) > 0, null, { timeout: 10_000 });
+      await page.waitForSelector('[data-testid=pairs-info]', { timeout: 60_000 });
+      // Every sailor pair fits the starter's context: nothing truncated.
+      expect(await page.locator('[data-testid=pairs-truncated]').count()).toBe(0);
+      await page.fill('[data-testid=finetune-sample-every]', '0');
+      await page.click('[data-testid=finetune-start]');
+      await page.waitForSelector('[data-testid=run-format]', { timeout: 900_000 });
+      const after = Number(await page.getAttribute('[data-testid=run-format]', 'data-after'));
+      const before = Number(await page.getAttribute('[data-testid=run-format]', 'data-before'));
+      console.info(`English starter, default fine-tune: format ${before} → ${after}, words → ${await page.getAttribute('[data-testid=run-words]', 'data-after')}`);
+      expect(after).toBeGreaterThanOrEqual(0.9);
+      expect(after).toBeGreaterThan(before);
+      await page.screenshot({ path: 'test-results/screenshots/lesson-en.png', fullPage: true });
+      expect(errors).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  }, 1_000_000);
+});

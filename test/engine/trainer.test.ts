@@ -278,4 +278,20 @@ describe.each(TEST_BACKENDS)('Trainer on %s', (backend) => {
     trainer.dispose();
     model.dispose();
   });
+  it('reads statistics back by time when asked, and still reports every step in order', async () => {
+    const { config, train } = tinySetup();
+    const model = GPT.create(config, 12);
+    let readbacks = 0;
+    const trainer = new Trainer(model, { seed: 12, checkDevice: async () => void readbacks++ }); // called once per read-back
+    const steps: number[] = [];
+    const spec = { steps: 40, batchSize: 2, schedule: constant(1e-3), train, logEvery: 1_000_000 };
+    await trainer.run({ ...spec, readbackMs: 3_600_000 }, { onStep: (m) => steps.push(m.step) });
+    expect(readbacks).toBe(1); // an hour apart: only the one at the end of the run
+    expect(steps).toEqual(Array.from({ length: 40 }, (_, i) => i));
+    readbacks = 0;
+    await trainer.run({ ...spec, readbackMs: 0 });
+    expect(readbacks).toBe(40); // due after every step
+    trainer.dispose();
+    model.dispose();
+  });
 });

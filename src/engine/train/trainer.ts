@@ -46,6 +46,12 @@ export interface TrainSpec {
   evalIters?: number;
   /** Read statistics back every N steps; default 1. */
   logEvery?: number;
+  /**
+   * Also read back once this many milliseconds have passed since the last read-back (whichever comes
+   * first). With a large logEvery, GPU backends read back a few times a second instead of every step: each
+   * read-back stalls the GPU's pipeline, and everything downstream throttles to ~250 ms anyway.
+   */
+  readbackMs?: number;
 }
 
 export interface StepMetrics {
@@ -258,7 +264,8 @@ export class Trainer {
         pending.push({ step, lr, stats });
         stepsSinceFlush++;
         tokensSinceFlush += tokens;
-        if (pending.length >= logEvery || step === end - 1) await flush();
+        const due = spec.readbackMs !== undefined && performance.now() - lastFlush >= spec.readbackMs;
+        if (pending.length >= logEvery || due || step === end - 1) await flush();
       }
       await flush();
       if (evalEvery > 0 && spec.evals?.length && step === spec.steps && lastEval?.step !== step) await evaluate(step);
