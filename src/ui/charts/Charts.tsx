@@ -4,6 +4,7 @@ import { useStore, type Marker, type RunRecord } from '../../store/store';
 import { downsample, metricsCsv } from './downsample';
 import { labelGap, placeMarkerLabels, type PlacedLabel } from './markers';
 import { download, useRunsForDisplay, useT } from '../hooks';
+import { EVAL, type EvalName } from '../../engine/train/evalNames';
 
 const MAX_POINTS = 150;
 
@@ -37,7 +38,7 @@ function ema(points: XY[], alpha = 0.1): XY[] {
   return points.map((p) => ({ x: p.x, y: (m = alpha * p.y + (1 - alpha) * m) }));
 }
 
-function evalSeries(r: RunRecord, name: string, x: 'globalStep' | 'step'): XY[] {
+function evalSeries(r: RunRecord, name: EvalName, x: 'globalStep' | 'step'): XY[] {
   return r.evals.filter((e) => e.losses[name] !== undefined).map((e) => ({ x: e[x], y: e.losses[name] }));
 }
 
@@ -77,11 +78,11 @@ export const LossChart = memo(function LossChart() {
     const pts = downsample(r.points.map((p) => ({ x: p.globalStep, y: p.loss })), MAX_POINTS, 'x');
     if (r.phase === 'pretrain') {
       lines.push({ key: `${r.runId}-train`, name: t('chart.train'), data: ema(pts), color: COLORS[0] });
-      lines.push({ key: `${r.runId}-val`, name: t('chart.val'), data: evalSeries(r, 'val', 'globalStep'), color: COLORS[1], dots: true });
+      lines.push({ key: `${r.runId}-val`, name: t('chart.val'), data: evalSeries(r, EVAL.val, 'globalStep'), color: COLORS[1], dots: true });
     } else {
       lines.push({ key: `${r.runId}-ptrain`, name: `${t('chart.pairsTrain')} (${r.name})`, data: ema(pts), color: COLORS[2] });
-      lines.push({ key: `${r.runId}-pval`, name: `${t('chart.pairsVal')} (${r.name})`, data: evalSeries(r, 'pairs-val', 'globalStep'), color: COLORS[3], dots: true });
-      lines.push({ key: `${r.runId}-cval`, name: `${t('chart.corpusVal')}`, data: evalSeries(r, 'corpus-val', 'globalStep'), color: COLORS[4], dashed: true, dots: true });
+      lines.push({ key: `${r.runId}-pval`, name: `${t('chart.pairsVal')} (${r.name})`, data: evalSeries(r, EVAL.pairsVal, 'globalStep'), color: COLORS[3], dots: true });
+      lines.push({ key: `${r.runId}-cval`, name: `${t('chart.corpusVal')}`, data: evalSeries(r, EVAL.corpusVal, 'globalStep'), color: COLORS[4], dashed: true, dots: true });
     }
   }
   const markers = main.flatMap((r) => r.markers.filter((m) => m.globalStep >= 0));
@@ -190,8 +191,8 @@ export const CompareChart = memo(function CompareChart({ runs: all }: { runs: Ru
           <Tooltip formatter={(v) => (typeof v === 'number' ? v.toFixed(4) : String(v))} />
           <Legend />
           {runs.map((r, i) => [
-            <Line key={`${r.runId}-p`} data={evalSeries(r, 'pairs-val', 'step')} dataKey="y" name={`${r.name}: ${t('chart.pairsVal')}`} stroke={COLORS[i % COLORS.length]} isAnimationActive={false} />,
-            <Line key={`${r.runId}-c`} data={evalSeries(r, 'corpus-val', 'step')} dataKey="y" name={`${r.name}: ${t('chart.corpusVal')}`} stroke={COLORS[i % COLORS.length]} strokeDasharray="5 4" isAnimationActive={false} />,
+            <Line key={`${r.runId}-p`} data={evalSeries(r, EVAL.pairsVal, 'step')} dataKey="y" name={`${r.name}: ${t('chart.pairsVal')}`} stroke={COLORS[i % COLORS.length]} isAnimationActive={false} />,
+            <Line key={`${r.runId}-c`} data={evalSeries(r, EVAL.corpusVal, 'step')} dataKey="y" name={`${r.name}: ${t('chart.corpusVal')}`} stroke={COLORS[i % COLORS.length]} strokeDasharray="5 4" isAnimationActive={false} />,
           ])}
         </LineChart>
       )}

@@ -2,8 +2,9 @@ import { updateRun, type RunRecord } from '../../store/store';
 import { deleteRun, exportModel } from '../../app/controller';
 import { CompareChart } from '../charts/Charts';
 import { download, formatDuration, formatNumber, useRunsForDisplay, useT } from '../hooks';
+import { EVAL, type EvalName } from '../../engine/train/evalNames';
 
-function lastEval(r: RunRecord, name: string): number | undefined {
+function lastEval(r: RunRecord, name: EvalName): number | undefined {
   for (let i = r.evals.length - 1; i >= 0; i--) if (r.evals[i].losses[name] !== undefined) return r.evals[i].losses[name];
   return undefined;
 }
@@ -24,7 +25,7 @@ function ScoreCell({ r, which, t }: { r: RunRecord; which: 'format' | 'words'; t
   );
 }
 
-function firstEval(r: RunRecord, name: string): number | undefined {
+function firstEval(r: RunRecord, name: EvalName): number | undefined {
   return r.evals.find((e) => e.losses[name] !== undefined)?.losses[name];
 }
 
@@ -58,9 +59,9 @@ export function RunsTable() {
           </thead>
           <tbody>
             {runs.map((r) => {
-              const pv = lastEval(r, 'pairs-val');
-              const c0 = firstEval(r, 'corpus-val');
-              const c1 = lastEval(r, 'corpus-val');
+              const pv = lastEval(r, EVAL.pairsVal);
+              const c0 = firstEval(r, EVAL.corpusVal);
+              const c1 = lastEval(r, EVAL.corpusVal);
               return (
                 <tr key={r.runId} data-testid="run-row" className={r.hidden ? 'hidden-run' : ''}>
                   <td>
