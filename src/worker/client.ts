@@ -61,11 +61,6 @@ export class WorkerClient {
     });
   }
 
-  /** The id the next request() will use (to cancel a sample while it streams). */
-  peekNextId(): number {
-    return this.nextId;
-  }
-
   private failAll(e: WireError): void {
     for (const p of this.pending.values()) p.reject(e);
     this.pending.clear();

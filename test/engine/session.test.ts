@@ -3,6 +3,7 @@ import { GPT } from '../../src/engine/model/gpt';
 import { Trainer } from '../../src/engine/train/trainer';
 import { readSession, saveSession } from '../../src/engine/io/session';
 import { modelFromCheckpoint, snapshotParams, CheckpointError, exportCheckpoint } from '../../src/engine/io/checkpoint';
+import { readSafetensors, writeSafetensors } from '../../src/engine/io/safetensors';
 import { tinySetup } from './helpers';
 
 describe('resumable sessions', () => {
@@ -22,13 +23,12 @@ describe('resumable sessions', () => {
     const lossesB: number[] = [];
     await tb.run({ ...spec, stopAt: 4 }, { onStep: (m) => lossesB.push(m.loss) });
     const snapshot = await snapshotParams(b);
-    const bytes = await saveSession(b, tok, tb, { step: tb.globalStep, phase: 'pretrain' }, snapshot, { note: 'x' });
+    const bytes = await saveSession(b, tok, tb, { step: tb.globalStep, phase: 'pretrain' }, snapshot);
     tb.dispose();
     b.dispose();
 
     const { checkpoint, state } = readSession(bytes);
     expect(state.globalStep).toBe(4);
-    expect(state.extra).toEqual({ note: 'x' });
     expect(state.snapshot!.get('transformer.wte.weight')).toEqual(snapshot.get('transformer.wte.weight'));
     const c = modelFromCheckpoint(checkpoint);
     const tc = new Trainer(c, { seed: 999 });
@@ -42,6 +42,25 @@ describe('resumable sessions', () => {
     for (const [n, v] of wa) expect(wc.get(n), n).toEqual(v);
     for (const x of [ta, tc]) x.dispose();
     for (const x of [a, c]) x.dispose();
+  });
+
+  it('writes only what resuming reads, and still reads older sessions that carry an `extra` field', async () => {
+    const { tok, config } = tinySetup();
+    const m = GPT.create(config, 1);
+    const trainer = new Trainer(m, { seed: 1 });
+    trainer.globalStep = 7;
+    const bytes = await saveSession(m, tok, trainer, { step: 7, phase: 'pretrain' }, null);
+    const file = readSafetensors(bytes);
+    const meta = JSON.parse(file.metadata.session);
+    expect(Object.keys(meta).sort()).toEqual(['globalStep', 'optimizerSteps', 'rng']);
+
+    const old = writeSafetensors(file.tensors, { ...file.metadata, session: JSON.stringify({ ...meta, extra: {} }) });
+    const { checkpoint, state } = readSession(old);
+    expect(state.globalStep).toBe(7);
+    expect(state).not.toHaveProperty('extra');
+    expect([...checkpoint.params.keys()].sort()).toEqual([...m.params.keys()].sort());
+    trainer.dispose();
+    m.dispose();
   });
 
   it('refuses a plain model file as a session', async () => {

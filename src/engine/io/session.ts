@@ -1,7 +1,7 @@
 /**
  * A resumable session: everything needed to continue training exactly where it stopped — the model
  * (nanoGPT names, as in an exported checkpoint), the optimizer's moments and step counts, the trainer's
- * step and random state, an optional pretrained snapshot, and the caller's own JSON (run settings).
+ * step and random state, and an optional pretrained snapshot.
  *
  * Stored as one safetensors file; tensors: the model's own names, `optimizer.m.<name>`,
  * `optimizer.v.<name>`, `snapshot.<name>`. The model part is validated as a checkpoint.
@@ -18,8 +18,6 @@ export interface SessionState {
   rng: [number, number, number, number];
   optimizer: Map<string, SavedSlot>;
   snapshot: Map<string, Float32Array> | null;
-  /** The caller's run settings and progress (plain JSON). */
-  extra: Record<string, unknown>;
 }
 
 export async function saveSession(
@@ -28,7 +26,6 @@ export async function saveSession(
   trainer: Trainer,
   training: TrainingInfo,
   snapshot: Map<string, Float32Array> | null,
-  extra: Record<string, unknown>,
 ): Promise<Uint8Array> {
   const base = checkpointContents(model.config, await snapshotParams(model), tokenizer, training);
   const tensors = new Map<string, RawTensor>(base.tensors);
@@ -42,14 +39,15 @@ export async function saveSession(
   if (snapshot) for (const [name, data] of snapshot) tensors.set(`snapshot.${name}`, { shape: model.params.get(name)!.shape, data });
   return writeSafetensors(tensors, {
     ...base.metadata,
-    session: JSON.stringify({ globalStep: trainer.globalStep, rng: trainer.rngState, optimizerSteps: steps, extra }),
+    session: JSON.stringify({ globalStep: trainer.globalStep, rng: trainer.rngState, optimizerSteps: steps }),
   });
 }
 
 export function readSession(bytes: Uint8Array): { checkpoint: Checkpoint; state: SessionState } {
   const file = readSafetensors(bytes);
   if (!file.metadata.session) throw new CheckpointError('this file is a model, not a saved session (no "session" metadata)');
-  let meta: { globalStep: number; rng: [number, number, number, number]; optimizerSteps: Record<string, number>; extra: Record<string, unknown> };
+  // Older sessions also hold `extra` (always {}, nothing wrote more): it parses and is ignored.
+  let meta: { globalStep: number; rng: [number, number, number, number]; optimizerSteps: Record<string, number> };
   try {
     meta = JSON.parse(file.metadata.session);
   } catch (e) {
@@ -74,6 +72,6 @@ export function readSession(bytes: Uint8Array): { checkpoint: Checkpoint; state:
   }
   return {
     checkpoint,
-    state: { globalStep: meta.globalStep ?? 0, rng: meta.rng, optimizer, snapshot: snapshot.size ? snapshot : null, extra: meta.extra ?? {} },
+    state: { globalStep: meta.globalStep ?? 0, rng: meta.rng, optimizer, snapshot: snapshot.size ? snapshot : null },
   };
 }

@@ -8,7 +8,7 @@
 import * as tf from '../tf';
 import type { GPTConfig } from './config';
 import type { Rng } from '../random';
-import { WPE, WTE, type GroupId } from './groups';
+import { WPE, WTE } from './groups';
 
 export { groupIds, groupOf, LM_HEAD, WPE, WTE, type GroupId } from './groups';
 
@@ -19,10 +19,7 @@ export interface ParamSpec {
   shape: number[];
   /** How nanoGPT initialises it. */
   init: { kind: 'normal'; std: number } | { kind: 'zeros' } | { kind: 'ones' };
-  /** Freezing group this parameter belongs to (see freeze.ts). */
-  group: GroupId;
 }
-
 
 /** Every parameter of a config, in nanoGPT's state_dict order (lm_head omitted: it is wte). */
 export function paramSpecs(c: GPTConfig): ParamSpec[] {
@@ -33,28 +30,27 @@ export function paramSpecs(c: GPTConfig): ParamSpec[] {
   const zeros = { kind: 'zeros' } as const;
   const ones = { kind: 'ones' } as const;
   const specs: ParamSpec[] = [
-    { name: WTE, shape: [c.vocabSize, C], init: normal, group: 'embeddings' },
-    { name: WPE, shape: [c.blockSize, C], init: normal, group: 'embeddings' },
+    { name: WTE, shape: [c.vocabSize, C], init: normal },
+    { name: WPE, shape: [c.blockSize, C], init: normal },
   ];
-  const layerNorm = (prefix: string, group: GroupId) => {
-    specs.push({ name: `${prefix}.weight`, shape: [C], init: ones, group });
-    if (c.bias) specs.push({ name: `${prefix}.bias`, shape: [C], init: zeros, group });
+  const layerNorm = (prefix: string) => {
+    specs.push({ name: `${prefix}.weight`, shape: [C], init: ones });
+    if (c.bias) specs.push({ name: `${prefix}.bias`, shape: [C], init: zeros });
   };
-  const linear = (prefix: string, out: number, inp: number, group: GroupId, std: ParamSpec['init'] = normal) => {
-    specs.push({ name: `${prefix}.weight`, shape: [out, inp], init: std, group });
-    if (c.bias) specs.push({ name: `${prefix}.bias`, shape: [out], init: zeros, group });
+  const linear = (prefix: string, out: number, inp: number, std: ParamSpec['init'] = normal) => {
+    specs.push({ name: `${prefix}.weight`, shape: [out, inp], init: std });
+    if (c.bias) specs.push({ name: `${prefix}.bias`, shape: [out], init: zeros });
   };
   for (let i = 0; i < c.nLayer; i++) {
     const h = `transformer.h.${i}`;
-    const g = `block.${i}` as GroupId;
-    layerNorm(`${h}.ln_1`, g);
-    linear(`${h}.attn.c_attn`, 3 * C, C, g);
-    linear(`${h}.attn.c_proj`, C, C, g, projNormal);
-    layerNorm(`${h}.ln_2`, g);
-    linear(`${h}.mlp.c_fc`, 4 * C, C, g);
-    linear(`${h}.mlp.c_proj`, C, 4 * C, g, projNormal);
+    layerNorm(`${h}.ln_1`);
+    linear(`${h}.attn.c_attn`, 3 * C, C);
+    linear(`${h}.attn.c_proj`, C, C, projNormal);
+    layerNorm(`${h}.ln_2`);
+    linear(`${h}.mlp.c_fc`, 4 * C, C);
+    linear(`${h}.mlp.c_proj`, C, 4 * C, projNormal);
   }
-  layerNorm('transformer.ln_f', 'ln_f');
+  layerNorm('transformer.ln_f');
   return specs;
 }
 

@@ -76,10 +76,6 @@ export class AdamW {
     });
   }
 
-  has(name: string): boolean {
-    return this.slots.has(name);
-  }
-
   /** Optimizer state as plain arrays (for checkpoints). A sync point: reads every moment back. */
   async save(): Promise<Map<string, SavedSlot>> {
     const out = new Map<string, SavedSlot>();
