@@ -8,8 +8,9 @@ import { ModelDiagram } from '../../src/ui/diagram/ModelDiagram';
 import { RunsTable } from '../../src/ui/panels/RunsTable';
 import { DataPanel } from '../../src/ui/panels/DataPanel';
 import { FinetunePanel } from '../../src/ui/panels/FinetunePanel';
+import { TrainSettingsFields } from '../../src/ui/panels/TrainSettings';
 import { translate } from '../../src/ui/i18n';
-import { PRESETS } from '../../src/engine/model/config';
+import { ARCH_LIMITS, PRESETS, validateConfig, type ArchConfig } from '../../src/engine/model/config';
 import type { ModelInfo } from '../../src/worker/protocol';
 
 const t = (k: Parameters<typeof translate>[1], p?: Record<string, string | number>) => translate('en', k, p);
@@ -49,7 +50,7 @@ describe('ModelPanel', () => {
   it('explains heads that do not divide the width, next to the field, and disables Create', () => {
     set((s) => ({ data: { ...s.data, source: 'moby-dick-quick' }, model: { ...s.model, arch: { ...s.model.arch, nEmbd: 30, nHead: 4 } } }));
     const html = render(<ModelPanel />);
-    expect(html).toContain('Width 30 is not divisible by 4 heads. Try: 1, 2, 3, 5, 6, 10, 15.');
+    expect(html).toContain('Width 30 is not divisible by 4 heads. Try: 1, 2, 3, 5, 6, 10, 15, 30.');
     expect(html).toMatch(/data-testid="create-model" disabled=""/);
   });
   it('shows the parameter count and memory estimate for a valid config', () => {
@@ -57,6 +58,40 @@ describe('ModelPanel', () => {
     const html = render(<ModelPanel />);
     expect(html).toMatch(/data-testid="param-count">[\d,]+ parameters/);
     expect(html).not.toMatch(/data-testid="create-model" disabled/);
+  });
+  it('accepts exactly the architectures the engine accepts, on both sides of every limit', () => {
+    const engineAccepts = (a: ArchConfig) => {
+      try {
+        validateConfig({ ...a, vocabSize: 65 });
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const panelAccepts = (a: ArchConfig) => Object.keys(archErrors(a, t)).length === 0;
+    // One head divides every width, and 128 is divisible by every head count at the limits.
+    const base: ArchConfig = { ...PRESETS.baby, nHead: 1 };
+    const cases: [ArchConfig, boolean][] = [
+      ...(['nLayer', 'nHead', 'nEmbd', 'blockSize'] as const).flatMap((k) => {
+        const { min, max } = ARCH_LIMITS[k];
+        return [
+          [{ ...base, [k]: min - 1 }, false],
+          [{ ...base, [k]: min }, true],
+          [{ ...base, [k]: min + 0.5 }, false],
+          [{ ...base, [k]: max }, true],
+          [{ ...base, [k]: max + 1 }, false],
+        ] as [ArchConfig, boolean][];
+      }),
+      [{ ...base, dropout: -0.01 }, false],
+      [{ ...base, dropout: 0 }, true],
+      [{ ...base, dropout: 0.95 }, true],
+      [{ ...base, dropout: 1 }, false],
+      [{ ...base, nEmbd: 30, nHead: 4 }, false],
+    ];
+    for (const [a, ok] of cases) {
+      expect(engineAccepts(a), JSON.stringify(a)).toBe(ok);
+      expect(panelAccepts(a), JSON.stringify(a)).toBe(ok);
+    }
   });
   it('validates every field and estimates memory that grows with the batch', () => {
     expect(Object.keys(archErrors({ ...PRESETS.baby, nLayer: 0, dropout: 1 }, t)).sort()).toEqual(['dropout', 'nLayer']);
@@ -91,6 +126,16 @@ describe('ModelDiagram', () => {
     expect(html).toMatch(/data-testid="norm-embeddings">update 0</);
     expect(html).toMatch(/data-testid="norm-block.1">update 1.2e-2</);
     expect(html).toContain('Live: the current run.');
+  });
+});
+
+describe('TrainSettingsFields', () => {
+  it('explains a learning rate that is not above 0 with the learning-rate message, next to its field', () => {
+    set((s) => ({ pretrain: { ...s.pretrain, lr: 0 } }));
+    render(<TrainSettingsFields slice="pretrain" />);
+    const input = host.querySelector('[data-testid="pretrain-lr"]')!;
+    expect(input.getAttribute('aria-invalid')).toBe('true');
+    expect(document.getElementById(input.getAttribute('aria-describedby')!)?.textContent).toBe(t('train.invalidLr'));
   });
 });
 

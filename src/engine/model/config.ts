@@ -41,6 +41,31 @@ export function isPresetName(name: string): name is PresetName {
   return (PRESET_NAMES as string[]).includes(name);
 }
 
+/**
+ * The architectures this playground builds, one set of bounds for validateConfig and the model panel, so
+ * the page never offers a model the engine refuses nor refuses one the engine builds. The maxima keep a
+ * model trainable in TF.js (GPT-2 medium's depth and width, GPT-2's context); the minima are only what
+ * the maths needs (tests run 4-wide, 2-token models).
+ */
+export const ARCH_LIMITS = {
+  nLayer: { min: 1, max: 24 },
+  nHead: { min: 1, max: 32 },
+  nEmbd: { min: 1, max: 1024 },
+  blockSize: { min: 1, max: 1024 },
+} as const satisfies Partial<Record<keyof ArchConfig, { min: number; max: number }>>;
+
+/** Dropout is a probability below 1: at 1 every activation would be zeroed. */
+export function isDropout(p: number): boolean {
+  return p >= 0 && p < 1;
+}
+
+/** Head counts within ARCH_LIMITS that divide the width: what to suggest when nHead does not. */
+export function headsDividing(nEmbd: number): number[] {
+  const heads = [];
+  for (let h = ARCH_LIMITS.nHead.min; h <= Math.min(nEmbd, ARCH_LIMITS.nHead.max); h++) if (nEmbd % h === 0) heads.push(h);
+  return heads;
+}
+
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
@@ -54,18 +79,13 @@ function checkInt(field: string, value: unknown, min: number, max: number): void
 /** Throws a ConfigError naming the first bad field and the values it may take. */
 export function validateConfig(c: GPTConfig): GPTConfig {
   checkInt('vocabSize', c.vocabSize, 2, 1 << 20);
-  checkInt('blockSize', c.blockSize, 1, 1 << 16);
-  checkInt('nLayer', c.nLayer, 1, 256);
-  checkInt('nHead', c.nHead, 1, 1024);
-  checkInt('nEmbd', c.nEmbd, 1, 1 << 16);
+  for (const field of ['blockSize', 'nLayer', 'nHead', 'nEmbd'] as const) checkInt(field, c[field], ARCH_LIMITS[field].min, ARCH_LIMITS[field].max);
   if (c.nEmbd % c.nHead !== 0) {
-    const divisors = [];
-    for (let h = 1; h <= Math.min(c.nEmbd, 64); h++) if (c.nEmbd % h === 0) divisors.push(h);
     throw new ConfigError(
-      `nEmbd (${c.nEmbd}) must be divisible by nHead (${c.nHead}); heads that divide ${c.nEmbd}: ${divisors.join(', ')}`,
+      `nEmbd (${c.nEmbd}) must be divisible by nHead (${c.nHead}); heads that divide ${c.nEmbd}: ${headsDividing(c.nEmbd).join(', ')}`,
     );
   }
-  if (typeof c.dropout !== 'number' || !(c.dropout >= 0 && c.dropout < 1)) {
+  if (typeof c.dropout !== 'number' || !isDropout(c.dropout)) {
     throw new ConfigError(`dropout must be a number in [0, 1), got ${String(c.dropout)}`);
   }
   if (typeof c.bias !== 'boolean') throw new ConfigError(`bias must be true or false, got ${String(c.bias)}`);
@@ -107,7 +127,11 @@ export function fromModelArgs(a: ModelArgs): GPTConfig {
   });
 }
 
-/** Parameter count as nanoGPT reports it by default: the tied LM head counted once, position embeddings included. */
+/**
+ * Every parameter, the tied LM head counted once and the position embeddings included: nanoGPT's
+ * get_num_params(non_embedding=False). nanoGPT's default (the figure it prints when a model is built)
+ * is non_embedding=True, which leaves out the position embeddings: blockSize · nEmbd fewer.
+ */
 export function countParams(c: GPTConfig): number {
   const C = c.nEmbd;
   const b = c.bias ? 1 : 0;

@@ -1,26 +1,21 @@
 import { useStore, set } from '../../store/store';
-import { PRESETS, PRESET_NAMES, countParams, type ArchConfig } from '../../engine/model/config';
+import { ARCH_LIMITS, PRESETS, PRESET_NAMES, countParams, headsDividing, isDropout, type ArchConfig } from '../../engine/model/config';
 import { createModel, startFromStarter } from '../../app/controller';
 import { NumberField, SelectField, Tip } from '../Field';
 import { formatNumber, useT } from '../hooks';
 
 type T = ReturnType<typeof useT>;
 
-/** Field errors for an architecture, by field. */
+/** Field errors for an architecture, by field: the engine's own limits (validateConfig), explained. */
 export function archErrors(a: ArchConfig, t: T): Partial<Record<keyof ArchConfig, string>> {
   const e: Partial<Record<keyof ArchConfig, string>> = {};
-  const int = (k: keyof ArchConfig, min: number, max: number) => {
-    const v = a[k] as number;
-    if (!Number.isInteger(v) || v < min || v > max) e[k] = t('model.invalidInt', { min, max });
-  };
-  int('nLayer', 1, 24);
-  int('nHead', 1, 32);
-  int('nEmbd', 8, 1024);
-  int('blockSize', 8, 1024);
-  if (!(a.dropout >= 0 && a.dropout <= 0.9)) e.dropout = t('model.invalidDropout');
+  for (const k of ['nLayer', 'nHead', 'nEmbd', 'blockSize'] as const) {
+    const { min, max } = ARCH_LIMITS[k];
+    if (!Number.isInteger(a[k]) || a[k] < min || a[k] > max) e[k] = t('model.invalidInt', { min, max });
+  }
+  if (!isDropout(a.dropout)) e.dropout = t('model.invalidDropout');
   if (!e.nHead && !e.nEmbd && a.nEmbd % a.nHead !== 0) {
-    const options = Array.from({ length: 16 }, (_, i) => i + 1).filter((h) => a.nEmbd % h === 0).join(', ');
-    e.nHead = t('model.invalidHeads', { width: a.nEmbd, heads: a.nHead, options });
+    e.nHead = t('model.invalidHeads', { width: a.nEmbd, heads: a.nHead, options: headsDividing(a.nEmbd).join(', ') });
   }
   return e;
 }
@@ -96,11 +91,12 @@ export function ModelPanel() {
         onChange={(v) => v !== 'custom' && set((s) => ({ model: { ...s.model, preset: v, arch: { ...PRESETS[v] } } }))}
       />
       <div className="grid2">
-        <NumberField label={t('model.layers')} value={arch.nLayer} min={1} max={24} error={errors.nLayer} testId="layers-input" onChange={(v) => update({ nLayer: v })} />
-        <NumberField label={t('model.heads')} value={arch.nHead} min={1} max={32} error={errors.nHead} testId="heads-input" onChange={(v) => update({ nHead: v })} />
-        <NumberField label={t('model.width')} value={arch.nEmbd} min={8} step={8} error={errors.nEmbd} testId="width-input" onChange={(v) => update({ nEmbd: v })} />
-        <NumberField label={t('model.context')} value={arch.blockSize} min={8} step={8} error={errors.blockSize} testId="context-input" onChange={(v) => update({ blockSize: v })} />
-        <NumberField label={t('model.dropout')} value={arch.dropout} min={0} max={0.9} step={0.05} error={errors.dropout} onChange={(v) => update({ dropout: v })} />
+        <NumberField label={t('model.layers')} value={arch.nLayer} min={ARCH_LIMITS.nLayer.min} max={ARCH_LIMITS.nLayer.max} error={errors.nLayer} testId="layers-input" onChange={(v) => update({ nLayer: v })} />
+        <NumberField label={t('model.heads')} value={arch.nHead} min={ARCH_LIMITS.nHead.min} max={ARCH_LIMITS.nHead.max} error={errors.nHead} testId="heads-input" onChange={(v) => update({ nHead: v })} />
+        {/* No min attribute on width and context: the browser steps from min, and 1 + 8k would skip every multiple of 8. */}
+        <NumberField label={t('model.width')} value={arch.nEmbd} max={ARCH_LIMITS.nEmbd.max} step={8} error={errors.nEmbd} testId="width-input" onChange={(v) => update({ nEmbd: v })} />
+        <NumberField label={t('model.context')} value={arch.blockSize} max={ARCH_LIMITS.blockSize.max} step={8} error={errors.blockSize} testId="context-input" onChange={(v) => update({ blockSize: v })} />
+        <NumberField label={t('model.dropout')} value={arch.dropout} min={0} step={0.05} error={errors.dropout} onChange={(v) => update({ dropout: v })} />
         <NumberField label={t('model.seed')} value={seed} min={0} onChange={(v) => set((s) => ({ model: { ...s.model, seed: Number.isInteger(v) ? v : 0 } }))} />
       </div>
       <label className="check">

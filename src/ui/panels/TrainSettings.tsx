@@ -14,7 +14,7 @@ export function TrainSettingsFields({ slice }: { slice: 'pretrain' | 'finetune' 
     <div className="grid3">
       <NumberField label={t('train.steps')} value={v.steps} min={1} error={intErr(v.steps, 1)} disabled={running} testId={`${slice}-steps`} onChange={(x) => update({ steps: x })} />
       <NumberField label={t('train.batch')} value={v.batchSize} min={1} error={intErr(v.batchSize, 1)} disabled={running} onChange={(x) => update({ batchSize: x })} />
-      <NumberField label={t('train.lr')} value={v.lr} min={0} step={0.0001} error={v.lr > 0 ? null : t('model.invalidDropout')} disabled={running} testId={`${slice}-lr`} onChange={(x) => update({ lr: x })} />
+      <NumberField label={t('train.lr')} value={v.lr} min={0} step={0.0001} error={v.lr > 0 ? null : t('train.invalidLr')} disabled={running} testId={`${slice}-lr`} onChange={(x) => update({ lr: x })} />
       <SelectField<ScheduleKind>
         label={t('train.schedule')}
         value={v.schedule}
