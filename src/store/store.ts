@@ -15,7 +15,7 @@ import type { BackendName, BackendReport, CorpusInfo, DialogueScore, ModelInfo, 
 export type { TrainSettings };
 import type { DatasetManifest } from '../datasets/manifest';
 import type { StarterEntry } from '../datasets/starters';
-import type { Lang } from '../ui/i18n';
+import type { Lang } from './lang';
 
 export type FreezePreset = 'none' | 'embeddings' | 'bottom' | 'top' | 'progressive' | 'stages' | 'custom';
 

@@ -7,7 +7,7 @@ import { get, set, type AppState, type FreezePreset } from './store';
 import { isPresetName, PRESETS, type ArchConfig } from '../engine/model/config';
 import type { ScheduleKind } from '../engine/train/schedule';
 import { BACKENDS } from '../worker/protocol';
-import { DICTIONARIES, type Lang } from '../ui/i18n';
+import { LANGS } from './lang';
 
 type Field = {
   key: string;
@@ -28,7 +28,6 @@ function numField<K extends 'pretrain' | 'finetune'>(key: string, slice: K, prop
 /** The keys of a record that must name every member of a union: the compiler checks the list is complete. */
 const keysOf = <K extends string>(all: Record<K, true>) => Object.keys(all) as K[];
 
-const LANGS = Object.keys(DICTIONARIES) as Lang[];
 const SCHEDULES = keysOf<ScheduleKind>({ cosine: true, constant: true, slanted: true });
 const FREEZE_PRESETS = keysOf<FreezePreset>({ none: true, embeddings: true, bottom: true, top: true, progressive: true, stages: true, custom: true });
 

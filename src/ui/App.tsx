@@ -13,7 +13,7 @@ import { RunsTable } from './panels/RunsTable';
 import { LossChart } from './charts/Charts';
 import { ModelDiagram } from './diagram/ModelDiagram';
 import { useT } from './hooks';
-import type { Lang } from './i18n';
+import type { Lang } from '../store/lang';
 
 function Header() {
   const t = useT();

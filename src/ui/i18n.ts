@@ -3,7 +3,7 @@
  * have every English key, checked by the compiler) and `{name}` placeholders.
  */
 
-export type Lang = 'en' | 'zh';
+import type { Lang } from '../store/lang';
 
 const en = {
   'app.title': 'Small GPT Playground',
