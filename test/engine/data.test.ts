@@ -158,7 +158,7 @@ describe('pairs', () => {
 
 describe('prompt noise', () => {
   it('replaces only prompt characters, never the separator, response or mask', async () => {
-    const { noisyPairSource } = await import('../../src/engine/train/sources');
+    const { noisyPairSource } = await import('../../src/engine/data/sources');
     const tok = CharTokenizer.fromText('abcdxyz\n');
     const ex = [encodePair(tok, { prompt: 'aaaaaaaa', response: 'bbbb' }, 32)];
     const src = noisyPairSource(ex, 1, Int32Array.from([tok.encode('z').ids[0]]));

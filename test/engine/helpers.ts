@@ -1,6 +1,6 @@
 import type { GPTConfig } from '../../src/engine/model/config';
 import { CharTokenizer } from '../../src/engine/tokenizer/char';
-import { corpusSource, type DataSource } from '../../src/engine/train/sources';
+import { corpusSource, type DataSource } from '../../src/engine/data/sources';
 import { splitIds } from '../../src/engine/data/corpus';
 
 /** A small, learnable text: a repeated verse with a little variety. */

@@ -5,7 +5,7 @@ import { generate } from '../../src/engine/model/generate';
 import { Trainer, NonFiniteError, type StepMetrics, type FreezeEvent } from '../../src/engine/train/trainer';
 import { snapshotParams } from '../../src/engine/io/checkpoint';
 import { groupOf } from '../../src/engine/model/params';
-import type { DataSource } from '../../src/engine/train/sources';
+import type { DataSource } from '../../src/engine/data/sources';
 import type { Batch } from '../../src/engine/data/corpus';
 import { TEST_BACKENDS, useNodeBackend } from '../backends';
 import { tinySetup } from './helpers';

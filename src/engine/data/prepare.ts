@@ -4,7 +4,7 @@
  */
 import { checkText, splitIds } from './corpus';
 import { checkTemplate, DEFAULT_TEMPLATE, encodePairs, splitPairs, type DialogueTemplate, type EncodedPair, type Pair } from './pairs';
-import { corpusSource, pairSource, type DataSource } from '../train/sources';
+import { corpusSource, pairSource, type DataSource } from './sources';
 import { CharTokenizer } from '../tokenizer/char';
 import { createRng } from '../random';
 

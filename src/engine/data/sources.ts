@@ -2,8 +2,8 @@
  * Data sources: what a training run draws batches from. The trainer knows only this interface, so
  * pretraining (corpus windows) and fine-tuning (dialogue pairs) are two sources over one loop.
  */
-import { sampleWindows, type Batch } from '../data/corpus';
-import { pairBatch, samplePairBatch, type EncodedPair } from '../data/pairs';
+import { sampleWindows, type Batch } from './corpus';
+import { pairBatch, samplePairBatch, type EncodedPair } from './pairs';
 import { createRng, type Rng } from '../random';
 
 export interface DataSource {
