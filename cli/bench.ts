@@ -15,7 +15,7 @@ import { PRESETS, countParams, type PresetName } from '../src/engine/model/confi
 import { GPT } from '../src/engine/model/gpt';
 import { generate } from '../src/engine/model/generate';
 import { createRng } from '../src/engine/random';
-import { corpusSource } from '../src/engine/train/sources';
+import { corpusSource } from '../src/engine/data/sources';
 import { Trainer } from '../src/engine/train/trainer';
 import type { FreezePlan } from '../src/engine/train/freeze';
 import { isNodeBackend, NODE_BACKENDS, useNodeBackend, type NodeBackend } from './backend';

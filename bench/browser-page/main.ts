@@ -9,7 +9,7 @@ import { chooseBackend } from '../../src/worker/backend';
 import { GPT } from '../../src/engine/model/gpt';
 import { PRESETS, type PresetName } from '../../src/engine/model/config';
 import { createRng } from '../../src/engine/random';
-import { corpusSource } from '../../src/engine/train/sources';
+import { corpusSource } from '../../src/engine/data/sources';
 import { Trainer } from '../../src/engine/train/trainer';
 import type { BackendName } from '../../src/worker/protocol';
 

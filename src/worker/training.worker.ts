@@ -19,7 +19,7 @@ import { CharTokenizer } from '../engine/tokenizer/char';
 import { scheduleFor, type Schedule } from '../engine/train/schedule';
 import { trainableAt } from '../engine/train/freeze';
 import { Trainer, type TrainSpec } from '../engine/train/trainer';
-import { noisyPairSource, type DataSource } from '../engine/train/sources';
+import { noisyPairSource, type DataSource } from '../engine/data/sources';
 import { chooseBackend } from './backend';
 import { GpuErrorGuard } from './gpuGuard';
 import { toWireError, type DialogueScore, type SampleSettings, type Event, type ModelInfo, type Request, type RunRequest, type StepPoint } from './protocol';
@@ -264,7 +264,7 @@ async function runClaimed(r: RunRequest, startStep: number, model: GPT, tokenize
       }
       if (r.autosaveEvery > 0 && step % r.autosaveEvery === 0 && step < r.steps) {
         s.training = { ...s.training, step: trainer.globalStep };
-        const bytes = await saveSession(model, tokenizer, trainer, s.training, s.snapshot, {});
+        const bytes = await saveSession(model, tokenizer, trainer, s.training, s.snapshot);
         post({ type: 'autosave', runId: r.runId, step, bytes: bytes.buffer as ArrayBuffer }, [bytes.buffer as ArrayBuffer]);
       }
     }
@@ -406,7 +406,7 @@ async function handle(msg: Request): Promise<void> {
     }
     case 'saveSession': {
       const { model, tokenizer, trainer } = requireModel();
-      const bytes = await saveSession(model, tokenizer, trainer, { ...s.training, step: trainer.globalStep }, s.snapshot, {});
+      const bytes = await saveSession(model, tokenizer, trainer, { ...s.training, step: trainer.globalStep }, s.snapshot);
       post({ type: 'file', requestId: msg.requestId, bytes: bytes.buffer as ArrayBuffer }, [bytes.buffer as ArrayBuffer]);
       return;
     }

@@ -21,7 +21,7 @@ import { AdamW, DEFAULT_ADAMW, type AdamWConfig } from './adamw';
 import { evaluateLoss, batchTensors } from './evaluate';
 import { trainableAt, validatePlan, type FreezeOptions, type FreezePlan, type TrainableSet } from './freeze';
 import { lrAt, validateSchedule, type Schedule } from './schedule';
-import type { DataSource } from './sources';
+import type { DataSource } from '../data/sources';
 
 export interface TrainSpec {
   /** Total steps of this run; the schedule and the freeze plan count from 0 within the run. */

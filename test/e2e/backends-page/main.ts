@@ -11,7 +11,7 @@ import { GPT } from '../../../src/engine/model/gpt';
 import type { GPTConfig } from '../../../src/engine/model/config';
 import { CharTokenizer } from '../../../src/engine/tokenizer/char';
 import { splitIds } from '../../../src/engine/data/corpus';
-import { corpusSource } from '../../../src/engine/train/sources';
+import { corpusSource } from '../../../src/engine/data/sources';
 import { Trainer } from '../../../src/engine/train/trainer';
 import type { FreezePlan } from '../../../src/engine/train/freeze';
 import { snapshotParams } from '../../../src/engine/io/checkpoint';
