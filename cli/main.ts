@@ -1,11 +1,12 @@
 /**
  * The Node CLI over the same engine the browser runs: `npm run cli -- <command> [options]`.
  * Bad arguments and bad files give one clear line on stderr and exit code 1 (2 for usage errors).
+ * Output files are checked before any work and written atomically (cli/output.ts). Ctrl-C stops training at
+ * the end of the step and saves what was trained (exit code 130); a second Ctrl-C quits at once.
  */
-import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import * as tf from '../src/engine/tf';
-import { countParams, isPresetName, PRESET_NAMES, PRESETS, validateConfig, type GPTConfig } from '../src/engine/model/config';
+import { ARCH_LIMITS, countParams, isPresetName, PRESET_NAMES, PRESETS, validateConfig, type GPTConfig } from '../src/engine/model/config';
 import { GPT } from '../src/engine/model/gpt';
 import { generate } from '../src/engine/model/generate';
 import { sequentialWindows, splitIds } from '../src/engine/data/corpus';
@@ -18,9 +19,9 @@ import { LESSON_FINETUNE, LESSON_FREEZE, LESSON_PRETRAIN, LESSON_SAMPLING, PAIRS
 import { Trainer, type TrainSpec } from '../src/engine/train/trainer';
 import { evaluateLoss } from '../src/engine/train/evaluate';
 import { corpusWords, judgeReply, sampleReplies, scoreReplies } from '../src/engine/eval/dialogue';
-import type { DataSource } from '../src/engine/train/sources';
 import { isNodeBackend, NODE_BACKENDS, useNodeBackend } from './backend';
 import { readBytes, readInput } from './inputs';
+import { checkWritable, writeAtomic } from './output';
 import { Progress } from './progress';
 
 class UsageError extends Error {
@@ -85,13 +86,20 @@ const OPTIONS = {
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
 
-function num(v: Values, key: keyof Values, fallback: number, opts: { int?: boolean; min?: number; max?: number } = {}): number {
+/** Exit code of a run stopped by Ctrl-C (128 + SIGINT), as a shell reports a process killed by it. */
+export const INTERRUPTED = 130;
+
+/** A number option: `min` / `max` are inclusive bounds, `above` an exclusive lower bound (--lr must be > 0). */
+function num(v: Values, key: keyof Values, fallback: number, opts: { int?: boolean; min?: number; max?: number; above?: number } = {}): number {
   const raw = v[key];
   if (raw === undefined) return fallback;
   const n = Number(raw);
-  const bad = typeof raw !== 'string' || raw.trim() === '' || !Number.isFinite(n) || (opts.int && !Number.isInteger(n)) || (opts.min !== undefined && n < opts.min) || (opts.max !== undefined && n > opts.max);
+  const bad =
+    typeof raw !== 'string' || raw.trim() === '' || !Number.isFinite(n) || (opts.int && !Number.isInteger(n)) ||
+    (opts.min !== undefined && n < opts.min) || (opts.max !== undefined && n > opts.max) || (opts.above !== undefined && !(n > opts.above));
   if (bad) {
-    const range = [opts.min !== undefined ? `≥ ${opts.min}` : '', opts.max !== undefined ? `≤ ${opts.max}` : ''].filter(Boolean).join(' and ');
+    const bounds = [opts.above !== undefined ? `> ${opts.above}` : '', opts.min !== undefined ? `≥ ${opts.min}` : '', opts.max !== undefined ? `≤ ${opts.max}` : ''];
+    const range = bounds.filter(Boolean).join(' and ');
     throw new UsageError(`--${String(key)} must be ${opts.int ? 'a whole number' : 'a number'}${range ? ` ${range}` : ''}, got "${String(raw)}"`);
   }
   return n;
@@ -110,7 +118,7 @@ function evalSettings(v: Values, lesson: LessonRun) {
 /** Steps, batch, learning rate and schedule of a run: the lesson's defaults, each overridable. */
 function runSettings(v: Values, lesson: LessonRun) {
   const steps = num(v, 'steps', lesson.steps, { int: true, min: 1 });
-  const lr = num(v, 'lr', lesson.lr, { min: 0 });
+  const lr = num(v, 'lr', lesson.lr, { above: 0 });
   const batch = num(v, 'batch', lesson.batchSize, { int: true, min: 1 });
   const warmup = num(v, 'warmup', lesson.warmupSteps, { int: true, min: 0 });
   const kind = v.schedule ?? lesson.schedule;
@@ -124,78 +132,117 @@ async function train(trainer: Trainer, spec: TrainSpec, ctl: AbortController) {
     if (spec.freeze && spec.freeze.kind !== 'none') progress.line(`step ${e.step}: training ${Object.keys(e.trainable).join(', ')} (${e.trainableParams.toLocaleString('en')} parameters)`);
   } }, ctl.signal);
   progress.end();
-  if (result.aborted) console.log(`stopped at step ${result.stepsDone} (interrupted); saving what was trained`);
   return result;
 }
 
+const kib = (bytes: Uint8Array) => `${(bytes.length / 1024).toFixed(1)} KiB`;
+
 function write(path: string, bytes: Uint8Array) {
-  writeFileSync(path, bytes);
-  console.log(`wrote ${path} (${(bytes.length / 1024).toFixed(1)} KiB)`);
+  writeAtomic(path, bytes);
+  console.log(`wrote ${path} (${kib(bytes)})`);
 }
 
-async function pretrain(v: Values, ctl: AbortController) {
-  const input = readInput(need(v, 'text', 'pretrain'), 'corpus');
+/**
+ * The end of a training run: the model is written (atomically) whether the run finished or was interrupted;
+ * an interrupted run says so in one line and exits with INTERRUPTED. Interrupted before its first step, it
+ * writes nothing (the previous file, if any, stays).
+ */
+async function saveRun(out: string, r: { stepsDone: number; aborted: boolean }, bytes: () => Promise<Uint8Array>, total?: number): Promise<number> {
+  if (!r.aborted) {
+    write(out, await bytes());
+    return 0;
+  }
+  if (r.stepsDone === 0) {
+    console.log(`interrupted before the first step: nothing was written`);
+    return INTERRUPTED;
+  }
+  const b = await bytes();
+  writeAtomic(out, b);
+  const inAll = total !== undefined && total !== r.stepsDone ? ` (step ${total} in all)` : '';
+  console.log(`interrupted at step ${r.stepsDone}${inAll}: saved what was trained to ${out} (${kib(b)})`);
+  return INTERRUPTED;
+}
+
+/** Warns when some characters of an input are outside the model's vocabulary (they become the unknown token). */
+function warnUnknown(what: string, unknownChars: [string, number][]) {
+  if (!unknownChars.length) return;
+  const n = unknownChars.reduce((a, [, c]) => a + c, 0);
+  console.log(`warning: ${n} character(s) of ${what} are not in the model's vocabulary and map to the unknown token: ${unknownChars.slice(0, 20).map(([c]) => JSON.stringify(c)).join(' ')}`);
+}
+
+const archNum = (v: Values, key: keyof Values, field: keyof typeof ARCH_LIMITS, fallback: number) =>
+  num(v, key, fallback, { int: true, min: ARCH_LIMITS[field].min, max: ARCH_LIMITS[field].max });
+
+async function pretrain(v: Values, ctl: AbortController): Promise<number> {
+  const textArg = need(v, 'text', 'pretrain');
   const out = need(v, 'out', 'pretrain');
   const presetName = v.preset ?? 'tiny';
   if (!isPresetName(presetName)) throw new UsageError(`--preset must be one of ${PRESET_NAMES.join(', ')}, got "${presetName}"`);
   const p = PRESETS[presetName];
   const arch = {
-    nLayer: num(v, 'layers', p.nLayer, { int: true, min: 1 }),
-    nHead: num(v, 'heads', p.nHead, { int: true, min: 1 }),
-    nEmbd: num(v, 'embd', p.nEmbd, { int: true, min: 1 }),
-    blockSize: num(v, 'block', p.blockSize, { int: true, min: 1 }),
+    nLayer: archNum(v, 'layers', 'nLayer', p.nLayer),
+    nHead: archNum(v, 'heads', 'nHead', p.nHead),
+    nEmbd: archNum(v, 'embd', 'nEmbd', p.nEmbd),
+    blockSize: archNum(v, 'block', 'blockSize', p.blockSize),
     dropout: num(v, 'dropout', p.dropout, { min: 0, max: 0.99 }),
     bias: v.bias ?? p.bias,
   };
-  const data = prepareCorpus(input.text, arch.blockSize);
-  const config: GPTConfig = validateConfig({ ...arch, vocabSize: data.tokenizer.vocabSize });
   const { steps, lr, batch, schedule } = runSettings(v, LESSON_PRETRAIN);
   const seed = num(v, 'seed', 1337, { int: true, min: 0 });
+  const gradAccum = num(v, 'grad-accum', 1, { int: true, min: 1 });
+  const evalSet = evalSettings(v, LESSON_PRETRAIN);
+  checkWritable(out);
+  const input = readInput(textArg, 'corpus');
+  const data = prepareCorpus(input.text, arch.blockSize);
+  const config: GPTConfig = validateConfig({ ...arch, vocabSize: data.tokenizer.vocabSize });
   console.log(`pretrain ${input.name}: ${data.trainTokens.toLocaleString('en')} train / ${data.valTokens.toLocaleString('en')} val tokens, vocabulary ${config.vocabSize}`);
   console.log(`model ${presetName}: ${config.nLayer} layers, ${config.nHead} heads, width ${config.nEmbd}, context ${config.blockSize}, ${countParams(config).toLocaleString('en')} parameters, backend ${tf.getBackend()}`);
   const model = GPT.create(config, seed);
   const trainer = new Trainer(model, { seed });
   try {
     const r = await train(trainer, {
-      steps, batchSize: batch, gradAccum: num(v, 'grad-accum', 1, { int: true, min: 1 }), schedule, train: data.train,
-      evals: [{ name: 'train', source: data.train }, { name: 'val', source: data.val }], ...evalSettings(v, LESSON_PRETRAIN),
+      steps, batchSize: batch, gradAccum, schedule, train: data.train,
+      evals: [{ name: 'train', source: data.train }, { name: 'val', source: data.val }], ...evalSet,
     }, ctl);
     const info: TrainingInfo = { step: r.stepsDone, phase: 'pretrain', dataset: input.entry?.id ?? input.name, seed, lr, batch, losses: r.lastEval?.losses ?? { train: r.lastLoss } };
-    write(out, await exportCheckpoint(model, data.tokenizer, info));
+    return await saveRun(out, r, () => exportCheckpoint(model, data.tokenizer, info));
   } finally {
     trainer.dispose();
     model.dispose();
   }
 }
 
-async function finetune(v: Values, ctl: AbortController) {
+async function finetune(v: Values, ctl: AbortController): Promise<number> {
   const initPath = need(v, 'init', 'finetune');
-  const ckpt = readCheckpoint(readBytes(initPath));
-  const input = readInput(need(v, 'pairs', 'finetune'), 'pairs');
+  const pairsArg = need(v, 'pairs', 'finetune');
   const out = need(v, 'out', 'finetune');
-  const plan = validatePlan(v.freeze === undefined ? LESSON_FREEZE : parsePlan(v.freeze), ckpt.config.nLayer);
   const discriminative = v.discriminative === undefined ? undefined : num(v, 'discriminative', 2.6, { min: 1 });
   const seed = num(v, 'seed', 1337, { int: true, min: 0 });
   const { steps, lr, batch, schedule } = runSettings(v, LESSON_FINETUNE);
+  const evalSet = evalSettings(v, LESSON_FINETUNE);
+  const ckpt = readCheckpoint(readBytes(initPath));
+  const plan = validatePlan(v.freeze === undefined ? LESSON_FREEZE : parsePlan(v.freeze), ckpt.config.nLayer);
+  checkWritable(out);
+  const input = readInput(pairsArg, 'pairs');
   const pairs = parsePairsStrict(input.text, input.name);
   const data = preparePairs(ckpt.tokenizer, pairs, ckpt.config.blockSize, { seed: PAIRS_SPLIT_SEED, valFraction: PAIRS_VAL_FRACTION });
   console.log(`finetune ${initPath} on ${input.name}: ${data.trainPairs} train / ${data.valPairs} val pairs, freeze ${describePlan(plan)}${discriminative ? `, discriminative ×1/${discriminative}` : ''}`);
+  if (data.valPairs === 0) console.log(`warning: ${input.name} has a single pair: none is held out, so the pairs-val loss is the training loss`);
   if (data.truncatedCount) console.log(`warning: ${data.truncatedCount} pair(s) are longer than the context (${ckpt.config.blockSize}) and were truncated`);
-  if (data.unknownChars.length) {
-    const n = data.unknownChars.reduce((a, [, c]) => a + c, 0);
-    console.log(`warning: ${n} character(s) are not in the model's vocabulary and map to the unknown token: ${data.unknownChars.slice(0, 20).map(([c]) => JSON.stringify(c)).join(' ')}`);
-  }
-  const evals: { name: string; source: DataSource }[] = [{ name: 'pairs-train', source: data.train }, { name: 'pairs-val', source: data.val }];
+  warnUnknown(input.name, data.unknownChars);
+  const evals: NonNullable<TrainSpec['evals']> = [{ name: 'pairs-train', source: data.train }, { name: 'pairs-val', source: data.val }];
   if (v.text) {
-    const corpus = prepareCorpus(readInput(v.text, 'corpus').text, ckpt.config.blockSize, ckpt.tokenizer);
+    const text = readInput(v.text, 'corpus');
+    const corpus = prepareCorpus(text.text, ckpt.config.blockSize, ckpt.tokenizer);
+    warnUnknown(`${text.name} (the forgetting curve's text)`, corpus.unknownChars);
     evals.push({ name: 'corpus-val', source: corpus.val });
   }
   const model = modelFromCheckpoint(ckpt);
   const trainer = new Trainer(model, { seed });
   try {
-    const r = await train(trainer, { steps, batchSize: batch, schedule, train: data.train, freeze: plan, freezeOptions: { discriminative }, evals, ...evalSettings(v, LESSON_FINETUNE) }, ctl);
+    const r = await train(trainer, { steps, batchSize: batch, schedule, train: data.train, freeze: plan, freezeOptions: { discriminative }, evals, ...evalSet }, ctl);
     const info: TrainingInfo = { ...ckpt.training, step: (ckpt.training.step ?? 0) + r.stepsDone, phase: 'finetune', freezePlan: plan, discriminative, pairs: input.entry?.id ?? input.name, seed, lr, batch, losses: r.lastEval?.losses ?? { 'pairs-train': r.lastLoss } };
-    write(out, await exportCheckpoint(model, ckpt.tokenizer, info));
+    return await saveRun(out, r, () => exportCheckpoint(model, ckpt.tokenizer, info), info.step);
   } finally {
     trainer.dispose();
     model.dispose();
@@ -264,7 +311,7 @@ async function evaluatePairs(v: Values, ckpt: ReturnType<typeof readCheckpoint>)
   }
 }
 
-async function sample(v: Values, ctl: AbortController) {
+async function sample(v: Values, ctl: AbortController): Promise<number> {
   const ckpt = readCheckpoint(readBytes(need(v, 'ckpt', 'sample')));
   const model = modelFromCheckpoint(ckpt);
   const tok = ckpt.tokenizer;
@@ -285,6 +332,7 @@ async function sample(v: Values, ctl: AbortController) {
       onToken: (id) => void process.stdout.write(tok.decode([id])),
     });
     process.stdout.write('\n');
+    return ctl.signal.aborted ? INTERRUPTED : 0;
   } finally {
     model.dispose();
   }
@@ -295,8 +343,10 @@ function convert(v: Values) {
   const ckpt = readCheckpoint(readBytes(need(v, 'ckpt', 'convert')));
   const dtype = (v.dtype ?? 'f16').toUpperCase();
   if (dtype !== 'F16' && dtype !== 'F32') throw new UsageError(`--dtype must be f16 or f32, got "${v.dtype}"`);
+  const out = need(v, 'out', 'convert');
+  checkWritable(out);
   const values = new Map([...ckpt.params].map(([n, t]) => [n, t.data]));
-  write(need(v, 'out', 'convert'), checkpointBytes(ckpt.config, values, ckpt.tokenizer, ckpt.training, dtype));
+  write(out, checkpointBytes(ckpt.config, values, ckpt.tokenizer, ckpt.training, dtype));
 }
 
 function info(v: Values) {
@@ -312,52 +362,82 @@ function info(v: Values) {
   console.log(`training: ${JSON.stringify(ckpt.training)}`);
 }
 
+/**
+ * The SIGINT handler of a run that can stop early (training, sampling): the first Ctrl-C asks it to stop at
+ * the end of the step (it then saves what was trained); a later one quits at once. Wrappers (npm, a shell,
+ * a terminal sending to the process group) can deliver one Ctrl-C twice within milliseconds, or both at
+ * once after a long step: a repeat within `sameWithinMs` of the first counts as the same Ctrl-C.
+ */
+export function interruptHandler(ctl: AbortController, quit: () => void, now: () => number = () => performance.now(), sameWithinMs = 250): () => void {
+  let first = 0;
+  return () => {
+    if (!ctl.signal.aborted) {
+      first = now();
+      ctl.abort();
+    } else if (now() - first >= sameWithinMs) {
+      quit();
+    }
+  };
+}
+
+/**
+ * `--steps -5` is a number option given a negative number, which parseArgs takes for an option and refuses
+ * in three lines; joined as `--steps=-5` it reaches the range check and its one-line message.
+ */
+function joinNegativeValues(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const name = argv[i].startsWith('--') ? argv[i].slice(2) : '';
+    const opt = (OPTIONS as Record<string, { type: string }>)[name];
+    if (opt?.type === 'string' && i + 1 < argv.length && /^-(\d|\.\d|Infinity)/.test(argv[i + 1])) out.push(`${argv[i]}=${argv[++i]}`);
+    else out.push(argv[i]);
+  }
+  return out;
+}
+
+/** Commands whose work stops at a Ctrl-C and ends properly (the others are simply killed by it). */
+const INTERRUPTIBLE = new Set(['pretrain', 'finetune', 'sample']);
+
 export async function main(argv: string[]): Promise<number> {
   const ctl = new AbortController();
-  const onInt = () => {
-    if (ctl.signal.aborted) process.exit(130);
-    ctl.abort();
-  };
-  process.on('SIGINT', onInt);
+  const onInt = interruptHandler(ctl, () => process.exit(INTERRUPTED));
   try {
-    const { values: v, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+    const { values: v, positionals } = parseArgs({ args: joinNegativeValues(argv), options: OPTIONS, allowPositionals: true, strict: true });
     const command = positionals[0];
     if (v.help || !command) {
       console.log(USAGE);
       return v.help ? 0 : 2;
     }
     if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
+    if (INTERRUPTIBLE.has(command)) process.on('SIGINT', onInt);
     const backend = v.backend ?? 'wasm';
     if (!isNodeBackend(backend)) throw new UsageError(`--backend must be one of ${NODE_BACKENDS.join(', ')}, got "${backend}"`);
     await useNodeBackend(backend);
     switch (command) {
       case 'pretrain':
-        await pretrain(v, ctl);
-        break;
+        return await pretrain(v, ctl);
       case 'finetune':
-        await finetune(v, ctl);
-        break;
+        return await finetune(v, ctl);
       case 'eval':
         await evaluate(v);
-        break;
+        return 0;
       case 'sample':
-        await sample(v, ctl);
-        break;
+        return await sample(v, ctl);
       case 'info':
         info(v);
-        break;
+        return 0;
       case 'convert':
         convert(v);
-        break;
+        return 0;
       default:
         throw new UsageError(`unknown command "${command}" (commands: pretrain, finetune, eval, sample, info, convert)`);
     }
-    return 0;
   } catch (e) {
     const err = e as Error;
     // parseArgs throws TypeErrors with codes for unknown or malformed options: usage errors too.
     const usage = err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
-    console.error(`error: ${err.message}`);
+    // One line, whatever the message (parseArgs explains some mistakes over several).
+    console.error(`error: ${err.message.replace(/\s*\n\s*/g, ' ')}`);
     return usage ? 2 : 1;
   } finally {
     process.off('SIGINT', onInt);

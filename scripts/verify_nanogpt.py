@@ -4,8 +4,9 @@ non-overlapping window of a text -- the number `npm run cli -- eval --ckpt FILE 
 
     python3 scripts/verify_nanogpt.py model.safetensors some.txt
 
-Needs torch and numpy (not the safetensors package: the file is read here). Not part of `npm test`: CI has
-no torch.
+Needs torch and numpy (not the safetensors package: the file is read by load_safetensors, the function the
+README's "Use your model in nanoGPT" shows, kept identical by test/cli-nanogpt.test.ts). Reads F32 and F16
+files. Not part of `npm test`: CI has no torch.
 """
 import json, math, struct, sys
 import numpy as np
@@ -14,19 +15,19 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
-def read_safetensors(path):
-    raw = open(path, "rb").read()
-    (n,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8 : 8 + n])
+def load_safetensors(path):
+    """(state_dict, metadata) of a .safetensors file: 8-byte length, JSON header, raw little-endian data."""
+    with open(path, "rb") as f:
+        header = json.loads(f.read(struct.unpack("<Q", f.read(8))[0]))
+        data = f.read()
     meta = header.pop("__metadata__", {})
-    base = 8 + n
-    tensors = {}
+    types = {"F32": "<f4", "F16": "<f2"}
+    state = {}
     for name, e in header.items():
-        assert e["dtype"] == "F32", e["dtype"]
-        b, end = e["data_offsets"]
-        arr = np.frombuffer(raw[base + b : base + end], dtype="<f4").reshape(e["shape"])
-        tensors[name] = torch.from_numpy(arr.copy())
-    return tensors, meta
+        begin, end = e["data_offsets"]
+        a = np.frombuffer(data[begin:end], dtype=types[e["dtype"]]).astype(np.float32)
+        state[name] = torch.from_numpy(a.reshape(e["shape"]))
+    return state, meta
 
 
 class LayerNorm(nn.Module):
@@ -97,7 +98,7 @@ class GPT(nn.Module):
 
 
 def main(path, text_path):
-    tensors, meta = read_safetensors(path)
+    tensors, meta = load_safetensors(path)
     args = json.loads(meta["model_args"])
     itos = json.loads(meta["itos"])
     model = GPT(args)

@@ -1,0 +1,233 @@
+/**
+ * The CLI when things go wrong: a full disk (a file-size limit) while writing over the --init file, outputs
+ * that cannot be written, oversized inputs, out-of-range arguments, Ctrl-C during training, and inputs the
+ * run would otherwise take silently. The write and the interrupt run the CLI as a real process.
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { interruptHandler, main } from '../cli/main';
+import { checkInputFile } from '../cli/inputs';
+import { readCheckpoint } from '../src/engine/io/checkpoint';
+import { MAX_UPLOAD_BYTES } from '../src/engine/data/limits';
+import { TEXT } from './engine/helpers';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+let dir: string;
+let out: string[];
+let err: string[];
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'cli-faults-'));
+  out = [];
+  err = [];
+  vi.spyOn(console, 'log').mockImplementation((...a) => void out.push(a.join(' ')));
+  vi.spyOn(console, 'error').mockImplementation((...a) => void err.push(a.join(' ')));
+  vi.spyOn(process.stdout, 'write').mockImplementation((s) => (out.push(String(s)), true));
+});
+afterEach(() => vi.restoreAllMocks());
+
+const cli = (...args: string[]) => main(args);
+const SMALL = ['--preset', 'tiny', '--block', '16', '--batch', '2', '--eval-every', '0'];
+
+/** A pretrained checkpoint (tiny, context 16: about 117 KiB) and the text it was trained on. */
+async function pretrained(): Promise<{ ckpt: string; text: string }> {
+  const text = join(dir, 'corpus.txt');
+  writeFileSync(text, TEXT);
+  const ckpt = join(dir, 'm.safetensors');
+  expect(await cli('pretrain', '--text', text, ...SMALL, '--steps', '2', '--out', ckpt)).toBe(0);
+  return { ckpt, text };
+}
+
+function sparseFile(path: string, size: number) {
+  const fd = openSync(path, 'w');
+  ftruncateSync(fd, size);
+  closeSync(fd);
+}
+
+/** Runs `bash -c script` from the repository root; resolves with the exit code and both outputs. */
+function run(script: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((done, fail) => {
+    const child = spawn('bash', ['-c', script], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', fail);
+    child.on('close', (code) => done({ code, stdout, stderr }));
+  });
+}
+
+const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+const CLI = 'node --import tsx cli/main.ts';
+
+describe('cli faults', () => {
+  it('a write that fails (disk full: a 64 KiB file-size limit) leaves --init, the file it would replace, untouched', async () => {
+    const { ckpt } = await pretrained();
+    const before = readFileSync(ckpt);
+    expect(before.length).toBeGreaterThan(64 * 1024);
+    const pairs = join(dir, 'pairs.csv');
+    writeFileSync(pairs, 'prompt,response\n' + Array.from({ length: 6 }, (_, i) => `Call me,Ishmael ${i}.`).join('\n'));
+    // SIGXFSZ ignored: the write fails with EFBIG instead of the signal killing the process.
+    const limited = (args: string) => run(`trap '' XFSZ; ulimit -f 64; exec ${CLI} ${args}`);
+    const cases = [
+      `finetune --init ${quote(ckpt)} --pairs ${quote(pairs)} --out ${quote(ckpt)} --steps 2 --batch 2 --eval-every 0`,
+      `convert --ckpt ${quote(ckpt)} --out ${quote(ckpt)} --dtype f32`,
+    ];
+    for (const args of cases) {
+      const r = await limited(args);
+      expect(r.code, `${args}\n${r.stdout}\n${r.stderr}`).not.toBe(0);
+      const lines = r.stderr.split('\n').filter(Boolean);
+      expect(lines, r.stderr).toHaveLength(1);
+      expect(lines[0]).toMatch(/^error: /);
+      expect(lines[0]).toContain(ckpt);
+      expect(lines[0]).toMatch(/nothing was overwritten/);
+      expect(readFileSync(ckpt).equals(before)).toBe(true);
+      expect(readdirSync(dir).filter((f) => f.includes('.tmp-'))).toEqual([]);
+    }
+  });
+
+  it('checks --out before training: a missing directory, a directory, a file for a directory', async () => {
+    const text = join(dir, 'corpus.txt');
+    writeFileSync(text, TEXT);
+    mkdirSync(join(dir, 'sub'));
+    writeFileSync(join(dir, 'file'), 'x');
+    const cases: [string, RegExp][] = [
+      [join(dir, 'missing', 'm.safetensors'), /cannot write .*missing.*: the directory .*missing does not exist/],
+      [join(dir, 'sub'), /cannot write .*sub: it is a directory/],
+      [join(dir, 'file', 'm.safetensors'), /cannot write .*: .*file is not a directory/],
+    ];
+    for (const [target, message] of cases) {
+      out = [];
+      err = [];
+      expect(await cli('pretrain', '--text', text, ...SMALL, '--steps', '2', '--out', target), target).toBe(1);
+      expect(err, target).toHaveLength(1);
+      expect(err[0]).toMatch(/^error: /);
+      expect(err[0]).toMatch(message);
+      expect(out, 'nothing trained').toEqual([]);
+    }
+    const { ckpt } = await pretrained();
+    out = [];
+    err = [];
+    expect(await cli('finetune', '--init', ckpt, '--pairs', text, '--out', join(dir, 'nope', 'f.safetensors'))).toBe(1);
+    expect(err).toHaveLength(1);
+    expect(err[0]).toMatch(/^error: cannot write .*nope.*does not exist/);
+    expect(out).toEqual([]);
+    expect(readdirSync(dir).filter((f) => f.includes('.tmp-'))).toEqual([]);
+  });
+
+  it(`refuses text and pairs files over ${MAX_UPLOAD_BYTES / 1048576} MiB from their size, before reading them`, async () => {
+    const edge = join(dir, 'edge.txt');
+    sparseFile(edge, MAX_UPLOAD_BYTES);
+    expect(() => checkInputFile(edge)).not.toThrow();
+    sparseFile(edge, MAX_UPLOAD_BYTES + 1);
+    expect(() => checkInputFile(edge)).toThrow(/edge\.txt is 20\.0 MiB: text and pairs files are limited to 20 MiB/);
+    // 3 GiB (sparse): reading it would fail differently (Node refuses files over 2 GiB), so the size came first.
+    const huge = join(dir, 'huge.txt');
+    sparseFile(huge, 3 * 1024 ** 3);
+    const { ckpt } = await pretrained();
+    for (const args of [
+      ['pretrain', '--text', huge, ...SMALL, '--steps', '1', '--out', join(dir, 'h.safetensors')],
+      ['finetune', '--init', ckpt, '--pairs', huge, '--steps', '1', '--out', join(dir, 'h.safetensors')],
+      ['finetune', '--init', ckpt, '--pairs', 'sailor-quick', '--text', huge, '--steps', '1', '--out', join(dir, 'h.safetensors')],
+    ]) {
+      err = [];
+      expect(await cli(...args), args.join(' ')).toBe(1);
+      expect(err).toHaveLength(1);
+      expect(err[0]).toMatch(/^error: .*huge\.txt is 3072\.0 MiB: text and pairs files are limited to 20 MiB$/);
+    }
+  });
+
+  it('refuses out-of-range arguments in one line at parsing, as the engine would', async () => {
+    const text = join(dir, 'corpus.txt');
+    writeFileSync(text, TEXT);
+    const o = join(dir, 'x.safetensors');
+    const cases: [string[], RegExp][] = [
+      [['--lr', '0'], /^error: --lr must be a number > 0, got "0"$/],
+      [['--lr', '-0.1'], /^error: --lr must be a number > 0, got "-0.1"$/],
+      [['--steps', '-5'], /^error: --steps must be a whole number ≥ 1, got "-5"$/],
+      [['--layers', '1000'], /^error: --layers must be a whole number ≥ 1 and ≤ \d+, got "1000"$/],
+    ];
+    for (const [extra, message] of cases) {
+      out = [];
+      err = [];
+      expect(await cli('pretrain', '--text', text, ...SMALL, '--out', o, ...extra), extra.join(' ')).toBe(2);
+      expect(err, extra.join(' ')).toHaveLength(1);
+      expect(err[0]).toMatch(message);
+      expect(out).toEqual([]);
+    }
+    expect(existsSync(o)).toBe(false);
+    // An option left without its value is still one line.
+    err = [];
+    expect(await cli('pretrain', '--text', text, '--out', o, '--steps', '--lr', '1')).toBe(2);
+    expect(err).toHaveLength(1);
+  });
+
+  it('Ctrl-C (SIGINT) stops training between steps, saves what was trained and exits with 130', async () => {
+    const text = join(dir, 'corpus.txt');
+    writeFileSync(text, TEXT);
+    const ckpt = join(dir, 'i.safetensors');
+    const args = ['pretrain', '--text', text, '--out', ckpt, '--steps', '100000', '--preset', 'tiny', '--block', '16', '--embd', '16', '--layers', '1', '--heads', '1', '--batch', '2', '--eval-every', '0'];
+    const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const closed = new Promise<number | null>((done) => child.on('close', (code) => done(code)));
+    // The first progress line is printed once step 1 is done: then interrupt.
+    await new Promise<void>((started) => {
+      child.stdout.on('data', (d) => {
+        stdout += d;
+        if (/^step 1\/100000 /m.test(stdout)) started();
+      });
+      void closed.then(() => started());
+    });
+    child.kill('SIGINT');
+    const code = await closed;
+    expect(code, stdout + stderr).toBe(130);
+    expect(stderr).toBe('');
+    const m = /^interrupted at step (\d+): saved what was trained to (.+) \([\d.]+ KiB\)$/m.exec(stdout);
+    expect(m, stdout).not.toBeNull();
+    const n = Number(m![1]);
+    expect(n).toBeGreaterThanOrEqual(1);
+    expect(n).toBeLessThan(100000);
+    expect(m![2]).toBe(ckpt);
+    const c = readCheckpoint(new Uint8Array(readFileSync(ckpt)));
+    expect(c.training).toMatchObject({ step: n, phase: 'pretrain' });
+    expect(readdirSync(dir).filter((f) => f.includes('.tmp-'))).toEqual([]);
+  });
+
+  it('a first Ctrl-C asks to stop; the same one delivered twice counts once; a later one quits at once', () => {
+    let t = 0;
+    let quits = 0;
+    const ctl = new AbortController();
+    const onInt = interruptHandler(ctl, () => void quits++, () => t, 250);
+    onInt();
+    expect(ctl.signal.aborted).toBe(true);
+    expect(quits).toBe(0);
+    t = 5; // relayed by a wrapper, or queued behind a long step
+    onInt();
+    expect(quits).toBe(0);
+    t = 1000;
+    onInt();
+    expect(quits).toBe(1);
+  });
+
+  it('warns when a single pair leaves none held out, and about characters of the forgetting-curve text outside the vocabulary', async () => {
+    const { ckpt } = await pretrained();
+    const one = join(dir, 'one.csv');
+    writeFileSync(one, 'prompt,response\nCall me,Ishmael.\n');
+    const other = join(dir, 'other.txt');
+    writeFileSync(other, TEXT.replace(/Call/g, 'Zürich').replace(/sea/g, 'sea→'));
+    out = [];
+    expect(await cli('finetune', '--init', ckpt, '--pairs', one, '--text', other, '--steps', '1', '--batch', '2', '--eval-every', '1', '--eval-iters', '1', '--out', join(dir, 'f.safetensors'))).toBe(0);
+    const log = out.join('\n');
+    expect(log).toMatch(/1 train \/ 0 val pairs/);
+    expect(log).toMatch(/^warning: .*one\.csv has a single pair: none is held out, so the pairs-val loss is the training loss$/m);
+    expect(log).toMatch(/^warning: \d+ character\(s\) of .*other\.txt \(the forgetting curve's text\) are not in the model's vocabulary and map to the unknown token: .*"Z".*$/m);
+    expect(log).toMatch(/"→"/);
+  });
+});
