@@ -1,8 +1,8 @@
 /**
  * The README's nanoGPT loader (torch and numpy only, no safetensors package) is the one in
  * scripts/verify_nanogpt.py, and it reads the CLI's F32 and F16 files exactly. The reading is checked with
- * numpy and a stand-in for torch (torch.from_numpy is all the loader uses); the full PyTorch comparison
- * runs only where a python3 has torch.
+ * numpy and a stand-in for torch (torch.from_numpy is all the loader uses), and the full PyTorch comparison
+ * with Debian's python3-torch (installed by .ci/run).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -33,6 +33,11 @@ function pythonWith(...modules: string[]): string | null {
   return null;
 }
 
+/** Debian's python3-numpy and python3-torch (.ci/run installs them): the checks below need both. */
+function need(py: string | null, what: string): string {
+  if (!py) throw new Error(`no python3 with ${what}: install Debian's python3-torch (apt-get install -y python3-torch), as .ci/run does`);
+  return py;
+}
 const numpyPython = pythonWith('numpy');
 const torchPython = pythonWith('numpy', 'torch');
 
@@ -67,7 +72,7 @@ describe('nanoGPT loader', () => {
     expect(loaderIn(python)).toBe(loaderIn(readFileSync(join(root, 'scripts', 'verify_nanogpt.py'), 'utf8')));
   });
 
-  it.skipIf(!numpyPython)('reads F32 and F16 files to exactly the values and metadata the engine reads', async () => {
+  it('reads F32 and F16 files to exactly the values and metadata the engine reads', async () => {
     const { f32, f16 } = await checkpoints();
     const driver = join(dir, 'driver.py');
     writeFileSync(
@@ -82,7 +87,7 @@ describe('nanoGPT loader', () => {
       ].join('\n'),
     );
     for (const file of [f32, f16]) {
-      const r = spawnSync(numpyPython!, [driver, file], { encoding: 'utf8', maxBuffer: 64 << 20 });
+      const r = spawnSync(need(numpyPython, 'numpy'), [driver, file], { encoding: 'utf8', maxBuffer: 64 << 20 });
       expect(r.status, r.stderr).toBe(0);
       const got = JSON.parse(r.stdout) as { meta: Record<string, string>; state: Record<string, { dtype: string; shape: number[]; values: number[] }> };
       const c = readCheckpoint(new Uint8Array(readFileSync(file)));
@@ -99,13 +104,13 @@ describe('nanoGPT loader', () => {
     }
   });
 
-  it.skipIf(!torchPython)("scripts/verify_nanogpt.py's PyTorch loss equals the CLI's eval loss, F32 and F16", async () => {
+  it("scripts/verify_nanogpt.py's PyTorch loss equals the CLI's eval loss, F32 and F16", async () => {
     const { f32, f16, text } = await checkpoints();
     for (const file of [f32, f16]) {
       out = [];
       expect(await main(['eval', '--ckpt', file, '--text', text])).toBe(0);
       const ours = Number(out[out.length - 1].split(' ')[1]);
-      const r = spawnSync(torchPython!, [join(root, 'scripts', 'verify_nanogpt.py'), file, text], { encoding: 'utf8' });
+      const r = spawnSync(need(torchPython, 'torch'), [join(root, 'scripts', 'verify_nanogpt.py'), file, text], { encoding: 'utf8' });
       expect(r.status, r.stderr).toBe(0);
       const theirs = Number(/^loss (\S+)$/m.exec(r.stdout)![1]);
       expect(Math.abs(ours - theirs)).toBeLessThan(1e-5);
