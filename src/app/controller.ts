@@ -10,14 +10,13 @@ import { WorkerClient } from '../worker/client';
 import type { BackendName, Event, Phase, RunRequest } from '../worker/protocol';
 import { describeProblems, parsePairs, type Pair } from '../engine/data/pairs';
 import { checkText } from '../engine/data/corpus';
+import { MAX_UPLOAD_BYTES } from '../engine/data/limits';
 import { validateConfig } from '../engine/model/config';
 import { DATASET_DIR, MANIFEST_FILE, type DatasetManifest } from '../datasets/manifest';
 import { autosave, clearAutosave, loadAutosave, readAutosaveInfo } from '../store/persist';
 import { writeUrl } from '../store/url';
 import { translate } from '../ui/i18n';
 
-/** Uploads beyond this are refused: a browser tab training on them would crawl. */
-export const MAX_UPLOAD_BYTES = 20 * 1024 * 1024;
 
 let client: WorkerClient | null = null;
 const base = import.meta.env.BASE_URL;
