@@ -305,6 +305,7 @@ async function evaluatePairs(v: Values, ckpt: ReturnType<typeof readCheckpoint>)
     console.log(`pairs ${pairs.length}, held-out prompts ${prompts.length}${corpusArg ? `, words checked against ${corpusArg}` : ''}`);
     console.log(`loss ${loss.toFixed(6)}`);
     console.log(`words ${score.words === null ? 'n/a' : (100 * score.words).toFixed(1)}`);
+    if (score.sameLength !== null) console.log(`same-length ${(100 * score.sameLength).toFixed(1)}`);
     console.log(`format ${(100 * score.format).toFixed(1)}`);
   } finally {
     model.dispose();

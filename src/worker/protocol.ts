@@ -119,6 +119,8 @@ export interface DialogueScore {
   format: number;
   /** null: not defined (Chinese) or no corpus to check against. */
   words: number | null;
+  /** Chinese: replies as long as their prompt (a couplet's lines match); null otherwise. */
+  sameLength: number | null;
   prompts: number;
   /** A few replies, to show what the numbers mean. */
   examples: { prompt: string; text: string; ok: boolean }[];

@@ -124,7 +124,7 @@ async function scoreDialogue(model: GPT, tokenizer: CharTokenizer, settings: Sam
   const replies = await sampleReplies(model, tokenizer, prompts, { ...settings, fixedShape: fixedShape() });
   if (s.corpus && !s.corpusWords) s.corpusWords = corpusWords(s.corpus.text);
   const score = scoreReplies(replies, s.corpusWords);
-  return { format: score.format, words: score.words, prompts: replies.length, examples: replies.slice(0, 6).map((r) => ({ prompt: r.prompt, text: r.text, ok: judgeReply(r).ok })) };
+  return { format: score.format, words: score.words, sameLength: score.sameLength, prompts: replies.length, examples: replies.slice(0, 6).map((r) => ({ prompt: r.prompt, text: r.text, ok: judgeReply(r).ok })) };
 }
 
 /** A temporary model with the snapshot's weights (the caller disposes it). */

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import * as tf from '../../src/engine/tf';
 import { GPT } from '../../src/engine/model/gpt';
 import { CharTokenizer } from '../../src/engine/tokenizer/char';
-import { corpusWords, formatShare, isUnspaced, judgeReply, sampleReplies, scoreReplies, wordShare, wordsOf } from '../../src/engine/eval/dialogue';
+import { corpusWords, formatShare, isUnspaced, judgeReply, sameLength, sampleReplies, scoreReplies, wordShare, wordsOf } from '../../src/engine/eval/dialogue';
 
 describe('format score', () => {
   it('judges single replies', () => {
@@ -26,6 +26,15 @@ describe('word share', () => {
     expect(wordShare(['The whale and the sea'], known)).toEqual({ share: 4 / 5, words: 5, found: 4 }); // 'and' is not in it
     expect(wordShare(['Xq zzv'], known).share).toBe(0);
     expect(wordShare(['a b c'], known).share).toBeNull();
+  });
+  it('for couplets, counts replies that are one line as long as the prompt', () => {
+    const r = (text: string, stopped = true) => ({ prompt: '春风开野杏，', text, stopped });
+    expect(sameLength(r('落日照江涛。'))).toBe(true);
+    expect(sameLength(r('繁花折在东流客。'))).toBe(false); // 7 characters for 5
+    expect(sameLength(r('落日照江涛。\n清雨月深松，'))).toBe(false); // two lines
+    expect(sameLength(r('落日照江涛', false))).toBe(false); // no end marker
+    expect(scoreReplies([r('落日照江涛。'), r('繁花折在东流客。')], null).sameLength).toBe(0.5);
+    expect(scoreReplies([{ prompt: 'Where?', text: 'Here.', stopped: true }], null).sameLength).toBeNull();
   });
   it('is not defined for Chinese', () => {
     expect(isUnspaced('白日依山尽')).toBe(true);

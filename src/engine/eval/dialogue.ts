@@ -108,16 +108,30 @@ export async function sampleReplies(
   return out;
 }
 
+/**
+ * For text without spaces (a couplet, 对对子): the reply is one line with as many characters as the prompt,
+ * punctuation aside — the first thing a matching line must get right (字数相等).
+ */
+export function sameLength(r: Reply): boolean {
+  const letters = (s: string) => (s.match(/\p{L}/gu) ?? []).length;
+  const n = letters(r.text);
+  return r.stopped && n > 0 && !r.text.trim().includes('\n') && n === letters(r.prompt);
+}
+
 export interface DialogueScore {
   /** 0–1. */
   format: number;
   /** 0–1, or null (no words, or an unspaced language). */
   words: number | null;
+  /** 0–1 for unspaced languages (replies as long as their prompt), else null. */
+  sameLength: number | null;
   replies: Reply[];
 }
 
 export function scoreReplies(replies: Reply[], known: Set<string> | null): DialogueScore {
   const texts = replies.map((r) => r.text);
-  const words = known && !isUnspaced(texts.join('')) ? wordShare(texts, known).share : null;
-  return { format: formatShare(replies), words, replies };
+  const unspaced = isUnspaced(texts.join('') + replies.map((r) => r.prompt).join(''));
+  const words = known && !unspaced ? wordShare(texts, known).share : null;
+  const same = unspaced && replies.length ? replies.filter(sameLength).length / replies.length : null;
+  return { format: formatShare(replies), words, sameLength: same, replies };
 }

@@ -12,7 +12,7 @@ function lastEval(r: RunRecord, name: EvalName): number | undefined {
 const pct = (x: number | null | undefined) => (x === null || x === undefined ? '–' : `${Math.round(100 * x)}%`);
 
 /** "before → after" of one score, or what is happening instead. */
-function ScoreCell({ r, which, t }: { r: RunRecord; which: 'format' | 'words'; t: ReturnType<typeof useT> }) {
+function ScoreCell({ r, which, t }: { r: RunRecord; which: 'format' | 'words' | 'sameLength'; t: ReturnType<typeof useT> }) {
   if (r.scoring) return <td className="muted small">{t('runs.scoring', { n: r.scoring })}</td>;
   if (!r.score) return <td>–</td>;
   const after = r.score.model[which];
@@ -36,6 +36,9 @@ export function RunsTable() {
   const runs = all.filter((r) => r.phase === 'finetune');
   const scored = [...runs].reverse().find((r) => r.score);
   const prompts = scored?.score?.model.prompts ?? 40;
+  // Chinese pairs: the share of replies as long as their prompt takes the place of the word share.
+  const unspaced = runs.some((r) => r.score?.model.sameLength !== null && r.score?.model.sameLength !== undefined);
+  const second = unspaced ? ('sameLength' as const) : ('words' as const);
   return (
     <section className="panel" aria-labelledby="runs-title">
       <h2 id="runs-title">{t('runs.title')}</h2>
@@ -49,7 +52,7 @@ export function RunsTable() {
               <th>{t('runs.pairsVal')}</th>
               <th>{t('runs.corpusDelta')}</th>
               <th title={t('runs.formatTip', { n: prompts })}>{t('runs.format')}</th>
-              <th title={t('runs.wordsTip')}>{t('runs.words')}</th>
+              <th title={unspaced ? t('runs.sameLengthTip') : t('runs.wordsTip')}>{unspaced ? t('runs.sameLength') : t('runs.words')}</th>
               <th>{t('runs.ms')}</th>
               <th>{t('runs.trainable')}</th>
               <th>{t('runs.wall')}</th>
@@ -70,7 +73,7 @@ export function RunsTable() {
                   <td>{pv?.toFixed(3) ?? '–'}</td>
                   <td>{c0 !== undefined && c1 !== undefined ? `${c1 - c0 >= 0 ? '+' : ''}${(c1 - c0).toFixed(3)}` : '–'}</td>
                   <ScoreCell r={r} which="format" t={t} />
-                  <ScoreCell r={r} which="words" t={t} />
+                  <ScoreCell r={r} which={second} t={t} />
                   <td>{r.msPerStep ? r.msPerStep.toFixed(0) : '–'}</td>
                   <td>{formatNumber(r.trainableParams)}</td>
                   <td>{formatDuration(r.wallMs)}</td>
