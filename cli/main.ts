@@ -239,6 +239,9 @@ async function finetune(v: Values, ctl: AbortController): Promise<number> {
   }
   const model = modelFromCheckpoint(ckpt);
   const trainer = new Trainer(model, { seed });
+  // As the page does: a run that continues a model offsets the seed by the steps it has taken, so it does
+  // not replay the batch order of its pretraining — and the CLI and the page draw the same batches.
+  trainer.reseed(seed + (ckpt.training.step ?? 0));
   try {
     const r = await train(trainer, { steps, batchSize: batch, schedule, train: data.train, freeze: plan, freezeOptions: { discriminative }, evals, ...evalSet }, ctl);
     const info: TrainingInfo = { ...ckpt.training, step: (ckpt.training.step ?? 0) + r.stepsDone, phase: 'finetune', freezePlan: plan, discriminative, pairs: input.entry?.id ?? input.name, seed, lr, batch, losses: r.lastEval?.losses ?? { 'pairs-train': r.lastLoss } };

