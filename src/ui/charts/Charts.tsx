@@ -74,7 +74,17 @@ export const LossChart = memo(function LossChart() {
   const training = useStore((s) => s.run.status === 'running');
   const main = runs.filter((r) => !r.compare && !r.hidden);
   const lines: { key: string; name: string; data: XY[]; color: string; dashed?: boolean; dots?: boolean }[] = [];
-  for (const r of main) {
+  // A starter's own curve (a reference) is drawn only over the steps this session trains: next to the
+  // student's own pretraining it compares; during a fine-tune it would squeeze the run into the right edge.
+  const own = main.filter((r) => !r.reference);
+  const ownXs = own.flatMap((r) => [...r.points.map((p) => p.globalStep), ...r.evals.map((e) => e.globalStep)]);
+  const inView = (d: XY[]) => (ownXs.length ? d.filter((p) => p.x >= Math.min(...ownXs) && p.x <= Math.max(...ownXs)) : d);
+  for (const r of main.filter((x) => x.reference)) {
+    // Progress snapshots every ~150 steps, already averaged by the trainer's log: drawn as they are.
+    lines.push({ key: `${r.runId}-train`, name: `${r.name}: ${t('chart.train')}`, data: inView(r.points.map((p) => ({ x: p.globalStep, y: p.loss }))), color: '#6b7280', dashed: true });
+    lines.push({ key: `${r.runId}-val`, name: `${r.name}: ${t('chart.val')}`, data: inView(evalSeries(r, EVAL.val, 'globalStep')), color: '#9ca3af', dashed: true, dots: true });
+  }
+  for (const r of own) {
     const pts = downsample(r.points.map((p) => ({ x: p.globalStep, y: p.loss })), MAX_POINTS, 'x');
     if (r.phase === 'pretrain') {
       lines.push({ key: `${r.runId}-train`, name: t('chart.train'), data: ema(pts), color: COLORS[0] });
@@ -144,7 +154,7 @@ function HtmlLegend({ items }: { items: { key: string; name: string; color: stri
  */
 const SmallCharts = memo(function SmallCharts() {
   const t = useT();
-  const runs = useRunsForDisplay().filter((r) => !r.compare && !r.hidden);
+  const runs = useRunsForDisplay().filter((r) => !r.compare && !r.hidden && !r.reference);
   const lr = runs.flatMap((r) => downsample(r.points.map((p) => ({ x: p.globalStep, y: p.lr })), MAX_POINTS, 'x'));
   const tps = runs.flatMap((r) => downsample(r.points.map((p) => ({ x: p.globalStep, y: p.tokensPerSec })), MAX_POINTS, 'x'));
   return (
