@@ -2,6 +2,15 @@ import { useStore } from '../../store/store';
 import { pauseRun, resumeRun, stepOnce, stopRun } from '../../app/controller';
 import { formatDuration, formatNumber, useT } from '../hooks';
 
+/**
+ * On a narrow screen (one column: the chart sits below every form), bring the loss chart into view when a
+ * run starts; on a wide one the chart's column stays in view beside the forms by itself.
+ */
+function showChart(): void {
+  if (typeof window.matchMedia !== 'function' || !window.matchMedia('(max-width: 1100px)').matches) return;
+  document.querySelector('[data-testid=loss-chart]')?.scrollIntoView({ behavior: 'smooth', block: 'start' });
+}
+
 /** Pause / Resume / Stop / Step once and the progress bar of the current run. */
 export function RunControls({ phase, onStart, canStart }: { phase: 'pretrain' | 'finetune'; onStart: () => void; canStart: boolean }) {
   const t = useT();
@@ -16,7 +25,7 @@ export function RunControls({ phase, onStart, canStart }: { phase: 'pretrain' | 
   return (
     <div className="controls">
       <div className="row">
-        <button type="button" className="primary" data-testid={`${phase}-start`} disabled={running || !canStart} onClick={onStart}>
+        <button type="button" className="primary" data-testid={`${phase}-start`} disabled={running || !canStart} onClick={() => (onStart(), showChart())}>
           {phase === 'pretrain' ? t('train.start') : t('ft.start')}
         </button>
         <button type="button" data-testid={`${phase}-pause`} disabled={!(mine && running) || Boolean(run.pending)} onClick={pauseRun}>
