@@ -6,7 +6,7 @@
 import type { GPTConfig } from '../engine/model/config';
 import type { GroupId } from '../engine/model/groups';
 import type { FreezePlan } from '../engine/train/freeze';
-import type { ScheduleKind } from '../engine/train/schedule';
+import type { LessonRun } from '../engine/train/lesson';
 import type { Pair } from '../engine/data/pairs';
 
 export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
@@ -42,17 +42,8 @@ export interface SampleSettings {
   seed: number;
 }
 
-/** The settings a person chooses for a run (pretraining or fine-tuning). */
-export interface TrainSettings {
-  steps: number;
-  batchSize: number;
-  lr: number;
-  schedule: ScheduleKind;
-  warmupSteps: number;
-  evalEvery: number;
-  evalIters: number;
-  /** Sample a line every N steps for the "how the text improves" strip; 0 = never. */
-  sampleEvery: number;
+/** The settings a person chooses for a run (pretraining or fine-tuning): the lesson's fields and a sample prompt. */
+export interface TrainSettings extends LessonRun {
   samplePrompt: string;
 }
 

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { newPage, startApp, type App } from './harness';
+import { newPage, ready, startApp, type App } from './harness';
 import { readSafetensors } from '../../src/engine/io/safetensors';
 
 let app: App;
@@ -19,11 +19,6 @@ afterAll(async () => {
 });
 
 const TINY = 'layers=2&heads=2&embd=32&block=32&batch=8&lr=0.01&schedule=constant&eval=10';
-
-async function ready(page: Page): Promise<void> {
-  await page.waitForSelector('[data-testid=corpus-info]', { timeout: 60_000 });
-  await page.waitForFunction(() => document.querySelector('[data-testid=backend-status]')?.getAttribute('data-backend'), null, { timeout: 120_000 });
-}
 
 async function createModel(page: Page): Promise<void> {
   await page.click('[data-testid=create-model]');

@@ -27,7 +27,11 @@ export async function startTestPage(root: string, outDir: string): Promise<App> 
   }
   const config = { root, configFile: false as const, logLevel: 'warn' as const, build: { outDir, emptyOutDir: true, target: 'es2022', chunkSizeWarningLimit: 8000 } };
   await build({ ...config, mode: 'production' });
-  const server: PreviewServer = await preview({ ...config, preview: { port: 0, host: '127.0.0.1', strictPort: false } });
+  return serve(await preview({ ...config, preview: { port: 0, host: '127.0.0.1', strictPort: false } }));
+}
+
+/** Chromium with the flags above, against a preview server; close() stops both. */
+async function serve(server: PreviewServer): Promise<App> {
   const url = server.resolvedUrls?.local[0] ?? `http://127.0.0.1:${(server.httpServer.address() as { port: number }).port}/`;
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });
   return {
@@ -63,17 +67,7 @@ export async function startApp(): Promise<App> {
     }
     built = true;
   }
-  const server: PreviewServer = await preview({ preview: { port: 0, host: '127.0.0.1', strictPort: false }, logLevel: 'warn' });
-  const url = server.resolvedUrls?.local[0] ?? `http://127.0.0.1:${(server.httpServer.address() as { port: number }).port}/`;
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });
-  return {
-    url,
-    browser,
-    async close() {
-      await browser.close();
-      await new Promise<void>((resolve) => server.httpServer.close(() => resolve()));
-    },
-  };
+  return serve(await preview({ preview: { port: 0, host: '127.0.0.1', strictPort: false }, logLevel: 'warn' }));
 }
 
 export async function newPage(app: App, query = ''): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
@@ -91,4 +85,10 @@ export async function newPage(app: App, query = ''): Promise<{ context: BrowserC
   });
   await page.goto(`${app.url}${query}`);
   return { context, page, errors };
+}
+
+/** The app is ready: the corpus is described and a backend has started. */
+export async function ready(page: Page): Promise<void> {
+  await page.waitForSelector('[data-testid=corpus-info]', { timeout: 60_000 });
+  await page.waitForFunction(() => document.querySelector('[data-testid=backend-status]')?.getAttribute('data-backend'), null, { timeout: 120_000 });
 }

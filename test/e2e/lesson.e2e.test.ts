@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { newPage, startApp, type App } from './harness';
+import { newPage, ready, startApp, type App } from './harness';
 import { PRESETS } from '../../src/engine/model/config';
 
 let app: App;
@@ -18,11 +18,6 @@ afterAll(async () => {
 });
 
 const TINY = 'layers=2&heads=2&embd=32&block=32&batch=8&lr=0.01&schedule=constant&eval=0';
-
-async function ready(page: Page): Promise<void> {
-  await page.waitForSelector('[data-testid=corpus-info]', { timeout: 60_000 });
-  await page.waitForFunction(() => document.querySelector('[data-testid=backend-status]')?.getAttribute('data-backend'), null, { timeout: 120_000 });
-}
 
 const stepOf = async (page: Page) => Number((await page.textContent('[data-testid=pretrain-progress]'))?.match(/Step (\d+)/)?.[1] ?? NaN);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -14,6 +14,7 @@ export interface LessonRun {
   warmupSteps: number;
   evalEvery: number;
   evalIters: number;
+  /** Sample a line every N steps for the "how the text improves" strip; 0 = never. */
   sampleEvery: number;
 }
 
