@@ -269,6 +269,8 @@ async function runClaimed(r: RunRequest, startStep: number, model: GPT, tokenize
       }
     }
     s.training = { ...s.training, step: trainer.globalStep };
+    // Training time only: the scoring below is not part of the run's cost.
+    const wallMs = performance.now() - t0;
     const status = step >= r.steps ? 'done' : run.reason === 'pause' || step === r.pauseAt ? 'paused' : 'stopped';
     if (r.phase === 'finetune' && status !== 'paused' && r.dialogueEval && heldoutPrompts().length) {
       post({ type: 'scoring', runId: r.runId, prompts: heldoutPrompts().length });
@@ -289,7 +291,6 @@ async function runClaimed(r: RunRequest, startStep: number, model: GPT, tokenize
       s.runWeights.set(r.runId, { values: await snapshotParams(model), training: { ...s.training, freezePlan: r.freeze, discriminative: r.discriminative, stepsInRun: step } });
       while (s.runWeights.size > MAX_KEPT_RUNS) s.runWeights.delete(s.runWeights.keys().next().value!);
     }
-    const wallMs = performance.now() - t0;
     post({ type: 'runEnded', runId: r.runId, status, stepsDone: step, wallMs, msPerStep: step > startStep ? wallMs / (step - startStep) : 0 });
   } catch (e) {
     flushMetrics();
