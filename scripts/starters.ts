@@ -7,7 +7,8 @@
  *
  *   npm run starters                 all starters (about an hour each on one 2-core machine)
  *   npm run starters -- --only zh    one of them
- *   npm run starters -- --steps 5 --out-dir /tmp/s    a short run elsewhere (the determinism test)
+ *   npm run starters -- --steps 5 --out-dir /tmp/s --skip-scores    a short run elsewhere, without the
+ *                                    (minutes-long) evaluations: the determinism test
  *   npm run starters -- --only en --from-f32 F --from-log L   package a finished run of the same command
  */
 import { spawnSync } from 'node:child_process';
@@ -52,7 +53,7 @@ function lastNumber(out: string, key: string): number | null {
  * Train (or, with `from`, package a run of the same command made earlier: its F32 file and its log), convert
  * to F16, score.
  */
-function train(spec: StarterSpec, outDir: string, steps: number | undefined, from?: { f32: string; log: string }): StarterEntry {
+function train(spec: StarterSpec, outDir: string, steps: number | undefined, from?: { f32: string; log: string }, skipScores = false): StarterEntry {
   const work = mkdtempSync(join(tmpdir(), `starter-${spec.id}-`));
   try {
     let full = join(work, 'f32.safetensors');
@@ -69,8 +70,9 @@ function train(spec: StarterSpec, outDir: string, steps: number | undefined, fro
     const file = `${spec.id}.safetensors`;
     const conv = cli(['convert', '--ckpt', full, '--out', join(outDir, file), '--dtype', 'f16']);
     if (!conv.ok) throw new Error(`starter ${spec.id}: conversion failed`);
-    const val = cli(['eval', '--ckpt', join(outDir, file), '--text', spec.corpus, '--split', 'val']);
-    const scores = cli(['eval', '--ckpt', join(outDir, file), '--pairs', spec.pairs, '--verbose']);
+    const none = { out: '', ok: true };
+    const val = skipScores ? none : cli(['eval', '--ckpt', join(outDir, file), '--text', spec.corpus, '--split', 'val']);
+    const scores = skipScores ? none : cli(['eval', '--ckpt', join(outDir, file), '--pairs', spec.pairs, '--verbose']);
     if (!val.ok || !scores.ok) throw new Error(`starter ${spec.id}: evaluation failed`);
     const log = [run.out, conv.out, val.out, scores.out].join('\n');
     writeFileSync(join(outDir, `${spec.id}.log`), log);
@@ -93,7 +95,7 @@ function train(spec: StarterSpec, outDir: string, steps: number | undefined, fro
 }
 
 function main(): void {
-  const { values } = parseArgs({ options: { only: { type: 'string' }, steps: { type: 'string' }, 'out-dir': { type: 'string' }, 'from-f32': { type: 'string' }, 'from-log': { type: 'string' } } });
+  const { values } = parseArgs({ options: { only: { type: 'string' }, steps: { type: 'string' }, 'out-dir': { type: 'string' }, 'from-f32': { type: 'string' }, 'from-log': { type: 'string' }, 'skip-scores': { type: 'boolean' } } });
   if ((values['from-f32'] || values['from-log']) && !(values['from-f32'] && values['from-log'] && values.only)) throw new Error('--from-f32 and --from-log go together, with --only');
   const from = values['from-f32'] ? { f32: values['from-f32'], log: values['from-log']! } : undefined;
   const outDir = resolve(values['out-dir'] ?? join(root, 'public', STARTERS_DIR));
@@ -108,7 +110,7 @@ function main(): void {
   const chosen = STARTERS.filter((s) => !values.only || s.id === values.only);
   if (!chosen.length) throw new Error(`no starter "${values.only}" (starters: ${STARTERS.map((s) => s.id).join(', ')})`);
   for (const spec of chosen) {
-    const entry = train(spec, outDir, values.steps === undefined ? undefined : Number(values.steps), from);
+    const entry = train(spec, outDir, values.steps === undefined ? undefined : Number(values.steps), from, values['skip-scores']);
     entries = [...entries.filter((e) => e.id !== spec.id), entry].sort((a, b) => STARTERS.findIndex((s) => s.id === a.id) - STARTERS.findIndex((s) => s.id === b.id));
     writeFileSync(manifestPath, JSON.stringify(entries, null, 1) + '\n');
     console.log(`starter ${spec.id}: ${entry.file}, val loss ${entry.valLoss}, format ${entry.format}%, words ${entry.words ?? 'n/a'}%`);

@@ -8,7 +8,7 @@ import { readCheckpoint } from '../src/engine/io/checkpoint';
 import type { StarterEntry } from '../src/datasets/starters';
 
 const run = (dir: string) =>
-  spawnSync(process.execPath, ['--import', 'tsx', 'scripts/starters.ts', '--only', 'zh', '--steps', '2', '--out-dir', dir], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  spawnSync(process.execPath, ['--import', 'tsx', 'scripts/starters.ts', '--only', 'zh', '--steps', '2', '--out-dir', dir, '--skip-scores'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
 
 describe('starter script', () => {
   it('is deterministic: the same command writes the same F16 file, log curve and manifest entry', () => {
@@ -20,8 +20,7 @@ describe('starter script', () => {
     expect(ckpt.config).toMatchObject({ nLayer: 4, nEmbd: 128, blockSize: 64 });
     const [ea, eb] = [a, b].map((d) => (JSON.parse(readFileSync(join(d, 'starters.json'), 'utf8')) as StarterEntry[])[0]);
     expect(ea).toEqual(eb);
-    expect(ea).toMatchObject({ id: 'zh', corpus: 'tang-jueju', pairs: 'couplets', file: 'zh.safetensors', words: null });
-    expect(ea.valLoss).toBeGreaterThan(0);
+    expect(ea).toMatchObject({ id: 'zh', corpus: 'tang-jueju', pairs: 'couplets', file: 'zh.safetensors', valLoss: null, format: null, words: null });
     expect(ea.curve.map((p) => p.step)).toEqual([0, 1, 2, 2]);
   }, 240_000);
 
