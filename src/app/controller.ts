@@ -256,7 +256,8 @@ export function startRun(phase: Phase, opts: { fromSnapshot?: boolean; compare?:
     points: [], evals: [], markers: [], samples: [], updateNorms: {}, trainable: {}, trainableParams: 0,
     status: 'running', stepsDone: 0, msPerStep: 0, wallMs: 0, hidden: false, compare: Boolean(opts.compare) || fromSnapshot, startedAt: Date.now(),
   };
-  set((s) => ({ runs: [...s.runs, record], run: { ...s.run, runId: r.runId, phase, status: 'running', error: null, step: 0, steps: r.steps, startStep: 0 } }));
+  // pending: null — a Pause pressed before a crash (no runEnded came) must not disable the next run's Pause.
+  set((s) => ({ runs: [...s.runs, record], run: { ...s.run, runId: r.runId, phase, status: 'running', error: null, step: 0, steps: r.steps, startStep: 0, pending: null } }));
   try {
     c().send({ type: 'train', run: r });
   } catch (e) {
@@ -368,7 +369,8 @@ function onEvent(e: Event): void {
       updateRun(e.runId, () => ({ scoring: 0, score: { model: e.model, snapshot: e.snapshot } }));
       return;
     case 'runEnded': {
-      updateRun(e.runId, (r) => ({ status: e.status, stepsDone: e.stepsDone, wallMs: r.wallMs + e.wallMs, msPerStep: e.msPerStep || r.msPerStep }));
+      // scoring: 0 — a run that failed while its answers were scored must not show "scoring…" for ever.
+      updateRun(e.runId, (r) => ({ status: e.status, stepsDone: e.stepsDone, wallMs: r.wallMs + e.wallMs, msPerStep: e.msPerStep || r.msPerStep, scoring: 0 }));
       const status = e.status === 'paused' ? 'paused' : e.status === 'error' ? 'error' : 'idle';
       set((s) => ({ run: { ...s.run, status, pending: null, step: e.stepsDone, error: e.error ? `${e.error.name}: ${e.error.message}` : null } }));
       if (e.status === 'error') {

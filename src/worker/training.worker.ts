@@ -119,8 +119,7 @@ function heldoutPrompts(): string[] {
 }
 
 /** Reply to every held-out prompt and score the replies. */
-async function scoreDialogue(model: GPT, tokenizer: CharTokenizer, settings: SampleSettings): Promise<DialogueScore> {
-  const prompts = heldoutPrompts();
+async function scoreDialogue(model: GPT, tokenizer: CharTokenizer, prompts: string[], settings: SampleSettings): Promise<DialogueScore> {
   const replies = await sampleReplies(model, tokenizer, prompts, { ...settings, fixedShape: fixedShape() });
   if (s.corpus && !s.corpusWords) s.corpusWords = corpusWords(s.corpus.text);
   const score = scoreReplies(replies, s.corpusWords);
@@ -272,15 +271,16 @@ async function runClaimed(r: RunRequest, startStep: number, model: GPT, tokenize
     // Training time only: the scoring below is not part of the run's cost.
     const wallMs = performance.now() - t0;
     const status = step >= r.steps ? 'done' : run.reason === 'pause' || step === r.pauseAt ? 'paused' : 'stopped';
-    if (r.phase === 'finetune' && status !== 'paused' && r.dialogueEval && heldoutPrompts().length) {
-      post({ type: 'scoring', runId: r.runId, prompts: heldoutPrompts().length });
+    const prompts = r.phase === 'finetune' && status !== 'paused' && r.dialogueEval ? heldoutPrompts() : [];
+    if (r.dialogueEval && prompts.length) {
+      post({ type: 'scoring', runId: r.runId, prompts: prompts.length });
       const settings = r.dialogueEval;
-      const modelScore = await scoreDialogue(model, tokenizer, settings);
-      const key = JSON.stringify([heldoutPrompts(), settings]);
+      const modelScore = await scoreDialogue(model, tokenizer, prompts, settings);
+      const key = JSON.stringify([prompts, settings]);
       if (s.snapshot && (s.snapshotScore?.snapshot !== s.snapshot || s.snapshotScore.key !== key)) {
         const before = snapshotModel(model, tokenizer);
         try {
-          s.snapshotScore = { snapshot: s.snapshot, key, score: await scoreDialogue(before, tokenizer, settings) };
+          s.snapshotScore = { snapshot: s.snapshot, key, score: await scoreDialogue(before, tokenizer, prompts, settings) };
         } finally {
           before.dispose();
         }
