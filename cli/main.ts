@@ -14,8 +14,9 @@ import { DEFAULT_TEMPLATE, parsePairsStrict, renderPrompt } from '../src/engine/
 import { prepareCorpus, preparePairs } from '../src/engine/data/prepare';
 import { checkpointBytes, exportCheckpoint, modelFromCheckpoint, readCheckpoint, type TrainingInfo } from '../src/engine/io/checkpoint';
 import { describePlan, parsePlan, validatePlan } from '../src/engine/train/freeze';
-import { scheduleFor, type ScheduleKind } from '../src/engine/train/schedule';
-import { LESSON_FINETUNE, LESSON_FREEZE, LESSON_PRETRAIN, LESSON_SAMPLING, PAIRS_SPLIT_SEED, PAIRS_VAL_FRACTION, type LessonRun } from '../src/engine/train/lesson';
+import type { ScheduleKind } from '../src/engine/train/schedule';
+import { finetuneSpec, pretrainSpec, runSeed, type RunSettings } from '../src/engine/train/specs';
+import { LESSON_FINETUNE, LESSON_FREEZE, LESSON_PRETRAIN, LESSON_SAMPLING, PAIRS_SPLIT_SEED, PAIRS_VAL_FRACTION } from '../src/engine/train/lesson';
 import { Trainer, type TrainSpec } from '../src/engine/train/trainer';
 import { evaluateLoss } from '../src/engine/train/evaluate';
 import { corpusWords, judgeReply, sampleReplies, scoreReplies } from '../src/engine/eval/dialogue';
@@ -111,19 +112,35 @@ function need(v: Values, key: keyof Values, command: string): string {
   return s;
 }
 
-function evalSettings(v: Values, lesson: LessonRun) {
-  return { evalEvery: num(v, 'eval-every', lesson.evalEvery, { int: true, min: 0 }), evalIters: num(v, 'eval-iters', lesson.evalIters, { int: true, min: 1 }) };
-}
-
-/** Steps, batch, learning rate and schedule of a run: the lesson's defaults, each overridable. */
-function runSettings(v: Values, lesson: LessonRun) {
+/**
+ * A run's settings from the flags: the lesson's defaults, each overridable. The same RunSettings the page's
+ * requests are, turned into a TrainSpec by the same builder (engine/train/specs.ts).
+ */
+export function settingsFromFlags(v: Values, phase: 'pretrain' | 'finetune'): RunSettings {
+  const lesson = phase === 'pretrain' ? LESSON_PRETRAIN : LESSON_FINETUNE;
   const steps = num(v, 'steps', lesson.steps, { int: true, min: 1 });
-  const lr = num(v, 'lr', lesson.lr, { above: 0 });
-  const batch = num(v, 'batch', lesson.batchSize, { int: true, min: 1 });
-  const warmup = num(v, 'warmup', lesson.warmupSteps, { int: true, min: 0 });
   const kind = v.schedule ?? lesson.schedule;
   if (!['cosine', 'constant', 'slanted'].includes(kind)) throw new UsageError(`--schedule must be one of cosine, constant, slanted, got "${kind}"`);
-  return { steps, lr, batch, schedule: scheduleFor(kind as ScheduleKind, steps, lr, warmup) };
+  return {
+    phase,
+    steps,
+    lr: num(v, 'lr', lesson.lr, { above: 0 }),
+    batchSize: num(v, 'batch', lesson.batchSize, { int: true, min: 1 }),
+    warmupSteps: num(v, 'warmup', lesson.warmupSteps, { int: true, min: 0 }),
+    schedule: kind as ScheduleKind,
+    evalEvery: num(v, 'eval-every', lesson.evalEvery, { int: true, min: 0 }),
+    evalIters: num(v, 'eval-iters', lesson.evalIters, { int: true, min: 1 }),
+    gradAccum: num(v, 'grad-accum', 1, { int: true, min: 1 }),
+    seed: num(v, 'seed', 1337, { int: true, min: 0 }),
+    freeze: phase === 'pretrain' ? { kind: 'none' } : v.freeze === undefined ? LESSON_FREEZE : parsePlan(v.freeze),
+    discriminative: phase === 'finetune' && v.discriminative !== undefined ? num(v, 'discriminative', 2.6, { min: 1 }) : undefined,
+    promptNoise: 0,
+  };
+}
+
+/** Parse CLI flags (for tests: the settings a command line gives). */
+export function parseFlags(argv: string[]): Values {
+  return parseArgs({ args: joinNegativeValues(argv), options: OPTIONS, allowPositionals: true, strict: true }).values;
 }
 
 async function train(trainer: Trainer, spec: TrainSpec, ctl: AbortController) {
@@ -187,10 +204,8 @@ async function pretrain(v: Values, ctl: AbortController): Promise<number> {
     dropout: num(v, 'dropout', p.dropout, { min: 0, max: 0.99 }),
     bias: v.bias ?? p.bias,
   };
-  const { steps, lr, batch, schedule } = runSettings(v, LESSON_PRETRAIN);
-  const seed = num(v, 'seed', 1337, { int: true, min: 0 });
-  const gradAccum = num(v, 'grad-accum', 1, { int: true, min: 1 });
-  const evalSet = evalSettings(v, LESSON_PRETRAIN);
+  const settings = settingsFromFlags(v, 'pretrain');
+  const { seed, lr, batchSize: batch } = settings;
   checkWritable(out);
   const input = readInput(textArg, 'corpus');
   const data = prepareCorpus(input.text, arch.blockSize);
@@ -200,10 +215,7 @@ async function pretrain(v: Values, ctl: AbortController): Promise<number> {
   const model = GPT.create(config, seed);
   const trainer = new Trainer(model, { seed });
   try {
-    const r = await train(trainer, {
-      steps, batchSize: batch, gradAccum, schedule, train: data.train,
-      evals: [{ name: 'train', source: data.train }, { name: 'val', source: data.val }], ...evalSet,
-    }, ctl);
+    const r = await train(trainer, pretrainSpec(settings, data), ctl);
     const info: TrainingInfo = { step: r.stepsDone, phase: 'pretrain', dataset: input.entry?.id ?? input.name, seed, lr, batch, losses: r.lastEval?.losses ?? { train: r.lastLoss } };
     return await saveRun(out, r, () => exportCheckpoint(model, data.tokenizer, info));
   } finally {
@@ -216,12 +228,10 @@ async function finetune(v: Values, ctl: AbortController): Promise<number> {
   const initPath = need(v, 'init', 'finetune');
   const pairsArg = need(v, 'pairs', 'finetune');
   const out = need(v, 'out', 'finetune');
-  const discriminative = v.discriminative === undefined ? undefined : num(v, 'discriminative', 2.6, { min: 1 });
-  const seed = num(v, 'seed', 1337, { int: true, min: 0 });
-  const { steps, lr, batch, schedule } = runSettings(v, LESSON_FINETUNE);
-  const evalSet = evalSettings(v, LESSON_FINETUNE);
+  const settings = settingsFromFlags(v, 'finetune');
+  const { seed, lr, batchSize: batch, discriminative } = settings;
   const ckpt = readCheckpoint(readBytes(initPath));
-  const plan = validatePlan(v.freeze === undefined ? LESSON_FREEZE : parsePlan(v.freeze), ckpt.config.nLayer);
+  const plan = validatePlan(settings.freeze, ckpt.config.nLayer);
   checkWritable(out);
   const input = readInput(pairsArg, 'pairs');
   const pairs = parsePairsStrict(input.text, input.name);
@@ -230,20 +240,18 @@ async function finetune(v: Values, ctl: AbortController): Promise<number> {
   if (data.valPairs === 0) console.log(`warning: ${input.name} has a single pair: none is held out, so the pairs-val loss is the training loss`);
   if (data.truncatedCount) console.log(`warning: ${data.truncatedCount} pair(s) are longer than the context (${ckpt.config.blockSize}) and were truncated`);
   warnUnknown(input.name, data.unknownChars);
-  const evals: NonNullable<TrainSpec['evals']> = [{ name: 'pairs-train', source: data.train }, { name: 'pairs-val', source: data.val }];
+  let forgetting = null;
   if (v.text) {
     const text = readInput(v.text, 'corpus');
-    const corpus = prepareCorpus(text.text, ckpt.config.blockSize, ckpt.tokenizer);
-    warnUnknown(`${text.name} (the forgetting curve's text)`, corpus.unknownChars);
-    evals.push({ name: 'corpus-val', source: corpus.val });
+    forgetting = prepareCorpus(text.text, ckpt.config.blockSize, ckpt.tokenizer);
+    warnUnknown(`${text.name} (the forgetting curve's text)`, forgetting.unknownChars);
   }
   const model = modelFromCheckpoint(ckpt);
   const trainer = new Trainer(model, { seed });
-  // As the page does: a run that continues a model offsets the seed by the steps it has taken, so it does
-  // not replay the batch order of its pretraining — and the CLI and the page draw the same batches.
-  trainer.reseed(seed + (ckpt.training.step ?? 0));
+  // As the page does (a model continued, not restarted from a snapshot): the CLI and the page draw the same batches.
+  trainer.reseed(runSeed(seed, false, ckpt.training.step ?? 0));
   try {
-    const r = await train(trainer, { steps, batchSize: batch, schedule, train: data.train, freeze: plan, freezeOptions: { discriminative }, evals, ...evalSet }, ctl);
+    const r = await train(trainer, finetuneSpec({ ...settings, freeze: plan }, data, ckpt.tokenizer, forgetting), ctl);
     const info: TrainingInfo = { ...ckpt.training, step: (ckpt.training.step ?? 0) + r.stepsDone, phase: 'finetune', freezePlan: plan, discriminative, pairs: input.entry?.id ?? input.name, seed, lr, batch, losses: r.lastEval?.losses ?? { 'pairs-train': r.lastLoss } };
     return await saveRun(out, r, () => exportCheckpoint(model, ckpt.tokenizer, info), info.step);
   } finally {

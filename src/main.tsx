@@ -3,7 +3,7 @@ import { createRoot } from 'react-dom/client';
 import { App } from './ui/App';
 import { get, set } from './store/store';
 import { readUrl } from './store/url';
-import { defaultLang } from './ui/i18n';
+import { defaultLang } from './i18n/i18n';
 import { loadManifest, loadStarters, selectCorpus, selectPairs, startWorker } from './app/controller';
 import { readAutosaveInfo } from './store/persist';
 import './ui/styles.css';

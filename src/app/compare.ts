@@ -2,13 +2,10 @@
  * Which strategies "Compare strategies" runs: pure functions, unit-tested. A strategy is a name and a patch
  * of the fine-tuning settings, passed to the run as data (the user's own settings are not touched).
  */
-import { freezePlanOf, type FinetuneSettings } from '../store/store';
+import { freezePlanOf, type FinetuneSettings, type Strategy } from '../store/store';
 import { describePlan, planChanges } from '../engine/train/freeze';
 
-export interface Strategy {
-  name: string;
-  patch: Partial<FinetuneSettings>;
-}
+export type { Strategy };
 
 /**
  * Up to four strategies that differ on this model: full, bottom half frozen, top block only, progressive

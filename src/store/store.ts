@@ -1,6 +1,7 @@
 /**
  * UI state: one zustand store built from typed slices. Plain data only — no tensors, workers or class
- * instances (those live in the worker and in app/controller.ts). Components select single values.
+ * instances (the worker handle lives in app/worker.ts). Components select single values. Text shown to
+ * people is stored as a Message (translated when drawn), never as translated strings.
  */
 import { createStore } from 'zustand/vanilla';
 import { useStore as useZustand } from 'zustand';
@@ -16,6 +17,8 @@ export type { TrainSettings };
 import type { DatasetManifest } from '../datasets/manifest';
 import type { StarterEntry } from '../datasets/starters';
 import type { Lang } from './lang';
+import type { Text } from '../i18n/i18n';
+import type { RunRequest } from '../worker/protocol';
 
 export type FreezePreset = 'none' | 'embeddings' | 'bottom' | 'top' | 'progressive' | 'stages' | 'custom';
 
@@ -36,6 +39,12 @@ export interface FinetuneSettings extends TrainSettings {
   strategyName: string;
 }
 
+/** One strategy of a comparison: a name and a patch over the fine-tuning settings, passed to its run as data. */
+export interface Strategy {
+  name: string;
+  patch: Partial<FinetuneSettings>;
+}
+
 export interface ChartPoint {
   globalStep: number;
   step: number;
@@ -53,17 +62,24 @@ export interface EvalPoint {
 export interface Marker {
   globalStep: number;
   step: number;
-  label: string;
+  label: Text;
   kind: 'phase' | 'unfreeze';
 }
 
 export interface RunRecord {
   runId: string;
-  name: string;
+  /** The user's or the plan's name (a string), or a translated one (pretraining, a starter's curve). */
+  name: Text;
+  /** What was asked of the worker: a paused run resumes from it, an autosave keeps it. */
+  request?: RunRequest;
   phase: Phase;
   steps: number;
   freeze?: FreezePlan;
   discriminative?: number;
+  /**
+   * Append-only: new points are pushed onto this array (a long run would otherwise copy it on every
+   * metrics message); a new record object still signals the change.
+   */
   points: ChartPoint[];
   evals: EvalPoint[];
   markers: Marker[];
@@ -99,18 +115,21 @@ export interface AppState {
   manifest: DatasetManifest | null;
   /** Pretrained starter models shipped with the app (public/starters/starters.json). */
   starters: StarterEntry[];
-  data: { source: string | null; info: CorpusInfo | null; preview: string; error: string | null };
-  pairs: { source: string | null; list: Pair[]; info: PairsInfo | null; error: string | null; problems: string[] };
+  /** uploads: texts the user gave, by source key (`upload:<name>`), kept to resend to a restarted worker. */
+  data: { source: string | null; info: CorpusInfo | null; preview: string; error: Text | null; uploads: Record<string, string> };
+  pairs: { source: string | null; list: Pair[]; info: PairsInfo | null; error: Text | null; problems: string[] };
   model: { preset: PresetName | 'custom'; arch: ArchConfig; seed: number; info: ModelInfo | null };
   pretrain: TrainSettings;
   finetune: FinetuneSettings;
-  run: { runId: string | null; phase: Phase | null; status: 'idle' | 'running' | 'paused' | 'error'; error: string | null; step: number; steps: number; startStep: number; tokensPerSec: number; msPerStep: number; queue: string[];
+  run: { runId: string | null; phase: Phase | null; status: 'idle' | 'running' | 'paused' | 'error'; error: Text | null; step: number; steps: number; startStep: number; tokensPerSec: number; msPerStep: number;
+    /** Compared strategies still to run, in order. */
+    queue: Strategy[];
     /** Pause or Stop pressed, taking effect at the end of the current step. */
     pending?: 'pause' | 'stop' | null };
   runs: RunRecord[];
   sampling: SampleSettings;
   chat: { messages: ChatMessage[]; busy: boolean; compare: boolean };
-  notice: { kind: 'info' | 'error'; text: string } | null;
+  notice: { kind: 'info' | 'error'; text: Text } | null;
   autosave: { every: number; lastSavedStep: number | null; error: string | null; resumable: { step: number; savedAt: number } | null };
 }
 
@@ -139,7 +158,7 @@ export function initialState(lang: Lang = 'en'): AppState {
     backend: { forced: null, report: null, status: 'starting', crash: null },
     manifest: null,
     starters: [],
-    data: { source: null, info: null, preview: '', error: null },
+    data: { source: null, info: null, preview: '', error: null, uploads: {} },
     pairs: { source: null, list: [], info: null, error: null, problems: [] },
     model: { preset: 'tiny', arch: { ...PRESETS.tiny }, seed: 1337, info: null },
     pretrain: { ...DEFAULT_PRETRAIN },

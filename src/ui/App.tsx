@@ -12,11 +12,13 @@ import { SampleStrip } from './panels/SampleStrip';
 import { RunsTable } from './panels/RunsTable';
 import { LossChart } from './charts/Charts';
 import { ModelDiagram } from './diagram/ModelDiagram';
-import { useT } from './hooks';
+import { useT, useText } from './hooks';
+import { msg } from '../i18n/i18n';
 import type { Lang } from '../store/lang';
 
 function Header() {
   const t = useT();
+  const text = useText();
   const lang = useStore((s) => s.lang);
   const backend = useStore((s) => s.backend);
   const running = useStore((s) => s.run.status === 'running');
@@ -69,7 +71,7 @@ function Header() {
           onClick={() => {
             writeUrl();
                     void navigator.clipboard?.writeText(`${location.origin}${location.pathname}?${encodeState(get())}`).catch(() => undefined);
-            set({ notice: { kind: 'info', text: t('app.copied') } });
+            set({ notice: { kind: 'info', text: msg('app.copied') } });
           }}
         >
           {t('app.share')}
@@ -81,6 +83,7 @@ function Header() {
 
 function Banners() {
   const t = useT();
+  const text = useText();
   const notice = useStore((s) => s.notice);
   const crash = useStore((s) => s.backend.crash);
   const resumable = useStore((s) => s.autosave.resumable);
@@ -120,7 +123,7 @@ function Banners() {
       )}
       {notice && (
         <div className={`banner ${notice.kind}`} role={notice.kind === 'error' ? 'alert' : 'status'} data-testid="notice">
-          {notice.text}{' '}
+          {text(notice.text)}{' '}
           <button type="button" onClick={() => set({ notice: null })}>
             {t('app.dismiss')}
           </button>

@@ -1,6 +1,7 @@
-import { useCallback, useEffect, useState } from 'react';
-import { store, useStore, type RunRecord } from '../store/store';
-import { translate, type Key } from './i18n';
+import { useCallback, useEffect, useMemo, useState } from 'react';
+import { store, useStore, type Marker, type RunRecord } from '../store/store';
+import type { Lang } from '../store/lang';
+import { render, translate, type Key, type Text } from '../i18n/i18n';
 
 export { formatDuration } from '../util/format';
 
@@ -8,6 +9,12 @@ export { formatDuration } from '../util/format';
 export function useT(): (key: Key, params?: Record<string, string | number>) => string {
   const lang = useStore((s) => s.lang);
   return useCallback((key, params) => translate(lang, key, params), [lang]);
+}
+
+/** Text from the state (a Message or a literal string) in the current language. */
+export function useText(): (text: Text) => string {
+  const lang = useStore((s) => s.lang);
+  return useCallback((text) => render(lang, text), [lang]);
 }
 
 export function formatNumber(n: number): string {
@@ -33,7 +40,20 @@ export function download(name: string, bytes: Uint8Array | string, type = 'appli
  * metrics message: recharts needs tens of milliseconds per redraw on a slow CPU, and the page's main thread
  * stays free for the person using it.
  */
-export function useRunsForDisplay(): RunRecord[] {
+/** A run as drawn: its name and marker labels in the current language. */
+export type ShownRun = Omit<RunRecord, 'name' | 'markers'> & { name: string; markers: (Omit<Marker, 'label'> & { label: string })[] };
+
+export function shownRuns(runs: RunRecord[], lang: Lang): ShownRun[] {
+  return runs.map((r) => ({ ...r, name: render(lang, r.name), markers: r.markers.map((m) => ({ ...m, label: render(lang, m.label) })) }));
+}
+
+export function useRunsForDisplay(): ShownRun[] {
+  const runs = useThrottledRuns();
+  const lang = useStore((s) => s.lang);
+  return useMemo(() => shownRuns(runs, lang), [runs, lang]);
+}
+
+function useThrottledRuns(): RunRecord[] {
   const [runs, setRuns] = useState(() => store.getState().runs);
   useEffect(() => {
     let timer: ReturnType<typeof setTimeout> | null = null;

@@ -7,9 +7,13 @@ import type { BackendName, Event, Request, WireError } from './protocol';
 type Pending = { resolve: (e: Event) => void; reject: (e: WireError) => void; onToken?: (text: string) => void };
 
 export class WorkerError extends Error {
+  readonly code?: string;
+  readonly params?: Record<string, string | number>;
   constructor(e: WireError) {
     super(e.message);
     this.name = e.name;
+    this.code = e.code;
+    this.params = e.params;
   }
 }
 

@@ -3,6 +3,7 @@
  * an exhaustive switch. Everything is plain, structured-cloneable data; model files travel as transferred
  * ArrayBuffers; errors as {name, message}.
  */
+import { EngineError } from '../engine/errors';
 import type { GPTConfig } from '../engine/model/config';
 import type { GroupId } from '../engine/model/groups';
 import type { FreezePlan } from '../engine/train/freeze';
@@ -30,6 +31,9 @@ export interface BackendReport {
 export interface WireError {
   name: string;
   message: string;
+  /** The engine's error code and parameters (EngineError), for a message in the page's language. */
+  code?: string;
+  params?: Record<string, string | number>;
 }
 
 export type Phase = 'pretrain' | 'finetune';
@@ -169,6 +173,7 @@ export type Event =
   | { type: 'error'; requestId?: number; error: WireError };
 
 export function toWireError(e: unknown): WireError {
+  if (e instanceof EngineError && e.code) return { name: e.name, message: e.message, code: e.code, params: e.params };
   if (e instanceof Error) return { name: e.name, message: e.message };
   return { name: 'Error', message: String(e) };
 }

@@ -16,10 +16,9 @@ import { prepareCorpus, preparePairs, type PreparedCorpus, type PreparedPairs } 
 import { checkpointBytes, modelFromCheckpoint, readCheckpoint, restoreParams, snapshotParams, type TrainingInfo } from '../engine/io/checkpoint';
 import { readSession, saveSession } from '../engine/io/session';
 import { CharTokenizer } from '../engine/tokenizer/char';
-import { scheduleFor, type Schedule } from '../engine/train/schedule';
 import { trainableAt } from '../engine/train/freeze';
 import { Trainer, type TrainSpec } from '../engine/train/trainer';
-import { noisyPairSource, type DataSource } from '../engine/data/sources';
+import { finetuneSpec, pretrainSpec, runSeed } from '../engine/train/specs';
 import { chooseBackend } from './backend';
 import { GpuErrorGuard } from './gpuGuard';
 import { toWireError, type DialogueScore, type SampleSettings, type Event, type ModelInfo, type Request, type RunRequest, type StepPoint } from './protocol';
@@ -156,10 +155,6 @@ function freshOptimizer(model: GPT, seed: number): void {
   s.trainer.globalStep = globalStep;
 }
 
-function schedule(r: RunRequest): Schedule {
-  return scheduleFor(r.schedule, r.steps, r.lr, r.warmupSteps);
-}
-
 async function train(r: RunRequest, startStep: number): Promise<void> {
   const { model, tokenizer } = requireModel();
   if (s.run) throw new Error('a run is already in progress');
@@ -175,13 +170,8 @@ async function train(r: RunRequest, startStep: number): Promise<void> {
 }
 
 async function runClaimed(r: RunRequest, startStep: number, model: GPT, tokenizer: CharTokenizer, run: RunState): Promise<void> {
-  let source: DataSource;
-  const evals: TrainSpec['evals'] = [];
-  if (r.phase === 'pretrain') {
-    if (!s.corpusData) throw new Error('choose a corpus to pretrain on first');
-    source = s.corpusData.train;
-    evals.push({ name: 'train', source: s.corpusData.train }, { name: 'val', source: s.corpusData.val });
-  } else {
+  if (r.phase === 'pretrain' && !s.corpusData) throw new Error('choose a corpus to pretrain on first');
+  if (r.phase === 'finetune') {
     if (!s.pairsData || !s.pairs) throw new Error('choose dialogue pairs to fine-tune on first');
     if (r.fromSnapshot && !s.snapshot) throw new Error('there is no pretrained snapshot to start from');
     if (r.fromSnapshot && startStep === 0) restoreParams(model, s.snapshot!);
@@ -190,28 +180,11 @@ async function runClaimed(r: RunRequest, startStep: number, model: GPT, tokenize
     if (startStep === 0) freshOptimizer(model, r.seed);
     // The pretrain → fine-tune boundary: keep the pretrained weights for comparisons and before/after chat.
     if (!s.snapshot) s.snapshot = await snapshotParams(model);
-    const pairs = s.pairsData;
-    // Noise replaces prompt characters with any ordinary token: never UNKNOWN or the template's own characters.
-    const skip = new Set(tokenizer.encode(DEFAULT_TEMPLATE.separator + DEFAULT_TEMPLATE.end).ids);
-    const replacements = Int32Array.from(tokenizer.itos.map((_, i) => i).filter((i) => i !== tokenizer.unknownId && !skip.has(i)));
-    source = r.promptNoise > 0 ? noisyPairSource(pairs.trainExamples, r.promptNoise, replacements) : pairs.train;
-    evals.push({ name: 'pairs-train', source: pairs.train }, { name: 'pairs-val', source: pairs.val });
-    if (r.forgetting && s.corpusData) evals.push({ name: 'corpus-val', source: s.corpusData.val });
   }
   const trainer = s.trainer!;
-  // Same seed, same batches: compared strategies (all from the snapshot) see identical data; a run that
-  // continues a model offsets the seed by the steps already taken, so it does not replay earlier batches.
-  if (startStep === 0) trainer.reseed(r.fromSnapshot ? r.seed : r.seed + trainer.globalStep);
+  if (startStep === 0) trainer.reseed(runSeed(r.seed, r.fromSnapshot, trainer.globalStep));
   const spec: TrainSpec = {
-    steps: r.steps,
-    batchSize: r.batchSize,
-    schedule: schedule(r),
-    freeze: r.freeze,
-    freezeOptions: { discriminative: r.discriminative },
-    train: source,
-    evals,
-    evalEvery: r.evalEvery,
-    evalIters: r.evalIters,
+    ...(r.phase === 'pretrain' ? pretrainSpec(r, s.corpusData!) : finetuneSpec(r, s.pairsData!, tokenizer, r.forgetting ? s.corpusData : null)),
     // Read statistics back about four times a second, not every step (a GPU→CPU sync stalls the GPU).
     logEvery: 1_000_000,
     readbackMs: 250,

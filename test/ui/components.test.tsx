@@ -9,7 +9,7 @@ import { RunsTable } from '../../src/ui/panels/RunsTable';
 import { DataPanel } from '../../src/ui/panels/DataPanel';
 import { FinetunePanel } from '../../src/ui/panels/FinetunePanel';
 import { TrainSettingsFields } from '../../src/ui/panels/TrainSettings';
-import { translate } from '../../src/ui/i18n';
+import { translate } from '../../src/i18n/i18n';
 import { ARCH_LIMITS, PRESETS, validateConfig, type ArchConfig } from '../../src/engine/model/config';
 import type { ModelInfo } from '../../src/worker/protocol';
 

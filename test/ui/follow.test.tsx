@@ -67,7 +67,7 @@ describe('the chat log follows new text', () => {
 
 describe('the sample strip follows new samples', () => {
   it('scrolls to the newest sample', async () => {
-    const run = { runId: 'r1', name: 'pretrain', phase: 'pretrain', samples: [{ step: 100, text: 'the' }], hidden: false, compare: false } as RunRecord;
+    const run = { runId: 'r1', name: 'pretrain', phase: 'pretrain', samples: [{ step: 100, text: 'the' }], markers: [], hidden: false, compare: false } as unknown as RunRecord;
     set({ runs: [run] });
     render(<SampleStrip />);
     const strip = host.querySelector<HTMLElement>('[data-testid="sample-strip"]')!;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_FINETUNE, freezePlanOf, initialState } from '../../src/store/store';
 import { decodeState, encodeState } from '../../src/store/url';
 import { downsample, metricsCsv } from '../../src/ui/charts/downsample';
-import { DICTIONARIES, defaultLang, translate, type Key } from '../../src/ui/i18n';
+import { DICTIONARIES, defaultLang, translate, type Key } from '../../src/i18n/i18n';
 import { trainableAt } from '../../src/engine/train/freeze';
 
 describe('store', () => {

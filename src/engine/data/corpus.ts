@@ -4,6 +4,8 @@
  */
 import type { Rng } from '../random';
 
+import { EngineError } from '../errors';
+
 export interface Batch {
   /** Inputs, row-major (B, T). */
   x: Int32Array;
@@ -15,7 +17,7 @@ export interface Batch {
   blockSize: number;
 }
 
-export class DataError extends Error {
+export class DataError extends EngineError {
   override name = 'DataError';
 }
 
@@ -29,7 +31,7 @@ export function splitIds(ids: Int32Array, valFraction = 0.1): { train: Int32Arra
 export function sampleWindows(ids: Int32Array, blockSize: number, batchSize: number, rng: Rng): Batch {
   const T = blockSize;
   if (ids.length < T + 1) {
-    throw new DataError(`the text has ${ids.length} tokens, fewer than one window of ${T + 1} (context + 1): use more text or a shorter context`);
+    throw new DataError(`the text has ${ids.length} tokens, fewer than one window of ${T + 1} (context + 1): use more text or a shorter context`, 'textTooShortForContext', { tokens: ids.length, window: T + 1 });
   }
   const x = new Int32Array(batchSize * T);
   const y = new Int32Array(batchSize * T);
@@ -63,9 +65,9 @@ export function* sequentialWindows(ids: Int32Array, blockSize: number, batchSize
 
 /** Rejects input that is not usable text: empty, binary (NUL or many control characters). */
 export function checkText(text: string, what = 'the text'): void {
-  if (text.trim().length === 0) throw new DataError(`${what} is empty`);
+  if (text.trim().length === 0) throw new DataError(`${what} is empty`, 'textEmpty', { what });
   const sample = text.slice(0, 65536);
-  if (sample.includes('\u0000')) throw new DataError(`${what} looks binary (it contains NUL bytes): use a UTF-8 text file`);
+  if (sample.includes('\u0000')) throw new DataError(`${what} looks binary (it contains NUL bytes): use a UTF-8 text file`, 'textBinary', { what });
   let control = 0;
   let replacement = 0;
   for (const ch of sample) {
@@ -73,6 +75,6 @@ export function checkText(text: string, what = 'the text'): void {
     if ((c < 32 && c !== 9 && c !== 10 && c !== 13) || c === 127) control++;
     if (c === 0xfffd) replacement++;
   }
-  if (control > sample.length * 0.01) throw new DataError(`${what} looks binary (${control} control characters in the first ${sample.length}): use a UTF-8 text file`);
-  if (replacement > sample.length * 0.01) throw new DataError(`${what} is not valid UTF-8 (${replacement} undecodable bytes in the first ${sample.length} characters)`);
+  if (control > sample.length * 0.01) throw new DataError(`${what} looks binary (${control} control characters in the first ${sample.length}): use a UTF-8 text file`, 'textBinary', { what });
+  if (replacement > sample.length * 0.01) throw new DataError(`${what} is not valid UTF-8 (${replacement} undecodable bytes in the first ${sample.length} characters)`, 'textNotUtf8', { what });
 }

@@ -15,6 +15,8 @@ import { CharTokenizer } from '../tokenizer/char';
 import type { FreezePlan } from '../train/freeze';
 import { readSafetensors, SafetensorsError, writeSafetensors, type RawTensor, type SafetensorsFile } from './safetensors';
 
+import { EngineError } from '../errors';
+
 export const FORMAT = 'small-gpt-playground/1';
 
 export interface TrainingInfo {
@@ -35,7 +37,7 @@ export interface Checkpoint {
   training: TrainingInfo;
 }
 
-export class CheckpointError extends Error {
+export class CheckpointError extends EngineError {
   override name = 'CheckpointError';
 }
 

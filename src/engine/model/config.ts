@@ -5,6 +5,8 @@
  * `model_args` dict so a checkpoint round-trips through PyTorch.
  */
 
+import { EngineError } from '../errors';
+
 export interface GPTConfig {
   /** Number of token ids, special tokens included (nanoGPT: vocab_size). */
   readonly vocabSize: number;
@@ -66,13 +68,13 @@ export function headsDividing(nEmbd: number): number[] {
   return heads;
 }
 
-export class ConfigError extends Error {
+export class ConfigError extends EngineError {
   override name = 'ConfigError';
 }
 
 function checkInt(field: string, value: unknown, min: number, max: number): void {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(`${field} must be an integer in [${min}, ${max}], got ${String(value)}`);
+    throw new ConfigError(`${field} must be an integer in [${min}, ${max}], got ${String(value)}`, 'configRange', { field, min, max, value: String(value) });
   }
 }
 
@@ -83,6 +85,8 @@ export function validateConfig(c: GPTConfig): GPTConfig {
   if (c.nEmbd % c.nHead !== 0) {
     throw new ConfigError(
       `nEmbd (${c.nEmbd}) must be divisible by nHead (${c.nHead}); heads that divide ${c.nEmbd}: ${headsDividing(c.nEmbd).join(', ')}`,
+      'configHeads',
+      { embd: c.nEmbd, heads: c.nHead, options: headsDividing(c.nEmbd).join(', ') },
     );
   }
   if (typeof c.dropout !== 'number' || !isDropout(c.dropout)) {

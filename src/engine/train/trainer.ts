@@ -16,6 +16,7 @@ import type { GPT } from '../model/gpt';
 import { groupIds, groupOf, type GroupId } from '../model/params';
 import { createRng, type Rng } from '../random';
 import { sumMany } from '../ops/sum';
+import { EngineError } from '../errors';
 import { makeYielder } from '../yielder';
 import { AdamW, DEFAULT_ADAMW, type AdamWConfig } from './adamw';
 import { evaluateLoss, batchTensors } from './evaluate';
@@ -97,7 +98,7 @@ export interface RunResult {
   lastEval?: EvalMetrics;
 }
 
-export class NonFiniteError extends Error {
+export class NonFiniteError extends EngineError {
   override name = 'NonFiniteError';
   constructor(
     readonly step: number,
@@ -107,6 +108,8 @@ export class NonFiniteError extends Error {
     super(
       `training stopped at step ${step}: the ${Number.isFinite(loss) ? `gradient norm became ${gradNorm}` : `loss became ${loss}`}. ` +
         'The parameters keep their values from before that step. Try a lower learning rate or a stronger gradient clip.',
+      'nonFinite',
+      { step, value: Number.isFinite(loss) ? `gradient norm ${gradNorm}` : `loss ${loss}` },
     );
   }
 }

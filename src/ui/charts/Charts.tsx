@@ -1,9 +1,9 @@
 import { Legend, Line, LineChart, ReferenceLine, Tooltip, XAxis, YAxis } from 'recharts';
 import { memo, useEffect, useRef, useState, type ReactElement } from 'react';
-import { useStore, type Marker, type RunRecord } from '../../store/store';
+import { useStore, type RunRecord } from '../../store/store';
 import { downsample, metricsCsv } from './downsample';
 import { labelGap, placeMarkerLabels, type PlacedLabel } from './markers';
-import { download, useRunsForDisplay, useT } from '../hooks';
+import { download, useRunsForDisplay, useT, type ShownRun } from '../hooks';
 import { EVAL, type EvalName } from '../../engine/train/evalNames';
 
 const MAX_POINTS = 150;
@@ -47,7 +47,7 @@ const MARKER_LABEL = { maxChars: 20, maxLanes: 4, lanePx: 13 };
 const PLOT_INSET_PX = 68;
 
 /** Lanes for the marker labels at this chart width, so that close markers' labels do not print over each other. */
-function markerLabels(markers: Marker[], lines: { data: XY[] }[], width: number): PlacedLabel[] {
+function markerLabels(markers: ShownRun['markers'], lines: { data: XY[] }[], width: number): PlacedLabel[] {
   const xs = lines.flatMap((l) => l.data.map((p) => p.x));
   const domain = xs.length ? ([Math.min(...xs), Math.max(...xs)] as const) : ([0, 0] as const);
   const minGap = labelGap(markers.map((m) => m.label), MARKER_LABEL.maxChars, width - PLOT_INSET_PX);
@@ -188,7 +188,7 @@ function Sparkline({ title, data, color, format }: { title: string; data: XY[]; 
 }
 
 /** Strategy comparison: pairs-val and corpus-val of each fine-tuning run, against its own step. */
-export const CompareChart = memo(function CompareChart({ runs: all }: { runs: RunRecord[] }) {
+export const CompareChart = memo(function CompareChart({ runs: all }: { runs: ShownRun[] }) {
   const t = useT();
   const runs = all.filter((r) => r.phase === 'finetune' && !r.hidden);
   if (!runs.length) return null;

@@ -2,7 +2,7 @@ import { useRef } from 'react';
 import { freezePlanOf, planProblem, set, useStore, type FinetuneSettings } from '../../store/store';
 import { groupIds, type GroupId } from '../../engine/model/groups';
 import { trainableAt } from '../../engine/train/freeze';
-import { formatNumber, useT } from '../hooks';
+import { formatNumber, useT, useText } from '../hooks';
 
 /**
  * The model as a vertical stack, top to bottom: final LayerNorm, blocks L…1, embeddings. Each group shows
@@ -10,6 +10,7 @@ import { formatNumber, useT } from '../hooks';
  */
 export function ModelDiagram() {
   const t = useT();
+  const text = useText();
   const info = useStore((s) => s.model.info);
   const finetune = useStore((s) => s.finetune);
   const run = useStore((s) => (s.run.runId ? s.runs.find((r) => r.runId === s.run.runId) ?? null : null));
@@ -42,7 +43,7 @@ export function ModelDiagram() {
     <section className="panel" aria-labelledby="diagram-title">
       <h2 id="diagram-title">{t('diagram.title')}</h2>
       <p className="muted small" data-testid="diagram-mode" data-mode={showFinal ? 'final' : live ? 'live' : 'plan'}>
-        {showFinal ? t('diagram.final', { name: run.name }) : live ? t('diagram.live') : t('diagram.preview')} {t('diagram.click')}
+        {showFinal ? t('diagram.final', { name: text(run.name) }) : live ? t('diagram.live') : t('diagram.preview')} {t('diagram.click')}
       </p>
       <ol className="diagram" data-testid="diagram">
         {groups.map((g) => {

@@ -1,10 +1,11 @@
 import { useState, type DragEvent } from 'react';
 import { useStore } from '../../store/store';
 import { selectCorpus, loadUploadedText } from '../../app/controller';
-import { formatNumber, useT } from '../hooks';
+import { formatNumber, useT, useText } from '../hooks';
 
 export function DataPanel() {
   const t = useT();
+  const text = useText();
   const lang = useStore((s) => s.lang);
   const manifest = useStore((s) => s.manifest);
   const source = useStore((s) => s.data.source);
@@ -53,7 +54,7 @@ export function DataPanel() {
       </details>
       {error && (
         <p className="error" role="alert" data-testid="data-error">
-          {error}
+          {text(error)}
         </p>
       )}
       {info && (

@@ -7,7 +7,7 @@ import { NumberField, Tip } from '../Field';
 import { TrainSettingsFields, settingsValid } from './TrainSettings';
 import { RunControls } from './RunControls';
 import { PairEditor } from './PairEditor';
-import { formatNumber, useT } from '../hooks';
+import { formatNumber, useT, useText } from '../hooks';
 
 const PRESETS: { value: FreezePreset; key: 'ft.full' | 'ft.embeddings' | 'ft.bottom' | 'ft.top' | 'ft.progressive' | 'ft.stages' | 'ft.custom' }[] = [
   { value: 'none', key: 'ft.full' },
@@ -21,6 +21,7 @@ const PRESETS: { value: FreezePreset; key: 'ft.full' | 'ft.embeddings' | 'ft.bot
 
 export function FinetunePanel() {
   const t = useT();
+  const text = useText();
   const lang = useStore((s) => s.lang);
   const manifest = useStore((s) => s.manifest);
   const source = useStore((s) => s.pairs.source);
@@ -74,7 +75,7 @@ export function FinetunePanel() {
       </label>
       {error && (
         <p className="error" role="alert" data-testid="pairs-error">
-          {error}
+          {text(error)}
         </p>
       )}
       {problems.map((p) => (

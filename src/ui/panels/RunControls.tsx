@@ -53,7 +53,7 @@ export function RunControls({ phase, onStart, canStart }: { phase: 'pretrain' | 
               {run.pending === 'pause' ? t('train.pausing') : t('train.stopping')}
             </span>
           )}
-          {run.queue.length > 0 && <span className="muted">{t('run.queue', { names: run.queue.join(', ') })}</span>}
+          {run.queue.length > 0 && <span className="muted">{t('run.queue', { names: run.queue.map((q) => q.name).join(', ') })}</span>}
         </div>
       )}
     </div>

@@ -1,6 +1,10 @@
 /**
  * Every visible string in English and Simplified Chinese: a typed dictionary (the Chinese table must
  * have every English key, checked by the compiler) and `{name}` placeholders.
+ *
+ * State never holds translated text: notices, chart markers and run names are stored as a Message (a key and
+ * its parameters) and translated when drawn, so a language switch changes them too. Errors from the engine
+ * carry a code (`error.<code>`) for the same reason; their English message is the fallback.
  */
 
 import type { Lang } from '../store/lang';
@@ -234,6 +238,19 @@ const en = {
 
   'pairs.none': 'No pairs found in the file.',
   'pairs.dropped': "Dropped {n} pairs longer than the context.",
+
+  'error.configRange': '{field} must be a whole number from {min} to {max} (got {value})',
+  'error.configHeads': 'the width ({embd}) must be divisible by the number of heads ({heads}); heads that divide it: {options}',
+  'error.textTooShortForContext': 'the text has {tokens} tokens, fewer than one window of {window} (context + 1): use more text or a shorter context',
+  'error.textEmpty': '{what} is empty',
+  'error.textBinary': '{what} looks binary: use a UTF-8 text file',
+  'error.textNotUtf8': '{what} is not valid UTF-8 text',
+  'error.nonFinite': 'training stopped at step {step}: the {value} is not a finite number. The parameters keep their values from before that step. Try a lower learning rate or a stronger gradient clip.',
+  'error.noModel': 'there is no model yet: create one or load a file first',
+  'error.noCorpus': 'choose a corpus first',
+  'error.noPairs': 'choose dialogue pairs to fine-tune on first',
+  'error.noSnapshot': 'there is no pretrained snapshot yet: it is kept when fine-tuning starts',
+  'error.runBusy': 'stop the current run first',
 } as const;
 
 export type Key = keyof typeof en;
@@ -467,7 +484,51 @@ const zh: Record<Key, string> = {
 
   'pairs.none': '文件中没有找到对话数据。',
   'pairs.dropped': "已去掉 {n} 个超过上下文长度的对话。",
+  'error.configRange': '{field} 必须是 {min} 到 {max} 之间的整数（现在是 {value}）',
+  'error.configHeads': '宽度（{embd}）必须能被注意力头数（{heads}）整除；可以整除的头数：{options}',
+  'error.textTooShortForContext': '文本只有 {tokens} 个词元，不够一个 {window} 的窗口（上下文 + 1）：请用更多文本或更短的上下文',
+  'error.textEmpty': '{what} 是空的',
+  'error.textBinary': '{what} 看起来是二进制文件：请使用 UTF-8 文本文件',
+  'error.textNotUtf8': '{what} 不是有效的 UTF-8 文本',
+  'error.nonFinite': '训练在第 {step} 步停止：{value} 不是有限数。参数保持该步之前的值。请降低学习率或加强梯度裁剪。',
+  'error.noModel': '还没有模型：请先创建一个或加载文件',
+  'error.noCorpus': '请先选择语料',
+  'error.noPairs': '请先选择用于微调的对话数据',
+  'error.noSnapshot': '还没有预训练快照：开始微调时才会保存',
+  'error.runBusy': '请先停止当前的训练',
 };
+
+/** A translatable message: a dictionary key and its parameters, translated when drawn. */
+export interface Message {
+  key: Key;
+  /** Parameter values; a Message inside (an error in a "training stopped: …" notice) is translated too. */
+  params?: Record<string, string | number | Message>;
+  /** Appended after translation (e.g. " #2" that keeps run names unique). */
+  suffix?: string;
+}
+
+/** Text in state: literal (a name the user typed, a file's own words) or a Message. */
+export type Text = string | Message;
+
+export const msg = (key: Key, params?: Message['params']): Message => (params ? { key, params } : { key });
+
+/** Text as the given language shows it. */
+export function render(lang: Lang, text: Text): string {
+  if (typeof text === 'string') return text;
+  const params = text.params && Object.fromEntries(Object.entries(text.params).map(([k, v]) => [k, typeof v === 'object' ? render(lang, v) : v]));
+  return translate(lang, text.key, params) + (text.suffix ?? '');
+}
+
+/**
+ * An error as text for state: its code's message (translated when drawn) when the dictionary has one,
+ * else its own words.
+ */
+export function errorText(e: unknown): Text {
+  const { message, code, params } = (e ?? {}) as { message?: string; code?: string; params?: Record<string, string | number> };
+  const key = `error.${code}`;
+  if (code && key in en) return { key: key as Key, params };
+  return message ?? String(e);
+}
 
 export const DICTIONARIES: Record<Lang, Record<Key, string>> = { en, zh };
 

@@ -1,0 +1,30 @@
+/** Chat: a reply streamed token by token, from the model and (before/after) from the pretrained snapshot. */
+import { get, set } from '../store/store';
+import { errorText } from '../i18n/i18n';
+import { notify } from './notify';
+import { worker } from './worker';
+
+export async function chat(prompt: string): Promise<void> {
+  const st = get();
+  if (!st.model.info || st.chat.busy) return;
+  const chatMode = st.model.info.phase === 'finetune' || st.chat.compare;
+  const targets: ('model' | 'snapshot')[] = st.chat.compare && st.model.info.hasSnapshot ? ['snapshot', 'model'] : ['model'];
+  set((s) => ({ chat: { ...s.chat, busy: true, messages: [...s.chat.messages, { role: 'user', text: prompt }] } }));
+  try {
+    for (const from of targets) {
+      const role = from === 'snapshot' ? 'snapshot' : 'model';
+      set((s) => ({ chat: { ...s.chat, messages: [...s.chat.messages, { role, text: '' }] } }));
+      const append = (t: string) =>
+        set((s) => {
+          const msgs = [...s.chat.messages];
+          msgs[msgs.length - 1] = { ...msgs[msgs.length - 1], text: msgs[msgs.length - 1].text + t };
+          return { chat: { ...s.chat, messages: msgs } };
+        });
+      await worker().request((requestId) => ({ type: 'sample', requestId, prompt, chat: chatMode, settings: get().sampling, from }), { onToken: append });
+    }
+  } catch (e) {
+    notify('error', errorText(e));
+  } finally {
+    set((s) => ({ chat: { ...s.chat, busy: false } }));
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * The data a session trains on: bundled datasets (from the build's manifest), uploaded or pasted corpora,
+ * dialogue pairs. Each choice is checked here, kept in the store and sent to the worker.
+ */
+import { get, set } from '../store/store';
+import { DATASET_DIR, MANIFEST_FILE, type DatasetManifest } from '../datasets/manifest';
+import { STARTERS_DIR, STARTERS_FILE, type StarterEntry } from '../datasets/starters';
+import { describeProblems, parsePairs, type Pair } from '../engine/data/pairs';
+import { checkText } from '../engine/data/corpus';
+import { MAX_UPLOAD_BYTES } from '../engine/data/limits';
+import { errorText, msg } from '../i18n/i18n';
+import { writeUrl } from '../store/url';
+import { notifyKey } from './notify';
+import { worker } from './worker';
+
+const base = import.meta.env.BASE_URL;
+
+/** A failure worth its own words (a dictionary key), as opposed to an engine or network error. */
+class Refusal extends Error {
+  constructor(readonly text: ReturnType<typeof msg>) {
+    super(text.key);
+  }
+}
+
+const asText = (e: unknown) => (e instanceof Refusal ? e.text : errorText(e));
+
+export async function loadManifest(): Promise<void> {
+  try {
+    const res = await fetch(`${base}${DATASET_DIR}/${MANIFEST_FILE}`);
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    set({ manifest: (await res.json()) as DatasetManifest });
+  } catch (e) {
+    notifyKey('error', 'data.manifestError', { message: (e as Error).message });
+  }
+}
+
+/** The starter models' manifest; an app built without starters simply offers none. */
+export async function loadStarters(): Promise<void> {
+  try {
+    const res = await fetch(`${base}${STARTERS_DIR}/${STARTERS_FILE}`);
+    if (res.ok) set({ starters: (await res.json()) as StarterEntry[] });
+  } catch {
+    set({ starters: [] });
+  }
+}
+
+export async function fetchDataset(id: string): Promise<string> {
+  const entry = get().manifest?.datasets.find((d) => d.id === id);
+  if (!entry) throw new Refusal(msg('data.unknownDataset', { id }));
+  const res = await fetch(`${base}${DATASET_DIR}/${entry.file}`);
+  if (!res.ok) throw new Error(`HTTP ${res.status}`);
+  return res.text();
+}
+
+/** Use a bundled corpus (by id) or an uploaded/pasted text (by its `upload:` key). */
+export async function selectCorpus(source: string): Promise<void> {
+  try {
+    const text = get().data.uploads[source] ?? (await fetchDataset(source));
+    // info is the worker's answer for this text: cleared until it comes, so a failure never shows stale counts.
+    set((s) => ({ data: { ...s.data, source, preview: text.slice(0, 600), error: null, info: null } }));
+    worker().send({ type: 'setCorpus', name: source, text });
+    writeUrl();
+  } catch (e) {
+    set((s) => ({ data: { ...s.data, error: asText(e) } }));
+  }
+}
+
+/** Check an uploaded file or pasted text; on success it becomes the corpus. */
+export async function loadUploadedText(name: string, bytes: ArrayBuffer | string): Promise<void> {
+  try {
+    const size = typeof bytes === 'string' ? bytes.length : bytes.byteLength;
+    if (size > MAX_UPLOAD_BYTES) throw new Refusal(msg('data.tooLarge', { name, mb: (size / 1048576).toFixed(1), max: MAX_UPLOAD_BYTES / 1048576 }));
+    const text = typeof bytes === 'string' ? bytes : decodeText(name, bytes);
+    checkText(text, name);
+    if ([...text].length < 1000) throw new Refusal(msg('data.tooShort', { name }));
+    const key = `upload:${name}`;
+    set((s) => ({ data: { ...s.data, uploads: { ...s.data.uploads, [key]: text } } }));
+    await selectCorpus(key);
+  } catch (e) {
+    set((s) => ({ data: { ...s.data, error: asText(e) } }));
+  }
+}
+
+function decodeText(name: string, bytes: ArrayBuffer): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new Refusal(msg('data.notText', { name }));
+  }
+}
+
+export async function selectPairs(source: string, text?: string, fileName?: string): Promise<void> {
+  try {
+    const body = text ?? (await fetchDataset(source));
+    const parsed = parsePairs(body, fileName ?? source);
+    const problems = parsed.problems.length ? [describeProblems(parsed.problems)] : [];
+    if (!parsed.pairs.length) throw problems.length ? new Error(problems[0]) : new Refusal(msg('pairs.none'));
+    setPairList(parsed.pairs, source, problems);
+  } catch (e) {
+    set((s) => ({ pairs: { ...s.pairs, error: asText(e) } }));
+  }
+}
+
+export function setPairList(list: Pair[], source: string | null, problems: string[] = []): void {
+  set((s) => ({ pairs: { ...s.pairs, source, list, error: null, problems, info: null } }));
+  if (list.length) sendPairs();
+  writeUrl();
+}
+
+/** Send the pairs and how to use them (held-out share, loss mask) to the worker. */
+export function sendPairs(): void {
+  const { pairs, finetune, manifest } = get();
+  // A bundled set brings its held-out prompts; for others the worker uses the validation pairs' prompts.
+  const heldout = manifest?.datasets.find((d) => d.id === pairs.source)?.heldout ?? [];
+  worker().send({ type: 'setPairs', name: pairs.source ?? 'pairs', pairs: pairs.list, valFraction: finetune.valFraction, responseOnly: finetune.responseOnly, heldout });
+}
+
+/** Drop the pairs longer than the context (they would lose their end marker, so the model could not learn to stop). */
+export function dropLongPairs(): void {
+  const { pairs } = get();
+  const long = new Set(pairs.info?.longPairs ?? []);
+  if (!long.size) return;
+  setPairList(pairs.list.filter((_, i) => !long.has(i)), pairs.source, pairs.problems);
+  notifyKey('info', 'pairs.dropped', { n: long.size });
+}
+
+/** Send the chosen corpus and pairs again (to a restarted worker). */
+export async function resendData(): Promise<void> {
+  const { data, pairs } = get();
+  if (data.source) await selectCorpus(data.source).catch(() => undefined);
+  if (pairs.list.length) sendPairs();
+}

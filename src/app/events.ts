@@ -1,0 +1,109 @@
+/**
+ * What the worker's events do to the state: a pure reducer, `applyEvent(state, event)`, that returns the new
+ * state and the side effects to run (unit-tested like a reducer), and the dispatcher that applies it.
+ */
+import { type AppState, type Marker, type RunRecord } from '../store/store';
+import { errorText, msg } from '../i18n/i18n';
+import type { Event } from '../worker/protocol';
+
+/** Work an event asks for beyond the state change: done by the dispatcher, not the reducer. */
+export type Effect =
+  | { kind: 'save' } // autosave the session now (a run ended)
+  | { kind: 'persist'; bytes: Uint8Array; step: number } // store a session the worker saved mid-run
+  | { kind: 'startNextQueued' }; // the next compared strategy
+
+export interface Applied {
+  state: AppState;
+  effects: Effect[];
+}
+
+const none = (state: AppState): Applied => ({ state, effects: [] });
+
+function updateRun(state: AppState, runId: string, f: (r: RunRecord) => Partial<RunRecord>): RunRecord[] {
+  return state.runs.map((r) => (r.runId === runId ? { ...r, ...f(r) } : r));
+}
+
+export function applyEvent(state: AppState, e: Event): Applied {
+  switch (e.type) {
+    case 'ready':
+      return none({ ...state, backend: { ...state.backend, report: e.backend, status: 'ready', crash: null } });
+    case 'modelInfo':
+      return none({ ...state, model: { ...state.model, info: e.info } });
+    case 'corpusInfo':
+      return none({ ...state, data: { ...state.data, info: e.info, error: null } });
+    case 'pairsInfo':
+      return none({ ...state, pairs: { ...state.pairs, info: e.info, error: null } });
+    case 'runStarted': {
+      const r = state.runs.find((x) => x.runId === e.runId);
+      const prior = state.runs.filter((x) => x.runId !== e.runId && !x.compare);
+      // "fine-tuning starts" where a fine-tune follows this session's pretraining (placed at its first point).
+      const marker: Marker[] =
+        e.startStep === 0 && e.phase === 'finetune' && prior.some((x) => x.phase === 'pretrain') && !r?.compare
+          ? [{ globalStep: -1, step: 0, label: msg('chart.finetuneStarts'), kind: 'phase' }]
+          : [];
+      return none({
+        ...state,
+        runs: updateRun(state, e.runId, (x) => ({ status: 'running', trainableParams: e.trainableParams, markers: [...x.markers, ...marker] })),
+        run: { ...state.run, runId: e.runId, phase: e.phase, status: 'running', steps: e.steps, startStep: e.startStep, step: e.startStep },
+      });
+    }
+    case 'metrics': {
+      const last = e.points[e.points.length - 1];
+      return none({
+        ...state,
+        runs: updateRun(state, e.runId, (r) => {
+          // Appended in place (see RunRecord.points): no copy of a long run's history per message.
+          for (const p of e.points) r.points.push({ globalStep: p.globalStep, step: p.step, loss: p.loss, lr: p.lr, tokensPerSec: p.tokensPerSec });
+          return {
+            updateNorms: last.updateNorms,
+            stepsDone: last.step + 1,
+            markers: r.markers.some((m) => m.globalStep === -1) ? r.markers.map((m) => (m.globalStep === -1 ? { ...m, globalStep: e.points[0].globalStep } : m)) : r.markers,
+          };
+        }),
+        run: { ...state.run, step: last.step + 1, tokensPerSec: last.tokensPerSec, msPerStep: last.msPerStep },
+      });
+    }
+    case 'eval':
+      return none({ ...state, runs: updateRun(state, e.runId, (r) => ({ evals: [...r.evals, { globalStep: e.globalStep, step: e.step, losses: e.losses }] })) });
+    case 'freeze': {
+      const groups = Object.keys(e.trainable).length;
+      return none({
+        ...state,
+        runs: updateRun(state, e.runId, (r) => ({
+          trainable: e.trainable,
+          trainableParams: e.trainableParams,
+          markers: r.phase === 'finetune' && e.step > 0 ? [...r.markers, { globalStep: e.globalStep, step: e.step, label: msg('chart.unfreeze', { groups }), kind: 'unfreeze' }] : r.markers,
+        })),
+      });
+    }
+    case 'sampleStrip':
+      return none({ ...state, runs: updateRun(state, e.runId, (r) => ({ samples: [...r.samples, { step: e.step, text: e.text }] })) });
+    case 'scoring':
+      return none({ ...state, runs: updateRun(state, e.runId, () => ({ scoring: e.prompts })) });
+    case 'dialogueScore':
+      return none({ ...state, runs: updateRun(state, e.runId, () => ({ scoring: 0, score: { model: e.model, snapshot: e.snapshot } })) });
+    case 'runEnded': {
+      // scoring: 0 — a run that failed while its answers were scored must not show "scoring…" for ever.
+      const runs = updateRun(state, e.runId, (r) => ({ status: e.status, stepsDone: e.stepsDone, wallMs: r.wallMs + e.wallMs, msPerStep: e.msPerStep || r.msPerStep, scoring: 0 }));
+      const status = e.status === 'paused' ? 'paused' : e.status === 'error' ? 'error' : 'idle';
+      const error = e.error ? errorText(e.error) : null;
+      const next: AppState = { ...state, runs, run: { ...state.run, status, pending: null, step: e.stepsDone, error, queue: e.status === 'error' ? [] : state.run.queue } };
+      if (e.status === 'error') return { state: { ...next, notice: { kind: 'error', text: msg('run.failed', { message: error ?? '' }) } }, effects: [] };
+      return { state: next, effects: e.status === 'done' ? [{ kind: 'save' }, { kind: 'startNextQueued' }] : [{ kind: 'save' }] };
+    }
+    case 'error':
+      if (e.error.name === 'DeviceLost') return none({ ...state, backend: { ...state.backend, status: 'crashed', crash: e.error.message } });
+      return none({ ...state, notice: { kind: 'error', text: errorText(e.error) } });
+    case 'autosave':
+      return { state, effects: [{ kind: 'persist', bytes: new Uint8Array(e.bytes), step: e.step }] };
+    case 'token':
+    case 'sampleDone':
+    case 'file':
+    case 'done':
+      return none(state);
+    default: {
+      const never: never = e;
+      return never;
+    }
+  }
+}

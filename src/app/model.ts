@@ -1,0 +1,55 @@
+/** The model: a new one from the chosen architecture, or a starter trained earlier. */
+import { get, set, type RunRecord } from '../store/store';
+import { validateConfig } from '../engine/model/config';
+import { STARTERS_DIR } from '../datasets/starters';
+import { errorText, msg } from '../i18n/i18n';
+import { writeUrl } from '../store/url';
+import { selectCorpus, selectPairs } from './data';
+import { notify, notifyKey } from './notify';
+import { importModel } from './session';
+import { worker } from './worker';
+
+const base = import.meta.env.BASE_URL;
+
+export function createModel(): void {
+  const { model, data } = get();
+  try {
+    validateConfig({ ...model.arch, vocabSize: 2 });
+    if (!data.source) return notifyKey('error', 'model.needCorpus');
+    // A starter's reference curve stays, to compare the student's own pretraining with it.
+    set((s) => ({ runs: s.runs.filter((r) => r.reference), run: { ...s.run, runId: null, status: 'idle', error: null, step: 0, steps: 0 } }));
+    worker().send({ type: 'createModel', config: model.arch, seed: model.seed });
+    writeUrl();
+  } catch (e) {
+    notify('error', errorText(e));
+  }
+}
+
+/**
+ * "Here is one I trained earlier": load a starter model with its corpus and its lesson's pairs, and draw
+ * its own training curve for comparison. It becomes the pretrained snapshot when fine-tuning starts.
+ */
+export async function startFromStarter(id: string): Promise<void> {
+  const entry = get().starters.find((x) => x.id === id);
+  try {
+    if (!entry) throw new Error(id);
+    if (get().run.status === 'running') return notifyKey('error', 'run.busy');
+    const res = await fetch(`${base}${STARTERS_DIR}/${entry.file}`);
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    const bytes = await res.arrayBuffer();
+    await selectCorpus(entry.corpus);
+    if (get().pairs.source !== entry.pairs) await selectPairs(entry.pairs);
+    if (!(await importModel(entry.file, bytes))) return;
+    const last = entry.curve[entry.curve.length - 1]?.step ?? 0;
+    const reference: RunRecord = {
+      runId: `starter-${entry.id}`, name: msg('chart.starterCurve'), phase: 'pretrain', steps: last, reference: true,
+      points: entry.curve.filter((p) => p.loss !== undefined).map((p) => ({ globalStep: p.step, step: p.step, loss: p.loss!, lr: 0, tokensPerSec: 0 })),
+      evals: entry.curve.filter((p) => p.val !== undefined).map((p) => ({ globalStep: p.step, step: p.step, losses: { train: p.train!, val: p.val! } })),
+      markers: [], samples: [], updateNorms: {}, trainable: {}, trainableParams: 0, status: 'done', stepsDone: last, msPerStep: 0, wallMs: 0, hidden: false, compare: false, startedAt: Date.now(),
+    };
+    set((s) => ({ runs: [reference], model: { ...s.model, preset: 'custom' } }));
+    notifyKey('info', 'model.starterLoaded');
+  } catch (e) {
+    notifyKey('error', 'model.starterFailed', { message: (e as Error).message });
+  }
+}

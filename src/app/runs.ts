@@ -1,0 +1,134 @@
+/**
+ * Training runs: what the page asks the worker to do (a RunRequest, built by a pure function from the
+ * state), starting, pausing, stepping, stopping, and the queue of compared strategies.
+ */
+import { freezePlanOf, get, set, updateRun, type AppState, type FinetuneSettings, type RunRecord, type Strategy } from '../store/store';
+import { describePlan } from '../engine/train/freeze';
+import { msg, render, type Text } from '../i18n/i18n';
+import type { Phase, RunRequest } from '../worker/protocol';
+import { uniqueName } from './compare';
+import { notify, notifyKey } from './notify';
+import { worker } from './worker';
+
+/** A run id unique within a session and across reloads (no counter to keep). */
+function newRunId(phase: Phase): string {
+  return `${phase}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 7)}`;
+}
+
+/** The request for a run from the state's settings; a compared strategy's settings come as a patch. */
+export function runRequest(st: AppState, phase: Phase, fromSnapshot: boolean, patch: Partial<FinetuneSettings> = {}, runId = newRunId(phase)): RunRequest {
+  const ft = { ...st.finetune, ...patch };
+  const t = phase === 'pretrain' ? st.pretrain : ft;
+  const nLayer = st.model.info?.config.nLayer ?? st.model.arch.nLayer;
+  return {
+    runId,
+    phase,
+    steps: t.steps,
+    batchSize: t.batchSize,
+    lr: t.lr,
+    schedule: t.schedule,
+    warmupSteps: t.warmupSteps,
+    evalEvery: t.evalEvery,
+    evalIters: t.evalIters,
+    seed: st.model.seed,
+    freeze: phase === 'finetune' ? freezePlanOf(ft, nLayer) : { kind: 'none' },
+    discriminative: phase === 'finetune' && ft.useDiscriminative ? ft.discriminative : undefined,
+    forgetting: phase === 'finetune' && ft.forgetting,
+    sampleEvery: t.sampleEvery,
+    samplePrompt: t.samplePrompt,
+    fromSnapshot,
+    promptNoise: phase === 'finetune' ? ft.promptNoise : 0,
+    autosaveEvery: st.autosave.every,
+    dialogueEval: phase === 'finetune' ? { ...st.sampling } : undefined,
+  };
+}
+
+/** The run's name: the strategy's, else the user's, else the plan's — never one already shown. */
+export function runName(st: AppState, r: RunRequest, given?: string): Text {
+  const taken = st.runs.map((x) => render(st.lang, x.name));
+  if (r.phase === 'pretrain') {
+    const base = msg('run.pretrainName');
+    const unique = uniqueName(render(st.lang, base), taken);
+    return { ...base, suffix: unique.slice(render(st.lang, base).length) || undefined };
+  }
+  const name = given ?? (st.finetune.strategyName.trim() || `${describePlan(r.freeze)}${r.discriminative ? ` ×1/${r.discriminative}` : ''}`);
+  return uniqueName(name, taken);
+}
+
+/** Start a run (pretraining or one fine-tuning strategy; a compared strategy's settings come as a patch). */
+export function startRun(phase: Phase, opts: { fromSnapshot?: boolean; compare?: boolean; strategy?: Strategy } = {}): void {
+  const st = get();
+  if (!st.model.info) return notifyKey('error', 'model.none');
+  if (st.run.status === 'running') return notifyKey('error', 'run.busy');
+  const fromSnapshot = opts.fromSnapshot ?? (phase === 'finetune' && st.model.info.hasSnapshot && Boolean(opts.compare));
+  const r = runRequest(st, phase, fromSnapshot, opts.strategy?.patch);
+  const record: RunRecord = {
+    runId: r.runId, name: runName(st, r, opts.strategy?.name), request: r, phase, steps: r.steps, freeze: r.freeze, discriminative: r.discriminative,
+    points: [], evals: [], markers: [], samples: [], updateNorms: {}, trainable: {}, trainableParams: 0,
+    status: 'running', stepsDone: 0, msPerStep: 0, wallMs: 0, hidden: false, compare: Boolean(opts.compare) || fromSnapshot, startedAt: Date.now(),
+  };
+  // pending: null — a Pause pressed before a crash (no runEnded came) must not disable the next run's Pause.
+  set((s) => ({ runs: [...s.runs, record], run: { ...s.run, runId: r.runId, phase, status: 'running', error: null, step: 0, steps: r.steps, startStep: 0, pending: null } }));
+  try {
+    worker().send({ type: 'train', run: r });
+  } catch (e) {
+    // The worker is gone: the run never started; say so rather than showing it as running.
+    updateRun(r.runId, () => ({ status: 'error' }));
+    set((s) => ({ run: { ...s.run, status: 'error', error: (e as Error).message } }));
+    notify('error', (e as Error).message);
+  }
+}
+
+/** Queue several fine-tuning strategies, each from the pretrained snapshot with the same seed. */
+export function queueComparison(strategies: Strategy[]): void {
+  set((s) => ({ run: { ...s.run, queue: strategies } }));
+  startNextQueued();
+}
+
+/** Start the next compared strategy, if any is queued. */
+export function startNextQueued(): void {
+  const [next, ...rest] = get().run.queue;
+  set((s) => ({ run: { ...s.run, queue: rest } }));
+  if (!next) return;
+  startRun('finetune', { fromSnapshot: get().model.info?.hasSnapshot ?? false, compare: true, strategy: next });
+}
+
+export function pauseRun(): void {
+  set((s) => ({ run: { ...s.run, pending: 'pause' } }));
+  worker().send({ type: 'pause' });
+}
+
+export function stopRun(): void {
+  set((s) => ({ run: { ...s.run, queue: [], pending: 'stop' } }));
+  worker().send({ type: 'stop' });
+}
+
+/** The request of the current run, when it is paused (what Resume and Step once continue). */
+function pausedRequest(): RunRequest | undefined {
+  const st = get();
+  if (st.run.status !== 'paused') return undefined;
+  return st.runs.find((x) => x.runId === st.run.runId)?.request;
+}
+
+export function resumeRun(): void {
+  const r = pausedRequest();
+  if (!r) return;
+  updateRun(r.runId, () => ({ status: 'running' }));
+  set((s) => ({ run: { ...s.run, status: 'running' } }));
+  worker().send({ type: 'train', run: r, resume: { startStep: get().run.step } });
+}
+
+/** One optimizer step of the paused run. */
+export function stepOnce(): void {
+  const r = pausedRequest();
+  if (!r) return;
+  const step = get().run.step;
+  set((s) => ({ run: { ...s.run, status: 'running' } }));
+  updateRun(r.runId, () => ({ status: 'running' }));
+  worker().send({ type: 'train', run: { ...r, sampleEvery: 0, pauseAt: step + 1 }, resume: { startStep: step } });
+}
+
+export function deleteRun(runId: string): void {
+  set((s) => ({ runs: s.runs.filter((r) => r.runId !== runId) }));
+  worker().send({ type: 'forgetRun', runId });
+}

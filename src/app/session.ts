@@ -1,0 +1,123 @@
+/**
+ * What survives a reload or a crash: the autosave (the worker's session file and the chart history, in
+ * IndexedDB), restoring it, exporting and importing model files, and recovering from a dead worker.
+ */
+import { get, set, type RunRecord } from '../store/store';
+import { autosave, clearAutosave, loadAutosave, readAutosaveInfo } from '../store/persist';
+import { msg } from '../i18n/i18n';
+import type { BackendName, Event } from '../worker/protocol';
+import { resendData, selectCorpus, selectPairs } from './data';
+import { notifyKey } from './notify';
+import { joinSave, startWorker, worker } from './worker';
+
+/** Points kept per run in an autosave: a long run's curve, thinned evenly (its last point always kept). */
+export const SAVED_POINTS_PER_RUN = 2000;
+
+/** A run's history thinned for the autosave: at most `max` points, evenly spaced, the last one kept. */
+export function thinned(r: RunRecord, max = SAVED_POINTS_PER_RUN): RunRecord {
+  if (r.points.length <= max) return r;
+  const every = Math.ceil(r.points.length / max);
+  const points = r.points.filter((_, i) => i % every === 0 || i === r.points.length - 1);
+  return { ...r, points };
+}
+
+/** Autosave now (between runs): the worker's whole session and the chart history, to IndexedDB. */
+export function saveNow(): Promise<void> {
+  if (!get().model.info || get().run.status === 'running') return Promise.resolve();
+  return joinSave(async () => {
+    try {
+      const e = await worker().request((requestId) => ({ type: 'saveSession', requestId }));
+      if (e.type === 'file') await persistSession(new Uint8Array(e.bytes), get().run.step);
+    } catch (err) {
+      set((s) => ({ autosave: { ...s.autosave, error: (err as Error).message } }));
+    }
+  });
+}
+
+/** Store a session file from the worker with the page's part of the session (charts, settings). */
+export async function persistSession(bytes: Uint8Array, step: number): Promise<void> {
+  const s2 = get();
+  try {
+    await autosave(bytes, {
+      runs: s2.runs.map((r) => thinned(r)),
+      run: { ...s2.run, step, queue: [] },
+      request: null,
+      settings: { model: s2.model.arch, preset: s2.model.preset, seed: s2.model.seed, pretrain: s2.pretrain, finetune: s2.finetune, data: s2.data.source, pairs: s2.pairs.source },
+    });
+    set((s) => ({ autosave: { ...s.autosave, lastSavedStep: step, error: null } }));
+  } catch (err) {
+    set((s) => ({ autosave: { ...s.autosave, error: (err as Error).message } }));
+  }
+}
+
+/** Restore the last autosave: weights, optimizer, charts; a paused run can then resume. */
+export async function resumeAutosave(): Promise<void> {
+  try {
+    const saved = await loadAutosave();
+    if (!saved) return;
+    const { bytes, ui } = saved;
+    const sets = ui.settings;
+    set((s) => ({
+      model: { ...s.model, arch: sets.model, preset: sets.preset ?? s.model.preset, seed: sets.seed },
+      pretrain: sets.pretrain,
+      finetune: sets.finetune,
+    }));
+    if (sets.data) await selectCorpus(sets.data);
+    if (sets.pairs && !sets.pairs.startsWith('upload:') && sets.pairs !== 'editor') await selectPairs(sets.pairs);
+    await worker().request((requestId) => ({ type: 'loadSession', requestId, bytes: bytes.buffer as ArrayBuffer }), { transfer: [bytes.buffer as ArrayBuffer] });
+    // Autosaves from before requests were kept in the run records carry the current run's request apart.
+    const runs = ui.runs.map((r) => ({
+      ...r,
+      request: r.request ?? (ui.request?.runId === r.runId ? ui.request : undefined),
+      status: r.status === 'running' ? ('paused' as const) : r.status,
+    }));
+    const current = runs.find((r) => r.runId === ui.run.runId);
+    const wasRunning = ui.run.status === 'running' || ui.run.status === 'paused';
+    set((s) => ({
+      runs,
+      run: { ...s.run, ...ui.run, status: wasRunning && current?.request ? 'paused' : 'idle', error: null, queue: [] },
+      autosave: { ...s.autosave, resumable: null, lastSavedStep: ui.run.step },
+    }));
+    notifyKey('info', 'autosave.restored', { step: ui.run.step });
+  } catch (err) {
+    notifyKey('error', 'autosave.restoreFailed', { message: (err as Error).message });
+  }
+}
+
+export async function discardAutosave(): Promise<void> {
+  await clearAutosave();
+  set((s) => ({ autosave: { ...s.autosave, resumable: null } }));
+}
+
+/** Restart the worker on another backend and bring back the last autosave (after a crash or device loss). */
+export async function recover(onEvent: (e: Event) => void, backend: BackendName | null): Promise<void> {
+  // A healthy worker (a backend switch, not a crash) saves the current model first, so it is what comes back.
+  if (get().backend.status === 'ready' && get().model.info && get().run.status !== 'running') await saveNow();
+  set((s) => ({ run: { ...s.run, status: 'idle', runId: null, error: null }, model: { ...s.model, info: null } }));
+  startWorker(onEvent, backend);
+  await resendData();
+  if (await readAutosaveInfo()) await resumeAutosave();
+}
+
+export async function exportModel(from: 'model' | 'snapshot' | 'run' = 'model', run?: { runId: string; name: string }): Promise<Uint8Array | null> {
+  try {
+    const e = await worker().request((requestId) => ({ type: 'export', requestId, from, runId: run?.runId, meta: run ? { run: run.name } : {} }));
+    if (e.type !== 'file') return null;
+    return new Uint8Array(e.bytes);
+  } catch (err) {
+    set({ notice: { kind: 'error', text: (err as Error).message } });
+    return null;
+  }
+}
+
+export async function importModel(name: string, bytes: ArrayBuffer): Promise<boolean> {
+  try {
+    await worker().request((requestId) => ({ type: 'import', requestId, bytes }), { transfer: [bytes] });
+    set((s) => ({ runs: [], run: { ...s.run, runId: null, status: 'idle', error: null, step: 0 } }));
+    notifyKey('info', 'save.imported', { name });
+    return true;
+  } catch (err) {
+    set({ notice: { kind: 'error', text: msg('save.importFailed', { name, message: (err as Error).message }) } });
+    return false;
+  }
+}
