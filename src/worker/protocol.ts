@@ -142,7 +142,6 @@ export type Request =
   | { type: 'pause' }
   | { type: 'stop' }
   | { type: 'sample'; requestId: number; prompt: string; chat: boolean; settings: SampleSettings; from: 'model' | 'snapshot' }
-  | { type: 'cancelSample'; requestId: number }
   /** from 'run': the weights a finished fine-tuning run ended with (kept for the last few runs). */
   | { type: 'export'; requestId: number; from: 'model' | 'snapshot' | 'run'; runId?: string; meta: Record<string, unknown> }
   | { type: 'forgetRun'; runId: string }

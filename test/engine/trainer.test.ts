@@ -37,6 +37,39 @@ describe.each(TEST_BACKENDS)('Trainer on %s', (backend) => {
     model.dispose();
   });
 
+  it('runs work between steps where it is due, after that step is reported, without changing the training', async () => {
+    const { config, train } = tinySetup();
+    const spec = { steps: 6, batchSize: 4, schedule: constant(1e-2), train, logEvery: 1000 };
+    const plain = new Trainer(GPT.create(config, 5), { seed: 5 });
+    const plainLosses: number[] = [];
+    await plain.run(spec, { onStep: (m) => plainLosses.push(m.loss) });
+    const model = GPT.create(config, 5);
+    const trainer = new Trainer(model, { seed: 5 });
+    const log: string[] = [];
+    const losses: number[] = [];
+    const r = await trainer.run(spec, {
+      onStep: (m) => {
+        log.push(`step ${m.step}`);
+        losses.push(m.loss);
+      },
+      between: {
+        due: (n) => n % 2 === 0,
+        run: async (n) => {
+          // the weights are those after step n - 1; a forward pass here must not disturb training
+          await generate(model, [1, 2], { maxNewTokens: 2, seed: 1 });
+          log.push(`between ${n}`);
+        },
+      },
+    });
+    expect(r.stepsDone).toBe(6);
+    expect(log).toEqual(['step 0', 'step 1', 'between 2', 'step 2', 'step 3', 'between 4', 'step 4', 'step 5', 'between 6']);
+    expect(losses).toEqual(plainLosses);
+    plain.dispose();
+    plain.model.dispose();
+    trainer.dispose();
+    model.dispose();
+  });
+
   it('keeps frozen parameters bit-identical and reports zero update for frozen groups', async () => {
     const { config, train } = tinySetup();
     const model = GPT.create(config, 2);

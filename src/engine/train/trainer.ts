@@ -88,6 +88,11 @@ export interface TrainCallbacks {
   onStep?(m: StepMetrics): void;
   onEval?(e: EvalMetrics): void;
   onFreezeChange?(e: FreezeEvent): void;
+  /**
+   * Work between two steps (a sample for the page's strip, an autosave): after a step where `due` says so,
+   * the statistics so far are read back and reported, then `run` is awaited before the next step.
+   */
+  between?: { due(stepsDone: number): boolean; run(stepsDone: number): Promise<void> };
 }
 
 export interface RunResult {
@@ -268,7 +273,13 @@ export class Trainer {
         stepsSinceFlush++;
         tokensSinceFlush += tokens;
         const due = spec.readbackMs !== undefined && performance.now() - lastFlush >= spec.readbackMs;
-        if (pending.length >= logEvery || due || step === end - 1) await flush();
+        const pause = cb.between?.due(step + 1) ?? false;
+        if (pending.length >= logEvery || due || pause || step === end - 1) await flush();
+        if (pause) {
+          await cb.between!.run(step + 1);
+          // Time spent between steps is not training time.
+          lastFlush = performance.now();
+        }
       }
       await flush();
       if (evalEvery > 0 && spec.evals?.length && step === spec.steps && lastEval?.step !== step) await evaluate(step);

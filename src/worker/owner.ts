@@ -1,0 +1,109 @@
+/**
+ * The one owner of the worker's model and everything tied to it: the model's tensors, its tokenizer, the
+ * trainer (optimizer moments), the pretrained snapshot, and the final weights of recent runs. Replacing the
+ * model disposes the old one's tensors here, and nowhere else.
+ */
+import { GPT } from '../engine/model/gpt';
+import { countParams } from '../engine/model/config';
+import { groupIds, groupOf, type GroupId } from '../engine/model/params';
+import { modelFromCheckpoint, type TrainingInfo } from '../engine/io/checkpoint';
+import { EngineError } from '../engine/errors';
+import type { CharTokenizer } from '../engine/tokenizer/char';
+import { Trainer } from '../engine/train/trainer';
+import type { DialogueScore, ModelInfo } from './protocol';
+
+/** Fine-tuning runs whose final weights are kept (to export any compared run). */
+const MAX_KEPT_RUNS = 8;
+
+export interface Loaded {
+  model: GPT;
+  tokenizer: CharTokenizer;
+  trainer: Trainer;
+}
+
+export class ModelOwner {
+  private loaded: Loaded | null = null;
+  /** What the model has been through (phase, steps, plan): written into exported files. */
+  training: TrainingInfo = { step: 0, phase: 'init' };
+  /** The weights at the pretrain → fine-tune boundary, for comparisons and before/after chat. */
+  snapshot: Map<string, Float32Array> | null = null;
+  /** The snapshot's score on the held-out prompts, kept with the snapshot it belongs to. */
+  snapshotScore: { snapshot: Map<string, Float32Array>; key: string; score: DialogueScore } | null = null;
+  private readonly runWeights = new Map<string, { values: Map<string, Float32Array>; training: TrainingInfo }>();
+
+  constructor(private readonly checkDevice: () => Promise<void>) {}
+
+  get model(): GPT | null {
+    return this.loaded?.model ?? null;
+  }
+
+  /** The model, its tokenizer and trainer; throws when there is none yet. */
+  require(): Loaded {
+    if (!this.loaded) throw new EngineError('there is no model yet: create one or load a file first', 'noModel');
+    return this.loaded;
+  }
+
+  /** Take ownership of a new model (the old one's tensors are released); its optimizer starts fresh. */
+  replace(model: GPT, tokenizer: CharTokenizer, training: TrainingInfo, seed: number): void {
+    this.dispose();
+    const trainer = new Trainer(model, { seed, checkDevice: this.checkDevice });
+    trainer.globalStep = training.step ?? 0;
+    this.loaded = { model, tokenizer, trainer };
+    this.training = training;
+  }
+
+  /** A fresh optimizer for the same model (a fine-tuning run starts from zero moments, as nanoGPT's init_from). */
+  freshOptimizer(seed: number): void {
+    const { model, trainer } = this.require();
+    const fresh = new Trainer(model, { seed, checkDevice: this.checkDevice });
+    fresh.globalStep = trainer.globalStep;
+    trainer.dispose();
+    this.loaded!.trainer = fresh;
+  }
+
+  /** A temporary model with the snapshot's weights (the caller disposes it). */
+  snapshotModel(): GPT {
+    const { model, tokenizer } = this.require();
+    if (!this.snapshot) throw new EngineError('there is no pretrained snapshot yet: it is kept when fine-tuning starts', 'noSnapshot');
+    const params = new Map([...this.snapshot].map(([n, d]) => [n, { shape: model.params.get(n)!.shape, data: d }]));
+    return modelFromCheckpoint({ config: model.config, tokenizer, params, training: this.training });
+  }
+
+  keepRun(runId: string, values: Map<string, Float32Array>, training: TrainingInfo): void {
+    this.runWeights.set(runId, { values, training });
+    while (this.runWeights.size > MAX_KEPT_RUNS) this.runWeights.delete(this.runWeights.keys().next().value!);
+  }
+
+  keptRun(runId: string): { values: Map<string, Float32Array>; training: TrainingInfo } | undefined {
+    return this.runWeights.get(runId);
+  }
+
+  forgetRun(runId: string): void {
+    this.runWeights.delete(runId);
+  }
+
+  info(): ModelInfo | null {
+    if (!this.loaded) return null;
+    const { model, trainer } = this.loaded;
+    const groupParams = Object.fromEntries(groupIds(model.config.nLayer).map((g) => [g, 0])) as Record<GroupId, number>;
+    for (const [name, p] of model.params) groupParams[groupOf(name)] += p.size;
+    return {
+      config: model.config,
+      params: countParams(model.config),
+      vocabSize: model.config.vocabSize,
+      groupParams,
+      step: trainer.globalStep,
+      phase: this.training.phase,
+      hasSnapshot: this.snapshot !== null,
+    };
+  }
+
+  dispose(): void {
+    this.loaded?.trainer.dispose();
+    this.loaded?.model.dispose();
+    this.loaded = null;
+    this.snapshot = null;
+    this.snapshotScore = null;
+    this.runWeights.clear();
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * One spec builder: the page (a RunRequest built from the store's settings) and the CLI (its flags) must
+ * give the trainer the same TrainSpec for the same settings — the defaults, and a changed set.
+ */
+import { describe, expect, it } from 'vitest';
+import { initialState, type AppState } from '../../src/store/store';
+import { runRequest } from '../../src/app/runs';
+import { parseFlags, settingsFromFlags } from '../../cli/main';
+import { finetuneSpec, pretrainSpec, runSeed } from '../../src/engine/train/specs';
+import { prepareCorpus, preparePairs } from '../../src/engine/data/prepare';
+import { PAIRS_SPLIT_SEED, PAIRS_VAL_FRACTION } from '../../src/engine/train/lesson';
+import type { ModelInfo } from '../../src/worker/protocol';
+
+const TEXT = 'the sea was calm and the ship sailed on; '.repeat(60) + 'Q: A: \n';
+const corpus = prepareCorpus(TEXT, 16);
+const pairs = preparePairs(
+  corpus.tokenizer,
+  Array.from({ length: 20 }, (_, i) => ({ prompt: `the sea ${i % 3}`, response: 'calm' })),
+  16,
+  { seed: PAIRS_SPLIT_SEED, valFraction: PAIRS_VAL_FRACTION },
+);
+
+function pageState(patch: (s: AppState) => AppState = (s) => s): AppState {
+  const s = initialState('en');
+  const info = { config: { ...s.model.arch, vocabSize: corpus.tokenizer.vocabSize }, hasSnapshot: false } as ModelInfo;
+  return patch({ ...s, model: { ...s.model, info } });
+}
+
+describe('the page and the CLI build one spec', () => {
+  it('with the lesson defaults: pretraining and fine-tuning', () => {
+    const st = pageState();
+    const pagePre = pretrainSpec(runRequest(st, 'pretrain', false), corpus);
+    const cliPre = pretrainSpec(settingsFromFlags(parseFlags(['pretrain']), 'pretrain'), corpus);
+    expect(pagePre).toEqual(cliPre);
+    const pageFt = finetuneSpec(runRequest(st, 'finetune', false), pairs, corpus.tokenizer, corpus);
+    const cliFt = finetuneSpec(settingsFromFlags(parseFlags(['finetune']), 'finetune'), pairs, corpus.tokenizer, corpus);
+    expect(pageFt).toEqual(cliFt);
+    expect(pageFt.freeze).toEqual({ kind: 'progressive', every: 20 });
+    expect(pageFt.evals!.map((e) => e.name)).toEqual(['pairs-train', 'pairs-val', 'corpus-val']);
+  });
+
+  it('with changed settings: steps, lr, batch, schedule, warmup, evaluation, freezing, discriminative rates', () => {
+    const st = pageState((s) => ({
+      ...s,
+      model: { ...s.model, seed: 7 },
+      finetune: { ...s.finetune, steps: 50, lr: 1e-3, batchSize: 4, schedule: 'constant', warmupSteps: 5, evalEvery: 10, evalIters: 2, preset: 'bottom', k: 1, useDiscriminative: true, discriminative: 2 },
+    }));
+    const flags = ['finetune', '--steps', '50', '--lr', '1e-3', '--batch', '4', '--schedule', 'constant', '--warmup', '5', '--eval-every', '10', '--eval-iters', '2', '--freeze', 'bottom:1', '--discriminative', '2', '--seed', '7'];
+    const page = runRequest(st, 'finetune', false);
+    const cli = settingsFromFlags(parseFlags(flags), 'finetune');
+    expect(finetuneSpec(page, pairs, corpus.tokenizer, null)).toEqual(finetuneSpec(cli, pairs, corpus.tokenizer, null));
+    expect(finetuneSpec(cli, pairs, corpus.tokenizer, null).schedule).toEqual({ kind: 'constant', lr: 1e-3, warmupSteps: 5 });
+    expect(runSeed(page.seed, false, 300)).toBe(runSeed(cli.seed, false, 300));
+  });
+
+  it('a difference in any setting shows (the comparison is not vacuous)', () => {
+    const st = pageState((s) => ({ ...s, pretrain: { ...s.pretrain, warmupSteps: 3 } }));
+    const page = pretrainSpec(runRequest(st, 'pretrain', false), corpus);
+    const cli = pretrainSpec(settingsFromFlags(parseFlags(['pretrain']), 'pretrain'), corpus);
+    expect(page).not.toEqual(cli);
+  });
+});
