@@ -9,7 +9,7 @@
  */
 import * as tf from '../tf';
 import { validateConfig, type GPTConfig } from './config';
-import { causalMask, causalSelfAttention, type LayerKV } from './attention';
+import { causalMask, causalSelfAttention, type AttentionCache, type AttentionWeights, type LayerKV } from './attention';
 import { dropout, embedding, gelu, layerNorm, linear, oneHotFloat } from './layers';
 import { disposeParams, initParams, paramSpecs, WPE, WTE, type Params } from './params';
 import { createRng, type Rng } from '../random';
@@ -32,9 +32,52 @@ export function disposeCache(cache: KVCache | null): void {
   if (cache) for (const l of cache.layers) tf.dispose([l.k, l.v]);
 }
 
+/** A linear layer's or a LayerNorm's weight and (when the config has biases) bias. */
+interface Affine {
+  w: tf.Variable;
+  b?: tf.Variable;
+}
+
+/** One transformer block's parameters, as nanoGPT's Block holds them. */
+interface BlockWeights {
+  ln1: Affine;
+  attn: AttentionWeights;
+  ln2: Affine;
+  fc: Affine; // (4C, C)
+  proj: Affine; // (C, 4C)
+}
+
+/** Per forward pass: the block's mask, dropout and (when sampling) its key/value cache. */
+interface BlockContext {
+  nHead: number;
+  mask: tf.Tensor2D;
+  rate: number;
+  seed: () => number | undefined;
+  cache?: AttentionCache;
+}
+
+/**
+ * nanoGPT's Block.forward: x = x + attn(ln_1(x)); x = x + mlp(ln_2(x)).
+ * x: (B, T, C) → (B, T, C).
+ */
+function block(x: tf.Tensor3D, w: BlockWeights, c: BlockContext): tf.Tensor3D {
+  const seeds = c.rate > 0 ? ([c.seed()!, c.seed()!] as [number, number]) : undefined;
+  const a = layerNorm(x, w.ln1.w, w.ln1.b) as tf.Tensor3D; // (B, T, C)
+  x = x.add(causalSelfAttention(a, w.attn, c.nHead, c.mask, c.rate, seeds, c.cache)); // (B, T, C)
+  const m = layerNorm(x, w.ln2.w, w.ln2.b); // (B, T, C)
+  const h = gelu(linear(m, w.fc.w, w.fc.b)); // (B, T, 4C)
+  const y = linear(h, w.proj.w, w.proj.b); // (B, T, C)
+  return x.add(dropout(y, c.rate, c.seed())); // (B, T, C)
+}
+
 export class GPT {
   /** Causal mask for the full block, created on first use; shorter sequences slice it. Owned by the model. */
   private fullMask: tf.Tensor2D | null = null;
+  /** The blocks' parameters by role, looked up once (the tensors are the ones in `params`). */
+  private readonly blockWeights: BlockWeights[];
+  private readonly wte: tf.Variable;
+  private readonly wpe: tf.Variable;
+  private readonly lnF: Affine;
 
   /** Takes ownership of `params`; dispose() frees them. Shapes are checked against the config. */
   constructor(
@@ -54,21 +97,28 @@ export class GPT {
       const extra = [...params.keys()].filter((n) => !known.has(n));
       throw new Error(`unexpected parameters for this config: ${extra.join(', ')}`);
     }
+    const p = (name: string) => params.get(name)!;
+    const affine = (prefix: string): Affine => ({ w: p(`${prefix}.weight`), b: params.get(`${prefix}.bias`) });
+    this.wte = p(WTE);
+    this.wpe = p(WPE);
+    this.lnF = affine('transformer.ln_f');
+    this.blockWeights = Array.from({ length: config.nLayer }, (_, i) => {
+      const h = `transformer.h.${i}`;
+      const cAttn = affine(`${h}.attn.c_attn`);
+      const cProj = affine(`${h}.attn.c_proj`);
+      return {
+        ln1: affine(`${h}.ln_1`),
+        attn: { cAttnW: cAttn.w, cAttnB: cAttn.b, cProjW: cProj.w, cProjB: cProj.b },
+        ln2: affine(`${h}.ln_2`),
+        fc: affine(`${h}.mlp.c_fc`),
+        proj: affine(`${h}.mlp.c_proj`),
+      };
+    });
   }
 
   static create(config: GPTConfig, seed: number): GPT {
     validateConfig(config);
     return new GPT(config, initParams(config, createRng(seed)));
-  }
-
-  private p(name: string): tf.Variable {
-    const v = this.params.get(name);
-    if (!v) throw new Error(`missing parameter ${name}`);
-    return v;
-  }
-
-  private optional(name: string): tf.Variable | undefined {
-    return this.params.get(name);
   }
 
   /** Causal mask for length T: a slice of the cached full mask (call inside tf.tidy). */
@@ -87,7 +137,7 @@ export class GPT {
    * attend to the cached keys and values; `present` collects every layer's keys and values.
    */
   private blocks(idx: tf.Tensor2D, opts: ForwardOptions, past: KVCache | null, present: LayerKV[] | null): tf.Tensor3D {
-    const { nLayer, nHead, blockSize, dropout: rate } = this.config;
+    const { nHead, blockSize, dropout: rate } = this.config;
     const [, T] = idx.shape;
     const P = past?.length ?? 0;
     if (P + T > blockSize) throw new Error(`cannot forward a sequence of length ${P + T}: blockSize is only ${blockSize}`);
@@ -96,41 +146,20 @@ export class GPT {
     return tf.tidy(() => {
       // Queries P..P+T-1 over keys 0..P+T-1: rows of the full causal mask.
       const mask = present ? this.mask(P + T).slice([P, 0], [T, P + T]) : this.mask(T); // (T, P+T)
-      const tokEmb = embedding(idx, this.p(WTE)) as tf.Tensor3D; // (B, T, C)
-      const posEmb = this.p(WPE).slice([P, 0], [T, -1]); // (T, C)
+      const tokEmb = embedding(idx, this.wte) as tf.Tensor3D; // (B, T, C)
+      const posEmb = this.wpe.slice([P, 0], [T, -1]); // (T, C)
       let x = dropout(tokEmb.add(posEmb), rate, seed()) as tf.Tensor3D; // (B, T, C)
-      for (let i = 0; i < nLayer; i++) {
-        const h = `transformer.h.${i}`;
-        const a = layerNorm(x, this.p(`${h}.ln_1.weight`), this.optional(`${h}.ln_1.bias`)); // (B, T, C)
-        const seeds: [number, number] | undefined = training ? [seed()!, seed()!] : undefined;
-        x = x.add(
-          causalSelfAttention(
-            a as tf.Tensor3D,
-            {
-              cAttnW: this.p(`${h}.attn.c_attn.weight`),
-              cAttnB: this.optional(`${h}.attn.c_attn.bias`),
-              cProjW: this.p(`${h}.attn.c_proj.weight`),
-              cProjB: this.optional(`${h}.attn.c_proj.bias`),
-            },
-            nHead,
-            mask,
-            training ? rate : 0,
-            seeds,
-            present ? { past: past?.layers[i] ?? null, present: (kv) => void present.push({ k: tf.keep(kv.k), v: tf.keep(kv.v) }) } : undefined,
-          ),
-        ); // (B, T, C)
-        const m = layerNorm(x, this.p(`${h}.ln_2.weight`), this.optional(`${h}.ln_2.bias`)); // (B, T, C)
-        const f = gelu(linear(m, this.p(`${h}.mlp.c_fc.weight`), this.optional(`${h}.mlp.c_fc.bias`))); // (B, T, 4C)
-        const proj = linear(f, this.p(`${h}.mlp.c_proj.weight`), this.optional(`${h}.mlp.c_proj.bias`)); // (B, T, C)
-        x = x.add(dropout(proj, rate, seed())); // (B, T, C)
-      }
-      return layerNorm(x, this.p('transformer.ln_f.weight'), this.optional('transformer.ln_f.bias')) as tf.Tensor3D;
+      this.blockWeights.forEach((w, i) => {
+        const cache: AttentionCache | undefined = present ? { past: past?.layers[i] ?? null, present: (kv) => void present.push({ k: tf.keep(kv.k), v: tf.keep(kv.v) }) } : undefined;
+        x = block(x, w, { nHead, mask, rate: training ? rate : 0, seed, cache }); // (B, T, C)
+      });
+      return layerNorm(x, this.lnF.w, this.lnF.b) as tf.Tensor3D; // (B, T, C)
     });
   }
 
   /** idx: (B, T) int32 → logits (B, T, V). */
   forward(idx: tf.Tensor2D, opts: ForwardOptions = {}): tf.Tensor3D {
-    return tf.tidy(() => linear(this.hidden(idx, opts), this.p(WTE)) as tf.Tensor3D); // (B, T, V)
+    return tf.tidy(() => linear(this.hidden(idx, opts), this.wte) as tf.Tensor3D); // (B, T, V)
   }
 
   /** Logits at the last position only, (B, V): what sampling needs, without the (B, T, V) head. */
@@ -139,7 +168,7 @@ export class GPT {
       const [B, T] = idx.shape;
       const h = this.hidden(idx); // (B, T, C)
       const last = h.slice([0, T - 1, 0], [B, 1, -1]).reshape([B, -1]); // (B, C)
-      return linear(last, this.p(WTE)) as tf.Tensor2D; // (B, V)
+      return linear(last, this.wte) as tf.Tensor2D; // (B, V)
     });
   }
 
@@ -154,7 +183,7 @@ export class GPT {
       const [B, T] = idx.shape;
       const h = this.blocks(idx, {}, past, layers); // (B, T, C)
       const last = h.slice([0, T - 1, 0], [B, 1, -1]).reshape([B, -1]); // (B, C)
-      return linear(last, this.p(WTE)) as tf.Tensor2D; // (B, V)
+      return linear(last, this.wte) as tf.Tensor2D; // (B, V)
     });
     return { logits, cache: { layers, length: (past?.length ?? 0) + idx.shape[1] } };
   }
