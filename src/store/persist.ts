@@ -1,8 +1,13 @@
 /**
  * Autosave to IndexedDB (idb-keyval): the worker's session file (model, optimizer, snapshot) and the
  * UI's chart history and settings. Errors, quota errors included, are thrown to the caller to report.
+ *
+ * Nothing lost: the three records of a save are written in ONE IndexedDB transaction, which commits whole
+ * or not at all — a crash, a reload or a full quota in the middle of a save leaves the previous save
+ * complete and loadable. Before writing, the free space is checked against the session's size, so a save
+ * that cannot fit is refused with the numbers instead of failing half-way.
  */
-import { createStore as createIdbStore, del, get as idbGet, set as idbSet } from 'idb-keyval';
+import { createStore as createIdbStore, delMany, get as idbGet, getMany, promisifyRequest } from 'idb-keyval';
 import type { AppState, RunRecord } from './store';
 import type { RunRequest } from '../worker/protocol';
 
@@ -29,20 +34,63 @@ interface SavedInfo {
 
 const db = () => createIdbStore('small-gpt-playground', 'autosave');
 
-function describeStorageError(e: unknown): Error {
+const mb = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MB`;
+
+/** Thrown when the browser's storage cannot hold the autosave; the previous one is still there. */
+export class StorageFullError extends Error {
+  override name = 'StorageFullError';
+}
+
+function describeStorageError(e: unknown, needed: number, free: number | null): Error {
   const err = e as DOMException;
-  if (err?.name === 'QuotaExceededError') return new Error('the browser refused to store the autosave: storage quota exceeded (free some space or use a smaller model)');
-  return new Error(`autosave failed: ${err?.message ?? String(e)}`);
+  if (err?.name === 'QuotaExceededError' || e instanceof StorageFullError) {
+    const room = free === null ? '' : `; about ${mb(Math.max(0, free))} is free`;
+    return new StorageFullError(`the browser's storage is full: the autosave needs about ${mb(needed)}${room}. The previous autosave is kept. Free some space (or use a smaller model) to autosave again.`);
+  }
+  return new Error(`autosave failed: ${err?.message ?? String(e)} (the previous autosave is kept)`);
+}
+
+/**
+ * Put every entry in one readwrite transaction; any failure (a value that cannot be stored, a full quota)
+ * aborts it, so none of the entries is written.
+ */
+function writeAll(entries: [string, unknown][]): Promise<void> {
+  return db()('readwrite', (store) => {
+    try {
+      for (const [key, value] of entries) store.put(value, key);
+    } catch (e) {
+      store.transaction.abort();
+      throw e;
+    }
+    return promisifyRequest(store.transaction);
+  });
+}
+
+/** Free bytes the browser says this origin may still use, or null when it does not say. */
+async function freeBytes(): Promise<number | null> {
+  const storage = (globalThis as { navigator?: { storage?: { estimate?(): Promise<{ usage?: number; quota?: number }> } } }).navigator?.storage;
+  if (!storage?.estimate) return null;
+  try {
+    const { usage, quota } = await storage.estimate();
+    return usage !== undefined && quota !== undefined ? quota - usage : null;
+  } catch {
+    return null;
+  }
 }
 
 export async function autosave(session: Uint8Array, ui: SavedUi): Promise<void> {
+  // Room for the new save while the old one still exists (it is replaced only when the write commits).
+  const needed = session.byteLength + JSON.stringify(ui).length * 2;
+  const free = await freeBytes();
   try {
-    const store = db();
-    await idbSet('session', session, store);
-    await idbSet('ui', ui, store);
-    await idbSet('info', { step: ui.run.step, savedAt: Date.now() } satisfies SavedInfo, store);
+    if (free !== null && free < needed) throw new StorageFullError('quota');
+    await writeAll([
+      ['session', session],
+      ['ui', ui],
+      ['info', { step: ui.run.step, savedAt: Date.now() } satisfies SavedInfo],
+    ]);
   } catch (e) {
-    throw describeStorageError(e);
+    throw describeStorageError(e, needed, free);
   }
 }
 
@@ -55,14 +103,12 @@ export async function readAutosaveInfo(): Promise<SavedInfo | null> {
 }
 
 export async function loadAutosave(): Promise<{ bytes: Uint8Array; ui: SavedUi } | null> {
-  const store = db();
-  const bytes = (await idbGet('session', store)) as Uint8Array | undefined;
-  const ui = (await idbGet('ui', store)) as SavedUi | undefined;
+  // One transaction: the session and the page's part of the same save.
+  const [bytes, ui] = (await getMany(['session', 'ui'], db())) as [Uint8Array | undefined, SavedUi | undefined];
   if (!bytes || !ui) return null;
   return { bytes, ui };
 }
 
 export async function clearAutosave(): Promise<void> {
-  const store = db();
-  await Promise.all([del('session', store), del('ui', store), del('info', store)]);
+  await delMany(['session', 'ui', 'info'], db());
 }
