@@ -6,6 +6,7 @@ import { readUrl } from './store/url';
 import { defaultLang } from './i18n/i18n';
 import { loadManifest, loadStarters, selectCorpus, selectPairs, startWorker } from './app/controller';
 import { readAutosaveInfo } from './store/persist';
+import { claimAutosave } from './app/tabs';
 import './ui/styles.css';
 
 async function boot(): Promise<void> {
@@ -17,6 +18,7 @@ async function boot(): Promise<void> {
       <App />
     </StrictMode>,
   );
+  claimAutosave();
   startWorker(get().backend.forced);
   await Promise.all([loadManifest(), loadStarters()]);
   const { data, pairs, manifest } = get();

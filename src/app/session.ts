@@ -37,6 +37,8 @@ export function saveNow(): Promise<void> {
 /** Store a session file from the worker with the page's part of the session (charts, settings). */
 export async function persistSession(bytes: Uint8Array, step: number): Promise<void> {
   const s2 = get();
+  // Another tab owns the autosave: writing here would replace its session with this one.
+  if (s2.autosave.otherTab) return;
   try {
     await autosave(bytes, {
       runs: s2.runs.map((r) => thinned(r)),

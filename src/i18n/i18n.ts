@@ -239,6 +239,7 @@ const en = {
   'pairs.none': 'No pairs found in the file.',
   'pairs.dropped': "Dropped {n} pairs longer than the context.",
 
+  'autosave.otherTab': 'The playground is open in another tab, which keeps the autosave: this tab does not autosave, so it cannot overwrite that session. Close the other tab to autosave here.',
   'error.configRange': '{field} must be a whole number from {min} to {max} (got {value})',
   'error.configHeads': 'the width ({embd}) must be divisible by the number of heads ({heads}); heads that divide it: {options}',
   'error.textTooShortForContext': 'the text has {tokens} tokens, fewer than one window of {window} (context + 1): use more text or a shorter context',
@@ -484,6 +485,7 @@ const zh: Record<Key, string> = {
 
   'pairs.none': '文件中没有找到对话数据。',
   'pairs.dropped': "已去掉 {n} 个超过上下文长度的对话。",
+  'autosave.otherTab': '另一个标签页也打开了本页面，自动保存由它负责：这个标签页不自动保存，以免覆盖那边的会话。关闭另一个标签页后，这里会恢复自动保存。',
   'error.configRange': '{field} 必须是 {min} 到 {max} 之间的整数（现在是 {value}）',
   'error.configHeads': '宽度（{embd}）必须能被注意力头数（{heads}）整除；可以整除的头数：{options}',
   'error.textTooShortForContext': '文本只有 {tokens} 个词元，不够一个 {window} 的窗口（上下文 + 1）：请用更多文本或更短的上下文',

@@ -130,7 +130,8 @@ export interface AppState {
   sampling: SampleSettings;
   chat: { messages: ChatMessage[]; busy: boolean; compare: boolean };
   notice: { kind: 'info' | 'error'; text: Text } | null;
-  autosave: { every: number; lastSavedStep: number | null; error: string | null; resumable: { step: number; savedAt: number } | null };
+  /** otherTab: another tab of the app holds the autosave, so this one does not write it. */
+  autosave: { every: number; lastSavedStep: number | null; error: string | null; resumable: { step: number; savedAt: number } | null; otherTab: boolean };
 }
 
 export const DEFAULT_PRETRAIN: TrainSettings = { ...LESSON_PRETRAIN, samplePrompt: '' };
@@ -168,7 +169,7 @@ export function initialState(lang: Lang = 'en'): AppState {
     sampling: { ...LESSON_SAMPLING },
     chat: { messages: [], busy: false, compare: false },
     notice: null,
-    autosave: { every: 50, lastSavedStep: null, error: null, resumable: null },
+    autosave: { every: 50, lastSavedStep: null, error: null, resumable: null, otherTab: false },
   };
 }
 

@@ -87,6 +87,7 @@ function Banners() {
   const notice = useStore((s) => s.notice);
   const crash = useStore((s) => s.backend.crash);
   const resumable = useStore((s) => s.autosave.resumable);
+  const otherTab = useStore((s) => s.autosave.otherTab);
   const runError = useStore((s) => s.run.status === 'error');
   const current = useStore((s) => s.backend.report?.name);
   return (
@@ -108,6 +109,11 @@ function Banners() {
               {t('app.recover')} {b}
             </button>
           ))}
+        </div>
+      )}
+      {otherTab && (
+        <div className="banner info" role="status" data-testid="other-tab-banner">
+          {t('autosave.otherTab')}
         </div>
       )}
       {resumable && (
