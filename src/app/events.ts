@@ -53,8 +53,11 @@ export function applyEvent(state: AppState, e: Event): Applied {
         ...state,
         runs: updateRun(state, e.runId, (r) => {
           // Appended in place (see RunRecord.points): no copy of a long run's history per message.
-          for (const p of e.points) r.points.push({ globalStep: p.globalStep, step: p.step, loss: p.loss, lr: p.lr, tokensPerSec: p.tokensPerSec });
+          for (const p of e.points) r.points.push({ globalStep: p.globalStep, step: p.step, loss: p.loss, lr: p.lr, tokensPerSec: p.tokensPerSec, gradNorm: p.gradNorm });
+          const diagnostics = r.diagnostics ?? [];
+          if (e.diagnostics) diagnostics.push(e.diagnostics);
           return {
+            diagnostics,
             updateNorms: last.updateNorms,
             stepsDone: last.step + 1,
             markers: r.markers.some((m) => m.globalStep === -1) ? r.markers.map((m) => (m.globalStep === -1 ? { ...m, globalStep: e.points[0].globalStep } : m)) : r.markers,
@@ -64,7 +67,7 @@ export function applyEvent(state: AppState, e: Event): Applied {
       });
     }
     case 'eval':
-      return none({ ...state, runs: updateRun(state, e.runId, (r) => ({ evals: [...r.evals, { globalStep: e.globalStep, step: e.step, losses: e.losses }] })) });
+      return none({ ...state, runs: updateRun(state, e.runId, (r) => ({ evals: [...r.evals, { globalStep: e.globalStep, step: e.step, losses: e.losses, accuracy: e.accuracy }] })) });
     case 'freeze': {
       const groups = Object.keys(e.trainable).length;
       return none({
@@ -75,6 +78,10 @@ export function applyEvent(state: AppState, e: Event): Applied {
           markers: r.phase === 'finetune' && e.step > 0 ? [...r.markers, { globalStep: e.globalStep, step: e.step, label: msg('chart.unfreeze', { groups }), kind: 'unfreeze' }] : r.markers,
         })),
       });
+    }
+    case 'breakpoint': {
+      const label = e.reason === 'step' ? msg('chart.breakAt', { step: e.step }) : msg('chart.earlyStop', { evals: e.evals ?? 0 });
+      return none({ ...state, runs: updateRun(state, e.runId, (r) => ({ markers: [...r.markers, { globalStep: e.globalStep, step: e.step, label, kind: 'breakpoint' }] })) });
     }
     case 'sampleStrip':
       return none({ ...state, runs: updateRun(state, e.runId, (r) => ({ samples: [...r.samples, { step: e.step, text: e.text }] })) });

@@ -40,6 +40,8 @@ export function runRequest(st: AppState, phase: Phase, fromSnapshot: boolean, pa
     promptNoise: phase === 'finetune' ? ft.promptNoise : 0,
     autosaveEvery: st.autosave.every,
     dialogueEval: phase === 'finetune' ? { ...st.sampling } : undefined,
+    breakAt: st.breakpoints.atStep !== null && st.breakpoints.atStep > 0 && st.breakpoints.atStep < t.steps ? st.breakpoints.atStep : undefined,
+    earlyStop: st.breakpoints.patience !== null && st.breakpoints.patience > 0 ? { patience: st.breakpoints.patience } : undefined,
   };
 }
 

@@ -15,10 +15,12 @@ export const SAVED_POINTS_PER_RUN = 2000;
 
 /** A run's history thinned for the autosave: at most `max` points, evenly spaced, the last one kept. */
 export function thinned(r: RunRecord, max = SAVED_POINTS_PER_RUN): RunRecord {
-  if (r.points.length <= max) return r;
-  const every = Math.ceil(r.points.length / max);
-  const points = r.points.filter((_, i) => i % every === 0 || i === r.points.length - 1);
-  return { ...r, points };
+  if (r.points.length <= max && (r.diagnostics?.length ?? 0) <= max) return r;
+  const thin = <T,>(xs: T[]) => {
+    const every = Math.ceil(xs.length / max);
+    return xs.filter((_, i) => i % every === 0 || i === xs.length - 1);
+  };
+  return { ...r, points: thin(r.points), diagnostics: r.diagnostics && thin(r.diagnostics) };
 }
 
 /** Autosave now (between runs): the worker's whole session and the chart history, to IndexedDB. */

@@ -11,7 +11,7 @@ import { validatePlan, type FreezePlan, type FreezeStage } from '../engine/train
 import type { ScheduleKind } from '../engine/train/schedule';
 import { LESSON_FINETUNE, LESSON_FREEZE, LESSON_PRETRAIN, LESSON_SAMPLING, PAIRS_VAL_FRACTION } from '../engine/train/lesson';
 import type { Pair } from '../engine/data/pairs';
-import type { BackendName, BackendReport, CorpusInfo, DialogueScore, ModelInfo, PairsInfo, Phase, SampleSettings, TrainSettings } from '../worker/protocol';
+import type { BackendName, BackendReport, CorpusInfo, Diagnostics, DialogueScore, ModelInfo, PairsInfo, Phase, SampleSettings, TrainSettings } from '../worker/protocol';
 
 export type { TrainSettings };
 import type { DatasetManifest } from '../datasets/manifest';
@@ -51,19 +51,23 @@ export interface ChartPoint {
   loss: number;
   lr: number;
   tokensPerSec: number;
+  /** Global gradient norm before clipping (absent in sessions saved before it was kept). */
+  gradNorm?: number;
 }
 
 export interface EvalPoint {
   globalStep: number;
   step: number;
   losses: Record<string, number>;
+  /** Next-token accuracy per evaluation. */
+  accuracy?: Record<string, number>;
 }
 
 export interface Marker {
   globalStep: number;
   step: number;
   label: Text;
-  kind: 'phase' | 'unfreeze';
+  kind: 'phase' | 'unfreeze' | 'breakpoint';
 }
 
 export interface RunRecord {
@@ -84,6 +88,8 @@ export interface RunRecord {
   evals: EvalPoint[];
   markers: Marker[];
   samples: { step: number; text: string }[];
+  /** Weight norms and device memory, one per metrics message (a few a second). Append-only, as points. */
+  diagnostics?: Diagnostics[];
   /** Latest per-group update norms (for the diagram). */
   updateNorms: Partial<Record<GroupId, number>>;
   trainable: Partial<Record<GroupId, number>>;
@@ -128,6 +134,10 @@ export interface AppState {
     pending?: 'pause' | 'stop' | null };
   runs: RunRecord[];
   sampling: SampleSettings;
+  /** Breakpoints of the next runs: pause at a step of the run, pause when the held-out loss stops improving. */
+  breakpoints: { atStep: number | null; patience: number | null };
+  /** Which diagnostics charts are shown under the loss chart. */
+  diagnostics: { perplexity: boolean; accuracy: boolean; gradNorm: boolean; weightNorms: boolean; memory: boolean };
   chat: { messages: ChatMessage[]; busy: boolean; compare: boolean };
   notice: { kind: 'info' | 'error'; text: Text } | null;
   /** otherTab: another tab of the app holds the autosave, so this one does not write it. */
@@ -167,6 +177,8 @@ export function initialState(lang: Lang = 'en'): AppState {
     run: { runId: null, phase: null, status: 'idle', error: null, step: 0, steps: 0, startStep: 0, tokensPerSec: 0, msPerStep: 0, queue: [] },
     runs: [],
     sampling: { ...LESSON_SAMPLING },
+    breakpoints: { atStep: null, patience: null },
+    diagnostics: { perplexity: false, accuracy: false, gradNorm: true, weightNorms: false, memory: false },
     chat: { messages: [], busy: false, compare: false },
     notice: null,
     autosave: { every: 50, lastSavedStep: null, error: null, resumable: null, otherTab: false },

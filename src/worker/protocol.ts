@@ -68,6 +68,10 @@ export interface RunRequest extends TrainSettings {
   autosaveEvery: number;
   /** Stop (as a pause) once this step is reached: "step once". */
   pauseAt?: number;
+  /** Breakpoint: pause when this step is reached (a step the run has passed is ignored, so Resume goes on). */
+  breakAt?: number;
+  /** Breakpoint: pause when the held-out loss has not improved for this many evaluations (early stopping). */
+  earlyStop?: { patience: number };
   /**
    * Fine-tuning: after the run, reply to the held-out prompts with these settings and score the format
    * (and, once per snapshot, the pretrained model's replies too).
@@ -132,6 +136,14 @@ export interface StepPoint {
   updateNorms: Partial<Record<GroupId, number>>;
 }
 
+/** Measured once per metrics message (at the read-back): weight norms per group, device memory. */
+export interface Diagnostics {
+  globalStep: number;
+  weightNorms: Partial<Record<GroupId, number>>;
+  tensors: number;
+  bytes: number;
+}
+
 /** Page → worker. */
 export type Request =
   | { type: 'init'; backend?: BackendName }
@@ -156,13 +168,14 @@ export type Event =
   | { type: 'corpusInfo'; info: CorpusInfo }
   | { type: 'pairsInfo'; info: PairsInfo }
   | { type: 'runStarted'; runId: string; phase: Phase; steps: number; startStep: number; trainableParams: number }
-  | { type: 'metrics'; runId: string; points: StepPoint[] }
-  | { type: 'eval'; runId: string; step: number; globalStep: number; losses: Record<string, number> }
+  | { type: 'metrics'; runId: string; points: StepPoint[]; diagnostics?: Diagnostics }
+  | { type: 'eval'; runId: string; step: number; globalStep: number; losses: Record<string, number>; accuracy?: Record<string, number> }
   | { type: 'freeze'; runId: string; step: number; globalStep: number; trainable: Partial<Record<GroupId, number>>; trainableParams: number }
   | { type: 'sampleStrip'; runId: string; step: number; globalStep: number; text: string }
   /** A fine-tuning run is over; its replies to the held-out prompts are being scored. */
   | { type: 'scoring'; runId: string; prompts: number }
   | { type: 'dialogueScore'; runId: string; model: DialogueScore; snapshot: DialogueScore | null }
+  | { type: 'breakpoint'; runId: string; step: number; globalStep: number; reason: 'step' | 'earlyStop'; evals?: number }
   | { type: 'runEnded'; runId: string; status: 'done' | 'paused' | 'stopped' | 'error'; stepsDone: number; wallMs: number; msPerStep: number; error?: WireError }
   | { type: 'token'; requestId: number; text: string }
   | { type: 'sampleDone'; requestId: number; text: string; reason: string }

@@ -14,9 +14,10 @@ import type { CharTokenizer } from '../engine/tokenizer/char';
 import { trainableAt } from '../engine/train/freeze';
 import type { TrainSpec } from '../engine/train/trainer';
 import { finetuneSpec, pretrainSpec, runSeed } from '../engine/train/specs';
+import { EVAL } from '../engine/train/evalNames';
 import type { WorkerData } from './data';
 import type { ModelOwner } from './owner';
-import { toWireError, type DialogueScore, type Event, type RunRequest, type SampleSettings, type StepPoint } from './protocol';
+import { toWireError, type DialogueScore, type Event, type RunRequest, type SampleSettings, type StepPoint, type Diagnostics } from './protocol';
 
 /** What a run needs from the worker around it. */
 export interface RunContext {
@@ -62,27 +63,44 @@ export async function runTraining(ctx: RunContext, r: RunRequest, startStep: num
   post({ type: 'modelInfo', info: owner.info() });
 
   let buffer: StepPoint[] = [];
+  let diagnostics: Diagnostics | undefined;
   let lastPost = 0;
   const flushMetrics = () => {
-    if (buffer.length) post({ type: 'metrics', runId: r.runId, points: buffer });
+    if (buffer.length) post({ type: 'metrics', runId: r.runId, points: buffer, diagnostics });
     buffer = [];
     lastPost = performance.now();
   };
+  // Early stopping: evaluations since the held-out loss last improved.
+  const heldOut = r.phase === 'pretrain' ? EVAL.val : EVAL.pairsVal;
+  let best = Infinity;
+  let sinceBest = 0;
+  let earlyStopped = false;
+  const breakAt = r.breakAt !== undefined && r.breakAt > startStep ? r.breakAt : undefined;
   const sampleDue = (n: number) => r.sampleEvery > 0 && (n % r.sampleEvery === 0 || n === r.steps);
   const autosaveDue = (n: number) => r.autosaveEvery > 0 && n % r.autosaveEvery === 0 && n < r.steps;
   const t0 = performance.now();
   let step = startStep;
   try {
     const res = await trainer.run(
-      { ...spec, startStep, stopAt: Math.min(r.steps, r.pauseAt ?? r.steps) },
+      { ...spec, startStep, stopAt: Math.min(r.steps, r.pauseAt ?? r.steps, breakAt ?? r.steps) },
       {
         onStep: (m) => {
           buffer.push({ step: m.step, globalStep: m.globalStep, loss: m.loss, lr: m.lr, gradNorm: m.gradNorm, tokensPerSec: m.tokensPerSec, msPerStep: m.msPerStep, updateNorms: m.updateNorms });
+          diagnostics = { globalStep: m.globalStep, weightNorms: m.weightNorms, tensors: m.memory.tensors, bytes: m.memory.bytes };
           if (performance.now() - lastPost > 250) flushMetrics();
         },
         onEval: (e) => {
           flushMetrics();
-          post({ type: 'eval', runId: r.runId, step: e.step, globalStep: e.globalStep, losses: e.losses });
+          post({ type: 'eval', runId: r.runId, step: e.step, globalStep: e.globalStep, losses: e.losses, accuracy: e.accuracy });
+          const loss = e.losses[heldOut];
+          if (!r.earlyStop || loss === undefined || earlyStopped) return;
+          if (loss < best) [best, sinceBest] = [loss, 0];
+          else if (++sinceBest >= r.earlyStop.patience) {
+            // Takes effect at the end of the step under way, like Pause.
+            earlyStopped = true;
+            active.reason = 'pause';
+            active.ctl.abort();
+          }
         },
         onFreezeChange: (e) => {
           flushMetrics();
@@ -109,7 +127,10 @@ export async function runTraining(ctx: RunContext, r: RunRequest, startStep: num
     owner.training = { ...owner.training, step: trainer.globalStep };
     // Training time only: the scoring below is not part of the run's cost.
     const wallMs = performance.now() - t0;
-    const status = step >= r.steps ? 'done' : active.reason === 'pause' || step === r.pauseAt ? 'paused' : 'stopped';
+    const status = step >= r.steps ? 'done' : active.reason === 'pause' || step === r.pauseAt || step === breakAt ? 'paused' : 'stopped';
+    if (status === 'paused' && (step === breakAt || earlyStopped)) {
+      post({ type: 'breakpoint', runId: r.runId, step, globalStep: trainer.globalStep, reason: earlyStopped ? 'earlyStop' : 'step', evals: sinceBest });
+    }
     const prompts = r.phase === 'finetune' && status !== 'paused' && r.dialogueEval ? data.heldoutPrompts() : [];
     if (r.dialogueEval && prompts.length) {
       post({ type: 'scoring', runId: r.runId, prompts: prompts.length });

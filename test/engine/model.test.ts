@@ -122,3 +122,40 @@ describe.each(TEST_BACKENDS)('GPT on %s', (backend) => {
   });
 
 });
+
+describe.each(TEST_BACKENDS)('evaluation on %s', (backend) => {
+  beforeAll(() => useNodeBackend(backend));
+
+  it('lossAndAccuracy gives the loss of `loss` and the share of positions whose argmax is the target, leaking nothing', async () => {
+    const { params } = fixedWeights(cfg, 3);
+    const model = new GPT(cfg, params);
+    const rng = createRng(4);
+    const ids = Array.from({ length: 2 * 8 }, () => rng.int(cfg.vocabSize));
+    const targets = Array.from({ length: 2 * 8 }, () => rng.int(cfg.vocabSize));
+    const mask = Array.from({ length: 2 * 8 }, (_, i) => (i % 3 === 0 ? 0 : 1));
+    const x = tf.tensor2d(ids, [2, 8], 'int32');
+    const y = tf.tensor2d(targets, [2, 8], 'int32');
+    const w = tf.tensor2d(mask, [2, 8], 'float32');
+    tf.dispose(model.lossAndAccuracy(x, y, w)); // warm-up: the model keeps its causal mask from the first pass
+    const before = tf.memory().numTensors;
+    const pair = model.lossAndAccuracy(x, y, w);
+    const [loss, accuracy] = await pair.data();
+    pair.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    const plain = model.loss(x, y, w);
+    expect(loss).toBeCloseTo((await plain.data())[0], 6);
+    plain.dispose();
+    // The accuracy by hand, from the logits.
+    const logits = (await model.forward(x).array()) as number[][][];
+    let hits = 0;
+    let counted = 0;
+    logits.flat().forEach((row, i) => {
+      if (!mask[i]) return;
+      counted++;
+      if (row.indexOf(Math.max(...row)) === targets[i]) hits++;
+    });
+    expect(accuracy).toBeCloseTo(hits / counted, 6);
+    tf.dispose([x, y, w]);
+    model.dispose();
+  });
+});

@@ -194,17 +194,33 @@ export class GPT {
    * Returns a scalar.
    */
   loss(idx: tf.Tensor2D, targets: tf.Tensor2D, weights?: tf.Tensor2D, opts: ForwardOptions = {}): tf.Scalar {
+    return tf.tidy(() => this.lossOf(this.forward(idx, opts).reshape([-1, this.config.vocabSize]) as tf.Tensor2D, targets, weights)); // logits (N, V)
+  }
+
+  /**
+   * Evaluation: the loss as `loss` computes it and the next-token accuracy (share of counted positions whose
+   * most likely token is the target), from one forward pass. Returns a scalar pair [loss, accuracy].
+   */
+  lossAndAccuracy(idx: tf.Tensor2D, targets: tf.Tensor2D, weights?: tf.Tensor2D): tf.Tensor1D {
     return tf.tidy(() => {
-      const V = this.config.vocabSize;
-      const logits = this.forward(idx, opts).reshape([-1, V]); // (N, V)
-      const logp = tf.logSoftmax(logits, -1); // (N, V)
-      // -log p(target): picked with a one-hot product, as gather has no gradient on wasm.
-      const nll = oneHotFloat(targets, V).mul(logp).sum(-1).neg(); // (N)
-      if (!weights) return nll.mean() as tf.Scalar;
-      const w = weights.reshape([-1]); // (N)
-      // max(…, 1): a batch with no counted position gives loss 0, not NaN.
-      return nll.mul(w).sum().div(w.sum().maximum(1)) as tf.Scalar;
+      const logits = this.forward(idx).reshape([-1, this.config.vocabSize]) as tf.Tensor2D; // (N, V)
+      const hit = logits.argMax(-1).equal(targets.reshape([-1])).cast('float32'); // (N)
+      const w = weights ? weights.reshape([-1]) : tf.onesLike(hit); // (N)
+      const accuracy = hit.mul(w).sum().div(w.sum().maximum(1)); // ()
+      return tf.stack([this.lossOf(logits, targets, weights), accuracy]) as tf.Tensor1D; // (2)
     });
+  }
+
+  /** Mean cross-entropy of logits (N, V) against targets, over counted positions. */
+  private lossOf(logits: tf.Tensor2D, targets: tf.Tensor2D, weights?: tf.Tensor2D): tf.Scalar {
+    const V = this.config.vocabSize;
+    const logp = tf.logSoftmax(logits, -1); // (N, V)
+    // -log p(target): picked with a one-hot product, as gather has no gradient on wasm.
+    const nll = oneHotFloat(targets, V).mul(logp).sum(-1).neg(); // (N)
+    if (!weights) return nll.mean() as tf.Scalar;
+    const w = weights.reshape([-1]); // (N)
+    // max(…, 1): a batch with no counted position gives loss 0, not NaN.
+    return nll.mul(w).sum().div(w.sum().maximum(1)) as tf.Scalar;
   }
 
   dispose(): void {

@@ -28,23 +28,33 @@ export function countedTargets(b: Batch): number {
  * the result does not depend on how targets were grouped into batches). One read-back for all batches.
  */
 export async function evaluateLoss(model: GPT, batches: Batch[]): Promise<number> {
-  if (batches.length === 0) return NaN;
-  const losses = batches.map((b) =>
+  return (await evaluate(model, batches)).loss;
+}
+
+/**
+ * Loss and next-token accuracy over every counted target of the batches, both token-weighted means.
+ * One read-back for all batches.
+ */
+export async function evaluate(model: GPT, batches: Batch[]): Promise<{ loss: number; accuracy: number }> {
+  if (batches.length === 0) return { loss: NaN, accuracy: NaN };
+  const pairs = batches.map((b) =>
     tf.tidy(() => {
       const { x, y, w } = batchTensors(b);
-      return model.loss(x, y, w);
+      return model.lossAndAccuracy(x, y, w); // (2)
     }),
   );
-  const stacked = tf.stack(losses);
-  tf.dispose(losses);
+  const stacked = tf.stack(pairs); // (batches, 2)
+  tf.dispose(pairs);
   const values = await stacked.data(); // sync point: once per evaluation
   stacked.dispose();
-  let sum = 0;
+  let loss = 0;
+  let hits = 0;
   let count = 0;
   batches.forEach((b, i) => {
     const n = countedTargets(b);
-    sum += values[i] * n;
+    loss += values[2 * i] * n;
+    hits += values[2 * i + 1] * n;
     count += n;
   });
-  return count > 0 ? sum / count : NaN;
+  return count > 0 ? { loss: loss / count, accuracy: hits / count } : { loss: NaN, accuracy: NaN };
 }

@@ -19,7 +19,7 @@ import { sumMany } from '../ops/sum';
 import { EngineError } from '../errors';
 import { makeYielder } from '../yielder';
 import { AdamW, DEFAULT_ADAMW, type AdamWConfig } from './adamw';
-import { evaluateLoss, batchTensors } from './evaluate';
+import { evaluate as evaluateBatches, batchTensors } from './evaluate';
 import { trainableAt, validatePlan, type FreezeOptions, type FreezePlan, type TrainableSet } from './freeze';
 import { lrAt, validateSchedule, type Schedule } from './schedule';
 import type { DataSource } from '../data/sources';
@@ -68,12 +68,18 @@ export interface StepMetrics {
   /** Tokens per second, measured over the steps since the previous read-back. */
   tokensPerSec: number;
   msPerStep: number;
+  /** L2 norm of each group's weights, measured at the read-back that reported this step. */
+  weightNorms: Record<GroupId, number>;
+  /** Tensors alive and bytes they hold on the backend, at that read-back. */
+  memory: { tensors: number; bytes: number };
 }
 
 export interface EvalMetrics {
   step: number;
   globalStep: number;
   losses: Record<string, number>;
+  /** Next-token accuracy per evaluation (share of positions whose most likely token is the target). */
+  accuracy: Record<string, number>;
 }
 
 export interface FreezeEvent {
@@ -187,9 +193,13 @@ export class Trainer {
 
     const flush = async () => {
       if (!pending.length) return;
-      const stacked = tf.stack(pending.map((p) => p.stats));
+      // The weights' norms per group ride along in the same read-back.
+      const stacked = tf.tidy(() => tf.concat([...pending.map((p) => p.stats), this.weightNorms()]));
       const values = await stacked.data(); // sync point: once per logEvery steps
       stacked.dispose();
+      const normsAt = pending.length * (3 + groups.length);
+      const weightNorms = Object.fromEntries(groups.map((g, k) => [g, values[normsAt + k]])) as Record<GroupId, number>;
+      const { numTensors, numBytes } = tf.memory();
       if (this.checkDevice) {
         try {
           await this.checkDevice();
@@ -227,6 +237,8 @@ export class Trainer {
           updateNorms,
           tokensPerSec,
           msPerStep,
+          weightNorms,
+          memory: { tensors: numTensors, bytes: numBytes },
         });
       });
       if (failure) throw failure;
@@ -234,10 +246,13 @@ export class Trainer {
 
     const evaluate = async (step: number) => {
       const losses: Record<string, number> = {};
+      const accuracy: Record<string, number> = {};
       for (const { name, source } of spec.evals ?? []) {
-        losses[name] = await evaluateLoss(this.model, source.evalBatches(spec.batchSize, evalIters));
+        const r = await evaluateBatches(this.model, source.evalBatches(spec.batchSize, evalIters));
+        losses[name] = r.loss;
+        accuracy[name] = r.accuracy;
       }
-      lastEval = { step, globalStep: this.globalStep, losses };
+      lastEval = { step, globalStep: this.globalStep, losses, accuracy };
       cb.onEval?.(lastEval);
       // Evaluation time is not training time.
       lastFlush = performance.now();
@@ -287,6 +302,15 @@ export class Trainer {
       for (const p of pending) p.stats.dispose();
     }
     return { stepsDone: step, aborted: step < end, lastLoss, lastEval };
+  }
+
+  /** L2 norm of each group's weights, (groups): a few reductions, read back with the step statistics. */
+  private weightNorms(): tf.Tensor1D {
+    return tf.tidy(() => {
+      const sq = new Map<GroupId, tf.Scalar[]>();
+      for (const [name, p] of this.model.params) sq.set(groupOf(name), [...(sq.get(groupOf(name)) ?? []), p.square().sum() as tf.Scalar]);
+      return tf.stack(groupIds(this.model.config.nLayer).map((g) => sumMany(sq.get(g) ?? [tf.scalar(0)]).sqrt())) as tf.Tensor1D; // (groups)
+    });
   }
 
   /** One optimizer step over gradAccum micro-batches. Returns the packed statistics (caller disposes). */

@@ -1,4 +1,6 @@
-import { Legend, Line, LineChart, ReferenceLine, Tooltip, XAxis, YAxis } from 'recharts';
+import { Legend, Line, LineChart, ReferenceArea, ReferenceLine, Tooltip, XAxis, YAxis } from 'recharts';
+import { overfitRegions } from './overfit';
+import { Diagnostics } from './Diagnostics';
 import { memo, useEffect, useRef, useState, type ReactElement } from 'react';
 import { useStore, type RunRecord } from '../../store/store';
 import { downsample, metricsCsv } from './downsample';
@@ -96,6 +98,8 @@ export const LossChart = memo(function LossChart() {
     }
   }
   const markers = main.flatMap((r) => r.markers.filter((m) => m.globalStep >= 0));
+  // Held-out loss rising while the training loss falls: shaded, and said in one line.
+  const overfit = own.flatMap((r) => (r.phase === 'pretrain' ? overfitRegions(r.evals, EVAL.train, EVAL.val) : overfitRegions(r.evals, EVAL.pairsTrain, EVAL.pairsVal)));
   const hasData = lines.some((l) => l.data.length > 0);
   return (
     <section className="panel chart-panel" aria-labelledby="chart-title">
@@ -118,17 +122,26 @@ export const LossChart = memo(function LossChart() {
               {lines.filter((l) => l.data.length).map((l) => (
                 <Line key={l.key} data={l.data} dataKey="y" name={l.name} stroke={l.color} strokeDasharray={l.dashed ? '5 4' : undefined} dot={l.dots && !training ? { r: 2 } : false} activeDot={false} isAnimationActive={false} strokeWidth={1.5} />
               ))}
+              {overfit.map((o, i) => (
+                <ReferenceArea key={`o${i}`} x1={o.from} x2={o.to} fill="#f87171" fillOpacity={0.15} stroke="none" />
+              ))}
               {markers.map((m, i) => {
                 const { lane, text, full } = labels[i];
                 const label = lane === null ? false : <MarkerText lane={lane} text={text} full={full} />;
-                return <ReferenceLine key={i} x={m.globalStep} stroke={m.kind === 'phase' ? '#111' : '#9333ea'} strokeDasharray="4 3" label={label} />;
+                return <ReferenceLine key={i} x={m.globalStep} stroke={m.kind === 'phase' ? '#111' : m.kind === 'breakpoint' ? '#dc2626' : '#9333ea'} strokeDasharray="4 3" label={label} />;
               })}
             </LineChart>
           );
         }}
       </Sized>
       <HtmlLegend items={lines.filter((l) => l.data.length).map((l) => ({ key: l.key, name: l.name, color: l.color, dashed: l.dashed }))} />
+      {overfit.length > 0 && (
+        <p className="warning small" data-testid="overfit-note">
+          {t('chart.overfit', { from: overfit[0].from, to: overfit[overfit.length - 1].to })}
+        </p>
+      )}
       <SmallCharts />
+      <Diagnostics />
     </section>
   );
 });
@@ -165,7 +178,7 @@ const SmallCharts = memo(function SmallCharts() {
   );
 });
 
-function Sparkline({ title, data, color, format }: { title: string; data: XY[]; color: string; format: (v: number) => string }) {
+export function Sparkline({ title, data, color, format }: { title: string; data: XY[]; color: string; format: (v: number) => string }) {
   const W = 300;
   const H = 70;
   if (!data.length) return <div><h3>{title}</h3></div>;

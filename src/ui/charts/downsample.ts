@@ -16,14 +16,30 @@ export function downsample<T extends Record<string, number>>(points: T[], max: n
   return out;
 }
 
-/** Rows of every run's metrics as CSV text. */
-export function metricsCsv(runs: { name: string; phase: string; points: { globalStep: number; step: number; loss: number; lr: number; tokensPerSec: number }[]; evals: { globalStep: number; step: number; losses: Record<string, number> }[] }[]): string {
+interface CsvRun {
+  name: string;
+  phase: string;
+  points: { globalStep: number; step: number; loss: number; lr: number; tokensPerSec: number; gradNorm?: number }[];
+  evals: { globalStep: number; step: number; losses: Record<string, number>; accuracy?: Record<string, number> }[];
+  diagnostics?: { globalStep: number; weightNorms: Partial<Record<string, number>>; tensors: number; bytes: number }[];
+}
+
+/**
+ * Rows of every run's metrics as CSV text: one row per step (loss, lr, speed, gradient norm before clipping,
+ * perplexity), per evaluation (losses and next-token accuracy) and per diagnostics sample (tensors and bytes
+ * on the device, weight norm per group).
+ */
+export function metricsCsv(runs: CsvRun[]): string {
   const evalNames = [...new Set(runs.flatMap((r) => r.evals.flatMap((e) => Object.keys(e.losses))))].sort();
-  const rows = [['run', 'phase', 'kind', 'global_step', 'step', 'loss', 'lr', 'tokens_per_sec', ...evalNames.map((n) => `eval_${n}`)].join(',')];
+  const groups = [...new Set(runs.flatMap((r) => (r.diagnostics ?? []).flatMap((d) => Object.keys(d.weightNorms))))];
+  const header = ['run', 'phase', 'kind', 'global_step', 'step', 'loss', 'lr', 'tokens_per_sec', ...evalNames.map((n) => `eval_${n}`), 'grad_norm', 'perplexity', ...evalNames.map((n) => `accuracy_${n}`), 'tensors', 'bytes', ...groups.map((g) => `weight_norm_${g}`)];
+  const rows = [header.join(',')];
   const q = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+  const blank = (n: number) => new Array<string>(n).fill('');
   for (const r of runs) {
-    for (const p of r.points) rows.push([q(r.name), r.phase, 'step', p.globalStep, p.step, p.loss, p.lr, p.tokensPerSec.toFixed(1), ...evalNames.map(() => '')].join(','));
-    for (const e of r.evals) rows.push([q(r.name), r.phase, 'eval', e.globalStep, e.step, '', '', '', ...evalNames.map((n) => e.losses[n] ?? '')].join(','));
+    for (const p of r.points) rows.push([q(r.name), r.phase, 'step', p.globalStep, p.step, p.loss, p.lr, p.tokensPerSec.toFixed(1), ...blank(evalNames.length), p.gradNorm ?? '', Math.exp(p.loss), ...blank(evalNames.length + 2 + groups.length)].join(','));
+    for (const e of r.evals) rows.push([q(r.name), r.phase, 'eval', e.globalStep, e.step, '', '', '', ...evalNames.map((n) => e.losses[n] ?? ''), '', '', ...evalNames.map((n) => e.accuracy?.[n] ?? ''), ...blank(2 + groups.length)].join(','));
+    for (const d of r.diagnostics ?? []) rows.push([q(r.name), r.phase, 'diagnostics', d.globalStep, '', '', '', '', ...blank(evalNames.length + 2 + evalNames.length), d.tensors, d.bytes, ...groups.map((g) => d.weightNorms[g] ?? '')].join(','));
   }
   return rows.join('\n') + '\n';
 }

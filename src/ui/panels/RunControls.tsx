@@ -1,4 +1,5 @@
-import { useStore } from '../../store/store';
+import { set, useStore } from '../../store/store';
+import { NumberField } from '../Field';
 import { pauseRun, resumeRun, stepOnce, stopRun } from '../../app/controller';
 import { formatDuration, formatNumber, useT } from '../hooks';
 
@@ -41,6 +42,7 @@ export function RunControls({ phase, onStart, canStart }: { phase: 'pretrain' | 
           {t('train.stop')}
         </button>
       </div>
+      <Breakpoints phase={phase} disabled={running} />
       {mine && (
         <div className="progress" data-testid={`${phase}-progress`}>
           <progress max={100} value={pct} aria-label={t('train.progress', { step: run.step, steps: run.steps })} />
@@ -57,5 +59,22 @@ export function RunControls({ phase, onStart, canStart }: { phase: 'pretrain' | 
         </div>
       )}
     </div>
+  );
+}
+
+/** Breakpoints for the next run: pause at a step, pause when the held-out loss stops improving. */
+function Breakpoints({ phase, disabled }: { phase: 'pretrain' | 'finetune'; disabled: boolean }) {
+  const t = useT();
+  const bp = useStore((s) => s.breakpoints);
+  const setBp = (patch: Partial<typeof bp>) => set((s) => ({ breakpoints: { ...s.breakpoints, ...patch } }));
+  const whole = (v: number) => (Number.isInteger(v) && v > 0 ? v : null);
+  return (
+    <details className="breakpoints">
+      <summary>{t('train.breakpointsTip')}</summary>
+      <div className="row">
+        <NumberField label={t('train.breakAt')} value={bp.atStep ?? NaN} min={1} disabled={disabled} testId={`${phase}-break-at`} onChange={(v) => setBp({ atStep: whole(v) })} />
+        <NumberField label={t('train.patience')} value={bp.patience ?? NaN} min={1} disabled={disabled} testId={`${phase}-patience`} onChange={(v) => setBp({ patience: whole(v) })} />
+      </div>
+    </details>
   );
 }
