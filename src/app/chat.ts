@@ -3,6 +3,7 @@ import { get, set } from '../store/store';
 import { errorText } from '../i18n/i18n';
 import { notify } from './notify';
 import { worker } from './worker';
+import type { TokenWhy } from '../worker/protocol';
 
 export async function chat(prompt: string): Promise<void> {
   const st = get();
@@ -14,10 +15,11 @@ export async function chat(prompt: string): Promise<void> {
     for (const from of targets) {
       const role = from === 'snapshot' ? 'snapshot' : 'model';
       set((s) => ({ chat: { ...s.chat, messages: [...s.chat.messages, { role, text: '' }] } }));
-      const append = (t: string) =>
+      const append = (t: string, why?: TokenWhy) =>
         set((s) => {
           const msgs = [...s.chat.messages];
-          msgs[msgs.length - 1] = { ...msgs[msgs.length - 1], text: msgs[msgs.length - 1].text + t };
+          const last = msgs[msgs.length - 1];
+          msgs[msgs.length - 1] = { ...last, text: last.text + t, tokens: [...(last.tokens ?? []), { text: t, why }] };
           return { chat: { ...s.chat, messages: msgs } };
         });
       await worker().request((requestId) => ({ type: 'sample', requestId, prompt, chat: chatMode, settings: get().sampling, from }), { onToken: append });

@@ -11,7 +11,7 @@ import { validatePlan, type FreezePlan, type FreezeStage } from '../engine/train
 import type { ScheduleKind } from '../engine/train/schedule';
 import { LESSON_FINETUNE, LESSON_FREEZE, LESSON_PRETRAIN, LESSON_SAMPLING, PAIRS_VAL_FRACTION } from '../engine/train/lesson';
 import type { Pair } from '../engine/data/pairs';
-import type { BackendName, BackendReport, CorpusInfo, Diagnostics, DialogueScore, ModelInfo, PairsInfo, Phase, SampleSettings, TrainSettings } from '../worker/protocol';
+import type { BackendName, BackendReport, CorpusInfo, Diagnostics, TokenWhy, DialogueScore, ModelInfo, PairsInfo, Phase, SampleSettings, TrainSettings } from '../worker/protocol';
 
 export type { TrainSettings };
 import type { DatasetManifest } from '../datasets/manifest';
@@ -113,6 +113,8 @@ export interface RunRecord {
 export interface ChatMessage {
   role: 'user' | 'model' | 'snapshot';
   text: string;
+  /** A reply's tokens with what the model thought of each (probability, top alternatives). */
+  tokens?: { text: string; why?: TokenWhy }[];
 }
 
 export interface AppState {

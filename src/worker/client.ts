@@ -2,9 +2,9 @@
  * The page's side of the worker protocol: starts the training worker, sends requests, routes events,
  * and turns request/response pairs (export, import, sample) into promises.
  */
-import type { BackendName, Event, Request, WireError } from './protocol';
+import type { BackendName, Event, Request, TokenWhy, WireError } from './protocol';
 
-type Pending = { resolve: (e: Event) => void; reject: (e: WireError) => void; onToken?: (text: string) => void };
+type Pending = { resolve: (e: Event) => void; reject: (e: WireError) => void; onToken?: (text: string, why?: TokenWhy) => void };
 
 export class WorkerError extends Error {
   readonly code?: string;
@@ -52,7 +52,7 @@ export class WorkerClient {
   }
 
   /** Send a request that carries a requestId and wait for its answer (file, done or sampleDone). */
-  request(make: (requestId: number) => Request, opts: { transfer?: Transferable[]; onToken?: (t: string) => void } = {}): Promise<Event> {
+  request(make: (requestId: number) => Request, opts: { transfer?: Transferable[]; onToken?: (t: string, why?: TokenWhy) => void } = {}): Promise<Event> {
     const requestId = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(requestId, { resolve, reject: (e) => reject(new WorkerError(e)), onToken: opts.onToken });
@@ -73,7 +73,7 @@ export class WorkerClient {
   private route(e: Event): void {
     switch (e.type) {
       case 'token':
-        this.pending.get(e.requestId)?.onToken?.(e.text);
+        this.pending.get(e.requestId)?.onToken?.(e.text, e.why);
         return;
       case 'file':
       case 'done':

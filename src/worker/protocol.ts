@@ -136,6 +136,12 @@ export interface StepPoint {
   updateNorms: Partial<Record<GroupId, number>>;
 }
 
+/** What the model thought when it drew a token: its probability and the most likely alternatives. */
+export interface TokenWhy {
+  p: number;
+  top: { text: string; p: number }[];
+}
+
 /** Measured once per metrics message (at the read-back): weight norms per group, device memory. */
 export interface Diagnostics {
   globalStep: number;
@@ -168,6 +174,8 @@ export type Event =
   | { type: 'corpusInfo'; info: CorpusInfo }
   | { type: 'pairsInfo'; info: PairsInfo }
   | { type: 'runStarted'; runId: string; phase: Phase; steps: number; startStep: number; trainableParams: number }
+  /** A streamed reply's next token; `why`: its probability and the model's top alternatives (decoded). */
+  | { type: 'token'; requestId: number; text: string; why?: TokenWhy }
   | { type: 'metrics'; runId: string; points: StepPoint[]; diagnostics?: Diagnostics }
   | { type: 'eval'; runId: string; step: number; globalStep: number; losses: Record<string, number>; accuracy?: Record<string, number> }
   | { type: 'freeze'; runId: string; step: number; globalStep: number; trainable: Partial<Record<GroupId, number>>; trainableParams: number }
@@ -177,7 +185,6 @@ export type Event =
   | { type: 'dialogueScore'; runId: string; model: DialogueScore; snapshot: DialogueScore | null }
   | { type: 'breakpoint'; runId: string; step: number; globalStep: number; reason: 'step' | 'earlyStop'; evals?: number }
   | { type: 'runEnded'; runId: string; status: 'done' | 'paused' | 'stopped' | 'error'; stepsDone: number; wallMs: number; msPerStep: number; error?: WireError }
-  | { type: 'token'; requestId: number; text: string }
   | { type: 'sampleDone'; requestId: number; text: string; reason: string }
   | { type: 'file'; requestId: number; bytes: ArrayBuffer }
   | { type: 'autosave'; runId: string; step: number; bytes: ArrayBuffer }

@@ -89,7 +89,9 @@ async function sample(req: Extract<Request, { type: 'sample' }>): Promise<void> 
       ...req.settings,
       fixedShape: ctx.fixedShape(),
       stop: req.chat ? tokenizer.encode(DEFAULT_TEMPLATE.end).ids : undefined,
-      onToken: (id) => post({ type: 'token', requestId: req.requestId, text: tokenizer.decode([id]) }),
+      explain: 5,
+      onToken: (id, why) =>
+        post({ type: 'token', requestId: req.requestId, text: tokenizer.decode([id]), why: why && { p: why.p, top: why.top.map((c) => ({ text: tokenizer.decode([c.id]), p: c.p })) } }),
     });
     await worker.gpuGuard.check();
     post({ type: 'sampleDone', requestId: req.requestId, text: tokenizer.decode(res.ids), reason: res.reason });

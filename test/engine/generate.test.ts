@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as tf from '../../src/engine/tf';
 import { disposeCache, GPT } from '../../src/engine/model/gpt';
-import { generate, pickToken, SampleError } from '../../src/engine/model/generate';
+import { explainToken, generate, pickToken, SampleError, type TokenChoice } from '../../src/engine/model/generate';
 
 describe('pickToken', () => {
   const logits = Float32Array.from([1, 3, 2, 0]);
@@ -18,8 +18,39 @@ describe('pickToken', () => {
   });
 });
 
+describe('explainToken', () => {
+  it('gives the softmax probability of the drawn token and the k most likely, in order', () => {
+    const logits = Float32Array.from([1, 3, 2, 0, 3]);
+    const z = [1, 3, 2, 0, 3].reduce((a, l) => a + Math.exp(l), 0);
+    const why = explainToken(logits, 2, 3);
+    expect(why.p).toBeCloseTo(Math.exp(2) / z, 7);
+    expect(why.top.map((c) => c.id)).toEqual([1, 4, 2]); // ties: the lower id first
+    for (const c of why.top) expect(c.p).toBeCloseTo(Math.exp(logits[c.id]) / z, 7);
+    expect(explainToken(logits, 0, 5).top.reduce((a, c) => a + c.p, 0)).toBeCloseTo(1, 6);
+  });
+});
+
 describe('generate', () => {
   const config = { vocabSize: 12, blockSize: 6, nLayer: 1, nHead: 2, nEmbd: 8, dropout: 0, bias: false };
+  it('explains each token with the softmax of the logits at its position, and draws the same tokens', async () => {
+    const model = GPT.create(config, 3);
+    const seen: { id: number; why: TokenChoice }[] = [];
+    const res = await generate(model, [1, 2], { maxNewTokens: 4, seed: 5, explain: 3, onToken: (id, why) => void seen.push({ id, why: why! }) });
+    expect(res.ids).toEqual((await generate(model, [1, 2], { maxNewTokens: 4, seed: 5 })).ids);
+    const context = [1, 2];
+    for (const { id, why } of seen) {
+      const logits = model.lastLogits(tf.tensor2d(context, [1, context.length], 'int32'));
+      const probs = tf.softmax(logits).dataSync();
+      logits.dispose();
+      expect(why.p).toBeCloseTo(probs[id], 5);
+      expect(why.top).toHaveLength(3);
+      for (const c of why.top) expect(c.p).toBeCloseTo(probs[c.id], 5);
+      expect(Math.max(...probs)).toBeCloseTo(why.top[0].p, 5);
+      context.push(id);
+    }
+    model.dispose();
+  });
+
   it('is reproducible with a seed, streams each token, and crops the context to blockSize', async () => {
     const model = GPT.create(config, 1);
     const streamed: number[] = [];

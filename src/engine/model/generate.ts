@@ -21,8 +21,13 @@ export interface SampleOptions {
   seed?: number;
   /** Stop once the output ends with this id sequence (the dialogue end marker); it is not returned. */
   stop?: ArrayLike<number>;
-  /** Called with each new token id as it is drawn; return false to stop. */
-  onToken?(id: number): boolean | void;
+  /**
+   * Called with each new token id as it is drawn; return false to stop. With `explain`, also what the model
+   * thought at that position: the drawn token's probability and the most likely alternatives.
+   */
+  onToken?(id: number, why?: TokenChoice): boolean | void;
+  /** How many alternatives `onToken` receives (0 or absent: none). */
+  explain?: number;
   signal?: AbortSignal;
   /**
    * Always run the model on a full blockSize window (the context left-aligned, padding after it, which causal
@@ -36,6 +41,25 @@ export interface SampleResult {
   ids: number[];
   /** Why sampling ended. */
   reason: 'length' | 'stop' | 'aborted';
+}
+
+/** The model's next-token distribution at one position: softmax of its logits (temperature 1, unfiltered). */
+export interface TokenChoice {
+  /** Probability of the token that was drawn. */
+  p: number;
+  /** The k most likely tokens, most likely first. */
+  top: { id: number; p: number }[];
+}
+
+/** Softmax of logits (V), the probability of `id` and the k most likely ids; pure, for tests. */
+export function explainToken(logits: Float32Array, id: number, k: number): TokenChoice {
+  let max = -Infinity;
+  for (let i = 0; i < logits.length; i++) if (logits[i] > max) max = logits[i];
+  let z = 0;
+  for (let i = 0; i < logits.length; i++) z += Math.exp(logits[i] - max);
+  const prob = (i: number) => Math.exp(logits[i] - max) / z;
+  const order = Array.from({ length: logits.length }, (_, i) => i).sort((a, b) => logits[b] - logits[a] || a - b);
+  return { p: prob(id), top: order.slice(0, k).map((i) => ({ id: i, p: prob(i) })) };
 }
 
 export class SampleError extends Error {
@@ -127,7 +151,8 @@ export async function generate(model: GPT, prompt: ArrayLike<number>, opts: Samp
         out.splice(out.length - stop.length);
         return { ids: out, reason: 'stop' };
       }
-      if (opts.onToken?.(id) === false) return { ids: out, reason: 'aborted' };
+      const why = opts.explain ? explainToken(values, id, opts.explain) : undefined;
+      if (opts.onToken?.(id, why) === false) return { ids: out, reason: 'aborted' };
     }
     return { ids: out, reason: 'length' };
   } finally {

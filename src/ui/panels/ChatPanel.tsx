@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from 'react';
-import { set, useStore } from '../../store/store';
+import { set, useStore, type ChatMessage } from '../../store/store';
 import { chat } from '../../app/controller';
 import { NumberField } from '../Field';
 import { useT } from '../hooks';
@@ -14,6 +14,8 @@ export function ChatPanel() {
   const hasModel = useStore((s) => s.model.info !== null);
   const hasSnapshot = useStore((s) => s.model.info?.hasSnapshot ?? false);
   const [prompt, setPrompt] = useState('');
+  /** The token whose alternatives are shown: message index and token index. */
+  const [picked, setPicked] = useState<{ msg: number; tok: number } | null>(null);
   // a streamed reply grows its last message: follow both new messages and new tokens
   const follow = useFollowEnd<HTMLDivElement>(`${messages.length}:${messages.at(-1)?.text.length ?? 0}`);
   const update = (patch: Partial<typeof sampling>) => set((s) => ({ sampling: { ...s.sampling, ...patch } }));
@@ -28,7 +30,11 @@ export function ChatPanel() {
         {messages.map((m, i) => (
           <div key={i} className={`msg ${m.role}`} data-testid={`msg-${m.role}`}>
             <span className="who">{m.role === 'user' ? t('chat.you') : m.role === 'snapshot' ? t('chat.snapshot') : t('chat.model')}</span>
-            <pre>{m.text}</pre>
+            {m.tokens?.some((x) => x.why) ? (
+              <Reply message={m} picked={picked?.msg === i ? picked.tok : null} onPick={(tok) => setPicked(picked?.msg === i && picked.tok === tok ? null : { msg: i, tok })} />
+            ) : (
+              <pre>{m.text}</pre>
+            )}
           </div>
         ))}
       </div>
@@ -55,8 +61,56 @@ export function ChatPanel() {
             {t('chat.clear')}
           </button>
         </div>
-        <p className="muted small">{t('chat.hint')}</p>
+        <p className="muted small">{t('chat.hint')} {t('chat.tokensHint')}</p>
       </form>
     </section>
+  );
+}
+
+const pct = (p: number) => `${(p * 100).toFixed(p < 0.01 ? 1 : 0)}%`;
+const shown = (text: string) => JSON.stringify(text).slice(1, -1) || '∅';
+
+/**
+ * A reply as its tokens, each coloured by the probability the model gave it (pale: likely, orange: a
+ * long shot); clicking one shows the model's five most likely choices at that position.
+ */
+function Reply({ message, picked, onPick }: { message: ChatMessage; picked: number | null; onPick: (tok: number) => void }) {
+  const t = useT();
+  const tokens = message.tokens ?? [];
+  const why = picked === null ? undefined : tokens[picked]?.why;
+  return (
+    <>
+      <pre className="tokens">
+        {tokens.map((x, k) => {
+          const p = x.why?.p ?? 1;
+          return (
+            <span
+              key={k}
+              className={`token${picked === k ? ' picked' : ''}`}
+              data-testid="token"
+              data-p={p}
+              style={{ background: `rgba(234, 88, 12, ${(0.6 * (1 - p)).toFixed(2)})` }}
+              title={x.why ? `${pct(p)} · ${x.why.top.map((c) => `${shown(c.text)} ${pct(c.p)}`).join(', ')}` : undefined}
+              onClick={() => onPick(k)}
+            >
+              {x.text}
+            </span>
+          );
+        })}
+      </pre>
+      {why && picked !== null && (
+        <div className="token-why" data-testid="token-why">
+          {t('chat.tokenWhy', { token: shown(tokens[picked].text), p: pct(why.p) })}
+          <ol>
+            {why.top.map((c, j) => (
+              <li key={j} className={c.text === tokens[picked].text ? 'chosen' : ''}>
+                <code>{shown(c.text)}</code> {pct(c.p)}
+                <span className="bar" style={{ width: `${Math.round(c.p * 100)}%` }} />
+              </li>
+            ))}
+          </ol>
+        </div>
+      )}
+    </>
   );
 }
