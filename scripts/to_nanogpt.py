@@ -22,6 +22,7 @@ import argparse, json, os, pickle, struct, sys
 import numpy as np
 import torch
 
+sys.dont_write_bytecode = True  # importing verify_nanogpt leaves no __pycache__ in the repository
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from verify_nanogpt import GPT, load_safetensors  # noqa: E402
 

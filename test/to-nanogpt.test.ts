@@ -55,6 +55,7 @@ function convert(...args: string[]) {
 const READER = `
 import json, math, os, pickle, sys
 import numpy as np, torch, torch.nn.functional as F
+sys.dont_write_bytecode = True
 sys.path.insert(0, sys.argv[2])
 from verify_nanogpt import GPT
 folder = sys.argv[1]
