@@ -52,7 +52,8 @@ function layerNorm(x: number[][], w: Float64Array, b?: Float64Array): number[][]
 }
 
 /** Logits for one sequence of token ids: T × V. */
-export function referenceLogits(cfg: RefConfig, W: Weights, ids: number[]): number[][] {
+/** `attention`, when given, receives each layer's weights as [head][query][key] (0 above the diagonal). */
+export function referenceLogits(cfg: RefConfig, W: Weights, ids: number[], attention?: number[][][][]): number[][] {
   const C = cfg.nEmbd;
   const T = ids.length;
   const hs = C / cfg.nHead;
@@ -66,6 +67,8 @@ export function referenceLogits(cfg: RefConfig, W: Weights, ids: number[]): numb
     const a = layerNorm(x, get(`${h}.ln_1.weight`).data, bias(`${h}.ln_1.bias`)?.data);
     const qkv = linear(a, get(`${h}.attn.c_attn.weight`), bias(`${h}.attn.c_attn.bias`));
     const y: number[][] = Array.from({ length: T }, () => new Array<number>(C).fill(0));
+    const layerAtt = Array.from({ length: cfg.nHead }, () => Array.from({ length: T }, () => new Array<number>(T).fill(0)));
+    attention?.push(layerAtt);
     for (let head = 0; head < cfg.nHead; head++) {
       for (let i = 0; i < T; i++) {
         const scores: number[] = [];
@@ -78,6 +81,7 @@ export function referenceLogits(cfg: RefConfig, W: Weights, ids: number[]): numb
         const e = scores.map((s) => Math.exp(s - max));
         const z = e.reduce((p, v) => p + v, 0);
         for (let j = 0; j <= i; j++) {
+          layerAtt[head][i][j] = e[j] / z;
           for (let d = 0; d < hs; d++) y[i][head * hs + d] += (e[j] / z) * qkv[j][2 * C + head * hs + d];
         }
       }

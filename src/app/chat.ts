@@ -30,3 +30,27 @@ export async function chat(prompt: string): Promise<void> {
     set((s) => ({ chat: { ...s.chat, busy: false } }));
   }
 }
+
+/** The attention maps of a prompt (as chat wraps it, when the model has been fine-tuned), for the heatmap. */
+export async function showAttention(prompt: string): Promise<void> {
+  const st = get();
+  if (!st.model.info || st.attention.busy) return;
+  const chatMode = st.model.info.phase === 'finetune' || st.chat.compare;
+  set((s) => ({ attention: { ...s.attention, busy: true } }));
+  try {
+    const e = await worker().request((requestId) => ({ type: 'attention', requestId, prompt, chat: chatMode, from: 'model' }));
+    if (e.type !== 'attentionMaps') return;
+    set((s) => ({
+      attention: {
+        ...s.attention,
+        maps: { prompt, tokens: e.tokens, layers: e.layers, heads: e.heads, weights: e.weights },
+        layer: Math.min(s.attention.layer, e.layers - 1),
+        head: Math.min(s.attention.head, e.heads - 1),
+      },
+    }));
+  } catch (e) {
+    notify('error', errorText(e));
+  } finally {
+    set((s) => ({ attention: { ...s.attention, busy: false } }));
+  }
+}

@@ -18,7 +18,7 @@ export { loadManifest, loadStarters, selectCorpus, loadUploadedText, selectPairs
 export { startRun, queueComparison, pauseRun, stopRun, resumeRun, stepOnce, deleteRun } from './runs';
 export { saveNow, resumeAutosave, discardAutosave, exportModel, importModel } from './session';
 export { createModel, startFromStarter } from './model';
-export { chat } from './chat';
+export { chat, showAttention } from './chat';
 
 function run(effect: Effect): void {
   switch (effect.kind) {

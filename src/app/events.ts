@@ -104,6 +104,7 @@ export function applyEvent(state: AppState, e: Event): Applied {
     case 'autosave':
       return { state, effects: [{ kind: 'persist', bytes: new Uint8Array(e.bytes), step: e.step }] };
     case 'token':
+    case 'attentionMaps':
     case 'sampleDone':
     case 'file':
     case 'done':

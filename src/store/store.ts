@@ -141,6 +141,8 @@ export interface AppState {
   /** Which diagnostics charts are shown under the loss chart. */
   diagnostics: { perplexity: boolean; accuracy: boolean; gradNorm: boolean; weightNorms: boolean; memory: boolean };
   chat: { messages: ChatMessage[]; busy: boolean; compare: boolean };
+  /** Attention maps of the last prompt looked at (plain numbers), and which layer and head are shown. */
+  attention: { maps: { prompt: string; tokens: string[]; layers: number; heads: number; weights: Float32Array } | null; layer: number; head: number; busy: boolean };
   notice: { kind: 'info' | 'error'; text: Text } | null;
   /** otherTab: another tab of the app holds the autosave, so this one does not write it. */
   autosave: { every: number; lastSavedStep: number | null; error: string | null; resumable: { step: number; savedAt: number } | null; otherTab: boolean };
@@ -182,6 +184,7 @@ export function initialState(lang: Lang = 'en'): AppState {
     breakpoints: { atStep: null, patience: null },
     diagnostics: { perplexity: false, accuracy: false, gradNorm: true, weightNorms: false, memory: false },
     chat: { messages: [], busy: false, compare: false },
+    attention: { maps: null, layer: 0, head: 0, busy: false },
     notice: null,
     autosave: { every: 50, lastSavedStep: null, error: null, resumable: null, otherTab: false },
   };

@@ -8,6 +8,7 @@ import { PretrainPanel } from './panels/PretrainPanel';
 import { FinetunePanel } from './panels/FinetunePanel';
 import { SavePanel } from './panels/SavePanel';
 import { ChatPanel } from './panels/ChatPanel';
+import { AttentionPanel } from './panels/AttentionPanel';
 import { SampleStrip } from './panels/SampleStrip';
 import { RunsTable } from './panels/RunsTable';
 import { LossChart } from './charts/Charts';
@@ -181,6 +182,7 @@ export function App() {
           <ModelDiagram />
           <RunsTable />
           <ChatPanel />
+          <AttentionPanel />
           <SampleStrip />
         </div>
       </main>

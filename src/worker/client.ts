@@ -77,6 +77,7 @@ export class WorkerClient {
         return;
       case 'file':
       case 'done':
+      case 'attentionMaps':
       case 'sampleDone': {
         const p = this.pending.get(e.requestId);
         this.pending.delete(e.requestId);

@@ -163,6 +163,8 @@ export type Request =
   /** from 'run': the weights a finished fine-tuning run ended with (kept for the last few runs). */
   | { type: 'export'; requestId: number; from: 'model' | 'snapshot' | 'run'; runId?: string; meta: Record<string, unknown> }
   | { type: 'forgetRun'; runId: string }
+  /** Attention weights of every layer and head for a prompt (chat: wrapped in the dialogue template). */
+  | { type: 'attention'; requestId: number; prompt: string; chat: boolean; from: 'model' | 'snapshot' }
   | { type: 'import'; requestId: number; bytes: ArrayBuffer }
   | { type: 'saveSession'; requestId: number }
   | { type: 'loadSession'; requestId: number; bytes: ArrayBuffer };
@@ -175,6 +177,7 @@ export type Event =
   | { type: 'pairsInfo'; info: PairsInfo }
   | { type: 'runStarted'; runId: string; phase: Phase; steps: number; startStep: number; trainableParams: number }
   /** A streamed reply's next token; `why`: its probability and the model's top alternatives (decoded). */
+  | { type: 'attentionMaps'; requestId: number; tokens: string[]; layers: number; heads: number; weights: Float32Array }
   | { type: 'token'; requestId: number; text: string; why?: TokenWhy }
   | { type: 'metrics'; runId: string; points: StepPoint[]; diagnostics?: Diagnostics }
   | { type: 'eval'; runId: string; step: number; globalStep: number; losses: Record<string, number>; accuracy?: Record<string, number> }

@@ -14,6 +14,7 @@ import { DEFAULT_TEMPLATE, renderPrompt } from '../engine/data/pairs';
 import { checkpointBytes, modelFromCheckpoint, readCheckpoint, snapshotParams } from '../engine/io/checkpoint';
 import { readSession, saveSession } from '../engine/io/session';
 import { EngineError } from '../engine/errors';
+import { attentionMaps } from '../engine/model/probe';
 import { CharTokenizer } from '../engine/tokenizer/char';
 import { chooseBackend } from './backend';
 import { GpuErrorGuard } from './gpuGuard';
@@ -186,6 +187,20 @@ async function handle(msg: Request): Promise<void> {
     case 'forgetRun':
       owner.forgetRun(msg.runId);
       return;
+    case 'attention': {
+      const { model, tokenizer } = owner.require();
+      const temp = msg.from === 'snapshot' ? owner.snapshotModel() : null;
+      try {
+        const ids = tokenizer.encode(msg.chat ? renderPrompt(msg.prompt) : msg.prompt).ids;
+        const maps = await attentionMaps(temp ?? model, ids.length ? ids : [0]);
+        await worker.gpuGuard.check();
+        const tokens = maps.ids.map((id) => tokenizer.decode([id]));
+        post({ type: 'attentionMaps', requestId: msg.requestId, tokens, layers: maps.layers, heads: maps.heads, weights: maps.weights }, [maps.weights.buffer]);
+      } finally {
+        temp?.dispose();
+      }
+      return;
+    }
     default: {
       const never: never = msg;
       throw new Error(`unknown message ${JSON.stringify(never)}`);

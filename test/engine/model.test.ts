@@ -6,6 +6,7 @@ import { createVariable, paramSpecs, type Params } from '../../src/engine/model/
 import { createRng } from '../../src/engine/random';
 import { referenceLogits, referenceLoss, type Weights } from '../reference';
 import { TEST_BACKENDS, useNodeBackend } from '../backends';
+import { attentionMaps, mapOf } from '../../src/engine/model/probe';
 
 const cfg: GPTConfig = { vocabSize: 11, blockSize: 8, nLayer: 2, nHead: 4, nEmbd: 16, dropout: 0, bias: true };
 
@@ -156,6 +157,40 @@ describe.each(TEST_BACKENDS)('evaluation on %s', (backend) => {
     });
     expect(accuracy).toBeCloseTo(hits / counted, 6);
     tf.dispose([x, y, w]);
+    model.dispose();
+  });
+});
+
+describe.each(TEST_BACKENDS)('attention probe on %s', (backend) => {
+  beforeAll(() => useNodeBackend(backend));
+
+  it('returns the softmax of the forward pass: equal to the reference, rows summing to 1 over the causal part, nothing left behind', async () => {
+    const { params, ref } = fixedWeights(cfg, 7);
+    const model = new GPT(cfg, params);
+    const ids = [3, 1, 4, 1, 5, 9, 2];
+    const expected: number[][][][] = [];
+    referenceLogits(cfg, ref, ids, expected);
+    await attentionMaps(model, ids); // warm-up: the model keeps its causal mask from the first pass
+    const before = tf.memory().numTensors;
+    const maps = await attentionMaps(model, ids);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(maps.ids).toEqual(ids);
+    expect(maps.weights).toHaveLength(cfg.nLayer * cfg.nHead * ids.length * ids.length);
+    let worst = 0;
+    for (let l = 0; l < cfg.nLayer; l++) {
+      for (let h = 0; h < cfg.nHead; h++) {
+        const m = mapOf(maps, l, h);
+        m.forEach((row, i) => {
+          expect(row.slice(0, i + 1).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
+          for (let j = i + 1; j < row.length; j++) expect(row[j]).toBe(0);
+          row.forEach((v, j) => (worst = Math.max(worst, Math.abs(v - expected[l][h][i][j]))));
+        });
+      }
+    }
+    expect(worst).toBeLessThan(1e-6);
+    // A prompt longer than the block keeps its last blockSize tokens.
+    const long = await attentionMaps(model, Array.from({ length: 12 }, (_, i) => i % cfg.vocabSize));
+    expect(long.ids).toHaveLength(cfg.blockSize);
     model.dispose();
   });
 });

@@ -50,6 +50,8 @@ export function causalSelfAttention(
   dropoutRate: number,
   dropoutSeeds?: [number, number],
   cache?: AttentionCache,
+  /** Receives the attention weights (B, nh, T, T) — the softmax itself, inside the caller's tidy. */
+  probe?: (att: tf.Tensor4D) => void,
 ): tf.Tensor3D {
   const [B, T, C] = x.shape;
   const hs = C / nHead;
@@ -69,6 +71,7 @@ export function causalSelfAttention(
   let att = tf.matMul(q, k, false, true).mul(1 / Math.sqrt(hs));
   att = att.add(mask); // mask broadcasts over (B, nh)
   att = tf.softmax(att, -1); // (B, nh, T, T)
+  probe?.(att as tf.Tensor4D);
   att = dropout(att, dropoutRate, dropoutSeeds?.[0]);
   const y = tf
     .matMul(att, v) // (B, nh, T, hs)

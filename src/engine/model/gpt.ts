@@ -54,6 +54,8 @@ interface BlockContext {
   rate: number;
   seed: () => number | undefined;
   cache?: AttentionCache;
+  /** Receives this block's attention weights (B, nh, T, T). */
+  probe?: (att: tf.Tensor4D) => void;
 }
 
 /**
@@ -63,7 +65,7 @@ interface BlockContext {
 function block(x: tf.Tensor3D, w: BlockWeights, c: BlockContext): tf.Tensor3D {
   const seeds = c.rate > 0 ? ([c.seed()!, c.seed()!] as [number, number]) : undefined;
   const a = layerNorm(x, w.ln1.w, w.ln1.b) as tf.Tensor3D; // (B, T, C)
-  x = x.add(causalSelfAttention(a, w.attn, c.nHead, c.mask, c.rate, seeds, c.cache)); // (B, T, C)
+  x = x.add(causalSelfAttention(a, w.attn, c.nHead, c.mask, c.rate, seeds, c.cache, c.probe)); // (B, T, C)
   const m = layerNorm(x, w.ln2.w, w.ln2.b); // (B, T, C)
   const h = gelu(linear(m, w.fc.w, w.fc.b)); // (B, T, 4C)
   const y = linear(h, w.proj.w, w.proj.b); // (B, T, C)
@@ -136,7 +138,7 @@ export class GPT {
    * The decoder stack. With `past` (P cached positions) the T new tokens sit at positions P..P+T-1 and
    * attend to the cached keys and values; `present` collects every layer's keys and values.
    */
-  private blocks(idx: tf.Tensor2D, opts: ForwardOptions, past: KVCache | null, present: LayerKV[] | null): tf.Tensor3D {
+  private blocks(idx: tf.Tensor2D, opts: ForwardOptions, past: KVCache | null, present: LayerKV[] | null, probe?: (layer: number, att: tf.Tensor4D) => void): tf.Tensor3D {
     const { nHead, blockSize, dropout: rate } = this.config;
     const [, T] = idx.shape;
     const P = past?.length ?? 0;
@@ -151,10 +153,23 @@ export class GPT {
       let x = dropout(tokEmb.add(posEmb), rate, seed()) as tf.Tensor3D; // (B, T, C)
       this.blockWeights.forEach((w, i) => {
         const cache: AttentionCache | undefined = present ? { past: past?.layers[i] ?? null, present: (kv) => void present.push({ k: tf.keep(kv.k), v: tf.keep(kv.v) }) } : undefined;
-        x = block(x, w, { nHead, mask, rate: training ? rate : 0, seed, cache }); // (B, T, C)
+        x = block(x, w, { nHead, mask, rate: training ? rate : 0, seed, cache, probe: probe && ((att) => probe(i, att)) }); // (B, T, C)
       });
       return layerNorm(x, this.lnF.w, this.lnF.b) as tf.Tensor3D; // (B, T, C)
     });
+  }
+
+  /**
+   * The attention weights of every layer and head for one sequence, from one forward pass (evaluation: no
+   * dropout): idx (1, T) → (nLayer, nh, T, T), each row a distribution over the keys up to its query.
+   */
+  attention(idx: tf.Tensor2D): tf.Tensor4D {
+    // Kept past the stack's own tidy, then stacked and released here.
+    const maps: tf.Tensor3D[] = [];
+    tf.dispose(this.blocks(idx, {}, null, null, (_, att) => void maps.push(tf.keep(att.squeeze([0]) as tf.Tensor3D)))); // each (nh, T, T)
+    const stacked = tf.stack(maps) as tf.Tensor4D; // (L, nh, T, T)
+    tf.dispose(maps);
+    return stacked;
   }
 
   /** idx: (B, T) int32 → logits (B, T, V). */
