@@ -81,6 +81,36 @@ export async function loadUploadedText(name: string, bytes: ArrayBuffer | string
   }
 }
 
+const isPlainText = (f: File) => /\.txt$/i.test(f.name) || (f.type === 'text/plain' && !/\.(md|markdown|html?|pdf|docx)$/i.test(f.name));
+
+/**
+ * Uploaded files as the corpus: one plain text file as before; documents (PDF, Word, Markdown, HTML) and
+ * several files are read to text (src/documents, loaded on demand) and joined, each file's character count
+ * (or why it gave none) shown beside the corpus.
+ */
+export async function loadUploadedFiles(files: File[]): Promise<void> {
+  if (files.length === 1 && isPlainText(files[0])) {
+    set((s) => ({ data: { ...s.data, files: [] } }));
+    return loadUploadedText(files[0].name, await files[0].arrayBuffer());
+  }
+  try {
+    const { extractDocuments } = await import('../documents/extract');
+    const res = await extractDocuments(files);
+    set((s) => ({ data: { ...s.data, files: res.files.map((f) => ({ name: f.name, chars: f.chars, error: f.error ? errorText({ message: f.error.message, code: f.error.code, params: { name: f.error.file, ...f.error.params } }) : undefined })) } }));
+    if (!res.text) {
+      const first = res.errors[0];
+      throw first ? Object.assign(new Error(first.message), { code: first.code, params: { name: first.file, ...first.params } }) : new Refusal(msg('data.tooShort', { name: files[0].name }));
+    }
+    const name = files.length === 1 ? files[0].name : `${files[0].name} +${files.length - 1}`;
+    if (res.chars < 1000) throw new Refusal(msg('data.tooShort', { name }));
+    const key = `upload:${name}`;
+    set((s) => ({ data: { ...s.data, uploads: { ...s.data.uploads, [key]: res.text } } }));
+    await selectCorpus(key);
+  } catch (e) {
+    set((s) => ({ data: { ...s.data, error: asText(e) } }));
+  }
+}
+
 function decodeText(name: string, bytes: ArrayBuffer): string {
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);

@@ -124,7 +124,8 @@ export interface AppState {
   /** Pretrained starter models shipped with the app (public/starters/starters.json). */
   starters: StarterEntry[];
   /** uploads: texts the user gave, by source key (`upload:<name>`), kept to resend to a restarted worker. */
-  data: { source: string | null; info: CorpusInfo | null; preview: string; error: Text | null; uploads: Record<string, string> };
+  /** files: the uploaded documents of the current corpus, each with the characters it gave or why it gave none. */
+  data: { source: string | null; info: CorpusInfo | null; preview: string; error: Text | null; uploads: Record<string, string>; files: { name: string; chars: number; error?: Text }[] };
   pairs: { source: string | null; list: Pair[]; info: PairsInfo | null; error: Text | null; problems: string[] };
   model: { preset: PresetName | 'custom'; arch: ArchConfig; seed: number; info: ModelInfo | null };
   pretrain: TrainSettings;
@@ -173,7 +174,7 @@ export function initialState(lang: Lang = 'en'): AppState {
     backend: { forced: null, report: null, status: 'starting', crash: null },
     manifest: null,
     starters: [],
-    data: { source: null, info: null, preview: '', error: null, uploads: {} },
+    data: { source: null, info: null, preview: '', error: null, uploads: {}, files: [] },
     pairs: { source: null, list: [], info: null, error: null, problems: [] },
     model: { preset: 'tiny', arch: { ...PRESETS.tiny }, seed: 1337, info: null },
     pretrain: { ...DEFAULT_PRETRAIN },

@@ -1,6 +1,6 @@
 import { useState, type DragEvent } from 'react';
 import { useStore } from '../../store/store';
-import { selectCorpus, loadUploadedText } from '../../app/controller';
+import { selectCorpus, loadUploadedText, loadUploadedFiles } from '../../app/controller';
 import { formatNumber, useT, useText } from '../hooks';
 
 export function DataPanel() {
@@ -16,12 +16,13 @@ export function DataPanel() {
   const corpora = manifest?.datasets.filter((d) => d.kind === 'corpus') ?? [];
   const entry = corpora.find((d) => d.id === source);
 
-  const onFile = async (file: File | undefined) => {
-    if (file) await loadUploadedText(file.name, await file.arrayBuffer());
+  const files = useStore((s) => s.data.files);
+  const onFiles = async (list: FileList | null | undefined) => {
+    if (list?.length) await loadUploadedFiles([...list]);
   };
   const onDrop = (e: DragEvent) => {
     e.preventDefault();
-    void onFile(e.dataTransfer.files[0]);
+    void onFiles(e.dataTransfer.files);
   };
 
   return (
@@ -41,7 +42,7 @@ export function DataPanel() {
       <div className="row">
         <label className="button-like">
           {t('data.upload')}
-          <input type="file" accept=".txt,text/plain" data-testid="corpus-upload" className="visually-hidden" onChange={(e) => void onFile(e.target.files?.[0])} />
+          <input type="file" multiple accept=".txt,.md,.markdown,.html,.htm,.pdf,.docx,text/plain,text/markdown,text/html,application/pdf,application/vnd.openxmlformats-officedocument.wordprocessingml.document" data-testid="corpus-upload" className="visually-hidden" onChange={(e) => void onFiles(e.target.files)} />
         </label>
         <span className="muted">{t('data.drop')}</span>
       </div>
@@ -56,6 +57,15 @@ export function DataPanel() {
         <p className="error" role="alert" data-testid="data-error">
           {text(error)}
         </p>
+      )}
+      {files.length > 0 && (
+        <ul className="small" data-testid="corpus-files">
+          {files.map((f, i) => (
+            <li key={i} className={f.error ? 'error' : ''}>
+              {f.name}: {f.error ? text(f.error) : t('data.fileChars', { chars: formatNumber(f.chars) })}
+            </li>
+          ))}
+        </ul>
       )}
       {info && (
         <div data-testid="corpus-info">
