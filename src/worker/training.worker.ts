@@ -16,6 +16,7 @@ import { prepareCorpus, preparePairs, type PreparedCorpus, type PreparedPairs } 
 import { checkpointBytes, modelFromCheckpoint, readCheckpoint, restoreParams, snapshotParams, type TrainingInfo } from '../engine/io/checkpoint';
 import { readSession, saveSession } from '../engine/io/session';
 import { CharTokenizer } from '../engine/tokenizer/char';
+import type { Tokenizer } from '../engine/tokenizer/types';
 import { scheduleFor, type Schedule } from '../engine/train/schedule';
 import { trainableAt } from '../engine/train/freeze';
 import { Trainer, type TrainSpec } from '../engine/train/trainer';
@@ -53,7 +54,7 @@ interface RunState {
 
 const s = {
   corpus: null as Corpus | null,
-  corpusData: null as (PreparedCorpus & { tokenizer: CharTokenizer }) | null,
+  corpusData: null as (PreparedCorpus & { tokenizer: Tokenizer }) | null,
   pairs: null as { name: string; pairs: Pair[]; valFraction: number; responseOnly: boolean; heldout: string[] } | null,
   /** Words of the corpus (for the word share of replies), built once per corpus. */
   corpusWords: null as Set<string> | null,
@@ -61,7 +62,7 @@ const s = {
   snapshotScore: null as { snapshot: Map<string, Float32Array>; key: string; score: DialogueScore } | null,
   pairsData: null as PreparedPairs | null,
   model: null as GPT | null,
-  tokenizer: null as CharTokenizer | null,
+  tokenizer: null as Tokenizer | null,
   trainer: null as Trainer | null,
   training: { step: 0, phase: 'init' } as TrainingInfo,
   snapshot: null as Map<string, Float32Array> | null,
@@ -86,7 +87,7 @@ function modelInfo(): ModelInfo | null {
   };
 }
 
-function requireModel(): { model: GPT; tokenizer: CharTokenizer; trainer: Trainer } {
+function requireModel(): { model: GPT; tokenizer: Tokenizer; trainer: Trainer } {
   if (!s.model || !s.tokenizer || !s.trainer) throw new Error('there is no model yet: create one or load a file first');
   return { model: s.model, tokenizer: s.tokenizer, trainer: s.trainer };
 }
@@ -119,7 +120,7 @@ function heldoutPrompts(): string[] {
 }
 
 /** Reply to every held-out prompt and score the replies. */
-async function scoreDialogue(model: GPT, tokenizer: CharTokenizer, prompts: string[], settings: SampleSettings): Promise<DialogueScore> {
+async function scoreDialogue(model: GPT, tokenizer: Tokenizer, prompts: string[], settings: SampleSettings): Promise<DialogueScore> {
   const replies = await sampleReplies(model, tokenizer, prompts, { ...settings, fixedShape: fixedShape() });
   if (s.corpus && !s.corpusWords) s.corpusWords = corpusWords(s.corpus.text);
   const score = scoreReplies(replies, s.corpusWords);
@@ -127,11 +128,11 @@ async function scoreDialogue(model: GPT, tokenizer: CharTokenizer, prompts: stri
 }
 
 /** A temporary model with the snapshot's weights (the caller disposes it). */
-function snapshotModel(model: GPT, tokenizer: CharTokenizer): GPT {
+function snapshotModel(model: GPT, tokenizer: Tokenizer): GPT {
   return modelFromCheckpoint({ config: model.config, tokenizer, params: new Map([...s.snapshot!].map(([n, d]) => [n, { shape: model.params.get(n)!.shape, data: d }])), training: s.training });
 }
 
-function replaceModel(model: GPT, tokenizer: CharTokenizer, training: TrainingInfo, seed: number): void {
+function replaceModel(model: GPT, tokenizer: Tokenizer, training: TrainingInfo, seed: number): void {
   s.trainer?.dispose();
   s.model?.dispose();
   s.model = model;
@@ -174,7 +175,7 @@ async function train(r: RunRequest, startStep: number): Promise<void> {
   }
 }
 
-async function runClaimed(r: RunRequest, startStep: number, model: GPT, tokenizer: CharTokenizer, run: RunState): Promise<void> {
+async function runClaimed(r: RunRequest, startStep: number, model: GPT, tokenizer: Tokenizer, run: RunState): Promise<void> {
   let source: DataSource;
   const evals: TrainSpec['evals'] = [];
   if (r.phase === 'pretrain') {
@@ -193,7 +194,7 @@ async function runClaimed(r: RunRequest, startStep: number, model: GPT, tokenize
     const pairs = s.pairsData;
     // Noise replaces prompt characters with any ordinary token: never UNKNOWN or the template's own characters.
     const skip = new Set(tokenizer.encode(DEFAULT_TEMPLATE.separator + DEFAULT_TEMPLATE.end).ids);
-    const replacements = Int32Array.from(tokenizer.itos.map((_, i) => i).filter((i) => i !== tokenizer.unknownId && !skip.has(i)));
+    const replacements = Int32Array.from(Array.from({ length: tokenizer.vocabSize }, (_, i) => i).filter((i) => i !== tokenizer.unknownId && !skip.has(i)));
     source = r.promptNoise > 0 ? noisyPairSource(pairs.trainExamples, r.promptNoise, replacements) : pairs.train;
     evals.push({ name: 'pairs-train', source: pairs.train }, { name: 'pairs-val', source: pairs.val });
     if (r.forgetting && s.corpusData) evals.push({ name: 'corpus-val', source: s.corpusData.val });

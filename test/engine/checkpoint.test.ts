@@ -52,7 +52,8 @@ describe('checkpoint files', () => {
     const { model, bytes } = await exported();
     const ckpt = readCheckpoint(bytes);
     expect(ckpt.config).toEqual(config);
-    expect(ckpt.tokenizer.itos).toEqual(tok.itos);
+    expect(ckpt.tokenizer).toBeInstanceOf(CharTokenizer);
+    expect((ckpt.tokenizer as CharTokenizer).itos).toEqual(tok.itos);
     expect(ckpt.training.step).toBe(42);
     const back = modelFromCheckpoint(ckpt);
     const [a, b] = [await snapshotParams(model), await snapshotParams(back)];
