@@ -6,6 +6,7 @@ import { defaultVocabSize, MAX_VOCAB, MIN_VOCAB, trainBpe, type BpeProgress } fr
 import { chunks } from '../../src/engine/tokenizer/pretokenize';
 import { codePointBytes, decodeBytes, Utf8Stream } from '../../src/engine/tokenizer/utf8';
 import { tokenizerFromMetadata } from '../../src/engine/tokenizer/load';
+import { tokenPieces } from '../../src/engine/tokenizer/pieces';
 import { CharTokenizer } from '../../src/engine/tokenizer/char';
 import { DEFAULT_TEMPLATE, encodePair } from '../../src/engine/data/pairs';
 import { trainingText } from '../../src/engine/data/corpus';
@@ -270,4 +271,17 @@ describe('every bundled corpus', () => {
       expect(tok.charCount(ids), f).toBe(codePoints(text));
     }
   }, 120_000);
+});
+
+describe('token pieces (for the tokenizer view)', () => {
+  it('cuts a text into readable pieces that join back to it, byte tokens of one character grouped', async () => {
+    const tok = await trainBpe(TEXT, { vocabSize: 300 });
+    const text = 'Call me Ishmael 😀 漢';
+    const pieces = tokenPieces(tok, text);
+    expect(pieces.map((p) => p.text).join('')).toBe(text);
+    expect(pieces.flatMap((p) => p.ids)).toEqual(Array.from(tok.encode(text).ids));
+    expect(pieces.find((p) => p.text === '😀')!.ids).toHaveLength(4);
+    expect(pieces.every((p) => !p.text.includes('\ufffd'))).toBe(true);
+    expect(tokenPieces(CharTokenizer.fromText(text), text).map((p) => p.text)).toEqual([...text]);
+  });
 });
