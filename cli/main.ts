@@ -9,7 +9,7 @@ import * as tf from '../src/engine/tf';
 import { ARCH_LIMITS, countParams, isPresetName, PRESET_NAMES, PRESETS, validateConfig, type GPTConfig } from '../src/engine/model/config';
 import { GPT } from '../src/engine/model/gpt';
 import { generate } from '../src/engine/model/generate';
-import { sequentialWindows, splitIds } from '../src/engine/data/corpus';
+import { checkText, sequentialWindows, splitIds, trainingText } from '../src/engine/data/corpus';
 import { DEFAULT_TEMPLATE, parsePairsStrict, renderPrompt } from '../src/engine/data/pairs';
 import { prepareCorpus, preparePairs } from '../src/engine/data/prepare';
 import { checkpointBytes, exportCheckpoint, modelFromCheckpoint, readCheckpoint, type TrainingInfo } from '../src/engine/io/checkpoint';
@@ -20,6 +20,10 @@ import { LESSON_FINETUNE, LESSON_FREEZE, LESSON_PRETRAIN, LESSON_SAMPLING, PAIRS
 import { Trainer, type TrainSpec } from '../src/engine/train/trainer';
 import { evaluateLoss } from '../src/engine/train/evaluate';
 import { corpusWords, judgeReply, sampleReplies, scoreReplies } from '../src/engine/eval/dialogue';
+import { bitsPerChar, scoredTargets } from '../src/engine/eval/bits';
+import { BpeTokenizer, BYTE_TOKENS } from '../src/engine/tokenizer/bpe';
+import { MAX_VOCAB, MIN_VOCAB, trainBpe, type BpeProgress } from '../src/engine/tokenizer/bpeTrain';
+import type { Tokenizer } from '../src/engine/tokenizer/types';
 import { isNodeBackend, NODE_BACKENDS, useNodeBackend } from './backend';
 import { readBytes, readInput } from './inputs';
 import { checkWritable, writeAtomic } from './output';
@@ -35,11 +39,13 @@ commands:
   pretrain  --text FILE|DATASET --out FILE.safetensors [--preset tiny|baby|small] [--steps N] [--batch B]
             [--lr X] [--seed S] [--layers L] [--heads H] [--embd C] [--block T] [--dropout P] [--bias]
             [--warmup N] [--schedule cosine|constant|slanted] [--eval-every N] [--eval-iters N] [--grad-accum N]
+            [--tokenizer char|bpe|bpe:N (N tokens, ${MIN_VOCAB}–${MAX_VOCAB}; bpe alone sizes it to the text)]
   finetune  --init FILE --pairs FILE|DATASET --out FILE [--freeze none|embeddings|bottom:K|top:K|progressive:K]
             [--warmup N] [--schedule cosine|constant|slanted]
             [--discriminative F] [--text FILE|DATASET (forgetting curve)] [--steps N] [--batch B] [--lr X] [--seed S]
             [--eval-every N] [--eval-iters N]
-  eval      --ckpt FILE --text FILE|DATASET [--split all|train|val] [--batch B]    last line: loss <number>
+  eval      --ckpt FILE --text FILE|DATASET [--split all|train|val] [--batch B]
+            lines: bits-per-char <number>, last loss <number> (per token)
   eval      --ckpt FILE --pairs FILE|DATASET [--text CORPUS] [--verbose]
             lines: loss <number> (responses), words <percent>, format <percent> (replies to held-out prompts)
   sample    --ckpt FILE [--prompt TEXT] [--chat] [--tokens N] [--temperature T] [--top-k K] [--top-p P] [--seed S]
@@ -50,6 +56,7 @@ common:     --backend ${NODE_BACKENDS.join('|')} (default wasm)`;
 
 const OPTIONS = {
   text: { type: 'string' },
+  tokenizer: { type: 'string' },
   pairs: { type: 'string' },
   out: { type: 'string' },
   init: { type: 'string' },
@@ -187,6 +194,49 @@ function warnUnknown(what: string, unknownChars: [string, number][]) {
   console.log(`warning: ${n} character(s) of ${what} are not in the model's vocabulary and map to the unknown token: ${unknownChars.slice(0, 20).map(([c]) => JSON.stringify(c)).join(' ')}`);
 }
 
+/** `--tokenizer char|bpe|bpe:N`: the kind, and for BPE the vocabulary size (undefined: sized to the text). */
+function tokenizerArg(v: Values): { kind: 'char' } | { kind: 'bpe'; size?: number } {
+  const raw = v.tokenizer ?? 'char';
+  if (raw === 'char') return { kind: 'char' };
+  if (raw === 'bpe') return { kind: 'bpe' };
+  const m = /^bpe:(\d+)$/.exec(raw);
+  const size = m ? Number(m[1]) : NaN;
+  if (!(size >= MIN_VOCAB && size <= MAX_VOCAB)) {
+    throw new UsageError(`--tokenizer must be char, bpe or bpe:N with N a whole number from ${MIN_VOCAB} to ${MAX_VOCAB}, got "${raw}"`);
+  }
+  return { kind: 'bpe', size };
+}
+
+/**
+ * Train the BPE tokenizer on the text's first 90 % (the part the model trains on: the validation tenth
+ * stays unseen by the tokenizer too), with a progress bar on a terminal. Null when Ctrl-C stopped it.
+ */
+async function trainTokenizer(text: string, size: number | undefined, ctl: AbortController): Promise<BpeTokenizer | null> {
+  const part = trainingText(text);
+  const started = performance.now();
+  const tty = process.stdout.isTTY;
+  let shown = 0;
+  const onProgress = (p: BpeProgress) => {
+    if (!tty || performance.now() - shown < 100) return;
+    shown = performance.now();
+    const what = p.phase === 'counting' ? 'counting' : `merge ${p.done.toLocaleString('en')}/${p.total.toLocaleString('en')}`;
+    process.stdout.write(`\r\x1b[2Ktraining the tokenizer: ${what}`);
+  };
+  let tok: BpeTokenizer;
+  try {
+    tok = await trainBpe(part, { vocabSize: size, onProgress, signal: ctl.signal });
+  } catch (e) {
+    if (ctl.signal.aborted) return null;
+    throw e;
+  } finally {
+    if (tty) process.stdout.write('\r\x1b[2K');
+  }
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  console.log(`tokenizer BPE: ${tok.vocabSize.toLocaleString('en')} tokens (${BYTE_TOKENS} bytes, ${tok.chars.length.toLocaleString('en')} characters, ${tok.merges.length.toLocaleString('en')} merges), trained in ${seconds} s on ${part.length.toLocaleString('en')} characters`);
+  if (size !== undefined && tok.vocabSize < size) console.log(`note: no pair of tokens occurs twice any more, so the vocabulary stopped at ${tok.vocabSize} of the ${size} asked for`);
+  return tok;
+}
+
 const archNum = (v: Values, key: keyof Values, field: keyof typeof ARCH_LIMITS, fallback: number) =>
   num(v, key, fallback, { int: true, min: ARCH_LIMITS[field].min, max: ARCH_LIMITS[field].max });
 
@@ -206,17 +256,30 @@ async function pretrain(v: Values, ctl: AbortController): Promise<number> {
   };
   const settings = settingsFromFlags(v, 'pretrain');
   const { seed, lr, batchSize: batch } = settings;
+  const tokArg = tokenizerArg(v);
   checkWritable(out);
   const input = readInput(textArg, 'corpus');
-  const data = prepareCorpus(input.text, arch.blockSize);
+  let tokenizer: Tokenizer | undefined;
+  if (tokArg.kind === 'bpe') {
+    checkText(input.text);
+    const trained = await trainTokenizer(input.text, tokArg.size, ctl);
+    if (!trained) {
+      console.log('interrupted while training the tokenizer: nothing was written');
+      return INTERRUPTED;
+    }
+    tokenizer = trained;
+  }
+  const data = prepareCorpus(input.text, arch.blockSize, tokenizer);
   const config: GPTConfig = validateConfig({ ...arch, vocabSize: data.tokenizer.vocabSize });
-  console.log(`pretrain ${input.name}: ${data.trainTokens.toLocaleString('en')} train / ${data.valTokens.toLocaleString('en')} val tokens, vocabulary ${config.vocabSize}`);
+  const perToken = tokArg.kind === 'bpe' ? `, ${((data.trainChars + data.valChars) / (data.trainTokens + data.valTokens)).toFixed(2)} characters per token` : '';
+  console.log(`pretrain ${input.name}: ${data.trainTokens.toLocaleString('en')} train / ${data.valTokens.toLocaleString('en')} val tokens, vocabulary ${config.vocabSize}${perToken}`);
   console.log(`model ${presetName}: ${config.nLayer} layers, ${config.nHead} heads, width ${config.nEmbd}, context ${config.blockSize}, ${countParams(config).toLocaleString('en')} parameters, backend ${tf.getBackend()}`);
   const model = GPT.create(config, seed);
   const trainer = new Trainer(model, { seed });
   try {
     const r = await train(trainer, pretrainSpec(settings, data), ctl);
     const info: TrainingInfo = { step: r.stepsDone, phase: 'pretrain', dataset: input.entry?.id ?? input.name, seed, lr, batch, losses: r.lastEval?.losses ?? { train: r.lastLoss } };
+    if (tokArg.kind === 'bpe') info.tokenizer = `bpe:${data.tokenizer.vocabSize}`;
     return await saveRun(out, r, () => exportCheckpoint(model, data.tokenizer, info));
   } finally {
     trainer.dispose();
@@ -277,7 +340,10 @@ async function evaluate(v: Values) {
     const batches = [...sequentialWindows(enc.ids, T, num(v, 'batch', 32, { int: true, min: 1 }))];
     const windows = batches.reduce((a, b) => a + b.batchSize, 0);
     const loss = await evaluateLoss(model, batches);
-    console.log(`windows ${windows} of ${T} tokens (${windows * T} targets)`);
+    // Bits per character count the characters the scored targets spell, whatever the tokenizer.
+    const { tokens, chars } = scoredTargets(ckpt.tokenizer, batches);
+    console.log(`windows ${windows} of ${T} tokens (${tokens} targets, ${chars} characters, ${(chars / tokens).toFixed(3)} per token)`);
+    console.log(`bits-per-char ${bitsPerChar(loss, tokens, chars).toFixed(6)}`);
     console.log(`loss ${loss.toFixed(6)}`);
   } finally {
     model.dispose();
@@ -333,6 +399,7 @@ async function sample(v: Values, ctl: AbortController): Promise<number> {
     if (enc.unknownCount) console.error(`note: ${enc.unknownCount} prompt character(s) are outside the vocabulary`);
     const stop = v.chat ? tok.encode(DEFAULT_TEMPLATE.end).ids : undefined;
     if (!v.chat) process.stdout.write(v.prompt ?? '');
+    const stream = tok.decoder();
     await generate(model, enc.ids, {
       maxNewTokens: num(v, 'tokens', 500, { int: true, min: 0 }),
       temperature: num(v, 'temperature', 0.8, { min: 0 }),
@@ -341,9 +408,10 @@ async function sample(v: Values, ctl: AbortController): Promise<number> {
       seed: num(v, 'seed', 1337, { int: true, min: 0 }),
       stop,
       signal: ctl.signal,
-      onToken: (id) => void process.stdout.write(tok.decode([id])),
+      // A stream: under BPE a character spelled in byte tokens is written once all its bytes are out.
+      onToken: (id) => void process.stdout.write(stream.push(id)),
     });
-    process.stdout.write('\n');
+    process.stdout.write(stream.flush() + '\n');
     return ctl.signal.aborted ? INTERRUPTED : 0;
   } finally {
     model.dispose();
@@ -369,8 +437,12 @@ function info(v: Values) {
   console.log(`${path}: ${(bytes.length / 1024).toFixed(1)} KiB`);
   console.log(`model: ${c.nLayer} layers, ${c.nHead} heads, width ${c.nEmbd}, context ${c.blockSize}, dropout ${c.dropout}, bias ${c.bias}`);
   console.log(`parameters: ${countParams(c).toLocaleString('en')}`);
-  const shown = ckpt.tokenizer.itos.slice(0, 40).map((s) => JSON.stringify(s)).join(' ');
-  console.log(`vocabulary: ${c.vocabSize} tokens: ${shown}${c.vocabSize > 40 ? ' …' : ''}`);
+  const tok = ckpt.tokenizer;
+  // A BPE vocabulary starts with 256 byte tokens: show its base characters and first merges instead.
+  const first = tok.kind === 'char' ? 0 : Math.min(BYTE_TOKENS, tok.vocabSize - 1);
+  const shown = Array.from({ length: Math.min(40, tok.vocabSize - first) }, (_, i) => JSON.stringify(tok.tokenText(first + i))).join(' ');
+  const kind = tok instanceof BpeTokenizer ? `BPE (${BYTE_TOKENS} bytes, ${tok.chars.length} characters, ${tok.merges.length} merges)` : 'characters';
+  console.log(`vocabulary: ${c.vocabSize} tokens, ${kind}: ${first ? '… ' : ''}${shown}${c.vocabSize > first + 40 ? ' …' : ''}`);
   console.log(`training: ${JSON.stringify(ckpt.training)}`);
 }
 

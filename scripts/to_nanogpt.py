@@ -45,6 +45,8 @@ def read_model(path):
         state, meta = load_safetensors(path)
     except (OSError, ValueError, KeyError, struct.error) as e:
         raise ConvertError(f"{path} is not a readable .safetensors file ({e})")
+    if "tokenizer" in meta and json.loads(meta["tokenizer"]).get("kind") == "bpe":
+        raise ConvertError(f"{path} uses a BPE tokenizer: this script writes nanoGPT's character-level meta.pkl, so it converts character models only (the weights load in nanoGPT as they are; see the README for decoding a BPE vocabulary)")
     for key in ("model_args", "itos"):
         if key not in meta:
             raise ConvertError(f'{path} has no "{key}" in its metadata: export it from the page or with the CLI (--out)')

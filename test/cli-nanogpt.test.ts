@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../cli/main';
 import { readCheckpoint } from '../src/engine/io/checkpoint';
+import type { CharTokenizer } from '../src/engine/tokenizer/char';
 import { TEXT } from './engine/helpers';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -91,7 +92,7 @@ describe('nanoGPT loader', () => {
       expect(r.status, r.stderr).toBe(0);
       const got = JSON.parse(r.stdout) as { meta: Record<string, string>; state: Record<string, { dtype: string; shape: number[]; values: number[] }> };
       const c = readCheckpoint(new Uint8Array(readFileSync(file)));
-      expect(JSON.parse(got.meta.itos)).toEqual(c.tokenizer.itos);
+      expect(JSON.parse(got.meta.itos)).toEqual((c.tokenizer as CharTokenizer).itos);
       expect(JSON.parse(got.meta.model_args)).toMatchObject({ n_layer: 2, n_embd: 16, block_size: 16, vocab_size: c.config.vocabSize });
       // The file holds nanoGPT's tied lm_head.weight too: the token embedding again.
       expect(Object.keys(got.state).sort()).toEqual([...c.params.keys(), 'lm_head.weight'].sort());

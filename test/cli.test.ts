@@ -81,6 +81,72 @@ describe('cli', () => {
     expect(out.join('\n')).toMatch(/3 layers, 2 heads, width 16, context 16/);
   });
 
+  it('pretrains with a BPE tokenizer (--tokenizer bpe:N), stores it in the file, and evaluates in loss per token and bits per character', async () => {
+    const text = join(dir, 'corpus.txt');
+    // The tokenizer learns from the first 90 % (the model's training part): the poem comes first.
+    writeFileSync(text, '床前明月光，疑是地上霜。\n举头望明月，低头思故乡。\n'.repeat(20) + TEXT);
+    const ckpt = join(dir, 'bpe.safetensors');
+    expect(await cli('pretrain', '--text', text, '--tokenizer', 'bpe:300', '--block', '16', '--embd', '16', '--layers', '2', '--steps', '6', '--batch', '4', '--eval-every', '3', '--eval-iters', '1', '--out', ckpt)).toBe(0);
+    const log = out.join('\n');
+    const m = /^tokenizer BPE: (\d+) tokens \(256 bytes, (\d+) characters, (\d+) merges\)/m.exec(log);
+    expect(m, log).not.toBeNull();
+    expect(Number(m![1])).toBe(256 + Number(m![2]) + Number(m![3]));
+    expect(Number(m![2])).toBe(19); // the poem's 19 distinct characters, each seen 20 times or more
+    expect(log).toMatch(/vocabulary \d+, [\d.]+ characters per token/);
+    const c = readCheckpoint(new Uint8Array(readFileSync(ckpt)));
+    expect(c.tokenizer.kind).toBe('bpe');
+    expect(c.config.vocabSize).toBe(Number(m![1]));
+    expect(c.training).toMatchObject({ step: 6, phase: 'pretrain', tokenizer: `bpe:${m![1]}` });
+
+    // eval: bits per character, then the loss per token last; bpc = loss · targets / (characters · ln 2), the
+    // characters being those the scored targets spell (counted here from the windows themselves).
+    const evalText = join(dir, 'eval.txt');
+    const sample = TEXT.slice(0, 300) + '明月光 😀 naïve\n';
+    writeFileSync(evalText, sample);
+    out = [];
+    expect(await cli('eval', '--ckpt', ckpt, '--text', evalText, '--batch', '3')).toBe(0);
+    const [windows, bpcLine, lossLine] = out.slice(-3);
+    const loss = Number(/^loss (\d+\.\d+)$/.exec(lossLine)![1]);
+    const bpc = Number(/^bits-per-char (\d+\.\d+)$/.exec(bpcLine)![1]);
+    const ids = c.tokenizer.encode(sample).ids;
+    const targets = [...sequentialWindows(ids, 16, 1000)].flatMap((b) => Array.from(b.y));
+    const chars = c.tokenizer.charCount(targets);
+    expect(windows).toContain(`(${targets.length} targets, ${chars} characters`);
+    expect(chars).toBeGreaterThan(targets.length); // merged tokens hold several characters
+    expect(Math.abs(bpc - (loss * targets.length) / (chars * Math.LN2))).toBeLessThan(1e-5);
+
+    out = [];
+    expect(await cli('info', '--ckpt', ckpt)).toBe(0);
+    expect(out.join('\n')).toMatch(/vocabulary: \d+ tokens, BPE \(256 bytes, \d+ characters, \d+ merges\): … "/);
+    out = [];
+    expect(await cli('sample', '--ckpt', ckpt, '--prompt', 'Call 明', '--tokens', '12', '--seed', '3')).toBe(0);
+    expect(out.join('').startsWith('Call 明')).toBe(true);
+
+    const pairs = join(dir, 'pairs.csv');
+    writeFileSync(pairs, 'prompt,response\n' + Array.from({ length: 12 }, (_, i) => `床前明月光,疑是地上霜 ${i % 7}`).join('\n'));
+    expect(await cli('finetune', '--init', ckpt, '--pairs', pairs, '--steps', '2', '--batch', '4', '--eval-every', '0', '--out', join(dir, 'ft.safetensors'))).toBe(0);
+    expect(readCheckpoint(new Uint8Array(readFileSync(join(dir, 'ft.safetensors')))).tokenizer.kind).toBe('bpe');
+
+    for (const bad of ['bpe:100', 'bpe:9000', 'bpe:', 'word', 'bpe:3e3']) {
+      err = [];
+      expect(await cli('pretrain', '--text', text, '--tokenizer', bad, '--out', join(dir, 'x.safetensors'))).toBe(2);
+      expect(err).toEqual([`error: --tokenizer must be char, bpe or bpe:N with N a whole number from 256 to 8192, got "${bad}"`]);
+    }
+  });
+
+  it('evaluates a character model in bits per character too: its loss per token over ln 2', async () => {
+    const text = join(dir, 'corpus.txt');
+    writeFileSync(text, TEXT);
+    const ckpt = join(dir, 'c.safetensors');
+    expect(await cli('pretrain', '--text', text, '--block', '16', '--embd', '16', '--layers', '1', '--steps', '2', '--batch', '2', '--eval-every', '0', '--out', ckpt)).toBe(0);
+    out = [];
+    expect(await cli('eval', '--ckpt', ckpt, '--text', text)).toBe(0);
+    const loss = Number(out[out.length - 1].split(' ')[1]);
+    const bpc = Number(out[out.length - 2].split(' ')[1]);
+    expect(out[out.length - 2]).toMatch(/^bits-per-char /);
+    expect(Math.abs(bpc - loss / Math.LN2)).toBeLessThan(1e-5);
+  });
+
   it('accepts bundled dataset ids for --text and --pairs', async () => {
     buildDatasets();
     const ckpt = join(dir, 'q.safetensors');

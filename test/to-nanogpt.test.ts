@@ -11,6 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../cli/main';
+import type { CharTokenizer } from '../src/engine/tokenizer/char';
 import { readCheckpoint } from '../src/engine/io/checkpoint';
 import { TEXT } from './engine/helpers';
 
@@ -126,7 +127,7 @@ describe('scripts/to_nanogpt.py', () => {
     // The mask buffers are there exactly where nanoGPT's model has them (PyTorch < 2.0), one per block.
     expect(got.masks).toBe(got.old_torch ? 2 : 0);
 
-    expect(got.meta.itos).toEqual(ckpt.tokenizer.itos);
+    expect(got.meta.itos).toEqual((ckpt.tokenizer as CharTokenizer).itos);
     expect(got.meta.vocab_size).toBe(ckpt.tokenizer.vocabSize);
     expect(Object.entries(got.meta.stoi).every(([c, i]) => got.meta.itos[i] === c)).toBe(true);
     expect(Object.keys(got.meta.stoi)).toHaveLength(got.meta.itos.length);

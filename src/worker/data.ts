@@ -7,7 +7,7 @@ import { splitPairs, type Pair } from '../engine/data/pairs';
 import { corpusWords } from '../engine/eval/dialogue';
 import { PAIRS_SPLIT_SEED } from '../engine/train/lesson';
 import { createRng } from '../engine/random';
-import type { CharTokenizer } from '../engine/tokenizer/char';
+import type { Tokenizer } from '../engine/tokenizer/types';
 import type { GPT } from '../engine/model/gpt';
 import type { CorpusInfo, PairsInfo } from './protocol';
 
@@ -25,7 +25,7 @@ export interface PairSet {
 export class WorkerData {
   corpus: { name: string; text: string } | null = null;
   pairs: PairSet | null = null;
-  corpusData: (PreparedCorpus & { tokenizer: CharTokenizer }) | null = null;
+  corpusData: (PreparedCorpus & { tokenizer: Tokenizer }) | null = null;
   pairsData: PreparedPairs | null = null;
   private words: Set<string> | null = null;
 
@@ -41,7 +41,7 @@ export class WorkerData {
   }
 
   /** Re-encode the corpus and pairs for this model's vocabulary and context; returns what to tell the page. */
-  prepare(model: GPT | null, tokenizer: CharTokenizer | null): { corpus?: CorpusInfo; pairs?: PairsInfo } {
+  prepare(model: GPT | null, tokenizer: Tokenizer | null): { corpus?: CorpusInfo; pairs?: PairsInfo } {
     this.corpusData = null;
     this.pairsData = null;
     const out: { corpus?: CorpusInfo; pairs?: PairsInfo } = {};

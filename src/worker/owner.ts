@@ -8,7 +8,7 @@ import { countParams } from '../engine/model/config';
 import { groupIds, groupOf, type GroupId } from '../engine/model/params';
 import { modelFromCheckpoint, type TrainingInfo } from '../engine/io/checkpoint';
 import { EngineError } from '../engine/errors';
-import type { CharTokenizer } from '../engine/tokenizer/char';
+import type { Tokenizer } from '../engine/tokenizer/types';
 import { Trainer } from '../engine/train/trainer';
 import type { DialogueScore, ModelInfo } from './protocol';
 
@@ -17,7 +17,7 @@ const MAX_KEPT_RUNS = 8;
 
 export interface Loaded {
   model: GPT;
-  tokenizer: CharTokenizer;
+  tokenizer: Tokenizer;
   trainer: Trainer;
 }
 
@@ -44,7 +44,7 @@ export class ModelOwner {
   }
 
   /** Take ownership of a new model (the old one's tensors are released); its optimizer starts fresh. */
-  replace(model: GPT, tokenizer: CharTokenizer, training: TrainingInfo, seed: number): void {
+  replace(model: GPT, tokenizer: Tokenizer, training: TrainingInfo, seed: number): void {
     this.dispose();
     const trainer = new Trainer(model, { seed, checkDevice: this.checkDevice });
     trainer.globalStep = training.step ?? 0;

@@ -10,7 +10,7 @@ import { judgeReply, sampleReplies, scoreReplies } from '../engine/eval/dialogue
 import { restoreParams, snapshotParams } from '../engine/io/checkpoint';
 import { saveSession } from '../engine/io/session';
 import { EngineError } from '../engine/errors';
-import type { CharTokenizer } from '../engine/tokenizer/char';
+import type { Tokenizer } from '../engine/tokenizer/types';
 import { trainableAt } from '../engine/train/freeze';
 import type { TrainSpec } from '../engine/train/trainer';
 import { finetuneSpec, pretrainSpec, runSeed } from '../engine/train/specs';
@@ -162,14 +162,14 @@ export async function runTraining(ctx: RunContext, r: RunRequest, startStep: num
 }
 
 /** Reply to every held-out prompt and score the replies. */
-async function scoreDialogue(ctx: RunContext, model: GPT, tokenizer: CharTokenizer, prompts: string[], settings: SampleSettings): Promise<DialogueScore> {
+async function scoreDialogue(ctx: RunContext, model: GPT, tokenizer: Tokenizer, prompts: string[], settings: SampleSettings): Promise<DialogueScore> {
   const replies = await sampleReplies(model, tokenizer, prompts, { ...settings, fixedShape: ctx.fixedShape() });
   const score = scoreReplies(replies, ctx.data.corpusWords());
   return { format: score.format, words: score.words, sameLength: score.sameLength, prompts: replies.length, examples: replies.slice(0, 6).map((x) => ({ prompt: x.prompt, text: x.text, ok: judgeReply(x).ok })) };
 }
 
 /** A line of text from the model for the page's strip of samples. */
-async function sampleForStrip(ctx: RunContext, r: RunRequest, model: GPT, tokenizer: CharTokenizer, step: number, globalStep: number): Promise<void> {
+async function sampleForStrip(ctx: RunContext, r: RunRequest, model: GPT, tokenizer: Tokenizer, step: number, globalStep: number): Promise<void> {
   const prompt = r.phase === 'finetune' ? renderPrompt(r.samplePrompt) : r.samplePrompt || '\n';
   const stop = r.phase === 'finetune' ? tokenizer.encode(DEFAULT_TEMPLATE.end).ids : undefined;
   const out = await generate(model, tokenizer.encode(prompt).ids, { maxNewTokens: 60, temperature: 0.8, seed: r.seed, fixedShape: ctx.fixedShape(), stop });

@@ -1,10 +1,13 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import * as tf from '../../src/engine/tf';
 import { GPT } from '../../src/engine/model/gpt';
-import { checkpointBytes, CheckpointError, exportCheckpoint, modelFromCheckpoint, readCheckpoint, snapshotParams } from '../../src/engine/io/checkpoint';
+import { checkpointBytes, checkpointContents, CheckpointError, exportCheckpoint, modelFromCheckpoint, readCheckpoint, snapshotParams } from '../../src/engine/io/checkpoint';
 import { f16ToF32, f32ToF16, readSafetensors, writeSafetensors } from '../../src/engine/io/safetensors';
 import { paramSpecs } from '../../src/engine/model/params';
 import { CharTokenizer } from '../../src/engine/tokenizer/char';
+import { BpeTokenizer } from '../../src/engine/tokenizer/bpe';
+import { trainBpe } from '../../src/engine/tokenizer/bpeTrain';
 
 const tok = CharTokenizer.fromText('abcdefg hij');
 const config = { vocabSize: tok.vocabSize, blockSize: 8, nLayer: 2, nHead: 2, nEmbd: 8, dropout: 0, bias: true };
@@ -52,7 +55,8 @@ describe('checkpoint files', () => {
     const { model, bytes } = await exported();
     const ckpt = readCheckpoint(bytes);
     expect(ckpt.config).toEqual(config);
-    expect(ckpt.tokenizer.itos).toEqual(tok.itos);
+    expect(ckpt.tokenizer).toBeInstanceOf(CharTokenizer);
+    expect((ckpt.tokenizer as CharTokenizer).itos).toEqual(tok.itos);
     expect(ckpt.training.step).toBe(42);
     const back = modelFromCheckpoint(ckpt);
     const [a, b] = [await snapshotParams(model), await snapshotParams(back)];
@@ -145,5 +149,45 @@ describe('half precision', () => {
       expect(Array.from(half.params.get(name)!.data)).toEqual(Array.from(v, (x) => f16ToF32(f32ToF16(x))));
       expect(Array.from(full.params.get(name)!.data)).toEqual(Array.from(v));
     }
+  });
+});
+
+describe('the tokenizer in the file', () => {
+  it('a BPE model round-trips with its merges, and a damaged or mismatched tokenizer is refused', async () => {
+    const bpe = await trainBpe('Call me Ishmael. Some years ago, never mind how long, 床前明月光。\n'.repeat(4), { vocabSize: 300 });
+    const cfg = { ...config, vocabSize: bpe.vocabSize };
+    const model = GPT.create(cfg, 1);
+    const bytes = await exportCheckpoint(model, bpe, { step: 3, phase: 'pretrain' });
+    const meta = header(bytes).__metadata__;
+    expect(Object.keys(meta)).toEqual(['format', 'model_args', 'tokenizer', 'vocab', 'training']);
+    const ckpt = readCheckpoint(bytes);
+    expect(ckpt.tokenizer).toBeInstanceOf(BpeTokenizer);
+    expect((ckpt.tokenizer as BpeTokenizer).toJSON()).toEqual(bpe.toJSON());
+    const text = 'Call me 床前明月光 😀';
+    expect(ckpt.tokenizer.encode(text).ids).toEqual(bpe.encode(text).ids);
+    expect(ckpt.tokenizer.decode(bpe.encode(text).ids)).toBe(text);
+    const back = modelFromCheckpoint(ckpt);
+    expect(await exportCheckpoint(back, ckpt.tokenizer, ckpt.training)).toEqual(bytes);
+
+    const cases: [Uint8Array, RegExp][] = [
+      [withHeader(bytes, (h) => (h.__metadata__.tokenizer = JSON.stringify({ ...JSON.parse(h.__metadata__.tokenizer), merges: [[1, 2], [1, 2]] }))), /not a usable BPE tokenizer: merges\[1\] \[1,2\] repeats merge 0/],
+      // `vocab` is optional (derived): without it, the size check speaks.
+      [withHeader(bytes, (h) => { h.__metadata__.tokenizer = JSON.stringify({ ...JSON.parse(h.__metadata__.tokenizer), merges: [] }); delete h.__metadata__.vocab; }), /the BPE tokenizer has \d+ tokens but model_args.vocab_size is 300/],
+      [withHeader(bytes, (h) => (h.__metadata__.vocab = JSON.stringify(['41']))), /"vocab" disagrees with the merges/],
+      [withHeader(bytes, (h) => (h.__metadata__.tokenizer = '{"kind":"sentencepiece"}')), /kind "sentencepiece"/],
+    ];
+    for (const [file, message] of cases) expect(() => readCheckpoint(file)).toThrow(message);
+    model.dispose();
+    back.dispose();
+  });
+
+  it('a character model is written as before BPE: the committed starter files load and give back their metadata unchanged', () => {
+    const file = readSafetensors(new Uint8Array(readFileSync('public/starters/en.safetensors')));
+    const ckpt = readCheckpoint(new Uint8Array(readFileSync('public/starters/en.safetensors')));
+    expect(ckpt.tokenizer).toBeInstanceOf(CharTokenizer);
+    const values = new Map([...ckpt.params].map(([n, t]) => [n, t.data]));
+    const again = checkpointContents(ckpt.config, values, ckpt.tokenizer, ckpt.training).metadata;
+    expect(Object.keys(again)).toEqual(['format', 'model_args', 'itos', 'training']);
+    expect(again).toEqual(file.metadata);
   });
 });

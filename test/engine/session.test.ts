@@ -4,7 +4,9 @@ import { Trainer } from '../../src/engine/train/trainer';
 import { readSession, saveSession } from '../../src/engine/io/session';
 import { modelFromCheckpoint, snapshotParams, CheckpointError, exportCheckpoint } from '../../src/engine/io/checkpoint';
 import { readSafetensors, writeSafetensors } from '../../src/engine/io/safetensors';
-import { tinySetup } from './helpers';
+import { TEXT, TINY, tinySetup } from './helpers';
+import { BpeTokenizer } from '../../src/engine/tokenizer/bpe';
+import { trainBpe } from '../../src/engine/tokenizer/bpeTrain';
 
 describe('resumable sessions', () => {
   it('continue training exactly as if never interrupted (weights, AdamW moments, step, random state)', async () => {
@@ -69,6 +71,17 @@ describe('resumable sessions', () => {
     const bytes = await exportCheckpoint(m, tok, { step: 0, phase: 'init' });
     expect(() => readSession(bytes)).toThrow(CheckpointError);
     expect(() => readSession(bytes)).toThrow(/not a saved session/);
+    m.dispose();
+  });
+
+  it('an autosave of a BPE model restores its tokenizer', async () => {
+    const bpe = await trainBpe(TEXT, { vocabSize: 320 });
+    const m = GPT.create({ ...TINY, vocabSize: bpe.vocabSize }, 1);
+    const trainer = new Trainer(m, { seed: 1 });
+    const { checkpoint } = readSession(await saveSession(m, bpe, trainer, { step: 0, phase: 'init' }, null));
+    expect(checkpoint.tokenizer).toBeInstanceOf(BpeTokenizer);
+    expect((checkpoint.tokenizer as BpeTokenizer).toJSON()).toEqual(bpe.toJSON());
+    trainer.dispose();
     m.dispose();
   });
 });

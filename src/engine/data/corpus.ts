@@ -27,6 +27,17 @@ export function splitIds(ids: Int32Array, valFraction = 0.1): { train: Int32Arra
   return { train: ids.subarray(0, n), val: ids.subarray(n) };
 }
 
+/**
+ * The text's first 1 − valFraction, cut at a character boundary: what a tokenizer is trained on, so the
+ * validation part stays unseen by the tokenizer as by the model (splitIds cuts the ids at about the same place).
+ */
+export function trainingText(text: string, valFraction = 0.1): string {
+  let n = Math.floor(text.length * (1 - valFraction));
+  // Never between the two halves of a surrogate pair.
+  if (n > 0 && n < text.length && /[\uDC00-\uDFFF]/.test(text[n]) && /[\uD800-\uDBFF]/.test(text[n - 1])) n++;
+  return text.slice(0, n);
+}
+
 /** Random windows x = ids[i, i+T), y = ids[i+1, i+T+1) with i uniform in [0, n − T − 1]. */
 export function sampleWindows(ids: Int32Array, blockSize: number, batchSize: number, rng: Rng): Batch {
   const T = blockSize;

@@ -4,10 +4,12 @@
  *
  * Template: prompt + separator + response + end. With the default separator '\n' and end '\n\n', a pair
  * reads like a paragraph of the pretraining text followed by its reply, and only characters the corpus
- * already taught the model are used (see tokenizer/char.ts for why there are no new special tokens).
+ * already taught the model are used (see tokenizer/char.ts for why there are no new special tokens). Under
+ * BPE a newline is never merged with its neighbours (tokenizer/pretokenize.ts), so the template is the same
+ * tokens under both tokenizers.
  */
 import Papa from 'papaparse';
-import type { CharTokenizer } from '../tokenizer/char';
+import type { Tokenizer } from '../tokenizer/types';
 import type { Rng } from '../random';
 import { checkText, DataError, type Batch } from './corpus';
 
@@ -231,10 +233,10 @@ export interface EncodedPair {
   truncated: boolean;
 }
 
-/** Check that the template is made of characters the vocabulary has (trained rows). */
-export function checkTemplate(tok: CharTokenizer, t: DialogueTemplate): void {
+/** Check that the template is made of characters that are each a token of their own (trained rows). */
+export function checkTemplate(tok: Tokenizer, t: DialogueTemplate): void {
   for (const ch of t.separator + t.end) {
-    if (!tok.has(ch)) throw new DataError(`the dialogue template uses ${JSON.stringify(ch)}, which is not in the model's vocabulary`);
+    if (!tok.has(ch)) throw new DataError(`the dialogue template uses ${JSON.stringify(ch)}, which is not a token of its own in the model's vocabulary`);
   }
 }
 
@@ -242,7 +244,7 @@ export function checkTemplate(tok: CharTokenizer, t: DialogueTemplate): void {
  * Encode a pair into ≤ blockSize + 1 ids with its loss mask. Too long: the prompt keeps its end (at
  * least half the window if it needs it), the response keeps its beginning.
  */
-export function encodePair(tok: CharTokenizer, pair: Pair, blockSize: number, t: DialogueTemplate = DEFAULT_TEMPLATE, responseOnly = true): EncodedPair {
+export function encodePair(tok: Tokenizer, pair: Pair, blockSize: number, t: DialogueTemplate = DEFAULT_TEMPLATE, responseOnly = true): EncodedPair {
   const prompt = tok.encode(pair.prompt).ids;
   const reply = tok.encode(t.separator + pair.response + t.end).ids;
   const budget = blockSize + 1;
@@ -258,8 +260,9 @@ export function encodePair(tok: CharTokenizer, pair: Pair, blockSize: number, t:
   ids.set(p, 0);
   ids.set(r, p.length);
   // Target at position i is ids[i+1]. The separator is part of the prompt side: the first counted target is
-  // the first response character, which sits at ids index promptLen + sepLen.
-  const sepLen = Math.min([...t.separator].length, r.length);
+  // the first response token, which sits at ids index promptLen + sepLen (the separator's characters are
+  // each a token of their own: checkTemplate).
+  const sepLen = Math.min(tok.encode(t.separator).ids.length, r.length);
   const firstCounted = p.length + sepLen;
   const mask = new Float32Array(Math.max(ids.length - 1, 0));
   // responseOnly = false: every target counts (the prompt is learned too), as plain language modelling.
@@ -274,7 +277,7 @@ export interface PairSet {
   unknownChars: [string, number][];
 }
 
-export function encodePairs(tok: CharTokenizer, pairs: Pair[], blockSize: number, t: DialogueTemplate = DEFAULT_TEMPLATE, responseOnly = true): PairSet {
+export function encodePairs(tok: Tokenizer, pairs: Pair[], blockSize: number, t: DialogueTemplate = DEFAULT_TEMPLATE, responseOnly = true): PairSet {
   const unknown = new Map<string, number>();
   const examples = pairs.map((pair) => {
     for (const [ch, n] of tok.encode(pair.prompt + pair.response).unknownChars) unknown.set(ch, (unknown.get(ch) ?? 0) + n);

@@ -6,6 +6,7 @@ import { checkText, splitIds } from './corpus';
 import { checkTemplate, DEFAULT_TEMPLATE, encodePairs, splitPairs, type DialogueTemplate, type EncodedPair, type Pair } from './pairs';
 import { corpusSource, pairSource, type DataSource } from './sources';
 import { CharTokenizer } from '../tokenizer/char';
+import type { Tokenizer } from '../tokenizer/types';
 import { createRng } from '../random';
 
 export interface PreparedCorpus {
@@ -13,12 +14,15 @@ export interface PreparedCorpus {
   val: DataSource;
   trainTokens: number;
   valTokens: number;
+  /** Characters (code points) the train and val tokens spell: loss per token × tokens / characters / ln 2 is bits per character. */
+  trainChars: number;
+  valChars: number;
   unknownCount: number;
   unknownChars: [string, number][];
 }
 
-/** Encode text with a tokenizer (pass none to build one from this text) and split it 90/10. */
-export function prepareCorpus(text: string, blockSize: number, tokenizer?: CharTokenizer): PreparedCorpus & { tokenizer: CharTokenizer } {
+/** Encode text with a tokenizer (pass none to build a character-level one from this text) and split it 90/10. */
+export function prepareCorpus(text: string, blockSize: number, tokenizer?: Tokenizer): PreparedCorpus & { tokenizer: Tokenizer } {
   checkText(text);
   const tok = tokenizer ?? CharTokenizer.fromText(text);
   const enc = tok.encode(text);
@@ -32,6 +36,8 @@ export function prepareCorpus(text: string, blockSize: number, tokenizer?: CharT
     val: corpusSource(val, blockSize),
     trainTokens: train.length,
     valTokens: val.length,
+    trainChars: tok.charCount(train),
+    valChars: tok.charCount(val),
     unknownCount: enc.unknownCount,
     unknownChars: enc.unknownChars,
   };
@@ -52,7 +58,7 @@ export interface PreparedPairs {
 
 /** Encode pairs with the model's tokenizer, hold out valFraction of them (seeded). */
 export function preparePairs(
-  tok: CharTokenizer,
+  tok: Tokenizer,
   pairs: Pair[],
   blockSize: number,
   opts: { valFraction?: number; seed?: number; template?: DialogueTemplate; responseOnly?: boolean } = {},

@@ -11,7 +11,7 @@
 import type { GPT } from '../model/gpt';
 import { generate } from '../model/generate';
 import { DEFAULT_TEMPLATE, renderPrompt, type DialogueTemplate } from '../data/pairs';
-import type { CharTokenizer } from '../tokenizer/char';
+import type { Tokenizer } from '../tokenizer/types';
 
 export interface Reply {
   prompt: string;
@@ -81,7 +81,7 @@ export interface ReplySettings {
 /** Sample one reply per prompt (prompt i with seed + i, so any subset reproduces its replies). */
 export async function sampleReplies(
   model: GPT,
-  tokenizer: CharTokenizer,
+  tokenizer: Tokenizer,
   prompts: string[],
   s: ReplySettings,
   template: DialogueTemplate = DEFAULT_TEMPLATE,

@@ -3,7 +3,9 @@
  *   tensors   nanoGPT's state_dict names and layouts, F32; the tied head written as both
  *             transformer.wte.weight and lm_head.weight
  *   metadata  model_args  JSON of nanoGPT's model_args
- *             itos        JSON array of the token strings in id order
+ *             itos        JSON array of the token strings in id order (character-level models)
+ *             tokenizer   JSON {kind: "bpe", version, chars, merges} (BPE models, tokenizer/bpe.ts)
+ *             vocab       JSON array of each BPE token's bytes in hex, id order (for other programs)
  *             training    JSON: step, phase, freeze plan, …
  *             format      "small-gpt-playground/1"
  */
@@ -11,7 +13,8 @@ import * as tf from '../tf';
 import { fromModelArgs, toModelArgs, type GPTConfig, type ModelArgs } from '../model/config';
 import { GPT } from '../model/gpt';
 import { createVariable, LM_HEAD, paramSpecs, WTE, type Params } from '../model/params';
-import { CharTokenizer } from '../tokenizer/char';
+import { tokenizerFromMetadata } from '../tokenizer/load';
+import type { Tokenizer } from '../tokenizer/types';
 import type { FreezePlan } from '../train/freeze';
 import { readSafetensors, SafetensorsError, writeSafetensors, type RawTensor, type SafetensorsFile } from './safetensors';
 
@@ -31,7 +34,7 @@ export interface TrainingInfo {
 
 export interface Checkpoint {
   config: GPTConfig;
-  tokenizer: CharTokenizer;
+  tokenizer: Tokenizer;
   /** Parameter values by nanoGPT name (lm_head omitted: it is wte). */
   params: Map<string, RawTensor>;
   training: TrainingInfo;
@@ -42,18 +45,18 @@ export class CheckpointError extends EngineError {
 }
 
 /** Reads every parameter back (a sync point) and writes the file. */
-export async function exportCheckpoint(model: GPT, tokenizer: CharTokenizer, training: TrainingInfo): Promise<Uint8Array> {
+export async function exportCheckpoint(model: GPT, tokenizer: Tokenizer, training: TrainingInfo): Promise<Uint8Array> {
   return checkpointBytes(model.config, await snapshotParams(model), tokenizer, training);
 }
 
 /** The checkpoint file for parameter values held on the CPU (a model's, or a saved snapshot's). */
-export function checkpointBytes(config: GPTConfig, values: Map<string, Float32Array>, tokenizer: CharTokenizer, training: TrainingInfo, dtype: 'F32' | 'F16' = 'F32'): Uint8Array {
+export function checkpointBytes(config: GPTConfig, values: Map<string, Float32Array>, tokenizer: Tokenizer, training: TrainingInfo, dtype: 'F32' | 'F16' = 'F32'): Uint8Array {
   const { tensors, metadata } = checkpointContents(config, values, tokenizer, training);
   return writeSafetensors(tensors, metadata, dtype);
 }
 
 /** What a checkpoint file holds — tensors under nanoGPT's names and the metadata — before it is written. */
-export function checkpointContents(config: GPTConfig, values: Map<string, Float32Array>, tokenizer: CharTokenizer, training: TrainingInfo): SafetensorsFile {
+export function checkpointContents(config: GPTConfig, values: Map<string, Float32Array>, tokenizer: Tokenizer, training: TrainingInfo): SafetensorsFile {
   if (tokenizer.vocabSize !== config.vocabSize) {
     throw new CheckpointError(`tokenizer has ${tokenizer.vocabSize} tokens, model has ${config.vocabSize}`);
   }
@@ -70,7 +73,8 @@ export function checkpointContents(config: GPTConfig, values: Map<string, Float3
     metadata: {
       format: FORMAT,
       model_args: JSON.stringify(toModelArgs(config)),
-      itos: JSON.stringify(tokenizer.itos),
+      // A char model writes `itos` here, exactly as before BPE existed; a BPE model `tokenizer` and `vocab`.
+      ...tokenizer.metadata(),
       training: JSON.stringify(training),
     },
   };
@@ -114,15 +118,16 @@ export function checkpointFromFile(file: SafetensorsFile): Checkpoint {
   } catch (e) {
     throw new CheckpointError(`model_args describe an impossible model: ${(e as Error).message}`);
   }
-  let tokenizer: CharTokenizer;
+  let tokenizer: Tokenizer | null;
   try {
-    tokenizer = CharTokenizer.fromItos(parseJsonField(file.metadata, 'itos'));
+    tokenizer = tokenizerFromMetadata(file.metadata);
   } catch (e) {
-    if (e instanceof CheckpointError) throw e;
-    throw new CheckpointError(`metadata "itos" is not a usable vocabulary: ${(e as Error).message}`);
+    throw new CheckpointError((e as Error).message);
   }
+  if (!tokenizer) throw new CheckpointError('the file has no "itos" in its metadata: it was not written by this app or nanoGPT\'s exporter');
   if (tokenizer.vocabSize !== config.vocabSize) {
-    throw new CheckpointError(`itos has ${tokenizer.vocabSize} tokens but model_args.vocab_size is ${config.vocabSize}`);
+    const what = tokenizer.kind === 'char' ? 'itos' : 'the BPE tokenizer';
+    throw new CheckpointError(`${what} has ${tokenizer.vocabSize} tokens but model_args.vocab_size is ${config.vocabSize}`);
   }
   const training = ('training' in file.metadata ? parseJsonField(file.metadata, 'training') : { step: 0, phase: 'init' }) as TrainingInfo;
 

@@ -7,7 +7,7 @@
  * `optimizer.v.<name>`, `snapshot.<name>`. The model part is validated as a checkpoint.
  */
 import type { GPT } from '../model/gpt';
-import type { CharTokenizer } from '../tokenizer/char';
+import type { Tokenizer } from '../tokenizer/types';
 import type { SavedSlot } from '../train/adamw';
 import type { Trainer } from '../train/trainer';
 import { CheckpointError, checkpointContents, checkpointFromFile, snapshotParams, type Checkpoint, type TrainingInfo } from './checkpoint';
@@ -22,7 +22,7 @@ export interface SessionState {
 
 export async function saveSession(
   model: GPT,
-  tokenizer: CharTokenizer,
+  tokenizer: Tokenizer,
   trainer: Trainer,
   training: TrainingInfo,
   snapshot: Map<string, Float32Array> | null,

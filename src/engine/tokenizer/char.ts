@@ -13,23 +13,16 @@
  * noise forever. '\n' occurs all through every pretraining corpus, so its row is trained.
  */
 
+import { checkId, TokenizerError, type Encoded, type Tokenizer, type TokenStream } from './types';
+
+export { TokenizerError, type Encoded } from './types';
+
 export const UNKNOWN = '\uFFFD';
 /** Characters the dialogue template needs; always in the vocabulary. */
 export const TEMPLATE_CHARS = ['\n'] as const;
 
-export interface Encoded {
-  ids: Int32Array;
-  /** How many characters mapped to UNKNOWN. */
-  unknownCount: number;
-  /** Each unknown character with its count, most frequent first. */
-  unknownChars: [string, number][];
-}
-
-export class TokenizerError extends Error {
-  override name = 'TokenizerError';
-}
-
-export class CharTokenizer {
+export class CharTokenizer implements Tokenizer {
+  readonly kind = 'char';
   private readonly stoi: Map<string, number>;
   /** Id of UNKNOWN, or null when the vocabulary has none. */
   readonly unknownId: number | null;
@@ -87,10 +80,29 @@ export class CharTokenizer {
   decode(ids: ArrayLike<number>): string {
     let s = '';
     for (let i = 0; i < ids.length; i++) {
-      const id = ids[i];
-      if (!Number.isInteger(id) || id < 0 || id >= this.itos.length) throw new TokenizerError(`token id ${id} is outside the vocabulary (0..${this.itos.length - 1})`);
-      s += this.itos[id];
+      checkId(ids[i], this.itos.length);
+      s += this.itos[ids[i]];
     }
     return s;
+  }
+
+  /** Every token is a whole character, so a stream is just decode, token by token. */
+  decoder(): TokenStream {
+    return { push: (id) => this.decode([id]), flush: () => '' };
+  }
+
+  tokenText(id: number): string {
+    checkId(id, this.itos.length);
+    return this.itos[id];
+  }
+
+  /** One character per token (UNKNOWN stands for one character too). */
+  charCount(ids: ArrayLike<number>): number {
+    return ids.length;
+  }
+
+  /** As files have always held it: `itos`, nanoGPT's meta.pkl list (no `tokenizer` entry, so older readers load it). */
+  metadata(): Record<string, string> {
+    return { itos: JSON.stringify(this.itos) };
   }
 }

@@ -7,7 +7,7 @@
 import type { PreparedCorpus, PreparedPairs } from '../data/prepare';
 import { noisyPairSource } from '../data/sources';
 import { DEFAULT_TEMPLATE } from '../data/pairs';
-import type { CharTokenizer } from '../tokenizer/char';
+import type { Tokenizer } from '../tokenizer/types';
 import { EVAL } from './evalNames';
 import type { FreezePlan } from './freeze';
 import type { LessonRun } from './lesson';
@@ -44,7 +44,7 @@ export function pretrainSpec(s: RunSettings, corpus: PreparedCorpus): TrainSpec 
  * Fine-tuning on dialogue pairs: loss on the training pairs (optionally with noisy prompts), evaluation on
  * both pair splits and, given the pretraining corpus, its validation split (the forgetting curve).
  */
-export function finetuneSpec(s: RunSettings, pairs: PreparedPairs, tokenizer: CharTokenizer, forgettingCorpus?: PreparedCorpus | null): TrainSpec {
+export function finetuneSpec(s: RunSettings, pairs: PreparedPairs, tokenizer: Tokenizer, forgettingCorpus?: PreparedCorpus | null): TrainSpec {
   const evals: NonNullable<TrainSpec['evals']> = [
     { name: EVAL.pairsTrain, source: pairs.train },
     { name: EVAL.pairsVal, source: pairs.val },
@@ -75,7 +75,7 @@ function common(s: RunSettings): Omit<TrainSpec, 'train'> {
 }
 
 /** Prompt noise draws from ordinary tokens: never UNKNOWN nor the dialogue template's own characters. */
-function noiseReplacements(tokenizer: CharTokenizer): Int32Array {
+function noiseReplacements(tokenizer: Tokenizer): Int32Array {
   const skip = new Set(tokenizer.encode(DEFAULT_TEMPLATE.separator + DEFAULT_TEMPLATE.end).ids);
-  return Int32Array.from(tokenizer.itos.map((_, i) => i).filter((i) => i !== tokenizer.unknownId && !skip.has(i)));
+  return Int32Array.from(Array.from({ length: tokenizer.vocabSize }, (_, i) => i).filter((i) => i !== tokenizer.unknownId && !skip.has(i)));
 }
