@@ -92,10 +92,10 @@ function bmmKernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; 
   const [M, K] = transposeA ? [a.shape[r - 1], a.shape[r - 2]] : [a.shape[r - 2], a.shape[r - 1]];
   const N = transposeB ? b.shape[r - 2] : b.shape[r - 1];
   const out = be.makeOutput([...batchDims, M, N], 'float32');
-  // Scratch for the packed operands and a padded output tile block (see bmm.wat).
+  // Scratch for packed B and a padded output block (see bmm.wat).
   const Mp = (M + 3) & ~3;
   const Np = (N + 7) & ~7;
-  const work = be.wasm._malloc(4 * (Mp * K + K * Np + Mp * Np));
+  const work = be.wasm._malloc(4 * (K * Np + Mp * Np));
   try {
     // Strides in floats: op(A)[i, k] = A[i·sAi + k·sAk], op(B)[k, j] = B[k·sBk + j·sBj].
     run(
