@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import * as tf from '../../src/engine/tf';
-import { bmm, bmmKernelActive } from '../../src/engine/ops/bmm';
+import { bmm, bmmKernelActive, setBmmKernelEnabled } from '../../src/engine/ops/bmm';
 import { createRng } from '../../src/engine/random';
 import { useNodeBackend } from '../backends';
 
@@ -112,7 +112,20 @@ describe('bmm on the wasm backend (SIMD kernel)', () => {
     const b = tf.randomNormal([4, 5], 0, 1, 'float32', 2);
     expect(Array.from(bmm(a, b.expandDims(0)).dataSync())).toEqual(Array.from(tf.matMul(a, b.expandDims(0)).dataSync()));
     expect(() => bmm(a, tf.ones([2, 5, 4]))).toThrow(/inner shapes/);
-    tf.dispose([a, b]);
+    // Switched off, the same product is tf.matMul's own, bit for bit.
+    const [p, q] = operands({ batch: [3], M: 6, N: 5, K: 4, tA: true, tB: false }, 4);
+    setBmmKernelEnabled(false);
+    try {
+      expect(bmmKernelActive()).toBe(false);
+      const info = await tf.profile(() => bmm(p, q, true, false));
+      expect(info.kernels.map((k) => k.name)).toEqual(['BatchMatMul']);
+      const want = tf.matMul(p, q, true, false);
+      expect(Array.from((info.result as tf.Tensor).dataSync())).toEqual(Array.from(want.dataSync()));
+      tf.dispose([want, info.result as tf.Tensor]);
+    } finally {
+      setBmmKernelEnabled(true);
+    }
+    tf.dispose([a, b, p, q]);
     await useNodeBackend('cpu');
     expect(bmmKernelActive()).toBe(false);
     const x = tf.randomNormal([2, 3, 4], 0, 1, 'float32', 1);

@@ -70,9 +70,16 @@ function kernelFor(backend: WasmBackendLike): BmmFn | null {
   return fn;
 }
 
-/** Whether bmm runs the SIMD kernel on the active backend (for benchmarks and tests). */
+let enabled = true;
+
+/** Turn the SIMD kernel off (tf.matMul everywhere) or back on: for benchmarks and tests that compare. */
+export function setBmmKernelEnabled(on: boolean): void {
+  enabled = on;
+}
+
+/** Whether bmm runs the SIMD kernel on the active backend. */
 export function bmmKernelActive(): boolean {
-  return tf.getBackend() === 'wasm' && kernelFor(tf.backend() as unknown as WasmBackendLike) !== null;
+  return enabled && tf.getBackend() === 'wasm' && kernelFor(tf.backend() as unknown as WasmBackendLike) !== null;
 }
 
 interface BmmAttrs {
