@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import * as tf from '../../src/engine/tf';
-import { bmm, bmmKernelActive, setBmmKernelEnabled } from '../../src/engine/ops/bmm';
+import { bmm, bmmKernelActive } from '../../src/engine/ops/bmm';
+import { setWasmKernelsEnabled } from '../../src/engine/ops/wasmKernels';
 import { createRng } from '../../src/engine/random';
 import { useNodeBackend } from '../backends';
 
@@ -114,7 +115,7 @@ describe('bmm on the wasm backend (SIMD kernel)', () => {
     expect(() => bmm(a, tf.ones([2, 5, 4]))).toThrow(/inner shapes/);
     // Switched off, the same product is tf.matMul's own, bit for bit.
     const [p, q] = operands({ batch: [3], M: 6, N: 5, K: 4, tA: true, tB: false }, 4);
-    setBmmKernelEnabled(false);
+    setWasmKernelsEnabled(false);
     try {
       expect(bmmKernelActive()).toBe(false);
       const info = await tf.profile(() => bmm(p, q, true, false));
@@ -123,7 +124,7 @@ describe('bmm on the wasm backend (SIMD kernel)', () => {
       expect(Array.from((info.result as tf.Tensor).dataSync())).toEqual(Array.from(want.dataSync()));
       tf.dispose([want, info.result as tf.Tensor]);
     } finally {
-      setBmmKernelEnabled(true);
+      setWasmKernelsEnabled(true);
     }
     tf.dispose([a, b, p, q]);
     await useNodeBackend('cpu');

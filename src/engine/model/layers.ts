@@ -5,6 +5,7 @@
  */
 import * as tf from '../tf';
 import { bmm, bmmKernelActive } from '../ops/bmm';
+import { geluKernelFits, geluSimd } from '../ops/gelu';
 
 /**
  * a · b for 2-D a (M, K) and b (K, N) → (M, N), with a backward pass made only of untransposed 2-D
@@ -56,9 +57,15 @@ export function layerNorm(x: tf.Tensor, weight: tf.Tensor, bias?: tf.Tensor, eps
 
 /**
  * Exact GELU, x·Φ(x) = ½x(1 + erf(x/√2)), as PyTorch's nn.GELU() (not the tanh approximation).
- * A custom gradient, Φ(x) + x·φ(x), keeps the backward pass to a few kernels.
+ * On wasm one SIMD kernel each way (ops/gelu.ts); elsewhere TF.js ops, where a custom gradient,
+ * Φ(x) + x·φ(x), keeps the backward pass to a few kernels.
  */
-export const gelu = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+export function gelu<T extends tf.Tensor>(x: T): T {
+  return geluKernelFits(x) ? geluSimd(x) : (geluOps(x) as T);
+}
+
+/** GELU with TF.js ops, for every backend without the SIMD kernel. */
+const geluOps = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
   const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
   save([x]);
   const cdf = tf.tidy(() => x.mul(Math.SQRT1_2).erf().add(1).mul(0.5)); // Φ(x)

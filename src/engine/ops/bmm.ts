@@ -13,73 +13,24 @@
  */
 import * as tf from '../tf';
 import { WASM_BASE64 } from './kernels/bmm.wasm';
+import { WasmKernelModule, heapOffset, type WasmBackendLike } from './wasmKernels';
 
 const KERNEL = 'SgpBatchMatMul';
 
-/** The parts of tfjs-backend-wasm's BackendWasm this op reads (not in its public typings). */
-interface WasmBackendLike {
-  wasm: {
-    asm?: { memory?: WebAssembly.Memory };
-    HEAPU8: Uint8Array;
-    _malloc(bytes: number): number;
-    _free(ptr: number): void;
-  };
-  dataIdMap: { get(dataId: object): { memoryOffset: number } };
-  makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
+interface BmmExports {
+  bmm(
+    batch: number, M: number, N: number, K: number,
+    a: number, sAi: number, sAk: number,
+    b: number, sBk: number, sBj: number,
+    c: number, work: number,
+  ): void;
 }
 
-type BmmFn = (
-  batch: number, M: number, N: number, K: number,
-  a: number, sAi: number, sAk: number,
-  b: number, sBk: number, sBj: number,
-  c: number, work: number,
-) => void;
-
-/** One kernel instance per wasm backend instance, bound to that backend's memory (null: unusable). */
-const instances = new WeakMap<object, BmmFn | null>();
-let compiled: WebAssembly.Module | null | undefined;
-
-function decode(b64: string): Uint8Array {
-  const s = atob(b64);
-  const bytes = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) bytes[i] = s.charCodeAt(i);
-  return bytes;
-}
-
-/**
- * The kernel bound to this backend's heap, or null where it cannot run (no WebAssembly SIMD, the
- * backend's memory not reachable or shared — the threaded build).
- * Synchronous: the module is ~1 KB, well under any engine's limit on synchronous compilation.
- */
-function kernelFor(backend: WasmBackendLike): BmmFn | null {
-  let fn = instances.get(backend);
-  if (fn !== undefined) return fn;
-  fn = null;
-  try {
-    if (compiled === undefined) compiled = new WebAssembly.Module(decode(WASM_BASE64) as BufferSource);
-    const memory = backend.wasm.asm?.memory;
-    if (compiled && memory instanceof WebAssembly.Memory && memory.buffer === backend.wasm.HEAPU8.buffer) {
-      const instance = new WebAssembly.Instance(compiled, { env: { memory } });
-      fn = instance.exports.bmm as BmmFn;
-    }
-  } catch {
-    compiled ??= null; // no SIMD in this engine: stay on tf.matMul
-    fn = null;
-  }
-  instances.set(backend, fn);
-  return fn;
-}
-
-let enabled = true;
-
-/** Turn the SIMD kernel off (tf.matMul everywhere) or back on: for benchmarks and tests that compare. */
-export function setBmmKernelEnabled(on: boolean): void {
-  enabled = on;
-}
+const kernels = new WasmKernelModule<BmmExports>(WASM_BASE64);
 
 /** Whether bmm runs the SIMD kernel on the active backend. */
 export function bmmKernelActive(): boolean {
-  return enabled && tf.getBackend() === 'wasm' && kernelFor(tf.backend() as unknown as WasmBackendLike) !== null;
+  return kernels.get() !== null;
 }
 
 interface BmmAttrs {
@@ -91,8 +42,8 @@ function bmmKernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; 
   const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
   const { transposeA, transposeB } = attrs as unknown as BmmAttrs;
   const be = backend as WasmBackendLike;
-  const run = kernelFor(be);
-  if (!run) throw new Error('the SIMD batched matmul kernel is not available on this backend');
+  const kernel = kernels.on(be);
+  if (!kernel) throw new Error('the SIMD batched matmul kernel is not available on this backend');
   const r = a.shape.length;
   const batchDims = a.shape.slice(0, -2);
   const batch = batchDims.reduce((p, d) => p * d, 1);
@@ -105,11 +56,11 @@ function bmmKernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; 
   const work = be.wasm._malloc(4 * (K * Np + Mp * Np));
   try {
     // Strides in floats: op(A)[i, k] = A[i·sAi + k·sAk], op(B)[k, j] = B[k·sBk + j·sBj].
-    run(
+    kernel.bmm(
       batch, M, N, K,
-      be.dataIdMap.get(a.dataId).memoryOffset, transposeA ? 1 : K, transposeA ? M : 1,
-      be.dataIdMap.get(b.dataId).memoryOffset, transposeB ? 1 : N, transposeB ? K : 1,
-      be.dataIdMap.get(out.dataId).memoryOffset, work,
+      heapOffset(be, a), transposeA ? 1 : K, transposeA ? M : 1,
+      heapOffset(be, b), transposeB ? 1 : N, transposeB ? K : 1,
+      heapOffset(be, out), work,
     );
   } finally {
     be.wasm._free(work);
@@ -153,7 +104,7 @@ function kernelFits(a: tf.Tensor, b: tf.Tensor, transposeA: boolean, transposeB:
  * b (..., K, N) or (..., N, K) if transposeB → (..., M, N). Same result and gradients as tf.matMul.
  */
 export function bmm<T extends tf.Tensor>(a: T, b: T, transposeA = false, transposeB = false): T {
-  if (tf.getBackend() === 'wasm' && kernelFits(a, b, transposeA, transposeB) && bmmKernelActive()) {
+  if (kernelFits(a, b, transposeA, transposeB) && bmmKernelActive()) {
     const attrs: BmmAttrs = { transposeA, transposeB };
     return tf.engine().runKernel(KERNEL, { a, b }, attrs as unknown as tf.NamedAttrMap) as T;
   }
