@@ -18,6 +18,7 @@ export interface KernelSource {
 export const KERNELS: readonly KernelSource[] = [
   { wat: 'src/engine/ops/kernels/bmm.wat', module: 'src/engine/ops/kernels/bmm.wasm.ts' },
   { wat: 'src/engine/ops/kernels/gelu.wat', module: 'src/engine/ops/kernels/gelu.wasm.ts' },
+  { wat: 'src/engine/ops/kernels/adamw.wat', module: 'src/engine/ops/kernels/adamw.wasm.ts' },
 ];
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
