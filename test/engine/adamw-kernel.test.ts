@@ -4,6 +4,9 @@ import { AdamW } from '../../src/engine/train/adamw';
 import { adamwKernelFits } from '../../src/engine/ops/adamwStep';
 import { setWasmKernelsEnabled } from '../../src/engine/ops/wasmKernels';
 import { useNodeBackend } from '../backends';
+import { GPT } from '../../src/engine/model/gpt';
+import { Trainer } from '../../src/engine/train/trainer';
+import { tinySetup } from './helpers';
 
 afterAll(() => setWasmKernelsEnabled(true));
 
@@ -12,7 +15,11 @@ interface Run {
   norms: number[];
 }
 
-/** Five steps (the fourth skipped by the NaN guard) on tensors of several shapes, with the SIMD kernel or the stock ops. */
+/**
+ * Five steps on tensors of several shapes, with the SIMD kernel or the stock ops. ok is a scalar (the
+ * fourth step skipped by the NaN guard) except on the third, a per-element mask with some elements off
+ * (the trainer spreads ok to each parameter's shape; mixed values check the mask element by element).
+ */
 function train(kernel: boolean): Run {
   setWasmKernelsEnabled(kernel);
   try {
@@ -21,14 +28,15 @@ function train(kernel: boolean): Run {
     const params = shapes.map((s, i) => tf.tidy(() => tf.variable(tf.randomNormal(s, 0, 1, 'float32', i + 1))));
     const norms: number[] = [];
     for (let step = 0; step < 5; step++) {
-      const ok = tf.scalar(step !== 3, 'bool');
       params.forEach((p, i) => {
+        const ok = step === 2
+          ? tf.tidy(() => tf.randomUniform(p.shape, 0, 1, 'float32', 7 + i).greater(0.3))
+          : tf.scalar(step !== 3, 'bool');
         const g = tf.randomNormal(p.shape, 0, step + 1, 'float32', 100 * step + i + 1);
         const n = opt.update(`p${i}`, p, g, 3e-3, ok);
         norms.push(n.dataSync()[0]);
-        tf.dispose([g, n]);
+        tf.dispose([g, n, ok]);
       });
-      ok.dispose();
     }
     const out = { params: params.map((p) => p.dataSync() as Float32Array), norms };
     tf.dispose(params);
@@ -69,5 +77,23 @@ describe('AdamW SIMD kernel on wasm', () => {
     fast.norms.forEach((n, i) => expect(Math.abs(n - stock.norms[i])).toBeLessThanOrEqual(1e-5 * stock.norms[i]));
     // The skipped step (the fourth) changed nothing.
     expect(fast.norms.slice(15, 20)).toEqual([0, 0, 0, 0, 0]);
+  });
+
+  it('runs in the trainer: one kernel per parameter tensor, no stock update ops', async () => {
+    await useNodeBackend('wasm');
+    const { config, train: source } = tinySetup();
+    const model = GPT.create(config, 1);
+    const trainer = new Trainer(model, { seed: 1 });
+    const spec = { steps: 1, batchSize: 2, schedule: { kind: 'constant', lr: 1e-3 } as const, train: source, freeze: { kind: 'none' } as const };
+    const info = await tf.profile(async () => {
+      await trainer.run(spec);
+      return tf.scalar(0);
+    });
+    const names = info.kernels.map((k) => k.name);
+    expect(names.filter((n) => n === 'SgpAdamW')).toHaveLength(model.params.size);
+    expect(names).not.toContain('Select'); // the stock update's tf.where
+    tf.dispose(info.result as tf.Tensor);
+    trainer.dispose();
+    model.dispose();
   });
 });

@@ -16,7 +16,8 @@ interface AdamWExports {
   adamw(
     p: number, g: number, m: number, v: number,
     pOut: number, mOut: number, vOut: number, normOut: number, n: number,
-    b1: number, c1: number, b2: number, cb2: number, stepSize: number, c2: number, eps: number, decay: number, ok: number,
+    b1: number, c1: number, b2: number, cb2: number, stepSize: number, c2: number, eps: number, decay: number,
+    ok: number, okStride: number,
   ): void;
 }
 
@@ -49,22 +50,26 @@ if (!tf.getKernel(KERNEL, 'wasm')) {
       const mOut = be.makeOutput(p.shape, 'float32');
       const vOut = be.makeOutput(p.shape, 'float32');
       const norm2 = be.makeOutput([], 'float32');
-      const okByte = be.wasm.HEAPU8[heapOffset(be, ok)]; // bool: one byte
       k.adamw(
         heapOffset(be, p), heapOffset(be, g), heapOffset(be, m), heapOffset(be, v),
         heapOffset(be, pOut), heapOffset(be, mOut), heapOffset(be, vOut), heapOffset(be, norm2), tf.util.sizeFromShape(p.shape),
-        s.beta1, 1 - s.beta1, s.beta2, 1 - s.beta2, s.stepSize, s.c2, s.eps, s.decay, okByte,
+        s.beta1, 1 - s.beta1, s.beta2, 1 - s.beta2, s.stepSize, s.c2, s.eps, s.decay,
+        heapOffset(be, ok), tf.util.sizeFromShape(ok.shape) === 1 ? 0 : 1, // bool: one byte per element
       );
       return [pOut, mOut, vOut, norm2];
     }) as unknown as tf.KernelFunc,
   });
 }
 
-/** Whether this update can take the SIMD kernel: wasm backend with the kernel, float32 tensors of one size. */
+/**
+ * Whether this update can take the SIMD kernel: wasm backend with the kernel, float32 tensors of one size,
+ * and ok a bool scalar or a bool mask of that size.
+ */
 export function adamwKernelFits(param: tf.Tensor, grad: tf.Tensor, m: tf.Tensor, v: tf.Tensor, ok: tf.Tensor): boolean {
   return (
     param.dtype === 'float32' && grad.dtype === 'float32' && m.dtype === 'float32' && v.dtype === 'float32' && ok.dtype === 'bool' &&
-    grad.size === param.size && m.size === param.size && v.size === param.size && ok.size === 1 && param.size > 0 &&
+    grad.size === param.size && m.size === param.size && v.size === param.size && (ok.size === 1 || ok.size === param.size) &&
+    param.size > 0 &&
     kernels.get() !== null
   );
 }
