@@ -6,6 +6,7 @@
  *   npm run bench                      all backends, tiny and baby
  *   npm run bench -- --backend wasm    one backend
  *   npm run bench -- --steps 20        measured steps per case (after warm-up)
+ *   npm run bench -- --simd off        wasm without the engine's SIMD kernels (stock TF.js ops), to compare
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -19,6 +20,8 @@ import { corpusSource } from '../src/engine/data/sources';
 import { Trainer } from '../src/engine/train/trainer';
 import type { FreezePlan } from '../src/engine/train/freeze';
 import { isNodeBackend, NODE_BACKENDS, useNodeBackend, type NodeBackend } from './backend';
+import { bmmKernelActive } from '../src/engine/ops/bmm';
+import { setWasmKernelsEnabled } from '../src/engine/ops/wasmKernels';
 
 interface Row {
   backend: NodeBackend;
@@ -88,13 +91,18 @@ async function measureSampling(backend: NodeBackend, preset: PresetName, blockSi
 }
 
 async function main() {
-  const { values } = parseArgs({ options: { backend: { type: 'string' }, steps: { type: 'string' }, presets: { type: 'string' } } });
+  const { values } = parseArgs({ options: { backend: { type: 'string' }, steps: { type: 'string' }, presets: { type: 'string' }, simd: { type: 'string' } } });
+  if (values.simd !== undefined && values.simd !== 'on' && values.simd !== 'off') throw new Error(`--simd takes on or off, not ${values.simd}`);
+  // Off: the stock TF.js ops everywhere, to compare with the engine's own wasm kernels.
+  const simd = values.simd !== 'off';
+  setWasmKernelsEnabled(simd);
   const backends = values.backend ? [values.backend] : [...NODE_BACKENDS];
   for (const b of backends) if (!isNodeBackend(b)) throw new Error(`unknown backend ${b}`);
   const presets = (values.presets ?? 'tiny,baby').split(',') as PresetName[];
   const rows: Row[] = [];
   for (const backend of backends as NodeBackend[]) {
     await useNodeBackend(backend);
+    if (backend === 'wasm') console.log(`wasm: the engine's SIMD kernels (batched matmul, GELU, AdamW) ${bmmKernelActive() ? 'on' : 'off'}`);
     for (const preset of presets) {
       // The pure-JS cpu backend is ~10× slower: fewer steps keep the benchmark to minutes.
       const steps = Number(values.steps ?? (backend === 'cpu' ? (preset === 'tiny' ? 10 : 3) : preset === 'tiny' ? 40 : 15));
@@ -124,7 +132,7 @@ async function main() {
     }
   }
   mkdirSync('bench-results', { recursive: true });
-  const report = { date: new Date().toISOString(), cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, tfjs: tf.version_core, batch: 12, vocab: VOCAB, rows, sampling };
+  const report = { date: new Date().toISOString(), cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, tfjs: tf.version_core, simdKernels: simd, batch: 12, vocab: VOCAB, rows, sampling };
   writeFileSync('bench-results/bench.json', JSON.stringify(report, null, 2));
   console.log('\nwrote bench-results/bench.json');
   console.log('reference: nanoGPT/PyTorch, baby config, batch 12, one thread with OpenBLAS on this machine type: ~10.8k tokens/s');

@@ -55,6 +55,9 @@ describe.each(CASES)('$name trains the same on every backend', ({ opts }) => {
     reference = await api((a, o: RunOptions) => a.run(o), { ...opts, backend: 'wasm' });
     expect(reference.error).toBeUndefined();
     expect(reference.losses).toHaveLength(STEPS);
+    // The reference itself runs the engine's SIMD kernels (batched matmul, GELU, AdamW), so the GPU
+    // backends are checked against them too.
+    expect(reference.simdKernels).toBe(true);
   }, 300_000);
 
   it.each(['webgl', 'webgpu'] as const)('%s: per-step losses within 1e-3 and final weights within the tolerance of WebAssembly’s', async (backend) => {

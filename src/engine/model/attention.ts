@@ -5,6 +5,7 @@
  */
 import * as tf from '../tf';
 import { dropout, linear } from './layers';
+import { bmm } from '../ops/bmm';
 
 export interface AttentionWeights {
   cAttnW: tf.Tensor; // (3C, C): rows are q, then k, then v
@@ -68,13 +69,12 @@ export function causalSelfAttention(
     cache.present({ k: k as tf.Tensor4D, v: v as tf.Tensor4D });
   }
   // Scaled dot product: (B, nh, T, hs) x (B, nh, hs, T) → (B, nh, T, T)   (T keys become P+T with a cache)
-  let att = tf.matMul(q, k, false, true).mul(1 / Math.sqrt(hs));
+  let att = bmm(q, k, false, true).mul(1 / Math.sqrt(hs));
   att = att.add(mask); // mask broadcasts over (B, nh)
   att = tf.softmax(att, -1); // (B, nh, T, T)
   probe?.(att as tf.Tensor4D);
   att = dropout(att, dropoutRate, dropoutSeeds?.[0]);
-  const y = tf
-    .matMul(att, v) // (B, nh, T, hs)
+  const y = bmm(att, v) // (B, nh, T, hs)
     .transpose([0, 2, 1, 3]) // (B, T, nh, hs)
     .reshape([B, T, C]); // (B, T, C): heads side by side, as torch's y.transpose(1, 2).view(B, T, C)
   return dropout(linear(y, w.cProjW, w.cProjB), dropoutRate, dropoutSeeds?.[1]) as tf.Tensor3D; // (B, T, C)

@@ -4,6 +4,8 @@
  * Shapes: B batch, T time, C width, N = B·T rows, V vocabulary.
  */
 import * as tf from '../tf';
+import { bmm, bmmKernelActive } from '../ops/bmm';
+import { geluKernelFits, geluSimd } from '../ops/gelu';
 
 /**
  * a · b for 2-D a (M, K) and b (K, N) → (M, N), with a backward pass made only of untransposed 2-D
@@ -26,13 +28,19 @@ export const matMul2d = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFun
   };
 }) as (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor2D;
 
-/** y = x Wᵀ + b, with W stored as PyTorch does, [out, in]. x: (..., in) → (..., out). */
+/**
+ * y = x Wᵀ + b, with W stored as PyTorch does, [out, in]. x: (..., in) → (..., out).
+ * On wasm with the SIMD kernel, bmm reads Wᵀ (and, backward, dyᵀ) in place through strides: no
+ * transposes at all. Elsewhere, matMul2d's explicitly transposed 2-D products.
+ */
 export function linear(x: tf.Tensor, weight: tf.Tensor, bias?: tf.Tensor): tf.Tensor {
   const inDim = x.shape[x.shape.length - 1];
   const outDim = weight.shape[0];
   const lead = x.shape.slice(0, -1);
   const x2 = x.reshape([-1, inDim]) as tf.Tensor2D; // (N, in)
-  let y: tf.Tensor = matMul2d(x2, (weight as tf.Tensor2D).transpose()); // (N, in)·(in, out) → (N, out)
+  let y: tf.Tensor = bmmKernelActive()
+    ? bmm(x2, weight as tf.Tensor2D, false, true) // (N, in)·(out, in)ᵀ → (N, out)
+    : matMul2d(x2, (weight as tf.Tensor2D).transpose()); // (N, in)·(in, out) → (N, out)
   if (bias) y = y.add(bias);
   return y.reshape([...lead, outDim]); // (..., out)
 }
@@ -49,9 +57,15 @@ export function layerNorm(x: tf.Tensor, weight: tf.Tensor, bias?: tf.Tensor, eps
 
 /**
  * Exact GELU, x·Φ(x) = ½x(1 + erf(x/√2)), as PyTorch's nn.GELU() (not the tanh approximation).
- * A custom gradient, Φ(x) + x·φ(x), keeps the backward pass to a few kernels.
+ * On wasm one SIMD kernel each way (ops/gelu.ts); elsewhere TF.js ops, where a custom gradient,
+ * Φ(x) + x·φ(x), keeps the backward pass to a few kernels.
  */
-export const gelu = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+export function gelu<T extends tf.Tensor>(x: T): T {
+  return geluKernelFits(x) ? geluSimd(x) : (geluOps(x) as T);
+}
+
+/** GELU with TF.js ops, for every backend without the SIMD kernel. */
+const geluOps = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
   const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
   save([x]);
   const cdf = tf.tidy(() => x.mul(Math.SQRT1_2).erf().add(1).mul(0.5)); // Φ(x)

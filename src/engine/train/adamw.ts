@@ -11,6 +11,7 @@
  *   p ← p − lr/(1 − β1^t) · m / (√v/√(1 − β2^t) + ε)
  */
 import * as tf from '../tf';
+import { adamwKernelFits, adamwStepSimd } from '../ops/adamwStep';
 
 export interface AdamWConfig {
   beta1: number;
@@ -62,6 +63,16 @@ export class AdamW {
     const t = slot.step;
     const s = slot;
     return tf.tidy(() => {
+      if (adamwKernelFits(param, grad, s.m, s.v, ok)) {
+        // wasm: the same arithmetic in one SIMD pass (ops/adamwStep.ts)
+        const decay = param.rank >= 2 && weightDecay > 0 ? 1 - lr * weightDecay : 1;
+        const scalars = { beta1, beta2, eps, stepSize: lr / (1 - beta1 ** t), c2: Math.sqrt(1 - beta2 ** t), decay };
+        const r = adamwStepSimd(param, grad, s.m, s.v, ok, scalars);
+        s.m.assign(r.m);
+        s.v.assign(r.v);
+        param.assign(r.next);
+        return r.updateNorm2;
+      }
       const m = s.m.mul(beta1).add(grad.mul(1 - beta1));
       const v = s.v.mul(beta2).add(grad.square().mul(1 - beta2));
       const stepSize = lr / (1 - beta1 ** t);

@@ -15,6 +15,7 @@ import { corpusSource } from '../../../src/engine/data/sources';
 import { Trainer } from '../../../src/engine/train/trainer';
 import type { FreezePlan } from '../../../src/engine/train/freeze';
 import { snapshotParams } from '../../../src/engine/io/checkpoint';
+import { bmmKernelActive } from '../../../src/engine/ops/bmm';
 import type { BackendName } from '../../../src/worker/protocol';
 
 const TEXT = Array.from({ length: 200 }, (_, i) => `Call me Ishmael. Some years ago, never mind how long precisely, I went to sea ${i % 7} times; the whale ${i % 3 ? 'spouted' : 'dived'}.\n`).join('');
@@ -36,6 +37,8 @@ export interface RunReport {
   tensorsBefore: number;
   tensorsAfter: number;
   params: number;
+  /** Whether the engine's own SIMD kernels (batched matmul, GELU, AdamW) ran: on wasm they should. */
+  simdKernels: boolean;
   error?: string;
 }
 
@@ -78,7 +81,7 @@ async function run(o: RunOptions): Promise<RunReport> {
   model.dispose();
   // Everything the run made is owned by the model or the optimizer: nothing is left once both are gone.
   const tensorsAfter = tf.memory().numTensors;
-  return { backend: tf.getBackend(), losses, gradNorms, tensorsBefore, tensorsAfter, params, error };
+  return { backend: tf.getBackend(), losses, gradNorms, tensorsBefore, tensorsAfter, params, simdKernels: bmmKernelActive(), error };
 }
 
 /** Per-parameter max |Δ| between a backend's final weights and the reference's. */

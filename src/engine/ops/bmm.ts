@@ -1,0 +1,112 @@
+/**
+ * Batched matrix product op(a) · op(b) over leading batch dimensions, as tf.matMul with
+ * transposeA/transposeB, with a fast path on the wasm backend.
+ *
+ * Why: tfjs-backend-wasm 4.22 sends only 2-D untransposed products to XNNPACK; a batched or transposed
+ * one (attention's q·kᵀ and att·v, and all their gradients) runs a scalar C++ loop at ~2.7 GFLOP/s —
+ * about a third of a training step at the baby size. Here such products run a SIMD kernel
+ * (kernels/bmm.wat, assembled into kernels/bmm.wasm.ts by `npm run build:kernels`) that works in TF.js's
+ * own wasm heap: no copies in or out. Every other backend, dtype or shape uses tf.matMul.
+ *
+ * The gradient is registered for the kernel and is made of bmm calls itself, so the backward pass runs
+ * the same fast kernel.
+ */
+import * as tf from '../tf';
+import { WASM_BASE64 } from './kernels/bmm.wasm';
+import { WasmKernelModule, heapOffset, type WasmBackendLike } from './wasmKernels';
+
+const KERNEL = 'SgpBatchMatMul';
+
+interface BmmExports {
+  bmm(
+    batch: number, M: number, N: number, K: number,
+    a: number, sAi: number, sAk: number,
+    b: number, sBk: number, sBj: number,
+    c: number, work: number,
+  ): void;
+}
+
+const kernels = new WasmKernelModule<BmmExports>(WASM_BASE64);
+
+/** Whether bmm runs the SIMD kernel on the active backend. */
+export function bmmKernelActive(): boolean {
+  return kernels.get() !== null;
+}
+
+interface BmmAttrs {
+  transposeA: boolean;
+  transposeB: boolean;
+}
+
+function bmmKernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: unknown }): tf.TensorInfo {
+  const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+  const { transposeA, transposeB } = attrs as unknown as BmmAttrs;
+  const be = backend as WasmBackendLike;
+  const kernel = kernels.on(be);
+  if (!kernel) throw new Error('the SIMD batched matmul kernel is not available on this backend');
+  const r = a.shape.length;
+  const batchDims = a.shape.slice(0, -2);
+  const batch = batchDims.reduce((p, d) => p * d, 1);
+  const [M, K] = transposeA ? [a.shape[r - 1], a.shape[r - 2]] : [a.shape[r - 2], a.shape[r - 1]];
+  const N = transposeB ? b.shape[r - 2] : b.shape[r - 1];
+  const out = be.makeOutput([...batchDims, M, N], 'float32');
+  // Scratch for packed B and a padded output block (see bmm.wat).
+  const Mp = (M + 3) & ~3;
+  const Np = (N + 7) & ~7;
+  const work = be.wasm._malloc(4 * (K * Np + Mp * Np));
+  try {
+    // Strides in floats: op(A)[i, k] = A[i·sAi + k·sAk], op(B)[k, j] = B[k·sBk + j·sBj].
+    kernel.bmm(
+      batch, M, N, K,
+      heapOffset(be, a), transposeA ? 1 : K, transposeA ? M : 1,
+      heapOffset(be, b), transposeB ? 1 : N, transposeB ? K : 1,
+      heapOffset(be, out), work,
+    );
+  } finally {
+    be.wasm._free(work);
+  }
+  return out;
+}
+
+// Registered once per module instance (a second copy of this module, e.g. after a hot reload, finds it).
+if (!tf.getKernel(KERNEL, 'wasm')) {
+  tf.registerKernel({ kernelName: KERNEL, backendName: 'wasm', kernelFunc: bmmKernel as unknown as tf.KernelFunc });
+}
+if (!tf.getGradient(KERNEL)) {
+  tf.registerGradient({
+    kernelName: KERNEL,
+    inputsToSave: ['a', 'b'],
+    gradFunc: (dy, saved, attrs) => {
+      const [a, b] = saved;
+      const { transposeA, transposeB } = attrs as unknown as BmmAttrs;
+      const g = dy as tf.Tensor;
+      // The four cases of TF.js's own BatchMatMul gradient, each a product of the same kind.
+      if (!transposeA && !transposeB) return { a: () => bmm(g, b, false, true), b: () => bmm(a, g, true, false) };
+      if (!transposeA && transposeB) return { a: () => bmm(g, b, false, false), b: () => bmm(g, a, true, false) };
+      if (transposeA && !transposeB) return { a: () => bmm(b, g, false, true), b: () => bmm(a, g, false, false) };
+      return { a: () => bmm(b, g, true, true), b: () => bmm(g, a, true, true) };
+    },
+  });
+}
+
+/** Same leading (batch) dimensions, rank ≥ 2, float32, matching inner sizes, nothing empty. */
+function kernelFits(a: tf.Tensor, b: tf.Tensor, transposeA: boolean, transposeB: boolean): boolean {
+  const r = a.rank;
+  if (r < 2 || b.rank !== r || a.dtype !== 'float32' || b.dtype !== 'float32') return false;
+  for (let d = 0; d < r - 2; d++) if (a.shape[d] !== b.shape[d]) return false;
+  const K = transposeA ? a.shape[r - 2] : a.shape[r - 1];
+  const Kb = transposeB ? b.shape[r - 1] : b.shape[r - 2];
+  return K === Kb && a.size > 0 && b.size > 0;
+}
+
+/**
+ * op(a) · op(b), batched over the leading dimensions: a (..., M, K) or (..., K, M) if transposeA,
+ * b (..., K, N) or (..., N, K) if transposeB → (..., M, N). Same result and gradients as tf.matMul.
+ */
+export function bmm<T extends tf.Tensor>(a: T, b: T, transposeA = false, transposeB = false): T {
+  if (kernelFits(a, b, transposeA, transposeB) && bmmKernelActive()) {
+    const attrs: BmmAttrs = { transposeA, transposeB };
+    return tf.engine().runKernel(KERNEL, { a, b }, attrs as unknown as tf.NamedAttrMap) as T;
+  }
+  return tf.matMul(a, b, transposeA, transposeB) as T;
+}

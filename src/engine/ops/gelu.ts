@@ -1,0 +1,75 @@
+/**
+ * Exact GELU, x·Φ(x), and its gradient as single SIMD kernels on the wasm backend (kernels/gelu.wat).
+ *
+ * Why: written with TF.js ops, GELU is ~5 kernels forward and ~12 backward, each a full pass over the
+ * MLP's (B·T, 4C) activations, with Erf and Exp in scalar C++ loops — at the baby size the largest cost
+ * of a training step after the matrix products. Here each direction is one pass. Same formula as
+ * TF.js's Erf kernels (Abramowitz & Stegun 7.1.26), so the values agree with the stock ops to float32
+ * round-off.
+ */
+import * as tf from '../tf';
+import { WASM_BASE64 } from './kernels/gelu.wasm';
+import { WasmKernelModule, heapOffset, type WasmBackendLike } from './wasmKernels';
+
+const FORWARD = 'SgpGelu';
+const BACKWARD = 'SgpGeluGrad';
+
+interface GeluExports {
+  gelu(x: number, y: number, n: number): void;
+  geluGrad(x: number, dy: number, dx: number, n: number): void;
+}
+
+const kernels = new WasmKernelModule<GeluExports>(WASM_BASE64);
+
+function exportsOn(backend: unknown): { be: WasmBackendLike; k: GeluExports } {
+  const be = backend as WasmBackendLike;
+  const k = kernels.on(be);
+  if (!k) throw new Error('the SIMD GELU kernel is not available on this backend');
+  return { be, k };
+}
+
+if (!tf.getKernel(FORWARD, 'wasm')) {
+  tf.registerKernel({
+    kernelName: FORWARD,
+    backendName: 'wasm',
+    kernelFunc: (({ inputs, backend }: { inputs: tf.NamedTensorInfoMap; backend: unknown }) => {
+      const { be, k } = exportsOn(backend);
+      const x = inputs.x as tf.TensorInfo;
+      const y = be.makeOutput(x.shape, 'float32');
+      k.gelu(heapOffset(be, x), heapOffset(be, y), tf.util.sizeFromShape(x.shape));
+      return y;
+    }) as unknown as tf.KernelFunc,
+  });
+}
+if (!tf.getKernel(BACKWARD, 'wasm')) {
+  tf.registerKernel({
+    kernelName: BACKWARD,
+    backendName: 'wasm',
+    kernelFunc: (({ inputs, backend }: { inputs: tf.NamedTensorInfoMap; backend: unknown }) => {
+      const { be, k } = exportsOn(backend);
+      const x = inputs.x as tf.TensorInfo;
+      const dx = be.makeOutput(x.shape, 'float32');
+      k.geluGrad(heapOffset(be, x), heapOffset(be, inputs.dy as tf.TensorInfo), heapOffset(be, dx), tf.util.sizeFromShape(x.shape));
+      return dx;
+    }) as unknown as tf.KernelFunc,
+  });
+}
+if (!tf.getGradient(FORWARD)) {
+  tf.registerGradient({
+    kernelName: FORWARD,
+    inputsToSave: ['x'],
+    gradFunc: (dy, saved) => ({
+      x: () => tf.engine().runKernel(BACKWARD, { x: saved[0], dy: dy as tf.Tensor }) as tf.Tensor,
+    }),
+  });
+}
+
+/** Whether x can take the SIMD kernel: wasm backend with the kernel, float32, at least 4 elements. */
+export function geluKernelFits(x: tf.Tensor): boolean {
+  return x.dtype === 'float32' && x.size >= 4 && kernels.get() !== null;
+}
+
+/** x·Φ(x) with the SIMD kernel; only where geluKernelFits(x). */
+export function geluSimd<T extends tf.Tensor>(x: T): T {
+  return tf.engine().runKernel(FORWARD, { x }) as T;
+}

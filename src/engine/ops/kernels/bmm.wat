@@ -1,0 +1,183 @@
+;; Batched matrix product with WebAssembly SIMD (f32x4), for TF.js's wasm backend.
+;;
+;;   C[b] = op(A[b]) · op(B[b])     op(A)[b]: (M, K), op(B)[b]: (K, N), C[b]: (M, N) row-major
+;;
+;; Works in the memory it imports, which is TF.js's own wasm heap: A, B and C are tensors there, `work`
+;; is scratch the caller allocates there. Any transpose is a choice of strides:
+;;   op(A)[i, k] = A[b·M·K + i·sAi + k·sAk]      op(B)[k, j] = B[b·K·N + k·sBk + j·sBj]     (in floats)
+;;
+;; Per batch entry: B is packed into a K × Np block (N padded to a multiple of 8 with zeros; skipped when
+;; B already is one), then a 4 × 8 register tile of C (8 f32x4 accumulators) runs down K: per k, two
+;; vector loads of B, four broadcast loads of A read in place through its strides (rows past the last
+;; repeat it), 8 multiply-adds. Tiles are written straight into C when M % 4 = 0 and N % 8 = 0, otherwise
+;; into a padded scratch C that is copied out. Packing and copying are O(KN + MN) per entry against
+;; O(MNK) arithmetic.
+;;
+;; Products are summed in order k = 0, 1, …, K-1 with separate multiply and add (no fused multiply-add),
+;; as a plain loop would.
+;;
+;; Scratch `work` needs (K·Np + Mp·Np) floats, Mp = M rounded up to 4, Np = N rounded up to 8.
+;; All pointers are byte addresses; strides are in floats.
+(module
+  (import "env" "memory" (memory 0))
+
+  (func $bmm (export "bmm")
+    (param $batch i32) (param $M i32) (param $N i32) (param $K i32)
+    (param $a i32) (param $sAi i32) (param $sAk i32)
+    (param $b i32) (param $sBk i32) (param $sBj i32)
+    (param $c i32) (param $work i32)
+    (local $Mp i32) (local $Np i32) (local $pb i32) (local $pc i32)
+    (local $rs i32) (local $ks i32) (local $last i32) (local $o1 i32) (local $o2 i32) (local $o3 i32)
+    (local $direct i32) (local $packB i32)
+    (local $bi i32) (local $aB i32) (local $bB i32) (local $cB i32)
+    (local $i i32) (local $j i32) (local $k i32)
+    (local $src i32) (local $dst i32) (local $step i32)
+    (local $bp0 i32) (local $ldb i32) (local $out i32) (local $ldo i32)
+    (local $ap i32) (local $bp i32) (local $o i32)
+    (local $c0 v128) (local $c1 v128) (local $c2 v128) (local $c3 v128)
+    (local $c4 v128) (local $c5 v128) (local $c6 v128) (local $c7 v128)
+    (local $b0 v128) (local $b1 v128) (local $av v128)
+
+    ;; Mp = (M + 3) & ~3, Np = (N + 7) & ~7
+    (local.set $Mp (i32.and (i32.add (local.get $M) (i32.const 3)) (i32.const -4)))
+    (local.set $Np (i32.and (i32.add (local.get $N) (i32.const 7)) (i32.const -8)))
+    ;; scratch: packed B (K·Np), then padded C (Mp·Np)
+    (local.set $pb (local.get $work))
+    (local.set $pc (i32.add (local.get $pb) (i32.shl (i32.mul (local.get $K) (local.get $Np)) (i32.const 2))))
+    (local.set $direct (i32.and (i32.eq (local.get $Mp) (local.get $M)) (i32.eq (local.get $Np) (local.get $N))))
+    ;; B needs packing unless its rows are already contiguous and a multiple of 8 long
+    (local.set $packB (i32.eqz (i32.and (i32.eq (local.get $sBj) (i32.const 1)) (i32.eq (local.get $Np) (local.get $N)))))
+    (local.set $ldo (i32.shl (local.get $Np) (i32.const 2)))
+    ;; op(A): bytes from one row to the next (rs) and from one k to the next (ks)
+    (local.set $rs (i32.shl (local.get $sAi) (i32.const 2)))
+    (local.set $ks (i32.shl (local.get $sAk) (i32.const 2)))
+
+    (local.set $bi (i32.const 0))
+    (block $batchDone
+      (loop $batchLoop
+        (br_if $batchDone (i32.ge_u (local.get $bi) (local.get $batch)))
+        (local.set $aB (i32.add (local.get $a)
+          (i32.shl (i32.mul (local.get $bi) (i32.mul (local.get $M) (local.get $K))) (i32.const 2))))
+        (local.set $bB (i32.add (local.get $b)
+          (i32.shl (i32.mul (local.get $bi) (i32.mul (local.get $K) (local.get $N))) (i32.const 2))))
+        (local.set $cB (i32.add (local.get $c)
+          (i32.shl (i32.mul (local.get $bi) (i32.mul (local.get $M) (local.get $N))) (i32.const 2))))
+
+        ;; ---- pack B (when needed): pb[k·Np + j] = op(B)[k, j], columns N..Np-1 zero
+        (if (local.get $packB)
+          (then
+            (local.set $step (i32.shl (local.get $sBj) (i32.const 2)))
+            (local.set $dst (local.get $pb))
+            (local.set $k (i32.const 0))
+            (block $pbDone
+              (loop $pbLoop
+                (br_if $pbDone (i32.ge_u (local.get $k) (local.get $K)))
+                (local.set $src (i32.add (local.get $bB) (i32.shl (i32.mul (local.get $k) (local.get $sBk)) (i32.const 2))))
+                (local.set $j (i32.const 0))
+                (block $jbDone
+                  (loop $jbLoop
+                    (br_if $jbDone (i32.ge_u (local.get $j) (local.get $N)))
+                    (f32.store (local.get $dst) (f32.load (local.get $src)))
+                    (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
+                    (local.set $src (i32.add (local.get $src) (local.get $step)))
+                    (local.set $j (i32.add (local.get $j) (i32.const 1)))
+                    (br $jbLoop)))
+                (block $jzDone
+                  (loop $jzLoop
+                    (br_if $jzDone (i32.ge_u (local.get $j) (local.get $Np)))
+                    (f32.store (local.get $dst) (f32.const 0))
+                    (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
+                    (local.set $j (i32.add (local.get $j) (i32.const 1)))
+                    (br $jzLoop)))
+                (local.set $k (i32.add (local.get $k) (i32.const 1)))
+                (br $pbLoop)))
+            (local.set $bp0 (local.get $pb))
+            (local.set $ldb (i32.shl (local.get $Np) (i32.const 2))))
+          (else
+            (local.set $bp0 (local.get $bB))
+            (local.set $ldb (i32.shl (local.get $sBk) (i32.const 2)))))
+
+        ;; ---- 4 × 8 tiles of C
+        (local.set $out (select (local.get $cB) (local.get $pc) (local.get $direct)))
+        (local.set $i (i32.const 0))
+        (block $iDone
+          (loop $iLoop
+            (br_if $iDone (i32.ge_u (local.get $i) (local.get $Mp)))
+            ;; byte offsets of rows i+1..i+3 from row i; past the last row they repeat it (results discarded)
+            (local.set $last (i32.sub (i32.sub (local.get $M) (i32.const 1)) (local.get $i)))
+            (local.set $o1 (i32.mul (local.get $rs) (select (i32.const 1) (local.get $last) (i32.ge_s (local.get $last) (i32.const 1)))))
+            (local.set $o2 (i32.mul (local.get $rs) (select (i32.const 2) (local.get $last) (i32.ge_s (local.get $last) (i32.const 2)))))
+            (local.set $o3 (i32.mul (local.get $rs) (select (i32.const 3) (local.get $last) (i32.ge_s (local.get $last) (i32.const 3)))))
+            (local.set $j (i32.const 0))
+            (block $jDone
+              (loop $jLoop
+                (br_if $jDone (i32.ge_u (local.get $j) (local.get $Np)))
+                (local.set $c0 (v128.const i32x4 0 0 0 0))
+                (local.set $c1 (v128.const i32x4 0 0 0 0))
+                (local.set $c2 (v128.const i32x4 0 0 0 0))
+                (local.set $c3 (v128.const i32x4 0 0 0 0))
+                (local.set $c4 (v128.const i32x4 0 0 0 0))
+                (local.set $c5 (v128.const i32x4 0 0 0 0))
+                (local.set $c6 (v128.const i32x4 0 0 0 0))
+                (local.set $c7 (v128.const i32x4 0 0 0 0))
+                ;; op(A)[i, 0] and B's columns j..j+7 at k = 0
+                (local.set $ap (i32.add (local.get $aB) (i32.mul (local.get $i) (local.get $rs))))
+                (local.set $bp (i32.add (local.get $bp0) (i32.shl (local.get $j) (i32.const 2))))
+                (local.set $k (local.get $K))
+                (block $kDone
+                  (br_if $kDone (i32.eqz (local.get $k)))
+                  (loop $kLoop
+                    (local.set $b0 (v128.load (local.get $bp)))
+                    (local.set $b1 (v128.load offset=16 (local.get $bp)))
+                    (local.set $av (v128.load32_splat (local.get $ap)))
+                    (local.set $c0 (f32x4.add (local.get $c0) (f32x4.mul (local.get $av) (local.get $b0))))
+                    (local.set $c1 (f32x4.add (local.get $c1) (f32x4.mul (local.get $av) (local.get $b1))))
+                    (local.set $av (v128.load32_splat (i32.add (local.get $ap) (local.get $o1))))
+                    (local.set $c2 (f32x4.add (local.get $c2) (f32x4.mul (local.get $av) (local.get $b0))))
+                    (local.set $c3 (f32x4.add (local.get $c3) (f32x4.mul (local.get $av) (local.get $b1))))
+                    (local.set $av (v128.load32_splat (i32.add (local.get $ap) (local.get $o2))))
+                    (local.set $c4 (f32x4.add (local.get $c4) (f32x4.mul (local.get $av) (local.get $b0))))
+                    (local.set $c5 (f32x4.add (local.get $c5) (f32x4.mul (local.get $av) (local.get $b1))))
+                    (local.set $av (v128.load32_splat (i32.add (local.get $ap) (local.get $o3))))
+                    (local.set $c6 (f32x4.add (local.get $c6) (f32x4.mul (local.get $av) (local.get $b0))))
+                    (local.set $c7 (f32x4.add (local.get $c7) (f32x4.mul (local.get $av) (local.get $b1))))
+                    (local.set $ap (i32.add (local.get $ap) (local.get $ks)))
+                    (local.set $bp (i32.add (local.get $bp) (local.get $ldb)))
+                    (br_if $kLoop (local.tee $k (i32.sub (local.get $k) (i32.const 1))))))
+                ;; rows i..i+3, columns j..j+7 of the output
+                (local.set $o (i32.add (i32.add (local.get $out) (i32.mul (local.get $i) (local.get $ldo)))
+                  (i32.shl (local.get $j) (i32.const 2))))
+                (v128.store (local.get $o) (local.get $c0))
+                (v128.store offset=16 (local.get $o) (local.get $c1))
+                (local.set $o (i32.add (local.get $o) (local.get $ldo)))
+                (v128.store (local.get $o) (local.get $c2))
+                (v128.store offset=16 (local.get $o) (local.get $c3))
+                (local.set $o (i32.add (local.get $o) (local.get $ldo)))
+                (v128.store (local.get $o) (local.get $c4))
+                (v128.store offset=16 (local.get $o) (local.get $c5))
+                (local.set $o (i32.add (local.get $o) (local.get $ldo)))
+                (v128.store (local.get $o) (local.get $c6))
+                (v128.store offset=16 (local.get $o) (local.get $c7))
+                (local.set $j (i32.add (local.get $j) (i32.const 8)))
+                (br $jLoop)))
+            (local.set $i (i32.add (local.get $i) (i32.const 4)))
+            (br $iLoop)))
+
+        ;; ---- padded C → C: rows 0..M-1, columns 0..N-1
+        (if (i32.eqz (local.get $direct))
+          (then
+            (local.set $i (i32.const 0))
+            (block $uDone
+              (loop $uLoop
+                (br_if $uDone (i32.ge_u (local.get $i) (local.get $M)))
+                (memory.copy
+                  (i32.add (local.get $cB) (i32.shl (i32.mul (local.get $i) (local.get $N)) (i32.const 2)))
+                  (i32.add (local.get $pc) (i32.mul (local.get $i) (local.get $ldo)))
+                  (i32.shl (local.get $N) (i32.const 2)))
+                (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                (br $uLoop)))))
+
+        (local.set $bi (i32.add (local.get $bi) (i32.const 1)))
+        (br $batchLoop)))
+  )
+)

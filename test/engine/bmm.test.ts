@@ -1,0 +1,137 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import * as tf from '../../src/engine/tf';
+import { bmm, bmmKernelActive } from '../../src/engine/ops/bmm';
+import { setWasmKernelsEnabled } from '../../src/engine/ops/wasmKernels';
+import { createRng } from '../../src/engine/random';
+import { useNodeBackend } from '../backends';
+
+afterAll(() => useNodeBackend('wasm'));
+
+type Case = { batch: number[]; M: number; N: number; K: number; tA: boolean; tB: boolean };
+
+/** Random shapes: odd sizes (not multiples of 4 or 8), batch 1, none and many, every transpose combination. */
+function cases(): Case[] {
+  const rng = createRng(7);
+  const out: Case[] = [];
+  const batches = [[], [1], [5], [2, 3], [12, 4]];
+  const sizes: Array<[number, number, number]> = [[1, 1, 1], [4, 8, 16], [64, 32, 64], [64, 64, 32]];
+  for (let n = 0; n < 12; n++) sizes.push([1 + rng.int(70), 1 + rng.int(70), 1 + rng.int(70)]);
+  let i = 0;
+  for (const [M, N, K] of sizes)
+    for (const tA of [false, true])
+      for (const tB of [false, true]) out.push({ batch: batches[i++ % batches.length], M, N, K, tA, tB });
+  return out;
+}
+
+function operands(c: Case, seed: number): [tf.Tensor, tf.Tensor] {
+  const aShape = [...c.batch, ...(c.tA ? [c.K, c.M] : [c.M, c.K])];
+  const bShape = [...c.batch, ...(c.tB ? [c.N, c.K] : [c.K, c.N])];
+  return [tf.randomNormal(aShape, 0, 1, 'float32', seed), tf.randomNormal(bShape, 0, 1, 'float32', seed + 1)];
+}
+
+/** Reference values on the cpu backend: the product and the bound Σk |a_ik||b_kj| for its rounding error. */
+async function reference(c: Case, seed: number): Promise<{ value: Float32Array; scale: Float32Array }> {
+  await useNodeBackend('cpu');
+  const [a, b] = operands(c, seed);
+  const value = tf.matMul(a, b, c.tA, c.tB);
+  const scale = tf.matMul(a.abs(), b.abs(), c.tA, c.tB);
+  const out = { value: value.dataSync() as Float32Array, scale: scale.dataSync() as Float32Array };
+  tf.dispose([a, b, value, scale, ...[]]);
+  return out;
+}
+
+function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, scale: ArrayLike<number>, rel: number): void {
+  expect(got.length).toBe(want.length);
+  let worst = 0;
+  for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]) / (scale[i] + 1e-30));
+  expect(worst).toBeLessThanOrEqual(rel);
+}
+
+describe('bmm on the wasm backend (SIMD kernel)', () => {
+  it('runs the SIMD kernel on wasm, not TF.js BatchMatMul', async () => {
+    await useNodeBackend('wasm');
+    expect(bmmKernelActive()).toBe(true);
+    const [a, b] = operands({ batch: [2], M: 5, N: 6, K: 7, tA: false, tB: true }, 1);
+    const info = await tf.profile(() => bmm(a, b, false, true));
+    expect(info.kernels.map((k) => k.name)).toEqual(['SgpBatchMatMul']);
+    tf.dispose([a, b, info.result as tf.Tensor]);
+  });
+
+  it.each(cases().map((c) => [`${JSON.stringify(c.batch)} M${c.M} N${c.N} K${c.K} tA=${c.tA} tB=${c.tB}`, c]))(
+    'matches tf.matMul on cpu to 1e-5 relative: %s',
+    async (_, c) => {
+      const want = await reference(c, 11);
+      await useNodeBackend('wasm');
+      const [a, b] = operands(c, 11);
+      const got = bmm(a, b, c.tA, c.tB);
+      expect(got.shape).toEqual([...c.batch, c.M, c.N]);
+      expectClose(got.dataSync(), want.value, want.scale, 1e-5);
+      tf.dispose([a, b, got]);
+    },
+  );
+
+  it.each([
+    [false, false],
+    [false, true],
+    [true, false],
+    [true, true],
+  ])('gradients match TF.js matMul gradients (transposeA=%s, transposeB=%s)', async (tA, tB) => {
+    await useNodeBackend('wasm');
+    const c: Case = { batch: [3, 2], M: 13, N: 7, K: 9, tA, tB };
+    const [a, b] = operands(c, 3);
+    const w = tf.randomNormal([...c.batch, c.M, c.N], 0, 1, 'float32', 5); // a weighted sum: dy is not all ones
+    const loss = (f: typeof bmm) => (x: tf.Tensor, y: tf.Tensor) => f(x, y, tA, tB).mul(w).sum();
+    const before = tf.memory().numTensors;
+    const mine = tf.grads(loss(bmm))([a, b]);
+    const theirs = tf.grads(loss((x, y, ta, tb) => tf.matMul(x, y, ta, tb)))([a, b]);
+    expect(tf.memory().numTensors).toBe(before + 4); // only the four gradients stay
+    for (let i = 0; i < 2; i++) {
+      expect(mine[i].shape).toEqual(theirs[i].shape);
+      const want = theirs[i].dataSync();
+      const scale = new Float32Array(want.length).fill(tf.max(theirs[i].abs()).dataSync()[0]);
+      expectClose(mine[i].dataSync(), want, scale, 1e-5);
+    }
+    tf.dispose([a, b, w, ...mine, ...theirs]);
+  });
+
+  it('leaks neither tensors nor wasm heap over many calls, forward and backward', async () => {
+    await useNodeBackend('wasm');
+    const [a, b] = operands({ batch: [12, 4], M: 64, N: 64, K: 32, tA: false, tB: true }, 9);
+    const step = () => tf.tidy(() => tf.grads((x: tf.Tensor, y: tf.Tensor) => bmm(x, y, false, true).square().sum())([a, b]));
+    tf.dispose(step()); // warm-up: the heap reaches its working size
+    const heap = (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.buffer.byteLength;
+    const tensors = tf.memory().numTensors;
+    for (let i = 0; i < 50; i++) tf.dispose(step());
+    expect(tf.memory().numTensors).toBe(tensors);
+    expect((tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.buffer.byteLength).toBe(heap);
+    tf.dispose([a, b]);
+  });
+
+  it('falls back to tf.matMul for broadcast batches, other dtypes and other backends, with its errors', async () => {
+    await useNodeBackend('wasm');
+    const a = tf.randomNormal([2, 3, 4], 0, 1, 'float32', 1);
+    const b = tf.randomNormal([4, 5], 0, 1, 'float32', 2);
+    expect(Array.from(bmm(a, b.expandDims(0)).dataSync())).toEqual(Array.from(tf.matMul(a, b.expandDims(0)).dataSync()));
+    expect(() => bmm(a, tf.ones([2, 5, 4]))).toThrow(/inner shapes/);
+    // Switched off, the same product is tf.matMul's own, bit for bit.
+    const [p, q] = operands({ batch: [3], M: 6, N: 5, K: 4, tA: true, tB: false }, 4);
+    setWasmKernelsEnabled(false);
+    try {
+      expect(bmmKernelActive()).toBe(false);
+      const info = await tf.profile(() => bmm(p, q, true, false));
+      expect(info.kernels.map((k) => k.name)).toEqual(['BatchMatMul']);
+      const want = tf.matMul(p, q, true, false);
+      expect(Array.from((info.result as tf.Tensor).dataSync())).toEqual(Array.from(want.dataSync()));
+      tf.dispose([want, info.result as tf.Tensor]);
+    } finally {
+      setWasmKernelsEnabled(true);
+    }
+    tf.dispose([a, b, p, q]);
+    await useNodeBackend('cpu');
+    expect(bmmKernelActive()).toBe(false);
+    const x = tf.randomNormal([2, 3, 4], 0, 1, 'float32', 1);
+    const y = tf.randomNormal([2, 5, 4], 0, 1, 'float32', 2);
+    expect(Array.from(bmm(x, y, false, true).dataSync())).toEqual(Array.from(tf.matMul(x, y, false, true).dataSync()));
+    tf.dispose([x, y]);
+  });
+});
