@@ -4,6 +4,7 @@
  * Shapes: B batch, T time, C width, N = B·T rows, V vocabulary.
  */
 import * as tf from '../tf';
+import { FUSED, hasFused, runFused } from '../ops/fused';
 
 /**
  * a · b for 2-D a (M, K) and b (K, N) → (M, N), with a backward pass made only of untransposed 2-D
@@ -37,8 +38,17 @@ export function linear(x: tf.Tensor, weight: tf.Tensor, bias?: tf.Tensor): tf.Te
   return y.reshape([...lead, outDim]); // (..., out)
 }
 
-/** LayerNorm over the last axis, eps 1e-5 as PyTorch. x: (..., C) → (..., C). */
+/**
+ * LayerNorm over the last axis, eps 1e-5 as PyTorch. x: (..., C) → (..., C).
+ * One fused program each way where the backend has them (src/engine/ops/fused.ts), else the stock ops.
+ */
 export function layerNorm(x: tf.Tensor, weight: tf.Tensor, bias?: tf.Tensor, eps = 1e-5): tf.Tensor {
+  if (hasFused(FUSED.layerNorm) && hasFused(FUSED.layerNormGradX)) return fusedLayerNorm(eps, bias !== undefined)(...(bias ? [x, weight, bias] : [x, weight]));
+  return layerNormReference(x, weight, bias, eps);
+}
+
+/** The stock-ops LayerNorm (and the reference the fused programs are tested against). */
+export function layerNormReference(x: tf.Tensor, weight: tf.Tensor, bias?: tf.Tensor, eps = 1e-5): tf.Tensor {
   const mean = x.mean(-1, true); // (..., 1)
   const xc = x.sub(mean); // (..., C)
   const variance = xc.square().mean(-1, true); // (..., 1) biased, as PyTorch
@@ -47,11 +57,48 @@ export function layerNorm(x: tf.Tensor, weight: tf.Tensor, bias?: tf.Tensor, eps
   return y;
 }
 
+/** LayerNorm as fused programs: forward in one; backward recomputes the row statistics (N, 2), then dx, dw (, db). */
+function fusedLayerNorm(eps: number, withBias: boolean): (...inputs: tf.Tensor[]) => tf.Tensor {
+  return tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const save = args[args.length - 1] as tf.GradSaveFunc;
+    const [x, weight, bias] = args.slice(0, -1) as tf.Tensor[];
+    save([x, weight]);
+    const value = runFused(FUSED.layerNorm, withBias ? { x, weight, bias } : { x, weight }, { eps }); // (..., C)
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sx, sw] = saved;
+        const stats = runFused(FUSED.layerNormStats, { x: sx }, { eps }); // (N, 2): mean, 1/σ per row
+        const dx = runFused(FUSED.layerNormGradX, { x: sx, weight: sw, dy, stats }); // (..., C)
+        const dw = runFused(FUSED.layerNormGradParam, { x: sx, dy, stats }, { what: 'weight' }); // (C)
+        return withBias ? [dx, dw, runFused(FUSED.layerNormGradParam, { x: sx, dy, stats }, { what: 'bias' })] : [dx, dw];
+      },
+    };
+  }) as (...inputs: tf.Tensor[]) => tf.Tensor;
+}
+
 /**
  * Exact GELU, x·Φ(x) = ½x(1 + erf(x/√2)), as PyTorch's nn.GELU() (not the tanh approximation).
- * A custom gradient, Φ(x) + x·φ(x), keeps the backward pass to a few kernels.
+ * One fused program each way where the backend has them, else the stock ops.
  */
-export const gelu = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+export function gelu(x: tf.Tensor): tf.Tensor {
+  return hasFused(FUSED.gelu) && hasFused(FUSED.geluGrad) ? fusedGelu(x) : geluReference(x);
+}
+
+const fusedGelu = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+  const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
+  save([x]);
+  return {
+    value: runFused(FUSED.gelu, { x }), // x's shape
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [runFused(FUSED.geluGrad, { x: saved[0], dy })],
+  };
+}) as (x: tf.Tensor) => tf.Tensor;
+
+/**
+ * The stock-ops GELU (and the reference of the fused one). A custom gradient, Φ(x) + x·φ(x), keeps the
+ * backward pass to a few kernels.
+ */
+export const geluReference = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
   const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
   save([x]);
   const cdf = tf.tidy(() => x.mul(Math.SQRT1_2).erf().add(1).mul(0.5)); // Φ(x)
@@ -66,7 +113,7 @@ export const gelu = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) 
       return [dy.mul(cdfx.add(xs.mul(pdf)))];
     },
   };
-});
+}) as (x: tf.Tensor) => tf.Tensor;
 
 /**
  * Embedding lookup table[idx]. The gradient is written as a one-hot matmul because TF.js's gather
