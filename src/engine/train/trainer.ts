@@ -289,7 +289,11 @@ export class Trainer {
       tokens += batch.batchSize * batch.blockSize;
       const { value, grads } = tf.tidy(() => {
         const { x, y, w } = batchTensors(batch);
-        return tf.variableGrads(() => this.model.loss(x, y, w, { rng: dropoutRng }).div(accum) as tf.Scalar, vars);
+        // With one micro-batch no division (a scalar upload on GPU backends, and ÷1 changes nothing).
+        return tf.variableGrads(() => {
+          const l = this.model.loss(x, y, w, { rng: dropoutRng });
+          return (accum > 1 ? l.div(accum) : l) as tf.Scalar;
+        }, vars);
       });
       const g = vars.map((v) => grads[v.name]);
       if (gradSum === null || lossSum === null) {
