@@ -10,7 +10,7 @@
 import * as tf from '../tf';
 import { validateConfig, type GPTConfig } from './config';
 import { causalMask, causalSelfAttention, type LayerKV } from './attention';
-import { dropout, embedding, gelu, layerNorm, linear, oneHotFloat } from './layers';
+import { crossEntropyRows, dropout, embedding, gelu, layerNorm, linear } from './layers';
 import { disposeParams, initParams, paramSpecs, WPE, WTE, type Params } from './params';
 import { createRng, type Rng } from '../random';
 
@@ -168,9 +168,7 @@ export class GPT {
     return tf.tidy(() => {
       const V = this.config.vocabSize;
       const logits = this.forward(idx, opts).reshape([-1, V]); // (N, V)
-      const logp = tf.logSoftmax(logits, -1); // (N, V)
-      // -log p(target): picked with a one-hot product, as gather has no gradient on wasm.
-      const nll = oneHotFloat(targets, V).mul(logp).sum(-1).neg(); // (N)
+      const nll = crossEntropyRows(logits as tf.Tensor2D, targets); // (N): -log p(target)
       if (!weights) return nll.mean() as tf.Scalar;
       const w = weights.reshape([-1]); // (N)
       // max(…, 1): a batch with no counted position gives loss 0, not NaN.

@@ -137,6 +137,31 @@ export const embedding = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFu
 });
 
 /**
+ * −log softmax(logits)[target] per row: logits (N, V), targets (N) int32 → (N).
+ * One fused program each way where the backend has them, else the stock ops (log-softmax picked with a
+ * one-hot product, as gather has no gradient on wasm).
+ */
+export function crossEntropyRows(logits: tf.Tensor2D, targets: tf.Tensor): tf.Tensor1D {
+  if (!hasFused(FUSED.crossEntropy) || !hasFused(FUSED.crossEntropyGrad)) return crossEntropyRowsReference(logits, targets);
+  const ids = targets.reshape([-1]); // (N)
+  // targets are not differentiable: captured, not an input, so the tape asks no gradient for them.
+  const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [z, save] = args as [tf.Tensor, tf.GradSaveFunc];
+    save([z]);
+    return {
+      value: runFused(FUSED.crossEntropy, { logits: z, targets: ids }), // (N)
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => runFused(FUSED.crossEntropyGrad, { logits: saved[0], targets: ids, dy }), // (N, V)
+    };
+  }) as (z: tf.Tensor) => tf.Tensor1D;
+  return f(logits);
+}
+
+export function crossEntropyRowsReference(logits: tf.Tensor2D, targets: tf.Tensor): tf.Tensor1D {
+  const logp = tf.logSoftmax(logits, -1); // (N, V)
+  return oneHotFloat(targets, logits.shape[1]).mul(logp).sum(-1).neg() as tf.Tensor1D; // (N)
+}
+
+/**
  * One-hot rows as float32. ids: (N) int32 → (N, depth).
  * Built as int32 and cast, because tfjs-backend-wasm 4.22's OneHot kernel writes integer bit patterns
  * into a float32 output (1 reads as 1.4e-45).

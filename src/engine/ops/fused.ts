@@ -28,6 +28,9 @@ export const FUSED = {
   /** softmax(scores + causal mask) over the last axis. */
   causalSoftmax: 'SgpCausalSoftmax',
   causalSoftmaxGrad: 'SgpCausalSoftmaxGrad',
+  /** −log softmax(logits)[target] per row. */
+  crossEntropy: 'SgpCrossEntropy',
+  crossEntropyGrad: 'SgpCrossEntropyGrad',
   gelu: 'SgpGelu',
   geluGrad: 'SgpGeluGrad',
 } as const;

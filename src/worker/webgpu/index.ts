@@ -5,6 +5,7 @@
  */
 import { registerAdamW } from './adamw';
 import { registerAttention } from './attention';
+import { registerCrossEntropy } from './crossEntropy';
 import { registerGelu } from './gelu';
 import { registerLayerNorm } from './layerNorm';
 
@@ -12,3 +13,4 @@ registerAdamW();
 registerLayerNorm();
 registerAttention();
 registerGelu();
+registerCrossEntropy();

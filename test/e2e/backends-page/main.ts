@@ -18,7 +18,7 @@ import { snapshotParams } from '../../../src/engine/io/checkpoint';
 import type { BackendName } from '../../../src/worker/protocol';
 import { FUSED, hasFused, setFusedKernels } from '../../../src/engine/ops/fused';
 import { sumOfSquares } from '../../../src/engine/ops/sum';
-import { gelu, layerNorm } from '../../../src/engine/model/layers';
+import { crossEntropyRows, gelu, layerNorm } from '../../../src/engine/model/layers';
 import { maskedSoftmax } from '../../../src/engine/model/attention';
 import { AdamW, StepGuard } from '../../../src/engine/train/adamw';
 import { createRng } from '../../../src/engine/random';
@@ -253,6 +253,26 @@ async function fusedGelu(): Promise<FusedDiff[]> {
   return out;
 }
 
+/** Cross-entropy per row and its gradient: odd row counts and vocabularies (one smaller than a workgroup, one several times larger). */
+async function fusedCrossEntropy(): Promise<FusedDiff[]> {
+  const out: FusedDiff[] = [];
+  for (const [N, V] of [[37, 65], [5, 301], [1, 2]]) {
+    const rng = createRng(N * 1000 + V);
+    const z = randn(rng, [N, V], 4);
+    const t = tf.tensor1d(Int32Array.from({ length: N }, () => rng.int(V)), 'int32');
+    const dy = randn(rng, [N]);
+    const { fused, stock } = await both(async () => {
+      const ys = tf.tidy(() => [crossEntropyRows(z as tf.Tensor2D, t), ...tf.grads((zs: tf.Tensor) => crossEntropyRows(zs as tf.Tensor2D, t).mul(dy).sum())([z])]);
+      const values = await Promise.all(ys.map((x) => x.data()));
+      tf.dispose(ys);
+      return values;
+    });
+    out.push(diff(`crossEntropy [${N}, ${V}] nll`, fused[0], stock[0]), diff(`crossEntropy [${N}, ${V}] dlogits`, fused[1], stock[1]));
+    tf.dispose([z, t, dy]);
+  }
+  return out;
+}
+
 const ADAM_SHAPES = [[37, 19], [130], [1], [5, 3], [64, 3], [300], [2, 2, 7], [129]];
 
 /**
@@ -314,11 +334,11 @@ function fusedAvailable(): Record<string, boolean> {
   return Object.fromEntries(Object.values(FUSED).map((k) => [k, hasFused(k)]));
 }
 
-async function fusedCheck(kind: 'layerNorm' | 'softmax' | 'gelu' | 'adamw'): Promise<{ backend: string; available: Record<string, boolean>; diffs: FusedDiff[]; tensorsBefore: number; tensorsAfter: number }> {
+async function fusedCheck(kind: 'layerNorm' | 'softmax' | 'gelu' | 'crossEntropy' | 'adamw'): Promise<{ backend: string; available: Record<string, boolean>; diffs: FusedDiff[]; tensorsBefore: number; tensorsAfter: number }> {
   await chooseBackend('webgpu');
   const guard = new GpuErrorGuard();
   const tensorsBefore = tf.memory().numTensors;
-  const diffs = await (kind === 'layerNorm' ? fusedLayerNorm() : kind === 'softmax' ? fusedSoftmax() : kind === 'gelu' ? fusedGelu() : fusedAdamW());
+  const diffs = await (kind === 'layerNorm' ? fusedLayerNorm() : kind === 'softmax' ? fusedSoftmax() : kind === 'gelu' ? fusedGelu() : kind === 'crossEntropy' ? fusedCrossEntropy() : fusedAdamW());
   await guard.check();
   return { backend: tf.getBackend(), available: fusedAvailable(), diffs, tensorsBefore, tensorsAfter: tf.memory().numTensors };
 }
