@@ -4,7 +4,7 @@
  * Shapes: B batch, T time, C width, N = B·T rows, V vocabulary.
  */
 import * as tf from '../tf';
-import { FUSED, hasFused, runFused } from '../ops/fused';
+import { FUSED, hasFused, nativeTransposes, runFused } from '../ops/fused';
 
 /**
  * a · b for 2-D a (M, K) and b (K, N) → (M, N), with a backward pass made only of untransposed 2-D
@@ -33,7 +33,9 @@ export function linear(x: tf.Tensor, weight: tf.Tensor, bias?: tf.Tensor): tf.Te
   const outDim = weight.shape[0];
   const lead = x.shape.slice(0, -1);
   const x2 = x.reshape([-1, inDim]) as tf.Tensor2D; // (N, in)
-  let y: tf.Tensor = matMul2d(x2, (weight as tf.Tensor2D).transpose()); // (N, in)·(in, out) → (N, out)
+  let y: tf.Tensor = nativeTransposes()
+    ? tf.matMul(x2, weight as tf.Tensor2D, false, true) // (N, in)·(out, in)ᵀ → (N, out): one launch, two backward
+    : matMul2d(x2, (weight as tf.Tensor2D).transpose()); // (N, in)·(in, out) → (N, out)
   if (bias) y = y.add(bias);
   return y.reshape([...lead, outDim]); // (..., out)
 }

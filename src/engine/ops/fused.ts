@@ -53,6 +53,15 @@ export function hasFused(name: string): boolean {
   return enabled && tf.getKernel(name, tf.getBackend()) !== undefined;
 }
 
+/**
+ * Whether matMul's transpose flags are as fast as a plain product on the active backend, so a linear layer
+ * should use them instead of explicit transposes (each one more launch, forward and backward). True on
+ * WebGPU, whose matMul programs read either layout; wasm runs a transposed operand through a slow loop.
+ */
+export function nativeTransposes(): boolean {
+  return enabled && tf.getBackend() === 'webgpu';
+}
+
 /** Run a fused program. Only after hasFused(name). */
 export function runFused<T extends tf.Tensor>(name: string, inputs: Record<string, tf.Tensor>, attrs: Record<string, number | boolean | string> = {}): T {
   return tf.engine().runKernel(name, inputs as tf.NamedTensorMap, attrs) as T;
