@@ -6,6 +6,7 @@
  *
  *   npm run bench:browser                         baby, wasm and webgpu
  *   npm run bench:browser -- --preset tiny --steps 5
+ *   npm run bench:browser -- --backends webgpu --batch 2    counts only: they do not depend on the batch
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -14,7 +15,7 @@ import { startTestPage } from '../test/e2e/harness';
 import type { BenchOptions } from '../bench/browser-page/main';
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { preset: { type: 'string' }, steps: { type: 'string' }, backends: { type: 'string' } } });
+  const { values } = parseArgs({ options: { preset: { type: 'string' }, steps: { type: 'string' }, backends: { type: 'string' }, batch: { type: 'string' } } });
   const preset = (values.preset ?? 'baby') as BenchOptions['preset'];
   const app = await startTestPage(resolve('bench/browser-page'), resolve('bench-results/browser-page'));
   const rows: unknown[] = [];
@@ -25,11 +26,11 @@ async function main(): Promise<void> {
     for (const backend of (values.backends ?? 'wasm,webgpu').split(',') as BenchOptions['backend'][]) {
       for (const readbackMs of [undefined, 250]) {
         const steps = Number(values.steps ?? (backend === 'wasm' ? 20 : 5));
-        const o: BenchOptions = { backend, preset, batch: 12, steps, warmup: 2, readbackMs };
+        const o: BenchOptions = { backend, preset, batch: Number(values.batch ?? 12), steps, warmup: 2, readbackMs };
         const r = (await page.evaluate((opts) => (window as unknown as { bench(o: BenchOptions): Promise<Record<string, unknown>> }).bench(opts), o)) as Record<string, number | string | boolean>;
         rows.push(r);
         console.log(
-          `${String(r.backend).padEnd(6)} ${preset} read-back ${String(r.readback).padEnd(14)} ${(r.msPerStep as number).toFixed(0).padStart(6)} ms/step ${Math.round(r.tokensPerSec as number).toString().padStart(6)} tok/s | per step: ` +
+          `${String(r.backend).padEnd(6)} ${preset} batch ${r.batch} read-back ${String(r.readback).padEnd(14)} ${(r.msPerStep as number).toFixed(0).padStart(6)} ms/step ${Math.round(r.tokensPerSec as number).toString().padStart(6)} tok/s | per step: ` +
             `${(r.dispatchesPerStep as number).toFixed(0)} dispatches, ${(r.submitsPerStep as number).toFixed(0)} submits, ${(r.uploadsPerStep as number).toFixed(0)} uploads, ${(r.uniformWritesPerStep as number).toFixed(0)} uniform writes, ${(r.readbacksPerStep as number).toFixed(2)} read-backs${r.tensorsFlat ? '' : ' (tensors grew!)'}`,
         );
       }

@@ -6,6 +6,7 @@
 import * as tf from '../tf';
 import { dropout, linear } from './layers';
 import { bmm } from '../ops/bmm';
+import { FUSED, hasFused, runFused } from '../ops/fused';
 
 export interface AttentionWeights {
   cAttnW: tf.Tensor; // (3C, C): rows are q, then k, then v
@@ -24,6 +25,33 @@ export function causalMask(T: number): tf.Tensor2D {
   for (let i = 0; i < T; i++) for (let j = i + 1; j < T; j++) values[i * T + j] = -1e9;
   return tf.tensor2d(values, [T, T]); // (T, T)
 }
+
+/**
+ * softmax(att + mask) over the keys. att: (B, nh, T, S), mask: (T, S) as causalSelfAttention's.
+ * Where the backend has the fused programs, one launch each way, and the mask is the causal rule itself
+ * (key j visible to query i iff j ≤ i + S − T, which is what the mask holds).
+ */
+export function maskedSoftmax(att: tf.Tensor, mask: tf.Tensor2D): tf.Tensor {
+  if (!hasFused(FUSED.causalSoftmax) || !hasFused(FUSED.causalSoftmaxGrad)) return maskedSoftmaxReference(att, mask);
+  const [T, S] = att.shape.slice(-2);
+  if (mask.shape[0] !== T || mask.shape[1] !== S) throw new Error(`attention mask [${mask.shape}] does not fit scores [${att.shape}]`);
+  return causalSoftmax(att);
+}
+
+/** The stock ops (and the reference the fused programs are tested against). */
+export function maskedSoftmaxReference(att: tf.Tensor, mask: tf.Tensor2D): tf.Tensor {
+  return tf.softmax(att.add(mask), -1); // mask broadcasts over (B, nh)
+}
+
+const causalSoftmax = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+  const [scores, save] = args as [tf.Tensor, tf.GradSaveFunc];
+  const y = runFused(FUSED.causalSoftmax, { scores }, { scale: 1 }); // (B, nh, T, S)
+  save([y]);
+  return {
+    value: y,
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => runFused(FUSED.causalSoftmaxGrad, { y: saved[0], dy }, { scale: 1 }), // (B, nh, T, S)
+  };
+}) as (scores: tf.Tensor) => tf.Tensor;
 
 /** Keys and values of earlier positions, per layer (for sampling one token at a time). */
 export interface LayerKV {
@@ -70,8 +98,7 @@ export function causalSelfAttention(
   }
   // Scaled dot product: (B, nh, T, hs) x (B, nh, hs, T) → (B, nh, T, T)   (T keys become P+T with a cache)
   let att = bmm(q, k, false, true).mul(1 / Math.sqrt(hs));
-  att = att.add(mask); // mask broadcasts over (B, nh)
-  att = tf.softmax(att, -1); // (B, nh, T, T)
+  att = maskedSoftmax(att, mask); // (B, nh, T, T)
   probe?.(att as tf.Tensor4D);
   att = dropout(att, dropoutRate, dropoutSeeds?.[0]);
   const y = bmm(att, v) // (B, nh, T, hs)

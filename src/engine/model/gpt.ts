@@ -10,7 +10,7 @@
 import * as tf from '../tf';
 import { validateConfig, type GPTConfig } from './config';
 import { causalMask, causalSelfAttention, type AttentionCache, type AttentionWeights, type LayerKV } from './attention';
-import { dropout, embedding, gelu, layerNorm, linear, oneHotFloat } from './layers';
+import { crossEntropyRows, dropout, embedding, gelu, layerNorm, linear } from './layers';
 import { disposeParams, initParams, paramSpecs, WPE, WTE, type Params } from './params';
 import { createRng, type Rng } from '../random';
 
@@ -228,10 +228,7 @@ export class GPT {
 
   /** Mean cross-entropy of logits (N, V) against targets, over counted positions. */
   private lossOf(logits: tf.Tensor2D, targets: tf.Tensor2D, weights?: tf.Tensor2D): tf.Scalar {
-    const V = this.config.vocabSize;
-    const logp = tf.logSoftmax(logits, -1); // (N, V)
-    // -log p(target): picked with a one-hot product, as gather has no gradient on wasm.
-    const nll = oneHotFloat(targets, V).mul(logp).sum(-1).neg(); // (N)
+    const nll = crossEntropyRows(logits, targets); // (N): -log p(target)
     if (!weights) return nll.mean() as tf.Scalar;
     const w = weights.reshape([-1]); // (N)
     // max(…, 1): a batch with no counted position gives loss 0, not NaN.

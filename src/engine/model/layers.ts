@@ -6,6 +6,7 @@
 import * as tf from '../tf';
 import { bmm, bmmKernelActive } from '../ops/bmm';
 import { geluKernelFits, geluSimd } from '../ops/gelu';
+import { FUSED, hasFused, nativeTransposes, runFused } from '../ops/fused';
 
 /**
  * a · b for 2-D a (M, K) and b (K, N) → (M, N), with a backward pass made only of untransposed 2-D
@@ -38,15 +39,28 @@ export function linear(x: tf.Tensor, weight: tf.Tensor, bias?: tf.Tensor): tf.Te
   const outDim = weight.shape[0];
   const lead = x.shape.slice(0, -1);
   const x2 = x.reshape([-1, inDim]) as tf.Tensor2D; // (N, in)
+  // wasm: the SIMD kernel reads Wᵀ in place; WebGPU: matMul's own transpose flags (one launch, two backward);
+  // elsewhere untransposed 2-D products.
   let y: tf.Tensor = bmmKernelActive()
     ? bmm(x2, weight as tf.Tensor2D, false, true) // (N, in)·(out, in)ᵀ → (N, out)
+    : nativeTransposes()
+    ? tf.matMul(x2, weight as tf.Tensor2D, false, true) // (N, in)·(out, in)ᵀ → (N, out)
     : matMul2d(x2, (weight as tf.Tensor2D).transpose()); // (N, in)·(in, out) → (N, out)
   if (bias) y = y.add(bias);
   return y.reshape([...lead, outDim]); // (..., out)
 }
 
-/** LayerNorm over the last axis, eps 1e-5 as PyTorch. x: (..., C) → (..., C). */
+/**
+ * LayerNorm over the last axis, eps 1e-5 as PyTorch. x: (..., C) → (..., C).
+ * One fused program each way where the backend has them (src/engine/ops/fused.ts), else the stock ops.
+ */
 export function layerNorm(x: tf.Tensor, weight: tf.Tensor, bias?: tf.Tensor, eps = 1e-5): tf.Tensor {
+  if (hasFused(FUSED.layerNorm) && hasFused(FUSED.layerNormGradX)) return fusedLayerNorm(eps, bias !== undefined)(...(bias ? [x, weight, bias] : [x, weight]));
+  return layerNormReference(x, weight, bias, eps);
+}
+
+/** The stock-ops LayerNorm (and the reference the fused programs are tested against). */
+export function layerNormReference(x: tf.Tensor, weight: tf.Tensor, bias?: tf.Tensor, eps = 1e-5): tf.Tensor {
   const mean = x.mean(-1, true); // (..., 1)
   const xc = x.sub(mean); // (..., C)
   const variance = xc.square().mean(-1, true); // (..., 1) biased, as PyTorch
@@ -55,17 +69,50 @@ export function layerNorm(x: tf.Tensor, weight: tf.Tensor, bias?: tf.Tensor, eps
   return y;
 }
 
-/**
- * Exact GELU, x·Φ(x) = ½x(1 + erf(x/√2)), as PyTorch's nn.GELU() (not the tanh approximation).
- * On wasm one SIMD kernel each way (ops/gelu.ts); elsewhere TF.js ops, where a custom gradient,
- * Φ(x) + x·φ(x), keeps the backward pass to a few kernels.
- */
-export function gelu<T extends tf.Tensor>(x: T): T {
-  return geluKernelFits(x) ? geluSimd(x) : (geluOps(x) as T);
+/** LayerNorm as fused programs: forward in one; backward recomputes the row statistics (N, 2), then dx, dw (, db). */
+function fusedLayerNorm(eps: number, withBias: boolean): (...inputs: tf.Tensor[]) => tf.Tensor {
+  return tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const save = args[args.length - 1] as tf.GradSaveFunc;
+    const [x, weight, bias] = args.slice(0, -1) as tf.Tensor[];
+    save([x, weight]);
+    const value = runFused(FUSED.layerNorm, withBias ? { x, weight, bias } : { x, weight }, { eps }); // (..., C)
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sx, sw] = saved;
+        const stats = runFused(FUSED.layerNormStats, { x: sx }, { eps }); // (N, 2): mean, 1/σ per row
+        const dx = runFused(FUSED.layerNormGradX, { x: sx, weight: sw, dy, stats }); // (..., C)
+        const dw = runFused(FUSED.layerNormGradParam, { x: sx, dy, stats }, { what: 'weight' }); // (C)
+        return withBias ? [dx, dw, runFused(FUSED.layerNormGradParam, { x: sx, dy, stats }, { what: 'bias' })] : [dx, dw];
+      },
+    };
+  }) as (...inputs: tf.Tensor[]) => tf.Tensor;
 }
 
-/** GELU with TF.js ops, for every backend without the SIMD kernel. */
-const geluOps = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+/**
+ * Exact GELU, x·Φ(x) = ½x(1 + erf(x/√2)), as PyTorch's nn.GELU() (not the tanh approximation).
+ * On wasm one SIMD kernel each way (ops/gelu.ts); on WebGPU one fused program each way; elsewhere the
+ * stock ops.
+ */
+export function gelu<T extends tf.Tensor>(x: T): T {
+  if (geluKernelFits(x)) return geluSimd(x);
+  return (hasFused(FUSED.gelu) && hasFused(FUSED.geluGrad) ? fusedGelu(x) : geluReference(x)) as T;
+}
+
+const fusedGelu = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+  const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
+  save([x]);
+  return {
+    value: runFused(FUSED.gelu, { x }), // x's shape
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [runFused(FUSED.geluGrad, { x: saved[0], dy })],
+  };
+}) as (x: tf.Tensor) => tf.Tensor;
+
+/**
+ * The stock-ops GELU (and the reference of the fused and SIMD ones). A custom gradient, Φ(x) + x·φ(x), keeps
+ * the backward pass to a few kernels.
+ */
+export const geluReference = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
   const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
   save([x]);
   const cdf = tf.tidy(() => x.mul(Math.SQRT1_2).erf().add(1).mul(0.5)); // Φ(x)
@@ -80,7 +127,7 @@ const geluOps = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
       return [dy.mul(cdfx.add(xs.mul(pdf)))];
     },
   };
-});
+}) as (x: tf.Tensor) => tf.Tensor;
 
 /**
  * Embedding lookup table[idx]. The gradient is written as a one-hot matmul because TF.js's gather
@@ -102,6 +149,31 @@ export const embedding = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFu
     },
   };
 });
+
+/**
+ * −log softmax(logits)[target] per row: logits (N, V), targets (N) int32 → (N).
+ * One fused program each way where the backend has them, else the stock ops (log-softmax picked with a
+ * one-hot product, as gather has no gradient on wasm).
+ */
+export function crossEntropyRows(logits: tf.Tensor2D, targets: tf.Tensor): tf.Tensor1D {
+  if (!hasFused(FUSED.crossEntropy) || !hasFused(FUSED.crossEntropyGrad)) return crossEntropyRowsReference(logits, targets);
+  const ids = targets.reshape([-1]); // (N)
+  // targets are not differentiable: captured, not an input, so the tape asks no gradient for them.
+  const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [z, save] = args as [tf.Tensor, tf.GradSaveFunc];
+    save([z]);
+    return {
+      value: runFused(FUSED.crossEntropy, { logits: z, targets: ids }), // (N)
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => runFused(FUSED.crossEntropyGrad, { logits: saved[0], targets: ids, dy }), // (N, V)
+    };
+  }) as (z: tf.Tensor) => tf.Tensor1D;
+  return f(logits);
+}
+
+export function crossEntropyRowsReference(logits: tf.Tensor2D, targets: tf.Tensor): tf.Tensor1D {
+  const logp = tf.logSoftmax(logits, -1); // (N, V)
+  return oneHotFloat(targets, logits.shape[1]).mul(logp).sum(-1).neg() as tf.Tensor1D; // (N)
+}
 
 /**
  * One-hot rows as float32. ids: (N) int32 → (N, depth).

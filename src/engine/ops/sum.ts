@@ -8,6 +8,7 @@
  * work. WebGL has a similar cap on textures per shader, which TF.js splits itself; WebGPU's addN does not.
  */
 import * as tf from '../tf';
+import { FUSED, hasFused, MAX_FUSED_INPUTS, runFused } from './fused';
 
 /**
  * Inputs per addN program: 6 inputs + 1 output = 7 storage buffers, under the 8 every WebGPU device
@@ -30,5 +31,27 @@ export function sumMany<T extends tf.Tensor>(tensors: T[]): T {
     }
     // A single input comes back as a new tensor, so the caller always owns what it receives.
     return (level[0] === tensors[0] ? level[0].clone() : level[0]) as T;
+  });
+}
+
+/**
+ * Σ x² over every element of every tensor, a scalar: the gradient's global norm². With the fused
+ * program, one launch per MAX_FUSED_INPUTS tensors (a running sum is carried into the next launch);
+ * otherwise square and sum per tensor, then sumMany.
+ */
+export function sumOfSquares(tensors: tf.Tensor[]): tf.Scalar {
+  if (tensors.length === 0) throw new Error('sumOfSquares needs at least one tensor');
+  return tf.tidy(() => {
+    if (!hasFused(FUSED.sumSquares)) return sumMany(tensors.map((t) => t.square().sum() as tf.Scalar));
+    let total: tf.Scalar | null = null;
+    for (let i = 0; i < tensors.length; ) {
+      const take = tensors.slice(i, i + MAX_FUSED_INPUTS - (total ? 1 : 0));
+      i += take.length;
+      const inputs: Record<string, tf.Tensor> = Object.fromEntries(take.map((t, k) => [`x${k}`, t]));
+      // The carried running sum is added as it is, not squared.
+      if (total) inputs.carry = total;
+      total = runFused<tf.Scalar>(FUSED.sumSquares, inputs, { carry: total !== null });
+    }
+    return total!;
   });
 }

@@ -15,10 +15,10 @@ import * as tf from '../tf';
 import type { GPT } from '../model/gpt';
 import { groupIds, groupOf, type GroupId } from '../model/params';
 import { createRng, type Rng } from '../random';
-import { sumMany } from '../ops/sum';
+import { sumMany, sumOfSquares } from '../ops/sum';
 import { EngineError } from '../errors';
 import { makeYielder } from '../yielder';
-import { AdamW, DEFAULT_ADAMW, type AdamWConfig } from './adamw';
+import { AdamW, DEFAULT_ADAMW, StepGuard, type AdamWConfig } from './adamw';
 import { evaluate as evaluateBatches, batchTensors } from './evaluate';
 import { trainableAt, validatePlan, type FreezeOptions, type FreezePlan, type TrainableSet } from './freeze';
 import { lrAt, validateSchedule, type Schedule } from './schedule';
@@ -327,7 +327,11 @@ export class Trainer {
       tokens += batch.batchSize * batch.blockSize;
       const { value, grads } = tf.tidy(() => {
         const { x, y, w } = batchTensors(batch);
-        return tf.variableGrads(() => this.model.loss(x, y, w, { rng: dropoutRng }).div(accum) as tf.Scalar, vars);
+        // With one micro-batch no division (a scalar upload on GPU backends, and ÷1 changes nothing).
+        return tf.variableGrads(() => {
+          const l = this.model.loss(x, y, w, { rng: dropoutRng });
+          return (accum > 1 ? l.div(accum) : l) as tf.Scalar;
+        }, vars);
       });
       const g = vars.map((v) => grads[v.name]);
       if (gradSum === null || lossSum === null) {
@@ -345,30 +349,17 @@ export class Trainer {
     const loss = lossSum!;
     const groups = groupIds(this.model.config.nLayer);
     const stats = tf.tidy(() => {
-      const gradNorm = sumMany(grads.map((g) => g.square().sum())).sqrt(); // one program per ≤ 6 inputs (WebGPU's buffer limit)
-      // Finite iff loss + norm ≤ 3e38 (both are ≥ 0; NaN compares false, Inf is too large). Not tf.isFinite:
-      // WGSL lets compilers assume there are no NaNs or infinities, and on WebGPU isFinite came out false
-      // for finite values; a comparison with a constant is evaluated on the real number.
-      const ok = tf.lessEqual(loss.add(gradNorm), 3e38);
-      const clip = spec.clip ?? 1.0;
-      const scale = clip > 0 ? tf.minimum(1, tf.div(clip, gradNorm.add(1e-6))) : tf.scalar(1);
-      // `ok` spread to each parameter shape once (a same-shape tf.where needs no Tile kernel).
-      const okFloat = ok.cast('float32');
-      const okMasks = new Map<string, tf.Tensor>();
-      const okLike = (shape: number[]) => {
-        const key = shape.join('x');
-        if (!okMasks.has(key)) okMasks.set(key, tf.zeros(shape).add(okFloat).cast('bool'));
-        return okMasks.get(key)!;
-      };
-      const sq = new Map<GroupId, tf.Scalar[]>();
-      names.forEach((name, i) => {
-        const group = groupOf(name);
-        const g = grads[i].mul(scale);
-        const upd = this.optimizer.update(name, vars[i], g, lr * trainable.get(group)!, okLike(vars[i].shape));
-        sq.set(group, [...(sq.get(group) ?? []), upd]);
-      });
-      const perGroup = groups.map((gid) => (sq.has(gid) ? sumMany(sq.get(gid)!) : tf.scalar(0)));
-      return tf.stack([loss, gradNorm, ok.cast('float32'), ...perGroup]) as tf.Tensor1D;
+      const gradNorm = sumOfSquares(grads).sqrt() as tf.Scalar;
+      const guard = new StepGuard(loss, gradNorm, spec.clip ?? 1.0);
+      try {
+        const perGroup = groups.map((gid) => {
+          const members = names.flatMap((name, i) => (groupOf(name) === gid ? [{ name, param: vars[i], grad: grads[i] }] : []));
+          return members.length ? this.optimizer.step(members, lr * trainable.get(gid)!, guard) : tf.scalar(0);
+        });
+        return tf.stack([loss, gradNorm, guard.ok.cast('float32'), ...perGroup]) as tf.Tensor1D;
+      } finally {
+        guard.dispose();
+      }
     });
     tf.dispose([...grads, loss]);
     return { stats, tokens };

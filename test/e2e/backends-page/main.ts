@@ -17,6 +17,10 @@ import type { FreezePlan } from '../../../src/engine/train/freeze';
 import { snapshotParams } from '../../../src/engine/io/checkpoint';
 import { bmmKernelActive } from '../../../src/engine/ops/bmm';
 import type { BackendName } from '../../../src/worker/protocol';
+import { FUSED, hasFused } from '../../../src/engine/ops/fused';
+import { fusedAdamW, fusedCrossEntropy, fusedGelu, fusedLayerNorm, fusedSoftmax, type FusedDiff } from './fused';
+
+export type { FusedDiff } from './fused';
 
 const TEXT = Array.from({ length: 200 }, (_, i) => `Call me Ishmael. Some years ago, never mind how long precisely, I went to sea ${i % 7} times; the whale ${i % 3 ? 'spouted' : 'dived'}.\n`).join('');
 
@@ -134,5 +138,19 @@ async function rejectedProgram(): Promise<string | null> {
   }
 }
 
-Object.assign(window, { equivalence: { run, compare, initialDiff, rejectedProgram } });
+/** Which fused programs the active backend has. */
+function fusedAvailable(): Record<string, boolean> {
+  return Object.fromEntries(Object.values(FUSED).map((k) => [k, hasFused(k)]));
+}
+
+async function fusedCheck(kind: 'layerNorm' | 'softmax' | 'gelu' | 'crossEntropy' | 'adamw'): Promise<{ backend: string; available: Record<string, boolean>; diffs: FusedDiff[]; tensorsBefore: number; tensorsAfter: number }> {
+  await chooseBackend('webgpu');
+  const guard = new GpuErrorGuard();
+  const tensorsBefore = tf.memory().numTensors;
+  const diffs = await (kind === 'layerNorm' ? fusedLayerNorm() : kind === 'softmax' ? fusedSoftmax() : kind === 'gelu' ? fusedGelu() : kind === 'crossEntropy' ? fusedCrossEntropy() : fusedAdamW());
+  await guard.check();
+  return { backend: tf.getBackend(), available: fusedAvailable(), diffs, tensorsBefore, tensorsAfter: tf.memory().numTensors };
+}
+
+Object.assign(window, { equivalence: { run, compare, initialDiff, rejectedProgram, fusedCheck } });
 document.body.dataset.ready = 'true';
