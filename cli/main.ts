@@ -14,8 +14,8 @@ import { DEFAULT_TEMPLATE, parsePairsStrict, renderPrompt } from '../src/engine/
 import { prepareCorpus, preparePairs } from '../src/engine/data/prepare';
 import { checkpointBytes, exportCheckpoint, modelFromCheckpoint, readCheckpoint, type TrainingInfo } from '../src/engine/io/checkpoint';
 import { describePlan, parsePlan, validatePlan } from '../src/engine/train/freeze';
-import { scheduleFor, type ScheduleKind } from '../src/engine/train/schedule';
-import { LESSON_FINETUNE, LESSON_FREEZE, LESSON_PRETRAIN, LESSON_SAMPLING, PAIRS_SPLIT_SEED, PAIRS_VAL_FRACTION, type LessonRun } from '../src/engine/train/lesson';
+import { scheduleFor, type Schedule, type ScheduleKind } from '../src/engine/train/schedule';
+import { LESSON_FINETUNE, LESSON_FREEZE, LESSON_PRETRAIN, LESSON_SAMPLING, NANOGPT_RECIPES, PAIRS_SPLIT_SEED, PAIRS_VAL_FRACTION, type LessonRun } from '../src/engine/train/lesson';
 import { Trainer, type TrainSpec } from '../src/engine/train/trainer';
 import { evaluateLoss } from '../src/engine/train/evaluate';
 import { corpusWords, judgeReply, sampleReplies, scoreReplies } from '../src/engine/eval/dialogue';
@@ -31,7 +31,8 @@ class UsageError extends Error {
 const USAGE = `usage: npm run cli -- <command> [options]
 
 commands:
-  pretrain  --text FILE|DATASET --out FILE.safetensors [--preset tiny|baby|small] [--steps N] [--batch B]
+  pretrain  --text FILE|DATASET --out FILE.safetensors [--preset tiny|baby|small] [--recipe lesson|nanogpt]
+            [--steps N] [--batch B]
             [--lr X] [--seed S] [--layers L] [--heads H] [--embd C] [--block T] [--dropout P] [--bias]
             [--warmup N] [--schedule cosine|constant|slanted] [--eval-every N] [--eval-iters N] [--grad-accum N]
   finetune  --init FILE --pairs FILE|DATASET --out FILE [--freeze none|embeddings|bottom:K|top:K|progressive:K]
@@ -56,6 +57,7 @@ const OPTIONS = {
   prompt: { type: 'string' },
   chat: { type: 'boolean' },
   preset: { type: 'string' },
+  recipe: { type: 'string' },
   steps: { type: 'string' },
   batch: { type: 'string' },
   'grad-accum': { type: 'string' },
@@ -135,6 +137,17 @@ async function train(trainer: Trainer, spec: TrainSpec, ctl: AbortController) {
   return result;
 }
 
+function describeSchedule(s: Schedule): string {
+  switch (s.kind) {
+    case 'cosine':
+      return `lr ${s.lr} warmup ${s.warmupSteps} then cosine to ${s.minLr} at step ${s.decaySteps}`;
+    case 'constant':
+      return `lr ${s.lr} constant${s.warmupSteps ? ` after warmup ${s.warmupSteps}` : ''}`;
+    case 'slanted':
+      return `lr ${s.lr} slanted (rise ${s.cutFrac}, ratio ${s.ratio})`;
+  }
+}
+
 const kib = (bytes: Uint8Array) => `${(bytes.length / 1024).toFixed(1)} KiB`;
 
 function write(path: string, bytes: Uint8Array) {
@@ -173,6 +186,19 @@ function warnUnknown(what: string, unknownChars: [string, number][]) {
 const archNum = (v: Values, key: keyof Values, field: keyof typeof ARCH_LIMITS, fallback: number) =>
   num(v, key, fallback, { int: true, min: ARCH_LIMITS[field].min, max: ARCH_LIMITS[field].max });
 
+/**
+ * The run's defaults: the lesson's (a short run that shows a falling loss within a minute), or with
+ * `--recipe nanogpt` nanoGPT's own recipe for the preset, so the run is nanoGPT's. Explicit flags win either way.
+ */
+function pretrainRecipe(v: Values, preset: string): LessonRun {
+  const name = v.recipe ?? 'lesson';
+  if (name === 'lesson') return LESSON_PRETRAIN;
+  if (name !== 'nanogpt') throw new UsageError(`--recipe must be lesson or nanogpt, got "${name}"`);
+  const recipe = isPresetName(preset) ? NANOGPT_RECIPES[preset] : undefined;
+  if (!recipe) throw new UsageError(`--recipe nanogpt needs --preset ${Object.keys(NANOGPT_RECIPES).join(' or ')} (nanoGPT has no recipe for ${preset})`);
+  return recipe;
+}
+
 async function pretrain(v: Values, ctl: AbortController): Promise<number> {
   const textArg = need(v, 'text', 'pretrain');
   const out = need(v, 'out', 'pretrain');
@@ -187,16 +213,18 @@ async function pretrain(v: Values, ctl: AbortController): Promise<number> {
     dropout: num(v, 'dropout', p.dropout, { min: 0, max: 0.99 }),
     bias: v.bias ?? p.bias,
   };
-  const { steps, lr, batch, schedule } = runSettings(v, LESSON_PRETRAIN);
+  const recipe = pretrainRecipe(v, presetName);
+  const { steps, lr, batch, schedule } = runSettings(v, recipe);
   const seed = num(v, 'seed', 1337, { int: true, min: 0 });
   const gradAccum = num(v, 'grad-accum', 1, { int: true, min: 1 });
-  const evalSet = evalSettings(v, LESSON_PRETRAIN);
+  const evalSet = evalSettings(v, recipe);
   checkWritable(out);
   const input = readInput(textArg, 'corpus');
   const data = prepareCorpus(input.text, arch.blockSize);
   const config: GPTConfig = validateConfig({ ...arch, vocabSize: data.tokenizer.vocabSize });
   console.log(`pretrain ${input.name}: ${data.trainTokens.toLocaleString('en')} train / ${data.valTokens.toLocaleString('en')} val tokens, vocabulary ${config.vocabSize}`);
   console.log(`model ${presetName}: ${config.nLayer} layers, ${config.nHead} heads, width ${config.nEmbd}, context ${config.blockSize}, ${countParams(config).toLocaleString('en')} parameters, backend ${tf.getBackend()}`);
+  console.log(`run (recipe ${v.recipe ?? 'lesson'}): ${steps} steps, batch ${batch}${gradAccum > 1 ? ` × ${gradAccum}` : ''}, ${describeSchedule(schedule)}, seed ${seed}`);
   const model = GPT.create(config, seed);
   const trainer = new Trainer(model, { seed });
   try {
