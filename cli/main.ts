@@ -14,9 +14,9 @@ import { DEFAULT_TEMPLATE, parsePairsStrict, renderPrompt } from '../src/engine/
 import { prepareCorpus, preparePairs } from '../src/engine/data/prepare';
 import { checkpointBytes, exportCheckpoint, modelFromCheckpoint, readCheckpoint, type TrainingInfo } from '../src/engine/io/checkpoint';
 import { describePlan, parsePlan, validatePlan } from '../src/engine/train/freeze';
-import type { ScheduleKind } from '../src/engine/train/schedule';
+import type { Schedule, ScheduleKind } from '../src/engine/train/schedule';
 import { finetuneSpec, pretrainSpec, runSeed, type RunSettings } from '../src/engine/train/specs';
-import { LESSON_FINETUNE, LESSON_FREEZE, LESSON_PRETRAIN, LESSON_SAMPLING, PAIRS_SPLIT_SEED, PAIRS_VAL_FRACTION } from '../src/engine/train/lesson';
+import { LESSON_FINETUNE, LESSON_FREEZE, LESSON_PRETRAIN, LESSON_SAMPLING, NANOGPT_RECIPES, PAIRS_SPLIT_SEED, PAIRS_VAL_FRACTION, type LessonRun } from '../src/engine/train/lesson';
 import { Trainer, type TrainSpec } from '../src/engine/train/trainer';
 import { evaluateLoss } from '../src/engine/train/evaluate';
 import { corpusWords, judgeReply, sampleReplies, scoreReplies } from '../src/engine/eval/dialogue';
@@ -36,7 +36,8 @@ class UsageError extends Error {
 const USAGE = `usage: npm run cli -- <command> [options]
 
 commands:
-  pretrain  --text FILE|DATASET --out FILE.safetensors [--preset tiny|baby|small] [--steps N] [--batch B]
+  pretrain  --text FILE|DATASET --out FILE.safetensors [--preset tiny|baby|small] [--recipe lesson|nanogpt]
+            [--steps N] [--batch B]
             [--lr X] [--seed S] [--layers L] [--heads H] [--embd C] [--block T] [--dropout P] [--bias]
             [--warmup N] [--schedule cosine|constant|slanted] [--eval-every N] [--eval-iters N] [--grad-accum N]
             [--tokenizer char|bpe|bpe:N (N tokens, ${MIN_VOCAB}–${MAX_VOCAB}; bpe alone sizes it to the text)]
@@ -64,6 +65,7 @@ const OPTIONS = {
   prompt: { type: 'string' },
   chat: { type: 'boolean' },
   preset: { type: 'string' },
+  recipe: { type: 'string' },
   steps: { type: 'string' },
   batch: { type: 'string' },
   'grad-accum': { type: 'string' },
@@ -123,8 +125,7 @@ function need(v: Values, key: keyof Values, command: string): string {
  * A run's settings from the flags: the lesson's defaults, each overridable. The same RunSettings the page's
  * requests are, turned into a TrainSpec by the same builder (engine/train/specs.ts).
  */
-export function settingsFromFlags(v: Values, phase: 'pretrain' | 'finetune'): RunSettings {
-  const lesson = phase === 'pretrain' ? LESSON_PRETRAIN : LESSON_FINETUNE;
+export function settingsFromFlags(v: Values, phase: 'pretrain' | 'finetune', lesson: LessonRun = phase === 'pretrain' ? LESSON_PRETRAIN : LESSON_FINETUNE): RunSettings {
   const steps = num(v, 'steps', lesson.steps, { int: true, min: 1 });
   const kind = v.schedule ?? lesson.schedule;
   if (!['cosine', 'constant', 'slanted'].includes(kind)) throw new UsageError(`--schedule must be one of cosine, constant, slanted, got "${kind}"`);
@@ -157,6 +158,17 @@ async function train(trainer: Trainer, spec: TrainSpec, ctl: AbortController) {
   } }, ctl.signal);
   progress.end();
   return result;
+}
+
+function describeSchedule(s: Schedule): string {
+  switch (s.kind) {
+    case 'cosine':
+      return `lr ${s.lr} warmup ${s.warmupSteps} then cosine to ${s.minLr} at step ${s.decaySteps}`;
+    case 'constant':
+      return `lr ${s.lr} constant${s.warmupSteps ? ` after warmup ${s.warmupSteps}` : ''}`;
+    case 'slanted':
+      return `lr ${s.lr} slanted (rise ${s.cutFrac}, ratio ${s.ratio})`;
+  }
 }
 
 const kib = (bytes: Uint8Array) => `${(bytes.length / 1024).toFixed(1)} KiB`;
@@ -240,6 +252,19 @@ async function trainTokenizer(text: string, size: number | undefined, ctl: Abort
 const archNum = (v: Values, key: keyof Values, field: keyof typeof ARCH_LIMITS, fallback: number) =>
   num(v, key, fallback, { int: true, min: ARCH_LIMITS[field].min, max: ARCH_LIMITS[field].max });
 
+/**
+ * The run's defaults: the lesson's (a short run that shows a falling loss within a minute), or with
+ * `--recipe nanogpt` nanoGPT's own recipe for the preset, so the run is nanoGPT's. Explicit flags win either way.
+ */
+function pretrainRecipe(v: Values, preset: string): LessonRun {
+  const name = v.recipe ?? 'lesson';
+  if (name === 'lesson') return LESSON_PRETRAIN;
+  if (name !== 'nanogpt') throw new UsageError(`--recipe must be lesson or nanogpt, got "${name}"`);
+  const recipe = isPresetName(preset) ? NANOGPT_RECIPES[preset] : undefined;
+  if (!recipe) throw new UsageError(`--recipe nanogpt needs --preset ${Object.keys(NANOGPT_RECIPES).join(' or ')} (nanoGPT has no recipe for ${preset})`);
+  return recipe;
+}
+
 async function pretrain(v: Values, ctl: AbortController): Promise<number> {
   const textArg = need(v, 'text', 'pretrain');
   const out = need(v, 'out', 'pretrain');
@@ -254,7 +279,7 @@ async function pretrain(v: Values, ctl: AbortController): Promise<number> {
     dropout: num(v, 'dropout', p.dropout, { min: 0, max: 0.99 }),
     bias: v.bias ?? p.bias,
   };
-  const settings = settingsFromFlags(v, 'pretrain');
+  const settings = settingsFromFlags(v, 'pretrain', pretrainRecipe(v, presetName));
   const { seed, lr, batchSize: batch } = settings;
   const tokArg = tokenizerArg(v);
   checkWritable(out);
@@ -274,10 +299,12 @@ async function pretrain(v: Values, ctl: AbortController): Promise<number> {
   const perToken = tokArg.kind === 'bpe' ? `, ${((data.trainChars + data.valChars) / (data.trainTokens + data.valTokens)).toFixed(2)} characters per token` : '';
   console.log(`pretrain ${input.name}: ${data.trainTokens.toLocaleString('en')} train / ${data.valTokens.toLocaleString('en')} val tokens, vocabulary ${config.vocabSize}${perToken}`);
   console.log(`model ${presetName}: ${config.nLayer} layers, ${config.nHead} heads, width ${config.nEmbd}, context ${config.blockSize}, ${countParams(config).toLocaleString('en')} parameters, backend ${tf.getBackend()}`);
+  const spec = pretrainSpec(settings, data);
+  console.log(`run (recipe ${v.recipe ?? 'lesson'}): ${spec.steps} steps, batch ${batch}${(spec.gradAccum ?? 1) > 1 ? ` × ${spec.gradAccum}` : ''}, ${describeSchedule(spec.schedule)}, seed ${seed}`);
   const model = GPT.create(config, seed);
   const trainer = new Trainer(model, { seed });
   try {
-    const r = await train(trainer, pretrainSpec(settings, data), ctl);
+    const r = await train(trainer, spec, ctl);
     const info: TrainingInfo = { step: r.stepsDone, phase: 'pretrain', dataset: input.entry?.id ?? input.name, seed, lr, batch, losses: r.lastEval?.losses ?? { train: r.lastLoss } };
     if (tokArg.kind === 'bpe') info.tokenizer = `bpe:${data.tokenizer.vocabSize}`;
     return await saveRun(out, r, () => exportCheckpoint(model, data.tokenizer, info));

@@ -147,6 +147,23 @@ describe('cli', () => {
     expect(Math.abs(bpc - loss / Math.LN2)).toBeLessThan(1e-5);
   });
 
+  it("runs nanoGPT's recipe with --recipe nanogpt (flags still win) and refuses it for a preset nanoGPT lacks", async () => {
+    const text = join(dir, 'corpus.txt');
+    writeFileSync(text, TEXT);
+    const ckpt = join(dir, 'n.safetensors');
+    // baby's recipe (batch 12, lr 1e-3, warmup 100, cosine to 1e-4 over 2000 steps) on a shrunk model, cut to 2 steps
+    const small = ['--layers', '1', '--heads', '1', '--embd', '8', '--block', '8', '--eval-every', '0'];
+    expect(await cli('pretrain', '--text', text, '--preset', 'baby', '--recipe', 'nanogpt', ...small, '--steps', '2', '--out', ckpt)).toBe(0);
+    expect(out.join('\n')).toContain('run (recipe nanogpt): 2 steps, batch 12, lr 0.001 warmup 1 then cosine to 0.0001 at step 2, seed 1337');
+    expect(readCheckpoint(new Uint8Array(readFileSync(ckpt))).training).toMatchObject({ step: 2, lr: 1e-3, batch: 12 });
+    out = [];
+    expect(await cli('pretrain', '--text', text, '--preset', 'baby', '--recipe', 'nanogpt', ...small, '--steps', '1', '--batch', '3', '--out', ckpt)).toBe(0);
+    expect(out.join('\n')).toContain('run (recipe nanogpt): 1 steps, batch 3, lr 0.001');
+    expect(await cli('pretrain', '--text', text, '--preset', 'tiny', '--recipe', 'nanogpt', '--out', ckpt)).toBe(2);
+    expect(err.pop()).toBe('error: --recipe nanogpt needs --preset baby or small (nanoGPT has no recipe for tiny)');
+    expect(await cli('pretrain', '--text', text, '--recipe', 'karpathy', '--out', ckpt)).toBe(2);
+    expect(err.pop()).toBe('error: --recipe must be lesson or nanogpt, got "karpathy"');
+  });
   it('accepts bundled dataset ids for --text and --pairs', async () => {
     buildDatasets();
     const ckpt = join(dir, 'q.safetensors');

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { defaultCosine, lrAt, validateSchedule } from '../../src/engine/train/schedule';
+import { defaultCosine, lrAt, scheduleFor, validateSchedule } from '../../src/engine/train/schedule';
+import { NANOGPT_RECIPES } from '../../src/engine/train/lesson';
 import { depthOf, FreezePlanError, parsePlan, planChanges, trainableAt, unfreezeLevels, validatePlan } from '../../src/engine/train/freeze';
 
 describe('schedules', () => {
@@ -12,6 +13,24 @@ describe('schedules', () => {
     expect(lrAt(s, 2550)).toBeCloseTo(1e-4 + 0.5 * (1e-3 - 1e-4), 12);
     expect(lrAt(s, 5000)).toBeCloseTo(1e-4, 12);
     expect(lrAt(s, 6000)).toBe(1e-4);
+  });
+  it("nanoGPT's recipes give its get_lr at every step of the run (and past it)", () => {
+    // train.py's get_lr with config/train_shakespeare_char.py's values (learning_rate 1e-3, min_lr 1e-4,
+    // warmup_iters 100) and the run's lr_decay_iters = max_iters: 2000 for baby (README's CPU command), 5000 for small.
+    const getLr = (it: number, decayIters: number) => {
+      const [learningRate, minLr, warmupIters] = [1e-3, 1e-4, 100];
+      if (it < warmupIters) return (learningRate * (it + 1)) / (warmupIters + 1);
+      if (it > decayIters) return minLr;
+      const decayRatio = (it - warmupIters) / (decayIters - warmupIters);
+      return minLr + 0.5 * (1.0 + Math.cos(Math.PI * decayRatio)) * (learningRate - minLr);
+    };
+    for (const [preset, iters, batch] of [['baby', 2000, 12], ['small', 5000, 64]] as const) {
+      const r = NANOGPT_RECIPES[preset]!;
+      expect(r).toMatchObject({ steps: iters, batchSize: batch, schedule: 'cosine' });
+      const s = scheduleFor(r.schedule, r.steps, r.lr, r.warmupSteps);
+      for (let it = 0; it <= iters + 10; it++) expect(lrAt(s, it)).toBeCloseTo(getLr(it, iters), 15);
+    }
+    expect(NANOGPT_RECIPES.tiny).toBeUndefined();
   });
   it('constant, with optional warmup', () => {
     expect(lrAt({ kind: 'constant', lr: 0.01 }, 7)).toBe(0.01);

@@ -5,6 +5,7 @@
  */
 import type { ScheduleKind } from './schedule';
 import type { FreezePlan } from './freeze';
+import type { PresetName } from '../model/config';
 
 export interface LessonRun {
   steps: number;
@@ -28,6 +29,19 @@ export const LESSON_PRETRAIN: LessonRun = {
   evalEvery: 50,
   evalIters: 4,
   sampleEvery: 50,
+};
+
+/**
+ * nanoGPT's own recipes, for `npm run cli -- pretrain --recipe nanogpt`: with the same preset the run is
+ * nanoGPT's run (same schedule, batch, optimizer and clip; measured step by step against its train.py).
+ * `small` is config/train_shakespeare_char.py (batch 64, 5000 iters, lr 1e-3 → min_lr 1e-4 over the run,
+ * warmup 100, eval_iters 200 every 250); `baby` is the CPU command of nanoGPT's README on top of it (batch 12,
+ * max_iters = lr_decay_iters = 2000, eval_iters 20). The optimizer (AdamW, betas 0.9/0.99, weight decay 0.1,
+ * eps 1e-8) and the clip (1.0) are the engine's defaults, which are nanoGPT's. `tiny` is ours alone.
+ */
+export const NANOGPT_RECIPES: Readonly<Partial<Record<PresetName, LessonRun>>> = {
+  baby: { steps: 2000, batchSize: 12, lr: 1e-3, schedule: 'cosine', warmupSteps: 100, evalEvery: 250, evalIters: 20, sampleEvery: 0 },
+  small: { steps: 5000, batchSize: 64, lr: 1e-3, schedule: 'cosine', warmupSteps: 100, evalEvery: 250, evalIters: 200, sampleEvery: 0 },
 };
 
 /**
