@@ -58,10 +58,11 @@ describe('GELU SIMD kernel on wasm', () => {
     // float64 values of x·Φ(x)
     const x = [0, 1, -1, 0.5, -0.5, 3, -3, 10, -10, 40, -40];
     const want = [0, 0.8413447460685429, -0.15865525393145707, 0.34573123063700656, -0.15426876936299344, 2.9959502053000048, -0.004049794699995, 10, -7.619853024160527e-23, 40, 0];
-    const y = gelu(tf.tensor1d(x));
+    const xt = tf.tensor1d(x);
+    const y = gelu(xt);
     const got = y.dataSync();
     x.forEach((_, i) => expect(Math.abs(got[i] - want[i]), `gelu(${x[i]})`).toBeLessThan(3e-7 * Math.max(1, Math.abs(want[i]))));
-    y.dispose();
+    tf.dispose([xt, y]);
   });
 
   it.each([4, 5, 7, 9, 64, 1001, 100_003])('matches the stock ops on cpu, values and gradient, for %i elements', async (n) => {
