@@ -1,10 +1,11 @@
 /**
- * End-to-end, the lesson's controls and links (production build, headless Chromium, WebAssembly):
- * Pause, Stop and Step once take effect (the step counter stops), and a share link builds its preset.
+ * End-to-end, the lesson's controls and links (production build, headless Chromium, WebAssembly), one
+ * feature per test: Pause, Stop and Step once take effect (the step counter stops); a chat reply is served
+ * during a run; a share link builds its preset; the starter lesson reaches the dialogue format. Every page is
+ * closed whatever happens (`withPage`).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Page } from 'playwright-core';
-import { newPage, ready, startApp, type App } from './harness';
+import { createModel, progressStep, ready, startApp, startPretraining, withPage, type App } from './harness';
 import { PRESETS } from '../../src/engine/model/config';
 
 let app: App;
@@ -19,28 +20,23 @@ afterAll(async () => {
 
 const TINY = 'layers=2&heads=2&embd=32&block=32&batch=8&lr=0.01&schedule=constant&eval=0';
 
-const stepOf = async (page: Page) => Number((await page.textContent('[data-testid=pretrain-progress]'))?.match(/Step (\d+)/)?.[1] ?? NaN);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('controls answer on WebAssembly', () => {
-  it('Pause stops the step counter, Step once takes exactly one step, Stop ends the run', async () => {
-    const { page, context, errors } = await newPage(app, `?backend=wasm&${TINY}`);
-    try {
+  it('Pause stops the step counter, Step once takes exactly one step, Stop ends the run', () =>
+    withPage(app, `?backend=wasm&${TINY}`, async ({ page, errors }) => {
       await ready(page);
       expect(await page.getAttribute('[data-testid=backend-status]', 'data-backend')).toBe('wasm');
-      await page.click('[data-testid=create-model]');
-      await page.waitForSelector('[data-testid=model-info]', { timeout: 60_000 });
-      await page.fill('[data-testid=pretrain-steps]', '100000');
-      await page.fill('[data-testid=pretrain-sample-every]', '0');
-      await page.click('[data-testid=pretrain-start]');
+      await createModel(page);
+      await startPretraining(page, 100000);
       await page.waitForFunction(() => Number(document.querySelector('[data-testid=pretrain-progress]')?.textContent?.match(/Step (\d+)/)?.[1]) >= 10, null, { timeout: 60_000 });
 
       // Pause: acknowledged at once, and the counter stops.
       await page.click('[data-testid=pretrain-pause]');
       await page.waitForSelector('[data-testid=pretrain-resume]:not([disabled])', { timeout: 5_000 });
-      const paused = await stepOf(page);
+      const paused = await progressStep(page);
       await sleep(1500);
-      expect(await stepOf(page)).toBe(paused);
+      expect(await progressStep(page)).toBe(paused);
       expect(paused).toBeLessThan(100000);
 
       // Step once: exactly one more.
@@ -48,38 +44,41 @@ describe('controls answer on WebAssembly', () => {
       await page.waitForFunction((n) => Number(document.querySelector('[data-testid=pretrain-progress]')?.textContent?.match(/Step (\d+)/)?.[1]) === n + 1, paused, { timeout: 10_000 });
       await page.waitForSelector('[data-testid=pretrain-resume]:not([disabled])', { timeout: 10_000 });
       await sleep(1000);
-      expect(await stepOf(page)).toBe(paused + 1);
+      expect(await progressStep(page)).toBe(paused + 1);
 
       // Resume, then Stop: the run ends and the counter stays.
       await page.click('[data-testid=pretrain-resume]');
       await page.waitForFunction((n) => Number(document.querySelector('[data-testid=pretrain-progress]')?.textContent?.match(/Step (\d+)/)?.[1]) >= n + 10, paused, { timeout: 60_000 });
       await page.click('[data-testid=pretrain-stop]');
       await page.waitForSelector('[data-testid=pretrain-start]:not([disabled])', { timeout: 5_000 });
-      const stopped = await stepOf(page);
+      const stopped = await progressStep(page);
       await sleep(1500);
-      expect(await stepOf(page)).toBe(stopped);
+      expect(await progressStep(page)).toBe(stopped);
       expect(await page.isDisabled('[data-testid=pretrain-resume]')).toBe(true);
+      expect(errors).toEqual([]);
+    }), 300_000);
 
-      // A chat request is served during a run, between steps.
-      await page.click('[data-testid=pretrain-start]');
-      await page.waitForFunction(() => document.querySelector('[data-testid=pretrain-pause]:not([disabled])'), null, { timeout: 30_000 });
+  it('a chat request is served during a run, between steps, and the run goes on', () =>
+    withPage(app, `?backend=wasm&${TINY}`, async ({ page, errors }) => {
+      await ready(page);
+      await createModel(page);
+      await startPretraining(page, 100000);
       await page.fill('[data-testid=chat-prompt]', 'Call me');
       await page.click('[data-testid=chat-send]');
+      await page.waitForSelector('[data-testid=msg-model]', { timeout: 30_000 });
       await page.waitForSelector('[data-testid=chat-send]:not([disabled])', { timeout: 30_000 });
       expect(await page.isEnabled('[data-testid=pretrain-pause]')).toBe(true); // still training
+      const at = await progressStep(page);
+      await page.waitForFunction((n) => Number(document.querySelector('[data-testid=pretrain-progress]')?.textContent?.match(/Step (\d+)/)?.[1]) > n, at, { timeout: 30_000 });
       await page.click('[data-testid=pretrain-stop]');
       await page.waitForSelector('[data-testid=pretrain-start]:not([disabled])', { timeout: 5_000 });
       expect(errors).toEqual([]);
-    } finally {
-      await context.close();
-    }
-  }, 300_000);
+    }), 300_000);
 });
 
 describe('links that reproduce', () => {
-  it("the README's share link builds the baby model (4 layers, width 128, context 64) in Chinese", async () => {
-    const { page, context, errors } = await newPage(app, '?preset=baby&steps=2000&seed=7&lang=zh&backend=wasm');
-    try {
+  it("the README's share link builds the baby model (4 layers, width 128, context 64) in Chinese", () =>
+    withPage(app, '?preset=baby&steps=2000&seed=7&lang=zh&backend=wasm', async ({ page, errors }) => {
       await ready(page);
       expect(await page.inputValue('[data-testid=preset-select]')).toBe('baby');
       expect(Number(await page.inputValue('[data-testid=layers-input]'))).toBe(PRESETS.baby.nLayer);
@@ -93,16 +92,12 @@ describe('links that reproduce', () => {
       expect(info).toMatch(/4\D+4\D+128\D+64/);
       expect(await page.textContent('h1')).toContain('小小 GPT');
       expect(errors).toEqual([]);
-    } finally {
-      await context.close();
-    }
-  }, 200_000);
+    }), 200_000);
 });
 
 describe('the lesson from a starter model', () => {
-  it('loads the English starter, fine-tunes with the default plan, and answers ≥ 90% of held-out prompts in the dialogue format', async () => {
-    const { page, context, errors } = await newPage(app, '?backend=wasm&lang=en');
-    try {
+  it('loads the English starter, fine-tunes with the default plan, and answers ≥ 90% of held-out prompts in the dialogue format', () =>
+    withPage(app, '?backend=wasm&lang=en', async ({ page, errors }) => {
       await ready(page);
       await page.click('[data-testid=starter-en]');
       await page.waitForSelector('[data-testid=notice]:has-text("pretrained starter")', { timeout: 60_000 });
@@ -122,8 +117,5 @@ describe('the lesson from a starter model', () => {
       expect(after).toBeGreaterThan(before);
       await page.screenshot({ path: 'test-results/screenshots/lesson-en.png', fullPage: true });
       expect(errors).toEqual([]);
-    } finally {
-      await context.close();
-    }
-  }, 1_000_000);
+    }), 1_000_000);
 });
