@@ -6,6 +6,7 @@
  *   npm run bench                      all backends, tiny and baby
  *   npm run bench -- --backend wasm    one backend
  *   npm run bench -- --steps 20        measured steps per case (after warm-up)
+ *   npm run bench -- --sampling        only the sampling rows (200-token replies at context 256)
  *   npm run bench -- --soak 10000      soak: train the tiny model that many steps, then 1,000 sampling
  *                                      calls, printing tensors alive, bytes on the device and JS heap
  */
@@ -150,7 +151,7 @@ async function soak(backend: NodeBackend, steps: number, calls: number): Promise
 }
 
 async function main() {
-  const { values } = parseArgs({ options: { backend: { type: 'string' }, steps: { type: 'string' }, presets: { type: 'string' }, soak: { type: 'string' }, calls: { type: 'string' } } });
+  const { values } = parseArgs({ options: { backend: { type: 'string' }, steps: { type: 'string' }, presets: { type: 'string' }, soak: { type: 'string' }, calls: { type: 'string' }, sampling: { type: 'boolean' } } });
   if (values.soak !== undefined) {
     const steps = Number(values.soak);
     const calls = Number(values.calls ?? 1000);
@@ -168,7 +169,7 @@ async function main() {
   for (const b of backends) if (!isNodeBackend(b)) throw new Error(`unknown backend ${b}`);
   const presets = (values.presets ?? 'tiny,baby').split(',') as PresetName[];
   const rows: Row[] = [];
-  for (const backend of backends as NodeBackend[]) {
+  for (const backend of values.sampling ? [] : (backends as NodeBackend[])) {
     await useNodeBackend(backend);
     for (const preset of presets) {
       // The pure-JS cpu backend is ~10× slower: fewer steps keep the benchmark to minutes.

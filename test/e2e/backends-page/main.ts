@@ -36,6 +36,8 @@ export interface RunReport {
   tensorsBefore: number;
   tensorsAfter: number;
   params: number;
+  /** Threads that trained (WebAssembly). */
+  threads?: number;
   error?: string;
 }
 
@@ -78,7 +80,7 @@ async function run(o: RunOptions): Promise<RunReport> {
   model.dispose();
   // Everything the run made is owned by the model or the optimizer: nothing is left once both are gone.
   const tensorsAfter = tf.memory().numTensors;
-  return { backend: tf.getBackend(), losses, gradNorms, tensorsBefore, tensorsAfter, params, error };
+  return { backend: tf.getBackend(), losses, gradNorms, tensorsBefore, tensorsAfter, params, threads: report.threads, error };
 }
 
 /** Per-parameter max |Δ| between a backend's final weights and the reference's. */
