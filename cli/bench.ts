@@ -103,7 +103,7 @@ interface SoakPoint {
 }
 
 /**
- * Soak: the tiny model trained `steps` steps, then `calls` sampling calls (40-token replies, cache on),
+ * Soak: the tiny model trained `steps` steps, then `calls` sampling calls (20-token replies, cache on),
  * with tensors alive, bytes on the device (tf.memory().numBytes) and the JS heap (after a full garbage
  * collection) measured at the start,
  * every ~tenth of the way, and at the end. Figures only: a leak shows as a column that keeps growing.
@@ -142,7 +142,7 @@ async function soak(backend: NodeBackend, steps: number, calls: number): Promise
   probe('sample', 0);
   const every = Math.max(1, Math.round(calls / 10));
   for (let c = 1; c <= calls; c++) {
-    await generate(model, prompt, { maxNewTokens: 40, seed: c, topK: 10 });
+    await generate(model, prompt, { maxNewTokens: 20, seed: c, topK: 10 });
     if (c % every === 0 || c === calls) probe('sample', c);
   }
   trainer.dispose();
