@@ -62,7 +62,7 @@ function Header() {
           </select>
         </label>
         <span className="backend-status" data-testid="backend-status" data-backend={backend.report?.name ?? ''} data-threads={backend.report?.threads ?? ''} title={backend.report?.reason}>
-          {backend.report ? `${backend.report.name}${backend.report.threads ? ` · ${t('app.threads', { n: backend.report.threads })}` : ''}: ${backend.report.reason}` : t('app.backendStarting')}
+          {backend.report ? `${backend.report.name}${(backend.report.threads ?? 1) > 1 ? ` · ${t('app.threads', { n: backend.report.threads ?? 1 })}` : ''}: ${backend.report.reason}` : t('app.backendStarting')}
         </span>
         <button
           type="button"

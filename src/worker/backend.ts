@@ -126,7 +126,8 @@ async function activateWasm(): Promise<boolean> {
 
 /** Threads the wasm backend trains with, and why only one where that is so. */
 function wasmDetail(): { threads: number; note: string } {
-  const threads = getThreadsCount();
+  // The single-threaded build has no thread pool, which TF.js reports as -1.
+  const threads = Math.max(1, getThreadsCount());
   return { threads, note: threads > 1 ? `WebAssembly on ${threads} threads` : `WebAssembly on one thread (${wasmSingle || 'the threaded build was not chosen'})` };
 }
 
