@@ -1,16 +1,15 @@
 import { defineConfig } from 'vite';
 import react from '@vitejs/plugin-react';
+import { ISOLATION_HEADERS as isolation, wasmThreads } from './scripts/wasmThreadsPlugin.ts';
 
-// Cross-origin isolation lets the wasm backend use its threaded build where the machine has cores to spare.
-const isolation = {
-  'Cross-Origin-Opener-Policy': 'same-origin',
-  'Cross-Origin-Embedder-Policy': 'require-corp',
-};
-
+// Cross-origin isolation lets the wasm backend use its threaded build where the machine has cores to spare;
+// wasmThreads() makes that build survive bundling.
 export default defineConfig({
-  plugins: [react()],
+  plugins: [react(), wasmThreads()],
+  // Dev pre-bundles TF.js outside the plugin pipeline: patch it there too.
+  optimizeDeps: { rolldownOptions: { plugins: [wasmThreads()] } },
   server: { headers: isolation },
   preview: { headers: isolation },
-  worker: { format: 'es' },
+  worker: { format: 'es', plugins: () => [wasmThreads()] },
   build: { target: 'es2022', chunkSizeWarningLimit: 4000 },
 });

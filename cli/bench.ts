@@ -7,9 +7,14 @@
  *   npm run bench -- --backend wasm    one backend
  *   npm run bench -- --steps 20        measured steps per case (after warm-up)
  *   npm run bench -- --simd off        wasm without the engine's SIMD kernels (stock TF.js ops), to compare
+ *   npm run bench -- --sampling        only the sampling rows (200-token replies at context 256)
+ *   npm run bench -- --soak 10000      soak: train the tiny model that many steps, then 1,000 sampling
+ *                                      calls, printing tensors alive, bytes on the device and JS heap
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { parseArgs } from 'node:util';
 import * as tf from '../src/engine/tf';
 import { PRESETS, countParams, type PresetName } from '../src/engine/model/config';
@@ -90,17 +95,88 @@ async function measureSampling(backend: NodeBackend, preset: PresetName, blockSi
   return row;
 }
 
+interface SoakPoint {
+  phase: 'train' | 'sample';
+  /** Steps trained, or sampling calls made. */
+  done: number;
+  tensors: number;
+  deviceBytes: number;
+  heapBytes: number;
+  elapsedS: number;
+}
+
+/**
+ * Soak: the tiny model trained `steps` steps, then `calls` sampling calls (20-token replies, cache on),
+ * with tensors alive, bytes on the device (tf.memory().numBytes) and the JS heap (after a full garbage
+ * collection) measured at the start,
+ * every ~tenth of the way, and at the end. Figures only: a leak shows as a column that keeps growing.
+ */
+async function soak(backend: NodeBackend, steps: number, calls: number): Promise<SoakPoint[]> {
+  await useNodeBackend(backend);
+  const config = { ...PRESETS.tiny, vocabSize: VOCAB, dropout: 0 };
+  const rng = createRng(1);
+  const ids = Int32Array.from({ length: 50_000 }, () => rng.int(VOCAB));
+  const model = GPT.create(config, 1);
+  const trainer = new Trainer(model, { seed: 1 });
+  const spec = { batchSize: 12, schedule: { kind: 'constant', lr: 1e-3 } as const, train: corpusSource(ids, config.blockSize), logEvery: 1_000_000, readbackMs: 250 };
+  const points: SoakPoint[] = [];
+  const t0 = performance.now();
+  const mb = (n: number) => `${(n / 2 ** 20).toFixed(2)} MB`;
+  // The heap is read after a full collection, so what it shows is what is still reachable, not garbage.
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const probe = (phase: SoakPoint['phase'], done: number) => {
+    gc();
+    const m = tf.memory();
+    const p = { phase, done, tensors: m.numTensors, deviceBytes: m.numBytes, heapBytes: process.memoryUsage().heapUsed, elapsedS: (performance.now() - t0) / 1000 };
+    points.push(p);
+    const unit = phase === 'train' ? 'steps' : 'calls';
+    console.log(`soak ${phase.padEnd(6)} ${String(done).padStart(6)} ${unit}  tensors ${String(p.tensors).padStart(5)}  device ${mb(p.deviceBytes).padStart(9)}  heap ${mb(p.heapBytes).padStart(9)}  ${p.elapsedS.toFixed(0).padStart(5)} s`);
+  };
+  probe('train', 0);
+  const chunk = Math.max(1, Math.round(steps / 10));
+  for (let done = 0; done < steps; ) {
+    const n = Math.min(chunk, steps - done);
+    await trainer.run({ ...spec, steps, startStep: done, stopAt: done + n }); // one run, in chunks
+    done += n;
+    probe('train', done);
+  }
+  const prompt = [1, 2, 3, 4];
+  probe('sample', 0);
+  const every = Math.max(1, Math.round(calls / 10));
+  for (let c = 1; c <= calls; c++) {
+    await generate(model, prompt, { maxNewTokens: 20, seed: c, topK: 10 });
+    if (c % every === 0 || c === calls) probe('sample', c);
+  }
+  trainer.dispose();
+  model.dispose();
+  return points;
+}
+
 async function main() {
-  const { values } = parseArgs({ options: { backend: { type: 'string' }, steps: { type: 'string' }, presets: { type: 'string' }, simd: { type: 'string' } } });
+  const { values } = parseArgs({ options: { backend: { type: 'string' }, steps: { type: 'string' }, presets: { type: 'string' }, simd: { type: 'string' }, soak: { type: 'string' }, calls: { type: 'string' }, sampling: { type: 'boolean' } } });
   if (values.simd !== undefined && values.simd !== 'on' && values.simd !== 'off') throw new Error(`--simd takes on or off, not ${values.simd}`);
   // Off: the stock TF.js ops everywhere, to compare with the engine's own wasm kernels.
   const simd = values.simd !== 'off';
   setWasmKernelsEnabled(simd);
+  if (values.soak !== undefined) {
+    const steps = Number(values.soak);
+    const calls = Number(values.calls ?? 1000);
+    if (!Number.isInteger(steps) || steps < 1) throw new Error(`--soak takes a number of steps ≥ 1, got ${values.soak}`);
+    if (!Number.isInteger(calls) || calls < 0) throw new Error(`--calls takes a number of sampling calls ≥ 0, got ${values.calls}`);
+    const backend = values.backend ?? 'wasm';
+    if (!isNodeBackend(backend)) throw new Error(`unknown backend ${backend}`);
+    const points = await soak(backend, steps, calls);
+    mkdirSync('bench-results', { recursive: true });
+    writeFileSync('bench-results/soak.json', JSON.stringify({ date: new Date().toISOString(), backend, preset: 'tiny', batch: 12, steps, calls, node: process.version, points }, null, 2));
+    console.log('wrote bench-results/soak.json');
+    return;
+  }
   const backends = values.backend ? [values.backend] : [...NODE_BACKENDS];
   for (const b of backends) if (!isNodeBackend(b)) throw new Error(`unknown backend ${b}`);
   const presets = (values.presets ?? 'tiny,baby').split(',') as PresetName[];
   const rows: Row[] = [];
-  for (const backend of backends as NodeBackend[]) {
+  for (const backend of values.sampling ? [] : (backends as NodeBackend[])) {
     await useNodeBackend(backend);
     if (backend === 'wasm') console.log(`wasm: the engine's SIMD kernels (batched matmul, GELU, AdamW) ${bmmKernelActive() ? 'on' : 'off'}`);
     for (const preset of presets) {

@@ -63,7 +63,7 @@ async function bench(o: BenchOptions) {
   const ms = (performance.now() - t0) / o.steps;
   const per = (n: number) => n / o.steps;
   const out = {
-    backend: tf.getBackend(), preset: o.preset, batch: o.batch, blockSize: config.blockSize, steps: o.steps, readback: o.readbackMs === undefined ? 'every step' : `every ${o.readbackMs} ms`,
+    backend: tf.getBackend(), threads: report.threads ?? null, preset: o.preset, batch: o.batch, blockSize: config.blockSize, steps: o.steps, readback: o.readbackMs === undefined ? 'every step' : `every ${o.readbackMs} ms`,
     msPerStep: ms, tokensPerSec: (o.batch * config.blockSize * 1000) / ms,
     dispatchesPerStep: per(counts.dispatches), submitsPerStep: per(counts.submits), uploadsPerStep: per(counts.uploads), uniformWritesPerStep: per(counts.writes), readbacksPerStep: per(counts.readbacks),
     tensorsFlat: tf.memory().numTensors === tensors,

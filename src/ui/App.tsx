@@ -64,8 +64,8 @@ function Header() {
             ))}
           </select>
         </label>
-        <span className="backend-status" data-testid="backend-status" data-backend={backend.report?.name ?? ''} title={backend.report?.reason}>
-          {backend.report ? `${backend.report.name}: ${backend.report.reason}` : t('app.backendStarting')}
+        <span className="backend-status" data-testid="backend-status" data-backend={backend.report?.name ?? ''} data-threads={backend.report?.threads ?? ''} title={backend.report?.reason}>
+          {backend.report ? `${backend.report.name}${(backend.report.threads ?? 1) > 1 ? ` · ${t('app.threads', { n: backend.report.threads ?? 1 })}` : ''}: ${backend.report.reason}` : t('app.backendStarting')}
         </span>
         <button
           type="button"

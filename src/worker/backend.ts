@@ -10,15 +10,38 @@ import * as tf from '../engine/tf';
 import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-backend-webgpu';
 import './webgpu/index';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import wasmUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreadedUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import type { BackendName, BackendReport, BackendProbe } from './protocol';
 
-// The threaded wasm build starts its pthread workers from a blob whose code does not survive bundling
-// ("e is not defined"); the single-threaded SIMD build is used everywhere.
-tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+/**
+ * Threads for WebAssembly: TF.js's threaded SIMD build needs SharedArrayBuffer, which a browser gives only
+ * to a cross-origin isolated page (the app is served with COOP/COEP; see vite.config.ts, and
+ * scripts/wasmThreadsPlugin.ts for what makes the build survive bundling). XNNPACK splits each matmul
+ * over this many threads; past 4 the small matmuls of a lesson-sized model gain little and the threads
+ * compete with the page for the cores.
+ */
+const MAX_THREADS = 4;
+/**
+ * Fewer cores than this: one thread. The threaded build's memory is shared, and the engine's own SIMD
+ * kernels (batched matmul, GELU, AdamW: about half the step) run only on the single-threaded build's memory,
+ * so threads pay only where several cores share XNNPACK's matmuls. Measured on 2 cores: one thread with the
+ * kernels ~2× faster than two threads without.
+ */
+const MIN_CORES_FOR_THREADS = 4;
+const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
+const cores = typeof navigator !== 'undefined' ? navigator.hardwareConcurrency || 1 : 1;
+let wasmThreads = isolated && cores >= MIN_CORES_FOR_THREADS ? Math.min(cores, MAX_THREADS) : 1;
+/** Why the threaded build is not used (empty while it is, or may be). */
+let wasmSingle = isolated ? (cores >= MIN_CORES_FOR_THREADS ? '' : `${cores} core${cores === 1 ? '' : 's'}: one thread with the SIMD kernels is faster`) : 'the page is not cross-origin isolated';
+if (wasmThreads > 1) setThreadsCount(wasmThreads);
+else tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+/** TF.js's own wasm factory, kept to register it again single-threaded if the threaded build fails. */
+const wasmFactory = tf.findBackendFactory('wasm');
+/** The threaded build loads its wasm once and starts 8 pthread workers; far longer means it is stuck. */
+const THREADED_START_MS = 30_000;
 
 // Served from our own build: no CDN at run time.
 setWasmPaths({
@@ -71,6 +94,51 @@ async function activate(name: BackendName): Promise<boolean> {
   }
 }
 
+/**
+ * Start the wasm backend: the threaded build where allowed, else (or if it fails to start) the
+ * single-threaded SIMD build. A pthread worker that dies does not reject TF.js's start-up promise — it
+ * hangs — so an error reported while starting, or a start that takes too long, counts as a failure.
+ */
+async function activateWasm(): Promise<boolean> {
+  if (wasmThreads > 1) {
+    let onError: (e: Event) => void = () => undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const failed = new Promise<string>((resolve) => {
+      onError = (e) => {
+        // A pthread worker's error surfaces here; it is handled (by falling back), not a crash of this worker.
+        e.preventDefault();
+        resolve(`a thread failed (${(e as ErrorEvent).message || 'error'})`);
+      };
+      timer = setTimeout(() => resolve(`no start in ${THREADED_START_MS / 1000} s`), THREADED_START_MS);
+      globalThis.addEventListener('error', onError);
+    });
+    // TF.js caps its thread pool at hardwareConcurrency / 2 (it assumes two hyper-threads per core), which
+    // is one thread on a 2-core machine whatever setThreadsCount asks. It reads the count once, as the
+    // module starts: for that moment the count it sees is doubled, so the cap is the count itself.
+    const own = Object.getOwnPropertyDescriptor(navigator, 'hardwareConcurrency');
+    Object.defineProperty(navigator, 'hardwareConcurrency', { value: 2 * cores, configurable: true });
+    const outcome = await Promise.race([activate('wasm').then((ok) => (ok ? '' : 'start failed')), failed]);
+    if (own) Object.defineProperty(navigator, 'hardwareConcurrency', own);
+    else delete (navigator as { hardwareConcurrency?: number }).hardwareConcurrency;
+    globalThis.removeEventListener('error', onError);
+    clearTimeout(timer);
+    if (!outcome) return true;
+    wasmThreads = 1;
+    wasmSingle = `threaded WebAssembly failed: ${outcome}`;
+    tf.removeBackend('wasm');
+    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+    tf.registerBackend('wasm', wasmFactory, 2);
+  }
+  return activate('wasm');
+}
+
+/** Threads the wasm backend trains with, and why only one where that is so. */
+function wasmDetail(): { threads: number; note: string } {
+  // The single-threaded build has no thread pool, which TF.js reports as -1.
+  const threads = Math.max(1, getThreadsCount());
+  return { threads, note: threads > 1 ? `WebAssembly on ${threads} threads` : `WebAssembly on one thread (${wasmSingle || 'the threaded build was not chosen'})` };
+}
+
 /** Choose and start a backend: `forced` if given (and it works), else the fastest real one. */
 export async function chooseBackend(forced?: BackendName): Promise<BackendReport> {
   const probes: Record<BackendName, BackendProbe> = {
@@ -81,8 +149,12 @@ export async function chooseBackend(forced?: BackendName): Promise<BackendReport
   };
   const skipped: string[] = [];
   if (forced) {
-    if (await activate(forced)) {
-      const note = probes[forced].hardware || forced === 'wasm' || forced === 'cpu' ? '' : ` (${probes[forced].detail}: slow)`;
+    if (await (forced === 'wasm' ? activateWasm() : activate(forced))) {
+      if (forced === 'wasm') {
+        const { threads, note } = wasmDetail();
+        return { name: forced, forced: true, reason: `chosen by you (${note})`, probes, threads };
+      }
+      const note = probes[forced].hardware || forced === 'cpu' ? '' : ` (${probes[forced].detail}: slow)`;
       return { name: forced, forced: true, reason: `chosen by you${note}`, probes };
     }
     skipped.push(`${forced} (chosen by you) failed to start`);
@@ -91,7 +163,10 @@ export async function chooseBackend(forced?: BackendName): Promise<BackendReport
     if (probes[name].hardware && (await activate(name))) return { name, forced: false, reason: skipped.concat(probes[name].detail).join('; '), probes };
     skipped.push(probes[name].detail);
   }
-  if (await activate('wasm')) return { name: 'wasm', forced: false, reason: skipped.concat('using WebAssembly').join('; '), probes };
+  if (await activateWasm()) {
+    const { threads, note } = wasmDetail();
+    return { name: 'wasm', forced: false, reason: skipped.concat(`using ${note}`).join('; '), probes, threads };
+  }
   await activate('cpu');
   return { name: 'cpu', forced: false, reason: skipped.concat('WebAssembly failed: using plain JavaScript').join('; '), probes };
 }

@@ -26,6 +26,8 @@ export interface BackendReport {
   /** Why this backend, in words ("WebGPU has only a software adapter (…); using WebAssembly"). */
   reason: string;
   probes: Record<BackendName, BackendProbe>;
+  /** Threads that train, on WebAssembly (1 unless the page is cross-origin isolated and has cores to spare). */
+  threads?: number;
 }
 
 export interface WireError {

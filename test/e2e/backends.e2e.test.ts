@@ -11,15 +11,18 @@
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { startTestPage, type App } from './harness';
+import { previewTestPage, serverUrl, startTestPage, type App } from './harness';
 import { PRESETS } from '../../src/engine/model/config';
 import type { RunOptions, RunReport, WeightDiff } from './backends-page/main';
 
 let app: App;
 let page: Page;
+const ROOT = resolve('test/e2e/backends-page');
+const OUT = resolve('test-results/backends-page');
 
 beforeAll(async () => {
-  app = await startTestPage(resolve('test/e2e/backends-page'), resolve('test-results/backends-page'));
+  // Served cross-origin isolated, as the app is (WebAssembly, the reference, trains on threads where there are 4+ cores).
+  app = await startTestPage(ROOT, OUT);
   const context = await app.browser.newContext();
   page = await context.newPage();
   await page.goto(app.url);
@@ -36,8 +39,8 @@ type Api = {
   initialDiff(backend: string, reference: string): number;
   rejectedProgram(): Promise<string | null>;
 };
-const api = <T>(fn: (a: Api, arg: never) => T | Promise<T>, arg?: unknown): Promise<T> =>
-  page.evaluate(([src, a]) => (new Function('api', 'arg', `return (${src})(api, arg)`) as (api: unknown, arg: unknown) => T)((window as unknown as { equivalence: Api }).equivalence, a), [fn.toString(), arg] as const);
+const api = <T>(fn: (a: Api, arg: never) => T | Promise<T>, arg?: unknown, on: Page = page): Promise<T> =>
+  on.evaluate(([src, a]) => (new Function('api', 'arg', `return (${src})(api, arg)`) as (api: unknown, arg: unknown) => T)((window as unknown as { equivalence: Api }).equivalence, a), [fn.toString(), arg] as const);
 
 const LR = 1e-3;
 const STEPS = 3;
@@ -89,3 +92,26 @@ it('a GPU program the device rejects is reported by the guard, not ignored', asy
   const message = await api((a) => a.rejectedProgram());
   expect(message).toMatch(/GPU rejected/);
 }, 120_000);
+
+it('WebAssembly trains the same cross-origin isolated (threads with 4 or more cores) as not (one thread)', async () => {
+  const opts: RunOptions = { ...CASES[0].opts, backend: 'wasm' };
+  const server = await previewTestPage(ROOT, OUT, { isolated: false });
+  const context = await app.browser.newContext();
+  try {
+    const single = await context.newPage();
+    await single.goto(serverUrl(server));
+    await single.waitForSelector('body[data-ready=true]', { timeout: 60_000 });
+    const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+    const threaded = await api((a, o: RunOptions) => a.run(o), opts);
+    const one = await api((a, o: RunOptions) => a.run(o), opts, single);
+    expect(threaded.threads).toBe(cores >= 4 ? Math.min(cores, 4) : 1); // the worker's rule (src/worker/backend.ts)
+    expect(one.threads).toBe(1);
+    expect(one.error).toBeUndefined();
+    expect(threaded.error).toBeUndefined();
+    // Threads split each matmul's output between them; every element is still summed by one thread.
+    threaded.losses.forEach((l, i) => expect(Math.abs(l - one.losses[i]), `step ${i}`).toBeLessThan(1e-5));
+  } finally {
+    await context.close();
+    await new Promise<void>((done) => server.httpServer.close(() => done()));
+  }
+}, 300_000);

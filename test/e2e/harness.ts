@@ -7,6 +7,7 @@ import { expect } from 'vitest';
 import { build, preview, type PreviewServer } from 'vite';
 import { chromium, type Browser, type BrowserContext, type Page, type Worker } from 'playwright-core';
 import type { BackendReport } from '../../src/worker/protocol';
+import { ISOLATION_HEADERS, wasmThreads } from '../../scripts/wasmThreadsPlugin';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -22,19 +23,44 @@ const FLAGS = [
   '--disable-dev-shm-usage',
 ];
 
-/** Build a test page (a folder with an index.html) into an ignored folder and serve it; Chromium with the same flags. */
-export async function startTestPage(root: string, outDir: string): Promise<App> {
+/**
+ * Build a test page (a folder with an index.html) into an ignored folder and serve it; Chromium with the
+ * same flags. Served cross-origin isolated like the app (so WebAssembly trains on threads) unless
+ * `isolated` is false.
+ */
+export async function startTestPage(root: string, outDir: string, { isolated = true } = {}): Promise<App> {
   if (!existsSync(CHROMIUM)) {
     throw new Error(`Chromium not found at ${CHROMIUM}: install Debian's chromium (apt-get install -y chromium) or set CHROMIUM_PATH`);
   }
-  const config = { root, configFile: false as const, logLevel: 'warn' as const, build: { outDir, emptyOutDir: true, target: 'es2022', chunkSizeWarningLimit: 8000 } };
-  await build({ ...config, mode: 'production' });
-  return serve(await preview({ ...config, preview: { port: 0, host: '127.0.0.1', strictPort: false } }));
+  await build({ ...pageConfig(root, outDir), mode: 'production' });
+  return serve(await previewTestPage(root, outDir, { isolated }));
+}
+
+/** The Vite config of a test page: the app's wasm-threads patch, without the app's config file. */
+function pageConfig(root: string, outDir: string) {
+  return {
+    root,
+    configFile: false as const,
+    logLevel: 'warn' as const,
+    plugins: [wasmThreads()],
+    worker: { plugins: () => [wasmThreads()] },
+    build: { outDir, emptyOutDir: true, target: 'es2022', chunkSizeWarningLimit: 8000 },
+  };
+}
+
+/** Serve a test page already built by startTestPage (e.g. a second time, not isolated). */
+export function previewTestPage(root: string, outDir: string, { isolated = true } = {}): Promise<PreviewServer> {
+  return preview({ ...pageConfig(root, outDir), preview: { port: 0, host: '127.0.0.1', strictPort: false, headers: isolated ? ISOLATION_HEADERS : {} } });
+}
+
+/** The URL a preview server listens on. */
+export function serverUrl(server: PreviewServer): string {
+  return server.resolvedUrls?.local[0] ?? `http://127.0.0.1:${(server.httpServer.address() as { port: number }).port}/`;
 }
 
 /** Chromium with the flags above, against a preview server; close() stops both. */
 async function serve(server: PreviewServer): Promise<App> {
-  const url = server.resolvedUrls?.local[0] ?? `http://127.0.0.1:${(server.httpServer.address() as { port: number }).port}/`;
+  const url = serverUrl(server);
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });
   return {
     url,

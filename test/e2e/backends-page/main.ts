@@ -43,6 +43,8 @@ export interface RunReport {
   params: number;
   /** Whether the engine's own SIMD kernels (batched matmul, GELU, AdamW) ran: on wasm they should. */
   simdKernels: boolean;
+  /** Threads that trained (WebAssembly). */
+  threads?: number;
   error?: string;
 }
 
@@ -85,7 +87,7 @@ async function run(o: RunOptions): Promise<RunReport> {
   model.dispose();
   // Everything the run made is owned by the model or the optimizer: nothing is left once both are gone.
   const tensorsAfter = tf.memory().numTensors;
-  return { backend: tf.getBackend(), losses, gradNorms, tensorsBefore, tensorsAfter, params, simdKernels: bmmKernelActive(), error };
+  return { backend: tf.getBackend(), losses, gradNorms, tensorsBefore, tensorsAfter, params, simdKernels: bmmKernelActive(), threads: report.threads, error };
 }
 
 /** Per-parameter max |Δ| between a backend's final weights and the reference's. */
