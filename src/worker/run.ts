@@ -53,9 +53,11 @@ export async function runTraining(ctx: RunContext, r: RunRequest, startStep: num
   if (startStep === 0) trainer.reseed(runSeed(r.seed, r.fromSnapshot, trainer.globalStep));
   const spec: TrainSpec = {
     ...(r.phase === 'pretrain' ? pretrainSpec(r, data.corpusData!) : finetuneSpec(r, data.pairsData!, tokenizer, r.forgetting ? data.corpusData : null)),
-    // Read statistics back about four times a second, not every step (a GPU→CPU sync stalls the GPU).
+    // Read statistics back about four times a second, not every step (a GPU→CPU sync stalls the GPU), and
+    // on a GPU never more often than every 10 steps (a slow one then reads back every 10 steps).
     logEvery: 1_000_000,
     readbackMs: 250,
+    readbackMinSteps: ctx.fixedShape() ? 10 : 1,
   };
   const trainableNow = trainer.trainableParams(trainableAt(r.freeze, startStep, model.config.nLayer, spec.freezeOptions));
   post({ type: 'runStarted', runId: r.runId, phase: r.phase, steps: r.steps, startStep, trainableParams: trainableNow });

@@ -53,6 +53,11 @@ export interface TrainSpec {
    * read-back stalls the GPU's pipeline, and everything downstream throttles to ~250 ms anyway.
    */
   readbackMs?: number;
+  /**
+   * With readbackMs: read back only once this many steps are also pending (whichever comes later). GPU
+   * backends pass ~10, so a fast GPU reads back every ~250 ms and a slow one every 10 steps, never every step.
+   */
+  readbackMinSteps?: number;
 }
 
 export interface StepMetrics {
@@ -287,7 +292,7 @@ export class Trainer {
         pending.push({ step, lr, stats });
         stepsSinceFlush++;
         tokensSinceFlush += tokens;
-        const due = spec.readbackMs !== undefined && performance.now() - lastFlush >= spec.readbackMs;
+        const due = spec.readbackMs !== undefined && performance.now() - lastFlush >= spec.readbackMs && pending.length >= (spec.readbackMinSteps ?? 1);
         const pause = cb.between?.due(step + 1) ?? false;
         if (pending.length >= logEvery || due || pause || step === end - 1) await flush();
         if (pause) {
