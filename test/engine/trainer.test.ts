@@ -37,6 +37,23 @@ describe.each(TEST_BACKENDS)('Trainer on %s', (backend) => {
     model.dispose();
   });
 
+  it('reads statistics back by time, but never before readbackMinSteps steps are pending (whichever is later)', async () => {
+    const { config, train } = tinySetup();
+    const model = GPT.create(config, 6);
+    let readbacks = 0;
+    const trainer = new Trainer(model, { seed: 6, checkDevice: async () => void readbacks++ });
+    const spec = { steps: 7, batchSize: 2, schedule: constant(1e-3), train, logEvery: 1000, readbackMs: 0 };
+    const seen: number[] = [];
+    await trainer.run({ ...spec, readbackMinSteps: 3 }, { onStep: (m) => seen.push(m.step) });
+    expect(readbacks).toBe(3); // after steps 3 and 6, and at the end
+    expect(seen).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    readbacks = 0;
+    await trainer.run(spec);
+    expect(readbacks).toBe(7); // time alone: every step
+    trainer.dispose();
+    model.dispose();
+  });
+
   it('runs work between steps where it is due, after that step is reported, without changing the training', async () => {
     const { config, train } = tinySetup();
     const spec = { steps: 6, batchSize: 4, schedule: constant(1e-2), train, logEvery: 1000 };
