@@ -155,6 +155,14 @@ export class AdamW {
     });
   }
 
+  /** Give back one step count of each named parameter: its step was skipped (non-finite), nothing changed. */
+  rewind(names: string[]): void {
+    for (const name of names) {
+      const slot = this.slots.get(name);
+      if (slot && slot.step > 0) slot.step -= 1;
+    }
+  }
+
   /** The slot of `name` in packed form (created, or converted from the stock form, on first use). */
   private packedSlot(name: string, param: tf.Variable): Slot {
     let slot = this.slots.get(name);

@@ -145,12 +145,18 @@ interface Pending {
   step: number;
   lr: number;
   stats: tf.Tensor1D; // [loss, gradNorm, ok, ...updateNorm per group]
+  /** Parameters the optimizer stepped (their step counts are given back if the step turns out skipped). */
+  names: string[];
 }
+
+/** A loss the guard reads as not finite (loss + norm > 3e38), yet a finite number (WGSL may assume no Inf). */
+const NOT_OK_LOSS = 3.3e38;
 
 export class Trainer {
   readonly optimizer: AdamW;
   private rng: Rng;
   private readonly checkDevice?: () => Promise<void>;
+  private penalty: tf.Variable | null = null;
   globalStep = 0;
 
   constructor(
@@ -189,6 +195,8 @@ export class Trainer {
     const evalEvery = spec.evalEvery ?? 0;
     const evalIters = spec.evalIters ?? 10;
     const pending: Pending[] = [];
+    // A new run starts healthy (the previous one may have stopped on a non-finite step).
+    tf.tidy(() => this.penaltyFlag().assign(tf.scalar(0)));
     const groups = groupIds(nLayer);
     let lastLoss = NaN;
     let lastEval: EvalMetrics | undefined;
@@ -229,6 +237,9 @@ export class Trainer {
         if (failure) return;
         if (row[2] === 0) {
           failure = new NonFiniteError(p.step, row[0], row[1]);
+          // This step and every later one of the window changed nothing (the guard is sticky, see step()):
+          // give their step counts back, so AdamW's bias correction counts only the steps it took.
+          for (const skipped of records.slice(i)) this.optimizer.rewind(skipped.names);
           return;
         }
         lastLoss = row[0];
@@ -287,9 +298,9 @@ export class Trainer {
           await evaluate(step);
         }
         const lr = lrAt(spec.schedule, step);
-        const { stats, tokens } = this.step(spec, trainable, lr);
+        const { stats, tokens, names } = this.step(spec, trainable, lr);
         this.globalStep++;
-        pending.push({ step, lr, stats });
+        pending.push({ step, lr, stats, names });
         stepsSinceFlush++;
         tokensSinceFlush += tokens;
         const due = spec.readbackMs !== undefined && performance.now() - lastFlush >= spec.readbackMs && pending.length >= (spec.readbackMinSteps ?? 1);
@@ -319,7 +330,7 @@ export class Trainer {
   }
 
   /** One optimizer step over gradAccum micro-batches. Returns the packed statistics (caller disposes). */
-  private step(spec: TrainSpec, trainable: TrainableSet, lr: number): { stats: tf.Tensor1D; tokens: number } {
+  private step(spec: TrainSpec, trainable: TrainableSet, lr: number): { stats: tf.Tensor1D; tokens: number; names: string[] } {
     const accum = Math.max(1, spec.gradAccum ?? 1);
     const names = [...this.model.params.keys()].filter((n) => trainable.has(groupOf(n)));
     const vars = names.map((n) => this.model.params.get(n)!);
@@ -355,22 +366,37 @@ export class Trainer {
     const groups = groupIds(this.model.config.nLayer);
     const stats = tf.tidy(() => {
       const gradNorm = sumOfSquares(grads).sqrt() as tf.Scalar;
-      const guard = new StepGuard(loss, gradNorm, spec.clip ?? 1.0);
+      // Sticky: after a non-finite step, every later step of the run is skipped too (on the device, before
+      // any read-back), so a run stops with the weights from just before its first bad step.
+      // penalty is 0 while the run is healthy, else a loss the guard reads as not finite (arithmetic, not
+      // tf.where: no Select kernel, which the wasm AdamW path avoids).
+      const penalty = this.penaltyFlag();
+      const guardLoss = loss.add(penalty) as tf.Scalar;
+      const guard = new StepGuard(guardLoss, gradNorm, spec.clip ?? 1.0);
       try {
         const perGroup = groups.map((gid) => {
           const members = names.flatMap((name, i) => (groupOf(name) === gid ? [{ name, param: vars[i], grad: grads[i] }] : []));
           return members.length ? this.optimizer.step(members, lr * trainable.get(gid)!, guard) : tf.scalar(0);
         });
+        penalty.assign(tf.sub(1, guard.ok.cast('float32')).mul(NOT_OK_LOSS));
         return tf.stack([loss, gradNorm, guard.ok.cast('float32'), ...perGroup]) as tf.Tensor1D;
       } finally {
         guard.dispose();
       }
     });
     tf.dispose([...grads, loss]);
-    return { stats, tokens };
+    return { stats, tokens, names };
+  }
+
+  /** 0 while every step of the run so far was finite, then NOT_OK_LOSS (a device scalar, reset when a run starts). */
+  private penaltyFlag(): tf.Variable {
+    this.penalty ??= tf.tidy(() => tf.variable(tf.scalar(0), false));
+    return this.penalty;
   }
 
   dispose(): void {
     this.optimizer.dispose();
+    this.penalty?.dispose();
+    this.penalty = null;
   }
 }
