@@ -78,7 +78,7 @@ export function* sequentialWindows(ids: Int32Array, blockSize: number, batchSize
 export function checkText(text: string, what = 'the text'): void {
   if (text.trim().length === 0) throw new DataError(`${what} is empty`, 'textEmpty', { what });
   const sample = text.slice(0, 65536);
-  if (sample.includes('\u0000')) throw new DataError(`${what} looks binary (it contains NUL bytes): use a UTF-8 text file`, 'textBinary', { what });
+  if (sample.includes('\u0000')) throw new DataError(`${what} looks binary (it contains NUL bytes): use a UTF-8 text file`, 'textBinary', { what, detail: 'it contains NUL bytes' });
   let control = 0;
   let replacement = 0;
   for (const ch of sample) {
@@ -86,6 +86,6 @@ export function checkText(text: string, what = 'the text'): void {
     if ((c < 32 && c !== 9 && c !== 10 && c !== 13) || c === 127) control++;
     if (c === 0xfffd) replacement++;
   }
-  if (control > sample.length * 0.01) throw new DataError(`${what} looks binary (${control} control characters in the first ${sample.length}): use a UTF-8 text file`, 'textBinary', { what });
-  if (replacement > sample.length * 0.01) throw new DataError(`${what} is not valid UTF-8 (${replacement} undecodable bytes in the first ${sample.length} characters)`, 'textNotUtf8', { what });
+  if (control > sample.length * 0.01) throw new DataError(`${what} looks binary (${control} control characters in the first ${sample.length}): use a UTF-8 text file`, 'textBinary', { what, detail: `${control} control characters in the first ${sample.length}` });
+  if (replacement > sample.length * 0.01) throw new DataError(`${what} is not valid UTF-8 (${replacement} undecodable bytes in the first ${sample.length} characters)`, 'textNotUtf8', { what, detail: `${replacement} undecodable bytes in the first ${sample.length} characters` });
 }
