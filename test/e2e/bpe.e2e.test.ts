@@ -1,7 +1,7 @@
 /**
  * A BPE model in the production build: the tokenizer is trained in the worker with its progress shown, the
  * model pretrains and samples, the tokenizer view shows coloured tokens, the chart switches to bits per
- * character, and the model (with its tokenizer) round-trips through export → import.
+ * character, and the model (with its tokenizer) round-trips through export → import and the autosave.
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -107,6 +107,15 @@ it('trains a BPE tokenizer with a progress bar, pretrains, samples, shows tokens
     } finally {
       await second.context.close();
     }
+
+    // The autosave (written when the run ended) brings the BPE model back after a reload, tokenizer and all.
+    await page.reload();
+    await ready(page);
+    await page.click('[data-testid=resume-autosave]');
+    await page.waitForSelector('[data-testid=notice]:has-text("Restored")', { timeout: 60_000 });
+    await page.waitForSelector('[data-testid=tokenizer-view][data-kind=bpe]');
+    expect(await page.textContent('[data-testid=model-info]')).toContain('vocabulary 320');
+    expect(await sample(page, 'The ', 7)).toBe(text);
     expect(errors).toEqual([]);
   } finally {
     await context.close();
