@@ -9,6 +9,7 @@ import { PAIRS_SPLIT_SEED } from '../engine/train/lesson';
 import { createRng } from '../engine/random';
 import type { Tokenizer } from '../engine/tokenizer/types';
 import { CharTokenizer } from '../engine/tokenizer/char';
+import { trainingText } from '../engine/data/corpus';
 import { defaultVocabSize } from '../engine/tokenizer/bpeTrain';
 import { tokenPieces } from '../engine/tokenizer/pieces';
 import type { GPT } from '../engine/model/gpt';
@@ -86,7 +87,7 @@ export class WorkerData {
 
   private describe(d: PreparedCorpus, unknownCount: number, unknownChars: [string, number][]): CorpusInfo {
     const text = this.corpus!.text;
-    return { name: this.corpus!.name, chars: [...text].length, distinct: new Set(text).size, trainTokens: d.trainTokens, valTokens: d.valTokens, unknownCount, unknownChars: unknownChars.slice(0, 50), bpeDefaultVocab: (this.bpeDefault ??= defaultVocabSize(text)) };
+    return { name: this.corpus!.name, chars: [...text].length, distinct: new Set(text).size, trainTokens: d.trainTokens, valTokens: d.valTokens, unknownCount, unknownChars: unknownChars.slice(0, 50), bpeDefaultVocab: (this.bpeDefault ??= defaultVocabSize(trainingText(text))) };
   }
 
   /**

@@ -98,7 +98,7 @@ export interface CorpusInfo {
   valTokens: number;
   unknownCount: number;
   unknownChars: [string, number][];
-  /** The BPE vocabulary size this corpus gets by default (bytes, its frequent characters, ~√chars merges). */
+  /** The BPE vocabulary size this corpus gets by default (of its training 90 %: bytes, frequent characters, ~√chars merges). */
   bpeDefaultVocab?: number;
 }
 

@@ -17,6 +17,7 @@ import { EngineError } from '../engine/errors';
 import { attentionMaps } from '../engine/model/probe';
 import { CharTokenizer } from '../engine/tokenizer/char';
 import { trainBpe } from '../engine/tokenizer/bpeTrain';
+import { trainingText } from '../engine/data/corpus';
 import type { Tokenizer } from '../engine/tokenizer/types';
 import { chooseBackend } from './backend';
 import { GpuErrorGuard } from './gpuGuard';
@@ -61,14 +62,17 @@ function prepareData(): void {
 /** Progress messages at most this often: a 1,000-merge training reports a few dozen times, not a thousand. */
 const PROGRESS_EVERY_MS = 100;
 
-/** The tokenizer a new model gets: characters of the corpus, or BPE trained on it here with its progress posted. */
+/**
+ * The tokenizer a new model gets: characters of the corpus, or BPE trained here with its progress posted, on
+ * the text's first 90 % as the CLI does (the validation tenth stays unseen by the tokenizer too).
+ */
 async function newTokenizer(text: string, choice: Extract<Request, { type: 'createModel' }>['tokenizer']): Promise<Tokenizer> {
   if (!choice || choice.kind === 'char') return CharTokenizer.fromText(text);
   const ctl = new AbortController();
   worker.tokenizerTraining = ctl;
   let last = 0;
   try {
-    return await trainBpe(text, {
+    return await trainBpe(trainingText(text), {
       vocabSize: choice.vocabSize ?? undefined,
       signal: ctl.signal,
       onProgress: (p) => {

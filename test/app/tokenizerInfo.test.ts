@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { WorkerData, firstSentence, sampleText } from '../../src/worker/data';
 import { prepareCorpus } from '../../src/engine/data/prepare';
 import { CharTokenizer } from '../../src/engine/tokenizer/char';
-import { trainBpe } from '../../src/engine/tokenizer/bpeTrain';
+import { defaultVocabSize, trainBpe } from '../../src/engine/tokenizer/bpeTrain';
+import { trainingText } from '../../src/engine/data/corpus';
 import type { Tokenizer } from '../../src/engine/tokenizer/types';
 
 const EN = 'Call me Ishmael. Some years ago, never mind how long precisely, having little or no money in my purse,\nand nothing particular to interest me on shore, I thought I would sail about a little.\n'.repeat(30);
@@ -52,6 +53,8 @@ describe('tokenizer view figures', () => {
     const out = data.prepare(null, null);
     expect(out.corpus?.bpeDefaultVocab).toBeGreaterThanOrEqual(256);
     expect(out.corpus!.bpeDefaultVocab! % 64).toBe(0);
+    // Sized to the training 90 %, as the tokenizer is trained on it (and the CLI's default).
+    expect(out.corpus!.bpeDefaultVocab).toBe(defaultVocabSize(trainingText(EN)));
   });
   it('takes whole lines and a sentence cut after a word', () => {
     expect(sampleText('abc\ndef\nghi', 9)).toBe('abc\ndef');
