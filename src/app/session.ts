@@ -98,7 +98,8 @@ export async function discardAutosave(): Promise<void> {
 export async function recover(onEvent: (e: Event) => void, backend: BackendName | null): Promise<void> {
   // A healthy worker (a backend switch, not a crash) saves the current model first, so it is what comes back.
   if (get().backend.status === 'ready' && get().model.info && get().run.status !== 'running') await saveNow();
-  set((s) => ({ run: { ...s.run, status: 'idle', runId: null, error: null }, model: { ...s.model, info: null } }));
+  // A tokenizer being trained went with the old worker: its progress bar too.
+  set((s) => ({ run: { ...s.run, status: 'idle', runId: null, error: null }, model: { ...s.model, info: null }, tokenizer: { ...s.tokenizer, progress: null } }));
   startWorker(onEvent, backend);
   await resendData();
   if (await readAutosaveInfo()) await resumeAutosave();

@@ -64,9 +64,10 @@ const PROGRESS_EVERY_MS = 100;
 
 /**
  * The tokenizer a new model gets: characters of the corpus, or BPE trained here with its progress posted, on
- * the text's first 90 % as the CLI does (the validation tenth stays unseen by the tokenizer too).
+ * the text's first 90 % as the CLI does (the validation tenth stays unseen by the tokenizer too). Null when
+ * cancelled.
  */
-async function newTokenizer(text: string, choice: Extract<Request, { type: 'createModel' }>['tokenizer']): Promise<Tokenizer> {
+async function newTokenizer(text: string, choice: Extract<Request, { type: 'createModel' }>['tokenizer']): Promise<Tokenizer | null> {
   if (!choice || choice.kind === 'char') return CharTokenizer.fromText(text);
   const ctl = new AbortController();
   worker.tokenizerTraining = ctl;
@@ -82,6 +83,10 @@ async function newTokenizer(text: string, choice: Extract<Request, { type: 'crea
         post({ type: 'tokenizerProgress', progress: { phase: p.phase, done: p.done, total: p.total } });
       },
     });
+  } catch (e) {
+    // Cancelled: not an error, the current model simply stays (null).
+    if (ctl.signal.aborted) return null;
+    throw e;
   } finally {
     worker.tokenizerTraining = null;
     post({ type: 'tokenizerProgress', progress: null });
@@ -161,6 +166,7 @@ async function handle(msg: Request): Promise<void> {
       if (!data.corpus) throw new EngineError('choose a corpus first: the vocabulary is built from it', 'noCorpus');
       // Trained before anything changes: cancelled or failed, the current model stays as it was.
       const tokenizer = await newTokenizer(data.corpus.text, msg.tokenizer);
+      if (!tokenizer) return;
       refuseDuringRun();
       const config: GPTConfig = validateConfig({ ...msg.config, vocabSize: tokenizer.vocabSize });
       replaceModel(GPT.create(config, msg.seed), tokenizer, { step: 0, phase: 'init', seed: msg.seed }, msg.seed);

@@ -121,3 +121,22 @@ it('trains a BPE tokenizer with a progress bar, pretrains, samples, shows tokens
     await context.close();
   }
 }, 400_000);
+
+it('cancels a BPE training: the bar goes, no model is made, no error is shown, and Create works again', async () => {
+  // The whole of Moby-Dick and the largest vocabulary: thousands of merges, seconds of training to cancel.
+  const { context, page, errors } = await newPage(app, `${TINY}&data=moby-dick&tok=bpe&vocab=8192`);
+  try {
+    await ready(page);
+    await page.click('[data-testid=create-model]');
+    await page.waitForSelector('[data-testid=tokenizer-progress]:has-text("merges")', { timeout: 60_000 });
+    expect(await page.isDisabled('[data-testid=create-model]')).toBe(true);
+    await page.click('[data-testid=tokenizer-cancel]');
+    await page.waitForSelector('[data-testid=tokenizer-progress]', { state: 'detached', timeout: 30_000 });
+    expect(await page.locator('[data-testid=model-info]').count()).toBe(0);
+    expect(await page.locator('[data-testid=notice]').count()).toBe(0);
+    expect(await page.isDisabled('[data-testid=create-model]')).toBe(false);
+    expect(errors).toEqual([]);
+  } finally {
+    await context.close();
+  }
+}, 200_000);
