@@ -4,6 +4,7 @@
  * spans, characters per token, one sentence by characters and by the model's tokenizer. Everything shown
  * is computed in the worker (TokenizerInfo): the page holds no tokenizer.
  */
+import { memo } from 'react';
 import { MAX_VOCAB, MIN_VOCAB } from '../../engine/tokenizer/bpeTrain';
 import type { TokenPiece, TokenizerProgress } from '../../worker/protocol';
 import { set, useStore } from '../../store/store';
@@ -25,8 +26,11 @@ export function progressView(p: TokenizerProgress): { fraction: number; key: Key
   return { fraction, key: 'tok.merging', params: { done: p.done, total: p.total } };
 }
 
-/** Choosing the next model's tokenizer, and the progress of a BPE training under way. */
-export function TokenizerChoice({ disabled }: { disabled: boolean }) {
+/**
+ * Choosing the next model's tokenizer, and the progress of a BPE training under way. Memoised, as the view
+ * below: the model panel redraws on every training step (its step count), these only when their state changes.
+ */
+export const TokenizerChoice = memo(function TokenizerChoice({ disabled }: { disabled: boolean }) {
   const t = useT();
   const kind = useStore((s) => s.tokenizer.kind);
   const size = useStore((s) => s.tokenizer.vocabSize);
@@ -78,7 +82,7 @@ export function TokenizerChoice({ disabled }: { disabled: boolean }) {
       )}
     </div>
   );
-}
+});
 
 /** Spans in alternating colours, one per piece; hovering shows the token ids. */
 export function Pieces({ pieces, testId }: { pieces: TokenPiece[]; testId: string }) {
@@ -94,7 +98,7 @@ export function Pieces({ pieces, testId }: { pieces: TokenPiece[]; testId: strin
 }
 
 /** The current model's tokenizer: what its tokens look like on this text. */
-export function TokenizerView() {
+export const TokenizerView = memo(function TokenizerView() {
   const t = useT();
   const info = useStore((s) => s.tokenizer.info);
   if (!info) return null;
@@ -119,4 +123,4 @@ export function TokenizerView() {
       </div>
     </div>
   );
-}
+});
