@@ -31,6 +31,10 @@ export function applyEvent(state: AppState, e: Event): Applied {
       return none({ ...state, model: { ...state.model, info: e.info } });
     case 'corpusInfo':
       return none({ ...state, data: { ...state.data, info: e.info, error: null } });
+    case 'tokenizerProgress':
+      return none({ ...state, tokenizer: { ...state.tokenizer, progress: e.progress } });
+    case 'tokenizerInfo':
+      return none({ ...state, tokenizer: { ...state.tokenizer, info: e.info } });
     case 'pairsInfo':
       return none({ ...state, pairs: { ...state.pairs, info: e.info, error: null } });
     case 'runStarted': {
@@ -43,7 +47,13 @@ export function applyEvent(state: AppState, e: Event): Applied {
           : [];
       return none({
         ...state,
-        runs: updateRun(state, e.runId, (x) => ({ status: 'running', trainableParams: e.trainableParams, markers: [...x.markers, ...marker] })),
+        runs: updateRun(state, e.runId, (x) => ({
+          status: 'running',
+          trainableParams: e.trainableParams,
+          markers: [...x.markers, ...marker],
+          // The corpus's characters per token under this model's tokenizer: its curves in bits per character.
+          charsPerToken: x.charsPerToken ?? (e.phase === 'pretrain' ? state.tokenizer.info?.charsPerToken : undefined),
+        })),
         run: { ...state.run, runId: e.runId, phase: e.phase, status: 'running', steps: e.steps, startStep: e.startStep, step: e.startStep },
       });
     }

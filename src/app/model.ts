@@ -12,17 +12,26 @@ import { worker } from './worker';
 const base = import.meta.env.BASE_URL;
 
 export function createModel(): void {
-  const { model, data } = get();
+  const { model, data, tokenizer } = get();
   try {
     validateConfig({ ...model.arch, vocabSize: 2 });
     if (!data.source) return notifyKey('error', 'model.needCorpus');
     // A starter's reference curve stays, to compare the student's own pretraining with it.
     set((s) => ({ runs: s.runs.filter((r) => r.reference), run: { ...s.run, runId: null, status: 'idle', error: null, step: 0, steps: 0 } }));
-    worker().send({ type: 'createModel', config: model.arch, seed: model.seed });
+    if (tokenizer.progress) return; // a tokenizer is being trained for the model already asked for
+    const choice = tokenizer.kind === 'bpe' ? { kind: 'bpe' as const, vocabSize: tokenizer.vocabSize } : { kind: 'char' as const };
+    // Shown at once (the worker's first progress message follows): a second click waits for this model.
+    if (choice.kind === 'bpe') set((s) => ({ tokenizer: { ...s.tokenizer, progress: { phase: 'counting', done: 0, total: 1 } } }));
+    worker().send({ type: 'createModel', config: model.arch, seed: model.seed, tokenizer: choice });
     writeUrl();
   } catch (e) {
     notify('error', errorText(e));
   }
+}
+
+/** Stop training a BPE tokenizer for a new model: the current model stays. */
+export function cancelTokenizer(): void {
+  worker().send({ type: 'cancelTokenizer' });
 }
 
 /**

@@ -46,7 +46,7 @@ export async function persistSession(bytes: Uint8Array, step: number): Promise<v
       runs: s2.runs.map((r) => thinned(r)),
       run: { ...s2.run, step, queue: [] },
       request: null,
-      settings: { model: s2.model.arch, preset: s2.model.preset, seed: s2.model.seed, pretrain: s2.pretrain, finetune: s2.finetune, data: s2.data.source, pairs: s2.pairs.source },
+      settings: { model: s2.model.arch, preset: s2.model.preset, seed: s2.model.seed, pretrain: s2.pretrain, finetune: s2.finetune, data: s2.data.source, pairs: s2.pairs.source, tokenizer: { kind: s2.tokenizer.kind, vocabSize: s2.tokenizer.vocabSize } },
     });
     set((s) => ({ autosave: { ...s.autosave, lastSavedStep: step, error: null } }));
   } catch (err) {
@@ -65,6 +65,7 @@ export async function resumeAutosave(): Promise<void> {
       model: { ...s.model, arch: sets.model, preset: sets.preset ?? s.model.preset, seed: sets.seed },
       pretrain: sets.pretrain,
       finetune: sets.finetune,
+      tokenizer: sets.tokenizer ? { ...s.tokenizer, kind: sets.tokenizer.kind, vocabSize: sets.tokenizer.vocabSize } : s.tokenizer,
     }));
     if (sets.data) await selectCorpus(sets.data);
     if (sets.pairs && !sets.pairs.startsWith('upload:') && sets.pairs !== 'editor') await selectPairs(sets.pairs);
@@ -97,7 +98,8 @@ export async function discardAutosave(): Promise<void> {
 export async function recover(onEvent: (e: Event) => void, backend: BackendName | null): Promise<void> {
   // A healthy worker (a backend switch, not a crash) saves the current model first, so it is what comes back.
   if (get().backend.status === 'ready' && get().model.info && get().run.status !== 'running') await saveNow();
-  set((s) => ({ run: { ...s.run, status: 'idle', runId: null, error: null }, model: { ...s.model, info: null } }));
+  // A tokenizer being trained went with the old worker: its progress bar too.
+  set((s) => ({ run: { ...s.run, status: 'idle', runId: null, error: null }, model: { ...s.model, info: null }, tokenizer: { ...s.tokenizer, progress: null } }));
   startWorker(onEvent, backend);
   await resendData();
   if (await readAutosaveInfo()) await resumeAutosave();

@@ -282,6 +282,26 @@ const en = {
   'error.noPairs': 'choose dialogue pairs to fine-tune on first',
   'error.noSnapshot': 'there is no pretrained snapshot yet: it is kept when fine-tuning starts',
   'error.runBusy': 'stop the current run first',
+
+  // ---- tokenizer (BPE) ----
+  'tok.kind': 'Tokenizer',
+  'tok.char': 'characters (one token per character)',
+  'tok.bpe': 'BPE (subwords learned from the text)',
+  'tok.vocab': 'Vocabulary size ({min}–{max})',
+  'tok.vocabDefault': 'Empty: {n}, sized to this text (bytes, its characters, about √characters merges).',
+  'tok.invalidVocab': 'Must be a whole number from {min} to {max}.',
+  'tok.tip': 'Byte-pair encoding merges the most frequent neighbouring pieces of the text into one token, again and again: tokens become syllables and words, so the same context holds more text. Any text still encodes: a character without a token of its own is spelled in bytes.',
+  'tok.counting': 'Training the tokenizer: reading the text ({pct}%)',
+  'tok.merging': 'Training the tokenizer: {done} / {total} merges',
+  'tok.cancel': 'Cancel',
+  'tok.title': 'Tokens',
+  'tok.summary': '{kind} tokenizer · vocabulary {vocab} · {cpt} characters per token (validation text)',
+  'tok.sample': 'The start of the text, one colour per token:',
+  'tok.compare': 'The same sentence, by characters ({charN} tokens) and by this model’s tokenizer ({modelN} tokens):',
+  'tok.byChar': 'characters',
+  'tok.byModel': 'this model',
+  'chart.bpc': 'Bits per character',
+  'chart.bpcTip': 'Loss per token depends on the tokenizer (a BPE token holds several characters). Bits per character = loss × tokens ÷ (characters × ln 2) compares character and BPE models on the same text. Pretraining curves only.',
 } as const;
 
 export type Key = keyof typeof en;
@@ -558,6 +578,26 @@ const zh: Record<Key, string> = {
   'error.noPairs': '请先选择用于微调的对话数据',
   'error.noSnapshot': '还没有预训练快照：开始微调时才会保存',
   'error.runBusy': '请先停止当前的训练',
+
+  // ---- tokenizer (BPE) ----
+  'tok.kind': '分词器',
+  'tok.char': '字符（每个字符一个词元）',
+  'tok.bpe': 'BPE（从文本中学到的子词）',
+  'tok.vocab': '词表大小（{min}–{max}）',
+  'tok.vocabDefault': '留空：{n}，按本文本确定（字节、其中的字符、约 √字符数 次合并）。',
+  'tok.invalidVocab': '必须是 {min} 到 {max} 之间的整数。',
+  'tok.tip': '字节对编码（BPE）反复把文本中最常相邻的两段合并成一个词元：词元逐渐变成音节和词，同样长的上下文能容纳更多文本。任何文本都能编码：没有自己词元的字符用字节表示。',
+  'tok.counting': '正在训练分词器：读取文本（{pct}%）',
+  'tok.merging': '正在训练分词器：{done} / {total} 次合并',
+  'tok.cancel': '取消',
+  'tok.title': '词元',
+  'tok.summary': '{kind} 分词器 · 词表 {vocab} · 每个词元 {cpt} 个字符（验证文本）',
+  'tok.sample': '文本开头，每个词元一种颜色：',
+  'tok.compare': '同一句话，按字符（{charN} 个词元）和按本模型的分词器（{modelN} 个词元）：',
+  'tok.byChar': '字符',
+  'tok.byModel': '本模型',
+  'chart.bpc': '每字符比特数',
+  'chart.bpcTip': '每个词元的损失取决于分词器（一个 BPE 词元包含好几个字符）。每字符比特数 = 损失 × 词元数 ÷（字符数 × ln 2），可以在同一文本上公平比较字符模型和 BPE 模型。仅用于预训练曲线。',
 };
 
 /** A translatable message: a dictionary key and its parameters, translated when drawn. */

@@ -24,6 +24,8 @@ export interface SavedUi {
     finetune: AppState['finetune'];
     data: string | null;
     pairs: string | null;
+    /** The next model's tokenizer setting (optional: sessions saved before BPE lack it; the model file has its own). */
+    tokenizer?: { kind: AppState['tokenizer']['kind']; vocabSize: number | null };
   };
 }
 

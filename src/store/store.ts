@@ -11,6 +11,7 @@ import { validatePlan, type FreezePlan, type FreezeStage } from '../engine/train
 import type { ScheduleKind } from '../engine/train/schedule';
 import { LESSON_FINETUNE, LESSON_FREEZE, LESSON_PRETRAIN, LESSON_SAMPLING, PAIRS_VAL_FRACTION } from '../engine/train/lesson';
 import type { Pair } from '../engine/data/pairs';
+import type { TokenizerInfo, TokenizerProgress } from '../worker/protocol';
 import type { BackendName, BackendReport, CorpusInfo, Diagnostics, TokenWhy, DialogueScore, ModelInfo, PairsInfo, Phase, SampleSettings, TrainSettings } from '../worker/protocol';
 
 export type { TrainSettings };
@@ -108,6 +109,8 @@ export interface RunRecord {
   score?: { model: DialogueScore; snapshot: DialogueScore | null };
   /** A curve drawn for reference (a starter model's own pretraining), not a run of this session. */
   reference?: boolean;
+  /** Characters per token of the corpus splits when the run started (pretraining): its losses in bits per character. */
+  charsPerToken?: { train: number; val: number };
 }
 
 export interface ChatMessage {
@@ -145,6 +148,11 @@ export interface AppState {
   /** Attention maps of the last prompt looked at (plain numbers), and which layer and head are shown. */
   attention: { maps: { prompt: string; tokens: string[]; layers: number; heads: number; weights: Float32Array } | null; layer: number; head: number; busy: boolean };
   notice: { kind: 'info' | 'error'; text: Text } | null;
+  /**
+   * Tokenizer: the kind and vocabulary size (null: sized to the corpus) of the next model, its BPE training
+   * progress, the current model's tokenizer as the view shows it, and whether the loss chart is in bits per character.
+   */
+  tokenizer: { kind: 'char' | 'bpe'; vocabSize: number | null; progress: TokenizerProgress | null; info: TokenizerInfo | null; bitsPerChar: boolean };
   /** otherTab: another tab of the app holds the autosave, so this one does not write it. */
   autosave: { every: number; lastSavedStep: number | null; error: string | null; resumable: { step: number; savedAt: number } | null; otherTab: boolean };
 }
@@ -187,6 +195,7 @@ export function initialState(lang: Lang = 'en'): AppState {
     chat: { messages: [], busy: false, compare: false },
     attention: { maps: null, layer: 0, head: 0, busy: false },
     notice: null,
+    tokenizer: { kind: 'char', vocabSize: null, progress: null, info: null, bitsPerChar: false },
     autosave: { every: 50, lastSavedStep: null, error: null, resumable: null, otherTab: false },
   };
 }

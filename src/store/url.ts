@@ -8,6 +8,7 @@ import { isPresetName, PRESETS, type ArchConfig } from '../engine/model/config';
 import type { ScheduleKind } from '../engine/train/schedule';
 import { BACKENDS } from '../worker/protocol';
 import { LANGS } from './lang';
+import { MAX_VOCAB, MIN_VOCAB } from '../engine/tokenizer/bpeTrain';
 
 type Field = {
   key: string;
@@ -59,6 +60,9 @@ function archField(key: string, prop: 'nLayer' | 'nHead' | 'nEmbd' | 'blockSize'
   };
 }
 
+/** A BPE vocabulary size a link may ask for (the engine's MIN_VOCAB … MAX_VOCAB). */
+const isVocabSize = (n: number | null): n is number => n !== null && Number.isInteger(n) && n >= MIN_VOCAB && n <= MAX_VOCAB;
+
 /** Applied in this order whatever the query's order: 'preset' comes before the fields that override it. */
 const FIELDS: Field[] = [
   { key: 'lang', read: (s) => s.lang, write: (_s, v) => (oneOf(LANGS, v) ? { lang: v } : null) },
@@ -72,6 +76,8 @@ const FIELDS: Field[] = [
   archField('block', 'blockSize'),
   archField('dropout', 'dropout'),
   { key: 'bias', read: (s) => s.model.arch.bias, write: (s, v) => (v === 'true' || v === 'false' ? withArch(s, { bias: v === 'true' }) : null) },
+  { key: 'tok', read: (s) => s.tokenizer.kind, write: (s, v) => (v === 'char' || v === 'bpe' ? { tokenizer: { ...s.tokenizer, kind: v } } : null) },
+  { key: 'vocab', read: (s) => (s.tokenizer.kind === 'bpe' ? s.tokenizer.vocabSize : null), write: (s, v) => (isVocabSize(num(v)) ? { tokenizer: { ...s.tokenizer, vocabSize: num(v) } } : null) },
   { key: 'seed', read: (s) => s.model.seed, write: (s, v) => (num(v) === null ? null : { model: { ...s.model, seed: num(v)! } }) },
   numField('steps', 'pretrain', 'steps'),
   numField('batch', 'pretrain', 'batchSize'),

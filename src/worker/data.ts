@@ -8,8 +8,16 @@ import { corpusWords } from '../engine/eval/dialogue';
 import { PAIRS_SPLIT_SEED } from '../engine/train/lesson';
 import { createRng } from '../engine/random';
 import type { Tokenizer } from '../engine/tokenizer/types';
+import { CharTokenizer } from '../engine/tokenizer/char';
+import { trainingText } from '../engine/data/corpus';
+import { defaultVocabSize } from '../engine/tokenizer/bpeTrain';
+import { tokenPieces } from '../engine/tokenizer/pieces';
 import type { GPT } from '../engine/model/gpt';
-import type { CorpusInfo, PairsInfo } from './protocol';
+import type { CorpusInfo, PairsInfo, TokenizerInfo } from './protocol';
+
+/** The tokenizer view shows the corpus's first lines up to this many characters, and one sentence up to SENTENCE_CHARS. */
+const SAMPLE_CHARS = 400;
+const SENTENCE_CHARS = 80;
 
 /** Held-out prompts answered after each fine-tuning run. */
 const MAX_HELDOUT = 40;
@@ -28,10 +36,12 @@ export class WorkerData {
   corpusData: (PreparedCorpus & { tokenizer: Tokenizer }) | null = null;
   pairsData: PreparedPairs | null = null;
   private words: Set<string> | null = null;
+  private bpeDefault: number | null = null;
 
   setCorpus(name: string, text: string): void {
     this.corpus = { name, text };
     this.words = null;
+    this.bpeDefault = null;
   }
 
   /** Words of the corpus (for the word share of replies), built once per corpus. */
@@ -77,6 +87,41 @@ export class WorkerData {
 
   private describe(d: PreparedCorpus, unknownCount: number, unknownChars: [string, number][]): CorpusInfo {
     const text = this.corpus!.text;
-    return { name: this.corpus!.name, chars: [...text].length, distinct: new Set(text).size, trainTokens: d.trainTokens, valTokens: d.valTokens, unknownCount, unknownChars: unknownChars.slice(0, 50) };
+    return { name: this.corpus!.name, chars: [...text].length, distinct: new Set(text).size, trainTokens: d.trainTokens, valTokens: d.valTokens, unknownCount, unknownChars: unknownChars.slice(0, 50), bpeDefaultVocab: (this.bpeDefault ??= defaultVocabSize(trainingText(text))) };
   }
+
+  /**
+   * The tokenizer view's figures for the prepared corpus: its first lines as tokens, one sentence under a
+   * character tokenizer and under the model's, and characters per token of each split (null before a model).
+   */
+  tokenizerInfo(tokenizer: Tokenizer | null): TokenizerInfo | null {
+    const d = this.corpusData;
+    if (!this.corpus || !d || !tokenizer) return null;
+    const sample = sampleText(this.corpus.text, SAMPLE_CHARS);
+    const sentence = firstSentence(sample, SENTENCE_CHARS);
+    return {
+      kind: tokenizer.kind,
+      vocabSize: tokenizer.vocabSize,
+      sample: tokenPieces(tokenizer, sample),
+      sentence: { char: tokenPieces(CharTokenizer.fromText(sentence), sentence), model: tokenPieces(tokenizer, sentence) },
+      charsPerToken: { train: d.trainChars / d.trainTokens, val: d.valChars / d.valTokens },
+    };
+  }
+}
+
+/** The first lines of a text, at most `max` characters (code points), cut at a line end where there is one. */
+export function sampleText(text: string, max: number): string {
+  const head = [...text.slice(0, max * 2)].slice(0, max).join('');
+  const cut = head.lastIndexOf('\n');
+  return cut > max / 2 ? head.slice(0, cut) : head;
+}
+
+/** The first non-empty line of a text, at most `max` characters, cut after a word where it can be. */
+export function firstSentence(text: string, max: number): string {
+  const line = text.split('\n').map((l) => l.trim()).find((l) => l.length > 0) ?? '';
+  const chars = [...line];
+  if (chars.length <= max) return line;
+  const head = chars.slice(0, max).join('');
+  const space = head.lastIndexOf(' ');
+  return space > max / 2 ? head.slice(0, space) : head;
 }

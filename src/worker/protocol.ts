@@ -100,6 +100,8 @@ export interface CorpusInfo {
   valTokens: number;
   unknownCount: number;
   unknownChars: [string, number][];
+  /** The BPE vocabulary size this corpus gets by default (of its training 90 %: bytes, frequent characters, ~√chars merges). */
+  bpeDefaultVocab?: number;
 }
 
 export interface PairsInfo {
@@ -152,12 +154,44 @@ export interface Diagnostics {
   bytes: number;
 }
 
+// ---- Tokenizer choice, BPE training progress and the tokenizer view ----
+
+/** The tokenizer a new model gets: one token per character, or BPE trained on the corpus (null size: sized to it). */
+export type TokenizerChoice = { kind: 'char' } | { kind: 'bpe'; vocabSize: number | null };
+
+/** BPE training progress: counting the corpus's characters, then learning merges. */
+export interface TokenizerProgress {
+  phase: 'counting' | 'merging';
+  done: number;
+  total: number;
+}
+
+/** One coloured span of the tokenizer view: the text its token(s) spell. */
+export interface TokenPiece {
+  text: string;
+  ids: number[];
+}
+
+/** What the page shows of the current model's tokenizer (all computed in the worker: the page holds no tokenizer). */
+export interface TokenizerInfo {
+  kind: 'char' | 'bpe';
+  vocabSize: number;
+  /** The start of the corpus, cut into the model's tokens. */
+  sample: TokenPiece[];
+  /** One sentence of the corpus under a character tokenizer and under the model's. */
+  sentence: { char: TokenPiece[]; model: TokenPiece[] };
+  /** Characters per token of each split; bits per character = loss · tokens / (chars · ln 2). */
+  charsPerToken: { train: number; val: number };
+}
+
 /** Page → worker. */
 export type Request =
   | { type: 'init'; backend?: BackendName }
   | { type: 'setCorpus'; name: string; text: string }
   | { type: 'setPairs'; name: string; pairs: Pair[]; valFraction: number; responseOnly: boolean; heldout: string[] }
-  | { type: 'createModel'; config: Omit<GPTConfig, 'vocabSize'>; seed: number }
+  | { type: 'createModel'; config: Omit<GPTConfig, 'vocabSize'>; seed: number; tokenizer?: TokenizerChoice }
+  /** Stops a BPE tokenizer being trained for a new model (the current model stays). */
+  | { type: 'cancelTokenizer' }
   | { type: 'train'; run: RunRequest; resume?: { startStep: number } }
   | { type: 'pause' }
   | { type: 'stop' }
@@ -176,6 +210,9 @@ export type Event =
   | { type: 'ready'; backend: BackendReport }
   | { type: 'modelInfo'; info: ModelInfo | null }
   | { type: 'corpusInfo'; info: CorpusInfo }
+  /** BPE training for a new model: progress, then null when it ends (done, cancelled or failed). */
+  | { type: 'tokenizerProgress'; progress: TokenizerProgress | null }
+  | { type: 'tokenizerInfo'; info: TokenizerInfo | null }
   | { type: 'pairsInfo'; info: PairsInfo }
   | { type: 'runStarted'; runId: string; phase: Phase; steps: number; startStep: number; trainableParams: number }
   /** A streamed reply's next token; `why`: its probability and the model's top alternatives (decoded). */

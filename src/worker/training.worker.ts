@@ -16,6 +16,9 @@ import { readSession, saveSession } from '../engine/io/session';
 import { EngineError } from '../engine/errors';
 import { attentionMaps } from '../engine/model/probe';
 import { CharTokenizer } from '../engine/tokenizer/char';
+import { trainBpe } from '../engine/tokenizer/bpeTrain';
+import { trainingText } from '../engine/data/corpus';
+import type { Tokenizer } from '../engine/tokenizer/types';
 import { chooseBackend } from './backend';
 import { GpuErrorGuard } from './gpuGuard';
 import { WorkerData } from './data';
@@ -36,6 +39,8 @@ const worker = {
   owner: new ModelOwner((): Promise<void> => worker.gpuGuard.check()),
   data: new WorkerData(),
   run: null as ActiveRun | null,
+  /** A BPE tokenizer being trained for a new model (cancelTokenizer aborts it). */
+  tokenizerTraining: null as AbortController | null,
 };
 
 const ctx: RunContext = {
@@ -51,6 +56,41 @@ function prepareData(): void {
   const info = worker.data.prepare(loaded?.model ?? null, loaded?.tokenizer ?? null);
   if (info.corpus) post({ type: 'corpusInfo', info: info.corpus });
   if (info.pairs) post({ type: 'pairsInfo', info: info.pairs });
+  post({ type: 'tokenizerInfo', info: worker.data.tokenizerInfo(loaded?.tokenizer ?? null) });
+}
+
+/** Progress messages at most this often: a 1,000-merge training reports a few dozen times, not a thousand. */
+const PROGRESS_EVERY_MS = 100;
+
+/**
+ * The tokenizer a new model gets: characters of the corpus, or BPE trained here with its progress posted, on
+ * the text's first 90 % as the CLI does (the validation tenth stays unseen by the tokenizer too). Null when
+ * cancelled.
+ */
+async function newTokenizer(text: string, choice: Extract<Request, { type: 'createModel' }>['tokenizer']): Promise<Tokenizer | null> {
+  if (!choice || choice.kind === 'char') return CharTokenizer.fromText(text);
+  const ctl = new AbortController();
+  worker.tokenizerTraining = ctl;
+  let last = 0;
+  try {
+    return await trainBpe(trainingText(text), {
+      vocabSize: choice.vocabSize ?? undefined,
+      signal: ctl.signal,
+      onProgress: (p) => {
+        const now = performance.now();
+        if (now - last < PROGRESS_EVERY_MS && p.done < p.total) return;
+        last = now;
+        post({ type: 'tokenizerProgress', progress: { phase: p.phase, done: p.done, total: p.total } });
+      },
+    });
+  } catch (e) {
+    // Cancelled: not an error, the current model simply stays (null).
+    if (ctl.signal.aborted) return null;
+    throw e;
+  } finally {
+    worker.tokenizerTraining = null;
+    post({ type: 'tokenizerProgress', progress: null });
+  }
 }
 
 function replaceModel(...args: Parameters<ModelOwner['replace']>): void {
@@ -124,7 +164,10 @@ async function handle(msg: Request): Promise<void> {
     case 'createModel': {
       refuseDuringRun();
       if (!data.corpus) throw new EngineError('choose a corpus first: the vocabulary is built from it', 'noCorpus');
-      const tokenizer = CharTokenizer.fromText(data.corpus.text);
+      // Trained before anything changes: cancelled or failed, the current model stays as it was.
+      const tokenizer = await newTokenizer(data.corpus.text, msg.tokenizer);
+      if (!tokenizer) return;
+      refuseDuringRun();
       const config: GPTConfig = validateConfig({ ...msg.config, vocabSize: tokenizer.vocabSize });
       replaceModel(GPT.create(config, msg.seed), tokenizer, { step: 0, phase: 'init', seed: msg.seed }, msg.seed);
       return;
@@ -187,6 +230,9 @@ async function handle(msg: Request): Promise<void> {
     case 'forgetRun':
       owner.forgetRun(msg.runId);
       return;
+    case 'cancelTokenizer':
+      worker.tokenizerTraining?.abort();
+      return;
     case 'attention': {
       const { model, tokenizer } = owner.require();
       const temp = msg.from === 'snapshot' ? owner.snapshotModel() : null;
@@ -219,7 +265,7 @@ self.onmessage = (e: MessageEvent<Request>) => {
   const msg = e.data;
   const requestId = 'requestId' in msg ? msg.requestId : undefined;
   const fail = (err: unknown) => post({ type: 'error', requestId, error: toWireError(err) });
-  if (msg.type === 'pause' || msg.type === 'stop' || msg.type === 'forgetRun') {
+  if (msg.type === 'pause' || msg.type === 'stop' || msg.type === 'forgetRun' || msg.type === 'cancelTokenizer') {
     handle(msg).catch(fail);
     return;
   }

@@ -64,12 +64,14 @@ describe('charts data', () => {
         points: [{ globalStep: 1, step: 0, loss: Math.log(2), lr: 0.001, tokensPerSec: 1000, gradNorm: 1.5 }],
         evals: [{ globalStep: 1, step: 0, losses: { val: 4.1 }, accuracy: { val: 0.25 } }],
         diagnostics: [{ globalStep: 1, weightNorms: { embeddings: 3, ln_f: 1 }, tensors: 40, bytes: 1024 }],
+        charsPerToken: { train: 2, val: 4 },
       },
     ]).trim().split('\n');
-    expect(csv[0]).toBe('run,phase,kind,global_step,step,loss,lr,tokens_per_sec,eval_val,grad_norm,perplexity,accuracy_val,tensors,bytes,weight_norm_embeddings,weight_norm_ln_f');
-    expect(csv[1]).toBe(`"run ""a"", 1",pretrain,step,1,0,${Math.log(2)},0.001,1000.0,,1.5,2,,,,,`);
-    expect(csv[2]).toBe('"run ""a"", 1",pretrain,eval,1,0,,,,4.1,,,0.25,,,,');
-    expect(csv[3]).toBe('"run ""a"", 1",pretrain,diagnostics,1,,,,,,,,,40,1024,3,1');
+    const bpc = 4.1 / (4 * Math.LN2); // loss · tokens / (chars · ln 2), at 4 characters per token
+    expect(csv[0]).toBe('run,phase,kind,global_step,step,loss,lr,tokens_per_sec,eval_val,grad_norm,perplexity,accuracy_val,tensors,bytes,weight_norm_embeddings,weight_norm_ln_f,bpc_val');
+    expect(csv[1]).toBe(`"run ""a"", 1",pretrain,step,1,0,${Math.log(2)},0.001,1000.0,,1.5,2,,,,,,`);
+    expect(csv[2]).toBe(`"run ""a"", 1",pretrain,eval,1,0,,,,4.1,,,0.25,,,,,${bpc}`);
+    expect(csv[3]).toBe('"run ""a"", 1",pretrain,diagnostics,1,,,,,,,,,40,1024,3,1,');
   });
 });
 

@@ -2,7 +2,9 @@ import { Legend, Line, LineChart, ReferenceArea, ReferenceLine, Tooltip, XAxis, 
 import { overfitRegions } from './overfit';
 import { Diagnostics } from './Diagnostics';
 import { memo, useEffect, useRef, useState, type ReactElement } from 'react';
-import { useStore, type RunRecord } from '../../store/store';
+import { set, useStore, type RunRecord } from '../../store/store';
+import { toBits, type CharsPerToken } from './bits';
+import { Tip } from '../Field';
 import { downsample, metricsCsv } from './downsample';
 import { labelGap, placeMarkerLabels, type PlacedLabel } from './markers';
 import { download, useRunsForDisplay, useT, type ShownRun } from '../hooks';
@@ -74,7 +76,13 @@ export const LossChart = memo(function LossChart() {
   const runs = useRunsForDisplay();
   // Tooltips cost a lot of layout per redraw; they are offered when training is not running.
   const training = useStore((s) => s.run.status === 'running');
-  const main = runs.filter((r) => !r.compare && !r.hidden);
+  // Bits per character: pretraining curves only, each with the characters per token it was trained on
+  // (a starter's curve, kept before any run, takes the current model's: it is that model's own).
+  const bpc = useStore((s) => s.tokenizer.bitsPerChar);
+  const currentCpt = useStore((s) => s.tokenizer.info?.charsPerToken);
+  const cptOf = (r: ShownRun): CharsPerToken | undefined => (bpc ? (r.charsPerToken ?? currentCpt) : undefined);
+  const unit = (d: XY[], cpt: number | undefined): XY[] => (bpc && cpt ? d.map((p) => ({ x: p.x, y: toBits(p.y, cpt) })) : d);
+  const main = runs.filter((r) => !r.compare && !r.hidden && (!bpc || (r.phase === 'pretrain' && cptOf(r))));
   const lines: { key: string; name: string; data: XY[]; color: string; dashed?: boolean; dots?: boolean }[] = [];
   // A starter's own curve (a reference) is drawn only over the steps this session trains: next to the
   // student's own pretraining it compares; during a fine-tune it would squeeze the run into the right edge.
@@ -83,14 +91,16 @@ export const LossChart = memo(function LossChart() {
   const inView = (d: XY[]) => (ownXs.length ? d.filter((p) => p.x >= Math.min(...ownXs) && p.x <= Math.max(...ownXs)) : d);
   for (const r of main.filter((x) => x.reference)) {
     // Progress snapshots every ~150 steps, already averaged by the trainer's log: drawn as they are.
-    lines.push({ key: `${r.runId}-train`, name: `${r.name}: ${t('chart.train')}`, data: inView(r.points.map((p) => ({ x: p.globalStep, y: p.loss }))), color: '#6b7280', dashed: true });
-    lines.push({ key: `${r.runId}-val`, name: `${r.name}: ${t('chart.val')}`, data: inView(evalSeries(r, EVAL.val, 'globalStep')), color: '#9ca3af', dashed: true, dots: true });
+    const cpt = cptOf(r);
+    lines.push({ key: `${r.runId}-train`, name: `${r.name}: ${t('chart.train')}`, data: unit(inView(r.points.map((p) => ({ x: p.globalStep, y: p.loss }))), cpt?.train), color: '#6b7280', dashed: true });
+    lines.push({ key: `${r.runId}-val`, name: `${r.name}: ${t('chart.val')}`, data: unit(inView(evalSeries(r, EVAL.val, 'globalStep')), cpt?.val), color: '#9ca3af', dashed: true, dots: true });
   }
   for (const r of own) {
     const pts = downsample(r.points.map((p) => ({ x: p.globalStep, y: p.loss })), MAX_POINTS, 'x');
     if (r.phase === 'pretrain') {
-      lines.push({ key: `${r.runId}-train`, name: t('chart.train'), data: ema(pts), color: COLORS[0] });
-      lines.push({ key: `${r.runId}-val`, name: t('chart.val'), data: evalSeries(r, EVAL.val, 'globalStep'), color: COLORS[1], dots: true });
+      const cpt = cptOf(r);
+      lines.push({ key: `${r.runId}-train`, name: t('chart.train'), data: unit(ema(pts), cpt?.train), color: COLORS[0] });
+      lines.push({ key: `${r.runId}-val`, name: t('chart.val'), data: unit(evalSeries(r, EVAL.val, 'globalStep'), cpt?.val), color: COLORS[1], dots: true });
     } else {
       lines.push({ key: `${r.runId}-ptrain`, name: `${t('chart.pairsTrain')} (${r.name})`, data: ema(pts), color: COLORS[2] });
       lines.push({ key: `${r.runId}-pval`, name: `${t('chart.pairsVal')} (${r.name})`, data: evalSeries(r, EVAL.pairsVal, 'globalStep'), color: COLORS[3], dots: true });
@@ -105,12 +115,16 @@ export const LossChart = memo(function LossChart() {
     <section className="panel chart-panel" aria-labelledby="chart-title">
       <div className="row between">
         <h2 id="chart-title">{t('chart.title')}</h2>
+        <label className="check small">
+          <input type="checkbox" data-testid="bpc-toggle" checked={bpc} onChange={(e) => set((s) => ({ tokenizer: { ...s.tokenizer, bitsPerChar: e.target.checked } }))} /> {t('chart.bpc')}{' '}
+          <Tip>{t('chart.bpcTip')}</Tip>
+        </label>
         <button type="button" disabled={!runs.length} onClick={() => download('small-gpt-metrics.csv', metricsCsv(runs), 'text/csv')}>
           {t('chart.csv')}
         </button>
       </div>
       {!hasData && <p className="muted">{t('chart.empty')}</p>}
-      <Sized height={280} data-testid="loss-chart" data-points={main.reduce((a, r) => a + r.points.length, 0)} data-markers={markers.length}>
+      <Sized height={280} data-testid="loss-chart" data-unit={bpc ? 'bpc' : 'loss'} data-points={main.reduce((a, r) => a + r.points.length, 0)} data-markers={markers.length}>
         {(width) => {
           const labels = markerLabels(markers, lines, width);
           return (

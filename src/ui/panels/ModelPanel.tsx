@@ -3,6 +3,7 @@ import { ARCH_LIMITS, PRESETS, PRESET_NAMES, countParams, headsDividing, isDropo
 import { createModel, startFromStarter } from '../../app/controller';
 import { NumberField, SelectField, Tip } from '../Field';
 import { formatNumber, useT } from '../hooks';
+import { TokenizerChoice, TokenizerView, vocabProblem } from './TokenizerView';
 
 type T = ReturnType<typeof useT>;
 
@@ -49,9 +50,11 @@ export function ModelPanel() {
   const manifest = useStore((s) => s.manifest);
   // Steps trained, counted live during a run (the worker's figure arrives at its start and end).
   const liveSteps = useStore((s) => (s.model.info ? s.model.info.step + (s.run.status === 'running' ? s.run.step - s.run.startStep : 0) : 0));
+  const tok = useStore((s) => s.tokenizer);
+  const training = tok.progress !== null;
   const errors = archErrors(arch, t);
-  const valid = Object.keys(errors).length === 0;
-  const vocab = (corpus?.distinct ?? 64) + 2;
+  const valid = Object.keys(errors).length === 0 && (tok.kind === 'char' || vocabProblem(tok.vocabSize) === null);
+  const vocab = tok.kind === 'bpe' ? (tok.vocabSize ?? corpus?.bpeDefaultVocab ?? 512) : (corpus?.distinct ?? 64) + 2;
   const params = valid ? countParams({ ...arch, vocabSize: vocab }) : 0;
   const mem = valid ? memoryEstimate(arch, vocab, batch) : null;
   const update = (patch: Partial<ArchConfig>) => set((s) => ({ model: { ...s.model, preset: 'custom', arch: { ...s.model.arch, ...patch } } }));
@@ -102,13 +105,14 @@ export function ModelPanel() {
       <label className="check">
         <input type="checkbox" checked={arch.bias} onChange={(e) => update({ bias: e.target.checked })} /> {t('model.bias')}
       </label>
+      <TokenizerChoice disabled={running || training} />
       {mem && (
         <p data-testid="param-count">
           {t('model.params', { n: formatNumber(params) })} ·{' '}
           <span className="muted">{t('model.memory', { mb: mb(mem.weights + mem.optimizer + mem.activations), w: mb(mem.weights), o: mb(mem.optimizer), a: mb(mem.activations), b: batch })}</span>
         </p>
       )}
-      <button type="button" className="primary" data-testid="create-model" disabled={!valid || !hasData || running} onClick={createModel}>
+      <button type="button" className="primary" data-testid="create-model" disabled={!valid || !hasData || running || training} onClick={createModel}>
         {info ? t('model.recreate') : t('model.create')}
       </button>
       {!hasData && <p className="muted">{t('model.needCorpus')}</p>}
@@ -117,6 +121,7 @@ export function ModelPanel() {
           {t('model.current', { layers: info.config.nLayer, heads: info.config.nHead, width: info.config.nEmbd, context: info.config.blockSize, vocab: info.vocabSize, params: formatNumber(info.params), step: liveSteps, phase: info.phase })}
         </p>
       )}
+      <TokenizerView />
     </section>
   );
 }
