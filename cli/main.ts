@@ -328,7 +328,7 @@ async function finetune(v: Values, ctl: AbortController): Promise<number> {
   const input = readInput(pairsArg, 'pairs');
   const pairs = parsePairsStrict(input.text, input.name);
   const data = preparePairs(ckpt.tokenizer, pairs, ckpt.config.blockSize, { seed: PAIRS_SPLIT_SEED, valFraction: PAIRS_VAL_FRACTION });
-  console.log(`finetune ${initPath} on ${input.name}: ${data.trainPairs} train / ${data.valPairs} val pairs, freeze ${describePlan(plan)}${discriminative ? `, discriminative ×1/${discriminative}` : ''}`);
+  console.log(`finetune ${initPath} on ${input.name}: ${data.trainPairs} train / ${data.valPairs} val pairs, ${settings.lora ? 'LoRA (every weight frozen)' : `freeze ${describePlan(plan)}`}${discriminative ? `, discriminative ×1/${discriminative}` : ''}`);
   if (data.valPairs === 0) console.log(`warning: ${input.name} has a single pair: none is held out, so the pairs-val loss is the training loss`);
   if (data.truncatedCount) console.log(`warning: ${data.truncatedCount} pair(s) are longer than the context (${ckpt.config.blockSize}) and were truncated`);
   warnUnknown(input.name, data.unknownChars);

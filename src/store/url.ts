@@ -29,7 +29,7 @@ function numField<K extends 'pretrain' | 'finetune'>(key: string, slice: K, prop
 const keysOf = <K extends string>(all: Record<K, true>) => Object.keys(all) as K[];
 
 const SCHEDULES = keysOf<ScheduleKind>({ cosine: true, constant: true, slanted: true });
-const FREEZE_PRESETS = keysOf<FreezePreset>({ none: true, embeddings: true, bottom: true, top: true, progressive: true, stages: true, custom: true });
+const FREEZE_PRESETS = keysOf<FreezePreset>({ none: true, embeddings: true, bottom: true, top: true, progressive: true, stages: true, custom: true, lora: true });
 
 const oneOf = <T extends string>(list: readonly T[], v: string): v is T => (list as readonly string[]).includes(v);
 

@@ -14,7 +14,7 @@
  */
 import { toModelArgs, type GPTConfig } from '../model/config';
 import type { GPT } from '../model/gpt';
-import { LoraAdapters, LoraError, mergeAdapters, validateLora, weightsFingerprint, type LoraConfig } from '../model/lora';
+import { adapterSpecs, LoraAdapters, LoraError, mergeAdapters, validateLora, weightsFingerprint, type LoraConfig } from '../model/lora';
 import type { Tokenizer } from '../tokenizer/types';
 import { checkpointBytes, snapshotParams, type TrainingInfo } from './checkpoint';
 import { readSafetensors, SafetensorsError, writeSafetensors, type RawTensor } from './safetensors';
@@ -39,21 +39,27 @@ export async function exportMerged(model: GPT, tokenizer: Tokenizer, training: T
   return checkpointBytes(model.config, await mergedValues(model), tokenizer, { ...training, lora: lora.lora, merged: true });
 }
 
-/** The adapter-only file: A and B, rank, α, targets and the base's fingerprint. */
+/** The adapter-only file: A and B, rank, α, targets and the base's fingerprint. A sync point. */
 export async function exportAdapter(model: GPT): Promise<Uint8Array> {
   const lora = requireLora(model);
-  const base = await snapshotParams(model);
-  const values = await lora.values();
+  return adapterBytes(model.config, lora.lora, await lora.values(), await snapshotParams(model));
+}
+
+/** The adapter-only file for adapter values held on the CPU, trained on the base weights `base`. */
+export function adapterBytes(config: GPTConfig, lora: LoraConfig, values: Map<string, Float32Array>, base: Map<string, Float32Array>): Uint8Array {
   const tensors = new Map<string, RawTensor>();
-  for (const spec of lora.specs) {
-    tensors.set(spec.a.name, { shape: spec.a.shape, data: values.get(spec.a.name)! });
-    tensors.set(spec.b.name, { shape: spec.b.shape, data: values.get(spec.b.name)! });
+  for (const spec of adapterSpecs(config, lora)) {
+    for (const t of [spec.a, spec.b]) {
+      const data = values.get(t.name);
+      if (!data) throw new LoraError(`no values for adapter tensor ${t.name}`);
+      tensors.set(t.name, { shape: t.shape, data });
+    }
   }
   return writeSafetensors(tensors, {
     format: ADAPTER_FORMAT,
-    lora: JSON.stringify(lora.lora),
+    lora: JSON.stringify(lora),
     base_fingerprint: weightsFingerprint(base),
-    model_args: JSON.stringify(toModelArgs(model.config)),
+    model_args: JSON.stringify(toModelArgs(config)),
   });
 }
 
