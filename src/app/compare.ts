@@ -4,7 +4,7 @@
  */
 import { freezePlanOf, type FinetuneSettings, type Strategy } from '../store/store';
 import { describePlan, planChanges } from '../engine/train/freeze';
-import type { LoraConfig } from '../engine/model/lora';
+import type { LoraConfig } from '../engine/model/loraConfig';
 
 export type { Strategy };
 

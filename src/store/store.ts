@@ -7,7 +7,7 @@ import { createStore } from 'zustand/vanilla';
 import { useStore as useZustand } from 'zustand';
 import { PRESETS, type ArchConfig, type PresetName } from '../engine/model/config';
 import type { GroupId } from '../engine/model/groups';
-import { DEFAULT_LORA, validateLora, type LoraConfig, type LoraTargets } from '../engine/model/lora';
+import { DEFAULT_LORA, validateLora, type LoraConfig, type LoraTargets } from '../engine/model/loraConfig';
 import { validatePlan, type FreezePlan, type FreezeStage } from '../engine/train/freeze';
 import type { ScheduleKind } from '../engine/train/schedule';
 import { LESSON_FINETUNE, LESSON_FREEZE, LESSON_PRETRAIN, LESSON_SAMPLING, PAIRS_VAL_FRACTION } from '../engine/train/lesson';

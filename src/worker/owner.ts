@@ -46,6 +46,8 @@ export class ModelOwner {
   /** The snapshot's score on the held-out prompts, kept with the snapshot it belongs to. */
   snapshotScore: { snapshot: Map<string, Float32Array>; key: string; score: DialogueScore } | null = null;
   private readonly runWeights = new Map<string, KeptRun>();
+  /** Per block: the size of the adapters' update after the last run (ModelInfo.lora.updateNorms). */
+  private loraNorms: Record<number, number> | undefined;
 
   constructor(private readonly checkDevice: () => Promise<void>) {}
 
@@ -102,6 +104,17 @@ export class ModelOwner {
       model.setLora(null);
     }
     if (lora) model.setLora(LoraAdapters.create(model.config, lora, seed));
+    this.loraNorms = undefined;
+  }
+
+  /** The adapters' update size per block, ‖(α/r)·B·A‖ over its adapted layers, for the diagram. A sync point. */
+  async measureAdapters(): Promise<void> {
+    const lora = this.model?.lora;
+    if (!lora) return;
+    const perLayer = await lora.updateNorms();
+    const sq: Record<number, number> = {};
+    for (const spec of lora.specs) sq[spec.block] = (sq[spec.block] ?? 0) + perLayer.get(spec.weight)! ** 2;
+    this.loraNorms = Object.fromEntries(Object.entries(sq).map(([b, v]) => [b, Math.sqrt(v)]));
   }
 
   keepRun(runId: string, values: Map<string, Float32Array>, adapters: KeptAdapters | undefined, training: TrainingInfo): void {
@@ -130,6 +143,7 @@ export class ModelOwner {
       step: trainer.globalStep,
       phase: this.training.phase,
       hasSnapshot: this.snapshot !== null,
+      lora: model.lora ? { ...model.lora.lora, params: model.lora.size, blockParams: model.lora.size / model.config.nLayer, updateNorms: this.loraNorms } : undefined,
     };
   }
 

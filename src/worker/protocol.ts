@@ -3,7 +3,7 @@
  * an exhaustive switch. Everything is plain, structured-cloneable data; model files travel as transferred
  * ArrayBuffers; errors as {name, message}.
  */
-import type { LoraConfig } from '../engine/model/lora';
+import type { LoraConfig } from '../engine/model/loraConfig';
 import { EngineError } from '../engine/errors';
 import type { GPTConfig } from '../engine/model/config';
 import type { GroupId } from '../engine/model/groups';
@@ -91,6 +91,11 @@ export interface ModelInfo {
   step: number;
   phase: 'init' | 'pretrain' | 'finetune';
   hasSnapshot: boolean;
+  /**
+   * LoRA adapters attached to the model: their settings, trainable numbers, and the size of the update they
+   * make per block, ‖(α/r)·B·A‖ over the block's adapted layers (measured after the last run; absent before).
+   */
+  lora?: LoraConfig & { params: number; blockParams: number; updateNorms?: Record<number, number> };
 }
 
 export interface CorpusInfo {

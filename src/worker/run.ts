@@ -153,6 +153,10 @@ export async function runTraining(ctx: RunContext, r: RunRequest, startStep: num
       }
       post({ type: 'dialogueScore', runId: r.runId, model: modelScore, snapshot: snapshot ? owner.snapshotScore!.score : null });
     }
+    if (model.lora) {
+      await owner.measureAdapters();
+      post({ type: 'modelInfo', info: owner.info() });
+    }
     if (r.phase === 'finetune' && status !== 'paused') {
       // A LoRA run keeps its merged weights (what "load" and "export" of the run give) and its adapters.
       owner.keepRun(r.runId, await mergedValues(model), model.lora ? { lora: model.lora.lora, values: await model.lora.values(), base: owner.snapshot! } : undefined, { ...owner.training, freezePlan: r.freeze, discriminative: r.discriminative, stepsInRun: step });

@@ -93,6 +93,19 @@ export function RunsTable() {
                     >
                       {t('runs.export')}
                     </button>
+                    {r.request?.lora && (
+                      <button
+                        type="button"
+                        data-testid="run-export-adapter"
+                        disabled={r.status === 'running' || r.status === 'paused'}
+                        onClick={async () => {
+                          const bytes = await exportModel('run', { runId: r.runId, name: r.name }, true);
+                          if (bytes) download(`small-gpt-${r.name.replace(/[^\w.-]+/g, '_')}-lora.safetensors`, bytes);
+                        }}
+                      >
+                        {t('runs.exportAdapter')}
+                      </button>
+                    )}
                     <button type="button" disabled={r.status === 'running'} onClick={() => deleteRun(r.runId)}>
                       {t('runs.delete')}
                     </button>
