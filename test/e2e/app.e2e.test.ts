@@ -220,18 +220,19 @@ describe('fine-tuning with freezing in Chromium', () => {
     expect(await page.locator('[data-testid=msg-model]').count()).toBe(1);
 
     // compare strategies from the same snapshot: over 20 steps, progressive unfreezing every 60 never unfreezes
-    // and is the plan "top block only" is, which is "bottom half frozen" on 2 blocks — so three distinct plans run
+    // and is the plan "top block only" is, which is "bottom half frozen" on 2 blocks — so three distinct plans run,
+    // then LoRA
     await page.fill('[data-testid=finetune-steps]', '20');
     await page.fill('[data-testid=finetune-eval-every]', '10');
     await page.click('[data-testid=compare-start]');
-    await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=run-row]')].filter((r) => r.querySelector('[data-status=done]')).length >= 4, null, { timeout: 300_000 });
+    await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=run-row]')].filter((r) => r.querySelector('[data-status=done]')).length >= 5, null, { timeout: 300_000 });
     await page.waitForFunction(() => Number(document.querySelector('[data-testid=compare-chart]')?.getAttribute('data-curves')) >= 2, null, { timeout: 10_000 });
     const rows = await page.locator('[data-testid=run-row]').count();
-    expect(rows).toBe(4);
+    expect(rows).toBe(5);
     // Every run was scored on the held-out prompts, before → after, and no two runs share a name.
-    expect(await page.locator('[data-testid=run-format]').count()).toBe(4);
+    expect(await page.locator('[data-testid=run-format]').count()).toBe(5);
     const names = await page.locator('[data-testid=run-row] input').evaluateAll((els) => els.map((e) => (e as HTMLInputElement).value));
-    expect(names).toEqual(['progressive:60', 'none', 'bottom:1', 'embeddings']);
+    expect(names).toEqual(['progressive:60', 'none', 'bottom:1', 'embeddings', 'lora:r8 α16']);
 
     // the bottom-half run's file: embeddings and block 0 equal the pretrained snapshot's, block 1 does not
     const [snapDl] = await Promise.all([page.waitForEvent('download'), page.click('text=Download pretrained snapshot')]);
