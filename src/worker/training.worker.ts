@@ -7,7 +7,7 @@
  *   run.ts    a training run                backend.ts, gpuGuard.ts  the device
  */
 import { adapterBytes, mergedValues } from '../engine/io/adapter';
-import { LoraError } from '../engine/model/lora';
+import { LoraAdapters, LoraError } from '../engine/model/lora';
 import * as tf from '../engine/tf';
 import { GPT } from '../engine/model/gpt';
 import { validateConfig, type GPTConfig } from '../engine/model/config';
@@ -187,7 +187,9 @@ async function handle(msg: Request): Promise<void> {
       const { checkpoint, state } = readSession(new Uint8Array(msg.bytes));
       replaceModel(modelFromCheckpoint(checkpoint), checkpoint.tokenizer, { ...checkpoint.training, step: state.globalStep }, 1337);
       const { model, trainer } = owner.require();
-      trainer.optimizer.load(state.optimizer, new Map([...model.params].map(([n, p]) => [n, p.shape])));
+      // A LoRA run saved mid-way: its adapters go back on (checked against the config by LoraAdapters).
+      if (state.lora) model.setLora(new LoraAdapters(model.config, state.lora.config, state.lora.values));
+      trainer.optimizer.load(state.optimizer, new Map([...model.params, ...(model.lora?.params ?? [])].map(([n, p]) => [n, p.shape])));
       trainer.globalStep = state.globalStep;
       if (state.rng) trainer.rngState = state.rng;
       owner.snapshot = state.snapshot;

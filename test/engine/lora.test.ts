@@ -5,6 +5,7 @@ import { LoraAdapters, loraParamCount, parseLoraTargets, validateLora, weightsFi
 import { exportAdapter, exportMerged, loadAdapter } from '../../src/engine/io/adapter';
 import { modelFromCheckpoint, readCheckpoint, snapshotParams } from '../../src/engine/io/checkpoint';
 import { Trainer } from '../../src/engine/train/trainer';
+import { readSession, saveSession } from '../../src/engine/io/session';
 import { TEST_BACKENDS, useNodeBackend } from '../backends';
 import { tinySetup } from './helpers';
 
@@ -120,5 +121,40 @@ describe.each(TEST_BACKENDS)('LoRA on %s', (backend) => {
     // A model checkpoint is not an adapter file.
     await expect(loadAdapter(base, await exportMerged(model, tok, { step: 15, phase: 'finetune' }))).rejects.toThrow(/not a LoRA adapter file/);
     for (const m of [model, merged, base, other]) m.dispose();
+  });
+
+  it('a session saved mid-way through a LoRA run resumes exactly (adapters, their AdamW moments, random state)', async () => {
+    const { tok, config, train } = tinySetup();
+    const lora = { rank: 2, alpha: 4, targets: 'attn' } as const;
+    const spec = { steps: 8, batchSize: 4, schedule: constant(1e-2), train, adaptersOnly: true };
+    const a = GPT.create(config, 3);
+    a.setLora(LoraAdapters.create(config, lora, 9));
+    const ta = new Trainer(a, { seed: 3 });
+    const lossesA: number[] = [];
+    await ta.run(spec, { onStep: (m) => lossesA.push(m.loss) });
+
+    const b = GPT.create(config, 3);
+    b.setLora(LoraAdapters.create(config, lora, 9));
+    const tb = new Trainer(b, { seed: 3 });
+    const lossesB: number[] = [];
+    await tb.run({ ...spec, stopAt: 3 }, { onStep: (m) => lossesB.push(m.loss) });
+    const bytes = await saveSession(b, tok, tb, { step: tb.globalStep, phase: 'finetune' }, null);
+    tb.dispose();
+    b.dispose();
+
+    const { checkpoint, state } = readSession(bytes);
+    expect(state.lora!.config).toEqual(lora);
+    const c = modelFromCheckpoint(checkpoint);
+    c.setLora(new LoraAdapters(config, state.lora!.config, state.lora!.values));
+    const tc = new Trainer(c, { seed: 999 });
+    tc.optimizer.load(state.optimizer, new Map([...c.params, ...c.lora!.params].map(([n, p]) => [n, p.shape])));
+    tc.globalStep = state.globalStep;
+    tc.rngState = state.rng;
+    await tc.run({ ...spec, startStep: 3 }, { onStep: (m) => lossesB.push(m.loss) });
+    expect(lossesB).toEqual(lossesA);
+    const [va, vc] = [await a.lora!.values(), await c.lora!.values()];
+    for (const [n, v] of va) expect(Array.from(vc.get(n)!), n).toEqual(Array.from(v));
+    for (const x of [ta, tc]) x.dispose();
+    for (const x of [a, c]) x.dispose();
   });
 });
