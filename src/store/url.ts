@@ -85,6 +85,9 @@ const FIELDS: Field[] = [
   { key: 'freeze', read: (s) => s.finetune.preset, write: (s, v) => (oneOf(FREEZE_PRESETS, v) ? { finetune: { ...s.finetune, preset: v } } : null) },
   numField('k', 'finetune', 'k'),
   numField('every', 'finetune', 'every'),
+  numField('loraRank', 'finetune', 'loraRank'),
+  numField('loraAlpha', 'finetune', 'loraAlpha'),
+  { key: 'loraTargets', read: (s) => s.finetune.loraTargets, write: (s, v) => (v === 'attn' || v === 'attn,mlp' ? { finetune: { ...s.finetune, loraTargets: v } } : null) },
   { key: 'disc', read: (s) => (s.finetune.useDiscriminative ? s.finetune.discriminative : null), write: (s, v) => (num(v) === null ? null : { finetune: { ...s.finetune, useDiscriminative: true, discriminative: num(v)! } }) },
 ];
 
