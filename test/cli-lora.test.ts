@@ -98,5 +98,9 @@ describe('CLI finetune --lora', () => {
     err = [];
     expect(await main(['eval', '--ckpt', other, '--adapter', adapter, '--text', text])).toBe(1);
     expect(err.join('\n')).toMatch(/this adapter was trained on another base model/);
+    // An adapter file given as a model says what it is.
+    err = [];
+    expect(await main(['eval', '--ckpt', adapter, '--text', text])).toBe(1);
+    expect(err.join('\n')).toMatch(/this is a LoRA adapter file, not a model/);
   });
 });

@@ -16,10 +16,10 @@ import { toModelArgs, type GPTConfig } from '../model/config';
 import type { GPT } from '../model/gpt';
 import { adapterSpecs, LoraAdapters, LoraError, mergeAdapters, validateLora, weightsFingerprint, type LoraConfig } from '../model/lora';
 import type { Tokenizer } from '../tokenizer/types';
-import { checkpointBytes, snapshotParams, type TrainingInfo } from './checkpoint';
+import { ADAPTER_FORMAT, checkpointBytes, snapshotParams, type TrainingInfo } from './checkpoint';
 import { readSafetensors, SafetensorsError, writeSafetensors, type RawTensor } from './safetensors';
 
-export const ADAPTER_FORMAT = 'small-gpt-playground/lora/1';
+export { ADAPTER_FORMAT };
 
 function requireLora(model: GPT): LoraAdapters {
   if (!model.lora) throw new LoraError('this model has no LoRA adapters to export', 'loraMissing');
