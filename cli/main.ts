@@ -13,6 +13,8 @@ import { checkText, sequentialWindows, splitIds, trainingText } from '../src/eng
 import { DEFAULT_TEMPLATE, parsePairsStrict, renderPrompt } from '../src/engine/data/pairs';
 import { prepareCorpus, preparePairs } from '../src/engine/data/prepare';
 import { checkpointBytes, exportCheckpoint, modelFromCheckpoint, readCheckpoint, type TrainingInfo } from '../src/engine/io/checkpoint';
+import { exportAdapter, exportMerged, loadAdapter } from '../src/engine/io/adapter';
+import { LORA_MAX_RANK, LoraAdapters, parseLoraTargets, type LoraConfig, type LoraTargets } from '../src/engine/model/lora';
 import { describePlan, parsePlan, validatePlan } from '../src/engine/train/freeze';
 import type { Schedule, ScheduleKind } from '../src/engine/train/schedule';
 import { finetuneSpec, pretrainSpec, runSeed, type RunSettings } from '../src/engine/train/specs';
@@ -45,9 +47,11 @@ commands:
             [--warmup N] [--schedule cosine|constant|slanted]
             [--discriminative F] [--text FILE|DATASET (forgetting curve)] [--steps N] [--batch B] [--lr X] [--seed S]
             [--eval-every N] [--eval-iters N]
-  eval      --ckpt FILE --text FILE|DATASET [--split all|train|val] [--batch B]
+            [--lora R (1–64: train rank-R adapters only) [--lora-alpha A (default 2R)] [--lora-targets attn|attn,mlp]
+             [--export merged|adapter (merged: a plain model file, default; adapter: only the adapters)]]
+  eval      --ckpt FILE --text FILE|DATASET [--split all|train|val] [--batch B] [--adapter FILE]
             lines: bits-per-char <number>, last loss <number> (per token)
-  eval      --ckpt FILE --pairs FILE|DATASET [--text CORPUS] [--verbose]
+  eval      --ckpt FILE --pairs FILE|DATASET [--text CORPUS] [--verbose] [--adapter FILE]
             lines: loss <number> (responses), words <percent>, format <percent> (replies to held-out prompts)
   sample    --ckpt FILE [--prompt TEXT] [--chat] [--tokens N] [--temperature T] [--top-k K] [--top-p P] [--seed S]
   info      --ckpt FILE
@@ -83,6 +87,11 @@ const OPTIONS = {
   'eval-iters': { type: 'string' },
   freeze: { type: 'string' },
   discriminative: { type: 'string' },
+  lora: { type: 'string' },
+  'lora-alpha': { type: 'string' },
+  'lora-targets': { type: 'string' },
+  export: { type: 'string' },
+  adapter: { type: 'string' },
   tokens: { type: 'string' },
   verbose: { type: 'boolean', short: 'v' },
   split: { type: 'string' },
@@ -143,7 +152,27 @@ export function settingsFromFlags(v: Values, phase: 'pretrain' | 'finetune', les
     freeze: phase === 'pretrain' ? { kind: 'none' } : v.freeze === undefined ? LESSON_FREEZE : parsePlan(v.freeze),
     discriminative: phase === 'finetune' && v.discriminative !== undefined ? num(v, 'discriminative', 2.6, { min: 1 }) : undefined,
     promptNoise: 0,
+    lora: loraFromFlags(v, phase),
   };
+}
+
+/** `--lora R [--lora-alpha A] [--lora-targets attn|attn,mlp]`: LoRA settings, or undefined without --lora. */
+function loraFromFlags(v: Values, phase: 'pretrain' | 'finetune'): LoraConfig | undefined {
+  if (v.lora === undefined) {
+    for (const k of ['lora-alpha', 'lora-targets', 'export'] as const) if (v[k] !== undefined) throw new UsageError(`--${k} needs --lora R`);
+    return undefined;
+  }
+  if (phase === 'pretrain') throw new UsageError('--lora is for finetune: adapters sit on a trained model');
+  if (v.freeze !== undefined || v.discriminative !== undefined) throw new UsageError('--lora trains the adapters only: --freeze and --discriminative do not apply');
+  const rank = num(v, 'lora', 8, { int: true, min: 1, max: LORA_MAX_RANK });
+  let targets: LoraTargets;
+  try {
+    targets = parseLoraTargets(v['lora-targets'] ?? 'attn');
+  } catch (e) {
+    throw new UsageError(`--lora-targets: ${(e as Error).message}`);
+  }
+  if (v.export !== undefined && v.export !== 'merged' && v.export !== 'adapter') throw new UsageError(`--export must be merged or adapter, got "${v.export}"`);
+  return { rank, alpha: num(v, 'lora-alpha', 2 * rank, { above: 0 }), targets };
 }
 
 /** Parse CLI flags (for tests: the settings a command line gives). */
@@ -326,7 +355,7 @@ async function finetune(v: Values, ctl: AbortController): Promise<number> {
   const input = readInput(pairsArg, 'pairs');
   const pairs = parsePairsStrict(input.text, input.name);
   const data = preparePairs(ckpt.tokenizer, pairs, ckpt.config.blockSize, { seed: PAIRS_SPLIT_SEED, valFraction: PAIRS_VAL_FRACTION });
-  console.log(`finetune ${initPath} on ${input.name}: ${data.trainPairs} train / ${data.valPairs} val pairs, freeze ${describePlan(plan)}${discriminative ? `, discriminative ×1/${discriminative}` : ''}`);
+  console.log(`finetune ${initPath} on ${input.name}: ${data.trainPairs} train / ${data.valPairs} val pairs, ${settings.lora ? 'LoRA (every weight frozen)' : `freeze ${describePlan(plan)}`}${discriminative ? `, discriminative ×1/${discriminative}` : ''}`);
   if (data.valPairs === 0) console.log(`warning: ${input.name} has a single pair: none is held out, so the pairs-val loss is the training loss`);
   if (data.truncatedCount) console.log(`warning: ${data.truncatedCount} pair(s) are longer than the context (${ckpt.config.blockSize}) and were truncated`);
   warnUnknown(input.name, data.unknownChars);
@@ -337,16 +366,37 @@ async function finetune(v: Values, ctl: AbortController): Promise<number> {
     warnUnknown(`${text.name} (the forgetting curve's text)`, forgetting.unknownChars);
   }
   const model = modelFromCheckpoint(ckpt);
+  if (settings.lora) {
+    model.setLora(LoraAdapters.create(ckpt.config, settings.lora, seed));
+    console.log(`LoRA rank ${settings.lora.rank}, alpha ${settings.lora.alpha} on ${settings.lora.targets}: ${model.lora!.size.toLocaleString('en')} trainable parameters (${((100 * model.lora!.size) / countParams(ckpt.config)).toFixed(2)} % of the model's ${countParams(ckpt.config).toLocaleString('en')})`);
+  }
   const trainer = new Trainer(model, { seed });
   // As the page does (a model continued, not restarted from a snapshot): the CLI and the page draw the same batches.
   trainer.reseed(runSeed(seed, false, ckpt.training.step ?? 0));
   try {
     const r = await train(trainer, finetuneSpec({ ...settings, freeze: plan }, data, ckpt.tokenizer, forgetting), ctl);
     const info: TrainingInfo = { ...ckpt.training, step: (ckpt.training.step ?? 0) + r.stepsDone, phase: 'finetune', freezePlan: plan, discriminative, pairs: input.entry?.id ?? input.name, seed, lr, batch, losses: r.lastEval?.losses ?? { 'pairs-train': r.lastLoss } };
-    return await saveRun(out, r, () => exportCheckpoint(model, ckpt.tokenizer, info), info.step);
+    if (settings.lora) info.lora = settings.lora;
+    const bytes = !settings.lora ? () => exportCheckpoint(model, ckpt.tokenizer, info) : v.export === 'adapter' ? () => exportAdapter(model) : () => exportMerged(model, ckpt.tokenizer, info);
+    return await saveRun(out, r, bytes, info.step);
   } finally {
     trainer.dispose();
     model.dispose();
+  }
+}
+
+/** The checkpoint's model, with the adapters of `--adapter FILE` attached (refused unless it is their base). */
+async function modelWithAdapter(v: Values, ckpt: ReturnType<typeof readCheckpoint>): Promise<GPT> {
+  const model = modelFromCheckpoint(ckpt);
+  if (v.adapter === undefined) return model;
+  try {
+    await loadAdapter(model, readBytes(v.adapter));
+    const l = model.lora!.lora;
+    console.log(`adapter ${v.adapter}: LoRA rank ${l.rank}, alpha ${l.alpha} on ${l.targets}`);
+    return model;
+  } catch (e) {
+    model.dispose();
+    throw e;
   }
 }
 
@@ -362,7 +412,7 @@ async function evaluate(v: Values) {
   const T = ckpt.config.blockSize;
   if (enc.ids.length < T + 1) throw new UsageError(`${input.name} has ${enc.ids.length} tokens, fewer than one window of ${T + 1}`);
   if (enc.unknownCount) console.log(`note: ${enc.unknownCount} character(s) are outside the checkpoint's vocabulary and count as the unknown token`);
-  const model = modelFromCheckpoint(ckpt);
+  const model = await modelWithAdapter(v, ckpt);
   try {
     const batches = [...sequentialWindows(enc.ids, T, num(v, 'batch', 32, { int: true, min: 1 }))];
     const windows = batches.reduce((a, b) => a + b.batchSize, 0);
@@ -394,7 +444,7 @@ async function evaluatePairs(v: Values, ckpt: ReturnType<typeof readCheckpoint>)
   if (data.truncatedCount) console.log(`warning: ${data.truncatedCount} pair(s) are longer than the context (${ckpt.config.blockSize}) and were truncated`);
   const corpusArg = v.text ?? (typeof ckpt.training.dataset === 'string' ? ckpt.training.dataset : input.entry?.corpus);
   const corpusText = corpusArg ? readInput(corpusArg, 'corpus').text : null;
-  const model = modelFromCheckpoint(ckpt);
+  const model = await modelWithAdapter(v, ckpt);
   try {
     const loss = await evaluateLoss(model, data.train.evalBatches(16, Math.ceil(pairs.length / 16)));
     const replies = await sampleReplies(model, ckpt.tokenizer, prompts, {
@@ -418,7 +468,7 @@ async function evaluatePairs(v: Values, ckpt: ReturnType<typeof readCheckpoint>)
 
 async function sample(v: Values, ctl: AbortController): Promise<number> {
   const ckpt = readCheckpoint(readBytes(need(v, 'ckpt', 'sample')));
-  const model = modelFromCheckpoint(ckpt);
+  const model = await modelWithAdapter(v, ckpt);
   const tok = ckpt.tokenizer;
   try {
     const prompt = v.chat ? renderPrompt(v.prompt ?? '') : (v.prompt ?? '\n');

@@ -4,12 +4,13 @@
  */
 import { freezePlanOf, type FinetuneSettings, type Strategy } from '../store/store';
 import { describePlan, planChanges } from '../engine/train/freeze';
+import type { LoraConfig } from '../engine/model/loraConfig';
 
 export type { Strategy };
 
 /**
  * Up to four strategies that differ on this model: full, bottom half frozen, top block only, progressive
- * unfreezing — and freezing the embeddings where one of those collapses into another. Two plans are the
+ * unfreezing — and freezing the embeddings where one of those collapses into another; then LoRA. Two plans are the
  * same when they train the same groups at every step (on a 2-layer model, "bottom half frozen" and "top block
  * only" are one plan), so only the first of them is kept.
  */
@@ -33,10 +34,18 @@ export function compareStrategies(f: FinetuneSettings, nLayer: number): Strategy
     out.push({ name: describePlan(plan), patch: { ...c, useDiscriminative: false } });
     if (out.length === 4) break;
   }
+  // One more row: LoRA with the user's rank, α and targets (every weight frozen, the adapters train).
+  const lora = { preset: 'lora' as const, loraRank: f.loraRank, loraAlpha: f.loraAlpha, loraTargets: f.loraTargets };
+  out.push({ name: loraName({ rank: f.loraRank, alpha: f.loraAlpha, targets: f.loraTargets }), patch: { ...lora, useDiscriminative: false } });
   return out;
 }
 
-type Patch = Partial<Pick<FinetuneSettings, 'preset' | 'k' | 'every'>>;
+/** A LoRA run's name: `lora:r8 α16` (with `+mlp` when the MLP layers have adapters too). */
+export function loraName(l: LoraConfig): string {
+  return `lora:r${l.rank} α${l.alpha}${l.targets === 'attn,mlp' ? ' +mlp' : ''}`;
+}
+
+type Patch = Partial<Pick<FinetuneSettings, 'preset' | 'k' | 'every' | 'loraRank' | 'loraAlpha' | 'loraTargets'>>;
 
 /** `name`, or `name #2`, `name #3`… so no two runs in the table share a name. */
 export function uniqueName(name: string, taken: string[]): string {

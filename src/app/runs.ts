@@ -2,11 +2,11 @@
  * Training runs: what the page asks the worker to do (a RunRequest, built by a pure function from the
  * state), starting, pausing, stepping, stopping, and the queue of compared strategies.
  */
-import { freezePlanOf, get, set, updateRun, type AppState, type FinetuneSettings, type RunRecord, type Strategy } from '../store/store';
+import { freezePlanOf, loraOf, get, set, updateRun, type AppState, type FinetuneSettings, type RunRecord, type Strategy } from '../store/store';
 import { describePlan } from '../engine/train/freeze';
 import { msg, render, type Text } from '../i18n/i18n';
 import type { Phase, RunRequest } from '../worker/protocol';
-import { uniqueName } from './compare';
+import { loraName, uniqueName } from './compare';
 import { notify, notifyKey } from './notify';
 import { worker } from './worker';
 
@@ -32,7 +32,8 @@ export function runRequest(st: AppState, phase: Phase, fromSnapshot: boolean, pa
     evalIters: t.evalIters,
     seed: st.model.seed,
     freeze: phase === 'finetune' ? freezePlanOf(ft, nLayer) : { kind: 'none' },
-    discriminative: phase === 'finetune' && ft.useDiscriminative ? ft.discriminative : undefined,
+    discriminative: phase === 'finetune' && ft.useDiscriminative && ft.preset !== 'lora' ? ft.discriminative : undefined,
+    lora: phase === 'finetune' ? loraOf(ft) : undefined,
     forgetting: phase === 'finetune' && ft.forgetting,
     sampleEvery: t.sampleEvery,
     samplePrompt: t.samplePrompt,
@@ -53,7 +54,7 @@ export function runName(st: AppState, r: RunRequest, given?: string): Text {
     const unique = uniqueName(render(st.lang, base), taken);
     return { ...base, suffix: unique.slice(render(st.lang, base).length) || undefined };
   }
-  const name = given ?? (st.finetune.strategyName.trim() || `${describePlan(r.freeze)}${r.discriminative ? ` ×1/${r.discriminative}` : ''}`);
+  const name = given ?? (st.finetune.strategyName.trim() || (r.lora ? loraName(r.lora) : null) || `${describePlan(r.freeze)}${r.discriminative ? ` ×1/${r.discriminative}` : ''}`);
   return uniqueName(name, taken);
 }
 

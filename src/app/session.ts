@@ -105,9 +105,10 @@ export async function recover(onEvent: (e: Event) => void, backend: BackendName 
   if (await readAutosaveInfo()) await resumeAutosave();
 }
 
-export async function exportModel(from: 'model' | 'snapshot' | 'run' = 'model', run?: { runId: string; name: string }): Promise<Uint8Array | null> {
+/** The model's file (with LoRA adapters folded in), or with `adapter` only the LoRA adapters (a small file). */
+export async function exportModel(from: 'model' | 'snapshot' | 'run' = 'model', run?: { runId: string; name: string }, adapter = false): Promise<Uint8Array | null> {
   try {
-    const e = await worker().request((requestId) => ({ type: 'export', requestId, from, runId: run?.runId, meta: run ? { run: run.name } : {} }));
+    const e = await worker().request((requestId) => ({ type: 'export', requestId, from, runId: run?.runId, adapter, meta: run ? { run: run.name } : {} }));
     if (e.type !== 'file') return null;
     return new Uint8Array(e.bytes);
   } catch (err) {

@@ -7,6 +7,7 @@ import { createStore } from 'zustand/vanilla';
 import { useStore as useZustand } from 'zustand';
 import { PRESETS, type ArchConfig, type PresetName } from '../engine/model/config';
 import type { GroupId } from '../engine/model/groups';
+import { DEFAULT_LORA, validateLora, type LoraConfig, type LoraTargets } from '../engine/model/loraConfig';
 import { validatePlan, type FreezePlan, type FreezeStage } from '../engine/train/freeze';
 import type { ScheduleKind } from '../engine/train/schedule';
 import { LESSON_FINETUNE, LESSON_FREEZE, LESSON_PRETRAIN, LESSON_SAMPLING, PAIRS_VAL_FRACTION } from '../engine/train/lesson';
@@ -21,7 +22,8 @@ import type { Lang } from './lang';
 import type { Text } from '../i18n/i18n';
 import type { RunRequest } from '../worker/protocol';
 
-export type FreezePreset = 'none' | 'embeddings' | 'bottom' | 'top' | 'progressive' | 'stages' | 'custom';
+/** How a fine-tune trains: a freezing plan, or 'lora' (low-rank adapters, every weight frozen). */
+export type FreezePreset = 'none' | 'embeddings' | 'bottom' | 'top' | 'progressive' | 'stages' | 'custom' | 'lora';
 
 export interface FinetuneSettings extends TrainSettings {
   preset: FreezePreset;
@@ -38,6 +40,10 @@ export interface FinetuneSettings extends TrainSettings {
   /** Loss on the response (and end marker) only; off = the prompt is learned too. */
   responseOnly: boolean;
   strategyName: string;
+  /** LoRA (preset 'lora'): rank r (1–64), α, and which linear layers get adapters. */
+  loraRank: number;
+  loraAlpha: number;
+  loraTargets: LoraTargets;
 }
 
 /** One strategy of a comparison: a name and a patch over the fine-tuning settings, passed to its run as data. */
@@ -174,6 +180,9 @@ export const DEFAULT_FINETUNE: FinetuneSettings = {
   valFraction: PAIRS_VAL_FRACTION,
   responseOnly: true,
   strategyName: '',
+  loraRank: DEFAULT_LORA.rank,
+  loraAlpha: DEFAULT_LORA.alpha,
+  loraTargets: DEFAULT_LORA.targets,
 };
 
 export function initialState(lang: Lang = 'en'): AppState {
@@ -218,6 +227,7 @@ export function updateRun(runId: string, f: (r: RunRecord) => Partial<RunRecord>
 export function freezePlanOf(f: FinetuneSettings, nLayer: number): FreezePlan {
   switch (f.preset) {
     case 'none':
+    case 'lora': // every weight frozen; the adapters train (runRequest's lora)
       return { kind: 'none' };
     case 'embeddings':
       return { kind: 'embeddings' };
@@ -236,8 +246,21 @@ export function freezePlanOf(f: FinetuneSettings, nLayer: number): FreezePlan {
   }
 }
 
+/** The LoRA settings of a fine-tune, or undefined when it is not a LoRA run. */
+export function loraOf(f: FinetuneSettings): LoraConfig | undefined {
+  return f.preset === 'lora' ? { rank: f.loraRank, alpha: f.loraAlpha, targets: f.loraTargets } : undefined;
+}
+
 /** Why the fine-tuning plan cannot run (no stages yet, every group frozen…), or null when it can. */
 export function planProblem(f: FinetuneSettings, nLayer: number): string | null {
+  const lora = loraOf(f);
+  if (lora) {
+    try {
+      validateLora(lora);
+    } catch (e) {
+      return (e as Error).message;
+    }
+  }
   const plan = freezePlanOf(f, nLayer);
   try {
     validatePlan(plan, nLayer);

@@ -30,7 +30,7 @@ function numField<K extends 'pretrain' | 'finetune'>(key: string, slice: K, prop
 const keysOf = <K extends string>(all: Record<K, true>) => Object.keys(all) as K[];
 
 const SCHEDULES = keysOf<ScheduleKind>({ cosine: true, constant: true, slanted: true });
-const FREEZE_PRESETS = keysOf<FreezePreset>({ none: true, embeddings: true, bottom: true, top: true, progressive: true, stages: true, custom: true });
+const FREEZE_PRESETS = keysOf<FreezePreset>({ none: true, embeddings: true, bottom: true, top: true, progressive: true, stages: true, custom: true, lora: true });
 
 const oneOf = <T extends string>(list: readonly T[], v: string): v is T => (list as readonly string[]).includes(v);
 
@@ -91,6 +91,9 @@ const FIELDS: Field[] = [
   { key: 'freeze', read: (s) => s.finetune.preset, write: (s, v) => (oneOf(FREEZE_PRESETS, v) ? { finetune: { ...s.finetune, preset: v } } : null) },
   numField('k', 'finetune', 'k'),
   numField('every', 'finetune', 'every'),
+  numField('loraRank', 'finetune', 'loraRank'),
+  numField('loraAlpha', 'finetune', 'loraAlpha'),
+  { key: 'loraTargets', read: (s) => s.finetune.loraTargets, write: (s, v) => (v === 'attn' || v === 'attn,mlp' ? { finetune: { ...s.finetune, loraTargets: v } } : null) },
   { key: 'disc', read: (s) => (s.finetune.useDiscriminative ? s.finetune.discriminative : null), write: (s, v) => (num(v) === null ? null : { finetune: { ...s.finetune, useDiscriminative: true, discriminative: num(v)! } }) },
 ];
 

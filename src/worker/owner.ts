@@ -3,7 +3,9 @@
  * trainer (optimizer moments), the pretrained snapshot, and the final weights of recent runs. Replacing the
  * model disposes the old one's tensors here, and nowhere else.
  */
+import * as tf from '../engine/tf';
 import { GPT } from '../engine/model/gpt';
+import { LoraAdapters, type LoraConfig } from '../engine/model/lora';
 import { countParams } from '../engine/model/config';
 import { groupIds, groupOf, type GroupId } from '../engine/model/params';
 import { modelFromCheckpoint, type TrainingInfo } from '../engine/io/checkpoint';
@@ -11,6 +13,20 @@ import { EngineError } from '../engine/errors';
 import type { Tokenizer } from '../engine/tokenizer/types';
 import { Trainer } from '../engine/train/trainer';
 import type { DialogueScore, ModelInfo } from './protocol';
+
+/** A LoRA run's adapters, with the base weights they sit on (for the adapter-only export). */
+export interface KeptAdapters {
+  lora: LoraConfig;
+  values: Map<string, Float32Array>;
+  base: Map<string, Float32Array>;
+}
+
+/** A finished fine-tuning run: its final (for LoRA: merged) weights, and its adapters if it had some. */
+export interface KeptRun {
+  values: Map<string, Float32Array>;
+  adapters?: KeptAdapters;
+  training: TrainingInfo;
+}
 
 /** Fine-tuning runs whose final weights are kept (to export any compared run). */
 const MAX_KEPT_RUNS = 8;
@@ -29,7 +45,9 @@ export class ModelOwner {
   snapshot: Map<string, Float32Array> | null = null;
   /** The snapshot's score on the held-out prompts, kept with the snapshot it belongs to. */
   snapshotScore: { snapshot: Map<string, Float32Array>; key: string; score: DialogueScore } | null = null;
-  private readonly runWeights = new Map<string, { values: Map<string, Float32Array>; training: TrainingInfo }>();
+  private readonly runWeights = new Map<string, KeptRun>();
+  /** Per block: the size of the adapters' update after the last run (ModelInfo.lora.updateNorms). */
+  private loraNorms: Record<number, number> | undefined;
 
   constructor(private readonly checkDevice: () => Promise<void>) {}
 
@@ -69,12 +87,42 @@ export class ModelOwner {
     return modelFromCheckpoint({ config: model.config, tokenizer, params, training: this.training });
   }
 
-  keepRun(runId: string, values: Map<string, Float32Array>, training: TrainingInfo): void {
-    this.runWeights.set(runId, { values, training });
+  /**
+   * Before a fine-tuning run: adapters left by an earlier LoRA run are dropped when the run restarts from the
+   * snapshot, and folded into the weights otherwise (the model goes on from what it became); then a LoRA run
+   * gets fresh adapters (B = 0: it starts as the model it is).
+   */
+  prepareAdapters(lora: LoraConfig | null, fromSnapshot: boolean, seed: number): void {
+    const { model } = this.require();
+    if (model.lora) {
+      if (!fromSnapshot) {
+        for (const { weight } of model.lora.specs) {
+          const w = model.params.get(weight)!;
+          tf.tidy(() => w.assign(model.lora!.adapt(weight, w))); // W ← W + (α/r)·B·A
+        }
+      }
+      model.setLora(null);
+    }
+    if (lora) model.setLora(LoraAdapters.create(model.config, lora, seed));
+    this.loraNorms = undefined;
+  }
+
+  /** The adapters' update size per block, ‖(α/r)·B·A‖ over its adapted layers, for the diagram. A sync point. */
+  async measureAdapters(): Promise<void> {
+    const lora = this.model?.lora;
+    if (!lora) return;
+    const perLayer = await lora.updateNorms();
+    const sq: Record<number, number> = {};
+    for (const spec of lora.specs) sq[spec.block] = (sq[spec.block] ?? 0) + perLayer.get(spec.weight)! ** 2;
+    this.loraNorms = Object.fromEntries(Object.entries(sq).map(([b, v]) => [b, Math.sqrt(v)]));
+  }
+
+  keepRun(runId: string, values: Map<string, Float32Array>, adapters: KeptAdapters | undefined, training: TrainingInfo): void {
+    this.runWeights.set(runId, { values, adapters, training });
     while (this.runWeights.size > MAX_KEPT_RUNS) this.runWeights.delete(this.runWeights.keys().next().value!);
   }
 
-  keptRun(runId: string): { values: Map<string, Float32Array>; training: TrainingInfo } | undefined {
+  keptRun(runId: string): KeptRun | undefined {
     return this.runWeights.get(runId);
   }
 
@@ -95,6 +143,7 @@ export class ModelOwner {
       step: trainer.globalStep,
       phase: this.training.phase,
       hasSnapshot: this.snapshot !== null,
+      lora: model.lora ? { ...model.lora.lora, params: model.lora.size, blockParams: model.lora.size / model.config.nLayer, updateNorms: this.loraNorms } : undefined,
     };
   }
 

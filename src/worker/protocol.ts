@@ -3,6 +3,7 @@
  * an exhaustive switch. Everything is plain, structured-cloneable data; model files travel as transferred
  * ArrayBuffers; errors as {name, message}.
  */
+import type { LoraConfig } from '../engine/model/loraConfig';
 import { EngineError } from '../engine/errors';
 import type { GPTConfig } from '../engine/model/config';
 import type { GroupId } from '../engine/model/groups';
@@ -60,6 +61,8 @@ export interface RunRequest extends TrainSettings {
   seed: number;
   freeze: FreezePlan;
   discriminative?: number;
+  /** Fine-tuning with LoRA: fresh adapters of this rank, α and targets train; the weights stay frozen. */
+  lora?: LoraConfig;
   /** Fine-tuning: evaluate the pretraining corpus's validation split too (the forgetting curve). */
   forgetting: boolean;
   /** Fine-tuning comparison: restore the pretrained snapshot (weights, fresh optimizer) before starting. */
@@ -90,6 +93,11 @@ export interface ModelInfo {
   step: number;
   phase: 'init' | 'pretrain' | 'finetune';
   hasSnapshot: boolean;
+  /**
+   * LoRA adapters attached to the model: their settings, trainable numbers, and the size of the update they
+   * make per block, ‖(α/r)·B·A‖ over the block's adapted layers (measured after the last run; absent before).
+   */
+  lora?: LoraConfig & { params: number; blockParams: number; updateNorms?: Record<number, number> };
 }
 
 export interface CorpusInfo {
@@ -197,7 +205,8 @@ export type Request =
   | { type: 'stop' }
   | { type: 'sample'; requestId: number; prompt: string; chat: boolean; settings: SampleSettings; from: 'model' | 'snapshot' }
   /** from 'run': the weights a finished fine-tuning run ended with (kept for the last few runs). */
-  | { type: 'export'; requestId: number; from: 'model' | 'snapshot' | 'run'; runId?: string; meta: Record<string, unknown> }
+  /** adapter: LoRA's adapter-only file instead of the (merged) model. */
+  | { type: 'export'; requestId: number; from: 'model' | 'snapshot' | 'run'; runId?: string; adapter?: boolean; meta: Record<string, unknown> }
   | { type: 'forgetRun'; runId: string }
   /** Attention weights of every layer and head for a prompt (chat: wrapped in the dialogue template). */
   | { type: 'attention'; requestId: number; prompt: string; chat: boolean; from: 'model' | 'snapshot' }

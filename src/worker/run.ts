@@ -8,6 +8,7 @@ import { generate } from '../engine/model/generate';
 import { DEFAULT_TEMPLATE, renderPrompt } from '../engine/data/pairs';
 import { judgeReply, sampleReplies, scoreReplies } from '../engine/eval/dialogue';
 import { restoreParams, snapshotParams } from '../engine/io/checkpoint';
+import { mergedValues } from '../engine/io/adapter';
 import { saveSession } from '../engine/io/session';
 import { EngineError } from '../engine/errors';
 import type { Tokenizer } from '../engine/tokenizer/types';
@@ -45,7 +46,10 @@ export async function runTraining(ctx: RunContext, r: RunRequest, startStep: num
     if (r.fromSnapshot && startStep === 0) restoreParams(model, owner.snapshot!);
     // A fine-tuning run starts with a fresh optimizer (as nanoGPT's init_from='gpt2'): moments from
     // pretraining would carry momentum from the old task, and compared strategies must start equal.
-    if (startStep === 0) owner.freshOptimizer(r.seed);
+    if (startStep === 0) {
+      owner.prepareAdapters(r.lora ?? null, r.fromSnapshot, r.seed);
+      owner.freshOptimizer(r.seed);
+    }
     // The pretrain → fine-tune boundary: keep the pretrained weights for comparisons and before/after chat.
     if (!owner.snapshot) owner.snapshot = await snapshotParams(model);
   }
@@ -59,7 +63,7 @@ export async function runTraining(ctx: RunContext, r: RunRequest, startStep: num
     readbackMs: 250,
     readbackMinSteps: ctx.fixedShape() ? 10 : 1,
   };
-  const trainableNow = trainer.trainableParams(trainableAt(r.freeze, startStep, model.config.nLayer, spec.freezeOptions));
+  const trainableNow = trainer.trainableParams(trainableAt(spec.freeze ?? r.freeze, startStep, model.config.nLayer, spec.freezeOptions), spec.adaptersOnly);
   post({ type: 'runStarted', runId: r.runId, phase: r.phase, steps: r.steps, startStep, trainableParams: trainableNow });
   owner.training = { ...owner.training, phase: r.phase, ...(r.phase === 'finetune' ? { freezePlan: r.freeze, discriminative: r.discriminative } : {}) };
   post({ type: 'modelInfo', info: owner.info() });
@@ -151,8 +155,13 @@ export async function runTraining(ctx: RunContext, r: RunRequest, startStep: num
       }
       post({ type: 'dialogueScore', runId: r.runId, model: modelScore, snapshot: snapshot ? owner.snapshotScore!.score : null });
     }
+    if (model.lora) {
+      await owner.measureAdapters();
+      post({ type: 'modelInfo', info: owner.info() });
+    }
     if (r.phase === 'finetune' && status !== 'paused') {
-      owner.keepRun(r.runId, await snapshotParams(model), { ...owner.training, freezePlan: r.freeze, discriminative: r.discriminative, stepsInRun: step });
+      // A LoRA run keeps its merged weights (what "load" and "export" of the run give) and its adapters.
+      owner.keepRun(r.runId, await mergedValues(model), model.lora ? { lora: model.lora.lora, values: await model.lora.values(), base: owner.snapshot! } : undefined, { ...owner.training, freezePlan: r.freeze, discriminative: r.discriminative, stepsInRun: step });
     }
     post({ type: 'runEnded', runId: r.runId, status, stepsDone: step, wallMs, msPerStep: step > startStep ? wallMs / (step - startStep) : 0 });
   } catch (e) {

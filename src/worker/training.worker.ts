@@ -6,6 +6,8 @@
  *   owner.ts  the model and its tensors     data.ts  texts and their encodings
  *   run.ts    a training run                backend.ts, gpuGuard.ts  the device
  */
+import { adapterBytes, mergedValues } from '../engine/io/adapter';
+import { LoraAdapters, LoraError } from '../engine/model/lora';
 import * as tf from '../engine/tf';
 import { GPT } from '../engine/model/gpt';
 import { validateConfig, type GPTConfig } from '../engine/model/config';
@@ -192,7 +194,16 @@ async function handle(msg: Request): Promise<void> {
       const { model, tokenizer, trainer } = owner.require();
       const kept = msg.from === 'run' ? owner.keptRun(msg.runId ?? '') : undefined;
       if (msg.from === 'run' && !kept) throw new Error('the weights of that run are no longer kept: only the last few runs can be exported');
-      const values = msg.from === 'snapshot' ? owner.snapshot : kept ? kept.values : await snapshotParams(model);
+      if (msg.adapter) {
+        // LoRA's adapter-only file: the current model's adapters, or a kept run's.
+        const a = kept ? kept.adapters : model.lora ? { lora: model.lora.lora, values: await model.lora.values(), base: await snapshotParams(model) } : undefined;
+        if (!a) throw new LoraError('this model has no LoRA adapters to export', 'loraMissing');
+        const bytes = adapterBytes(model.config, a.lora, a.values, a.base);
+        post({ type: 'file', requestId: msg.requestId, bytes: bytes.buffer as ArrayBuffer }, [bytes.buffer as ArrayBuffer]);
+        return;
+      }
+      // With adapters attached, the model's file is the merged one (a plain nanoGPT model).
+      const values = msg.from === 'snapshot' ? owner.snapshot : kept ? kept.values : await mergedValues(model);
       if (!values) throw new EngineError('there is no pretrained snapshot yet: it is kept when fine-tuning starts', 'noSnapshot');
       const training =
         msg.from === 'snapshot' ? { ...owner.training, phase: 'pretrain' as const, freezePlan: undefined, discriminative: undefined } : kept ? kept.training : { ...owner.training, step: trainer.globalStep };
@@ -219,7 +230,9 @@ async function handle(msg: Request): Promise<void> {
       const { checkpoint, state } = readSession(new Uint8Array(msg.bytes));
       replaceModel(modelFromCheckpoint(checkpoint), checkpoint.tokenizer, { ...checkpoint.training, step: state.globalStep }, 1337);
       const { model, trainer } = owner.require();
-      trainer.optimizer.load(state.optimizer, new Map([...model.params].map(([n, p]) => [n, p.shape])));
+      // A LoRA run saved mid-way: its adapters go back on (checked against the config by LoraAdapters).
+      if (state.lora) model.setLora(new LoraAdapters(model.config, state.lora.config, state.lora.values));
+      trainer.optimizer.load(state.optimizer, new Map([...model.params, ...(model.lora?.params ?? [])].map(([n, p]) => [n, p.shape])));
       trainer.globalStep = state.globalStep;
       if (state.rng) trainer.rngState = state.rng;
       owner.snapshot = state.snapshot;

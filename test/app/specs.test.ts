@@ -53,6 +53,17 @@ describe('the page and the CLI build one spec', () => {
     expect(runSeed(page.seed, false, 300)).toBe(runSeed(cli.seed, false, 300));
   });
 
+  it('with LoRA: the adapters alone train, every weight frozen', () => {
+    const st = pageState((s) => ({ ...s, finetune: { ...s.finetune, preset: 'lora', loraRank: 4, loraAlpha: 8, loraTargets: 'attn,mlp' } }));
+    const page = runRequest(st, 'finetune', false);
+    const cli = settingsFromFlags(parseFlags(['finetune', '--lora', '4', '--lora-targets', 'attn,mlp']), 'finetune');
+    expect(page.lora).toEqual(cli.lora);
+    const spec = finetuneSpec(page, pairs, corpus.tokenizer, corpus);
+    expect(spec).toEqual(finetuneSpec(cli, pairs, corpus.tokenizer, corpus));
+    expect(spec.adaptersOnly).toBe(true);
+    expect(spec.freeze).toEqual({ kind: 'none' });
+  });
+
   it('a difference in any setting shows (the comparison is not vacuous)', () => {
     const st = pageState((s) => ({ ...s, pretrain: { ...s.pretrain, warmupSteps: 3 } }));
     const page = pretrainSpec(runRequest(st, 'pretrain', false), corpus);

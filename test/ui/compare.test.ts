@@ -1,14 +1,33 @@
 import { describe, expect, it } from 'vitest';
 import { compareStrategies, uniqueName } from '../../src/app/compare';
-import { DEFAULT_FINETUNE } from '../../src/store/store';
+import { DEFAULT_FINETUNE, initialState } from '../../src/store/store';
+import { runRequest } from '../../src/app/runs';
+import { countParams, PRESETS } from '../../src/engine/model/config';
+import { loraParamCount } from '../../src/engine/model/lora';
+import type { ModelInfo } from '../../src/worker/protocol';
 
 describe('compare strategies', () => {
   it('on a 2-layer model, runs four plans that differ (bottom half = top block, so freeze-embeddings replaces it)', () => {
     const names = compareStrategies({ ...DEFAULT_FINETUNE, every: 30 }, 2).map((s) => s.name);
-    expect(names).toEqual(['none', 'bottom:1', 'progressive:30', 'embeddings']);
+    expect(names).toEqual(['none', 'bottom:1', 'progressive:30', 'embeddings', 'lora:r8 α16']);
   });
   it('on a 4-layer model, runs full, bottom half, top block and progressive', () => {
-    expect(compareStrategies({ ...DEFAULT_FINETUNE, every: 25 }, 4).map((s) => s.name)).toEqual(['none', 'bottom:2', 'top:1', 'progressive:25']);
+    expect(compareStrategies({ ...DEFAULT_FINETUNE, every: 25 }, 4).map((s) => s.name)).toEqual(['none', 'bottom:2', 'top:1', 'progressive:25', 'lora:r8 α16']);
+  });
+  it('adds LoRA with the user\'s rank, α and targets as one more row, whose request trains the adapters only', () => {
+    const f = { ...DEFAULT_FINETUNE, loraRank: 4, loraAlpha: 2, loraTargets: 'attn,mlp' as const };
+    const lora = compareStrategies(f, 4).at(-1)!;
+    expect(lora.name).toBe('lora:r4 α2 +mlp');
+    const st = initialState('en');
+    const r = runRequest({ ...st, finetune: f, model: { ...st.model, info: { config: { ...PRESETS.baby, vocabSize: 65 } } as ModelInfo } }, 'finetune', true, lora.patch);
+    expect(r.lora).toEqual({ rank: 4, alpha: 2, targets: 'attn,mlp' });
+    expect(r.freeze).toEqual({ kind: 'none' });
+    // Its share of the model's parameters: a few per cent on the baby model (4 layers, width 128).
+    const share = loraParamCount({ ...PRESETS.baby, vocabSize: 65 }, r.lora!) / countParams({ ...PRESETS.baby, vocabSize: 65 });
+    expect(share).toBeGreaterThan(0.01);
+    expect(share).toBeLessThan(0.1);
+    // The other strategies are no LoRA runs.
+    expect(runRequest({ ...st, finetune: f }, 'finetune', true, compareStrategies(f, 4)[0].patch).lora).toBeUndefined();
   });
   it('passes each strategy as a patch of the settings, without discriminative rates', () => {
     const s = compareStrategies({ ...DEFAULT_FINETUNE, useDiscriminative: true }, 4);

@@ -166,4 +166,22 @@ describe('fine-tuning plans that cannot run', () => {
     set((s) => ({ model: { ...s.model, info }, finetune: { ...s.finetune, preset: 'custom', frozen: ['embeddings', 'block.0', 'block.1', 'ln_f'] } }));
     expect(render(<FinetunePanel />)).toMatch(/data-testid="finetune-start" disabled=""/);
   });
+
+  it('LoRA: rank, α and targets with the adapters\' share; the diagram shows every weight frozen and adapters on each block', () => {
+    // tiny preset: width 32. Rank 4 on attention: 4·(32 + 96) + 4·(32 + 32) = 768 per block, 1,536 on 2 blocks.
+    const model = { ...info, params: 30_000 };
+    set((s) => ({ model: { ...s.model, info: model }, finetune: { ...s.finetune, preset: 'lora', loraRank: 4, loraAlpha: 8, loraTargets: 'attn' } }));
+    const panel = render(<FinetunePanel />);
+    expect(panel).toContain('data-testid="lora-fields"');
+    expect(panel).toContain(t('ft.loraParams', { n: '1,536', pct: '5.1' }));
+    expect(panel).not.toContain(t('ft.discriminative'));
+    const diagram = render(<ModelDiagram />);
+    expect(diagram).toContain('data-testid="lora-block.0"');
+    expect(diagram).toContain(t('diagram.lora', { r: 4, n: '768' }));
+    expect(diagram).not.toContain('lora-embeddings');
+    expect(diagram).not.toContain('data-state="learning"');
+    // A rank out of range says why and cannot start.
+    set((s) => ({ finetune: { ...s.finetune, loraRank: 65 } }));
+    expect(render(<FinetunePanel />)).toMatch(/data-testid="finetune-start" disabled=""/);
+  });
 });

@@ -19,6 +19,12 @@ describe('URL presets', () => {
       expect(s.model.preset, query).toBe('custom');
     }
   });
+  it('carries a LoRA fine-tune: freeze=lora with rank, α and targets; refuses other targets', () => {
+    const s = decodeState(initialState('en'), '?freeze=lora&loraRank=4&loraAlpha=2&loraTargets=attn,mlp');
+    expect(s.finetune).toMatchObject({ preset: 'lora', loraRank: 4, loraAlpha: 2, loraTargets: 'attn,mlp' });
+    expect(decodeState(s, encodeState(s)).finetune).toMatchObject({ preset: 'lora', loraRank: 4, loraAlpha: 2, loraTargets: 'attn,mlp' });
+    expect(decodeState(initialState('en'), '?loraTargets=mlp').finetune.loraTargets).toBe('attn');
+  });
   it('keeps the preset name through a round trip of its own link', () => {
     const s = initialState('en');
     const baby = { ...s, model: { ...s.model, preset: 'baby' as const, arch: { ...PRESETS.baby } } };

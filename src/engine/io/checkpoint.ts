@@ -21,6 +21,8 @@ import { readSafetensors, SafetensorsError, writeSafetensors, type RawTensor, ty
 import { EngineError } from '../errors';
 
 export const FORMAT = 'small-gpt-playground/1';
+/** LoRA's adapter-only files (io/adapter.ts): refused here as a model, with what to do instead. */
+export const ADAPTER_FORMAT = 'small-gpt-playground/lora/1';
 
 export interface TrainingInfo {
   /** Optimizer steps this model has taken in total. */
@@ -106,6 +108,9 @@ export function readCheckpoint(bytes: Uint8Array): Checkpoint {
 
 /** Validate an already-parsed safetensors file as a model checkpoint (creates no tensors). */
 export function checkpointFromFile(file: SafetensorsFile): Checkpoint {
+  if (file.metadata.format === ADAPTER_FORMAT) {
+    throw new CheckpointError('this is a LoRA adapter file, not a model: attach it to the model it was trained on (CLI: --ckpt BASE --adapter FILE)', 'loraAdapterFile');
+  }
   const args = parseJsonField(file.metadata, 'model_args') as ModelArgs;
   if (typeof args !== 'object' || args === null) throw new CheckpointError('metadata "model_args" must be an object');
   for (const k of ['n_layer', 'n_head', 'n_embd', 'block_size', 'vocab_size'] as const) {

@@ -4,8 +4,10 @@
  * step and random state, and an optional pretrained snapshot.
  *
  * Stored as one safetensors file; tensors: the model's own names, `optimizer.m.<name>`,
- * `optimizer.v.<name>`, `snapshot.<name>`. The model part is validated as a checkpoint.
+ * `optimizer.v.<name>`, `snapshot.<name>`, and with LoRA adapters attached `lora.<adapter name>` (their
+ * settings in the metadata's `lora`). The model part is validated as a checkpoint.
  */
+import type { LoraConfig } from '../model/loraConfig';
 import type { GPT } from '../model/gpt';
 import type { Tokenizer } from '../tokenizer/types';
 import type { SavedSlot } from '../train/adamw';
@@ -18,6 +20,8 @@ export interface SessionState {
   rng: [number, number, number, number];
   optimizer: Map<string, SavedSlot>;
   snapshot: Map<string, Float32Array> | null;
+  /** The LoRA adapters that were attached (the caller attaches them again), or null. */
+  lora: { config: LoraConfig; values: Map<string, Float32Array> } | null;
 }
 
 export async function saveSession(
@@ -30,8 +34,10 @@ export async function saveSession(
   const base = checkpointContents(model.config, await snapshotParams(model), tokenizer, training);
   const tensors = new Map<string, RawTensor>(base.tensors);
   const steps: Record<string, number> = {};
+  const adapters = model.lora;
+  if (adapters) for (const [name, data] of await adapters.values()) tensors.set(`lora.${name}`, { shape: adapters.params.get(name)!.shape, data });
   for (const [name, slot] of await trainer.optimizer.save()) {
-    const shape = model.params.get(name)!.shape;
+    const shape = (model.params.get(name) ?? adapters?.params.get(name))!.shape;
     tensors.set(`optimizer.m.${name}`, { shape, data: slot.m });
     tensors.set(`optimizer.v.${name}`, { shape, data: slot.v });
     steps[name] = slot.step;
@@ -39,6 +45,7 @@ export async function saveSession(
   if (snapshot) for (const [name, data] of snapshot) tensors.set(`snapshot.${name}`, { shape: model.params.get(name)!.shape, data });
   return writeSafetensors(tensors, {
     ...base.metadata,
+    ...(adapters ? { lora: JSON.stringify(adapters.lora) } : {}),
     session: JSON.stringify({ globalStep: trainer.globalStep, rng: trainer.rngState, optimizerSteps: steps }),
   });
 }
@@ -56,7 +63,12 @@ export function readSession(bytes: Uint8Array): { checkpoint: Checkpoint; state:
   const modelOnly = new Map<string, RawTensor>();
   const optimizer = new Map<string, SavedSlot>();
   const snapshot = new Map<string, Float32Array>();
+  const lora = new Map<string, Float32Array>();
   for (const [name, t] of file.tensors) {
+    if (name.startsWith('lora.')) {
+      lora.set(name.slice('lora.'.length), t.data);
+      continue;
+    }
     if (name.startsWith('optimizer.m.')) {
       const p = name.slice('optimizer.m.'.length);
       const v = file.tensors.get(`optimizer.v.${p}`);
@@ -65,13 +77,25 @@ export function readSession(bytes: Uint8Array): { checkpoint: Checkpoint; state:
     } else if (name.startsWith('snapshot.')) snapshot.set(name.slice('snapshot.'.length), t.data);
     else if (!name.startsWith('optimizer.v.')) modelOnly.set(name, t);
   }
-  const { session: _session, ...modelMeta } = file.metadata;
+  const { session: _session, lora: loraMeta, ...modelMeta } = file.metadata;
   const checkpoint = checkpointFromFile({ tensors: modelOnly, metadata: modelMeta });
-  for (const name of [...optimizer.keys(), ...snapshot.keys()]) {
+  if (lora.size && !loraMeta) throw new CheckpointError('session holds LoRA adapters but not their settings ("lora" metadata)');
+  let loraConfig: LoraConfig | null = null;
+  if (loraMeta) {
+    try {
+      loraConfig = JSON.parse(loraMeta) as LoraConfig;
+    } catch (e) {
+      throw new CheckpointError(`session metadata "lora" is not valid JSON (${(e as Error).message})`);
+    }
+  }
+  for (const name of optimizer.keys()) {
+    if (!checkpoint.params.has(name) && !lora.has(name)) throw new CheckpointError(`session state refers to unknown parameter ${name}`);
+  }
+  for (const name of snapshot.keys()) {
     if (!checkpoint.params.has(name)) throw new CheckpointError(`session state refers to unknown parameter ${name}`);
   }
   return {
     checkpoint,
-    state: { globalStep: meta.globalStep ?? 0, rng: meta.rng, optimizer, snapshot: snapshot.size ? snapshot : null },
+    state: { globalStep: meta.globalStep ?? 0, rng: meta.rng, optimizer, snapshot: snapshot.size ? snapshot : null, lora: loraConfig ? { config: loraConfig, values: lora } : null },
   };
 }

@@ -13,6 +13,7 @@ import { causalMask, causalSelfAttention, type AttentionCache, type AttentionWei
 import { crossEntropyRows, dropout, embedding, gelu, layerNorm, linear } from './layers';
 import { disposeParams, initParams, paramSpecs, WPE, WTE, type Params } from './params';
 import { createRng, type Rng } from '../random';
+import type { LoraAdapters } from './lora';
 
 export interface ForwardOptions {
   /** Present only when training: draws the dropout masks. No rng means evaluation (dropout off). */
@@ -34,8 +35,8 @@ export function disposeCache(cache: KVCache | null): void {
 
 /** A linear layer's or a LayerNorm's weight and (when the config has biases) bias. */
 interface Affine {
-  w: tf.Variable;
-  b?: tf.Variable;
+  w: tf.Tensor;
+  b?: tf.Tensor;
 }
 
 /** One transformer block's parameters, as nanoGPT's Block holds them. */
@@ -72,6 +73,17 @@ function block(x: tf.Tensor3D, w: BlockWeights, c: BlockContext): tf.Tensor3D {
   return x.add(dropout(y, c.rate, c.seed())); // (B, T, C)
 }
 
+/** A block's weights with its adapters folded in: W + (α/r)·B·A for each adapted linear layer (inside tf.tidy). */
+function adapted(w: BlockWeights, i: number, lora: LoraAdapters): BlockWeights {
+  const h = `transformer.h.${i}`;
+  return {
+    ...w,
+    attn: { ...w.attn, cAttnW: lora.adapt(`${h}.attn.c_attn.weight`, w.attn.cAttnW), cProjW: lora.adapt(`${h}.attn.c_proj.weight`, w.attn.cProjW) },
+    fc: { ...w.fc, w: lora.adapt(`${h}.mlp.c_fc.weight`, w.fc.w) },
+    proj: { ...w.proj, w: lora.adapt(`${h}.mlp.c_proj.weight`, w.proj.w) },
+  };
+}
+
 export class GPT {
   /** Causal mask for the full block, created on first use; shorter sequences slice it. Owned by the model. */
   private fullMask: tf.Tensor2D | null = null;
@@ -80,6 +92,11 @@ export class GPT {
   private readonly wte: tf.Variable;
   private readonly wpe: tf.Variable;
   private readonly lnF: Affine;
+  /**
+   * Low-rank adapters on some of the blocks' linear layers (LoRA), owned by the model while attached;
+   * null for a plain model. With adapters, each adapted weight reads W + (α/r)·B·A in every forward pass.
+   */
+  lora: LoraAdapters | null = null;
 
   /** Takes ownership of `params`; dispose() frees them. Shapes are checked against the config. */
   constructor(
@@ -151,7 +168,8 @@ export class GPT {
       const tokEmb = embedding(idx, this.wte) as tf.Tensor3D; // (B, T, C)
       const posEmb = this.wpe.slice([P, 0], [T, -1]); // (T, C)
       let x = dropout(tokEmb.add(posEmb), rate, seed()) as tf.Tensor3D; // (B, T, C)
-      this.blockWeights.forEach((w, i) => {
+      this.blockWeights.forEach((base, i) => {
+        const w = this.lora ? adapted(base, i, this.lora) : base;
         const cache: AttentionCache | undefined = present ? { past: past?.layers[i] ?? null, present: (kv) => void present.push({ k: tf.keep(kv.k), v: tf.keep(kv.v) }) } : undefined;
         x = block(x, w, { nHead, mask, rate: training ? rate : 0, seed, cache, probe: probe && ((att) => probe(i, att)) }); // (B, T, C)
       });
@@ -235,7 +253,17 @@ export class GPT {
     return nll.mul(w).sum().div(w.sum().maximum(1)) as tf.Scalar;
   }
 
+  /** Attach adapters (the model takes ownership; any previous ones are disposed), or detach with null. */
+  setLora(adapters: LoraAdapters | null): void {
+    if (adapters && (adapters.config.nLayer !== this.config.nLayer || adapters.config.nEmbd !== this.config.nEmbd)) {
+      throw new Error('these adapters were made for a model of another shape');
+    }
+    if (this.lora && this.lora !== adapters) this.lora.dispose();
+    this.lora = adapters;
+  }
+
   dispose(): void {
+    this.setLora(null);
     disposeParams(this.params);
     this.fullMask?.dispose();
     this.fullMask = null;

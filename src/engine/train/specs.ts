@@ -10,6 +10,7 @@ import { DEFAULT_TEMPLATE } from '../data/pairs';
 import type { Tokenizer } from '../tokenizer/types';
 import { EVAL } from './evalNames';
 import type { FreezePlan } from './freeze';
+import type { LoraConfig } from '../model/lora';
 import type { LessonRun } from './lesson';
 import { scheduleFor } from './schedule';
 import type { TrainSpec } from './trainer';
@@ -24,6 +25,11 @@ export interface RunSettings extends Omit<LessonRun, 'sampleEvery'> {
   freeze: FreezePlan;
   /** Fine-tuning: learning rate divided by this per group below the top (ULMFiT); absent = off. */
   discriminative?: number;
+  /**
+   * Fine-tuning with LoRA: adapters of this rank, α and targets train and every weight stays frozen (the
+   * freeze plan and discriminative rates do not apply). The caller attaches the adapters to the model.
+   */
+  lora?: LoraConfig;
   /** Fine-tuning: probability per prompt character of replacing it with a random token. */
   promptNoise: number;
 }
@@ -51,6 +57,7 @@ export function finetuneSpec(s: RunSettings, pairs: PreparedPairs, tokenizer: To
   ];
   if (forgettingCorpus) evals.push({ name: EVAL.corpusVal, source: forgettingCorpus.val });
   const train = s.promptNoise > 0 ? noisyPairSource(pairs.trainExamples, s.promptNoise, noiseReplacements(tokenizer)) : pairs.train;
+  if (s.lora) return { ...common(s), train, freeze: { kind: 'none' }, adaptersOnly: true, evals };
   return { ...common(s), train, freeze: s.freeze, freezeOptions: { discriminative: s.discriminative }, evals };
 }
 

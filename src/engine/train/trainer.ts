@@ -37,6 +37,11 @@ export interface TrainSpec {
   schedule: Schedule;
   freeze?: FreezePlan;
   freezeOptions?: FreezeOptions;
+  /**
+   * LoRA: train the model's adapters (in the groups the freeze plan opens) instead of its weights, which stay
+   * frozen. The model must have adapters attached.
+   */
+  adaptersOnly?: boolean;
   /** Global-norm gradient clip; 0 turns it off. Default 1.0. */
   clip?: number;
   train: DataSource;
@@ -181,16 +186,24 @@ export class Trainer {
     this.rng = createRng(s);
   }
 
-  trainableParams(set: TrainableSet): number {
+  trainableParams(set: TrainableSet, adaptersOnly = false): number {
     let n = 0;
-    for (const [name, p] of this.model.params) if (set.has(groupOf(name))) n += p.size;
+    for (const [name, p] of this.trainSource(adaptersOnly)) if (set.has(groupOf(name))) n += p.size;
     return n;
+  }
+
+  /** The variables a run trains from: the model's weights, or (LoRA) its adapters alone. */
+  private trainSource(adaptersOnly: boolean | undefined): Map<string, tf.Variable> {
+    if (!adaptersOnly) return this.model.params;
+    if (!this.model.lora) throw new EngineError('a LoRA run needs adapters attached to the model', 'loraMissing');
+    return this.model.lora.params;
   }
 
   async run(spec: TrainSpec, cb: TrainCallbacks = {}, signal?: AbortSignal): Promise<RunResult> {
     const nLayer = this.model.config.nLayer;
     const plan = validatePlan(spec.freeze ?? { kind: 'none' }, nLayer);
     validateSchedule(spec.schedule);
+    this.trainSource(spec.adaptersOnly);
     const logEvery = Math.max(1, spec.logEvery ?? 1);
     const evalEvery = spec.evalEvery ?? 0;
     const evalIters = spec.evalIters ?? 10;
@@ -290,7 +303,7 @@ export class Trainer {
             step,
             globalStep: this.globalStep,
             trainable: Object.fromEntries(trainable),
-            trainableParams: this.trainableParams(trainable),
+            trainableParams: this.trainableParams(trainable, spec.adaptersOnly),
           });
         }
         if (evalEvery > 0 && step % evalEvery === 0 && spec.evals?.length) {
@@ -332,8 +345,9 @@ export class Trainer {
   /** One optimizer step over gradAccum micro-batches. Returns the packed statistics (caller disposes). */
   private step(spec: TrainSpec, trainable: TrainableSet, lr: number): { stats: tf.Tensor1D; tokens: number; names: string[] } {
     const accum = Math.max(1, spec.gradAccum ?? 1);
-    const names = [...this.model.params.keys()].filter((n) => trainable.has(groupOf(n)));
-    const vars = names.map((n) => this.model.params.get(n)!);
+    const source = this.trainSource(spec.adaptersOnly);
+    const names = [...source.keys()].filter((n) => trainable.has(groupOf(n)));
+    const vars = names.map((n) => source.get(n)!);
     const dropoutRng = this.model.config.dropout > 0 ? this.rng : undefined;
     let tokens = 0;
     let lossSum: tf.Scalar | null = null;

@@ -1,5 +1,6 @@
 import { useRef } from 'react';
-import { freezePlanOf, planProblem, set, useStore, type FinetuneSettings } from '../../store/store';
+import { freezePlanOf, loraOf, planProblem, set, useStore, type FinetuneSettings } from '../../store/store';
+import { loraParamCount } from '../../engine/model/loraConfig';
 import { groupIds, type GroupId } from '../../engine/model/groups';
 import { trainableAt } from '../../engine/train/freeze';
 import { formatNumber, useT, useText } from '../hooks';
@@ -26,12 +27,17 @@ export function ModelDiagram() {
   // A plan that cannot run (no stages yet) previews as all frozen rather than failing to render.
   const preview = () =>
     planProblem(finetune, L) !== null ? {} : Object.fromEntries(trainableAt(freezePlanOf(finetune, L), 0, L, { discriminative: finetune.useDiscriminative ? finetune.discriminative : undefined }));
-  const trainable: Partial<Record<GroupId, number>> = live ? run.trainable : preview();
+  // LoRA: every weight frozen, adapters on the blocks (the run's, or the settings' before a run).
+  const lora = live ? run.request?.lora : finetune.preset === 'lora' ? loraOf(finetune) : undefined;
+  const loraPerBlock = lora ? loraParamCount(info.config, lora) / L : 0;
+  const trainable: Partial<Record<GroupId, number>> = lora ? {} : live ? run.trainable : preview();
+  // Live: the last step's update per group (for LoRA, the adapters'); after a LoRA run, ‖(α/r)·B·A‖ per block.
   const norms = live ? run.updateNorms : {};
+  const adapterNorm = (g: GroupId): number | undefined => (live && !showFinal ? norms[g] : info.lora?.updateNorms?.[Number(g.slice(6))]);
   const groups = [...groupIds(L)].reverse();
   const total = info.params;
   // wte and wpe sit in 'embeddings'; the tied head is the same tensor, counted once.
-  const learning = groups.filter((g) => g in trainable).reduce((a, g) => a + info.groupParams[g], 0);
+  const learning = lora ? loraPerBlock * L : groups.filter((g) => g in trainable).reduce((a, g) => a + info.groupParams[g], 0);
   const label = (g: GroupId) => (g === 'embeddings' ? t('diagram.embeddings') : g === 'ln_f' ? t('diagram.lnf') : t('diagram.block', { i: Number(g.slice(6)) + 1 }));
   const toggle = (g: GroupId) => {
     if (running) return;
@@ -48,7 +54,9 @@ export function ModelDiagram() {
       <ol className="diagram" data-testid="diagram">
         {groups.map((g) => {
           const on = g in trainable;
-          const norm = norms[g];
+          const norm = lora ? undefined : norms[g];
+          const adapted = lora !== undefined && g.startsWith('block.');
+          const aNorm = adapted ? adapterNorm(g) : undefined;
           return (
             <li key={g}>
               <button
@@ -69,6 +77,12 @@ export function ModelDiagram() {
                 {norm !== undefined && (
                   <span className="group-norm" data-testid={`norm-${g}`}>
                     {t('diagram.update', { v: norm === 0 ? '0' : norm.toExponential(1) })}
+                  </span>
+                )}
+                {adapted && (
+                  <span className="group-lora" data-testid={`lora-${g}`}>
+                    {t('diagram.lora', { r: lora.rank, n: formatNumber(loraPerBlock) })}
+                    {aNorm !== undefined && ` · ${t('diagram.loraUpdate', { v: aNorm === 0 ? '0' : aNorm.toExponential(1) })}`}
                   </span>
                 )}
               </button>

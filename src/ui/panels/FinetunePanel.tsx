@@ -1,5 +1,6 @@
 import type { DragEvent } from 'react';
-import { planProblem, set, useStore, type FreezePreset } from '../../store/store';
+import { loraOf, planProblem, set, useStore, type FreezePreset } from '../../store/store';
+import { LORA_MAX_RANK, loraParamCount, validateLora, type LoraTargets } from '../../engine/model/loraConfig';
 import { dropLongPairs, queueComparison, selectPairs, sendPairs, startRun } from '../../app/controller';
 import { compareStrategies } from '../../app/compare';
 import { groupIds, type GroupId } from '../../engine/model/groups';
@@ -9,7 +10,7 @@ import { RunControls } from './RunControls';
 import { PairEditor } from './PairEditor';
 import { formatNumber, useT, useText } from '../hooks';
 
-const PRESETS: { value: FreezePreset; key: 'ft.full' | 'ft.embeddings' | 'ft.bottom' | 'ft.top' | 'ft.progressive' | 'ft.stages' | 'ft.custom' }[] = [
+const PRESETS: { value: FreezePreset; key: 'ft.full' | 'ft.embeddings' | 'ft.bottom' | 'ft.top' | 'ft.progressive' | 'ft.stages' | 'ft.custom' | 'ft.lora' }[] = [
   { value: 'none', key: 'ft.full' },
   { value: 'embeddings', key: 'ft.embeddings' },
   { value: 'bottom', key: 'ft.bottom' },
@@ -17,6 +18,7 @@ const PRESETS: { value: FreezePreset; key: 'ft.full' | 'ft.embeddings' | 'ft.bot
   { value: 'progressive', key: 'ft.progressive' },
   { value: 'stages', key: 'ft.stages' },
   { value: 'custom', key: 'ft.custom' },
+  { value: 'lora', key: 'ft.lora' },
 ];
 
 export function FinetunePanel() {
@@ -149,15 +151,16 @@ export function FinetunePanel() {
         {(f.preset === 'bottom' || f.preset === 'top') && <NumberField label={t('ft.k')} value={f.k} min={f.preset === 'top' ? 1 : 0} max={L} onChange={(v) => update({ k: Math.max(0, Math.min(L, Math.floor(v || 0))) })} />}
         {f.preset === 'progressive' && <NumberField label={t('ft.every')} value={f.every} min={1} testId="progressive-every" onChange={(v) => update({ every: Math.max(1, Math.floor(v || 1)) })} />}
         {f.preset === 'stages' && <StageEditor nLayer={L} />}
+        {f.preset === 'lora' && <LoraFields />}
         {problem && (
           <p className="warn" data-testid="plan-problem">
             {problem}
           </p>
         )}
-        <label className="check">
+        {f.preset !== 'lora' && <label className="check">
           <input type="checkbox" checked={f.useDiscriminative} onChange={(e) => update({ useDiscriminative: e.target.checked })} /> {t('ft.discriminative')}
-        </label>
-        {f.useDiscriminative && <NumberField label={t('ft.factor')} value={f.discriminative} min={1} step={0.1} onChange={(v) => update({ discriminative: Math.max(1, v || 2.6) })} />}
+        </label>}
+        {f.useDiscriminative && f.preset !== 'lora' && <NumberField label={t('ft.factor')} value={f.discriminative} min={1} step={0.1} onChange={(v) => update({ discriminative: Math.max(1, v || 2.6) })} />}
         <div className="field">
           <label htmlFor="strategy-name">{t('ft.name')}</label>
           <input id="strategy-name" value={f.strategyName} onChange={(e) => update({ strategyName: e.target.value })} />
@@ -172,6 +175,41 @@ export function FinetunePanel() {
       </div>
       {!model && <p className="muted">{t('ft.needModel')}</p>}
     </section>
+  );
+}
+
+/** LoRA's rank, α and targets, with the adapters' share of the model. */
+function LoraFields() {
+  const t = useT();
+  const f = useStore((s) => s.finetune);
+  const model = useStore((s) => s.model.info);
+  const update = (patch: Partial<typeof f>) => set((s) => ({ finetune: { ...s.finetune, ...patch } }));
+  const lora = loraOf(f)!;
+  let count: number | null = null;
+  try {
+    if (model) count = loraParamCount(model.config, validateLora(lora));
+  } catch {
+    count = null; // planProblem says what is wrong
+  }
+  return (
+    <div data-testid="lora-fields">
+      <div className="grid3">
+        <NumberField label={t('ft.loraRank')} value={f.loraRank} min={1} max={LORA_MAX_RANK} testId="lora-rank" onChange={(v) => update({ loraRank: Math.max(1, Math.min(LORA_MAX_RANK, Math.floor(v || 1))) })} />
+        <NumberField label={t('ft.loraAlpha')} value={f.loraAlpha} min={0.1} step={1} testId="lora-alpha" onChange={(v) => update({ loraAlpha: v > 0 ? v : f.loraAlpha })} />
+        <div className="field">
+          <label htmlFor="lora-targets">{t('ft.loraTargets')}</label>
+          <select id="lora-targets" data-testid="lora-targets" value={f.loraTargets} onChange={(e) => update({ loraTargets: e.target.value as LoraTargets })}>
+            <option value="attn">{t('ft.loraAttn')}</option>
+            <option value="attn,mlp">{t('ft.loraAttnMlp')}</option>
+          </select>
+        </div>
+      </div>
+      {model && count !== null && (
+        <p className="muted small" data-testid="lora-share">
+          {t('ft.loraParams', { n: formatNumber(count), pct: ((100 * count) / model.params).toFixed(1) })}
+        </p>
+      )}
+    </div>
   );
 }
 

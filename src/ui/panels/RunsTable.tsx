@@ -1,4 +1,4 @@
-import { updateRun, type RunRecord } from '../../store/store';
+import { updateRun, useStore, type RunRecord } from '../../store/store';
 import { deleteRun, exportModel } from '../../app/controller';
 import { CompareChart } from '../charts/Charts';
 import { download, formatDuration, formatNumber, useRunsForDisplay, useT } from '../hooks';
@@ -34,6 +34,8 @@ export function RunsTable() {
   const t = useT();
   const all = useRunsForDisplay();
   const runs = all.filter((r) => r.phase === 'finetune');
+  // The trainable share: a LoRA run trains a few per cent of the model, a full fine-tune all of it.
+  const modelParams = useStore((s) => s.model.info?.params ?? 0);
   const scored = [...runs].reverse().find((r) => r.score);
   const prompts = scored?.score?.model.prompts ?? 40;
   // Chinese pairs: the share of replies as long as their prompt takes the place of the word share.
@@ -75,7 +77,10 @@ export function RunsTable() {
                   <ScoreCell r={r} which="format" t={t} />
                   <ScoreCell r={r} which={second} t={t} />
                   <td>{r.msPerStep ? r.msPerStep.toFixed(0) : '–'}</td>
-                  <td>{formatNumber(r.trainableParams)}</td>
+                  <td data-testid="run-trainable">
+                    {formatNumber(r.trainableParams)}
+                    {modelParams ? <span className="muted small"> ({((100 * r.trainableParams) / modelParams).toFixed(1)}%)</span> : null}
+                  </td>
                   <td>{formatDuration(r.wallMs)}</td>
                   <td data-status={r.status}>{t(`status.${r.status}`)}</td>
                   <td className="row">
@@ -93,6 +98,19 @@ export function RunsTable() {
                     >
                       {t('runs.export')}
                     </button>
+                    {r.request?.lora && (
+                      <button
+                        type="button"
+                        data-testid="run-export-adapter"
+                        disabled={r.status === 'running' || r.status === 'paused'}
+                        onClick={async () => {
+                          const bytes = await exportModel('run', { runId: r.runId, name: r.name }, true);
+                          if (bytes) download(`small-gpt-${r.name.replace(/[^\w.-]+/g, '_')}-lora.safetensors`, bytes);
+                        }}
+                      >
+                        {t('runs.exportAdapter')}
+                      </button>
+                    )}
                     <button type="button" disabled={r.status === 'running'} onClick={() => deleteRun(r.runId)}>
                       {t('runs.delete')}
                     </button>

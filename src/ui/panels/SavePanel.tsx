@@ -35,8 +35,20 @@ export function SavePanel() {
             if (bytes) download(name(''), bytes);
           }}
         >
-          {t('save.export')}
+          {info?.lora ? t('save.exportMerged') : t('save.export')}
         </button>
+        {info?.lora && (
+          <button
+            type="button"
+            data-testid="export-adapter"
+            onClick={async () => {
+              const bytes = await exportModel('model', undefined, true);
+              if (bytes) download(name('-lora'), bytes);
+            }}
+          >
+            {t('save.exportAdapter')}
+          </button>
+        )}
         <button
           type="button"
           disabled={!info?.hasSnapshot}

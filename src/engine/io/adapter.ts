@@ -1,0 +1,113 @@
+/**
+ * LoRA exports.
+ *
+ * Merged: the adapters folded into the weights (W + (α/r)·B·A), written as an ordinary checkpoint, so the
+ * file is a plain nanoGPT state dict.
+ *
+ * Adapter only: a small .safetensors file of the A and B tensors (names `transformer.h.N.<layer>.lora_A/B`)
+ * with metadata
+ *   format            "small-gpt-playground/lora/1"
+ *   lora              JSON {rank, alpha, targets}
+ *   base_fingerprint  weightsFingerprint of the base model it was trained on
+ *   model_args        the base model's nanoGPT model_args
+ * Loading it onto any other base is refused: the same A and B mean something else on other weights.
+ */
+import { toModelArgs, type GPTConfig } from '../model/config';
+import type { GPT } from '../model/gpt';
+import { adapterSpecs, LoraAdapters, LoraError, mergeAdapters, validateLora, weightsFingerprint, type LoraConfig } from '../model/lora';
+import type { Tokenizer } from '../tokenizer/types';
+import { ADAPTER_FORMAT, checkpointBytes, snapshotParams, type TrainingInfo } from './checkpoint';
+import { readSafetensors, SafetensorsError, writeSafetensors, type RawTensor } from './safetensors';
+
+export { ADAPTER_FORMAT };
+
+function requireLora(model: GPT): LoraAdapters {
+  if (!model.lora) throw new LoraError('this model has no LoRA adapters to export', 'loraMissing');
+  return model.lora;
+}
+
+/** The merged weights of a model with adapters (its own weights when it has none). A sync point. */
+export async function mergedValues(model: GPT): Promise<Map<string, Float32Array>> {
+  const base = await snapshotParams(model);
+  if (!model.lora) return base;
+  return mergeAdapters(model.config, model.lora.lora, base, await model.lora.values());
+}
+
+/** A checkpoint file with the adapters folded in: a plain nanoGPT model. */
+export async function exportMerged(model: GPT, tokenizer: Tokenizer, training: TrainingInfo): Promise<Uint8Array> {
+  const lora = requireLora(model);
+  return checkpointBytes(model.config, await mergedValues(model), tokenizer, { ...training, lora: lora.lora, merged: true });
+}
+
+/** The adapter-only file: A and B, rank, α, targets and the base's fingerprint. A sync point. */
+export async function exportAdapter(model: GPT): Promise<Uint8Array> {
+  const lora = requireLora(model);
+  return adapterBytes(model.config, lora.lora, await lora.values(), await snapshotParams(model));
+}
+
+/** The adapter-only file for adapter values held on the CPU, trained on the base weights `base`. */
+export function adapterBytes(config: GPTConfig, lora: LoraConfig, values: Map<string, Float32Array>, base: Map<string, Float32Array>): Uint8Array {
+  const tensors = new Map<string, RawTensor>();
+  for (const spec of adapterSpecs(config, lora)) {
+    for (const t of [spec.a, spec.b]) {
+      const data = values.get(t.name);
+      if (!data) throw new LoraError(`no values for adapter tensor ${t.name}`);
+      tensors.set(t.name, { shape: t.shape, data });
+    }
+  }
+  return writeSafetensors(tensors, {
+    format: ADAPTER_FORMAT,
+    lora: JSON.stringify(lora),
+    base_fingerprint: weightsFingerprint(base),
+    model_args: JSON.stringify(toModelArgs(config)),
+  });
+}
+
+export interface AdapterFile {
+  lora: LoraConfig;
+  baseFingerprint: string;
+  values: Map<string, Float32Array>;
+}
+
+/** Parse an adapter file completely, creating no tensors. */
+export function readAdapter(bytes: Uint8Array): AdapterFile {
+  let file;
+  try {
+    file = readSafetensors(bytes);
+  } catch (e) {
+    if (e instanceof SafetensorsError) throw new LoraError(e.message);
+    throw e;
+  }
+  const meta = file.metadata;
+  if (meta.format !== ADAPTER_FORMAT) {
+    throw new LoraError(`not a LoRA adapter file (format "${meta.format ?? 'none'}", expected "${ADAPTER_FORMAT}")`, 'loraNotAdapter');
+  }
+  let lora: LoraConfig;
+  try {
+    lora = JSON.parse(meta.lora) as LoraConfig;
+  } catch {
+    throw new LoraError('the adapter file\'s "lora" metadata is not valid JSON');
+  }
+  validateLora(lora);
+  if (typeof meta.base_fingerprint !== 'string' || !meta.base_fingerprint) throw new LoraError('the adapter file has no base_fingerprint in its metadata');
+  const values = new Map<string, Float32Array>();
+  for (const [name, t] of file.tensors) values.set(name, t.data);
+  return { lora, baseFingerprint: meta.base_fingerprint, values };
+}
+
+/**
+ * Attach the adapters of a file to `model` (replacing any it has), after checking that the model is the
+ * base they were trained on. A wrong base is refused and the model is left as it was. A sync point.
+ */
+export async function loadAdapter(model: GPT, bytes: Uint8Array): Promise<void> {
+  const file = readAdapter(bytes);
+  const fingerprint = weightsFingerprint(await snapshotParams(model));
+  if (fingerprint !== file.baseFingerprint) {
+    throw new LoraError(
+      `this adapter was trained on another base model (fingerprint ${file.baseFingerprint}, this model's is ${fingerprint}): load the model it was fine-tuned from first`,
+      'loraWrongBase',
+      { expected: file.baseFingerprint, actual: fingerprint },
+    );
+  }
+  model.setLora(new LoraAdapters(model.config as GPTConfig, file.lora, file.values));
+}

@@ -1,0 +1,164 @@
+/**
+ * LoRA: low-rank adapters on chosen linear layers (Hu et al., 2021).
+ *
+ *   W' = W + (α/r)·B·A     W (out, in) frozen, B (out, r), A (r, in) trained
+ *
+ * A starts small and random (seeded), B at zero, so at step 0 W' = W exactly and the model is the base
+ * model. Only A and B train; the base weights stay bit-identical. The adapted weight is formed once per
+ * forward pass (a (out, r)·(r, in) product, small beside the (B·T, in)·(in, out) one it feeds), so the
+ * layers themselves are untouched and the merged export is the very same sum.
+ *
+ * Adapter variables carry names beside their layer's (`transformer.h.0.attn.c_attn.lora_A`), so the
+ * optimizer keys its state by them and they fall into their block's group.
+ */
+import * as tf from '../tf';
+import { createRng } from '../random';
+import type { GPTConfig } from './config';
+import { adapterSpecs, LoraError, validateLora, type AdapterSpec, type LoraConfig } from './loraConfig';
+import { createVariable } from './params';
+
+export { adapterSpecs, DEFAULT_LORA, LORA_LAYERS, LORA_MAX_RANK, LoraError, loraLayers, loraParamCount, parseLoraTargets, validateLora } from './loraConfig';
+export type { AdapterSpec, LoraConfig, LoraLayer, LoraTargets } from './loraConfig';
+
+/** A model's adapters: owned variables, looked up by the adapted weight's name. */
+export class LoraAdapters {
+  /** Every adapter variable by its name (…lora_A, …lora_B): what the trainer trains. */
+  readonly params = new Map<string, tf.Variable>();
+  private readonly byWeight = new Map<string, { spec: AdapterSpec; a: tf.Variable; b: tf.Variable }>();
+  readonly scale: number;
+
+  /** Takes ownership of `values` as variables; shapes are checked against the config. */
+  constructor(
+    readonly config: GPTConfig,
+    readonly lora: LoraConfig,
+    values: Map<string, Float32Array>,
+  ) {
+    validateLora(lora);
+    this.scale = lora.alpha / lora.rank;
+    const specs = adapterSpecs(config, lora);
+    try {
+      for (const spec of specs) {
+        const make = (t: { name: string; shape: [number, number] }) => {
+          const v = values.get(t.name);
+          if (!v) throw new LoraError(`adapter tensor ${t.name} is missing`);
+          if (v.length !== t.shape[0] * t.shape[1]) throw new LoraError(`adapter tensor ${t.name} has ${v.length} values, expected [${t.shape}]`);
+          const variable = createVariable(t.name, v, t.shape);
+          this.params.set(t.name, variable);
+          return variable;
+        };
+        this.byWeight.set(spec.weight, { spec, a: make(spec.a), b: make(spec.b) });
+      }
+      const known = new Set(specs.flatMap((s) => [s.a.name, s.b.name]));
+      const extra = [...values.keys()].filter((n) => !known.has(n));
+      if (extra.length) throw new LoraError(`unexpected adapter tensors for rank ${lora.rank}, targets ${lora.targets}: ${extra.slice(0, 5).join(', ')}`);
+    } catch (e) {
+      this.dispose();
+      throw e;
+    }
+  }
+
+  /** Fresh adapters: A uniform in ±1/√in (PyTorch's Linear init, as PEFT does), B zero. Seeded. */
+  static create(config: GPTConfig, lora: LoraConfig, seed: number): LoraAdapters {
+    validateLora(lora);
+    const rng = createRng(seed);
+    const values = new Map<string, Float32Array>();
+    for (const spec of adapterSpecs(config, lora)) {
+      const [r, inp] = spec.a.shape;
+      const bound = 1 / Math.sqrt(inp);
+      values.set(spec.a.name, Float32Array.from({ length: r * inp }, () => (2 * rng.next() - 1) * bound));
+      values.set(spec.b.name, new Float32Array(spec.b.shape[0] * spec.b.shape[1]));
+    }
+    return new LoraAdapters(config, lora, values);
+  }
+
+  get specs(): AdapterSpec[] {
+    return [...this.byWeight.values()].map((x) => x.spec);
+  }
+
+  get size(): number {
+    let n = 0;
+    for (const v of this.params.values()) n += v.size;
+    return n;
+  }
+
+  /** W + (α/r)·B·A for an adapted weight; W itself when the layer has no adapter. Call inside tf.tidy. */
+  adapt(name: string, w: tf.Tensor): tf.Tensor {
+    const ad = this.byWeight.get(name);
+    if (!ad) return w;
+    return w.add(tf.matMul(ad.b, ad.a).mul(this.scale)); // (out, r)·(r, in) → (out, in)
+  }
+
+  /** ‖(α/r)·B·A‖ per adapter (the size of each layer's update), keyed by the adapted weight. A sync point. */
+  async updateNorms(): Promise<Map<string, number>> {
+    const names = [...this.byWeight.keys()];
+    const t = tf.tidy(() => tf.stack(names.map((n) => { const ad = this.byWeight.get(n)!; return tf.matMul(ad.b, ad.a).mul(this.scale).norm(); }))); // (adapters)
+    const v = await t.data();
+    t.dispose();
+    return new Map(names.map((n, i) => [n, v[i]]));
+  }
+
+  /** Copy of every adapter variable's values. A sync point. */
+  async values(): Promise<Map<string, Float32Array>> {
+    const out = new Map<string, Float32Array>();
+    for (const [name, v] of this.params) out.set(name, (await v.data()) as Float32Array);
+    return out;
+  }
+
+  dispose(): void {
+    for (const v of this.params.values()) v.dispose();
+    this.params.clear();
+    this.byWeight.clear();
+  }
+}
+
+/**
+ * The merged weights: base values with each adapter folded in, W + (α/r)·B·A, computed on the CPU in
+ * float32 (the same sum the forward pass forms). Returns a new map; unadapted weights are shared.
+ */
+export function mergeAdapters(config: GPTConfig, lora: LoraConfig, base: Map<string, Float32Array>, adapters: Map<string, Float32Array>): Map<string, Float32Array> {
+  const out = new Map(base);
+  const scale = lora.alpha / lora.rank;
+  for (const spec of adapterSpecs(config, lora)) {
+    const w = base.get(spec.weight);
+    const a = adapters.get(spec.a.name);
+    const b = adapters.get(spec.b.name);
+    if (!w || !a || !b) throw new LoraError(`cannot merge ${spec.weight}: a tensor is missing`);
+    const [out_, r] = spec.b.shape;
+    const inp = spec.a.shape[1];
+    const merged = new Float32Array(w.length);
+    const row = new Float64Array(inp);
+    for (let o = 0; o < out_; o++) {
+      row.fill(0);
+      for (let k = 0; k < r; k++) {
+        const bk = b[o * r + k];
+        if (bk === 0) continue;
+        for (let j = 0; j < inp; j++) row[j] += bk * a[k * inp + j];
+      }
+      for (let j = 0; j < inp; j++) merged[o * inp + j] = w[o * inp + j] + scale * row[j];
+    }
+    out.set(spec.weight, merged);
+  }
+  return out;
+}
+
+/**
+ * A fingerprint of a model's weights: 64 bits (two FNV-1a streams) over the names, shapes and float bits
+ * in name order, as 16 hex digits. An adapter file carries its base's, so it is never loaded onto another.
+ */
+export function weightsFingerprint(values: Map<string, Float32Array>): string {
+  let h1 = 0x811c9dc5;
+  let h2 = 0xcbf29ce4;
+  const mix = (x: number) => {
+    h1 = Math.imul(h1 ^ x, 0x01000193) >>> 0;
+    h2 = Math.imul(h2 ^ x, 0x5bd1e995) >>> 0;
+    h2 = (h2 ^ (h2 >>> 15)) >>> 0;
+  };
+  for (const name of [...values.keys()].sort()) {
+    for (let i = 0; i < name.length; i++) mix(name.charCodeAt(i));
+    const v = values.get(name)!;
+    mix(v.length);
+    const bits = new Uint32Array(v.buffer, v.byteOffset, v.length);
+    for (let i = 0; i < bits.length; i++) mix(bits[i]);
+  }
+  return h1.toString(16).padStart(8, '0') + h2.toString(16).padStart(8, '0');
+}
