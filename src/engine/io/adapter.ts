@@ -12,9 +12,10 @@
  *   model_args        the base model's nanoGPT model_args
  * Loading it onto any other base is refused: the same A and B mean something else on other weights.
  */
+import * as tf from '../tf';
 import { toModelArgs, type GPTConfig } from '../model/config';
 import type { GPT } from '../model/gpt';
-import { adapterSpecs, LoraAdapters, LoraError, mergeAdapters, validateLora, weightsFingerprint, type LoraConfig } from '../model/lora';
+import { adapterSpecs, LoraAdapters, LoraError, validateLora, weightsFingerprint, type LoraConfig } from '../model/lora';
 import type { Tokenizer } from '../tokenizer/types';
 import { ADAPTER_FORMAT, checkpointBytes, snapshotParams, type TrainingInfo } from './checkpoint';
 import { readSafetensors, SafetensorsError, writeSafetensors, type RawTensor } from './safetensors';
@@ -26,11 +27,21 @@ function requireLora(model: GPT): LoraAdapters {
   return model.lora;
 }
 
-/** The merged weights of a model with adapters (its own weights when it has none). A sync point. */
+/**
+ * The merged weights of a model with adapters (its own weights when it has none). A sync point. Merged on the
+ * device with the same kernels that fold adapters into a model before its next run (ModelOwner), so the
+ * exported file and the folded weights are bit-identical.
+ */
 export async function mergedValues(model: GPT): Promise<Map<string, Float32Array>> {
-  const base = await snapshotParams(model);
-  if (!model.lora) return base;
-  return mergeAdapters(model.config, model.lora.lora, base, await model.lora.values());
+  const values = await snapshotParams(model);
+  const lora = model.lora;
+  if (!lora) return values;
+  for (const { weight } of lora.specs) {
+    const merged = tf.tidy(() => lora.adapt(weight, model.params.get(weight)!)); // W + (α/r)·B·A
+    values.set(weight, (await merged.data()) as Float32Array);
+    merged.dispose();
+  }
+  return values;
 }
 
 /** A checkpoint file with the adapters folded in: a plain nanoGPT model. */

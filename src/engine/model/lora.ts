@@ -111,35 +111,6 @@ export class LoraAdapters {
   }
 }
 
-/**
- * The merged weights: base values with each adapter folded in, W + (α/r)·B·A, computed on the CPU in
- * float32 (the same sum the forward pass forms). Returns a new map; unadapted weights are shared.
- */
-export function mergeAdapters(config: GPTConfig, lora: LoraConfig, base: Map<string, Float32Array>, adapters: Map<string, Float32Array>): Map<string, Float32Array> {
-  const out = new Map(base);
-  const scale = lora.alpha / lora.rank;
-  for (const spec of adapterSpecs(config, lora)) {
-    const w = base.get(spec.weight);
-    const a = adapters.get(spec.a.name);
-    const b = adapters.get(spec.b.name);
-    if (!w || !a || !b) throw new LoraError(`cannot merge ${spec.weight}: a tensor is missing`);
-    const [out_, r] = spec.b.shape;
-    const inp = spec.a.shape[1];
-    const merged = new Float32Array(w.length);
-    const row = new Float64Array(inp);
-    for (let o = 0; o < out_; o++) {
-      row.fill(0);
-      for (let k = 0; k < r; k++) {
-        const bk = b[o * r + k];
-        if (bk === 0) continue;
-        for (let j = 0; j < inp; j++) row[j] += bk * a[k * inp + j];
-      }
-      for (let j = 0; j < inp; j++) merged[o * inp + j] = w[o * inp + j] + scale * row[j];
-    }
-    out.set(spec.weight, merged);
-  }
-  return out;
-}
 
 /**
  * A fingerprint of a model's weights: 64 bits (two FNV-1a streams) over the names, shapes and float bits
