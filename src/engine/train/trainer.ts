@@ -162,6 +162,7 @@ export class Trainer {
   private rng: Rng;
   private readonly checkDevice?: () => Promise<void>;
   private penalty: tf.Variable | null = null;
+  private consts: { one: tf.Scalar; notOk: tf.Scalar } | null = null;
   globalStep = 0;
 
   constructor(
@@ -392,7 +393,9 @@ export class Trainer {
           const members = names.flatMap((name, i) => (groupOf(name) === gid ? [{ name, param: vars[i], grad: grads[i] }] : []));
           return members.length ? this.optimizer.step(members, lr * trainable.get(gid)!, guard) : tf.scalar(0);
         });
-        penalty.assign(tf.sub(1, guard.ok.cast('float32')).mul(NOT_OK_LOSS));
+        // Kept constants: no scalar uploaded per step (on WebGPU each new scalar is a buffer upload).
+        const { one, notOk } = this.constants();
+        penalty.assign(one.sub(guard.ok.cast('float32')).mul(notOk));
         return tf.stack([loss, gradNorm, guard.ok.cast('float32'), ...perGroup]) as tf.Tensor1D;
       } finally {
         guard.dispose();
@@ -408,9 +411,16 @@ export class Trainer {
     return this.penalty;
   }
 
+  private constants(): { one: tf.Scalar; notOk: tf.Scalar } {
+    this.consts ??= { one: tf.keep(tf.scalar(1)), notOk: tf.keep(tf.scalar(NOT_OK_LOSS)) };
+    return this.consts;
+  }
+
   dispose(): void {
     this.optimizer.dispose();
     this.penalty?.dispose();
     this.penalty = null;
+    if (this.consts) tf.dispose([this.consts.one, this.consts.notOk]);
+    this.consts = null;
   }
 }
