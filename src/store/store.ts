@@ -9,7 +9,6 @@ import { PRESETS, type ArchConfig, type PresetName } from '../engine/model/confi
 import type { GroupId } from '../engine/model/groups';
 import { DEFAULT_LORA, validateLora, type LoraConfig, type LoraTargets } from '../engine/model/loraConfig';
 import { validatePlan, type FreezePlan, type FreezeStage } from '../engine/train/freeze';
-import type { ScheduleKind } from '../engine/train/schedule';
 import { LESSON_FINETUNE, LESSON_FREEZE, LESSON_PRETRAIN, LESSON_SAMPLING, PAIRS_VAL_FRACTION } from '../engine/train/lesson';
 import type { Pair } from '../engine/data/pairs';
 import type { TokenizerInfo, TokenizerProgress } from '../worker/protocol';

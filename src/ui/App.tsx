@@ -19,7 +19,6 @@ import type { Lang } from '../store/lang';
 
 function Header() {
   const t = useT();
-  const text = useText();
   const lang = useStore((s) => s.lang);
   const backend = useStore((s) => s.backend);
   const running = useStore((s) => s.run.status === 'running');

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { initialState, type AppState } from '../../src/store/store';
 import { runRequest } from '../../src/app/runs';
-import { parseFlags, settingsFromFlags } from '../../cli/main';
+import { parseFlags, settingsFromFlags } from '../../cli/args';
 import { finetuneSpec, pretrainSpec, runSeed } from '../../src/engine/train/specs';
 import { prepareCorpus, preparePairs } from '../../src/engine/data/prepare';
 import { PAIRS_SPLIT_SEED, PAIRS_VAL_FRACTION } from '../../src/engine/train/lesson';
