@@ -62,6 +62,7 @@ export async function runTraining(ctx: RunContext, r: RunRequest, startStep: num
     logEvery: 1_000_000,
     readbackMs: 250,
     readbackMinSteps: ctx.fixedShape() ? 10 : 1,
+    weightNorms: true, // for the diagnostics charts
   };
   const trainableNow = trainer.trainableParams(trainableAt(spec.freeze ?? r.freeze, startStep, model.config.nLayer, spec.freezeOptions), spec.adaptersOnly);
   post({ type: 'runStarted', runId: r.runId, phase: r.phase, steps: r.steps, startStep, trainableParams: trainableNow });
@@ -92,7 +93,7 @@ export async function runTraining(ctx: RunContext, r: RunRequest, startStep: num
       {
         onStep: (m) => {
           buffer.push({ step: m.step, globalStep: m.globalStep, loss: m.loss, lr: m.lr, gradNorm: m.gradNorm, tokensPerSec: m.tokensPerSec, msPerStep: m.msPerStep, updateNorms: m.updateNorms });
-          diagnostics = { globalStep: m.globalStep, weightNorms: m.weightNorms, tensors: m.memory.tensors, bytes: m.memory.bytes };
+          diagnostics = { globalStep: m.globalStep, weightNorms: m.weightNorms ?? {}, tensors: m.memory.tensors, bytes: m.memory.bytes };
           if (performance.now() - lastPost > 250) flushMetrics();
         },
         onEval: (e) => {

@@ -37,6 +37,23 @@ describe.each(TEST_BACKENDS)('Trainer on %s', (backend) => {
     model.dispose();
   });
 
+  it('reports each group\'s weight norm at the read-back when asked (and only then)', async () => {
+    const { config, train } = tinySetup();
+    const model = GPT.create(config, 8);
+    const trainer = new Trainer(model, { seed: 8 });
+    const seen: StepMetrics[] = [];
+    await trainer.run({ steps: 2, batchSize: 2, schedule: constant(1e-3), train, weightNorms: true }, { onStep: (m) => seen.push(m) });
+    const values = await snapshotParams(model);
+    const want: Record<string, number> = {};
+    for (const [name, v] of values) want[groupOf(name)] = (want[groupOf(name)] ?? 0) + v.reduce((a, x) => a + x * x, 0);
+    for (const [g, sq] of Object.entries(want)) expect(seen[1].weightNorms![g as keyof typeof want]).toBeCloseTo(Math.sqrt(sq), 3);
+    seen.length = 0;
+    await trainer.run({ steps: 1, batchSize: 2, schedule: constant(1e-3), train }, { onStep: (m) => seen.push(m) });
+    expect(seen[0].weightNorms).toBeUndefined();
+    trainer.dispose();
+    model.dispose();
+  });
+
   it('reads statistics back by time, but never before readbackMinSteps steps are pending (whichever is later)', async () => {
     const { config, train } = tinySetup();
     const model = GPT.create(config, 6);

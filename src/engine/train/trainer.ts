@@ -63,6 +63,8 @@ export interface TrainSpec {
    * backends pass ~10, so a fast GPU reads back every ~250 ms and a slow one every 10 steps, never every step.
    */
   readbackMinSteps?: number;
+  /** Measure each group's weight norm at every read-back (the page's diagnostics; a few reductions each time). */
+  weightNorms?: boolean;
 }
 
 export interface StepMetrics {
@@ -78,8 +80,8 @@ export interface StepMetrics {
   /** Tokens per second, measured over the steps since the previous read-back. */
   tokensPerSec: number;
   msPerStep: number;
-  /** L2 norm of each group's weights, measured at the read-back that reported this step. */
-  weightNorms: Record<GroupId, number>;
+  /** L2 norm of each group's weights, measured at the read-back that reported this step (spec.weightNorms only). */
+  weightNorms?: Record<GroupId, number>;
   /** Tensors alive and bytes they hold on the backend, at that read-back. */
   memory: { tensors: number; bytes: number };
 }
@@ -221,11 +223,11 @@ export class Trainer {
     const flush = async () => {
       if (!pending.length) return;
       // The weights' norms per group ride along in the same read-back.
-      const stacked = tf.tidy(() => tf.concat([...pending.map((p) => p.stats), this.weightNorms()]));
+      const stacked = tf.tidy(() => tf.concat([...pending.map((p) => p.stats), ...(spec.weightNorms ? [this.weightNorms()] : [])]));
       const values = await stacked.data(); // sync point: once per logEvery steps
       stacked.dispose();
       const normsAt = pending.length * (3 + groups.length);
-      const weightNorms = Object.fromEntries(groups.map((g, k) => [g, values[normsAt + k]])) as Record<GroupId, number>;
+      const weightNorms = spec.weightNorms ? (Object.fromEntries(groups.map((g, k) => [g, values[normsAt + k]])) as Record<GroupId, number>) : undefined;
       const { numTensors, numBytes } = tf.memory();
       if (this.checkDevice) {
         try {

@@ -17,52 +17,37 @@ const CDF = `
   }
 `;
 
-function gelu(args: KernelArgs): tf.TensorInfo {
-  const { x } = args.inputs;
+/** One thread per element: `result[index] = <expr>` over inputs read as `v` (= X[index]) and, for the gradient, DY. */
+function elementwise(args: KernelArgs, shaderKey: string, names: string[], expr: string): tf.TensorInfo {
+  const x = args.inputs.x;
   const prog = program(
     {
-      variableNames: ['X'],
+      variableNames: names,
       outputShape: x.shape,
-      shaderKey: 'SgpGelu',
+      shaderKey,
       size: true,
       getUserCode: () => `
         ${CDF}
         fn main(index : i32) {
           if (index < uniforms.size) {
             let v = X[index];
-            result[index] = v * cdf(v);
+            result[index] = ${expr};
           }
         }`,
     },
     Math.ceil(sizeOf(x.shape) / 64),
     64,
   );
-  return (args.backend as WebGPUBackendLike).runWebGPUProgram(prog, [x], 'float32');
+  const inputs = names.map((n) => (n === 'X' ? x : args.inputs.dy));
+  return (args.backend as WebGPUBackendLike).runWebGPUProgram(prog, inputs, 'float32');
 }
 
-function geluGrad(args: KernelArgs): tf.TensorInfo {
-  const { x, dy } = args.inputs;
-  const prog = program(
-    {
-      variableNames: ['X', 'DY'],
-      outputShape: x.shape,
-      shaderKey: 'SgpGeluGrad',
-      size: true,
-      getUserCode: () => `
-        ${CDF}
-        fn main(index : i32) {
-          if (index < uniforms.size) {
-            let v = X[index];
-            let pdf = exp(v * v * -0.5) * ${1 / Math.sqrt(2 * Math.PI)};
-            result[index] = DY[index] * (cdf(v) + v * pdf);
-          }
-        }`,
-    },
-    Math.ceil(sizeOf(x.shape) / 64),
-    64,
-  );
-  return (args.backend as WebGPUBackendLike).runWebGPUProgram(prog, [x, dy], 'float32');
-}
+/** x·Φ(x). */
+const gelu = (args: KernelArgs) => elementwise(args, 'SgpGelu', ['X'], 'v * cdf(v)');
+
+/** dy·(Φ(x) + x·φ(x)). */
+const geluGrad = (args: KernelArgs) =>
+  elementwise(args, 'SgpGeluGrad', ['X', 'DY'], `DY[index] * (cdf(v) + v * exp(v * v * -0.5) * ${1 / Math.sqrt(2 * Math.PI)})`);
 
 export function registerGelu(): void {
   tf.registerKernel({ kernelName: FUSED.gelu, backendName: 'webgpu', kernelFunc: gelu as unknown as tf.KernelFunc });
