@@ -19,6 +19,7 @@ export const KERNELS: readonly KernelSource[] = [
   { wat: 'src/engine/ops/kernels/bmm.wat', module: 'src/engine/ops/kernels/bmm.wasm.ts' },
   { wat: 'src/engine/ops/kernels/gelu.wat', module: 'src/engine/ops/kernels/gelu.wasm.ts' },
   { wat: 'src/engine/ops/kernels/adamw.wat', module: 'src/engine/ops/kernels/adamw.wasm.ts' },
+  { wat: 'src/engine/ops/kernels/layerNorm.wat', module: 'src/engine/ops/kernels/layerNorm.wasm.ts' },
 ];
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));

@@ -9,6 +9,8 @@
  * backend without the programs — or a test that switches them off — gets the reference implementation.
  */
 import * as tf from '../tf';
+import { wasmKernelsEnabled } from './wasmKernels';
+import { registerWasmFused } from './wasmFused';
 
 export const FUSED = {
   /** AdamW's new parameter values. */
@@ -50,7 +52,9 @@ export function setFusedKernels(on: boolean): void {
 
 /** Whether the active backend has the fused program `name` (and fused programs are on). */
 export function hasFused(name: string): boolean {
-  return enabled && tf.getKernel(name, tf.getBackend()) !== undefined;
+  const backend = tf.getBackend();
+  if (!enabled || (backend === 'wasm' && !wasmKernelsEnabled())) return false;
+  return tf.getKernel(name, backend) !== undefined;
 }
 
 /**
@@ -61,6 +65,9 @@ export function hasFused(name: string): boolean {
 export function nativeTransposes(): boolean {
   return enabled && tf.getBackend() === 'webgpu';
 }
+
+// The wasm backend's fused kernels live in the engine (plain JavaScript over TF.js's heap: nothing to load).
+registerWasmFused();
 
 /** Run a fused program. Only after hasFused(name). */
 export function runFused<T extends tf.Tensor>(name: string, inputs: Record<string, tf.Tensor>, attrs: Record<string, number | boolean | string> = {}): T {

@@ -38,6 +38,11 @@ export function setWasmKernelsEnabled(on: boolean): void {
   enabled = on;
 }
 
+/** Whether the engine's own wasm kernels are on (the SIMD modules and the fused JavaScript kernels). */
+export function wasmKernelsEnabled(): boolean {
+  return enabled;
+}
+
 /**
  * A kernel module, compiled once, instantiated once per wasm backend instance against that backend's
  * memory. `get()` gives its exports on the active backend, or null where it cannot run: another backend,

@@ -1,0 +1,148 @@
+/**
+ * LayerNorm on the wasm backend as one kernel forward and three backward (four with a bias): the kernels
+ * and formulas of the WebGPU programs (src/worker/webgpu/layerNorm.ts),
+ *
+ *   μ = mean(x),  r = 1/√(mean((x − μ)²) + eps),  x̂ = (x − μ)·r,  y = x̂·w (+ b)
+ *   dx = r · (g − mean(g) − x̂·mean(g·x̂)),  g = dy·w
+ *   dw = Σ_rows dy·x̂,  db = Σ_rows dy
+ *
+ * Why: with the stock ops a LayerNorm is ~10 kernels forward and ~20 backward, each a pass over (N, C)
+ * plus TF.js's bookkeeping per kernel — ~8 ms forward + backward at the baby size, nine times a step.
+ * Rows whose width is a multiple of 4 run the SIMD module (kernels/layerNorm.wat); any other width, or an
+ * engine without SIMD, a plain JavaScript loop with the same formulas.
+ */
+import type * as tf from '../../tf';
+import { FUSED } from '../fused';
+import { WASM_BASE64 } from '../kernels/layerNorm.wasm';
+import { WasmKernelModule, heapOffset, type WasmBackendLike } from '../wasmKernels';
+import { registerWasm, views, type WasmKernelArgs } from './heap';
+
+interface LayerNormExports {
+  stats(x: number, s: number, N: number, C: number, eps: number): void;
+  forward(x: number, w: number, b: number, y: number, s: number, N: number, C: number, eps: number): void;
+  gradX(x: number, w: number, dy: number, s: number, dx: number, N: number, C: number): void;
+  gradParam(x: number, dy: number, s: number, out: number, N: number, C: number, weight: number): void;
+}
+
+const simd = new WasmKernelModule<LayerNormExports>(WASM_BASE64);
+
+function rowsOf(x: tf.TensorInfo): [number, number] {
+  const C = x.shape[x.shape.length - 1];
+  if (x.shape.length < 1 || !C) throw new Error(`LayerNorm kernel: input of shape [${x.shape}] has no last axis`);
+  return [x.shape.reduce((p, d) => p * d, 1) / C, C];
+}
+
+/** The SIMD module where it can take rows of C floats on this backend, else null (the JavaScript path). */
+function simdFor(backend: WasmBackendLike, C: number): LayerNormExports | null {
+  return C % 4 === 0 ? simd.on(backend) : null;
+}
+
+const at = heapOffset;
+
+/** Mean and 1/σ of the row of x at base (the JavaScript path). */
+function rowStats(x: Float32Array, base: number, C: number, eps: number, s: Float32Array, r: number): void {
+  let sum = 0;
+  for (let c = 0; c < C; c++) sum += x[base + c];
+  const mean = sum / C;
+  let v = 0;
+  for (let c = 0; c < C; c++) v += (x[base + c] - mean) ** 2;
+  s[2 * r] = mean;
+  s[2 * r + 1] = 1 / Math.sqrt(v / C + eps);
+}
+
+function layerNormStats({ inputs, backend, attrs }: WasmKernelArgs): tf.TensorInfo {
+  const { x } = inputs;
+  const eps = Number(attrs?.eps ?? 1e-5);
+  const [N, C] = rowsOf(x);
+  const out = backend.makeOutput([N, 2], 'float32'); // (N, 2): mean, 1/σ per row
+  const k = simdFor(backend, C);
+  if (k) {
+    k.stats(at(backend, x), at(backend, out), N, C, eps);
+    return out;
+  }
+  const [X, S] = views(backend, x, out);
+  for (let r = 0; r < N; r++) rowStats(X, r * C, C, eps, S, r);
+  return out;
+}
+
+function layerNorm({ inputs, backend, attrs }: WasmKernelArgs): tf.TensorInfo {
+  const { x, weight, bias } = inputs;
+  const eps = Number(attrs?.eps ?? 1e-5);
+  const [N, C] = rowsOf(x);
+  if (weight.shape.reduce((p, d) => p * d, 1) !== C || (bias && bias.shape.reduce((p, d) => p * d, 1) !== C)) {
+    throw new Error(`LayerNorm kernel: weight/bias must have ${C} elements`);
+  }
+  const out = backend.makeOutput(x.shape, 'float32'); // x's shape
+  const stats = backend.wasm._malloc(8 * N); // scratch: (N, 2) row statistics
+  try {
+    const k = simdFor(backend, C);
+    if (k) {
+      k.forward(at(backend, x), at(backend, weight), bias ? at(backend, bias) : 0, at(backend, out), stats, N, C, eps);
+      return out;
+    }
+    const [X, W, Y, B] = views(backend, x, weight, out, ...(bias ? [bias] : []));
+    const S = new Float32Array(backend.wasm.HEAPU8.buffer, stats, 2 * N);
+    for (let r = 0; r < N; r++) {
+      const base = r * C;
+      rowStats(X, base, C, eps, S, r);
+      for (let c = 0; c < C; c++) Y[base + c] = (X[base + c] - S[2 * r]) * S[2 * r + 1] * W[c] + (B ? B[c] : 0);
+    }
+    return out;
+  } finally {
+    backend.wasm._free(stats);
+  }
+}
+
+function layerNormGradX({ inputs, backend }: WasmKernelArgs): tf.TensorInfo {
+  const { x, weight, dy, stats } = inputs;
+  const [N, C] = rowsOf(x);
+  const out = backend.makeOutput(x.shape, 'float32'); // x's shape
+  const k = simdFor(backend, C);
+  if (k) {
+    k.gradX(at(backend, x), at(backend, weight), at(backend, dy), at(backend, stats), at(backend, out), N, C);
+    return out;
+  }
+  const [X, W, DY, S, DX] = views(backend, x, weight, dy, stats, out);
+  for (let r = 0; r < N; r++) {
+    const base = r * C;
+    const [mean, rstd] = [S[2 * r], S[2 * r + 1]];
+    let sg = 0;
+    let sgx = 0;
+    for (let c = 0; c < C; c++) {
+      const g = DY[base + c] * W[c];
+      sg += g;
+      sgx += g * (X[base + c] - mean) * rstd;
+    }
+    for (let c = 0; c < C; c++) DX[base + c] = rstd * (DY[base + c] * W[c] - sg / C - (X[base + c] - mean) * rstd * (sgx / C));
+  }
+  return out;
+}
+
+/** Column sums over the rows: Σ dy·x̂ (what = 'weight') or Σ dy (what = 'bias'). */
+function layerNormGradParam({ inputs, backend, attrs }: WasmKernelArgs): tf.TensorInfo {
+  const { x, dy, stats } = inputs;
+  const weight = attrs?.what !== 'bias';
+  const [N, C] = rowsOf(x);
+  const out = backend.makeOutput([C], 'float32'); // (C)
+  const k = simdFor(backend, C);
+  if (k) {
+    k.gradParam(at(backend, x), at(backend, dy), at(backend, stats), at(backend, out), N, C, weight ? 1 : 0);
+    return out;
+  }
+  const [X, DY, S, G] = views(backend, x, dy, stats, out);
+  G.fill(0);
+  for (let r = 0; r < N; r++) {
+    const base = r * C;
+    for (let c = 0; c < C; c++) G[c] += weight ? DY[base + c] * (X[base + c] - S[2 * r]) * S[2 * r + 1] : DY[base + c];
+  }
+  return out;
+}
+
+export function registerLayerNorm(): void {
+  registerWasm([
+    [FUSED.layerNorm, layerNorm],
+    [FUSED.layerNormStats, layerNormStats],
+    [FUSED.layerNormGradX, layerNormGradX],
+    [FUSED.layerNormGradParam, layerNormGradParam],
+  ]);
+}
