@@ -20,6 +20,7 @@ export const KERNELS: readonly KernelSource[] = [
   { wat: 'src/engine/ops/kernels/gelu.wat', module: 'src/engine/ops/kernels/gelu.wasm.ts' },
   { wat: 'src/engine/ops/kernels/adamw.wat', module: 'src/engine/ops/kernels/adamw.wasm.ts' },
   { wat: 'src/engine/ops/kernels/layerNorm.wat', module: 'src/engine/ops/kernels/layerNorm.wasm.ts' },
+  { wat: 'src/engine/ops/kernels/softmax.wat', module: 'src/engine/ops/kernels/softmax.wasm.ts' },
 ];
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));

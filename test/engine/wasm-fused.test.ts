@@ -4,7 +4,8 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import * as tf from '../../src/engine/tf';
-import { layerNorm, layerNormReference } from '../../src/engine/model/layers';
+import { crossEntropyRows, crossEntropyRowsReference, layerNorm, layerNormReference } from '../../src/engine/model/layers';
+import { causalMask, maskedSoftmax, maskedSoftmaxReference, splitHeads } from '../../src/engine/model/attention';
 import { setWasmKernelsEnabled } from '../../src/engine/ops/wasmKernels';
 import { useNodeBackend } from '../backends';
 
@@ -81,5 +82,109 @@ describe('fused LayerNorm on wasm', () => {
       setWasmKernelsEnabled(true);
     }
     tf.dispose([x, w, b]);
+  });
+});
+
+describe('fused causal softmax on wasm', () => {
+  // S = 64: the SIMD module; S = 10 with T = 3 (a key/value cache of 7 positions): the JavaScript path
+  it.each([
+    [64, 64],
+    [8, 12],
+    [3, 10],
+    [1, 7],
+  ])('matches the stock ops (scale, mask, softmax) for %i queries over %i keys: y and ds', async (T, S) => {
+    const shape = [2, 3, T, S];
+    const scores = randoms(shape, T * S, 3);
+    const dy = randoms(shape, T * S + 1);
+    const scale = 0.17;
+    const maskValues = new Float32Array(T * S);
+    for (let i = 0; i < T; i++) for (let j = i + S - T + 1; j < S; j++) maskValues[i * S + j] = -1e9;
+    const run = (f: typeof maskedSoftmax) => valueAndGrads((s) => f(s, tf.tensor2d(maskValues, [T, S]), scale), [scores], [shape], dy);
+    await useNodeBackend('cpu');
+    const want = run(maskedSoftmaxReference);
+    await useNodeBackend('wasm');
+    const before = tf.memory().numTensors;
+    const got = run(maskedSoftmax);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(maxErr(got[0], want[0]), 'y').toBeLessThan(1e-6);
+    expect(maxErr(got[1], want[1]), 'ds').toBeLessThan(1e-6);
+    // hidden keys are exactly 0
+    for (let r = 0; r < 2 * 3 * T; r++) for (let j = (r % T) + S - T + 1; j < S; j++) expect(got[0][r * S + j]).toBe(0);
+  });
+
+  it('is one kernel each way in training attention, the scale included', async () => {
+    await useNodeBackend('wasm');
+    const s = tf.tensor(randoms([1, 2, 8, 8], 5), [1, 2, 8, 8]);
+    const mask = causalMask(8);
+    const run = (scale: number) => kernelsRun(() => tf.grads((x: tf.Tensor) => maskedSoftmax(x, mask, scale).sum())([s]));
+    const names = await run(0.5);
+    expect(names.filter((n) => n.startsWith('SgpCausalSoftmax'))).toEqual(['SgpCausalSoftmax', 'SgpCausalSoftmaxGrad']);
+    expect(names).not.toContain('Softmax');
+    // the scale costs no kernel of its own
+    expect(names).toEqual(await run(1));
+    tf.dispose([s, mask]);
+  });
+});
+
+describe('fused cross-entropy on wasm', () => {
+  it.each([65, 7, 300])('matches the stock ops for a vocabulary of %i: loss rows and gradient', async (V) => {
+    const N = 37;
+    const logits = randoms([N, V], V, 4);
+    const targets = Int32Array.from({ length: N }, (_, i) => (i * 7919) % V);
+    const dy = randoms([N], V + 1);
+    const run = (f: typeof crossEntropyRows) =>
+      tf.tidy(() => {
+        const z = tf.tensor2d(logits, [N, V]);
+        const t = tf.tensor1d(targets, 'int32');
+        const w = tf.tensor1d(dy);
+        const y = f(z, t);
+        const [dz] = tf.grads((x: tf.Tensor) => f(x as tf.Tensor2D, t).mul(w).sum())([z]);
+        return [y.dataSync() as Float32Array, dz.dataSync() as Float32Array];
+      });
+    await useNodeBackend('cpu');
+    const want = run(crossEntropyRowsReference);
+    await useNodeBackend('wasm');
+    const before = tf.memory().numTensors;
+    const names = await kernelsRun(() => {
+      const z = tf.tensor2d(logits, [N, V]);
+      const t = tf.tensor1d(targets, 'int32');
+      return [tf.grads((x: tf.Tensor) => crossEntropyRows(x as tf.Tensor2D, t).sum())([z])[0]];
+    });
+    expect(names).toContain('SgpCrossEntropy');
+    expect(names).toContain('SgpCrossEntropyGrad');
+    const got = run(crossEntropyRows);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(maxErr(got[0], want[0]), 'loss').toBeLessThan(1e-5);
+    expect(maxErr(got[1], want[1]), 'dz').toBeLessThan(1e-6);
+  });
+});
+
+describe("attention's head split on wasm", () => {
+  it('equals split + reshape + transpose, forward and backward, in one kernel each way', async () => {
+    const [B, T, nh, hs] = [2, 5, 3, 4];
+    const shape = [B, T, 3 * nh * hs];
+    const x = randoms(shape, 11);
+    const dys = [12, 13, 14].map((seed) => randoms([B, nh, T, hs], seed));
+    const run = () =>
+      tf.tidy(() => {
+        const qkv = tf.tensor3d(x, shape as [number, number, number]);
+        const weights = dys.map((d) => tf.tensor4d(d, [B, nh, T, hs]));
+        const parts = splitHeads(qkv, nh);
+        const [g] = tf.grads((t: tf.Tensor) => tf.addN(splitHeads(t as tf.Tensor3D, nh).map((p, i) => p.mul(weights[i]).sum())))([qkv]);
+        return [...parts, g].map((t) => t.dataSync() as Float32Array);
+      });
+    await useNodeBackend('cpu');
+    const want = run();
+    await useNodeBackend('wasm');
+    const before = tf.memory().numTensors;
+    const names = await kernelsRun(() => {
+      const qkv = tf.tensor3d(x, shape as [number, number, number]);
+      return tf.grads((t: tf.Tensor) => tf.addN(splitHeads(t as tf.Tensor3D, nh).map((p) => p.sum())))([qkv]);
+    });
+    expect(names.filter((n) => n.startsWith('Sgp'))).toEqual(['SgpSplitHeads', 'SgpMergeHeads']);
+    const got = run();
+    expect(tf.memory().numTensors).toBe(before);
+    // pure copies: exactly equal
+    got.forEach((g, i) => expect(Array.from(g), `output ${i}`).toEqual(Array.from(want[i])));
   });
 });

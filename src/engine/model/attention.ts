@@ -27,31 +27,48 @@ export function causalMask(T: number): tf.Tensor2D {
 }
 
 /**
- * softmax(att + mask) over the keys. att: (B, nh, T, S), mask: (T, S) as causalSelfAttention's.
- * Where the backend has the fused programs, one launch each way, and the mask is the causal rule itself
- * (key j visible to query i iff j ≤ i + S − T, which is what the mask holds).
+ * softmax(scale · att + mask) over the keys. att: (B, nh, T, S), mask: (T, S) as causalSelfAttention's.
+ * Where the backend has the fused kernels, one each way with the scale folded in, and the mask is the
+ * causal rule itself (key j visible to query i iff j ≤ i + S − T, which is what the mask holds).
  */
-export function maskedSoftmax(att: tf.Tensor, mask: tf.Tensor2D): tf.Tensor {
-  if (!hasFused(FUSED.causalSoftmax) || !hasFused(FUSED.causalSoftmaxGrad)) return maskedSoftmaxReference(att, mask);
+export function maskedSoftmax(att: tf.Tensor, mask: tf.Tensor2D, scale = 1): tf.Tensor {
+  if (!hasFused(FUSED.causalSoftmax) || !hasFused(FUSED.causalSoftmaxGrad)) return maskedSoftmaxReference(att, mask, scale);
   const [T, S] = att.shape.slice(-2);
   if (mask.shape[0] !== T || mask.shape[1] !== S) throw new Error(`attention mask [${mask.shape}] does not fit scores [${att.shape}]`);
-  return causalSoftmax(att);
+  return causalSoftmax(scale)(att);
 }
 
-/** The stock ops (and the reference the fused programs are tested against). */
-export function maskedSoftmaxReference(att: tf.Tensor, mask: tf.Tensor2D): tf.Tensor {
-  return tf.softmax(att.add(mask), -1); // mask broadcasts over (B, nh)
+/** The stock ops (and the reference the fused kernels are tested against). */
+export function maskedSoftmaxReference(att: tf.Tensor, mask: tf.Tensor2D, scale = 1): tf.Tensor {
+  const scaled = scale === 1 ? att : att.mul(scale); // (B, nh, T, S)
+  return tf.softmax(scaled.add(mask), -1); // mask broadcasts over (B, nh)
 }
 
-const causalSoftmax = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
-  const [scores, save] = args as [tf.Tensor, tf.GradSaveFunc];
-  const y = runFused(FUSED.causalSoftmax, { scores }, { scale: 1 }); // (B, nh, T, S)
-  save([y]);
-  return {
-    value: y,
-    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => runFused(FUSED.causalSoftmaxGrad, { y: saved[0], dy }, { scale: 1 }), // (B, nh, T, S)
-  };
-}) as (scores: tf.Tensor) => tf.Tensor;
+function causalSoftmax(scale: number): (scores: tf.Tensor) => tf.Tensor {
+  return tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [scores, save] = args as [tf.Tensor, tf.GradSaveFunc];
+    const y = runFused(FUSED.causalSoftmax, { scores }, { scale }); // (B, nh, T, S)
+    save([y]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => runFused(FUSED.causalSoftmaxGrad, { y: saved[0], dy }, { scale }), // (B, nh, T, S)
+    };
+  }) as (scores: tf.Tensor) => tf.Tensor;
+}
+
+/**
+ * qkv (B, T, 3C) → q, k, v, each (B, nh, T, hs): nanoGPT's split + view + transpose. One copy where the
+ * backend has the fused kernel (wasm: the stock split is a strided slice per output), else the stock ops.
+ */
+export function splitHeads(qkv: tf.Tensor3D, nHead: number): tf.Tensor4D[] {
+  if (hasFused(FUSED.splitHeads) && hasFused(FUSED.mergeHeads)) {
+    return tf.engine().runKernel(FUSED.splitHeads, { qkv }, { nHead }) as unknown as tf.Tensor4D[];
+  }
+  const [B, T, C3] = qkv.shape;
+  return tf.split(qkv, 3, 2).map(
+    (t) => t.reshape([B, T, nHead, C3 / 3 / nHead]).transpose([0, 2, 1, 3]) as tf.Tensor4D, // (B, nh, T, hs)
+  );
+}
 
 /** Keys and values of earlier positions, per layer (for sampling one token at a time). */
 export interface LayerKV {
@@ -84,10 +101,8 @@ export function causalSelfAttention(
 ): tf.Tensor3D {
   const [B, T, C] = x.shape;
   const hs = C / nHead;
-  const qkv = linear(x, w.cAttnW, w.cAttnB); // (B, T, 3C)
-  let [q, k, v] = tf.split(qkv, 3, 2).map(
-    (t) => t.reshape([B, T, nHead, hs]).transpose([0, 2, 1, 3]), // (B, nh, T, hs)
-  );
+  const qkv = linear(x, w.cAttnW, w.cAttnB) as tf.Tensor3D; // (B, T, 3C)
+  let [q, k, v] = splitHeads(qkv, nHead); // each (B, nh, T, hs)
   if (cache) {
     // Sampling: the new positions attend to every earlier one too, whose keys and values are cached.
     if (cache.past) {
@@ -97,8 +112,7 @@ export function causalSelfAttention(
     cache.present({ k: k as tf.Tensor4D, v: v as tf.Tensor4D });
   }
   // Scaled dot product: (B, nh, T, hs) x (B, nh, hs, T) → (B, nh, T, T)   (T keys become P+T with a cache)
-  let att = bmm(q, k, false, true).mul(1 / Math.sqrt(hs));
-  att = maskedSoftmax(att, mask); // (B, nh, T, T)
+  let att = maskedSoftmax(bmm(q, k, false, true), mask, 1 / Math.sqrt(hs)); // (B, nh, T, T)
   probe?.(att as tf.Tensor4D);
   att = dropout(att, dropoutRate, dropoutSeeds?.[0]);
   const y = bmm(att, v) // (B, nh, T, hs)

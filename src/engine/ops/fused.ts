@@ -35,6 +35,10 @@ export const FUSED = {
   crossEntropyGrad: 'SgpCrossEntropyGrad',
   gelu: 'SgpGelu',
   geluGrad: 'SgpGeluGrad',
+  /** (B, T, 3C) → q, k, v, each (B, nh, T, hs): attention's split + view + transpose as one copy. */
+  splitHeads: 'SgpSplitHeads',
+  /** Its inverse, the gradient: dq, dk, dv → (B, T, 3C). */
+  mergeHeads: 'SgpMergeHeads',
 } as const;
 
 /** Inputs one fused program binds at most (+1 output = 7 storage buffers, under WebGPU's minimum of 8). */

@@ -1,0 +1,127 @@
+;; Causal softmax of attention scores, and its gradient, with WebAssembly SIMD (f32x4), for TF.js's wasm
+;; backend: the kernels of the WebGPU programs (src/worker/webgpu/attention.ts).
+;;
+;; Scores (rows × S): T queries over S keys per group of T rows, the queries being the last T of S
+;; positions. Key j is visible to the query of row r iff j ≤ r mod T + S − T; hidden keys get exactly 0.
+;;
+;;   y = softmax(scale · s + mask),   ds = scale · y · (dy − Σ_j dy_j·y_j)
+;;
+;; S a multiple of 4 (the caller checks). exp is Cephes' expf as in gelu.wat (arguments ≤ 0 here: each is
+;; a score minus its row's maximum). Works in TF.js's wasm heap; pointers are byte addresses.
+(module
+  (import "env" "memory" (memory 0))
+
+  ;; exp(x) for x ≤ 0; below −87 it returns exp(−87) ≈ 1.6e-38
+  (func $exp (param $x v128) (result v128)
+    (local $n v128) (local $r v128) (local $p v128)
+    (local.set $x (f32x4.max (local.get $x) (f32x4.splat (f32.const -87.0))))
+    (local.set $n (f32x4.nearest (f32x4.mul (local.get $x) (f32x4.splat (f32.const 1.44269504088896341)))))
+    (local.set $r (f32x4.sub (local.get $x) (f32x4.mul (local.get $n) (f32x4.splat (f32.const 0.693359375)))))
+    (local.set $r (f32x4.sub (local.get $r) (f32x4.mul (local.get $n) (f32x4.splat (f32.const -2.12194440e-4)))))
+    (local.set $p (f32x4.splat (f32.const 1.9875691500e-4)))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r)) (f32x4.splat (f32.const 1.3981999507e-3))))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r)) (f32x4.splat (f32.const 8.3334519073e-3))))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r)) (f32x4.splat (f32.const 4.1665795894e-2))))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r)) (f32x4.splat (f32.const 1.6666665459e-1))))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r)) (f32x4.splat (f32.const 5.0000001201e-1))))
+    (local.set $p (f32x4.add
+      (f32x4.add (f32x4.mul (local.get $p) (f32x4.mul (local.get $r) (local.get $r))) (local.get $r))
+      (f32x4.splat (f32.const 1.0))))
+    (f32x4.mul (local.get $p)
+      (i32x4.shl (i32x4.add (i32x4.trunc_sat_f32x4_s (local.get $n)) (i32x4.splat (i32.const 127))) (i32.const 23))))
+
+;; bytes from a row's start to the end of the 4-key block holding key `last`
+  (func $visibleEnd (param $last i32) (result i32)
+    (i32.shl (i32.and (i32.add (local.get $last) (i32.const 4)) (i32.const -4)) (i32.const 2)))
+
+  (func (export "causalSoftmax") (param $s i32) (param $y i32) (param $rows i32) (param $T i32) (param $S i32)
+    (param $scale f32)
+    (local $r i32) (local $o i32) (local $end i32) (local $base i32) (local $last v128) (local $j v128)
+    (local $vis v128) (local $v v128) (local $mx v128) (local $sum v128) (local $sc v128) (local $m f32) (local $vend i32)
+    (local.set $end (i32.shl (local.get $S) (i32.const 2)))
+    (local.set $sc (f32x4.splat (local.get $scale)))
+    (block $done
+      (loop $rows
+        (br_if $done (i32.ge_u (local.get $r) (local.get $rows)))
+        (local.set $base (i32.mul (local.get $r) (local.get $end)))
+        ;; the last visible key of this row, in every lane
+        (local.set $vend (i32.add (i32.rem_u (local.get $r) (local.get $T)) (i32.sub (local.get $S) (local.get $T))))
+        (local.set $last (i32x4.splat (local.get $vend)))
+        ;; bytes up to the end of the block holding the last visible key: the blocks after it are all hidden
+        (local.set $vend (call $visibleEnd (local.get $vend)))
+        ;; row maximum over the visible keys
+        (local.set $mx (f32x4.splat (f32.const -3.4e38)))
+        (local.set $j (v128.const i32x4 0 1 2 3))
+        (local.set $o (i32.const 0))
+        (loop $max
+          (local.set $vis (i32x4.le_s (local.get $j) (local.get $last)))
+          (local.set $v (f32x4.mul (v128.load (i32.add (local.get $s) (i32.add (local.get $base) (local.get $o)))) (local.get $sc)))
+          (local.set $mx (f32x4.max (local.get $mx)
+            (v128.bitselect (local.get $v) (f32x4.splat (f32.const -3.4e38)) (local.get $vis))))
+          (local.set $j (i32x4.add (local.get $j) (i32x4.splat (i32.const 4))))
+          (br_if $max (i32.lt_u (local.tee $o (i32.add (local.get $o) (i32.const 16))) (local.get $vend))))
+        (local.set $m (f32.max
+          (f32.max (f32x4.extract_lane 0 (local.get $mx)) (f32x4.extract_lane 1 (local.get $mx)))
+          (f32.max (f32x4.extract_lane 2 (local.get $mx)) (f32x4.extract_lane 3 (local.get $mx)))))
+        (local.set $mx (f32x4.splat (local.get $m)))
+        ;; y = exp(scale·s − max) on visible keys, 0 elsewhere; and their sum
+        (local.set $sum (v128.const i32x4 0 0 0 0))
+        (local.set $j (v128.const i32x4 0 1 2 3))
+        (local.set $o (i32.const 0))
+        (loop $exps
+          (local.set $vis (i32x4.le_s (local.get $j) (local.get $last)))
+          (local.set $v (f32x4.sub
+            (f32x4.mul (v128.load (i32.add (local.get $s) (i32.add (local.get $base) (local.get $o)))) (local.get $sc))
+            (local.get $mx)))
+          ;; hidden lanes: exp(0) computed, then zeroed
+          (local.set $v (v128.and (call $exp (v128.and (local.get $v) (local.get $vis))) (local.get $vis)))
+          (local.set $sum (f32x4.add (local.get $sum) (local.get $v)))
+          (v128.store (i32.add (local.get $y) (i32.add (local.get $base) (local.get $o))) (local.get $v))
+          (local.set $j (i32x4.add (local.get $j) (i32x4.splat (i32.const 4))))
+          (br_if $exps (i32.lt_u (local.tee $o (i32.add (local.get $o) (i32.const 16))) (local.get $vend))))
+        (memory.fill (i32.add (local.get $y) (i32.add (local.get $base) (local.get $vend))) (i32.const 0)
+          (i32.sub (local.get $end) (local.get $vend)))
+        (local.set $sum (f32x4.splat (f32.add
+          (f32.add (f32x4.extract_lane 0 (local.get $sum)) (f32x4.extract_lane 1 (local.get $sum)))
+          (f32.add (f32x4.extract_lane 2 (local.get $sum)) (f32x4.extract_lane 3 (local.get $sum))))))
+        (local.set $o (i32.const 0))
+        (loop $norm
+          (v128.store (i32.add (local.get $y) (i32.add (local.get $base) (local.get $o)))
+            (f32x4.div (v128.load (i32.add (local.get $y) (i32.add (local.get $base) (local.get $o)))) (local.get $sum)))
+          (br_if $norm (i32.lt_u (local.tee $o (i32.add (local.get $o) (i32.const 16))) (local.get $vend))))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $rows))))
+
+  ;; hidden keys have y = 0, so ds = 0 there: only the blocks up to the last visible key are computed
+  (func (export "causalSoftmaxGrad") (param $y i32) (param $dy i32) (param $ds i32) (param $rows i32) (param $T i32)
+    (param $S i32) (param $scale f32)
+    (local $r i32) (local $o i32) (local $end i32) (local $base i32) (local $acc v128) (local $dot v128) (local $vend i32)
+    (local.set $end (i32.shl (local.get $S) (i32.const 2)))
+    (block $done
+      (loop $rows
+        (br_if $done (i32.ge_u (local.get $r) (local.get $rows)))
+        (local.set $base (i32.mul (local.get $r) (local.get $end)))
+        (local.set $vend (call $visibleEnd
+          (i32.add (i32.rem_u (local.get $r) (local.get $T)) (i32.sub (local.get $S) (local.get $T)))))
+        (local.set $acc (v128.const i32x4 0 0 0 0))
+        (local.set $o (i32.const 0))
+        (loop $sum
+          (local.set $acc (f32x4.add (local.get $acc)
+            (f32x4.mul (v128.load (i32.add (local.get $dy) (i32.add (local.get $base) (local.get $o))))
+              (v128.load (i32.add (local.get $y) (i32.add (local.get $base) (local.get $o)))))))
+          (br_if $sum (i32.lt_u (local.tee $o (i32.add (local.get $o) (i32.const 16))) (local.get $vend))))
+        (local.set $dot (f32x4.splat (f32.add
+          (f32.add (f32x4.extract_lane 0 (local.get $acc)) (f32x4.extract_lane 1 (local.get $acc)))
+          (f32.add (f32x4.extract_lane 2 (local.get $acc)) (f32x4.extract_lane 3 (local.get $acc))))))
+        (local.set $o (i32.const 0))
+        (loop $cols
+          (v128.store (i32.add (local.get $ds) (i32.add (local.get $base) (local.get $o)))
+            (f32x4.mul (f32x4.splat (local.get $scale))
+              (f32x4.mul (v128.load (i32.add (local.get $y) (i32.add (local.get $base) (local.get $o))))
+                (f32x4.sub (v128.load (i32.add (local.get $dy) (i32.add (local.get $base) (local.get $o)))) (local.get $dot)))))
+          (br_if $cols (i32.lt_u (local.tee $o (i32.add (local.get $o) (i32.const 16))) (local.get $vend))))
+        (memory.fill (i32.add (local.get $ds) (i32.add (local.get $base) (local.get $vend))) (i32.const 0)
+          (i32.sub (local.get $end) (local.get $vend)))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $rows))))
+)

@@ -1,0 +1,84 @@
+/**
+ * Causal softmax of attention scores on the wasm backend, one kernel each way: the kernels and formulas of
+ * the WebGPU programs (src/worker/webgpu/attention.ts),
+ *
+ *   y = softmax(scale · s + mask),  ds = scale · y · (dy − Σ_j dy_j·y_j)
+ *
+ * where key j is visible to query row r iff j ≤ r mod T + S − T. The stock ops take a scale, a mask add and
+ * softmax forward, ~6 kernels backward. Rows of a multiple of 4 keys (training) run the SIMD module
+ * (kernels/softmax.wat); others (sampling with a key/value cache) a JavaScript loop with the same formulas.
+ */
+import type * as tf from '../../tf';
+import { FUSED } from '../fused';
+import { WASM_BASE64 } from '../kernels/softmax.wasm';
+import { WasmKernelModule, heapOffset, type WasmBackendLike } from '../wasmKernels';
+import { registerWasm, views, type WasmKernelArgs } from './heap';
+
+interface SoftmaxExports {
+  causalSoftmax(s: number, y: number, rows: number, T: number, S: number, scale: number): void;
+  causalSoftmaxGrad(y: number, dy: number, ds: number, rows: number, T: number, S: number, scale: number): void;
+}
+
+const simd = new WasmKernelModule<SoftmaxExports>(WASM_BASE64);
+
+function dims(x: tf.TensorInfo, name: string): [number, number, number] {
+  if (x.shape.length < 2) throw new Error(`${name}: scores must have at least 2 axes, got [${x.shape}]`);
+  const S = x.shape[x.shape.length - 1];
+  const T = x.shape[x.shape.length - 2];
+  if (T > S) throw new Error(`${name}: ${T} queries over ${S} keys: a causal mask needs T ≤ S`);
+  return [x.shape.reduce((p, d) => p * d, 1) / S, T, S];
+}
+
+function simdFor(backend: WasmBackendLike, S: number): SoftmaxExports | null {
+  return S % 4 === 0 ? simd.on(backend) : null;
+}
+
+function causalSoftmax({ inputs, backend, attrs }: WasmKernelArgs): tf.TensorInfo {
+  const { scores } = inputs;
+  const scale = Number(attrs?.scale ?? 1);
+  const [rows, T, S] = dims(scores, 'CausalSoftmax');
+  const out = backend.makeOutput(scores.shape, 'float32'); // scores' shape
+  const k = simdFor(backend, S);
+  if (k) {
+    k.causalSoftmax(heapOffset(backend, scores), heapOffset(backend, out), rows, T, S, scale);
+    return out;
+  }
+  const [X, Y] = views(backend, scores, out);
+  for (let r = 0; r < rows; r++) {
+    const base = r * S;
+    const last = (r % T) + S - T;
+    let mx = -Infinity;
+    for (let j = 0; j <= last; j++) mx = Math.max(mx, X[base + j] * scale);
+    let sum = 0;
+    for (let j = 0; j <= last; j++) sum += Y[base + j] = Math.exp(X[base + j] * scale - mx);
+    for (let j = 0; j < S; j++) Y[base + j] = j <= last ? Y[base + j] / sum : 0;
+  }
+  return out;
+}
+
+function causalSoftmaxGrad({ inputs, backend, attrs }: WasmKernelArgs): tf.TensorInfo {
+  const { y, dy } = inputs;
+  const scale = Number(attrs?.scale ?? 1);
+  const [rows, T, S] = dims(y, 'CausalSoftmaxGrad');
+  const out = backend.makeOutput(y.shape, 'float32'); // y's shape
+  const k = simdFor(backend, S);
+  if (k) {
+    k.causalSoftmaxGrad(heapOffset(backend, y), heapOffset(backend, dy), heapOffset(backend, out), rows, T, S, scale);
+    return out;
+  }
+  const [Y, DY, DS] = views(backend, y, dy, out);
+  for (let r = 0; r < rows; r++) {
+    const base = r * S;
+    let dot = 0;
+    for (let j = 0; j < S; j++) dot += DY[base + j] * Y[base + j];
+    for (let j = 0; j < S; j++) DS[base + j] = scale * Y[base + j] * (DY[base + j] - dot);
+  }
+  return out;
+}
+
+export function registerAttention(): void {
+  registerWasm([
+    [FUSED.causalSoftmax, causalSoftmax],
+    [FUSED.causalSoftmaxGrad, causalSoftmaxGrad],
+  ]);
+}
