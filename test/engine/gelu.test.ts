@@ -44,7 +44,7 @@ describe('GELU SIMD kernel on wasm', () => {
     expect(geluKernelFits(x)).toBe(true);
     const info = await tf.profile(() => tf.grad((t: tf.Tensor) => gelu(t).sum())(x));
     const names = info.kernels.map((k) => k.name);
-    expect(names.filter((n) => n.startsWith('SgpGelu'))).toEqual(['SgpGelu', 'SgpGeluGrad']);
+    expect(names.filter((n) => n.startsWith('Sgp'))).toEqual(['SgpWasmGelu', 'SgpWasmGeluGrad']);
     expect(names).not.toContain('Erf');
     tf.dispose([x, info.result as tf.Tensor]);
     await useNodeBackend('cpu');

@@ -11,8 +11,10 @@ import * as tf from '../tf';
 import { WASM_BASE64 } from './kernels/gelu.wasm';
 import { WasmKernelModule, heapOffset, type WasmBackendLike } from './wasmKernels';
 
-const FORWARD = 'SgpGelu';
-const BACKWARD = 'SgpGeluGrad';
+// Not the fused-program names (ops/fused.ts): these need ≥ 4 elements, so the engine must not find them
+// where it asks for those (a smaller tensor on wasm takes the stock ops).
+const FORWARD = 'SgpWasmGelu';
+const BACKWARD = 'SgpWasmGeluGrad';
 
 interface GeluExports {
   gelu(x: number, y: number, n: number): void;
