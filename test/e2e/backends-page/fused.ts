@@ -79,10 +79,13 @@ export async function fusedLayerNorm(): Promise<FusedDiff[]> {
   return out;
 }
 
-/** Causal softmax forward and gradient: training (T = S) and sampling with a cache (S = P + T). */
+/**
+ * Causal softmax forward and gradient, with attention's 1/√hs scale folded in (and without): training
+ * (T = S) and sampling with a cache (S = P + T).
+ */
 export async function fusedSoftmax(): Promise<FusedDiff[]> {
   const out: FusedDiff[] = [];
-  for (const shape of [[2, 3, 7, 7], [1, 2, 5, 9], [3, 1, 1, 1], [1, 1, 65, 65]]) {
+  for (const [shape, scale] of [[[2, 3, 7, 7], 1 / Math.sqrt(32)], [[1, 2, 5, 9], 1], [[3, 1, 1, 1], 0.5], [[1, 1, 65, 65], 1 / Math.sqrt(16)]] as [number[], number][]) {
     const rng = createRng(shape.reduce((a, b) => a * 17 + b, 3));
     const [T, S] = shape.slice(-2);
     const maskValues = new Float32Array(T * S);
@@ -92,15 +95,15 @@ export async function fusedSoftmax(): Promise<FusedDiff[]> {
     const dy = randn(rng, shape);
     const { fused, stock } = await both(async () => {
       const ys = tf.tidy(() => {
-        const y = maskedSoftmax(s, mask);
-        const [ds] = tf.grads((xs: tf.Tensor) => maskedSoftmax(xs, mask).mul(dy).sum())([s]);
+        const y = maskedSoftmax(s, mask, scale);
+        const [ds] = tf.grads((xs: tf.Tensor) => maskedSoftmax(xs, mask, scale).mul(dy).sum())([s]);
         return [y, ds];
       });
       const values = await Promise.all(ys.map((t) => t.data()));
       tf.dispose(ys);
       return values;
     });
-    out.push(diff(`softmax [${shape}] y`, fused[0], stock[0]), diff(`softmax [${shape}] dscores`, fused[1], stock[1]));
+    out.push(diff(`softmax [${shape}] ×${scale.toFixed(3)} y`, fused[0], stock[0]), diff(`softmax [${shape}] ×${scale.toFixed(3)} dscores`, fused[1], stock[1]));
     tf.dispose([mask, s, dy]);
   }
   return out;
