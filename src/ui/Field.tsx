@@ -1,4 +1,4 @@
-import { useId, type ReactNode } from 'react';
+import { useId, useState, type KeyboardEvent, type MouseEvent, type ReactNode } from 'react';
 
 /** A labelled number input with an optional error shown next to it. */
 export function NumberField(props: {
@@ -54,11 +54,36 @@ export function SelectField<T extends string>(props: { label: string; value: T; 
   );
 }
 
+/**
+ * A "?" that shows a short explanation when pressed. Phrasing content only (spans), so it can sit inside a
+ * heading, a paragraph or a checkbox's label; a press inside a label does not also toggle the checkbox.
+ */
 export function Tip({ children }: { children: ReactNode }) {
+  const [open, setOpen] = useState(false);
+  const id = useId();
+  const toggle = (e: MouseEvent | KeyboardEvent) => {
+    e.preventDefault(); // inside a <label>: not a click on its checkbox
+    setOpen((o) => !o);
+  };
   return (
-    <details className="tip">
-      <summary aria-label="?">?</summary>
-      <p>{children}</p>
-    </details>
+    <span className="tip">
+      <span
+        role="button"
+        tabIndex={0}
+        className="tip-button"
+        aria-label="?"
+        aria-expanded={open}
+        aria-controls={id}
+        onClick={toggle}
+        onKeyDown={(e) => (e.key === 'Enter' || e.key === ' ') && toggle(e)}
+      >
+        ?
+      </span>
+      {open && (
+        <span id={id} role="note" className="tip-body">
+          {children}
+        </span>
+      )}
+    </span>
   );
 }

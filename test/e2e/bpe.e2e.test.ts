@@ -71,6 +71,13 @@ it('trains a BPE tokenizer with a progress bar, pretrains, samples, shows tokens
     await page.click('[data-testid=pretrain-start]');
     await page.waitForSelector('[data-testid=pretrain-start]:not([disabled])', { timeout: 180_000 });
     expect(Number(await page.getAttribute('[data-testid=loss-chart]', 'data-points'))).toBeGreaterThanOrEqual(20);
+    // The "?" inside the switch's label explains bits per character without flipping the switch.
+    const tip = page.locator('label:has([data-testid=bpc-toggle]) .tip-button');
+    await tip.click();
+    await expect.poll(() => page.locator('label:has([data-testid=bpc-toggle]) .tip-body').count()).toBe(1);
+    expect(await page.isChecked('[data-testid=bpc-toggle]')).toBe(false);
+    await tip.click();
+    expect(await page.locator('label:has([data-testid=bpc-toggle]) .tip-body').count()).toBe(0);
     await page.check('[data-testid=bpc-toggle]');
     expect(await page.getAttribute('[data-testid=loss-chart]', 'data-unit')).toBe('bpc');
 

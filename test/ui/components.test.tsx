@@ -9,6 +9,7 @@ import { RunsTable } from '../../src/ui/panels/RunsTable';
 import { DataPanel } from '../../src/ui/panels/DataPanel';
 import { FinetunePanel } from '../../src/ui/panels/FinetunePanel';
 import { TrainSettingsFields } from '../../src/ui/panels/TrainSettings';
+import { Tip } from '../../src/ui/Field';
 import { translate } from '../../src/i18n/i18n';
 import { ARCH_LIMITS, PRESETS, validateConfig, type ArchConfig } from '../../src/engine/model/config';
 import type { ModelInfo } from '../../src/worker/protocol';
@@ -183,5 +184,30 @@ describe('fine-tuning plans that cannot run', () => {
     // A rank out of range says why and cannot start.
     set((s) => ({ finetune: { ...s.finetune, loraRank: 65 } }));
     expect(render(<FinetunePanel />)).toMatch(/data-testid="finetune-start" disabled=""/);
+  });
+});
+
+describe('Tip', () => {
+  // (That a press inside a label leaves its checkbox alone is checked in Chromium: jsdom has no label activation.)
+  it('opens and closes on a press or Enter, and nests validly in a label and a paragraph', () => {
+    render(
+      <div>
+        <label>
+          <input type="checkbox" /> option <Tip>why it matters</Tip>
+        </label>
+        <p>
+          text <Tip>inside a paragraph</Tip>
+        </p>
+      </div>,
+    );
+    const button = host.querySelector('label .tip-button') as HTMLElement;
+    expect(host.textContent).not.toContain('why it matters');
+    act(() => button.click());
+    expect(host.textContent).toContain('why it matters');
+    expect(button.getAttribute('aria-expanded')).toBe('true');
+    act(() => button.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true })));
+    expect(host.textContent).not.toContain('why it matters');
+    // phrasing content only: nothing a <p> may not hold
+    expect(host.querySelector('p')!.querySelector('div, p, details, summary')).toBeNull();
   });
 });
