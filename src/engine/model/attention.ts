@@ -70,6 +70,17 @@ export function splitHeads(qkv: tf.Tensor3D, nHead: number): tf.Tensor4D[] {
   );
 }
 
+// The fused head split's gradient, on any backend that has the pair: the inverse copy.
+if (!tf.getGradient(FUSED.splitHeads)) {
+  tf.registerGradient({
+    kernelName: FUSED.splitHeads,
+    gradFunc: (dy) => {
+      const [q, k, v] = dy as tf.Tensor[];
+      return { qkv: () => runFused(FUSED.mergeHeads, { q, k, v }) };
+    },
+  });
+}
+
 /** Keys and values of earlier positions, per layer (for sampling one token at a time). */
 export interface LayerKV {
   k: tf.Tensor4D; // (B, nh, P, hs)

@@ -7,6 +7,7 @@ import { registerAdamW } from './adamw';
 import { registerAttention } from './attention';
 import { registerCrossEntropy } from './crossEntropy';
 import { registerGelu } from './gelu';
+import { registerHeads } from './heads';
 import { registerLayerNorm } from './layerNorm';
 
 registerAdamW();
@@ -14,3 +15,4 @@ registerLayerNorm();
 registerAttention();
 registerGelu();
 registerCrossEntropy();
+registerHeads();

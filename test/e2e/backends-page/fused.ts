@@ -6,7 +6,7 @@ import * as tf from '../../../src/engine/tf';
 import { setFusedKernels } from '../../../src/engine/ops/fused';
 import { sumOfSquares } from '../../../src/engine/ops/sum';
 import { crossEntropyRows, gelu, layerNorm } from '../../../src/engine/model/layers';
-import { maskedSoftmax } from '../../../src/engine/model/attention';
+import { maskedSoftmax, splitHeads } from '../../../src/engine/model/attention';
 import { AdamW, StepGuard } from '../../../src/engine/train/adamw';
 import { createRng } from '../../../src/engine/random';
 
@@ -144,6 +144,28 @@ export async function fusedCrossEntropy(): Promise<FusedDiff[]> {
     });
     out.push(diff(`crossEntropy [${N}, ${V}] nll`, fused[0], stock[0]), diff(`crossEntropy [${N}, ${V}] dlogits`, fused[1], stock[1]));
     tf.dispose([z, t, dy]);
+  }
+  return out;
+}
+
+/** Attention's head split (q, k, v) and its gradient (the merge), odd sizes: pure copies, so equal exactly. */
+export async function fusedHeads(): Promise<FusedDiff[]> {
+  const out: FusedDiff[] = [];
+  for (const [B, T, nh, hs] of [[2, 5, 3, 4], [1, 64, 4, 32], [3, 1, 1, 7]]) {
+    const rng = createRng(B * 1000 + T * 10 + nh);
+    const qkv = randn(rng, [B, T, 3 * nh * hs]);
+    const dys = [0, 1, 2].map(() => randn(rng, [B, nh, T, hs]));
+    const { fused, stock } = await both(async () => {
+      const ys = tf.tidy(() => [
+        ...splitHeads(qkv as tf.Tensor3D, nh),
+        ...tf.grads((x: tf.Tensor) => tf.addN(splitHeads(x as tf.Tensor3D, nh).map((p, i) => p.mul(dys[i]).sum())))([qkv]),
+      ]);
+      const values = await Promise.all(ys.map((t) => t.data()));
+      tf.dispose(ys);
+      return values;
+    });
+    ['q', 'k', 'v', 'dqkv'].forEach((name, i) => out.push(diff(`heads [${B}, ${T}, ${nh}, ${hs}] ${name}`, fused[i], stock[i])));
+    tf.dispose([qkv, ...dys]);
   }
   return out;
 }

@@ -18,7 +18,7 @@ import { snapshotParams } from '../../../src/engine/io/checkpoint';
 import { bmmKernelActive } from '../../../src/engine/ops/bmm';
 import type { BackendName } from '../../../src/worker/protocol';
 import { FUSED, hasFused } from '../../../src/engine/ops/fused';
-import { fusedAdamW, fusedCrossEntropy, fusedGelu, fusedLayerNorm, fusedSoftmax, type FusedDiff } from './fused';
+import { fusedAdamW, fusedCrossEntropy, fusedGelu, fusedHeads, fusedLayerNorm, fusedSoftmax, type FusedDiff } from './fused';
 
 export type { FusedDiff } from './fused';
 
@@ -145,11 +145,11 @@ function fusedAvailable(): Record<string, boolean> {
   return Object.fromEntries(Object.values(FUSED).map((k) => [k, hasFused(k)]));
 }
 
-async function fusedCheck(kind: 'layerNorm' | 'softmax' | 'gelu' | 'crossEntropy' | 'adamw'): Promise<{ backend: string; available: Record<string, boolean>; diffs: FusedDiff[]; tensorsBefore: number; tensorsAfter: number }> {
+async function fusedCheck(kind: 'layerNorm' | 'softmax' | 'gelu' | 'crossEntropy' | 'heads' | 'adamw'): Promise<{ backend: string; available: Record<string, boolean>; diffs: FusedDiff[]; tensorsBefore: number; tensorsAfter: number }> {
   await chooseBackend('webgpu');
   const guard = new GpuErrorGuard();
   const tensorsBefore = tf.memory().numTensors;
-  const diffs = await (kind === 'layerNorm' ? fusedLayerNorm() : kind === 'softmax' ? fusedSoftmax() : kind === 'gelu' ? fusedGelu() : kind === 'crossEntropy' ? fusedCrossEntropy() : fusedAdamW());
+  const diffs = await (kind === 'layerNorm' ? fusedLayerNorm() : kind === 'softmax' ? fusedSoftmax() : kind === 'gelu' ? fusedGelu() : kind === 'crossEntropy' ? fusedCrossEntropy() : kind === 'heads' ? fusedHeads() : fusedAdamW());
   await guard.check();
   return { backend: tf.getBackend(), available: fusedAvailable(), diffs, tensorsBefore, tensorsAfter: tf.memory().numTensors };
 }

@@ -6,7 +6,7 @@
  *
  *   q[b, h, t, i] = qkv[b, t, 0·C + h·hs + i],  k: 1·C + …,  v: 2·C + …
  */
-import * as tf from '../../tf';
+import type * as tf from '../../tf';
 import { FUSED } from '../fused';
 import { registerWasm, views, type WasmKernelArgs } from './heap';
 
@@ -59,13 +59,4 @@ export function registerHeads(): void {
     [FUSED.splitHeads, splitHeads as unknown as (args: WasmKernelArgs) => tf.TensorInfo],
     [FUSED.mergeHeads, mergeHeads],
   ]);
-  if (!tf.getGradient(FUSED.splitHeads)) {
-    tf.registerGradient({
-      kernelName: FUSED.splitHeads,
-      gradFunc: (dy) => {
-        const [q, k, v] = dy as tf.Tensor[];
-        return { qkv: () => tf.engine().runKernel(FUSED.mergeHeads, { q, k, v }) as tf.Tensor };
-      },
-    });
-  }
 }
