@@ -9,20 +9,13 @@ import { dirname } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import {
-  backendReport, createModel, download, firstLastLoss, idle, newPage, pretrain, progressStep, ready, sample, startApp,
-  startPretraining, autosavedAt, trainingWorker, withPage, type App, type Opened,
+  backendReport, createModel, download, firstLastLoss, idle, newPage, pretrain, progressStep, ready, sample,
+  startPretraining, autosavedAt, trainingWorker, withPage, type Opened,
 } from './harness';
+import { appForFile } from './appForFile';
 import { readSafetensors } from '../../src/engine/io/safetensors';
 
-let app: App;
-
-beforeAll(async () => {
-  app = await startApp();
-}, 300_000);
-
-afterAll(async () => {
-  await app?.close();
-});
+const app = appForFile();
 
 const TINY = 'layers=2&heads=2&embd=32&block=32&batch=8&lr=0.01&schedule=constant&eval=10';
 /** Small enough for the software WebGPU adapter. */

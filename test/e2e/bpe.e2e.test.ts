@@ -4,20 +4,13 @@
  * character, and the model (with its tokenizer) round-trips through export → import and the autosave.
  */
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { newPage, ready, startApp, type App } from './harness';
+import { newPage, ready } from './harness';
+import { appForFile } from './appForFile';
 import { readSafetensors } from '../../src/engine/io/safetensors';
 
-let app: App;
-
-beforeAll(async () => {
-  app = await startApp();
-}, 300_000);
-
-afterAll(async () => {
-  await app?.close();
-});
+const app = appForFile();
 
 const TINY = '?backend=wasm&layers=2&heads=2&embd=32&block=32&batch=8&lr=0.01&schedule=constant&eval=10&seed=5';
 

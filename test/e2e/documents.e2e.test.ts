@@ -2,19 +2,12 @@
  * Documents as corpora in the production build: a PDF and a DOCX uploaded together become the corpus, each
  * file's character count shown; a PDF without a text layer is refused by name while the other files stay.
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { makeDocx, makePdf } from '../documents/documents';
-import { newPage, ready, startApp, type App } from './harness';
+import { newPage, ready } from './harness';
+import { appForFile } from './appForFile';
 
-let app: App;
-
-beforeAll(async () => {
-  app = await startApp();
-}, 300_000);
-
-afterAll(async () => {
-  await app?.close();
-});
+const app = appForFile();
 
 /** A page of text as PDF drawing operators: one line per `Tj`, ASCII only. */
 const page = (lines: string[]) => `BT /F1 12 Tf 72 720 Td 14 TL ${lines.map((l) => `(${l}) Tj T*`).join(' ')} ET`;

@@ -4,19 +4,12 @@
  * diagnostics charts drawn live without making the page less responsive.
  */
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { newPage, ready, startApp, type App } from './harness';
+import { newPage, ready } from './harness';
+import { appForFile } from './appForFile';
 
-let app: App;
-
-beforeAll(async () => {
-  app = await startApp();
-}, 300_000);
-
-afterAll(async () => {
-  await app?.close();
-});
+const app = appForFile();
 
 const TINY = '?backend=wasm&layers=2&heads=2&embd=32&block=32&batch=8&lr=0.01&schedule=constant&eval=10&seed=5';
 

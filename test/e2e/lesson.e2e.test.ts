@@ -4,19 +4,12 @@
  * during a run; a share link builds its preset; the starter lesson reaches the dialogue format. Every page is
  * closed whatever happens (`withPage`).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createModel, progressStep, ready, startApp, startPretraining, withPage, type App } from './harness';
+import { describe, expect, it } from 'vitest';
+import { createModel, progressStep, ready, startPretraining, withPage } from './harness';
+import { appForFile } from './appForFile';
 import { PRESETS } from '../../src/engine/model/config';
 
-let app: App;
-
-beforeAll(async () => {
-  app = await startApp();
-}, 300_000);
-
-afterAll(async () => {
-  await app?.close();
-});
+const app = appForFile();
 
 const TINY = 'layers=2&heads=2&embd=32&block=32&batch=8&lr=0.01&schedule=constant&eval=0';
 

@@ -4,20 +4,13 @@
  * untouched tensors equal the snapshot's) and the adapters alone.
  */
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newPage, ready, startApp, type App } from './harness';
+import { describe, expect, it } from 'vitest';
+import { newPage, ready } from './harness';
+import { appForFile } from './appForFile';
 import { readSafetensors } from '../../src/engine/io/safetensors';
 import { readAdapter } from '../../src/engine/io/adapter';
 
-let app: App;
-
-beforeAll(async () => {
-  app = await startApp();
-}, 300_000);
-
-afterAll(async () => {
-  await app?.close();
-});
+const app = appForFile();
 
 const SMALL = 'layers=2&heads=2&embd=64&block=32&batch=8&lr=0.01&schedule=constant&eval=10';
 

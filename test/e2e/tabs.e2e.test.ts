@@ -2,9 +2,10 @@
  * Two tabs of the app: the second does not autosave over the first one's session and says so; when the
  * first closes, the second takes the autosave over.
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { newPage, ready, startApp, type App } from './harness';
+import { newPage, ready } from './harness';
+import { appForFile } from './appForFile';
 
 const TINY = '?backend=wasm&layers=2&heads=2&embd=32&block=32&batch=8&lr=0.01&schedule=constant&eval=10';
 
@@ -34,15 +35,7 @@ function savedStep(page: Page): Promise<number | null> {
   );
 }
 
-let app: App;
-
-beforeAll(async () => {
-  app = await startApp();
-}, 300_000);
-
-afterAll(async () => {
-  await app?.close();
-});
+const app = appForFile();
 
 it('a second tab leaves the first tab’s autosave alone and says so, until the first tab closes', async () => {
   const { context, page: first, errors } = await newPage(app, TINY);

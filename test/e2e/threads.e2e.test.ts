@@ -4,18 +4,11 @@
  * scripts/wasmThreadsPlugin.ts), with fewer one thread and the engine's SIMD kernels; the header says how
  * many, and a short run trains.
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { newPage, ready, startApp, type App } from './harness';
+import { expect, it } from 'vitest';
+import { newPage, ready } from './harness';
+import { appForFile } from './appForFile';
 
-let app: App;
-
-beforeAll(async () => {
-  app = await startApp();
-}, 300_000);
-
-afterAll(async () => {
-  await app?.close();
-});
+const app = appForFile();
 
 it('trains on WebAssembly with the threads the machine warrants in the cross-origin isolated app, and says so', async () => {
   const { page, context, errors } = await newPage(app, '?backend=wasm&layers=2&heads=2&embd=32&block=32&batch=8&lr=0.01&schedule=constant&eval=10');
