@@ -119,7 +119,12 @@ export async function exportModel(from: 'model' | 'snapshot' | 'run' = 'model', 
 
 export async function importModel(name: string, bytes: ArrayBuffer): Promise<boolean> {
   try {
-    await worker().request((requestId) => ({ type: 'import', requestId, bytes }), { transfer: [bytes] });
+    const e = await worker().request((requestId) => ({ type: 'import', requestId, bytes }), { transfer: [bytes] });
+    if (e.type === 'done' && e.adapters) {
+      // LoRA adapters on the same model: its runs and chart stay.
+      notifyKey('info', 'save.importedAdapters', { name });
+      return true;
+    }
     set((s) => ({ runs: [], run: { ...s.run, runId: null, status: 'idle', error: null, step: 0 } }));
     notifyKey('info', 'save.imported', { name });
     return true;

@@ -239,7 +239,8 @@ export type Event =
   | { type: 'sampleDone'; requestId: number; text: string; reason: string }
   | { type: 'file'; requestId: number; bytes: ArrayBuffer }
   | { type: 'autosave'; runId: string; step: number; bytes: ArrayBuffer }
-  | { type: 'done'; requestId: number }
+  /** A request finished. `adapters`: an import attached LoRA adapters to the current model (not a new model). */
+  | { type: 'done'; requestId: number; adapters?: boolean }
   | { type: 'error'; requestId?: number; error: WireError };
 
 export function toWireError(e: unknown): WireError {

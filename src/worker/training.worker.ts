@@ -6,7 +6,7 @@
  *   owner.ts  the model and its tensors     data.ts  texts and their encodings
  *   run.ts    a training run                backend.ts, gpuGuard.ts  the device
  */
-import { adapterBytes, mergedValues } from '../engine/io/adapter';
+import { adapterBytes, isAdapterFile, loadAdapter, mergedValues } from '../engine/io/adapter';
 import { LoraAdapters, LoraError } from '../engine/model/lora';
 import * as tf from '../engine/tf';
 import { GPT } from '../engine/model/gpt';
@@ -213,8 +213,21 @@ async function handle(msg: Request): Promise<void> {
     }
     case 'import': {
       refuseDuringRun();
+      const bytes = new Uint8Array(msg.bytes);
+      if (isAdapterFile(bytes)) {
+        // LoRA adapters onto the current model, which must be the base they were trained on (else refused,
+        // the model as it was).
+        const { model } = owner.require();
+        await loadAdapter(model, bytes);
+        await owner.measureAdapters();
+        // Adapters are a fine-tune: the chat now wraps prompts in the dialogue template, as after a LoRA run.
+        owner.training = { ...owner.training, phase: 'finetune' };
+        post({ type: 'modelInfo', info: owner.info() });
+        post({ type: 'done', requestId: msg.requestId, adapters: true });
+        return;
+      }
       // Validated completely before anything changes: a bad file leaves the current model as it was.
-      const ckpt = readCheckpoint(new Uint8Array(msg.bytes));
+      const ckpt = readCheckpoint(bytes);
       replaceModel(modelFromCheckpoint(ckpt), ckpt.tokenizer, { ...ckpt.training, step: ckpt.training.step ?? 0 }, 1337);
       post({ type: 'done', requestId: msg.requestId });
       return;

@@ -1,16 +1,33 @@
 /**
  * End-to-end: a LoRA fine-tune in the page — adapters on the diagram's blocks, the run in the table with its
  * trainable share (a few per cent), and its two exports: the merged model (a plain nanoGPT file whose
- * untouched tensors equal the snapshot's) and the adapters alone.
+ * untouched tensors equal the snapshot's) and the adapters alone, which load back onto their base model only.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
 import { newPage, ready } from './harness';
 import { appForFile } from './appForFile';
 import { readSafetensors } from '../../src/engine/io/safetensors';
 import { readAdapter } from '../../src/engine/io/adapter';
 
 const app = appForFile();
+
+async function sample(page: Page, prompt: string, seed: number): Promise<string> {
+  await page.fill('[data-testid=chat-prompt]', prompt);
+  await page.fill('[data-testid=chat-seed]', String(seed));
+  const before = await page.locator('[data-testid=msg-model]').count();
+  await page.click('[data-testid=chat-send]');
+  await page.waitForFunction((n) => document.querySelectorAll('[data-testid=msg-model]').length > n, before);
+  await page.waitForSelector('[data-testid=chat-send]:not([disabled])', { timeout: 60_000 });
+  return (await page.locator('[data-testid=msg-model] pre').last().textContent()) ?? '';
+}
+
+async function load(page: Page, name: string, bytes: Buffer, notice: string): Promise<string> {
+  await page.setInputFiles('[data-testid=import-model]', { name, mimeType: 'application/octet-stream', buffer: bytes });
+  await page.waitForSelector(`[data-testid=notice]:has-text("${notice}")`, { timeout: 60_000 });
+  return (await page.textContent('[data-testid=notice]')) ?? '';
+}
 
 const SMALL = 'layers=2&heads=2&embd=64&block=32&batch=8&lr=0.01&schedule=constant&eval=10';
 
@@ -67,6 +84,22 @@ describe('LoRA in Chromium', () => {
       const adapter = readAdapter(new Uint8Array(readFileSync((await adDl.path())!)));
       expect(adapter.lora).toEqual({ rank: 4, alpha: 16, targets: 'attn' });
       expect(adapter.values.size).toBe(2 * 2 * 2);
+
+      // The adapters load back in the page, onto the model they were trained from only. The fine-tuned model's
+      // answer first; then a fresh model refuses them and stays without; the pretrained snapshot takes them
+      // and answers exactly as the fine-tuned model did.
+      const tuned = await sample(page, 'Where is the ship?', 3);
+      const adapterBytes = readFileSync((await adDl.path())!);
+      const snapBytes = readFileSync((await snapDl.path())!);
+      expect(await page.textContent('[data-testid=model-lora]')).toMatch(/rank 4, α 16, on attn/);
+      await page.click('[data-testid=create-model]');
+      await page.waitForFunction(() => document.querySelector('[data-testid=model-lora]') === null, null, { timeout: 60_000 });
+      expect(await load(page, 'adapter.safetensors', adapterBytes, 'Could not load adapter.safetensors')).toMatch(/trained on another base model/);
+      expect(await page.locator('[data-testid=model-lora]').count()).toBe(0);
+      await load(page, 'snapshot.safetensors', snapBytes, 'Loaded snapshot.safetensors');
+      await load(page, 'adapter.safetensors', adapterBytes, 'Loaded the LoRA adapters of adapter.safetensors onto this model');
+      await page.waitForSelector('[data-testid=model-lora]:has-text("rank 4, α 16, on attn")', { timeout: 30_000 });
+      expect(await sample(page, 'Where is the ship?', 3)).toBe(tuned);
       expect(errors).toEqual([]);
     } finally {
       await context.close();

@@ -80,6 +80,15 @@ export interface AdapterFile {
   values: Map<string, Float32Array>;
 }
 
+/** Whether `bytes` are a LoRA adapter file (by its metadata); false for a model file or anything unreadable. */
+export function isAdapterFile(bytes: Uint8Array): boolean {
+  try {
+    return readSafetensors(bytes).metadata.format === ADAPTER_FORMAT;
+  } catch {
+    return false;
+  }
+}
+
 /** Parse an adapter file completely, creating no tensors. */
 export function readAdapter(bytes: Uint8Array): AdapterFile {
   let file;

@@ -119,6 +119,12 @@ export function ModelPanel() {
       {info && (
         <p className="muted" data-testid="model-info">
           {t('model.current', { layers: info.config.nLayer, heads: info.config.nHead, width: info.config.nEmbd, context: info.config.blockSize, vocab: info.vocabSize, params: formatNumber(info.params), step: liveSteps, phase: info.phase })}
+          {info.lora && (
+            <span data-testid="model-lora">
+              {' '}
+              {t('model.lora', { rank: info.lora.rank, alpha: info.lora.alpha, targets: info.lora.targets })}
+            </span>
+          )}
         </p>
       )}
       <TokenizerView />
