@@ -5,24 +5,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { expect, it } from 'vitest';
-import type { Page } from 'playwright-core';
-import { newPage, ready } from './harness';
+import { newPage, ready, sample } from './harness';
 import { appForFile } from './appForFile';
 import { readSafetensors } from '../../src/engine/io/safetensors';
 
 const app = appForFile();
 
 const TINY = '?backend=wasm&layers=2&heads=2&embd=32&block=32&batch=8&lr=0.01&schedule=constant&eval=10&seed=5';
-
-async function sample(page: Page, prompt: string, seed: number): Promise<string> {
-  await page.fill('[data-testid=chat-prompt]', prompt);
-  await page.fill('[data-testid=chat-seed]', String(seed));
-  const before = await page.locator('[data-testid=msg-model]').count();
-  await page.click('[data-testid=chat-send]');
-  await page.waitForFunction((n) => document.querySelectorAll('[data-testid=msg-model]').length > n, before);
-  await page.waitForSelector('[data-testid=chat-send]:not([disabled])', { timeout: 60_000 });
-  return (await page.locator('[data-testid=msg-model] pre').last().textContent()) ?? '';
-}
 
 it('trains a BPE tokenizer with a progress bar, pretrains, samples, shows tokens and round-trips export → import', async () => {
   const { context, page, errors } = await newPage(app, `${TINY}&tok=bpe&vocab=320`);

@@ -6,22 +6,12 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { newPage, ready } from './harness';
+import { newPage, ready, sample } from './harness';
 import { appForFile } from './appForFile';
 import { readSafetensors } from '../../src/engine/io/safetensors';
 import { readAdapter } from '../../src/engine/io/adapter';
 
 const app = appForFile();
-
-async function sample(page: Page, prompt: string, seed: number): Promise<string> {
-  await page.fill('[data-testid=chat-prompt]', prompt);
-  await page.fill('[data-testid=chat-seed]', String(seed));
-  const before = await page.locator('[data-testid=msg-model]').count();
-  await page.click('[data-testid=chat-send]');
-  await page.waitForFunction((n) => document.querySelectorAll('[data-testid=msg-model]').length > n, before);
-  await page.waitForSelector('[data-testid=chat-send]:not([disabled])', { timeout: 60_000 });
-  return (await page.locator('[data-testid=msg-model] pre').last().textContent()) ?? '';
-}
 
 async function load(page: Page, name: string, bytes: Buffer, notice: string): Promise<string> {
   await page.setInputFiles('[data-testid=import-model]', { name, mimeType: 'application/octet-stream', buffer: bytes });
