@@ -134,21 +134,23 @@ export const geluReference = tf.customGrad((...args: Array<tf.Tensor | tf.GradSa
  * gradient needs UnsortedSegmentSum, which the wasm backend lacks.
  * idx: (B, T) int32, table: (V, C) → (B, T, C).
  */
-export const embedding = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
-  const [idx, table, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
-  save([idx]);
-  const [V, C] = table.shape;
-  return {
-    value: tf.gather(table, idx), // (B, T, C)
-    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-      const [ids] = saved;
-      const oneHot = oneHotFloat(ids, V); // (N, V)
-      const dTable = tf.matMul(oneHot.transpose(), dy.reshape([-1, C]) as tf.Tensor2D); // (V, N)·(N, C) → (V, C)
-      // Token ids are not differentiable; the zero gradient exists only to satisfy the tape's contract.
-      return [tf.zerosLike(ids).cast('float32'), dTable];
-    },
-  };
-});
+export function embedding(idx: tf.Tensor, table: tf.Tensor): tf.Tensor {
+  // The ids are captured, not an input: the tape asks no gradient for them (no zero tensor made each step).
+  const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [t] = args as [tf.Tensor];
+    const [V, C] = t.shape;
+    return {
+      value: tf.gather(t, idx), // (B, T, C)
+      gradFunc: (dy: tf.Tensor) => {
+        const oneHot = oneHotFloat(idx, V); // (N, V)
+        const dy2 = dy.reshape([-1, C]) as tf.Tensor2D; // (N, C)
+        // (V, N)·(N, C) → (V, C); with matMul's own transpose where that costs no extra launch
+        return [nativeTransposes() ? tf.matMul(oneHot, dy2, true, false) : tf.matMul(oneHot.transpose(), dy2)];
+      },
+    };
+  }) as (t: tf.Tensor) => tf.Tensor;
+  return f(table);
+}
 
 /**
  * −log softmax(logits)[target] per row: logits (N, V), targets (N) int32 → (N).
@@ -177,11 +179,15 @@ export function crossEntropyRowsReference(logits: tf.Tensor2D, targets: tf.Tenso
 
 /**
  * One-hot rows as float32. ids: (N) int32 → (N, depth).
- * Built as int32 and cast, because tfjs-backend-wasm 4.22's OneHot kernel writes integer bit patterns
- * into a float32 output (1 reads as 1.4e-45).
+ * On wasm built as int32 and cast, because tfjs-backend-wasm 4.22's OneHot kernel writes integer bit patterns
+ * into a float32 output (1 reads as 1.4e-45); elsewhere float32 directly (one launch fewer on a GPU).
  */
 export function oneHotFloat(ids: tf.Tensor, depth: number): tf.Tensor2D {
-  return tf.tidy(() => tf.oneHot(ids.reshape([-1]) as tf.Tensor1D, depth).cast('float32') as tf.Tensor2D);
+  return tf.tidy(() => {
+    const flat = ids.reshape([-1]) as tf.Tensor1D; // (N)
+    if (tf.getBackend() === 'wasm') return tf.oneHot(flat, depth).cast('float32') as tf.Tensor2D;
+    return tf.oneHot(flat, depth, 1, 0, 'float32') as tf.Tensor2D;
+  });
 }
 
 /** Inverted dropout; identity when rate is 0 or outside training. seed comes from the run's Rng. */

@@ -397,8 +397,9 @@ export class Trainer {
         });
         // Kept constants: no scalar uploaded per step (on WebGPU each new scalar is a buffer upload).
         const { one, notOk } = this.constants();
-        penalty.assign(one.sub(guard.ok.cast('float32')).mul(notOk));
-        return tf.stack([loss, gradNorm, guard.ok.cast('float32'), ...perGroup]) as tf.Tensor1D;
+        const ok = guard.ok.cast('float32'); // 1 or 0
+        penalty.assign(one.sub(ok).mul(notOk));
+        return tf.stack([loss, gradNorm, ok, ...perGroup]) as tf.Tensor1D;
       } finally {
         guard.dispose();
       }
