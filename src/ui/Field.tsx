@@ -66,7 +66,8 @@ export function Tip({ children }: { children: ReactNode }) {
     setOpen((o) => !o);
   };
   return (
-    <span className="tip">
+    // Inside a <label>, a press anywhere on the tip (the "?" or its text) must not reach the checkbox.
+    <span className="tip" onClick={(e) => e.preventDefault()}>
       <span
         role="button"
         tabIndex={0}

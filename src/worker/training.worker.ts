@@ -219,10 +219,13 @@ async function handle(msg: Request): Promise<void> {
         // the model as it was).
         const { model } = owner.require();
         await loadAdapter(model, bytes);
-        await owner.measureAdapters();
         // Adapters are a fine-tune: the chat now wraps prompts in the dialogue template, as after a LoRA run.
         owner.training = { ...owner.training, phase: 'finetune' };
-        post({ type: 'modelInfo', info: owner.info() });
+        try {
+          await owner.measureAdapters(); // for the diagram; a sync point
+        } finally {
+          post({ type: 'modelInfo', info: owner.info() }); // the adapters are attached even if measuring failed
+        }
         post({ type: 'done', requestId: msg.requestId, adapters: true });
         return;
       }

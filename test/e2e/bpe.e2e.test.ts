@@ -58,6 +58,8 @@ it('trains a BPE tokenizer with a progress bar, pretrains, samples, shows tokens
     await tip.click();
     await expect.poll(() => page.locator('label:has([data-testid=bpc-toggle]) .tip-body').count()).toBe(1);
     expect(await page.isChecked('[data-testid=bpc-toggle]')).toBe(false);
+    await page.click('label:has([data-testid=bpc-toggle]) .tip-body'); // its text, too
+    expect(await page.isChecked('[data-testid=bpc-toggle]')).toBe(false);
     await tip.click();
     expect(await page.locator('label:has([data-testid=bpc-toggle]) .tip-body').count()).toBe(0);
     await page.check('[data-testid=bpc-toggle]');

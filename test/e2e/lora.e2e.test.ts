@@ -81,14 +81,14 @@ describe('LoRA in Chromium', () => {
       const tuned = await sample(page, 'Where is the ship?', 3);
       const adapterBytes = readFileSync((await adDl.path())!);
       const snapBytes = readFileSync((await snapDl.path())!);
-      expect(await page.textContent('[data-testid=model-lora]')).toMatch(/rank 4, α 16, on attn/);
+      expect(await page.textContent('[data-testid=model-lora]')).toMatch(/rank 4, α 16, on attention \(c_attn, c_proj\)/);
       await page.click('[data-testid=create-model]');
       await page.waitForFunction(() => document.querySelector('[data-testid=model-lora]') === null, null, { timeout: 60_000 });
       expect(await load(page, 'adapter.safetensors', adapterBytes, 'Could not load adapter.safetensors')).toMatch(/trained on another base model/);
       expect(await page.locator('[data-testid=model-lora]').count()).toBe(0);
       await load(page, 'snapshot.safetensors', snapBytes, 'Loaded snapshot.safetensors');
       await load(page, 'adapter.safetensors', adapterBytes, 'Loaded the LoRA adapters of adapter.safetensors onto this model');
-      await page.waitForSelector('[data-testid=model-lora]:has-text("rank 4, α 16, on attn")', { timeout: 30_000 });
+      await page.waitForSelector('[data-testid=model-lora]:has-text("rank 4, α 16, on attention")', { timeout: 30_000 });
       expect(await sample(page, 'Where is the ship?', 3)).toBe(tuned);
       expect(errors).toEqual([]);
     } finally {

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '../../src/engine/tf';
 import { GPT } from '../../src/engine/model/gpt';
 import { LoraAdapters, loraParamCount, parseLoraTargets, validateLora, weightsFingerprint } from '../../src/engine/model/lora';
-import { exportAdapter, exportMerged, loadAdapter } from '../../src/engine/io/adapter';
+import { exportAdapter, exportMerged, isAdapterFile, loadAdapter } from '../../src/engine/io/adapter';
 import { modelFromCheckpoint, readCheckpoint, snapshotParams } from '../../src/engine/io/checkpoint';
 import { Trainer } from '../../src/engine/train/trainer';
 import { readSession, saveSession } from '../../src/engine/io/session';
@@ -119,7 +119,13 @@ describe.each(TEST_BACKENDS)('LoRA on %s', (backend) => {
     expect(other.lora).toBeNull();
     await expect(loadAdapter(merged, adapterFile)).rejects.toThrow(/trained on another base model/);
     // A model checkpoint is not an adapter file.
-    await expect(loadAdapter(base, await exportMerged(model, tok, { step: 15, phase: 'finetune' }))).rejects.toThrow(/not a LoRA adapter file/);
+    const modelFile = await exportMerged(model, tok, { step: 15, phase: 'finetune' });
+    await expect(loadAdapter(base, modelFile)).rejects.toThrow(/not a LoRA adapter file/);
+    // What the page's import routes by (the header alone): adapters, a model, and bytes that are neither.
+    expect(isAdapterFile(adapterFile)).toBe(true);
+    expect(isAdapterFile(modelFile)).toBe(false);
+    expect(isAdapterFile(new TextEncoder().encode('these are my notes, not a model'))).toBe(false);
+    expect(isAdapterFile(adapterFile.subarray(0, adapterFile.length - 4))).toBe(true); // truncated: readAdapter says why
     for (const m of [model, merged, base, other]) m.dispose();
   });
 

@@ -7,6 +7,7 @@ import { createRng } from '../../src/engine/random';
 import { referenceLogits, referenceLoss, type Weights } from '../reference';
 import { TEST_BACKENDS, useNodeBackend } from '../backends';
 import { attentionMaps, mapOf } from '../../src/engine/model/probe';
+import { crossEntropyRows, embedding } from '../../src/engine/model/layers';
 
 const cfg: GPTConfig = { vocabSize: 11, blockSize: 8, nLayer: 2, nHead: 4, nEmbd: 16, dropout: 0, bias: true };
 
@@ -192,5 +193,29 @@ describe.each(TEST_BACKENDS)('attention probe on %s', (backend) => {
     const long = await attentionMaps(model, Array.from({ length: 12 }, (_, i) => i % cfg.vocabSize));
     expect(long.ids).toHaveLength(cfg.blockSize);
     model.dispose();
+  });
+});
+
+describe.each(TEST_BACKENDS)('embedding and cross-entropy gradients (%s)', (backend) => {
+  it('hold when the ids are made inside the differentiated function (disposed with its forward scope)', async () => {
+    await useNodeBackend(backend);
+    const table = tf.tensor2d([1, 2, 3, 4, 5, 6], [3, 2]); // (V = 3, C = 2)
+    const before = tf.memory().numTensors;
+    const [g] = tf.grads((t: tf.Tensor) => {
+      const ids = tf.tensor2d([[0, 2, 2]], [1, 3], 'int32'); // made here: the forward's tidy disposes it
+      const emb = embedding(ids, t); // (1, 3, 2)
+      const logits = emb.reshape([3, 2]).matMul(t, false, true) as tf.Tensor2D; // (3, V)
+      return crossEntropyRows(logits, tf.tensor1d([1, 0, 2], 'int32')).sum();
+    })([table]);
+    const got = await g.data();
+    // the same with the ids made outside (the trainer's way)
+    const ids = tf.tensor2d([[0, 2, 2]], [1, 3], 'int32');
+    const targets = tf.tensor1d([1, 0, 2], 'int32');
+    const [want] = tf.grads((t: tf.Tensor) => crossEntropyRows(embedding(ids, t).reshape([3, 2]).matMul(t, false, true) as tf.Tensor2D, targets).sum())([table]);
+    expect(Array.from(got)).toEqual(Array.from(await want.data()));
+    expect(Array.from(got).some((v) => v !== 0)).toBe(true);
+    tf.dispose([g, want, ids, targets]);
+    expect(tf.memory().numTensors).toBe(before);
+    table.dispose();
   });
 });

@@ -7,6 +7,8 @@ import * as tf from '../../src/engine/tf';
 import { crossEntropyRows, crossEntropyRowsReference, layerNorm, layerNormReference } from '../../src/engine/model/layers';
 import { causalMask, maskedSoftmax, maskedSoftmaxReference, splitHeads } from '../../src/engine/model/attention';
 import { setWasmKernelsEnabled } from '../../src/engine/ops/wasmKernels';
+import { layerNormSimdActive } from '../../src/engine/ops/wasmFused/layerNorm';
+import { softmaxSimdActive } from '../../src/engine/ops/wasmFused/attention';
 import { useNodeBackend } from '../backends';
 
 afterAll(() => setWasmKernelsEnabled(true));
@@ -41,10 +43,11 @@ async function kernelsRun(f: () => tf.Tensor[]): Promise<string[]> {
 }
 
 describe('fused LayerNorm on wasm', () => {
-  // 128: the SIMD module; 10: not a multiple of 4, the JavaScript path
+  // 128 and 4: the SIMD module; 10: not a multiple of 4, the JavaScript path
   it.each([
     [128, true],
     [128, false],
+    [4, true],
     [10, true],
     [10, false],
   ])('matches the stock ops for width %i (bias %s): y, dx, dw, db', async (C, withBias) => {
@@ -55,6 +58,7 @@ describe('fused LayerNorm on wasm', () => {
     await useNodeBackend('cpu');
     const want = valueAndGrads((x, w, b) => layerNormReference(x, w, b), inputs.slice(0, used), shapes.slice(0, used), dy);
     await useNodeBackend('wasm');
+    expect(layerNormSimdActive()).toBe(true); // widths that are multiples of 4 test the module, not a fallback
     const before = tf.memory().numTensors;
     const got = valueAndGrads((x, w, b) => layerNorm(x, w, b), inputs.slice(0, used), shapes.slice(0, used), dy);
     expect(tf.memory().numTensors).toBe(before);
@@ -86,10 +90,13 @@ describe('fused LayerNorm on wasm', () => {
 });
 
 describe('fused causal softmax on wasm', () => {
-  // S = 64: the SIMD module; S = 10 with T = 3 (a key/value cache of 7 positions): the JavaScript path
+  // S a multiple of 4 (64, 12, 4): the SIMD module; S = 10 with T = 3 (a key/value cache of 7 positions) and
+  // S = 7: the JavaScript path
   it.each([
     [64, 64],
     [8, 12],
+    [4, 4],
+    [1, 4],
     [3, 10],
     [1, 7],
   ])('matches the stock ops (scale, mask, softmax) for %i queries over %i keys: y and ds', async (T, S) => {
@@ -103,6 +110,7 @@ describe('fused causal softmax on wasm', () => {
     await useNodeBackend('cpu');
     const want = run(maskedSoftmaxReference);
     await useNodeBackend('wasm');
+    expect(softmaxSimdActive()).toBe(true);
     const before = tf.memory().numTensors;
     const got = run(maskedSoftmax);
     expect(tf.memory().numTensors).toBe(before);

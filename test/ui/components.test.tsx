@@ -207,7 +207,10 @@ describe('Tip', () => {
     expect(button.getAttribute('aria-expanded')).toBe('true');
     act(() => button.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true })));
     expect(host.textContent).not.toContain('why it matters');
-    // phrasing content only: nothing a <p> may not hold
+    // phrasing content only, open or closed: nothing a <p> may not hold
+    const inParagraph = host.querySelector('p .tip-button') as HTMLElement;
+    act(() => inParagraph.click());
+    expect(host.querySelector('p')!.textContent).toContain('inside a paragraph');
     expect(host.querySelector('p')!.querySelector('div, p, details, summary')).toBeNull();
   });
 });

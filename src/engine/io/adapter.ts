@@ -18,7 +18,7 @@ import type { GPT } from '../model/gpt';
 import { adapterSpecs, LoraAdapters, LoraError, validateLora, weightsFingerprint, type LoraConfig } from '../model/lora';
 import type { Tokenizer } from '../tokenizer/types';
 import { ADAPTER_FORMAT, checkpointBytes, snapshotParams, type TrainingInfo } from './checkpoint';
-import { readSafetensors, SafetensorsError, writeSafetensors, type RawTensor } from './safetensors';
+import { readSafetensors, readSafetensorsMetadata, SafetensorsError, writeSafetensors, type RawTensor } from './safetensors';
 
 export { ADAPTER_FORMAT };
 
@@ -80,10 +80,13 @@ export interface AdapterFile {
   values: Map<string, Float32Array>;
 }
 
-/** Whether `bytes` are a LoRA adapter file (by its metadata); false for a model file or anything unreadable. */
+/**
+ * Whether `bytes` say they are a LoRA adapter file (its header's metadata; no tensor decoded). False for a
+ * model file or a header that cannot be read, which the model reader then explains.
+ */
 export function isAdapterFile(bytes: Uint8Array): boolean {
   try {
-    return readSafetensors(bytes).metadata.format === ADAPTER_FORMAT;
+    return readSafetensorsMetadata(bytes).format === ADAPTER_FORMAT;
   } catch {
     return false;
   }

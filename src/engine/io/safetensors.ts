@@ -128,10 +128,12 @@ function decode(dtype: string, bytes: Uint8Array, count: number): Float32Array {
   return out;
 }
 
-export function readSafetensors(file: Uint8Array): SafetensorsFile {
-  const fail = (m: string): never => {
-    throw new SafetensorsError(`not a valid safetensors file: ${m}`);
-  };
+function fail(m: string): never {
+  throw new SafetensorsError(`not a valid safetensors file: ${m}`);
+}
+
+/** The header, checked: its JSON entries, its length and the metadata strings. */
+function readHeader(file: Uint8Array): { h: Record<string, unknown>; headerLen: number; metadata: Record<string, string> } {
   if (file.length < 8) fail(`it is ${file.length} bytes long, shorter than the 8-byte header length`);
   const n = new DataView(file.buffer, file.byteOffset, file.byteLength).getBigUint64(0, true);
   if (n === 0n) fail('the header length is 0');
@@ -146,7 +148,6 @@ export function readSafetensors(file: Uint8Array): SafetensorsFile {
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) fail('the header is not a JSON object');
   const h = header as Record<string, unknown>;
-  const dataLen = file.length - 8 - headerLen;
   const metadata: Record<string, string> = {};
   if ('__metadata__' in h) {
     const m = h.__metadata__;
@@ -156,6 +157,17 @@ export function readSafetensors(file: Uint8Array): SafetensorsFile {
       metadata[k] = v as string;
     }
   }
+  return { h, headerLen, metadata };
+}
+
+/** Only the metadata (the header is read and checked; no tensor is decoded). */
+export function readSafetensorsMetadata(file: Uint8Array): Record<string, string> {
+  return readHeader(file).metadata;
+}
+
+export function readSafetensors(file: Uint8Array): SafetensorsFile {
+  const { h, headerLen, metadata } = readHeader(file);
+  const dataLen = file.length - 8 - headerLen;
   const spans: { name: string; begin: number; end: number }[] = [];
   const tensors = new Map<string, RawTensor>();
   for (const [name, entry] of Object.entries(h)) {

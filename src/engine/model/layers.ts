@@ -135,14 +135,16 @@ export const geluReference = tf.customGrad((...args: Array<tf.Tensor | tf.GradSa
  * idx: (B, T) int32, table: (V, C) → (B, T, C).
  */
 export function embedding(idx: tf.Tensor, table: tf.Tensor): tf.Tensor {
-  // The ids are captured, not an input: the tape asks no gradient for them (no zero tensor made each step).
+  // The ids are not an input, so the tape asks no gradient for them (no zero tensor made each step); saved,
+  // so that they outlive the forward pass whoever made them.
   const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
-    const [t] = args as [tf.Tensor];
+    const [t, save] = args as [tf.Tensor, tf.GradSaveFunc];
     const [V, C] = t.shape;
+    save([idx]);
     return {
       value: tf.gather(t, idx), // (B, T, C)
-      gradFunc: (dy: tf.Tensor) => {
-        const oneHot = oneHotFloat(idx, V); // (N, V)
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const oneHot = oneHotFloat(saved[0], V); // (N, V)
         const dy2 = dy.reshape([-1, C]) as tf.Tensor2D; // (N, C)
         // (V, N)·(N, C) → (V, C); with matMul's own transpose where that costs no extra launch
         return [nativeTransposes() ? tf.matMul(oneHot, dy2, true, false) : tf.matMul(oneHot.transpose(), dy2)];
@@ -160,13 +162,14 @@ export function embedding(idx: tf.Tensor, table: tf.Tensor): tf.Tensor {
 export function crossEntropyRows(logits: tf.Tensor2D, targets: tf.Tensor): tf.Tensor1D {
   if (!hasFused(FUSED.crossEntropy) || !hasFused(FUSED.crossEntropyGrad)) return crossEntropyRowsReference(logits, targets);
   const ids = targets.reshape([-1]); // (N)
-  // targets are not differentiable: captured, not an input, so the tape asks no gradient for them.
+  // targets are not differentiable: not an input, so the tape asks no gradient for them; saved, so that they
+  // outlive the forward pass.
   const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const [z, save] = args as [tf.Tensor, tf.GradSaveFunc];
-    save([z]);
+    save([z, ids]);
     return {
       value: runFused(FUSED.crossEntropy, { logits: z, targets: ids }), // (N)
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => runFused(FUSED.crossEntropyGrad, { logits: saved[0], targets: ids, dy }), // (N, V)
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => runFused(FUSED.crossEntropyGrad, { logits: saved[0], targets: saved[1], dy }), // (N, V)
     };
   }) as (z: tf.Tensor) => tf.Tensor1D;
   return f(logits);

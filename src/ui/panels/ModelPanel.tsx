@@ -122,7 +122,7 @@ export function ModelPanel() {
           {info.lora && (
             <span data-testid="model-lora">
               {' '}
-              {t('model.lora', { rank: info.lora.rank, alpha: info.lora.alpha, targets: info.lora.targets })}
+              {t('model.lora', { rank: info.lora.rank, alpha: info.lora.alpha, targets: info.lora.targets === 'attn' ? t('ft.loraAttn') : t('ft.loraAttnMlp') })}
             </span>
           )}
         </p>

@@ -21,6 +21,11 @@ interface SoftmaxExports {
 
 const simd = new WasmKernelModule<SoftmaxExports>(WASM_BASE64);
 
+/** Whether rows of a multiple of 4 keys run the SIMD module on the active backend (else JavaScript). */
+export function softmaxSimdActive(): boolean {
+  return simd.get() !== null;
+}
+
 function dims(x: tf.TensorInfo, name: string): [number, number, number] {
   if (x.shape.length < 2) throw new Error(`${name}: scores must have at least 2 axes, got [${x.shape}]`);
   const S = x.shape[x.shape.length - 1];

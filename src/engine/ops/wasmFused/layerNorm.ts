@@ -26,6 +26,11 @@ interface LayerNormExports {
 
 const simd = new WasmKernelModule<LayerNormExports>(WASM_BASE64);
 
+/** Whether rows whose width is a multiple of 4 run the SIMD module on the active backend (else JavaScript). */
+export function layerNormSimdActive(): boolean {
+  return simd.get() !== null;
+}
+
 function rowsOf(x: tf.TensorInfo): [number, number] {
   const C = x.shape[x.shape.length - 1];
   if (x.shape.length < 1 || !C) throw new Error(`LayerNorm kernel: input of shape [${x.shape}] has no last axis`);
