@@ -62,7 +62,7 @@ function causalSoftmax(scale: number): (scores: tf.Tensor) => tf.Tensor {
  */
 export function splitHeads(qkv: tf.Tensor3D, nHead: number): tf.Tensor4D[] {
   if (hasFused(FUSED.splitHeads) && hasFused(FUSED.mergeHeads)) {
-    return tf.engine().runKernel(FUSED.splitHeads, { qkv }, { nHead }) as unknown as tf.Tensor4D[];
+    return runFused(FUSED.splitHeads, { qkv }, { nHead }) as unknown as tf.Tensor4D[]; // three outputs
   }
   const [B, T, C3] = qkv.shape;
   return tf.split(qkv, 3, 2).map(

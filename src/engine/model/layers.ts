@@ -7,6 +7,7 @@ import * as tf from '../tf';
 import { bmm, bmmKernelActive } from '../ops/bmm';
 import { geluKernelFits, geluSimd } from '../ops/gelu';
 import { FUSED, hasFused, nativeTransposes, runFused } from '../ops/fused';
+import '../ops/wasmFused'; // registers the wasm backend's fused kernels
 
 /**
  * a · b for 2-D a (M, K) and b (K, N) → (M, N), with a backward pass made only of untransposed 2-D

@@ -8,7 +8,7 @@
  */
 import * as tf from '../tf';
 import { WASM_BASE64 } from './kernels/adamw.wasm';
-import { WasmKernelModule, heapOffset, type WasmBackendLike } from './wasmKernels';
+import { WasmKernelModule, heapOffset, registerWasm } from './wasmKernels';
 
 const KERNEL = 'SgpAdamW';
 
@@ -36,16 +36,14 @@ export interface AdamWStepScalars {
 
 const kernels = new WasmKernelModule<AdamWExports>(WASM_BASE64);
 
-if (!tf.getKernel(KERNEL, 'wasm')) {
-  tf.registerKernel({
-    kernelName: KERNEL,
-    backendName: 'wasm',
-    kernelFunc: (({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs: unknown }) => {
-      const be = backend as WasmBackendLike;
+registerWasm([
+  [
+    KERNEL,
+    ({ inputs, backend: be, attrs }) => {
       const k = kernels.on(be);
       if (!k) throw new Error('the SIMD AdamW kernel is not available on this backend');
-      const { p, g, m, v, ok } = inputs as Record<string, tf.TensorInfo>;
-      const s = attrs as AdamWStepScalars;
+      const { p, g, m, v, ok } = inputs;
+      const s = attrs as unknown as AdamWStepScalars;
       const pOut = be.makeOutput(p.shape, 'float32');
       const mOut = be.makeOutput(p.shape, 'float32');
       const vOut = be.makeOutput(p.shape, 'float32');
@@ -57,9 +55,9 @@ if (!tf.getKernel(KERNEL, 'wasm')) {
         heapOffset(be, ok), tf.util.sizeFromShape(ok.shape) === 1 ? 0 : 1, // bool: one byte per element
       );
       return [pOut, mOut, vOut, norm2];
-    }) as unknown as tf.KernelFunc,
-  });
-}
+    },
+  ],
+]);
 
 /**
  * Whether this update can take the SIMD kernel: wasm backend with the kernel, float32 tensors of one size,

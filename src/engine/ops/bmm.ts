@@ -13,7 +13,7 @@
  */
 import * as tf from '../tf';
 import { WASM_BASE64 } from './kernels/bmm.wasm';
-import { WasmKernelModule, heapOffset, type WasmBackendLike } from './wasmKernels';
+import { WasmKernelModule, heapOffset, registerWasm, type WasmKernelArgs } from './wasmKernels';
 
 const KERNEL = 'SgpBatchMatMul';
 
@@ -38,10 +38,8 @@ interface BmmAttrs {
   transposeB: boolean;
 }
 
-function bmmKernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: unknown }): tf.TensorInfo {
-  const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+function bmmKernel({ inputs: { a, b }, backend: be, attrs }: WasmKernelArgs): tf.TensorInfo {
   const { transposeA, transposeB } = attrs as unknown as BmmAttrs;
-  const be = backend as WasmBackendLike;
   const kernel = kernels.on(be);
   if (!kernel) throw new Error('the SIMD batched matmul kernel is not available on this backend');
   const r = a.shape.length;
@@ -68,10 +66,7 @@ function bmmKernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; 
   return out;
 }
 
-// Registered once per module instance (a second copy of this module, e.g. after a hot reload, finds it).
-if (!tf.getKernel(KERNEL, 'wasm')) {
-  tf.registerKernel({ kernelName: KERNEL, backendName: 'wasm', kernelFunc: bmmKernel as unknown as tf.KernelFunc });
-}
+registerWasm([[KERNEL, bmmKernel]]);
 if (!tf.getGradient(KERNEL)) {
   tf.registerGradient({
     kernelName: KERNEL,

@@ -10,7 +10,6 @@
  */
 import * as tf from '../tf';
 import { wasmKernelsEnabled } from './wasmKernels';
-import { registerWasmFused } from './wasmFused';
 
 export const FUSED = {
   /** AdamW's new parameter values. */
@@ -69,9 +68,6 @@ export function hasFused(name: string): boolean {
 export function nativeTransposes(): boolean {
   return enabled && tf.getBackend() === 'webgpu';
 }
-
-// The wasm backend's fused kernels live in the engine (plain JavaScript over TF.js's heap: nothing to load).
-registerWasmFused();
 
 /** Run a fused program. Only after hasFused(name). */
 export function runFused<T extends tf.Tensor>(name: string, inputs: Record<string, tf.Tensor>, attrs: Record<string, number | boolean | string> = {}): T {

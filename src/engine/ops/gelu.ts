@@ -9,7 +9,7 @@
  */
 import * as tf from '../tf';
 import { WASM_BASE64 } from './kernels/gelu.wasm';
-import { WasmKernelModule, heapOffset, type WasmBackendLike } from './wasmKernels';
+import { WasmKernelModule, heapOffset, registerWasm, type WasmBackendLike } from './wasmKernels';
 
 // Not the fused-program names (ops/fused.ts): these need ≥ 4 elements, so the engine must not find them
 // where it asks for those (a smaller tensor on wasm takes the stock ops).
@@ -23,39 +23,30 @@ interface GeluExports {
 
 const kernels = new WasmKernelModule<GeluExports>(WASM_BASE64);
 
-function exportsOn(backend: unknown): { be: WasmBackendLike; k: GeluExports } {
-  const be = backend as WasmBackendLike;
+function exportsOn(be: WasmBackendLike): GeluExports {
   const k = kernels.on(be);
   if (!k) throw new Error('the SIMD GELU kernel is not available on this backend');
-  return { be, k };
+  return k;
 }
 
-if (!tf.getKernel(FORWARD, 'wasm')) {
-  tf.registerKernel({
-    kernelName: FORWARD,
-    backendName: 'wasm',
-    kernelFunc: (({ inputs, backend }: { inputs: tf.NamedTensorInfoMap; backend: unknown }) => {
-      const { be, k } = exportsOn(backend);
-      const x = inputs.x as tf.TensorInfo;
+registerWasm([
+  [
+    FORWARD,
+    ({ inputs: { x }, backend: be }) => {
       const y = be.makeOutput(x.shape, 'float32');
-      k.gelu(heapOffset(be, x), heapOffset(be, y), tf.util.sizeFromShape(x.shape));
+      exportsOn(be).gelu(heapOffset(be, x), heapOffset(be, y), tf.util.sizeFromShape(x.shape));
       return y;
-    }) as unknown as tf.KernelFunc,
-  });
-}
-if (!tf.getKernel(BACKWARD, 'wasm')) {
-  tf.registerKernel({
-    kernelName: BACKWARD,
-    backendName: 'wasm',
-    kernelFunc: (({ inputs, backend }: { inputs: tf.NamedTensorInfoMap; backend: unknown }) => {
-      const { be, k } = exportsOn(backend);
-      const x = inputs.x as tf.TensorInfo;
+    },
+  ],
+  [
+    BACKWARD,
+    ({ inputs: { x, dy }, backend: be }) => {
       const dx = be.makeOutput(x.shape, 'float32');
-      k.geluGrad(heapOffset(be, x), heapOffset(be, inputs.dy as tf.TensorInfo), heapOffset(be, dx), tf.util.sizeFromShape(x.shape));
+      exportsOn(be).geluGrad(heapOffset(be, x), heapOffset(be, dy), heapOffset(be, dx), tf.util.sizeFromShape(x.shape));
       return dx;
-    }) as unknown as tf.KernelFunc,
-  });
-}
+    },
+  ],
+]);
 if (!tf.getGradient(FORWARD)) {
   tf.registerGradient({
     kernelName: FORWARD,

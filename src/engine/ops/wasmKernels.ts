@@ -19,6 +19,21 @@ export interface WasmBackendLike {
   makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
 }
 
+/** Kernel function arguments as TF.js passes them to a wasm kernel. */
+export interface WasmKernelArgs {
+  inputs: Record<string, tf.TensorInfo>;
+  backend: WasmBackendLike;
+  attrs?: Record<string, unknown>;
+}
+
+/** Register kernels for the wasm backend, once per module instance (a second copy, e.g. after a hot reload, finds them). */
+export function registerWasm(kernels: [string, (args: WasmKernelArgs) => tf.TensorInfo | tf.TensorInfo[]][]): void {
+  for (const [kernelName, fn] of kernels) {
+    if (tf.getKernel(kernelName, 'wasm')) continue;
+    tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: fn as unknown as tf.KernelFunc });
+  }
+}
+
 /** Where a tensor's data starts in the wasm heap (bytes). */
 export function heapOffset(backend: WasmBackendLike, t: tf.TensorInfo): number {
   return backend.dataIdMap.get(t.dataId).memoryOffset;

@@ -30,7 +30,13 @@
     (f32x4.mul (local.get $p)
       (i32x4.shl (i32x4.add (i32x4.trunc_sat_f32x4_s (local.get $n)) (i32x4.splat (i32.const 127))) (i32.const 23))))
 
-;; bytes from a row's start to the end of the 4-key block holding key `last`
+;; the sum of a vector's four lanes
+  (func $hsum (param $v v128) (result f32)
+    (f32.add
+      (f32.add (f32x4.extract_lane 0 (local.get $v)) (f32x4.extract_lane 1 (local.get $v)))
+      (f32.add (f32x4.extract_lane 2 (local.get $v)) (f32x4.extract_lane 3 (local.get $v)))))
+
+  ;; bytes from a row's start to the end of the 4-key block holding key `last`
   (func $visibleEnd (param $last i32) (result i32)
     (i32.shl (i32.and (i32.add (local.get $last) (i32.const 4)) (i32.const -4)) (i32.const 2)))
 
@@ -81,9 +87,7 @@
           (br_if $exps (i32.lt_u (local.tee $o (i32.add (local.get $o) (i32.const 16))) (local.get $vend))))
         (memory.fill (i32.add (local.get $y) (i32.add (local.get $base) (local.get $vend))) (i32.const 0)
           (i32.sub (local.get $end) (local.get $vend)))
-        (local.set $sum (f32x4.splat (f32.add
-          (f32.add (f32x4.extract_lane 0 (local.get $sum)) (f32x4.extract_lane 1 (local.get $sum)))
-          (f32.add (f32x4.extract_lane 2 (local.get $sum)) (f32x4.extract_lane 3 (local.get $sum))))))
+        (local.set $sum (f32x4.splat (call $hsum (local.get $sum))))
         (local.set $o (i32.const 0))
         (loop $norm
           (v128.store (i32.add (local.get $y) (i32.add (local.get $base) (local.get $o)))
@@ -110,9 +114,7 @@
             (f32x4.mul (v128.load (i32.add (local.get $dy) (i32.add (local.get $base) (local.get $o))))
               (v128.load (i32.add (local.get $y) (i32.add (local.get $base) (local.get $o)))))))
           (br_if $sum (i32.lt_u (local.tee $o (i32.add (local.get $o) (i32.const 16))) (local.get $vend))))
-        (local.set $dot (f32x4.splat (f32.add
-          (f32.add (f32x4.extract_lane 0 (local.get $acc)) (f32x4.extract_lane 1 (local.get $acc)))
-          (f32.add (f32x4.extract_lane 2 (local.get $acc)) (f32x4.extract_lane 3 (local.get $acc))))))
+        (local.set $dot (f32x4.splat (call $hsum (local.get $acc))))
         (local.set $o (i32.const 0))
         (loop $cols
           (v128.store (i32.add (local.get $ds) (i32.add (local.get $base) (local.get $o)))

@@ -8,11 +8,11 @@
  * softmax forward, ~6 kernels backward. Rows of a multiple of 4 keys (training) run the SIMD module
  * (kernels/softmax.wat); others (sampling with a key/value cache) a JavaScript loop with the same formulas.
  */
-import type * as tf from '../../tf';
+import * as tf from '../../tf';
 import { FUSED } from '../fused';
 import { WASM_BASE64 } from '../kernels/softmax.wasm';
-import { WasmKernelModule, heapOffset, type WasmBackendLike } from '../wasmKernels';
-import { registerWasm, views, type WasmKernelArgs } from './heap';
+import { heapOffset, registerWasm, type WasmBackendLike, type WasmKernelArgs, WasmKernelModule } from '../wasmKernels';
+import { views } from './heap';
 
 interface SoftmaxExports {
   causalSoftmax(s: number, y: number, rows: number, T: number, S: number, scale: number): void;
@@ -31,7 +31,7 @@ function dims(x: tf.TensorInfo, name: string): [number, number, number] {
   const S = x.shape[x.shape.length - 1];
   const T = x.shape[x.shape.length - 2];
   if (T > S) throw new Error(`${name}: ${T} queries over ${S} keys: a causal mask needs T ≤ S`);
-  return [x.shape.reduce((p, d) => p * d, 1) / S, T, S];
+  return [tf.util.sizeFromShape(x.shape) / S, T, S];
 }
 
 function simdFor(backend: WasmBackendLike, S: number): SoftmaxExports | null {

@@ -8,14 +8,15 @@
  * outside [0, V) counts as the stock ops count it (its one-hot row is all zeros): loss 0, gradient 0.
  * Plain JavaScript: the logits are (B·T, vocabulary), small next to the model's matrix products.
  */
-import type * as tf from '../../tf';
+import * as tf from '../../tf';
 import { FUSED } from '../fused';
-import { intView, registerWasm, views, type WasmKernelArgs } from './heap';
+import { intView, views } from './heap';
+import { registerWasm, type WasmKernelArgs } from '../wasmKernels';
 
 function dims(logits: tf.TensorInfo, targets: tf.TensorInfo): [number, number] {
   if (logits.shape.length !== 2) throw new Error(`CrossEntropy kernel: logits must be (N, V), got [${logits.shape}]`);
   const [N, V] = logits.shape;
-  if (targets.shape.reduce((p, d) => p * d, 1) !== N || targets.dtype !== 'int32') throw new Error(`CrossEntropy kernel: targets must be ${N} int32 ids`);
+  if (tf.util.sizeFromShape(targets.shape) !== N || targets.dtype !== 'int32') throw new Error(`CrossEntropy kernel: targets must be ${N} int32 ids`);
   return [N, V];
 }
 
@@ -49,7 +50,7 @@ function crossEntropy({ inputs, backend }: WasmKernelArgs): tf.TensorInfo {
 function crossEntropyGrad({ inputs, backend }: WasmKernelArgs): tf.TensorInfo {
   const { logits, targets, dy } = inputs;
   const [N, V] = dims(logits, targets);
-  if (dy.shape.reduce((p, d) => p * d, 1) !== N) throw new Error(`CrossEntropyGrad kernel: dy must have ${N} elements`);
+  if (tf.util.sizeFromShape(dy.shape) !== N) throw new Error(`CrossEntropyGrad kernel: dy must have ${N} elements`);
   const out = backend.makeOutput([N, V], 'float32'); // (N, V)
   const [Z, DY, DZ] = views(backend, logits, dy, out);
   const ids = intView(backend, targets);

@@ -6,9 +6,10 @@
  *
  *   q[b, h, t, i] = qkv[b, t, 0·C + h·hs + i],  k: 1·C + …,  v: 2·C + …
  */
-import type * as tf from '../../tf';
+import * as tf from '../../tf';
 import { FUSED } from '../fused';
-import { registerWasm, views, type WasmKernelArgs } from './heap';
+import { views } from './heap';
+import { registerWasm, type WasmKernelArgs } from '../wasmKernels';
 
 function dims(shape: number[], nHead: number): [number, number, number, number] {
   if (shape.length !== 3 || shape[2] % (3 * nHead) !== 0) throw new Error(`SplitHeads: [${shape}] is not (B, T, 3C) with C a multiple of ${nHead} heads`);
@@ -56,7 +57,7 @@ function mergeHeads({ inputs, backend }: WasmKernelArgs): tf.TensorInfo {
 
 export function registerHeads(): void {
   registerWasm([
-    [FUSED.splitHeads, splitHeads as unknown as (args: WasmKernelArgs) => tf.TensorInfo],
+    [FUSED.splitHeads, splitHeads],
     [FUSED.mergeHeads, mergeHeads],
   ]);
 }

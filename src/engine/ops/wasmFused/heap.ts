@@ -1,15 +1,9 @@
 /**
- * What the wasm backend's fused kernels share: their inputs and outputs as Float32Array views of TF.js's
- * own wasm heap (no copies in or out), and the registration under the names of src/engine/ops/fused.ts.
+ * The wasm backend's fused kernels' JavaScript paths: their inputs and outputs as typed-array views of TF.js's
+ * own wasm heap (no copies in or out).
  */
 import * as tf from '../../tf';
 import { heapOffset, type WasmBackendLike } from '../wasmKernels';
-
-export interface WasmKernelArgs {
-  inputs: Record<string, tf.TensorInfo>;
-  backend: WasmBackendLike;
-  attrs?: Record<string, unknown>;
-}
 
 /**
  * Float32 views of `tensors` in the heap, each its own length. Make every output first: an allocation can
@@ -23,12 +17,4 @@ export function views(backend: WasmBackendLike, ...tensors: tf.TensorInfo[]): Fl
 /** Int32 view of an int32 tensor in the heap. */
 export function intView(backend: WasmBackendLike, t: tf.TensorInfo): Int32Array {
   return new Int32Array(backend.wasm.HEAPU8.buffer, heapOffset(backend, t), tf.util.sizeFromShape(t.shape));
-}
-
-/** Register fused kernels for the wasm backend (once per module instance, as bmm.ts does). */
-export function registerWasm(kernels: [string, (args: WasmKernelArgs) => tf.TensorInfo][]): void {
-  for (const [kernelName, fn] of kernels) {
-    if (tf.getKernel(kernelName, 'wasm')) continue;
-    tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: fn as unknown as tf.KernelFunc });
-  }
 }

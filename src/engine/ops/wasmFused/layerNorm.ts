@@ -11,11 +11,11 @@
  * Rows whose width is a multiple of 4 run the SIMD module (kernels/layerNorm.wat); any other width, or an
  * engine without SIMD, a plain JavaScript loop with the same formulas.
  */
-import type * as tf from '../../tf';
+import * as tf from '../../tf';
 import { FUSED } from '../fused';
 import { WASM_BASE64 } from '../kernels/layerNorm.wasm';
-import { WasmKernelModule, heapOffset, type WasmBackendLike } from '../wasmKernels';
-import { registerWasm, views, type WasmKernelArgs } from './heap';
+import { heapOffset, registerWasm, type WasmBackendLike, type WasmKernelArgs, WasmKernelModule } from '../wasmKernels';
+import { views } from './heap';
 
 interface LayerNormExports {
   stats(x: number, s: number, N: number, C: number, eps: number): void;
@@ -34,7 +34,7 @@ export function layerNormSimdActive(): boolean {
 function rowsOf(x: tf.TensorInfo): [number, number] {
   const C = x.shape[x.shape.length - 1];
   if (x.shape.length < 1 || !C) throw new Error(`LayerNorm kernel: input of shape [${x.shape}] has no last axis`);
-  return [x.shape.reduce((p, d) => p * d, 1) / C, C];
+  return [tf.util.sizeFromShape(x.shape) / C, C];
 }
 
 /** The SIMD module where it can take rows of C floats on this backend, else null (the JavaScript path). */
@@ -74,7 +74,7 @@ function layerNorm({ inputs, backend, attrs }: WasmKernelArgs): tf.TensorInfo {
   const { x, weight, bias } = inputs;
   const eps = Number(attrs?.eps ?? 1e-5);
   const [N, C] = rowsOf(x);
-  if (weight.shape.reduce((p, d) => p * d, 1) !== C || (bias && bias.shape.reduce((p, d) => p * d, 1) !== C)) {
+  if (tf.util.sizeFromShape(weight.shape) !== C || (bias && tf.util.sizeFromShape(bias.shape) !== C)) {
     throw new Error(`LayerNorm kernel: weight/bias must have ${C} elements`);
   }
   const out = backend.makeOutput(x.shape, 'float32'); // x's shape
