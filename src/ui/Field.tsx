@@ -1,4 +1,4 @@
-import { useId, useState, type KeyboardEvent, type MouseEvent, type ReactNode } from 'react';
+import { useId, useState, type ReactNode } from 'react';
 
 /** A labelled number input with an optional error shown next to it. */
 export function NumberField(props: {
@@ -61,10 +61,7 @@ export function SelectField<T extends string>(props: { label: string; value: T; 
 export function Tip({ children }: { children: ReactNode }) {
   const [open, setOpen] = useState(false);
   const id = useId();
-  const toggle = (e: MouseEvent | KeyboardEvent) => {
-    e.preventDefault(); // inside a <label>: not a click on its checkbox
-    setOpen((o) => !o);
-  };
+  const toggle = () => setOpen((o) => !o);
   return (
     // Inside a <label>, a press anywhere on the tip (the "?" or its text) must not reach the checkbox.
     <span className="tip" onClick={(e) => e.preventDefault()}>
@@ -76,7 +73,11 @@ export function Tip({ children }: { children: ReactNode }) {
         aria-expanded={open}
         aria-controls={id}
         onClick={toggle}
-        onKeyDown={(e) => (e.key === 'Enter' || e.key === ' ') && toggle(e)}
+        onKeyDown={(e) => {
+          if (e.key !== 'Enter' && e.key !== ' ') return;
+          e.preventDefault(); // Space would scroll the page
+          toggle();
+        }}
       >
         ?
       </span>
