@@ -16,9 +16,9 @@ export function createModel(): void {
   try {
     validateConfig({ ...model.arch, vocabSize: 2 });
     if (!data.source) return notifyKey('error', 'model.needCorpus');
+    if (tokenizer.progress) return; // a tokenizer is being trained for the model already asked for
     // A starter's reference curve stays, to compare the student's own pretraining with it.
     set((s) => ({ runs: s.runs.filter((r) => r.reference), run: { ...s.run, runId: null, status: 'idle', error: null, step: 0, steps: 0 } }));
-    if (tokenizer.progress) return; // a tokenizer is being trained for the model already asked for
     const choice = tokenizer.kind === 'bpe' ? { kind: 'bpe' as const, vocabSize: tokenizer.vocabSize } : { kind: 'char' as const };
     // Shown at once (the worker's first progress message follows): a second click waits for this model.
     if (choice.kind === 'bpe') set((s) => ({ tokenizer: { ...s.tokenizer, progress: { phase: 'counting', done: 0, total: 1 } } }));

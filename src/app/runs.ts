@@ -5,7 +5,7 @@
 import { freezePlanOf, loraOf, get, set, updateRun, type AppState, type FinetuneSettings, type RunRecord, type Strategy } from '../store/store';
 import { describePlan } from '../engine/train/freeze';
 import { msg, render, type Text } from '../i18n/i18n';
-import type { Phase, RunRequest } from '../worker/protocol';
+import type { Phase, Request, RunRequest } from '../worker/protocol';
 import { loraName, uniqueName } from './compare';
 import { notify, notifyKey } from './notify';
 import { worker } from './worker';
@@ -72,11 +72,15 @@ export function startRun(phase: Phase, opts: { fromSnapshot?: boolean; compare?:
   };
   // pending: null — a Pause pressed before a crash (no runEnded came) must not disable the next run's Pause.
   set((s) => ({ runs: [...s.runs, record], run: { ...s.run, runId: r.runId, phase, status: 'running', error: null, step: 0, steps: r.steps, startStep: 0, pending: null } }));
+  sendTrain(r.runId, { type: 'train', run: r });
+}
+
+/** Ask the worker to train (the run already shows as running); if the worker is gone, say so rather than show it running. */
+function sendTrain(runId: string, request: Extract<Request, { type: 'train' }>): void {
   try {
-    worker().send({ type: 'train', run: r });
+    worker().send(request);
   } catch (e) {
-    // The worker is gone: the run never started; say so rather than showing it as running.
-    updateRun(r.runId, () => ({ status: 'error' }));
+    updateRun(runId, () => ({ status: 'error' }));
     set((s) => ({ run: { ...s.run, status: 'error', error: (e as Error).message } }));
     notify('error', (e as Error).message);
   }
@@ -118,7 +122,7 @@ export function resumeRun(): void {
   if (!r) return;
   updateRun(r.runId, () => ({ status: 'running' }));
   set((s) => ({ run: { ...s.run, status: 'running' } }));
-  worker().send({ type: 'train', run: r, resume: { startStep: get().run.step } });
+  sendTrain(r.runId, { type: 'train', run: r, resume: { startStep: get().run.step } });
 }
 
 /** One optimizer step of the paused run. */
@@ -128,7 +132,7 @@ export function stepOnce(): void {
   const step = get().run.step;
   set((s) => ({ run: { ...s.run, status: 'running' } }));
   updateRun(r.runId, () => ({ status: 'running' }));
-  worker().send({ type: 'train', run: { ...r, sampleEvery: 0, pauseAt: step + 1 }, resume: { startStep: step } });
+  sendTrain(r.runId, { type: 'train', run: { ...r, sampleEvery: 0, pauseAt: step + 1 }, resume: { startStep: step } });
 }
 
 export function deleteRun(runId: string): void {

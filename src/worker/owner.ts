@@ -9,22 +9,17 @@ import { LoraAdapters, type LoraConfig } from '../engine/model/lora';
 import { countParams } from '../engine/model/config';
 import { groupIds, groupOf, type GroupId } from '../engine/model/params';
 import { modelFromCheckpoint, type TrainingInfo } from '../engine/io/checkpoint';
+import type { AdaptersOnCpu } from '../engine/io/adapter';
 import { EngineError } from '../engine/errors';
 import type { Tokenizer } from '../engine/tokenizer/types';
 import { Trainer } from '../engine/train/trainer';
 import type { DialogueScore, ModelInfo } from './protocol';
 
 /** A LoRA run's adapters, with the base weights they sit on (for the adapter-only export). */
-export interface KeptAdapters {
-  lora: LoraConfig;
-  values: Map<string, Float32Array>;
-  base: Map<string, Float32Array>;
-}
-
 /** A finished fine-tuning run: its final (for LoRA: merged) weights, and its adapters if it had some. */
 export interface KeptRun {
   values: Map<string, Float32Array>;
-  adapters?: KeptAdapters;
+  adapters?: AdaptersOnCpu;
   training: TrainingInfo;
 }
 
@@ -117,7 +112,7 @@ export class ModelOwner {
     this.loraNorms = Object.fromEntries(Object.entries(sq).map(([b, v]) => [b, Math.sqrt(v)]));
   }
 
-  keepRun(runId: string, values: Map<string, Float32Array>, adapters: KeptAdapters | undefined, training: TrainingInfo): void {
+  keepRun(runId: string, values: Map<string, Float32Array>, adapters: AdaptersOnCpu | undefined, training: TrainingInfo): void {
     this.runWeights.set(runId, { values, adapters, training });
     while (this.runWeights.size > MAX_KEPT_RUNS) this.runWeights.delete(this.runWeights.keys().next().value!);
   }
@@ -154,5 +149,6 @@ export class ModelOwner {
     this.snapshot = null;
     this.snapshotScore = null;
     this.runWeights.clear();
+    this.loraNorms = undefined;
   }
 }

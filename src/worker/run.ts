@@ -8,7 +8,7 @@ import { generate } from '../engine/model/generate';
 import { DEFAULT_TEMPLATE, renderPrompt } from '../engine/data/pairs';
 import { judgeReply, sampleReplies, scoreReplies } from '../engine/eval/dialogue';
 import { restoreParams, snapshotParams } from '../engine/io/checkpoint';
-import { mergedValues } from '../engine/io/adapter';
+import { readBackWeights } from '../engine/io/adapter';
 import { saveSession } from '../engine/io/session';
 import { EngineError } from '../engine/errors';
 import type { Tokenizer } from '../engine/tokenizer/types';
@@ -162,7 +162,9 @@ export async function runTraining(ctx: RunContext, r: RunRequest, startStep: num
     }
     if (r.phase === 'finetune' && status !== 'paused') {
       // A LoRA run keeps its merged weights (what "load" and "export" of the run give) and its adapters.
-      owner.keepRun(r.runId, await mergedValues(model), model.lora ? { lora: model.lora.lora, values: await model.lora.values(), base: owner.snapshot! } : undefined, { ...owner.training, freezePlan: r.freeze, discriminative: r.discriminative, stepsInRun: step });
+      // (The adapters' base is the model's own weights: what they were trained on, the snapshot or not.)
+      const { merged, adapters } = await readBackWeights(model);
+      owner.keepRun(r.runId, merged, adapters, { ...owner.training, freezePlan: r.freeze, discriminative: r.discriminative, stepsInRun: step });
     }
     post({ type: 'runEnded', runId: r.runId, status, stepsDone: step, wallMs, msPerStep: step > startStep ? wallMs / (step - startStep) : 0 });
   } catch (e) {

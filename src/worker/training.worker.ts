@@ -6,14 +6,14 @@
  *   owner.ts  the model and its tensors     data.ts  texts and their encodings
  *   run.ts    a training run                backend.ts, gpuGuard.ts  the device
  */
-import { adapterBytes, isAdapterFile, loadAdapter, mergedValues } from '../engine/io/adapter';
+import { adapterBytes, exportAdapter, isAdapterFile, loadAdapter, readBackWeights } from '../engine/io/adapter';
 import { LoraAdapters, LoraError } from '../engine/model/lora';
 import * as tf from '../engine/tf';
 import { GPT } from '../engine/model/gpt';
 import { validateConfig, type GPTConfig } from '../engine/model/config';
 import { generate } from '../engine/model/generate';
 import { DEFAULT_TEMPLATE, renderPrompt } from '../engine/data/pairs';
-import { checkpointBytes, modelFromCheckpoint, readCheckpoint, snapshotParams } from '../engine/io/checkpoint';
+import { checkpointBytes, modelFromCheckpoint, readCheckpoint } from '../engine/io/checkpoint';
 import { readSession, saveSession } from '../engine/io/session';
 import { EngineError } from '../engine/errors';
 import { attentionMaps } from '../engine/model/probe';
@@ -91,7 +91,6 @@ async function newTokenizer(text: string, choice: Extract<Request, { type: 'crea
     throw e;
   } finally {
     worker.tokenizerTraining = null;
-    post({ type: 'tokenizerProgress', progress: null });
   }
 }
 
@@ -164,14 +163,19 @@ async function handle(msg: Request): Promise<void> {
       prepareData();
       return;
     case 'createModel': {
-      refuseDuringRun();
-      if (!data.corpus) throw new EngineError('choose a corpus first: the vocabulary is built from it', 'noCorpus');
-      // Trained before anything changes: cancelled or failed, the current model stays as it was.
-      const tokenizer = await newTokenizer(data.corpus.text, msg.tokenizer);
-      if (!tokenizer) return;
-      refuseDuringRun();
-      const config: GPTConfig = validateConfig({ ...msg.config, vocabSize: tokenizer.vocabSize });
-      replaceModel(GPT.create(config, msg.seed), tokenizer, { step: 0, phase: 'init', seed: msg.seed }, msg.seed);
+      try {
+        refuseDuringRun();
+        if (!data.corpus) throw new EngineError('choose a corpus first: the vocabulary is built from it', 'noCorpus');
+        // Trained before anything changes: cancelled or failed, the current model stays as it was.
+        const tokenizer = await newTokenizer(data.corpus.text, msg.tokenizer);
+        if (!tokenizer) return;
+        refuseDuringRun();
+        const config: GPTConfig = validateConfig({ ...msg.config, vocabSize: tokenizer.vocabSize });
+        replaceModel(GPT.create(config, msg.seed), tokenizer, { step: 0, phase: 'init', seed: msg.seed }, msg.seed);
+      } finally {
+        // However it ended, no tokenizer is being trained (the page shows one from the moment it asks).
+        post({ type: 'tokenizerProgress', progress: null });
+      }
       return;
     }
     case 'train':
@@ -195,15 +199,14 @@ async function handle(msg: Request): Promise<void> {
       const kept = msg.from === 'run' ? owner.keptRun(msg.runId ?? '') : undefined;
       if (msg.from === 'run' && !kept) throw new Error('the weights of that run are no longer kept: only the last few runs can be exported');
       if (msg.adapter) {
-        // LoRA's adapter-only file: the current model's adapters, or a kept run's.
-        const a = kept ? kept.adapters : model.lora ? { lora: model.lora.lora, values: await model.lora.values(), base: await snapshotParams(model) } : undefined;
-        if (!a) throw new LoraError('this model has no LoRA adapters to export', 'loraMissing');
-        const bytes = adapterBytes(model.config, a.lora, a.values, a.base);
+        // LoRA's adapter-only file: a kept run's adapters, or the current model's.
+        if (kept && !kept.adapters) throw new LoraError('this model has no LoRA adapters to export', 'loraMissing');
+        const bytes = kept ? adapterBytes(model.config, kept.adapters!) : await exportAdapter(model);
         post({ type: 'file', requestId: msg.requestId, bytes: bytes.buffer as ArrayBuffer }, [bytes.buffer as ArrayBuffer]);
         return;
       }
       // With adapters attached, the model's file is the merged one (a plain nanoGPT model).
-      const values = msg.from === 'snapshot' ? owner.snapshot : kept ? kept.values : await mergedValues(model);
+      const values = msg.from === 'snapshot' ? owner.snapshot : kept ? kept.values : (await readBackWeights(model)).merged;
       if (!values) throw new EngineError('there is no pretrained snapshot yet: it is kept when fine-tuning starts', 'noSnapshot');
       const training =
         msg.from === 'snapshot' ? { ...owner.training, phase: 'pretrain' as const, freezePlan: undefined, discriminative: undefined } : kept ? kept.training : { ...owner.training, step: trainer.globalStep };
@@ -244,10 +247,17 @@ async function handle(msg: Request): Promise<void> {
     case 'loadSession': {
       refuseDuringRun();
       const { checkpoint, state } = readSession(new Uint8Array(msg.bytes));
-      replaceModel(modelFromCheckpoint(checkpoint), checkpoint.tokenizer, { ...checkpoint.training, step: state.globalStep }, 1337);
+      const restored = modelFromCheckpoint(checkpoint);
+      try {
+        // A LoRA run saved mid-way: its adapters go back on (checked against the config by LoraAdapters), before
+        // the current model is replaced, so a bad file leaves it as it was.
+        if (state.lora) restored.setLora(new LoraAdapters(restored.config, state.lora.config, state.lora.values));
+      } catch (e) {
+        restored.dispose();
+        throw e;
+      }
+      replaceModel(restored, checkpoint.tokenizer, { ...checkpoint.training, step: state.globalStep }, 1337);
       const { model, trainer } = owner.require();
-      // A LoRA run saved mid-way: its adapters go back on (checked against the config by LoraAdapters).
-      if (state.lora) model.setLora(new LoraAdapters(model.config, state.lora.config, state.lora.values));
       trainer.optimizer.load(state.optimizer, new Map([...model.params, ...(model.lora?.params ?? [])].map(([n, p]) => [n, p.shape])));
       trainer.globalStep = state.globalStep;
       if (state.rng) trainer.rngState = state.rng;

@@ -27,37 +27,49 @@ function requireLora(model: GPT): LoraAdapters {
   return model.lora;
 }
 
+/** LoRA adapters read back to the CPU, with the base weights they were trained on (what an adapter file holds). */
+export interface AdaptersOnCpu {
+  lora: LoraConfig;
+  values: Map<string, Float32Array>;
+  base: Map<string, Float32Array>;
+}
+
 /**
- * The merged weights of a model with adapters (its own weights when it has none). A sync point. Merged on the
- * device with the same kernels that fold adapters into a model before its next run (ModelOwner), so the
- * exported file and the folded weights are bit-identical.
+ * A model's weights read back once, as its files hold them: `merged`, the adapters folded in (its own weights
+ * when it has none), and for a LoRA model the adapters with their base (the model's own, unmerged weights).
+ * A sync point. Merged on the device with the same kernels that fold adapters into a model before its next run
+ * (ModelOwner), so the exported file and the folded weights are bit-identical.
  */
-export async function mergedValues(model: GPT): Promise<Map<string, Float32Array>> {
-  const values = await snapshotParams(model);
+export async function readBackWeights(model: GPT): Promise<{ merged: Map<string, Float32Array>; adapters?: AdaptersOnCpu }> {
+  const base = await snapshotParams(model);
   const lora = model.lora;
-  if (!lora) return values;
+  if (!lora) return { merged: base };
+  const merged = new Map(base);
   for (const { weight } of lora.specs) {
-    const merged = tf.tidy(() => lora.adapt(weight, model.params.get(weight)!)); // W + (α/r)·B·A
-    values.set(weight, (await merged.data()) as Float32Array);
-    merged.dispose();
+    const m = tf.tidy(() => lora.adapt(weight, model.params.get(weight)!)); // W + (α/r)·B·A
+    try {
+      merged.set(weight, (await m.data()) as Float32Array);
+    } finally {
+      m.dispose();
+    }
   }
-  return values;
+  return { merged, adapters: { lora: lora.lora, values: await lora.values(), base } };
 }
 
 /** A checkpoint file with the adapters folded in: a plain nanoGPT model. */
 export async function exportMerged(model: GPT, tokenizer: Tokenizer, training: TrainingInfo): Promise<Uint8Array> {
   const lora = requireLora(model);
-  return checkpointBytes(model.config, await mergedValues(model), tokenizer, { ...training, lora: lora.lora, merged: true });
+  return checkpointBytes(model.config, (await readBackWeights(model)).merged, tokenizer, { ...training, lora: lora.lora, merged: true });
 }
 
 /** The adapter-only file: A and B, rank, α, targets and the base's fingerprint. A sync point. */
 export async function exportAdapter(model: GPT): Promise<Uint8Array> {
-  const lora = requireLora(model);
-  return adapterBytes(model.config, lora.lora, await lora.values(), await snapshotParams(model));
+  requireLora(model);
+  return adapterBytes(model.config, (await readBackWeights(model)).adapters!);
 }
 
 /** The adapter-only file for adapter values held on the CPU, trained on the base weights `base`. */
-export function adapterBytes(config: GPTConfig, lora: LoraConfig, values: Map<string, Float32Array>, base: Map<string, Float32Array>): Uint8Array {
+export function adapterBytes(config: GPTConfig, { lora, values, base }: AdaptersOnCpu): Uint8Array {
   const tensors = new Map<string, RawTensor>();
   for (const spec of adapterSpecs(config, lora)) {
     for (const t of [spec.a, spec.b]) {

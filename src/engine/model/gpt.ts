@@ -184,10 +184,12 @@ export class GPT {
   attention(idx: tf.Tensor2D): tf.Tensor4D {
     // Kept past the stack's own tidy, then stacked and released here.
     const maps: tf.Tensor3D[] = [];
-    tf.dispose(this.blocks(idx, {}, null, null, (_, att) => void maps.push(tf.keep(att.squeeze([0]) as tf.Tensor3D)))); // each (nh, T, T)
-    const stacked = tf.stack(maps) as tf.Tensor4D; // (L, nh, T, T)
-    tf.dispose(maps);
-    return stacked;
+    try {
+      tf.dispose(this.blocks(idx, {}, null, null, (_, att) => void maps.push(tf.keep(att.squeeze([0]) as tf.Tensor3D)))); // each (nh, T, T)
+      return tf.stack(maps) as tf.Tensor4D; // (L, nh, T, T)
+    } finally {
+      tf.dispose(maps);
+    }
   }
 
   /** idx: (B, T) int32 → logits (B, T, V). */

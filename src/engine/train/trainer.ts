@@ -15,7 +15,7 @@ import * as tf from '../tf';
 import type { GPT } from '../model/gpt';
 import { groupIds, groupOf, type GroupId } from '../model/params';
 import { createRng, type Rng } from '../random';
-import { sumMany, sumOfSquares } from '../ops/sum';
+import { sumOfSquares } from '../ops/sum';
 import { EngineError } from '../errors';
 import { makeYielder } from '../yielder';
 import { AdamW, DEFAULT_ADAMW, StepGuard, type AdamWConfig } from './adamw';
@@ -164,7 +164,7 @@ export class Trainer {
   private rng: Rng;
   private readonly checkDevice?: () => Promise<void>;
   private penalty: tf.Variable | null = null;
-  private consts: { one: tf.Scalar; notOk: tf.Scalar } | null = null;
+  private consts: { zero: tf.Scalar; one: tf.Scalar; notOk: tf.Scalar } | null = null;
   globalStep = 0;
 
   constructor(
@@ -339,9 +339,10 @@ export class Trainer {
   /** L2 norm of each group's weights, (groups): a few reductions, read back with the step statistics. */
   private weightNorms(): tf.Tensor1D {
     return tf.tidy(() => {
-      const sq = new Map<GroupId, tf.Scalar[]>();
-      for (const [name, p] of this.model.params) sq.set(groupOf(name), [...(sq.get(groupOf(name)) ?? []), p.square().sum() as tf.Scalar]);
-      return tf.stack(groupIds(this.model.config.nLayer).map((g) => sumMany(sq.get(g) ?? [tf.scalar(0)]).sqrt())) as tf.Tensor1D; // (groups)
+      const members = new Map<GroupId, tf.Tensor[]>();
+      for (const [name, p] of this.model.params) members.set(groupOf(name), [...(members.get(groupOf(name)) ?? []), p]);
+      const { zero } = this.constants();
+      return tf.stack(groupIds(this.model.config.nLayer).map((g) => (members.has(g) ? sumOfSquares(members.get(g)!).sqrt() : zero))) as tf.Tensor1D; // (groups)
     });
   }
 
@@ -393,7 +394,7 @@ export class Trainer {
       try {
         const perGroup = groups.map((gid) => {
           const members = names.flatMap((name, i) => (groupOf(name) === gid ? [{ name, param: vars[i], grad: grads[i] }] : []));
-          return members.length ? this.optimizer.step(members, lr * trainable.get(gid)!, guard) : tf.scalar(0);
+          return members.length ? this.optimizer.step(members, lr * trainable.get(gid)!, guard) : this.constants().zero;
         });
         // Kept constants: no scalar uploaded per step (on WebGPU each new scalar is a buffer upload).
         const { one, notOk } = this.constants();
@@ -414,8 +415,8 @@ export class Trainer {
     return this.penalty;
   }
 
-  private constants(): { one: tf.Scalar; notOk: tf.Scalar } {
-    this.consts ??= { one: tf.keep(tf.scalar(1)), notOk: tf.keep(tf.scalar(NOT_OK_LOSS)) };
+  private constants(): { zero: tf.Scalar; one: tf.Scalar; notOk: tf.Scalar } {
+    this.consts ??= { zero: tf.keep(tf.scalar(0)), one: tf.keep(tf.scalar(1)), notOk: tf.keep(tf.scalar(NOT_OK_LOSS)) };
     return this.consts;
   }
 
@@ -423,7 +424,7 @@ export class Trainer {
     this.optimizer.dispose();
     this.penalty?.dispose();
     this.penalty = null;
-    if (this.consts) tf.dispose([this.consts.one, this.consts.notOk]);
+    if (this.consts) tf.dispose(Object.values(this.consts));
     this.consts = null;
   }
 }
