@@ -1,7 +1,8 @@
 /**
  * End-to-end: a LoRA fine-tune in the page — adapters on the diagram's blocks, the run in the table with its
  * trainable share (a few per cent), and its two exports: the merged model (a plain nanoGPT file whose
- * untouched tensors equal the snapshot's) and the adapters alone, which load back onto their base model only.
+ * untouched tensors equal the snapshot's) and the adapters alone, which load back onto their base model only
+ * (also after LoRA runs stacked on one another).
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -90,6 +91,18 @@ describe('LoRA in Chromium', () => {
       await load(page, 'adapter.safetensors', adapterBytes, 'Loaded the LoRA adapters of adapter.safetensors onto this model');
       await page.waitForSelector('[data-testid=model-lora]:has-text("rank 4, α 16, on attention")', { timeout: 30_000 });
       expect(await sample(page, 'Where is the ship?', 3)).toBe(tuned);
+
+      // Two more LoRA runs on top: each folds the adapters before it into the weights, so the last run trained
+      // on weights that are neither the file loaded nor the snapshot its first run kept. Its adapter file
+      // records the weights it was trained on, and so loads back onto this model.
+      for (let k = 0; k < 2; k++) {
+        const before = await page.locator('[data-testid=run-row]').count();
+        await page.click('[data-testid=finetune-start]');
+        await page.waitForFunction((n) => document.querySelectorAll('[data-testid=run-row] [data-status=done]').length > n, before, { timeout: 300_000 });
+        await page.waitForSelector('[data-testid=finetune-start]:not([disabled])', { timeout: 120_000 });
+      }
+      const [lastDl] = await Promise.all([page.waitForEvent('download'), page.locator('[data-testid=run-row]').last().locator('[data-testid=run-export-adapter]').click()]);
+      await load(page, 'last.safetensors', readFileSync((await lastDl.path())!), 'Loaded the LoRA adapters of last.safetensors onto this model');
       expect(errors).toEqual([]);
     } finally {
       await context.close();
