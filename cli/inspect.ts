@@ -14,6 +14,7 @@ import { LESSON_SAMPLING } from '../src/engine/train/lesson';
 import { evaluateLoss } from '../src/engine/train/evaluate';
 import { corpusWords, judgeReply, sampleReplies, scoreReplies } from '../src/engine/eval/dialogue';
 import { bitsPerChar, scoredTargets } from '../src/engine/eval/bits';
+import { scoreQuiz } from '../src/engine/eval/knowledge';
 import { BpeTokenizer, BYTE_TOKENS } from '../src/engine/tokenizer/bpe';
 import { readBytes, readInput } from './inputs';
 import { checkWritable } from './output';
@@ -94,6 +95,16 @@ async function evaluatePairs(v: Values, ckpt: ReturnType<typeof readCheckpoint>)
     console.log(`pairs ${pairs.length}, held-out prompts ${prompts.length}${corpusArg ? `, words checked against ${corpusArg}` : ''}`);
     console.log(`loss ${loss.toFixed(6)}`);
     console.log(`words ${score.words === null ? 'n/a' : (100 * score.words).toFixed(1)}`);
+    const quiz = input.entry?.quiz;
+    if (quiz) {
+      // The small world's quiz: greedy answers about people no training pair mentions.
+      const k = (await scoreQuiz(model, ckpt.tokenizer, quiz))!;
+      if (v.verbose) for (const a of k.answers) console.log(`${a.fact ? '✓' : '✗'}${a.person ? ' ' : '?'} ${JSON.stringify(a.item.prompt)} → ${JSON.stringify(a.reply)} (expected ${JSON.stringify(a.item.expected)})`);
+      const pct = (x: number) => (100 * x).toFixed(1);
+      console.log(`quiz ${k.questions} questions about people only the pretraining text mentions (chance ${pct(k.chance)})`);
+      console.log(`knowledge-person ${pct(k.person)}`);
+      console.log(`knowledge ${pct(k.knowledge)}`);
+    }
     if (score.sameLength !== null) console.log(`same-length ${(100 * score.sameLength).toFixed(1)}`);
     console.log(`format ${(100 * score.format).toFixed(1)}`);
   } finally {

@@ -6,6 +6,8 @@ import { buildDatasets, loadBlocklist, normaliseEnglish, regularLines } from '..
 import type { DatasetManifest } from '../src/datasets/manifest';
 import { parsePairs } from '../src/engine/data/pairs';
 import { CharTokenizer } from '../src/engine/tokenizer/char';
+import type { WorldFacts } from '../src/engine/eval/quiz';
+import { generateWorld } from '../scripts/smallWorld';
 
 let dir: string;
 let manifest: DatasetManifest;
@@ -81,7 +83,8 @@ describe('dataset build step', () => {
       const { pairs } = parsePairs(read(d.file), d.file);
       const enc = tok.encode(pairs.map((p) => p.prompt + p.response).join(''));
       const rate = enc.unknownCount / enc.ids.length;
-      if (d.id.startsWith('couplets') || d.id.startsWith('sailor')) expect(rate, d.id).toBeLessThan(0.01);
+      if (d.id.startsWith('small-world')) expect(enc.unknownCount, d.id).toBe(0);
+      else if (d.id.startsWith('couplets') || d.id.startsWith('sailor')) expect(rate, d.id).toBeLessThan(0.01);
       // 歇后语 are modern Chinese, the corpus is Tang verse: coverage is lower, and reported.
       else expect(rate, d.id).toBeLessThan(0.25);
       if (d.quick && !d.id.startsWith('xiehouyu')) expect(enc.unknownCount, d.id).toBe(0);
@@ -108,5 +111,60 @@ describe('dataset build step', () => {
     const lengths = pairs.map((p) => p.response.length);
     expect(Math.min(...lengths)).toBeLessThan(40);
     expect(Math.max(...lengths)).toBeGreaterThan(120);
+  });
+
+  describe('the small world', () => {
+    for (const [lang, id] of [['en', 'small-world'], ['zh', 'small-world-zh']] as const) {
+      it(`${lang}: at least 100 people, a facts file beside the corpus, every fact in the text as the file says`, () => {
+        const facts = JSON.parse(read(entry(id).facts!)) as WorldFacts[];
+        expect(entry(id).facts).toMatch(/facts.*\.json$/);
+        expect(facts.length).toBeGreaterThanOrEqual(100);
+        expect(new Set(facts.map((f) => f.name)).size).toBe(facts.length);
+        expect(new Set(facts.map((f) => f.split))).toEqual(new Set(['train', 'quiz']));
+        const corpus = read(entry(id).file);
+        const plain = read(entry(`${id}-plain`).file);
+        for (const f of facts) {
+          expect(Object.keys(f.facts)).toEqual(lang === 'en' ? ['town', 'job', 'pet', 'food'] : ['城镇', '职业', '宠物', '食物']);
+          for (const v of Object.values(f.facts)) {
+            expect(corpus.includes(v), `${f.name}: ${v}`).toBe(true);
+            expect(plain.includes(v), `${f.name}: ${v}`).toBe(true);
+          }
+        }
+        // Augmented: the same person's paragraphs differ; plain: one paragraph repeated.
+        const about = (text: string, name: string) => new Set(text.split('\n\n').filter((p) => p.startsWith(name)));
+        expect(about(corpus, facts[0].name).size).toBeGreaterThan(5);
+        expect(about(plain, facts[0].name).size).toBe(1);
+      });
+
+      it(`${lang}: the quiz asks only about people no pair mentions, each fact at least once in a wording no pair uses`, () => {
+        const facts = JSON.parse(read(entry(id).facts!)) as WorldFacts[];
+        const qa = entry(`${id}-qa`);
+        const { pairs } = parsePairs(read(qa.file), qa.file);
+        const quiz = qa.quiz!;
+        const quizPeople = new Set(facts.filter((f) => f.split === 'quiz').map((f) => f.name));
+        const trainPeople = facts.filter((f) => f.split === 'train').map((f) => f.name);
+        const named = (text: string, names: Iterable<string>) => [...names].filter((n) => (lang === 'zh' ? text.includes(n) : new RegExp(`\\b${n}\\b`).test(text)));
+        for (const p of pairs) expect(named(p.prompt + p.response, quizPeople), p.prompt).toEqual([]);
+        const prompts = new Set(pairs.map((p) => p.prompt));
+        // Wordings: a question with its name taken out.
+        const wording = (prompt: string, name: string) => prompt.replace(name, '{n}');
+        const pairWordings = new Set(pairs.map((p) => wording(p.prompt, named(p.prompt, trainPeople)[0])));
+        for (const q of quiz.items) {
+          expect(quizPeople.has(q.name), q.name).toBe(true);
+          expect(prompts.has(q.prompt)).toBe(false);
+          expect(q.value).toBe(facts.find((f) => f.name === q.name)!.facts[q.attribute]);
+          expect(pairWordings.has(wording(q.prompt, q.name)), q.prompt).toBe(!q.unseenWording);
+        }
+        for (const f of facts.filter((x) => x.split === 'quiz')) {
+          for (const a of Object.keys(f.facts)) expect(quiz.items.some((q) => q.name === f.name && q.attribute === a && q.unseenWording), `${f.name} ${a}`).toBe(true);
+        }
+        expect(quiz.chance).toBeCloseTo(1 / 8);
+      });
+    }
+
+    it('is generated from a seed: the same seed gives the same world, another seed another', () => {
+      expect(generateWorld({ lang: 'en', seed: 3 })).toEqual(generateWorld({ lang: 'en', seed: 3 }));
+      expect(generateWorld({ lang: 'en', seed: 3 }).corpus).not.toBe(generateWorld({ lang: 'en', seed: 4 }).corpus);
+    });
   });
 });

@@ -141,8 +141,9 @@ export function setPairList(list: Pair[], source: string | null, problems: strin
 export function sendPairs(): void {
   const { pairs, finetune, manifest } = get();
   // A bundled set brings its held-out prompts; for others the worker uses the validation pairs' prompts.
-  const heldout = manifest?.datasets.find((d) => d.id === pairs.source)?.heldout ?? [];
-  worker().send({ type: 'setPairs', name: pairs.source ?? 'pairs', pairs: pairs.list, valFraction: finetune.valFraction, responseOnly: finetune.responseOnly, heldout });
+  // The small world's pairs bring their quiz (questions about people no pair mentions).
+  const entry = manifest?.datasets.find((d) => d.id === pairs.source);
+  worker().send({ type: 'setPairs', name: pairs.source ?? 'pairs', pairs: pairs.list, valFraction: finetune.valFraction, responseOnly: finetune.responseOnly, heldout: entry?.heldout ?? [], quiz: entry?.quiz ?? null });
 }
 
 /** Drop the pairs longer than the context (they would lose their end marker, so the model could not learn to stop). */

@@ -13,6 +13,7 @@ import { trainingText } from '../engine/data/corpus';
 import { defaultVocabSize } from '../engine/tokenizer/bpeTrain';
 import { tokenPieces } from '../engine/tokenizer/pieces';
 import type { GPT } from '../engine/model/gpt';
+import type { Quiz } from '../engine/eval/quiz';
 import type { CorpusInfo, PairsInfo, TokenizerInfo } from './protocol';
 
 /** The tokenizer view shows the corpus's first lines up to this many characters, and one sentence up to SENTENCE_CHARS. */
@@ -28,6 +29,8 @@ export interface PairSet {
   valFraction: number;
   responseOnly: boolean;
   heldout: string[];
+  /** The small world's quiz, when the pairs bring one. */
+  quiz: Quiz | null;
 }
 
 export class WorkerData {

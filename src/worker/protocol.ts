@@ -10,6 +10,7 @@ import type { GroupId } from '../engine/model/groups';
 import type { FreezePlan } from '../engine/train/freeze';
 import type { LessonRun } from '../engine/train/lesson';
 import type { Pair } from '../engine/data/pairs';
+import type { Quiz } from '../engine/eval/quiz';
 
 export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
 export const BACKENDS: readonly BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
@@ -135,6 +136,19 @@ export interface DialogueScore {
   prompts: number;
   /** A few replies, to show what the numbers mean. */
   examples: { prompt: string; text: string; ok: boolean }[];
+  /** The small world's quiz (pairs that bring one), else null. */
+  knowledge: KnowledgeSummary | null;
+}
+
+/** Greedy answers to the quiz (questions about people only the pretraining text mentions), scored. */
+export interface KnowledgeSummary {
+  /** 0–1: replies stating the right fact; replies naming the right person; both. */
+  knowledge: number;
+  person: number;
+  both: number;
+  chance: number;
+  /** One per quiz question, in the quiz's order. */
+  answers: { reply: string; fact: boolean; person: boolean }[];
 }
 
 export interface StepPoint {
@@ -196,7 +210,7 @@ export interface TokenizerInfo {
 export type Request =
   | { type: 'init'; backend?: BackendName }
   | { type: 'setCorpus'; name: string; text: string }
-  | { type: 'setPairs'; name: string; pairs: Pair[]; valFraction: number; responseOnly: boolean; heldout: string[] }
+  | { type: 'setPairs'; name: string; pairs: Pair[]; valFraction: number; responseOnly: boolean; heldout: string[]; quiz: Quiz | null }
   | { type: 'createModel'; config: Omit<GPTConfig, 'vocabSize'>; seed: number; tokenizer?: TokenizerChoice }
   /** Stops a BPE tokenizer being trained for a new model (the current model stays). */
   | { type: 'cancelTokenizer' }

@@ -7,6 +7,7 @@ import type { GPT } from '../engine/model/gpt';
 import { generate } from '../engine/model/generate';
 import { DEFAULT_TEMPLATE, renderPrompt } from '../engine/data/pairs';
 import { judgeReply, sampleReplies, scoreReplies } from '../engine/eval/dialogue';
+import { scoreQuiz } from '../engine/eval/knowledge';
 import { restoreParams, snapshotParams } from '../engine/io/checkpoint';
 import { readBackWeights } from '../engine/io/adapter';
 import { saveSession } from '../engine/io/session';
@@ -143,7 +144,7 @@ export async function runTraining(ctx: RunContext, r: RunRequest, startStep: num
       post({ type: 'scoring', runId: r.runId, prompts: prompts.length });
       const settings = r.dialogueEval;
       const modelScore = await scoreDialogue(ctx, model, tokenizer, prompts, settings);
-      const key = JSON.stringify([prompts, settings]);
+      const key = JSON.stringify([prompts, settings, data.pairs?.quiz?.items.length ?? 0, data.pairs?.name]);
       const snapshot = owner.snapshot;
       // The snapshot's score: computed once per snapshot and prompt set.
       if (snapshot && (owner.snapshotScore?.snapshot !== snapshot || owner.snapshotScore.key !== key)) {
@@ -175,11 +176,20 @@ export async function runTraining(ctx: RunContext, r: RunRequest, startStep: num
   }
 }
 
-/** Reply to every held-out prompt and score the replies. */
+/** Reply to every held-out prompt and score the replies; with a quiz, answer it and score the knowledge. */
 async function scoreDialogue(ctx: RunContext, model: GPT, tokenizer: Tokenizer, prompts: string[], settings: SampleSettings): Promise<DialogueScore> {
-  const replies = await sampleReplies(model, tokenizer, prompts, { ...settings, fixedShape: ctx.fixedShape() });
+  const replies = await sampleReplies(model, tokenizer, prompts, settings);
   const score = scoreReplies(replies, ctx.data.corpusWords());
-  return { format: score.format, words: score.words, sameLength: score.sameLength, prompts: replies.length, examples: replies.slice(0, 6).map((x) => ({ prompt: x.prompt, text: x.text, ok: judgeReply(x).ok })) };
+  const quiz = ctx.data.pairs?.quiz;
+  const k = quiz ? await scoreQuiz(model, tokenizer, quiz) : null;
+  return {
+    format: score.format,
+    words: score.words,
+    sameLength: score.sameLength,
+    prompts: replies.length,
+    examples: replies.slice(0, 6).map((x) => ({ prompt: x.prompt, text: x.text, ok: judgeReply(x).ok })),
+    knowledge: k && { knowledge: k.knowledge, person: k.person, both: k.both, chance: k.chance, answers: k.answers.map((a) => ({ reply: a.reply, fact: a.fact, person: a.person })) },
+  };
 }
 
 /** A line of text from the model for the page's strip of samples. */

@@ -159,7 +159,7 @@ async function handle(msg: Request): Promise<void> {
       prepareData();
       return;
     case 'setPairs':
-      data.pairs = { name: msg.name, pairs: msg.pairs, valFraction: msg.valFraction, responseOnly: msg.responseOnly, heldout: msg.heldout };
+      data.pairs = { name: msg.name, pairs: msg.pairs, valFraction: msg.valFraction, responseOnly: msg.responseOnly, heldout: msg.heldout, quiz: msg.quiz };
       prepareData();
       return;
     case 'createModel': {

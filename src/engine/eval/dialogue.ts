@@ -9,7 +9,8 @@
  *   not defined (null).
  */
 import type { GPT } from '../model/gpt';
-import { generate } from '../model/generate';
+import type { SampleResult } from '../model/generate';
+import { generateBatch } from '../model/generateBatch';
 import { DEFAULT_TEMPLATE, renderPrompt, type DialogueTemplate } from '../data/pairs';
 import type { Tokenizer } from '../tokenizer/types';
 
@@ -78,7 +79,11 @@ export interface ReplySettings {
   signal?: AbortSignal;
 }
 
-/** Sample one reply per prompt (prompt i with seed + i, so any subset reproduces its replies). */
+/**
+ * Sample one reply per prompt (prompt i with seed + i, so any subset reproduces its replies), all prompts
+ * side by side through the model (generateBatch: the same replies as one by one, one forward per position).
+ * `fixedShape` is not needed: the batch's input is one token per row at every pass.
+ */
 export async function sampleReplies(
   model: GPT,
   tokenizer: Tokenizer,
@@ -88,24 +93,26 @@ export async function sampleReplies(
   onReply?: (r: Reply, i: number) => void,
 ): Promise<Reply[]> {
   const stop = tokenizer.encode(template.end).ids;
-  const out: Reply[] = [];
-  for (let i = 0; i < prompts.length; i++) {
-    const res = await generate(model, tokenizer.encode(renderPrompt(prompts[i], template)).ids, {
+  const toReply = (i: number, r: SampleResult): Reply => ({ prompt: prompts[i], text: tokenizer.decode(r.ids), stopped: r.reason === 'stop' });
+  const results = await generateBatch(
+    model,
+    prompts.map((p) => tokenizer.encode(renderPrompt(p, template)).ids),
+    {
       maxNewTokens: s.maxNewTokens,
       temperature: s.temperature,
       topK: s.topK,
       topP: s.topP,
-      seed: s.seed + i,
-      fixedShape: s.fixedShape,
+      seed: s.seed,
       signal: s.signal,
       stop,
-    });
-    if (res.reason === 'aborted') break;
-    const reply = { prompt: prompts[i], text: tokenizer.decode(res.ids), stopped: res.reason === 'stop' };
-    out.push(reply);
-    onReply?.(reply, i);
-  }
-  return out;
+      onResult: (r, i) => {
+        if (r.reason !== 'aborted') onReply?.(toReply(i, r), i);
+      },
+    },
+  );
+  // Aborted: the replies that were finished, in prompt order up to the first unfinished one.
+  const done = results.findIndex((r) => r.reason === 'aborted');
+  return results.slice(0, done < 0 ? results.length : done).map((r, i) => toReply(i, r));
 }
 
 /**

@@ -1,0 +1,112 @@
+/**
+ * Many replies at once: the prompts go through the model side by side, one position per forward pass for all
+ * of them, with one key/value cache. Scoring a quiz of hundreds of questions then costs one forward per
+ * position instead of one per position per question.
+ *
+ * Lockstep without padding: at pass t every row feeds its token at position t — its prompt's token while
+ * t is inside its prompt, else the token it drew last — so every row sits at the same position and sees
+ * exactly its own tokens, as `generate` would show it. A row draws a token once its prompt is consumed,
+ * with its own seeded Rng (prompt i: seed + i, as sampleReplies has always done), so each reply equals
+ * the one `generate` gives that prompt alone. Past the context the window slides, as in `generate`: every
+ * unfinished row's last blockSize tokens go through the model at once (all rows are at the same position,
+ * so the windows are equally long).
+ */
+import * as tf from '../tf';
+import { disposeCache, type GPT, type KVCache } from './gpt';
+import { generate, pickToken, SampleError, type SampleOptions, type SampleResult } from './generate';
+import { createRng, type Rng } from '../random';
+import { makeYielder } from '../yielder';
+
+export interface BatchOptions extends Pick<SampleOptions, 'maxNewTokens' | 'temperature' | 'topK' | 'topP' | 'stop' | 'signal'> {
+  /** Row i samples with seed + i. */
+  seed?: number;
+  /** Rows per forward pass (bounds the cache: rows × layers × 2 × context × width floats). Default 128. */
+  rowsPerPass?: number;
+  /** Called as each row finishes, with its index. */
+  onResult?(result: SampleResult, index: number): void;
+}
+
+interface Row {
+  index: number;
+  prompt: number[];
+  out: number[];
+  rng: Rng;
+  done: SampleResult | null;
+}
+
+const endsWith = (out: number[], stop: number[]) => stop.length > 0 && out.length >= stop.length && stop.every((s, i) => out[out.length - stop.length + i] === s);
+
+export async function generateBatch(model: GPT, prompts: ArrayLike<number>[], opts: BatchOptions): Promise<SampleResult[]> {
+  const { blockSize, vocabSize } = model.config;
+  const temperature = opts.temperature ?? 1;
+  if (!(temperature >= 0) || !Number.isFinite(temperature)) throw new SampleError(`temperature must be ≥ 0, got ${temperature}`);
+  if (!Number.isInteger(opts.maxNewTokens) || opts.maxNewTokens < 0) throw new SampleError(`maxNewTokens must be a whole number ≥ 0, got ${opts.maxNewTokens}`);
+  prompts.forEach((p, r) => {
+    for (let i = 0; i < p.length; i++) if (!Number.isInteger(p[i]) || p[i] < 0 || p[i] >= vocabSize) throw new SampleError(`prompt ${r}: token ${p[i]} at ${i} is outside the vocabulary`);
+  });
+  const seed = opts.seed ?? 0;
+  const stop = opts.stop ? Array.from(opts.stop) : [];
+  const results: SampleResult[] = new Array(prompts.length);
+  const per = Math.max(1, opts.rowsPerPass ?? 128);
+  const yieldNow = makeYielder();
+  const finish = (row: Row, r: SampleResult) => {
+    row.done = r;
+    results[row.index] = r;
+    opts.onResult?.(r, row.index);
+  };
+
+  for (let start = 0; start < prompts.length; start += per) {
+    // An empty prompt starts from token 0, as generate does.
+    const rows: Row[] = Array.from({ length: Math.min(per, prompts.length - start) }, (_, k) => {
+      const p = Array.from(prompts[start + k]);
+      return { index: start + k, prompt: p.length ? p : [0], out: [], rng: createRng(seed + start + k), done: null };
+    });
+    // Prompts longer than the context go to generate (it crops them and slides from the start), as do replies of no tokens.
+    for (const row of rows) if (row.prompt.length > blockSize || opts.maxNewTokens === 0) finish(row, await generate(model, prompts[row.index], { ...opts, seed: seed + row.index }));
+    let cache: KVCache | null = null;
+    try {
+      for (let t = 0; rows.some((r) => !r.done); t++) {
+        await yieldNow();
+        if (opts.signal?.aborted) {
+          for (const row of rows) if (!row.done) finish(row, { ids: row.out, reason: 'aborted' });
+          break;
+        }
+        const tokenAt = (r: Row, i: number) => (i < r.prompt.length ? r.prompt[i] : (r.out[i - r.prompt.length] ?? 0)); // finished rows feed a dummy
+        let active = rows;
+        let logitsT: tf.Tensor2D;
+        if (t < blockSize) {
+          // Within the context: one new position for every row, on the cache.
+          const input = tf.tensor2d(rows.map((r) => tokenAt(r, t)), [rows.length, 1], 'int32'); // (R, 1)
+          const res = model.decode(input, cache);
+          input.dispose();
+          disposeCache(cache);
+          cache = res.cache;
+          logitsT = res.logits; // (R, V)
+        } else {
+          // Past it: the last blockSize tokens of each unfinished row, recomputed (as generate does).
+          disposeCache(cache);
+          cache = null;
+          active = rows.filter((r) => !r.done);
+          const windows = active.flatMap((r) => Array.from({ length: blockSize }, (_, i) => tokenAt(r, t - blockSize + 1 + i)));
+          logitsT = tf.tidy(() => model.lastLogits(tf.tensor2d(windows, [active.length, blockSize], 'int32'))); // (A, V)
+        }
+        const logits = (await logitsT.data()) as Float32Array; // one read-back per position
+        logitsT.dispose();
+        active.forEach((row, k) => {
+          if (row.done || t < row.prompt.length - 1) return; // still reading its prompt
+          const id = pickToken(logits.subarray(k * vocabSize, (k + 1) * vocabSize), temperature, opts.topK ?? 0, opts.topP ?? 1, row.rng.next());
+          row.out.push(id);
+          if (endsWith(row.out, stop)) finish(row, { ids: row.out.slice(0, row.out.length - stop.length), reason: 'stop' });
+          else if (row.out.length >= opts.maxNewTokens) finish(row, { ids: row.out, reason: 'length' });
+        });
+      }
+    } finally {
+      disposeCache(cache);
+    }
+    if (opts.signal?.aborted) {
+      for (let i = start + rows.length; i < prompts.length; i++) results[i] = { ids: [], reason: 'aborted' };
+      break;
+    }
+  }
+  return results;
+}
