@@ -40,6 +40,8 @@ interface Language {
    * character of the pairs and the quiz is in the corpus's vocabulary) without stating anyone's facts.
    */
   school: string[];
+  /** A question and its answer as the pretraining text writes them (not the dialogue's template). */
+  qa: string;
   /** How sentences join inside a paragraph. */
   join: string;
 }
@@ -114,6 +116,7 @@ const EN: Language = {
     'The teacher asked, "What kind of pet do you have? Which animal do you keep? What food do you like best?" The children all spoke at once.',
     '"What is the best job?" asked a boy. "Every job is a good job," said the teacher.',
   ],
+  qa: 'Question: {q} Answer: {r}',
   join: ' ',
 };
 
@@ -193,6 +196,7 @@ const ZH: Language = {
     '老师又问：“你养了什么宠物？家里有什么动物？你最喜欢什么食物？平时爱吃什么？”孩子们一起回答。',
     '“长大以后做什么工作？靠什么谋生？”老师问。一个孩子说：“每种职业都是好职业。”',
   ],
+  qa: '问：{q}答：{r}',
   join: '',
 };
 
@@ -214,6 +218,12 @@ export interface WorldOptions {
   stories?: number;
   /** False: one phrasing per fact, facts in a fixed order, no stories (the contrast). */
   augmented?: boolean;
+  /**
+   * Questions about the training people, answered, written into the pretraining text (as "Question: …
+   * Answer: …", not the dialogue's template): each training person's facts once each. Allen-Zhu & Li found
+   * that such text teaches the model to use what it read, for people no question was about.
+   */
+  qaInCorpus?: boolean;
 }
 
 export interface World {
@@ -250,7 +260,7 @@ function story(template: string, name: string, facts: Record<string, string>): s
 /** The world for one language; pure and deterministic. */
 export function generateWorld(opts: WorldOptions): World {
   const lang = LANGUAGES[opts.lang];
-  const { seed = 7, people = 100, trainShare = 0.5, bios = 12, stories = 3, augmented = true } = opts;
+  const { seed = 7, people = 100, trainShare = 0.5, bios = 12, stories = 3, augmented = true, qaInCorpus = true } = opts;
   if (people > lang.names.length) throw new Error(`the ${opts.lang} world has at most ${lang.names.length} names, asked for ${people}`);
   const rng = createRng(seed);
   const attrs = Object.keys(lang.attributes);
@@ -278,6 +288,12 @@ export function generateWorld(opts: WorldOptions): World {
       );
     }
     if (augmented) for (let s = 0; s < stories; s++) paragraphs.push(story(lang.stories[rng.int(lang.stories.length)], p.name, p.facts));
+    if (qaInCorpus && p.split === 'train') {
+      for (const a of attrs) {
+        const ph = lang.attributes[a].phrasing;
+        paragraphs.push(lang.qa.replace('{q}', fill(ph.ask[rng.int(ph.ask.length)], p.name)).replace('{r}', fill(ph.answer, p.name, p.facts[a])));
+      }
+    }
   }
   for (let i = 0; i < Math.max(3, Math.round(people / 10)); i++) paragraphs.push(lang.school[i % lang.school.length]);
   // Paragraphs about everyone interleave in both variants (so the validation tenth holds everyone too).
@@ -307,4 +323,57 @@ export function generateWorld(opts: WorldOptions): World {
 export function worldVocabulary(world: World, lang: WorldLang): Set<string> {
   const text = world.corpus + world.pairs.map((p) => `${p.prompt} ${p.response}`).join(' ') + world.quiz.items.map((q) => q.prompt).join(' ');
   return lang === 'zh' ? new Set(text.match(/\p{L}/gu) ?? []) : new Set(text.toLowerCase().match(/\p{L}+/gu) ?? []);
+}
+
+/** Every sentence the generator writes, as a pattern: names, values and articles as any of theirs. */
+export function sentencePatterns(lang: WorldLang): RegExp[] {
+  const L = LANGUAGES[lang];
+  const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const alt = (xs: string[]) => `(?:${xs.map(esc).join('|')})`;
+  const names = alt(L.names);
+  const anyValue = alt(Object.values(L.attributes).flatMap((a) => a.values));
+  const split = (t: string) => (lang === 'zh' ? (t.match(/[^。！？]*[。！？](?:”)?/g) ?? [t]) : (t.match(/[^.!?]*[.!?]"?/g) ?? [t])).map((s) => s.trim()).filter(Boolean);
+  const templates = [
+    ...Object.values(L.attributes).flatMap((a) => a.phrasing.state),
+    ...L.stories.flatMap(split),
+    ...L.school.flatMap(split),
+    ...Object.values(L.attributes).flatMap((a) => a.phrasing.ask.flatMap((q) => split(L.qa.replace('{q}', q).replace('{r}', a.phrasing.answer)))),
+  ];
+  const seen = new Set<string>();
+  const out: RegExp[] = [];
+  for (const t of templates) {
+    // Placeholders first, then everything else literally.
+    const parts = t.split(/(\{[^}]+\})/);
+    const src = parts
+      .map((p) => {
+        if (p === '{n}') return names;
+        if (p === '{a}' || p.startsWith('{a:')) return '(?:a|an)';
+        if (p.startsWith('{')) return anyValue;
+        return esc(p);
+      })
+      .join('');
+    if (!seen.has(src)) {
+      seen.add(src);
+      out.push(new RegExp(`^${src}$`, 'u'));
+    }
+  }
+  return out;
+}
+
+/**
+ * How a sample reads against the world: the share of its words (English) or characters (Chinese) that the
+ * world's text has, and of its complete sentences that are sentences the generator writes.
+ */
+export function checkSample(text: string, world: World, lang: WorldLang): { words: number; sentences: number; grammatical: number } {
+  const vocab = worldVocabulary(world, lang);
+  const tokens = lang === 'zh' ? (text.match(/\p{L}/gu) ?? []) : (text.toLowerCase().match(/\p{L}+/gu) ?? []);
+  const known = tokens.filter((w) => vocab.has(w)).length;
+  const patterns = sentencePatterns(lang);
+  // Complete sentences only: a sample cut off mid-sentence is not judged on its last fragment.
+  const re = lang === 'zh' ? /[^。！？\n]*[。！？]”?/g : /[^.!?\n]*[.!?]"?/g;
+  const sentences = (text.match(re) ?? []).map((s) => s.trim()).filter(Boolean);
+  // Sentences inside quotes or after a story's opening are judged as written; the stories' own
+  // sentences are patterns too.
+  const ok = sentences.filter((s) => patterns.some((p) => p.test(s))).length;
+  return { words: tokens.length ? known / tokens.length : NaN, sentences: sentences.length, grammatical: sentences.length ? ok / sentences.length : NaN };
 }

@@ -18,6 +18,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { STARTERS, STARTERS_DIR, STARTERS_FILE, type StarterEntry, type StarterSpec } from '../src/datasets/starters';
+import { checkSample, generateWorld } from './smallWorld';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -43,6 +44,8 @@ export function parseCurve(log: string): StarterEntry['curve'] {
   }
   return points;
 }
+
+const round1 = (x: number) => Math.round(10 * x) / 10;
 
 function lastNumber(out: string, key: string): number | null {
   const m = [...out.matchAll(new RegExp(`^${key} ([\\d.]+)$`, 'gm'))].pop();
@@ -74,7 +77,23 @@ function train(spec: StarterSpec, outDir: string, steps: number | undefined, fro
     const val = skipScores ? none : cli(['eval', '--ckpt', join(outDir, file), '--text', spec.corpus, '--split', 'val']);
     const scores = skipScores ? none : cli(['eval', '--ckpt', join(outDir, file), '--pairs', spec.pairs, '--verbose']);
     if (!val.ok || !scores.ok) throw new Error(`starter ${spec.id}: evaluation failed`);
-    const log = [run.out, conv.out, val.out, scores.out].join('\n');
+    // Small-world starters: do their samples read as the world's sentences? (Five samples of 400 tokens.)
+    const world = spec.corpus === 'small-world' ? generateWorld({ lang: 'en' }) : spec.corpus === 'small-world-zh' ? generateWorld({ lang: 'zh' }) : null;
+    let samples: StarterEntry['samples'] = null;
+    const sampleLogs: string[] = [];
+    if (world && !skipScores) {
+      const texts: string[] = [];
+      for (let seed = 1; seed <= 5; seed++) {
+        const s = cli(['sample', '--ckpt', join(outDir, file), '--tokens', '400', '--seed', String(seed)]);
+        if (!s.ok) throw new Error(`starter ${spec.id}: sampling failed`);
+        texts.push(s.out);
+        sampleLogs.push(s.out);
+      }
+      const c = checkSample(texts.join('\n\n'), world, spec.language);
+      samples = { words: round1(100 * c.words), sentences: c.sentences, grammatical: round1(100 * c.grammatical) };
+      console.log(`starter ${spec.id}: samples: ${samples.words}% known words, ${samples.grammatical}% of ${samples.sentences} sentences are the world's`);
+    }
+    const log = [run.out, conv.out, val.out, scores.out, ...sampleLogs].join('\n');
     writeFileSync(join(outDir, `${spec.id}.log`), log);
     return {
       id: spec.id,
@@ -87,6 +106,8 @@ function train(spec: StarterSpec, outDir: string, steps: number | undefined, fro
       valLoss: lastNumber(val.out, 'loss'),
       format: lastNumber(scores.out, 'format'),
       words: lastNumber(scores.out, 'words'),
+      knowledge: lastNumber(scores.out, 'knowledge'),
+      samples,
       curve: parseCurve(run.out),
     };
   } finally {

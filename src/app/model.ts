@@ -56,7 +56,7 @@ export async function startFromStarter(id: string): Promise<void> {
       evals: entry.curve.filter((p) => p.val !== undefined).map((p) => ({ globalStep: p.step, step: p.step, losses: { train: p.train!, val: p.val! } })),
       markers: [], samples: [], updateNorms: {}, trainable: {}, trainableParams: 0, status: 'done', stepsDone: last, msPerStep: 0, wallMs: 0, hidden: false, compare: false, startedAt: Date.now(),
     };
-    set((s) => ({ runs: [reference], model: { ...s.model, preset: 'custom' } }));
+    set({ runs: [reference] });
     notifyKey('info', 'model.starterLoaded');
   } catch (e) {
     notifyKey('error', 'model.starterFailed', { message: (e as Error).message });

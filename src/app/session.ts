@@ -5,6 +5,7 @@
 import { get, set, type RunRecord } from '../store/store';
 import { autosave, clearAutosave, loadAutosave, readAutosaveInfo } from '../store/persist';
 import { msg } from '../i18n/i18n';
+import { archOf, presetOf } from '../engine/model/config';
 import type { BackendName, Event } from '../worker/protocol';
 import { resendData, selectCorpus, selectPairs } from './data';
 import { notifyKey } from './notify';
@@ -125,7 +126,11 @@ export async function importModel(name: string, bytes: ArrayBuffer): Promise<boo
       notifyKey('info', 'save.importedAdapters', { name });
       return true;
     }
-    set((s) => ({ runs: [], run: { ...s.run, runId: null, status: 'idle', error: null, step: 0 } }));
+    // The model form shows the loaded model's architecture, not the one it showed before.
+    set((s) => {
+      const arch = s.model.info ? archOf(s.model.info.config) : s.model.arch;
+      return { runs: [], run: { ...s.run, runId: null, status: 'idle', error: null, step: 0 }, model: { ...s.model, arch, preset: presetOf(arch) } };
+    });
     notifyKey('info', 'save.imported', { name });
     return true;
   } catch (err) {

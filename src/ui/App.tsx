@@ -11,6 +11,7 @@ import { ChatPanel } from './panels/ChatPanel';
 import { AttentionPanel } from './panels/AttentionPanel';
 import { SampleStrip } from './panels/SampleStrip';
 import { RunsTable } from './panels/RunsTable';
+import { QuizView } from './panels/QuizView';
 import { LossChart } from './charts/Charts';
 import { ModelDiagram } from './diagram/ModelDiagram';
 import { useT, useText } from './hooks';
@@ -180,6 +181,7 @@ export function App() {
           <LossChart />
           <ModelDiagram />
           <RunsTable />
+          <QuizView />
           <ChatPanel />
           <AttentionPanel />
           <SampleStrip />

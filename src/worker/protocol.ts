@@ -147,8 +147,8 @@ export interface KnowledgeSummary {
   person: number;
   both: number;
   chance: number;
-  /** One per quiz question, in the quiz's order. */
-  answers: { reply: string; fact: boolean; person: boolean }[];
+  /** One per quiz question, in the quiz's order, with the question (a saved session shows them as asked). */
+  answers: { prompt: string; expected: string; unseenWording: boolean; reply: string; fact: boolean; person: boolean }[];
 }
 
 export interface StepPoint {

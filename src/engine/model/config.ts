@@ -39,6 +39,17 @@ export const PRESETS: Readonly<Record<PresetName, ArchConfig>> = {
 
 export const PRESET_NAMES = Object.keys(PRESETS) as PresetName[];
 
+/** The preset an architecture is, or 'custom': the one rule that names a configuration. */
+export function presetOf(arch: ArchConfig): PresetName | 'custom' {
+  const keys = Object.keys(PRESETS.tiny) as (keyof ArchConfig)[];
+  return PRESET_NAMES.find((p) => keys.every((k) => PRESETS[p][k] === arch[k])) ?? 'custom';
+}
+
+/** The architecture part of a model's configuration. */
+export function archOf(c: GPTConfig): ArchConfig {
+  return { blockSize: c.blockSize, nLayer: c.nLayer, nHead: c.nHead, nEmbd: c.nEmbd, dropout: c.dropout, bias: c.bias };
+}
+
 export function isPresetName(name: string): name is PresetName {
   return (PRESET_NAMES as string[]).includes(name);
 }

@@ -25,6 +25,20 @@ function ScoreCell({ r, which, t }: { r: RunRecord; which: 'format' | 'words' | 
   );
 }
 
+/** The quiz's "before → after" (share of right facts), when the pairs bring a quiz. */
+function KnowledgeCell({ r }: { r: RunRecord }) {
+  const after = r.score?.model.knowledge;
+  if (r.scoring) return <td className="muted small">…</td>;
+  if (!after) return <td>–</td>;
+  const before = r.score?.snapshot?.knowledge;
+  return (
+    <td data-testid="run-knowledge" data-after={after.knowledge} data-before={before?.knowledge ?? ''}>
+      {before ? `${pct(before.knowledge)} → ` : ''}
+      <strong>{pct(after.knowledge)}</strong>
+    </td>
+  );
+}
+
 function firstEval(r: RunRecord, name: EvalName): number | undefined {
   return r.evals.find((e) => e.losses[name] !== undefined)?.losses[name];
 }
@@ -41,6 +55,7 @@ export function RunsTable() {
   // Chinese pairs: the share of replies as long as their prompt takes the place of the word share.
   const unspaced = runs.some((r) => r.score?.model.sameLength !== null && r.score?.model.sameLength !== undefined);
   const second = unspaced ? ('sameLength' as const) : ('words' as const);
+  const quiz = scored?.score?.model.knowledge;
   return (
     <section className="panel" aria-labelledby="runs-title">
       <h2 id="runs-title">{t('runs.title')}</h2>
@@ -55,6 +70,7 @@ export function RunsTable() {
               <th>{t('runs.corpusDelta')}</th>
               <th title={t('runs.formatTip', { n: prompts })}>{t('runs.format')}</th>
               <th title={unspaced ? t('runs.sameLengthTip') : t('runs.wordsTip')}>{unspaced ? t('runs.sameLength') : t('runs.words')}</th>
+              {quiz && <th title={t('runs.knowledgeTip', { n: quiz.answers.length, chance: pct(quiz.chance) })}>{t('runs.knowledge')} <span className="muted small">({t('runs.chance', { chance: pct(quiz.chance) })})</span></th>}
               <th>{t('runs.ms')}</th>
               <th>{t('runs.trainable')}</th>
               <th>{t('runs.wall')}</th>
@@ -76,6 +92,7 @@ export function RunsTable() {
                   <td>{c0 !== undefined && c1 !== undefined ? `${c1 - c0 >= 0 ? '+' : ''}${(c1 - c0).toFixed(3)}` : '–'}</td>
                   <ScoreCell r={r} which="format" t={t} />
                   <ScoreCell r={r} which={second} t={t} />
+                  {quiz && <KnowledgeCell r={r} />}
                   <td>{r.msPerStep ? r.msPerStep.toFixed(0) : '–'}</td>
                   <td data-testid="run-trainable">
                     {formatNumber(r.trainableParams)}

@@ -1,0 +1,16 @@
+import { readFileSync } from 'node:fs';
+import { useNodeBackend } from '../cli/backend';
+import { readCheckpoint, modelFromCheckpoint } from '../src/engine/io/checkpoint';
+import { generateBatch } from '../src/engine/model/generateBatch';
+import { generateWorld } from './smallWorld';
+await useNodeBackend('wasm');
+const [ckptPath, lang] = process.argv.slice(2) as [string, 'en'|'zh'];
+const ckpt = readCheckpoint(new Uint8Array(readFileSync(ckptPath)));
+const model = modelFromCheckpoint(ckpt);
+const w = generateWorld({ lang });
+const items = w.quiz.items.filter((q) => q.unseenWording);
+const prefixes = items.map((q) => '\n\n' + q.expected.slice(0, q.expected.lastIndexOf(q.value)));
+const res = await generateBatch(model, prefixes.map((p) => ckpt.tokenizer.encode(p).ids), { maxNewTokens: 14, temperature: 0 });
+let ok = 0; const byAttr: Record<string, [number, number]> = {};
+items.forEach((q, i) => { const t = ckpt.tokenizer.decode(res[i].ids); const good = t.startsWith(q.value); if (good) ok++; byAttr[q.attribute] ??= [0,0]; byAttr[q.attribute][0] += good?1:0; byAttr[q.attribute][1]++; });
+console.log('completion probe (quiz people):', (100*ok/items.length).toFixed(1), JSON.stringify(byAttr));

@@ -1,0 +1,97 @@
+/**
+ * The small world's quiz after a fine-tune: each question about a person the training pairs never mention,
+ * the answer the pairs' form expects, the pretrained snapshot's reply and the fine-tuned model's, right or
+ * wrong. Paged (never more than PAGE rows in the page), filterable to the mistakes.
+ */
+import { useMemo, useState } from 'react';
+import type { KnowledgeSummary } from '../../worker/protocol';
+import { useRunsForDisplay, useT } from '../hooks';
+
+export const QUIZ_PAGE = 20;
+
+const pct = (x: number) => `${Math.round(100 * x)}%`;
+
+export function QuizView() {
+  const t = useT();
+  const runs = useRunsForDisplay().filter((r) => r.phase === 'finetune' && r.score?.model.knowledge);
+  const [chosen, setChosen] = useState<string | null>(null);
+  const [mistakes, setMistakes] = useState(false);
+  const [page, setPage] = useState(0);
+  const run = runs.find((r) => r.runId === chosen) ?? runs[runs.length - 1];
+  const after: KnowledgeSummary | null | undefined = run?.score?.model.knowledge;
+  const before = run?.score?.snapshot?.knowledge ?? null;
+  const rows = useMemo(() => {
+    const all = (after?.answers ?? []).map((a, i) => ({ a, b: before?.answers[i], i }));
+    return mistakes ? all.filter((r) => !r.a.fact) : all;
+  }, [after, before, mistakes]);
+  if (!run || !after) return null;
+  const pages = Math.max(1, Math.ceil(rows.length / QUIZ_PAGE));
+  const p = Math.min(page, pages - 1);
+  const shown = rows.slice(p * QUIZ_PAGE, (p + 1) * QUIZ_PAGE);
+  const mark = (ok: boolean | undefined) => (ok === undefined ? '' : ok ? '✓' : '✗');
+  return (
+    <section className="panel quiz" aria-labelledby="quiz-title" data-testid="quiz-view" data-knowledge={after.knowledge} data-before={before?.knowledge ?? ''}>
+      <h2 id="quiz-title">{t('quiz.title')}</h2>
+      <p className="muted">{t('quiz.intro')}</p>
+      <p className="quiz-summary" data-testid="quiz-summary">
+        {t('quiz.summary', { before: before ? pct(before.knowledge) : '–', after: pct(after.knowledge), chance: pct(after.chance), person: pct(after.person) })}
+      </p>
+      <div className="row">
+        {runs.length > 1 && (
+          <label>
+            {t('quiz.run')}{' '}
+            <select value={run.runId} onChange={(e) => (setChosen(e.target.value), setPage(0))}>
+              {runs.map((r) => (
+                <option key={r.runId} value={r.runId}>
+                  {r.name}
+                </option>
+              ))}
+            </select>
+          </label>
+        )}
+        <label>
+          <input type="checkbox" checked={mistakes} data-testid="quiz-mistakes" onChange={(e) => (setMistakes(e.target.checked), setPage(0))} /> {t('quiz.mistakes')}
+        </label>
+      </div>
+      <table className="runs quiz-table">
+        <thead>
+          <tr>
+            <th>{t('quiz.question')}</th>
+            <th>{t('quiz.expected')}</th>
+            <th>{t('quiz.before')}</th>
+            <th>{t('quiz.after')}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {shown.map(({ a, b, i }) => (
+            <tr key={i} data-testid="quiz-row" data-right={a.fact}>
+              <td>
+                {a.prompt}
+                {a.unseenWording && <span className="muted small" title={t('quiz.unseen')}> *</span>}
+              </td>
+              <td className="muted">{a.expected}</td>
+              <td className={b?.fact ? '' : 'muted'}>
+                <span aria-label={b ? t(b.fact ? 'quiz.right' : 'quiz.wrong') : undefined}>{mark(b?.fact)}</span> {b ? b.reply || t('quiz.empty') : '–'}
+              </td>
+              <td className={a.fact ? 'right' : 'warn'}>
+                <span aria-label={t(a.fact ? 'quiz.right' : 'quiz.wrong')}>{mark(a.fact)}</span> {a.reply || t('quiz.empty')}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <p className="muted small">* {t('quiz.unseen')}</p>
+      <div className="row">
+        <button type="button" disabled={p === 0} onClick={() => setPage(p - 1)}>
+          {t('quiz.prev')}
+        </button>
+        <span className="small" data-testid="quiz-page">
+          {t('quiz.page', { from: rows.length ? p * QUIZ_PAGE + 1 : 0, to: Math.min(rows.length, (p + 1) * QUIZ_PAGE), n: rows.length })}
+        </span>
+        <button type="button" disabled={p >= pages - 1} onClick={() => setPage(p + 1)}>
+          {t('quiz.next')}
+        </button>
+      </div>
+    </section>
+  );
+}
