@@ -12,6 +12,7 @@ import { AttentionPanel } from './panels/AttentionPanel';
 import { SampleStrip } from './panels/SampleStrip';
 import { RunsTable } from './panels/RunsTable';
 import { QuizView } from './panels/QuizView';
+import { LessonGuide } from './panels/LessonGuide';
 import { LossChart } from './charts/Charts';
 import { ModelDiagram } from './diagram/ModelDiagram';
 import { useT, useText } from './hooks';
@@ -170,6 +171,7 @@ export function App() {
       <Banners />
       <main className="layout">
         <div className="column">
+          <LessonGuide />
           <DataPanel />
           <ModelPanel />
           <PretrainPanel />
