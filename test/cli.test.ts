@@ -200,6 +200,26 @@ describe('cli', () => {
     expect(lines.join('\n')).toMatch(/held-out prompts 40, words checked against moby-dick-quick/);
   });
 
+  it("evaluates on the small world's pairs: the quiz's knowledge score, judged per answer, before the format line", async () => {
+    buildDatasets();
+    const ckpt = join(dir, 'w.safetensors');
+    expect(await cli('pretrain', '--text', 'small-world', '--preset', 'tiny', '--steps', '2', '--batch', '2', '--eval-every', '0', '--out', ckpt)).toBe(0);
+    out = [];
+    expect(await cli('eval', '--ckpt', ckpt, '--pairs', 'small-world-qa', '--tokens', '8', '--verbose')).toBe(0);
+    const lines = out.join('\n').split('\n').filter(Boolean);
+    const tail = lines.slice(-4);
+    expect(tail[0]).toMatch(/^quiz 400 questions about people only the pretraining text mentions \(chance 12\.5\)$/);
+    expect(tail[1]).toMatch(/^knowledge-person \d+\.\d$/);
+    expect(tail[2]).toMatch(/^knowledge \d+\.\d$/);
+    expect(tail[3]).toMatch(/^format \d+\.\d$/);
+    // One verdict per quiz question; the score is the share of ✓.
+    const verdicts = lines.filter((l) => /^[✓✗][ ?] "/.test(l));
+    expect(verdicts).toHaveLength(400);
+    expect(tail[2]).toBe(`knowledge ${((100 * verdicts.filter((l) => l.startsWith('✓')).length) / 400).toFixed(1)}`);
+    expect(tail[1]).toBe(`knowledge-person ${((100 * verdicts.filter((l) => l[1] === ' ').length) / 400).toFixed(1)}`);
+    expect(verdicts[0]).toMatch(/\(expected ".+ lives in [A-Z]\w+\."\)$/);
+  });
+
   it('gives one clear line and a non-zero exit for bad arguments and files', async () => {
     const text = join(dir, 't.txt');
     writeFileSync(text, TEXT);
