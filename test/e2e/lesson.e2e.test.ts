@@ -8,6 +8,10 @@ import { describe, expect, it } from 'vitest';
 import { createModel, progressStep, ready, startPretraining, withPage } from './harness';
 import { appForFile } from './appForFile';
 import { PRESETS } from '../../src/engine/model/config';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const app = appForFile();
 
@@ -111,4 +115,44 @@ describe('the lesson from a starter model', () => {
       await page.screenshot({ path: 'test-results/screenshots/lesson-en.png', fullPage: true });
       expect(errors).toEqual([]);
     }), 1_000_000);
+
+  it("the small world: loads its starter, fine-tunes with the defaults, and shows the quiz's score — the CLI's for the same seed", () =>
+    withPage(app, '?backend=wasm&lang=en', async ({ page, errors }) => {
+      await ready(page);
+      await page.click('[data-testid=starter-world-en]');
+      await page.waitForSelector('[data-testid=notice]:has-text("pretrained starter")', { timeout: 60_000 });
+      expect(await page.inputValue('[data-testid=pairs-select]')).toBe('small-world-qa');
+      expect(await page.getAttribute('[data-testid=lesson-guide]', 'data-lesson')).toBe('small-world');
+      // The model form shows the starter's architecture (4 layers, width 128, context 128).
+      expect(Number(await page.inputValue('[data-testid=layers-input]'))).toBe(4);
+      expect(Number(await page.inputValue('[data-testid=context-input]'))).toBe(128);
+      await page.waitForSelector('[data-testid=pairs-info]', { timeout: 60_000 });
+      await page.fill('[data-testid=finetune-sample-every]', '0');
+      await page.click('[data-testid=finetune-start]');
+      await page.waitForSelector('[data-testid=run-knowledge]', { timeout: 900_000 });
+      const after = Number(await page.getAttribute('[data-testid=run-knowledge]', 'data-after'));
+      const before = Number(await page.getAttribute('[data-testid=run-knowledge]', 'data-before'));
+      console.info(`small world, default fine-tune in the page: knowledge ${before} → ${after}`);
+      expect(after).toBeGreaterThan(before);
+
+      // The quiz view: paged (never more than 20 rows), filterable to the mistakes.
+      await page.waitForSelector('[data-testid=quiz-view]');
+      expect(await page.locator('[data-testid=quiz-row]').count()).toBe(20);
+      await page.check('[data-testid=quiz-mistakes]');
+      const wrong = await page.locator('[data-testid=quiz-row]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-right')));
+      expect(wrong.length).toBeGreaterThan(0);
+      expect(wrong.every((r) => r === 'false')).toBe(true);
+      expect(await page.textContent('[data-testid=quiz-page]')).toContain(`of ${Math.round(400 * (1 - after))}`);
+      await page.screenshot({ path: 'test-results/screenshots/lesson-world-en.png', fullPage: true });
+      expect(errors).toEqual([]);
+
+      // The CLI's default fine-tune from the same starter, with the same seed, scores the same.
+      const dir = mkdtempSync(join(tmpdir(), 'world-'));
+      const cli = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'cli/main.ts', ...args], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+      const ft = cli('finetune', '--init', 'public/starters/world-en.safetensors', '--pairs', 'small-world-qa', '--text', 'small-world', '--out', join(dir, 'ft.safetensors'));
+      expect(ft.status, ft.stderr).toBe(0);
+      const ev = cli('eval', '--ckpt', join(dir, 'ft.safetensors'), '--pairs', 'small-world-qa');
+      expect(ev.status, ev.stderr).toBe(0);
+      expect(/^knowledge ([\d.]+)$/m.exec(ev.stdout)?.[1]).toBe((100 * after).toFixed(1));
+    }), 1_500_000);
 });
