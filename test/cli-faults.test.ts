@@ -147,9 +147,19 @@ describe('cli faults', () => {
     writeFileSync(text, TEXT);
     const o = join(dir, 'x.safetensors');
     const cases: [string[], RegExp][] = [
-      [['--lr', '0'], /^error: --lr must be a number > 0, got "0"$/],
-      [['--lr', '-0.1'], /^error: --lr must be a number > 0, got "-0.1"$/],
-      [['--steps', '-5'], /^error: --steps must be a whole number ≥ 1, got "-5"$/],
+      [['--lr', '0'], /^error: --lr must be a number > 0 and ≤ 10, got "0"$/],
+      [['--lr', '-0.1'], /^error: --lr must be a number > 0 and ≤ 10, got "-0.1"$/],
+      [['--lr', '1e300'], /^error: --lr must be a number > 0 and ≤ 10, got "1e300"$/],
+      [['--steps', '-5'], /^error: --steps must be a whole number ≥ 1 and ≤ 1000000, got "-5"$/],
+      // The page's limit: 1e12 steps would run for years, and read as 1e12 it is not a typo the run can take.
+      [['--steps', '1e12'], /^error: --steps must be a whole number ≥ 1 and ≤ 1000000, got "1e12"$/],
+      [['--steps', '1000001'], /^error: --steps must be a whole number ≥ 1 and ≤ 1000000, got "1000001"$/],
+      [['--batch', '1e7'], /^error: --batch must be a whole number ≥ 1 and ≤ 1000000, got "1e7"$/],
+      [['--warmup', '1e9'], /^error: --warmup must be a whole number ≥ 0 and ≤ 1000000, got "1e9"$/],
+      [['--eval-every', '1e9'], /^error: --eval-every must be a whole number ≥ 0 and ≤ 1000000, got "1e9"$/],
+      [['--grad-accum', '1e9'], /^error: --grad-accum must be a whole number ≥ 1 and ≤ 1000000, got "1e9"$/],
+      // Seeds are 32-bit: 2^32 would silently be seed 0.
+      [['--seed', '4294967296'], /^error: --seed must be a whole number ≥ 0 and ≤ 4294967295, got "4294967296"$/],
       [['--layers', '1000'], /^error: --layers must be a whole number ≥ 1 and ≤ \d+, got "1000"$/],
     ];
     for (const [extra, message] of cases) {
@@ -161,6 +171,22 @@ describe('cli faults', () => {
       expect(out).toEqual([]);
     }
     expect(existsSync(o)).toBe(false);
+    // --steps 1000000, the limit itself, is taken (the run is refused later, for its output, before any step).
+    err = [];
+    expect(await cli('pretrain', '--text', text, ...SMALL, '--steps', '1000000', '--out', join(dir, 'missing', 'x.safetensors'))).toBe(1);
+    expect(err[0]).toMatch(/does not exist/);
+    // Sampling flags are bounded the same way.
+    const { ckpt } = await pretrained();
+    for (const [extra, message] of [
+      [['--tokens', '1e9'], /^error: --tokens must be a whole number ≥ 0 and ≤ 1000000, got "1e9"$/],
+      [['--temperature', '1e300'], /^error: --temperature must be a number ≥ 0 and ≤ 100, got "1e300"$/],
+      [['--top-k', '1e9'], /^error: --top-k must be a whole number ≥ 0 and ≤ 1048576, got "1e9"$/],
+    ] as [string[], RegExp][]) {
+      err = [];
+      expect(await cli('sample', '--ckpt', ckpt, ...extra), extra.join(' ')).toBe(2);
+      expect(err, extra.join(' ')).toHaveLength(1);
+      expect(err[0]).toMatch(message);
+    }
     // An option left without its value is still one line.
     err = [];
     expect(await cli('pretrain', '--text', text, '--out', o, '--steps', '--lr', '1')).toBe(2);
