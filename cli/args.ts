@@ -61,7 +61,10 @@ export const OPTIONS = {
 
 export type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
 
-/** Exit code of a run stopped by Ctrl-C (128 + SIGINT), as a shell reports a process killed by it. */
+/**
+ * Exit code of a run stopped by Ctrl-C (128 + SIGINT), as a shell reports a process killed by it. A command
+ * stopped by any stop signal returns it; main() turns it into 128 + that signal's number (143 for SIGTERM).
+ */
 export const INTERRUPTED = 130;
 
 /**

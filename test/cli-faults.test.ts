@@ -1,7 +1,8 @@
 /**
  * The CLI when things go wrong: a full disk (a file-size limit) while writing over the --init file, outputs
- * that cannot be written, oversized inputs, out-of-range arguments, Ctrl-C during training, and inputs the
- * run would otherwise take silently. The write and the interrupt run the CLI as a real process.
+ * that cannot be written, oversized inputs, out-of-range arguments, Ctrl-C, SIGTERM, SIGHUP and lost output
+ * during training, and inputs the run would otherwise take silently. The write and the signals run the CLI as
+ * a real process.
  */
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -9,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { interruptHandler, main } from '../cli/main';
+import { interruptHandler, main, stoppedCode } from '../cli/main';
 import { checkInputFile } from '../cli/inputs';
 import { readCheckpoint } from '../src/engine/io/checkpoint';
 import { MAX_UPLOAD_BYTES } from '../src/engine/data/limits';
@@ -193,36 +194,65 @@ describe('cli faults', () => {
     expect(err).toHaveLength(1);
   });
 
-  it('Ctrl-C (SIGINT) stops training between steps, saves what was trained and exits with 130', async () => {
+  /**
+   * Starts a long pretraining run as a real process, waits for its first progress line (step 1 is done),
+   * then `act`s on it; resolves with its exit code and output once it has ended.
+   */
+  async function stopRun(ckpt: string, act: (child: ReturnType<typeof spawn>) => void, steps = 100000): Promise<{ code: number | null; stdout: string; stderr: string }> {
     const text = join(dir, 'corpus.txt');
     writeFileSync(text, TEXT);
-    const ckpt = join(dir, 'i.safetensors');
-    const args = ['pretrain', '--text', text, '--out', ckpt, '--steps', '100000', '--preset', 'tiny', '--block', '16', '--embd', '16', '--layers', '1', '--heads', '1', '--batch', '2', '--eval-every', '0'];
+    const args = ['pretrain', '--text', text, '--out', ckpt, '--steps', String(steps), '--preset', 'tiny', '--block', '16', '--embd', '16', '--layers', '1', '--heads', '1', '--batch', '2', '--eval-every', '0'];
     const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     const closed = new Promise<number | null>((done) => child.on('close', (code) => done(code)));
-    // The first progress line is printed once step 1 is done: then interrupt.
     await new Promise<void>((started) => {
       child.stdout.on('data', (d) => {
         stdout += d;
-        if (/^step 1\/100000 /m.test(stdout)) started();
+        if (new RegExp(`^step 1/${steps} `, 'm').test(stdout)) started();
       });
       void closed.then(() => started());
     });
-    child.kill('SIGINT');
+    act(child);
     const code = await closed;
-    expect(code, stdout + stderr).toBe(130);
-    expect(stderr).toBe('');
-    const m = /^interrupted at step (\d+): saved what was trained to (.+) \([\d.]+ KiB\)$/m.exec(stdout);
-    expect(m, stdout).not.toBeNull();
+    return { code, stdout, stderr };
+  }
+
+  /** The run saved what it had trained, a file that loads, at a step within the run, and left no temporary file. */
+  function expectSaved(r: { stdout: string; stderr: string }, ckpt: string, steps = 100000) {
+    expect(r.stderr).toBe('');
+    const m = /^interrupted at step (\d+): saved what was trained to (.+) \([\d.]+ KiB\)$/m.exec(r.stdout);
+    expect(m, r.stdout).not.toBeNull();
     const n = Number(m![1]);
     expect(n).toBeGreaterThanOrEqual(1);
-    expect(n).toBeLessThan(100000);
+    expect(n).toBeLessThan(steps);
     expect(m![2]).toBe(ckpt);
     const c = readCheckpoint(new Uint8Array(readFileSync(ckpt)));
     expect(c.training).toMatchObject({ step: n, phase: 'pretrain' });
+    expect(readdirSync(dir).filter((f) => f.includes('.tmp-'))).toEqual([]);
+  }
+
+  // Ctrl-C, `kill` (or a service manager, a container runtime, a batch scheduler) and a closed terminal all save;
+  // the exit code is 128 + the signal's number, as a shell reports a process the signal killed.
+  for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
+    it(`${sig} stops training between steps, saves what was trained and exits with ${code}`, async () => {
+      const ckpt = join(dir, `${sig}.safetensors`);
+      const r = await stopRun(ckpt, (child) => child.kill(sig));
+      expect(r.code, r.stdout + r.stderr).toBe(code);
+      expectSaved(r, ckpt);
+    });
+  }
+
+  it('output that is lost (the pipe closed, as a closed terminal would) stops the run, which saves and exits with 141', async () => {
+    const ckpt = join(dir, 'pipe.safetensors');
+    // 2,000 steps print a line every 100: the first one after the pipe closes fails with EPIPE.
+    const r = await stopRun(ckpt, (child) => child.stdout!.destroy(), 2000);
+    expect(r.code, r.stderr).toBe(141);
+    expect(r.stderr).toBe('');
+    const c = readCheckpoint(new Uint8Array(readFileSync(ckpt)));
+    expect(c.training.step).toBeGreaterThanOrEqual(100);
+    expect(c.training.step).toBeLessThan(2000);
     expect(readdirSync(dir).filter((f) => f.includes('.tmp-'))).toEqual([]);
   });
 
@@ -240,6 +270,23 @@ describe('cli faults', () => {
     t = 1000;
     onInt();
     expect(quits).toBe(1);
+  });
+
+  it('SIGTERM and SIGHUP are handled as Ctrl-C: the first is the stop (and the exit code), a later one quits with its own code', () => {
+    expect([stoppedCode('SIGINT'), stoppedCode('SIGTERM'), stoppedCode('SIGHUP')]).toEqual([130, 143, 129]);
+    let t = 0;
+    const quits: string[] = [];
+    const ctl = new AbortController();
+    const onSignal = interruptHandler(ctl, (sig) => void quits.push(sig), () => t, 250);
+    onSignal('SIGHUP');
+    expect(ctl.signal.reason).toBe('SIGHUP');
+    t = 10; // a closing terminal: SIGHUP, then SIGTERM from whatever notices — the same request
+    onSignal('SIGTERM');
+    expect(quits).toEqual([]);
+    t = 2000;
+    onSignal('SIGTERM');
+    expect(quits).toEqual(['SIGTERM']);
+    expect(ctl.signal.reason).toBe('SIGHUP');
   });
 
   it('warns when a single pair leaves none held out, and about characters of the forgetting-curve text outside the vocabulary', async () => {
