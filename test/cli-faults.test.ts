@@ -4,8 +4,10 @@
  * during training, and inputs the run would otherwise take silently. The write and the signals run the CLI as
  * a real process.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { closeSync, existsSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -140,6 +142,50 @@ describe('cli faults', () => {
       expect(await cli(...args), args.join(' ')).toBe(1);
       expect(err).toHaveLength(1);
       expect(err[0]).toMatch(/^error: .*huge\.txt is 3072\.0 MiB: text and pairs files are limited to 20 MiB$/);
+    }
+  });
+
+  it('refuses inputs that are not regular files by name, before opening them: /dev/zero and a FIFO exit at once', async () => {
+    const fifo = join(dir, 'fifo.txt');
+    execFileSync('mkfifo', [fifo]);
+    const o = join(dir, 'x.safetensors');
+    // Read, /dev/zero would never end and a FIFO with no writer would block before Ctrl-C could be handled.
+    const cases: [string, RegExp][] = [
+      [`pretrain --text /dev/zero --out ${quote(o)} --steps 1`, /^error: \/dev\/zero is a character device, not a regular file$/],
+      [`pretrain --text ${quote(fifo)} --out ${quote(o)} --steps 1`, /^error: .*fifo\.txt is a FIFO \(named pipe\), not a regular file$/],
+      [`info --ckpt ${quote(fifo)}`, /^error: .*fifo\.txt is a FIFO \(named pipe\), not a regular file$/],
+    ];
+    for (const [args, message] of cases) {
+      const started = Date.now();
+      const r = await run(`timeout 60 ${CLI} ${args}`);
+      expect(r.code, `${args}\n${r.stdout}\n${r.stderr}`).toBe(1);
+      expect(r.stderr.trim()).toMatch(message);
+      expect(Date.now() - started, args).toBeLessThan(30_000);
+    }
+    expect(existsSync(o)).toBe(false);
+  });
+
+  it('refuses a socket, a device, a directory as --pairs, --init or --adapter with what it is', async () => {
+    const { ckpt, text } = await pretrained();
+    const sock = join(dir, 'sock');
+    const server = createServer().listen(sock);
+    await once(server, 'listening');
+    try {
+      const o = join(dir, 'f.safetensors');
+      const cases: [string[], RegExp][] = [
+        [['finetune', '--init', ckpt, '--pairs', sock, '--out', o], /^error: .*sock is a socket, not a regular file$/],
+        [['finetune', '--init', '/dev/zero', '--pairs', text, '--out', o], /^error: \/dev\/zero is a character device, not a regular file$/],
+        [['finetune', '--init', dir, '--pairs', text, '--out', o], /^error: .* is a directory, not a regular file$/],
+        [['sample', '--ckpt', ckpt, '--adapter', '/dev/null'], /^error: \/dev\/null is a character device, not a regular file$/],
+      ];
+      for (const [args, message] of cases) {
+        err = [];
+        expect(await cli(...args), args.join(' ')).toBe(1);
+        expect(err, args.join(' ')).toHaveLength(1);
+        expect(err[0]).toMatch(message);
+      }
+    } finally {
+      server.close();
     }
   });
 
