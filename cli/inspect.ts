@@ -16,7 +16,7 @@ import { corpusWords, judgeReply, sampleReplies, scoreReplies } from '../src/eng
 import { bitsPerChar, scoredTargets } from '../src/engine/eval/bits';
 import { BpeTokenizer, BYTE_TOKENS } from '../src/engine/tokenizer/bpe';
 import { readBytes, readInput } from './inputs';
-import { checkWritable } from './output';
+import { writableOutput } from './output';
 import { INTERRUPTED, MAX_COUNT, MAX_SEED, MAX_TEMPERATURE, UsageError, type Values, need, num } from './args';
 import { write } from './train';
 
@@ -135,8 +135,7 @@ export function convert(v: Values) {
   const ckpt = readCheckpoint(readBytes(need(v, 'ckpt', 'convert')));
   const dtype = (v.dtype ?? 'f16').toUpperCase();
   if (dtype !== 'F16' && dtype !== 'F32') throw new UsageError(`--dtype must be f16 or f32, got "${v.dtype}"`);
-  const out = need(v, 'out', 'convert');
-  checkWritable(out);
+  const out = writableOutput(need(v, 'out', 'convert'));
   const values = new Map([...ckpt.params].map(([n, t]) => [n, t.data]));
   write(out, checkpointBytes(ckpt.config, values, ckpt.tokenizer, ckpt.training, dtype));
 }

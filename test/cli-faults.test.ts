@@ -6,7 +6,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { closeSync, existsSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, ftruncateSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -121,6 +121,51 @@ describe('cli faults', () => {
     expect(err[0]).toMatch(/^error: cannot write .*nope.*does not exist/);
     expect(out).toEqual([]);
     expect(readdirSync(dir).filter((f) => f.includes('.tmp-'))).toEqual([]);
+  });
+
+  it('--out through a symbolic link writes its target and keeps the link; a dangling link creates its target', async () => {
+    const { ckpt, text } = await pretrained();
+    mkdirSync(join(dir, 'store'));
+    const target = join(dir, 'store', 'model.safetensors');
+    writeFileSync(target, 'old');
+    const link = join(dir, 'latest.safetensors');
+    symlinkSync(join('store', 'model.safetensors'), link); // relative, as `ln -s` is usually given
+    out = [];
+    expect(await cli('convert', '--ckpt', ckpt, '--out', link, '--dtype', 'f32')).toBe(0);
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(readlinkSync(link)).toBe(join('store', 'model.safetensors'));
+    expect(readFileSync(target).equals(readFileSync(ckpt))).toBe(true);
+    expect(out[0]).toBe(`--out ${link} is a symbolic link: writing to its target ${realpathSync(target)}`);
+    expect(out).toHaveLength(2); // and the "wrote" line
+    expect(readdirSync(join(dir, 'store')).filter((f) => f.includes('.tmp-'))).toEqual([]);
+    // A training run through a link to its own --init: the link stays, the model it points to is the new one.
+    out = [];
+    expect(await cli('finetune', '--init', link, '--pairs', 'sailor-quick', '--steps', '1', '--batch', '2', '--eval-every', '0', '--out', link)).toBe(0);
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(readCheckpoint(new Uint8Array(readFileSync(target))).training).toMatchObject({ phase: 'finetune' });
+    // Dangling: the file it names is created.
+    const dangling = join(dir, 'next.safetensors');
+    symlinkSync(join(dir, 'store', 'new.safetensors'), dangling);
+    out = [];
+    expect(await cli('pretrain', '--text', text, ...SMALL, '--steps', '1', '--out', dangling)).toBe(0);
+    expect(lstatSync(dangling).isSymbolicLink()).toBe(true);
+    expect(readCheckpoint(new Uint8Array(readFileSync(join(dir, 'store', 'new.safetensors')))).training.step).toBe(1);
+    // A loop is refused before any work.
+    const loop = join(dir, 'loop.safetensors');
+    symlinkSync(loop, loop);
+    out = [];
+    err = [];
+    expect(await cli('pretrain', '--text', text, ...SMALL, '--steps', '1', '--out', loop)).toBe(1);
+    expect(err).toEqual([`error: cannot write ${loop}: it is a symbolic link that cannot be followed (ELOOP)`]);
+    expect(out).toEqual([]);
+  });
+
+  it.runIf(existsSync('/proc/self'))('--out in a directory that exists but takes no files (/proc) says so, not that it does not exist', async () => {
+    const text = join(dir, 'corpus.txt');
+    writeFileSync(text, TEXT);
+    expect(await cli('pretrain', '--text', text, ...SMALL, '--steps', '1', '--out', '/proc/x.safetensors')).toBe(1);
+    expect(err).toEqual(['error: cannot write /proc/x.safetensors: the directory /proc is not writable: it takes no new files (ENOENT)']);
+    expect(out).toEqual([]);
   });
 
   it(`refuses text and pairs files over ${MAX_UPLOAD_BYTES / 1048576} MiB from their size, before reading them`, async () => {
