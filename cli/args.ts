@@ -61,8 +61,28 @@ export const OPTIONS = {
 
 export type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
 
-/** Exit code of a run stopped by Ctrl-C (128 + SIGINT), as a shell reports a process killed by it. */
+/**
+ * Exit code of a run stopped by Ctrl-C (128 + SIGINT), as a shell reports a process killed by it. A command
+ * stopped by any stop signal returns it; main() turns it into 128 + that signal's number (143 for SIGTERM).
+ */
 export const INTERRUPTED = 130;
+
+/**
+ * The most a count flag takes (--steps, --batch, --warmup, --eval-every, …): the page's fields' limit.
+ * Past it a run would not end in a lifetime (--steps 1e12) or fit in memory: a typo, not a plan.
+ */
+export const MAX_COUNT = 1_000_000;
+/** Seeds are 32-bit (engine/random.ts): a larger one would silently wrap onto a smaller one's run. */
+export const MAX_SEED = 2 ** 32 - 1;
+/** A learning rate above this diverges at the first step for every model here. */
+export const MAX_LR = 10;
+
+/** Sampling temperature: past this every token is about equally likely (the logits are divided by it). */
+export const MAX_TEMPERATURE = 100;
+/** Discriminative factor: the bottom of a 24-layer model would train at lr / 100^23 past it, i.e. not at all. */
+export const MAX_DISCRIMINATIVE = 100;
+/** LoRA alpha: its scale alpha/rank past this swamps the frozen weights at the first step. */
+export const MAX_LORA_ALPHA = 10_000;
 
 /** A number option: `min` / `max` are inclusive bounds, `above` an exclusive lower bound (--lr must be > 0). */
 export function num(v: Values, key: keyof Values, fallback: number, opts: { int?: boolean; min?: number; max?: number; above?: number } = {}): number {
@@ -91,22 +111,22 @@ export function need(v: Values, key: keyof Values, command: string): string {
  * requests are, turned into a TrainSpec by the same builder (engine/train/specs.ts).
  */
 export function settingsFromFlags(v: Values, phase: 'pretrain' | 'finetune', lesson: LessonRun = phase === 'pretrain' ? LESSON_PRETRAIN : LESSON_FINETUNE): RunSettings {
-  const steps = num(v, 'steps', lesson.steps, { int: true, min: 1 });
+  const steps = num(v, 'steps', lesson.steps, { int: true, min: 1, max: MAX_COUNT });
   const kind = v.schedule ?? lesson.schedule;
   if (!['cosine', 'constant', 'slanted'].includes(kind)) throw new UsageError(`--schedule must be one of cosine, constant, slanted, got "${kind}"`);
   return {
     phase,
     steps,
-    lr: num(v, 'lr', lesson.lr, { above: 0 }),
-    batchSize: num(v, 'batch', lesson.batchSize, { int: true, min: 1 }),
-    warmupSteps: num(v, 'warmup', lesson.warmupSteps, { int: true, min: 0 }),
+    lr: num(v, 'lr', lesson.lr, { above: 0, max: MAX_LR }),
+    batchSize: num(v, 'batch', lesson.batchSize, { int: true, min: 1, max: MAX_COUNT }),
+    warmupSteps: num(v, 'warmup', lesson.warmupSteps, { int: true, min: 0, max: MAX_COUNT }),
     schedule: kind as ScheduleKind,
-    evalEvery: num(v, 'eval-every', lesson.evalEvery, { int: true, min: 0 }),
-    evalIters: num(v, 'eval-iters', lesson.evalIters, { int: true, min: 1 }),
-    gradAccum: num(v, 'grad-accum', 1, { int: true, min: 1 }),
-    seed: num(v, 'seed', 1337, { int: true, min: 0 }),
+    evalEvery: num(v, 'eval-every', lesson.evalEvery, { int: true, min: 0, max: MAX_COUNT }),
+    evalIters: num(v, 'eval-iters', lesson.evalIters, { int: true, min: 1, max: MAX_COUNT }),
+    gradAccum: num(v, 'grad-accum', 1, { int: true, min: 1, max: MAX_COUNT }),
+    seed: num(v, 'seed', 1337, { int: true, min: 0, max: MAX_SEED }),
     freeze: phase === 'pretrain' ? { kind: 'none' } : v.freeze === undefined ? LESSON_FREEZE : parsePlan(v.freeze),
-    discriminative: phase === 'finetune' && v.discriminative !== undefined ? num(v, 'discriminative', 2.6, { min: 1 }) : undefined,
+    discriminative: phase === 'finetune' && v.discriminative !== undefined ? num(v, 'discriminative', 2.6, { min: 1, max: MAX_DISCRIMINATIVE }) : undefined,
     promptNoise: 0,
     lora: loraFromFlags(v, phase),
   };
@@ -128,7 +148,7 @@ function loraFromFlags(v: Values, phase: 'pretrain' | 'finetune'): LoraConfig | 
     throw new UsageError(`--lora-targets: ${(e as Error).message}`);
   }
   if (v.export !== undefined && v.export !== 'merged' && v.export !== 'adapter') throw new UsageError(`--export must be merged or adapter, got "${v.export}"`);
-  return { rank, alpha: num(v, 'lora-alpha', 2 * rank, { above: 0 }), targets };
+  return { rank, alpha: num(v, 'lora-alpha', 2 * rank, { above: 0, max: MAX_LORA_ALPHA }), targets };
 }
 
 /** Parse CLI flags (for tests: the settings a command line gives). */

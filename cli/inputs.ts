@@ -2,7 +2,7 @@
  * CLI inputs: a path to a file, or the id of a bundled dataset (public/datasets, built by
  * `npm run datasets`).
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, openSync, readFileSync, readSync, statSync, type Stats } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DATASET_DIR, MANIFEST_FILE, type DatasetEntry, type DatasetManifest, type DatasetKind } from '../src/datasets/manifest';
@@ -32,26 +32,72 @@ function decodeUtf8(bytes: Buffer, what: string): string {
 const MiB = 1024 * 1024;
 
 /**
- * Refuses a text or pairs file that is not a regular file or is over MAX_UPLOAD_BYTES (the page's limit),
- * from its size on disk: nothing is read.
+ * The largest model file read (--ckpt, --init, --adapter): what Node reads into one buffer. The largest
+ * model the engine builds is well under it; past it, the file is not one of ours.
  */
-export function checkInputFile(path: string): void {
+export const MAX_MODEL_BYTES = 2 ** 31 - 1;
+
+/**
+ * What a path that is not a regular file is, in words; null for a regular file. A FIFO would block the
+ * read until something wrote to it (and Ctrl-C with it), /dev/zero or /dev/urandom would never end, a
+ * socket cannot be read as a file at all: each is refused by name rather than read.
+ */
+function notRegular(s: Stats): string | null {
+  if (s.isFile()) return null;
+  if (s.isDirectory()) return 'a directory';
+  if (s.isFIFO()) return 'a FIFO (named pipe)';
+  if (s.isCharacterDevice()) return 'a character device';
+  if (s.isBlockDevice()) return 'a block device';
+  if (s.isSocket()) return 'a socket';
+  return 'a special file';
+}
+
+function refuseSize(path: string, size: number, max: number, what: string): void {
+  if (size > max) throw new InputError(`${path} is ${(size / MiB).toFixed(1)} MiB: ${what} are limited to ${Math.round(max / MiB)} MiB`);
+}
+
+/**
+ * Refuses a text or pairs file that is not a regular file (a directory, a FIFO, a device, a socket) or is
+ * over MAX_UPLOAD_BYTES (the page's limit), from its stat: nothing is opened.
+ */
+export function checkInputFile(path: string, max = MAX_UPLOAD_BYTES, what = 'text and pairs files'): void {
   const s = statSync(path);
-  if (s.isDirectory()) throw new InputError(`${path} is a directory, not a text file`);
-  if (s.isFile() && s.size > MAX_UPLOAD_BYTES) {
-    throw new InputError(`${path} is ${(s.size / MiB).toFixed(1)} MiB: text and pairs files are limited to ${MAX_UPLOAD_BYTES / MiB} MiB`);
+  const kind = notRegular(s);
+  if (kind) throw new InputError(`${path} is ${kind}, not a regular file`);
+  refuseSize(path, s.size, max, what);
+}
+
+/**
+ * A file's bytes, read so that nothing can hang or run away: checked (checkInputFile) before it is opened;
+ * opened without blocking (were it swapped for a FIFO since, the open returns at once) and checked again
+ * through the open descriptor; then read up to `max` + 1 bytes, so a file that grows meanwhile is refused
+ * at the cap, not read to the end.
+ */
+export function readCapped(path: string, max: number, what: string): Buffer {
+  checkInputFile(path, max, what);
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const s = fstatSync(fd);
+    const kind = notRegular(s);
+    if (kind) throw new InputError(`${path} is ${kind}, not a regular file`);
+    refuseSize(path, s.size, max, what);
+    const buf = Buffer.allocUnsafe(Math.min(s.size, max) + 1);
+    let n = 0;
+    while (n < buf.length) {
+      const got = readSync(fd, buf, n, buf.length - n, null);
+      if (got === 0) break;
+      n += got;
+    }
+    if (n > max) throw new InputError(`${path} grew past ${Math.round(max / MiB)} MiB while it was read: ${what} are limited to ${Math.round(max / MiB)} MiB`);
+    return buf.subarray(0, n);
+  } finally {
+    closeSync(fd);
   }
 }
 
 /** Text of a file path or bundled dataset id, with the entry when it is a bundled dataset. */
 export function readInput(arg: string, kind: DatasetKind): { text: string; name: string; entry?: DatasetEntry } {
-  if (existsSync(arg)) {
-    checkInputFile(arg);
-    const bytes = readFileSync(arg);
-    // A pipe or device has no size to check beforehand: checked once read.
-    if (bytes.length > MAX_UPLOAD_BYTES) throw new InputError(`${arg} is over ${MAX_UPLOAD_BYTES / MiB} MiB: text and pairs files are limited to ${MAX_UPLOAD_BYTES / MiB} MiB`);
-    return { text: decodeUtf8(bytes, arg), name: arg };
-  }
+  if (existsSync(arg)) return { text: decodeUtf8(readCapped(arg, MAX_UPLOAD_BYTES, 'text and pairs files'), arg), name: arg };
   const manifest = loadManifest();
   const entry = manifest?.datasets.find((d) => d.id === arg);
   if (entry) {
@@ -64,7 +110,8 @@ export function readInput(arg: string, kind: DatasetKind): { text: string; name:
   );
 }
 
+/** A model or adapter file's bytes (--ckpt, --init, --adapter), read as input files are. */
 export function readBytes(path: string): Uint8Array {
   if (!existsSync(path)) throw new InputError(`no such file: ${path}`);
-  return new Uint8Array(readFileSync(path));
+  return new Uint8Array(readCapped(path, MAX_MODEL_BYTES, 'model files'));
 }

@@ -2,7 +2,7 @@
  * Commands that read a model file: `eval` (loss, bits per character, dialogue scores), `sample`, `info`,
  * `convert`.
  */
-import { countParams } from '../src/engine/model/config';
+import { countParams, MAX_VOCAB_SIZE } from '../src/engine/model/config';
 import { GPT } from '../src/engine/model/gpt';
 import { generate } from '../src/engine/model/generate';
 import { sequentialWindows, splitIds } from '../src/engine/data/corpus';
@@ -17,8 +17,8 @@ import { bitsPerChar, scoredTargets } from '../src/engine/eval/bits';
 import { scoreQuiz } from '../src/engine/eval/knowledge';
 import { BpeTokenizer, BYTE_TOKENS } from '../src/engine/tokenizer/bpe';
 import { readBytes, readInput } from './inputs';
-import { checkWritable } from './output';
-import { INTERRUPTED, UsageError, type Values, need, num } from './args';
+import { writableOutput } from './output';
+import { INTERRUPTED, MAX_COUNT, MAX_SEED, MAX_TEMPERATURE, UsageError, type Values, need, num } from './args';
 import { write } from './train';
 
 /** The checkpoint's model, with the adapters of `--adapter FILE` attached (refused unless it is their base). */
@@ -50,7 +50,7 @@ export async function evaluate(v: Values) {
   if (enc.unknownCount) console.log(`note: ${enc.unknownCount} character(s) are outside the checkpoint's vocabulary and count as the unknown token`);
   const model = await modelWithAdapter(v, ckpt);
   try {
-    const batches = [...sequentialWindows(enc.ids, T, num(v, 'batch', 32, { int: true, min: 1 }))];
+    const batches = [...sequentialWindows(enc.ids, T, num(v, 'batch', 32, { int: true, min: 1, max: MAX_COUNT }))];
     const windows = batches.reduce((a, b) => a + b.batchSize, 0);
     const loss = await evaluateLoss(model, batches);
     // Bits per character count the characters the scored targets spell, whatever the tokenizer.
@@ -84,11 +84,11 @@ async function evaluatePairs(v: Values, ckpt: ReturnType<typeof readCheckpoint>)
   try {
     const loss = await evaluateLoss(model, data.train.evalBatches(16, Math.ceil(pairs.length / 16)));
     const replies = await sampleReplies(model, ckpt.tokenizer, prompts, {
-      maxNewTokens: num(v, 'tokens', LESSON_SAMPLING.maxNewTokens, { int: true, min: 1 }),
-      temperature: num(v, 'temperature', LESSON_SAMPLING.temperature, { min: 0 }),
-      topK: num(v, 'top-k', LESSON_SAMPLING.topK, { int: true, min: 0 }),
+      maxNewTokens: num(v, 'tokens', LESSON_SAMPLING.maxNewTokens, { int: true, min: 1, max: MAX_COUNT }),
+      temperature: num(v, 'temperature', LESSON_SAMPLING.temperature, { min: 0, max: MAX_TEMPERATURE }),
+      topK: num(v, 'top-k', LESSON_SAMPLING.topK, { int: true, min: 0, max: MAX_VOCAB_SIZE }),
       topP: num(v, 'top-p', LESSON_SAMPLING.topP, { min: 0, max: 1 }),
-      seed: num(v, 'seed', LESSON_SAMPLING.seed, { int: true, min: 0 }),
+      seed: num(v, 'seed', LESSON_SAMPLING.seed, { int: true, min: 0, max: MAX_SEED }),
     });
     const score = scoreReplies(replies, corpusText ? corpusWords(corpusText) : null);
     if (v.verbose) for (const r of replies) console.log(`${judgeReply(r).ok ? 'ok ' : 'bad'} ${JSON.stringify(r.prompt)} → ${JSON.stringify(r.text)}`);
@@ -124,11 +124,11 @@ export async function sample(v: Values, ctl: AbortController): Promise<number> {
     if (!v.chat) process.stdout.write(v.prompt ?? '');
     const stream = tok.decoder();
     await generate(model, enc.ids, {
-      maxNewTokens: num(v, 'tokens', 500, { int: true, min: 0 }),
-      temperature: num(v, 'temperature', 0.8, { min: 0 }),
-      topK: num(v, 'top-k', 0, { int: true, min: 0 }),
+      maxNewTokens: num(v, 'tokens', 500, { int: true, min: 0, max: MAX_COUNT }),
+      temperature: num(v, 'temperature', 0.8, { min: 0, max: MAX_TEMPERATURE }),
+      topK: num(v, 'top-k', 0, { int: true, min: 0, max: MAX_VOCAB_SIZE }),
       topP: num(v, 'top-p', 1, { min: 0, max: 1 }),
-      seed: num(v, 'seed', 1337, { int: true, min: 0 }),
+      seed: num(v, 'seed', 1337, { int: true, min: 0, max: MAX_SEED }),
       stop,
       signal: ctl.signal,
       // A stream: under BPE a character spelled in byte tokens is written once all its bytes are out.
@@ -146,8 +146,7 @@ export function convert(v: Values) {
   const ckpt = readCheckpoint(readBytes(need(v, 'ckpt', 'convert')));
   const dtype = (v.dtype ?? 'f16').toUpperCase();
   if (dtype !== 'F16' && dtype !== 'F32') throw new UsageError(`--dtype must be f16 or f32, got "${v.dtype}"`);
-  const out = need(v, 'out', 'convert');
-  checkWritable(out);
+  const out = writableOutput(need(v, 'out', 'convert'));
   const values = new Map([...ckpt.params].map(([n, t]) => [n, t.data]));
   write(out, checkpointBytes(ckpt.config, values, ckpt.tokenizer, ckpt.training, dtype));
 }

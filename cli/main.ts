@@ -1,13 +1,15 @@
 /**
  * The Node CLI over the same engine the browser runs: `npm run cli -- <command> [options]`.
  * Bad arguments and bad files give one clear line on stderr and exit code 1 (2 for usage errors).
- * Output files are checked before any work and written atomically (cli/output.ts). Ctrl-C stops training at
- * the end of the step and saves what was trained (exit code 130); a second Ctrl-C quits at once.
+ * Output files are checked before any work and written atomically (cli/output.ts). Ctrl-C, SIGTERM and SIGHUP
+ * stop training at the end of the step and save what was trained (exit code 128 + the signal's number: 130,
+ * 143, 129); a second signal quits at once.
  */
+import { constants } from 'node:os';
 import { parseArgs } from 'node:util';
 import { MAX_VOCAB, MIN_VOCAB } from '../src/engine/tokenizer/bpeTrain';
 import { isNodeBackend, NODE_BACKENDS, useNodeBackend } from './backend';
-import { INTERRUPTED, OPTIONS, UsageError, joinNegativeValues } from './args';
+import { INTERRUPTED, OPTIONS, UsageError, joinNegativeValues, type Values } from './args';
 import { finetune, pretrain } from './train';
 import { convert, evaluate, info, sample } from './inspect';
 
@@ -36,29 +38,62 @@ commands:
 common:     --backend ${NODE_BACKENDS.join('|')} (default wasm)`;
 
 /**
- * The SIGINT handler of a run that can stop early (training, sampling): the first Ctrl-C asks it to stop at
- * the end of the step (it then saves what was trained); a later one quits at once. Wrappers (npm, a shell,
- * a terminal sending to the process group) can deliver one Ctrl-C twice within milliseconds, or both at
- * once after a long step: a repeat within `sameWithinMs` of the first counts as the same Ctrl-C.
+ * The signals that stop a run as Ctrl-C does: SIGTERM is how `kill`, a service manager, a container runtime
+ * or a batch scheduler ends a process, SIGHUP how a closed terminal or dropped SSH session does. Hours of
+ * training are saved whichever it is.
  */
-export function interruptHandler(ctl: AbortController, quit: () => void, now: () => number = () => performance.now(), sameWithinMs = 250): () => void {
+export const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+export type StopSignal = (typeof STOP_SIGNALS)[number];
+
+/** The exit code of a run stopped by `sig`: 128 + its number, as a shell reports a process killed by it. */
+export function stoppedCode(sig: keyof typeof constants.signals): number {
+  return 128 + constants.signals[sig];
+}
+
+/**
+ * The stop-signal handler of a run that can stop early (training, sampling): the first signal asks it to
+ * stop at the end of the step (it then saves what was trained) and is kept as the abort reason, for the exit
+ * code; a later one quits at once. Wrappers (npm, a shell, a terminal sending to the process group) can
+ * deliver one Ctrl-C twice within milliseconds, or both at once after a long step, and a closing terminal
+ * may send SIGHUP then SIGTERM: a repeat within `sameWithinMs` of the first counts as the same request.
+ */
+export function interruptHandler(
+  ctl: AbortController,
+  quit: (sig: StopSignal) => void,
+  now: () => number = () => performance.now(),
+  sameWithinMs = 250,
+): (sig?: StopSignal) => void {
   let first = 0;
-  return () => {
+  return (sig = 'SIGINT') => {
     if (!ctl.signal.aborted) {
       first = now();
-      ctl.abort();
+      ctl.abort(sig);
     } else if (now() - first >= sameWithinMs) {
-      quit();
+      quit(sig);
     }
   };
 }
 
-/** Commands whose work stops at a Ctrl-C and ends properly (the others are simply killed by it). */
+/**
+ * Once the terminal is gone (a closed window, a dropped SSH session) writes to it fail with EIO, and to a
+ * closed pipe (`| head`) with EPIPE; unhandled, that error would kill the process before it saves. Lost
+ * output stops the run as SIGHUP (EIO) or SIGPIPE (EPIPE) would, but it saves first: the progress lines have
+ * nowhere to go, the model does. A write failing again is no second signal; any other error is thrown.
+ */
+function lostOutputHandler(ctl: AbortController): (e: NodeJS.ErrnoException) => void {
+  return (e) => {
+    if (e.code !== 'EIO' && e.code !== 'EPIPE') throw e;
+    if (!ctl.signal.aborted) ctl.abort(e.code === 'EIO' ? 'SIGHUP' : 'SIGPIPE');
+  };
+}
+
+/** Commands whose work stops at a stop signal and ends properly (the others are simply killed by it). */
 const INTERRUPTIBLE = new Set(['pretrain', 'finetune', 'sample']);
 
 export async function main(argv: string[]): Promise<number> {
   const ctl = new AbortController();
-  const onInt = interruptHandler(ctl, () => process.exit(INTERRUPTED));
+  const onSignal = interruptHandler(ctl, (sig) => process.exit(stoppedCode(sig)));
+  const onLostOutput = lostOutputHandler(ctl);
   try {
     const { values: v, positionals } = parseArgs({ args: joinNegativeValues(argv), options: OPTIONS, allowPositionals: true, strict: true });
     const command = positionals[0];
@@ -67,29 +102,16 @@ export async function main(argv: string[]): Promise<number> {
       return v.help ? 0 : 2;
     }
     if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
-    if (INTERRUPTIBLE.has(command)) process.on('SIGINT', onInt);
+    if (INTERRUPTIBLE.has(command)) {
+      for (const sig of STOP_SIGNALS) process.on(sig, onSignal);
+      for (const stream of [process.stdout, process.stderr]) stream.on('error', onLostOutput);
+    }
     const backend = v.backend ?? 'wasm';
     if (!isNodeBackend(backend)) throw new UsageError(`--backend must be one of ${NODE_BACKENDS.join(', ')}, got "${backend}"`);
     await useNodeBackend(backend);
-    switch (command) {
-      case 'pretrain':
-        return await pretrain(v, ctl);
-      case 'finetune':
-        return await finetune(v, ctl);
-      case 'eval':
-        await evaluate(v);
-        return 0;
-      case 'sample':
-        return await sample(v, ctl);
-      case 'info':
-        info(v);
-        return 0;
-      case 'convert':
-        convert(v);
-        return 0;
-      default:
-        throw new UsageError(`unknown command "${command}" (commands: pretrain, finetune, eval, sample, info, convert)`);
-    }
+    const code = await runCommand(command, v, ctl);
+    // The commands say INTERRUPTED for any stop: the exit code names the signal that stopped them.
+    return code === INTERRUPTED && ctl.signal.aborted ? stoppedCode(ctl.signal.reason as keyof typeof constants.signals) : code;
   } catch (e) {
     const err = e as Error;
     // parseArgs throws TypeErrors with codes for unknown or malformed options: usage errors too.
@@ -98,7 +120,31 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`error: ${err.message.replace(/\s*\n\s*/g, ' ')}`);
     return usage ? 2 : 1;
   } finally {
-    process.off('SIGINT', onInt);
+    for (const sig of STOP_SIGNALS) process.off(sig, onSignal);
+    for (const stream of [process.stdout, process.stderr]) stream.off('error', onLostOutput);
+  }
+}
+
+/** Runs one command: its exit code (INTERRUPTED when a stop signal ended it early). */
+async function runCommand(command: string, v: Values, ctl: AbortController): Promise<number> {
+  switch (command) {
+    case 'pretrain':
+      return await pretrain(v, ctl);
+    case 'finetune':
+      return await finetune(v, ctl);
+    case 'eval':
+      await evaluate(v);
+      return 0;
+    case 'sample':
+      return await sample(v, ctl);
+    case 'info':
+      info(v);
+      return 0;
+    case 'convert':
+      convert(v);
+      return 0;
+    default:
+      throw new UsageError(`unknown command "${command}" (commands: pretrain, finetune, eval, sample, info, convert)`);
   }
 }
 

@@ -3,8 +3,8 @@
  * renamed into place), so a failed write (disk full, a file-size limit) never leaves a truncated file or
  * clobbers the previous one, which may be the run's own --init.
  */
-import { closeSync, fsyncSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { closeSync, fsyncSync, lstatSync, openSync, readlinkSync, realpathSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 
 export class OutputError extends Error {
   override name = 'OutputError';
@@ -43,6 +43,16 @@ function kind(path: string): 'file' | 'dir' | 'other' | 'none' {
 }
 
 /**
+ * Why a file in `dir` could not be written: as reason(), except that ENOENT with `dir` there does not mean
+ * the directory is missing but that it takes no new files (/proc, /sys).
+ */
+function reasonIn(e: unknown, dir: string): string {
+  return (e as NodeJS.ErrnoException).code === 'ENOENT' && kind(dir) === 'dir' ? takesNoFiles(dir) : reason(e);
+}
+
+const takesNoFiles = (dir: string) => `the directory ${dir} is not writable: it takes no new files (ENOENT)`;
+
+/**
  * Throws an OutputError (one line) unless `path` can be written: its directory exists and is a directory,
  * the path itself is not a directory, and a file can be created beside it. Nothing is left behind.
  */
@@ -56,9 +66,49 @@ export function checkWritable(path: string): void {
   try {
     closeSync(openSync(tmp, 'w'));
   } catch (e) {
+    // The directory is there (checked above): ENOENT means it takes no new files.
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new OutputError(`cannot write ${path}: ${takesNoFiles(dir)}`);
     throw new OutputError(`cannot write ${path}: cannot create a file in ${dir}: ${reason(e)}`);
   }
   unlinkSync(tmp);
+}
+
+/** Symbolic links followed before a dangling chain is taken for a loop (Linux's own limit). */
+const MAX_LINKS = 40;
+
+/**
+ * The file a write to `path` lands in: `path` itself, or, when it is a symbolic link, the file it points to.
+ * The atomic write renames a new file into place, which would replace a link by a plain file and leave its
+ * target stale; writing beside the target instead keeps the link (a `latest.safetensors` pointing at a run's
+ * file, a model kept on another disk). A dangling link's target is created, as a shell's `>` would.
+ */
+export function linkTarget(path: string, depth = 0): string {
+  let isLink;
+  try {
+    isLink = lstatSync(path).isSymbolicLink();
+  } catch {
+    return path; // nothing there (or no way there): checkWritable says which
+  }
+  if (!isLink) return path;
+  try {
+    return realpathSync(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT' || depth >= MAX_LINKS) throw new OutputError(`cannot write ${path}: it is a symbolic link that cannot be followed (${code ?? (e as Error).message})`);
+    // Dangling: follow it one link at a time to the name that does not exist yet.
+    return linkTarget(resolve(dirname(path), readlinkSync(path)), depth + 1);
+  }
+}
+
+/**
+ * The --out path checked (checkWritable) and resolved through a symbolic link (linkTarget), saying so in one
+ * line: the file every later message names and the write goes to.
+ */
+export function writableOutput(path: string): string {
+  const target = linkTarget(path);
+  if (target !== path) console.log(`--out ${path} is a symbolic link: writing to its target ${target}`);
+  checkWritable(target);
+  return target;
 }
 
 /**
@@ -88,6 +138,6 @@ export function writeAtomic(path: string, bytes: Uint8Array): void {
     } catch {
       // never created, or already gone
     }
-    throw new OutputError(`could not write ${path}: ${reason(e)}; nothing was overwritten`);
+    throw new OutputError(`could not write ${path}: ${reasonIn(e, dirname(path))}; nothing was overwritten`);
   }
 }

@@ -20,7 +20,7 @@ import { BpeTokenizer, BYTE_TOKENS } from '../src/engine/tokenizer/bpe';
 import { trainBpe, type BpeProgress } from '../src/engine/tokenizer/bpeTrain';
 import type { Tokenizer } from '../src/engine/tokenizer/types';
 import { readBytes, readInput } from './inputs';
-import { checkWritable, writeAtomic } from './output';
+import { writableOutput, writeAtomic } from './output';
 import { Progress } from './progress';
 import { INTERRUPTED, UsageError, type Values, archNum, need, num, pretrainRecipe, settingsFromFlags, tokenizerArg } from './args';
 
@@ -111,7 +111,7 @@ async function trainTokenizer(text: string, size: number | undefined, ctl: Abort
 
 export async function pretrain(v: Values, ctl: AbortController): Promise<number> {
   const textArg = need(v, 'text', 'pretrain');
-  const out = need(v, 'out', 'pretrain');
+  const outArg = need(v, 'out', 'pretrain');
   const presetName = v.preset ?? 'tiny';
   if (!isPresetName(presetName)) throw new UsageError(`--preset must be one of ${PRESET_NAMES.join(', ')}, got "${presetName}"`);
   const p = PRESETS[presetName];
@@ -126,7 +126,7 @@ export async function pretrain(v: Values, ctl: AbortController): Promise<number>
   const settings = settingsFromFlags(v, 'pretrain', pretrainRecipe(v, presetName));
   const { seed, lr, batchSize: batch } = settings;
   const tokArg = tokenizerArg(v);
-  checkWritable(out);
+  const out = writableOutput(outArg);
   const input = readInput(textArg, 'corpus');
   let tokenizer: Tokenizer | undefined;
   if (tokArg.kind === 'bpe') {
@@ -161,12 +161,12 @@ export async function pretrain(v: Values, ctl: AbortController): Promise<number>
 export async function finetune(v: Values, ctl: AbortController): Promise<number> {
   const initPath = need(v, 'init', 'finetune');
   const pairsArg = need(v, 'pairs', 'finetune');
-  const out = need(v, 'out', 'finetune');
+  const outArg = need(v, 'out', 'finetune');
   const settings = settingsFromFlags(v, 'finetune');
   const { seed, lr, batchSize: batch, discriminative } = settings;
   const ckpt = readCheckpoint(readBytes(initPath));
   const plan = validatePlan(settings.freeze, ckpt.config.nLayer);
-  checkWritable(out);
+  const out = writableOutput(outArg);
   const input = readInput(pairsArg, 'pairs');
   const pairs = parsePairsStrict(input.text, input.name);
   const data = preparePairs(ckpt.tokenizer, pairs, ckpt.config.blockSize, { seed: PAIRS_SPLIT_SEED, valFraction: PAIRS_VAL_FRACTION });

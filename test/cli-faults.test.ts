@@ -1,15 +1,18 @@
 /**
  * The CLI when things go wrong: a full disk (a file-size limit) while writing over the --init file, outputs
- * that cannot be written, oversized inputs, out-of-range arguments, Ctrl-C during training, and inputs the
- * run would otherwise take silently. The write and the interrupt run the CLI as a real process.
+ * that cannot be written, oversized inputs, out-of-range arguments, Ctrl-C, SIGTERM, SIGHUP and lost output
+ * during training, and inputs the run would otherwise take silently. The write and the signals run the CLI as
+ * a real process.
  */
-import { spawn } from 'node:child_process';
-import { closeSync, existsSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { closeSync, existsSync, ftruncateSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { interruptHandler, main } from '../cli/main';
+import { interruptHandler, main, stoppedCode } from '../cli/main';
 import { checkInputFile } from '../cli/inputs';
 import { readCheckpoint } from '../src/engine/io/checkpoint';
 import { MAX_UPLOAD_BYTES } from '../src/engine/data/limits';
@@ -120,6 +123,51 @@ describe('cli faults', () => {
     expect(readdirSync(dir).filter((f) => f.includes('.tmp-'))).toEqual([]);
   });
 
+  it('--out through a symbolic link writes its target and keeps the link; a dangling link creates its target', async () => {
+    const { ckpt, text } = await pretrained();
+    mkdirSync(join(dir, 'store'));
+    const target = join(dir, 'store', 'model.safetensors');
+    writeFileSync(target, 'old');
+    const link = join(dir, 'latest.safetensors');
+    symlinkSync(join('store', 'model.safetensors'), link); // relative, as `ln -s` is usually given
+    out = [];
+    expect(await cli('convert', '--ckpt', ckpt, '--out', link, '--dtype', 'f32')).toBe(0);
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(readlinkSync(link)).toBe(join('store', 'model.safetensors'));
+    expect(readFileSync(target).equals(readFileSync(ckpt))).toBe(true);
+    expect(out[0]).toBe(`--out ${link} is a symbolic link: writing to its target ${realpathSync(target)}`);
+    expect(out).toHaveLength(2); // and the "wrote" line
+    expect(readdirSync(join(dir, 'store')).filter((f) => f.includes('.tmp-'))).toEqual([]);
+    // A training run through a link to its own --init: the link stays, the model it points to is the new one.
+    out = [];
+    expect(await cli('finetune', '--init', link, '--pairs', 'sailor-quick', '--steps', '1', '--batch', '2', '--eval-every', '0', '--out', link)).toBe(0);
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(readCheckpoint(new Uint8Array(readFileSync(target))).training).toMatchObject({ phase: 'finetune' });
+    // Dangling: the file it names is created.
+    const dangling = join(dir, 'next.safetensors');
+    symlinkSync(join(dir, 'store', 'new.safetensors'), dangling);
+    out = [];
+    expect(await cli('pretrain', '--text', text, ...SMALL, '--steps', '1', '--out', dangling)).toBe(0);
+    expect(lstatSync(dangling).isSymbolicLink()).toBe(true);
+    expect(readCheckpoint(new Uint8Array(readFileSync(join(dir, 'store', 'new.safetensors')))).training.step).toBe(1);
+    // A loop is refused before any work.
+    const loop = join(dir, 'loop.safetensors');
+    symlinkSync(loop, loop);
+    out = [];
+    err = [];
+    expect(await cli('pretrain', '--text', text, ...SMALL, '--steps', '1', '--out', loop)).toBe(1);
+    expect(err).toEqual([`error: cannot write ${loop}: it is a symbolic link that cannot be followed (ELOOP)`]);
+    expect(out).toEqual([]);
+  });
+
+  it.runIf(existsSync('/proc/self'))('--out in a directory that exists but takes no files (/proc) says so, not that it does not exist', async () => {
+    const text = join(dir, 'corpus.txt');
+    writeFileSync(text, TEXT);
+    expect(await cli('pretrain', '--text', text, ...SMALL, '--steps', '1', '--out', '/proc/x.safetensors')).toBe(1);
+    expect(err).toEqual(['error: cannot write /proc/x.safetensors: the directory /proc is not writable: it takes no new files (ENOENT)']);
+    expect(out).toEqual([]);
+  });
+
   it(`refuses text and pairs files over ${MAX_UPLOAD_BYTES / 1048576} MiB from their size, before reading them`, async () => {
     const edge = join(dir, 'edge.txt');
     sparseFile(edge, MAX_UPLOAD_BYTES);
@@ -142,14 +190,68 @@ describe('cli faults', () => {
     }
   });
 
+  it('refuses inputs that are not regular files by name, before opening them: /dev/zero and a FIFO exit at once', async () => {
+    const fifo = join(dir, 'fifo.txt');
+    execFileSync('mkfifo', [fifo]);
+    const o = join(dir, 'x.safetensors');
+    // Read, /dev/zero would never end and a FIFO with no writer would block before Ctrl-C could be handled.
+    const cases: [string, RegExp][] = [
+      [`pretrain --text /dev/zero --out ${quote(o)} --steps 1`, /^error: \/dev\/zero is a character device, not a regular file$/],
+      [`pretrain --text ${quote(fifo)} --out ${quote(o)} --steps 1`, /^error: .*fifo\.txt is a FIFO \(named pipe\), not a regular file$/],
+      [`info --ckpt ${quote(fifo)}`, /^error: .*fifo\.txt is a FIFO \(named pipe\), not a regular file$/],
+    ];
+    for (const [args, message] of cases) {
+      const started = Date.now();
+      const r = await run(`timeout 60 ${CLI} ${args}`);
+      expect(r.code, `${args}\n${r.stdout}\n${r.stderr}`).toBe(1);
+      expect(r.stderr.trim()).toMatch(message);
+      expect(Date.now() - started, args).toBeLessThan(30_000);
+    }
+    expect(existsSync(o)).toBe(false);
+  });
+
+  it('refuses a socket, a device, a directory as --pairs, --init or --adapter with what it is', async () => {
+    const { ckpt, text } = await pretrained();
+    const sock = join(dir, 'sock');
+    const server = createServer().listen(sock);
+    await once(server, 'listening');
+    try {
+      const o = join(dir, 'f.safetensors');
+      const cases: [string[], RegExp][] = [
+        [['finetune', '--init', ckpt, '--pairs', sock, '--out', o], /^error: .*sock is a socket, not a regular file$/],
+        [['finetune', '--init', '/dev/zero', '--pairs', text, '--out', o], /^error: \/dev\/zero is a character device, not a regular file$/],
+        [['finetune', '--init', dir, '--pairs', text, '--out', o], /^error: .* is a directory, not a regular file$/],
+        [['sample', '--ckpt', ckpt, '--adapter', '/dev/null'], /^error: \/dev\/null is a character device, not a regular file$/],
+      ];
+      for (const [args, message] of cases) {
+        err = [];
+        expect(await cli(...args), args.join(' ')).toBe(1);
+        expect(err, args.join(' ')).toHaveLength(1);
+        expect(err[0]).toMatch(message);
+      }
+    } finally {
+      server.close();
+    }
+  });
+
   it('refuses out-of-range arguments in one line at parsing, as the engine would', async () => {
     const text = join(dir, 'corpus.txt');
     writeFileSync(text, TEXT);
     const o = join(dir, 'x.safetensors');
     const cases: [string[], RegExp][] = [
-      [['--lr', '0'], /^error: --lr must be a number > 0, got "0"$/],
-      [['--lr', '-0.1'], /^error: --lr must be a number > 0, got "-0.1"$/],
-      [['--steps', '-5'], /^error: --steps must be a whole number ≥ 1, got "-5"$/],
+      [['--lr', '0'], /^error: --lr must be a number > 0 and ≤ 10, got "0"$/],
+      [['--lr', '-0.1'], /^error: --lr must be a number > 0 and ≤ 10, got "-0.1"$/],
+      [['--lr', '1e300'], /^error: --lr must be a number > 0 and ≤ 10, got "1e300"$/],
+      [['--steps', '-5'], /^error: --steps must be a whole number ≥ 1 and ≤ 1000000, got "-5"$/],
+      // The page's limit: 1e12 steps would run for years, and read as 1e12 it is not a typo the run can take.
+      [['--steps', '1e12'], /^error: --steps must be a whole number ≥ 1 and ≤ 1000000, got "1e12"$/],
+      [['--steps', '1000001'], /^error: --steps must be a whole number ≥ 1 and ≤ 1000000, got "1000001"$/],
+      [['--batch', '1e7'], /^error: --batch must be a whole number ≥ 1 and ≤ 1000000, got "1e7"$/],
+      [['--warmup', '1e9'], /^error: --warmup must be a whole number ≥ 0 and ≤ 1000000, got "1e9"$/],
+      [['--eval-every', '1e9'], /^error: --eval-every must be a whole number ≥ 0 and ≤ 1000000, got "1e9"$/],
+      [['--grad-accum', '1e9'], /^error: --grad-accum must be a whole number ≥ 1 and ≤ 1000000, got "1e9"$/],
+      // Seeds are 32-bit: 2^32 would silently be seed 0.
+      [['--seed', '4294967296'], /^error: --seed must be a whole number ≥ 0 and ≤ 4294967295, got "4294967296"$/],
       [['--layers', '1000'], /^error: --layers must be a whole number ≥ 1 and ≤ \d+, got "1000"$/],
     ];
     for (const [extra, message] of cases) {
@@ -161,42 +263,87 @@ describe('cli faults', () => {
       expect(out).toEqual([]);
     }
     expect(existsSync(o)).toBe(false);
+    // --steps 1000000, the limit itself, is taken (the run is refused later, for its output, before any step).
+    err = [];
+    expect(await cli('pretrain', '--text', text, ...SMALL, '--steps', '1000000', '--out', join(dir, 'missing', 'x.safetensors'))).toBe(1);
+    expect(err[0]).toMatch(/does not exist/);
+    // Sampling flags are bounded the same way.
+    const { ckpt } = await pretrained();
+    for (const [extra, message] of [
+      [['--tokens', '1e9'], /^error: --tokens must be a whole number ≥ 0 and ≤ 1000000, got "1e9"$/],
+      [['--temperature', '1e300'], /^error: --temperature must be a number ≥ 0 and ≤ 100, got "1e300"$/],
+      [['--top-k', '1e9'], /^error: --top-k must be a whole number ≥ 0 and ≤ 1048576, got "1e9"$/],
+    ] as [string[], RegExp][]) {
+      err = [];
+      expect(await cli('sample', '--ckpt', ckpt, ...extra), extra.join(' ')).toBe(2);
+      expect(err, extra.join(' ')).toHaveLength(1);
+      expect(err[0]).toMatch(message);
+    }
     // An option left without its value is still one line.
     err = [];
     expect(await cli('pretrain', '--text', text, '--out', o, '--steps', '--lr', '1')).toBe(2);
     expect(err).toHaveLength(1);
   });
 
-  it('Ctrl-C (SIGINT) stops training between steps, saves what was trained and exits with 130', async () => {
+  /**
+   * Starts a long pretraining run as a real process, waits for its first progress line (step 1 is done),
+   * then `act`s on it; resolves with its exit code and output once it has ended.
+   */
+  async function stopRun(ckpt: string, act: (child: ReturnType<typeof spawn>) => void, steps = 100000): Promise<{ code: number | null; stdout: string; stderr: string }> {
     const text = join(dir, 'corpus.txt');
     writeFileSync(text, TEXT);
-    const ckpt = join(dir, 'i.safetensors');
-    const args = ['pretrain', '--text', text, '--out', ckpt, '--steps', '100000', '--preset', 'tiny', '--block', '16', '--embd', '16', '--layers', '1', '--heads', '1', '--batch', '2', '--eval-every', '0'];
+    const args = ['pretrain', '--text', text, '--out', ckpt, '--steps', String(steps), '--preset', 'tiny', '--block', '16', '--embd', '16', '--layers', '1', '--heads', '1', '--batch', '2', '--eval-every', '0'];
     const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     const closed = new Promise<number | null>((done) => child.on('close', (code) => done(code)));
-    // The first progress line is printed once step 1 is done: then interrupt.
     await new Promise<void>((started) => {
       child.stdout.on('data', (d) => {
         stdout += d;
-        if (/^step 1\/100000 /m.test(stdout)) started();
+        if (new RegExp(`^step 1/${steps} `, 'm').test(stdout)) started();
       });
       void closed.then(() => started());
     });
-    child.kill('SIGINT');
+    act(child);
     const code = await closed;
-    expect(code, stdout + stderr).toBe(130);
-    expect(stderr).toBe('');
-    const m = /^interrupted at step (\d+): saved what was trained to (.+) \([\d.]+ KiB\)$/m.exec(stdout);
-    expect(m, stdout).not.toBeNull();
+    return { code, stdout, stderr };
+  }
+
+  /** The run saved what it had trained, a file that loads, at a step within the run, and left no temporary file. */
+  function expectSaved(r: { stdout: string; stderr: string }, ckpt: string, steps = 100000) {
+    expect(r.stderr).toBe('');
+    const m = /^interrupted at step (\d+): saved what was trained to (.+) \([\d.]+ KiB\)$/m.exec(r.stdout);
+    expect(m, r.stdout).not.toBeNull();
     const n = Number(m![1]);
     expect(n).toBeGreaterThanOrEqual(1);
-    expect(n).toBeLessThan(100000);
+    expect(n).toBeLessThan(steps);
     expect(m![2]).toBe(ckpt);
     const c = readCheckpoint(new Uint8Array(readFileSync(ckpt)));
     expect(c.training).toMatchObject({ step: n, phase: 'pretrain' });
+    expect(readdirSync(dir).filter((f) => f.includes('.tmp-'))).toEqual([]);
+  }
+
+  // Ctrl-C, `kill` (or a service manager, a container runtime, a batch scheduler) and a closed terminal all save;
+  // the exit code is 128 + the signal's number, as a shell reports a process the signal killed.
+  for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
+    it(`${sig} stops training between steps, saves what was trained and exits with ${code}`, async () => {
+      const ckpt = join(dir, `${sig}.safetensors`);
+      const r = await stopRun(ckpt, (child) => child.kill(sig));
+      expect(r.code, r.stdout + r.stderr).toBe(code);
+      expectSaved(r, ckpt);
+    });
+  }
+
+  it('output that is lost (the pipe closed, as a closed terminal would) stops the run, which saves and exits with 141', async () => {
+    const ckpt = join(dir, 'pipe.safetensors');
+    // 2,000 steps print a line every 100: the first one after the pipe closes fails with EPIPE.
+    const r = await stopRun(ckpt, (child) => child.stdout!.destroy(), 2000);
+    expect(r.code, r.stderr).toBe(141);
+    expect(r.stderr).toBe('');
+    const c = readCheckpoint(new Uint8Array(readFileSync(ckpt)));
+    expect(c.training.step).toBeGreaterThanOrEqual(100);
+    expect(c.training.step).toBeLessThan(2000);
     expect(readdirSync(dir).filter((f) => f.includes('.tmp-'))).toEqual([]);
   });
 
@@ -214,6 +361,23 @@ describe('cli faults', () => {
     t = 1000;
     onInt();
     expect(quits).toBe(1);
+  });
+
+  it('SIGTERM and SIGHUP are handled as Ctrl-C: the first is the stop (and the exit code), a later one quits with its own code', () => {
+    expect([stoppedCode('SIGINT'), stoppedCode('SIGTERM'), stoppedCode('SIGHUP')]).toEqual([130, 143, 129]);
+    let t = 0;
+    const quits: string[] = [];
+    const ctl = new AbortController();
+    const onSignal = interruptHandler(ctl, (sig) => void quits.push(sig), () => t, 250);
+    onSignal('SIGHUP');
+    expect(ctl.signal.reason).toBe('SIGHUP');
+    t = 10; // a closing terminal: SIGHUP, then SIGTERM from whatever notices — the same request
+    onSignal('SIGTERM');
+    expect(quits).toEqual([]);
+    t = 2000;
+    onSignal('SIGTERM');
+    expect(quits).toEqual(['SIGTERM']);
+    expect(ctl.signal.reason).toBe('SIGHUP');
   });
 
   it('warns when a single pair leaves none held out, and about characters of the forgetting-curve text outside the vocabulary', async () => {

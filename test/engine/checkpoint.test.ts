@@ -8,6 +8,7 @@ import { paramSpecs } from '../../src/engine/model/params';
 import { CharTokenizer } from '../../src/engine/tokenizer/char';
 import { BpeTokenizer } from '../../src/engine/tokenizer/bpe';
 import { trainBpe } from '../../src/engine/tokenizer/bpeTrain';
+import { errorText, render } from '../../src/i18n/i18n';
 
 const tok = CharTokenizer.fromText('abcdefg hij');
 const config = { vocabSize: tok.vocabSize, blockSize: 8, nLayer: 2, nHead: 2, nEmbd: 8, dropout: 0, bias: true };
@@ -189,5 +190,111 @@ describe('the tokenizer in the file', () => {
     const again = checkpointContents(ckpt.config, values, ckpt.tokenizer, ckpt.training).metadata;
     expect(Object.keys(again)).toEqual(['format', 'model_args', 'itos', 'training']);
     expect(again).toEqual(file.metadata);
+  });
+});
+
+describe('the metadata, field by field', () => {
+  const training = (edit: (t: Record<string, any>) => void) => (h: Record<string, any>) => {
+    const t = JSON.parse(h.__metadata__.training);
+    edit(t);
+    h.__metadata__.training = JSON.stringify(t);
+  };
+  const args = (edit: (a: Record<string, any>) => void) => (h: Record<string, any>) => {
+    const a = JSON.parse(h.__metadata__.model_args);
+    edit(a);
+    h.__metadata__.model_args = JSON.stringify(a);
+  };
+  const refusal = (file: Uint8Array) => {
+    try {
+      readCheckpoint(file);
+    } catch (e) {
+      return e as CheckpointError;
+    }
+    throw new Error('the file was accepted');
+  };
+
+  it('refuses a value of the wrong type or out of range in one error naming the field, with its code for the page', async () => {
+    const { model, bytes } = await exported();
+    const cases: [string, (h: Record<string, any>) => void, RegExp, string?][] = [
+      // Crashed with "Cannot read properties of null (reading 'step')".
+      ['training null', (h) => (h.__metadata__.training = 'null'), /^metadata training must be a JSON object \(got null\)$/, 'checkpointObject'],
+      ['training a list', (h) => (h.__metadata__.training = '[1]'), /^metadata training must be a JSON object \(got \[1\]\)$/, 'checkpointObject'],
+      // Was kept, and "5" + 2 steps later gave step "52".
+      ['step a string', training((t) => (t.step = '5')), /^metadata training\.step must be a whole number from 0 to 1000000000 \(got "5"\)$/, 'checkpointInt'],
+      ['step -1e300', training((t) => (t.step = -1e300)), /^metadata training\.step must be a whole number from 0 to 1000000000 \(got -1e\+300\)$/, 'checkpointInt'],
+      ['step a fraction', training((t) => (t.step = 1.5)), /training\.step must be a whole number .* \(got 1\.5\)$/],
+      ['step past 1e9', training((t) => (t.step = 2e9)), /training\.step must be a whole number .* \(got 2000000000\)$/],
+      ['phase unknown', training((t) => (t.phase = 'banana')), /^metadata training\.phase must be one of "init", "pretrain", "finetune" \(got "banana"\)$/, 'checkpointChoice'],
+      ['seed negative', training((t) => (t.seed = -1)), /^metadata training\.seed must be a whole number from 0 to 4294967295 \(got -1\)$/],
+      ['lr a string', training((t) => (t.lr = '0.1')), /^metadata training\.lr must be a number from 0 to 1000 \(got "0\.1"\)$/, 'checkpointNumber'],
+      ['batch 0', training((t) => (t.batch = 0)), /^metadata training\.batch must be a whole number from 1 to 1000000 \(got 0\)$/],
+      ['a loss not a number', training((t) => (t.losses = { train: 'low' })), /^metadata training\.losses\.train must be a number from 0 to 1000000 \(got "low"\)$/],
+      ['losses not an object', training((t) => (t.losses = 3)), /^metadata training\.losses must be a JSON object \(got 3\)$/],
+      ['dataset not text', training((t) => (t.dataset = { id: 1 })), /^metadata training\.dataset must be text of at most 4096 characters \(got \{"id":1\}\)$/, 'checkpointText'],
+      ['discriminative below 1', training((t) => (t.discriminative = 0.5)), /^metadata training\.discriminative must be a number from 1 to 1000000 \(got 0\.5\)$/],
+      ['freeze plan past the model', training((t) => (t.freezePlan = { kind: 'bottom', k: 9 })), /^metadata training\.freezePlan: bottom:K needs 0 ≤ K ≤ 2 \(the model has 2 blocks\), got 9$/],
+      ['freeze plan kind', training((t) => (t.freezePlan = { kind: 'all' })), /^metadata training\.freezePlan\.kind must be one of .* \(got "all"\)$/],
+      ['freeze plan stages not a list', training((t) => (t.freezePlan = { kind: 'stages', stages: null })), /^metadata training\.freezePlan\.stages must be a list \(got null\)$/],
+      ['lora rank', training((t) => (t.lora = { rank: 0, alpha: 1, targets: 'attn' })), /^metadata training\.lora: LoRA rank must be a whole number from 1 to 64, got 0$/],
+      ['model_args null', (h) => (h.__metadata__.model_args = 'null'), /^metadata model_args must be a JSON object \(got null\)$/],
+      ['n_layer a string', args((a) => (a.n_layer = '2')), /^metadata model_args\.n_layer must be a whole number from 1 to 24 \(got "2"\)$/, 'checkpointInt'],
+      ['n_embd huge', args((a) => (a.n_embd = 1e9)), /^metadata model_args\.n_embd must be a whole number from 1 to 1024 \(got 1000000000\)$/],
+      ['block_size negative', args((a) => (a.block_size = -8)), /^metadata model_args\.block_size must be a whole number from 1 to 1024 \(got -8\)$/],
+      ['vocab_size missing', args((a) => delete a.vocab_size), /^metadata model_args\.vocab_size must be a whole number from 2 to 1048576 \(got undefined\)$/],
+      ['bias a string', args((a) => (a.bias = 'yes')), /^metadata model_args\.bias must be one of true, false \(got "yes"\)$/],
+      ['dropout negative', args((a) => (a.dropout = -0.5)), /^metadata model_args\.dropout must be a number from 0 to 1 \(got -0\.5\)$/],
+      ['itos not a list', (h) => (h.__metadata__.itos = 'null'), /metadata "itos" is not a usable vocabulary: itos must be an array/],
+    ];
+    for (const [what, edit, message, code] of cases) {
+      const e = refusal(withHeader(bytes, edit));
+      expect(e, what).toBeInstanceOf(CheckpointError);
+      expect(e.message, what).toMatch(message);
+      if (code) {
+        expect(e.code, what).toBe(code);
+        // The page's words for it, in both languages, with every parameter filled in.
+        for (const lang of ['en', 'zh'] as const) {
+          const text = render(lang, errorText(e));
+          expect(text, `${what} (${lang})`).toContain(String(e.params.field));
+          expect(text, `${what} (${lang})`).not.toMatch(/\{\w+\}/);
+        }
+      }
+    }
+    model.dispose();
+  });
+
+  it('takes what a run could have written: no training at all, no step, a null loss (a diverged run), fields of a later version', async () => {
+    const { model, bytes } = await exported();
+    expect(readCheckpoint(withHeader(bytes, (h) => delete h.__metadata__.training)).training).toEqual({ step: 0, phase: 'init' });
+    expect(readCheckpoint(withHeader(bytes, training((t) => delete t.step))).training).toMatchObject({ step: 0, phase: 'finetune' });
+    const t = readCheckpoint(withHeader(bytes, training((t) => Object.assign(t, { losses: { train: 2.5, val: null }, futureField: { any: ['thing'] }, run: 'B', stepsInRun: 7, lr: 3e-3, seed: 4294967295 })))).training;
+    expect(t).toMatchObject({ losses: { train: 2.5, val: null }, futureField: { any: ['thing'] }, run: 'B', stepsInRun: 7, step: 42 });
+    // Older exporters leave bias and dropout out: defaulted as nanoGPT's GPTConfig does.
+    expect(readCheckpoint(withHeader(bytes, args((a) => { delete a.bias; delete a.dropout; }))).config).toMatchObject({ bias: true, dropout: 0 });
+    model.dispose();
+  });
+
+  it('refuses non-finite or absurdly large weights, naming the tensor, instead of a NaN loss later', async () => {
+    const { model, bytes } = await exported();
+    const poke = (name: string, index: number, value: number) => {
+      const c = bytes.slice();
+      const n = Number(new DataView(c.buffer).getBigUint64(0, true));
+      const off = header(c)[name].data_offsets[0];
+      new DataView(c.buffer).setFloat32(8 + n + off + 4 * index, value, true);
+      return c;
+    };
+    const cases: [Uint8Array, RegExp, string][] = [
+      [poke('transformer.h.1.mlp.c_fc.weight', 3, Infinity), /^tensor transformer\.h\.1\.mlp\.c_fc\.weight holds a non-finite value \(Infinity\) at index 3$/, 'checkpointNonFinite'],
+      [poke('transformer.ln_f.weight', 2, -1e5), /^tensor transformer\.ln_f\.weight holds -100000 at index 2, beyond ±10000: the file is damaged$/, 'checkpointHugeWeight'],
+      [poke('transformer.wpe.weight', 0, 3e38), /^tensor transformer\.wpe\.weight holds 3\.\d+e\+38 at index 0, beyond ±10000/, 'checkpointHugeWeight'],
+    ];
+    for (const [file, message, code] of cases) {
+      const e = refusal(file);
+      expect(e.message).toMatch(message);
+      expect(e.code).toBe(code);
+      expect(render('zh', errorText(e))).toContain(String(e.params.tensor));
+    }
+    // At the bound itself a weight is taken.
+    expect(() => readCheckpoint(poke('transformer.ln_f.weight', 2, 1e4))).not.toThrow();
+    model.dispose();
   });
 });

@@ -17,8 +17,9 @@ import { tokenizerFromMetadata } from '../tokenizer/load';
 import type { Tokenizer } from '../tokenizer/types';
 import type { FreezePlan } from '../train/freeze';
 import { readSafetensors, SafetensorsError, writeSafetensors, type RawTensor, type SafetensorsFile } from './safetensors';
+import { CheckpointError, checkModelArgs, checkTraining } from './metadata';
 
-import { EngineError } from '../errors';
+export { CheckpointError };
 
 export const FORMAT = 'small-gpt-playground/1';
 /** LoRA's adapter-only files (io/adapter.ts): refused here as a model, with what to do instead. */
@@ -40,10 +41,6 @@ export interface Checkpoint {
   /** Parameter values by nanoGPT name (lm_head omitted: it is wte). */
   params: Map<string, RawTensor>;
   training: TrainingInfo;
-}
-
-export class CheckpointError extends EngineError {
-  override name = 'CheckpointError';
 }
 
 /** Reads every parameter back (a sync point) and writes the file. */
@@ -92,6 +89,22 @@ function parseJsonField(meta: Record<string, string>, key: string): unknown {
 }
 
 /**
+ * The largest weight magnitude a model file may hold. Trained weights here stay within a few units (GPT-2's
+ * within a few dozen); one past this is a damaged file, and would give a NaN loss a few steps later.
+ */
+export const MAX_WEIGHT = 1e4;
+
+/** Refuses a tensor holding a non-finite or absurdly large value, naming it and the first such index. */
+function checkWeights(name: string, data: Float32Array): void {
+  for (let i = 0; i < data.length; i++) {
+    const w = data[i];
+    if (Math.abs(w) <= MAX_WEIGHT) continue; // false for NaN too
+    if (!Number.isFinite(w)) throw new CheckpointError(`tensor ${name} holds a non-finite value (${w}) at index ${i}`, 'checkpointNonFinite', { tensor: name, value: String(w), index: i });
+    throw new CheckpointError(`tensor ${name} holds ${w} at index ${i}, beyond ±${MAX_WEIGHT}: the file is damaged`, 'checkpointHugeWeight', { tensor: name, value: String(w), index: i, max: MAX_WEIGHT });
+  }
+}
+
+/**
  * Parse and validate a checkpoint file completely, creating no tensors: callers swap models only after
  * this succeeds, so a bad file leaves the current model untouched.
  */
@@ -111,11 +124,7 @@ export function checkpointFromFile(file: SafetensorsFile): Checkpoint {
   if (file.metadata.format === ADAPTER_FORMAT) {
     throw new CheckpointError('this is a LoRA adapter file, not a model: attach it to the model it was trained on (CLI: --ckpt BASE --adapter FILE)', 'loraAdapterFile');
   }
-  const args = parseJsonField(file.metadata, 'model_args') as ModelArgs;
-  if (typeof args !== 'object' || args === null) throw new CheckpointError('metadata "model_args" must be an object');
-  for (const k of ['n_layer', 'n_head', 'n_embd', 'block_size', 'vocab_size'] as const) {
-    if (typeof args[k] !== 'number') throw new CheckpointError(`model_args.${k} is missing or not a number`);
-  }
+  const args = checkModelArgs(parseJsonField(file.metadata, 'model_args'));
   let config: GPTConfig;
   try {
     // bias and dropout default as in nanoGPT's GPTConfig when an older exporter left them out.
@@ -134,7 +143,7 @@ export function checkpointFromFile(file: SafetensorsFile): Checkpoint {
     const what = tokenizer.kind === 'char' ? 'itos' : 'the BPE tokenizer';
     throw new CheckpointError(`${what} has ${tokenizer.vocabSize} tokens but model_args.vocab_size is ${config.vocabSize}`);
   }
-  const training = ('training' in file.metadata ? parseJsonField(file.metadata, 'training') : { step: 0, phase: 'init' }) as TrainingInfo;
+  const training: TrainingInfo = 'training' in file.metadata ? checkTraining(parseJsonField(file.metadata, 'training'), config.nLayer) : { step: 0, phase: 'init' };
 
   // torch.compile'd models save names with an _orig_mod. prefix; nanoGPT strips it, and so do we.
   const tensors = new Map<string, RawTensor>();
@@ -144,9 +153,7 @@ export function checkpointFromFile(file: SafetensorsFile): Checkpoint {
     const t = tensors.get(spec.name);
     if (!t) throw new CheckpointError(`tensor ${spec.name} is missing (model_args say ${config.nLayer} layers, bias ${config.bias})`);
     if (t.shape.join() !== spec.shape.join()) throw new CheckpointError(`tensor ${spec.name} has shape [${t.shape}], model_args need [${spec.shape}]`);
-    for (let i = 0; i < t.data.length; i++) {
-      if (!Number.isFinite(t.data[i])) throw new CheckpointError(`tensor ${spec.name} holds a non-finite value (${t.data[i]}) at index ${i}`);
-    }
+    checkWeights(spec.name, t.data);
     params.set(spec.name, t);
     tensors.delete(spec.name);
   }

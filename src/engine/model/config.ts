@@ -67,6 +67,9 @@ export const ARCH_LIMITS = {
   blockSize: { min: 1, max: 1024 },
 } as const satisfies Partial<Record<keyof ArchConfig, { min: number; max: number }>>;
 
+/** The largest vocabulary a model may have (a model file claiming more is refused). */
+export const MAX_VOCAB_SIZE = 1 << 20;
+
 /** Dropout is a probability below 1: at 1 every activation would be zeroed. */
 export function isDropout(p: number): boolean {
   return p >= 0 && p < 1;
@@ -91,7 +94,7 @@ function checkInt(field: string, value: unknown, min: number, max: number): void
 
 /** Throws a ConfigError naming the first bad field and the values it may take. */
 export function validateConfig(c: GPTConfig): GPTConfig {
-  checkInt('vocabSize', c.vocabSize, 2, 1 << 20);
+  checkInt('vocabSize', c.vocabSize, 2, MAX_VOCAB_SIZE);
   for (const field of ['blockSize', 'nLayer', 'nHead', 'nEmbd'] as const) checkInt(field, c[field], ARCH_LIMITS[field].min, ARCH_LIMITS[field].max);
   if (c.nEmbd % c.nHead !== 0) {
     throw new ConfigError(
