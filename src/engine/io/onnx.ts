@@ -25,15 +25,13 @@
  * refused before anything is read back (ONNX's external-data files would lift that; not written here).
  */
 import { countParams, toModelArgs, type GPTConfig } from '../model/config';
-import { EngineError } from '../errors';
 import type { Tokenizer } from '../tokenizer/types';
 import { FLOAT, INT64, OnnxGraph } from './onnxGraph';
 import { MAX_MESSAGE_BYTES } from './protobuf';
 import { hfTensors } from './hfLayout';
+import { ExportError } from './exportError';
 
-export class ExportError extends EngineError {
-  override name = 'ExportError';
-}
+export { ExportError };
 
 /** Room left in the 2 GiB for everything that is not a weight (names, nodes, shapes, metadata). */
 const NON_WEIGHT_ALLOWANCE = 16 * 2 ** 20;
