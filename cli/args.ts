@@ -52,6 +52,7 @@ export const OPTIONS = {
   verbose: { type: 'boolean', short: 'v' },
   split: { type: 'string' },
   dtype: { type: 'string' },
+  format: { type: 'string' },
   temperature: { type: 'string' },
   'top-k': { type: 'string' },
   'top-p': { type: 'string' },

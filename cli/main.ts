@@ -12,6 +12,7 @@ import { isNodeBackend, NODE_BACKENDS, useNodeBackend } from './backend';
 import { INTERRUPTED, OPTIONS, UsageError, joinNegativeValues, type Values } from './args';
 import { finetune, pretrain } from './train';
 import { convert, evaluate, info, sample } from './inspect';
+import { exportModel } from './export';
 
 const USAGE = `usage: npm run cli -- <command> [options]
 
@@ -34,6 +35,9 @@ commands:
   sample    --ckpt FILE [--prompt TEXT] [--chat] [--tokens N] [--temperature T] [--top-k K] [--top-p P] [--seed S]
   info      --ckpt FILE
   convert   --ckpt FILE --out FILE [--dtype f16|f32]
+  export    --ckpt FILE --format onnx --out FILE.onnx [--adapter FILE (LoRA: merged in first)]
+            --ckpt FILE --format hf --out DIR [--adapter FILE]   (a new or empty folder: config.json, tokenizer.json,
+            model.safetensors in GPT-2's layout, onnx/model.onnx, README.md — for transformers and transformers.js)
 
 common:     --backend ${NODE_BACKENDS.join('|')} (default wasm)`;
 
@@ -143,8 +147,11 @@ async function runCommand(command: string, v: Values, ctl: AbortController): Pro
     case 'convert':
       convert(v);
       return 0;
+    case 'export':
+      await exportModel(v);
+      return 0;
     default:
-      throw new UsageError(`unknown command "${command}" (commands: pretrain, finetune, eval, sample, info, convert)`);
+      throw new UsageError(`unknown command "${command}" (commands: pretrain, finetune, eval, sample, info, convert, export)`);
   }
 }
 
