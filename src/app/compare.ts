@@ -12,7 +12,7 @@ export type { Strategy };
  * Up to four strategies that differ on this model: full, bottom half frozen, top block only, progressive
  * unfreezing — and freezing the embeddings where one of those collapses into another; then LoRA. Two plans are the
  * same when they train the same groups at every step (on a 2-layer model, "bottom half frozen" and "top block
- * only" are one plan), so only the first of them is kept.
+ * only" are one plan), so only the first of them is kept. Last a long, strong full fine-tune: the one that forgets.
  */
 export function compareStrategies(f: FinetuneSettings, nLayer: number): Strategy[] {
   const half = Math.max(1, Math.floor(nLayer / 2));
@@ -37,8 +37,14 @@ export function compareStrategies(f: FinetuneSettings, nLayer: number): Strategy
   // One more row: LoRA with the user's rank, α and targets (every weight frozen, the adapters train).
   const lora = { preset: 'lora' as const, loraRank: f.loraRank, loraAlpha: f.loraAlpha, loraTargets: f.loraTargets };
   out.push({ name: loraName({ rank: f.loraRank, alpha: f.loraAlpha, targets: f.loraTargets }), patch: { ...lora, useDiscriminative: false } });
+  // Last, the one that forgets: every weight trained, three times as long at four times the learning rate.
+  // It fits the pairs best; the forgetting curve climbs and, on the small world, the quiz falls to chance.
+  out.push({ name: `none, long (${LONG.steps}× steps, ${LONG.lr}× lr)`, patch: { preset: 'none', steps: f.steps * LONG.steps, lr: f.lr * LONG.lr, useDiscriminative: false } });
   return out;
 }
+
+/** How much longer and stronger the "long" full fine-tune of a comparison is. */
+export const LONG = { steps: 3, lr: 4 };
 
 /** A LoRA run's name: `lora:r8 α16` (with `+mlp` when the MLP layers have adapters too). */
 export function loraName(l: LoraConfig): string {

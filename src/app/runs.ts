@@ -97,7 +97,8 @@ export function startNextQueued(): void {
   const [next, ...rest] = get().run.queue;
   set((s) => ({ run: { ...s.run, queue: rest } }));
   if (!next) return;
-  startRun('finetune', { fromSnapshot: get().model.info?.hasSnapshot ?? false, compare: true, strategy: next });
+  // From the snapshot: a starter (or any model not yet fine-tuned) becomes the snapshot as the first run starts.
+  startRun('finetune', { fromSnapshot: true, compare: true, strategy: next });
 }
 
 export function pauseRun(): void {

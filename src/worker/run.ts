@@ -43,7 +43,8 @@ export async function runTraining(ctx: RunContext, r: RunRequest, startStep: num
   if (r.phase === 'pretrain' && !data.corpusData) throw new EngineError('choose a corpus to pretrain on first', 'noCorpus');
   if (r.phase === 'finetune') {
     if (!data.pairsData) throw new EngineError('choose dialogue pairs to fine-tune on first', 'noPairs');
-    if (r.fromSnapshot && !owner.snapshot) throw new EngineError('there is no pretrained snapshot to start from', 'noSnapshot');
+    // No snapshot yet (a starter, a loaded model): the model as it is now is the pretrained one.
+    if (r.fromSnapshot && !owner.snapshot) owner.snapshot = await snapshotParams(model);
     if (r.fromSnapshot && startStep === 0) restoreParams(model, owner.snapshot!);
     // A fine-tuning run starts with a fresh optimizer (as nanoGPT's init_from='gpt2'): moments from
     // pretraining would carry momentum from the old task, and compared strategies must start equal.

@@ -9,14 +9,20 @@ import type { ModelInfo } from '../../src/worker/protocol';
 describe('compare strategies', () => {
   it('on a 2-layer model, runs four plans that differ (bottom half = top block, so freeze-embeddings replaces it)', () => {
     const names = compareStrategies({ ...DEFAULT_FINETUNE, every: 30 }, 2).map((s) => s.name);
-    expect(names).toEqual(['none', 'bottom:1', 'progressive:30', 'embeddings', 'lora:r8 α16']);
+    expect(names).toEqual(['none', 'bottom:1', 'progressive:30', 'embeddings', 'lora:r8 α16', 'none, long (3× steps, 4× lr)']);
   });
   it('on a 4-layer model, runs full, bottom half, top block and progressive', () => {
-    expect(compareStrategies({ ...DEFAULT_FINETUNE, every: 25 }, 4).map((s) => s.name)).toEqual(['none', 'bottom:2', 'top:1', 'progressive:25', 'lora:r8 α16']);
+    expect(compareStrategies({ ...DEFAULT_FINETUNE, every: 25 }, 4).map((s) => s.name)).toEqual(['none', 'bottom:2', 'top:1', 'progressive:25', 'lora:r8 α16', 'none, long (3× steps, 4× lr)']);
+  });
+  it('ends with a long, strong full fine-tune (the one that forgets): three times the steps at four times the rate', () => {
+    const f = { ...DEFAULT_FINETUNE, steps: 100, lr: 5e-4 };
+    const long = compareStrategies(f, 4).at(-1)!;
+    const r = runRequest({ ...initialState('en'), finetune: f }, 'finetune', true, long.patch);
+    expect([r.steps, r.lr, r.freeze]).toEqual([300, 2e-3, { kind: 'none' }]);
   });
   it('adds LoRA with the user\'s rank, α and targets as one more row, whose request trains the adapters only', () => {
     const f = { ...DEFAULT_FINETUNE, loraRank: 4, loraAlpha: 2, loraTargets: 'attn,mlp' as const };
-    const lora = compareStrategies(f, 4).at(-1)!;
+    const lora = compareStrategies(f, 4).at(-2)!;
     expect(lora.name).toBe('lora:r4 α2 +mlp');
     const st = initialState('en');
     const r = runRequest({ ...st, finetune: f, model: { ...st.model, info: { config: { ...PRESETS.baby, vocabSize: 65 } } as ModelInfo } }, 'finetune', true, lora.patch);

@@ -168,7 +168,7 @@ export function FinetunePanel() {
       </fieldset>
       <RunControls phase="finetune" canStart={canStart} onStart={() => startRun('finetune')} />
       <div className="row">
-        <button type="button" data-testid="compare-start" disabled={running || !canStart || !model?.hasSnapshot} onClick={compare}>
+        <button type="button" data-testid="compare-start" disabled={running || !canStart || !model} onClick={compare}>
           {t('ft.compare')}
         </button>
         <span className="muted small">{t('ft.compareHelp')}</span>
