@@ -18,6 +18,8 @@ import { ModelDiagram } from './diagram/ModelDiagram';
 import { useT, useText } from './hooks';
 import { msg } from '../i18n/i18n';
 import type { Lang } from '../store/lang';
+import { BackendBadge } from './BackendBadge';
+import './class.css';
 
 function Header() {
   const t = useT();
@@ -65,9 +67,7 @@ function Header() {
             ))}
           </select>
         </label>
-        <span className="backend-status" data-testid="backend-status" data-backend={backend.report?.name ?? ''} data-threads={backend.report?.threads ?? ''} title={backend.report?.reason}>
-          {backend.report ? `${backend.report.name}${(backend.report.threads ?? 1) > 1 ? ` · ${t('app.threads', { n: backend.report.threads ?? 1 })}` : ''}: ${backend.report.reason}` : t('app.backendStarting')}
-        </span>
+        <BackendBadge />
         <button
           type="button"
           onClick={() => {
