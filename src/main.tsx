@@ -8,8 +8,10 @@ import { loadManifest, loadStarters, selectCorpus, selectPairs, startWorker } fr
 import { readAutosaveInfo } from './store/persist';
 import { claimAutosave } from './app/tabs';
 import './ui/styles.css';
+import { registerServiceWorker } from './sw/register';
 
 async function boot(): Promise<void> {
+  registerServiceWorker();
   set({ lang: defaultLang() });
   readUrl();
   document.documentElement.lang = get().lang === 'zh' ? 'zh-CN' : 'en';

@@ -5,7 +5,8 @@
  * violations (axe-core). Every page is closed whatever happens (`withPage`).
  */
 import { describe, expect, it } from 'vitest';
-import { ready, withPage } from './harness';
+import { preview } from 'vite';
+import { ready, sample, serverUrl, withPage, type App } from './harness';
 import { appForFile } from './appForFile';
 
 const app = appForFile();
@@ -69,4 +70,57 @@ describe('the pair editor scales', () => {
       console.info(`5,000 pairs: removing one took ${removeMs} ms to show`);
       expect(errors).toEqual([]);
     }), 200_000);
+});
+
+describe('offline and installable', () => {
+  it('on a host without isolation headers the service worker isolates the page; after one visit it runs offline: a starter loads and answers', async () => {
+    // The build appForFile made, served as a plain static host: no COOP/COEP headers.
+    const server = await preview({ configFile: false, logLevel: 'warn', preview: { port: 0, host: '127.0.0.1', strictPort: false, headers: {} } });
+    const host: App = { url: serverUrl(server), browser: app.browser, close: async () => undefined };
+    let closed = false;
+    const stopServer = async () => {
+      if (closed) return;
+      closed = true;
+      (server.httpServer as { closeAllConnections?: () => void }).closeAllConnections?.();
+      await new Promise<void>((resolve) => server.httpServer.close(() => resolve()));
+    };
+    try {
+      await withPage(host, '?lang=en&backend=wasm', async ({ page, context, errors }) => {
+        // The manifest: a name and an icon.
+        const manifest = await page.evaluate(async () => {
+          const href = document.querySelector('link[rel=manifest]')?.getAttribute('href');
+          return href ? ((await (await fetch(href)).json()) as { name: string; icons: { src: string }[] }) : null;
+        });
+        expect(manifest?.name).toBe('Small GPT Playground');
+        expect(manifest?.icons.length).toBeGreaterThan(0);
+        // The worker takes control (once it has stored the whole build), and the page reloads isolated.
+        await expect.poll(() => page.evaluate(() => crossOriginIsolated && navigator.serviceWorker.controller !== null).catch(() => false), { timeout: 120_000, interval: 500 }).toBe(true);
+        await ready(page);
+        const stored = await page.evaluate(async () => {
+          const keys = await caches.keys();
+          const cache = await caches.open(keys.find((k) => k.startsWith('small-gpt-'))!);
+          return (await cache.keys()).map((r) => new URL(r.url).pathname);
+        });
+        expect(stored).toContain('/index.html');
+        expect(stored).toContain('/datasets/manifest.json');
+        expect(stored).toContain('/starters/en.safetensors');
+        expect(stored.some((p) => /^\/assets\/training\.worker-.*\.js$/.test(p))).toBe(true);
+        expect(stored.some((p) => /\.wasm$/.test(p))).toBe(true);
+
+        // Network off, and the server gone: everything now comes from the service worker.
+        await context.setOffline(true);
+        await stopServer();
+        await page.reload();
+        await ready(page);
+        expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
+        await page.click('[data-testid=starter-en]');
+        await page.waitForSelector('[data-testid=notice]:has-text("pretrained starter")', { timeout: 60_000 });
+        const reply = await sample(page, 'What is your name, sailor?', 1);
+        expect(reply.trim().length).toBeGreaterThan(0);
+        expect(errors).toEqual([]);
+      });
+    } finally {
+      await stopServer();
+    }
+  }, 300_000);
 });
