@@ -9,6 +9,7 @@ import { readAutosaveInfo } from './store/persist';
 import { claimAutosave } from './app/tabs';
 import './ui/styles.css';
 import { registerServiceWorker } from './sw/register';
+import { keepAwakeWhileTraining } from './app/wakeLock';
 
 async function boot(): Promise<void> {
   registerServiceWorker();
@@ -21,6 +22,7 @@ async function boot(): Promise<void> {
     </StrictMode>,
   );
   claimAutosave();
+  keepAwakeWhileTraining();
   startWorker(get().backend.forced);
   await Promise.all([loadManifest(), loadStarters()]);
   const { data, pairs, manifest } = get();
