@@ -11,7 +11,7 @@ function fake({ refuse = false } = {}) {
       requests++;
       if (gate === null && late) await new Promise<void>((r) => (gate = r));
       if (refuse) throw new DOMException('not allowed', 'NotAllowedError');
-      const s = { released: false, release: async () => void (s.released = true) } satisfies WakeLockSentinelLike & { released: boolean };
+      const s: WakeLockSentinelLike & { released: boolean } = { released: false, release: async () => void (s.released = true) };
       held.push(s);
       return s;
     },
