@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { preview } from 'vite';
+import type { Page } from 'playwright-core';
 import { ready, sample, serverUrl, withPage, type App } from './harness';
 import { appForFile } from './appForFile';
 
@@ -38,7 +39,7 @@ describe('the backend badge', () => {
 
 describe('the pair editor scales', () => {
   it('shows one page of 25 rows of a 5,000-pair upload, pages, finds, edits and removes a pair', () =>
-    withPage(app, '?lang=en', async ({ page, errors }) => {
+    withPage(app, '?lang=en&mode=lab', async ({ page, errors }) => {
       await ready(page);
       const jsonl = Array.from({ length: 5000 }, (_, i) => JSON.stringify({ prompt: `What is item ${i}?`, response: `It is item number ${i}.` })).join('\n');
       await page.setInputFiles('[data-testid=pairs-upload]', { name: 'big.jsonl', mimeType: 'application/jsonl', buffer: Buffer.from(jsonl) });
@@ -123,4 +124,136 @@ describe('offline and installable', () => {
       await stopServer();
     }
   }, 300_000);
+});
+
+/** Interactive controls inside the viewport and visible: what a person sees they can use on the first screen. */
+const controlsInView = (page: Page) =>
+  page.evaluate(() =>
+    [...document.querySelectorAll<HTMLElement>('input, select, textarea, button, summary, a[href]')].filter((el) => {
+      const r = el.getBoundingClientRect();
+      const style = getComputedStyle(el);
+      return r.width > 0 && r.height > 0 && r.bottom > 0 && r.top < innerHeight && r.right > 0 && r.left < innerWidth && style.visibility !== 'hidden' && el.closest('details:not([open]) > :not(summary)') === null;
+    }).map((el) => `${el.tagName.toLowerCase()}${el.dataset.testid ? `[${el.dataset.testid}]` : ''}`),
+  );
+
+/** Replace the browser's Wake Lock with a counter: how many screen locks the page holds now, and has asked for. */
+const countWakeLocks = (page: Page) =>
+  page.evaluate(() => {
+    const w = window as unknown as { __wake: { requests: number; held: number } };
+    w.__wake = { requests: 0, held: 0 };
+    (WakeLock.prototype as unknown as { request: () => Promise<unknown> }).request = async () => {
+      w.__wake.requests++;
+      w.__wake.held++;
+      const s = { released: false, release: async () => void (!s.released && ((s.released = true), w.__wake.held--)) };
+      return s;
+    };
+  });
+const wakeLocks = (page: Page) => page.evaluate(() => (window as unknown as { __wake: { requests: number; held: number } }).__wake);
+
+describe('the lesson view', () => {
+  it('is the first visit’s view: one obvious first action and ≤ 10 controls at 1366×768; each step shows its one control; the rest folded; the step and mode in the URL', () =>
+    withPage(app, '?lang=en', async ({ page, errors }) => {
+      await page.setViewportSize({ width: 1366, height: 768 });
+      await ready(page);
+      await page.waitForSelector('[data-testid=lesson-mode][data-step="1"]');
+      await page.waitForSelector('[data-testid=lesson-starter]:not([disabled])');
+      const controls = await controlsInView(page);
+      console.info(`lesson, first screen at 1366×768: ${controls.length} controls: ${controls.join(' ')}`);
+      expect(controls.length).toBeLessThanOrEqual(10);
+      // One primary action in view: load the starter.
+      const primaries = await page.locator('button.primary:visible').evaluateAll((els) => els.map((e) => e.getAttribute('data-testid')));
+      expect(primaries).toEqual(['lesson-starter']);
+      await page.screenshot({ path: 'test-results/screenshots/lesson-mode-step1-en.png' });
+      // Everything else a click away, folded.
+      expect(await page.isVisible('[data-testid=pretrain-start]')).toBe(false);
+      expect(await page.locator('[data-testid=pretrain-start]').count()).toBe(1);
+
+      // 1 → 2: load the starter; the lesson moves on to asking it.
+      await page.click('[data-testid=lesson-starter]');
+      await page.waitForSelector('[data-testid=lesson-mode][data-step="2"]', { timeout: 60_000 });
+      expect(new URL(page.url()).searchParams.get('mode')).toBe('lesson');
+      expect(new URL(page.url()).searchParams.get('step')).toBe('2');
+      await page.click('[data-testid=lesson-ask]');
+      await page.waitForFunction(() => (document.querySelector('[data-testid=lesson-reply]')?.textContent ?? '').trim().length > 0, null, { timeout: 60_000 });
+      await page.waitForSelector('[data-testid=lesson-ask]:not([disabled])', { timeout: 60_000 });
+      await page.screenshot({ path: 'test-results/screenshots/lesson-mode-step2-en.png' });
+
+      // 3: fine-tune, its chart and diagram beside; it runs, and stops.
+      await page.click('[data-testid=lesson-next]');
+      await page.click('[data-testid=lesson-finetune]');
+      await page.waitForFunction(() => /Step [1-9]/.test(document.querySelector('[data-testid=lesson-progress]')?.textContent ?? ''), null, { timeout: 120_000 });
+      expect(await page.isVisible('[data-testid=loss-chart]')).toBe(true);
+      await page.screenshot({ path: 'test-results/screenshots/lesson-mode-step3-en.png' });
+      await page.click('[data-testid=lesson-stop]');
+      await page.waitForSelector('[data-testid=lesson-finetune]:not([disabled])', { timeout: 60_000 });
+
+      // All settings: a click away.
+      await page.click('[data-testid=all-settings] > summary');
+      expect(await page.isVisible('[data-testid=finetune-start]')).toBe(true);
+
+      // The view survives a reload (it is in the URL); the lab is one choice away and remembered too.
+      await page.reload();
+      await page.waitForSelector('[data-testid=lesson-mode][data-step="3"]');
+      await page.selectOption('[data-testid=mode-select]', 'lab');
+      await page.waitForSelector('[data-testid=view-column]');
+      expect(new URL(page.url()).searchParams.get('mode')).toBe('lab');
+      expect(errors).toEqual([]);
+    }), 400_000);
+});
+
+describe('the presentation view', () => {
+  it('at 1280×720: large type, the chart, diagram and answers; Space pauses and resumes, → steps once, F fine-tunes; the screen stays awake while training', () =>
+    withPage(app, '?lang=en&backend=wasm&mode=lab', async ({ page, errors }) => {
+      await page.setViewportSize({ width: 1280, height: 720 });
+      await ready(page);
+      await countWakeLocks(page);
+      await page.click('[data-testid=starter-en]');
+      await page.waitForSelector('[data-testid=notice]:has-text("pretrained starter")', { timeout: 60_000 });
+      await page.waitForSelector('[data-testid=pairs-info]', { state: 'attached', timeout: 60_000 });
+      await page.selectOption('[data-testid=mode-select]', 'present');
+      await page.waitForSelector('[data-testid=present-mode]');
+      expect(new URL(page.url()).searchParams.get('present')).toBe('1');
+      const status = () => page.getAttribute('[data-testid=present-progress]', 'data-status');
+      const step = async () => Number(await page.getAttribute('[data-testid=present-progress]', 'data-step'));
+
+      await page.keyboard.press('f');
+      await page.waitForFunction(() => Number(document.querySelector('[data-testid=present-progress]')?.getAttribute('data-step')) >= 3, null, { timeout: 120_000 });
+      expect(await status()).toBe('running');
+      expect((await wakeLocks(page)).held).toBe(1);
+
+      await page.keyboard.press(' ');
+      await page.waitForSelector('[data-testid=present-progress][data-status=paused]', { timeout: 30_000 });
+      expect((await wakeLocks(page)).held).toBe(0);
+      const paused = await step();
+      await page.keyboard.press('ArrowRight');
+      await page.waitForFunction((n) => Number(document.querySelector('[data-testid=present-progress]')?.getAttribute('data-step')) === n + 1, paused, { timeout: 30_000 });
+      await page.waitForSelector('[data-testid=present-progress][data-status=paused]', { timeout: 30_000 });
+      expect(await step()).toBe(paused + 1);
+
+      // Readable on a projector: large type, the chart in view, nothing wider than the screen.
+      const look = await page.evaluate(() => {
+        const px = (sel: string) => parseFloat(getComputedStyle(document.querySelector(sel)!).fontSize);
+        const chart = document.querySelector('[data-testid=loss-chart]')!.getBoundingClientRect();
+        return { progress: px('[data-testid=present-progress]'), body: px('.present'), chartBottom: chart.bottom, chartWidth: chart.width, scrollWidth: document.documentElement.scrollWidth };
+      });
+      console.info(`presentation at 1280×720: ${JSON.stringify(look)}`);
+      expect(look.progress).toBeGreaterThanOrEqual(22);
+      expect(look.body).toBeGreaterThanOrEqual(18);
+      expect(look.chartBottom).toBeLessThanOrEqual(720);
+      expect(look.chartWidth).toBeGreaterThan(600);
+      expect(look.scrollWidth).toBeLessThanOrEqual(1280);
+      expect(await page.locator('[data-testid=data-panel], [data-testid=pretrain-start]').count()).toBe(0);
+      await page.screenshot({ path: 'test-results/screenshots/present-en.png' });
+
+      await page.keyboard.press(' ');
+      await page.waitForSelector('[data-testid=present-progress][data-status=running]', { timeout: 30_000 });
+      expect((await wakeLocks(page)).held).toBe(1);
+      await page.click('[data-testid=present-exit]');
+      await page.selectOption('[data-testid=mode-select]', 'lab');
+      await page.click('[data-testid=finetune-stop]');
+      await page.waitForSelector('[data-testid=finetune-start]:not([disabled])', { timeout: 60_000 });
+      expect((await wakeLocks(page)).held).toBe(0);
+      expect((await wakeLocks(page)).requests).toBe(3); // the start, the one step, the resume
+      expect(errors).toEqual([]);
+    }), 400_000);
 });
