@@ -5,6 +5,8 @@
  * violations (axe-core). Every page is closed whatever happens (`withPage`).
  */
 import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { preview } from 'vite';
 import type { Page } from 'playwright-core';
 import { ready, sample, serverUrl, withPage, type App } from './harness';
@@ -256,4 +258,45 @@ describe('the presentation view', () => {
       expect((await wakeLocks(page)).requests).toBe(3); // the start, the one step, the resume
       expect(errors).toEqual([]);
     }), 400_000);
+});
+
+describe('accessibility (axe-core)', () => {
+  const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+  interface Violation { id: string; impact: string | null; help: string; nodes: { target: unknown[]; failureSummary?: string }[] }
+  /** axe's serious and critical violations on the page as it is now. */
+  const serious = async (page: Page): Promise<Violation[]> => {
+    await page.addScriptTag({ content: AXE });
+    const { violations, passes } = await page.evaluate(async () => {
+      const r = await (window as unknown as { axe: { run(): Promise<{ violations: Violation[]; passes: unknown[] }> } }).axe.run();
+      return { violations: r.violations, passes: r.passes.length };
+    });
+    console.info(`axe: ${passes} rules pass; ${violations.length} violated: ${violations.map((v) => `${v.id} (${v.impact})`).join(', ') || 'none'}`);
+    expect(passes).toBeGreaterThan(10); // axe ran
+    return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  };
+  const describeAll = (vs: Violation[]) => vs.map((v) => `${v.id} (${v.impact}): ${v.help}: ${v.nodes.slice(0, 3).map((n) => `${JSON.stringify(n.target)} ${n.failureSummary ?? ''}`).join(' | ')}`).join('\n');
+
+  for (const lang of ['en', 'zh'] as const) {
+    for (const mode of ['lesson', 'lab', 'present'] as const) {
+      it(`${mode} view in ${lang === 'en' ? 'English' : 'Chinese'}: no serious or critical violations`, () =>
+        withPage(app, `?lang=${lang}&mode=${mode === 'present' ? 'lab' : mode}`, async ({ page, errors }) => {
+          await ready(page);
+          if (mode !== 'lesson') {
+            // With a model: the diagram, the chart's curves and the runs table are drawn too.
+            await page.click(`[data-testid=starter-${lang}]`);
+            await page.waitForSelector('[data-testid=model-info]', { timeout: 60_000 });
+          }
+          if (mode === 'present') {
+            await page.selectOption('[data-testid=mode-select]', 'present');
+            await page.waitForSelector('[data-testid=present-mode]');
+          }
+          // The reasons behind the badge are checked too: open them.
+          await page.click('[data-testid=backend-badge]');
+          if (mode === 'lesson') await page.click('[data-testid=all-settings] > summary');
+          const found = await serious(page);
+          expect(found, describeAll(found)).toEqual([]);
+          expect(errors).toEqual([]);
+        }), 200_000);
+    }
+  }
 });

@@ -35,8 +35,8 @@ export function LessonMode({ settings }: { settings: React.ReactNode }) {
   const titles: Key[] = ['lessonMode.s1', 'lessonMode.s2', 'lessonMode.s3', world ? 'lessonMode.s4' : 'lessonMode.s4real', 'lessonMode.s5'];
   const notes: Key[] = [world ? 'lessonMode.n1world' : 'lessonMode.n1', 'lessonMode.n2', world ? 'lessonMode.n3world' : 'lessonMode.n3', world ? 'lessonMode.n4' : 'lessonMode.n4real', 'lessonMode.n5'];
   return (
-    <>
-      <main className="lesson-layout" data-testid="lesson-mode" data-step={step + 1}>
+    <main>
+      <div className="lesson-layout" data-testid="lesson-mode" data-step={step + 1}>
         <section className="panel lesson-step" aria-labelledby="lesson-step-title">
           <p className="muted small" data-testid="lesson-step-count">
             {t('lessonMode.step', { n: step + 1, total: LESSON_STEPS })}
@@ -65,14 +65,14 @@ export function LessonMode({ settings }: { settings: React.ReactNode }) {
           {step === 3 && (world ? <QuizView /> : <RunsTable />)}
           {step === 4 && <RunsTable />}
         </div>
-      </main>
+      </div>
       <details className="panel all-settings" data-testid="all-settings">
         <summary>
           <h2>{t('lessonMode.allSettings')}</h2>
         </summary>
         {settings}
       </details>
-    </>
+    </main>
   );
 }
 

@@ -65,8 +65,8 @@ export function PresentMode() {
           <ModelDiagram />
         </div>
         <div className="present-answers">{world ? <QuizView /> : <RunsTable />}</div>
+        <p className="present-keys muted">{t('present.keys')}</p>
       </main>
-      <p className="present-keys muted">{t('present.keys')}</p>
     </div>
   );
 }
