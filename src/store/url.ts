@@ -102,12 +102,25 @@ const FIELDS: Field[] = [
 ];
 
 /**
- * The view a URL opens when it names none: the lesson for a bare address (a first visit, or one naming only
- * the language), the lab for a link that sets up an experiment (a backend, a preset, training settings…).
+ * The view a URL opens when it names none: for a bare address (or one naming only the language) the lesson
+ * on a first visit, else the lesson or lab last chosen; the lab for a link that sets up an experiment (a
+ * backend, a preset, training settings…).
  */
-export function defaultMode(query: string): ViewMode {
+export function defaultMode(query: string, remembered: ViewMode | null = null): ViewMode {
   const keys = [...new URLSearchParams(query).keys()];
-  return keys.every((k) => k === 'lang') ? 'lesson' : 'lab';
+  return keys.every((k) => k === 'lang') ? (remembered === 'lab' ? 'lab' : 'lesson') : 'lab';
+}
+
+/** Where the last choice of lesson or lab is kept, for the next visit to the bare address. */
+export const VIEW_KEY = 'small-gpt-view';
+
+function rememberedMode(): ViewMode | null {
+  try {
+    const v = localStorage.getItem(VIEW_KEY);
+    return v === 'lesson' || v === 'lab' ? v : null;
+  } catch {
+    return null;
+  }
 }
 
 /** The URL query for the current state. */
@@ -136,7 +149,7 @@ export function decodeState(s: AppState, query: string): AppState {
 export function readUrl(): void {
   if (typeof location === 'undefined') return;
   const st = get();
-  set(decodeState({ ...st, view: { ...st.view, mode: defaultMode(location.search) } }, location.search));
+  set(decodeState({ ...st, view: { ...st.view, mode: defaultMode(location.search, rememberedMode()) } }, location.search));
 }
 
 export function writeUrl(): void {

@@ -9,6 +9,11 @@ describe('the view in the URL', () => {
     expect(defaultMode('?lang=zh')).toBe('lesson');
     expect(defaultMode('?preset=baby&steps=2000')).toBe('lab');
     expect(defaultMode('?backend=wasm')).toBe('lab');
+    // The bare address remembers the last choice of lesson or lab (never the presentation).
+    expect(defaultMode('', 'lab')).toBe('lab');
+    expect(defaultMode('?lang=en', 'lesson')).toBe('lesson');
+    expect(defaultMode('', 'present')).toBe('lesson');
+    expect(defaultMode('?preset=baby', 'lesson')).toBe('lab');
   });
 
   it('reads and writes ?mode=lesson|lab, ?present=1 and the lesson step', () => {

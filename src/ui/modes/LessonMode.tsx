@@ -51,9 +51,11 @@ export function LessonMode({ settings }: { settings: React.ReactNode }) {
             {step === 4 && <CompareStep />}
           </div>
           <nav className="row lesson-nav" aria-label={t('lessonMode.title')}>
-            <button type="button" data-testid="lesson-back" disabled={step === 0} onClick={() => setLessonStep(step - 1)}>
-              ← {t('lessonMode.back')}
-            </button>
+            {step > 0 && (
+              <button type="button" data-testid="lesson-back" onClick={() => setLessonStep(step - 1)}>
+                ← {t('lessonMode.back')}
+              </button>
+            )}
             <button type="button" data-testid="lesson-next" disabled={step === LESSON_STEPS - 1} onClick={() => setLessonStep(step + 1)}>
               {t('lessonMode.next')} →
             </button>
@@ -146,6 +148,7 @@ function FinetuneStep() {
   const hasModel = useStore((s) => Boolean(s.model.info));
   const ready = useStore((s) => Boolean(s.pairs.info));
   const run = useStore((s) => s.run);
+  const scoring = useStore((s) => s.runs.find((r) => r.runId === s.run.runId)?.scoring ?? 0);
   const active = run.status === 'running' || run.status === 'paused';
   if (!hasModel) return <p className="warn">{t('lessonMode.needModel')}</p>;
   return (
@@ -162,6 +165,8 @@ function FinetuneStep() {
       {run.steps > 0 && run.phase === 'finetune' && (
         <p className="small" data-testid="lesson-progress" aria-live="polite">
           {t('lessonMode.progress', { step: run.step, steps: run.steps })}
+          {/* After the last step (or Stop) the run scores its answers before it ends: say so, it can take a minute. */}
+          {scoring > 0 && <> · {t('runs.scoring', { n: scoring })}</>}
         </p>
       )}
     </>
