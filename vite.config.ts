@@ -1,11 +1,13 @@
 import { defineConfig } from 'vite';
 import react from '@vitejs/plugin-react';
 import { ISOLATION_HEADERS as isolation, wasmThreads } from './scripts/wasmThreadsPlugin.ts';
+import { serviceWorker } from './scripts/serviceWorkerPlugin.ts';
 
 // Cross-origin isolation lets the wasm backend use its threaded build where the machine has cores to spare;
 // wasmThreads() makes that build survive bundling.
 export default defineConfig({
-  plugins: [react(), wasmThreads()],
+  // serviceWorker(): dist/sw.js, the offline app that also adds the isolation headers on hosts that cannot (src/sw/sw.js).
+  plugins: [react(), wasmThreads(), serviceWorker()],
   // Dev pre-bundles TF.js outside the plugin pipeline: patch it there too.
   optimizeDeps: { rolldownOptions: { plugins: [wasmThreads()] } },
   server: { headers: isolation },

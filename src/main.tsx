@@ -8,8 +8,11 @@ import { loadManifest, loadStarters, selectCorpus, selectPairs, startWorker } fr
 import { readAutosaveInfo } from './store/persist';
 import { claimAutosave } from './app/tabs';
 import './ui/styles.css';
+import { registerServiceWorker } from './sw/register';
+import { keepAwakeWhileTraining } from './app/wakeLock';
 
 async function boot(): Promise<void> {
+  registerServiceWorker();
   set({ lang: defaultLang() });
   readUrl();
   document.documentElement.lang = get().lang === 'zh' ? 'zh-CN' : 'en';
@@ -19,6 +22,7 @@ async function boot(): Promise<void> {
     </StrictMode>,
   );
   claimAutosave();
+  keepAwakeWhileTraining();
   startWorker(get().backend.forced);
   await Promise.all([loadManifest(), loadStarters()]);
   const { data, pairs, manifest } = get();

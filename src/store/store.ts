@@ -160,7 +160,15 @@ export interface AppState {
   tokenizer: { kind: 'char' | 'bpe'; vocabSize: number | null; progress: TokenizerProgress | null; info: TokenizerInfo | null; bitsPerChar: boolean };
   /** otherTab: another tab of the app holds the autosave, so this one does not write it. */
   autosave: { every: number; lastSavedStep: number | null; error: string | null; resumable: { step: number; savedAt: number } | null; otherTab: boolean };
+
+  /**
+   * How the page is laid out: the lesson (a few steps, one control each, the rest folded), the lab (every
+   * panel) or the presentation (large type, the chart and the answers; keys drive the run). In the URL.
+   */
+  view: { mode: ViewMode; step: number };
 }
+
+export type ViewMode = 'lesson' | 'lab' | 'present';
 
 export const DEFAULT_PRETRAIN: TrainSettings = { ...LESSON_PRETRAIN, samplePrompt: '' };
 
@@ -205,6 +213,7 @@ export function initialState(lang: Lang = 'en'): AppState {
     notice: null,
     tokenizer: { kind: 'char', vocabSize: null, progress: null, info: null, bitsPerChar: false },
     autosave: { every: 50, lastSavedStep: null, error: null, resumable: null, otherTab: false },
+    view: { mode: 'lab', step: 0 },
   };
 }
 

@@ -3,7 +3,7 @@
  * reproduces the experiment (weights are not in the URL). A table-driven codec, as TensorFlow
  * Playground's state.ts.
  */
-import { get, set, type AppState, type FreezePreset } from './store';
+import { get, set, type AppState, type FreezePreset, type ViewMode } from './store';
 import { isPresetName, PRESETS, type ArchConfig } from '../engine/model/config';
 import type { ScheduleKind } from '../engine/train/schedule';
 import { BACKENDS } from '../worker/protocol';
@@ -65,6 +65,10 @@ const isVocabSize = (n: number | null): n is number => n !== null && Number.isIn
 
 /** Applied in this order whatever the query's order: 'preset' comes before the fields that override it. */
 const FIELDS: Field[] = [
+  // The view: ?mode=lesson|lab, and ?present=1 for the presentation (after mode, so it wins).
+  { key: 'mode', read: (s) => (s.view.mode === 'present' ? null : s.view.mode), write: (s, v) => (v === 'lesson' || v === 'lab' ? { view: { ...s.view, mode: v } } : null) },
+  { key: 'step', read: (s) => (s.view.mode === 'lesson' && s.view.step > 0 ? s.view.step + 1 : null), write: (s, v) => (num(v) !== null && num(v)! >= 1 && num(v)! <= 5 ? { view: { ...s.view, step: Math.floor(num(v)!) - 1 } } : null) },
+  { key: 'present', read: (s) => (s.view.mode === 'present' ? 1 : null), write: (s, v) => (v === '1' ? { view: { ...s.view, mode: 'present' } } : null) },
   { key: 'lang', read: (s) => s.lang, write: (_s, v) => (oneOf(LANGS, v) ? { lang: v } : null) },
   { key: 'backend', read: (s) => s.backend.forced, write: (s, v) => (oneOf(BACKENDS, v) ? { backend: { ...s.backend, forced: v } } : null) },
   { key: 'data', read: (s) => (s.data.source?.startsWith('upload:') ? null : s.data.source), write: (s, v) => ({ data: { ...s.data, source: v } }) },
@@ -97,6 +101,28 @@ const FIELDS: Field[] = [
   { key: 'disc', read: (s) => (s.finetune.useDiscriminative ? s.finetune.discriminative : null), write: (s, v) => (num(v) === null ? null : { finetune: { ...s.finetune, useDiscriminative: true, discriminative: num(v)! } }) },
 ];
 
+/**
+ * The view a URL opens when it names none: for a bare address (or one naming only the language) the lesson
+ * on a first visit, else the lesson or lab last chosen; the lab for a link that sets up an experiment (a
+ * backend, a preset, training settings…).
+ */
+export function defaultMode(query: string, remembered: ViewMode | null = null): ViewMode {
+  const keys = [...new URLSearchParams(query).keys()];
+  return keys.every((k) => k === 'lang') ? (remembered === 'lab' ? 'lab' : 'lesson') : 'lab';
+}
+
+/** Where the last choice of lesson or lab is kept, for the next visit to the bare address. */
+export const VIEW_KEY = 'small-gpt-view';
+
+function rememberedMode(): ViewMode | null {
+  try {
+    const v = localStorage.getItem(VIEW_KEY);
+    return v === 'lesson' || v === 'lab' ? v : null;
+  } catch {
+    return null;
+  }
+}
+
 /** The URL query for the current state. */
 export function encodeState(s: AppState): string {
   const q = new URLSearchParams();
@@ -122,7 +148,8 @@ export function decodeState(s: AppState, query: string): AppState {
 
 export function readUrl(): void {
   if (typeof location === 'undefined') return;
-  set(decodeState(get(), location.search));
+  const st = get();
+  set(decodeState({ ...st, view: { ...st.view, mode: defaultMode(location.search, rememberedMode()) } }, location.search));
 }
 
 export function writeUrl(): void {

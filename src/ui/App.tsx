@@ -18,6 +18,11 @@ import { ModelDiagram } from './diagram/ModelDiagram';
 import { useT, useText } from './hooks';
 import { msg } from '../i18n/i18n';
 import type { Lang } from '../store/lang';
+import { BackendBadge } from './BackendBadge';
+import { ModeSelect } from './modes/ModeSelect';
+import { LessonMode } from './modes/LessonMode';
+import { PresentMode } from './modes/PresentMode';
+import './class.css';
 
 function Header() {
   const t = useT();
@@ -46,6 +51,7 @@ function Header() {
             <option value="zh">简体中文</option>
           </select>
         </label>
+        <ModeSelect />
         <label>
           {t('app.backend')}{' '}
           <select
@@ -65,9 +71,7 @@ function Header() {
             ))}
           </select>
         </label>
-        <span className="backend-status" data-testid="backend-status" data-backend={backend.report?.name ?? ''} data-threads={backend.report?.threads ?? ''} title={backend.report?.reason}>
-          {backend.report ? `${backend.report.name}${(backend.report.threads ?? 1) > 1 ? ` · ${t('app.threads', { n: backend.report.threads ?? 1 })}` : ''}: ${backend.report.reason}` : t('app.backendStarting')}
-        </span>
+        <BackendBadge />
         <button
           type="button"
           onClick={() => {
@@ -164,33 +168,69 @@ function Credits() {
   );
 }
 
-export function App() {
+/** The lab: every panel (the forms in one column, what they show in the other). */
+function Lab() {
   return (
-    <div className="app">
-      <Header />
-      <Banners />
-      <main className="layout">
-        <div className="column">
-          <LessonGuide />
-          <DataPanel />
-          <ModelPanel />
-          <PretrainPanel />
-          <FinetunePanel />
-          <SavePanel />
-        </div>
-        {/* sticky on wide screens (styles.css): the run's loss and model stay beside the forms that started it */}
-        <div className="column view" data-testid="view-column">
-          <LossChart />
-          <ModelDiagram />
-          <RunsTable />
-          <QuizView />
-          <ChatPanel />
-          <AttentionPanel />
-          <SampleStrip />
-        </div>
-      </main>
-      <Credits />
+    <main className="layout">
+      <div className="column">
+        <LessonGuide />
+        <DataPanel />
+        <ModelPanel />
+        <PretrainPanel />
+        <FinetunePanel />
+        <SavePanel />
+      </div>
+      {/* sticky on wide screens (styles.css): the run's loss and model stay beside the forms that started it */}
+      <div className="column view" data-testid="view-column">
+        <LossChart />
+        <ModelDiagram />
+        <RunsTable />
+        <QuizView />
+        <ChatPanel />
+        <AttentionPanel />
+        <SampleStrip />
+      </div>
+    </main>
+  );
+}
+
+/** Under the lesson's "All settings": the lab's panels the lesson's steps do not show. */
+function LessonSettings() {
+  return (
+    <div className="layout">
+      <div className="column">
+        <LessonGuide />
+        <DataPanel />
+        <ModelPanel />
+        <PretrainPanel />
+        <FinetunePanel />
+        <SavePanel />
+      </div>
+      <div className="column">
+        <ChatPanel />
+        <AttentionPanel />
+        <SampleStrip />
+      </div>
     </div>
   );
 }
 
+export function App() {
+  const mode = useStore((s) => s.view.mode);
+  if (mode === 'present') {
+    return (
+      <div className="app app-present">
+        <Banners />
+        <PresentMode />
+      </div>
+    );
+  }
+  return (
+    <div className="app">
+      <Header />
+      <Banners />
+      {mode === 'lesson' ? <LessonMode settings={<LessonSettings />} /> : <Lab />}
+      <Credits />
+    </div>
+  );
+}

@@ -14,7 +14,13 @@ import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs
 import wasmUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreadedUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
-import type { BackendName, BackendReport, BackendProbe } from './protocol';
+import type { BackendName, BackendReport, BackendProbe, BackendReason } from './protocol';
+
+/** A sentence of the report: its code (translated by the page as `backend.<code>`), parameters and English text. */
+const why = (code: string, text: string, params?: Record<string, string | number>): BackendReason => (params ? { code, params, text } : { code, text });
+
+/** A probe's result, its detail told as a BackendReason too. */
+const probe = (available: boolean, hardware: boolean, w: BackendReason): BackendProbe => ({ available, hardware, detail: w.text, why: w });
 
 /**
  * Threads for WebAssembly: TF.js's threaded SIMD build needs SharedArrayBuffer, which a browser gives only
@@ -35,7 +41,11 @@ const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIs
 const cores = typeof navigator !== 'undefined' ? navigator.hardwareConcurrency || 1 : 1;
 let wasmThreads = isolated && cores >= MIN_CORES_FOR_THREADS ? Math.min(cores, MAX_THREADS) : 1;
 /** Why the threaded build is not used (empty while it is, or may be). */
-let wasmSingle = isolated ? (cores >= MIN_CORES_FOR_THREADS ? '' : `${cores} core${cores === 1 ? '' : 's'}: one thread with the SIMD kernels is faster`) : 'the page is not cross-origin isolated';
+let wasmSingle: BackendReason | null = isolated
+  ? cores >= MIN_CORES_FOR_THREADS
+    ? null
+    : why('fewCores', `${cores} core${cores === 1 ? '' : 's'}: one thread with the SIMD kernels is faster`, { cores })
+  : why('notIsolated', 'the page is not cross-origin isolated');
 if (wasmThreads > 1) setThreadsCount(wasmThreads);
 else tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
 /** TF.js's own wasm factory, kept to register it again single-threaded if the threaded build fails. */
@@ -59,16 +69,17 @@ interface GpuAdapterLike {
 
 async function probeWebGPU(): Promise<BackendProbe> {
   const gpu = (navigator as unknown as { gpu?: { requestAdapter(o?: object): Promise<GpuAdapterLike | null> } }).gpu;
-  if (!gpu) return { available: false, hardware: false, detail: 'WebGPU is not available in this browser' };
+  if (!gpu) return probe(false, false, why('webgpuMissing', 'WebGPU is not available in this browser'));
   try {
     const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
-    if (!adapter) return { available: false, hardware: false, detail: 'WebGPU found no GPU adapter' };
+    if (!adapter) return probe(false, false, why('webgpuNoAdapter', 'WebGPU found no GPU adapter'));
     const info = adapter.info ?? {};
     const name = [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') || 'unknown adapter';
     const software = Boolean(adapter.isFallbackAdapter) || SOFTWARE_RENDERER.test(name);
-    return { available: true, hardware: !software, detail: software ? `WebGPU has only a software adapter (${name})` : `WebGPU adapter: ${name}` };
+    return probe(true, !software, software ? why('webgpuSoftware', `WebGPU has only a software adapter (${name})`, { name }) : why('webgpuAdapter', `WebGPU adapter: ${name}`, { name }));
   } catch (e) {
-    return { available: false, hardware: false, detail: `WebGPU failed: ${(e as Error).message}` };
+    const message = (e as Error).message;
+    return probe(false, false, why('webgpuFailed', `WebGPU failed: ${message}`, { message }));
   }
 }
 
@@ -76,13 +87,14 @@ function probeWebGL(): BackendProbe {
   try {
     const canvas = new OffscreenCanvas(1, 1);
     const gl = canvas.getContext('webgl2') as WebGL2RenderingContext | null;
-    if (!gl) return { available: false, hardware: false, detail: 'WebGL2 is not available' };
+    if (!gl) return probe(false, false, why('webglMissing', 'WebGL2 is not available'));
     const ext = gl.getExtension('WEBGL_debug_renderer_info');
     const renderer = String(ext ? gl.getParameter(ext.UNMASKED_RENDERER_WEBGL) : gl.getParameter(gl.RENDERER));
     const software = SOFTWARE_RENDERER.test(renderer);
-    return { available: true, hardware: !software, detail: software ? `WebGL has only a software renderer (${renderer})` : `WebGL renderer: ${renderer}` };
+    return probe(true, !software, software ? why('webglSoftware', `WebGL has only a software renderer (${renderer})`, { name: renderer }) : why('webglRenderer', `WebGL renderer: ${renderer}`, { name: renderer }));
   } catch (e) {
-    return { available: false, hardware: false, detail: `WebGL failed: ${(e as Error).message}` };
+    const message = (e as Error).message;
+    return probe(false, false, why('webglFailed', `WebGL failed: ${message}`, { message }));
   }
 }
 
@@ -124,7 +136,7 @@ async function activateWasm(): Promise<boolean> {
     clearTimeout(timer);
     if (!outcome) return true;
     wasmThreads = 1;
-    wasmSingle = `threaded WebAssembly failed: ${outcome}`;
+    wasmSingle = why('threadsFailed', `threaded WebAssembly failed: ${outcome}`, { message: outcome });
     tf.removeBackend('wasm');
     tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
     tf.registerBackend('wasm', wasmFactory, 2);
@@ -133,10 +145,12 @@ async function activateWasm(): Promise<boolean> {
 }
 
 /** Threads the wasm backend trains with, and why only one where that is so. */
-function wasmDetail(): { threads: number; note: string } {
+function wasmDetail(): { threads: number; note: string; reasons: BackendReason[] } {
   // The single-threaded build has no thread pool, which TF.js reports as -1.
   const threads = Math.max(1, getThreadsCount());
-  return { threads, note: threads > 1 ? `WebAssembly on ${threads} threads` : `WebAssembly on one thread (${wasmSingle || 'the threaded build was not chosen'})` };
+  if (threads > 1) return { threads, note: `WebAssembly on ${threads} threads`, reasons: [why('wasmThreads', `WebAssembly on ${threads} threads`, { threads })] };
+  const single = wasmSingle ?? why('threadsNotChosen', 'the threaded build was not chosen');
+  return { threads, note: `WebAssembly on one thread (${single.text})`, reasons: [why('wasmOneThread', 'WebAssembly on one thread'), single] };
 }
 
 /** Choose and start a backend: `forced` if given (and it works), else the fastest real one. */
@@ -144,29 +158,43 @@ export async function chooseBackend(forced?: BackendName): Promise<BackendReport
   const probes: Record<BackendName, BackendProbe> = {
     webgpu: await probeWebGPU(),
     webgl: probeWebGL(),
-    wasm: { available: typeof WebAssembly === 'object', hardware: false, detail: 'WebAssembly on the CPU' },
-    cpu: { available: true, hardware: false, detail: 'plain JavaScript on the CPU' },
+    wasm: probe(typeof WebAssembly === 'object', false, why('wasmCpu', 'WebAssembly on the CPU')),
+    cpu: probe(true, false, why('cpuJs', 'plain JavaScript on the CPU')),
   };
-  const skipped: string[] = [];
+  const skipped: BackendReason[] = [];
+  /** The report: the English reason (its sentences joined) and the sentences as codes. */
+  const report = (name: BackendName, forcedOk: boolean, reasons: BackendReason[], reason: string, threads?: number): BackendReport => ({
+    name,
+    forced: forcedOk,
+    reason,
+    reasons,
+    probes,
+    ...(threads === undefined ? {} : { threads }),
+  });
+  const joined = (rs: BackendReason[]) => rs.map((r) => r.text).join('; ');
   if (forced) {
     if (await (forced === 'wasm' ? activateWasm() : activate(forced))) {
+      const chosen = why('chosen', 'chosen by you');
       if (forced === 'wasm') {
-        const { threads, note } = wasmDetail();
-        return { name: forced, forced: true, reason: `chosen by you (${note})`, probes, threads };
+        const { threads, note, reasons } = wasmDetail();
+        return report(forced, true, [chosen, ...reasons], `chosen by you (${note})`, threads);
       }
-      const note = probes[forced].hardware || forced === 'cpu' ? '' : ` (${probes[forced].detail}: slow)`;
-      return { name: forced, forced: true, reason: `chosen by you${note}`, probes };
+      if (probes[forced].hardware || forced === 'cpu') return report(forced, true, [chosen], 'chosen by you');
+      const slow = probes[forced].why ?? why('detail', probes[forced].detail);
+      return report(forced, true, [chosen, slow, why('softwareSlow', 'slow')], `chosen by you (${probes[forced].detail}: slow)`);
     }
-    skipped.push(`${forced} (chosen by you) failed to start`);
+    skipped.push(why('forcedFailed', `${forced} (chosen by you) failed to start`, { backend: forced }));
   }
   for (const name of ['webgpu', 'webgl'] as const) {
-    if (probes[name].hardware && (await activate(name))) return { name, forced: false, reason: skipped.concat(probes[name].detail).join('; '), probes };
-    skipped.push(probes[name].detail);
+    const detail = probes[name].why ?? why('detail', probes[name].detail);
+    if (probes[name].hardware && (await activate(name))) return report(name, false, [...skipped, detail], joined([...skipped, detail]));
+    skipped.push(detail);
   }
   if (await activateWasm()) {
-    const { threads, note } = wasmDetail();
-    return { name: 'wasm', forced: false, reason: skipped.concat(`using ${note}`).join('; '), probes, threads };
+    const { threads, note, reasons } = wasmDetail();
+    return report('wasm', false, [...skipped, ...reasons], skipped.map((r) => r.text).concat(`using ${note}`).join('; '), threads);
   }
   await activate('cpu');
-  return { name: 'cpu', forced: false, reason: skipped.concat('WebAssembly failed: using plain JavaScript').join('; '), probes };
+  const fallback = why('wasmFailed', 'WebAssembly failed: using plain JavaScript');
+  return report('cpu', false, [...skipped, fallback], joined([...skipped, fallback]));
 }

@@ -15,11 +15,23 @@ import type { Quiz } from '../engine/eval/quiz';
 export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
 export const BACKENDS: readonly BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
 
+/**
+ * One sentence of why a backend was (not) chosen: a code the page translates (`backend.<code>` in the
+ * dictionary) with its parameters (a GPU's own name stays data), and the English text as a fallback.
+ */
+export interface BackendReason {
+  code: string;
+  params?: Record<string, string | number>;
+  text: string;
+}
+
 export interface BackendProbe {
   available: boolean;
   /** A real GPU (not a software fallback). */
   hardware: boolean;
   detail: string;
+  /** `detail` as a code and parameters, for the page's language. */
+  why?: BackendReason;
 }
 
 export interface BackendReport {
@@ -27,6 +39,8 @@ export interface BackendReport {
   forced: boolean;
   /** Why this backend, in words ("WebGPU has only a software adapter (…); using WebAssembly"). */
   reason: string;
+  /** `reason`, one sentence each, as codes the page translates. */
+  reasons?: BackendReason[];
   probes: Record<BackendName, BackendProbe>;
   /** Threads that train, on WebAssembly (1 unless the page is cross-origin isolated and has cores to spare). */
   threads?: number;

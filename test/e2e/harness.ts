@@ -162,7 +162,8 @@ export async function withPage<T>(app: App, query: string, body: (o: Opened) => 
 
 /** The app is ready: the corpus is described and a backend has started. */
 export async function ready(page: Page): Promise<void> {
-  await page.waitForSelector('[data-testid=corpus-info]', { timeout: 60_000 });
+  // attached, not visible: in the lesson view the data panel is folded under "All settings".
+  await page.waitForSelector('[data-testid=corpus-info]', { timeout: 60_000, state: 'attached' });
   await page.waitForFunction(() => document.querySelector('[data-testid=backend-status]')?.getAttribute('data-backend'), null, { timeout: 120_000 });
 }
 

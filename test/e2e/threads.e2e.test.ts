@@ -20,7 +20,7 @@ it('trains on WebAssembly with the threads the machine warrants in the cross-ori
     const status = page.locator('[data-testid=backend-status]');
     expect(await status.getAttribute('data-backend')).toBe('wasm');
     expect(Number(await status.getAttribute('data-threads'))).toBe(expected);
-    if (expected > 1) expect(await status.textContent()).toContain(`wasm · ${expected} threads`);
+    if (expected > 1) expect(await status.textContent()).toContain(`CPU · WebAssembly · ${expected} threads`);
     // The pthread workers run the matmuls: a short run trains to its end without an error.
     await page.click('[data-testid=create-model]');
     await page.waitForSelector('[data-testid=model-info]', { timeout: 60_000 });

@@ -1,0 +1,193 @@
+/**
+ * The lesson view (the default on a first visit): the lesson as five short steps — pick a starter, ask it,
+ * fine-tune, read the quiz (or the answers), compare strategies — each with a sentence or two of what to notice
+ * and the one control that matters; what the step shows (chart, diagram, quiz, runs) beside it; every other
+ * setting folded under "All settings", a click away.
+ */
+import { useState } from 'react';
+import { get, set, useStore } from '../../store/store';
+import { chat, queueComparison, startFromStarter, startRun, stopRun } from '../../app/controller';
+import { compareStrategies } from '../../app/compare';
+import type { Key } from '../../i18n/i18n';
+import { useT } from '../hooks';
+import { LossChart } from '../charts/Charts';
+import { ModelDiagram } from '../diagram/ModelDiagram';
+import { QuizView } from '../panels/QuizView';
+import { RunsTable } from '../panels/RunsTable';
+import { LESSON_STEPS, setLessonStep } from './view';
+
+/** The starter the lesson uses: the small world's in the page's language if bundled, else the language's own, else any. */
+function useLessonStarter() {
+  const lang = useStore((s) => s.lang);
+  const starters = useStore((s) => s.starters);
+  const manifest = useStore((s) => s.manifest);
+  const hasQuiz = (pairs: string) => Boolean(manifest?.datasets.find((d) => d.id === pairs)?.quiz);
+  const mine = starters.filter((s) => s.language === lang);
+  const starter = mine.find((s) => hasQuiz(s.pairs)) ?? mine[0] ?? starters[0] ?? null;
+  return { starter, world: starter ? hasQuiz(starter.pairs) : false };
+}
+
+export function LessonMode({ settings }: { settings: React.ReactNode }) {
+  const t = useT();
+  const lang = useStore((s) => s.lang);
+  const step = useStore((s) => s.view.step);
+  const { starter, world } = useLessonStarter();
+  const titles: Key[] = ['lessonMode.s1', 'lessonMode.s2', 'lessonMode.s3', world ? 'lessonMode.s4' : 'lessonMode.s4real', 'lessonMode.s5'];
+  const notes: Key[] = [world ? 'lessonMode.n1world' : 'lessonMode.n1', 'lessonMode.n2', world ? 'lessonMode.n3world' : 'lessonMode.n3', world ? 'lessonMode.n4' : 'lessonMode.n4real', 'lessonMode.n5'];
+  return (
+    <main>
+      <div className="lesson-layout" data-testid="lesson-mode" data-step={step + 1}>
+        <section className="panel lesson-step" aria-labelledby="lesson-step-title">
+          <p className="muted small" data-testid="lesson-step-count">
+            {t('lessonMode.step', { n: step + 1, total: LESSON_STEPS })}
+          </p>
+          <h2 id="lesson-step-title">{t(titles[step])}</h2>
+          <p className="lesson-note">{t(notes[step])}</p>
+          <div className="lesson-control">
+            {step === 0 && <StarterStep id={starter?.id ?? null} title={starter?.title[lang] ?? ''} />}
+            {step === 1 && <AskStep />}
+            {step === 2 && <FinetuneStep />}
+            {step === 3 && <QuizStep world={world} />}
+            {step === 4 && <CompareStep />}
+          </div>
+          <nav className="row lesson-nav" aria-label={t('lessonMode.title')}>
+            {step > 0 && (
+              <button type="button" data-testid="lesson-back" onClick={() => setLessonStep(step - 1)}>
+                ← {t('lessonMode.back')}
+              </button>
+            )}
+            <button type="button" data-testid="lesson-next" disabled={step === LESSON_STEPS - 1} onClick={() => setLessonStep(step + 1)}>
+              {t('lessonMode.next')} →
+            </button>
+          </nav>
+        </section>
+        <div className="lesson-view" data-testid="lesson-view">
+          {(step === 2 || step === 4) && <LossChart />}
+          {step === 2 && <ModelDiagram />}
+          {step === 3 && (world ? <QuizView /> : <RunsTable />)}
+          {step === 4 && <RunsTable />}
+        </div>
+      </div>
+      <details className="panel all-settings" data-testid="all-settings">
+        <summary>
+          <h2>{t('lessonMode.allSettings')}</h2>
+        </summary>
+        {settings}
+      </details>
+    </main>
+  );
+}
+
+function StarterStep({ id, title }: { id: string | null; title: string }) {
+  const t = useT();
+  const running = useStore((s) => s.run.status === 'running');
+  const [loading, setLoading] = useState(false);
+  if (!id) return <p className="muted">{t('lessonMode.noStarter')}</p>;
+  return (
+    <>
+      <button
+        type="button"
+        className="primary big"
+        data-testid="lesson-starter"
+        disabled={running || loading}
+        onClick={async () => {
+          setLoading(true);
+          await startFromStarter(id);
+          setLoading(false);
+          // Loaded: the lab's notice ("fine-tune it in step 4") would point elsewhere; the lesson moves on instead.
+          if (get().model.info) {
+            if (get().notice?.kind === 'info') set({ notice: null });
+            setLessonStep(1);
+          }
+        }}
+      >
+        {t('lessonMode.load')}
+      </button>
+      <p className="muted small">{title}</p>
+    </>
+  );
+}
+
+function AskStep() {
+  const t = useT();
+  const first = useStore((s) => s.pairs.list[0]?.prompt ?? '');
+  const hasModel = useStore((s) => Boolean(s.model.info));
+  const busy = useStore((s) => s.chat.busy);
+  const reply = useStore((s) => [...s.chat.messages].reverse().find((m) => m.role === 'model')?.text ?? '');
+  const [question, setQuestion] = useState<string | null>(null);
+  const q = question ?? first;
+  if (!hasModel) return <p className="warn">{t('lessonMode.needModel')}</p>;
+  return (
+    <form
+      onSubmit={(e) => {
+        e.preventDefault();
+        if (q.trim()) void chat(q.trim());
+      }}
+    >
+      <div className="row">
+        <label className="visually-hidden" htmlFor="lesson-question">
+          {t('lessonMode.question')}
+        </label>
+        <input id="lesson-question" className="lesson-question" data-testid="lesson-question" value={q} onChange={(e) => setQuestion(e.target.value)} />
+        <button type="submit" className="primary" data-testid="lesson-ask" disabled={busy || !q.trim()}>
+          {t('lessonMode.ask')}
+        </button>
+      </div>
+      {reply && (
+        <figure className="lesson-reply">
+          <figcaption className="muted small">{t('lessonMode.reply')}</figcaption>
+          <pre data-testid="lesson-reply">{reply}</pre>
+        </figure>
+      )}
+    </form>
+  );
+}
+
+function FinetuneStep() {
+  const t = useT();
+  const hasModel = useStore((s) => Boolean(s.model.info));
+  const ready = useStore((s) => Boolean(s.pairs.info));
+  const run = useStore((s) => s.run);
+  const scoring = useStore((s) => s.runs.find((r) => r.runId === s.run.runId)?.scoring ?? 0);
+  const active = run.status === 'running' || run.status === 'paused';
+  if (!hasModel) return <p className="warn">{t('lessonMode.needModel')}</p>;
+  return (
+    <>
+      {active ? (
+        <button type="button" data-testid="lesson-stop" onClick={stopRun}>
+          {t('lessonMode.stop')}
+        </button>
+      ) : (
+        <button type="button" className="primary big" data-testid="lesson-finetune" disabled={!ready} onClick={() => startRun('finetune')}>
+          {t('lessonMode.finetune')}
+        </button>
+      )}
+      {run.steps > 0 && run.phase === 'finetune' && (
+        <p className="small" data-testid="lesson-progress" aria-live="polite">
+          {t('lessonMode.progress', { step: run.step, steps: run.steps })}
+          {/* After the last step (or Stop) the run scores its answers before it ends: say so, it can take a minute. */}
+          {scoring > 0 && <> · {t('runs.scoring', { n: scoring })}</>}
+        </p>
+      )}
+    </>
+  );
+}
+
+function QuizStep({ world }: { world: boolean }) {
+  const t = useT();
+  const scored = useStore((s) => s.runs.some((r) => r.phase === 'finetune' && (world ? r.score?.model.knowledge : r.score)));
+  return scored ? null : <p className="muted">{t('lessonMode.needQuiz')}</p>;
+}
+
+function CompareStep() {
+  const t = useT();
+  const f = useStore((s) => s.finetune);
+  const model = useStore((s) => s.model.info);
+  const busy = useStore((s) => s.run.status === 'running' || s.run.queue.length > 0);
+  if (!model) return <p className="warn">{t('lessonMode.needModel')}</p>;
+  return (
+    <button type="button" className="primary big" data-testid="lesson-compare" disabled={busy || !model.hasSnapshot} onClick={() => queueComparison(compareStrategies(f, model.config.nLayer))}>
+      {t('lessonMode.compare')}
+    </button>
+  );
+}

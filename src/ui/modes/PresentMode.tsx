@@ -1,0 +1,72 @@
+/**
+ * The presentation view (`?present=1`): for a projector at 1280×720 — large type, only the loss chart, the
+ * model diagram, the answers (the quiz for the small world, the runs' before → after otherwise) and the run's
+ * progress. Keys drive the run: Space pauses or resumes, → takes one step of a paused run, F starts
+ * fine-tuning with the current settings.
+ */
+import { useEffect } from 'react';
+import { get, useStore } from '../../store/store';
+import { pauseRun, resumeRun, startRun, stepOnce } from '../../app/controller';
+import { useT } from '../hooks';
+import { LossChart } from '../charts/Charts';
+import { ModelDiagram } from '../diagram/ModelDiagram';
+import { QuizView } from '../panels/QuizView';
+import { RunsTable } from '../panels/RunsTable';
+import { BackendBadge } from '../BackendBadge';
+import { setMode } from './view';
+
+/** What a key does in the presentation, from the state: pure, so it is unit-tested. */
+export function presentKeyAction(key: string, run: { status: string; pending?: string | null }, canFinetune: boolean): 'pause' | 'resume' | 'step' | 'finetune' | null {
+  if (key === ' ' || key === 'Spacebar') return run.status === 'running' ? (run.pending ? null : 'pause') : run.status === 'paused' ? 'resume' : null;
+  if (key === 'ArrowRight') return run.status === 'paused' ? 'step' : null;
+  if (key === 'f' || key === 'F') return canFinetune && run.status !== 'running' && run.status !== 'paused' ? 'finetune' : null;
+  return null;
+}
+
+const typing = (el: EventTarget | null) => el instanceof HTMLElement && (el.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(el.tagName));
+
+export function PresentMode() {
+  const t = useT();
+  const run = useStore((s) => s.run);
+  const world = useStore((s) => Boolean(s.manifest?.datasets.find((d) => d.id === s.pairs.source)?.quiz));
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (e.ctrlKey || e.metaKey || e.altKey || typing(e.target)) return;
+      const st = get();
+      const action = presentKeyAction(e.key, st.run, Boolean(st.model.info && st.pairs.info));
+      if (!action) return;
+      e.preventDefault();
+      if (action === 'pause') pauseRun();
+      else if (action === 'resume') resumeRun();
+      else if (action === 'step') stepOnce();
+      else startRun('finetune');
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, []);
+  const status = run.status === 'running' ? t('present.running') : run.status === 'paused' ? t('present.paused') : t('present.idleStatus');
+  return (
+    <div className="present" data-testid="present-mode">
+      <header className="present-bar">
+        <h1>{t('app.title')}</h1>
+        <p className="present-progress" data-testid="present-progress" data-status={run.status} data-step={run.step} aria-live="polite">
+          {run.phase ? t('present.progress', { phase: t(run.phase === 'pretrain' ? 'present.pretrain' : 'present.finetune'), step: run.step, steps: run.steps, status }) : t('present.idle')}
+        </p>
+        <BackendBadge />
+        <button type="button" data-testid="present-exit" onClick={() => setMode('lesson')}>
+          {t('present.exit')}
+        </button>
+      </header>
+      <main className="present-grid">
+        <div className="present-chart">
+          <LossChart />
+        </div>
+        <div className="present-diagram">
+          <ModelDiagram />
+        </div>
+        <div className="present-answers">{world ? <QuizView /> : <RunsTable />}</div>
+        <p className="present-keys muted">{t('present.keys')}</p>
+      </main>
+    </div>
+  );
+}

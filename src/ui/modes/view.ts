@@ -1,0 +1,23 @@
+/** Switching the view (lesson, lab, presentation) and the lesson's step; both kept in the URL. */
+import { get, set, type ViewMode } from '../../store/store';
+import { VIEW_KEY, writeUrl } from '../../store/url';
+
+export const LESSON_STEPS = 5;
+
+export function setMode(mode: ViewMode): void {
+  set((s) => ({ view: { ...s.view, mode } }));
+  writeUrl();
+  try {
+    if (mode !== 'present') localStorage.setItem(VIEW_KEY, mode);
+  } catch {
+    // storage refused (a private window's policy): the URL still holds the choice
+  }
+  window.scrollTo(0, 0);
+}
+
+export function setLessonStep(step: number): void {
+  set((s) => ({ view: { ...s.view, step: Math.max(0, Math.min(LESSON_STEPS - 1, step)) } }));
+  writeUrl();
+}
+
+export const lessonStep = (): number => get().view.step;
