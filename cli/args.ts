@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { ARCH_LIMITS, isPresetName } from '../src/engine/model/config';
 import { LORA_MAX_RANK, parseLoraTargets, type LoraConfig, type LoraTargets } from '../src/engine/model/lora';
-import { parsePlan } from '../src/engine/train/freeze';
+import { parsePlan, type FreezePlan } from '../src/engine/train/freeze';
 import type { ScheduleKind } from '../src/engine/train/schedule';
 import type { RunSettings } from '../src/engine/train/specs';
 import { LESSON_FINETUNE, LESSON_FREEZE, LESSON_PRETRAIN, NANOGPT_RECIPES, type LessonRun } from '../src/engine/train/lesson';
@@ -111,7 +111,7 @@ export function need(v: Values, key: keyof Values, command: string): string {
  * A run's settings from the flags: the lesson's defaults, each overridable. The same RunSettings the page's
  * requests are, turned into a TrainSpec by the same builder (engine/train/specs.ts).
  */
-export function settingsFromFlags(v: Values, phase: 'pretrain' | 'finetune', lesson: LessonRun = phase === 'pretrain' ? LESSON_PRETRAIN : LESSON_FINETUNE): RunSettings {
+export function settingsFromFlags(v: Values, phase: 'pretrain' | 'finetune', lesson: LessonRun = phase === 'pretrain' ? LESSON_PRETRAIN : LESSON_FINETUNE, lessonFreeze: FreezePlan = LESSON_FREEZE): RunSettings {
   const steps = num(v, 'steps', lesson.steps, { int: true, min: 1, max: MAX_COUNT });
   const kind = v.schedule ?? lesson.schedule;
   if (!['cosine', 'constant', 'slanted'].includes(kind)) throw new UsageError(`--schedule must be one of cosine, constant, slanted, got "${kind}"`);
@@ -126,7 +126,7 @@ export function settingsFromFlags(v: Values, phase: 'pretrain' | 'finetune', les
     evalIters: num(v, 'eval-iters', lesson.evalIters, { int: true, min: 1, max: MAX_COUNT }),
     gradAccum: num(v, 'grad-accum', 1, { int: true, min: 1, max: MAX_COUNT }),
     seed: num(v, 'seed', 1337, { int: true, min: 0, max: MAX_SEED }),
-    freeze: phase === 'pretrain' ? { kind: 'none' } : v.freeze === undefined ? LESSON_FREEZE : parsePlan(v.freeze),
+    freeze: phase === 'pretrain' ? { kind: 'none' } : v.freeze === undefined ? lessonFreeze : parsePlan(v.freeze),
     discriminative: phase === 'finetune' && v.discriminative !== undefined ? num(v, 'discriminative', 2.6, { min: 1, max: MAX_DISCRIMINATIVE }) : undefined,
     promptNoise: 0,
     lora: loraFromFlags(v, phase),

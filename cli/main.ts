@@ -157,5 +157,8 @@ async function runCommand(command: string, v: Values, ctl: AbortController): Pro
 
 // Run when executed directly (not when imported by tests).
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/').split('/').pop()!)) {
-  main(process.argv.slice(2)).then((code) => process.exit(code));
+  // exitCode, not exit(): a pipe's pending output (more than its 64 KiB buffer, e.g. eval --verbose) is flushed first.
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
 }

@@ -14,7 +14,7 @@ import { LoraAdapters } from '../src/engine/model/lora';
 import { describePlan, validatePlan } from '../src/engine/train/freeze';
 import type { Schedule } from '../src/engine/train/schedule';
 import { finetuneSpec, pretrainSpec, runSeed } from '../src/engine/train/specs';
-import { PAIRS_SPLIT_SEED, PAIRS_VAL_FRACTION } from '../src/engine/train/lesson';
+import { finetuneRecipe, PAIRS_SPLIT_SEED, PAIRS_VAL_FRACTION } from '../src/engine/train/lesson';
 import { Trainer, type TrainSpec } from '../src/engine/train/trainer';
 import { BpeTokenizer, BYTE_TOKENS } from '../src/engine/tokenizer/bpe';
 import { trainBpe, type BpeProgress } from '../src/engine/tokenizer/bpeTrain';
@@ -162,7 +162,9 @@ export async function finetune(v: Values, ctl: AbortController): Promise<number>
   const initPath = need(v, 'init', 'finetune');
   const pairsArg = need(v, 'pairs', 'finetune');
   const outArg = need(v, 'out', 'finetune');
-  const settings = settingsFromFlags(v, 'finetune');
+  // A bundled lesson's pairs bring the fine-tune measured for them (lesson.ts), as in the page.
+  const recipe = finetuneRecipe(pairsArg);
+  const settings = settingsFromFlags(v, 'finetune', recipe.run, recipe.freeze);
   const { seed, lr, batchSize: batch, discriminative } = settings;
   const ckpt = readCheckpoint(readBytes(initPath));
   const plan = validatePlan(settings.freeze, ckpt.config.nLayer);

@@ -10,6 +10,7 @@ import { checkText } from '../engine/data/corpus';
 import { MAX_UPLOAD_BYTES } from '../engine/data/limits';
 import { errorText, msg } from '../i18n/i18n';
 import { writeUrl } from '../store/url';
+import { finetuneRecipe } from '../engine/train/lesson';
 import { notifyKey } from './notify';
 import { worker } from './worker';
 
@@ -129,6 +130,34 @@ export async function selectPairs(source: string, text?: string, fileName?: stri
   } catch (e) {
     set((s) => ({ pairs: { ...s.pairs, error: asText(e) } }));
   }
+}
+
+/**
+ * A bundled lesson's pairs chosen by the user (or its starter loaded): the fine-tune measured for that lesson
+ * becomes the settings (lesson.ts FINETUNE_RECIPES), as the CLI uses it for the same pairs.
+ */
+export function applyLessonFinetune(pairsId: string): void {
+  const { run, freeze } = finetuneRecipe(pairsId);
+  const preset = freeze.kind === 'progressive' ? ('progressive' as const) : ('none' as const);
+  const f = get().finetune;
+  if (f.steps === run.steps && f.lr === run.lr && f.batchSize === run.batchSize && f.preset === preset) return;
+  set((s) => ({
+    finetune: {
+      ...s.finetune,
+      steps: run.steps,
+      lr: run.lr,
+      batchSize: run.batchSize,
+      schedule: run.schedule,
+      warmupSteps: run.warmupSteps,
+      evalEvery: run.evalEvery,
+      evalIters: run.evalIters,
+      preset,
+      every: freeze.kind === 'progressive' ? freeze.every : s.finetune.every,
+      useDiscriminative: false,
+    },
+  }));
+  notifyKey('info', 'ft.recipe', { steps: run.steps, lr: run.lr, plan: preset });
+  writeUrl();
 }
 
 export function setPairList(list: Pair[], source: string | null, problems: string[] = []): void {

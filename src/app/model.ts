@@ -4,7 +4,7 @@ import { validateConfig } from '../engine/model/config';
 import { STARTERS_DIR } from '../datasets/starters';
 import { errorText, msg } from '../i18n/i18n';
 import { writeUrl } from '../store/url';
-import { selectCorpus, selectPairs } from './data';
+import { applyLessonFinetune, selectCorpus, selectPairs } from './data';
 import { notify, notifyKey } from './notify';
 import { importModel } from './session';
 import { worker } from './worker';
@@ -48,6 +48,7 @@ export async function startFromStarter(id: string): Promise<void> {
     const bytes = await res.arrayBuffer();
     await selectCorpus(entry.corpus);
     if (get().pairs.source !== entry.pairs) await selectPairs(entry.pairs);
+    applyLessonFinetune(entry.pairs);
     if (!(await importModel(entry.file, bytes))) return;
     const last = entry.curve[entry.curve.length - 1]?.step ?? 0;
     const reference: RunRecord = {

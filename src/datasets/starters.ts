@@ -47,7 +47,7 @@ export const STARTERS: StarterSpec[] = [
     title: { en: 'Small-world starter (4 layers, width 128, context 128)', zh: '小世界预训练模型（英文；4 层，宽 128，上下文 128）' },
     corpus: 'small-world',
     pairs: 'small-world-qa',
-    args: ['--preset', 'baby', '--block', '128', '--batch', '8', '--lr', '2e-3', '--warmup', '100', '--steps', '2000', '--seed', '1337', '--eval-every', '250', '--eval-iters', '20'],
+    args: ['--preset', 'baby', '--block', '128', '--batch', '8', '--lr', '2e-3', '--warmup', '100', '--steps', '4000', '--seed', '1337', '--eval-every', '500', '--eval-iters', '20'],
   },
   {
     id: 'world-zh',

@@ -9,16 +9,17 @@ import type { ModelInfo } from '../../src/worker/protocol';
 describe('compare strategies', () => {
   it('on a 2-layer model, runs four plans that differ (bottom half = top block, so freeze-embeddings replaces it)', () => {
     const names = compareStrategies({ ...DEFAULT_FINETUNE, every: 30 }, 2).map((s) => s.name);
-    expect(names).toEqual(['none', 'bottom:1', 'progressive:30', 'embeddings', 'lora:r8 α16', 'none, long (3× steps, 4× lr)']);
+    expect(names).toEqual(['none', 'bottom:1', 'progressive:30', 'embeddings', 'lora:r8 α16', 'none, long (5× steps, lr 0.002)']);
   });
   it('on a 4-layer model, runs full, bottom half, top block and progressive', () => {
-    expect(compareStrategies({ ...DEFAULT_FINETUNE, every: 25 }, 4).map((s) => s.name)).toEqual(['none', 'bottom:2', 'top:1', 'progressive:25', 'lora:r8 α16', 'none, long (3× steps, 4× lr)']);
+    expect(compareStrategies({ ...DEFAULT_FINETUNE, every: 25 }, 4).map((s) => s.name)).toEqual(['none', 'bottom:2', 'top:1', 'progressive:25', 'lora:r8 α16', 'none, long (5× steps, lr 0.002)']);
   });
-  it('ends with a long, strong full fine-tune (the one that forgets): three times the steps at four times the rate', () => {
-    const f = { ...DEFAULT_FINETUNE, steps: 100, lr: 5e-4 };
+  it('ends with a long, strong full fine-tune (the one that forgets): five times the steps at lr 2e-3 or more', () => {
+    const f = { ...DEFAULT_FINETUNE, steps: 60, lr: 3e-4 };
     const long = compareStrategies(f, 4).at(-1)!;
     const r = runRequest({ ...initialState('en'), finetune: f }, 'finetune', true, long.patch);
     expect([r.steps, r.lr, r.freeze]).toEqual([300, 2e-3, { kind: 'none' }]);
+    expect(runRequest({ ...initialState('en'), finetune: { ...f, lr: 5e-3 } }, 'finetune', true, compareStrategies({ ...f, lr: 5e-3 }, 4).at(-1)!.patch).lr).toBe(5e-3);
   });
   it('adds LoRA with the user\'s rank, α and targets as one more row, whose request trains the adapters only', () => {
     const f = { ...DEFAULT_FINETUNE, loraRank: 4, loraAlpha: 2, loraTargets: 'attn,mlp' as const };

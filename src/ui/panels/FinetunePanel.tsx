@@ -1,7 +1,7 @@
 import type { DragEvent } from 'react';
 import { loraOf, planProblem, set, useStore, type FreezePreset } from '../../store/store';
 import { LORA_MAX_RANK, loraParamCount, validateLora, type LoraTargets } from '../../engine/model/loraConfig';
-import { dropLongPairs, queueComparison, selectPairs, sendPairs, startRun } from '../../app/controller';
+import { applyLessonFinetune, dropLongPairs, queueComparison, selectPairs, sendPairs, startRun } from '../../app/controller';
 import { compareStrategies } from '../../app/compare';
 import { groupIds, type GroupId } from '../../engine/model/groups';
 import { NumberField, Tip } from '../Field';
@@ -62,7 +62,7 @@ export function FinetunePanel() {
       </h2>
       <div className="field">
         <label htmlFor="pairs-select">{t('ft.pairs')}</label>
-        <select id="pairs-select" data-testid="pairs-select" value={source && pairSets.some((d) => d.id === source) ? source : ''} onChange={(e) => e.target.value && void selectPairs(e.target.value)}>
+        <select id="pairs-select" data-testid="pairs-select" value={source && pairSets.some((d) => d.id === source) ? source : ''} onChange={(e) => e.target.value && void selectPairs(e.target.value).then(() => applyLessonFinetune(e.target.value))}>
           <option value="">{source && !pairSets.some((d) => d.id === source) ? source.replace(/^upload:/, '') : t('ft.choose')}</option>
           {pairSets.map((d) => (
             <option key={d.id} value={d.id}>
