@@ -157,8 +157,7 @@ async function runCommand(command: string, v: Values, ctl: AbortController): Pro
 
 // Run when executed directly (not when imported by tests).
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/').split('/').pop()!)) {
-  // exitCode, not exit(): a pipe's pending output (more than its 64 KiB buffer, e.g. eval --verbose) is flushed first.
-  main(process.argv.slice(2)).then((code) => {
-    process.exitCode = code;
-  });
+  // Exit once stdout has flushed: a pipe's pending output (past its 64 KiB buffer, e.g. eval --verbose) would
+  // otherwise be cut. The callback also runs when the pipe is gone (EPIPE): exit then too.
+  main(process.argv.slice(2)).then((code) => process.stdout.write('', () => process.exit(code)));
 }
