@@ -127,12 +127,15 @@ describe('the lesson from a starter model', () => {
       expect(Number(await page.inputValue('[data-testid=layers-input]'))).toBe(4);
       expect(Number(await page.inputValue('[data-testid=context-input]'))).toBe(128);
       await page.waitForSelector('[data-testid=pairs-info]', { timeout: 60_000 });
+      // The lesson's own fine-tune is set with its pairs: every weight, 60 steps at lr 3e-4.
+      expect(Number(await page.inputValue('[data-testid=finetune-steps]'))).toBe(60);
       await page.fill('[data-testid=finetune-sample-every]', '0');
+      const t0 = Date.now();
       await page.click('[data-testid=finetune-start]');
       await page.waitForSelector('[data-testid=run-knowledge]', { timeout: 900_000 });
       const after = Number(await page.getAttribute('[data-testid=run-knowledge]', 'data-after'));
       const before = Number(await page.getAttribute('[data-testid=run-knowledge]', 'data-before'));
-      console.info(`small world, default fine-tune in the page: knowledge ${before} → ${after}`);
+      console.info(`small world, default fine-tune in the page: knowledge ${before} → ${after}; fine-tune and scoring of both models ${((Date.now() - t0) / 1000).toFixed(1)} s`);
       expect(after).toBeGreaterThan(before);
 
       // The quiz view: paged (never more than 20 rows), filterable to the mistakes.
