@@ -270,11 +270,12 @@ export function buildDatasets(outDir = join(root, 'public', 'datasets'), force =
     const t = worldText[lang];
     const id = lang === 'en' ? 'small-world' : 'small-world-zh';
     const world = generateWorld({ lang });
-    const plain = generateWorld({ lang, augmented: false });
+    // Plain: each fact one way, in a fixed order, and nothing else (no stories, no questions in the text).
+    const plain = generateWorld({ lang, augmented: false, qaInCorpus: false });
     const factsFile = `${id}.facts.json`;
     writeFileSync(join(outDir, factsFile), JSON.stringify(world.facts, null, 1) + '\n');
     write({ id, kind: 'corpus', language: lang, facts: factsFile, title: { en: t.title, zh: t.zh }, description: { en: `${t.desc} Each fact in several phrasings, in shuffled order.`, zh: `${t.descZh}每个事实有多种说法，顺序打乱。` }, ...worldCredit }, 'txt', world.corpus, world.corpus);
-    write({ id: `${id}-plain`, kind: 'corpus', language: lang, plain: true, facts: factsFile, title: { en: `${t.title}, one phrasing`, zh: `${t.zh}·单一说法` }, description: { en: 'The same people and facts, each fact stated one way in a fixed order: the contrast that shows why varied text matters.', zh: '同样的人和事实，每个事实只有一种说法、顺序固定：用来对比，说明多样的文本为什么重要。' }, ...worldCredit }, 'txt', plain.corpus, plain.corpus);
+    write({ id: `${id}-plain`, kind: 'corpus', language: lang, plain: true, facts: factsFile, title: { en: `${t.title}, one phrasing`, zh: `${t.zh}·单一说法` }, description: { en: 'The same people and facts, each fact stated one way in a fixed order, without stories or questions: the contrast that shows why varied text matters.', zh: '同样的人和事实，每个事实只有一种说法、顺序固定，没有故事也没有问答：用来对比，说明多样的文本为什么重要。' }, ...worldCredit }, 'txt', plain.corpus, plain.corpus);
     write({ id: `${id}-qa`, kind: 'pairs', language: lang, corpus: id, pairs: world.pairs.length, quiz: world.quiz, heldout: world.quiz.items.filter((q) => q.unseenWording).slice(0, 40).map((q) => q.prompt), title: { en: `${t.title}: questions`, zh: `${t.zh}：问答` }, description: { en: `Questions about half of the villagers, answered in one sentence. The quiz asks about the other half, whom only the pretraining text mentions.`, zh: '关于一半村民的问题，用一句话回答。测验问的是另一半村民：只有预训练文本提到过他们。' }, ...worldCredit }, 'jsonl', jsonl(world.pairs), pairText(world.pairs));
   }
 
