@@ -4,7 +4,7 @@
  * Playground's state.ts.
  */
 import { get, set, type AppState, type FreezePreset, type ViewMode } from './store';
-import { isPresetName, PRESETS, type ArchConfig } from '../engine/model/config';
+import { isPresetName, presetOf, PRESETS, type ArchConfig } from '../engine/model/config';
 import type { ScheduleKind } from '../engine/train/schedule';
 import { BACKENDS } from '../worker/protocol';
 import { LANGS } from './lang';
@@ -40,16 +40,13 @@ function writePreset(s: AppState, v: string): Partial<AppState> | null {
   return isPresetName(v) ? { model: { ...s.model, preset: v, arch: { ...PRESETS[v] } } } : null;
 }
 
-const sameArch = (a: ArchConfig, b: ArchConfig) => (Object.keys(a) as (keyof ArchConfig)[]).every((k) => a[k] === b[k]);
-
 /**
- * Change architecture fields. The preset name stays while the numbers still match it, so a shared link
- * (which spells out every field) comes back as 'baby', not 'custom'; a real change makes it 'custom'.
+ * Change architecture fields. The preset is named by the numbers (presetOf, the rule the model panel uses
+ * too), so a shared link (which spells out every field) comes back as 'baby', not 'custom'.
  */
 function withArch(s: AppState, patch: Partial<ArchConfig>): Partial<AppState> {
   const arch = { ...s.model.arch, ...patch };
-  const preset = s.model.preset !== 'custom' && sameArch(arch, PRESETS[s.model.preset]) ? s.model.preset : 'custom';
-  return { model: { ...s.model, preset, arch } };
+  return { model: { ...s.model, preset: presetOf(arch), arch } };
 }
 
 function archField(key: string, prop: 'nLayer' | 'nHead' | 'nEmbd' | 'blockSize' | 'dropout'): Field {

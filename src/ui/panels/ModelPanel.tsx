@@ -1,5 +1,5 @@
 import { useStore, set } from '../../store/store';
-import { ARCH_LIMITS, PRESETS, PRESET_NAMES, countParams, headsDividing, isDropout, type ArchConfig } from '../../engine/model/config';
+import { ARCH_LIMITS, PRESETS, PRESET_NAMES, countParams, headsDividing, presetOf, isDropout, type ArchConfig } from '../../engine/model/config';
 import { createModel, startFromStarter } from '../../app/controller';
 import { NumberField, SelectField, Tip } from '../Field';
 import { formatNumber, useT } from '../hooks';
@@ -57,7 +57,10 @@ export function ModelPanel() {
   const vocab = tok.kind === 'bpe' ? (tok.vocabSize ?? corpus?.bpeDefaultVocab ?? 512) : (corpus?.distinct ?? 64) + 2;
   const params = valid ? countParams({ ...arch, vocabSize: vocab }) : 0;
   const mem = valid ? memoryEstimate(arch, vocab, batch) : null;
-  const update = (patch: Partial<ArchConfig>) => set((s) => ({ model: { ...s.model, preset: 'custom', arch: { ...s.model.arch, ...patch } } }));
+  const update = (patch: Partial<ArchConfig>) => set((s) => {
+    const next = { ...s.model.arch, ...patch };
+    return { model: { ...s.model, preset: presetOf(next), arch: next } };
+  });
 
   return (
     <section className="panel" aria-labelledby="model-title">
