@@ -10,6 +10,8 @@ import { useRunsForDisplay, useT } from '../hooks';
 export const QUIZ_PAGE = 20;
 
 const pct = (x: number) => `${Math.round(100 * x)}%`;
+/** Chance to a tenth of a per cent (1/8 is 12.5 %, not 13 %). */
+const chancePct = (x: number) => `${+(100 * x).toFixed(1)}%`;
 
 export function QuizView() {
   const t = useT();
@@ -34,7 +36,7 @@ export function QuizView() {
       <h2 id="quiz-title">{t('quiz.title')}</h2>
       <p className="muted">{t('quiz.intro')}</p>
       <p className="quiz-summary" data-testid="quiz-summary">
-        {t('quiz.summary', { before: before ? pct(before.knowledge) : '–', after: pct(after.knowledge), chance: pct(after.chance), person: pct(after.person) })}
+        {t('quiz.summary', { before: before ? pct(before.knowledge) : '–', after: pct(after.knowledge), chance: chancePct(after.chance), person: pct(after.person) })}
       </p>
       <div className="row">
         {runs.length > 1 && (
