@@ -350,7 +350,7 @@ describe('fine-tuning with freezing', () => {
     const { page, errors } = shared;
     await page.waitForSelector('[data-testid=compare-start]:not([disabled])', { timeout: 10_000 });
     // Over 20 steps, progressive unfreezing every 60 never unfreezes and is the plan "top block only" is, which is
-    // "bottom half frozen" on 2 blocks — so three distinct plans run, then LoRA.
+    // "bottom half frozen" on 2 blocks — so three distinct plans run, then LoRA, then the long full fine-tune.
     await page.check('[data-testid=freeze-progressive]');
     await page.fill('[data-testid=progressive-every]', '60');
     await page.fill('[data-testid=finetune-steps]', '20');
@@ -358,19 +358,19 @@ describe('fine-tuning with freezing', () => {
     const rowsBefore = await page.locator('[data-testid=run-row]').count();
     await page.click('[data-testid=compare-start]');
     await page.waitForFunction(
-      (n) => [...document.querySelectorAll('[data-testid=run-row]')].slice(n).filter((r) => r.querySelector('[data-status=done]')).length >= 4,
+      (n) => [...document.querySelectorAll('[data-testid=run-row]')].slice(n).filter((r) => r.querySelector('[data-status=done]')).length >= 5,
       rowsBefore,
       { timeout: 300_000 },
     );
     await page.waitForSelector('[data-testid=finetune-start]:not([disabled])', { timeout: 60_000 });
     await page.waitForFunction(() => Number(document.querySelector('[data-testid=compare-chart]')?.getAttribute('data-curves')) >= 3, null, { timeout: 10_000 });
     const rows = page.locator('[data-testid=run-row]');
-    expect(await rows.count()).toBe(rowsBefore + 4);
+    expect(await rows.count()).toBe(rowsBefore + 5);
     const names = await page.locator('[data-testid=run-row] input').evaluateAll((els) => els.map((e) => (e as HTMLInputElement).value));
-    expect(names.slice(rowsBefore)).toEqual(['none', 'bottom:1', 'embeddings', 'lora:r8 α16']);
+    expect(names.slice(rowsBefore)).toEqual(['none', 'bottom:1', 'embeddings', 'lora:r8 α16', 'none, long (5× steps, lr 0.002)']);
     expect(new Set(names).size).toBe(names.length);
     // Every compared run was scored on the held-out prompts, before → after.
-    for (let i = rowsBefore; i < rowsBefore + 4; i++) expect(await rows.nth(i).locator('[data-testid=run-format]').getAttribute('data-after')).not.toBe('');
+    for (let i = rowsBefore; i < rowsBefore + 5; i++) expect(await rows.nth(i).locator('[data-testid=run-format]').getAttribute('data-after')).not.toBe('');
     expect(errors).toEqual([]);
   }, 400_000);
 
