@@ -168,18 +168,25 @@ function Credits() {
   );
 }
 
+/** The forms, in the order a run is set up: the lab's left column, and the lesson's "All settings". */
+function FormsColumn() {
+  return (
+    <div className="column">
+      <LessonGuide />
+      <DataPanel />
+      <ModelPanel />
+      <PretrainPanel />
+      <FinetunePanel />
+      <SavePanel />
+    </div>
+  );
+}
+
 /** The lab: every panel (the forms in one column, what they show in the other). */
 function Lab() {
   return (
     <main className="layout">
-      <div className="column">
-        <LessonGuide />
-        <DataPanel />
-        <ModelPanel />
-        <PretrainPanel />
-        <FinetunePanel />
-        <SavePanel />
-      </div>
+      <FormsColumn />
       {/* sticky on wide screens (styles.css): the run's loss and model stay beside the forms that started it */}
       <div className="column view" data-testid="view-column">
         <LossChart />
@@ -198,14 +205,7 @@ function Lab() {
 function LessonSettings() {
   return (
     <div className="layout">
-      <div className="column">
-        <LessonGuide />
-        <DataPanel />
-        <ModelPanel />
-        <PretrainPanel />
-        <FinetunePanel />
-        <SavePanel />
-      </div>
+      <FormsColumn />
       <div className="column">
         <ChatPanel />
         <AttentionPanel />

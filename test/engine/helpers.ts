@@ -1,4 +1,8 @@
 import type { GPTConfig } from '../../src/engine/model/config';
+import { GPT } from '../../src/engine/model/gpt';
+import { paramSpecs } from '../../src/engine/model/params';
+import { restoreParams } from '../../src/engine/io/checkpoint';
+import { createRng } from '../../src/engine/random';
 import { CharTokenizer } from '../../src/engine/tokenizer/char';
 import { corpusSource, type DataSource } from '../../src/engine/data/sources';
 import { splitIds } from '../../src/engine/data/corpus';
@@ -14,4 +18,18 @@ export function tinySetup(text = TEXT): { tok: CharTokenizer; config: GPTConfig;
   const tok = CharTokenizer.fromText(text);
   const { train, val } = splitIds(tok.encode(text).ids);
   return { tok, config: { ...TINY, vocabSize: tok.vocabSize }, train: corpusSource(train, TINY.blockSize), val: corpusSource(val, TINY.blockSize) };
+}
+
+/** A model whose every parameter is random (LayerNorm gains and biases too), so no path hides behind a 1 or a 0. */
+export async function randomModel(config: GPTConfig, seed: number): Promise<GPT> {
+  const model = GPT.create(config, seed);
+  const rng = createRng(seed + 1);
+  const values = new Map<string, Float32Array>();
+  for (const spec of paramSpecs(config)) {
+    const n = spec.shape.reduce((a, b) => a * b, 1);
+    const centre = spec.init.kind === 'ones' ? 1 : 0;
+    values.set(spec.name, Float32Array.from({ length: n }, () => centre + (rng.next() - 0.5) * 0.4));
+  }
+  restoreParams(model, values);
+  return model;
 }

@@ -17,8 +17,8 @@ import { readSafetensors } from '../../src/engine/io/safetensors';
 import { CharTokenizer } from '../../src/engine/tokenizer/char';
 import { BpeTokenizer } from '../../src/engine/tokenizer/bpe';
 import { trainBpe } from '../../src/engine/tokenizer/bpeTrain';
-import { createRng } from '../../src/engine/random';
 import type { Tokenizer } from '../../src/engine/tokenizer/types';
+import { randomModel } from './helpers';
 
 const EN = 'Call me Ishmael. Some years ago, never mind how long precisely, I went to sea.\nWhat is a whale?\nA fish that spouts — “thar she blows!” Café naïve.\n\n';
 const ZH = '床前明月光，疑是地上霜。举头望明月，低头思故乡。\n春眠不觉晓，处处闻啼鸟。夜来风雨声，花落知多少。\n\n';
@@ -72,17 +72,6 @@ describe('tokenizer.json', () => {
   });
 });
 
-async function randomModel(config: GPTConfig, seed: number): Promise<GPT> {
-  const model = GPT.create(config, seed);
-  const rng = createRng(seed + 1);
-  const values = new Map<string, Float32Array>();
-  for (const spec of paramSpecs(config)) {
-    const n = spec.shape.reduce((a, b) => a * b, 1);
-    values.set(spec.name, Float32Array.from({ length: n }, () => (spec.init.kind === 'ones' ? 1 : 0) + (rng.next() - 0.5) * 0.4));
-  }
-  restoreParams(model, values);
-  return model;
-}
 
 async function logits(model: GPT, ids: number[]): Promise<Float32Array> {
   const x = tf.tensor2d([ids], [1, ids.length], 'int32');

@@ -13,7 +13,6 @@ import * as tf from '../../src/engine/tf';
 import { GPT } from '../../src/engine/model/gpt';
 import type { GPTConfig } from '../../src/engine/model/config';
 import { adapterSpecs, LoraAdapters } from '../../src/engine/model/lora';
-import { paramSpecs } from '../../src/engine/model/params';
 import { restoreParams, snapshotParams } from '../../src/engine/io/checkpoint';
 import { readBackWeights } from '../../src/engine/io/adapter';
 import { checkOnnxSize, onnxModelBytes, ONNX_IO } from '../../src/engine/io/onnx';
@@ -22,24 +21,12 @@ import { CharTokenizer } from '../../src/engine/tokenizer/char';
 import { trainBpe } from '../../src/engine/tokenizer/bpeTrain';
 import { createRng } from '../../src/engine/random';
 import type { Tokenizer } from '../../src/engine/tokenizer/types';
+import { randomModel } from './helpers';
 
 ort.env.wasm.numThreads = 1;
 
 const TEXT = 'Call me Ishmael. Some years ago, never mind how long precisely, I went to sea.\nWhat is a whale?\nA fish that spouts.\n\n';
 
-/** A model whose every parameter is random (LayerNorm gains and biases too), so no path hides behind a 1 or a 0. */
-async function randomModel(config: GPTConfig, seed: number): Promise<GPT> {
-  const model = GPT.create(config, seed);
-  const rng = createRng(seed + 1);
-  const values = new Map<string, Float32Array>();
-  for (const spec of paramSpecs(config)) {
-    const n = spec.shape.reduce((a, b) => a * b, 1);
-    const centre = spec.init.kind === 'ones' ? 1 : 0;
-    values.set(spec.name, Float32Array.from({ length: n }, () => centre + (rng.next() - 0.5) * 0.4));
-  }
-  restoreParams(model, values);
-  return model;
-}
 
 interface OrtRun {
   logits: Float32Array;

@@ -34,6 +34,9 @@ interface Row {
   done: SampleResult | null;
 }
 
+/** A row's token at position i: its prompt's, then its drawn ones (a finished row feeds a dummy 0). */
+const tokenAt = (r: Row, i: number) => (i < r.prompt.length ? r.prompt[i] : (r.out[i - r.prompt.length] ?? 0));
+
 const endsWith = (out: number[], stop: number[]) => stop.length > 0 && out.length >= stop.length && stop.every((s, i) => out[out.length - stop.length + i] === s);
 
 export async function generateBatch(model: GPT, prompts: ArrayLike<number>[], opts: BatchOptions): Promise<SampleResult[]> {
@@ -71,7 +74,6 @@ export async function generateBatch(model: GPT, prompts: ArrayLike<number>[], op
           for (const row of rows) if (!row.done) finish(row, { ids: row.out, reason: 'aborted' });
           break;
         }
-        const tokenAt = (r: Row, i: number) => (i < r.prompt.length ? r.prompt[i] : (r.out[i - r.prompt.length] ?? 0)); // finished rows feed a dummy
         let active = rows;
         let logitsT: tf.Tensor2D;
         if (t < blockSize) {
