@@ -193,7 +193,7 @@ const en = {
   'ft.start': 'Fine-tune',
   'ft.name': 'Strategy name',
   'ft.compare': 'Compare strategies',
-  'ft.compareHelp': "Runs up to four strategies that differ on this model (full, bottom half frozen, top block only, progressive; freeze embeddings where two of them would be the same plan) LoRA with the rank and α set here, and last a long, strong full fine-tune (5× the steps at learning rate 2e-3: the one that forgets), one after another, each from the same pretrained snapshot and seed — the starter itself, if nothing was fine-tuned yet — and scores each one’s answers (and, on the small world, its quiz).",
+  'ft.compareHelp': "Runs up to four strategies that differ on this model (full, bottom half frozen, top block only, progressive; freeze embeddings where two of them would be the same plan), LoRA with the rank and α set here, and last a long, strong full fine-tune (5× the steps at learning rate 2e-3: the one that forgets), one after another, each from the same pretrained snapshot and seed — the starter itself, if nothing was fine-tuned yet — and scores each one’s answers (and, on the small world, its quiz).",
   'ft.addStage': 'Add stage',
   'ft.stageSteps': 'steps',
   'ft.stageLr': 'lr ×',
