@@ -5,6 +5,7 @@
 import * as tf from '../src/engine/tf';
 import { countParams, isPresetName, PRESET_NAMES, PRESETS, validateConfig, type GPTConfig } from '../src/engine/model/config';
 import { GPT } from '../src/engine/model/gpt';
+import { LARGE_CHAR_VOCAB, MEMORY_BUDGET, memoryError, memoryProblem } from '../src/engine/model/memory';
 import { checkText, trainingText } from '../src/engine/data/corpus';
 import { parsePairsStrict } from '../src/engine/data/pairs';
 import { prepareCorpus, preparePairs } from '../src/engine/data/prepare';
@@ -109,6 +110,15 @@ async function trainTokenizer(text: string, size: number | undefined, ctl: Abort
   return tok;
 }
 
+const BACKEND_NAMES: Record<string, string> = { wasm: 'WebAssembly', cpu: 'the CPU backend' };
+
+/** Refuse, before any tensor exists, a run the backend cannot hold (it would grow for minutes, then crash). */
+function checkMemory(config: GPTConfig, batch: number): void {
+  const backend = tf.getBackend();
+  const problem = memoryProblem(config, batch, (MEMORY_BUDGET as Record<string, number | null>)[backend] ?? null);
+  if (problem) throw memoryError(problem, BACKEND_NAMES[backend] ?? backend);
+}
+
 export async function pretrain(v: Values, ctl: AbortController): Promise<number> {
   const textArg = need(v, 'text', 'pretrain');
   const outArg = need(v, 'out', 'pretrain');
@@ -140,6 +150,8 @@ export async function pretrain(v: Values, ctl: AbortController): Promise<number>
   }
   const data = prepareCorpus(input.text, arch.blockSize, tokenizer);
   const config: GPTConfig = validateConfig({ ...arch, vocabSize: data.tokenizer.vocabSize });
+  checkMemory(config, batch);
+  if (tokArg.kind === 'char' && config.vocabSize > LARGE_CHAR_VOCAB) console.log(`warning: the text has ${(config.vocabSize - 2).toLocaleString('en')} distinct characters, so the character vocabulary (${config.vocabSize.toLocaleString('en')}) makes the embedding and the logits most of the model: --tokenizer bpe trains a smaller vocabulary`);
   const perToken = tokArg.kind === 'bpe' ? `, ${((data.trainChars + data.valChars) / (data.trainTokens + data.valTokens)).toFixed(2)} characters per token` : '';
   console.log(`pretrain ${input.name}: ${data.trainTokens.toLocaleString('en')} train / ${data.valTokens.toLocaleString('en')} val tokens, vocabulary ${config.vocabSize}${perToken}`);
   console.log(`model ${presetName}: ${config.nLayer} layers, ${config.nHead} heads, width ${config.nEmbd}, context ${config.blockSize}, ${countParams(config).toLocaleString('en')} parameters, backend ${tf.getBackend()}`);
@@ -168,6 +180,7 @@ export async function finetune(v: Values, ctl: AbortController): Promise<number>
   const { seed, lr, batchSize: batch, discriminative } = settings;
   const ckpt = readCheckpoint(readBytes(initPath));
   const plan = validatePlan(settings.freeze, ckpt.config.nLayer);
+  checkMemory(ckpt.config, batch);
   const out = writableOutput(outArg);
   const input = readInput(pairsArg, 'pairs');
   const pairs = parsePairsStrict(input.text, input.name);

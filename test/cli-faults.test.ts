@@ -380,6 +380,34 @@ describe('cli faults', () => {
     expect(ctl.signal.reason).toBe('SIGHUP');
   });
 
+  it('refuses a run WebAssembly cannot hold before any work, naming the setting to lower (it used to grow to 3.4 GB and crash)', async () => {
+    const text = join(dir, 'corpus.txt');
+    writeFileSync(text, TEXT);
+    const file = join(dir, 'never.safetensors');
+    const t0 = performance.now();
+    expect(await cli('pretrain', '--text', text, '--preset', 'baby', '--batch', '100000', '--out', file)).toBe(1);
+    expect(performance.now() - t0).toBeLessThan(20_000); // refused from the estimate, not after minutes of growing
+    expect(err.join('\n')).toMatch(/^error: training needs about \d+\.\d GB, more than WebAssembly can hold \(3\.8 GB\): lower the batch size to \d+ or less$/m);
+    expect(existsSync(file)).toBe(false);
+    // the batch it names fits
+    const fits = Number(err.join('\n').match(/batch size to (\d+)/)![1]);
+    err = [];
+    expect(await cli('pretrain', '--text', text, '--preset', 'baby', '--batch', String(fits), '--steps', '1', '--eval-every', '0', '--out', file)).toBe(0);
+  }, 120_000);
+
+  it('a character vocabulary of 60,000 is warned about (BPE suggested), and refused on small at the default batch', async () => {
+    // 60,000 distinct characters: Latin through Hangul, then the private-use area.
+    let chars = '';
+    for (let c = 0x100; c < 0xd800 && chars.length < 54_000; c++) chars += String.fromCharCode(c);
+    for (let c = 0xe000; chars.length < 60_000; c++) chars += String.fromCharCode(c);
+    const text = join(dir, 'many.txt');
+    writeFileSync(text, chars + chars);
+    expect(await cli('pretrain', '--text', text, '--preset', 'tiny', '--block', '16', '--batch', '2', '--steps', '1', '--eval-every', '0', '--out', join(dir, 'a.safetensors'))).toBe(0);
+    expect(out.join('\n')).toMatch(/^warning: the text has 60,000 distinct characters, so the character vocabulary \(60,002\) makes the embedding and the logits most of the model: --tokenizer bpe trains a smaller vocabulary$/m);
+    expect(await cli('pretrain', '--text', text, '--preset', 'small', '--batch', '12', '--out', join(dir, 'b.safetensors'))).toBe(1);
+    expect(err.join('\n')).toMatch(/more than WebAssembly can hold/);
+  }, 120_000);
+
   it('warns when a single pair leaves none held out, and about characters of the forgetting-curve text outside the vocabulary', async () => {
     const { ckpt } = await pretrained();
     const one = join(dir, 'one.csv');

@@ -6,6 +6,7 @@ import { errorText, msg } from '../i18n/i18n';
 import { writeUrl } from '../store/url';
 import { applyLessonFinetune, selectCorpus, selectPairs } from './data';
 import { notify, notifyKey } from './notify';
+import { memoryRefusal, nextVocab } from './memory';
 import { importModel } from './session';
 import { worker } from './worker';
 
@@ -17,6 +18,8 @@ export function createModel(): void {
     validateConfig({ ...model.arch, vocabSize: 2 });
     if (!data.source) return notifyKey('error', 'model.needCorpus');
     if (tokenizer.progress) return; // a tokenizer is being trained for the model already asked for
+    const tooLarge = memoryRefusal(get().backend.report?.name, { ...model.arch, vocabSize: nextVocab(get()) }, get().pretrain.batchSize);
+    if (tooLarge) return notify('error', tooLarge);
     // A starter's reference curve stays, to compare the student's own pretraining with it.
     set((s) => ({ runs: s.runs.filter((r) => r.reference), run: { ...s.run, runId: null, status: 'idle', error: null, step: 0, steps: 0 } }));
     const choice = tokenizer.kind === 'bpe' ? { kind: 'bpe' as const, vocabSize: tokenizer.vocabSize } : { kind: 'char' as const };

@@ -7,6 +7,8 @@ import { describePlan } from '../engine/train/freeze';
 import { msg, render, type Text } from '../i18n/i18n';
 import type { Phase, Request, RunRequest } from '../worker/protocol';
 import { loraName, uniqueName } from './compare';
+import { currentData } from './dataPrint';
+import { runMemoryRefusal } from './memory';
 import { notify, notifyKey } from './notify';
 import { worker } from './worker';
 
@@ -63,12 +65,15 @@ export function startRun(phase: Phase, opts: { fromSnapshot?: boolean; compare?:
   const st = get();
   if (!st.model.info) return notifyKey('error', 'model.none');
   if (st.run.status === 'running') return notifyKey('error', 'run.busy');
+  const tooLarge = runMemoryRefusal(st, phase);
+  if (tooLarge) return notify('error', tooLarge);
   const fromSnapshot = opts.fromSnapshot ?? (phase === 'finetune' && st.model.info.hasSnapshot && Boolean(opts.compare));
   const r = runRequest(st, phase, fromSnapshot, opts.strategy?.patch);
   const record: RunRecord = {
     runId: r.runId, name: runName(st, r, opts.strategy?.name), request: r, phase, steps: r.steps, freeze: r.freeze, discriminative: r.discriminative,
     points: [], evals: [], markers: [], samples: [], updateNorms: {}, trainable: {}, trainableParams: 0,
     status: 'running', stepsDone: 0, msPerStep: 0, wallMs: 0, hidden: false, compare: Boolean(opts.compare) || fromSnapshot, startedAt: Date.now(),
+    trainedOn: currentData(st, phase) ?? undefined,
   };
   // pending: null — a Pause pressed before a crash (no runEnded came) must not disable the next run's Pause.
   set((s) => ({ runs: [...s.runs, record], run: { ...s.run, runId: r.runId, phase, status: 'running', error: null, step: 0, steps: r.steps, startStep: 0, pending: null } }));
@@ -111,11 +116,32 @@ export function stopRun(): void {
   worker().send({ type: 'stop' });
 }
 
-/** The request of the current run, when it is paused (what Resume and Step once continue). */
+/**
+ * The request of the current run, when it is paused (what Resume and Step once continue) — refused, with
+ * the reason, when the data selected now is not the data the run trained on (an autosave restored without
+ * its upload, or another set chosen meanwhile): resuming would silently train on something else.
+ */
 function pausedRequest(): RunRequest | undefined {
   const st = get();
   if (st.run.status !== 'paused') return undefined;
-  return st.runs.find((x) => x.runId === st.run.runId)?.request;
+  const record = st.runs.find((x) => x.runId === st.run.runId);
+  if (!record?.request) return undefined;
+  const was = record.trainedOn;
+  if (was) {
+    const now = currentData(st, record.phase);
+    if (now?.print !== was.print) {
+      const name = dataName(st, was.source);
+      notifyKey('error', record.phase === 'pretrain' ? 'run.otherCorpus' : 'run.otherPairs', { name });
+      return undefined;
+    }
+  }
+  return record.request;
+}
+
+/** A data source as the user knows it: an upload's file name, a bundled dataset's title, else its id. */
+function dataName(st: AppState, source: string | null): string {
+  const entry = st.manifest?.datasets.find((d) => d.id === source);
+  return entry ? entry.title[st.lang] : (source ?? '').replace(/^upload:/, '') || '—';
 }
 
 export function resumeRun(): void {

@@ -2,12 +2,13 @@
  * What survives a reload or a crash: the autosave (the worker's session file and the chart history, in
  * IndexedDB), restoring it, exporting and importing model files, and recovering from a dead worker.
  */
-import { get, set, type RunRecord } from '../store/store';
-import { autosave, clearAutosave, loadAutosave, readAutosaveInfo } from '../store/persist';
+import { get, set, type AppState, type RunRecord } from '../store/store';
+import { autosave, clearAutosave, loadAutosave, readAutosaveInfo, type SavedUploads } from '../store/persist';
+import { pairsFingerprint, textFingerprint } from './dataPrint';
 import { msg } from '../i18n/i18n';
 import { archOf, presetOf } from '../engine/model/config';
 import type { BackendName, Event } from '../worker/protocol';
-import { resendData, selectCorpus, selectPairs } from './data';
+import { resendData, selectCorpus, selectPairs, setPairList } from './data';
 import { notifyKey } from './notify';
 import { joinSave, startWorker, worker } from './worker';
 
@@ -37,7 +38,21 @@ export function saveNow(): Promise<void> {
   });
 }
 
-/** Store a session file from the worker with the page's part of the session (charts, settings). */
+/**
+ * The user's own data in the state, to keep with the session: the corpus when it is an upload (or pasted),
+ * the pairs when they are not a bundled set as shipped (uploaded, edited, typed in the editor).
+ */
+export function uploadsOf(st: AppState): SavedUploads | null {
+  const key = st.data.source;
+  const text = key !== null ? st.data.uploads[key] : undefined;
+  const bundled = (id: string | null) => Boolean(st.manifest?.datasets.some((d) => d.id === id));
+  const pairs = st.pairs.list.length && !bundled(st.pairs.source) ? { source: st.pairs.source, list: st.pairs.list } : undefined;
+  if (text === undefined && !pairs) return null;
+  const print = `${text === undefined ? '' : textFingerprint(text)}/${pairs ? pairsFingerprint(pairs.list) : ''}`;
+  return { print, corpus: key !== null && text !== undefined ? { key, text } : undefined, pairs };
+}
+
+/** Store a session file from the worker with the page's part of the session (charts, settings, uploads). */
 export async function persistSession(bytes: Uint8Array, step: number): Promise<void> {
   const s2 = get();
   // Another tab owns the autosave: writing here would replace its session with this one.
@@ -48,7 +63,7 @@ export async function persistSession(bytes: Uint8Array, step: number): Promise<v
       run: { ...s2.run, step, queue: [] },
       request: null,
       settings: { model: s2.model.arch, preset: s2.model.preset, seed: s2.model.seed, pretrain: s2.pretrain, finetune: s2.finetune, data: s2.data.source, pairs: s2.pairs.source, tokenizer: { kind: s2.tokenizer.kind, vocabSize: s2.tokenizer.vocabSize } },
-    });
+    }, uploadsOf(s2));
     set((s) => ({ autosave: { ...s.autosave, lastSavedStep: step, error: null } }));
   } catch (err) {
     set((s) => ({ autosave: { ...s.autosave, error: (err as Error).message } }));
@@ -60,7 +75,7 @@ export async function resumeAutosave(): Promise<void> {
   try {
     const saved = await loadAutosave();
     if (!saved) return;
-    const { bytes, ui } = saved;
+    const { bytes, ui, uploads } = saved;
     const sets = ui.settings;
     set((s) => ({
       model: { ...s.model, arch: sets.model, preset: sets.preset ?? s.model.preset, seed: sets.seed },
@@ -68,8 +83,12 @@ export async function resumeAutosave(): Promise<void> {
       finetune: sets.finetune,
       tokenizer: sets.tokenizer ? { ...s.tokenizer, kind: sets.tokenizer.kind, vocabSize: sets.tokenizer.vocabSize } : s.tokenizer,
     }));
-    if (sets.data) await selectCorpus(sets.data);
-    if (sets.pairs && !sets.pairs.startsWith('upload:') && sets.pairs !== 'editor') await selectPairs(sets.pairs);
+    // The user's uploads come back with the session; without them (an autosave from before they were kept)
+    // the selection stays as it is, and Resume says which file to upload again (runs.ts pausedRequest).
+    if (uploads?.corpus) set((s) => ({ data: { ...s.data, uploads: { ...s.data.uploads, [uploads.corpus!.key]: uploads.corpus!.text } } }));
+    if (sets.data && (uploads?.corpus?.key === sets.data || !sets.data.startsWith('upload:'))) await selectCorpus(sets.data);
+    if (uploads?.pairs) setPairList(uploads.pairs.list, uploads.pairs.source);
+    else if (sets.pairs && get().manifest?.datasets.some((d) => d.id === sets.pairs)) await selectPairs(sets.pairs);
     await worker().request((requestId) => ({ type: 'loadSession', requestId, bytes: bytes.buffer as ArrayBuffer }), { transfer: [bytes.buffer as ArrayBuffer] });
     // Autosaves from before requests were kept in the run records carry the current run's request apart.
     const runs = ui.runs.map((r) => ({

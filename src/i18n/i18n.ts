@@ -55,6 +55,7 @@ const en = {
   'model.seed': 'Seed',
   'model.params': '{n} parameters',
   'model.memory': 'Memory ≈ {mb} MB (weights {w}, optimizer {o}, activations {a} at batch {b})',
+  'model.largeVocab': 'The text has {n} distinct characters: a character vocabulary this large makes the embedding and the output layer most of the model. The BPE tokenizer (below) learns a smaller vocabulary.',
   'model.create': 'Create model',
   'model.recreate': 'Create a new model (discards the current one)',
   'model.starter': "Start from a pretrained model",
@@ -104,6 +105,8 @@ const en = {
   'run.busy': 'A run is in progress: pause or stop it first.',
   'run.failed': 'Training stopped: {message} The model keeps its last good weights.',
   'run.queue': 'Queued: {names}',
+  'run.otherCorpus': 'This run trained on “{name}”, which is not the text selected now. Select it (or upload the same file again) to resume, or start a new run on this text.',
+  'run.otherPairs': 'This run fine-tuned on “{name}”, which is not the pairs selected now. Select them (or upload the same file again) to resume, or start a new run on these pairs.',
 
   'chart.title': 'Loss',
   'chart.train': 'train loss',
@@ -340,6 +343,10 @@ const en = {
   'error.noPairs': 'choose dialogue pairs to fine-tune on first',
   'error.noSnapshot': 'there is no pretrained snapshot yet: it is kept when fine-tuning starts',
   'error.runBusy': 'stop the current run first',
+  'error.memoryBatch': 'training needs about {needed} GB, more than {backend} can hold ({budget} GB): lower the batch size to {fits} or less',
+  'error.memoryVocab': 'training needs about {needed} GB, more than {backend} can hold ({budget} GB): the vocabulary is what makes it large — use the BPE tokenizer with {fits} tokens or fewer',
+  'error.memoryContext': 'training needs about {needed} GB, more than {backend} can hold ({budget} GB): lower the context to {fits} or less (or the batch size)',
+  'error.memoryWidth': 'training needs about {needed} GB, more than {backend} can hold ({budget} GB): choose a smaller model (fewer layers or a smaller width)',
 
   // ---- tokenizer (BPE) ----
   'tok.kind': 'Tokenizer',
@@ -490,6 +497,7 @@ const zh: Record<Key, string> = {
   'model.seed': '随机种子',
   'model.params': '{n} 个参数',
   'model.memory': '内存约 {mb} MB（权重 {w}，优化器 {o}，批大小 {b} 时激活值 {a}）',
+  'model.largeVocab': '这段文本有 {n} 个不同的字符：这么大的字符词表会让嵌入层和输出层占去模型的大部分。BPE 分词器（见下方）能学出更小的词表。',
   'model.create': '创建模型',
   'model.recreate': '创建新模型（丢弃当前模型）',
   'model.starter': "从预训练模型开始",
@@ -539,6 +547,8 @@ const zh: Record<Key, string> = {
   'run.busy': '正在训练：请先暂停或停止。',
   'run.failed': '训练已停止：{message} 模型保留了最后一次正常的权重。',
   'run.queue': '排队中：{names}',
+  'run.otherCorpus': '这次训练用的是“{name}”，而不是现在选中的文本。请选回它（或重新上传同一个文件）再继续，或者用现在的文本开始新的训练。',
+  'run.otherPairs': '这次微调用的是“{name}”，而不是现在选中的问答对。请选回它们（或重新上传同一个文件）再继续，或者用现在的问答对开始新的训练。',
 
   'chart.title': '损失',
   'chart.train': '训练损失',
@@ -774,6 +784,10 @@ const zh: Record<Key, string> = {
   'error.noPairs': '请先选择用于微调的对话数据',
   'error.noSnapshot': '还没有预训练快照：开始微调时才会保存',
   'error.runBusy': '请先停止当前的训练',
+  'error.memoryBatch': '训练约需 {needed} GB 内存，超过 {backend} 能容纳的 {budget} GB：请把批大小降到 {fits} 或更小',
+  'error.memoryVocab': '训练约需 {needed} GB 内存，超过 {backend} 能容纳的 {budget} GB：主要是词表太大——请改用 BPE 分词器，词表不超过 {fits}',
+  'error.memoryContext': '训练约需 {needed} GB 内存，超过 {backend} 能容纳的 {budget} GB：请把上下文降到 {fits} 或更小（或减小批大小）',
+  'error.memoryWidth': '训练约需 {needed} GB 内存，超过 {backend} 能容纳的 {budget} GB：请选择更小的模型（更少的层或更小的宽度）',
 
   // ---- tokenizer (BPE) ----
   'tok.kind': '分词器',

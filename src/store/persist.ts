@@ -10,6 +10,7 @@
 import { createStore as createIdbStore, delMany, get as idbGet, getMany, promisifyRequest } from 'idb-keyval';
 import type { AppState, RunRecord } from './store';
 import type { RunRequest } from '../worker/protocol';
+import type { Pair } from '../engine/data/pairs';
 
 export interface SavedUi {
   runs: RunRecord[];
@@ -27,6 +28,20 @@ export interface SavedUi {
     /** The next model's tokenizer setting (optional: sessions saved before BPE lack it; the model file has its own). */
     tokenizer?: { kind: AppState['tokenizer']['kind']; vocabSize: number | null };
   };
+}
+
+/**
+ * The user's own data, saved with the session so that a restored run trains on what it trained on: the
+ * uploaded or pasted corpus and the uploaded or edited pairs (bundled sets are known by their id). Each is at
+ * most the upload limit (20 MiB, limits.ts), so they are kept whole: no "re-upload" is needed after a reload.
+ * Written in the same transaction as the session, but only when they changed since the last save (a 20 MB
+ * text is not copied again every hundred steps).
+ */
+export interface SavedUploads {
+  /** Identifies the content, to skip rewriting it unchanged. */
+  print: string;
+  corpus?: { key: string; text: string };
+  pairs?: { source: string | null; list: Pair[] };
 }
 
 interface SavedInfo {
@@ -80,17 +95,26 @@ async function freeBytes(): Promise<number | null> {
   }
 }
 
-export async function autosave(session: Uint8Array, ui: SavedUi): Promise<void> {
+// The uploads' print last written by this page (null: not known to be stored, write them).
+let uploadsWritten: string | null = null;
+
+const uploadsSize = (u: SavedUploads) => (u.corpus?.text.length ?? 0) * 2 + (u.pairs ? JSON.stringify(u.pairs.list).length * 2 : 0);
+
+export async function autosave(session: Uint8Array, ui: SavedUi, uploads: SavedUploads | null = null): Promise<void> {
+  const writeUploads = uploadsWritten === null || (uploads?.print ?? '') !== uploadsWritten;
   // Room for the new save while the old one still exists (it is replaced only when the write commits).
-  const needed = session.byteLength + JSON.stringify(ui).length * 2;
+  const needed = session.byteLength + JSON.stringify(ui).length * 2 + (writeUploads && uploads ? uploadsSize(uploads) : 0);
   const free = await freeBytes();
   try {
     if (free !== null && free < needed) throw new StorageFullError('quota');
-    await writeAll([
+    const entries: [string, unknown][] = [
       ['session', session],
       ['ui', ui],
       ['info', { step: ui.run.step, savedAt: Date.now() } satisfies SavedInfo],
-    ]);
+    ];
+    if (writeUploads) entries.push(['uploads', uploads]);
+    await writeAll(entries);
+    if (writeUploads) uploadsWritten = uploads?.print ?? '';
   } catch (e) {
     throw describeStorageError(e, needed, free);
   }
@@ -104,13 +128,14 @@ export async function readAutosaveInfo(): Promise<SavedInfo | null> {
   }
 }
 
-export async function loadAutosave(): Promise<{ bytes: Uint8Array; ui: SavedUi } | null> {
+export async function loadAutosave(): Promise<{ bytes: Uint8Array; ui: SavedUi; uploads: SavedUploads | null } | null> {
   // One transaction: the session and the page's part of the same save.
-  const [bytes, ui] = (await getMany(['session', 'ui'], db())) as [Uint8Array | undefined, SavedUi | undefined];
+  const [bytes, ui, uploads] = (await getMany(['session', 'ui', 'uploads'], db())) as [Uint8Array | undefined, SavedUi | undefined, SavedUploads | null | undefined];
   if (!bytes || !ui) return null;
-  return { bytes, ui };
+  return { bytes, ui, uploads: uploads ?? null };
 }
 
 export async function clearAutosave(): Promise<void> {
-  await delMany(['session', 'ui', 'info'], db());
+  await delMany(['session', 'ui', 'info', 'uploads'], db());
+  uploadsWritten = null;
 }

@@ -116,6 +116,8 @@ export interface RunRecord {
   reference?: boolean;
   /** Characters per token of the corpus splits when the run started (pretraining): its losses in bits per character. */
   charsPerToken?: { train: number; val: number };
+  /** The data it trains on (app/dataPrint.ts): a paused run resumes only on the same. Absent in older autosaves. */
+  trainedOn?: { source: string | null; print: string };
 }
 
 export interface ChatMessage {

@@ -96,12 +96,14 @@ function Banners() {
   const otherTab = useStore((s) => s.autosave.otherTab);
   const runError = useStore((s) => s.run.status === 'error');
   const current = useStore((s) => s.backend.report?.name);
+  // Only backends this browser has: after an out-of-memory failure on WebAssembly, no "continue on WebGPU" without a GPU.
+  const probes = useStore((s) => s.backend.report?.probes);
   return (
     <div className="banners">
       {crash && (
         <div className="banner error" role="alert" data-testid="crash-banner">
           {t('app.crashed', { message: crash })}{' '}
-          {BACKENDS.map((b) => (
+          {BACKENDS.filter((b) => probes?.[b]?.available !== false).map((b) => (
             <button key={b} type="button" onClick={() => void recover(b)}>
               {t('app.recover')} {b}
             </button>
@@ -110,7 +112,7 @@ function Banners() {
       )}
       {runError && !crash && (
         <div className="banner error" data-testid="run-error-banner">
-          {BACKENDS.filter((b) => b !== current).map((b) => (
+          {BACKENDS.filter((b) => b !== current && probes?.[b]?.available !== false).map((b) => (
             <button key={b} type="button" onClick={() => void recover(b)}>
               {t('app.recover')} {b}
             </button>

@@ -1,8 +1,10 @@
 import { useStore, set } from '../../store/store';
 import { ARCH_LIMITS, PRESETS, PRESET_NAMES, countParams, headsDividing, presetOf, isDropout, type ArchConfig } from '../../engine/model/config';
 import { createModel, startFromStarter } from '../../app/controller';
+import { memoryEstimate, LARGE_CHAR_VOCAB } from '../../engine/model/memory';
+import { memoryRefusal, nextVocab } from '../../app/memory';
 import { NumberField, SelectField, Tip } from '../Field';
-import { formatNumber, useT } from '../hooks';
+import { formatNumber, useT, useText } from '../hooks';
 import { TokenizerChoice, TokenizerView, vocabProblem } from './TokenizerView';
 
 type T = ReturnType<typeof useT>;
@@ -19,18 +21,6 @@ export function archErrors(a: ArchConfig, t: T): Partial<Record<keyof ArchConfig
     e.nHead = t('model.invalidHeads', { width: a.nEmbd, heads: a.nHead, options: headsDividing(a.nEmbd).join(', ') });
   }
   return e;
-}
-
-/** Rough training memory in bytes: fp32 weights, gradients, two Adam moments, and the activations kept for backward. */
-export function memoryEstimate(a: ArchConfig, vocab: number, batch: number): { weights: number; optimizer: number; activations: number } {
-  const params = countParams({ ...a, vocabSize: vocab });
-  const B = batch;
-  const T = a.blockSize;
-  const C = a.nEmbd;
-  // per block: ~16 (B,T,C) tensors (LN, qkv, proj, 4C MLP ×2…) and ~3 (B,nh,T,T) attention maps; plus logits
-  const perBlock = B * T * C * 16 + B * a.nHead * T * T * 3;
-  const activations = (a.nLayer * perBlock + B * T * vocab * 3) * 4;
-  return { weights: params * 4, optimizer: params * 4 * 3, activations };
 }
 
 const mb = (b: number) => (b / 1048576).toFixed(b < 10 * 1048576 ? 1 : 0);
@@ -54,9 +44,13 @@ export function ModelPanel() {
   const training = tok.progress !== null;
   const errors = archErrors(arch, t);
   const valid = Object.keys(errors).length === 0 && (tok.kind === 'char' || vocabProblem(tok.vocabSize) === null);
-  const vocab = tok.kind === 'bpe' ? (tok.vocabSize ?? corpus?.bpeDefaultVocab ?? 512) : (corpus?.distinct ?? 64) + 2;
+  const vocab = useStore(nextVocab);
   const params = valid ? countParams({ ...arch, vocabSize: vocab }) : 0;
-  const mem = valid ? memoryEstimate(arch, vocab, batch) : null;
+  const mem = valid ? memoryEstimate({ ...arch, vocabSize: vocab }, batch) : null;
+  // Refused here, before any work: the estimate against what the backend can hold, with the setting to lower.
+  const backend = useStore((s) => s.backend.report?.name);
+  const tooLarge = valid ? memoryRefusal(backend, { ...arch, vocabSize: vocab }, batch) : null;
+  const text = useText();
   const update = (patch: Partial<ArchConfig>) => set((s) => {
     const next = { ...s.model.arch, ...patch };
     return { model: { ...s.model, preset: presetOf(next), arch: next } };
@@ -115,7 +109,17 @@ export function ModelPanel() {
           <span className="muted">{t('model.memory', { mb: mb(mem.weights + mem.optimizer + mem.activations), w: mb(mem.weights), o: mb(mem.optimizer), a: mb(mem.activations), b: batch })}</span>
         </p>
       )}
-      <button type="button" className="primary" data-testid="create-model" disabled={!valid || !hasData || running || training} onClick={createModel}>
+      {tooLarge && (
+        <p className="error" role="alert" data-testid="memory-problem">
+          {text(tooLarge)}
+        </p>
+      )}
+      {!tooLarge && tok.kind === 'char' && vocab > LARGE_CHAR_VOCAB && (
+        <p className="warning" data-testid="vocab-warning">
+          {t('model.largeVocab', { n: formatNumber(vocab - 2) })}
+        </p>
+      )}
+      <button type="button" className="primary" data-testid="create-model" disabled={!valid || !hasData || running || training || tooLarge !== null} onClick={createModel}>
         {info ? t('model.recreate') : t('model.create')}
       </button>
       {!hasData && <p className="muted">{t('model.needCorpus')}</p>}

@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { PRESETS } from '../../src/engine/model/config';
+import { MEMORY_BUDGET, memoryError, memoryEstimate, memoryProblem } from '../../src/engine/model/memory';
+import { DICTIONARIES, errorText, render } from '../../src/i18n/i18n';
+
+const baby = { ...PRESETS.baby, vocabSize: 70 };
+const wasm = MEMORY_BUDGET.wasm;
+
+describe('memory estimate', () => {
+  it('grows with the batch, the optimizer is three copies of the weights', () => {
+    const a = memoryEstimate(baby, 12);
+    const b = memoryEstimate(baby, 24);
+    expect(b.activations).toBeGreaterThan(a.activations * 1.9);
+    expect(a.optimizer).toBe(a.weights * 3);
+    expect(a.total).toBe(a.weights + a.optimizer + a.activations);
+  });
+
+  it('counts the vocabulary: a 60,000-character vocabulary dominates a small model', () => {
+    const chars = memoryEstimate({ ...PRESETS.small, vocabSize: 60_002 }, 12);
+    const plain = memoryEstimate({ ...PRESETS.small, vocabSize: 70 }, 12);
+    expect(chars.total).toBeGreaterThan(2 * plain.total);
+  });
+});
+
+describe('memory refused before work', () => {
+  it('lets the lesson’s models through on WebAssembly', () => {
+    expect(memoryProblem(baby, 12, wasm)).toBeNull();
+    expect(memoryProblem({ ...PRESETS.baby, blockSize: 128, vocabSize: 60 }, 8, wasm)).toBeNull();
+    expect(memoryProblem({ ...PRESETS.small, vocabSize: 70 }, 8, wasm)).toBeNull();
+  });
+
+  it('refuses baby at batch 100,000 and names the batch that fits', () => {
+    const p = memoryProblem(baby, 100_000, wasm);
+    expect(p?.advice.setting).toBe('batch');
+    const fits = (p!.advice as { fits: number }).fits;
+    expect(memoryEstimate(baby, fits).total).toBeLessThanOrEqual(wasm);
+    expect(memoryEstimate(baby, fits + 1).total).toBeGreaterThan(wasm);
+  });
+
+  it('a vocabulary too large even at batch 1 asks for BPE', () => {
+    const p = memoryProblem({ ...PRESETS.small, vocabSize: 2_000_000 }, 4, wasm);
+    expect(p?.advice.setting).toBe('vocab');
+  });
+
+  it('no budget (a GPU, whose memory a page cannot see): nothing refused', () => {
+    expect(memoryProblem(baby, 100_000, MEMORY_BUDGET.webgpu)).toBeNull();
+  });
+
+  it('each refusal is an error with a translated message naming the setting', () => {
+    const cases = [memoryProblem(baby, 100_000, wasm)!, { needed: 5e9, budget: wasm, advice: { setting: 'vocab' as const, fits: 900 } }, { needed: 5e9, budget: wasm, advice: { setting: 'blockSize' as const, fits: 32 } }, { needed: 5e9, budget: wasm, advice: { setting: 'width' as const } }];
+    for (const p of cases) {
+      const e = memoryError(p, 'WebAssembly');
+      const text = errorText(e);
+      expect(typeof text).toBe('object');
+      for (const lang of ['en', 'zh'] as const) {
+        const said = render(lang, text);
+        expect(said).toContain('WebAssembly');
+        expect(said).not.toMatch(/\{\w+\}/);
+        if ('fits' in p.advice) expect(said).toContain(String(p.advice.fits));
+      }
+      expect(Object.keys(DICTIONARIES.zh)).toContain((text as { key: string }).key);
+    }
+  });
+});
