@@ -4,12 +4,13 @@
  */
 import { parseArgs } from 'node:util';
 import { ARCH_LIMITS, isPresetName } from '../src/engine/model/config';
-import { LORA_MAX_RANK, parseLoraTargets, type LoraConfig, type LoraTargets } from '../src/engine/model/lora';
+import { parseLoraTargets, type LoraConfig, type LoraTargets } from '../src/engine/model/lora';
 import { parsePlan, type FreezePlan } from '../src/engine/train/freeze';
 import type { ScheduleKind } from '../src/engine/train/schedule';
 import type { RunSettings } from '../src/engine/train/specs';
 import { LESSON_FINETUNE, LESSON_FREEZE, LESSON_PRETRAIN, NANOGPT_RECIPES, type LessonRun } from '../src/engine/train/lesson';
 import { MAX_VOCAB, MIN_VOCAB } from '../src/engine/tokenizer/bpeTrain';
+import { allowed, describeLimit, LIMITS, type Limit, type SettingName } from '../src/engine/train/limits';
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -68,35 +69,20 @@ export type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allo
  */
 export const INTERRUPTED = 130;
 
+export { MAX_COUNT, MAX_DISCRIMINATIVE, MAX_LORA_ALPHA, MAX_LR, MAX_SEED, MAX_TEMPERATURE } from '../src/engine/train/limits';
+
 /**
- * The most a count flag takes (--steps, --batch, --warmup, --eval-every, …): the page's fields' limit.
- * Past it a run would not end in a lifetime (--steps 1e12) or fit in memory: a typo, not a plan.
+ * A number option: a setting's name takes its one validation (engine/train/limits.ts, as the page's form
+ * and URL do); other options give `min` / `max` (inclusive) and `above` (exclusive) themselves.
  */
-export const MAX_COUNT = 1_000_000;
-/** Seeds are 32-bit (engine/random.ts): a larger one would silently wrap onto a smaller one's run. */
-export const MAX_SEED = 2 ** 32 - 1;
-/** A learning rate above this diverges at the first step for every model here. */
-export const MAX_LR = 10;
-
-/** Sampling temperature: past this every token is about equally likely (the logits are divided by it). */
-export const MAX_TEMPERATURE = 100;
-/** Discriminative factor: the bottom of a 24-layer model would train at lr / 100^23 past it, i.e. not at all. */
-export const MAX_DISCRIMINATIVE = 100;
-/** LoRA alpha: its scale alpha/rank past this swamps the frozen weights at the first step. */
-export const MAX_LORA_ALPHA = 10_000;
-
-/** A number option: `min` / `max` are inclusive bounds, `above` an exclusive lower bound (--lr must be > 0). */
-export function num(v: Values, key: keyof Values, fallback: number, opts: { int?: boolean; min?: number; max?: number; above?: number } = {}): number {
+export function num(v: Values, key: keyof Values, fallback: number, opts: SettingName | { int?: boolean; min?: number; max?: number; above?: number } = {}): number {
   const raw = v[key];
   if (raw === undefined) return fallback;
+  const limit: Limit = typeof opts === 'string' ? LIMITS[opts] : { int: opts.int ?? false, min: opts.min, above: opts.above, max: opts.max ?? Infinity };
   const n = Number(raw);
-  const bad =
-    typeof raw !== 'string' || raw.trim() === '' || !Number.isFinite(n) || (opts.int && !Number.isInteger(n)) ||
-    (opts.min !== undefined && n < opts.min) || (opts.max !== undefined && n > opts.max) || (opts.above !== undefined && !(n > opts.above));
-  if (bad) {
-    const bounds = [opts.above !== undefined ? `> ${opts.above}` : '', opts.min !== undefined ? `≥ ${opts.min}` : '', opts.max !== undefined ? `≤ ${opts.max}` : ''];
-    const range = bounds.filter(Boolean).join(' and ');
-    throw new UsageError(`--${String(key)} must be ${opts.int ? 'a whole number' : 'a number'}${range ? ` ${range}` : ''}, got "${String(raw)}"`);
+  if (typeof raw !== 'string' || raw.trim() === '' || !allowed(limit, n)) {
+    const said = limit.max === Infinity ? describeLimit(limit).replace(/( and)? ≤ Infinity$/, '') : describeLimit(limit);
+    throw new UsageError(`--${String(key)} must be ${said}, got "${String(raw)}"`);
   }
   return n;
 }
@@ -112,22 +98,22 @@ export function need(v: Values, key: keyof Values, command: string): string {
  * requests are, turned into a TrainSpec by the same builder (engine/train/specs.ts).
  */
 export function settingsFromFlags(v: Values, phase: 'pretrain' | 'finetune', lesson: LessonRun = phase === 'pretrain' ? LESSON_PRETRAIN : LESSON_FINETUNE, lessonFreeze: FreezePlan = LESSON_FREEZE): RunSettings {
-  const steps = num(v, 'steps', lesson.steps, { int: true, min: 1, max: MAX_COUNT });
+  const steps = num(v, 'steps', lesson.steps, 'steps');
   const kind = v.schedule ?? lesson.schedule;
   if (!['cosine', 'constant', 'slanted'].includes(kind)) throw new UsageError(`--schedule must be one of cosine, constant, slanted, got "${kind}"`);
   return {
     phase,
     steps,
-    lr: num(v, 'lr', lesson.lr, { above: 0, max: MAX_LR }),
-    batchSize: num(v, 'batch', lesson.batchSize, { int: true, min: 1, max: MAX_COUNT }),
-    warmupSteps: num(v, 'warmup', lesson.warmupSteps, { int: true, min: 0, max: MAX_COUNT }),
+    lr: num(v, 'lr', lesson.lr, 'lr'),
+    batchSize: num(v, 'batch', lesson.batchSize, 'batch'),
+    warmupSteps: num(v, 'warmup', lesson.warmupSteps, 'warmup'),
     schedule: kind as ScheduleKind,
-    evalEvery: num(v, 'eval-every', lesson.evalEvery, { int: true, min: 0, max: MAX_COUNT }),
-    evalIters: num(v, 'eval-iters', lesson.evalIters, { int: true, min: 1, max: MAX_COUNT }),
-    gradAccum: num(v, 'grad-accum', 1, { int: true, min: 1, max: MAX_COUNT }),
-    seed: num(v, 'seed', 1337, { int: true, min: 0, max: MAX_SEED }),
+    evalEvery: num(v, 'eval-every', lesson.evalEvery, 'evalEvery'),
+    evalIters: num(v, 'eval-iters', lesson.evalIters, 'evalIters'),
+    gradAccum: num(v, 'grad-accum', 1, 'gradAccum'),
+    seed: num(v, 'seed', 1337, 'seed'),
     freeze: phase === 'pretrain' ? { kind: 'none' } : v.freeze === undefined ? lessonFreeze : parsePlan(v.freeze),
-    discriminative: phase === 'finetune' && v.discriminative !== undefined ? num(v, 'discriminative', 2.6, { min: 1, max: MAX_DISCRIMINATIVE }) : undefined,
+    discriminative: phase === 'finetune' && v.discriminative !== undefined ? num(v, 'discriminative', 2.6, 'discriminative') : undefined,
     promptNoise: 0,
     lora: loraFromFlags(v, phase),
   };
@@ -141,7 +127,7 @@ function loraFromFlags(v: Values, phase: 'pretrain' | 'finetune'): LoraConfig | 
   }
   if (phase === 'pretrain') throw new UsageError('--lora is for finetune: adapters sit on a trained model');
   if (v.freeze !== undefined || v.discriminative !== undefined) throw new UsageError('--lora trains the adapters only: --freeze and --discriminative do not apply');
-  const rank = num(v, 'lora', 8, { int: true, min: 1, max: LORA_MAX_RANK });
+  const rank = num(v, 'lora', 8, 'loraRank');
   let targets: LoraTargets;
   try {
     targets = parseLoraTargets(v['lora-targets'] ?? 'attn');
@@ -149,7 +135,7 @@ function loraFromFlags(v: Values, phase: 'pretrain' | 'finetune'): LoraConfig | 
     throw new UsageError(`--lora-targets: ${(e as Error).message}`);
   }
   if (v.export !== undefined && v.export !== 'merged' && v.export !== 'adapter') throw new UsageError(`--export must be merged or adapter, got "${v.export}"`);
-  return { rank, alpha: num(v, 'lora-alpha', 2 * rank, { above: 0, max: MAX_LORA_ALPHA }), targets };
+  return { rank, alpha: num(v, 'lora-alpha', 2 * rank, 'loraAlpha'), targets };
 }
 
 /** Parse CLI flags (for tests: the settings a command line gives). */

@@ -7,6 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DATASET_DIR, MANIFEST_FILE, type DatasetEntry, type DatasetManifest, type DatasetKind } from '../src/datasets/manifest';
 import { MAX_UPLOAD_BYTES } from '../src/engine/data/limits';
+import { normalizeText } from '../src/engine/data/corpus';
 
 export class InputError extends Error {
   override name = 'InputError';
@@ -97,7 +98,7 @@ export function readCapped(path: string, max: number, what: string): Buffer {
 
 /** Text of a file path or bundled dataset id, with the entry when it is a bundled dataset. */
 export function readInput(arg: string, kind: DatasetKind): { text: string; name: string; entry?: DatasetEntry } {
-  if (existsSync(arg)) return { text: decodeUtf8(readCapped(arg, MAX_UPLOAD_BYTES, 'text and pairs files'), arg), name: arg };
+  if (existsSync(arg)) return { text: normalizeText(decodeUtf8(readCapped(arg, MAX_UPLOAD_BYTES, 'text and pairs files'), arg)), name: arg };
   const manifest = loadManifest();
   const entry = manifest?.datasets.find((d) => d.id === arg);
   if (entry) {

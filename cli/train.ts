@@ -6,7 +6,7 @@ import * as tf from '../src/engine/tf';
 import { countParams, isPresetName, PRESET_NAMES, PRESETS, validateConfig, type GPTConfig } from '../src/engine/model/config';
 import { GPT } from '../src/engine/model/gpt';
 import { LARGE_CHAR_VOCAB, MEMORY_BUDGET, memoryError, memoryProblem } from '../src/engine/model/memory';
-import { checkText, trainingText } from '../src/engine/data/corpus';
+import { checkText, FEW_DISTINCT_CHARS, trainingText } from '../src/engine/data/corpus';
 import { parsePairsStrict } from '../src/engine/data/pairs';
 import { prepareCorpus, preparePairs } from '../src/engine/data/prepare';
 import { exportCheckpoint, modelFromCheckpoint, readCheckpoint, type TrainingInfo } from '../src/engine/io/checkpoint';
@@ -151,6 +151,7 @@ export async function pretrain(v: Values, ctl: AbortController): Promise<number>
   const data = prepareCorpus(input.text, arch.blockSize, tokenizer);
   const config: GPTConfig = validateConfig({ ...arch, vocabSize: data.tokenizer.vocabSize });
   checkMemory(config, batch);
+  if (tokArg.kind === 'char' && config.vocabSize - 2 < FEW_DISTINCT_CHARS) console.log(`warning: the text has only ${config.vocabSize - 2} distinct character(s): a model has almost nothing to learn from it`);
   if (tokArg.kind === 'char' && config.vocabSize > LARGE_CHAR_VOCAB) console.log(`warning: the text has ${(config.vocabSize - 2).toLocaleString('en')} distinct characters, so the character vocabulary (${config.vocabSize.toLocaleString('en')}) makes the embedding and the logits most of the model: --tokenizer bpe trains a smaller vocabulary`);
   const perToken = tokArg.kind === 'bpe' ? `, ${((data.trainChars + data.valChars) / (data.trainTokens + data.valTokens)).toFixed(2)} characters per token` : '';
   console.log(`pretrain ${input.name}: ${data.trainTokens.toLocaleString('en')} train / ${data.valTokens.toLocaleString('en')} val tokens, vocabulary ${config.vocabSize}${perToken}`);

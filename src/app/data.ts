@@ -6,7 +6,7 @@ import { get, set } from '../store/store';
 import { DATASET_DIR, MANIFEST_FILE, type DatasetManifest } from '../datasets/manifest';
 import { STARTERS_DIR, STARTERS_FILE, type StarterEntry } from '../datasets/starters';
 import { describeProblems, parsePairs, type Pair } from '../engine/data/pairs';
-import { checkText } from '../engine/data/corpus';
+import { checkText, normalizeText } from '../engine/data/corpus';
 import { MAX_UPLOAD_BYTES } from '../engine/data/limits';
 import { errorText, msg } from '../i18n/i18n';
 import { writeUrl } from '../store/url';
@@ -71,7 +71,7 @@ export async function loadUploadedText(name: string, bytes: ArrayBuffer | string
   try {
     const size = typeof bytes === 'string' ? bytes.length : bytes.byteLength;
     if (size > MAX_UPLOAD_BYTES) throw new Refusal(msg('data.tooLarge', { name, mb: (size / 1048576).toFixed(1), max: MAX_UPLOAD_BYTES / 1048576 }));
-    const text = typeof bytes === 'string' ? bytes : decodeText(name, bytes);
+    const text = normalizeText(typeof bytes === 'string' ? bytes : decodeText(name, bytes));
     checkText(text, name);
     if ([...text].length < 1000) throw new Refusal(msg('data.tooShort', { name }));
     const key = `upload:${name}`;
@@ -105,7 +105,7 @@ export async function loadUploadedFiles(files: File[]): Promise<void> {
     const name = files.length === 1 ? files[0].name : `${files[0].name} +${files.length - 1}`;
     if (res.chars < 1000) throw new Refusal(msg('data.tooShort', { name }));
     const key = `upload:${name}`;
-    set((s) => ({ data: { ...s.data, uploads: { ...s.data.uploads, [key]: res.text } } }));
+    set((s) => ({ data: { ...s.data, uploads: { ...s.data.uploads, [key]: normalizeText(res.text) } } }));
     await selectCorpus(key);
   } catch (e) {
     set((s) => ({ data: { ...s.data, error: asText(e) } }));

@@ -4,7 +4,8 @@
  * Playground's state.ts.
  */
 import { get, set, type AppState, type FreezePreset, type ViewMode } from './store';
-import { isPresetName, presetOf, PRESETS, type ArchConfig } from '../engine/model/config';
+import { ARCH_LIMITS, isDropout, isPresetName, presetOf, PRESETS, type ArchConfig } from '../engine/model/config';
+import { allowed, LIMITS, type Limit, type SettingName } from '../engine/train/limits';
 import type { ScheduleKind } from '../engine/train/schedule';
 import { BACKENDS } from '../worker/protocol';
 import { LANGS } from './lang';
@@ -18,11 +19,20 @@ type Field = {
 
 const num = (v: string) => (v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : null);
 
-function numField<K extends 'pretrain' | 'finetune'>(key: string, slice: K, prop: keyof AppState[K] & string): Field {
+/** A number the setting's one validation (engine/train/limits.ts) allows — as the form and the CLI — else null. */
+const valid = (v: string, limit: Limit) => {
+  const n = num(v);
+  return n !== null && allowed(limit, n) ? n : null;
+};
+
+function numField<K extends 'pretrain' | 'finetune'>(key: string, slice: K, prop: keyof AppState[K] & string, setting: SettingName): Field {
   return {
     key,
     read: (s) => s[slice][prop] as unknown as number,
-    write: (s, v) => (num(v) === null ? null : ({ [slice]: { ...s[slice], [prop]: num(v) } } as Partial<AppState>)),
+    write: (s, v) => {
+      const n = valid(v, LIMITS[setting]);
+      return n === null ? null : ({ [slice]: { ...s[slice], [prop]: n } } as Partial<AppState>);
+    },
   };
 }
 
@@ -53,7 +63,10 @@ function archField(key: string, prop: 'nLayer' | 'nHead' | 'nEmbd' | 'blockSize'
   return {
     key,
     read: (s) => s.model.arch[prop],
-    write: (s, v) => (num(v) === null ? null : withArch(s, { [prop]: num(v) })),
+    write: (s, v) => {
+      const n = prop === 'dropout' ? num(v) : valid(v, { int: true, ...ARCH_LIMITS[prop] });
+      return n === null || (prop === 'dropout' && !isDropout(n)) ? null : withArch(s, { [prop]: n });
+    },
   };
 }
 
@@ -79,23 +92,23 @@ const FIELDS: Field[] = [
   { key: 'bias', read: (s) => s.model.arch.bias, write: (s, v) => (v === 'true' || v === 'false' ? withArch(s, { bias: v === 'true' }) : null) },
   { key: 'tok', read: (s) => s.tokenizer.kind, write: (s, v) => (v === 'char' || v === 'bpe' ? { tokenizer: { ...s.tokenizer, kind: v } } : null) },
   { key: 'vocab', read: (s) => (s.tokenizer.kind === 'bpe' ? s.tokenizer.vocabSize : null), write: (s, v) => (isVocabSize(num(v)) ? { tokenizer: { ...s.tokenizer, vocabSize: num(v) } } : null) },
-  { key: 'seed', read: (s) => s.model.seed, write: (s, v) => (num(v) === null ? null : { model: { ...s.model, seed: num(v)! } }) },
-  numField('steps', 'pretrain', 'steps'),
-  numField('batch', 'pretrain', 'batchSize'),
-  numField('lr', 'pretrain', 'lr'),
+  { key: 'seed', read: (s) => s.model.seed, write: (s, v) => (valid(v, LIMITS.seed) === null ? null : { model: { ...s.model, seed: valid(v, LIMITS.seed)! } }) },
+  numField('steps', 'pretrain', 'steps', 'steps'),
+  numField('batch', 'pretrain', 'batchSize', 'batch'),
+  numField('lr', 'pretrain', 'lr', 'lr'),
   { key: 'schedule', read: (s) => s.pretrain.schedule, write: (s, v) => (oneOf(SCHEDULES, v) ? { pretrain: { ...s.pretrain, schedule: v } } : null) },
-  numField('warmup', 'pretrain', 'warmupSteps'),
-  numField('eval', 'pretrain', 'evalEvery'),
-  numField('ftSteps', 'finetune', 'steps'),
-  numField('ftLr', 'finetune', 'lr'),
-  numField('ftBatch', 'finetune', 'batchSize'),
+  numField('warmup', 'pretrain', 'warmupSteps', 'warmup'),
+  numField('eval', 'pretrain', 'evalEvery', 'evalEvery'),
+  numField('ftSteps', 'finetune', 'steps', 'steps'),
+  numField('ftLr', 'finetune', 'lr', 'lr'),
+  numField('ftBatch', 'finetune', 'batchSize', 'batch'),
   { key: 'freeze', read: (s) => s.finetune.preset, write: (s, v) => (oneOf(FREEZE_PRESETS, v) ? { finetune: { ...s.finetune, preset: v } } : null) },
-  numField('k', 'finetune', 'k'),
-  numField('every', 'finetune', 'every'),
-  numField('loraRank', 'finetune', 'loraRank'),
-  numField('loraAlpha', 'finetune', 'loraAlpha'),
+  numField('k', 'finetune', 'k', 'k'),
+  numField('every', 'finetune', 'every', 'every'),
+  numField('loraRank', 'finetune', 'loraRank', 'loraRank'),
+  numField('loraAlpha', 'finetune', 'loraAlpha', 'loraAlpha'),
   { key: 'loraTargets', read: (s) => s.finetune.loraTargets, write: (s, v) => (v === 'attn' || v === 'attn,mlp' ? { finetune: { ...s.finetune, loraTargets: v } } : null) },
-  { key: 'disc', read: (s) => (s.finetune.useDiscriminative ? s.finetune.discriminative : null), write: (s, v) => (num(v) === null ? null : { finetune: { ...s.finetune, useDiscriminative: true, discriminative: num(v)! } }) },
+  { key: 'disc', read: (s) => (s.finetune.useDiscriminative ? s.finetune.discriminative : null), write: (s, v) => (valid(v, LIMITS.discriminative) === null ? null : { finetune: { ...s.finetune, useDiscriminative: true, discriminative: Number(v) } }) },
 ];
 
 /**
@@ -130,23 +143,34 @@ export function encodeState(s: AppState): string {
   return q.toString();
 }
 
-/** Apply a URL query onto a state; unknown or malformed values are ignored. */
+/** Apply a URL query onto a state; malformed or out-of-range values are ignored (listed by `ignored`). */
 export function decodeState(s: AppState, query: string): AppState {
+  return decodeQuery(s, query).state;
+}
+
+/** The state a query gives, and its `key=value` parts that were ignored (unknown keys, refused values). */
+export function decodeQuery(s: AppState, query: string): { state: AppState; ignored: string[] } {
   const q = new URLSearchParams(query);
   let out = s;
+  const ignored: string[] = [];
   for (const f of FIELDS) {
     const v = q.get(f.key);
     if (v === null) continue;
     const patch = f.write(out, v);
     if (patch) out = { ...out, ...patch };
+    else ignored.push(`${f.key}=${v}`);
   }
-  return out;
+  const known = new Set(FIELDS.map((f) => f.key));
+  for (const [k, v] of q) if (!known.has(k)) ignored.push(v === '' ? k : `${k}=${v}`);
+  return { state: out, ignored };
 }
 
+/** Apply the page's URL; what it ignored is said (in the page's language) rather than dropped without a word. */
 export function readUrl(): void {
   if (typeof location === 'undefined') return;
   const st = get();
-  set(decodeState({ ...st, view: { ...st.view, mode: defaultMode(location.search, rememberedMode()) } }, location.search));
+  const { state, ignored } = decodeQuery({ ...st, view: { ...st.view, mode: defaultMode(location.search, rememberedMode()) } }, location.search);
+  set(ignored.length ? { ...state, notice: { kind: 'error', text: { key: 'url.ignored', params: { parts: ignored.join(', ') } } } } : state);
 }
 
 export function writeUrl(): void {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { initialState } from '../../src/store/store';
-import { decodeState, encodeState } from '../../src/store/url';
+import { decodeQuery, decodeState, encodeState } from '../../src/store/url';
 import { PRESETS } from '../../src/engine/model/config';
 
 describe('URL presets', () => {
@@ -38,5 +38,23 @@ describe('URL presets', () => {
     expect(back.backend.forced).toBe(s.backend.forced);
     expect(back.pretrain.schedule).toBe(s.pretrain.schedule);
     expect(back.finetune.preset).toBe(s.finetune.preset);
+  });
+
+  it('refuses what the form and the CLI refuse (one validation per setting), and lists every part it ignored', () => {
+    const init = initialState('en');
+    const { state, ignored } = decodeQuery(init, 'steps=1e12&lr=NaN&lang=xx&backend=nonsense&seed=1e400&batch=-7.5&layers=0&dropout=2&typo=1&steps2');
+    expect(ignored).toEqual(['lang=xx', 'backend=nonsense', 'layers=0', 'dropout=2', 'seed=1e400', 'steps=1e12', 'batch=-7.5', 'lr=NaN', 'typo=1', 'steps2']);
+    expect(state.pretrain).toEqual(init.pretrain);
+    expect(state.model).toEqual(init.model);
+    expect(state.lang).toBe('en');
+  });
+
+  it('takes the largest values the limits allow, and a negative or fractional seed is refused', () => {
+    const init = initialState('en');
+    const { state, ignored } = decodeQuery(init, 'steps=1000000&lr=10&seed=4294967295&ftBatch=1000000');
+    expect(ignored).toEqual([]);
+    expect([state.pretrain.steps, state.pretrain.lr, state.model.seed, state.finetune.batchSize]).toEqual([1_000_000, 10, 2 ** 32 - 1, 1_000_000]);
+    expect(decodeQuery(init, 'seed=-7.5').ignored).toEqual(['seed=-7.5']);
+    expect(decodeQuery(init, 'seed=3.5').ignored).toEqual(['seed=3.5']);
   });
 });

@@ -74,18 +74,52 @@ export function* sequentialWindows(ids: Int32Array, blockSize: number, batchSize
   }
 }
 
-/** Rejects input that is not usable text: empty, binary (NUL or many control characters). */
+/**
+ * The text as it is trained on: a leading byte-order mark dropped, Windows (CRLF) and old Mac (CR) line
+ * ends made newlines — otherwise `\r` and U+FEFF become tokens, and a CRLF file's "blank line" (the
+ * dialogue end marker) is `\r\n\r\n`, which the model never sees as one. Idempotent.
+ */
+export function normalizeText(text: string): string {
+  const t = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  return t.includes('\r') ? t.replace(/\r\n?/g, '\n') : t;
+}
+
+/** Characters checked at a time for control characters: one window of a binary part is enough to refuse. */
+const WINDOW = 65536;
+
+/**
+ * Rejects input that is not usable text: empty, or binary — a NUL anywhere, or a window of 64 Ki characters
+ * of which more than 1% are control characters or undecodable bytes. The whole text is read (a binary part
+ * after a text's first 64 Ki characters would otherwise become tokens).
+ */
 export function checkText(text: string, what = 'the text'): void {
   if (text.trim().length === 0) throw new DataError(`${what} is empty`, 'textEmpty', { what });
-  const sample = text.slice(0, 65536);
-  if (sample.includes('\u0000')) throw new DataError(`${what} looks binary (it contains NUL bytes): use a UTF-8 text file`, 'textBinary', { what, detail: 'it contains NUL bytes' });
-  let control = 0;
-  let replacement = 0;
-  for (const ch of sample) {
-    const c = ch.codePointAt(0)!;
-    if ((c < 32 && c !== 9 && c !== 10 && c !== 13) || c === 127) control++;
-    if (c === 0xfffd) replacement++;
+  const nul = text.indexOf('\u0000');
+  if (nul >= 0) {
+    const detail = `it contains NUL bytes, the first at character ${nul + 1}`;
+    throw new DataError(`${what} looks binary (${detail}): use a UTF-8 text file`, 'textBinary', { what, detail });
   }
-  if (control > sample.length * 0.01) throw new DataError(`${what} looks binary (${control} control characters in the first ${sample.length}): use a UTF-8 text file`, 'textBinary', { what, detail: `${control} control characters in the first ${sample.length}` });
-  if (replacement > sample.length * 0.01) throw new DataError(`${what} is not valid UTF-8 (${replacement} undecodable bytes in the first ${sample.length} characters)`, 'textNotUtf8', { what, detail: `${replacement} undecodable bytes in the first ${sample.length} characters` });
+  for (let start = 0; start < text.length; start += WINDOW) {
+    const end = Math.min(text.length, start + WINDOW);
+    let control = 0;
+    let replacement = 0;
+    for (let i = start; i < end; i++) {
+      const c = text.charCodeAt(i);
+      if ((c < 32 && c !== 9 && c !== 10 && c !== 13) || c === 127) control++;
+      else if (c === 0xfffd) replacement++;
+    }
+    const n = end - start;
+    const where = start === 0 ? `the first ${n}` : `characters ${start + 1}–${end}`;
+    if (control > n * 0.01) {
+      const detail = `${control} control characters in ${where}`;
+      throw new DataError(`${what} looks binary (${detail}): use a UTF-8 text file`, 'textBinary', { what, detail });
+    }
+    if (replacement > n * 0.01) {
+      const detail = `${replacement} undecodable bytes in ${where} characters`;
+      throw new DataError(`${what} is not valid UTF-8 (${detail})`, 'textNotUtf8', { what, detail });
+    }
+  }
 }
+
+/** Fewer distinct characters than this and a model has almost nothing to learn (one repeated character: nothing). */
+export const FEW_DISTINCT_CHARS = 10;

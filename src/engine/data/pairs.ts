@@ -11,7 +11,7 @@
 import Papa from 'papaparse';
 import type { Tokenizer } from '../tokenizer/types';
 import type { Rng } from '../random';
-import { checkText, DataError, type Batch } from './corpus';
+import { checkText, DataError, normalizeText, type Batch } from './corpus';
 
 export interface Pair {
   prompt: string;
@@ -62,8 +62,19 @@ function fromObject(obj: unknown): Pair | string {
   if (response === undefined) return `no response field (one of ${RESPONSE_KEYS.join(', ')}); keys present: ${Object.keys(o).join(', ')}`;
   if (typeof prompt !== 'string') return 'prompt must be a string';
   if (typeof response !== 'string') return 'response must be a string';
-  if (response.trim() === '') return 'response is empty';
-  return { prompt, response };
+  return checkPair({ prompt, response });
+}
+
+/**
+ * A pair the template can carry, or why not: an empty prompt or response teaches nothing, and a prompt with
+ * a blank line in it holds the end marker (DEFAULT_TEMPLATE.end), so the model would read the pair as two
+ * turns and learn to stop in the middle of a question.
+ */
+function checkPair(pair: Pair): Pair | string {
+  if (pair.prompt.trim() === '') return 'prompt is empty';
+  if (pair.response.trim() === '') return 'response is empty';
+  if (normalizeText(pair.prompt).includes('\n\n')) return 'prompt contains a blank line, which marks the end of a turn: remove it or join the lines';
+  return pair;
 }
 
 function parseJsonl(text: string): ParsedPairs {
@@ -151,11 +162,9 @@ function parseDelimited(text: string, format: 'csv' | 'tsv'): ParsedPairs {
         problems.push({ line, message: `expected at least ${Math.max(pi, ri) + 1} columns (prompt, response), found ${row.length}` });
         return;
       }
-      if (row[ri].trim() === '') {
-        problems.push({ line, message: 'response is empty' });
-        return;
-      }
-      pairs.push({ prompt: row[pi], response: row[ri] });
+      const pair = checkPair({ prompt: row[pi], response: row[ri] });
+      if (typeof pair === 'string') problems.push({ line, message: pair });
+      else pairs.push(pair);
     },
   });
   return { pairs, problems, format };
@@ -165,7 +174,8 @@ function parseDelimited(text: string, format: 'csv' | 'tsv'): ParsedPairs {
  * Parse pairs; problems list every unreadable line by number. Throws on input that is not text (empty, or
  * binary: CSV parsing reads almost any bytes as rows, so a binary file would otherwise pass as pairs).
  */
-export function parsePairs(text: string, fileName?: string, format = detectFormat(text, fileName)): ParsedPairs {
+export function parsePairs(raw: string, fileName?: string, format = detectFormat(raw, fileName)): ParsedPairs {
+  const text = normalizeText(raw);
   checkText(text, fileName ?? 'the pairs file');
   switch (format) {
     case 'jsonl':

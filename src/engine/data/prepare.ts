@@ -2,7 +2,7 @@
  * Preparing a run's data, shared by the CLI and the training worker: text → ids → train/val sources,
  * pairs → encoded examples → train/val sources.
  */
-import { checkText, splitIds } from './corpus';
+import { checkText, normalizeText, splitIds } from './corpus';
 import { checkTemplate, DEFAULT_TEMPLATE, encodePairs, splitPairs, type DialogueTemplate, type EncodedPair, type Pair } from './pairs';
 import { corpusSource, pairSource, type DataSource } from './sources';
 import { CharTokenizer } from '../tokenizer/char';
@@ -22,7 +22,8 @@ export interface PreparedCorpus {
 }
 
 /** Encode text with a tokenizer (pass none to build a character-level one from this text) and split it 90/10. */
-export function prepareCorpus(text: string, blockSize: number, tokenizer?: Tokenizer): PreparedCorpus & { tokenizer: Tokenizer } {
+export function prepareCorpus(raw: string, blockSize: number, tokenizer?: Tokenizer): PreparedCorpus & { tokenizer: Tokenizer } {
+  const text = normalizeText(raw);
   checkText(text);
   const tok = tokenizer ?? CharTokenizer.fromText(text);
   const enc = tok.encode(text);

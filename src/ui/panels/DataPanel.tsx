@@ -1,3 +1,4 @@
+import { FEW_DISTINCT_CHARS } from '../../engine/data/corpus';
 import { useState, type DragEvent } from 'react';
 import { useStore } from '../../store/store';
 import { selectCorpus, loadUploadedText, loadUploadedFiles } from '../../app/controller';
@@ -71,6 +72,11 @@ export function DataPanel() {
         <div data-testid="corpus-info">
           <p>{t('data.chars', { chars: formatNumber(info.chars), distinct: formatNumber(info.distinct) })}</p>
           <p className="muted">{t('data.tokens', { train: formatNumber(info.trainTokens), val: formatNumber(info.valTokens) })}</p>
+          {info.distinct < FEW_DISTINCT_CHARS && (
+            <p className="warn" data-testid="few-chars">
+              {t('data.fewChars', { distinct: info.distinct })}
+            </p>
+          )}
           {info.unknownCount > 0 && <p className="warn">{t('data.unknown', { n: formatNumber(info.unknownCount), chars: info.unknownChars.slice(0, 20).map(([c]) => JSON.stringify(c)).join(' ') })}</p>}
         </div>
       )}
