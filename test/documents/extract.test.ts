@@ -188,7 +188,7 @@ describe('the text upload’s refusals', () => {
   it('empty, NUL bytes, control characters, invalid UTF-8', async () => {
     expect((await refusal('empty.txt', '')).message).toBe('empty.txt is empty');
     expect((await refusal('blank.md', '<!-- only a comment -->\n')).message).toBe('blank.md is empty');
-    expect((await refusal('nul.txt', 'text\u0000more')).message).toMatch(/^nul\.txt looks binary \(it contains NUL bytes\)/);
+    expect((await refusal('nul.txt', 'text\u0000more')).message).toMatch(/^nul\.txt looks binary \(it contains NUL bytes, the first at character \d+\)/);
     expect((await refusal('ctrl.html', '<p>' + '\u0001'.repeat(50) + 'x'.repeat(100) + '</p>')).code).toBe('badText');
     const latin1 = new Uint8Array([0x63, 0x61, 0x66, 0xe9, 0x20, 0x6e, 0x6f, 0x69, 0x72]); // "café noir" in Latin-1
     const e = await refusal('latin1.txt', latin1);

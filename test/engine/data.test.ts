@@ -96,7 +96,7 @@ describe('pairs', () => {
     const rng = createRng(5);
     const randomText = (lowest: number) => new TextDecoder().decode(Uint8Array.from({ length: 4096 }, () => lowest + rng.int(256 - lowest)));
     // As File.text() decodes an upload: invalid UTF-8 becomes U+FFFD, nothing throws.
-    expect(() => parsePairs(randomText(0), 'weights.bin')).toThrow(/^weights\.bin looks binary \(it contains NUL bytes\)/);
+    expect(() => parsePairs(randomText(0), 'weights.bin')).toThrow(/^weights\.bin looks binary \(it contains NUL bytes, the first at character \d+\)/);
     expect(() => parsePairsStrict(randomText(1), 'weights.bin')).toThrow(/^weights\.bin looks binary \(\d+ control characters/);
     expect(() => parsePairs(randomText(1))).toThrow(DataError);
   });

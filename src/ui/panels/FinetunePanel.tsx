@@ -81,7 +81,7 @@ export function FinetunePanel() {
         </p>
       )}
       {problems.map((p) => (
-        <p className="warn" key={p}>
+        <p className="warn" key={p} data-testid="pairs-problems">
           {p}
         </p>
       ))}
