@@ -18,7 +18,8 @@ const PAIRS = 'prompt,response\nwhere is the tide,it comes in.\nwhat do gulls do
 
 const upload = (page: Page, testId: string, name: string, body: string, mimeType = 'text/plain') =>
   page.setInputFiles(`[data-testid=${testId}]`, { name, mimeType, buffer: Buffer.from(body) });
-const notice = (page: Page) => page.textContent('[data-testid=notice]');
+/** The notice's words, without its Dismiss button. */
+const notice = (page: Page) => page.evaluate(() => document.querySelector('[data-testid=notice]')?.firstChild?.textContent ?? '');
 const selectedLabel = (page: Page, id: string) => page.evaluate((sel) => (document.querySelector(sel) as HTMLSelectElement).selectedOptions[0]?.textContent ?? '', `#${id}`);
 
 /** Upload the notes and the pairs, create a model on them, and pretrain until an autosave at step ≥ 20; then reload. */
@@ -27,8 +28,10 @@ async function trainedOnUploadsThenReload(page: Page): Promise<void> {
   await upload(page, 'corpus-upload', 'notes.txt', NOTES);
   await page.waitForFunction(() => document.querySelector('[data-testid=corpus-info]')?.textContent?.includes('3,120 characters'), null, { timeout: 60_000 });
   await upload(page, 'pairs-upload', 'qa.csv', PAIRS, 'text/csv');
-  await page.waitForSelector('[data-testid=pairs-info]:has-text("3 pairs")', { timeout: 60_000 });
+  // (the pairs' counts come once a model's tokenizer reads them)
+  await page.waitForFunction(() => (document.querySelector('#pairs-select') as HTMLSelectElement).selectedOptions[0]?.textContent === 'qa.csv', null, { timeout: 60_000 });
   await createModel(page);
+  await page.waitForSelector('[data-testid=pairs-info]', { timeout: 60_000 });
   await page.fill('#autosave-every', '10');
   await startPretraining(page, 5000);
   await autosavedAt(page, 20);
