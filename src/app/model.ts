@@ -1,6 +1,8 @@
 /** The model: a new one from the chosen architecture, or a starter trained earlier. */
 import { get, set, type RunRecord } from '../store/store';
-import { validateConfig } from '../engine/model/config';
+import { presetOf, validateConfig } from '../engine/model/config';
+import { SCRATCH_RECIPES } from '../engine/train/lesson';
+import { store } from '../store/store';
 import { STARTERS_DIR } from '../datasets/starters';
 import { errorText, msg } from '../i18n/i18n';
 import { writeUrl } from '../store/url';
@@ -9,6 +11,7 @@ import { notify, notifyKey } from './notify';
 import { memoryRefusal, nextVocab } from './memory';
 import { importModel } from './session';
 import { worker } from './worker';
+import { startRun } from './runs';
 
 const base = import.meta.env.BASE_URL;
 
@@ -65,4 +68,42 @@ export async function startFromStarter(id: string): Promise<void> {
   } catch (e) {
     notifyKey('error', 'model.starterFailed', { message: (e as Error).message });
   }
+}
+
+/**
+ * One click for the whole pipeline in class time: a lesson's corpus pretrained from scratch with its recipe
+ * (SCRATCH_RECIPES: the small world in about nine minutes on a laptop CPU), its pairs and fine-tune chosen,
+ * and pretraining started as soon as the new model exists.
+ */
+export async function pretrainFromScratch(corpus: string): Promise<void> {
+  const recipe = SCRATCH_RECIPES[corpus];
+  if (!recipe) return;
+  if (get().run.status === 'running') return notifyKey('error', 'run.busy');
+  await selectCorpus(corpus);
+  if (get().pairs.source !== recipe.pairs) await selectPairs(recipe.pairs);
+  applyLessonFinetune(recipe.pairs);
+  set((s) => ({
+    model: { ...s.model, arch: recipe.arch, preset: presetOf(recipe.arch) },
+    tokenizer: { ...s.tokenizer, kind: 'char' },
+    pretrain: { ...s.pretrain, ...recipe.run },
+  }));
+  // The corpus's counts (the worker's answer) size the vocabulary the memory check uses: wait for them.
+  if (!(await until((s) => s.data.info !== null || s.data.error !== null))) return;
+  const before = get().model.info;
+  createModel();
+  if (await until((s) => s.model.info !== null && s.model.info !== before)) startRun('pretrain');
+}
+
+/** Resolves true once `ready` holds for the state, false after `ms` without it. */
+function until(ready: (s: ReturnType<typeof get>) => boolean, ms = 60_000): Promise<boolean> {
+  if (ready(get())) return Promise.resolve(true);
+  return new Promise((done) => {
+    const timer = setTimeout(() => (stop(), done(false)), ms);
+    const stop = store.subscribe((s) => {
+      if (!ready(s)) return;
+      clearTimeout(timer);
+      stop();
+      done(true);
+    });
+  });
 }

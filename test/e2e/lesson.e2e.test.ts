@@ -92,6 +92,23 @@ describe('links that reproduce', () => {
     }), 200_000);
 });
 
+describe('the small world from scratch, one click', () => {
+  it('sets its recipe (baby at context 128, 2,500 steps, its pairs and fine-tune) and starts pretraining on it', () =>
+    withPage(app, `?mode=lab&backend=wasm`, async ({ page, errors }) => {
+      await ready(page);
+      await page.click('[data-testid=scratch-world-en]');
+      await page.waitForSelector('[data-testid=pretrain-pause]:not([disabled])', { timeout: 120_000 });
+      await page.waitForSelector('[data-testid=model-info]:has-text("context 128")', { timeout: 10_000 });
+      expect(await page.textContent('[data-testid=model-info]')).toMatch(/4 layers × 4 heads, width 128, context 128/);
+      expect(await page.inputValue('[data-testid=pretrain-steps]')).toBe('2500');
+      expect(await page.evaluate(() => (document.querySelector('#corpus-select') as HTMLSelectElement).value)).toBe('small-world');
+      expect(await page.evaluate(() => (document.querySelector('#pairs-select') as HTMLSelectElement).value)).toBe('small-world-qa');
+      await page.click('[data-testid=pretrain-stop]');
+      await page.waitForSelector('[data-testid=pretrain-start]:not([disabled])', { timeout: 60_000 });
+      expect(errors).toEqual([]);
+    }), 300_000);
+});
+
 describe('the lesson from a starter model', () => {
   it('loads the English starter, fine-tunes with the default plan, and answers ≥ 90% of held-out prompts in the dialogue format', () =>
     withPage(app, '?backend=wasm&lang=en', async ({ page, errors }) => {

@@ -1,6 +1,8 @@
 import { useStore, set } from '../../store/store';
 import { ARCH_LIMITS, PRESETS, PRESET_NAMES, countParams, headsDividing, presetOf, isDropout, type ArchConfig } from '../../engine/model/config';
 import { createModel, startFromStarter } from '../../app/controller';
+import { pretrainFromScratch } from '../../app/model';
+import { SCRATCH_RECIPES } from '../../engine/train/lesson';
 import { memoryEstimate, LARGE_CHAR_VOCAB } from '../../engine/model/memory';
 import { memoryRefusal, nextVocab } from '../../app/memory';
 import { NumberField, SelectField, Tip } from '../Field';
@@ -78,6 +80,18 @@ export function ModelPanel() {
                     loss: st.valLoss?.toFixed(3) ?? '?',
                   })}
                 </p>
+                {SCRATCH_RECIPES[st.corpus] && (
+                  <p className="row small">
+                    <button type="button" data-testid={`scratch-${st.id}`} disabled={running || training} onClick={() => void pretrainFromScratch(st.corpus)}>
+                      {t('model.scratch', { steps: formatNumber(SCRATCH_RECIPES[st.corpus].run.steps), min: SCRATCH_RECIPES[st.corpus].minutes })}
+                    </button>
+                    {SCRATCH_RECIPES[`${st.corpus}-plain`] && (
+                      <button type="button" data-testid={`scratch-plain-${st.id}`} disabled={running || training} onClick={() => void pretrainFromScratch(`${st.corpus}-plain`)}>
+                        {t('model.scratchPlain')}
+                      </button>
+                    )}
+                  </p>
+                )}
               </div>
             ))}
           <p className="muted small">{t('model.orScratch')}</p>
