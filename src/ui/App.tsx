@@ -217,18 +217,25 @@ function LessonSettings() {
   );
 }
 
+/** Runs that have ended (done, stopped, failed): what a test or a script waits on, rather than on a button. */
+const ENDED = new Set(['done', 'stopped', 'error']);
+
 export function App() {
   const mode = useStore((s) => s.view.mode);
+  // The app's state for automation: the run's status and how many runs have ended so far.
+  const runStatus = useStore((s) => s.run.status);
+  const ended = useStore((s) => s.runs.filter((r) => !r.reference && ENDED.has(r.status)).length);
+  const state = { 'data-run-status': runStatus, 'data-runs-ended': ended };
   if (mode === 'present') {
     return (
-      <div className="app app-present">
+      <div className="app app-present" {...state}>
         <Banners />
         <PresentMode />
       </div>
     );
   }
   return (
-    <div className="app">
+    <div className="app" {...state}>
       <Header />
       <Banners />
       {mode === 'lesson' ? <LessonMode settings={<LessonSettings />} /> : <Lab />}

@@ -10,8 +10,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import {
   backendReport, createModel, download, firstLastLoss, idle, newPage, pretrain, progressStep, ready, sample,
-  startPretraining, autosavedAt, trainingWorker, withPage, type Opened,
-} from './harness';
+  startPretraining, autosavedAt, trainingWorker, withPage, type Opened, untilRunEnds, runEndedSince, runStopped, runsEnded } from './harness';
 import { appForFile } from './appForFile';
 import { readSafetensors } from '../../src/engine/io/safetensors';
 
@@ -273,8 +272,7 @@ it('resumes after a reload mid-run from the autosave, without page or console er
     await page.click('[data-testid=pretrain-resume]');
     await page.waitForFunction((n) => Number(document.querySelector('[data-testid=loss-chart]')?.getAttribute('data-points')) >= n + 10, resumedAt, { timeout: 120_000 });
     expect(await progressStep(page)).toBeGreaterThan(resumedAt);
-    await page.click('[data-testid=pretrain-stop]');
-    await page.waitForSelector('[data-testid=pretrain-start]:not([disabled])', { timeout: 30_000 });
+    await untilRunEnds(page, () => page.click('[data-testid=pretrain-stop]'), 30_000);
     expect(errors).toEqual([]);
     expect(consoleErrors).toEqual([]);
   }), 400_000);
@@ -314,12 +312,13 @@ describe('fine-tuning with freezing', () => {
     await page.fill('[data-testid=finetune-eval-every]', '40');
     await page.fill('[data-testid=finetune-sample-every]', '0');
     expect(await page.getAttribute('[data-testid=group-embeddings]', 'data-state')).toBe('frozen');
+    const ended = await runsEnded(page);
     await page.click('[data-testid=finetune-start]');
     // live: block 1 starts frozen with a zero update, then learns
     await page.waitForSelector('[data-testid=norm-block\\.0]', { timeout: 60_000 });
     await page.waitForFunction(() => document.querySelector('[data-testid=diagram-mode]')?.getAttribute('data-mode') === 'live', null, { timeout: 10_000 });
     await page.waitForFunction(() => document.querySelector('[data-testid="group-block.0"]')?.getAttribute('data-state') === 'learning', null, { timeout: 120_000 });
-    await page.waitForSelector('[data-testid=finetune-start]:not([disabled])', { timeout: 180_000 });
+    await runEndedSince(page, ended);
     // the pretrain → fine-tune boundary and two unfreeze events
     await page.waitForFunction((n) => Number(document.querySelector('[data-testid=loss-chart]')?.getAttribute('data-markers')) >= n + 3, markersBefore, { timeout: 10_000 });
     expect(await page.textContent('[data-testid=trainable-share]')).toMatch(/parameters learn/);
@@ -331,8 +330,7 @@ describe('fine-tuning with freezing', () => {
     if (!(await page.isEnabled('[data-testid=chat-compare]'))) {
       // No fine-tuning has run on this page yet (a check above failed early): a short one makes the snapshot.
       await page.fill('[data-testid=finetune-steps]', '10');
-      await page.click('[data-testid=finetune-start]');
-      await page.waitForSelector('[data-testid=finetune-start]:not([disabled])', { timeout: 180_000 });
+      await untilRunEnds(page, () => page.click('[data-testid=finetune-start]'), 180_000);
     }
     const count = (role: string) => page.locator(`[data-testid=msg-${role}]`).count();
     const [snapshots, models] = [await count('snapshot'), await count('model')];
@@ -362,7 +360,7 @@ describe('fine-tuning with freezing', () => {
       rowsBefore,
       { timeout: 300_000 },
     );
-    await page.waitForSelector('[data-testid=finetune-start]:not([disabled])', { timeout: 60_000 });
+    await runStopped(page);
     await page.waitForFunction(() => Number(document.querySelector('[data-testid=compare-chart]')?.getAttribute('data-curves')) >= 3, null, { timeout: 10_000 });
     const rows = page.locator('[data-testid=run-row]');
     expect(await rows.count()).toBe(rowsBefore + 5);
@@ -380,9 +378,7 @@ describe('fine-tuning with freezing', () => {
     await page.check('[data-testid=freeze-bottom]'); // k = 1: embeddings and block 1 frozen
     await page.fill('[data-testid=finetune-steps]', '20');
     await page.fill('[data-testid=finetune-eval-every]', '10');
-    await page.click('[data-testid=finetune-start]');
-    await page.waitForSelector('[data-testid=finetune-pause]:not([disabled])', { timeout: 30_000 }).catch(() => undefined);
-    await page.waitForSelector('[data-testid=finetune-start]:not([disabled])', { timeout: 180_000 });
+    await untilRunEnds(page, () => page.click('[data-testid=finetune-start]'));
     const after = await download(page, () => page.click('[data-testid=export-model]'));
     expect(JSON.parse(readSafetensors(after).metadata.training).freezePlan).toEqual({ kind: 'bottom', k: 1 });
     const changed = differingTensors(before, after);
@@ -406,8 +402,7 @@ describe('faults rehearsed', () => {
     expect(await page.locator('[data-testid=crash-banner]').count()).toBe(0);
     await page.click('[data-testid=pretrain-resume]');
     await page.waitForFunction((n) => Number(document.querySelector('[data-testid=pretrain-progress]')?.textContent?.match(/Step (\d+)/)?.[1]) >= n + 3, restored, { timeout: 120_000 });
-    await page.click('[data-testid=pretrain-stop]');
-    await page.waitForSelector('[data-testid=pretrain-start]:not([disabled])', { timeout: 30_000 });
+    await untilRunEnds(page, () => page.click('[data-testid=pretrain-stop]'), 30_000);
   }
 
   it('a worker crash mid-run: the page says so, offers the autosave, and continuing brings the model back', () =>
@@ -441,7 +436,7 @@ describe('faults rehearsed', () => {
       await page.click('[data-testid=pretrain-start]');
       await page.waitForSelector('[data-testid=notice]:has-text("training stopped at step")', { timeout: 60_000 });
       expect(await page.textContent('[data-testid=notice]')).toMatch(/Try a lower learning rate/);
-      await page.waitForSelector('[data-testid=pretrain-start]:not([disabled])', { timeout: 30_000 });
+      await runStopped(page, 30_000);
       expect(await progressStep(page)).toBeLessThan(50);
       const st = readSafetensors(await download(page, () => page.click('[data-testid=export-model]')));
       const notFinite = [...st.tensors].filter(([, t]) => !t.data.every((x) => Number.isFinite(x))).map(([n]) => n);

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { expect, it } from 'vitest';
-import { newPage, ready, sample } from './harness';
+import { newPage, ready, sample, untilRunEnds } from './harness';
 import { appForFile } from './appForFile';
 import { readSafetensors } from '../../src/engine/io/safetensors';
 
@@ -50,8 +50,7 @@ it('trains a BPE tokenizer with a progress bar, pretrains, samples, shows tokens
 
     await page.fill('[data-testid=pretrain-steps]', '20');
     await page.fill('[data-testid=pretrain-sample-every]', '0');
-    await page.click('[data-testid=pretrain-start]');
-    await page.waitForSelector('[data-testid=pretrain-start]:not([disabled])', { timeout: 180_000 });
+    await untilRunEnds(page, () => page.click('[data-testid=pretrain-start]'), 180_000);
     expect(Number(await page.getAttribute('[data-testid=loss-chart]', 'data-points'))).toBeGreaterThanOrEqual(20);
     // The "?" inside the switch's label explains bits per character without flipping the switch.
     const tip = page.locator('label:has([data-testid=bpc-toggle]) .tip-button');

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { preview } from 'vite';
 import type { Page } from 'playwright-core';
-import { ready, sample, serverUrl, withPage, type App } from './harness';
+import { ready, sample, serverUrl, withPage, type App, untilRunEnds } from './harness';
 import { appForFile } from './appForFile';
 
 const app = appForFile();
@@ -258,8 +258,7 @@ describe('the presentation view', () => {
       await page.click('[data-testid=present-exit]');
       await page.selectOption('[data-testid=mode-select]', 'lab');
       // Stop: the run scores its answers (minutes on a slow machine; the lock is held meanwhile), then ends.
-      await page.click('[data-testid=finetune-stop]');
-      await page.waitForSelector('[data-testid=finetune-start]:not([disabled])', { timeout: 600_000 });
+      await untilRunEnds(page, () => page.click('[data-testid=finetune-stop]'), 600_000);
       expect((await wakeLocks(page)).held).toBe(0);
       expect((await wakeLocks(page)).requests).toBe(3); // the start, the one step, the resume
       expect(errors).toEqual([]);

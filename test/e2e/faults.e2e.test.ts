@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { autosavedAt, chartPoints, createModel, ready, startPretraining, withPage } from './harness';
+import { autosavedAt, chartPoints, createModel, ready, startPretraining, withPage, untilRunEnds } from './harness';
 import { appForFile } from './appForFile';
 
 const app = appForFile();
@@ -52,8 +52,7 @@ describe('uploads are part of the session', () => {
       const before = await chartPoints(page);
       await page.click('[data-testid=pretrain-resume]');
       await page.waitForFunction((n) => Number(document.querySelector('[data-testid=loss-chart]')?.getAttribute('data-points')) >= n + 10, before, { timeout: 120_000 });
-      await page.click('[data-testid=pretrain-stop]');
-      await page.waitForSelector('[data-testid=pretrain-start]:not([disabled])', { timeout: 60_000 });
+      await untilRunEnds(page, () => page.click('[data-testid=pretrain-stop]'), 60_000);
       expect(errors).toEqual([]);
     }), 400_000);
 
@@ -87,8 +86,7 @@ describe('uploads are part of the session', () => {
       await page.waitForFunction(() => document.querySelector('[data-testid=corpus-info]')?.textContent?.includes('3,120 characters'), null, { timeout: 60_000 });
       await page.click('[data-testid=pretrain-resume]');
       await page.waitForFunction((n) => Number(document.querySelector('[data-testid=loss-chart]')?.getAttribute('data-points')) >= n + 10, points, { timeout: 120_000 });
-      await page.click('[data-testid=pretrain-stop]');
-      await page.waitForSelector('[data-testid=pretrain-start]:not([disabled])', { timeout: 60_000 });
+      await untilRunEnds(page, () => page.click('[data-testid=pretrain-stop]'), 60_000);
       expect(errors).toEqual([]);
     }), 400_000);
 });

@@ -190,13 +190,32 @@ export async function createModel(page: Page): Promise<void> {
   await page.waitForSelector('[data-testid=model-info]', { timeout: 60_000 });
 }
 
+/** How many runs of the page have ended (done, stopped or failed): the app's own count, on its root. */
+export const runsEnded = (page: Page): Promise<number> => page.evaluate(() => Number(document.querySelector('.app')?.getAttribute('data-runs-ended') ?? 0));
+
+/**
+ * Do `action` (a click that starts or stops a run) and wait until one more run has ended — the app's state,
+ * counted before the click, so a wait can never pass on a button not yet re-rendered.
+ */
+export async function untilRunEnds(page: Page, action: () => Promise<unknown>, timeout = 180_000): Promise<void> {
+  const before = await runsEnded(page);
+  await action();
+  await runEndedSince(page, before, timeout);
+}
+
+/** Wait until more than `before` runs have ended (`before` read with runsEnded before the run started). */
+export const runEndedSince = (page: Page, before: number, timeout = 180_000) =>
+  page.waitForFunction((n) => Number(document.querySelector('.app')?.getAttribute('data-runs-ended')) > n, before, { timeout });
+
+/** Wait until no run is going (idle, paused or ended): the app's run status, not a button. */
+export const runStopped = (page: Page, timeout = 60_000) =>
+  page.waitForFunction(() => document.querySelector('.app')?.getAttribute('data-run-status') !== 'running', null, { timeout });
+
 /** Pretrain `steps` steps and wait until the run has ended. */
 export async function pretrain(page: Page, steps: number, opts: { timeout?: number; sampleEvery?: number } = {}): Promise<void> {
   await page.fill('[data-testid=pretrain-steps]', String(steps));
   await page.fill('[data-testid=pretrain-sample-every]', String(opts.sampleEvery ?? Math.max(1, Math.floor(steps / 2))));
-  await page.click('[data-testid=pretrain-start]');
-  await page.waitForFunction((n) => Number(document.querySelector('[data-testid=loss-chart]')?.getAttribute('data-points')) >= n, steps, { timeout: opts.timeout ?? 180_000 });
-  await page.waitForSelector('[data-testid=pretrain-start]:not([disabled])', { timeout: 60_000 });
+  await untilRunEnds(page, () => page.click('[data-testid=pretrain-start]'), opts.timeout ?? 180_000);
 }
 
 /** Start a long pretraining run and return once it is running. */
@@ -248,5 +267,5 @@ export async function download(page: Page, click: () => Promise<void>): Promise<
 export async function idle(page: Page): Promise<void> {
   const stop = page.locator('[data-testid=pretrain-stop]:not([disabled]), [data-testid=finetune-stop]:not([disabled])');
   if (await stop.count()) await stop.first().click();
-  await page.waitForSelector('[data-testid=pretrain-start]:not([disabled])', { timeout: 60_000 }).catch(() => undefined);
+  await runStopped(page).catch(() => undefined);
 }

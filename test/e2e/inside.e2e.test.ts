@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { newPage, ready } from './harness';
+import { newPage, ready, runEndedSince, runsEnded } from './harness';
 import { appForFile } from './appForFile';
 
 const app = appForFile();
@@ -18,14 +18,17 @@ async function createModel(page: Page): Promise<void> {
   await page.waitForSelector('[data-testid=model-info]', { timeout: 60_000 });
 }
 
-/** Start pretraining for `steps` steps (no samples in between). */
-async function startPretrain(page: Page, steps: number): Promise<void> {
+/** Start pretraining for `steps` steps (no samples in between); returns the runs ended before it (for `idle`). */
+async function startPretrain(page: Page, steps: number): Promise<number> {
   await page.fill('[data-testid=pretrain-steps]', String(steps));
   await page.fill('[data-testid=pretrain-sample-every]', '0');
+  const before = await runsEnded(page);
   await page.click('[data-testid=pretrain-start]');
+  return before;
 }
 
-const idle = (page: Page) => page.waitForSelector('[data-testid=pretrain-start]:not([disabled])', { timeout: 120_000 });
+/** Wait until the run started after `before` runs had ended has ended too. */
+const idle = (page: Page, before: number) => runEndedSince(page, before, 120_000);
 
 /** Each step's training loss, from the chart's CSV export. */
 async function stepLosses(page: Page): Promise<number[]> {
@@ -39,8 +42,7 @@ it('a generated token shows its probability and the five most likely alternative
   try {
     await ready(page);
     await createModel(page);
-    await startPretrain(page, 20);
-    await idle(page);
+    await idle(page, await startPretrain(page, 20));
     await page.fill('[data-testid=chat-prompt]', 'the ');
     await page.click('[data-testid=chat-send]');
     await page.waitForSelector('[data-testid=chat-send]:not([disabled])', { timeout: 60_000 });
@@ -93,8 +95,7 @@ it('"pause at step 20" pauses at exactly 20 and resumes to the same losses as a 
   try {
     await ready(plain.page);
     await createModel(plain.page);
-    await startPretrain(plain.page, 30);
-    await idle(plain.page);
+    await idle(plain.page, await startPretrain(plain.page, 30));
     reference = await stepLosses(plain.page);
   } finally {
     await plain.context.close();
@@ -109,13 +110,13 @@ it('"pause at step 20" pauses at exactly 20 and resumes to the same losses as a 
     await page.click('.breakpoints summary');
     await page.fill('[data-testid=pretrain-break-at]', '20');
     const t0 = await page.evaluate(() => performance.now());
-    await startPretrain(page, 30);
+    const before = await startPretrain(page, 30);
     await page.waitForSelector('[data-testid=pretrain-resume]:not([disabled])', { timeout: 120_000 });
     expect(await page.locator('[data-testid=pretrain-progress]').textContent()).toContain('20 / 30');
     // the breakpoint's marker (the chart redraws at most once a second while a run is on)
     await expect.poll(async () => Number(await page.locator('[data-testid=loss-chart]').getAttribute('data-markers')), { timeout: 5000 }).toBeGreaterThanOrEqual(1);
     await page.click('[data-testid=pretrain-resume]');
-    await idle(page);
+    await idle(page, before);
     const longTasks = await page.evaluate((start) => {
       const a = (window as unknown as { __longTasks: number[] }).__longTasks;
       const out: number[] = [];

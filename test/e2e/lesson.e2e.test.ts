@@ -5,7 +5,7 @@
  * closed whatever happens (`withPage`).
  */
 import { describe, expect, it } from 'vitest';
-import { createModel, progressStep, ready, startPretraining, withPage } from './harness';
+import { createModel, progressStep, ready, startPretraining, withPage, untilRunEnds } from './harness';
 import { appForFile } from './appForFile';
 import { PRESETS } from '../../src/engine/model/config';
 import { spawnSync } from 'node:child_process';
@@ -46,8 +46,7 @@ describe('controls answer on WebAssembly', () => {
       // Resume, then Stop: the run ends and the counter stays.
       await page.click('[data-testid=pretrain-resume]');
       await page.waitForFunction((n) => Number(document.querySelector('[data-testid=pretrain-progress]')?.textContent?.match(/Step (\d+)/)?.[1]) >= n + 10, paused, { timeout: 60_000 });
-      await page.click('[data-testid=pretrain-stop]');
-      await page.waitForSelector('[data-testid=pretrain-start]:not([disabled])', { timeout: 5_000 });
+      await untilRunEnds(page, () => page.click('[data-testid=pretrain-stop]'), 5_000);
       const stopped = await progressStep(page);
       await sleep(1500);
       expect(await progressStep(page)).toBe(stopped);
@@ -67,8 +66,7 @@ describe('controls answer on WebAssembly', () => {
       expect(await page.isEnabled('[data-testid=pretrain-pause]')).toBe(true); // still training
       const at = await progressStep(page);
       await page.waitForFunction((n) => Number(document.querySelector('[data-testid=pretrain-progress]')?.textContent?.match(/Step (\d+)/)?.[1]) > n, at, { timeout: 30_000 });
-      await page.click('[data-testid=pretrain-stop]');
-      await page.waitForSelector('[data-testid=pretrain-start]:not([disabled])', { timeout: 5_000 });
+      await untilRunEnds(page, () => page.click('[data-testid=pretrain-stop]'), 5_000);
       expect(errors).toEqual([]);
     }), 300_000);
 });
@@ -103,8 +101,7 @@ describe('the small world from scratch, one click', () => {
       expect(await page.inputValue('[data-testid=pretrain-steps]')).toBe('2500');
       expect(await page.evaluate(() => (document.querySelector('#corpus-select') as HTMLSelectElement).value)).toBe('small-world');
       expect(await page.evaluate(() => (document.querySelector('#pairs-select') as HTMLSelectElement).value)).toBe('small-world-qa');
-      await page.click('[data-testid=pretrain-stop]');
-      await page.waitForSelector('[data-testid=pretrain-start]:not([disabled])', { timeout: 60_000 });
+      await untilRunEnds(page, () => page.click('[data-testid=pretrain-stop]'), 60_000);
       expect(errors).toEqual([]);
     }), 300_000);
 });

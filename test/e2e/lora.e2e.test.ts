@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { newPage, ready, sample } from './harness';
+import { newPage, ready, sample, untilRunEnds } from './harness';
 import { appForFile } from './appForFile';
 import { readSafetensors } from '../../src/engine/io/safetensors';
 import { readAdapter } from '../../src/engine/io/adapter';
@@ -31,8 +31,7 @@ describe('LoRA in Chromium', () => {
       await page.waitForSelector('[data-testid=model-info]', { timeout: 60_000 });
       await page.fill('[data-testid=pretrain-steps]', '20');
       await page.fill('[data-testid=pretrain-sample-every]', '0');
-      await page.click('[data-testid=pretrain-start]');
-      await page.waitForSelector('[data-testid=pretrain-start]:not([disabled])', { timeout: 180_000 });
+      await untilRunEnds(page, () => page.click('[data-testid=pretrain-start]'), 180_000);
       await page.waitForSelector('[data-testid=pairs-info]');
       await page.fill('[data-testid=chat-max-tokens]', '20');
 
@@ -44,9 +43,8 @@ describe('LoRA in Chromium', () => {
       await page.fill('[data-testid=finetune-steps]', '20');
       await page.fill('[data-testid=finetune-eval-every]', '10');
       await page.fill('[data-testid=finetune-sample-every]', '0');
-      await page.click('[data-testid=finetune-start]');
-      await page.waitForFunction(() => document.querySelector('[data-testid=run-row] [data-status=done]') !== null, null, { timeout: 300_000 });
-      await page.waitForSelector('[data-testid=finetune-start]:not([disabled])', { timeout: 120_000 });
+      await untilRunEnds(page, () => page.click('[data-testid=finetune-start]'), 300_000);
+      await page.waitForFunction(() => document.querySelector('[data-testid=run-row] [data-status=done]') !== null, null, { timeout: 10_000 });
 
       const row = page.locator('[data-testid=run-row]').first();
       expect(await row.locator('input').inputValue()).toBe('lora:r4 α16');
@@ -97,9 +95,8 @@ describe('LoRA in Chromium', () => {
       // records the weights it was trained on, and so loads back onto this model.
       for (let k = 0; k < 2; k++) {
         const before = await page.locator('[data-testid=run-row]').count();
-        await page.click('[data-testid=finetune-start]');
-        await page.waitForFunction((n) => document.querySelectorAll('[data-testid=run-row] [data-status=done]').length > n, before, { timeout: 300_000 });
-        await page.waitForSelector('[data-testid=finetune-start]:not([disabled])', { timeout: 120_000 });
+        await untilRunEnds(page, () => page.click('[data-testid=finetune-start]'), 300_000);
+        await page.waitForFunction((n) => document.querySelectorAll('[data-testid=run-row] [data-status=done]').length > n, before, { timeout: 10_000 });
       }
       const [lastDl] = await Promise.all([page.waitForEvent('download'), page.locator('[data-testid=run-row]').last().locator('[data-testid=run-export-adapter]').click()]);
       await load(page, 'last.safetensors', readFileSync((await lastDl.path())!), 'Loaded the LoRA adapters of last.safetensors onto this model');

@@ -4,7 +4,7 @@
  */
 import { expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { newPage, ready } from './harness';
+import { newPage, ready, untilRunEnds } from './harness';
 import { appForFile } from './appForFile';
 
 const TINY = '?backend=wasm&layers=2&heads=2&embd=32&block=32&batch=8&lr=0.01&schedule=constant&eval=10';
@@ -14,9 +14,8 @@ async function train(page: Page, steps: number): Promise<void> {
   await page.click('[data-testid=create-model]');
   await page.waitForSelector('[data-testid=model-info]', { timeout: 60_000 });
   await page.fill('[data-testid=pretrain-steps]', String(steps));
-  await page.click('[data-testid=pretrain-start]');
-  await page.waitForFunction((n) => Number(document.querySelector('[data-testid=loss-chart]')?.getAttribute('data-points')) >= n, steps, { timeout: 120_000 });
-  await page.waitForSelector('[data-testid=pretrain-start]:not([disabled])', { timeout: 60_000 });
+  await untilRunEnds(page, () => page.click('[data-testid=pretrain-start]'), 120_000);
+  await page.waitForFunction((n) => Number(document.querySelector('[data-testid=loss-chart]')?.getAttribute('data-points')) >= n, steps, { timeout: 10_000 });
 }
 
 /** The step recorded by the autosave in IndexedDB, read directly (null when there is none). */

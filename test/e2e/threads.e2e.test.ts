@@ -5,7 +5,7 @@
  * many, and a short run trains.
  */
 import { expect, it } from 'vitest';
-import { newPage, ready } from './harness';
+import { newPage, ready, untilRunEnds } from './harness';
 import { appForFile } from './appForFile';
 
 const app = appForFile();
@@ -26,9 +26,8 @@ it('trains on WebAssembly with the threads the machine warrants in the cross-ori
     await page.waitForSelector('[data-testid=model-info]', { timeout: 60_000 });
     await page.fill('[data-testid=pretrain-steps]', '30');
     await page.fill('[data-testid=pretrain-sample-every]', '30');
-    await page.click('[data-testid=pretrain-start]');
-    await page.waitForFunction(() => Number(document.querySelector('[data-testid=loss-chart]')?.getAttribute('data-points')) >= 30, null, { timeout: 180_000 });
-    await page.waitForSelector('[data-testid=pretrain-start]:not([disabled])', { timeout: 60_000 });
+    await untilRunEnds(page, () => page.click('[data-testid=pretrain-start]'));
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid=loss-chart]')?.getAttribute('data-points')) >= 30, null, { timeout: 10_000 });
     expect(errors).toEqual([]);
   } finally {
     await context.close();
