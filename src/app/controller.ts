@@ -17,7 +17,7 @@ import { startWorker as start } from './worker';
 export { loadManifest, loadStarters, selectCorpus, loadUploadedText, loadUploadedFiles, selectPairs, setPairList, sendPairs, dropLongPairs, applyLessonFinetune } from './data';
 export { startRun, queueComparison, pauseRun, stopRun, resumeRun, stepOnce, deleteRun } from './runs';
 export { saveNow, resumeAutosave, discardAutosave, exportModel, importModel } from './session';
-export { cancelTokenizer, createModel, startFromStarter } from './model';
+export { cancelTokenizer, createModel, pretrainFromScratch, startFromStarter } from './model';
 export { chat, showAttention } from './chat';
 
 function run(effect: Effect): void {

@@ -1,8 +1,7 @@
 /** The model: a new one from the chosen architecture, or a starter trained earlier. */
-import { get, set, type RunRecord } from '../store/store';
+import { get, set, store, type RunRecord } from '../store/store';
 import { presetOf, validateConfig } from '../engine/model/config';
 import { SCRATCH_RECIPES } from '../engine/train/lesson';
-import { store } from '../store/store';
 import { STARTERS_DIR } from '../datasets/starters';
 import { errorText, msg } from '../i18n/i18n';
 import { writeUrl } from '../store/url';

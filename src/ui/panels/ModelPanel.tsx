@@ -1,7 +1,6 @@
 import { useStore, set } from '../../store/store';
 import { ARCH_LIMITS, PRESETS, PRESET_NAMES, countParams, headsDividing, presetOf, isDropout, type ArchConfig } from '../../engine/model/config';
-import { createModel, startFromStarter } from '../../app/controller';
-import { pretrainFromScratch } from '../../app/model';
+import { createModel, pretrainFromScratch, startFromStarter } from '../../app/controller';
 import { SCRATCH_RECIPES } from '../../engine/train/lesson';
 import { memoryEstimate, LARGE_CHAR_VOCAB } from '../../engine/model/memory';
 import { memoryRefusal, nextVocab } from '../../app/memory';
