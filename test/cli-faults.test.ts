@@ -239,9 +239,9 @@ describe('cli faults', () => {
     writeFileSync(text, TEXT);
     const o = join(dir, 'x.safetensors');
     const cases: [string[], RegExp][] = [
-      [['--lr', '0'], /^error: --lr must be a number > 0 and ≤ 10, got "0"$/],
-      [['--lr', '-0.1'], /^error: --lr must be a number > 0 and ≤ 10, got "-0.1"$/],
-      [['--lr', '1e300'], /^error: --lr must be a number > 0 and ≤ 10, got "1e300"$/],
+      [['--lr', '0'], /^error: --lr must be a number > 0 and ≤ 1000, got "0"$/],
+      [['--lr', '-0.1'], /^error: --lr must be a number > 0 and ≤ 1000, got "-0.1"$/],
+      [['--lr', '1e300'], /^error: --lr must be a number > 0 and ≤ 1000, got "1e300"$/],
       [['--steps', '-5'], /^error: --steps must be a whole number ≥ 1 and ≤ 1000000, got "-5"$/],
       // The page's limit: 1e12 steps would run for years, and read as 1e12 it is not a typo the run can take.
       [['--steps', '1e12'], /^error: --steps must be a whole number ≥ 1 and ≤ 1000000, got "1e12"$/],

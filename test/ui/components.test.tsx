@@ -132,7 +132,7 @@ describe('TrainSettingsFields', () => {
     render(<TrainSettingsFields slice="pretrain" />);
     const input = host.querySelector('[data-testid="pretrain-lr"]')!;
     expect(input.getAttribute('aria-invalid')).toBe('true');
-    expect(document.getElementById(input.getAttribute('aria-describedby')!)?.textContent).toBe(t('train.invalidLr', { max: 10 }));
+    expect(document.getElementById(input.getAttribute('aria-describedby')!)?.textContent).toBe(t('train.invalidLr', { max: 1000 }));
   });
 });
 

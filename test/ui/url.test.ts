@@ -51,9 +51,9 @@ describe('URL presets', () => {
 
   it('takes the largest values the limits allow, and a negative or fractional seed is refused', () => {
     const init = initialState('en');
-    const { state, ignored } = decodeQuery(init, 'steps=1000000&lr=10&seed=4294967295&ftBatch=1000000');
+    const { state, ignored } = decodeQuery(init, 'steps=1000000&lr=1000&seed=4294967295&ftBatch=1000000');
     expect(ignored).toEqual([]);
-    expect([state.pretrain.steps, state.pretrain.lr, state.model.seed, state.finetune.batchSize]).toEqual([1_000_000, 10, 2 ** 32 - 1, 1_000_000]);
+    expect([state.pretrain.steps, state.pretrain.lr, state.model.seed, state.finetune.batchSize]).toEqual([1_000_000, 1000, 2 ** 32 - 1, 1_000_000]);
     expect(decodeQuery(init, 'seed=-7.5').ignored).toEqual(['seed=-7.5']);
     expect(decodeQuery(init, 'seed=3.5').ignored).toEqual(['seed=3.5']);
   });
