@@ -99,7 +99,7 @@ describe('the Hugging Face folder', () => {
       // Every GPT-2 bias is there; zeros when the model has none.
       expect(st.tensors.get('transformer.h.0.mlp.c_fc.bias')!.data.some((v) => v !== 0)).toBe(bias);
       const configJson = JSON.parse(new TextDecoder().decode(files.get('config.json')));
-      expect(configJson).toMatchObject({ model_type: 'gpt2', n_layer: 2, n_head: 2, n_embd: 8, n_positions: 24, n_ctx: 24, vocab_size: tok.vocabSize, activation_function: 'gelu', layer_norm_epsilon: 1e-5 });
+      expect(configJson).toMatchObject({ model_type: 'gpt2', n_layer: 2, n_head: 2, n_embd: 8, n_positions: 24, n_ctx: 24, vocab_size: tok.vocabSize, activation_function: 'gelu', layer_norm_epsilon: 1e-5, 'transformers.js_config': { dtype: 'fp32' } });
       expect(JSON.parse(new TextDecoder().decode(files.get('generation_config.json'))).stop_strings).toEqual([STOP_STRING]);
       expect(new TextDecoder().decode(files.get('README.md'))).toMatch(/pretrained on: `moby-dick`/);
 

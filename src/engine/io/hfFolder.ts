@@ -52,6 +52,9 @@ export function hfConfigJson(config: GPTConfig): Record<string, unknown> {
     eos_token_id: null,
     tie_word_embeddings: true,
     torch_dtype: 'float32',
+    // transformers.js picks the file by dtype and defaults to q8 (onnx/model_quantized.onnx) on WebAssembly:
+    // the folder holds one graph, in float32.
+    'transformers.js_config': { dtype: 'fp32' },
     // Not GPT-2's: what the model was in nanoGPT (bias tells whether the zero biases are real).
     nanogpt_model_args: toModelArgs(config),
   };
