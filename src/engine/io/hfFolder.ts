@@ -120,7 +120,7 @@ print(tok.decode(model.generate(ids, do_sample=True, stop_strings=["\\n\\n"], to
 
 In a web page, transformers.js loads the folder: \`pipeline('text-generation', 'DIR')\` with
 \`env.localModelPath\` set to the folder's parent; pass \`max_new_tokens: null\` to generate up to the context
-(the pipeline's default, 256 new tokens, can run past it and fail). The Small GPT Playground's README has a ten-line
+(the pipeline's default, 256 new tokens, can run past it and fail). The Small GPT Playground's README has a short
 chat page (\`docs/chat.html\`).
 
 \`onnx/model.onnx\` runs in ONNX Runtime and transformers.js (inputs \`input_ids\`, \`attention_mask\`,
