@@ -20,6 +20,7 @@ export const EXPORT_FORMATS = ['onnx', 'hf'] as const;
 /** The model's weights (adapters merged when --adapter is given), tokenizer and training record. */
 async function weights(v: Values) {
   const ckpt = readCheckpoint(readBytes(need(v, 'ckpt', 'export')));
+  checkOnnxSize(ckpt.config); // both formats hold the graph: refused before adapters are merged or a weight copied
   const plain = new Map([...ckpt.params].map(([n, t]) => [n, t.data]));
   if (v.adapter === undefined) return { ckpt, values: plain, training: ckpt.training };
   const model = modelFromCheckpoint(ckpt);
@@ -52,7 +53,6 @@ export async function exportModel(v: Values): Promise<void> {
   if (format === 'onnx') {
     const out = writableOutput(outArg);
     const { ckpt, values } = await weights(v);
-    checkOnnxSize(ckpt.config);
     write(out, onnxModelBytes(ckpt.config, values, { tokenizer: ckpt.tokenizer, metadata: { training: JSON.stringify(ckpt.training) } }));
     return;
   }

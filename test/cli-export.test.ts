@@ -15,6 +15,7 @@ import { exportCheckpoint } from '../src/engine/io/checkpoint';
 import { exportAdapter } from '../src/engine/io/adapter';
 import { ONNX_IO } from '../src/engine/io/onnx';
 import { CharTokenizer } from '../src/engine/tokenizer/char';
+import { BpeTokenizer } from '../src/engine/tokenizer/bpe';
 import { createRng } from '../src/engine/random';
 import { TEXT } from './engine/helpers';
 
@@ -98,5 +99,20 @@ describe('cli export', () => {
     expect(await cli('export', '--ckpt', ckpt, '--out', join(dir, 'x'))).toBe(2);
     expect(err.pop()).toMatch(/export needs --format/);
     expect(existsSync(join(dir, 'x'))).toBe(false);
+  });
+
+  it('refuses a tokenizer tokenizer.json cannot hold in one line, creating no folder', async () => {
+    // One merge, of two bytes of 世 (E4 B8 96), which has no token of its own.
+    const tok = new BpeTokenizer({ chars: [], merges: [[0xe4, 0xb8]] });
+    const model = GPT.create({ vocabSize: tok.vocabSize, blockSize: 8, nLayer: 1, nHead: 1, nEmbd: 4, dropout: 0, bias: false }, 1);
+    const ckpt = join(dir, 'bytes.safetensors');
+    writeFileSync(ckpt, await exportCheckpoint(model, tok, { step: 0, phase: 'init' }));
+    model.dispose();
+    const folder = join(dir, 'web');
+    expect(await cli('export', '--ckpt', ckpt, '--format', 'hf', '--out', folder)).toBe(1);
+    expect(err.pop()).toMatch(/^error: this BPE tokenizer merges bytes of characters that have no token of their own \(1 token, the first 256: <E4 B8>\).*export --format onnx alone$/);
+    expect(existsSync(folder)).toBe(false);
+    // The graph alone has no tokenizer.json: it exports.
+    expect(await cli('export', '--ckpt', ckpt, '--format', 'onnx', '--out', join(dir, 'bytes.onnx'))).toBe(0);
   });
 });

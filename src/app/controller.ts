@@ -16,7 +16,7 @@ import { startWorker as start } from './worker';
 
 export { loadManifest, loadStarters, selectCorpus, loadUploadedText, loadUploadedFiles, selectPairs, setPairList, sendPairs, dropLongPairs, applyLessonFinetune } from './data';
 export { startRun, queueComparison, pauseRun, stopRun, resumeRun, stepOnce, deleteRun } from './runs';
-export { saveNow, resumeAutosave, discardAutosave, exportModel, importModel } from './session';
+export { saveNow, resumeAutosave, discardAutosave, exportModel, exportWebModel, importModel } from './session';
 export { cancelTokenizer, createModel, pretrainFromScratch, startFromStarter } from './model';
 export { chat, showAttention } from './chat';
 

@@ -5,11 +5,11 @@
 import { get, set, type AppState, type RunRecord } from '../store/store';
 import { autosave, clearAutosave, loadAutosave, readAutosaveInfo, type SavedUploads } from '../store/persist';
 import { pairsFingerprint, textFingerprint } from './dataPrint';
-import { msg } from '../i18n/i18n';
+import { errorText, msg } from '../i18n/i18n';
 import { archOf, presetOf } from '../engine/model/config';
 import type { BackendName, Event } from '../worker/protocol';
 import { resendData, selectCorpus, selectPairs, setPairList } from './data';
-import { notifyKey } from './notify';
+import { notify, notifyKey } from './notify';
 import { joinSave, startWorker, worker } from './worker';
 
 /** Points kept per run in an autosave: a long run's curve, thinned evenly (its last point always kept). */
@@ -133,6 +133,21 @@ export async function exportModel(from: 'model' | 'snapshot' | 'run' = 'model', 
     return new Uint8Array(e.bytes);
   } catch (err) {
     set({ notice: { kind: 'error', text: (err as Error).message } });
+    return null;
+  }
+}
+
+/**
+ * The model (adapters merged) as a .zip of the Hugging Face folder that ONNX Runtime and transformers.js load;
+ * a model the format cannot hold is refused with the engine's reason, in the page's language.
+ */
+export async function exportWebModel(): Promise<Uint8Array | null> {
+  try {
+    const e = await worker().request((requestId) => ({ type: 'export', requestId, from: 'model', format: 'web', meta: {} }));
+    if (e.type !== 'file') return null;
+    return new Uint8Array(e.bytes);
+  } catch (err) {
+    notify('error', errorText(err));
     return null;
   }
 }

@@ -220,6 +220,9 @@ export interface TokenizerInfo {
   charsPerToken: { train: number; val: number };
 }
 
+/** What a model download holds: nanoGPT's .safetensors file, or a .zip of the Hugging Face folder for the web. */
+export type ExportFormat = 'nanogpt' | 'web';
+
 /** Page → worker. */
 export type Request =
   | { type: 'init'; backend?: BackendName }
@@ -234,7 +237,8 @@ export type Request =
   | { type: 'sample'; requestId: number; prompt: string; chat: boolean; settings: SampleSettings; from: 'model' | 'snapshot' }
   /** from 'run': the weights a finished fine-tuning run ended with (kept for the last few runs). */
   /** adapter: LoRA's adapter-only file instead of the (merged) model. */
-  | { type: 'export'; requestId: number; from: 'model' | 'snapshot' | 'run'; runId?: string; adapter?: boolean; meta: Record<string, unknown> }
+  /** format 'web': the Hugging Face folder (ONNX graph, tokenizer.json, GPT-2 safetensors) as one .zip, adapters merged. */
+  | { type: 'export'; requestId: number; from: 'model' | 'snapshot' | 'run'; runId?: string; adapter?: boolean; format?: ExportFormat; meta: Record<string, unknown> }
   | { type: 'forgetRun'; runId: string }
   /** Attention weights of every layer and head for a prompt (chat: wrapped in the dialogue template). */
   | { type: 'attention'; requestId: number; prompt: string; chat: boolean; from: 'model' | 'snapshot' }

@@ -15,6 +15,7 @@ import { generate } from '../engine/model/generate';
 import { DEFAULT_TEMPLATE, renderPrompt } from '../engine/data/pairs';
 import { checkpointBytes, modelFromCheckpoint, readCheckpoint } from '../engine/io/checkpoint';
 import { readSession, saveSession } from '../engine/io/session';
+import { hfFolderFiles } from '../engine/io/hfFolder';
 import { EngineError } from '../engine/errors';
 import { attentionMaps } from '../engine/model/probe';
 import { CharTokenizer } from '../engine/tokenizer/char';
@@ -25,6 +26,7 @@ import { chooseBackend } from './backend';
 import { GpuErrorGuard } from './gpuGuard';
 import { WorkerData } from './data';
 import { ModelOwner } from './owner';
+import { zipFolder } from './zipFolder';
 import { runTraining, type ActiveRun, type RunContext } from './run';
 import { toWireError, type Event, type Request } from './protocol';
 
@@ -210,7 +212,10 @@ async function handle(msg: Request): Promise<void> {
       if (!values) throw new EngineError('there is no pretrained snapshot yet: it is kept when fine-tuning starts', 'noSnapshot');
       const training =
         msg.from === 'snapshot' ? { ...owner.training, phase: 'pretrain' as const, freezePlan: undefined, discriminative: undefined } : kept ? kept.training : { ...owner.training, step: trainer.globalStep };
-      const bytes = checkpointBytes(model.config, values, tokenizer, { ...training, ...msg.meta });
+      const info = { ...training, ...msg.meta };
+      // The web's folder: refused from the config and tokenizer (too large, a tokenizer tokenizer.json cannot
+      // hold) before any file is built, with the engine's code for the page's language.
+      const bytes = msg.format === 'web' ? zipFolder(hfFolderFiles({ config: model.config, values, tokenizer, training: info })) : checkpointBytes(model.config, values, tokenizer, info);
       post({ type: 'file', requestId: msg.requestId, bytes: bytes.buffer as ArrayBuffer }, [bytes.buffer as ArrayBuffer]);
       return;
     }

@@ -14,6 +14,8 @@ import { modelFromCheckpoint, restoreParams, snapshotParams } from '../../src/en
 import { hfConfigJson, hfFolderFiles, readHfModel, STOP_STRING } from '../../src/engine/io/hfFolder';
 import { hfTokenizerConfig, hfTokenizerJson } from '../../src/engine/io/hfTokenizer';
 import { readSafetensors } from '../../src/engine/io/safetensors';
+import { checkOnnxSize } from '../../src/engine/io/onnx';
+import { errorText, translate, type Key } from '../../src/i18n/i18n';
 import { CharTokenizer } from '../../src/engine/tokenizer/char';
 import { BpeTokenizer } from '../../src/engine/tokenizer/bpe';
 import { trainBpe } from '../../src/engine/tokenizer/bpeTrain';
@@ -69,6 +71,31 @@ describe('tokenizer.json', () => {
     // "ab"+"c" and "a"+"bc" both spell "abc".
     const twice = new BpeTokenizer({ chars: [], merges: [[97, 98], [98, 99], [256, 99], [97, 257]] });
     expect(() => hfTokenizerJson(twice)).toThrow(/tokens 258 and 259 are both abc/);
+    // Codes and values, so the page says which in its language.
+    expect(() => hfTokenizerJson(bytes)).toThrow(expect.objectContaining({ code: 'exportTokenizerBytes', params: { count: 1, id: 256, token: '<E4 B8>' } }));
+    expect(() => hfTokenizerJson(twice)).toThrow(expect.objectContaining({ code: 'exportTokenizerClash', params: { a: 258, b: 259, token: 'abc' } }));
+  });
+
+  it('each refusal (these two, and a model past 2 GiB) reads in both of the page’s languages, every value filled in', () => {
+    const huge: GPTConfig = { vocabSize: 600_000, blockSize: 1024, nLayer: 1, nHead: 16, nEmbd: 1024, dropout: 0, bias: false };
+    const refusals = [
+      () => hfTokenizerJson(new BpeTokenizer({ chars: [], merges: [[0xe4, 0xb8]] })),
+      () => hfTokenizerJson(new BpeTokenizer({ chars: [], merges: [[97, 98], [98, 99], [256, 99], [97, 257]] })),
+      () => checkOnnxSize(huge),
+    ];
+    for (const refuse of refusals) {
+      let caught: unknown;
+      try {
+        refuse();
+      } catch (e) {
+        caught = e;
+      }
+      const text = errorText(caught);
+      expect(typeof text, String(caught)).toBe('object'); // a dictionary key, not the English fallback
+      const { key, params } = text as { key: Key; params?: Record<string, string | number> };
+      for (const lang of ['en', 'zh'] as const) expect(translate(lang, key, params), `${lang} ${key}`).not.toMatch(/\{\w+\}/);
+    }
+    expect(translate('zh', 'error.exportTooLarge', { gib: '2.34', params: '628,034,560' })).toMatch(/2\.34 GiB（628,034,560 个参数）/);
   });
 });
 
@@ -99,7 +126,7 @@ describe('the Hugging Face folder', () => {
       // Every GPT-2 bias is there; zeros when the model has none.
       expect(st.tensors.get('transformer.h.0.mlp.c_fc.bias')!.data.some((v) => v !== 0)).toBe(bias);
       const configJson = JSON.parse(new TextDecoder().decode(files.get('config.json')));
-      expect(configJson).toMatchObject({ model_type: 'gpt2', n_layer: 2, n_head: 2, n_embd: 8, n_positions: 24, n_ctx: 24, vocab_size: tok.vocabSize, activation_function: 'gelu', layer_norm_epsilon: 1e-5 });
+      expect(configJson).toMatchObject({ model_type: 'gpt2', n_layer: 2, n_head: 2, n_embd: 8, n_positions: 24, n_ctx: 24, vocab_size: tok.vocabSize, activation_function: 'gelu', layer_norm_epsilon: 1e-5, 'transformers.js_config': { dtype: 'fp32' } });
       expect(JSON.parse(new TextDecoder().decode(files.get('generation_config.json'))).stop_strings).toEqual([STOP_STRING]);
       expect(new TextDecoder().decode(files.get('README.md'))).toMatch(/pretrained on: `moby-dick`/);
 
@@ -112,6 +139,13 @@ describe('the Hugging Face folder', () => {
       again.dispose();
     });
   }
+
+  it('refuses a model past ONNX’s 2 GiB from its config, before a weight is copied', () => {
+    const huge: GPTConfig = { vocabSize: 600_000, blockSize: 1024, nLayer: 1, nHead: 16, nEmbd: 1024, dropout: 0, bias: false };
+    const hugeTok = { ...tok, vocabSize: huge.vocabSize } as unknown as Tokenizer;
+    // No values at all: a size check after the first copy would fail on the missing weights instead.
+    expect(() => hfFolderFiles({ config: huge, values: new Map(), tokenizer: hugeTok })).toThrow(expect.objectContaining({ code: 'exportTooLarge', message: expect.stringMatching(/2\.34 GiB as float32/) }));
+  });
 
   it('readHfModel refuses what nanoGPT cannot be', async () => {
     const config: GPTConfig = { vocabSize: tok.vocabSize, blockSize: 8, nLayer: 1, nHead: 2, nEmbd: 8, dropout: 0, bias: false };

@@ -172,7 +172,9 @@ describe('ONNX export', () => {
 
   it('refuses a model over protobuf’s 2 GiB before reading a weight, saying why and what to do instead', () => {
     const huge: GPTConfig = { vocabSize: 600_000, blockSize: 1024, nLayer: 1, nHead: 16, nEmbd: 1024, dropout: 0, bias: false };
-    expect(() => checkOnnxSize(huge)).toThrow(/2\.\d\d GiB as float32 .*at most 2 GiB \(protobuf's limit\).*--format hf/);
+    expect(() => checkOnnxSize(huge)).toThrow(/2\.\d\d GiB as float32 .*at most 2 GiB \(protobuf's limit\).*the model file itself/);
+    // With a code and its values, so the page says it in its language.
+    expect(() => checkOnnxSize(huge)).toThrow(expect.objectContaining({ code: 'exportTooLarge', params: { gib: '2.34', params: '628,034,560' } }));
     expect(() => onnxModelBytes(huge, new Map())).toThrow(/at most 2 GiB/);
     expect(() => checkOnnxSize(charConfig)).not.toThrow();
   });

@@ -22,7 +22,7 @@ import type { TrainingInfo } from './checkpoint';
 import { ExportError } from './exportError';
 import { fromHfLayout, hfTensors } from './hfLayout';
 import { hfTokenizerConfig, hfTokenizerJson } from './hfTokenizer';
-import { onnxModelBytes } from './onnx';
+import { checkOnnxSize, onnxModelBytes } from './onnx';
 import { readSafetensors, writeSafetensors, type RawTensor } from './safetensors';
 
 /** The dialogue template's end marker: a reply ends with an empty line. */
@@ -52,6 +52,9 @@ export function hfConfigJson(config: GPTConfig): Record<string, unknown> {
     eos_token_id: null,
     tie_word_embeddings: true,
     torch_dtype: 'float32',
+    // transformers.js picks the file by dtype and defaults to q8 (onnx/model_quantized.onnx) on WebAssembly:
+    // the folder holds one graph, in float32.
+    'transformers.js_config': { dtype: 'fp32' },
     // Not GPT-2's: what the model was in nanoGPT (bias tells whether the zero biases are real).
     nanogpt_model_args: toModelArgs(config),
   };
@@ -112,8 +115,13 @@ A dialogue model answers \`question\\n\` with \`answer\\n\\n\`: generation stops
 from transformers import AutoModelForCausalLM, AutoTokenizer
 tok = AutoTokenizer.from_pretrained("DIR"); model = AutoModelForCausalLM.from_pretrained("DIR")
 ids = tok("What is a whale?\\n", return_tensors="pt").input_ids
-print(tok.decode(model.generate(ids, max_new_tokens=100, do_sample=True, stop_strings=["\\n\\n"], tokenizer=tok)[0]))
+print(tok.decode(model.generate(ids, do_sample=True, stop_strings=["\\n\\n"], tokenizer=tok)[0]))  # up to the context at most
 \`\`\`
+
+In a web page, transformers.js loads the folder: \`pipeline('text-generation', 'DIR')\` with
+\`env.localModelPath\` set to the folder's parent; pass \`max_new_tokens: null\` to generate up to the context
+(the pipeline's default, 256 new tokens, can run past it and fail). The Small GPT Playground's README has a short
+chat page (\`docs/chat.html\`).
 
 \`onnx/model.onnx\` runs in ONNX Runtime and transformers.js (inputs \`input_ids\`, \`attention_mask\`,
 \`position_ids\`, \`past_key_values.N.key/value\` — empty, length 0, on the first call; outputs \`logits\` and
@@ -131,9 +139,10 @@ export interface HfFolderInput {
 
 const json = (o: unknown): Uint8Array => new TextEncoder().encode(`${JSON.stringify(o, null, 2)}\n`);
 
-/** The folder's files, by path relative to it. The tokenizer is checked first, so nothing big is built for a refusal. */
+/** The folder's files, by path relative to it. The tokenizer and the size are checked first, so nothing big is built for a refusal. */
 export function hfFolderFiles({ config, values, tokenizer, training }: HfFolderInput): Map<string, Uint8Array> {
   if (tokenizer.vocabSize !== config.vocabSize) throw new ExportError(`the tokenizer has ${tokenizer.vocabSize} tokens, the model ${config.vocabSize}`);
+  checkOnnxSize(config); // the folder holds the graph: refused from the config, before a weight is copied
   const tokenizerJson = hfTokenizerJson(tokenizer);
   return new Map([
     ['config.json', json(hfConfigJson(config))],

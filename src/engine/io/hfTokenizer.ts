@@ -62,6 +62,8 @@ function bpeStrings(tok: BpeTokenizer): { strings: string[]; merges: [string, st
       `this BPE tokenizer merges bytes of characters that have no token of their own (${bad.length} token${bad.length === 1 ? '' : 's'}, the first ${bad[0]}: ${tok.tokenText(bad[0])}): ` +
         'tokenizer.json cannot express that (no decoder turns such a token back into bytes, and transformers.js applies byte fallback after the merges, so it never makes them); ' +
         'train the tokenizer with a smaller vocabulary, or export --format onnx alone',
+      'exportTokenizerBytes',
+      { count: bad.length, id: bad[0], token: tok.tokenText(bad[0]) },
     );
   }
   const strings: string[] = [];
@@ -82,7 +84,11 @@ function vocabObject(strings: readonly string[], describe: (id: number) => strin
   strings.forEach((s, id) => {
     const other = seen.get(s);
     if (other !== undefined) {
-      throw new ExportError(`tokens ${other} and ${id} are both ${describe(id)}: tokenizer.json's vocabulary maps each string to one id, so it cannot hold both`);
+      throw new ExportError(`tokens ${other} and ${id} are both ${describe(id)}: tokenizer.json's vocabulary maps each string to one id, so it cannot hold both`, 'exportTokenizerClash', {
+        a: other,
+        b: id,
+        token: describe(id),
+      });
     }
     seen.set(s, id);
     vocab[s] = id;

@@ -40,10 +40,15 @@ const NON_WEIGHT_ALLOWANCE = 16 * 2 ** 20;
 export function checkOnnxSize(config: GPTConfig): void {
   const bytes = countParams(config) * 4; // every parameter once, float32 (the tied head is wte)
   if (bytes + NON_WEIGHT_ALLOWANCE > MAX_MESSAGE_BYTES) {
+    const gib = (bytes / 2 ** 30).toFixed(2);
+    const params = countParams(config).toLocaleString('en-US');
+    // The Hugging Face folder holds the graph too, so it is no way round: only the model file itself is.
     throw new ExportError(
-      `this model's weights take ${(bytes / 2 ** 30).toFixed(2)} GiB as float32 (${countParams(config).toLocaleString('en-US')} parameters): ` +
+      `this model's weights take ${gib} GiB as float32 (${params} parameters): ` +
         'an ONNX file holds at most 2 GiB (protobuf\'s limit) and this exporter writes no external-data files; ' +
-        'export the Hugging Face folder\'s model.safetensors instead (--format hf), or a smaller model',
+        'use the model file itself (nanoGPT\'s .safetensors, which PyTorch loads), or a smaller model',
+      'exportTooLarge',
+      { gib, params },
     );
   }
 }

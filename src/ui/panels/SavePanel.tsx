@@ -1,6 +1,6 @@
-import type { DragEvent } from 'react';
+import { useState, type DragEvent } from 'react';
 import { set, useStore } from '../../store/store';
-import { exportModel, importModel, saveNow } from '../../app/controller';
+import { exportModel, exportWebModel, importModel, saveNow } from '../../app/controller';
 import { download, useT } from '../hooks';
 
 export function SavePanel() {
@@ -10,7 +10,9 @@ export function SavePanel() {
   const every = useStore((s) => s.autosave.every);
   const last = useStore((s) => s.autosave.lastSavedStep);
   const error = useStore((s) => s.autosave.error);
-  const name = (suffix: string) => `small-gpt-${info?.config.nLayer}L${info?.config.nEmbd}-step${info?.step}${suffix}.safetensors`;
+  const [packing, setPacking] = useState(false);
+  const stem = `small-gpt-${info?.config.nLayer}L${info?.config.nEmbd}-step${info?.step}`;
+  const name = (suffix: string) => `${stem}${suffix}.safetensors`;
   const onFile = async (file: File | undefined) => {
     if (file) await importModel(file.name, await file.arrayBuffer());
   };
@@ -51,6 +53,23 @@ export function SavePanel() {
         )}
         <button
           type="button"
+          data-testid="export-web"
+          disabled={!info || packing}
+          aria-busy={packing}
+          onClick={async () => {
+            setPacking(true);
+            try {
+              const bytes = await exportWebModel();
+              if (bytes) download(`${stem}-web.zip`, bytes, 'application/zip');
+            } finally {
+              setPacking(false);
+            }
+          }}
+        >
+          {t('save.exportWeb')}
+        </button>
+        <button
+          type="button"
           disabled={!info?.hasSnapshot}
           onClick={async () => {
             const bytes = await exportModel('snapshot');
@@ -66,6 +85,7 @@ export function SavePanel() {
         <span className="muted">{t('save.drop')}</span>
       </div>
       <p className="muted small">{t('save.pytorch')}</p>
+      <p className="muted small">{t('save.webHint')}</p>
       <div className="row">
         <label htmlFor="autosave-every">{t('save.autosave')}</label>
         <input id="autosave-every" type="number" min={0} className="narrow" value={every} onChange={(e) => set((s) => ({ autosave: { ...s.autosave, every: Math.max(0, Math.floor(Number(e.target.value) || 0)) } }))} />
