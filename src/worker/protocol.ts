@@ -271,6 +271,9 @@ export type Event =
   | { type: 'done'; requestId: number; adapters?: boolean }
   | { type: 'error'; requestId?: number; error: WireError };
 
+/** Sends an event to the page, transferring the listed buffers (the worker's postMessage; a test's recorder). */
+export type PostEvent = (e: Event, transfer?: Transferable[]) => void;
+
 /** The member of the request union with this type (`RequestOf<'export'>`), and of the event union. */
 export type RequestOf<T extends Request['type']> = Extract<Request, { type: T }>;
 export type EventOf<T extends Event['type']> = Extract<Event, { type: T }>;
