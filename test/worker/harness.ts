@@ -24,7 +24,7 @@ export class Harness {
   constructor(opts: { gpuDevice?: () => GpuDeviceLike | null } = {}) {
     const post = (e: Event, transfer: Transferable[] = []) => {
       // What the page would receive: a structured clone, with the listed buffers moved (not copied).
-      const copy = structuredClone(e, { transfer: transfer as Transferable[] & StructuredSerializeOptions['transfer'] });
+      const copy = structuredClone(e, { transfer: transfer as StructuredSerializeOptions['transfer'] });
       this.events.push(copy);
       for (const w of [...this.waiters]) {
         if (this.events.length - 1 >= w.from && w.match(copy)) {
