@@ -22,7 +22,7 @@ export async function chat(prompt: string): Promise<void> {
           msgs[msgs.length - 1] = { ...last, text: last.text + t, tokens: [...(last.tokens ?? []), { text: t, why }] };
           return { chat: { ...s.chat, messages: msgs } };
         });
-      await worker().request((requestId) => ({ type: 'sample', requestId, prompt, chat: chatMode, settings: get().sampling, from }), { onToken: append });
+      await worker().request('sample', { prompt, chat: chatMode, settings: get().sampling, from }, { onToken: append });
     }
   } catch (e) {
     notify('error', errorText(e));
@@ -38,8 +38,7 @@ export async function showAttention(prompt: string): Promise<void> {
   const chatMode = st.model.info.phase === 'finetune' || st.chat.compare;
   set((s) => ({ attention: { ...s.attention, busy: true } }));
   try {
-    const e = await worker().request((requestId) => ({ type: 'attention', requestId, prompt, chat: chatMode, from: 'model' }));
-    if (e.type !== 'attentionMaps') return;
+    const e = await worker().request('attention', { prompt, chat: chatMode, from: 'model' });
     set((s) => ({
       attention: {
         ...s.attention,

@@ -30,8 +30,8 @@ export function saveNow(): Promise<void> {
   if (!get().model.info || get().run.status === 'running') return Promise.resolve();
   return joinSave(async () => {
     try {
-      const e = await worker().request((requestId) => ({ type: 'saveSession', requestId }));
-      if (e.type === 'file') await persistSession(new Uint8Array(e.bytes), get().run.step);
+      const e = await worker().request('saveSession', {});
+      await persistSession(new Uint8Array(e.bytes), get().run.step);
     } catch (err) {
       set((s) => ({ autosave: { ...s.autosave, error: (err as Error).message } }));
     }
@@ -89,7 +89,7 @@ export async function resumeAutosave(): Promise<void> {
     if (sets.data && (uploads?.corpus?.key === sets.data || !sets.data.startsWith('upload:'))) await selectCorpus(sets.data);
     if (uploads?.pairs) setPairList(uploads.pairs.list, uploads.pairs.source);
     else if (sets.pairs && get().manifest?.datasets.some((d) => d.id === sets.pairs)) await selectPairs(sets.pairs);
-    await worker().request((requestId) => ({ type: 'loadSession', requestId, bytes: bytes.buffer as ArrayBuffer }), { transfer: [bytes.buffer as ArrayBuffer] });
+    await worker().request('loadSession', { bytes: bytes.buffer as ArrayBuffer }, { transfer: [bytes.buffer as ArrayBuffer] });
     // Autosaves from before requests were kept in the run records carry the current run's request apart.
     const runs = ui.runs.map((r) => ({
       ...r,
@@ -128,8 +128,7 @@ export async function recover(onEvent: (e: Event) => void, backend: BackendName 
 /** The model's file (with LoRA adapters folded in), or with `adapter` only the LoRA adapters (a small file). */
 export async function exportModel(from: 'model' | 'snapshot' | 'run' = 'model', run?: { runId: string; name: string }, adapter = false): Promise<Uint8Array | null> {
   try {
-    const e = await worker().request((requestId) => ({ type: 'export', requestId, from, runId: run?.runId, adapter, meta: run ? { run: run.name } : {} }));
-    if (e.type !== 'file') return null;
+    const e = await worker().request('export', { from, runId: run?.runId, adapter, meta: run ? { run: run.name } : {} });
     return new Uint8Array(e.bytes);
   } catch (err) {
     set({ notice: { kind: 'error', text: (err as Error).message } });
@@ -143,8 +142,7 @@ export async function exportModel(from: 'model' | 'snapshot' | 'run' = 'model', 
  */
 export async function exportWebModel(): Promise<Uint8Array | null> {
   try {
-    const e = await worker().request((requestId) => ({ type: 'export', requestId, from: 'model', format: 'web', meta: {} }));
-    if (e.type !== 'file') return null;
+    const e = await worker().request('export', { from: 'model', format: 'web', meta: {} });
     return new Uint8Array(e.bytes);
   } catch (err) {
     notify('error', errorText(err));
@@ -154,8 +152,8 @@ export async function exportWebModel(): Promise<Uint8Array | null> {
 
 export async function importModel(name: string, bytes: ArrayBuffer): Promise<boolean> {
   try {
-    const e = await worker().request((requestId) => ({ type: 'import', requestId, bytes }), { transfer: [bytes] });
-    if (e.type === 'done' && e.adapters) {
+    const e = await worker().request('import', { bytes }, { transfer: [bytes] });
+    if (e.adapters) {
       // LoRA adapters on the same model: its runs and chart stay.
       notifyKey('info', 'save.importedAdapters', { name });
       return true;

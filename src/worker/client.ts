@@ -2,9 +2,10 @@
  * The page's side of the worker protocol: starts the training worker, sends requests, routes events,
  * and turns request/response pairs (export, import, sample) into promises.
  */
-import type { BackendName, Event, Request, TokenWhy, WireError } from './protocol';
+import { REPLY_TYPE, type AskBody, type AskType, type BackendName, type Event, type Replies, type Request, type TokenWhy, type WireError } from './protocol';
 
-type Pending = { resolve: (e: Event) => void; reject: (e: WireError) => void; onToken?: (text: string, why?: TokenWhy) => void };
+/** A request waiting for its answer: the event type that answers it, and what to do with each outcome. */
+type Pending = { expect: Event['type']; resolve: (e: Event) => void; reject: (e: WireError) => void; onToken?: (text: string, why?: TokenWhy) => void };
 
 export class WorkerError extends Error {
   readonly code?: string;
@@ -51,13 +52,20 @@ export class WorkerClient {
     this.worker.postMessage(req, transfer);
   }
 
-  /** Send a request that carries a requestId and wait for its answer (file, done or sampleDone). */
-  request(make: (requestId: number) => Request, opts: { transfer?: Transferable[]; onToken?: (t: string, why?: TokenWhy) => void } = {}): Promise<Event> {
+  /**
+   * Send a request the worker answers and wait for the answer, typed by the protocol's Replies table:
+   * `request('export', {…})` resolves to the `file` event. Rejects with a WorkerError when the worker
+   * answers with an error (or stops, or crashes).
+   */
+  request<T extends AskType>(type: T, body: AskBody<T>, opts: { transfer?: Transferable[]; onToken?: (t: string, why?: TokenWhy) => void } = {}): Promise<Replies[T]> {
     const requestId = this.nextId++;
+    // TypeScript cannot see that spreading a generic body back together with its type gives RequestOf<T>.
+    const req = { ...body, type, requestId } as unknown as Request;
     return new Promise((resolve, reject) => {
-      this.pending.set(requestId, { resolve, reject: (e) => reject(new WorkerError(e)), onToken: opts.onToken });
+      // Checked in route(): the event that resolves this promise is of the type Replies[T] names.
+      this.pending.set(requestId, { expect: REPLY_TYPE[type], resolve: (e) => resolve(e as Replies[T]), reject: (e) => reject(new WorkerError(e)), onToken: opts.onToken });
       try {
-        this.send(make(requestId), opts.transfer);
+        this.send(req, opts.transfer);
       } catch (e) {
         this.pending.delete(requestId);
         reject(e);
@@ -81,7 +89,8 @@ export class WorkerClient {
       case 'sampleDone': {
         const p = this.pending.get(e.requestId);
         this.pending.delete(e.requestId);
-        p?.resolve(e);
+        if (p && p.expect !== e.type) p.reject({ name: 'ProtocolError', message: `the training worker answered with ${e.type}, not ${p.expect}` });
+        else p?.resolve(e);
         return;
       }
       case 'error':

@@ -11,11 +11,11 @@
  */
 import * as tf from '../engine/tf';
 
-interface GpuErrorLike {
+export interface GpuErrorLike {
   message: string;
 }
 
-interface GpuDeviceLike {
+export interface GpuDeviceLike {
   pushErrorScope(filter: 'validation' | 'out-of-memory' | 'internal'): void;
   popErrorScope(): Promise<GpuErrorLike | null>;
   addEventListener?(type: 'uncapturederror', listener: (e: { error?: GpuErrorLike }) => void): void;

@@ -13,6 +13,7 @@ import type { AdaptersOnCpu } from '../engine/io/adapter';
 import { EngineError } from '../engine/errors';
 import type { Tokenizer } from '../engine/tokenizer/types';
 import { Trainer } from '../engine/train/trainer';
+import { saveSession, type SessionState } from '../engine/io/session';
 import type { DialogueScore, ModelInfo } from './protocol';
 
 /** A LoRA run's adapters, with the base weights they sit on (for the adapter-only export). */
@@ -110,6 +111,21 @@ export class ModelOwner {
     const sq: Record<number, number> = {};
     for (const spec of lora.specs) sq[spec.block] = (sq[spec.block] ?? 0) + perLayer.get(spec.weight)! ** 2;
     this.loraNorms = Object.fromEntries(Object.entries(sq).map(([b, v]) => [b, Math.sqrt(v)]));
+  }
+
+  /** Everything needed to go on training, as one file (engine/io/session.ts): a sync point. */
+  sessionBytes(): Promise<Uint8Array> {
+    const { model, tokenizer, trainer } = this.require();
+    return saveSession(model, tokenizer, trainer, { ...this.training, step: trainer.globalStep }, this.snapshot);
+  }
+
+  /**
+   * Continue a saved session on the model just taken over (replace() with its weights and adapters): the
+   * optimizer's moments, the step count, the random stream and the pretrained snapshot.
+   */
+  restoreSession(state: SessionState): void {
+    this.require().trainer.restore(state);
+    this.snapshot = state.snapshot;
   }
 
   keepRun(runId: string, values: Map<string, Float32Array>, adapters: AdaptersOnCpu | undefined, training: TrainingInfo): void {

@@ -275,6 +275,48 @@ export type Event =
   | { type: 'done'; requestId: number; adapters?: boolean }
   | { type: 'error'; requestId?: number; error: WireError };
 
+/** Sends an event to the page, transferring the listed buffers (the worker's postMessage; a test's recorder). */
+export type PostEvent = (e: Event, transfer?: Transferable[]) => void;
+
+/** The member of the request union with this type (`RequestOf<'export'>`), and of the event union. */
+export type RequestOf<T extends Request['type']> = Extract<Request, { type: T }>;
+export type EventOf<T extends Event['type']> = Extract<Event, { type: T }>;
+
+/**
+ * The requests the worker answers, and the event that answers each (comlink's `Remote<T>`, as a table):
+ * `client.request('export', …)` resolves to the export's `file` event, typed, so no caller re-checks the
+ * reply's type. A failure answers as an `error` event with the same requestId, and the promise rejects.
+ */
+export interface Replies {
+  sample: EventOf<'sampleDone'>;
+  export: EventOf<'file'>;
+  attention: EventOf<'attentionMaps'>;
+  import: EventOf<'done'>;
+  saveSession: EventOf<'file'>;
+  loadSession: EventOf<'done'>;
+}
+
+/** A request that is answered: one that carries a requestId. */
+export type AskType = keyof Replies;
+
+/** An answered request's fields, less its type and the requestId the client assigns. */
+export type AskBody<T extends AskType> = Omit<RequestOf<T>, 'type' | 'requestId'>;
+
+/** Each answered request's reply type at run time: the client checks what arrives against it. */
+export const REPLY_TYPE: { readonly [T in AskType]: Replies[T]['type'] } = {
+  sample: 'sampleDone',
+  export: 'file',
+  attention: 'attentionMaps',
+  import: 'done',
+  saveSession: 'file',
+  loadSession: 'done',
+};
+
+/** Compiles only while the requests that carry a requestId are exactly those in Replies. */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type Assert<T extends true> = T;
+export type RepliesCoverAnsweredRequests = Assert<Same<Extract<Request, { requestId: number }>['type'], AskType>>;
+
 export function toWireError(e: unknown): WireError {
   if (e instanceof EngineError && e.code) return { name: e.name, message: e.message, code: e.code, params: e.params };
   if (e instanceof Error) return { name: e.name, message: e.message };

@@ -153,9 +153,7 @@ describe.each(TEST_BACKENDS)('LoRA on %s', (backend) => {
     const c = modelFromCheckpoint(checkpoint);
     c.setLora(new LoraAdapters(config, state.lora!.config, state.lora!.values));
     const tc = new Trainer(c, { seed: 999 });
-    tc.optimizer.load(state.optimizer, new Map([...c.params, ...c.lora!.params].map(([n, p]) => [n, p.shape])));
-    tc.globalStep = state.globalStep;
-    tc.rngState = state.rng;
+    tc.restore(state);
     await tc.run({ ...spec, startStep: 3 }, { onStep: (m) => lossesB.push(m.loss) });
     expect(lossesB).toEqual(lossesA);
     const [va, vc] = [await a.lora!.values(), await c.lora!.values()];

@@ -34,9 +34,7 @@ describe('resumable sessions', () => {
     expect(state.snapshot!.get('transformer.wte.weight')).toEqual(snapshot.get('transformer.wte.weight'));
     const c = modelFromCheckpoint(checkpoint);
     const tc = new Trainer(c, { seed: 999 });
-    tc.optimizer.load(state.optimizer, new Map([...c.params].map(([n, p]) => [n, p.shape])));
-    tc.globalStep = state.globalStep;
-    tc.rngState = state.rng;
+    tc.restore(state);
     await tc.run({ ...spec, startStep: 4 }, { onStep: (m) => lossesB.push(m.loss) });
 
     expect(lossesB).toEqual(lossesA);

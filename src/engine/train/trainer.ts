@@ -18,8 +18,9 @@ import { createRng, type Rng } from '../random';
 import { sumOfSquares } from '../ops/sum';
 import { EngineError } from '../errors';
 import { makeYielder } from '../yielder';
-import { AdamW, DEFAULT_ADAMW, StepGuard, type AdamWConfig } from './adamw';
+import { AdamW, DEFAULT_ADAMW, StepGuard, type AdamWConfig, type SavedSlot } from './adamw';
 import { evaluate as evaluateBatches, batchTensors } from './evaluate';
+import { packStepStats, readStepStats } from './stepStats';
 import { trainableAt, validatePlan, type FreezeOptions, type FreezePlan, type TrainableSet } from './freeze';
 import { lrAt, validateSchedule, type Schedule } from './schedule';
 import type { DataSource } from '../data/sources';
@@ -151,7 +152,8 @@ export interface TrainerOptions {
 interface Pending {
   step: number;
   lr: number;
-  stats: tf.Tensor1D; // [loss, gradNorm, ok, ...updateNorm per group]
+  /** This step's statistics on the device, (3 + groups): see stepStats.ts. */
+  stats: tf.Tensor1D;
   /** Parameters the optimizer stepped (their step counts are given back if the step turns out skipped). */
   names: string[];
 }
@@ -187,6 +189,18 @@ export class Trainer {
 
   set rngState(s: [number, number, number, number]) {
     this.rng = createRng(s);
+  }
+
+  /**
+   * Continue from a saved session (engine/io/session.ts): the optimizer's moments and step counts, keyed by
+   * parameter name, the step count, and the batch and dropout stream (absent in old sessions: left as it is).
+   * The model's weights, and LoRA adapters if the session had some, must already be in place.
+   */
+  restore(saved: { optimizer: Map<string, SavedSlot>; globalStep: number; rng?: [number, number, number, number] | null }): void {
+    const shapes = new Map([...this.model.params, ...(this.model.lora?.params ?? [])].map(([n, p]) => [n, p.shape]));
+    this.optimizer.load(saved.optimizer, shapes);
+    this.globalStep = saved.globalStep;
+    if (saved.rng) this.rngState = saved.rng;
   }
 
   trainableParams(set: TrainableSet, adaptersOnly = false): number {
@@ -226,8 +240,7 @@ export class Trainer {
       const stacked = tf.tidy(() => tf.concat([...pending.map((p) => p.stats), ...(spec.weightNorms ? [this.weightNorms()] : [])]));
       const values = await stacked.data(); // sync point: once per logEvery steps
       stacked.dispose();
-      const normsAt = pending.length * (3 + groups.length);
-      const weightNorms = spec.weightNorms ? (Object.fromEntries(groups.map((g, k) => [g, values[normsAt + k]])) as Record<GroupId, number>) : undefined;
+      const read = readStepStats(values, pending.length, groups, spec.weightNorms ?? false);
       const { numTensors, numBytes } = tf.memory();
       if (this.checkDevice) {
         try {
@@ -237,7 +250,6 @@ export class Trainer {
           throw e;
         }
       }
-      const width = 3 + groups.length;
       const now = performance.now();
       const elapsed = Math.max(now - lastFlush, 1e-3);
       const tokensPerSec = (tokensSinceFlush / elapsed) * 1000;
@@ -248,28 +260,27 @@ export class Trainer {
       const records = pending.splice(0);
       let failure: NonFiniteError | undefined;
       records.forEach((p, i) => {
-        const row = values.subarray(i * width, (i + 1) * width);
+        const stats = read.steps[i];
         p.stats.dispose();
         if (failure) return;
-        if (row[2] === 0) {
-          failure = new NonFiniteError(p.step, row[0], row[1]);
+        if (!stats.ok) {
+          failure = new NonFiniteError(p.step, stats.loss, stats.gradNorm);
           // This step and every later one of the window changed nothing (the guard is sticky, see step()):
           // give their step counts back, so AdamW's bias correction counts only the steps it took.
           for (const skipped of records.slice(i)) this.optimizer.rewind(skipped.names);
           return;
         }
-        lastLoss = row[0];
-        const updateNorms = Object.fromEntries(groups.map((g, k) => [g, Math.sqrt(row[3 + k])])) as Record<GroupId, number>;
+        lastLoss = stats.loss;
         cb.onStep?.({
           step: p.step,
           globalStep: this.globalStep - records.length + i + 1,
-          loss: row[0],
+          loss: stats.loss,
           lr: p.lr,
-          gradNorm: row[1],
-          updateNorms,
+          gradNorm: stats.gradNorm,
+          updateNorms: stats.updateNorms,
           tokensPerSec,
           msPerStep,
-          weightNorms,
+          weightNorms: read.weightNorms,
           memory: { tensors: numTensors, bytes: numBytes },
         });
       });
@@ -398,9 +409,9 @@ export class Trainer {
         });
         // Kept constants: no scalar uploaded per step (on WebGPU each new scalar is a buffer upload).
         const { one, notOk } = this.constants();
-        const ok = guard.ok.cast('float32'); // 1 or 0
+        const ok = guard.ok.cast('float32') as tf.Scalar; // 1 or 0
         penalty.assign(one.sub(ok).mul(notOk));
-        return tf.stack([loss, gradNorm, ok, ...perGroup]) as tf.Tensor1D;
+        return packStepStats(loss, gradNorm, ok, perGroup); // (3 + groups)
       } finally {
         guard.dispose();
       }

@@ -1,0 +1,57 @@
+/**
+ * Before a run's first step: the data it trains on is there; a fine-tune keeps (or goes back to) the
+ * pretrained snapshot and starts with its LoRA adapters and a fresh optimizer; a new run reseeds the batch
+ * stream; the request becomes the trainer's spec (engine/train/specs.ts). Then the run is announced.
+ */
+import { restoreParams, snapshotParams } from '../../engine/io/checkpoint';
+import { EngineError } from '../../engine/errors';
+import { trainableAt } from '../../engine/train/freeze';
+import type { TrainSpec } from '../../engine/train/trainer';
+import { finetuneSpec, pretrainSpec, runSeed } from '../../engine/train/specs';
+import type { RunRequest } from '../protocol';
+import type { RunContext } from './context';
+
+/** Read statistics back about four times a second, not every step (a GPU→CPU sync stalls the GPU). */
+const READBACK_MS = 250;
+
+/** Prepare the model and optimizer for the run (or its resumption at `startStep`); returns its spec. */
+export async function setUpRun(ctx: RunContext, r: RunRequest, startStep: number): Promise<TrainSpec> {
+  const { owner, data } = ctx;
+  const { model, tokenizer } = owner.require();
+  if (r.phase === 'pretrain' && !data.corpusData) throw new EngineError('choose a corpus to pretrain on first', 'noCorpus');
+  if (r.phase === 'finetune') {
+    if (!data.pairsData) throw new EngineError('choose dialogue pairs to fine-tune on first', 'noPairs');
+    // No snapshot yet (a starter, a loaded model): the model as it is now is the pretrained one.
+    if (r.fromSnapshot && !owner.snapshot) owner.snapshot = await snapshotParams(model);
+    if (r.fromSnapshot && startStep === 0) restoreParams(model, owner.snapshot!);
+    // A fine-tuning run starts with a fresh optimizer (as nanoGPT's init_from='gpt2'): moments from
+    // pretraining would carry momentum from the old task, and compared strategies must start equal.
+    if (startStep === 0) {
+      owner.prepareAdapters(r.lora ?? null, r.fromSnapshot, r.seed);
+      owner.freshOptimizer(r.seed);
+    }
+    // The pretrain → fine-tune boundary: keep the pretrained weights for comparisons and before/after chat.
+    if (!owner.snapshot) owner.snapshot = await snapshotParams(model);
+  }
+  const { trainer } = owner.require();
+  if (startStep === 0) trainer.reseed(runSeed(r.seed, r.fromSnapshot, trainer.globalStep));
+  return {
+    ...(r.phase === 'pretrain' ? pretrainSpec(r, data.corpusData!) : finetuneSpec(r, data.pairsData!, tokenizer, r.forgetting ? data.corpusData : null)),
+    // Metrics go to the page by time, not by step count; on a GPU never more often than every 10 steps (a
+    // slow one then reads back every 10 steps).
+    logEvery: 1_000_000,
+    readbackMs: READBACK_MS,
+    readbackMinSteps: ctx.fixedShape() ? 10 : 1,
+    weightNorms: true, // for the diagnostics charts
+  };
+}
+
+/** Tell the page the run has started (with the parameters it trains now) and what the model is going through. */
+export function announceRun(ctx: RunContext, r: RunRequest, spec: TrainSpec, startStep: number): void {
+  const { owner, post } = ctx;
+  const { model, trainer } = owner.require();
+  const trainableNow = trainer.trainableParams(trainableAt(spec.freeze ?? r.freeze, startStep, model.config.nLayer, spec.freezeOptions), spec.adaptersOnly);
+  post({ type: 'runStarted', runId: r.runId, phase: r.phase, steps: r.steps, startStep, trainableParams: trainableNow });
+  owner.training = { ...owner.training, phase: r.phase, ...(r.phase === 'finetune' ? { freezePlan: r.freeze, discriminative: r.discriminative } : {}) };
+  post({ type: 'modelInfo', info: owner.info() });
+}

@@ -1,0 +1,251 @@
+/**
+ * The worker session's files and failures under Node (wasm): a model exported and imported elsewhere is the
+ * same model; an autosave kept in IndexedDB (fake-indexeddb's) and loaded into a new session trains on
+ * exactly as the original; a fine-tune keeps its snapshot and its run's weights; a run that fails mid-way
+ * ends with an error event and leaves a model that still works.
+ */
+import 'fake-indexeddb/auto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { readCheckpoint } from '../../src/engine/io/checkpoint';
+import { readSafetensors } from '../../src/engine/io/safetensors';
+import type { Pair } from '../../src/engine/data/pairs';
+import { autosave, clearAutosave, loadAutosave, type SavedUi } from '../../src/store/persist';
+import { initialState } from '../../src/store/store';
+import type { GpuDeviceLike } from '../../src/worker/gpuGuard';
+import type { RunRequest, SampleSettings } from '../../src/worker/protocol';
+import { Harness, pretrainRun, TEXT } from './harness';
+
+const open: Harness[] = [];
+function harness(opts?: ConstructorParameters<typeof Harness>[0]): Harness {
+  const h = new Harness(opts);
+  open.push(h);
+  return h;
+}
+afterEach(async () => {
+  for (const h of open.splice(0)) h.dispose();
+  await clearAutosave();
+});
+
+const GREEDY: SampleSettings = { maxNewTokens: 12, temperature: 0, topK: 0, topP: 1, seed: 3 };
+
+/** The weights of a model file, by name. */
+function weights(bytes: ArrayBuffer): Map<string, number[]> {
+  return new Map([...readCheckpoint(new Uint8Array(bytes)).params].map(([n, t]) => [n, Array.from(t.data)]));
+}
+
+let nextId = 100;
+const exportFrom = async (h: Harness, from: 'model' | 'snapshot' | 'run', runId?: string) => (await h.ask({ type: 'export', requestId: nextId++, from, runId, meta: {} }, 'file')).bytes;
+const reply = async (h: Harness, prompt: string) => (await h.ask({ type: 'sample', requestId: nextId++, prompt, chat: false, settings: GREEDY, from: 'model' }, 'sampleDone')).text;
+
+describe('model files', () => {
+  it('an exported model imported into another session is the same model, and a bad file changes nothing', async () => {
+    const a = harness();
+    await a.ready();
+    await a.train(pretrainRun('r', { steps: 10 }));
+    const file = await exportFrom(a, 'model');
+    expect(readCheckpoint(new Uint8Array(file)).training).toMatchObject({ step: 10, phase: 'pretrain' });
+
+    const b = harness();
+    b.send({ type: 'init', backend: 'wasm' });
+    b.send({ type: 'setCorpus', name: 'verse', text: 'other text' });
+    const done = await b.ask({ type: 'import', requestId: 1, bytes: file.slice(0) }, 'done');
+    expect(done).toEqual({ type: 'done', requestId: 1 });
+    expect(b.all('modelInfo').at(-1)!.info).toMatchObject({ step: 10, phase: 'pretrain', config: a.all('modelInfo').at(-1)!.info!.config });
+    expect(weights(await exportFrom(b, 'model'))).toEqual(weights(file));
+    expect(await reply(b, 'Call me')).toBe(await reply(a, 'Call me'));
+
+    const bad = await b.ask({ type: 'import', requestId: 2, bytes: new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9]).buffer }, 'error');
+    expect(bad.requestId).toBe(2);
+    expect(bad.error.message.length).toBeGreaterThan(0);
+    expect(weights(await exportFrom(b, 'model'))).toEqual(weights(file));
+  });
+
+  it('asks that cannot be answered fail with their requestId: no snapshot yet, a run not kept, no model', async () => {
+    const h = harness();
+    h.send({ type: 'init', backend: 'wasm' });
+    const noModel = await h.ask({ type: 'export', requestId: 7, from: 'model', meta: {} }, 'error');
+    expect(noModel).toMatchObject({ requestId: 7, error: { code: 'noModel' } });
+    await h.ready();
+    expect(await h.ask({ type: 'export', requestId: 8, from: 'snapshot', meta: {} }, 'error')).toMatchObject({ requestId: 8, error: { code: 'noSnapshot' } });
+    const notKept = await h.ask({ type: 'export', requestId: 9, from: 'run', runId: 'nope', meta: {} }, 'error');
+    expect(notKept.requestId).toBe(9);
+    expect(notKept.error.message).toMatch(/no longer kept/);
+  });
+});
+
+/** The page's part of an autosave, as the persist test writes it. */
+function pageState(step: number): SavedUi {
+  const s = initialState('en');
+  return { runs: [], run: { ...s.run, step }, request: null, settings: { model: s.model.arch, preset: s.model.preset, seed: 1, pretrain: s.pretrain, finetune: s.finetune, data: 'verse', pairs: null } };
+}
+
+describe('the autosave', () => {
+  it('kept in IndexedDB and loaded into a new session, training goes on exactly as if it had never stopped', async () => {
+    const run = pretrainRun('r', { steps: 30, autosaveEvery: 10 });
+    const original = harness();
+    await original.ready();
+    await original.train(run);
+    const saves = original.all('autosave');
+    expect(saves.map((s) => [s.runId, s.step])).toEqual([
+      ['r', 10],
+      ['r', 20],
+    ]);
+
+    // The page stores the worker's file with its own state, in one transaction; after a reload it reads it back.
+    await autosave(new Uint8Array(saves[1].bytes), pageState(20));
+    const saved = await loadAutosave();
+    expect(saved!.ui.run.step).toBe(20);
+
+    const restored = harness();
+    restored.send({ type: 'init', backend: 'wasm' });
+    restored.send({ type: 'setCorpus', name: 'verse', text: TEXT });
+    const done = await restored.ask({ type: 'loadSession', requestId: 1, bytes: saved!.bytes.slice().buffer }, 'done');
+    expect(done.requestId).toBe(1);
+    expect(restored.all('modelInfo').at(-1)!.info).toMatchObject({ step: 20, phase: 'pretrain', hasSnapshot: false });
+
+    const end = await restored.train(run, 20);
+    expect(end).toMatchObject({ status: 'done', stepsDone: 30 });
+    const tail = (h: Harness) => h.points('r').filter((p) => p.step >= 20).map((p) => [p.step, p.globalStep, p.loss]);
+    expect(tail(restored)).toHaveLength(10);
+    expect(tail(restored)).toEqual(tail(original));
+    expect(weights(await exportFrom(restored, 'model'))).toEqual(weights(await exportFrom(original, 'model')));
+  });
+
+  it('a session file that is not one is refused with its requestId, and the model stays', async () => {
+    const h = harness();
+    await h.ready();
+    const before = await exportFrom(h, 'model');
+    const refused = await h.ask({ type: 'loadSession', requestId: 3, bytes: before.slice(0) }, 'error');
+    expect(refused.requestId).toBe(3);
+    expect(refused.error.message).toMatch(/not a saved session/);
+    expect(weights(await exportFrom(h, 'model'))).toEqual(weights(before));
+  });
+});
+
+/** Question-and-answer pairs in the test corpus's own characters. */
+const PAIRS: Pair[] = Array.from({ length: 16 }, (_, i) => ({ prompt: `Call me ${i % 7}`, response: `I went to sea ${i % 7} times.` }));
+
+function finetuneRun(runId: string, over: Partial<RunRequest> = {}): RunRequest {
+  return pretrainRun(runId, { phase: 'finetune', steps: 8, lr: 2e-3, evalEvery: 4, sampleEvery: 4, fromSnapshot: true, dialogueEval: { ...GREEDY, maxNewTokens: 8 }, ...over });
+}
+
+describe('fine-tuning', () => {
+  it('keeps the pretrained snapshot, scores both against held-out prompts, and keeps each run’s weights until forgotten', async () => {
+    const h = harness();
+    await h.ready();
+    await h.train(pretrainRun('pre', { steps: 10 }));
+    const pretrained = await exportFrom(h, 'model');
+    h.send({ type: 'setPairs', name: 'verse-qa', pairs: PAIRS, valFraction: 0.25, responseOnly: true, heldout: [], quiz: null });
+    await h.next('pairsInfo');
+
+    const from = h.events.length;
+    const ft = await h.train(finetuneRun('ft1'));
+    expect(h.errors()).toEqual([]);
+    expect(ft).toMatchObject({ status: 'done', stepsDone: 8 });
+    const types = h.events.slice(from).map((e) => e.type);
+    expect(types.indexOf('scoring')).toBeGreaterThan(types.lastIndexOf('metrics'));
+    expect(types.indexOf('dialogueScore')).toBeGreaterThan(types.indexOf('scoring'));
+    expect(types.indexOf('runEnded')).toBeGreaterThan(types.indexOf('dialogueScore'));
+    const score = h.all('dialogueScore', from)[0];
+    expect(score.model.prompts).toBe(4);
+    expect(score.snapshot!.prompts).toBe(4);
+    expect(h.all('modelInfo').at(-1)!.info).toMatchObject({ phase: 'finetune', hasSnapshot: true });
+
+    expect(weights(await exportFrom(h, 'snapshot'))).toEqual(weights(pretrained));
+    const ft1 = await exportFrom(h, 'model');
+    expect(weights(ft1)).not.toEqual(weights(pretrained));
+    expect(readCheckpoint(new Uint8Array(ft1)).training).toMatchObject({ phase: 'finetune', freezePlan: { kind: 'none' } });
+
+    // A second strategy from the same snapshot: the first run's weights stay exportable until forgotten.
+    const second = await h.train(finetuneRun('ft2', { lr: 5e-3 }));
+    expect(second.status).toBe('done');
+    expect(h.all('dialogueScore').at(-1)!.snapshot).toEqual(score.snapshot);
+    expect(weights(await exportFrom(h, 'run', 'ft1'))).toEqual(weights(ft1));
+    expect(weights(await exportFrom(h, 'run', 'ft2'))).not.toEqual(weights(ft1));
+    h.send({ type: 'forgetRun', runId: 'ft1' });
+    const gone = await h.ask({ type: 'export', requestId: 40, from: 'run', runId: 'ft1', meta: {} }, 'error');
+    expect(gone.error.message).toMatch(/no longer kept/);
+  });
+
+  it('a LoRA run’s adapters, exported alone, go back onto the model they were trained from', async () => {
+    const h = harness();
+    await h.ready();
+    await h.train(pretrainRun('pre', { steps: 6 }));
+    const base = await exportFrom(h, 'model');
+    h.send({ type: 'setPairs', name: 'verse-qa', pairs: PAIRS, valFraction: 0.25, responseOnly: true, heldout: [], quiz: null });
+    const end = await h.train(finetuneRun('lora', { lr: 1e-2, lora: { rank: 2, alpha: 4, targets: 'attn' }, dialogueEval: undefined }));
+    expect(end.status).toBe('done');
+    expect(h.all('modelInfo').at(-1)!.info!.lora).toMatchObject({ rank: 2, alpha: 4 });
+    const adapters = (await h.ask({ type: 'export', requestId: 50, from: 'model', adapter: true, meta: {} }, 'file')).bytes;
+    const merged = await exportFrom(h, 'model');
+    expect(weights(merged)).not.toEqual(weights(base));
+
+    const other = harness();
+    other.send({ type: 'init', backend: 'wasm' });
+    await other.ask({ type: 'import', requestId: 1, bytes: base.slice(0) }, 'done');
+    const onto = await other.ask({ type: 'import', requestId: 2, bytes: adapters }, 'done');
+    expect(onto).toEqual({ type: 'done', requestId: 2, adapters: true });
+    expect(other.all('modelInfo').at(-1)!.info).toMatchObject({ phase: 'finetune', lora: { rank: 2 } });
+    const mergedThere = weights(await exportFrom(other, 'model'));
+    for (const [name, w] of weights(merged)) {
+      const there = mergedThere.get(name)!;
+      expect(Math.max(...w.map((x, i) => Math.abs(x - there[i]))), name).toBeLessThan(1e-5);
+    }
+  });
+});
+
+describe('a run that fails mid-way', () => {
+  it('a non-finite loss ends the run with an error event; the weights are those from before the bad step', async () => {
+    const h = harness();
+    await h.ready();
+    // A learning rate this absurd sends the weights past float range within a step or two.
+    const end = await h.train(pretrainRun('nan', { lr: 1e30, evalEvery: 0, sampleEvery: 0 }));
+    expect(end.status).toBe('error');
+    expect(end.error).toMatchObject({ name: 'NonFiniteError', code: 'nonFinite' });
+    const badStep = Number(end.error!.params!.step);
+    expect(h.points('nan').map((p) => p.step)).toEqual(Array.from({ length: badStep }, (_, i) => i));
+
+    // The same run stopped just before that step has exactly these weights: the bad step changed nothing.
+    // (Read raw: at ~1e30 they are finite but far beyond what readCheckpoint accepts as a sane model.)
+    const twin = harness();
+    await twin.ready();
+    await twin.train(pretrainRun('nan', { lr: 1e30, evalEvery: 0, sampleEvery: 0, pauseAt: badStep }));
+    const raw = async (x: Harness) => [...readSafetensors(new Uint8Array(await exportFrom(x, 'model'))).tensors].map(([n, t]) => [n, Array.from(t.data)]);
+    const kept = await raw(h);
+    expect(kept.flatMap(([, d]) => d as number[]).every(Number.isFinite)).toBe(true);
+    expect(kept).toEqual(await raw(twin));
+    // And the session takes the next run (no run is left claimed), which from these weights meets the same wall.
+    const again = await h.train(pretrainRun('again', { steps: 2, lr: 1e-3, evalEvery: 0, sampleEvery: 0 }));
+    expect(again.error).toMatchObject({ code: 'nonFinite' });
+  });
+
+  it('a program the GPU rejects stops the run with the GPU’s message; the model still samples, exports and trains', async () => {
+    // A WebGPU device as gpuGuard.ts sees it: its error scopes report a rejected program once asked to.
+    const gpu = { reject: false, pops: 0 };
+    const device: GpuDeviceLike = {
+      pushErrorScope: () => undefined,
+      popErrorScope: async () => {
+        gpu.pops++;
+        if (!gpu.reject) return null;
+        gpu.reject = false;
+        return { message: 'Invalid ComputePipeline "matMulPacked"' };
+      },
+    };
+    const h = harness({ gpuDevice: () => device });
+    await h.ready();
+    const ended = h.next('runEnded', (e) => e.runId === 'gpu');
+    h.send({ type: 'train', run: pretrainRun('gpu', { steps: 100_000, evalEvery: 0, sampleEvery: 0 }) });
+    await h.next('metrics', (m) => m.points.some((p) => p.step >= 3));
+    gpu.reject = true;
+    const end = await ended;
+    expect(gpu.pops).toBeGreaterThan(2); // the guard was consulted at read-backs
+    expect(end.status).toBe('error');
+    expect(end.error).toMatchObject({ name: 'GpuProgramError' });
+    expect(end.error!.message).toMatch(/the GPU rejected part of the work \(Invalid ComputePipeline "matMulPacked"\)/);
+
+    const file = await exportFrom(h, 'model');
+    expect([...weights(file).values()].flat().every(Number.isFinite)).toBe(true);
+    expect((await reply(h, 'Call')).length).toBeGreaterThan(0);
+    expect(await h.train(pretrainRun('after', { steps: 5, evalEvery: 0, sampleEvery: 0 }))).toMatchObject({ status: 'done', stepsDone: 5 });
+  });
+});
