@@ -131,7 +131,7 @@ export async function exportModel(from: 'model' | 'snapshot' | 'run' = 'model', 
     const e = await worker().request('export', { from, runId: run?.runId, adapter, meta: run ? { run: run.name } : {} });
     return new Uint8Array(e.bytes);
   } catch (err) {
-    set({ notice: { kind: 'error', text: (err as Error).message } });
+    notify('error', errorText(err));
     return null;
   }
 }
