@@ -71,7 +71,8 @@ function MarkerText({ viewBox, lane, text, full }: { viewBox?: { x: number; y: n
 }
 
 /** The main chart: loss against the model's total step, across pretraining and fine-tuning. */
-export const LossChart = memo(function LossChart() {
+/** `height`: of the plot in px (the lesson draws it lower, to share one screen with the quiz). */
+export const LossChart = memo(function LossChart({ height = 280 }: { height?: number }) {
   const t = useT();
   const runs = useRunsForDisplay();
   // Tooltips cost a lot of layout per redraw; they are offered when training is not running.
@@ -124,11 +125,11 @@ export const LossChart = memo(function LossChart() {
         </button>
       </div>
       {!hasData && <p className="muted">{t('chart.empty')}</p>}
-      <Sized height={280} data-testid="loss-chart" data-unit={bpc ? 'bpc' : 'loss'} data-points={main.reduce((a, r) => a + r.points.length, 0)} data-markers={markers.length}>
+      <Sized height={height} data-testid="loss-chart" data-unit={bpc ? 'bpc' : 'loss'} data-points={main.reduce((a, r) => a + r.points.length, 0)} data-markers={markers.length}>
         {(width) => {
           const labels = markerLabels(markers, lines, width);
           return (
-            <LineChart width={width} height={280} margin={{ top: 10, right: 20, bottom: 5, left: 0 }}>
+            <LineChart width={width} height={height} margin={{ top: 10, right: 20, bottom: 5, left: 0 }}>
               {/* interval={0}: draw every tick without measuring label sizes, which forces a page layout per new label */}
               <XAxis type="number" dataKey="x" domain={['dataMin', 'dataMax']} allowDecimals={false} interval={0} tickCount={6} />
               <YAxis domain={['auto', 'auto']} width={48} interval={0} tickCount={5} tickFormatter={(v: number) => v.toFixed(2)} />

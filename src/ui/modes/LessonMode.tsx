@@ -16,6 +16,9 @@ import { QuizView } from '../panels/QuizView';
 import { RunsTable } from '../panels/RunsTable';
 import { LESSON_STEPS, setLessonStep } from './view';
 
+/** Quiz rows per page in the lesson: few enough that the quiz and the loss chart share one 1366×768 screen. */
+export const LESSON_QUIZ_PAGE = 6;
+
 /** The starter the lesson uses: the small world's in the page's language if bundled, else the language's own, else any. */
 function useLessonStarter() {
   const lang = useStore((s) => s.lang);
@@ -37,34 +40,39 @@ export function LessonMode({ settings }: { settings: React.ReactNode }) {
   return (
     <main>
       <div className="lesson-layout" data-testid="lesson-mode" data-step={step + 1}>
-        <section className="panel lesson-step" aria-labelledby="lesson-step-title">
-          <p className="muted small" data-testid="lesson-step-count">
-            {t('lessonMode.step', { n: step + 1, total: LESSON_STEPS })}
-          </p>
-          <h2 id="lesson-step-title">{t(titles[step])}</h2>
-          <p className="lesson-note">{t(notes[step])}</p>
-          <div className="lesson-control">
-            {step === 0 && <StarterStep id={starter?.id ?? null} title={starter?.title[lang] ?? ''} />}
-            {step === 1 && <AskStep />}
-            {step === 2 && <FinetuneStep />}
-            {step === 3 && <QuizStep world={world} />}
-            {step === 4 && <CompareStep />}
-          </div>
-          <nav className="row lesson-nav" aria-label={t('lessonMode.title')}>
-            {step > 0 && (
-              <button type="button" data-testid="lesson-back" onClick={() => setLessonStep(step - 1)}>
-                ← {t('lessonMode.back')}
+        <div className="lesson-side">
+          <section className="panel lesson-step" aria-labelledby="lesson-step-title">
+            <p className="muted small" data-testid="lesson-step-count">
+              {t('lessonMode.step', { n: step + 1, total: LESSON_STEPS })}
+            </p>
+            <h2 id="lesson-step-title">{t(titles[step])}</h2>
+            <p className="lesson-note">{t(notes[step])}</p>
+            <div className="lesson-control">
+              {step === 0 && <StarterStep id={starter?.id ?? null} title={starter?.title[lang] ?? ''} />}
+              {step === 1 && <AskStep />}
+              {step === 2 && <FinetuneStep />}
+              {step === 3 && <QuizStep world={world} />}
+              {step === 4 && <CompareStep />}
+            </div>
+            <nav className="row lesson-nav" aria-label={t('lessonMode.title')}>
+              {step > 0 && (
+                <button type="button" data-testid="lesson-back" onClick={() => setLessonStep(step - 1)}>
+                  ← {t('lessonMode.back')}
+                </button>
+              )}
+              <button type="button" data-testid="lesson-next" disabled={step === LESSON_STEPS - 1} onClick={() => setLessonStep(step + 1)}>
+                {t('lessonMode.next')} →
               </button>
-            )}
-            <button type="button" data-testid="lesson-next" disabled={step === LESSON_STEPS - 1} onClick={() => setLessonStep(step + 1)}>
-              {t('lessonMode.next')} →
-            </button>
-          </nav>
-        </section>
+            </nav>
+          </section>
+          {/* The teaching moment: the quiz before → after beside the loss of the fine-tune that made it, in one
+              screen at 1366×768 (test/e2e/teaching-moment.e2e.test.ts). */}
+          {step === 3 && <LossChart height={230} />}
+        </div>
         <div className="lesson-view" data-testid="lesson-view">
           {(step === 2 || step === 4) && <LossChart />}
           {step === 2 && <ModelDiagram />}
-          {step === 3 && (world ? <QuizView /> : <RunsTable />)}
+          {step === 3 && (world ? <QuizView pageSize={LESSON_QUIZ_PAGE} /> : <RunsTable />)}
           {step === 4 && <RunsTable />}
         </div>
       </div>

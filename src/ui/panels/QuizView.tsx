@@ -13,7 +13,8 @@ const pct = (x: number) => `${Math.round(100 * x)}%`;
 /** Chance to a tenth of a per cent (1/8 is 12.5 %, not 13 %). */
 const chancePct = (x: number) => `${+(100 * x).toFixed(1)}%`;
 
-export function QuizView() {
+/** `pageSize`: rows per page (the lab's 20; the lesson shows fewer, to keep the loss chart in the same screen). */
+export function QuizView({ pageSize = QUIZ_PAGE }: { pageSize?: number }) {
   const t = useT();
   const runs = useRunsForDisplay().filter((r) => r.phase === 'finetune' && r.score?.model.knowledge);
   const [chosen, setChosen] = useState<string | null>(null);
@@ -27,9 +28,9 @@ export function QuizView() {
     return mistakes ? all.filter((r) => !r.a.fact) : all;
   }, [after, before, mistakes]);
   if (!run || !after) return null;
-  const pages = Math.max(1, Math.ceil(rows.length / QUIZ_PAGE));
+  const pages = Math.max(1, Math.ceil(rows.length / pageSize));
   const p = Math.min(page, pages - 1);
-  const shown = rows.slice(p * QUIZ_PAGE, (p + 1) * QUIZ_PAGE);
+  const shown = rows.slice(p * pageSize, (p + 1) * pageSize);
   const mark = (ok: boolean | undefined) => (ok === undefined ? '' : ok ? '✓' : '✗');
   return (
     <section className="panel quiz" aria-labelledby="quiz-title" data-testid="quiz-view" data-knowledge={after.knowledge} data-before={before?.knowledge ?? ''}>
@@ -88,7 +89,7 @@ export function QuizView() {
           {t('quiz.prev')}
         </button>
         <span className="small" data-testid="quiz-page">
-          {t('quiz.page', { from: rows.length ? p * QUIZ_PAGE + 1 : 0, to: Math.min(rows.length, (p + 1) * QUIZ_PAGE), n: rows.length })}
+          {t('quiz.page', { from: rows.length ? p * pageSize + 1 : 0, to: Math.min(rows.length, (p + 1) * pageSize), n: rows.length })}
         </span>
         <button type="button" disabled={p >= pages - 1} onClick={() => setPage(p + 1)}>
           {t('quiz.next')}
