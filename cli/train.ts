@@ -7,7 +7,7 @@ import { countParams, isPresetName, PRESET_NAMES, PRESETS, validateConfig, type 
 import { GPT } from '../src/engine/model/gpt';
 import { LARGE_CHAR_VOCAB, MEMORY_BUDGET, memoryError, memoryProblem } from '../src/engine/model/memory';
 import { checkText, FEW_DISTINCT_CHARS, trainingText } from '../src/engine/data/corpus';
-import { parsePairsStrict } from '../src/engine/data/pairs';
+import { parsePairsStrict } from '../src/documents/pairsFile';
 import { prepareCorpus, preparePairs } from '../src/engine/data/prepare';
 import { exportCheckpoint, modelFromCheckpoint, readCheckpoint, type TrainingInfo } from '../src/engine/io/checkpoint';
 import { exportAdapter, exportMerged } from '../src/engine/io/adapter';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildDatasets, loadBlocklist, normaliseEnglish, regularLines } from '../scripts/build-datasets';
 import type { DatasetManifest } from '../src/datasets/manifest';
-import { parsePairs } from '../src/engine/data/pairs';
+import { parsePairs } from '../src/documents/pairsFile';
 import { CharTokenizer } from '../src/engine/tokenizer/char';
 import type { WorldFacts } from '../src/engine/eval/quiz';
 import { generateWorld } from '../scripts/smallWorld';

@@ -5,7 +5,8 @@
 import { get, set } from '../store/store';
 import { DATASET_DIR, MANIFEST_FILE, type DatasetManifest } from '../datasets/manifest';
 import { STARTERS_DIR, STARTERS_FILE, type StarterEntry } from '../datasets/starters';
-import { describeProblems, parsePairs, type Pair } from '../engine/data/pairs';
+import type { Pair } from '../engine/data/pairs';
+import { describeProblems, parsePairs } from '../documents/pairsFile';
 import { checkText, normalizeText } from '../engine/data/corpus';
 import { MAX_UPLOAD_BYTES } from '../engine/data/limits';
 import { errorText, msg } from '../i18n/i18n';
