@@ -78,7 +78,8 @@ export async function resumeAutosave(): Promise<void> {
     const { bytes, ui, uploads } = saved;
     const sets = ui.settings;
     set((s) => ({
-      model: { ...s.model, arch: sets.model, preset: sets.preset ?? s.model.preset, seed: sets.seed },
+      // The preset is named by the numbers (presetOf), as everywhere: a saved name is not trusted over them.
+      model: { ...s.model, arch: sets.model, preset: presetOf(sets.model), seed: sets.seed },
       pretrain: sets.pretrain,
       finetune: sets.finetune,
       tokenizer: sets.tokenizer ? { ...s.tokenizer, kind: sets.tokenizer.kind, vocabSize: sets.tokenizer.vocabSize } : s.tokenizer,

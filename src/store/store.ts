@@ -6,7 +6,7 @@
 import { createStore } from 'zustand/vanilla';
 import { useStore as useZustand } from 'zustand';
 import { PRESETS, type ArchConfig, type PresetName } from '../engine/model/config';
-import type { GroupId } from '../engine/model/groups';
+import { groupIds, type GroupId } from '../engine/model/groups';
 import { DEFAULT_LORA, validateLora, type LoraConfig, type LoraTargets } from '../engine/model/loraConfig';
 import { validatePlan, type FreezePlan, type FreezeStage } from '../engine/train/freeze';
 import { LESSON_FINETUNE, LESSON_FREEZE, LESSON_PRETRAIN, LESSON_SAMPLING, PAIRS_VAL_FRACTION } from '../engine/train/lesson';
@@ -86,15 +86,12 @@ export interface RunRecord {
   steps: number;
   freeze?: FreezePlan;
   discriminative?: number;
-  /**
-   * Append-only: new points are pushed onto this array (a long run would otherwise copy it on every
-   * metrics message); a new record object still signals the change.
-   */
+  /** One per logged step. A new array with each metrics message (app/events.ts never mutates the state). */
   points: ChartPoint[];
   evals: EvalPoint[];
   markers: Marker[];
   samples: { step: number; text: string }[];
-  /** Weight norms and device memory, one per metrics message (a few a second). Append-only, as points. */
+  /** Weight norms and device memory, one per metrics message (a few a second). */
   diagnostics?: Diagnostics[];
   /** Latest per-group update norms (for the diagram). */
   updateNorms: Partial<Record<GroupId, number>>;
@@ -228,6 +225,18 @@ export function useStore<T>(selector: (s: AppState) => T): T {
 export const set = store.setState;
 export const get = store.getState;
 
+/**
+ * A run's record before anything is measured: the one constructor of a RunRecord (a new run, a starter's
+ * reference curve, tests), so a field added to the record gets its starting value in one place.
+ */
+export function newRunRecord(r: Pick<RunRecord, 'runId' | 'name' | 'phase' | 'steps'> & Partial<RunRecord>): RunRecord {
+  return {
+    points: [], evals: [], markers: [], samples: [], updateNorms: {}, trainable: {}, trainableParams: 0,
+    status: 'running', stepsDone: 0, msPerStep: 0, wallMs: 0, hidden: false, compare: false, startedAt: Date.now(),
+    ...r,
+  };
+}
+
 /** Update one run record by id. */
 export function updateRun(runId: string, f: (r: RunRecord) => Partial<RunRecord>): void {
   set((s) => ({ runs: s.runs.map((r) => (r.runId === runId ? { ...r, ...f(r) } : r)) }));
@@ -250,8 +259,7 @@ export function freezePlanOf(f: FinetuneSettings, nLayer: number): FreezePlan {
     case 'stages':
       return { kind: 'stages', stages: f.stages };
     case 'custom': {
-      const all: GroupId[] = ['embeddings', ...Array.from({ length: nLayer }, (_, i) => `block.${i}` as GroupId), 'ln_f'];
-      return { kind: 'stages', stages: [{ steps: 1, trainable: all.filter((g) => !f.frozen.includes(g)) }] };
+      return { kind: 'stages', stages: [{ steps: 1, trainable: groupIds(nLayer).filter((g) => !f.frozen.includes(g)) }] };
     }
   }
 }

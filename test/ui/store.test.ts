@@ -37,6 +37,12 @@ describe('URL state', () => {
     expect(back.pretrain).toMatchObject({ steps: 1234, lr: 0.002, schedule: 'slanted' });
     expect(back.finetune).toMatchObject({ preset: 'bottom', k: 2, useDiscriminative: true, discriminative: 2.6 });
   });
+  it('names the preset by the numbers, as the model panel does: preset=custom alone is the preset they are', () => {
+    const s = initialState('en');
+    expect(decodeState(s, 'preset=custom').model.preset).toBe('tiny');
+    expect(decodeState(s, 'preset=custom&layers=3').model.preset).toBe('custom');
+    expect(decodeState(s, 'preset=custom&layers=4&heads=4&embd=128&block=64&dropout=0&bias=false').model.preset).toBe('baby');
+  });
   it('ignores malformed values and never puts uploads in the URL', () => {
     const s = initialState('en');
     const back = decodeState(s, 'layers=abc&schedule=wobbly&lang=fr&seed=7');
