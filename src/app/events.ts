@@ -109,7 +109,7 @@ export function applyEvent(state: AppState, e: Event): Applied {
       return { state: next, effects: e.status === 'done' ? [{ kind: 'save' }, { kind: 'startNextQueued' }] : [{ kind: 'save' }] };
     }
     case 'error':
-      if (e.error.name === 'DeviceLost') return none({ ...state, backend: { ...state.backend, status: 'crashed', crash: e.error.message } });
+      if (e.error.name === 'DeviceLost') return none({ ...state, backend: { ...state.backend, status: 'crashed', crash: errorText(e.error) } });
       return none({ ...state, notice: { kind: 'error', text: errorText(e.error) } });
     case 'autosave':
       return { state, effects: [{ kind: 'persist', bytes: new Uint8Array(e.bytes), step: e.step }] };

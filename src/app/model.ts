@@ -64,7 +64,7 @@ export async function startFromStarter(id: string): Promise<void> {
     set({ runs: [reference] });
     notifyKey('info', 'model.starterLoaded');
   } catch (e) {
-    notifyKey('error', 'model.starterFailed', { message: (e as Error).message });
+    notifyKey('error', 'model.starterFailed', { message: errorText(e) });
   }
 }
 

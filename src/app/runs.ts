@@ -4,7 +4,7 @@
  */
 import { freezePlanOf, loraOf, get, newRunRecord, set, updateRun, type AppState, type FinetuneSettings, type Strategy } from '../store/store';
 import { describePlan } from '../engine/train/freeze';
-import { msg, render, type Text } from '../i18n/i18n';
+import { errorText, msg, render, type Text } from '../i18n/i18n';
 import type { Phase, Request, RunRequest } from '../worker/protocol';
 import { loraName, uniqueName } from './compare';
 import { currentData } from './dataPrint';
@@ -84,8 +84,8 @@ function sendTrain(runId: string, request: Extract<Request, { type: 'train' }>):
     worker().send(request);
   } catch (e) {
     updateRun(runId, () => ({ status: 'error' }));
-    set((s) => ({ run: { ...s.run, status: 'error', error: (e as Error).message } }));
-    notify('error', (e as Error).message);
+    set((s) => ({ run: { ...s.run, status: 'error', error: errorText(e) } }));
+    notify('error', errorText(e));
   }
 }
 

@@ -5,7 +5,7 @@
 import { get, set, type AppState, type RunRecord } from '../store/store';
 import { autosave, clearAutosave, loadAutosave, readAutosaveInfo, type SavedUploads } from '../store/persist';
 import { pairsFingerprint, textFingerprint } from './dataPrint';
-import { msg } from '../i18n/i18n';
+import { errorText, msg } from '../i18n/i18n';
 import { archOf, presetOf } from '../engine/model/config';
 import type { BackendName, Event } from '../worker/protocol';
 import { resendData, selectCorpus, selectPairs, setPairList } from './data';
@@ -33,7 +33,7 @@ export function saveNow(): Promise<void> {
       const e = await worker().request((requestId) => ({ type: 'saveSession', requestId }));
       if (e.type === 'file') await persistSession(new Uint8Array(e.bytes), get().run.step);
     } catch (err) {
-      set((s) => ({ autosave: { ...s.autosave, error: (err as Error).message } }));
+      set((s) => ({ autosave: { ...s.autosave, error: errorText(err) } }));
     }
   });
 }
@@ -66,7 +66,7 @@ export async function persistSession(bytes: Uint8Array, step: number): Promise<v
     }, uploadsOf(s2));
     set((s) => ({ autosave: { ...s.autosave, lastSavedStep: step, error: null } }));
   } catch (err) {
-    set((s) => ({ autosave: { ...s.autosave, error: (err as Error).message } }));
+    set((s) => ({ autosave: { ...s.autosave, error: errorText(err) } }));
   }
 }
 
@@ -106,7 +106,7 @@ export async function resumeAutosave(): Promise<void> {
     }));
     notifyKey('info', 'autosave.restored', { step: ui.run.step });
   } catch (err) {
-    notifyKey('error', 'autosave.restoreFailed', { message: (err as Error).message });
+    notifyKey('error', 'autosave.restoreFailed', { message: errorText(err) });
   }
 }
 
@@ -133,7 +133,7 @@ export async function exportModel(from: 'model' | 'snapshot' | 'run' = 'model', 
     if (e.type !== 'file') return null;
     return new Uint8Array(e.bytes);
   } catch (err) {
-    set({ notice: { kind: 'error', text: (err as Error).message } });
+    set({ notice: { kind: 'error', text: errorText(err) } });
     return null;
   }
 }
@@ -154,7 +154,7 @@ export async function importModel(name: string, bytes: ArrayBuffer): Promise<boo
     notifyKey('info', 'save.imported', { name });
     return true;
   } catch (err) {
-    set({ notice: { kind: 'error', text: msg('save.importFailed', { name, message: (err as Error).message }) } });
+    set({ notice: { kind: 'error', text: msg('save.importFailed', { name, message: errorText(err) }) } });
     return false;
   }
 }

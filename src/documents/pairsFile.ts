@@ -6,11 +6,39 @@
 import Papa from 'papaparse';
 import { checkText, DataError, normalizeText } from '../engine/data/corpus';
 import type { Pair } from '../engine/data/pairs';
+import { msg, type Message } from '../i18n/i18n';
 
-export interface PairProblem {
-  /** 1-based line number in the source text. */
-  line: number;
+/** Why a line gives no pair: a code (the dictionary's `pairProblem.<code>`), its values, and the English words. */
+export const PAIR_PROBLEM_CODES = [
+  'notJson',
+  'notArray',
+  'notObject',
+  'noPrompt',
+  'noResponse',
+  'promptNotText',
+  'responseNotText',
+  'promptEmpty',
+  'responseEmpty',
+  'promptBlankLine',
+  'columns',
+  'csvQuotes',
+  'csvFields',
+] as const;
+
+export type PairProblemCode = (typeof PAIR_PROBLEM_CODES)[number];
+
+export interface Problem {
+  code: PairProblemCode;
+  params: Record<string, string | number>;
+  /** In English: what the CLI prints, and the fallback. */
   message: string;
+}
+
+export interface PairProblem extends Problem {
+  /** 1-based line number in the source text (a JSON array's element number). */
+  line: number;
+  /** `line` counts the elements of a JSON array. */
+  element?: true;
 }
 
 export interface ParsedPairs {
@@ -24,6 +52,9 @@ export type PairFormat = 'jsonl' | 'json' | 'csv' | 'tsv';
 
 const PROMPT_KEYS = ['prompt', 'instruction', 'question', 'input'];
 const RESPONSE_KEYS = ['response', 'output', 'answer', 'completion'];
+
+const problem = (code: PairProblemCode, message: string, params: Problem['params'] = {}): Problem => ({ code, params, message });
+const isProblem = (r: Pair | Problem): r is Problem => 'code' in r;
 
 /** Guess the format from a file name, else from the content. */
 export function detectFormat(text: string, fileName?: string): PairFormat {
@@ -42,15 +73,16 @@ function pick(obj: Record<string, unknown>, keys: string[]): unknown {
   return undefined;
 }
 
-function fromObject(obj: unknown): Pair | string {
-  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) return 'expected an object like {"prompt": …, "response": …}';
+function fromObject(obj: unknown): Pair | Problem {
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) return problem('notObject', 'expected an object like {"prompt": …, "response": …}');
   const o = obj as Record<string, unknown>;
   const prompt = pick(o, PROMPT_KEYS);
   const response = pick(o, RESPONSE_KEYS);
-  if (prompt === undefined) return `no prompt field (one of ${PROMPT_KEYS.join(', ')}); keys present: ${Object.keys(o).join(', ') || 'none'}`;
-  if (response === undefined) return `no response field (one of ${RESPONSE_KEYS.join(', ')}); keys present: ${Object.keys(o).join(', ')}`;
-  if (typeof prompt !== 'string') return 'prompt must be a string';
-  if (typeof response !== 'string') return 'response must be a string';
+  const present = Object.keys(o).join(', ') || '—';
+  if (prompt === undefined) return problem('noPrompt', `no prompt field (one of ${PROMPT_KEYS.join(', ')}); keys present: ${Object.keys(o).join(', ') || 'none'}`, { keys: PROMPT_KEYS.join(', '), present });
+  if (response === undefined) return problem('noResponse', `no response field (one of ${RESPONSE_KEYS.join(', ')}); keys present: ${Object.keys(o).join(', ')}`, { keys: RESPONSE_KEYS.join(', '), present });
+  if (typeof prompt !== 'string') return problem('promptNotText', 'prompt must be a string');
+  if (typeof response !== 'string') return problem('responseNotText', 'response must be a string');
   return checkPair({ prompt, response });
 }
 
@@ -59,12 +91,14 @@ function fromObject(obj: unknown): Pair | string {
  * a blank line in it holds the end marker (DEFAULT_TEMPLATE.end), so the model would read the pair as two
  * turns and learn to stop in the middle of a question.
  */
-function checkPair(pair: Pair): Pair | string {
-  if (pair.prompt.trim() === '') return 'prompt is empty';
-  if (pair.response.trim() === '') return 'response is empty';
-  if (normalizeText(pair.prompt).includes('\n\n')) return 'prompt contains a blank line, which marks the end of a turn: remove it or join the lines';
+function checkPair(pair: Pair): Pair | Problem {
+  if (pair.prompt.trim() === '') return problem('promptEmpty', 'prompt is empty');
+  if (pair.response.trim() === '') return problem('responseEmpty', 'response is empty');
+  if (normalizeText(pair.prompt).includes('\n\n')) return problem('promptBlankLine', 'prompt contains a blank line, which marks the end of a turn: remove it or join the lines');
   return pair;
 }
+
+const notJson = (e: unknown) => problem('notJson', `not valid JSON (${(e as Error).message})`, { detail: (e as Error).message });
 
 function parseJsonl(text: string): ParsedPairs {
   const pairs: Pair[] = [];
@@ -76,11 +110,11 @@ function parseJsonl(text: string): ParsedPairs {
     try {
       obj = JSON.parse(line);
     } catch (e) {
-      problems.push({ line: i + 1, message: `not valid JSON (${(e as Error).message})` });
+      problems.push({ line: i + 1, ...notJson(e) });
       return;
     }
     const r = fromObject(obj);
-    if (typeof r === 'string') problems.push({ line: i + 1, message: r });
+    if (isProblem(r)) problems.push({ line: i + 1, ...r });
     else pairs.push(r);
   });
   return { pairs, problems, format: 'jsonl' };
@@ -91,15 +125,15 @@ function parseJsonArray(text: string): ParsedPairs {
   try {
     arr = JSON.parse(text);
   } catch (e) {
-    return { pairs: [], problems: [{ line: 1, message: `not valid JSON (${(e as Error).message})` }], format: 'json' };
+    return { pairs: [], problems: [{ line: 1, ...notJson(e) }], format: 'json' };
   }
-  if (!Array.isArray(arr)) return { pairs: [], problems: [{ line: 1, message: 'expected a JSON array of pairs' }], format: 'json' };
+  if (!Array.isArray(arr)) return { pairs: [], problems: [{ line: 1, ...problem('notArray', 'expected a JSON array of pairs') }], format: 'json' };
   const pairs: Pair[] = [];
   const problems: PairProblem[] = [];
   arr.forEach((obj, i) => {
     const r = fromObject(obj);
     // A JSON array has no useful line per element: report the element number instead.
-    if (typeof r === 'string') problems.push({ line: i + 1, message: `element ${i + 1}: ${r}` });
+    if (isProblem(r)) problems.push({ line: i + 1, element: true, ...r, message: `element ${i + 1}: ${r.message}` });
     else pairs.push(r);
   });
   return { pairs, problems, format: 'json' };
@@ -144,15 +178,17 @@ function parseDelimited(text: string, format: 'csv' | 'tsv'): ParsedPairs {
         }
         columns = [0, 1];
       }
-      for (const err of res.errors) problems.push({ line, message: err.message });
+      // Papa's own words in English; its code says which kind (quotes, or the number of fields) for the page.
+      for (const err of res.errors) problems.push({ line, ...problem(err.type === 'Quotes' ? 'csvQuotes' : 'csvFields', err.message) });
       if (res.errors.length) return;
       const [pi, ri] = columns!;
       if (row.length <= Math.max(pi, ri)) {
-        problems.push({ line, message: `expected at least ${Math.max(pi, ri) + 1} columns (prompt, response), found ${row.length}` });
+        const need = Math.max(pi, ri) + 1;
+        problems.push({ line, ...problem('columns', `expected at least ${need} columns (prompt, response), found ${row.length}`, { need, found: row.length }) });
         return;
       }
       const pair = checkPair({ prompt: row[pi], response: row[ri] });
-      if (typeof pair === 'string') problems.push({ line, message: pair });
+      if (isProblem(pair)) problems.push({ line, ...pair });
       else pairs.push(pair);
     },
   });
@@ -194,6 +230,23 @@ export function describeProblems(problems: PairProblem[], limit = 5): string {
   const shown = lines.slice(0, limit).map(([line, messages]) => `line ${line}: ${messages.join(' and ')}`);
   const more = lines.length > limit ? `; and ${lines.length - limit} more` : '';
   return `${lines.length} unreadable line${lines.length === 1 ? '' : 's'}: ${shown.join('; ')}${more}`;
+}
+
+/**
+ * The problems as the page says them, in its language: the first few lines (each once, each distinct problem
+ * once), then how many more.
+ */
+export function problemsMessage(problems: PairProblem[], limit = 5): Message {
+  const byLine = new Map<number, PairProblem[]>();
+  for (const p of problems) {
+    const seen = byLine.get(p.line) ?? [];
+    if (!seen.some((q) => q.code === p.code && JSON.stringify(q.params) === JSON.stringify(p.params))) seen.push(p);
+    byLine.set(p.line, seen);
+  }
+  const lines = [...byLine.values()];
+  const said = lines.slice(0, limit).flatMap((ps) => ps.map((p) => msg(p.element ? 'pairs.problemElement' : 'pairs.problemLine', { line: p.line, problem: msg(`pairProblem.${p.code}`, p.params) })));
+  if (lines.length === 1) return msg('pairs.unreadableOne', { lines: said });
+  return lines.length > limit ? msg('pairs.unreadableMore', { n: lines.length, lines: said, more: lines.length - limit }) : msg('pairs.unreadable', { n: lines.length, lines: said });
 }
 
 /** Parse and insist that every line is good (the CLI's policy). */

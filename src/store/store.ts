@@ -18,7 +18,7 @@ export type { TrainSettings };
 import type { DatasetManifest } from '../datasets/manifest';
 import type { StarterEntry } from '../datasets/starters';
 import type { Lang } from './lang';
-import type { Text } from '../i18n/i18n';
+import { errorText, msg, type Text } from '../i18n/i18n';
 import type { RunRequest } from '../worker/protocol';
 
 /** How a fine-tune trains: a freezing plan, or 'lora' (low-rank adapters, every weight frozen). */
@@ -126,14 +126,15 @@ export interface ChatMessage {
 
 export interface AppState {
   lang: Lang;
-  backend: { forced: BackendName | null; report: BackendReport | null; status: 'starting' | 'ready' | 'crashed'; crash: string | null };
+  /** crash: why the worker stopped (a browser's own words, or a lost GPU device's message). */
+  backend: { forced: BackendName | null; report: BackendReport | null; status: 'starting' | 'ready' | 'crashed'; crash: Text | null };
   manifest: DatasetManifest | null;
   /** Pretrained starter models shipped with the app (public/starters/starters.json). */
   starters: StarterEntry[];
   /** uploads: texts the user gave, by source key (`upload:<name>`), kept to resend to a restarted worker. */
   /** files: the uploaded documents of the current corpus, each with the characters it gave or why it gave none. */
   data: { source: string | null; info: CorpusInfo | null; preview: string; error: Text | null; uploads: Record<string, string>; files: { name: string; chars: number; error?: Text }[] };
-  pairs: { source: string | null; list: Pair[]; info: PairsInfo | null; error: Text | null; problems: string[] };
+  pairs: { source: string | null; list: Pair[]; info: PairsInfo | null; error: Text | null; problems: Text[] };
   model: { preset: PresetName | 'custom'; arch: ArchConfig; seed: number; info: ModelInfo | null };
   pretrain: TrainSettings;
   finetune: FinetuneSettings;
@@ -158,7 +159,7 @@ export interface AppState {
    */
   tokenizer: { kind: 'char' | 'bpe'; vocabSize: number | null; progress: TokenizerProgress | null; info: TokenizerInfo | null; bitsPerChar: boolean };
   /** otherTab: another tab of the app holds the autosave, so this one does not write it. */
-  autosave: { every: number; lastSavedStep: number | null; error: string | null; resumable: { step: number; savedAt: number } | null; otherTab: boolean };
+  autosave: { every: number; lastSavedStep: number | null; error: Text | null; resumable: { step: number; savedAt: number } | null; otherTab: boolean };
 
   /**
    * How the page is laid out: the lesson (a few steps, one control each, the rest folded), the lab (every
@@ -269,22 +270,23 @@ export function loraOf(f: FinetuneSettings): LoraConfig | undefined {
   return f.preset === 'lora' ? { rank: f.loraRank, alpha: f.loraAlpha, targets: f.loraTargets } : undefined;
 }
 
-/** Why the fine-tuning plan cannot run (no stages yet, every group frozen…), or null when it can. */
-export function planProblem(f: FinetuneSettings, nLayer: number): string | null {
+/** Why the fine-tuning plan cannot run (no stages yet, every group frozen…), or null when it can: as text to draw. */
+export function planProblem(f: FinetuneSettings, nLayer: number): Text | null {
   const lora = loraOf(f);
   if (lora) {
     try {
       validateLora(lora);
     } catch (e) {
-      return (e as Error).message;
+      return errorText(e);
     }
   }
   const plan = freezePlanOf(f, nLayer);
+  // A custom plan is one stage; with every group frozen there is nothing to train.
+  if (f.preset === 'custom' && plan.kind === 'stages' && plan.stages[0].trainable.length === 0) return msg('ft.allFrozen');
   try {
     validatePlan(plan, nLayer);
   } catch (e) {
-    return (e as Error).message;
+    return errorText(e);
   }
-  // A custom plan is one stage; with every group frozen there is nothing to train.
-  return f.preset === 'custom' && plan.kind === 'stages' && plan.stages[0].trainable.length === 0 ? 'every group is frozen: click one to let it learn' : null;
+  return null;
 }

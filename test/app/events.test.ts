@@ -76,7 +76,7 @@ describe('applyEvent', () => {
   it('a failed run clears the queue and says why in the page language (an engine error code)', () => {
     const s0 = withRuns(record('a', 'finetune'));
     const queued = { ...s0, run: { ...s0.run, queue: [{ name: 'full', patch: {} }] } };
-    const error = { name: 'NonFiniteError', message: 'training stopped at step 3: the loss became NaN. …', code: 'nonFinite', params: { step: 3, value: 'loss NaN' } };
+    const error = { name: 'NonFiniteError', message: 'training stopped at step 3: the loss became NaN. …', code: 'nonFiniteLoss' as const, params: { step: 3, value: 'NaN' } };
     const { state, effects } = applyEvent(queued, { type: 'runEnded', runId: 'a', status: 'error', stepsDone: 3, wallMs: 1, msPerStep: 0, error });
     expect(effects).toEqual([]);
     expect(state.run.queue).toEqual([]);

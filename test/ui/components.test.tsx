@@ -156,12 +156,17 @@ describe('fine-tuning plans that cannot run', () => {
     const diagram = render(<ModelDiagram />);
     expect(diagram).toMatch(/data-testid="group-block.1" data-state="frozen"/);
     const panel = render(<FinetunePanel />);
-    expect(panel).toContain('a staged plan needs at least one stage');
+    expect(panel).toContain(t('error.planNoStages'));
+    set({ lang: 'zh' });
+    expect(render(<FinetunePanel />)).toContain('分阶段的方案至少需要一个阶段');
+    set({ lang: 'en' });
     expect(panel).toMatch(/data-testid="finetune-start" disabled=""/);
   });
-  it('a custom plan with every group frozen cannot start', () => {
+  it('a custom plan with every group frozen cannot start, and says so', () => {
     set((s) => ({ model: { ...s.model, info }, finetune: { ...s.finetune, preset: 'custom', frozen: ['embeddings', 'block.0', 'block.1', 'ln_f'] } }));
-    expect(render(<FinetunePanel />)).toMatch(/data-testid="finetune-start" disabled=""/);
+    const panel = render(<FinetunePanel />);
+    expect(panel).toMatch(/data-testid="finetune-start" disabled=""/);
+    expect(panel).toContain(t('ft.allFrozen'));
   });
 
   it('LoRA: rank, α and targets with the adapters\' share; the diagram shows every weight frozen and adapters on each block', () => {

@@ -49,7 +49,7 @@ export interface EncodedPair {
 /** Check that the template is made of characters that are each a token of their own (trained rows). */
 export function checkTemplate(tok: Tokenizer, t: DialogueTemplate): void {
   for (const ch of t.separator + t.end) {
-    if (!tok.has(ch)) throw new DataError(`the dialogue template uses ${JSON.stringify(ch)}, which is not a token of its own in the model's vocabulary`);
+    if (!tok.has(ch)) throw new DataError(`the dialogue template uses ${JSON.stringify(ch)}, which is not a token of its own in the model's vocabulary`, 'templateToken', { char: JSON.stringify(ch) });
   }
 }
 
@@ -119,7 +119,7 @@ export function splitPairs<T>(items: T[], valFraction: number, rng: Rng): { trai
  * from touching earlier positions). T is the longest example in the batch, so short pairs train fast.
  */
 export function pairBatch(examples: EncodedPair[], rows: number[]): Batch {
-  if (examples.length === 0) throw new DataError('no pairs to train on');
+  if (examples.length === 0) throw new DataError('no pairs to train on', 'pairsEmpty');
   const T = Math.max(1, ...rows.map((r) => examples[r].ids.length - 1));
   const B = rows.length;
   const x = new Int32Array(B * T);
@@ -136,6 +136,6 @@ export function pairBatch(examples: EncodedPair[], rows: number[]): Batch {
 }
 
 export function samplePairBatch(examples: EncodedPair[], batchSize: number, rng: Rng): Batch {
-  if (examples.length === 0) throw new DataError('no pairs to train on');
+  if (examples.length === 0) throw new DataError('no pairs to train on', 'pairsEmpty');
   return pairBatch(examples, Array.from({ length: batchSize }, () => rng.int(examples.length)));
 }
