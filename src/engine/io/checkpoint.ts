@@ -10,7 +10,7 @@
  *             format      "small-gpt-playground/1"
  */
 import * as tf from '../tf';
-import { fromModelArgs, toModelArgs, type GPTConfig, type ModelArgs } from '../model/config';
+import { fromModelArgs, toModelArgs, type GPTConfig } from '../model/config';
 import { GPT } from '../model/gpt';
 import { createVariable, LM_HEAD, paramSpecs, WTE, type Params } from '../model/params';
 import { tokenizerFromMetadata } from '../tokenizer/load';
