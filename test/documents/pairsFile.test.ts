@@ -32,7 +32,7 @@ describe('a pairs file', () => {
       { prompt: 'Hi, there', response: 'Ahoy\nmate' },
       { prompt: 'q2', response: 'a2' },
     ]);
-    expect(r.problems).toEqual([{ line: 4, message: expect.stringMatching(/at least 2 columns/) }]);
+    expect(r.problems).toEqual([{ line: 4, code: 'columns', params: { need: 2, found: 1 }, message: expect.stringMatching(/at least 2 columns/) }]);
   });
   it('refuses a binary file (random bytes decoded as text) instead of reading it as pairs', () => {
     const rng = createRng(5);
