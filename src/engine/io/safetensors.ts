@@ -86,7 +86,7 @@ export function f32ToF16(x: number): number {
   const exp = (bits >>> 23) & 0xff;
   let mant = bits & 0x7fffff;
   if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0); // Inf or NaN
-  let e = exp - 127 + 15;
+  const e = exp - 127 + 15;
   if (e >= 0x1f) return sign | 0x7c00; // too large: Inf
   if (e <= 0) {
     // Subnormal half (or zero): shift the mantissa with its implicit 1 into place, then round.
