@@ -14,6 +14,7 @@ import { readBytes } from './inputs';
 import { checkWritable, OutputError, writableOutput } from './output';
 import { UsageError, type Values, need } from './args';
 import { write } from './train';
+import type { Sink } from './sink';
 
 export const EXPORT_FORMATS = ['onnx', 'hf'] as const;
 
@@ -46,19 +47,19 @@ function outputFolder(dir: string): void {
   } else checkWritable(dir); // its parent exists and takes files: the folder can be made there
 }
 
-export async function exportModel(v: Values): Promise<void> {
+export async function exportModel(v: Values, o: Sink): Promise<void> {
   const format = need(v, 'format', 'export');
   if (!(EXPORT_FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format must be ${EXPORT_FORMATS.join(' or ')}, got "${format}"`);
   const outArg = need(v, 'out', 'export');
   if (format === 'onnx') {
-    const out = writableOutput(outArg);
+    const out = writableOutput(outArg, o);
     const { ckpt, values } = await weights(v);
-    write(out, onnxModelBytes(ckpt.config, values, { tokenizer: ckpt.tokenizer, metadata: { training: JSON.stringify(ckpt.training) } }));
+    write(out, onnxModelBytes(ckpt.config, values, { tokenizer: ckpt.tokenizer, metadata: { training: JSON.stringify(ckpt.training) } }), o);
     return;
   }
   outputFolder(outArg);
   const { ckpt, values, training } = await weights(v);
   const files = hfFolderFiles({ config: ckpt.config, values, tokenizer: ckpt.tokenizer, training });
   mkdirSync(join(outArg, 'onnx'), { recursive: true });
-  for (const [path, bytes] of files) write(join(outArg, path), bytes);
+  for (const [path, bytes] of files) write(join(outArg, path), bytes, o);
 }

@@ -13,6 +13,7 @@ import { INTERRUPTED, OPTIONS, UsageError, joinNegativeValues, type Values } fro
 import { finetune, pretrain } from './train';
 import { convert, evaluate, info, sample } from './inspect';
 import { exportModel } from './export';
+import { processSink, type Sink } from './sink';
 
 const USAGE = `usage: npm run cli -- <command> [options]
 
@@ -94,7 +95,8 @@ function lostOutputHandler(ctl: AbortController): (e: NodeJS.ErrnoException) => 
 /** Commands whose work stops at a stop signal and ends properly (the others are simply killed by it). */
 const INTERRUPTIBLE = new Set(['pretrain', 'finetune', 'sample']);
 
-export async function main(argv: string[]): Promise<number> {
+/** Runs the CLI on `argv`, writing to `o` (the process's stdout and stderr; a test passes its own): its exit code. */
+export async function main(argv: string[], o: Sink = processSink): Promise<number> {
   const ctl = new AbortController();
   const onSignal = interruptHandler(ctl, (sig) => process.exit(stoppedCode(sig)));
   const onLostOutput = lostOutputHandler(ctl);
@@ -102,18 +104,17 @@ export async function main(argv: string[]): Promise<number> {
     const { values: v, positionals } = parseArgs({ args: joinNegativeValues(argv), options: OPTIONS, allowPositionals: true, strict: true });
     const command = positionals[0];
     if (v.help || !command) {
-      console.log(USAGE);
+      o.out(USAGE);
       return v.help ? 0 : 2;
     }
     if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
-    if (INTERRUPTIBLE.has(command)) {
-      for (const sig of STOP_SIGNALS) process.on(sig, onSignal);
-      for (const stream of [process.stdout, process.stderr]) stream.on('error', onLostOutput);
-    }
+    if (INTERRUPTIBLE.has(command)) for (const sig of STOP_SIGNALS) process.on(sig, onSignal);
+    // Every command: a write to a closed pipe (`| head`) must not crash the process.
+    for (const stream of [process.stdout, process.stderr]) stream.on('error', onLostOutput);
     const backend = v.backend ?? 'wasm';
     if (!isNodeBackend(backend)) throw new UsageError(`--backend must be one of ${NODE_BACKENDS.join(', ')}, got "${backend}"`);
     await useNodeBackend(backend);
-    const code = await runCommand(command, v, ctl);
+    const code = await runCommand(command, v, ctl, o);
     // The commands say INTERRUPTED for any stop: the exit code names the signal that stopped them.
     return code === INTERRUPTED && ctl.signal.aborted ? stoppedCode(ctl.signal.reason as keyof typeof constants.signals) : code;
   } catch (e) {
@@ -121,7 +122,7 @@ export async function main(argv: string[]): Promise<number> {
     // parseArgs throws TypeErrors with codes for unknown or malformed options: usage errors too.
     const usage = err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
     // One line, whatever the message (parseArgs explains some mistakes over several).
-    console.error(`error: ${err.message.replace(/\s*\n\s*/g, ' ')}`);
+    o.err(`error: ${err.message.replace(/\s*\n\s*/g, ' ')}`);
     return usage ? 2 : 1;
   } finally {
     for (const sig of STOP_SIGNALS) process.off(sig, onSignal);
@@ -130,25 +131,25 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 /** Runs one command: its exit code (INTERRUPTED when a stop signal ended it early). */
-async function runCommand(command: string, v: Values, ctl: AbortController): Promise<number> {
+async function runCommand(command: string, v: Values, ctl: AbortController, o: Sink): Promise<number> {
   switch (command) {
     case 'pretrain':
-      return await pretrain(v, ctl);
+      return await pretrain(v, ctl, o);
     case 'finetune':
-      return await finetune(v, ctl);
+      return await finetune(v, ctl, o);
     case 'eval':
-      await evaluate(v);
+      await evaluate(v, o);
       return 0;
     case 'sample':
-      return await sample(v, ctl);
+      return await sample(v, ctl, o);
     case 'info':
-      info(v);
+      info(v, o);
       return 0;
     case 'convert':
-      convert(v);
+      convert(v, o);
       return 0;
     case 'export':
-      await exportModel(v);
+      await exportModel(v, o);
       return 0;
     default:
       throw new UsageError(`unknown command "${command}" (commands: pretrain, finetune, eval, sample, info, convert, export)`);

@@ -5,6 +5,7 @@
  */
 import { closeSync, fsyncSync, lstatSync, openSync, readlinkSync, realpathSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import type { Sink } from './sink';
 
 export class OutputError extends Error {
   override name = 'OutputError';
@@ -104,9 +105,9 @@ export function linkTarget(path: string, depth = 0): string {
  * The --out path checked (checkWritable) and resolved through a symbolic link (linkTarget), saying so in one
  * line: the file every later message names and the write goes to.
  */
-export function writableOutput(path: string): string {
+export function writableOutput(path: string, o: Sink): string {
   const target = linkTarget(path);
-  if (target !== path) console.log(`--out ${path} is a symbolic link: writing to its target ${target}`);
+  if (target !== path) o.out(`--out ${path} is a symbolic link: writing to its target ${target}`);
   checkWritable(target);
   return target;
 }

@@ -4,6 +4,7 @@
  */
 import type { EvalMetrics, StepMetrics } from '../src/engine/train/trainer';
 import { formatDuration } from '../src/util/format';
+import type { Sink } from './sink';
 
 export function formatRate(tokensPerSec: number): string {
   return tokensPerSec >= 1000 ? `${(tokensPerSec / 1000).toFixed(1)}k tok/s` : `${tokensPerSec.toFixed(0)} tok/s`;
@@ -16,9 +17,9 @@ export class Progress {
 
   constructor(
     private readonly total: number,
-    private readonly out: NodeJS.WriteStream = process.stdout,
+    private readonly out: Sink,
   ) {
-    this.tty = Boolean(out.isTTY);
+    this.tty = out.tty;
     this.plainEvery = Math.max(1, Math.round(total / 20));
   }
 

@@ -7,7 +7,7 @@ import { countParams, isPresetName, PRESET_NAMES, PRESETS, validateConfig, type 
 import { GPT } from '../src/engine/model/gpt';
 import { LARGE_CHAR_VOCAB, MEMORY_BUDGET, memoryError, memoryProblem } from '../src/engine/model/memory';
 import { checkText, FEW_DISTINCT_CHARS, trainingText } from '../src/engine/data/corpus';
-import { parsePairsStrict } from '../src/engine/data/pairs';
+import { parsePairsStrict } from '../src/documents/pairsFile';
 import { prepareCorpus, preparePairs } from '../src/engine/data/prepare';
 import { exportCheckpoint, modelFromCheckpoint, readCheckpoint, type TrainingInfo } from '../src/engine/io/checkpoint';
 import { exportAdapter, exportMerged } from '../src/engine/io/adapter';
@@ -23,10 +23,11 @@ import type { Tokenizer } from '../src/engine/tokenizer/types';
 import { readBytes, readInput } from './inputs';
 import { writableOutput, writeAtomic } from './output';
 import { Progress } from './progress';
+import type { Sink } from './sink';
 import { INTERRUPTED, UsageError, type Values, archNum, need, num, pretrainRecipe, settingsFromFlags, tokenizerArg } from './args';
 
-export async function train(trainer: Trainer, spec: TrainSpec, ctl: AbortController) {
-  const progress = new Progress(spec.steps);
+export async function train(trainer: Trainer, spec: TrainSpec, ctl: AbortController, o: Sink) {
+  const progress = new Progress(spec.steps, o);
   const result = await trainer.run(spec, { onStep: (m) => progress.step(m), onEval: (e) => progress.eval(e), onFreezeChange: (e) => {
     if (spec.freeze && spec.freeze.kind !== 'none') progress.line(`step ${e.step}: training ${Object.keys(e.trainable).join(', ')} (${e.trainableParams.toLocaleString('en')} parameters)`);
   } }, ctl.signal);
@@ -47,9 +48,9 @@ function describeSchedule(s: Schedule): string {
 
 const kib = (bytes: Uint8Array) => `${(bytes.length / 1024).toFixed(1)} KiB`;
 
-export function write(path: string, bytes: Uint8Array) {
+export function write(path: string, bytes: Uint8Array, o: Sink) {
   writeAtomic(path, bytes);
-  console.log(`wrote ${path} (${kib(bytes)})`);
+  o.out(`wrote ${path} (${kib(bytes)})`);
 }
 
 /**
@@ -57,43 +58,43 @@ export function write(path: string, bytes: Uint8Array) {
  * an interrupted run says so in one line and exits with INTERRUPTED. Interrupted before its first step, it
  * writes nothing (the previous file, if any, stays).
  */
-async function saveRun(out: string, r: { stepsDone: number; aborted: boolean }, bytes: () => Promise<Uint8Array>, total?: number): Promise<number> {
+async function saveRun(o: Sink, out: string, r: { stepsDone: number; aborted: boolean }, bytes: () => Promise<Uint8Array>, total?: number): Promise<number> {
   if (!r.aborted) {
-    write(out, await bytes());
+    write(out, await bytes(), o);
     return 0;
   }
   if (r.stepsDone === 0) {
-    console.log(`interrupted before the first step: nothing was written`);
+    o.out(`interrupted before the first step: nothing was written`);
     return INTERRUPTED;
   }
   const b = await bytes();
   writeAtomic(out, b);
   const inAll = total !== undefined && total !== r.stepsDone ? ` (step ${total} in all)` : '';
-  console.log(`interrupted at step ${r.stepsDone}${inAll}: saved what was trained to ${out} (${kib(b)})`);
+  o.out(`interrupted at step ${r.stepsDone}${inAll}: saved what was trained to ${out} (${kib(b)})`);
   return INTERRUPTED;
 }
 
 /** Warns when some characters of an input are outside the model's vocabulary (they become the unknown token). */
-function warnUnknown(what: string, unknownChars: [string, number][]) {
+function warnUnknown(o: Sink, what: string, unknownChars: [string, number][]) {
   if (!unknownChars.length) return;
   const n = unknownChars.reduce((a, [, c]) => a + c, 0);
-  console.log(`warning: ${n} character(s) of ${what} are not in the model's vocabulary and map to the unknown token: ${unknownChars.slice(0, 20).map(([c]) => JSON.stringify(c)).join(' ')}`);
+  o.out(`warning: ${n} character(s) of ${what} are not in the model's vocabulary and map to the unknown token: ${unknownChars.slice(0, 20).map(([c]) => JSON.stringify(c)).join(' ')}`);
 }
 
 /**
  * Train the BPE tokenizer on the text's first 90 % (the part the model trains on: the validation tenth
  * stays unseen by the tokenizer too), with a progress bar on a terminal. Null when Ctrl-C stopped it.
  */
-async function trainTokenizer(text: string, size: number | undefined, ctl: AbortController): Promise<BpeTokenizer | null> {
+async function trainTokenizer(text: string, size: number | undefined, ctl: AbortController, o: Sink): Promise<BpeTokenizer | null> {
   const part = trainingText(text);
   const started = performance.now();
-  const tty = process.stdout.isTTY;
+  const tty = o.tty;
   let shown = 0;
   const onProgress = (p: BpeProgress) => {
     if (!tty || performance.now() - shown < 100) return;
     shown = performance.now();
     const what = p.phase === 'counting' ? 'counting' : `merge ${p.done.toLocaleString('en')}/${p.total.toLocaleString('en')}`;
-    process.stdout.write(`\r\x1b[2Ktraining the tokenizer: ${what}`);
+    o.write(`\r\x1b[2Ktraining the tokenizer: ${what}`);
   };
   let tok: BpeTokenizer;
   try {
@@ -102,11 +103,11 @@ async function trainTokenizer(text: string, size: number | undefined, ctl: Abort
     if (ctl.signal.aborted) return null;
     throw e;
   } finally {
-    if (tty) process.stdout.write('\r\x1b[2K');
+    if (tty) o.write('\r\x1b[2K');
   }
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
-  console.log(`tokenizer BPE: ${tok.vocabSize.toLocaleString('en')} tokens (${BYTE_TOKENS} bytes, ${tok.chars.length.toLocaleString('en')} characters, ${tok.merges.length.toLocaleString('en')} merges), trained in ${seconds} s on ${part.length.toLocaleString('en')} characters`);
-  if (size !== undefined && tok.vocabSize < size) console.log(`note: no pair of tokens occurs twice any more, so the vocabulary stopped at ${tok.vocabSize} of the ${size} asked for`);
+  o.out(`tokenizer BPE: ${tok.vocabSize.toLocaleString('en')} tokens (${BYTE_TOKENS} bytes, ${tok.chars.length.toLocaleString('en')} characters, ${tok.merges.length.toLocaleString('en')} merges), trained in ${seconds} s on ${part.length.toLocaleString('en')} characters`);
+  if (size !== undefined && tok.vocabSize < size) o.out(`note: no pair of tokens occurs twice any more, so the vocabulary stopped at ${tok.vocabSize} of the ${size} asked for`);
   return tok;
 }
 
@@ -119,7 +120,7 @@ function checkMemory(config: GPTConfig, batch: number): void {
   if (problem) throw memoryError(problem, BACKEND_NAMES[backend] ?? backend);
 }
 
-export async function pretrain(v: Values, ctl: AbortController): Promise<number> {
+export async function pretrain(v: Values, ctl: AbortController, o: Sink): Promise<number> {
   const textArg = need(v, 'text', 'pretrain');
   const outArg = need(v, 'out', 'pretrain');
   const presetName = v.preset ?? 'tiny';
@@ -136,14 +137,14 @@ export async function pretrain(v: Values, ctl: AbortController): Promise<number>
   const settings = settingsFromFlags(v, 'pretrain', pretrainRecipe(v, presetName));
   const { seed, lr, batchSize: batch } = settings;
   const tokArg = tokenizerArg(v);
-  const out = writableOutput(outArg);
+  const out = writableOutput(outArg, o);
   const input = readInput(textArg, 'corpus');
   let tokenizer: Tokenizer | undefined;
   if (tokArg.kind === 'bpe') {
     checkText(input.text);
-    const trained = await trainTokenizer(input.text, tokArg.size, ctl);
+    const trained = await trainTokenizer(input.text, tokArg.size, ctl, o);
     if (!trained) {
-      console.log('interrupted while training the tokenizer: nothing was written');
+      o.out('interrupted while training the tokenizer: nothing was written');
       return INTERRUPTED;
     }
     tokenizer = trained;
@@ -151,27 +152,27 @@ export async function pretrain(v: Values, ctl: AbortController): Promise<number>
   const data = prepareCorpus(input.text, arch.blockSize, tokenizer);
   const config: GPTConfig = validateConfig({ ...arch, vocabSize: data.tokenizer.vocabSize });
   checkMemory(config, batch);
-  if (tokArg.kind === 'char' && config.vocabSize - 2 < FEW_DISTINCT_CHARS) console.log(`warning: the text has only ${config.vocabSize - 2} distinct character(s): a model has almost nothing to learn from it`);
-  if (tokArg.kind === 'char' && config.vocabSize > LARGE_CHAR_VOCAB) console.log(`warning: the text has ${(config.vocabSize - 2).toLocaleString('en')} distinct characters, so the character vocabulary (${config.vocabSize.toLocaleString('en')}) makes the embedding and the logits most of the model: --tokenizer bpe trains a smaller vocabulary`);
+  if (tokArg.kind === 'char' && config.vocabSize - 2 < FEW_DISTINCT_CHARS) o.out(`warning: the text has only ${config.vocabSize - 2} distinct character(s): a model has almost nothing to learn from it`);
+  if (tokArg.kind === 'char' && config.vocabSize > LARGE_CHAR_VOCAB) o.out(`warning: the text has ${(config.vocabSize - 2).toLocaleString('en')} distinct characters, so the character vocabulary (${config.vocabSize.toLocaleString('en')}) makes the embedding and the logits most of the model: --tokenizer bpe trains a smaller vocabulary`);
   const perToken = tokArg.kind === 'bpe' ? `, ${((data.trainChars + data.valChars) / (data.trainTokens + data.valTokens)).toFixed(2)} characters per token` : '';
-  console.log(`pretrain ${input.name}: ${data.trainTokens.toLocaleString('en')} train / ${data.valTokens.toLocaleString('en')} val tokens, vocabulary ${config.vocabSize}${perToken}`);
-  console.log(`model ${presetName}: ${config.nLayer} layers, ${config.nHead} heads, width ${config.nEmbd}, context ${config.blockSize}, ${countParams(config).toLocaleString('en')} parameters, backend ${tf.getBackend()}`);
+  o.out(`pretrain ${input.name}: ${data.trainTokens.toLocaleString('en')} train / ${data.valTokens.toLocaleString('en')} val tokens, vocabulary ${config.vocabSize}${perToken}`);
+  o.out(`model ${presetName}: ${config.nLayer} layers, ${config.nHead} heads, width ${config.nEmbd}, context ${config.blockSize}, ${countParams(config).toLocaleString('en')} parameters, backend ${tf.getBackend()}`);
   const spec = pretrainSpec(settings, data);
-  console.log(`run (recipe ${v.recipe ?? 'lesson'}): ${spec.steps} steps, batch ${batch}${(spec.gradAccum ?? 1) > 1 ? ` × ${spec.gradAccum}` : ''}, ${describeSchedule(spec.schedule)}, seed ${seed}`);
+  o.out(`run (recipe ${v.recipe ?? 'lesson'}): ${spec.steps} steps, batch ${batch}${(spec.gradAccum ?? 1) > 1 ? ` × ${spec.gradAccum}` : ''}, ${describeSchedule(spec.schedule)}, seed ${seed}`);
   const model = GPT.create(config, seed);
   const trainer = new Trainer(model, { seed });
   try {
-    const r = await train(trainer, spec, ctl);
+    const r = await train(trainer, spec, ctl, o);
     const info: TrainingInfo = { step: r.stepsDone, phase: 'pretrain', dataset: input.entry?.id ?? input.name, seed, lr, batch, losses: r.lastEval?.losses ?? { train: r.lastLoss } };
     if (tokArg.kind === 'bpe') info.tokenizer = `bpe:${data.tokenizer.vocabSize}`;
-    return await saveRun(out, r, () => exportCheckpoint(model, data.tokenizer, info));
+    return await saveRun(o, out, r, () => exportCheckpoint(model, data.tokenizer, info));
   } finally {
     trainer.dispose();
     model.dispose();
   }
 }
 
-export async function finetune(v: Values, ctl: AbortController): Promise<number> {
+export async function finetune(v: Values, ctl: AbortController, o: Sink): Promise<number> {
   const initPath = need(v, 'init', 'finetune');
   const pairsArg = need(v, 'pairs', 'finetune');
   const outArg = need(v, 'out', 'finetune');
@@ -182,34 +183,34 @@ export async function finetune(v: Values, ctl: AbortController): Promise<number>
   const ckpt = readCheckpoint(readBytes(initPath));
   const plan = validatePlan(settings.freeze, ckpt.config.nLayer);
   checkMemory(ckpt.config, batch);
-  const out = writableOutput(outArg);
+  const out = writableOutput(outArg, o);
   const input = readInput(pairsArg, 'pairs');
   const pairs = parsePairsStrict(input.text, input.name);
   const data = preparePairs(ckpt.tokenizer, pairs, ckpt.config.blockSize, { seed: PAIRS_SPLIT_SEED, valFraction: PAIRS_VAL_FRACTION });
-  console.log(`finetune ${initPath} on ${input.name}: ${data.trainPairs} train / ${data.valPairs} val pairs, ${settings.lora ? 'LoRA (every weight frozen)' : `freeze ${describePlan(plan)}`}${discriminative ? `, discriminative ×1/${discriminative}` : ''}`);
-  if (data.valPairs === 0) console.log(`warning: ${input.name} has a single pair: none is held out, so the pairs-val loss is the training loss`);
-  if (data.truncatedCount) console.log(`warning: ${data.truncatedCount} pair(s) are longer than the context (${ckpt.config.blockSize}) and were truncated`);
-  warnUnknown(input.name, data.unknownChars);
+  o.out(`finetune ${initPath} on ${input.name}: ${data.trainPairs} train / ${data.valPairs} val pairs, ${settings.lora ? 'LoRA (every weight frozen)' : `freeze ${describePlan(plan)}`}${discriminative ? `, discriminative ×1/${discriminative}` : ''}`);
+  if (data.valPairs === 0) o.out(`warning: ${input.name} has a single pair: none is held out, so the pairs-val loss is the training loss`);
+  if (data.truncatedCount) o.out(`warning: ${data.truncatedCount} pair(s) are longer than the context (${ckpt.config.blockSize}) and were truncated`);
+  warnUnknown(o, input.name, data.unknownChars);
   let forgetting = null;
   if (v.text) {
     const text = readInput(v.text, 'corpus');
     forgetting = prepareCorpus(text.text, ckpt.config.blockSize, ckpt.tokenizer);
-    warnUnknown(`${text.name} (the forgetting curve's text)`, forgetting.unknownChars);
+    warnUnknown(o, `${text.name} (the forgetting curve's text)`, forgetting.unknownChars);
   }
   const model = modelFromCheckpoint(ckpt);
   if (settings.lora) {
     model.setLora(LoraAdapters.create(ckpt.config, settings.lora, seed));
-    console.log(`LoRA rank ${settings.lora.rank}, alpha ${settings.lora.alpha} on ${settings.lora.targets}: ${model.lora!.size.toLocaleString('en')} trainable parameters (${((100 * model.lora!.size) / countParams(ckpt.config)).toFixed(2)} % of the model's ${countParams(ckpt.config).toLocaleString('en')})`);
+    o.out(`LoRA rank ${settings.lora.rank}, alpha ${settings.lora.alpha} on ${settings.lora.targets}: ${model.lora!.size.toLocaleString('en')} trainable parameters (${((100 * model.lora!.size) / countParams(ckpt.config)).toFixed(2)} % of the model's ${countParams(ckpt.config).toLocaleString('en')})`);
   }
   const trainer = new Trainer(model, { seed });
   // As the page does (a model continued, not restarted from a snapshot): the CLI and the page draw the same batches.
   trainer.reseed(runSeed(seed, false, ckpt.training.step ?? 0));
   try {
-    const r = await train(trainer, finetuneSpec({ ...settings, freeze: plan }, data, ckpt.tokenizer, forgetting), ctl);
+    const r = await train(trainer, finetuneSpec({ ...settings, freeze: plan }, data, ckpt.tokenizer, forgetting), ctl, o);
     const info: TrainingInfo = { ...ckpt.training, step: (ckpt.training.step ?? 0) + r.stepsDone, phase: 'finetune', freezePlan: plan, discriminative, pairs: input.entry?.id ?? input.name, seed, lr, batch, losses: r.lastEval?.losses ?? { 'pairs-train': r.lastLoss } };
     if (settings.lora) info.lora = settings.lora;
     const bytes = !settings.lora ? () => exportCheckpoint(model, ckpt.tokenizer, info) : v.export === 'adapter' ? () => exportAdapter(model) : () => exportMerged(model, ckpt.tokenizer, info);
-    return await saveRun(out, r, bytes, info.step);
+    return await saveRun(o, out, r, bytes, info.step);
   } finally {
     trainer.dispose();
     model.dispose();

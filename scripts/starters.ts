@@ -122,7 +122,7 @@ function main(): void {
   const outDir = resolve(values['out-dir'] ?? join(root, 'public', STARTERS_DIR));
   mkdirSync(outDir, { recursive: true });
   const manifestPath = join(outDir, STARTERS_FILE);
-  let entries: StarterEntry[] = [];
+  let entries: StarterEntry[];
   try {
     entries = JSON.parse(readFileSync(manifestPath, 'utf8')) as StarterEntry[];
   } catch {

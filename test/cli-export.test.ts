@@ -6,8 +6,9 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-web';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { main } from '../cli/main';
+import type { Sink } from '../cli/sink';
 import * as tf from '../src/engine/tf';
 import { GPT } from '../src/engine/model/gpt';
 import { LoraAdapters, adapterSpecs } from '../src/engine/model/lora';
@@ -28,12 +29,12 @@ beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'cli-export-'));
   out = [];
   err = [];
-  vi.spyOn(console, 'log').mockImplementation((...a) => void out.push(a.join(' ')));
-  vi.spyOn(console, 'error').mockImplementation((...a) => void err.push(a.join(' ')));
 });
-afterEach(() => vi.restoreAllMocks());
 
-const cli = (...args: string[]) => main(args);
+/** What the CLI writes, kept for the tests: stdout's lines and raw writes in `out`, stderr's lines in `err`. */
+const sink: Sink = { out: (line) => void out.push(line), err: (line) => void err.push(line), write: (text) => void out.push(text), tty: false };
+
+const cli = (...args: string[]) => main(args, sink);
 
 async function lastLogits(session: ort.InferenceSession, ids: number[], nLayer: number, nHead: number, hs: number): Promise<Float32Array> {
   const i64 = (xs: number[]) => new ort.Tensor('int64', BigInt64Array.from(xs.map(BigInt)), [1, xs.length]);

@@ -11,8 +11,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { interruptHandler, main, stoppedCode } from '../cli/main';
+import type { Sink } from '../cli/sink';
 import { checkInputFile } from '../cli/inputs';
 import { readCheckpoint } from '../src/engine/io/checkpoint';
 import { MAX_UPLOAD_BYTES } from '../src/engine/data/limits';
@@ -28,13 +29,12 @@ beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'cli-faults-'));
   out = [];
   err = [];
-  vi.spyOn(console, 'log').mockImplementation((...a) => void out.push(a.join(' ')));
-  vi.spyOn(console, 'error').mockImplementation((...a) => void err.push(a.join(' ')));
-  vi.spyOn(process.stdout, 'write').mockImplementation((s) => (out.push(String(s)), true));
 });
-afterEach(() => vi.restoreAllMocks());
 
-const cli = (...args: string[]) => main(args);
+/** What the CLI writes, kept for the tests: stdout's lines and raw writes in `out`, stderr's lines in `err`. */
+const sink: Sink = { out: (line) => void out.push(line), err: (line) => void err.push(line), write: (text) => void out.push(text), tty: false };
+
+const cli = (...args: string[]) => main(args, sink);
 const SMALL = ['--preset', 'tiny', '--block', '16', '--batch', '2', '--eval-every', '0'];
 
 /** A pretrained checkpoint (tiny, context 16: about 117 KiB) and the text it was trained on. */

@@ -8,8 +8,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { main } from '../cli/main';
+import type { Sink } from '../cli/sink';
 import { parseFlags, settingsFromFlags } from '../cli/args';
 import { readCheckpoint } from '../src/engine/io/checkpoint';
 import { readAdapter } from '../src/engine/io/adapter';
@@ -25,10 +26,10 @@ beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'cli-lora-'));
   out = [];
   err = [];
-  vi.spyOn(console, 'log').mockImplementation((...a) => void out.push(a.join(' ')));
-  vi.spyOn(console, 'error').mockImplementation((...a) => void err.push(a.join(' ')));
 });
-afterEach(() => vi.restoreAllMocks());
+
+/** What the CLI writes, kept for the tests: stdout's lines and raw writes in `out`, stderr's lines in `err`. */
+const sink: Sink = { out: (line) => void out.push(line), err: (line) => void err.push(line), write: (text) => void out.push(text), tty: false };
 
 const PAIRS = Array.from({ length: 12 }, (_, i) => JSON.stringify({ prompt: `sea ${i % 7}?`, response: `I went to sea ${i % 7} times.` })).join('\n');
 
@@ -38,7 +39,7 @@ async function base(seed = '1'): Promise<{ ckpt: string; text: string; pairs: st
   const pairs = join(dir, 'pairs.jsonl');
   writeFileSync(pairs, PAIRS);
   const ckpt = join(dir, `base${seed}.safetensors`);
-  expect(await main(['pretrain', '--text', text, '--block', '32', '--embd', '16', '--layers', '2', '--heads', '2', '--steps', '3', '--batch', '2', '--eval-every', '0', '--seed', seed, '--out', ckpt])).toBe(0);
+  expect(await main(['pretrain', '--text', text, '--block', '32', '--embd', '16', '--layers', '2', '--heads', '2', '--steps', '3', '--batch', '2', '--eval-every', '0', '--seed', seed, '--out', ckpt], sink)).toBe(0);
   return { ckpt, text, pairs };
 }
 
@@ -68,9 +69,9 @@ describe('CLI finetune --lora', () => {
     const merged = join(dir, 'merged.safetensors');
     const adapter = join(dir, 'adapter.safetensors');
     const common = ['finetune', '--init', ckpt, '--pairs', pairs, '--steps', '6', '--batch', '4', '--eval-every', '0', '--lora', '2', '--lora-targets', 'attn,mlp'];
-    expect(await main([...common, '--out', merged])).toBe(0);
+    expect(await main([...common, '--out', merged], sink)).toBe(0);
     expect(out.some((l) => /LoRA rank 2, alpha 4 on attn,mlp: [\d,]+ trainable parameters \([\d.]+ % of the model's/.test(l))).toBe(true);
-    expect(await main([...common, '--export', 'adapter', '--out', adapter])).toBe(0);
+    expect(await main([...common, '--export', 'adapter', '--out', adapter], sink)).toBe(0);
 
     // The merged file is an ordinary checkpoint; the adapter file is small and says what it is.
     const c = readCheckpoint(new Uint8Array(readFileSync(merged)));
@@ -80,13 +81,13 @@ describe('CLI finetune --lora', () => {
     expect(readFileSync(adapter).length).toBeLessThan(readFileSync(merged).length / 2);
 
     out = [];
-    expect(await main(['eval', '--ckpt', merged, '--text', text])).toBe(0);
+    expect(await main(['eval', '--ckpt', merged, '--text', text], sink)).toBe(0);
     const mergedLoss = lastNumber('loss');
     out = [];
-    expect(await main(['eval', '--ckpt', ckpt, '--adapter', adapter, '--text', text])).toBe(0);
+    expect(await main(['eval', '--ckpt', ckpt, '--adapter', adapter, '--text', text], sink)).toBe(0);
     expect(Math.abs(lastNumber('loss') - mergedLoss)).toBeLessThan(1e-5);
     out = [];
-    expect(await main(['eval', '--ckpt', ckpt, '--text', text])).toBe(0);
+    expect(await main(['eval', '--ckpt', ckpt, '--text', text], sink)).toBe(0);
     expect(lastNumber('loss')).not.toBe(mergedLoss); // the adapters changed the model
 
     const r = spawnSync(torchPython(), [join(root, 'scripts', 'verify_nanogpt.py'), merged, text], { encoding: 'utf8' });
@@ -97,11 +98,11 @@ describe('CLI finetune --lora', () => {
     // Another base: one clear error line, exit 1.
     const other = (await base('2')).ckpt;
     err = [];
-    expect(await main(['eval', '--ckpt', other, '--adapter', adapter, '--text', text])).toBe(1);
+    expect(await main(['eval', '--ckpt', other, '--adapter', adapter, '--text', text], sink)).toBe(1);
     expect(err.join('\n')).toMatch(/this adapter was trained on another base model/);
     // An adapter file given as a model says what it is.
     err = [];
-    expect(await main(['eval', '--ckpt', adapter, '--text', text])).toBe(1);
+    expect(await main(['eval', '--ckpt', adapter, '--text', text], sink)).toBe(1);
     expect(err.join('\n')).toMatch(/this is a LoRA adapter file, not a model/);
   });
 });

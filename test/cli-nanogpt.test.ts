@@ -9,8 +9,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { main } from '../cli/main';
+import type { Sink } from '../cli/sink';
 import { readCheckpoint } from '../src/engine/io/checkpoint';
 import type { CharTokenizer } from '../src/engine/tokenizer/char';
 import { TEXT } from './engine/helpers';
@@ -44,14 +45,16 @@ const torchPython = pythonWith('numpy', 'torch');
 
 let dir: string;
 let out: string[];
+let err: string[];
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'cli-nanogpt-'));
   out = [];
-  vi.spyOn(console, 'log').mockImplementation((...a) => void out.push(a.join(' ')));
-  vi.spyOn(console, 'error').mockImplementation(() => {});
+  err = [];
 });
-afterEach(() => vi.restoreAllMocks());
+
+/** What the CLI writes, kept for the tests: stdout's lines and raw writes in `out`, stderr's lines in `err`. */
+const sink: Sink = { out: (line) => void out.push(line), err: (line) => void err.push(line), write: (text) => void out.push(text), tty: false };
 
 /** An F32 checkpoint from the CLI, its F16 conversion, and the text it was trained on. */
 async function checkpoints(): Promise<{ f32: string; f16: string; text: string }> {
@@ -59,8 +62,8 @@ async function checkpoints(): Promise<{ f32: string; f16: string; text: string }
   writeFileSync(text, TEXT);
   const f32 = join(dir, 'm.safetensors');
   const f16 = join(dir, 'm16.safetensors');
-  expect(await main(['pretrain', '--text', text, '--preset', 'tiny', '--block', '16', '--embd', '16', '--layers', '2', '--steps', '3', '--batch', '2', '--eval-every', '0', '--out', f32])).toBe(0);
-  expect(await main(['convert', '--ckpt', f32, '--out', f16, '--dtype', 'f16'])).toBe(0);
+  expect(await main(['pretrain', '--text', text, '--preset', 'tiny', '--block', '16', '--embd', '16', '--layers', '2', '--steps', '3', '--batch', '2', '--eval-every', '0', '--out', f32], sink)).toBe(0);
+  expect(await main(['convert', '--ckpt', f32, '--out', f16, '--dtype', 'f16'], sink)).toBe(0);
   return { f32, f16, text };
 }
 
@@ -109,7 +112,7 @@ describe('nanoGPT loader', () => {
     const { f32, f16, text } = await checkpoints();
     for (const file of [f32, f16]) {
       out = [];
-      expect(await main(['eval', '--ckpt', file, '--text', text])).toBe(0);
+      expect(await main(['eval', '--ckpt', file, '--text', text], sink)).toBe(0);
       const ours = Number(out[out.length - 1].split(' ')[1]);
       const r = spawnSync(need(torchPython, 'torch'), [join(root, 'scripts', 'verify_nanogpt.py'), file, text], { encoding: 'utf8' });
       expect(r.status, r.stderr).toBe(0);

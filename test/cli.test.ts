@@ -1,8 +1,9 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { main } from '../cli/main';
+import type { Sink } from '../cli/sink';
 import { readCheckpoint } from '../src/engine/io/checkpoint';
 import { sequentialWindows } from '../src/engine/data/corpus';
 import { referenceLoss, type Weights } from './reference';
@@ -17,15 +18,22 @@ beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'cli-'));
   out = [];
   err = [];
-  vi.spyOn(console, 'log').mockImplementation((...a) => void out.push(a.join(' ')));
-  vi.spyOn(console, 'error').mockImplementation((...a) => void err.push(a.join(' ')));
-  vi.spyOn(process.stdout, 'write').mockImplementation((s) => (out.push(String(s)), true));
 });
-afterEach(() => vi.restoreAllMocks());
 
-const cli = (...args: string[]) => main(args);
+/** What the CLI writes, kept for the tests: stdout's lines and raw writes in `out`, stderr's lines in `err`. */
+const sink: Sink = { out: (line) => void out.push(line), err: (line) => void err.push(line), write: (text) => void out.push(text), tty: false };
+
+const cli = (...args: string[]) => main(args, sink);
 
 describe('cli', () => {
+  it('writes only through the sink it is given: no console, no direct stream writes in its commands', () => {
+    // bench.ts is the benchmark's own entry point (it prints its tables), not a command of the CLI.
+    const files = readdirSync('cli').filter((f) => f.endsWith('.ts') && f !== 'sink.ts' && f !== 'bench.ts');
+    expect(files).toContain('main.ts');
+    // (main.ts's entry point writes '' to stdout only to exit once it has flushed.)
+    for (const f of files) expect(readFileSync(join('cli', f), 'utf8'), f).not.toMatch(/console\.|process\.(stdout|stderr)\.write\((?!'')/);
+  });
+
   it('pretrains, evaluates (loss over every window, checked against a reference), samples, fine-tunes and describes', async () => {
     const text = join(dir, 'corpus.txt');
     writeFileSync(text, TEXT);

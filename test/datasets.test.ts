@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildDatasets, loadBlocklist, normaliseEnglish, regularLines } from '../scripts/build-datasets';
 import type { DatasetManifest } from '../src/datasets/manifest';
-import { parsePairs } from '../src/engine/data/pairs';
+import { parsePairs } from '../src/documents/pairsFile';
 import { CharTokenizer } from '../src/engine/tokenizer/char';
 import type { WorldFacts } from '../src/engine/eval/quiz';
 import { generateWorld } from '../scripts/smallWorld';
@@ -37,7 +37,10 @@ describe('dataset build step', () => {
     const ids = manifest.datasets.map((d) => d.id);
     expect(ids).toEqual(expect.arrayContaining(['moby-dick', 'moby-dick-quick', 'sailor', 'sailor-quick', 'tang-jueju', 'tang-jueju-quick', 'tang-lvshi', 'couplets', 'couplets-quick', 'xiehouyu', 'xiehouyu-quick']));
     for (const d of manifest.datasets) {
-      expect(d.title.en && d.title.zh && d.license && d.source && d.attribution, d.id).toBeTruthy();
+      expect(d.title.en && d.title.zh && d.license && d.source && d.attribution.en && d.attribution.zh, d.id).toBeTruthy();
+      // Said in Chinese in the Chinese page (its names and addresses may stay as they are).
+      expect(d.attribution.zh, d.id).toMatch(/[\u4e00-\u9fff]/);
+      expect(d.source, d.id).not.toMatch(/converted with/);
       if (d.kind === 'pairs') expect(manifest.datasets.some((c) => c.id === d.corpus && c.kind === 'corpus'), d.id).toBe(true);
     }
   });

@@ -9,8 +9,9 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { main } from '../cli/main';
+import type { Sink } from '../cli/sink';
 import type { CharTokenizer } from '../src/engine/tokenizer/char';
 import { readCheckpoint } from '../src/engine/io/checkpoint';
 import { TEXT } from './engine/helpers';
@@ -28,23 +29,25 @@ const py = torchPython();
 
 let dir: string;
 let out: string[];
+let err: string[];
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'to-nanogpt-'));
   out = [];
-  vi.spyOn(console, 'log').mockImplementation((...a) => void out.push(a.join(' ')));
-  vi.spyOn(console, 'error').mockImplementation(() => {});
+  err = [];
 });
-afterEach(() => vi.restoreAllMocks());
+
+/** What the CLI writes, kept for the tests: stdout's lines and raw writes in `out`, stderr's lines in `err`. */
+const sink: Sink = { out: (line) => void out.push(line), err: (line) => void err.push(line), write: (text) => void out.push(text), tty: false };
 
 /** A 3-step model from the CLI (with biases, F16 on request) and the text it was trained on. */
 async function exported(dtype: 'f32' | 'f16' = 'f32'): Promise<{ model: string; text: string }> {
   const text = join(dir, 'corpus.txt');
   writeFileSync(text, TEXT);
   const model = join(dir, 'm.safetensors');
-  expect(await main(['pretrain', '--text', text, '--preset', 'tiny', '--block', '16', '--embd', '16', '--layers', '2', '--bias', '--steps', '3', '--batch', '2', '--eval-every', '0', '--out', model])).toBe(0);
+  expect(await main(['pretrain', '--text', text, '--preset', 'tiny', '--block', '16', '--embd', '16', '--layers', '2', '--bias', '--steps', '3', '--batch', '2', '--eval-every', '0', '--out', model], sink)).toBe(0);
   if (dtype === 'f32') return { model, text };
   const f16 = join(dir, 'm16.safetensors');
-  expect(await main(['convert', '--ckpt', model, '--out', f16, '--dtype', 'f16'])).toBe(0);
+  expect(await main(['convert', '--ckpt', model, '--out', f16, '--dtype', 'f16'], sink)).toBe(0);
   return { model: f16, text };
 }
 
@@ -114,7 +117,7 @@ describe('scripts/to_nanogpt.py', () => {
     const folder = join(dir, 'out');
     const r = convert(model, folder, '--data', text, '--dataset', 'mine');
     expect(r.status, r.stderr).toBe(0);
-    expect(await main(['eval', '--ckpt', model, '--text', text, '--split', 'val'])).toBe(0);
+    expect(await main(['eval', '--ckpt', model, '--text', text, '--split', 'val'], sink)).toBe(0);
     const ours = Number(out[out.length - 1].split(' ')[1]);
 
     const got = readBack(folder);

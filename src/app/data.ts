@@ -5,10 +5,11 @@
 import { get, set } from '../store/store';
 import { DATASET_DIR, MANIFEST_FILE, type DatasetManifest } from '../datasets/manifest';
 import { STARTERS_DIR, STARTERS_FILE, type StarterEntry } from '../datasets/starters';
-import { describeProblems, parsePairs, type Pair } from '../engine/data/pairs';
-import { checkText, normalizeText } from '../engine/data/corpus';
-import { MAX_UPLOAD_BYTES } from '../engine/data/limits';
-import { errorText, msg } from '../i18n/i18n';
+import type { Pair } from '../engine/data/pairs';
+import { parsePairs, problemsMessage } from '../documents/pairsFile';
+import { checkDocumentText, checkTextSize, decodeUtf8 } from '../documents/text';
+import { normalizeText } from '../engine/data/corpus';
+import { errorText, msg, MessageError, type Text } from '../i18n/i18n';
 import { writeUrl } from '../store/url';
 import { finetuneRecipe } from '../engine/train/lesson';
 import { notifyKey } from './notify';
@@ -16,22 +17,13 @@ import { worker } from './worker';
 
 const base = import.meta.env.BASE_URL;
 
-/** A failure worth its own words (a dictionary key), as opposed to an engine or network error. */
-class Refusal extends Error {
-  constructor(readonly text: ReturnType<typeof msg>) {
-    super(text.key);
-  }
-}
-
-const asText = (e: unknown) => (e instanceof Refusal ? e.text : errorText(e));
-
 export async function loadManifest(): Promise<void> {
   try {
     const res = await fetch(`${base}${DATASET_DIR}/${MANIFEST_FILE}`);
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
     set({ manifest: (await res.json()) as DatasetManifest });
   } catch (e) {
-    notifyKey('error', 'data.manifestError', { message: (e as Error).message });
+    notifyKey('error', 'data.manifestError', { message: errorText(e) });
   }
 }
 
@@ -47,7 +39,7 @@ export async function loadStarters(): Promise<void> {
 
 export async function fetchDataset(id: string): Promise<string> {
   const entry = get().manifest?.datasets.find((d) => d.id === id);
-  if (!entry) throw new Refusal(msg('data.unknownDataset', { id }));
+  if (!entry) throw new MessageError(msg('data.unknownDataset', { id }));
   const res = await fetch(`${base}${DATASET_DIR}/${entry.file}`);
   if (!res.ok) throw new Error(`HTTP ${res.status}`);
   return res.text();
@@ -62,23 +54,25 @@ export async function selectCorpus(source: string): Promise<void> {
     worker().send({ type: 'setCorpus', name: source, text });
     writeUrl();
   } catch (e) {
-    set((s) => ({ data: { ...s.data, error: asText(e) } }));
+    set((s) => ({ data: { ...s.data, error: errorText(e) } }));
   }
 }
 
-/** Check an uploaded file or pasted text; on success it becomes the corpus. */
+/**
+ * Check an uploaded file or pasted text; on success it becomes the corpus. The checks (and their coded
+ * errors) are the documents' (src/documents/text.ts): the size limit, strict UTF-8, checkText.
+ */
 export async function loadUploadedText(name: string, bytes: ArrayBuffer | string): Promise<void> {
   try {
-    const size = typeof bytes === 'string' ? bytes.length : bytes.byteLength;
-    if (size > MAX_UPLOAD_BYTES) throw new Refusal(msg('data.tooLarge', { name, mb: (size / 1048576).toFixed(1), max: MAX_UPLOAD_BYTES / 1048576 }));
-    const text = normalizeText(typeof bytes === 'string' ? bytes : decodeText(name, bytes));
-    checkText(text, name);
-    if ([...text].length < 1000) throw new Refusal(msg('data.tooShort', { name }));
+    checkTextSize(name, typeof bytes === 'string' ? bytes.length : bytes.byteLength);
+    const text = normalizeText(typeof bytes === 'string' ? bytes : decodeUtf8(name, new Uint8Array(bytes)));
+    checkDocumentText(name, text);
+    if ([...text].length < 1000) throw new MessageError(msg('data.tooShort', { name }));
     const key = `upload:${name}`;
     set((s) => ({ data: { ...s.data, uploads: { ...s.data.uploads, [key]: text } } }));
     await selectCorpus(key);
   } catch (e) {
-    set((s) => ({ data: { ...s.data, error: asText(e) } }));
+    set((s) => ({ data: { ...s.data, error: errorText(e) } }));
   }
 }
 
@@ -97,26 +91,16 @@ export async function loadUploadedFiles(files: File[]): Promise<void> {
   try {
     const { extractDocuments } = await import('../documents/extract');
     const res = await extractDocuments(files);
-    set((s) => ({ data: { ...s.data, files: res.files.map((f) => ({ name: f.name, chars: f.chars, error: f.error ? errorText({ message: f.error.message, code: f.error.code, params: { name: f.error.file, ...f.error.params } }) : undefined })) } }));
-    if (!res.text) {
-      const first = res.errors[0];
-      throw first ? Object.assign(new Error(first.message), { code: first.code, params: { name: first.file, ...first.params } }) : new Refusal(msg('data.tooShort', { name: files[0].name }));
-    }
+    // A DocumentError carries its code and values (the file's name among them): errorText translates it.
+    set((s) => ({ data: { ...s.data, files: res.files.map((f) => ({ name: f.name, chars: f.chars, error: f.error ? errorText(f.error) : undefined })) } }));
+    if (!res.text) throw res.errors[0] ?? new MessageError(msg('data.tooShort', { name: files[0].name }));
     const name = files.length === 1 ? files[0].name : `${files[0].name} +${files.length - 1}`;
-    if (res.chars < 1000) throw new Refusal(msg('data.tooShort', { name }));
+    if (res.chars < 1000) throw new MessageError(msg('data.tooShort', { name }));
     const key = `upload:${name}`;
     set((s) => ({ data: { ...s.data, uploads: { ...s.data.uploads, [key]: normalizeText(res.text) } } }));
     await selectCorpus(key);
   } catch (e) {
-    set((s) => ({ data: { ...s.data, error: asText(e) } }));
-  }
-}
-
-function decodeText(name: string, bytes: ArrayBuffer): string {
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    throw new Refusal(msg('data.notText', { name }));
+    set((s) => ({ data: { ...s.data, error: errorText(e) } }));
   }
 }
 
@@ -124,11 +108,11 @@ export async function selectPairs(source: string, text?: string, fileName?: stri
   try {
     const body = text ?? (await fetchDataset(source));
     const parsed = parsePairs(body, fileName ?? source);
-    const problems = parsed.problems.length ? [describeProblems(parsed.problems)] : [];
-    if (!parsed.pairs.length) throw problems.length ? new Error(problems[0]) : new Refusal(msg('pairs.none'));
+    const problems = parsed.problems.length ? [problemsMessage(parsed.problems)] : [];
+    if (!parsed.pairs.length) throw new MessageError(problems[0] ?? msg('pairs.none'));
     setPairList(parsed.pairs, source, problems);
   } catch (e) {
-    set((s) => ({ pairs: { ...s.pairs, error: asText(e) } }));
+    set((s) => ({ pairs: { ...s.pairs, error: errorText(e) } }));
   }
 }
 
@@ -160,7 +144,7 @@ export function applyLessonFinetune(pairsId: string): void {
   writeUrl();
 }
 
-export function setPairList(list: Pair[], source: string | null, problems: string[] = []): void {
+export function setPairList(list: Pair[], source: string | null, problems: Text[] = []): void {
   set((s) => ({ pairs: { ...s.pairs, source, list, error: null, problems, info: null } }));
   if (list.length) sendPairs();
   writeUrl();

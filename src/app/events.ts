@@ -62,12 +62,12 @@ export function applyEvent(state: AppState, e: Event): Applied {
       return none({
         ...state,
         runs: updateRun(state, e.runId, (r) => {
-          // Appended in place (see RunRecord.points): no copy of a long run's history per message.
-          for (const p of e.points) r.points.push({ globalStep: p.globalStep, step: p.step, loss: p.loss, lr: p.lr, tokensPerSec: p.tokensPerSec, gradNorm: p.gradNorm });
-          const diagnostics = r.diagnostics ?? [];
-          if (e.diagnostics) diagnostics.push(e.diagnostics);
+          // New arrays, never a push into the previous state's: a copy of even a long run's few thousand points,
+          // a few times a second, costs microseconds, and a reducer that mutates its input cannot be undone or compared.
+          const points = e.points.map((p) => ({ globalStep: p.globalStep, step: p.step, loss: p.loss, lr: p.lr, tokensPerSec: p.tokensPerSec, gradNorm: p.gradNorm }));
           return {
-            diagnostics,
+            points: [...r.points, ...points],
+            diagnostics: e.diagnostics ? [...(r.diagnostics ?? []), e.diagnostics] : r.diagnostics,
             updateNorms: last.updateNorms,
             stepsDone: last.step + 1,
             markers: r.markers.some((m) => m.globalStep === -1) ? r.markers.map((m) => (m.globalStep === -1 ? { ...m, globalStep: e.points[0].globalStep } : m)) : r.markers,
@@ -109,7 +109,7 @@ export function applyEvent(state: AppState, e: Event): Applied {
       return { state: next, effects: e.status === 'done' ? [{ kind: 'save' }, { kind: 'startNextQueued' }] : [{ kind: 'save' }] };
     }
     case 'error':
-      if (e.error.name === 'DeviceLost') return none({ ...state, backend: { ...state.backend, status: 'crashed', crash: e.error.message } });
+      if (e.error.name === 'DeviceLost') return none({ ...state, backend: { ...state.backend, status: 'crashed', crash: errorText(e.error) } });
       return none({ ...state, notice: { kind: 'error', text: errorText(e.error) } });
     case 'autosave':
       return { state, effects: [{ kind: 'persist', bytes: new Uint8Array(e.bytes), step: e.step }] };

@@ -1,5 +1,5 @@
 /** The model: a new one from the chosen architecture, or a starter trained earlier. */
-import { get, set, store, type RunRecord } from '../store/store';
+import { get, newRunRecord, set, store } from '../store/store';
 import { presetOf, validateConfig } from '../engine/model/config';
 import { SCRATCH_RECIPES } from '../engine/train/lesson';
 import { STARTERS_DIR } from '../datasets/starters';
@@ -56,16 +56,15 @@ export async function startFromStarter(id: string): Promise<void> {
     applyLessonFinetune(entry.pairs);
     if (!(await importModel(entry.file, bytes))) return;
     const last = entry.curve[entry.curve.length - 1]?.step ?? 0;
-    const reference: RunRecord = {
-      runId: `starter-${entry.id}`, name: msg('chart.starterCurve'), phase: 'pretrain', steps: last, reference: true,
+    const reference = newRunRecord({
+      runId: `starter-${entry.id}`, name: msg('chart.starterCurve'), phase: 'pretrain', steps: last, reference: true, status: 'done', stepsDone: last,
       points: entry.curve.filter((p) => p.loss !== undefined).map((p) => ({ globalStep: p.step, step: p.step, loss: p.loss!, lr: 0, tokensPerSec: 0 })),
       evals: entry.curve.filter((p) => p.val !== undefined).map((p) => ({ globalStep: p.step, step: p.step, losses: { train: p.train!, val: p.val! } })),
-      markers: [], samples: [], updateNorms: {}, trainable: {}, trainableParams: 0, status: 'done', stepsDone: last, msPerStep: 0, wallMs: 0, hidden: false, compare: false, startedAt: Date.now(),
-    };
+    });
     set({ runs: [reference] });
     notifyKey('info', 'model.starterLoaded');
   } catch (e) {
-    notifyKey('error', 'model.starterFailed', { message: (e as Error).message });
+    notifyKey('error', 'model.starterFailed', { message: errorText(e) });
   }
 }
 

@@ -2,9 +2,9 @@
  * Training runs: what the page asks the worker to do (a RunRequest, built by a pure function from the
  * state), starting, pausing, stepping, stopping, and the queue of compared strategies.
  */
-import { freezePlanOf, loraOf, get, set, updateRun, type AppState, type FinetuneSettings, type RunRecord, type Strategy } from '../store/store';
+import { freezePlanOf, loraOf, get, newRunRecord, set, updateRun, type AppState, type FinetuneSettings, type Strategy } from '../store/store';
 import { describePlan } from '../engine/train/freeze';
-import { msg, render, type Text } from '../i18n/i18n';
+import { errorText, msg, render, type Text } from '../i18n/i18n';
 import type { Phase, Request, RunRequest } from '../worker/protocol';
 import { loraName, uniqueName } from './compare';
 import { currentData } from './dataPrint';
@@ -69,12 +69,10 @@ export function startRun(phase: Phase, opts: { fromSnapshot?: boolean; compare?:
   if (tooLarge) return notify('error', tooLarge);
   const fromSnapshot = opts.fromSnapshot ?? (phase === 'finetune' && st.model.info.hasSnapshot && Boolean(opts.compare));
   const r = runRequest(st, phase, fromSnapshot, opts.strategy?.patch);
-  const record: RunRecord = {
+  const record = newRunRecord({
     runId: r.runId, name: runName(st, r, opts.strategy?.name), request: r, phase, steps: r.steps, freeze: r.freeze, discriminative: r.discriminative,
-    points: [], evals: [], markers: [], samples: [], updateNorms: {}, trainable: {}, trainableParams: 0,
-    status: 'running', stepsDone: 0, msPerStep: 0, wallMs: 0, hidden: false, compare: Boolean(opts.compare) || fromSnapshot, startedAt: Date.now(),
-    trainedOn: currentData(st, phase) ?? undefined,
-  };
+    compare: Boolean(opts.compare) || fromSnapshot, trainedOn: currentData(st, phase) ?? undefined,
+  });
   // pending: null — a Pause pressed before a crash (no runEnded came) must not disable the next run's Pause.
   set((s) => ({ runs: [...s.runs, record], run: { ...s.run, runId: r.runId, phase, status: 'running', error: null, step: 0, steps: r.steps, startStep: 0, pending: null } }));
   sendTrain(r.runId, { type: 'train', run: r });
@@ -86,8 +84,8 @@ function sendTrain(runId: string, request: Extract<Request, { type: 'train' }>):
     worker().send(request);
   } catch (e) {
     updateRun(runId, () => ({ status: 'error' }));
-    set((s) => ({ run: { ...s.run, status: 'error', error: (e as Error).message } }));
-    notify('error', (e as Error).message);
+    set((s) => ({ run: { ...s.run, status: 'error', error: errorText(e) } }));
+    notify('error', errorText(e));
   }
 }
 

@@ -33,7 +33,7 @@ export function saveNow(): Promise<void> {
       const e = await worker().request('saveSession', {});
       await persistSession(new Uint8Array(e.bytes), get().run.step);
     } catch (err) {
-      set((s) => ({ autosave: { ...s.autosave, error: (err as Error).message } }));
+      set((s) => ({ autosave: { ...s.autosave, error: errorText(err) } }));
     }
   });
 }
@@ -66,7 +66,7 @@ export async function persistSession(bytes: Uint8Array, step: number): Promise<v
     }, uploadsOf(s2));
     set((s) => ({ autosave: { ...s.autosave, lastSavedStep: step, error: null } }));
   } catch (err) {
-    set((s) => ({ autosave: { ...s.autosave, error: (err as Error).message } }));
+    set((s) => ({ autosave: { ...s.autosave, error: errorText(err) } }));
   }
 }
 
@@ -78,7 +78,8 @@ export async function resumeAutosave(): Promise<void> {
     const { bytes, ui, uploads } = saved;
     const sets = ui.settings;
     set((s) => ({
-      model: { ...s.model, arch: sets.model, preset: sets.preset ?? s.model.preset, seed: sets.seed },
+      // The preset is named by the numbers (presetOf), as everywhere: a saved name is not trusted over them.
+      model: { ...s.model, arch: sets.model, preset: presetOf(sets.model), seed: sets.seed },
       pretrain: sets.pretrain,
       finetune: sets.finetune,
       tokenizer: sets.tokenizer ? { ...s.tokenizer, kind: sets.tokenizer.kind, vocabSize: sets.tokenizer.vocabSize } : s.tokenizer,
@@ -105,7 +106,7 @@ export async function resumeAutosave(): Promise<void> {
     }));
     notifyKey('info', 'autosave.restored', { step: ui.run.step });
   } catch (err) {
-    notifyKey('error', 'autosave.restoreFailed', { message: (err as Error).message });
+    notifyKey('error', 'autosave.restoreFailed', { message: errorText(err) });
   }
 }
 
@@ -166,7 +167,7 @@ export async function importModel(name: string, bytes: ArrayBuffer): Promise<boo
     notifyKey('info', 'save.imported', { name });
     return true;
   } catch (err) {
-    set({ notice: { kind: 'error', text: msg('save.importFailed', { name, message: (err as Error).message }) } });
+    set({ notice: { kind: 'error', text: msg('save.importFailed', { name, message: errorText(err) }) } });
     return false;
   }
 }

@@ -3,6 +3,7 @@
  * mutable state of the app layer — and the saves in flight that a restart must wait for.
  */
 import { set } from '../store/store';
+import { MessageError, msg } from '../i18n/i18n';
 import { WorkerClient } from '../worker/client';
 import type { BackendName, Event } from '../worker/protocol';
 
@@ -10,7 +11,7 @@ const handle: { client: WorkerClient | null; saving: Promise<void> | null } = { 
 
 /** The running worker; throws when there is none (a control pressed before it started, or after it died). */
 export function worker(): WorkerClient {
-  if (!handle.client) throw new Error('the training worker is not running');
+  if (!handle.client) throw new MessageError(msg('app.noWorker'));
   return handle.client;
 }
 

@@ -40,9 +40,11 @@ export interface DatasetEntry {
   corpus?: string;
   /** A smaller cut of another dataset, for a quick first run and fast tests. */
   quick?: boolean;
+  /** Where the data comes from: package names and versions, or a file of this repository (data, not words). */
   source: string;
   license: string;
-  attribution: string;
+  /** Who made it and what was done to it, in each language of the page. */
+  attribution: { en: string; zh: string };
 }
 
 export interface DatasetManifest {

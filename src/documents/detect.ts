@@ -40,18 +40,18 @@ export function detectFormat(name: string, bytes: Uint8Array): DocumentFormat {
   const ext = extensionOf(name);
   // The PDF header may follow up to 1 KiB of junk (PDF 32000-1, annex H).
   if (ascii(bytes, 0, 1024).includes('%PDF-')) return 'pdf';
-  if (ext === 'pdf') throw new DocumentError('unreadable', name, `${name} is named .pdf but is not a PDF (no %PDF- header)`);
+  if (ext === 'pdf') throw new DocumentError('notPdf', name, `${name} is named .pdf but is not a PDF (no %PDF- header)`, { name });
   if (startsWith(bytes, ZIP)) {
     if (isDocxZip(bytes)) return 'docx';
-    if (ext === 'docx') throw new DocumentError('unreadable', name, `${name} is named .docx but holds no word/document.xml: not a Word document`);
-    throw new DocumentError('unsupported', name, `${name} is a zip archive, not a document we read: use PDF, DOCX, Markdown, HTML or plain text`);
+    if (ext === 'docx') throw new DocumentError('notDocx', name, `${name} is named .docx but holds no word/document.xml: not a Word document`, { name });
+    throw new DocumentError('unsupported', name, `${name} is a zip archive, not a document we read: use PDF, DOCX, Markdown, HTML or plain text`, { name });
   }
-  if (ext === 'docx') throw new DocumentError('unreadable', name, `${name} is named .docx but is not a Word document (not a zip archive)`);
+  if (ext === 'docx') throw new DocumentError('notDocx', name, `${name} is named .docx but is not a Word document (not a zip archive)`, { name });
   if (startsWith(bytes, OLE)) {
-    throw new DocumentError('unsupported', name, `${name} is an old Office file (.doc/.xls/.ppt): save it as .docx or PDF first`);
+    throw new DocumentError('oldOffice', name, `${name} is an old Office file (.doc/.xls/.ppt): save it as .docx or PDF first`, { name });
   }
   for (const [magic, what] of KNOWN_BINARY) {
-    if (startsWith(bytes, magic)) throw new DocumentError('unsupported', name, `${name} is ${what}, not text: use PDF, DOCX, Markdown, HTML or plain text`);
+    if (startsWith(bytes, magic)) throw new DocumentError('unsupported', name, `${name} is ${what}, not text: use PDF, DOCX, Markdown, HTML or plain text`, { name });
   }
   if (['md', 'markdown', 'mdown', 'mkd', 'mkdn'].includes(ext)) return 'markdown';
   if (['html', 'htm', 'xhtml'].includes(ext)) return 'html';

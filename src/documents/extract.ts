@@ -110,7 +110,8 @@ export async function extractDocument(input: DocumentInput, opts: ExtractOptions
   if (size > MAX_DOCUMENT_BYTES) {
     const mb = (size / MiB).toFixed(1);
     const max = MAX_DOCUMENT_BYTES / MiB;
-    throw new DocumentError('tooLarge', name, `${name} is ${mb} MB; the limit is ${max} MB for a PDF or Word document (and ${MAX_UPLOAD_BYTES / MiB} MB for text).`, { name, mb, max });
+    const textMax = MAX_UPLOAD_BYTES / MiB;
+    throw new DocumentError('documentTooLarge', name, `${name} is ${mb} MB; the limit is ${max} MB for a PDF or Word document (and ${textMax} MB for text).`, { name, mb, max, textMax });
   }
   const bytes = await bytesOf(input);
   const format = detectFormat(name, bytes);
@@ -170,7 +171,8 @@ export async function extractDocuments(inputs: readonly DocumentInput[], opts: E
       files.push({ name, format: doc.format, chars: charCount(doc.text) });
     } catch (e) {
       // Anything unexpected from a parser is still this file's failure, not the others'.
-      const err = e instanceof DocumentError ? e : new DocumentError('unreadable', name, `${name} could not be read (${(e as Error)?.message ?? String(e)})`, { name });
+      const reason = (e as Error)?.message ?? String(e);
+      const err = e instanceof DocumentError ? e : new DocumentError('unreadable', name, `${name} could not be read (${reason})`, { name, reason });
       errors.push(err);
       files.push({ name, format: null, chars: 0, error: err });
     }

@@ -26,12 +26,12 @@ export function decodeUtf8(name: string, bytes: Uint8Array): string {
   }
 }
 
-/** checkText's refusals (empty, binary-looking) as document errors. */
+/** checkText's refusals (empty, binary-looking) as document errors, with checkText's own code and values. */
 export function checkDocumentText(name: string, text: string): void {
   try {
     checkText(text, name);
   } catch (e) {
-    if (e instanceof DataError) throw new DocumentError('badText', name, e.message, { name });
+    if (e instanceof DataError && e.code) throw new DocumentError(e.code, name, e.message, { ...e.params, name });
     throw e;
   }
 }

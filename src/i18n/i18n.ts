@@ -8,6 +8,9 @@
  */
 
 import type { Lang } from '../store/lang';
+import type { EngineErrorCode } from '../engine/errors';
+import type { DocumentErrorCode } from '../documents/errors';
+import type { PairProblemCode } from '../documents/pairsFile';
 
 const en = {
   'app.title': 'Small GPT Playground',
@@ -19,6 +22,7 @@ const en = {
   'app.threads': '{n} threads',
   'app.dismiss': 'Dismiss',
   'app.crashed': 'The training worker stopped: {message}. Your last autosave is safe.',
+  'app.noWorker': 'The training worker is not running: reload the page, or continue from the autosave.',
   'app.recover': 'Continue from the autosave on',
   'app.share': 'Copy link to this experiment',
   'app.copied': 'Link copied: it holds the configuration and seed (not the weights).',
@@ -39,9 +43,7 @@ const en = {
   'data.preview': 'Preview',
   'data.manifestError': 'Could not load the bundled datasets list ({message}).',
   'data.unknownDataset': 'No bundled dataset named {id}.',
-  'data.tooLarge': '{name} is {mb} MB; the limit is {max} MB for training in a browser tab.',
   'data.tooShort': '{name} is too short to train on: use at least 1,000 characters.',
-  'data.notText': '{name} is not UTF-8 text (a binary file?).',
   'data.license': 'Source: {source} · Licence: {license}',
 
   'model.title': '2. Model',
@@ -164,6 +166,9 @@ const en = {
   'autosave.discard': 'Discard',
   'autosave.restored': 'Restored the saved session at step {step}.',
   'autosave.restoreFailed': 'Could not restore the saved session: {message}',
+  'autosave.full': 'the browser’s storage is full: the autosave needs about {needed}. The previous autosave is kept. Free some space (or use a smaller model) to autosave again.',
+  'autosave.fullFree': 'the browser’s storage is full: the autosave needs about {needed}; about {free} is free. The previous autosave is kept. Free some space (or use a smaller model) to autosave again.',
+  'autosave.failed': 'autosave failed: {message} (the previous autosave is kept)',
 
   'ft.title': '4. Fine-tune on dialogue',
   'ft.pairs': 'Dialogue pairs',
@@ -188,6 +193,7 @@ const en = {
   'ft.progressive': 'Progressive unfreezing',
   'ft.stages': 'Multi-stage plan',
   'ft.custom': 'Custom (click the diagram)',
+  'ft.allFrozen': 'Every group is frozen: click one in the diagram to let it learn.',
   'ft.k': 'k',
   'ft.every': 'Unfreeze one more group every',
   'ft.discriminative': 'Discriminative learning rates (each lower group ÷ factor)',
@@ -328,9 +334,11 @@ const en = {
   'error.configHeads': 'the width ({embd}) must be divisible by the number of heads ({heads}); heads that divide it: {options}',
   'error.textTooShortForContext': 'the text has {tokens} tokens, fewer than one window of {window} (context + 1): use more text or a shorter context',
   'error.textEmpty': '{what} is empty',
-  'error.textBinary': '{what} looks binary ({detail}): use a UTF-8 text file',
-  'error.textNotUtf8': '{what} is not valid UTF-8 ({detail})',
-  'error.nonFinite': 'training stopped at step {step}: the {value} is not a finite number. The parameters keep their values from before that step. Try a lower learning rate or a stronger gradient clip.',
+  'error.textNul': '{what} looks binary (it contains NUL bytes, the first at character {at}): use a UTF-8 text file',
+  'error.textControl': '{what} looks binary ({count} control characters in characters {from}–{to}): use a UTF-8 text file',
+  'error.textNotUtf8': '{what} is not valid UTF-8 ({count} undecodable bytes in characters {from}–{to})',
+  'error.nonFiniteLoss': 'training stopped at step {step}: the loss became {value}. The parameters keep their values from before that step. Try a lower learning rate or a stronger gradient clip.',
+  'error.nonFiniteGrad': 'training stopped at step {step}: the gradient norm became {value}. The parameters keep their values from before that step. Try a lower learning rate or a stronger gradient clip.',
   'error.loraWrongBase': 'this adapter was trained on another base model (fingerprint {expected}, this model’s is {actual}): load the model it was fine-tuned from first',
   'error.loraMissing': 'this model has no LoRA adapters',
   'error.loraRank': 'LoRA rank must be a whole number from 1 to {max}, got {value}',
@@ -356,6 +364,63 @@ const en = {
   'error.memoryVocab': 'training needs about {needed} GB, more than {backend} can hold ({budget} GB): the vocabulary is what makes it large — use the BPE tokenizer with {fits} tokens or fewer',
   'error.memoryContext': 'training needs about {needed} GB, more than {backend} can hold ({budget} GB): lower the context to {fits} or less (or the batch size)',
   'error.memoryWidth': 'training needs about {needed} GB, more than {backend} can hold ({budget} GB): choose a smaller model (fewer layers or a smaller width)',
+  'error.configDropout': 'dropout must be a number from 0 up to (not including) 1 (got {value})',
+  'error.configBias': 'bias must be true or false (got {value})',
+  'error.loraTargets': 'unknown LoRA targets “{value}”: use attn or attn,mlp',
+  'error.loraAdapterDamaged': 'the adapter file is damaged ({detail})',
+  'error.templateToken': 'the dialogue template uses {char}, which is not a token of its own in the model’s vocabulary',
+  'error.pairsEmpty': 'there are no pairs to train on',
+  'error.planBottom': 'freezing the bottom K blocks needs K from 0 to {max} (the model has {max} blocks), got {value}',
+  'error.planTop': 'training only the top K blocks needs K from 1 to {max} (the model has {max} blocks), got {value}',
+  'error.planProgressive': 'progressive unfreezing needs a whole number of steps of at least 1 between groups, got {value}',
+  'error.planNoStages': 'a plan in stages needs at least one stage: add one',
+  'error.planStageSteps': 'stage {stage}: its steps must be a whole number of at least 1, got {value}',
+  'error.planStageEmpty': 'stage {stage} trains nothing: let at least one group learn',
+  'error.planStageGroup': 'stage {stage}: there is no group {group}; the groups are {groups}',
+  'error.planStageLr': 'stage {stage}: its learning-rate scale must be above 0, got {value}',
+  'error.planUnknown': 'unknown freezing plan {value}: use none, embeddings, bottom:K, top:K or progressive:K',
+  'error.notSafetensors': 'not a valid safetensors file: {detail}',
+  'error.checkpointNested': 'the model file is damaged: {field} in its metadata is wrong: {reason}',
+  'error.checkpointNoMetadata': 'the file has no “{key}” in its metadata: it was not written by this app or nanoGPT’s exporter',
+  'error.checkpointJson': 'the model file is damaged: “{key}” in its metadata is not valid JSON',
+  'error.checkpointModelArgs': 'the model file describes an impossible model: {reason}',
+  'error.checkpointTokenizer': 'the model file’s tokenizer is not usable ({detail})',
+  'error.checkpointDamaged': 'the model file is damaged ({detail})',
+  'error.sessionNotSession': 'this file is a model, not a saved session',
+  'error.sessionDamaged': 'the saved session is damaged ({detail})',
+  'error.runNotKept': 'the weights of that run are no longer kept: only the last few runs can be downloaded',
+  'error.gpuRejected': 'the GPU rejected part of the work ({detail}). The run was stopped so it does not train on skipped work; the last steps may be incomplete: load the last autosave, or switch to another backend (WebGL or WebAssembly).',
+  'error.deviceLost': 'the GPU device was lost ({detail})',
+  'error.tooLarge': '{name} is {mb} MB; the limit is {max} MB for training in a browser tab.',
+  'error.documentTooLarge': '{name} is {mb} MB; the limit is {max} MB for a PDF or Word document (and {textMax} MB for text).',
+  'error.corpusTooLarge': '{name} would take the text to {mb} MB; the limit is {max} MB for training in a browser tab (the files before it are kept).',
+  'error.notText': '{name} is not UTF-8 text (a binary file?).',
+  'error.noText': '{name} holds no text (only pictures or empty pages?)',
+  'error.encrypted': '{name} is password-protected: open it, save an unprotected copy, and upload that',
+  'error.unreadable': '{name} could not be read ({reason})',
+  'error.notPdf': '{name} is named .pdf but is not a PDF',
+  'error.notDocx': '{name} is named .docx but is not a Word document',
+  'error.oldOffice': '{name} is an old Office file (.doc/.xls/.ppt): save it as .docx or PDF first',
+
+  'pairProblem.notJson': 'not valid JSON ({detail})',
+  'pairProblem.notArray': 'expected a JSON array of pairs',
+  'pairProblem.notObject': 'expected an object like {"prompt": …, "response": …}',
+  'pairProblem.noPrompt': 'no prompt field (one of {keys}); keys present: {present}',
+  'pairProblem.noResponse': 'no response field (one of {keys}); keys present: {present}',
+  'pairProblem.promptNotText': 'prompt must be a string',
+  'pairProblem.responseNotText': 'response must be a string',
+  'pairProblem.promptEmpty': 'prompt is empty',
+  'pairProblem.responseEmpty': 'response is empty',
+  'pairProblem.promptBlankLine': 'prompt contains a blank line, which marks the end of a turn: remove it or join the lines',
+  'pairProblem.columns': 'expected at least {need} columns (prompt, response), found {found}',
+  'pairProblem.csvQuotes': 'a quoted field is not closed or its quotes are malformed',
+  'pairProblem.csvFields': 'the row has the wrong number of fields',
+  'pairs.problemLine': 'line {line}: {problem}',
+  'pairs.problemElement': 'element {line}: {problem}',
+  'pairs.unreadableOne': '1 unreadable line: {lines}',
+  'pairs.unreadable': '{n} unreadable lines: {lines}',
+  'pairs.unreadableMore': '{n} unreadable lines: {lines}; and {more} more',
+  'list.separator': '; ',
 
   // ---- tokenizer (BPE) ----
   'tok.kind': 'Tokenizer',
@@ -470,6 +535,7 @@ const zh: Record<Key, string> = {
   'app.threads': '{n} 个线程',
   'app.dismiss': '关闭',
   'app.crashed': '训练进程已停止：{message}。最近一次自动保存仍然完好。',
+  'app.noWorker': '训练线程没有在运行：请刷新页面，或从自动保存处继续。',
   'app.recover': '从自动保存继续，使用',
   'app.share': '复制本实验的链接',
   'app.copied': '链接已复制：其中包含配置和随机种子（不含权重）。',
@@ -490,9 +556,7 @@ const zh: Record<Key, string> = {
   'data.preview': '预览',
   'data.manifestError': '无法加载内置数据集列表（{message}）。',
   'data.unknownDataset': '没有名为 {id} 的内置数据集。',
-  'data.tooLarge': '{name} 大小为 {mb} MB；在浏览器标签页中训练的上限是 {max} MB。',
   'data.tooShort': '{name} 太短，无法训练：至少需要 1000 个字符。',
-  'data.notText': '{name} 不是 UTF-8 文本（可能是二进制文件？）。',
   'data.license': '来源：{source} · 许可：{license}',
 
   'model.title': '2. 模型',
@@ -502,7 +566,7 @@ const zh: Record<Key, string> = {
   'model.heads': '注意力头数',
   'model.width': '宽度（n_embd）',
   'model.context': '上下文长度（block size）',
-  'model.dropout': 'Dropout',
+  'model.dropout': 'Dropout（随机失活）',
   'model.bias': '线性层使用偏置',
   'model.seed': '随机种子',
   'model.params': '{n} 个参数',
@@ -615,6 +679,9 @@ const zh: Record<Key, string> = {
   'autosave.discard': '丢弃',
   'autosave.restored': '已恢复第 {step} 步保存的会话。',
   'autosave.restoreFailed': '无法恢复保存的会话：{message}',
+  'autosave.full': '浏览器的存储空间已满：自动保存约需 {needed}。之前的自动保存仍然保留。请腾出一些空间（或使用更小的模型）后再自动保存。',
+  'autosave.fullFree': '浏览器的存储空间已满：自动保存约需 {needed}，而可用空间只有约 {free}。之前的自动保存仍然保留。请腾出一些空间（或使用更小的模型）后再自动保存。',
+  'autosave.failed': '自动保存失败：{message}（之前的自动保存仍然保留）',
 
   'ft.title': '4. 用对话数据微调',
   'ft.pairs': '对话数据',
@@ -639,6 +706,7 @@ const zh: Record<Key, string> = {
   'ft.progressive': '逐层解冻',
   'ft.stages': '多阶段计划',
   'ft.custom': '自定义（点击示意图）',
+  'ft.allFrozen': '所有组都被冻结了：请在示意图中点击一组，让它参与学习。',
   'ft.k': 'k',
   'ft.every': '每隔多少步多解冻一组',
   'ft.discriminative': '分层学习率（每往下一组除以系数）',
@@ -778,9 +846,11 @@ const zh: Record<Key, string> = {
   'error.configHeads': '宽度（{embd}）必须能被注意力头数（{heads}）整除；可以整除的头数：{options}',
   'error.textTooShortForContext': '文本只有 {tokens} 个词元，不够一个 {window} 的窗口（上下文 + 1）：请用更多文本或更短的上下文',
   'error.textEmpty': '{what} 是空的',
-  'error.textBinary': '{what} 看起来是二进制文件（{detail}）：请使用 UTF-8 文本文件',
-  'error.textNotUtf8': '{what} 不是有效的 UTF-8 文本（{detail}）',
-  'error.nonFinite': '训练在第 {step} 步停止：{value} 不是有限数。参数保持该步之前的值。请降低学习率或加强梯度裁剪。',
+  'error.textNul': '{what} 看起来是二进制文件（含有 NUL 字节，第一个在第 {at} 个字符）：请使用 UTF-8 文本文件',
+  'error.textControl': '{what} 看起来是二进制文件（第 {from}–{to} 个字符中有 {count} 个控制字符）：请使用 UTF-8 文本文件',
+  'error.textNotUtf8': '{what} 不是有效的 UTF-8 文本（第 {from}–{to} 个字符中有 {count} 个无法解码的字节）',
+  'error.nonFiniteLoss': '训练在第 {step} 步停止：损失变成了 {value}，不再是有限数。参数保持该步之前的值。请降低学习率或加强梯度裁剪。',
+  'error.nonFiniteGrad': '训练在第 {step} 步停止：梯度范数变成了 {value}，不再是有限数。参数保持该步之前的值。请降低学习率或加强梯度裁剪。',
   'error.loraWrongBase': '这个适配器是在另一个基础模型上训练的（指纹 {expected}，当前模型为 {actual}）：请先加载它微调时所用的模型',
   'error.loraMissing': '这个模型没有 LoRA 适配器',
   'error.loraRank': 'LoRA 的秩必须是 1 到 {max} 之间的整数，当前为 {value}',
@@ -806,6 +876,63 @@ const zh: Record<Key, string> = {
   'error.memoryVocab': '训练约需 {needed} GB 内存，超过 {backend} 能容纳的 {budget} GB：主要是词表太大——请改用 BPE 分词器，词表不超过 {fits}',
   'error.memoryContext': '训练约需 {needed} GB 内存，超过 {backend} 能容纳的 {budget} GB：请把上下文降到 {fits} 或更小（或减小批大小）',
   'error.memoryWidth': '训练约需 {needed} GB 内存，超过 {backend} 能容纳的 {budget} GB：请选择更小的模型（更少的层或更小的宽度）',
+  'error.configDropout': 'dropout 必须是 0 到 1 之间（不含 1）的数（现在是 {value}）',
+  'error.configBias': 'bias 必须是 true 或 false（现在是 {value}）',
+  'error.loraTargets': '未知的 LoRA 目标“{value}”：请用 attn 或 attn,mlp',
+  'error.loraAdapterDamaged': '适配器文件已损坏（{detail}）',
+  'error.templateToken': '对话模板用到了 {char}，但它在模型词表中不是单独的词元',
+  'error.pairsEmpty': '没有可用于训练的问答对',
+  'error.planBottom': '冻结底部 K 个块需要 K 在 0 到 {max} 之间（模型有 {max} 个块），现在是 {value}',
+  'error.planTop': '只训练顶部 K 个块需要 K 在 1 到 {max} 之间（模型有 {max} 个块），现在是 {value}',
+  'error.planProgressive': '逐层解冻需要每组之间至少 1 步（整数），现在是 {value}',
+  'error.planNoStages': '分阶段的方案至少需要一个阶段：请添加一个',
+  'error.planStageSteps': '第 {stage} 阶段：步数必须是不小于 1 的整数，现在是 {value}',
+  'error.planStageEmpty': '第 {stage} 阶段没有要训练的部分：请至少让一组参与学习',
+  'error.planStageGroup': '第 {stage} 阶段：没有名为 {group} 的组；可用的组是 {groups}',
+  'error.planStageLr': '第 {stage} 阶段：学习率倍数必须大于 0，现在是 {value}',
+  'error.planUnknown': '未知的冻结方案 {value}：请用 none、embeddings、bottom:K、top:K 或 progressive:K',
+  'error.notSafetensors': '不是有效的 safetensors 文件：{detail}',
+  'error.checkpointNested': '模型文件已损坏：元数据中的 {field} 有误：{reason}',
+  'error.checkpointNoMetadata': '文件的元数据里没有“{key}”：它不是由本应用或 nanoGPT 的导出程序写出的',
+  'error.checkpointJson': '模型文件已损坏：元数据中的“{key}”不是有效的 JSON',
+  'error.checkpointModelArgs': '模型文件描述的模型不可能存在：{reason}',
+  'error.checkpointTokenizer': '模型文件中的分词器无法使用（{detail}）',
+  'error.checkpointDamaged': '模型文件已损坏（{detail}）',
+  'error.sessionNotSession': '这是一个模型文件，不是保存的会话',
+  'error.sessionDamaged': '保存的会话已损坏（{detail}）',
+  'error.runNotKept': '那次训练的权重已不再保留：只能下载最近几次训练的模型',
+  'error.gpuRejected': 'GPU 拒绝执行部分计算（{detail}）。为避免在被跳过的计算上继续训练，训练已停止；最后几步可能不完整：请加载最近的自动保存，或换用其他后端（WebGL 或 WebAssembly）。',
+  'error.deviceLost': 'GPU 设备已丢失（{detail}）',
+  'error.tooLarge': '{name} 大小为 {mb} MB；在浏览器标签页中训练的上限是 {max} MB。',
+  'error.documentTooLarge': '{name} 大小为 {mb} MB；PDF 或 Word 文档的上限是 {max} MB（文本为 {textMax} MB）。',
+  'error.corpusTooLarge': '加上 {name} 后文本将达到 {mb} MB；在浏览器标签页中训练的上限是 {max} MB（它之前的文件都已保留）。',
+  'error.notText': '{name} 不是 UTF-8 文本（可能是二进制文件？）。',
+  'error.noText': '{name} 中没有文字（只有图片或空白页？）',
+  'error.encrypted': '{name} 有密码保护：请打开它，另存一份不加密的副本再上传',
+  'error.unreadable': '无法读取 {name}（{reason}）',
+  'error.notPdf': '{name} 的扩展名是 .pdf，但它不是 PDF 文件',
+  'error.notDocx': '{name} 的扩展名是 .docx，但它不是 Word 文档',
+  'error.oldOffice': '{name} 是旧版 Office 文件（.doc/.xls/.ppt）：请先另存为 .docx 或 PDF',
+
+  'pairProblem.notJson': '不是有效的 JSON（{detail}）',
+  'pairProblem.notArray': '应为由问答对组成的 JSON 数组',
+  'pairProblem.notObject': '应为形如 {"prompt": …, "response": …} 的对象',
+  'pairProblem.noPrompt': '没有提问字段（{keys} 之一）；现有字段：{present}',
+  'pairProblem.noResponse': '没有回答字段（{keys} 之一）；现有字段：{present}',
+  'pairProblem.promptNotText': '提问必须是字符串',
+  'pairProblem.responseNotText': '回答必须是字符串',
+  'pairProblem.promptEmpty': '提问是空的',
+  'pairProblem.responseEmpty': '回答是空的',
+  'pairProblem.promptBlankLine': '提问中有空行，而空行表示一轮对话的结束：请删去空行或把几行合并',
+  'pairProblem.columns': '至少需要 {need} 列（提问、回答），只找到 {found} 列',
+  'pairProblem.csvQuotes': '有带引号的字段没有闭合，或引号格式不对',
+  'pairProblem.csvFields': '这一行的字段数不对',
+  'pairs.problemLine': '第 {line} 行：{problem}',
+  'pairs.problemElement': '第 {line} 个元素：{problem}',
+  'pairs.unreadableOne': '有 1 行无法读取：{lines}',
+  'pairs.unreadable': '有 {n} 行无法读取：{lines}',
+  'pairs.unreadableMore': '有 {n} 行无法读取：{lines}；另外还有 {more} 行',
+  'list.separator': '；',
 
   // ---- tokenizer (BPE) ----
   'tok.kind': '分词器',
@@ -908,11 +1035,28 @@ const zh: Record<Key, string> = {
   'lessonMode.needQuiz': '小世界预训练模型的微调结束后，测验就会出现（第 3 步）。',
 };
 
+/**
+ * The codes an error or a problem can carry, each a sentence here in every language: `error.<code>` for the
+ * engine's and the documents' errors, `pairProblem.<code>` for a pairs file's unreadable lines. A code
+ * without its sentence, or a sentence without its code, fails to compile (the checks below).
+ */
+export type ErrorCode = EngineErrorCode | DocumentErrorCode;
+type CodedKey = `error.${ErrorCode}` | `pairProblem.${PairProblemCode}`;
+type Missing = Exclude<CodedKey, Key>;
+type Stale = Exclude<Extract<Key, `error.${string}` | `pairProblem.${string}`>, CodedKey>;
+/** Names a code thrown somewhere with no sentence in the dictionary: add one (in both languages). */
+export const EVERY_CODE_HAS_A_SENTENCE: [Missing] extends [never] ? true : { missing: Missing } = true;
+/** Names a sentence of the dictionary that no code says any more: remove it, or add its code. */
+export const EVERY_SENTENCE_HAS_A_CODE: [Stale] extends [never] ? true : { stale: Stale } = true;
+
 /** A translatable message: a dictionary key and its parameters, translated when drawn. */
 export interface Message {
   key: Key;
-  /** Parameter values; a Message inside (an error in a "training stopped: …" notice) is translated too. */
-  params?: Record<string, string | number | Message>;
+  /**
+   * Parameter values. A Message inside (an error in a "training stopped: …" notice) is translated too; a list
+   * of them (a pairs file's unreadable lines) is translated item by item and joined with `list.separator`.
+   */
+  params?: Record<string, string | number | Message | Message[]>;
   /** Appended after translation (e.g. " #2" that keeps run names unique). */
   suffix?: string;
 }
@@ -925,19 +1069,42 @@ export const msg = (key: Key, params?: Message['params']): Message => (params ? 
 /** Text as the given language shows it. */
 export function render(lang: Lang, text: Text): string {
   if (typeof text === 'string') return text;
-  const params = text.params && Object.fromEntries(Object.entries(text.params).map(([k, v]) => [k, typeof v === 'object' ? render(lang, v) : v]));
+  const param = (v: string | number | Message | Message[]) =>
+    Array.isArray(v) ? v.map((m) => render(lang, m)).join(translate(lang, 'list.separator')) : typeof v === 'object' ? render(lang, v) : v;
+  const params = text.params && Object.fromEntries(Object.entries(text.params).map(([k, v]) => [k, param(v)]));
   return translate(lang, text.key, params) + (text.suffix ?? '');
 }
 
 /**
- * An error as text for state: its code's message (translated when drawn) when the dictionary has one,
- * else its own words.
+ * A failure of the page's own whose words are a Message (a text too short to train on, a full storage):
+ * thrown like any error, translated when drawn (errorText).
+ */
+export class MessageError extends Error {
+  constructor(readonly text: Message) {
+    super(render('en', text));
+  }
+}
+
+/** What an error carries across the worker boundary (or a DocumentError): its code, its values, what it wraps. */
+interface CodedError {
+  message?: string;
+  code?: string;
+  params?: Record<string, string | number>;
+  cause?: unknown;
+}
+
+/** Whether a code from outside (the worker, an older autosave) is one the dictionary has a sentence for. */
+const isErrorCode = (code: string | undefined): code is ErrorCode => code !== undefined && `error.${code}` in en;
+
+/**
+ * An error as text for state: its code's message (translated when drawn) when it has one — an error it wraps
+ * said inside it as `{reason}` — a MessageError's Message, else its own words.
  */
 export function errorText(e: unknown): Text {
-  const { message, code, params } = (e ?? {}) as { message?: string; code?: string; params?: Record<string, string | number> };
-  const key = `error.${code}`;
-  if (code && key in en) return { key: key as Key, params };
-  return message ?? String(e);
+  if (e instanceof MessageError) return e.text;
+  const { message, code, params, cause } = (e ?? {}) as CodedError;
+  if (!isErrorCode(code)) return message ?? String(e);
+  return msg(`error.${code}`, cause === undefined ? params : { ...params, reason: errorText(cause) });
 }
 
 export const DICTIONARIES: Record<Lang, Record<Key, string>> = { en, zh };

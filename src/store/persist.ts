@@ -9,6 +9,7 @@
  */
 import { createStore as createIdbStore, delMany, get as idbGet, getMany, promisifyRequest } from 'idb-keyval';
 import type { AppState, RunRecord } from './store';
+import { MessageError, msg } from '../i18n/i18n';
 import type { RunRequest } from '../worker/protocol';
 import type { Pair } from '../engine/data/pairs';
 
@@ -54,17 +55,17 @@ const db = () => createIdbStore('small-gpt-playground', 'autosave');
 const mb = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MB`;
 
 /** Thrown when the browser's storage cannot hold the autosave; the previous one is still there. */
-export class StorageFullError extends Error {
+export class StorageFullError extends MessageError {
   override name = 'StorageFullError';
 }
 
+/** Why a save failed, in words the page translates (a full storage with the numbers, or the browser's own words). */
 function describeStorageError(e: unknown, needed: number, free: number | null): Error {
   const err = e as DOMException;
   if (err?.name === 'QuotaExceededError' || e instanceof StorageFullError) {
-    const room = free === null ? '' : `; about ${mb(Math.max(0, free))} is free`;
-    return new StorageFullError(`the browser's storage is full: the autosave needs about ${mb(needed)}${room}. The previous autosave is kept. Free some space (or use a smaller model) to autosave again.`);
+    return new StorageFullError(free === null ? msg('autosave.full', { needed: mb(needed) }) : msg('autosave.fullFree', { needed: mb(needed), free: mb(Math.max(0, free)) }));
   }
-  return new Error(`autosave failed: ${err?.message ?? String(e)} (the previous autosave is kept)`);
+  return new MessageError(msg('autosave.failed', { message: err?.message ?? String(e) }));
 }
 
 /**
@@ -106,7 +107,7 @@ export async function autosave(session: Uint8Array, ui: SavedUi, uploads: SavedU
   const needed = session.byteLength + JSON.stringify(ui).length * 2 + (writeUploads && uploads ? uploadsSize(uploads) : 0);
   const free = await freeBytes();
   try {
-    if (free !== null && free < needed) throw new StorageFullError('quota');
+    if (free !== null && free < needed) throw new StorageFullError(msg('autosave.fullFree', { needed: mb(needed), free: mb(Math.max(0, free)) }));
     const entries: [string, unknown][] = [
       ['session', session],
       ['ui', ui],

@@ -6,7 +6,7 @@
 import { createStore } from 'zustand/vanilla';
 import { useStore as useZustand } from 'zustand';
 import { PRESETS, type ArchConfig, type PresetName } from '../engine/model/config';
-import type { GroupId } from '../engine/model/groups';
+import { groupIds, type GroupId } from '../engine/model/groups';
 import { DEFAULT_LORA, validateLora, type LoraConfig, type LoraTargets } from '../engine/model/loraConfig';
 import { validatePlan, type FreezePlan, type FreezeStage } from '../engine/train/freeze';
 import { LESSON_FINETUNE, LESSON_FREEZE, LESSON_PRETRAIN, LESSON_SAMPLING, PAIRS_VAL_FRACTION } from '../engine/train/lesson';
@@ -18,7 +18,7 @@ export type { TrainSettings };
 import type { DatasetManifest } from '../datasets/manifest';
 import type { StarterEntry } from '../datasets/starters';
 import type { Lang } from './lang';
-import type { Text } from '../i18n/i18n';
+import { errorText, msg, type Text } from '../i18n/i18n';
 import type { RunRequest } from '../worker/protocol';
 
 /** How a fine-tune trains: a freezing plan, or 'lora' (low-rank adapters, every weight frozen). */
@@ -86,15 +86,12 @@ export interface RunRecord {
   steps: number;
   freeze?: FreezePlan;
   discriminative?: number;
-  /**
-   * Append-only: new points are pushed onto this array (a long run would otherwise copy it on every
-   * metrics message); a new record object still signals the change.
-   */
+  /** One per logged step. A new array with each metrics message (app/events.ts never mutates the state). */
   points: ChartPoint[];
   evals: EvalPoint[];
   markers: Marker[];
   samples: { step: number; text: string }[];
-  /** Weight norms and device memory, one per metrics message (a few a second). Append-only, as points. */
+  /** Weight norms and device memory, one per metrics message (a few a second). */
   diagnostics?: Diagnostics[];
   /** Latest per-group update norms (for the diagram). */
   updateNorms: Partial<Record<GroupId, number>>;
@@ -129,14 +126,15 @@ export interface ChatMessage {
 
 export interface AppState {
   lang: Lang;
-  backend: { forced: BackendName | null; report: BackendReport | null; status: 'starting' | 'ready' | 'crashed'; crash: string | null };
+  /** crash: why the worker stopped (a browser's own words, or a lost GPU device's message). */
+  backend: { forced: BackendName | null; report: BackendReport | null; status: 'starting' | 'ready' | 'crashed'; crash: Text | null };
   manifest: DatasetManifest | null;
   /** Pretrained starter models shipped with the app (public/starters/starters.json). */
   starters: StarterEntry[];
   /** uploads: texts the user gave, by source key (`upload:<name>`), kept to resend to a restarted worker. */
   /** files: the uploaded documents of the current corpus, each with the characters it gave or why it gave none. */
   data: { source: string | null; info: CorpusInfo | null; preview: string; error: Text | null; uploads: Record<string, string>; files: { name: string; chars: number; error?: Text }[] };
-  pairs: { source: string | null; list: Pair[]; info: PairsInfo | null; error: Text | null; problems: string[] };
+  pairs: { source: string | null; list: Pair[]; info: PairsInfo | null; error: Text | null; problems: Text[] };
   model: { preset: PresetName | 'custom'; arch: ArchConfig; seed: number; info: ModelInfo | null };
   pretrain: TrainSettings;
   finetune: FinetuneSettings;
@@ -161,7 +159,7 @@ export interface AppState {
    */
   tokenizer: { kind: 'char' | 'bpe'; vocabSize: number | null; progress: TokenizerProgress | null; info: TokenizerInfo | null; bitsPerChar: boolean };
   /** otherTab: another tab of the app holds the autosave, so this one does not write it. */
-  autosave: { every: number; lastSavedStep: number | null; error: string | null; resumable: { step: number; savedAt: number } | null; otherTab: boolean };
+  autosave: { every: number; lastSavedStep: number | null; error: Text | null; resumable: { step: number; savedAt: number } | null; otherTab: boolean };
 
   /**
    * How the page is laid out: the lesson (a few steps, one control each, the rest folded), the lab (every
@@ -228,6 +226,18 @@ export function useStore<T>(selector: (s: AppState) => T): T {
 export const set = store.setState;
 export const get = store.getState;
 
+/**
+ * A run's record before anything is measured: the one constructor of a RunRecord (a new run, a starter's
+ * reference curve, tests), so a field added to the record gets its starting value in one place.
+ */
+export function newRunRecord(r: Pick<RunRecord, 'runId' | 'name' | 'phase' | 'steps'> & Partial<RunRecord>): RunRecord {
+  return {
+    points: [], evals: [], markers: [], samples: [], updateNorms: {}, trainable: {}, trainableParams: 0,
+    status: 'running', stepsDone: 0, msPerStep: 0, wallMs: 0, hidden: false, compare: false, startedAt: Date.now(),
+    ...r,
+  };
+}
+
 /** Update one run record by id. */
 export function updateRun(runId: string, f: (r: RunRecord) => Partial<RunRecord>): void {
   set((s) => ({ runs: s.runs.map((r) => (r.runId === runId ? { ...r, ...f(r) } : r)) }));
@@ -250,8 +260,7 @@ export function freezePlanOf(f: FinetuneSettings, nLayer: number): FreezePlan {
     case 'stages':
       return { kind: 'stages', stages: f.stages };
     case 'custom': {
-      const all: GroupId[] = ['embeddings', ...Array.from({ length: nLayer }, (_, i) => `block.${i}` as GroupId), 'ln_f'];
-      return { kind: 'stages', stages: [{ steps: 1, trainable: all.filter((g) => !f.frozen.includes(g)) }] };
+      return { kind: 'stages', stages: [{ steps: 1, trainable: groupIds(nLayer).filter((g) => !f.frozen.includes(g)) }] };
     }
   }
 }
@@ -261,22 +270,23 @@ export function loraOf(f: FinetuneSettings): LoraConfig | undefined {
   return f.preset === 'lora' ? { rank: f.loraRank, alpha: f.loraAlpha, targets: f.loraTargets } : undefined;
 }
 
-/** Why the fine-tuning plan cannot run (no stages yet, every group frozen…), or null when it can. */
-export function planProblem(f: FinetuneSettings, nLayer: number): string | null {
+/** Why the fine-tuning plan cannot run (no stages yet, every group frozen…), or null when it can: as text to draw. */
+export function planProblem(f: FinetuneSettings, nLayer: number): Text | null {
   const lora = loraOf(f);
   if (lora) {
     try {
       validateLora(lora);
     } catch (e) {
-      return (e as Error).message;
+      return errorText(e);
     }
   }
   const plan = freezePlanOf(f, nLayer);
+  // A custom plan is one stage; with every group frozen there is nothing to train.
+  if (f.preset === 'custom' && plan.kind === 'stages' && plan.stages[0].trainable.length === 0) return msg('ft.allFrozen');
   try {
     validatePlan(plan, nLayer);
   } catch (e) {
-    return (e as Error).message;
+    return errorText(e);
   }
-  // A custom plan is one stage; with every group frozen there is nothing to train.
-  return f.preset === 'custom' && plan.kind === 'stages' && plan.stages[0].trainable.length === 0 ? 'every group is frozen: click one to let it learn' : null;
+  return null;
 }

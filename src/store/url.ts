@@ -44,9 +44,12 @@ const FREEZE_PRESETS = keysOf<FreezePreset>({ none: true, embeddings: true, bott
 
 const oneOf = <T extends string>(list: readonly T[], v: string): v is T => (list as readonly string[]).includes(v);
 
-/** A preset name builds that preset's architecture, as picking it in the model panel does. */
+/**
+ * A preset name builds that preset's architecture, as picking it in the model panel does. 'custom' changes
+ * nothing by itself: the fields after it set the numbers, and presetOf names them (one rule, the panel's).
+ */
 function writePreset(s: AppState, v: string): Partial<AppState> | null {
-  if (v === 'custom') return { model: { ...s.model, preset: 'custom' } };
+  if (v === 'custom') return { model: { ...s.model, preset: presetOf(s.model.arch) } };
   return isPresetName(v) ? { model: { ...s.model, preset: v, arch: { ...PRESETS[v] } } } : null;
 }
 

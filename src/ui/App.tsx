@@ -102,7 +102,7 @@ function Banners() {
     <div className="banners">
       {crash && (
         <div className="banner error" role="alert" data-testid="crash-banner">
-          {t('app.crashed', { message: crash })}{' '}
+          {text(msg('app.crashed', { message: crash }))}{' '}
           {BACKENDS.filter((b) => probes?.[b]?.available !== false).map((b) => (
             <button key={b} type="button" onClick={() => void recover(b)}>
               {t('app.recover')} {b}
@@ -152,7 +152,7 @@ function Credits() {
   const lang = useStore((s) => s.lang);
   const manifest = useStore((s) => s.manifest);
   const seen = new Set<string>();
-  const credits = (manifest?.datasets ?? []).filter((d) => !seen.has(d.attribution) && seen.add(d.attribution));
+  const credits = (manifest?.datasets ?? []).filter((d) => !seen.has(d.attribution.en) && seen.add(d.attribution.en));
   return (
     <footer className="footer">
       <p>{t('app.footer')}</p>
@@ -161,7 +161,7 @@ function Credits() {
         <ul data-testid="credits">
           {credits.map((d) => (
             <li key={d.id}>
-              <strong>{d.title[lang]}</strong>: {d.attribution} ({d.license}; {d.source})
+              <strong>{d.title[lang]}</strong>: {d.attribution[lang]} ({d.license}; {d.source})
             </li>
           ))}
         </ul>

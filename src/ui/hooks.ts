@@ -68,7 +68,8 @@ function useThrottledRuns(): RunRecord[] {
       const interval = s.run.status === 'running' ? 1000 : 0;
       timer = setTimeout(flush, Math.max(0, last + interval - Date.now()));
     });
-    setRuns(store.getState().runs);
+    // Runs that changed between the render and this subscription: picked up at once (a task later, not in the effect).
+    timer = setTimeout(flush, 0);
     return () => {
       unsubscribe();
       if (timer) clearTimeout(timer);

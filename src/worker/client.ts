@@ -8,10 +8,10 @@ import { REPLY_TYPE, type AskBody, type AskType, type BackendName, type Event, t
 type Pending = { expect: Event['type']; resolve: (e: Event) => void; reject: (e: WireError) => void; onToken?: (text: string, why?: TokenWhy) => void };
 
 export class WorkerError extends Error {
-  readonly code?: string;
+  readonly code?: WireError['code'];
   readonly params?: Record<string, string | number>;
   constructor(e: WireError) {
-    super(e.message);
+    super(e.message, { cause: e.cause });
     this.name = e.name;
     this.code = e.code;
     this.params = e.params;

@@ -10,6 +10,7 @@
  * read-back, sampling after each reply, so a rejected program stops the work with the GPU's message.
  */
 import * as tf from '../engine/tf';
+import { EngineError } from '../engine/errors';
 
 export interface GpuErrorLike {
   message: string;
@@ -21,12 +22,15 @@ export interface GpuDeviceLike {
   addEventListener?(type: 'uncapturederror', listener: (e: { error?: GpuErrorLike }) => void): void;
 }
 
-export class GpuProgramError extends Error {
+export class GpuProgramError extends EngineError {
   override name = 'GpuProgramError';
   constructor(readonly gpuMessage: string) {
+    const detail = gpuMessage.split('\n')[0].slice(0, 300);
     super(
-      `the GPU rejected part of the work (${gpuMessage.split('\n')[0].slice(0, 300)}). The run was stopped so it does not train on ` +
+      `the GPU rejected part of the work (${detail}). The run was stopped so it does not train on ` +
         'skipped work; the last steps may be incomplete: load the last autosave, or switch to another backend (WebGL or WebAssembly).',
+      'gpuRejected',
+      { detail },
     );
   }
 }

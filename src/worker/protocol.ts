@@ -4,7 +4,7 @@
  * ArrayBuffers; errors as {name, message}.
  */
 import type { LoraConfig } from '../engine/model/loraConfig';
-import { EngineError } from '../engine/errors';
+import { EngineError, type EngineErrorCode } from '../engine/errors';
 import type { GPTConfig } from '../engine/model/config';
 import type { GroupId } from '../engine/model/groups';
 import type { FreezePlan } from '../engine/train/freeze';
@@ -50,8 +50,10 @@ export interface WireError {
   name: string;
   message: string;
   /** The engine's error code and parameters (EngineError), for a message in the page's language. */
-  code?: string;
+  code?: EngineErrorCode;
   params?: Record<string, string | number>;
+  /** The error it wraps (a bad plan inside a model file), said inside its sentence. */
+  cause?: WireError;
 }
 
 export type Phase = 'pretrain' | 'finetune';
@@ -318,7 +320,7 @@ type Assert<T extends true> = T;
 export type RepliesCoverAnsweredRequests = Assert<Same<Extract<Request, { requestId: number }>['type'], AskType>>;
 
 export function toWireError(e: unknown): WireError {
-  if (e instanceof EngineError && e.code) return { name: e.name, message: e.message, code: e.code, params: e.params };
+  if (e instanceof EngineError && e.code) return { name: e.name, message: e.message, code: e.code, params: e.params, cause: e.cause === undefined ? undefined : toWireError(e.cause) };
   if (e instanceof Error) return { name: e.name, message: e.message };
   return { name: 'Error', message: String(e) };
 }

@@ -1,15 +1,12 @@
 /** The worker-event reducer: state in, state and effects out, like a reducer's tests. */
 import { describe, expect, it } from 'vitest';
 import { applyEvent } from '../../src/app/events';
-import { initialState, type AppState, type RunRecord } from '../../src/store/store';
+import { initialState, newRunRecord, type AppState, type RunRecord } from '../../src/store/store';
 import { render } from '../../src/i18n/i18n';
-import type { StepPoint } from '../../src/worker/protocol';
+import type { Diagnostics, Event, StepPoint } from '../../src/worker/protocol';
 
 function record(runId: string, phase: 'pretrain' | 'finetune', extra: Partial<RunRecord> = {}): RunRecord {
-  return {
-    runId, name: runId, phase, steps: 10, points: [], evals: [], markers: [], samples: [], updateNorms: {}, trainable: {}, trainableParams: 0,
-    status: 'running', stepsDone: 0, msPerStep: 0, wallMs: 0, hidden: false, compare: false, startedAt: 0, ...extra,
-  };
+  return newRunRecord({ runId, name: runId, phase, steps: 10, startedAt: 0, ...extra });
 }
 
 function withRuns(...runs: RunRecord[]): AppState {
@@ -19,16 +16,28 @@ function withRuns(...runs: RunRecord[]): AppState {
 
 const point = (step: number, globalStep = step): StepPoint => ({ step, globalStep, loss: 3 - step / 10, lr: 1e-3, gradNorm: 1, tokensPerSec: 100, msPerStep: 10, updateNorms: {} });
 
+const diag = (globalStep: number): Diagnostics => ({ globalStep, weightNorms: { embeddings: 1 }, tensors: 10, bytes: 100 });
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object' && !Object.isFrozen(o)) {
+    Object.freeze(o);
+    for (const v of Object.values(o)) deepFreeze(v);
+  }
+  return o;
+}
+
 describe('applyEvent', () => {
-  it('appends metrics to the run without copying its history, and moves the step counter', () => {
+  it('appends metrics to the run in new arrays, leaving those of the previous state as they were, and moves the step counter', () => {
     const s0 = withRuns(record('a', 'pretrain'));
-    const history = s0.runs[0].points;
-    const { state: s1, effects } = applyEvent(s0, { type: 'metrics', runId: 'a', points: [point(0), point(1)] });
-    const { state: s2 } = applyEvent(s1, { type: 'metrics', runId: 'a', points: [point(2)] });
+    const { state: s1, effects } = applyEvent(s0, { type: 'metrics', runId: 'a', points: [point(0), point(1)], diagnostics: diag(1) });
+    const { state: s2 } = applyEvent(s1, { type: 'metrics', runId: 'a', points: [point(2)], diagnostics: diag(2) });
     expect(effects).toEqual([]);
     expect(s2.runs[0].points.map((p) => p.step)).toEqual([0, 1, 2]);
-    expect(s2.runs[0].points).toBe(history); // the same array, appended to
-    expect(s2.runs[0]).not.toBe(s1.runs[0]); // but a new record, so subscribers see the change
+    expect(s2.runs[0].diagnostics!.map((d) => d.globalStep)).toEqual([1, 2]);
+    expect(s1.runs[0].points.map((p) => p.step)).toEqual([0, 1]); // the previous state still says what it said
+    expect(s1.runs[0].diagnostics).toHaveLength(1);
+    expect(s0.runs[0].points).toEqual([]);
+    expect(s2.runs[0]).not.toBe(s1.runs[0]);
     expect(s2.run.step).toBe(3);
     expect(s2.runs[0].stepsDone).toBe(3);
   });
@@ -67,7 +76,7 @@ describe('applyEvent', () => {
   it('a failed run clears the queue and says why in the page language (an engine error code)', () => {
     const s0 = withRuns(record('a', 'finetune'));
     const queued = { ...s0, run: { ...s0.run, queue: [{ name: 'full', patch: {} }] } };
-    const error = { name: 'NonFiniteError', message: 'training stopped at step 3: the loss became NaN. …', code: 'nonFinite', params: { step: 3, value: 'loss NaN' } };
+    const error = { name: 'NonFiniteError', message: 'training stopped at step 3: the loss became NaN. …', code: 'nonFiniteLoss' as const, params: { step: 3, value: 'NaN' } };
     const { state, effects } = applyEvent(queued, { type: 'runEnded', runId: 'a', status: 'error', stepsDone: 3, wallMs: 1, msPerStep: 0, error });
     expect(effects).toEqual([]);
     expect(state.run.queue).toEqual([]);
@@ -94,12 +103,25 @@ describe('applyEvent', () => {
     expect(effects).toEqual([{ kind: 'persist', bytes: new Uint8Array([1, 2, 3]), step: 5 }]);
   });
 
-  it('does not change the state it is given (apart from the append-only point log)', () => {
-    const s0 = withRuns(record('a', 'pretrain'));
-    const frozen = JSON.stringify({ ...s0, runs: s0.runs.map((r) => ({ ...r, points: [] })) });
-    applyEvent(s0, { type: 'runEnded', runId: 'a', status: 'done', stepsDone: 10, wallMs: 1, msPerStep: 1 });
-    applyEvent(s0, { type: 'eval', runId: 'a', step: 1, globalStep: 1, losses: { val: 2 } });
-    applyEvent(s0, { type: 'freeze', runId: 'a', step: 2, globalStep: 2, trainable: { 'block.1': 1 }, trainableParams: 9 });
-    expect(JSON.stringify({ ...s0, runs: s0.runs.map((r) => ({ ...r, points: [] })) })).toBe(frozen);
+  it('never changes the state it is given: every event applied to a deep-frozen state', () => {
+    // Frozen objects throw on any write in strict mode (ES modules are strict): a push, an assignment, a splice.
+    const s0 = deepFreeze(withRuns(record('p', 'pretrain', { status: 'done', points: [{ globalStep: 0, step: 0, loss: 3, lr: 1e-3, tokensPerSec: 1 }], diagnostics: [diag(0)] }), record('a', 'finetune')));
+    const copy = structuredClone(s0);
+    const events: Event[] = [
+      { type: 'runStarted', runId: 'a', phase: 'finetune', steps: 10, startStep: 0, trainableParams: 5 },
+      { type: 'metrics', runId: 'a', points: [point(0), point(1)], diagnostics: diag(1) },
+      { type: 'metrics', runId: 'p', points: [point(1)], diagnostics: diag(1) },
+      { type: 'eval', runId: 'a', step: 1, globalStep: 1, losses: { val: 2 } },
+      { type: 'freeze', runId: 'a', step: 2, globalStep: 2, trainable: { 'block.1': 1 }, trainableParams: 9 },
+      { type: 'breakpoint', runId: 'a', step: 3, globalStep: 3, reason: 'earlyStop', evals: 2 },
+      { type: 'sampleStrip', runId: 'a', step: 3, globalStep: 3, text: 'x' },
+      { type: 'scoring', runId: 'a', prompts: 4 },
+      { type: 'runEnded', runId: 'a', status: 'error', stepsDone: 3, wallMs: 1, msPerStep: 1, error: { name: 'Error', message: 'x' } },
+      { type: 'runEnded', runId: 'a', status: 'done', stepsDone: 10, wallMs: 1, msPerStep: 1 },
+      { type: 'error', error: { name: 'DeviceLost', message: 'lost' } },
+      { type: 'ready', backend: { name: 'cpu', forced: false, reason: '', probes: {} as never } },
+    ];
+    for (const e of events) expect(() => applyEvent(s0, e), e.type).not.toThrow();
+    expect(s0).toEqual(copy);
   });
 });

@@ -169,7 +169,7 @@ describe('several files at once', () => {
       ['b.docx', 'docx', 10, null],
       ['scan.pdf', null, 0, 'noTextLayer'],
       ['c.md', 'markdown', 'Notes\n\nChinese: 中文'.length, null],
-      ['empty.txt', null, 0, 'badText'],
+      ['empty.txt', null, 0, 'textEmpty'],
       ['file 6', 'text', 19, null],
     ]);
     expect(result.errors.map((e) => e.file)).toEqual(['scan.pdf', 'empty.txt']);
@@ -189,7 +189,10 @@ describe('the text upload’s refusals', () => {
     expect((await refusal('empty.txt', '')).message).toBe('empty.txt is empty');
     expect((await refusal('blank.md', '<!-- only a comment -->\n')).message).toBe('blank.md is empty');
     expect((await refusal('nul.txt', 'text\u0000more')).message).toMatch(/^nul\.txt looks binary \(it contains NUL bytes, the first at character \d+\)/);
-    expect((await refusal('ctrl.html', '<p>' + '\u0001'.repeat(50) + 'x'.repeat(100) + '</p>')).code).toBe('badText');
+    // checkText's own codes and values, so the page can say them in its language.
+    const ctrl = await refusal('ctrl.html', '<p>' + '\u0001'.repeat(50) + 'x'.repeat(100) + '</p>');
+    expect([ctrl.code, ctrl.params]).toEqual(['textControl', { what: 'ctrl.html', from: 1, to: 157, count: 50, name: 'ctrl.html' }]);
+    expect((await refusal('empty.txt', '')).code).toBe('textEmpty');
     const latin1 = new Uint8Array([0x63, 0x61, 0x66, 0xe9, 0x20, 0x6e, 0x6f, 0x69, 0x72]); // "café noir" in Latin-1
     const e = await refusal('latin1.txt', latin1);
     expect([e.code, e.message]).toEqual(['notText', 'latin1.txt is not UTF-8 text (a binary file?).']);
@@ -205,7 +208,7 @@ describe('the text upload’s refusals', () => {
 
   it('a PDF or DOCX over the document limit is refused before it is read', async () => {
     const e = await refusal('huge.pdf', new Uint8Array(MAX_DOCUMENT_BYTES + 1));
-    expect(e.code).toBe('tooLarge');
+    expect(e.code).toBe('documentTooLarge');
     expect(e.message).toBe('huge.pdf is 100.0 MB; the limit is 100 MB for a PDF or Word document (and 20 MB for text).');
   });
 

@@ -235,7 +235,7 @@ describe('BPE serialisation', () => {
     expect(new TextDecoder().decode(Buffer.from(Array.from(ids, (i) => vocab[i]).join(''), 'hex'))).toBe('明月 whale');
 
     const spec = JSON.parse(meta.tokenizer);
-    const bad = (change: (s: any) => void) => {
+    const bad = (change: (s: { version: number; kind: string; merges: number[][]; chars: string[] }) => void) => {
       const s = JSON.parse(meta.tokenizer);
       change(s);
       return () => tokenizerFromMetadata({ tokenizer: JSON.stringify(s) });

@@ -10,7 +10,7 @@ import * as tf from '../../src/engine/tf';
 import { GPT } from '../../src/engine/model/gpt';
 import type { GPTConfig } from '../../src/engine/model/config';
 import { paramSpecs } from '../../src/engine/model/params';
-import { modelFromCheckpoint, restoreParams, snapshotParams } from '../../src/engine/io/checkpoint';
+import { modelFromCheckpoint, snapshotParams } from '../../src/engine/io/checkpoint';
 import { hfConfigJson, hfFolderFiles, readHfModel, STOP_STRING } from '../../src/engine/io/hfFolder';
 import { hfTokenizerConfig, hfTokenizerJson } from '../../src/engine/io/hfTokenizer';
 import { readSafetensors } from '../../src/engine/io/safetensors';

@@ -13,7 +13,7 @@ import * as tf from '../../src/engine/tf';
 import { GPT } from '../../src/engine/model/gpt';
 import type { GPTConfig } from '../../src/engine/model/config';
 import { adapterSpecs, LoraAdapters } from '../../src/engine/model/lora';
-import { restoreParams, snapshotParams } from '../../src/engine/io/checkpoint';
+import { snapshotParams } from '../../src/engine/io/checkpoint';
 import { readBackWeights } from '../../src/engine/io/adapter';
 import { checkOnnxSize, onnxModelBytes, ONNX_IO } from '../../src/engine/io/onnx';
 import { OnnxGraph } from '../../src/engine/io/onnxGraph';

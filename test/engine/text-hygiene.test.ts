@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkText, normalizeText } from '../../src/engine/data/corpus';
 import { prepareCorpus } from '../../src/engine/data/prepare';
-import { describeProblems, parsePairs } from '../../src/engine/data/pairs';
+import { describeProblems, parsePairs } from '../../src/documents/pairsFile';
 import { TEXT } from './helpers';
 
 const words = (n: number) => 'the sea is wide and the ship is small. '.repeat(Math.ceil(n / 39)).slice(0, n);

@@ -2,7 +2,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { act } from 'react';
 import { createRoot, type Root } from 'react-dom/client';
-import { initialState, store, type RunRecord } from '../../src/store/store';
+import { initialState, newRunRecord, store, type RunRecord } from '../../src/store/store';
 import { LossChart } from '../../src/ui/charts/Charts';
 
 (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
@@ -18,10 +18,7 @@ class FixedWidthObserver {
 
 function run(phase: 'pretrain' | 'finetune', from: number, to: number, markers: RunRecord['markers']): RunRecord {
   const points = Array.from({ length: to - from + 1 }, (_, i) => ({ globalStep: from + i, step: i, loss: 3 - i / 1000, lr: 1e-3, tokensPerSec: 1000 }));
-  return {
-    runId: `${phase}-${from}`, name: phase, phase, steps: to - from, points, evals: [], markers, samples: [], updateNorms: {}, trainable: {}, trainableParams: 0,
-    status: 'done', stepsDone: to - from, msPerStep: 1, wallMs: 1, hidden: false, compare: false, startedAt: 0,
-  };
+  return newRunRecord({ runId: `${phase}-${from}`, name: phase, phase, steps: to - from, points, markers, status: 'done', stepsDone: to - from, msPerStep: 1, wallMs: 1, startedAt: 0 });
 }
 
 let root: Root | null = null;

@@ -2,7 +2,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { act, type ReactElement } from 'react';
 import { createRoot, type Root } from 'react-dom/client';
-import { initialState, set, store } from '../../src/store/store';
+import { initialState, newRunRecord, set, store } from '../../src/store/store';
 import { ModelPanel, archErrors } from '../../src/ui/panels/ModelPanel';
 import { ModelDiagram } from '../../src/ui/diagram/ModelDiagram';
 import { RunsTable } from '../../src/ui/panels/RunsTable';
@@ -113,10 +113,10 @@ describe('ModelDiagram', () => {
       model: { ...s.model, info },
       run: { ...s.run, runId: 'r1', status: 'running', phase: 'finetune' },
       runs: [
-        {
-          runId: 'r1', name: 'x', phase: 'finetune', steps: 10, points: [], evals: [], markers: [], samples: [], status: 'running', stepsDone: 3, msPerStep: 1, wallMs: 1, hidden: false, compare: false, startedAt: 0,
+        newRunRecord({
+          runId: 'r1', name: 'x', phase: 'finetune', steps: 10, stepsDone: 3, msPerStep: 1, wallMs: 1, startedAt: 0,
           trainable: { 'block.1': 1, ln_f: 1 }, trainableParams: 350, updateNorms: { embeddings: 0, 'block.0': 0, 'block.1': 0.0123, ln_f: 0.001 },
-        },
+        }),
       ],
     }));
     const html = render(<ModelDiagram />);
@@ -156,12 +156,17 @@ describe('fine-tuning plans that cannot run', () => {
     const diagram = render(<ModelDiagram />);
     expect(diagram).toMatch(/data-testid="group-block.1" data-state="frozen"/);
     const panel = render(<FinetunePanel />);
-    expect(panel).toContain('a staged plan needs at least one stage');
+    expect(panel).toContain(t('error.planNoStages'));
+    set({ lang: 'zh' });
+    expect(render(<FinetunePanel />)).toContain('分阶段的方案至少需要一个阶段');
+    set({ lang: 'en' });
     expect(panel).toMatch(/data-testid="finetune-start" disabled=""/);
   });
-  it('a custom plan with every group frozen cannot start', () => {
+  it('a custom plan with every group frozen cannot start, and says so', () => {
     set((s) => ({ model: { ...s.model, info }, finetune: { ...s.finetune, preset: 'custom', frozen: ['embeddings', 'block.0', 'block.1', 'ln_f'] } }));
-    expect(render(<FinetunePanel />)).toMatch(/data-testid="finetune-start" disabled=""/);
+    const panel = render(<FinetunePanel />);
+    expect(panel).toMatch(/data-testid="finetune-start" disabled=""/);
+    expect(panel).toContain(t('ft.allFrozen'));
   });
 
   it('LoRA: rank, α and targets with the adapters\' share; the diagram shows every weight frozen and adapters on each block', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_FINETUNE, freezePlanOf, initialState } from '../../src/store/store';
 import { decodeState, encodeState } from '../../src/store/url';
-import { downsample, metricsCsv } from '../../src/ui/charts/downsample';
+import { downsample } from '../../src/ui/charts/downsample';
 import { DICTIONARIES, defaultLang, translate, type Key } from '../../src/i18n/i18n';
 import { trainableAt } from '../../src/engine/train/freeze';
 
@@ -37,6 +37,12 @@ describe('URL state', () => {
     expect(back.pretrain).toMatchObject({ steps: 1234, lr: 0.002, schedule: 'slanted' });
     expect(back.finetune).toMatchObject({ preset: 'bottom', k: 2, useDiscriminative: true, discriminative: 2.6 });
   });
+  it('names the preset by the numbers, as the model panel does: preset=custom alone is the preset they are', () => {
+    const s = initialState('en');
+    expect(decodeState(s, 'preset=custom').model.preset).toBe('tiny');
+    expect(decodeState(s, 'preset=custom&layers=3').model.preset).toBe('custom');
+    expect(decodeState(s, 'preset=custom&layers=4&heads=4&embd=128&block=64&dropout=0&bias=false').model.preset).toBe('baby');
+  });
   it('ignores malformed values and never puts uploads in the URL', () => {
     const s = initialState('en');
     const back = decodeState(s, 'layers=abc&schedule=wobbly&lang=fr&seed=7');
@@ -55,23 +61,6 @@ describe('charts data', () => {
     expect(d).toHaveLength(100);
     expect(d[0]).toEqual({ x: 9, y: 0.5 });
     expect(downsample(pts.slice(0, 10), 100, 'x')).toHaveLength(10);
-  });
-  it('exports every step, evaluation and diagnostics sample as CSV', () => {
-    const csv = metricsCsv([
-      {
-        name: 'run "a", 1',
-        phase: 'pretrain',
-        points: [{ globalStep: 1, step: 0, loss: Math.log(2), lr: 0.001, tokensPerSec: 1000, gradNorm: 1.5 }],
-        evals: [{ globalStep: 1, step: 0, losses: { val: 4.1 }, accuracy: { val: 0.25 } }],
-        diagnostics: [{ globalStep: 1, weightNorms: { embeddings: 3, ln_f: 1 }, tensors: 40, bytes: 1024 }],
-        charsPerToken: { train: 2, val: 4 },
-      },
-    ]).trim().split('\n');
-    const bpc = 4.1 / (4 * Math.LN2); // loss · tokens / (chars · ln 2), at 4 characters per token
-    expect(csv[0]).toBe('run,phase,kind,global_step,step,loss,lr,tokens_per_sec,eval_val,grad_norm,perplexity,accuracy_val,tensors,bytes,weight_norm_embeddings,weight_norm_ln_f,bpc_val');
-    expect(csv[1]).toBe(`"run ""a"", 1",pretrain,step,1,0,${Math.log(2)},0.001,1000.0,,1.5,2,,,,,,`);
-    expect(csv[2]).toBe(`"run ""a"", 1",pretrain,eval,1,0,,,,4.1,,,0.25,,,,,${bpc}`);
-    expect(csv[3]).toBe('"run ""a"", 1",pretrain,diagnostics,1,,,,,,,,,40,1024,3,1,');
   });
 });
 

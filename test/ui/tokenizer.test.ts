@@ -1,6 +1,6 @@
 /** The tokenizer in the page: its settings in a link, the progress bar, and loss → bits per character. */
 import { describe, expect, it } from 'vitest';
-import { initialState, type AppState, type RunRecord } from '../../src/store/store';
+import { initialState, newRunRecord, type AppState, type RunRecord } from '../../src/store/store';
 import { decodeState, encodeState } from '../../src/store/url';
 import { applyEvent } from '../../src/app/events';
 import { evalBits, splitOf, toBits } from '../../src/ui/charts/bits';
@@ -59,10 +59,7 @@ describe('tokenizer events', () => {
   });
   it('gives a pretraining run the characters per token it starts with (not a fine-tune)', () => {
     const base = initialState('en');
-    const rec = (runId: string, phase: 'pretrain' | 'finetune'): RunRecord => ({
-      runId, name: runId, phase, steps: 5, points: [], evals: [], markers: [], samples: [], updateNorms: {}, trainable: {}, trainableParams: 0,
-      status: 'running' as const, stepsDone: 0, msPerStep: 0, wallMs: 0, hidden: false, compare: false, startedAt: 0,
-    });
+    const rec = (runId: string, phase: 'pretrain' | 'finetune'): RunRecord => newRunRecord({ runId, name: runId, phase, steps: 5, startedAt: 0 });
     let s: AppState = { ...base, runs: [rec('p', 'pretrain'), rec('f', 'finetune')], tokenizer: { ...base.tokenizer, info } };
     s = applyEvent(s, { type: 'runStarted', runId: 'p', phase: 'pretrain', steps: 5, startStep: 0, trainableParams: 1 }).state;
     s = applyEvent(s, { type: 'runStarted', runId: 'f', phase: 'finetune', steps: 5, startStep: 0, trainableParams: 1 }).state;

@@ -96,8 +96,7 @@ export function checkText(text: string, what = 'the text'): void {
   if (text.trim().length === 0) throw new DataError(`${what} is empty`, 'textEmpty', { what });
   const nul = text.indexOf('\u0000');
   if (nul >= 0) {
-    const detail = `it contains NUL bytes, the first at character ${nul + 1}`;
-    throw new DataError(`${what} looks binary (${detail}): use a UTF-8 text file`, 'textBinary', { what, detail });
+    throw new DataError(`${what} looks binary (it contains NUL bytes, the first at character ${nul + 1}): use a UTF-8 text file`, 'textNul', { what, at: nul + 1 });
   }
   for (let start = 0; start < text.length; start += WINDOW) {
     const end = Math.min(text.length, start + WINDOW);
@@ -110,13 +109,13 @@ export function checkText(text: string, what = 'the text'): void {
     }
     const n = end - start;
     const where = start === 0 ? `the first ${n}` : `characters ${start + 1}–${end}`;
+    // The window as numbers (from, to: characters, 1-based) so another language can say it in its own words.
+    const window = { what, from: start + 1, to: end };
     if (control > n * 0.01) {
-      const detail = `${control} control characters in ${where}`;
-      throw new DataError(`${what} looks binary (${detail}): use a UTF-8 text file`, 'textBinary', { what, detail });
+      throw new DataError(`${what} looks binary (${control} control characters in ${where}): use a UTF-8 text file`, 'textControl', { ...window, count: control });
     }
     if (replacement > n * 0.01) {
-      const detail = `${replacement} undecodable bytes in ${where} characters`;
-      throw new DataError(`${what} is not valid UTF-8 (${detail})`, 'textNotUtf8', { what, detail });
+      throw new DataError(`${what} is not valid UTF-8 (${replacement} undecodable bytes in ${where} characters)`, 'textNotUtf8', { ...window, count: replacement });
     }
   }
 }

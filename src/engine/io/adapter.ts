@@ -110,7 +110,7 @@ export function readAdapter(bytes: Uint8Array): AdapterFile {
   try {
     file = readSafetensors(bytes);
   } catch (e) {
-    if (e instanceof SafetensorsError) throw new LoraError(e.message);
+    if (e instanceof SafetensorsError) throw new LoraError(e.message, 'loraAdapterDamaged', { detail: e.detail });
     throw e;
   }
   const meta = file.metadata;
@@ -121,10 +121,10 @@ export function readAdapter(bytes: Uint8Array): AdapterFile {
   try {
     lora = JSON.parse(meta.lora) as LoraConfig;
   } catch {
-    throw new LoraError('the adapter file\'s "lora" metadata is not valid JSON');
+    throw new LoraError('the adapter file\'s "lora" metadata is not valid JSON', 'loraAdapterDamaged', { detail: 'lora: JSON' });
   }
   validateLora(lora);
-  if (typeof meta.base_fingerprint !== 'string' || !meta.base_fingerprint) throw new LoraError('the adapter file has no base_fingerprint in its metadata');
+  if (typeof meta.base_fingerprint !== 'string' || !meta.base_fingerprint) throw new LoraError('the adapter file has no base_fingerprint in its metadata', 'loraAdapterDamaged', { detail: 'base_fingerprint' });
   const values = new Map<string, Float32Array>();
   for (const [name, t] of file.tensors) values.set(name, t.data);
   return { lora, baseFingerprint: meta.base_fingerprint, values };

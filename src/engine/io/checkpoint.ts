@@ -10,13 +10,13 @@
  *             format      "small-gpt-playground/1"
  */
 import * as tf from '../tf';
-import { fromModelArgs, toModelArgs, type GPTConfig, type ModelArgs } from '../model/config';
+import { fromModelArgs, toModelArgs, type GPTConfig } from '../model/config';
 import { GPT } from '../model/gpt';
 import { createVariable, LM_HEAD, paramSpecs, WTE, type Params } from '../model/params';
 import { tokenizerFromMetadata } from '../tokenizer/load';
 import type { Tokenizer } from '../tokenizer/types';
 import type { FreezePlan } from '../train/freeze';
-import { readSafetensors, SafetensorsError, writeSafetensors, type RawTensor, type SafetensorsFile } from './safetensors';
+import { readSafetensors, writeSafetensors, type RawTensor, type SafetensorsFile } from './safetensors';
 import { CheckpointError, checkModelArgs, checkTraining } from './metadata';
 
 export { CheckpointError };
@@ -80,11 +80,11 @@ export function checkpointContents(config: GPTConfig, values: Map<string, Float3
 }
 
 function parseJsonField(meta: Record<string, string>, key: string): unknown {
-  if (!(key in meta)) throw new CheckpointError(`the file has no "${key}" in its metadata: it was not written by this app or nanoGPT's exporter`);
+  if (!(key in meta)) throw new CheckpointError(`the file has no "${key}" in its metadata: it was not written by this app or nanoGPT's exporter`, 'checkpointNoMetadata', { key });
   try {
     return JSON.parse(meta[key]);
   } catch (e) {
-    throw new CheckpointError(`metadata "${key}" is not valid JSON (${(e as Error).message})`);
+    throw new CheckpointError(`metadata "${key}" is not valid JSON (${(e as Error).message})`, 'checkpointJson', { key });
   }
 }
 
@@ -109,14 +109,8 @@ function checkWeights(name: string, data: Float32Array): void {
  * this succeeds, so a bad file leaves the current model untouched.
  */
 export function readCheckpoint(bytes: Uint8Array): Checkpoint {
-  let file;
-  try {
-    file = readSafetensors(bytes);
-  } catch (e) {
-    if (e instanceof SafetensorsError) throw new CheckpointError(e.message);
-    throw e;
-  }
-  return checkpointFromFile(file);
+  // A file that is no safetensors file at all is said as such (a SafetensorsError, notSafetensors).
+  return checkpointFromFile(readSafetensors(bytes));
 }
 
 /** Validate an already-parsed safetensors file as a model checkpoint (creates no tensors). */
@@ -130,18 +124,18 @@ export function checkpointFromFile(file: SafetensorsFile): Checkpoint {
     // bias and dropout default as in nanoGPT's GPTConfig when an older exporter left them out.
     config = fromModelArgs({ ...args, bias: args.bias ?? (file.tensors.has('transformer.ln_f.bias')), dropout: args.dropout ?? 0 });
   } catch (e) {
-    throw new CheckpointError(`model_args describe an impossible model: ${(e as Error).message}`);
+    throw new CheckpointError(`model_args describe an impossible model: ${(e as Error).message}`, 'checkpointModelArgs', {}, e);
   }
   let tokenizer: Tokenizer | null;
   try {
     tokenizer = tokenizerFromMetadata(file.metadata);
   } catch (e) {
-    throw new CheckpointError((e as Error).message);
+    throw new CheckpointError((e as Error).message, 'checkpointTokenizer', { detail: (e as Error).message });
   }
-  if (!tokenizer) throw new CheckpointError('the file has no "itos" in its metadata: it was not written by this app or nanoGPT\'s exporter');
+  if (!tokenizer) throw new CheckpointError('the file has no "itos" in its metadata: it was not written by this app or nanoGPT\'s exporter', 'checkpointNoMetadata', { key: 'itos' });
   if (tokenizer.vocabSize !== config.vocabSize) {
     const what = tokenizer.kind === 'char' ? 'itos' : 'the BPE tokenizer';
-    throw new CheckpointError(`${what} has ${tokenizer.vocabSize} tokens but model_args.vocab_size is ${config.vocabSize}`);
+    throw new CheckpointError(`${what} has ${tokenizer.vocabSize} tokens but model_args.vocab_size is ${config.vocabSize}`, 'checkpointDamaged', { detail: `${what}: ${tokenizer.vocabSize} ≠ vocab_size ${config.vocabSize}` });
   }
   const training: TrainingInfo = 'training' in file.metadata ? checkTraining(parseJsonField(file.metadata, 'training'), config.nLayer) : { step: 0, phase: 'init' };
 
@@ -151,8 +145,10 @@ export function checkpointFromFile(file: SafetensorsFile): Checkpoint {
   const params = new Map<string, RawTensor>();
   for (const spec of paramSpecs(config)) {
     const t = tensors.get(spec.name);
-    if (!t) throw new CheckpointError(`tensor ${spec.name} is missing (model_args say ${config.nLayer} layers, bias ${config.bias})`);
-    if (t.shape.join() !== spec.shape.join()) throw new CheckpointError(`tensor ${spec.name} has shape [${t.shape}], model_args need [${spec.shape}]`);
+    if (!t) throw new CheckpointError(`tensor ${spec.name} is missing (model_args say ${config.nLayer} layers, bias ${config.bias})`, 'checkpointDamaged', { detail: `${spec.name} missing` });
+    if (t.shape.join() !== spec.shape.join()) {
+      throw new CheckpointError(`tensor ${spec.name} has shape [${t.shape}], model_args need [${spec.shape}]`, 'checkpointDamaged', { detail: `${spec.name}: [${t.shape}] ≠ [${spec.shape}]` });
+    }
     checkWeights(spec.name, t.data);
     params.set(spec.name, t);
     tensors.delete(spec.name);
@@ -161,13 +157,13 @@ export function checkpointFromFile(file: SafetensorsFile): Checkpoint {
   if (head) {
     const wte = params.get(WTE)!;
     if (head.shape.join() !== wte.shape.join() || head.data.some((v, i) => v !== wte.data[i])) {
-      throw new CheckpointError(`${LM_HEAD} differs from ${WTE}; this architecture ties them (weight tying), so they must be equal`);
+      throw new CheckpointError(`${LM_HEAD} differs from ${WTE}; this architecture ties them (weight tying), so they must be equal`, 'checkpointDamaged', { detail: `${LM_HEAD} ≠ ${WTE}` });
     }
     tensors.delete(LM_HEAD);
   }
   // PyTorch < 2.0 saves the causal-mask buffer as attn.bias; it is not a parameter.
   for (const name of [...tensors.keys()]) if (/^transformer\.h\.\d+\.attn\.bias$/.test(name)) tensors.delete(name);
-  if (tensors.size) throw new CheckpointError(`unexpected tensors for this model: ${[...tensors.keys()].slice(0, 5).join(', ')}`);
+  if (tensors.size) throw new CheckpointError(`unexpected tensors for this model: ${[...tensors.keys()].slice(0, 5).join(', ')}`, 'checkpointDamaged', { detail: `+ ${[...tensors.keys()].slice(0, 5).join(', ')}` });
   return { config, tokenizer, params, training };
 }
 

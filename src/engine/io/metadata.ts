@@ -67,7 +67,7 @@ function nested<T>(field: string, check: () => T): T {
   try {
     return check();
   } catch (e) {
-    throw new CheckpointError(`metadata ${field}: ${(e as Error).message}`);
+    throw new CheckpointError(`metadata ${field}: ${(e as Error).message}`, 'checkpointNested', { field }, e);
   }
 }
 
@@ -95,11 +95,13 @@ function checkPlan(field: string, raw: unknown, nLayer: number): FreezePlan {
   const p = object(field, raw);
   choice(`${field}.kind`, p.kind, ['none', 'embeddings', 'bottom', 'top', 'progressive', 'stages']);
   if (p.kind === 'stages') {
-    if (!Array.isArray(p.stages)) throw new CheckpointError(`metadata ${field}.stages must be a list (got ${shown(p.stages)})`);
+    if (!Array.isArray(p.stages)) throw new CheckpointError(`metadata ${field}.stages must be a list (got ${shown(p.stages)})`, 'checkpointDamaged', { detail: `${field}.stages: ${shown(p.stages)}` });
     p.stages.forEach((s, i) => {
       const stage = object(`${field}.stages[${i}]`, s);
       if (!Array.isArray(stage.trainable) || !stage.trainable.every((g) => typeof g === 'string')) {
-        throw new CheckpointError(`metadata ${field}.stages[${i}].trainable must be a list of group names (got ${shown(stage.trainable)})`);
+        throw new CheckpointError(`metadata ${field}.stages[${i}].trainable must be a list of group names (got ${shown(stage.trainable)})`, 'checkpointDamaged', {
+          detail: `${field}.stages[${i}].trainable: ${shown(stage.trainable)}`,
+        });
       }
       if (stage.lrScale !== undefined) num(`${field}.stages[${i}].lrScale`, stage.lrScale, 0, 1e6);
     });

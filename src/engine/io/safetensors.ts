@@ -6,6 +6,7 @@
  * The reader trusts nothing: every length, offset, dtype and shape is checked, and a SafetensorsError
  * says exactly what is wrong. It reads F32, F16 and BF16 (converted to float32) and writes F32.
  */
+import { EngineError } from '../errors';
 
 export interface RawTensor {
   shape: number[];
@@ -17,8 +18,12 @@ export interface SafetensorsFile {
   metadata: Record<string, string>;
 }
 
-export class SafetensorsError extends Error {
+/** A file that is not valid safetensors: `detail` says what is wrong with it. */
+export class SafetensorsError extends EngineError {
   override name = 'SafetensorsError';
+  constructor(readonly detail: string) {
+    super(`not a valid safetensors file: ${detail}`, 'notSafetensors', { detail });
+  }
 }
 
 const DTYPE_BYTES: Record<string, number> = { F32: 4, F16: 2, BF16: 2 };
@@ -37,7 +42,8 @@ export function writeSafetensors(tensors: Map<string, RawTensor>, metadata: Reco
   let offset = 0;
   for (const [name, t] of tensors) {
     const size = t.shape.reduce((a, b) => a * b, 1);
-    if (size !== t.data.length) throw new SafetensorsError(`tensor ${name}: shape [${t.shape}] holds ${size} values, data has ${t.data.length}`);
+    // A caller's bug, not a file's: a plain Error.
+    if (size !== t.data.length) throw new Error(`tensor ${name}: shape [${t.shape}] holds ${size} values, data has ${t.data.length}`);
     header[name] = { dtype, shape: t.shape, data_offsets: [offset, offset + size * width] };
     offset += size * width;
   }
@@ -80,7 +86,7 @@ export function f32ToF16(x: number): number {
   const exp = (bits >>> 23) & 0xff;
   let mant = bits & 0x7fffff;
   if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0); // Inf or NaN
-  let e = exp - 127 + 15;
+  const e = exp - 127 + 15;
   if (e >= 0x1f) return sign | 0x7c00; // too large: Inf
   if (e <= 0) {
     // Subnormal half (or zero): shift the mantissa with its implicit 1 into place, then round.
@@ -129,7 +135,7 @@ function decode(dtype: string, bytes: Uint8Array, count: number): Float32Array {
 }
 
 function fail(m: string): never {
-  throw new SafetensorsError(`not a valid safetensors file: ${m}`);
+  throw new SafetensorsError(m);
 }
 
 /** The header, checked: its JSON entries, its length and the metadata strings. */

@@ -50,15 +50,18 @@ export async function saveSession(
   });
 }
 
+/** A session file damaged inside (its English words kept as the detail: they name tensors and fields). */
+const damaged = (detail: string) => new CheckpointError(detail, 'sessionDamaged', { detail });
+
 export function readSession(bytes: Uint8Array): { checkpoint: Checkpoint; state: SessionState } {
   const file = readSafetensors(bytes);
-  if (!file.metadata.session) throw new CheckpointError('this file is a model, not a saved session (no "session" metadata)');
+  if (!file.metadata.session) throw new CheckpointError('this file is a model, not a saved session (no "session" metadata)', 'sessionNotSession');
   // Older sessions also hold `extra` (always {}, nothing wrote more): it parses and is ignored.
   let meta: { globalStep: number; rng: [number, number, number, number]; optimizerSteps: Record<string, number> };
   try {
     meta = JSON.parse(file.metadata.session);
   } catch (e) {
-    throw new CheckpointError(`session metadata is not valid JSON (${(e as Error).message})`);
+    throw damaged(`session metadata is not valid JSON (${(e as Error).message})`);
   }
   const modelOnly = new Map<string, RawTensor>();
   const optimizer = new Map<string, SavedSlot>();
@@ -72,27 +75,27 @@ export function readSession(bytes: Uint8Array): { checkpoint: Checkpoint; state:
     if (name.startsWith('optimizer.m.')) {
       const p = name.slice('optimizer.m.'.length);
       const v = file.tensors.get(`optimizer.v.${p}`);
-      if (!v) throw new CheckpointError(`session has optimizer.m for ${p} but no optimizer.v`);
+      if (!v) throw damaged(`session has optimizer.m for ${p} but no optimizer.v`);
       optimizer.set(p, { m: t.data, v: v.data, step: meta.optimizerSteps?.[p] ?? 0 });
     } else if (name.startsWith('snapshot.')) snapshot.set(name.slice('snapshot.'.length), t.data);
     else if (!name.startsWith('optimizer.v.')) modelOnly.set(name, t);
   }
   const { session: _session, lora: loraMeta, ...modelMeta } = file.metadata;
   const checkpoint = checkpointFromFile({ tensors: modelOnly, metadata: modelMeta });
-  if (lora.size && !loraMeta) throw new CheckpointError('session holds LoRA adapters but not their settings ("lora" metadata)');
+  if (lora.size && !loraMeta) throw damaged('session holds LoRA adapters but not their settings ("lora" metadata)');
   let loraConfig: LoraConfig | null = null;
   if (loraMeta) {
     try {
       loraConfig = JSON.parse(loraMeta) as LoraConfig;
     } catch (e) {
-      throw new CheckpointError(`session metadata "lora" is not valid JSON (${(e as Error).message})`);
+      throw damaged(`session metadata "lora" is not valid JSON (${(e as Error).message})`);
     }
   }
   for (const name of optimizer.keys()) {
-    if (!checkpoint.params.has(name) && !lora.has(name)) throw new CheckpointError(`session state refers to unknown parameter ${name}`);
+    if (!checkpoint.params.has(name) && !lora.has(name)) throw damaged(`session state refers to unknown parameter ${name}`);
   }
   for (const name of snapshot.keys()) {
-    if (!checkpoint.params.has(name)) throw new CheckpointError(`session state refers to unknown parameter ${name}`);
+    if (!checkpoint.params.has(name)) throw damaged(`session state refers to unknown parameter ${name}`);
   }
   return {
     checkpoint,

@@ -104,9 +104,9 @@ export function validateConfig(c: GPTConfig): GPTConfig {
     );
   }
   if (typeof c.dropout !== 'number' || !isDropout(c.dropout)) {
-    throw new ConfigError(`dropout must be a number in [0, 1), got ${String(c.dropout)}`);
+    throw new ConfigError(`dropout must be a number in [0, 1), got ${String(c.dropout)}`, 'configDropout', { value: String(c.dropout) });
   }
-  if (typeof c.bias !== 'boolean') throw new ConfigError(`bias must be true or false, got ${String(c.bias)}`);
+  if (typeof c.bias !== 'boolean') throw new ConfigError(`bias must be true or false, got ${String(c.bias)}`, 'configBias', { value: String(c.bias) });
   return c;
 }
 

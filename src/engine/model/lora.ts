@@ -40,8 +40,8 @@ export class LoraAdapters {
       for (const spec of specs) {
         const make = (t: { name: string; shape: [number, number] }) => {
           const v = values.get(t.name);
-          if (!v) throw new LoraError(`adapter tensor ${t.name} is missing`);
-          if (v.length !== t.shape[0] * t.shape[1]) throw new LoraError(`adapter tensor ${t.name} has ${v.length} values, expected [${t.shape}]`);
+          if (!v) throw new LoraError(`adapter tensor ${t.name} is missing`, 'loraAdapterDamaged', { detail: `${t.name} missing` });
+          if (v.length !== t.shape[0] * t.shape[1]) throw new LoraError(`adapter tensor ${t.name} has ${v.length} values, expected [${t.shape}]`, 'loraAdapterDamaged', { detail: `${t.name}: ${v.length} ≠ [${t.shape}]` });
           const variable = createVariable(t.name, v, t.shape);
           this.params.set(t.name, variable);
           return variable;
@@ -50,7 +50,7 @@ export class LoraAdapters {
       }
       const known = new Set(specs.flatMap((s) => [s.a.name, s.b.name]));
       const extra = [...values.keys()].filter((n) => !known.has(n));
-      if (extra.length) throw new LoraError(`unexpected adapter tensors for rank ${lora.rank}, targets ${lora.targets}: ${extra.slice(0, 5).join(', ')}`);
+      if (extra.length) throw new LoraError(`unexpected adapter tensors for rank ${lora.rank}, targets ${lora.targets}: ${extra.slice(0, 5).join(', ')}`, 'loraAdapterDamaged', { detail: `+ ${extra.slice(0, 5).join(', ')}` });
     } catch (e) {
       this.dispose();
       throw e;

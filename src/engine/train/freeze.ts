@@ -8,6 +8,7 @@
  * For unfreezing order, the final LayerNorm travels with the top block: training ln_f alone (2C numbers)
  * teaches nothing, and ULMFiT's "last layer" is the top block together with what sits on it.
  */
+import { EngineError, type EngineErrorCode, type ErrorParams } from '../errors';
 import { groupIds, type GroupId } from '../model/groups';
 
 export type FreezePlan =
@@ -51,41 +52,45 @@ export function depthOf(group: GroupId, nLayer: number): number {
   return unfreezeLevels(nLayer).findIndex((level) => level.includes(group));
 }
 
-export class FreezePlanError extends Error {
+export class FreezePlanError extends EngineError {
   override name = 'FreezePlanError';
 }
 
+/** Throws a FreezePlanError naming what is wrong (a code and its values, for the page's language). */
 export function validatePlan(plan: FreezePlan, nLayer: number): FreezePlan {
-  const bad = (m: string) => {
-    throw new FreezePlanError(m);
+  const bad = (m: string, code: EngineErrorCode, params: ErrorParams = {}) => {
+    throw new FreezePlanError(m, code, params);
   };
   switch (plan.kind) {
     case 'none':
     case 'embeddings':
       break;
     case 'bottom':
-      if (!Number.isInteger(plan.k) || plan.k < 0 || plan.k > nLayer) bad(`bottom:K needs 0 ≤ K ≤ ${nLayer} (the model has ${nLayer} blocks), got ${plan.k}`);
+      if (!Number.isInteger(plan.k) || plan.k < 0 || plan.k > nLayer) bad(`bottom:K needs 0 ≤ K ≤ ${nLayer} (the model has ${nLayer} blocks), got ${plan.k}`, 'planBottom', { max: nLayer, value: plan.k });
       break;
     case 'top':
-      if (!Number.isInteger(plan.k) || plan.k < 1 || plan.k > nLayer) bad(`top:K needs 1 ≤ K ≤ ${nLayer} (the model has ${nLayer} blocks), got ${plan.k}`);
+      if (!Number.isInteger(plan.k) || plan.k < 1 || plan.k > nLayer) bad(`top:K needs 1 ≤ K ≤ ${nLayer} (the model has ${nLayer} blocks), got ${plan.k}`, 'planTop', { max: nLayer, value: plan.k });
       break;
     case 'progressive':
-      if (!Number.isInteger(plan.every) || plan.every < 1) bad(`progressive:K needs a whole number of steps K ≥ 1, got ${plan.every}`);
+      if (!Number.isInteger(plan.every) || plan.every < 1) bad(`progressive:K needs a whole number of steps K ≥ 1, got ${plan.every}`, 'planProgressive', { value: plan.every });
       break;
     case 'stages': {
-      if (!plan.stages.length) bad('a staged plan needs at least one stage');
+      if (!plan.stages.length) bad('a staged plan needs at least one stage', 'planNoStages');
       const valid = new Set<string>(groupIds(nLayer));
       plan.stages.forEach((s, i) => {
-        if (!Number.isInteger(s.steps) || s.steps < 1) bad(`stage ${i + 1}: steps must be a whole number ≥ 1, got ${s.steps}`);
-        if (!s.trainable.length) bad(`stage ${i + 1}: no trainable groups`);
-        for (const g of s.trainable) if (!valid.has(g)) bad(`stage ${i + 1}: unknown group ${g}; groups are ${[...valid].join(', ')}`);
-        if (s.lrScale !== undefined && !(s.lrScale > 0)) bad(`stage ${i + 1}: lrScale must be > 0, got ${s.lrScale}`);
+        const stage = i + 1;
+        if (!Number.isInteger(s.steps) || s.steps < 1) bad(`stage ${stage}: steps must be a whole number ≥ 1, got ${s.steps}`, 'planStageSteps', { stage, value: s.steps });
+        if (!s.trainable.length) bad(`stage ${stage}: no trainable groups`, 'planStageEmpty', { stage });
+        for (const g of s.trainable) {
+          if (!valid.has(g)) bad(`stage ${stage}: unknown group ${g}; groups are ${[...valid].join(', ')}`, 'planStageGroup', { stage, group: g, groups: [...valid].join(', ') });
+        }
+        if (s.lrScale !== undefined && !(s.lrScale > 0)) bad(`stage ${stage}: lrScale must be > 0, got ${s.lrScale}`, 'planStageLr', { stage, value: s.lrScale });
       });
       break;
     }
     default: {
       const never: never = plan;
-      bad(`unknown freeze plan ${JSON.stringify(never)}`);
+      bad(`unknown freeze plan ${JSON.stringify(never)}`, 'planUnknown', { value: JSON.stringify(never) });
     }
   }
   return plan;
@@ -163,7 +168,7 @@ export function parsePlan(text: string): FreezePlan {
       if (arg === undefined || !Number.isInteger(k)) break;
       return { kind, every: k };
   }
-  throw new FreezePlanError(`unknown freeze plan "${text}": use none, embeddings, bottom:K, top:K or progressive:K`);
+  throw new FreezePlanError(`unknown freeze plan "${text}": use none, embeddings, bottom:K, top:K or progressive:K`, 'planUnknown', { value: text });
 }
 
 export function describePlan(plan: FreezePlan): string {

@@ -132,8 +132,8 @@ export class NonFiniteError extends EngineError {
     super(
       `training stopped at step ${step}: the ${Number.isFinite(loss) ? `gradient norm became ${gradNorm}` : `loss became ${loss}`}. ` +
         'The parameters keep their values from before that step. Try a lower learning rate or a stronger gradient clip.',
-      'nonFinite',
-      { step, value: Number.isFinite(loss) ? `gradient norm ${gradNorm}` : `loss ${loss}` },
+      Number.isFinite(loss) ? 'nonFiniteGrad' : 'nonFiniteLoss',
+      { step, value: Number.isFinite(loss) ? gradNorm : loss },
     );
   }
 }

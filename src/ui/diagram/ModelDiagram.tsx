@@ -1,4 +1,4 @@
-import { useRef } from 'react';
+import { useState } from 'react';
 import { freezePlanOf, loraOf, planProblem, set, useStore, type FinetuneSettings } from '../../store/store';
 import { loraParamCount } from '../../engine/model/loraConfig';
 import { groupIds, type GroupId } from '../../engine/model/groups';
@@ -17,12 +17,13 @@ export function ModelDiagram() {
   const run = useStore((s) => (s.run.runId ? s.runs.find((r) => r.runId === s.run.runId) ?? null : null));
   const running = useStore((s) => s.run.status === 'running');
   // After a run, its final state stays on show until the fine-tuning settings change (then the plan is previewed).
-  const endedWith = useRef<{ runId: string; settings: FinetuneSettings } | null>(null);
+  // Kept in state from the render where the run was first seen ended (React's "information from previous renders").
+  const [endedWith, setEndedWith] = useState<{ runId: string; settings: FinetuneSettings } | null>(null);
   const ended = run !== null && (run.status === 'done' || run.status === 'stopped') && Object.keys(run.trainable).length > 0;
-  if (ended && endedWith.current?.runId !== run.runId) endedWith.current = { runId: run.runId, settings: finetune };
+  if (ended && endedWith?.runId !== run.runId) setEndedWith({ runId: run.runId, settings: finetune });
   if (!info) return null;
   const L = info.config.nLayer;
-  const showFinal = ended && endedWith.current?.settings === finetune;
+  const showFinal = ended && endedWith?.settings === finetune;
   const live = run !== null && (((run.status === 'running' || run.status === 'paused') && Object.keys(run.trainable).length > 0) || showFinal);
   // A plan that cannot run (no stages yet) previews as all frozen rather than failing to render.
   const preview = () =>

@@ -80,9 +80,9 @@ export function FinetunePanel() {
           {text(error)}
         </p>
       )}
-      {problems.map((p) => (
-        <p className="warn" key={p} data-testid="pairs-problems">
-          {p}
+      {problems.map((p, i) => (
+        <p className="warn" key={i} data-testid="pairs-problems">
+          {text(p)}
         </p>
       ))}
       {info && (
@@ -154,7 +154,7 @@ export function FinetunePanel() {
         {f.preset === 'lora' && <LoraFields />}
         {problem && (
           <p className="warn" data-testid="plan-problem">
-            {problem}
+            {text(problem)}
           </p>
         )}
         {f.preset !== 'lora' && <label className="check">

@@ -32,7 +32,6 @@ export function ModelPanel() {
   const arch = useStore((s) => s.model.arch);
   const seed = useStore((s) => s.model.seed);
   const info = useStore((s) => s.model.info);
-  const corpus = useStore((s) => s.data.info);
   const hasData = useStore((s) => s.data.source !== null);
   const running = useStore((s) => s.run.status === 'running');
   const batch = useStore((s) => s.pretrain.batchSize);

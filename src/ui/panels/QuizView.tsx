@@ -3,7 +3,7 @@
  * the answer the pairs' form expects, the pretrained snapshot's reply and the fine-tuned model's, right or
  * wrong. Paged (never more than PAGE rows in the page), filterable to the mistakes.
  */
-import { useMemo, useState } from 'react';
+import { useState } from 'react';
 import type { KnowledgeSummary } from '../../worker/protocol';
 import { useRunsForDisplay, useT } from '../hooks';
 
@@ -23,10 +23,9 @@ export function QuizView({ pageSize = QUIZ_PAGE }: { pageSize?: number }) {
   const run = runs.find((r) => r.runId === chosen) ?? runs[runs.length - 1];
   const after: KnowledgeSummary | null | undefined = run?.score?.model.knowledge;
   const before = run?.score?.snapshot?.knowledge ?? null;
-  const rows = useMemo(() => {
-    const all = (after?.answers ?? []).map((a, i) => ({ a, b: before?.answers[i], i }));
-    return mistakes ? all.filter((r) => !r.a.fact) : all;
-  }, [after, before, mistakes]);
+  // A few hundred answers: rebuilt on each render, no memo needed.
+  const all = (after?.answers ?? []).map((a, i) => ({ a, b: before?.answers[i], i }));
+  const rows = mistakes ? all.filter((r) => !r.a.fact) : all;
   if (!run || !after) return null;
   const pages = Math.max(1, Math.ceil(rows.length / pageSize));
   const p = Math.min(page, pages - 1);

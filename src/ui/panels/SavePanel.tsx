@@ -1,10 +1,11 @@
 import { useState, type DragEvent } from 'react';
 import { set, useStore } from '../../store/store';
 import { exportModel, exportWebModel, importModel, saveNow } from '../../app/controller';
-import { download, useT } from '../hooks';
+import { download, useT, useText } from '../hooks';
 
 export function SavePanel() {
   const t = useT();
+  const text = useText();
   const info = useStore((s) => s.model.info);
   const running = useStore((s) => s.run.status === 'running');
   const every = useStore((s) => s.autosave.every);
@@ -97,7 +98,7 @@ export function SavePanel() {
       </div>
       {error && (
         <p className="error" role="alert">
-          {error}
+          {text(error)}
         </p>
       )}
     </section>

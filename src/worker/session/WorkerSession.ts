@@ -80,7 +80,9 @@ export class WorkerSession implements Handlers {
     this.post({ type: 'ready', backend });
     // A lost GPU device (driver reset, tab in the background on some systems) cannot be recovered in place.
     const device = (tf.backend() as unknown as { device?: { lost?: Promise<{ message?: string }> } }).device;
-    void device?.lost?.then((info) => this.post({ type: 'error', error: { name: 'DeviceLost', message: `the GPU device was lost${info?.message ? ` (${info.message})` : ''}` } }));
+    void device?.lost?.then((info) =>
+      this.post({ type: 'error', error: { name: 'DeviceLost', message: `the GPU device was lost${info?.message ? ` (${info.message})` : ''}`, code: 'deviceLost', params: { detail: info?.message ?? '' } } }),
+    );
   }
 
   setCorpus(msg: RequestOf<'setCorpus'>): void {
@@ -171,7 +173,7 @@ export class WorkerSession implements Handlers {
     const { owner } = this;
     const { model, tokenizer, trainer } = owner.require();
     const kept = msg.from === 'run' ? owner.keptRun(msg.runId ?? '') : undefined;
-    if (msg.from === 'run' && !kept) throw new Error('the weights of that run are no longer kept: only the last few runs can be exported');
+    if (msg.from === 'run' && !kept) throw new EngineError('the weights of that run are no longer kept: only the last few runs can be exported', 'runNotKept');
     if (msg.adapter) {
       // LoRA's adapter-only file: a kept run's adapters, or the current model's.
       if (kept && !kept.adapters) throw new LoraError('this model has no LoRA adapters to export', 'loraMissing');

@@ -1,0 +1,253 @@
+/**
+ * Errors as data, complete in both languages: every code the engine, the documents and a pairs file can give
+ * is produced here by the code that gives it (not built by hand), and said in English and Chinese with every
+ * value in its place; the dictionary itself has every key in both languages, the same placeholders, and no
+ * English left in the Chinese table.
+ */
+import { JSDOM } from 'jsdom';
+import { describe, expect, it } from 'vitest';
+import { DICTIONARIES, errorText, render, type Key, type Text } from '../../src/i18n/i18n';
+import { ENGINE_ERROR_CODES } from '../../src/engine/errors';
+import { DOCUMENT_ERROR_CODES } from '../../src/documents/errors';
+import { PAIR_PROBLEM_CODES, parsePairs, problemsMessage } from '../../src/documents/pairsFile';
+import { checkDocumentText, checkTextSize, decodeUtf8 } from '../../src/documents/text';
+import { detectFormat } from '../../src/documents/detect';
+import { docxToText } from '../../src/documents/docx';
+import { pdfToText } from '../../src/documents/pdf';
+import { extractDocument, extractDocuments, MAX_DOCUMENT_BYTES, type ExtractOptions } from '../../src/documents/extract';
+import { MAX_UPLOAD_BYTES } from '../../src/engine/data/limits';
+import { validateConfig, type GPTConfig } from '../../src/engine/model/config';
+import { parseLoraTargets, validateLora } from '../../src/engine/model/loraConfig';
+import { checkText, sampleWindows } from '../../src/engine/data/corpus';
+import { checkTemplate, DEFAULT_TEMPLATE, pairBatch } from '../../src/engine/data/pairs';
+import { parsePlan, validatePlan } from '../../src/engine/train/freeze';
+import { NonFiniteError } from '../../src/engine/train/trainer';
+import { memoryError } from '../../src/engine/model/memory';
+import { ADAPTER_FORMAT, checkpointContents, checkpointFromFile, readCheckpoint } from '../../src/engine/io/checkpoint';
+import { checkModelArgs, checkTraining } from '../../src/engine/io/metadata';
+import { exportAdapter, readAdapter } from '../../src/engine/io/adapter';
+import { readSession } from '../../src/engine/io/session';
+import { writeSafetensors } from '../../src/engine/io/safetensors';
+import { paramSpecs } from '../../src/engine/model/params';
+import { CharTokenizer } from '../../src/engine/tokenizer/char';
+import { GPT } from '../../src/engine/model/gpt';
+import { createRng } from '../../src/engine/random';
+import { GpuProgramError } from '../../src/worker/gpuGuard';
+import type { Tokenizer } from '../../src/engine/tokenizer/types';
+import { makePdf } from '../documents/documents';
+
+const en = DICTIONARIES.en as Record<string, string>;
+const zh = DICTIONARIES.zh as Record<string, string>;
+const placeholders = (s: string) => (s.match(/\{\w+\}/g) ?? []).sort();
+const CJK = /[\u3000-\u9fff\uff00-\uffef]/;
+
+/** Keys whose text is the same in every language: names, units, symbols. */
+const NEUTRAL: Key[] = ['chat.topP', 'ft.k', 'diagram.lora', 'diag.megabytes', 'badge.webgpu', 'badge.webgl', 'badge.cpu'];
+
+describe('the dictionary', () => {
+  it('has every key in both languages, with the same placeholders', () => {
+    expect(Object.keys(zh).sort()).toEqual(Object.keys(en).sort());
+    for (const k of Object.keys(en)) {
+      expect(zh[k], k).toBeTruthy();
+      expect(placeholders(zh[k]), k).toEqual(placeholders(en[k]));
+    }
+  });
+
+  it('leaves no English in the Chinese table: every text has Chinese in it, and no run of three English words', () => {
+    for (const [k, v] of Object.entries(zh)) {
+      if (NEUTRAL.includes(k as Key)) continue;
+      expect(v, k).toMatch(CJK);
+      // Placeholders, product and file names (WebGPU, .safetensors, bottom:K) and a quoted title (the README's
+      // “Use your model in nanoGPT”) may stay; a sentence may not.
+      expect(v.replace(/\{\w+\}|“[^”]*”/g, ''), k).not.toMatch(/[A-Za-z][A-Za-z'’-]*( [A-Za-z][A-Za-z'’-]*){2,}/);
+    }
+    for (const k of NEUTRAL) expect(zh[k], k).toBe(en[k]);
+  });
+
+  it('has a sentence for every code, and a code for every error sentence', () => {
+    const codes = [...ENGINE_ERROR_CODES, ...DOCUMENT_ERROR_CODES].map((c) => `error.${c}`);
+    const problems = PAIR_PROBLEM_CODES.map((c) => `pairProblem.${c}`);
+    for (const k of [...codes, ...problems]) expect(en[k] && zh[k], k).toBeTruthy();
+    expect(Object.keys(en).filter((k) => k.startsWith('error.')).sort()).toEqual([...new Set(codes)].sort());
+    expect(Object.keys(en).filter((k) => k.startsWith('pairProblem.')).sort()).toEqual(problems.sort());
+  });
+});
+
+/** The error `f` throws (or returns, for an error a caller throws as it is built), awaited. */
+async function caught(f: () => unknown): Promise<unknown> {
+  try {
+    const r = await f();
+    if (r instanceof Error) return r;
+  } catch (e) {
+    return e;
+  }
+  throw new Error('nothing was thrown');
+}
+
+const tok = CharTokenizer.fromText('abc');
+const config: GPTConfig = { vocabSize: tok.vocabSize, blockSize: 8, nLayer: 2, nHead: 2, nEmbd: 8, dropout: 0, bias: true };
+const modelArgs = (patch: Record<string, unknown> = {}) => JSON.stringify({ n_layer: 1, n_head: 2, n_embd: 8, block_size: 8, vocab_size: 5, ...patch });
+
+/** A model file of `config`, every weight `value` except the first of ln_f's weight (`first`). */
+function modelFile(first = 0.01) {
+  const values = new Map(paramSpecs(config).map((s) => [s.name, new Float32Array(s.shape.reduce((a, b) => a * b, 1)).fill(0.01)]));
+  values.get('transformer.ln_f.weight')![0] = first;
+  return checkpointContents(config, values, tok, { step: 1, phase: 'pretrain' });
+}
+const modelBytes = () => {
+  const f = modelFile();
+  return writeSafetensors(f.tensors, f.metadata);
+};
+
+const docOpts: ExtractOptions = { loadPdfjs: () => import('pdfjs-dist/legacy/build/pdf.mjs'), domParser: new new JSDOM('').window.DOMParser() };
+const bytes = (s: string) => new TextEncoder().encode(s);
+const noText = { extractRawText: async () => ({ value: '', messages: [] }) };
+const failing = {
+  extractRawText: async () => {
+    throw new Error('End of data reached');
+  },
+};
+const passworded = { getDocument: () => ({ promise: Promise.reject(Object.assign(new Error('No password given'), { name: 'PasswordException' })) }) };
+const plan = (stages: { steps: number; trainable: string[]; lrScale?: number }[]) => () => validatePlan({ kind: 'stages', stages } as never, 2);
+
+/** Each code, produced by the code that gives it. */
+const PRODUCERS: Record<string, () => unknown> = {
+  configRange: () => validateConfig({ ...config, nLayer: 0 }),
+  configHeads: () => validateConfig({ ...config, nHead: 3 }),
+  configDropout: () => validateConfig({ ...config, dropout: 1 }),
+  configBias: () => validateConfig({ ...config, bias: 'yes' as never }),
+  loraTargets: () => parseLoraTargets('mlp'),
+  loraRank: () => validateLora({ rank: 0, alpha: 1, targets: 'attn' }),
+  loraAlpha: () => validateLora({ rank: 1, alpha: 0, targets: 'attn' }),
+  loraMissing: async () => {
+    const model = GPT.create(config, 1);
+    try {
+      await exportAdapter(model);
+    } finally {
+      model.dispose();
+    }
+  },
+  loraNotAdapter: () => readAdapter(modelBytes()),
+  loraAdapterFile: () => checkpointFromFile({ tensors: new Map(), metadata: { format: ADAPTER_FORMAT } }),
+  loraAdapterDamaged: () => readAdapter(writeSafetensors(new Map(), { format: ADAPTER_FORMAT, lora: '{' })),
+  textEmpty: () => checkText(' \n', 'notes.txt'),
+  textNul: () => checkText('a\u0000b', 'notes.txt'),
+  textControl: () => checkText('\u0001'.repeat(50) + 'x'.repeat(100), 'notes.txt'),
+  textNotUtf8: () => checkText('\ufffd'.repeat(50) + 'x'.repeat(100), 'notes.txt'),
+  textTooShortForContext: () => sampleWindows(new Int32Array(3), 8, 1, createRng(1)),
+  templateToken: () => checkTemplate({ has: () => false } as unknown as Tokenizer, DEFAULT_TEMPLATE),
+  pairsEmpty: () => pairBatch([], []),
+  planBottom: () => validatePlan({ kind: 'bottom', k: 5 }, 2),
+  planTop: () => validatePlan({ kind: 'top', k: 0 }, 2),
+  planProgressive: () => validatePlan({ kind: 'progressive', every: 0 }, 2),
+  planNoStages: plan([]),
+  planStageSteps: plan([{ steps: 0, trainable: ['ln_f'] }]),
+  planStageEmpty: plan([{ steps: 1, trainable: [] }]),
+  planStageGroup: plan([{ steps: 1, trainable: ['block.7'] }]),
+  planStageLr: plan([{ steps: 1, trainable: ['ln_f'], lrScale: 0 }]),
+  planUnknown: () => parsePlan('everything'),
+  nonFiniteLoss: () => new NonFiniteError(3, NaN, 1),
+  nonFiniteGrad: () => new NonFiniteError(3, 2.5, Infinity),
+  memoryBatch: () => memoryError({ needed: 5e9, budget: 3.5e9, advice: { setting: 'batch', fits: 4 } }, 'WebAssembly'),
+  memoryVocab: () => memoryError({ needed: 5e9, budget: 3.5e9, advice: { setting: 'vocab', fits: 2048 } }, 'WebAssembly'),
+  memoryContext: () => memoryError({ needed: 5e9, budget: 3.5e9, advice: { setting: 'blockSize', fits: 64 } }, 'WebAssembly'),
+  memoryWidth: () => memoryError({ needed: 5e9, budget: 3.5e9, advice: { setting: 'width' } }, 'WebAssembly'),
+  notSafetensors: () => readCheckpoint(bytes('hello, I am a text file that someone renamed')),
+  checkpointInt: () => checkModelArgs({}),
+  checkpointNumber: () => checkTraining({ lr: -1 }, 2),
+  checkpointChoice: () => checkTraining({ phase: 'resting' }, 2),
+  checkpointText: () => checkTraining({ dataset: 5 }, 2),
+  checkpointObject: () => checkModelArgs(5),
+  checkpointNested: () => checkTraining({ freezePlan: { kind: 'bottom', k: 9 } }, 2),
+  checkpointNonFinite: () => checkpointFromFile(modelFile(NaN)),
+  checkpointHugeWeight: () => checkpointFromFile(modelFile(1e6)),
+  checkpointNoMetadata: () => checkpointFromFile({ tensors: new Map(), metadata: {} }),
+  checkpointJson: () => checkpointFromFile({ tensors: new Map(), metadata: { model_args: '{' } }),
+  checkpointModelArgs: () => checkpointFromFile({ tensors: new Map(), metadata: { model_args: modelArgs({ n_head: 3 }) } }),
+  checkpointTokenizer: () => checkpointFromFile({ tensors: new Map(), metadata: { model_args: modelArgs(), itos: '["a", "a"]' } }),
+  checkpointDamaged: () => checkpointFromFile({ tensors: new Map(), metadata: { model_args: modelArgs(), itos: '["a", "b"]' } }),
+  sessionNotSession: () => readSession(modelBytes()),
+  sessionDamaged: () => readSession(writeSafetensors(new Map(), { session: '{' })),
+  gpuRejected: () => new GpuProgramError('Binding size 8 is too small\nmore'),
+  // the documents'
+  tooLarge: () => checkTextSize('big.txt', MAX_UPLOAD_BYTES + 1),
+  documentTooLarge: () => extractDocument({ name: 'huge.pdf', bytes: new ArrayBuffer(MAX_DOCUMENT_BYTES + 1) }, docOpts),
+  corpusTooLarge: async () => {
+    const half = 'a'.repeat(MAX_UPLOAD_BYTES / 2 + 10);
+    const r = await extractDocuments([{ name: 'one.txt', bytes: bytes(half) }, { name: 'two.txt', bytes: bytes(half) }], docOpts);
+    throw r.errors[0];
+  },
+  notText: () => decodeUtf8('photo.txt', new Uint8Array([0xff, 0xfe, 0x00])),
+  noText: () => docxToText('empty.docx', new Uint8Array(4), noText),
+  noTextLayer: () => extractDocument({ name: 'scan.pdf', bytes: makePdf(['0 0 100 100 re f']) }, docOpts),
+  encrypted: () => pdfToText('secret.pdf', new Uint8Array(4), passworded as never),
+  unreadable: () => docxToText('broken.docx', new Uint8Array(4), failing),
+  notPdf: () => detectFormat('report.pdf', bytes('hello')),
+  notDocx: () => detectFormat('letter.docx', bytes('hello')),
+  oldOffice: () => detectFormat('letter.doc', new Uint8Array([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1, 0])),
+  unsupported: () => detectFormat('photo.png', new Uint8Array([0x89, 0x50, 0x4e, 0x47, 13, 10, 26, 10])),
+};
+
+/**
+ * Codes only the worker gives (its requests refused, a lost GPU device) or that need two trained models (an
+ * adapter on the wrong base): their sentences are checked above; the browser tests meet them.
+ */
+const ELSEWHERE = ['noModel', 'noCorpus', 'noPairs', 'noSnapshot', 'runBusy', 'runNotKept', 'deviceLost', 'loraWrongBase'];
+
+/** Text as both languages show it: every placeholder filled, the Chinese in Chinese. */
+function expectSaid(text: Text, what: string): void {
+  expect(typeof text, `${what}: a Message, not English words`).toBe('object');
+  const [e, z] = [render('en', text), render('zh', text)];
+  expect(e, what).not.toMatch(/\{\w+\}/);
+  expect(z, what).not.toMatch(/\{\w+\}/);
+  expect(z, what).toMatch(CJK);
+  expect(z, what).not.toBe(e);
+}
+
+describe('every code, as it is thrown', () => {
+  it('covers every code but those only the worker gives', () => {
+    const all = [...ENGINE_ERROR_CODES, ...DOCUMENT_ERROR_CODES];
+    expect([...Object.keys(PRODUCERS), ...ELSEWHERE].sort()).toEqual([...new Set(all)].sort());
+  });
+
+  for (const [code, produce] of Object.entries(PRODUCERS)) {
+    it(`${code}: said in both languages with its values`, async () => {
+      const e = (await caught(produce)) as { code?: string; message: string };
+      expect(e.code).toBe(code);
+      expectSaid(errorText(e), code);
+    });
+  }
+
+  it('a wrapped error is said inside the one that wraps it, in the same language', async () => {
+    const text = errorText(await caught(PRODUCERS.checkpointModelArgs));
+    expect(render('zh', text)).toContain('宽度（8）必须能被注意力头数（3）整除');
+    expect(render('en', text)).toContain('the width (8) must be divisible by the number of heads (3)');
+  });
+
+  it('a document error keeps the engine’s own code for text that is empty or binary', async () => {
+    const e = (await caught(() => checkDocumentText('notes.md', '\u0000'))) as { code: string; params: Record<string, unknown> };
+    expect(e.code).toBe('textNul');
+    expect(e.params).toMatchObject({ name: 'notes.md', what: 'notes.md', at: 1 });
+  });
+});
+
+describe('a pairs file’s unreadable lines', () => {
+  const files: [string, string][] = [
+    ['a.jsonl', '{"prompt": "x"\n[1]\n{"q": 1}\n{"prompt": "p"}\n{"prompt": 1, "response": "r"}\n{"prompt": "p", "response": 2}\n{"prompt": " ", "response": "r"}\n{"prompt": "p", "response": ""}\n{"prompt": "a\\n\\nb", "response": "r"}'],
+    ['b.json', '{"prompt": "p"}'],
+    ['c.csv', 'prompt,response\nonly\n"x,"y"z\n'],
+  ];
+  const problems = files.flatMap(([name, text]) => parsePairs(text, name).problems);
+
+  it('gives every problem code, each said in both languages', () => {
+    expect([...new Set(problems.map((p) => p.code))].sort()).toEqual([...PAIR_PROBLEM_CODES].filter((c) => c !== 'csvFields').sort());
+    for (const p of problems) expectSaid(problemsMessage([p]), p.code);
+  });
+
+  it('lists the first lines, each once, and says how many more', () => {
+    const many = parsePairs(files[0][1], 'a.jsonl').problems;
+    const text = problemsMessage(many, 3);
+    expect(render('en', text)).toMatch(/^9 unreadable lines: line 1: not valid JSON .*; line 2: expected an object .*; line 3: no prompt field .*; and 6 more$/);
+    expect(render('zh', text)).toMatch(/^有 9 行无法读取：第 1 行：不是有效的 JSON.*；第 2 行：.*；第 3 行：没有提问字段.*；另外还有 6 行$/);
+  });
+});
