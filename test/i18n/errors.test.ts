@@ -31,6 +31,9 @@ import { writeSafetensors } from '../../src/engine/io/safetensors';
 import { paramSpecs } from '../../src/engine/model/params';
 import { CharTokenizer } from '../../src/engine/tokenizer/char';
 import { GPT } from '../../src/engine/model/gpt';
+import { checkOnnxSize } from '../../src/engine/io/onnx';
+import { hfTokenizerJson } from '../../src/engine/io/hfTokenizer';
+import { BpeTokenizer } from '../../src/engine/tokenizer/bpe';
 import { createRng } from '../../src/engine/random';
 import { GpuProgramError } from '../../src/worker/gpuGuard';
 import type { Tokenizer } from '../../src/engine/tokenizer/types';
@@ -112,6 +115,9 @@ const plan = (stages: { steps: number; trainable: string[]; lrScale?: number }[]
 
 /** Each code, produced by the code that gives it. */
 const PRODUCERS: Record<string, () => unknown> = {
+  exportTooLarge: () => checkOnnxSize({ vocabSize: 600_000, blockSize: 1024, nLayer: 1, nHead: 16, nEmbd: 1024, dropout: 0, bias: false }),
+  exportTokenizerBytes: () => hfTokenizerJson(new BpeTokenizer({ chars: [], merges: [[0xe4, 0xb8]] })),
+  exportTokenizerClash: () => hfTokenizerJson(new BpeTokenizer({ chars: [], merges: [[97, 98], [98, 99], [256, 99], [97, 257]] })),
   configRange: () => validateConfig({ ...config, nLayer: 0 }),
   configHeads: () => validateConfig({ ...config, nHead: 3 }),
   configDropout: () => validateConfig({ ...config, dropout: 1 }),
