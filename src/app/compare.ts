@@ -5,6 +5,7 @@
 import { freezePlanOf, type FinetuneSettings, type Strategy } from '../store/store';
 import { describePlan, planChanges } from '../engine/train/freeze';
 import type { LoraConfig } from '../engine/model/loraConfig';
+import { msg } from '../i18n/i18n';
 
 export type { Strategy };
 
@@ -40,7 +41,7 @@ export function compareStrategies(f: FinetuneSettings, nLayer: number): Strategy
   // Last, the one that forgets: every weight trained, five times as long at a high learning rate. It fits the
   // pairs best; the forgetting curve climbs and, on the small world, the quiz falls towards chance.
   const lr = Math.max(f.lr, LONG.lr);
-  out.push({ name: `none, long (${LONG.steps}× steps, lr ${lr})`, patch: { preset: 'none', steps: f.steps * LONG.steps, lr, useDiscriminative: false } });
+  out.push({ name: msg('compare.longName', { steps: LONG.steps, lr }), patch: { preset: 'none', steps: f.steps * LONG.steps, lr, useDiscriminative: false } });
   return out;
 }
 

@@ -48,16 +48,16 @@ export function runRequest(st: AppState, phase: Phase, fromSnapshot: boolean, pa
   };
 }
 
-/** The run's name: the strategy's, else the user's, else the plan's — never one already shown. */
-export function runName(st: AppState, r: RunRequest, given?: string): Text {
+/**
+ * The run's name: the strategy's, else the user's, else the plan's — never one already shown. Words stay a
+ * Message (translated when drawn), made unique by a suffix.
+ */
+export function runName(st: AppState, r: RunRequest, given?: Text): Text {
   const taken = st.runs.map((x) => render(st.lang, x.name));
-  if (r.phase === 'pretrain') {
-    const base = msg('run.pretrainName');
-    const unique = uniqueName(render(st.lang, base), taken);
-    return { ...base, suffix: unique.slice(render(st.lang, base).length) || undefined };
-  }
-  const name = given ?? (st.finetune.strategyName.trim() || (r.lora ? loraName(r.lora) : null) || `${describePlan(r.freeze)}${r.discriminative ? ` ×1/${r.discriminative}` : ''}`);
-  return uniqueName(name, taken);
+  const name = r.phase === 'pretrain' ? msg('run.pretrainName') : (given ?? (st.finetune.strategyName.trim() || (r.lora ? loraName(r.lora) : null) || `${describePlan(r.freeze)}${r.discriminative ? ` ×1/${r.discriminative}` : ''}`));
+  if (typeof name === 'string') return uniqueName(name, taken);
+  const shown = render(st.lang, name);
+  return { ...name, suffix: uniqueName(shown, taken).slice(shown.length) || undefined };
 }
 
 /** Start a run (pretraining or one fine-tuning strategy; a compared strategy's settings come as a patch). */

@@ -111,6 +111,7 @@ const en = {
   'url.ignored': 'The link had settings this page cannot use, left as they were: {parts}.',
   'run.failed': 'Training stopped: {message} The model keeps its last good weights.',
   'run.queue': 'Queued: {names}',
+  'compare.longName': 'none, long ({steps}× steps, lr {lr})',
   'run.otherCorpus': 'This run trained on “{name}”, which is not the text selected now. Select it (or upload the same file again) to resume, or start a new run on this text.',
   'run.otherPairs': 'This run fine-tuned on “{name}”, which is not the pairs selected now. Select them (or upload the same file again) to resume, or start a new run on these pairs.',
 
@@ -624,6 +625,7 @@ const zh: Record<Key, string> = {
   'url.ignored': '链接里有本页不能使用的设置，已保持原样：{parts}。',
   'run.failed': '训练已停止：{message} 模型保留了最后一次正常的权重。',
   'run.queue': '排队中：{names}',
+  'compare.longName': 'none，长训练（{steps} 倍步数，学习率 {lr}）',
   'run.otherCorpus': '这次训练用的是“{name}”，而不是现在选中的文本。请选回它（或重新上传同一个文件）再继续，或者用现在的文本开始新的训练。',
   'run.otherPairs': '这次微调用的是“{name}”，而不是现在选中的问答对。请选回它们（或重新上传同一个文件）再继续，或者用现在的问答对开始新的训练。',
 

@@ -47,7 +47,8 @@ export interface FinetuneSettings extends TrainSettings {
 
 /** One strategy of a comparison: a name and a patch over the fine-tuning settings, passed to its run as data. */
 export interface Strategy {
-  name: string;
+  /** A plan's own notation (`bottom:1`, `lora:r8 α16`), or words translated when drawn (the long fine-tune). */
+  name: Text;
   patch: Partial<FinetuneSettings>;
 }
 

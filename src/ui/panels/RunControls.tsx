@@ -1,7 +1,7 @@
 import { set, useStore } from '../../store/store';
 import { NumberField } from '../Field';
 import { pauseRun, resumeRun, stepOnce, stopRun } from '../../app/controller';
-import { formatDuration, formatNumber, useT } from '../hooks';
+import { formatDuration, formatNumber, useT, useText } from '../hooks';
 
 /**
  * On a narrow screen (one column: the chart sits below every form), bring the loss chart into view when a
@@ -15,6 +15,7 @@ function showChart(): void {
 /** Pause / Resume / Stop / Step once and the progress bar of the current run. */
 export function RunControls({ phase, onStart, canStart }: { phase: 'pretrain' | 'finetune'; onStart: () => void; canStart: boolean }) {
   const t = useT();
+  const text = useText();
   const run = useStore((s) => s.run);
   const backend = useStore((s) => s.backend.report?.name);
   const mine = run.phase === phase && run.runId !== null;
@@ -55,7 +56,7 @@ export function RunControls({ phase, onStart, canStart }: { phase: 'pretrain' | 
               {run.pending === 'pause' ? t('train.pausing') : t('train.stopping')}
             </span>
           )}
-          {run.queue.length > 0 && <span className="muted">{t('run.queue', { names: run.queue.map((q) => q.name).join(', ') })}</span>}
+          {run.queue.length > 0 && <span className="muted">{t('run.queue', { names: run.queue.map((q) => text(q.name)).join(', ') })}</span>}
         </div>
       )}
     </div>
