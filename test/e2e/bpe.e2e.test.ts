@@ -51,7 +51,8 @@ it('trains a BPE tokenizer with a progress bar, pretrains, samples, shows tokens
     await page.fill('[data-testid=pretrain-steps]', '20');
     await page.fill('[data-testid=pretrain-sample-every]', '0');
     await untilRunEnds(page, () => page.click('[data-testid=pretrain-start]'), 180_000);
-    expect(Number(await page.getAttribute('[data-testid=loss-chart]', 'data-points'))).toBeGreaterThanOrEqual(20);
+    // every step is drawn (the chart redraws from a timer, at most once a second: wait for it, not for a fixed time)
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid=loss-chart]')?.getAttribute('data-points')) >= 20, null, { timeout: 10_000 });
     // The "?" inside the switch's label explains bits per character without flipping the switch.
     const tip = page.locator('label:has([data-testid=bpc-toggle]) .tip-button');
     await tip.click();
