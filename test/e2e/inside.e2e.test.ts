@@ -31,7 +31,9 @@ async function startPretrain(page: Page, steps: number): Promise<number> {
 const idle = (page: Page, before: number) => runEndedSince(page, before, 120_000);
 
 /** Each step's training loss, from the chart's CSV export. */
-async function stepLosses(page: Page): Promise<number[]> {
+async function stepLosses(page: Page, steps: number): Promise<number[]> {
+  // The chart (and its CSV) catches up from a timer after the run's end: wait until it holds every step.
+  await page.waitForFunction((n) => Number(document.querySelector('[data-testid=loss-chart]')?.getAttribute('data-points')) >= n, steps, { timeout: 10_000 });
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('text=Export chart data (CSV)')]);
   const csv = readFileSync((await download.path())!, 'utf8').trim().split('\n');
   return csv.slice(1).map((l) => l.split(',')).filter((c) => c[2] === 'step').map((c) => Number(c[5]));
@@ -96,7 +98,7 @@ it('"pause at step 20" pauses at exactly 20 and resumes to the same losses as a 
     await ready(plain.page);
     await createModel(plain.page);
     await idle(plain.page, await startPretrain(plain.page, 30));
-    reference = await stepLosses(plain.page);
+    reference = await stepLosses(plain.page, 30);
   } finally {
     await plain.context.close();
   }
@@ -126,7 +128,7 @@ it('"pause at step 20" pauses at exactly 20 and resumes to the same losses as a 
     // Printed, not asserted: the count depends on the machine's load (the benchmark's business, not a test's).
     console.log(`diagnostics on: long tasks (> 50 ms) on the main thread over the run: ${longTasks.length} [${longTasks.join(', ')}] ms`);
     for (const d of ['perplexity', 'gradNorm', 'weightNorms', 'memory']) expect(await page.locator(`[data-testid=diag-chart-${d}] polyline`).count()).toBeGreaterThan(0);
-    const losses = await stepLosses(page);
+    const losses = await stepLosses(page, 30);
     expect(losses).toEqual(reference);
     expect(errors).toEqual([]);
   } finally {
