@@ -216,6 +216,8 @@ export async function pretrain(page: Page, steps: number, opts: { timeout?: numb
   await page.fill('[data-testid=pretrain-steps]', String(steps));
   await page.fill('[data-testid=pretrain-sample-every]', String(opts.sampleEvery ?? Math.max(1, Math.floor(steps / 2))));
   await untilRunEnds(page, () => page.click('[data-testid=pretrain-start]'), opts.timeout ?? 180_000);
+  // The chart catches up from a timer after the run's end: every step drawn before anyone reads it.
+  await page.waitForFunction((n) => Number(document.querySelector('[data-testid=loss-chart]')?.getAttribute('data-points')) >= n, steps, { timeout: 10_000 });
 }
 
 /** Start a long pretraining run and return once it is running. */
