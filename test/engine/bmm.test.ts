@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import * as tf from '../../src/engine/tf';
 import { bmm, bmmKernelActive } from '../../src/engine/ops/bmm';
-import { setWasmKernelsEnabled } from '../../src/engine/ops/wasmKernels';
+import { relaxedSimdSupported, setWasmFma, setWasmKernelsEnabled, wasmFmaActive } from '../../src/engine/ops/wasmKernels';
 import { createRng } from '../../src/engine/random';
 import { useNodeBackend } from '../backends';
 
@@ -40,6 +40,12 @@ async function reference(c: Case, seed: number): Promise<{ value: Float32Array; 
   return out;
 }
 
+function maxAbsDiff(x: ArrayLike<number>, y: ArrayLike<number>): number {
+  let worst = 0;
+  for (let i = 0; i < x.length; i++) worst = Math.max(worst, Math.abs(x[i] - y[i]));
+  return worst;
+}
+
 function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, scale: ArrayLike<number>, rel: number): void {
   expect(got.length).toBe(want.length);
   let worst = 0;
@@ -57,18 +63,42 @@ describe('bmm on the wasm backend (SIMD kernel)', () => {
     tf.dispose([a, b, info.result as tf.Tensor]);
   });
 
-  it.each(cases().map((c) => [`${JSON.stringify(c.batch)} M${c.M} N${c.N} K${c.K} tA=${c.tA} tB=${c.tB}`, c]))(
+  it.each(cases().flatMap((c) => [true, false].map((fma) => [`${fma ? 'fused multiply-add' : 'plain SIMD'}, ${JSON.stringify(c.batch)} M${c.M} N${c.N} K${c.K} tA=${c.tA} tB=${c.tB}`, c, fma] as const)))(
     'matches tf.matMul on cpu to 1e-5 relative: %s',
-    async (_, c) => {
+    async (_, c, fma) => {
       const want = await reference(c, 11);
       await useNodeBackend('wasm');
-      const [a, b] = operands(c, 11);
-      const got = bmm(a, b, c.tA, c.tB);
-      expect(got.shape).toEqual([...c.batch, c.M, c.N]);
-      expectClose(got.dataSync(), want.value, want.scale, 1e-5);
-      tf.dispose([a, b, got]);
+      setWasmFma(fma);
+      try {
+        const [a, b] = operands(c, 11);
+        const got = bmm(a, b, c.tA, c.tB);
+        expect(got.shape).toEqual([...c.batch, c.M, c.N]);
+        expectClose(got.dataSync(), want.value, want.scale, 1e-5);
+        tf.dispose([a, b, got]);
+      } finally {
+        setWasmFma(true);
+      }
     },
   );
+
+  it('runs the fused multiply-add variant where the engine has relaxed SIMD (Node: the flag cli/backend.ts sets)', async () => {
+    await useNodeBackend('wasm');
+    expect(relaxedSimdSupported()).toBe(true);
+    expect(wasmFmaActive()).toBe(true);
+    // One rounding per multiply-add instead of two: over K = 512 some sums differ in their last bits.
+    const [a, b] = operands({ batch: [], M: 16, N: 16, K: 512, tA: false, tB: false }, 21);
+    const fused = bmm(a, b).dataSync();
+    setWasmFma(false);
+    try {
+      expect(wasmFmaActive()).toBe(false);
+      const plain = bmm(a, b).dataSync();
+      expect(Array.from(fused)).not.toEqual(Array.from(plain));
+      expect(maxAbsDiff(fused, plain)).toBeLessThan(1e-3);
+    } finally {
+      setWasmFma(true);
+    }
+    tf.dispose([a, b]);
+  });
 
   it.each([
     [false, false],

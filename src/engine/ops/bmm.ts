@@ -38,28 +38,65 @@ interface BmmAttrs {
   transposeB: boolean;
 }
 
+/**
+ * Work below this many floating-point operations per part stays on one thread: waking a kernel thread and
+ * waiting for it costs microseconds, which a part must outweigh.
+ */
+const MIN_PART_FLOPS = 1 << 20;
+
+/**
+ * The kernel's calls for one product, split into at most `threads` parts: over the batch where there is one
+ * (attention's heads), else over the rows of the output in whole tiles of 4 (the linear layers). Each part
+ * gets its own scratch. Arguments as bmm.wat takes them; offsets in bytes.
+ */
+export function bmmParts(
+  batch: number, M: number, N: number, K: number,
+  a: number, sAi: number, sAk: number, b: number, sBk: number, sBj: number, c: number,
+  work: number, workBytes: number, threads: number,
+): number[][] {
+  const flops = 2 * batch * M * N * K;
+  let parts = Math.max(1, Math.min(threads, Math.floor(flops / MIN_PART_FLOPS)));
+  if (batch > 1) parts = Math.min(parts, batch);
+  else parts = Math.min(parts, Math.ceil(M / 4));
+  const out: number[][] = [];
+  for (let p = 0; p < parts; p++) {
+    const w = work + p * workBytes;
+    if (batch > 1) {
+      const [b0, b1] = [Math.floor((batch * p) / parts), Math.floor((batch * (p + 1)) / parts)];
+      out.push([b1 - b0, M, N, K, a + 4 * b0 * M * K, sAi, sAk, b + 4 * b0 * K * N, sBk, sBj, c + 4 * b0 * M * N, w]);
+    } else {
+      const tiles = Math.ceil(M / 4);
+      const [i0, i1] = [4 * Math.floor((tiles * p) / parts), Math.min(M, 4 * Math.floor((tiles * (p + 1)) / parts))];
+      out.push([1, i1 - i0, N, K, a + 4 * i0 * sAi, sAi, sAk, b, sBk, sBj, c + 4 * i0 * N, w]);
+    }
+  }
+  return out;
+}
+
 function bmmKernel({ inputs: { a, b }, backend: be, attrs }: WasmKernelArgs): tf.TensorInfo {
   const { transposeA, transposeB } = attrs as unknown as BmmAttrs;
-  const kernel = kernels.on(be);
-  if (!kernel) throw new Error('the SIMD batched matmul kernel is not available on this backend');
+  if (!kernels.on(be)) throw new Error('the SIMD batched matmul kernel is not available on this backend');
   const r = a.shape.length;
   const batchDims = a.shape.slice(0, -2);
   const batch = batchDims.reduce((p, d) => p * d, 1);
   const [M, K] = transposeA ? [a.shape[r - 1], a.shape[r - 2]] : [a.shape[r - 2], a.shape[r - 1]];
   const N = transposeB ? b.shape[r - 2] : b.shape[r - 1];
   const out = be.makeOutput([...batchDims, M, N], 'float32');
-  // Scratch for packed B and a padded output block (see bmm.wat).
+  // Scratch for packed B and a padded output block (see bmm.wat), one per part.
   const Mp = (M + 3) & ~3;
   const Np = (N + 7) & ~7;
-  const work = be.wasm._malloc(4 * (K * Np + Mp * Np));
+  const workBytes = 4 * (K * Np + Mp * Np);
+  const threads = kernels.threads(be);
+  const work = be.wasm._malloc(workBytes * threads);
   try {
     // Strides in floats: op(A)[i, k] = A[i·sAi + k·sAk], op(B)[k, j] = B[k·sBk + j·sBj].
-    kernel.bmm(
+    const parts = bmmParts(
       batch, M, N, K,
       heapOffset(be, a), transposeA ? 1 : K, transposeA ? M : 1,
       heapOffset(be, b), transposeB ? 1 : N, transposeB ? K : 1,
-      heapOffset(be, out), work,
+      heapOffset(be, out), work, workBytes, threads,
     );
+    kernels.run(be, 'bmm', parts);
   } finally {
     be.wasm._free(work);
   }

@@ -14,7 +14,7 @@
 import * as tf from '../../tf';
 import { FUSED } from '../fused';
 import { WASM_BASE64 } from '../kernels/layerNorm.wasm';
-import { heapOffset, registerWasm, type WasmBackendLike, type WasmKernelArgs, WasmKernelModule } from '../wasmKernels';
+import { heapBuffer, heapOffset, registerWasm, splitRange, type WasmBackendLike, type WasmKernelArgs, WasmKernelModule } from '../wasmKernels';
 import { views } from './heap';
 
 interface LayerNormExports {
@@ -44,6 +44,17 @@ function simdFor(backend: WasmBackendLike, C: number): LayerNormExports | null {
 
 const at = heapOffset;
 
+/** Elements per part below which a call stays on one thread. */
+const MIN_PART = 32_768;
+
+/**
+ * Rows [r0, r1) of N, split over the kernel threads, each part's arguments made by `args` (offsets advance by
+ * r0 rows: r0·C floats in x-shaped tensors, r0 pairs in the statistics).
+ */
+function rowParts(backend: WasmBackendLike, N: number, C: number, args: (r0: number, rows: number) => number[]): number[][] {
+  return splitRange(N, simd.threads(backend), Math.ceil(MIN_PART / C)).map(([r0, r1]) => args(r0, r1 - r0));
+}
+
 /** Mean and 1/σ of the row of x at base (the JavaScript path). */
 function rowStats(x: Float32Array, base: number, C: number, eps: number, s: Float32Array, r: number): void {
   let sum = 0;
@@ -62,7 +73,8 @@ function layerNormStats({ inputs, backend, attrs }: WasmKernelArgs): tf.TensorIn
   const out = backend.makeOutput([N, 2], 'float32'); // (N, 2): mean, 1/σ per row
   const k = simdFor(backend, C);
   if (k) {
-    k.stats(at(backend, x), at(backend, out), N, C, eps);
+    const [X, S] = [at(backend, x), at(backend, out)];
+    simd.run(backend, 'stats', rowParts(backend, N, C, (r0, n) => [X + 4 * r0 * C, S + 8 * r0, n, C, eps]));
     return out;
   }
   const [X, S] = views(backend, x, out);
@@ -82,11 +94,12 @@ function layerNorm({ inputs, backend, attrs }: WasmKernelArgs): tf.TensorInfo {
   try {
     const k = simdFor(backend, C);
     if (k) {
-      k.forward(at(backend, x), at(backend, weight), bias ? at(backend, bias) : 0, at(backend, out), stats, N, C, eps);
+      const [X, W, B, Y] = [at(backend, x), at(backend, weight), bias ? at(backend, bias) : 0, at(backend, out)];
+      simd.run(backend, 'forward', rowParts(backend, N, C, (r0, n) => [X + 4 * r0 * C, W, B, Y + 4 * r0 * C, stats + 8 * r0, n, C, eps]));
       return out;
     }
     const [X, W, Y, B] = views(backend, x, weight, out, ...(bias ? [bias] : []));
-    const S = new Float32Array(backend.wasm.HEAPU8.buffer, stats, 2 * N);
+    const S = new Float32Array(heapBuffer(backend), stats, 2 * N);
     for (let r = 0; r < N; r++) {
       const base = r * C;
       rowStats(X, base, C, eps, S, r);
@@ -104,7 +117,8 @@ function layerNormGradX({ inputs, backend }: WasmKernelArgs): tf.TensorInfo {
   const out = backend.makeOutput(x.shape, 'float32'); // x's shape
   const k = simdFor(backend, C);
   if (k) {
-    k.gradX(at(backend, x), at(backend, weight), at(backend, dy), at(backend, stats), at(backend, out), N, C);
+    const [X, W, DY, S, DX] = [at(backend, x), at(backend, weight), at(backend, dy), at(backend, stats), at(backend, out)];
+    simd.run(backend, 'gradX', rowParts(backend, N, C, (r0, n) => [X + 4 * r0 * C, W, DY + 4 * r0 * C, S + 8 * r0, DX + 4 * r0 * C, n, C]));
     return out;
   }
   const [X, W, DY, S, DX] = views(backend, x, weight, dy, stats, out);
