@@ -28,9 +28,24 @@ if (!relaxedSimdSupported()) {
   relaxedSimdSupported(true);
 }
 
-/** Every core this process may use: the CLI's default thread count. */
+/** Every core this process may use. */
 export function allCores(): number {
   return availableParallelism();
+}
+
+let cliThreads = allCores();
+
+/** Threads the CLI trains on without --threads: every core. */
+export function defaultCliThreads(): number {
+  return cliThreads;
+}
+
+/**
+ * Change that default. The test suite sets 1: its files run two at a time on two cores, and a command run in a
+ * test must not swap the shared backend under the tests around it (kernel-threads.test.ts covers threads).
+ */
+export function setDefaultCliThreads(n: number): void {
+  cliThreads = n;
 }
 
 /** TF.js's own factory for the single-threaded wasm build, kept to switch back to it. */
@@ -63,5 +78,5 @@ export async function useNodeBackend(name: NodeBackend = 'wasm', { threads = 1 }
 
 /** Threads the active backend trains on (the engine's kernel threads; 1 off wasm). */
 export function nodeThreads(): number {
-  return wasmKernelThreads();
+  return tf.getBackend() === 'wasm' ? wasmKernelThreads() : 1;
 }

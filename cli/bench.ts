@@ -7,6 +7,8 @@
  *   npm run bench -- --backend wasm    one backend
  *   npm run bench -- --steps 20        measured steps per case (after warm-up)
  *   npm run bench -- --simd off        wasm without the engine's own kernels (stock TF.js ops), to compare
+ *   npm run bench -- --threads 1,2     wasm on each of these thread counts, in turn (default: every core)
+ *   npm run bench -- --fma off         the plain SIMD matrix product where fused multiply-add is available
  *   npm run bench -- --sampling        only the sampling rows (200-token replies at context 256)
  *   npm run bench -- --soak 10000      soak: train the tiny model that many steps, then 1,000 sampling
  *                                      calls, printing tensors alive, bytes on the device and JS heap
@@ -24,12 +26,14 @@ import { createRng } from '../src/engine/random';
 import { corpusSource } from '../src/engine/data/sources';
 import { Trainer } from '../src/engine/train/trainer';
 import type { FreezePlan } from '../src/engine/train/freeze';
-import { isNodeBackend, NODE_BACKENDS, useNodeBackend, type NodeBackend } from './backend';
+import { allCores, isNodeBackend, NODE_BACKENDS, nodeThreads, useNodeBackend, type NodeBackend } from './backend';
 import { bmmKernelActive } from '../src/engine/ops/bmm';
-import { setWasmKernelsEnabled } from '../src/engine/ops/wasmKernels';
+import { setWasmFma, setWasmKernelsEnabled, wasmFmaActive } from '../src/engine/ops/wasmKernels';
 
 interface Row {
   backend: NodeBackend;
+  /** Threads trained on (wasm: the engine's kernel threads). */
+  threads: number;
   preset: PresetName;
   freeze: string;
   batch: number;
@@ -40,6 +44,8 @@ interface Row {
   relativeToFull?: number;
   tensorsBefore: number;
   tensorsAfter: number;
+  /** Kernels TF.js ran in one step (forward, backward, clipping and AdamW; the tape's clones included). */
+  kernelsPerStep?: number;
 }
 
 const VOCAB = 65; // shakespeare_char's vocabulary, for comparison with nanoGPT
@@ -59,12 +65,15 @@ async function measure(backend: NodeBackend, preset: PresetName, plan: FreezePla
   await trainer.run({ ...spec, steps });
   const ms = (performance.now() - t0) / steps;
   const tensorsAfter = tf.memory().numTensors;
+  // One more step, profiled, for its kernel count (not timed: profiling adds its own work).
+  const profile = await tf.profile(async () => void (await trainer.run({ ...spec, steps: 1 })));
+  const kernelsPerStep = profile.kernels.length;
   trainer.dispose();
   model.dispose();
   const label = plan.kind === 'none' ? 'none' : plan.kind === 'bottom' ? `bottom:${plan.k}` : plan.kind === 'top' ? `top:${plan.k}` : plan.kind;
   return {
-    backend, preset, freeze: label, batch, blockSize: config.blockSize, params: countParams(config),
-    msPerStep: ms, tokensPerSec: (batch * config.blockSize * 1000) / ms, tensorsBefore, tensorsAfter,
+    backend, threads: nodeThreads(), preset, freeze: label, batch, blockSize: config.blockSize, params: countParams(config),
+    msPerStep: ms, tokensPerSec: (batch * config.blockSize * 1000) / ms, tensorsBefore, tensorsAfter, kernelsPerStep,
   };
 }
 
@@ -154,11 +163,16 @@ async function soak(backend: NodeBackend, steps: number, calls: number): Promise
 }
 
 async function main() {
-  const { values } = parseArgs({ options: { backend: { type: 'string' }, steps: { type: 'string' }, presets: { type: 'string' }, simd: { type: 'string' }, soak: { type: 'string' }, calls: { type: 'string' }, sampling: { type: 'boolean' } } });
-  if (values.simd !== undefined && values.simd !== 'on' && values.simd !== 'off') throw new Error(`--simd takes on or off, not ${values.simd}`);
+  const { values } = parseArgs({ options: { backend: { type: 'string' }, steps: { type: 'string' }, presets: { type: 'string' }, simd: { type: 'string' }, fma: { type: 'string' }, threads: { type: 'string' }, soak: { type: 'string' }, calls: { type: 'string' }, sampling: { type: 'boolean' } } });
+  for (const flag of ['simd', 'fma'] as const) {
+    if (values[flag] !== undefined && values[flag] !== 'on' && values[flag] !== 'off') throw new Error(`--${flag} takes on or off, not ${values[flag]}`);
+  }
   // Off: the stock TF.js ops everywhere, to compare with the engine's own wasm kernels.
   const simd = values.simd !== 'off';
   setWasmKernelsEnabled(simd);
+  setWasmFma(values.fma !== 'off');
+  const threadCounts = (values.threads ?? String(allCores())).split(',').map(Number);
+  if (threadCounts.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--threads takes whole numbers ≥ 1 separated by commas, not ${values.threads}`);
   if (values.soak !== undefined) {
     const steps = Number(values.soak);
     const calls = Number(values.calls ?? 1000);
@@ -176,9 +190,15 @@ async function main() {
   for (const b of backends) if (!isNodeBackend(b)) throw new Error(`unknown backend ${b}`);
   const presets = (values.presets ?? 'tiny,baby').split(',') as PresetName[];
   const rows: Row[] = [];
-  for (const backend of values.sampling ? [] : (backends as NodeBackend[])) {
-    await useNodeBackend(backend);
-    if (backend === 'wasm') console.log(`wasm: the engine's kernels (SIMD matmul, GELU, AdamW; fused LayerNorm, softmax, cross-entropy, head split) ${bmmKernelActive() ? 'on' : 'off'}`);
+  const runs = (values.sampling ? [] : (backends as NodeBackend[])).flatMap((backend) => (backend === 'wasm' ? threadCounts : [1]).map((threads) => ({ backend, threads })));
+  for (const { backend, threads } of runs) {
+    await useNodeBackend(backend, { threads });
+    if (backend === 'wasm') {
+      console.log(
+        `wasm on ${nodeThreads()} thread${nodeThreads() === 1 ? '' : 's'}: the engine's kernels (SIMD matmul, GELU, AdamW; fused LayerNorm, softmax, cross-entropy, head split) ` +
+          `${bmmKernelActive() ? `on, fused multiply-add ${wasmFmaActive() ? 'on' : 'off'}` : 'off'}`,
+      );
+    }
     for (const preset of presets) {
       // The pure-JS cpu backend is ~10× slower: fewer steps keep the benchmark to minutes.
       const steps = Number(values.steps ?? (backend === 'cpu' ? (preset === 'tiny' ? 10 : 3) : preset === 'tiny' ? 40 : 15));
@@ -191,8 +211,8 @@ async function main() {
         row.relativeToFull = row.msPerStep / full;
         rows.push(row);
         console.log(
-          `${backend.padEnd(5)} ${preset.padEnd(5)} freeze ${row.freeze.padEnd(9)} ${row.msPerStep.toFixed(1).padStart(8)} ms/step ` +
-            `${Math.round(row.tokensPerSec).toString().padStart(7)} tok/s  ×${row.relativeToFull.toFixed(2)} of full  tensors ${row.tensorsBefore}→${row.tensorsAfter}`,
+          `${backend.padEnd(5)} ${String(row.threads).padStart(2)}t ${preset.padEnd(5)} freeze ${row.freeze.padEnd(9)} ${row.msPerStep.toFixed(1).padStart(8)} ms/step ` +
+            `${Math.round(row.tokensPerSec).toString().padStart(7)} tok/s  ×${row.relativeToFull.toFixed(2)} of full  tensors ${row.tensorsBefore}→${row.tensorsAfter}  ${row.kernelsPerStep} kernels/step`,
         );
       }
     }
@@ -200,7 +220,7 @@ async function main() {
   const sampling: SampleRow[] = [];
   for (const backend of backends as NodeBackend[]) {
     if (backend === 'cpu') continue; // minutes per reply without the cache
-    await useNodeBackend(backend);
+    await useNodeBackend(backend, { threads: threadCounts[threadCounts.length - 1] });
     for (const preset of presets) {
       const row = await measureSampling(backend, preset, 256);
       sampling.push(row);
@@ -208,13 +228,17 @@ async function main() {
     }
   }
   mkdirSync('bench-results', { recursive: true });
-  const report = { date: new Date().toISOString(), cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, tfjs: tf.version_core, simdKernels: simd, batch: 12, vocab: VOCAB, rows, sampling };
+  const report = { date: new Date().toISOString(), cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, tfjs: tf.version_core, simdKernels: simd, fma: values.fma !== 'off', threads: threadCounts, batch: 12, vocab: VOCAB, rows, sampling };
   writeFileSync('bench-results/bench.json', JSON.stringify(report, null, 2));
   console.log('\nwrote bench-results/bench.json');
   console.log('reference: nanoGPT/PyTorch, baby config, batch 12, one thread with OpenBLAS on this machine type: 67–72 ms/step, ~11k tokens/s');
 }
 
-main().catch((e) => {
-  console.error(`error: ${(e as Error).message}`);
-  process.exit(1);
-});
+// Exit explicitly: the threaded wasm build's own threads (XNNPACK's pool) would keep Node running after the last line.
+main().then(
+  () => process.stdout.write('', () => process.exit(0)),
+  (e) => {
+    console.error(`error: ${(e as Error).message}`);
+    process.exit(1);
+  },
+);
