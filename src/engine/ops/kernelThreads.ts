@@ -10,8 +10,8 @@
  * A kernel call is synchronous (TF.js calls kernels synchronously), so the caller blocks until every part is
  * done: it writes each helper its part (function and arguments) into a small shared control block, wakes it,
  * runs the first part itself and waits on a counter of parts still running. Helpers spin briefly before they
- * sleep, because the next kernel usually follows within microseconds. Blocking waits (Atomics.wait) are
- * allowed in a worker and in Node, which is where training runs; never on a page's main thread.
+ * sleep, because the next kernel usually follows within microseconds. The caller blocks (Atomics.wait) where
+ * that is allowed — a worker, where the app trains, and Node — and only spins on a page's main thread.
  */
 
 /** A started helper, as the runtime's worker type offers it. */
@@ -98,6 +98,8 @@ export function functionExports(module: WebAssembly.Module): string[] {
 export class KernelThreads {
   private readonly ctrl: Int32Array;
   private readonly args: Float64Array;
+  /** Whether this thread may block in Atomics.wait (not a page's main thread: there the caller only spins). */
+  private canBlock = true;
 
   private constructor(private readonly helpers: KernelThreadHandle[], control: SharedArrayBuffer, args: SharedArrayBuffer) {
     this.ctrl = new Int32Array(control);
@@ -109,7 +111,7 @@ export class KernelThreads {
    * modules) in this order. Resolves once all are ready; rejects if any fails to start, after stopping the others.
    */
   static async start(memory: WebAssembly.Memory, binaries: Uint8Array[], count: number, spawn: SpawnKernelThread): Promise<KernelThreads> {
-    if (!(memory.buffer instanceof SharedArrayBuffer)) throw new Error('kernel threads need shared memory (the threaded WebAssembly build)');
+    if (typeof SharedArrayBuffer === 'undefined' || !(memory.buffer instanceof SharedArrayBuffer)) throw new Error('kernel threads need shared memory (the threaded WebAssembly build)');
     const n = count - 1;
     const control = new SharedArrayBuffer(4 * (SEQ + n));
     const args = new SharedArrayBuffer(8 * ARGS_STRIDE * n);
@@ -176,7 +178,12 @@ export class KernelThreads {
       if (spins < SPIN) continue;
       t0 ||= Date.now();
       if (Date.now() - t0 > STALL_MS) throw new Error(`kernel threads: ${v} part(s) still running after ${STALL_MS / 1000} s`);
-      Atomics.wait(ctrl, PENDING, v, 100);
+      if (!this.canBlock) continue;
+      try {
+        Atomics.wait(ctrl, PENDING, v, 100);
+      } catch {
+        this.canBlock = false; // "Atomics.wait cannot be called in this context"
+      }
     }
   }
 

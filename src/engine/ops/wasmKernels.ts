@@ -57,6 +57,11 @@ export function heapBuffer(backend: WasmBackendLike): ArrayBufferLike {
   return memoryOf(backend)?.buffer ?? backend.wasm.HEAPU8.buffer;
 }
 
+/** Whether a buffer is shared (SharedArrayBuffer exists only where the page is cross-origin isolated, and in Node). */
+export function isShared(buffer: ArrayBufferLike | undefined): boolean {
+  return typeof SharedArrayBuffer !== 'undefined' && buffer instanceof SharedArrayBuffer;
+}
+
 /** Where a tensor's data starts in the wasm heap (bytes). */
 export function heapOffset(backend: WasmBackendLike, t: tf.TensorInfo): number {
   return backend.dataIdMap.get(t.dataId).memoryOffset;
@@ -156,7 +161,7 @@ export class WasmKernelModule<E> {
 
   /** The variant that fits this backend's memory (and the FMA setting). */
   private variantFor(backend: WasmBackendLike): Variant {
-    const shared = memoryOf(backend)?.buffer instanceof SharedArrayBuffer;
+    const shared = isShared(memoryOf(backend)?.buffer);
     const fma = this.binaries.fma !== undefined && wasmFmaActive();
     return fma ? (shared ? 'fmaShared' : 'fma') : shared ? 'shared' : 'plain';
   }
@@ -266,7 +271,7 @@ const threadModules = new WeakMap<object, string[]>();
 export async function startWasmKernelThreads(backend: WasmBackendLike, count: number, spawn: SpawnKernelThread, strict = false): Promise<number> {
   stopWasmKernelThreads(backend);
   const memory = memoryOf(backend);
-  if (count <= 1 || !memory || !(memory.buffer instanceof SharedArrayBuffer)) return 1;
+  if (count <= 1 || !memory || !isShared(memory.buffer)) return 1;
   const names: string[] = [];
   const binaries: Uint8Array[] = [];
   MODULES.forEach((m, i) => {
