@@ -70,6 +70,23 @@ export function splitHeads(qkv: tf.Tensor3D, nHead: number): tf.Tensor4D[] {
   );
 }
 
+/**
+ * Attention's output (B, nh, T, hs) → (B, T, C), heads side by side, as torch's y.transpose(1, 2).view(B, T, C):
+ * one copy each way where the backend has the fused kernels, else a transpose and a reshape.
+ */
+export function headsToRows(y: tf.Tensor4D): tf.Tensor3D {
+  const [B, nh, T, hs] = y.shape;
+  if (hasFused(FUSED.headsToRows) && hasFused(FUSED.rowsToHeads)) return runFused(FUSED.headsToRows, { y }, { nHead: nh }); // (B, T, C)
+  return y.transpose([0, 2, 1, 3]).reshape([B, T, nh * hs]); // (B, T, nh, hs) → (B, T, C)
+}
+
+if (!tf.getGradient(FUSED.headsToRows)) {
+  tf.registerGradient({
+    kernelName: FUSED.headsToRows,
+    gradFunc: (dy, _saved, attrs) => ({ y: () => runFused(FUSED.rowsToHeads, { x: dy as tf.Tensor }, { nHead: (attrs as { nHead: number }).nHead }) }),
+  });
+}
+
 // The fused head split's gradient, on any backend that has the pair: the inverse copy.
 if (!tf.getGradient(FUSED.splitHeads)) {
   tf.registerGradient({
@@ -110,7 +127,7 @@ export function causalSelfAttention(
   /** Receives the attention weights (B, nh, T, T) — the softmax itself, inside the caller's tidy. */
   probe?: (att: tf.Tensor4D) => void,
 ): tf.Tensor3D {
-  const [B, T, C] = x.shape;
+  const C = x.shape[2];
   const hs = C / nHead;
   const qkv = linear(x, w.cAttnW, w.cAttnB) as tf.Tensor3D; // (B, T, 3C)
   let [q, k, v] = splitHeads(qkv, nHead); // each (B, nh, T, hs)
@@ -126,8 +143,6 @@ export function causalSelfAttention(
   let att = maskedSoftmax(bmm(q, k, false, true), mask, 1 / Math.sqrt(hs)); // (B, nh, T, T)
   probe?.(att as tf.Tensor4D);
   att = dropout(att, dropoutRate, dropoutSeeds?.[0]);
-  const y = bmm(att, v) // (B, nh, T, hs)
-    .transpose([0, 2, 1, 3]) // (B, T, nh, hs)
-    .reshape([B, T, C]); // (B, T, C): heads side by side, as torch's y.transpose(1, 2).view(B, T, C)
+  const y = headsToRows(bmm(att, v) as tf.Tensor4D); // (B, nh, T, hs) → (B, T, C)
   return dropout(linear(y, w.cProjW, w.cProjB), dropoutRate, dropoutSeeds?.[1]) as tf.Tensor3D; // (B, T, C)
 }

@@ -13,7 +13,7 @@
  */
 import * as tf from '../tf';
 import { WASM_BASE64 } from './kernels/bmm.wasm';
-import { WasmKernelModule, heapOffset, registerWasm, type WasmKernelArgs } from './wasmKernels';
+import { WasmKernelModule, heapOffset, registerWasm, type WasmBackendLike, type WasmKernelArgs } from './wasmKernels';
 
 const KERNEL = 'SgpBatchMatMul';
 
@@ -73,15 +73,15 @@ export function bmmParts(
   return out;
 }
 
-function bmmKernel({ inputs: { a, b }, backend: be, attrs }: WasmKernelArgs): tf.TensorInfo {
-  const { transposeA, transposeB } = attrs as unknown as BmmAttrs;
+/**
+ * op(A)·op(B) for `batch` entries into `out` (all byte offsets in the heap; strides in floats as bmm.wat takes
+ * them), split over the kernel threads, with the scratch each part needs.
+ */
+export function runBmm(
+  be: WasmBackendLike, batch: number, M: number, N: number, K: number,
+  a: number, sAi: number, sAk: number, b: number, sBk: number, sBj: number, out: number,
+): void {
   if (!kernels.on(be)) throw new Error('the SIMD batched matmul kernel is not available on this backend');
-  const r = a.shape.length;
-  const batchDims = a.shape.slice(0, -2);
-  const batch = batchDims.reduce((p, d) => p * d, 1);
-  const [M, K] = transposeA ? [a.shape[r - 1], a.shape[r - 2]] : [a.shape[r - 2], a.shape[r - 1]];
-  const N = transposeB ? b.shape[r - 2] : b.shape[r - 1];
-  const out = be.makeOutput([...batchDims, M, N], 'float32');
   // Scratch for packed B and a padded output block (see bmm.wat), one per part.
   const Mp = (M + 3) & ~3;
   const Np = (N + 7) & ~7;
@@ -89,17 +89,27 @@ function bmmKernel({ inputs: { a, b }, backend: be, attrs }: WasmKernelArgs): tf
   const threads = kernels.threads(be);
   const work = be.wasm._malloc(workBytes * threads);
   try {
-    // Strides in floats: op(A)[i, k] = A[i·sAi + k·sAk], op(B)[k, j] = B[k·sBk + j·sBj].
-    const parts = bmmParts(
-      batch, M, N, K,
-      heapOffset(be, a), transposeA ? 1 : K, transposeA ? M : 1,
-      heapOffset(be, b), transposeB ? 1 : N, transposeB ? K : 1,
-      heapOffset(be, out), work, workBytes, threads,
-    );
-    kernels.run(be, 'bmm', parts);
+    kernels.run(be, 'bmm', bmmParts(batch, M, N, K, a, sAi, sAk, b, sBk, sBj, out, work, workBytes, threads));
   } finally {
     be.wasm._free(work);
   }
+}
+
+function bmmKernel({ inputs: { a, b }, backend: be, attrs }: WasmKernelArgs): tf.TensorInfo {
+  const { transposeA, transposeB } = attrs as unknown as BmmAttrs;
+  const r = a.shape.length;
+  const batchDims = a.shape.slice(0, -2);
+  const batch = batchDims.reduce((p, d) => p * d, 1);
+  const [M, K] = transposeA ? [a.shape[r - 1], a.shape[r - 2]] : [a.shape[r - 2], a.shape[r - 1]];
+  const N = transposeB ? b.shape[r - 2] : b.shape[r - 1];
+  const out = be.makeOutput([...batchDims, M, N], 'float32');
+  // Strides in floats: op(A)[i, k] = A[i·sAi + k·sAk], op(B)[k, j] = B[k·sBk + j·sBj].
+  runBmm(
+    be, batch, M, N, K,
+    heapOffset(be, a), transposeA ? 1 : K, transposeA ? M : 1,
+    heapOffset(be, b), transposeB ? 1 : N, transposeB ? K : 1,
+    heapOffset(be, out),
+  );
   return out;
 }
 

@@ -38,6 +38,16 @@ export const FUSED = {
   splitHeads: 'SgpSplitHeads',
   /** Its inverse, the gradient: dq, dk, dv → (B, T, 3C). */
   mergeHeads: 'SgpMergeHeads',
+  /** Attention's output (B, nh, T, hs) → (B, T, C), heads side by side. */
+  headsToRows: 'SgpHeadsToRows',
+  /** Its inverse, the gradient: (B, T, C) → (B, nh, T, hs). */
+  rowsToHeads: 'SgpRowsToHeads',
+  /** The GPT's input: wte[idx] + wpe[P..P+T), (B, T, C). */
+  embedding: 'SgpEmbedding',
+  /** Its gradient for wte, (V, C): rows of dx added by token. */
+  embeddingGradTokens: 'SgpEmbeddingGradTokens',
+  /** Its gradient for wpe, (positions, C): rows of dx added by position. */
+  embeddingGradPositions: 'SgpEmbeddingGradPositions',
 } as const;
 
 /** Inputs one fused program binds at most (+1 output = 7 storage buffers, under WebGPU's minimum of 8). */
