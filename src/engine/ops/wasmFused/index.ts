@@ -1,7 +1,8 @@
 /**
  * Fused kernels for the wasm backend, registered under the names in src/engine/ops/fused.ts (the WebGPU
  * ones are in src/worker/webgpu/): LayerNorm and the causal softmax as SIMD modules with a JavaScript path
- * for odd widths; cross-entropy, attention's head split and the embedding lookup in JavaScript. They work in TF.js's wasm heap.
+ * for odd widths, the head copies and the sum of squares as SIMD modules; cross-entropy and the embedding lookup
+ * in JavaScript. They work in TF.js's wasm heap.
  * Switched off with the other wasm kernels (setWasmKernelsEnabled(false): the stock ops, to compare).
  * Registered on import, as the other wasm kernels are (the model's layers import this module).
  */
@@ -10,9 +11,11 @@ import { registerCrossEntropy } from './crossEntropy';
 import { registerEmbedding } from './embedding';
 import { registerHeads } from './heads';
 import { registerLayerNorm } from './layerNorm';
+import { registerSumSquares } from './sumSquares';
 
 registerLayerNorm();
 registerAttention();
 registerCrossEntropy();
 registerHeads();
 registerEmbedding();
+registerSumSquares();
