@@ -9,6 +9,8 @@
  *   npm run bench -- --simd off        wasm without the engine's own kernels (stock TF.js ops), to compare
  *   npm run bench -- --threads 1,2     wasm on each of these thread counts, in turn (default: every core)
  *   npm run bench -- --fma off         the plain SIMD matrix product where fused multiply-add is available
+ *   npm run bench -- --matmul          the baby step's products, ours against TF.js's (XNNPACK), per shape and
+ *                                      thread count (with --threads)
  *   npm run bench -- --sampling        only the sampling rows (200-token replies at context 256)
  *   npm run bench -- --soak 10000      soak: train the tiny model that many steps, then 1,000 sampling
  *                                      calls, printing tensors alive, bytes on the device and JS heap
@@ -27,7 +29,7 @@ import { corpusSource } from '../src/engine/data/sources';
 import { Trainer } from '../src/engine/train/trainer';
 import type { FreezePlan } from '../src/engine/train/freeze';
 import { allCores, isNodeBackend, NODE_BACKENDS, nodeThreads, useNodeBackend, type NodeBackend } from './backend';
-import { bmmKernelActive } from '../src/engine/ops/bmm';
+import { bmm, bmmKernelActive } from '../src/engine/ops/bmm';
 import { setWasmFma, setWasmKernelsEnabled, wasmFmaActive } from '../src/engine/ops/wasmKernels';
 
 interface Row {
@@ -162,8 +164,58 @@ async function soak(backend: NodeBackend, steps: number, calls: number): Promise
   return points;
 }
 
+interface MatmulRow {
+  threads: number;
+  shape: string;
+  /** GFLOP/s of the engine's kernel, and of TF.js's own matMul (XNNPACK for a 2-D product; B given untransposed). */
+  ours: number;
+  tfjs: number;
+}
+
+/**
+ * The products of a baby training step (batch 12, width 128, context 64), each timed as the engine runs it (bmm,
+ * which reads transposed operands in place) and as TF.js's matMul would with both operands already laid out for
+ * XNNPACK (2-D, untransposed: the transposes themselves not counted, which favours TF.js). Best of 5 × 20 calls.
+ */
+function measureMatmuls(threads: number): MatmulRow[] {
+  const N = 12 * 64;
+  // [label, op(A) rows, inner, op(B) columns, batch, transposeA, transposeB]
+  const shapes: Array<[string, number, number, number, number, boolean, boolean]> = [
+    ['x·W_fcᵀ', N, 128, 512, 1, false, true],
+    ['dy·W_fc', N, 512, 128, 1, false, false],
+    ['dW_fc = dyᵀ·x', 512, N, 128, 1, true, false],
+    ['x·W_qkvᵀ', N, 128, 384, 1, false, true],
+    ['q·kᵀ (48 heads)', 64, 32, 64, 48, false, true],
+    ['att·v (48 heads)', 64, 64, 32, 48, false, false],
+  ];
+  const time = (f: () => tf.Tensor): number => {
+    tf.dispose(f());
+    let best = Infinity;
+    for (let r = 0; r < 5; r++) {
+      const t0 = performance.now();
+      for (let i = 0; i < 20; i++) tf.dispose(f());
+      best = Math.min(best, (performance.now() - t0) / 20);
+    }
+    return best;
+  };
+  return shapes.map(([label, M, K, Ncol, batch, tA, tB]) => {
+    const lead = batch > 1 ? [batch] : [];
+    const a = tf.randomNormal([...lead, ...(tA ? [K, M] : [M, K])]);
+    const b = tf.randomNormal([...lead, ...(tB ? [Ncol, K] : [K, Ncol])]);
+    const a2 = tf.randomNormal([...lead, M, K]);
+    const b2 = tf.randomNormal([...lead, K, Ncol]);
+    const flops = 2 * batch * M * K * Ncol;
+    const ours = flops / time(() => bmm(a, b, tA, tB)) / 1e6;
+    const tfjs = flops / time(() => tf.matMul(a2, b2)) / 1e6;
+    tf.dispose([a, b, a2, b2]);
+    const row = { threads, shape: `${label}: ${batch > 1 ? `${batch}×` : ''}(${M}×${K})·(${K}×${Ncol})`, ours, tfjs };
+    console.log(`${String(threads).padStart(2)}t ${row.shape.padEnd(44)} ours ${ours.toFixed(1).padStart(5)} GFLOP/s   TF.js ${tfjs.toFixed(1).padStart(5)} GFLOP/s`);
+    return row;
+  });
+}
+
 async function main() {
-  const { values } = parseArgs({ options: { backend: { type: 'string' }, steps: { type: 'string' }, presets: { type: 'string' }, simd: { type: 'string' }, fma: { type: 'string' }, threads: { type: 'string' }, soak: { type: 'string' }, calls: { type: 'string' }, sampling: { type: 'boolean' } } });
+  const { values } = parseArgs({ options: { backend: { type: 'string' }, steps: { type: 'string' }, presets: { type: 'string' }, simd: { type: 'string' }, fma: { type: 'string' }, threads: { type: 'string' }, soak: { type: 'string' }, calls: { type: 'string' }, sampling: { type: 'boolean' }, matmul: { type: 'boolean' } } });
   for (const flag of ['simd', 'fma'] as const) {
     if (values[flag] !== undefined && values[flag] !== 'on' && values[flag] !== 'off') throw new Error(`--${flag} takes on or off, not ${values[flag]}`);
   }
@@ -184,6 +236,17 @@ async function main() {
     mkdirSync('bench-results', { recursive: true });
     writeFileSync('bench-results/soak.json', JSON.stringify({ date: new Date().toISOString(), backend, preset: 'tiny', batch: 12, steps, calls, node: process.version, points }, null, 2));
     console.log('wrote bench-results/soak.json');
+    return;
+  }
+  if (values.matmul) {
+    const rows: MatmulRow[] = [];
+    for (const threads of threadCounts) {
+      await useNodeBackend('wasm', { threads });
+      rows.push(...measureMatmuls(threads));
+    }
+    mkdirSync('bench-results', { recursive: true });
+    writeFileSync('bench-results/matmul.json', JSON.stringify({ date: new Date().toISOString(), cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, fma: wasmFmaActive(), rows }, null, 2));
+    console.log('wrote bench-results/matmul.json');
     return;
   }
   const backends = values.backend ? [values.backend] : [...NODE_BACKENDS];
