@@ -8,6 +8,7 @@ import { linearKernelFits, linearSimd } from '../ops/linear';
 import { geluKernelFits, geluSimd } from '../ops/gelu';
 import { FUSED, hasFused, nativeTransposes, runFused } from '../ops/fused';
 import '../ops/wasmFused'; // registers the wasm backend's fused kernels
+import { WASM_LAYER_NORM } from '../ops/wasmFused/layerNorm';
 
 /**
  * a · b for 2-D a (M, K) and b (K, N) → (M, N), with a backward pass made only of untransposed 2-D
@@ -55,9 +56,17 @@ export function linear(x: tf.Tensor, weight: tf.Tensor, bias?: tf.Tensor): tf.Te
 
 /**
  * LayerNorm over the last axis, eps 1e-5 as PyTorch. x: (..., C) → (..., C).
- * One fused program each way where the backend has them (src/engine/ops/fused.ts), else the stock ops.
+ * One fused program forward where the backend has them (src/engine/ops/fused.ts; wasm's also keeps the row
+ * statistics for the gradient), else the stock ops.
  */
 export function layerNorm(x: tf.Tensor, weight: tf.Tensor, bias?: tf.Tensor, eps = 1e-5): tf.Tensor {
+  if (hasFused(WASM_LAYER_NORM) && hasFused(FUSED.layerNormGradX) && hasFused(FUSED.layerNormGradParam)) {
+    // wasm: one kernel that also gives the row statistics, which its registered gradient keeps (no recompute,
+    // no custom-gradient wrapper, and only the gradients the tape asks for).
+    const [y, stats] = tf.engine().runKernel(WASM_LAYER_NORM, bias ? { x, weight, bias } : { x, weight }, { eps }) as tf.Tensor[];
+    stats.dispose(); // the tape, when recording, keeps its own reference
+    return y; // (..., C)
+  }
   if (hasFused(FUSED.layerNorm) && hasFused(FUSED.layerNormGradX)) return fusedLayerNorm(eps, bias !== undefined)(...(bias ? [x, weight, bias] : [x, weight]));
   return layerNormReference(x, weight, bias, eps);
 }

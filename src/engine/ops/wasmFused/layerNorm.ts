@@ -82,33 +82,50 @@ function layerNormStats({ inputs, backend, attrs }: WasmKernelArgs): tf.TensorIn
   return out;
 }
 
-function layerNorm({ inputs, backend, attrs }: WasmKernelArgs): tf.TensorInfo {
-  const { x, weight, bias } = inputs;
-  const eps = Number(attrs?.eps ?? 1e-5);
+/** y = LayerNorm(x) into `out`, the row statistics (mean, 1/σ) into `stats` (a heap address of N pairs). */
+function forward(backend: WasmBackendLike, x: tf.TensorInfo, weight: tf.TensorInfo, bias: tf.TensorInfo | undefined, out: tf.TensorInfo, stats: number, eps: number): void {
   const [N, C] = rowsOf(x);
   if (tf.util.sizeFromShape(weight.shape) !== C || (bias && tf.util.sizeFromShape(bias.shape) !== C)) {
     throw new Error(`LayerNorm kernel: weight/bias must have ${C} elements`);
   }
+  const k = simdFor(backend, C);
+  if (k) {
+    const [X, W, B, Y] = [at(backend, x), at(backend, weight), bias ? at(backend, bias) : 0, at(backend, out)];
+    simd.run(backend, 'forward', rowParts(backend, N, C, (r0, n) => [X + 4 * r0 * C, W, B, Y + 4 * r0 * C, stats + 8 * r0, n, C, eps]));
+    return;
+  }
+  const [X, W, Y, B] = views(backend, x, weight, out, ...(bias ? [bias] : []));
+  const S = new Float32Array(heapBuffer(backend), stats, 2 * N);
+  for (let r = 0; r < N; r++) {
+    const base = r * C;
+    rowStats(X, base, C, eps, S, r);
+    for (let c = 0; c < C; c++) Y[base + c] = (X[base + c] - S[2 * r]) * S[2 * r + 1] * W[c] + (B ? B[c] : 0);
+  }
+}
+
+/** The fused program ops/fused.ts names: y only (the statistics in scratch). */
+function layerNorm({ inputs, backend, attrs }: WasmKernelArgs): tf.TensorInfo {
+  const { x, weight, bias } = inputs;
   const out = backend.makeOutput(x.shape, 'float32'); // x's shape
-  const stats = backend.wasm._malloc(8 * N); // scratch: (N, 2) row statistics
+  const stats = backend.wasm._malloc(8 * rowsOf(x)[0]); // scratch: (N, 2) row statistics
   try {
-    const k = simdFor(backend, C);
-    if (k) {
-      const [X, W, B, Y] = [at(backend, x), at(backend, weight), bias ? at(backend, bias) : 0, at(backend, out)];
-      simd.run(backend, 'forward', rowParts(backend, N, C, (r0, n) => [X + 4 * r0 * C, W, B, Y + 4 * r0 * C, stats + 8 * r0, n, C, eps]));
-      return out;
-    }
-    const [X, W, Y, B] = views(backend, x, weight, out, ...(bias ? [bias] : []));
-    const S = new Float32Array(heapBuffer(backend), stats, 2 * N);
-    for (let r = 0; r < N; r++) {
-      const base = r * C;
-      rowStats(X, base, C, eps, S, r);
-      for (let c = 0; c < C; c++) Y[base + c] = (X[base + c] - S[2 * r]) * S[2 * r + 1] * W[c] + (B ? B[c] : 0);
-    }
+    forward(backend, x, weight, bias, out, stats, Number(attrs?.eps ?? 1e-5));
     return out;
   } finally {
     backend.wasm._free(stats);
   }
+}
+
+/**
+ * wasm's own LayerNorm for training: y and the row statistics (N, 2) as a second output, which the gradient
+ * keeps (registered below) instead of recomputing them with a kernel of its own, nine times a step at baby.
+ */
+function layerNormWithStats({ inputs, backend, attrs }: WasmKernelArgs): tf.TensorInfo[] {
+  const { x, weight, bias } = inputs;
+  const out = backend.makeOutput(x.shape, 'float32'); // x's shape
+  const stats = backend.makeOutput([rowsOf(x)[0], 2], 'float32'); // (N, 2): mean, 1/σ per row
+  forward(backend, x, weight, bias, out, at(backend, stats), Number(attrs?.eps ?? 1e-5));
+  return [out, stats];
 }
 
 function layerNormGradX({ inputs, backend }: WasmKernelArgs): tf.TensorInfo {
@@ -157,8 +174,30 @@ function layerNormGradParam({ inputs, backend, attrs }: WasmKernelArgs): tf.Tens
   return out;
 }
 
+/** The kernel's name: wasm only (not a fused-program name: WebGPU's LayerNorm has one output). */
+export const WASM_LAYER_NORM = 'SgpWasmLayerNorm';
+
 export function registerLayerNorm(): void {
+  // The gradient: only what the tape asks for (a frozen layer's weights are not), from the saved statistics.
+  if (!tf.getGradient(WASM_LAYER_NORM)) {
+    tf.registerGradient({
+      kernelName: WASM_LAYER_NORM,
+      inputsToSave: ['x', 'weight'],
+      outputsToSave: [false, true],
+      gradFunc: (dys, saved) => {
+        const [x, weight, stats] = saved;
+        const dy = (dys as tf.Tensor[])[0]; // y's (the statistics' is unused)
+        const run = (name: string, inputs: tf.NamedTensorMap, attrs: tf.NamedAttrMap = {}) => tf.engine().runKernel(name, inputs, attrs) as tf.Tensor;
+        return {
+          x: () => run(FUSED.layerNormGradX, { x, weight, dy, stats }), // x's shape
+          weight: () => run(FUSED.layerNormGradParam, { x, dy, stats }, { what: 'weight' }), // (C)
+          bias: () => run(FUSED.layerNormGradParam, { x, dy, stats }, { what: 'bias' }), // (C)
+        };
+      },
+    });
+  }
   registerWasm([
+    [WASM_LAYER_NORM, layerNormWithStats],
     [FUSED.layerNorm, layerNorm],
     [FUSED.layerNormStats, layerNormStats],
     [FUSED.layerNormGradX, layerNormGradX],
