@@ -167,21 +167,37 @@ describe('kernel threads on the threaded wasm build', () => {
 });
 
 describe('the kernel thread pool', () => {
-  it('reports a helper whose part traps as an error, and keeps working after', async () => {
-    // A module that stores a float at an address: a part with an address past the heap traps on its helper.
+  it('runs every part once, whichever thread claims it; a part that traps is an error, not a hang, and the pool keeps working', async () => {
+    // A module that counts to `work`, then stores a float at an address: a part with an address past the heap traps.
     const api = await wabt();
-    const wat = api.parseWat('store.wat', '(module (import "env" "memory" (memory 1 65536 shared)) (func (export "store") (param i32 f32) (f32.store (local.get 0) (local.get 1))))', { threads: true });
+    const wat = api.parseWat(
+      'store.wat',
+      `(module (import "env" "memory" (memory 1 65536 shared))
+        (func (export "store") (param $p i32) (param $v f32) (param $work i32)
+          (block $done (loop $count (br_if $done (i32.eqz (local.get $work))) (local.set $work (i32.sub (local.get $work) (i32.const 1))) (br $count)))
+          (f32.store (local.get $p) (local.get $v))))`,
+      { threads: true },
+    );
     const bytes = Uint8Array.from(wat.toBinary({}).buffer);
     wat.destroy();
     const memory = new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true } as WebAssembly.MemoryDescriptor);
-    const store = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports.store as (p: number, v: number) => void;
+    const store = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports.store as (p: number, v: number, work: number) => void;
     const pool = await KernelThreads.start(memory, [bytes], 2, spawnNodeKernelThread);
     try {
       const heap = new Float32Array(memory.buffer);
-      pool.run(0, [[0, 1.5], [4, 2.5]], (args) => store(args[0], args[1]));
-      expect([heap[0], heap[1]]).toEqual([1.5, 2.5]);
-      expect(() => pool.run(0, [[8, 1], [1 << 30, 1]], (args) => store(args[0], args[1]))).toThrow(/kernel thread failed/);
-      pool.run(0, [[8, 3.5], [12, 4.5]], (args) => store(args[0], args[1]));
+      let here = 0;
+      for (let job = 1; job <= 20; job++) {
+        // Eight parts of some work each for two threads: each writes its own slot.
+        pool.run(0, Array.from({ length: 8 }, (_, i) => [4 * i, job * 10 + i, 200_000]), (args) => {
+          here++;
+          store(args[0], args[1], args[2]);
+        });
+        expect(Array.from(heap.slice(0, 8))).toEqual(Array.from({ length: 8 }, (_, i) => job * 10 + i));
+      }
+      expect(here).toBeLessThan(160); // the helper took some of the parts
+      // The trap surfaces on whichever thread ran the part: as the trap here, or as a failed thread there.
+      expect(() => pool.run(0, [[32, 1, 0], [1 << 30, 1, 0]], (args) => store(args[0], args[1], args[2]))).toThrow(/kernel thread failed|out of bounds/);
+      pool.run(0, [[8, 3.5, 0], [12, 4.5, 0]], (args) => store(args[0], args[1], args[2]));
       expect([heap[2], heap[3]]).toEqual([3.5, 4.5]);
     } finally {
       pool.stop();

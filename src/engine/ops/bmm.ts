@@ -45,19 +45,26 @@ interface BmmAttrs {
 const MIN_PART_FLOPS = 1 << 20;
 
 /**
- * The kernel's calls for one product, split into at most `threads` parts: over the batch where there is one
- * (attention's heads), else over the rows of the output in whole tiles of 4 (the linear layers). Each part
- * gets its own scratch. Arguments as bmm.wat takes them; offsets in bytes.
+ * How many parts one product splits into with `threads` threads: over the batch where there is one (attention's
+ * heads), two per thread; else over the rows of the output, one per thread (each part packs B again, see
+ * bmm.wat); never parts of under MIN_PART_FLOPS.
+ */
+export function bmmPartCount(batch: number, M: number, N: number, K: number, threads: number): number {
+  if (threads <= 1) return 1;
+  const byWork = Math.max(1, Math.floor((2 * batch * M * N * K) / MIN_PART_FLOPS));
+  return batch > 1 ? Math.min(2 * threads, batch, byWork) : Math.min(threads, Math.ceil(M / 4), byWork);
+}
+
+/**
+ * The kernel's calls for one product in `parts` parts: over the batch where there is one, else over the rows
+ * of the output in whole tiles of 4. Each part gets its own scratch (workBytes at work + p·workBytes).
+ * Arguments as bmm.wat takes them; offsets in bytes.
  */
 export function bmmParts(
   batch: number, M: number, N: number, K: number,
   a: number, sAi: number, sAk: number, b: number, sBk: number, sBj: number, c: number,
-  work: number, workBytes: number, threads: number,
+  work: number, workBytes: number, parts: number,
 ): number[][] {
-  const flops = 2 * batch * M * N * K;
-  let parts = Math.max(1, Math.min(threads, Math.floor(flops / MIN_PART_FLOPS)));
-  if (batch > 1) parts = Math.min(parts, batch);
-  else parts = Math.min(parts, Math.ceil(M / 4));
   const out: number[][] = [];
   for (let p = 0; p < parts; p++) {
     const w = work + p * workBytes;
@@ -86,10 +93,10 @@ export function runBmm(
   const Mp = (M + 3) & ~3;
   const Np = (N + 7) & ~7;
   const workBytes = 4 * (K * Np + Mp * Np);
-  const threads = kernels.threads(be);
-  const work = be.wasm._malloc(workBytes * threads);
+  const parts = bmmPartCount(batch, M, N, K, kernels.threads(be));
+  const work = be.wasm._malloc(workBytes * parts);
   try {
-    kernels.run(be, 'bmm', bmmParts(batch, M, N, K, a, sAi, sAk, b, sBk, sBj, out, work, workBytes, threads));
+    kernels.run(be, 'bmm', bmmParts(batch, M, N, K, a, sAi, sAk, b, sBk, sBj, out, work, workBytes, parts));
   } finally {
     be.wasm._free(work);
   }

@@ -35,7 +35,7 @@ registerWasm([
       const slope = be.makeOutput(x.shape, 'float32'); // x's shape
       const [X, Y, S] = [heapOffset(be, x), heapOffset(be, y), heapOffset(be, slope)];
       // Parts start at multiples of 4 and hold at least 4 elements, as the kernel needs.
-      const parts = splitRange(tf.util.sizeFromShape(x.shape), kernels.threads(be), MIN_PART, 4).map(([i0, i1]) => [X + 4 * i0, Y + 4 * i0, S + 4 * i0, i1 - i0]);
+      const parts = splitRange(tf.util.sizeFromShape(x.shape), kernels.parts(be), MIN_PART, 4).map(([i0, i1]) => [X + 4 * i0, Y + 4 * i0, S + 4 * i0, i1 - i0]);
       kernels.run(be, 'gelu', parts);
       return [y, slope];
     },

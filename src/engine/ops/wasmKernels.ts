@@ -206,8 +206,17 @@ export class WasmKernelModule<E> {
   }
 
   /**
+   * How many parts to split a call into where its parts cost nothing extra: two per thread, so that a thread
+   * slow to wake leaves less for the others to wait on (1 without threads).
+   */
+  parts(backend: WasmBackendLike): number {
+    const t = this.threads(backend);
+    return t > 1 ? 2 * t : 1;
+  }
+
+  /**
    * Call the export `fn` once per argument list in `parts`: at once on the kernel threads where the backend
-   * has them (at most threads(backend) parts; the first runs here), else one after another.
+   * has them (at most PARTS_PER_THREAD per thread, each run by whichever thread claims it), else one after another.
    */
   run(backend: WasmBackendLike, fn: keyof E & string, parts: number[][]): void {
     const exports = this.on(backend);
@@ -246,7 +255,7 @@ export class WasmKernelModule<E> {
 }
 
 /**
- * [0, n) split into at most `threads` contiguous ranges [start, end): boundaries at multiples of `align`, each
+ * [0, n) split into at most `threads` contiguous ranges [start, end) (a count of parts, whatever it is called): boundaries at multiples of `align`, each
  * range at least `min` long (so a small call stays whole: waking a thread costs microseconds).
  */
 export function splitRange(n: number, threads: number, min: number, align = 1): Array<[number, number]> {

@@ -46,7 +46,7 @@ const MIN_PART = 32_768;
  * arguments made by `args` from its first row and row count.
  */
 function rowParts(backend: WasmBackendLike, rows: number, T: number, S: number, args: (r0: number, n: number) => number[]): number[][] {
-  return splitRange(rows, simd.threads(backend), MIN_PART / S, T).map(([r0, r1]) => args(r0, r1 - r0));
+  return splitRange(rows, simd.parts(backend), MIN_PART / S, T).map(([r0, r1]) => args(r0, r1 - r0));
 }
 
 function causalSoftmax({ inputs, backend, attrs }: WasmKernelArgs): tf.TensorInfo {

@@ -52,7 +52,7 @@ const MIN_PART = 32_768;
  * r0 rows: r0·C floats in x-shaped tensors, r0 pairs in the statistics).
  */
 function rowParts(backend: WasmBackendLike, N: number, C: number, args: (r0: number, rows: number) => number[]): number[][] {
-  return splitRange(N, simd.threads(backend), Math.ceil(MIN_PART / C)).map(([r0, r1]) => args(r0, r1 - r0));
+  return splitRange(N, simd.parts(backend), Math.ceil(MIN_PART / C)).map(([r0, r1]) => args(r0, r1 - r0));
 }
 
 /** Mean and 1/σ of the row of x at base (the JavaScript path). */
