@@ -6,7 +6,7 @@
 import * as tf from '../tf';
 import { dropout, linear } from './layers';
 import { bmm } from '../ops/bmm';
-import { FUSED, hasFused, runFused } from '../ops/fused';
+import { FUSED, FUSED_WASM, hasFused, runFused } from '../ops/fused';
 
 export interface AttentionWeights {
   cAttnW: tf.Tensor; // (3C, C): rows are q, then k, then v
@@ -76,14 +76,14 @@ export function splitHeads(qkv: tf.Tensor3D, nHead: number): tf.Tensor4D[] {
  */
 export function headsToRows(y: tf.Tensor4D): tf.Tensor3D {
   const [B, nh, T, hs] = y.shape;
-  if (hasFused(FUSED.headsToRows) && hasFused(FUSED.rowsToHeads)) return runFused(FUSED.headsToRows, { y }, { nHead: nh }); // (B, T, C)
+  if (hasFused(FUSED_WASM.headsToRows) && hasFused(FUSED_WASM.rowsToHeads)) return runFused(FUSED_WASM.headsToRows, { y }, { nHead: nh }); // (B, T, C)
   return y.transpose([0, 2, 1, 3]).reshape([B, T, nh * hs]); // (B, T, nh, hs) → (B, T, C)
 }
 
-if (!tf.getGradient(FUSED.headsToRows)) {
+if (!tf.getGradient(FUSED_WASM.headsToRows)) {
   tf.registerGradient({
-    kernelName: FUSED.headsToRows,
-    gradFunc: (dy, _saved, attrs) => ({ y: () => runFused(FUSED.rowsToHeads, { x: dy as tf.Tensor }, { nHead: (attrs as { nHead: number }).nHead }) }),
+    kernelName: FUSED_WASM.headsToRows,
+    gradFunc: (dy, _saved, attrs) => ({ y: () => runFused(FUSED_WASM.rowsToHeads, { x: dy as tf.Tensor }, { nHead: (attrs as { nHead: number }).nHead }) }),
   });
 }
 

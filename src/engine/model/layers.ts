@@ -6,7 +6,7 @@
 import * as tf from '../tf';
 import { linearKernelFits, linearSimd } from '../ops/linear';
 import { geluKernelFits, geluSimd } from '../ops/gelu';
-import { FUSED, hasFused, nativeTransposes, runFused } from '../ops/fused';
+import { FUSED, FUSED_WASM, hasFused, nativeTransposes, runFused } from '../ops/fused';
 import '../ops/wasmFused'; // registers the wasm backend's fused kernels
 import { WASM_LAYER_NORM } from '../ops/wasmFused/layerNorm';
 
@@ -172,24 +172,24 @@ export function embedding(idx: tf.Tensor, table: tf.Tensor): tf.Tensor {
  * lookup, a slice and an add.
  */
 export function embedInput(idx: tf.Tensor2D, wte: tf.Tensor, wpe: tf.Tensor, P: number): tf.Tensor3D {
-  if (hasFused(FUSED.embedding) && hasFused(FUSED.embeddingGradTokens) && hasFused(FUSED.embeddingGradPositions)) {
+  if (hasFused(FUSED_WASM.embedding) && hasFused(FUSED_WASM.embeddingGradTokens) && hasFused(FUSED_WASM.embeddingGradPositions)) {
     // The tables' sizes travel as attributes, so the gradient saves only the ids.
-    return runFused(FUSED.embedding, { idx, wte, wpe }, { offset: P, vocab: wte.shape[0], positions: wpe.shape[0] }); // (B, T, C)
+    return runFused(FUSED_WASM.embedding, { idx, wte, wpe }, { offset: P, vocab: wte.shape[0], positions: wpe.shape[0] }); // (B, T, C)
   }
   const T = idx.shape[1];
   return embedding(idx, wte).add(wpe.slice([P, 0], [T, -1])) as tf.Tensor3D; // (B, T, C) + (T, C)
 }
 
-if (!tf.getGradient(FUSED.embedding)) {
+if (!tf.getGradient(FUSED_WASM.embedding)) {
   tf.registerGradient({
-    kernelName: FUSED.embedding,
+    kernelName: FUSED_WASM.embedding,
     inputsToSave: ['idx'],
     gradFunc: (dy, saved, attrs) => {
       const [idx] = saved;
       const { offset, vocab, positions } = attrs as unknown as { offset: number; vocab: number; positions: number };
       return {
-        wte: () => runFused(FUSED.embeddingGradTokens, { idx, dx: dy as tf.Tensor }, { vocab }), // (V, C)
-        wpe: () => runFused(FUSED.embeddingGradPositions, { dx: dy as tf.Tensor }, { positions, offset }), // (positions, C)
+        wte: () => runFused(FUSED_WASM.embeddingGradTokens, { idx, dx: dy as tf.Tensor }, { vocab }), // (V, C)
+        wpe: () => runFused(FUSED_WASM.embeddingGradPositions, { dx: dy as tf.Tensor }, { positions, offset }), // (positions, C)
       };
     },
   });

@@ -38,6 +38,13 @@ export const FUSED = {
   splitHeads: 'SgpSplitHeads',
   /** Its inverse, the gradient: dq, dk, dv → (B, T, 3C). */
   mergeHeads: 'SgpMergeHeads',
+} as const;
+
+/**
+ * Programs only the wasm backend registers so far (src/engine/ops/wasmFused/): WebGPU runs the stock ops there,
+ * which are few launches already (a transpose, a gather).
+ */
+export const FUSED_WASM = {
   /** Attention's output (B, nh, T, hs) → (B, T, C), heads side by side. */
   headsToRows: 'SgpHeadsToRows',
   /** Its inverse, the gradient: (B, T, C) → (B, nh, T, hs). */

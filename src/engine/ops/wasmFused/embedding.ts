@@ -10,7 +10,7 @@
  * An id outside [0, V) is an error here (the stock gather would read past the table).
  */
 import * as tf from '../../tf';
-import { FUSED } from '../fused';
+import { FUSED_WASM } from '../fused';
 import { intView, views } from './heap';
 import { registerWasm, type WasmKernelArgs } from '../wasmKernels';
 
@@ -76,8 +76,8 @@ function embedGradPositions({ inputs, backend, attrs }: WasmKernelArgs): tf.Tens
 
 export function registerEmbedding(): void {
   registerWasm([
-    [FUSED.embedding, embed],
-    [FUSED.embeddingGradTokens, embedGradTokens],
-    [FUSED.embeddingGradPositions, embedGradPositions],
+    [FUSED_WASM.embedding, embed],
+    [FUSED_WASM.embeddingGradTokens, embedGradTokens],
+    [FUSED_WASM.embeddingGradPositions, embedGradPositions],
   ]);
 }

@@ -12,7 +12,7 @@
  * transpose each and a concat; toRows is a transpose and a reshape each way.
  */
 import * as tf from '../../tf';
-import { FUSED } from '../fused';
+import { FUSED, FUSED_WASM } from '../fused';
 import { views } from './heap';
 import { WASM_BASE64 } from '../kernels/heads.wasm';
 import { heapOffset, registerWasm, splitRange, type WasmBackendLike, type WasmKernelArgs, WasmKernelModule } from '../wasmKernels';
@@ -99,7 +99,7 @@ export function registerHeads(): void {
   registerWasm([
     [FUSED.splitHeads, splitHeads],
     [FUSED.mergeHeads, mergeHeads],
-    [FUSED.headsToRows, headsToRows],
-    [FUSED.rowsToHeads, rowsToHeads],
+    [FUSED_WASM.headsToRows, headsToRows],
+    [FUSED_WASM.rowsToHeads, rowsToHeads],
   ]);
 }
