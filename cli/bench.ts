@@ -42,6 +42,11 @@ interface Row {
   blockSize: number;
   params: number;
   msPerStep: number;
+  /**
+   * CPU time a step took (this process, every thread): on a busy machine the one-thread figure that waiting
+   * for a core does not inflate. With threads it also counts the kernel threads' spinning between kernels.
+   */
+  cpuMsPerStep: number;
   tokensPerSec: number;
   relativeToFull?: number;
   tensorsBefore: number;
@@ -63,9 +68,12 @@ async function measure(backend: NodeBackend, preset: PresetName, plan: FreezePla
   const spec = { steps: warmup, batchSize: batch, schedule: { kind: 'constant', lr: 1e-4 } as const, train: corpusSource(ids, config.blockSize), freeze: plan };
   await trainer.run(spec);
   const tensorsBefore = tf.memory().numTensors;
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   await trainer.run({ ...spec, steps });
   const ms = (performance.now() - t0) / steps;
+  const cpu = process.cpuUsage(cpu0);
+  const cpuMs = (cpu.user + cpu.system) / 1000 / steps;
   const tensorsAfter = tf.memory().numTensors;
   // One more step, profiled, for its kernel count (not timed: profiling adds its own work).
   const profile = await tf.profile(async () => void (await trainer.run({ ...spec, steps: 1 })));
@@ -75,7 +83,7 @@ async function measure(backend: NodeBackend, preset: PresetName, plan: FreezePla
   const label = plan.kind === 'none' ? 'none' : plan.kind === 'bottom' ? `bottom:${plan.k}` : plan.kind === 'top' ? `top:${plan.k}` : plan.kind;
   return {
     backend, threads: nodeThreads(), preset, freeze: label, batch, blockSize: config.blockSize, params: countParams(config),
-    msPerStep: ms, tokensPerSec: (batch * config.blockSize * 1000) / ms, tensorsBefore, tensorsAfter, kernelsPerStep,
+    msPerStep: ms, cpuMsPerStep: cpuMs, tokensPerSec: (batch * config.blockSize * 1000) / ms, tensorsBefore, tensorsAfter, kernelsPerStep,
   };
 }
 
@@ -274,7 +282,7 @@ async function main() {
         row.relativeToFull = row.msPerStep / full;
         rows.push(row);
         console.log(
-          `${backend.padEnd(5)} ${String(row.threads).padStart(2)}t ${preset.padEnd(5)} freeze ${row.freeze.padEnd(9)} ${row.msPerStep.toFixed(1).padStart(8)} ms/step ` +
+          `${backend.padEnd(5)} ${String(row.threads).padStart(2)}t ${preset.padEnd(5)} freeze ${row.freeze.padEnd(9)} ${row.msPerStep.toFixed(1).padStart(8)} ms/step (CPU ${row.cpuMsPerStep.toFixed(1)}) ` +
             `${Math.round(row.tokensPerSec).toString().padStart(7)} tok/s  ×${row.relativeToFull.toFixed(2)} of full  tensors ${row.tensorsBefore}→${row.tensorsAfter}  ${row.kernelsPerStep} kernels/step`,
         );
       }

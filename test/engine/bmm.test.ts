@@ -124,6 +124,37 @@ describe('bmm on the wasm backend (SIMD kernel)', () => {
     tf.dispose([a, b, w, ...mine, ...theirs]);
   });
 
+  it.each([13, 64])('triangular products (causal attention, T = %i) equal matMul where wanted, with their gradients', async (T) => {
+    await useNodeBackend('wasm');
+    const hs = 8;
+    const lower = tf.linalg.bandPart(tf.ones([T, T]), -1, 0); // 1 on and below the diagonal
+    const [q, k, v] = [1, 2, 3].map((seed) => tf.randomNormal([3, T, hs], 0, 1, 'float32', seed));
+    const att = tf.randomNormal([3, T, T], 0, 1, 'float32', 4).mul(lower); // lower-triangular weights
+    const w = tf.randomNormal([3, T, T], 0, 1, 'float32', 5);
+    const wv = tf.randomNormal([3, T, hs], 0, 1, 'float32', 6);
+    const close = (got: tf.Tensor, want: tf.Tensor, what: string) => expect(tf.max(tf.abs(got.sub(want))).dataSync()[0], what).toBeLessThan(1e-4);
+    // 1: scores q·kᵀ, only the lower triangle wanted; above it, the product or 0 (skipped tiles), never garbage
+    const s = bmm(q, k, false, true, 1);
+    const full = tf.matMul(q, k, false, true);
+    close(s.mul(lower), full.mul(lower), 'scores');
+    const above = s.dataSync();
+    const want = full.dataSync();
+    for (let i = 0; i < above.length; i++) if (above[i] !== 0) expect(Math.abs(above[i] - want[i])).toBeLessThan(1e-4);
+    // 2: weights·v with lower-triangular weights
+    close(bmm(att, v, false, false, 2), tf.matMul(att, v), 'weights·v');
+    // 3: an upper-triangular op(A) (the weights transposed)
+    close(bmm(att, v, true, false, 3), tf.matMul(att, v, true, false), 'weightsᵀ·v');
+    // Gradients as attention uses them: of the scores' lower triangle, and of weights·v (weights' on their lower triangle)
+    const ours = tf.grads((a: tf.Tensor, b: tf.Tensor) => bmm(a, b, false, true, 1).mul(lower).mul(w).sum())([q, k]);
+    const theirs = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.matMul(a, b, false, true).mul(lower).mul(w).sum())([q, k]);
+    ours.forEach((g, i) => close(g, theirs[i], `scores d${'qk'[i]}`));
+    const [dAtt, dV] = tf.grads((a: tf.Tensor, b: tf.Tensor) => bmm(a, b, false, false, 2).mul(wv).sum())([att, v]);
+    const [dAtt0, dV0] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.matMul(a, b).mul(wv).sum())([att, v]);
+    close(dAtt.mul(lower), dAtt0.mul(lower), 'd weights (lower)');
+    close(dV, dV0, 'dv');
+    tf.dispose([lower, q, k, v, att, w, wv, s, full, ...ours, ...theirs, dAtt, dV, dAtt0, dV0]);
+  });
+
   it('leaks neither tensors nor wasm heap over many calls, forward and backward', async () => {
     await useNodeBackend('wasm');
     const [a, b] = operands({ batch: [12, 4], M: 64, N: 64, K: 32, tA: false, tB: true }, 9);

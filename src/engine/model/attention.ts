@@ -139,10 +139,12 @@ export function causalSelfAttention(
     }
     cache.present({ k: k as tf.Tensor4D, v: v as tf.Tensor4D });
   }
-  // Scaled dot product: (B, nh, T, hs) x (B, nh, hs, T) → (B, nh, T, T)   (T keys become P+T with a cache)
-  let att = maskedSoftmax(bmm(q, k, false, true), mask, 1 / Math.sqrt(hs)); // (B, nh, T, T)
+  // Scaled dot product: (B, nh, T, hs) x (B, nh, hs, T) → (B, nh, T, T)   (T keys become P+T with a cache).
+  // Causal: only the scores' lower triangle is read, and the weights are lower-triangular (bmm's Tri 1 and 2:
+  // the wasm kernel skips the rest; with a cache of earlier positions the products are not square, and whole).
+  let att = maskedSoftmax(bmm(q, k, false, true, 1), mask, 1 / Math.sqrt(hs)); // (B, nh, T, T)
   probe?.(att as tf.Tensor4D);
   att = dropout(att, dropoutRate, dropoutSeeds?.[0]);
-  const y = headsToRows(bmm(att, v) as tf.Tensor4D); // (B, nh, T, hs) → (B, T, C)
+  const y = headsToRows(bmm(att, v, false, false, 2) as tf.Tensor4D); // (B, nh, T, hs) → (B, T, C)
   return dropout(linear(y, w.cProjW, w.cProjB), dropoutRate, dropoutSeeds?.[1]) as tf.Tensor3D; // (B, T, C)
 }

@@ -20,6 +20,13 @@
 ;; Products are summed in order k = 0, 1, …, K-1, each as a multiply then an add, as a plain loop would; the
 ;; fma variant (scripts/kernels.ts) fuses each multiply-add into one rounding.
 ;;
+;; `tri` (attention's causal products, square T × T where triangular): 0 a full product; 1 only C's lower
+;; triangle is wanted (C[i, j], j ≤ i: tiles wholly above the diagonal are written as zeros, not computed);
+;; 2 op(A) is lower-triangular (op(A)[i, k] = 0 for k > i: each row tile stops at k = i + 3); 3 op(A) is
+;; upper-triangular (0 for k < i: each row tile starts at k = i). Skipped terms are exact zeros, so the
+;; sums are those of the full product. Row indices are the entry's own: the caller never splits such a
+;; product by rows.
+;;
 ;; Scratch `work` needs (K·Np + Mp·Np) floats, Mp = M rounded up to 4, Np = N rounded up to 8.
 ;; All pointers are byte addresses; strides are in floats.
 (module
@@ -29,7 +36,7 @@
     (param $batch i32) (param $M i32) (param $N i32) (param $K i32)
     (param $a i32) (param $sAi i32) (param $sAk i32)
     (param $b i32) (param $sBk i32) (param $sBj i32)
-    (param $c i32) (param $work i32)
+    (param $c i32) (param $work i32) (param $tri i32)
     (local $Mp i32) (local $Np i32) (local $pb i32) (local $pc i32)
     (local $rs i32) (local $ks i32) (local $last i32) (local $o1 i32) (local $o2 i32) (local $o3 i32)
     (local $direct i32) (local $packB i32)
@@ -40,7 +47,7 @@
     (local $ap i32) (local $bp i32) (local $o i32)
     (local $c0 v128) (local $c1 v128) (local $c2 v128) (local $c3 v128)
     (local $c4 v128) (local $c5 v128) (local $c6 v128) (local $c7 v128)
-    (local $b0 v128) (local $b1 v128) (local $av v128)
+    (local $b0 v128) (local $b1 v128) (local $av v128) (local $k0 i32) (local $k1 i32)
 
     ;; Mp = (M + 3) & ~3, Np = (N + 7) & ~7
     (local.set $Mp (i32.and (i32.add (local.get $M) (i32.const 3)) (i32.const -4)))
@@ -168,9 +175,20 @@
                 (local.set $c6 (v128.const i32x4 0 0 0 0))
                 (local.set $c7 (v128.const i32x4 0 0 0 0))
                 ;; op(A)[i, 0] and B's columns j..j+7 at k = 0 (panel j / 8)
-                (local.set $ap (i32.add (local.get $aB) (i32.mul (local.get $i) (local.get $rs))))
-                (local.set $bp (i32.add (local.get $bp0) (i32.mul (i32.shr_u (local.get $j) (i32.const 3)) (local.get $panel))))
-                (local.set $k (local.get $K))
+                ;; the k range this tile needs: all of it, or where a triangular A is not zero (see `tri` above);
+                ;; a tile wholly above the diagonal of a lower-triangular C is left at zero (k0 = k1)
+                (local.set $k0 (i32.const 0))
+                (local.set $k1 (local.get $K))
+                (if (i32.eq (local.get $tri) (i32.const 1))
+                  (then (if (i32.gt_u (local.get $j) (i32.add (local.get $i) (i32.const 3))) (then (local.set $k1 (i32.const 0))))))
+                (if (i32.eq (local.get $tri) (i32.const 2))
+                  (then (if (i32.lt_u (i32.add (local.get $i) (i32.const 4)) (local.get $K)) (then (local.set $k1 (i32.add (local.get $i) (i32.const 4)))))))
+                (if (i32.eq (local.get $tri) (i32.const 3))
+                  (then (local.set $k0 (select (local.get $i) (local.get $K) (i32.lt_u (local.get $i) (local.get $K))))))
+                (local.set $ap (i32.add (i32.add (local.get $aB) (i32.mul (local.get $i) (local.get $rs))) (i32.mul (local.get $k0) (local.get $ks))))
+                (local.set $bp (i32.add (i32.add (local.get $bp0) (i32.mul (i32.shr_u (local.get $j) (i32.const 3)) (local.get $panel)))
+                  (i32.mul (local.get $k0) (local.get $ldb))))
+                (local.set $k (i32.sub (local.get $k1) (local.get $k0)))
                 (block $kDone
                   (br_if $kDone (i32.eqz (local.get $k)))
                   (loop $kLoop
