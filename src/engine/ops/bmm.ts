@@ -101,10 +101,10 @@ export function runBmm(
   a: number, sAi: number, sAk: number, b: number, sBk: number, sBj: number, out: number, tri: Tri = 0,
 ): void {
   if (!kernels.on(be)) throw new Error('the SIMD batched matmul kernel is not available on this backend');
-  // Scratch for packed B and a padded output block (see bmm.wat), one per part.
+  // Scratch for packed B, a padded output block and a packed strip of A (see bmm.wat), one per part.
   const Mp = (M + 3) & ~3;
   const Np = (N + 7) & ~7;
-  const workBytes = 4 * (K * Np + Mp * Np);
+  const workBytes = 4 * (K * Np + Mp * Np + 4 * K);
   const parts = bmmPartCount(batch, M, N, K, kernels.threads(be), tri);
   const work = be.wasm._malloc(workBytes * parts);
   try {
