@@ -58,6 +58,7 @@ export const OPTIONS = {
   'top-k': { type: 'string' },
   'top-p': { type: 'string' },
   backend: { type: 'string' },
+  threads: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 

@@ -7,6 +7,10 @@
  *   npm run bench -- --backend wasm    one backend
  *   npm run bench -- --steps 20        measured steps per case (after warm-up)
  *   npm run bench -- --simd off        wasm without the engine's own kernels (stock TF.js ops), to compare
+ *   npm run bench -- --threads 1,2     wasm on each of these thread counts, in turn (default: every core)
+ *   npm run bench -- --fma off         the plain SIMD matrix product where fused multiply-add is available
+ *   npm run bench -- --matmul          the baby step's products, ours against TF.js's (XNNPACK), per shape and
+ *                                      thread count (with --threads)
  *   npm run bench -- --sampling        only the sampling rows (200-token replies at context 256)
  *   npm run bench -- --soak 10000      soak: train the tiny model that many steps, then 1,000 sampling
  *                                      calls, printing tensors alive, bytes on the device and JS heap
@@ -24,22 +28,31 @@ import { createRng } from '../src/engine/random';
 import { corpusSource } from '../src/engine/data/sources';
 import { Trainer } from '../src/engine/train/trainer';
 import type { FreezePlan } from '../src/engine/train/freeze';
-import { isNodeBackend, NODE_BACKENDS, useNodeBackend, type NodeBackend } from './backend';
-import { bmmKernelActive } from '../src/engine/ops/bmm';
-import { setWasmKernelsEnabled } from '../src/engine/ops/wasmKernels';
+import { allCores, isNodeBackend, NODE_BACKENDS, nodeThreads, useNodeBackend, type NodeBackend } from './backend';
+import { bmm, bmmKernelActive } from '../src/engine/ops/bmm';
+import { setWasmFma, setWasmKernelsEnabled, wasmFmaActive } from '../src/engine/ops/wasmKernels';
 
 interface Row {
   backend: NodeBackend;
+  /** Threads trained on (wasm: the engine's kernel threads). */
+  threads: number;
   preset: PresetName;
   freeze: string;
   batch: number;
   blockSize: number;
   params: number;
   msPerStep: number;
+  /**
+   * CPU time a step took (this process, every thread): on a busy machine the one-thread figure that waiting
+   * for a core does not inflate. With threads it also counts the kernel threads' spinning between kernels.
+   */
+  cpuMsPerStep: number;
   tokensPerSec: number;
   relativeToFull?: number;
   tensorsBefore: number;
   tensorsAfter: number;
+  /** Kernels TF.js ran in one step (forward, backward, clipping and AdamW; the tape's clones included). */
+  kernelsPerStep?: number;
 }
 
 const VOCAB = 65; // shakespeare_char's vocabulary, for comparison with nanoGPT
@@ -55,16 +68,22 @@ async function measure(backend: NodeBackend, preset: PresetName, plan: FreezePla
   const spec = { steps: warmup, batchSize: batch, schedule: { kind: 'constant', lr: 1e-4 } as const, train: corpusSource(ids, config.blockSize), freeze: plan };
   await trainer.run(spec);
   const tensorsBefore = tf.memory().numTensors;
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   await trainer.run({ ...spec, steps });
   const ms = (performance.now() - t0) / steps;
+  const cpu = process.cpuUsage(cpu0);
+  const cpuMs = (cpu.user + cpu.system) / 1000 / steps;
   const tensorsAfter = tf.memory().numTensors;
+  // One more step, profiled, for its kernel count (not timed: profiling adds its own work).
+  const profile = await tf.profile(async () => void (await trainer.run({ ...spec, steps: 1 })));
+  const kernelsPerStep = profile.kernels.length;
   trainer.dispose();
   model.dispose();
   const label = plan.kind === 'none' ? 'none' : plan.kind === 'bottom' ? `bottom:${plan.k}` : plan.kind === 'top' ? `top:${plan.k}` : plan.kind;
   return {
-    backend, preset, freeze: label, batch, blockSize: config.blockSize, params: countParams(config),
-    msPerStep: ms, tokensPerSec: (batch * config.blockSize * 1000) / ms, tensorsBefore, tensorsAfter,
+    backend, threads: nodeThreads(), preset, freeze: label, batch, blockSize: config.blockSize, params: countParams(config),
+    msPerStep: ms, cpuMsPerStep: cpuMs, tokensPerSec: (batch * config.blockSize * 1000) / ms, tensorsBefore, tensorsAfter, kernelsPerStep,
   };
 }
 
@@ -153,12 +172,67 @@ async function soak(backend: NodeBackend, steps: number, calls: number): Promise
   return points;
 }
 
+interface MatmulRow {
+  threads: number;
+  shape: string;
+  /** GFLOP/s of the engine's kernel, and of TF.js's own matMul (XNNPACK for a 2-D product; B given untransposed). */
+  ours: number;
+  tfjs: number;
+}
+
+/**
+ * The products of a baby training step (batch 12, width 128, context 64), each timed as the engine runs it (bmm,
+ * which reads transposed operands in place) and as TF.js's matMul would with both operands already laid out for
+ * XNNPACK (2-D, untransposed: the transposes themselves not counted, which favours TF.js). Best of 5 × 20 calls.
+ */
+function measureMatmuls(threads: number): MatmulRow[] {
+  const N = 12 * 64;
+  // [label, op(A) rows, inner, op(B) columns, batch, transposeA, transposeB]
+  const shapes: Array<[string, number, number, number, number, boolean, boolean]> = [
+    ['x·W_fcᵀ', N, 128, 512, 1, false, true],
+    ['dy·W_fc', N, 512, 128, 1, false, false],
+    ['dW_fc = dyᵀ·x', 512, N, 128, 1, true, false],
+    ['x·W_qkvᵀ', N, 128, 384, 1, false, true],
+    ['q·kᵀ (48 heads)', 64, 32, 64, 48, false, true],
+    ['att·v (48 heads)', 64, 64, 32, 48, false, false],
+  ];
+  const time = (f: () => tf.Tensor): number => {
+    tf.dispose(f());
+    let best = Infinity;
+    for (let r = 0; r < 5; r++) {
+      const t0 = performance.now();
+      for (let i = 0; i < 20; i++) tf.dispose(f());
+      best = Math.min(best, (performance.now() - t0) / 20);
+    }
+    return best;
+  };
+  return shapes.map(([label, M, K, Ncol, batch, tA, tB]) => {
+    const lead = batch > 1 ? [batch] : [];
+    const a = tf.randomNormal([...lead, ...(tA ? [K, M] : [M, K])]);
+    const b = tf.randomNormal([...lead, ...(tB ? [Ncol, K] : [K, Ncol])]);
+    const a2 = tf.randomNormal([...lead, M, K]);
+    const b2 = tf.randomNormal([...lead, K, Ncol]);
+    const flops = 2 * batch * M * K * Ncol;
+    const ours = flops / time(() => bmm(a, b, tA, tB)) / 1e6;
+    const tfjs = flops / time(() => tf.matMul(a2, b2)) / 1e6;
+    tf.dispose([a, b, a2, b2]);
+    const row = { threads, shape: `${label}: ${batch > 1 ? `${batch}×` : ''}(${M}×${K})·(${K}×${Ncol})`, ours, tfjs };
+    console.log(`${String(threads).padStart(2)}t ${row.shape.padEnd(44)} ours ${ours.toFixed(1).padStart(5)} GFLOP/s   TF.js ${tfjs.toFixed(1).padStart(5)} GFLOP/s`);
+    return row;
+  });
+}
+
 async function main() {
-  const { values } = parseArgs({ options: { backend: { type: 'string' }, steps: { type: 'string' }, presets: { type: 'string' }, simd: { type: 'string' }, soak: { type: 'string' }, calls: { type: 'string' }, sampling: { type: 'boolean' } } });
-  if (values.simd !== undefined && values.simd !== 'on' && values.simd !== 'off') throw new Error(`--simd takes on or off, not ${values.simd}`);
+  const { values } = parseArgs({ options: { backend: { type: 'string' }, steps: { type: 'string' }, presets: { type: 'string' }, simd: { type: 'string' }, fma: { type: 'string' }, threads: { type: 'string' }, soak: { type: 'string' }, calls: { type: 'string' }, sampling: { type: 'boolean' }, matmul: { type: 'boolean' } } });
+  for (const flag of ['simd', 'fma'] as const) {
+    if (values[flag] !== undefined && values[flag] !== 'on' && values[flag] !== 'off') throw new Error(`--${flag} takes on or off, not ${values[flag]}`);
+  }
   // Off: the stock TF.js ops everywhere, to compare with the engine's own wasm kernels.
   const simd = values.simd !== 'off';
   setWasmKernelsEnabled(simd);
+  setWasmFma(values.fma !== 'off');
+  const threadCounts = (values.threads ?? String(allCores())).split(',').map(Number);
+  if (threadCounts.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--threads takes whole numbers ≥ 1 separated by commas, not ${values.threads}`);
   if (values.soak !== undefined) {
     const steps = Number(values.soak);
     const calls = Number(values.calls ?? 1000);
@@ -172,13 +246,30 @@ async function main() {
     console.log('wrote bench-results/soak.json');
     return;
   }
+  if (values.matmul) {
+    const rows: MatmulRow[] = [];
+    for (const threads of threadCounts) {
+      await useNodeBackend('wasm', { threads });
+      rows.push(...measureMatmuls(threads));
+    }
+    mkdirSync('bench-results', { recursive: true });
+    writeFileSync('bench-results/matmul.json', JSON.stringify({ date: new Date().toISOString(), cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, fma: wasmFmaActive(), rows }, null, 2));
+    console.log('wrote bench-results/matmul.json');
+    return;
+  }
   const backends = values.backend ? [values.backend] : [...NODE_BACKENDS];
   for (const b of backends) if (!isNodeBackend(b)) throw new Error(`unknown backend ${b}`);
   const presets = (values.presets ?? 'tiny,baby').split(',') as PresetName[];
   const rows: Row[] = [];
-  for (const backend of values.sampling ? [] : (backends as NodeBackend[])) {
-    await useNodeBackend(backend);
-    if (backend === 'wasm') console.log(`wasm: the engine's kernels (SIMD matmul, GELU, AdamW; fused LayerNorm, softmax, cross-entropy, head split) ${bmmKernelActive() ? 'on' : 'off'}`);
+  const runs = (values.sampling ? [] : (backends as NodeBackend[])).flatMap((backend) => (backend === 'wasm' ? threadCounts : [1]).map((threads) => ({ backend, threads })));
+  for (const { backend, threads } of runs) {
+    await useNodeBackend(backend, { threads });
+    if (backend === 'wasm') {
+      console.log(
+        `wasm on ${nodeThreads()} thread${nodeThreads() === 1 ? '' : 's'}: the engine's kernels (SIMD matmul, GELU, AdamW; fused LayerNorm, softmax, cross-entropy, head split) ` +
+          `${bmmKernelActive() ? `on, fused multiply-add ${wasmFmaActive() ? 'on' : 'off'}` : 'off'}`,
+      );
+    }
     for (const preset of presets) {
       // The pure-JS cpu backend is ~10× slower: fewer steps keep the benchmark to minutes.
       const steps = Number(values.steps ?? (backend === 'cpu' ? (preset === 'tiny' ? 10 : 3) : preset === 'tiny' ? 40 : 15));
@@ -191,8 +282,8 @@ async function main() {
         row.relativeToFull = row.msPerStep / full;
         rows.push(row);
         console.log(
-          `${backend.padEnd(5)} ${preset.padEnd(5)} freeze ${row.freeze.padEnd(9)} ${row.msPerStep.toFixed(1).padStart(8)} ms/step ` +
-            `${Math.round(row.tokensPerSec).toString().padStart(7)} tok/s  ×${row.relativeToFull.toFixed(2)} of full  tensors ${row.tensorsBefore}→${row.tensorsAfter}`,
+          `${backend.padEnd(5)} ${String(row.threads).padStart(2)}t ${preset.padEnd(5)} freeze ${row.freeze.padEnd(9)} ${row.msPerStep.toFixed(1).padStart(8)} ms/step (CPU ${row.cpuMsPerStep.toFixed(1)}) ` +
+            `${Math.round(row.tokensPerSec).toString().padStart(7)} tok/s  ×${row.relativeToFull.toFixed(2)} of full  tensors ${row.tensorsBefore}→${row.tensorsAfter}  ${row.kernelsPerStep} kernels/step`,
         );
       }
     }
@@ -200,7 +291,7 @@ async function main() {
   const sampling: SampleRow[] = [];
   for (const backend of backends as NodeBackend[]) {
     if (backend === 'cpu') continue; // minutes per reply without the cache
-    await useNodeBackend(backend);
+    await useNodeBackend(backend, { threads: threadCounts[threadCounts.length - 1] });
     for (const preset of presets) {
       const row = await measureSampling(backend, preset, 256);
       sampling.push(row);
@@ -208,13 +299,17 @@ async function main() {
     }
   }
   mkdirSync('bench-results', { recursive: true });
-  const report = { date: new Date().toISOString(), cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, tfjs: tf.version_core, simdKernels: simd, batch: 12, vocab: VOCAB, rows, sampling };
+  const report = { date: new Date().toISOString(), cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, tfjs: tf.version_core, simdKernels: simd, fma: values.fma !== 'off', threads: threadCounts, batch: 12, vocab: VOCAB, rows, sampling };
   writeFileSync('bench-results/bench.json', JSON.stringify(report, null, 2));
   console.log('\nwrote bench-results/bench.json');
   console.log('reference: nanoGPT/PyTorch, baby config, batch 12, one thread with OpenBLAS on this machine type: 67–72 ms/step, ~11k tokens/s');
 }
 
-main().catch((e) => {
-  console.error(`error: ${(e as Error).message}`);
-  process.exit(1);
-});
+// Exit explicitly: the threaded wasm build's own threads (XNNPACK's pool) would keep Node running after the last line.
+main().then(
+  () => process.stdout.write('', () => process.exit(0)),
+  (e) => {
+    console.error(`error: ${(e as Error).message}`);
+    process.exit(1);
+  },
+);

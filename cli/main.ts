@@ -8,12 +8,15 @@
 import { constants } from 'node:os';
 import { parseArgs } from 'node:util';
 import { MAX_VOCAB, MIN_VOCAB } from '../src/engine/tokenizer/bpeTrain';
-import { isNodeBackend, NODE_BACKENDS, useNodeBackend } from './backend';
-import { INTERRUPTED, OPTIONS, UsageError, joinNegativeValues, type Values } from './args';
+import { defaultCliThreads, isNodeBackend, NODE_BACKENDS, useNodeBackend } from './backend';
+import { INTERRUPTED, OPTIONS, UsageError, joinNegativeValues, num, type Values } from './args';
 import { finetune, pretrain } from './train';
 import { convert, evaluate, info, sample } from './inspect';
 import { exportModel } from './export';
 import { processSink, type Sink } from './sink';
+
+/** More threads than this gain nothing at the sizes a lesson trains (and each is a worker with its own stack). */
+export const MAX_THREADS = 64;
 
 const USAGE = `usage: npm run cli -- <command> [options]
 
@@ -40,7 +43,8 @@ commands:
             --ckpt FILE --format hf --out DIR [--adapter FILE]   (a new or empty folder: config.json, tokenizer.json,
             model.safetensors in GPT-2's layout, onnx/model.onnx, README.md — for transformers and transformers.js)
 
-common:     --backend ${NODE_BACKENDS.join('|')} (default wasm)`;
+common:     --backend ${NODE_BACKENDS.join('|')} (default wasm)
+            --threads N (wasm: threads to train on, 1–${MAX_THREADS}; default every core, here ${defaultCliThreads()})`;
 
 /**
  * The signals that stop a run as Ctrl-C does: SIGTERM is how `kill`, a service manager, a container runtime
@@ -113,7 +117,9 @@ export async function main(argv: string[], o: Sink = processSink): Promise<numbe
     for (const stream of [process.stdout, process.stderr]) stream.on('error', onLostOutput);
     const backend = v.backend ?? 'wasm';
     if (!isNodeBackend(backend)) throw new UsageError(`--backend must be one of ${NODE_BACKENDS.join(', ')}, got "${backend}"`);
-    await useNodeBackend(backend);
+    if (v.threads !== undefined && backend !== 'wasm') throw new UsageError(`--threads applies to the wasm backend, not ${backend}`);
+    const threads = num(v, 'threads', defaultCliThreads(), { int: true, min: 1, max: MAX_THREADS });
+    await useNodeBackend(backend, { threads });
     const code = await runCommand(command, v, ctl, o);
     // The commands say INTERRUPTED for any stop: the exit code names the signal that stopped them.
     return code === INTERRUPTED && ctl.signal.aborted ? stoppedCode(ctl.signal.reason as keyof typeof constants.signals) : code;

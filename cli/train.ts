@@ -5,6 +5,7 @@
 import * as tf from '../src/engine/tf';
 import { countParams, isPresetName, PRESET_NAMES, PRESETS, validateConfig, type GPTConfig } from '../src/engine/model/config';
 import { GPT } from '../src/engine/model/gpt';
+import { nodeThreads } from './backend';
 import { LARGE_CHAR_VOCAB, MEMORY_BUDGET, memoryError, memoryProblem } from '../src/engine/model/memory';
 import { checkText, FEW_DISTINCT_CHARS, trainingText } from '../src/engine/data/corpus';
 import { parsePairsStrict } from '../src/documents/pairsFile';
@@ -156,7 +157,7 @@ export async function pretrain(v: Values, ctl: AbortController, o: Sink): Promis
   if (tokArg.kind === 'char' && config.vocabSize > LARGE_CHAR_VOCAB) o.out(`warning: the text has ${(config.vocabSize - 2).toLocaleString('en')} distinct characters, so the character vocabulary (${config.vocabSize.toLocaleString('en')}) makes the embedding and the logits most of the model: --tokenizer bpe trains a smaller vocabulary`);
   const perToken = tokArg.kind === 'bpe' ? `, ${((data.trainChars + data.valChars) / (data.trainTokens + data.valTokens)).toFixed(2)} characters per token` : '';
   o.out(`pretrain ${input.name}: ${data.trainTokens.toLocaleString('en')} train / ${data.valTokens.toLocaleString('en')} val tokens, vocabulary ${config.vocabSize}${perToken}`);
-  o.out(`model ${presetName}: ${config.nLayer} layers, ${config.nHead} heads, width ${config.nEmbd}, context ${config.blockSize}, ${countParams(config).toLocaleString('en')} parameters, backend ${tf.getBackend()}`);
+  o.out(`model ${presetName}: ${config.nLayer} layers, ${config.nHead} heads, width ${config.nEmbd}, context ${config.blockSize}, ${countParams(config).toLocaleString('en')} parameters, backend ${tf.getBackend()}${tf.getBackend() === 'wasm' ? ` on ${nodeThreads()} thread${nodeThreads() === 1 ? '' : 's'}` : ''}`);
   const spec = pretrainSpec(settings, data);
   o.out(`run (recipe ${v.recipe ?? 'lesson'}): ${spec.steps} steps, batch ${batch}${(spec.gradAccum ?? 1) > 1 ? ` × ${spec.gradAccum}` : ''}, ${describeSchedule(spec.schedule)}, seed ${seed}`);
   const model = GPT.create(config, seed);

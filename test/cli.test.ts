@@ -244,6 +244,9 @@ describe('cli', () => {
       [['frobnicate'], 2, /unknown command "frobnicate"/],
       [['pretrain', '--wat'], 2, /Unknown option '--wat'/],
       [['info', '--ckpt', 'x', '--backend', 'tpu'], 2, /--backend must be one of wasm, cpu/],
+      [['info', '--ckpt', 'x', '--threads', '0'], 2, /--threads must be a whole number ≥ 1 and ≤ 64, got "0"/],
+      [['info', '--ckpt', 'x', '--threads', '1.5'], 2, /--threads must be a whole number/],
+      [['info', '--ckpt', 'x', '--backend', 'cpu', '--threads', '2'], 2, /--threads applies to the wasm backend, not cpu/],
     ];
     for (const [args, code, message] of cases) {
       err = [];

@@ -1,5 +1,7 @@
 /** Every test file starts on the Node default backend (wasm); suites that cover several switch explicitly. */
 import { beforeAll } from 'vitest';
-import { useNodeBackend } from '../cli/backend';
+import { setDefaultCliThreads, useNodeBackend } from '../cli/backend';
 
+// CLI commands run in tests train on one thread, as the tests around them do (see setDefaultCliThreads).
+setDefaultCliThreads(1);
 beforeAll(() => useNodeBackend('wasm'));

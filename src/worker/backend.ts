@@ -10,7 +10,9 @@ import * as tf from '../engine/tf';
 import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-backend-webgpu';
 import './webgpu/index';
-import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { startWasmKernelThreads, wasmKernelThreads, type WasmBackendLike } from '../engine/ops/wasmKernels';
+import type { KernelThreadHandle } from '../engine/ops/kernelThreads';
 import wasmUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreadedUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
@@ -25,26 +27,20 @@ const probe = (available: boolean, hardware: boolean, w: BackendReason): Backend
 /**
  * Threads for WebAssembly: TF.js's threaded SIMD build needs SharedArrayBuffer, which a browser gives only
  * to a cross-origin isolated page (the app is served with COOP/COEP; see vite.config.ts, and
- * scripts/wasmThreadsPlugin.ts for what makes the build survive bundling). XNNPACK splits each matmul
- * over this many threads; past 4 the small matmuls of a lesson-sized model gain little and the threads
- * compete with the page for the cores.
+ * scripts/wasmThreadsPlugin.ts for what makes the build survive bundling). Its heap is shared memory, so the
+ * engine's own kernels (src/engine/ops/wasmKernels.ts) run there too and split their work over kernel threads
+ * that this worker starts (src/engine/ops/kernelThreads.ts): every core trains, with the kernels on. Measured on
+ * 2 cores (README, Benchmark), two threads beat one, so any machine with two cores or more uses them all.
  */
-const MAX_THREADS = 4;
-/**
- * Fewer cores than this: one thread. The threaded build's memory is shared, and the engine's own SIMD
- * kernels (batched matmul, GELU, AdamW: about half the step) run only on the single-threaded build's memory,
- * so threads pay only where several cores share XNNPACK's matmuls. Measured on 2 cores: one thread with the
- * kernels ~2× faster than two threads without.
- */
-const MIN_CORES_FOR_THREADS = 4;
+const MAX_THREADS = 16; // past this a lesson-sized model's products split too thin to gain (and each thread is a worker)
 const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
 const cores = typeof navigator !== 'undefined' ? navigator.hardwareConcurrency || 1 : 1;
-let wasmThreads = isolated && cores >= MIN_CORES_FOR_THREADS ? Math.min(cores, MAX_THREADS) : 1;
-/** Why the threaded build is not used (empty while it is, or may be). */
+let wasmThreads = isolated && cores >= 2 ? Math.min(cores, MAX_THREADS) : 1;
+/** Why the threaded build is not used, or its kernel threads did not start (empty while all is well). */
 let wasmSingle: BackendReason | null = isolated
-  ? cores >= MIN_CORES_FOR_THREADS
+  ? cores >= 2
     ? null
-    : why('fewCores', `${cores} core${cores === 1 ? '' : 's'}: one thread with the SIMD kernels is faster`, { cores })
+    : why('oneCore', 'only one core')
   : why('notIsolated', 'the page is not cross-origin isolated');
 if (wasmThreads > 1) setThreadsCount(wasmThreads);
 else tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
@@ -134,7 +130,16 @@ async function activateWasm(): Promise<boolean> {
     else delete (navigator as { hardwareConcurrency?: number }).hardwareConcurrency;
     globalThis.removeEventListener('error', onError);
     clearTimeout(timer);
-    if (!outcome) return true;
+    if (!outcome) {
+      // The engine's kernel threads, on the same shared heap: a failure leaves the kernels on this thread alone.
+      try {
+        await startWasmKernelThreads(tf.backend() as unknown as WasmBackendLike, wasmThreads, spawnKernelThread, true);
+      } catch (e) {
+        const message = (e as Error).message;
+        wasmSingle = why('kernelThreadsFailed', `the kernel threads failed to start (${message})`, { message });
+      }
+      return true;
+    }
     wasmThreads = 1;
     wasmSingle = why('threadsFailed', `threaded WebAssembly failed: ${outcome}`, { message: outcome });
     tf.removeBackend('wasm');
@@ -144,10 +149,18 @@ async function activateWasm(): Promise<boolean> {
   return activate('wasm');
 }
 
-/** Threads the wasm backend trains with, and why only one where that is so. */
+/** The helper's script as a Blob URL (same-origin, so allowed in an isolated page), made once and kept. */
+let kernelThreadUrl: string | undefined;
+
+/** A kernel thread: a worker running the engine's helper source. */
+function spawnKernelThread(source: string): KernelThreadHandle {
+  kernelThreadUrl ??= URL.createObjectURL(new Blob([source], { type: 'text/javascript' }));
+  return new Worker(kernelThreadUrl, { name: 'kernel thread' });
+}
+
+/** Threads the wasm backend trains with (the engine's kernel threads), and why only one where that is so. */
 function wasmDetail(): { threads: number; note: string; reasons: BackendReason[] } {
-  // The single-threaded build has no thread pool, which TF.js reports as -1.
-  const threads = Math.max(1, getThreadsCount());
+  const threads = wasmKernelThreads();
   if (threads > 1) return { threads, note: `WebAssembly on ${threads} threads`, reasons: [why('wasmThreads', `WebAssembly on ${threads} threads`, { threads })] };
   const single = wasmSingle ?? why('threadsNotChosen', 'the threaded build was not chosen');
   return { threads, note: `WebAssembly on one thread (${single.text})`, reasons: [why('wasmOneThread', 'WebAssembly on one thread'), single] };

@@ -21,7 +21,7 @@ const ROOT = resolve('test/e2e/backends-page');
 const OUT = resolve('test-results/backends-page');
 
 beforeAll(async () => {
-  // Served cross-origin isolated, as the app is (WebAssembly, the reference, trains on threads where there are 4+ cores).
+  // Served cross-origin isolated, as the app is (WebAssembly, the reference, trains on every core where there are 2+).
   app = await startTestPage(ROOT, OUT);
   const context = await app.browser.newContext();
   page = await context.newPage();
@@ -93,7 +93,7 @@ it('a GPU program the device rejects is reported by the guard, not ignored', asy
   expect(message).toMatch(/GPU rejected/);
 }, 120_000);
 
-it('WebAssembly trains the same cross-origin isolated (threads with 4 or more cores) as not (one thread)', async () => {
+it('WebAssembly trains the same cross-origin isolated (every core, with the kernels) as not (one thread)', async () => {
   const opts: RunOptions = { ...CASES[0].opts, backend: 'wasm' };
   const server = await previewTestPage(ROOT, OUT, { isolated: false });
   const context = await app.browser.newContext();
@@ -104,11 +104,14 @@ it('WebAssembly trains the same cross-origin isolated (threads with 4 or more co
     const cores = await page.evaluate(() => navigator.hardwareConcurrency);
     const threaded = await api((a, o: RunOptions) => a.run(o), opts);
     const one = await api((a, o: RunOptions) => a.run(o), opts, single);
-    expect(threaded.threads).toBe(cores >= 4 ? Math.min(cores, 4) : 1); // the worker's rule (src/worker/backend.ts)
+    expect(threaded.threads).toBe(cores >= 2 ? Math.min(cores, 16) : 1); // the worker's rule (src/worker/backend.ts)
     expect(one.threads).toBe(1);
+    // The engine's kernels run on both: the threaded build's heap is shared, and they split their work over its threads.
+    expect(threaded.simdKernels).toBe(true);
+    expect(one.simdKernels).toBe(true);
     expect(one.error).toBeUndefined();
     expect(threaded.error).toBeUndefined();
-    // Threads split each matmul's output between them; every element is still summed by one thread.
+    // Threads split each kernel's output between them; every element is still computed by one thread.
     threaded.losses.forEach((l, i) => expect(Math.abs(l - one.losses[i]), `step ${i}`).toBeLessThan(1e-5));
   } finally {
     await context.close();

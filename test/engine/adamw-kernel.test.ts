@@ -16,7 +16,8 @@ interface Run {
 }
 
 /**
- * Five steps on tensors of several shapes, with the SIMD kernel or the stock ops. ok is a scalar (the
+ * Five steps on tensors of several shapes, with the SIMD kernel or the stock ops, the gradient scaled on odd
+ * steps (the clipping factor). ok is a scalar (the
  * fourth step skipped by the NaN guard) except on the third, a per-element mask with some elements off
  * (the trainer spreads ok to each parameter's shape; mixed values check the mask element by element).
  */
@@ -33,9 +34,11 @@ function train(kernel: boolean): Run {
           ? tf.tidy(() => tf.randomUniform(p.shape, 0, 1, 'float32', 7 + i).greater(0.3))
           : tf.scalar(step !== 3, 'bool');
         const g = tf.randomNormal(p.shape, 0, step + 1, 'float32', 100 * step + i + 1);
-        const n = opt.update(`p${i}`, p, g, 3e-3, ok);
+        // On odd steps a clipping factor, multiplied into the gradient (by the kernel itself on wasm).
+        const scale = step % 2 === 1 ? tf.scalar(0.37) : undefined;
+        const n = opt.update(`p${i}`, p, g, 3e-3, ok, scale);
         norms.push(n.dataSync()[0]);
-        tf.dispose([g, n, ok]);
+        tf.dispose([g, n, ok, ...(scale ? [scale] : [])]);
       });
     }
     const out = { params: params.map((p) => p.dataSync() as Float32Array), norms };
@@ -92,6 +95,11 @@ describe('AdamW SIMD kernel on wasm', () => {
     const names = info.kernels.map((k) => k.name);
     expect(names.filter((n) => n === 'SgpAdamW')).toHaveLength(model.params.size);
     expect(names).not.toContain('Select'); // the stock update's tf.where
+    // The clipping factor and the step's ok go into the kernel as they are: no gradient × scale, no mask per parameter.
+    const paramShapes = new Set([...model.params.values()].map((p) => p.shape.join('x')));
+    const scaled = info.kernels.filter((k) => k.name === 'Multiply' && k.inputShapes.some((s) => paramShapes.has(s.join('x'))) && k.inputShapes.some((s) => s.length === 0));
+    expect(scaled).toEqual([]);
+    expect(names.filter((n) => n === 'Cast').length).toBeLessThanOrEqual(1); // the trainer's ok as a number
     tf.dispose(info.result as tf.Tensor);
     trainer.dispose();
     model.dispose();

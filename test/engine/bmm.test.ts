@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import * as tf from '../../src/engine/tf';
 import { bmm, bmmKernelActive } from '../../src/engine/ops/bmm';
-import { setWasmKernelsEnabled } from '../../src/engine/ops/wasmKernels';
+import { relaxedSimdSupported, setWasmFma, setWasmKernelsEnabled, wasmFmaActive } from '../../src/engine/ops/wasmKernels';
 import { createRng } from '../../src/engine/random';
 import { useNodeBackend } from '../backends';
 
@@ -40,6 +40,12 @@ async function reference(c: Case, seed: number): Promise<{ value: Float32Array; 
   return out;
 }
 
+function maxAbsDiff(x: ArrayLike<number>, y: ArrayLike<number>): number {
+  let worst = 0;
+  for (let i = 0; i < x.length; i++) worst = Math.max(worst, Math.abs(x[i] - y[i]));
+  return worst;
+}
+
 function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, scale: ArrayLike<number>, rel: number): void {
   expect(got.length).toBe(want.length);
   let worst = 0;
@@ -57,18 +63,42 @@ describe('bmm on the wasm backend (SIMD kernel)', () => {
     tf.dispose([a, b, info.result as tf.Tensor]);
   });
 
-  it.each(cases().map((c) => [`${JSON.stringify(c.batch)} M${c.M} N${c.N} K${c.K} tA=${c.tA} tB=${c.tB}`, c]))(
+  it.each(cases().flatMap((c) => [true, false].map((fma) => [`${fma ? 'fused multiply-add' : 'plain SIMD'}, ${JSON.stringify(c.batch)} M${c.M} N${c.N} K${c.K} tA=${c.tA} tB=${c.tB}`, c, fma] as const)))(
     'matches tf.matMul on cpu to 1e-5 relative: %s',
-    async (_, c) => {
+    async (_, c, fma) => {
       const want = await reference(c, 11);
       await useNodeBackend('wasm');
-      const [a, b] = operands(c, 11);
-      const got = bmm(a, b, c.tA, c.tB);
-      expect(got.shape).toEqual([...c.batch, c.M, c.N]);
-      expectClose(got.dataSync(), want.value, want.scale, 1e-5);
-      tf.dispose([a, b, got]);
+      setWasmFma(fma);
+      try {
+        const [a, b] = operands(c, 11);
+        const got = bmm(a, b, c.tA, c.tB);
+        expect(got.shape).toEqual([...c.batch, c.M, c.N]);
+        expectClose(got.dataSync(), want.value, want.scale, 1e-5);
+        tf.dispose([a, b, got]);
+      } finally {
+        setWasmFma(true);
+      }
     },
   );
+
+  it('runs the fused multiply-add variant where the engine has relaxed SIMD (Node: the flag cli/backend.ts sets)', async () => {
+    await useNodeBackend('wasm');
+    expect(relaxedSimdSupported()).toBe(true);
+    expect(wasmFmaActive()).toBe(true);
+    // One rounding per multiply-add instead of two: over K = 512 some sums differ in their last bits.
+    const [a, b] = operands({ batch: [], M: 16, N: 16, K: 512, tA: false, tB: false }, 21);
+    const fused = bmm(a, b).dataSync();
+    setWasmFma(false);
+    try {
+      expect(wasmFmaActive()).toBe(false);
+      const plain = bmm(a, b).dataSync();
+      expect(Array.from(fused)).not.toEqual(Array.from(plain));
+      expect(maxAbsDiff(fused, plain)).toBeLessThan(1e-3);
+    } finally {
+      setWasmFma(true);
+    }
+    tf.dispose([a, b]);
+  });
 
   it.each([
     [false, false],
@@ -92,6 +122,37 @@ describe('bmm on the wasm backend (SIMD kernel)', () => {
       expectClose(mine[i].dataSync(), want, scale, 1e-5);
     }
     tf.dispose([a, b, w, ...mine, ...theirs]);
+  });
+
+  it.each([13, 64])('triangular products (causal attention, T = %i) equal matMul where wanted, with their gradients', async (T) => {
+    await useNodeBackend('wasm');
+    const hs = 8;
+    const lower = tf.linalg.bandPart(tf.ones([T, T]), -1, 0); // 1 on and below the diagonal
+    const [q, k, v] = [1, 2, 3].map((seed) => tf.randomNormal([3, T, hs], 0, 1, 'float32', seed));
+    const att = tf.randomNormal([3, T, T], 0, 1, 'float32', 4).mul(lower); // lower-triangular weights
+    const w = tf.randomNormal([3, T, T], 0, 1, 'float32', 5);
+    const wv = tf.randomNormal([3, T, hs], 0, 1, 'float32', 6);
+    const close = (got: tf.Tensor, want: tf.Tensor, what: string) => expect(tf.max(tf.abs(got.sub(want))).dataSync()[0], what).toBeLessThan(1e-4);
+    // 1: scores q·kᵀ, only the lower triangle wanted; above it, the product or 0 (skipped tiles), never garbage
+    const s = bmm(q, k, false, true, 1);
+    const full = tf.matMul(q, k, false, true);
+    close(s.mul(lower), full.mul(lower), 'scores');
+    const above = s.dataSync();
+    const want = full.dataSync();
+    for (let i = 0; i < above.length; i++) if (above[i] !== 0) expect(Math.abs(above[i] - want[i])).toBeLessThan(1e-4);
+    // 2: weights·v with lower-triangular weights
+    close(bmm(att, v, false, false, 2), tf.matMul(att, v), 'weights·v');
+    // 3: an upper-triangular op(A) (the weights transposed)
+    close(bmm(att, v, true, false, 3), tf.matMul(att, v, true, false), 'weightsᵀ·v');
+    // Gradients as attention uses them: of the scores' lower triangle, and of weights·v (weights' on their lower triangle)
+    const ours = tf.grads((a: tf.Tensor, b: tf.Tensor) => bmm(a, b, false, true, 1).mul(lower).mul(w).sum())([q, k]);
+    const theirs = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.matMul(a, b, false, true).mul(lower).mul(w).sum())([q, k]);
+    ours.forEach((g, i) => close(g, theirs[i], `scores d${'qk'[i]}`));
+    const [dAtt, dV] = tf.grads((a: tf.Tensor, b: tf.Tensor) => bmm(a, b, false, false, 2).mul(wv).sum())([att, v]);
+    const [dAtt0, dV0] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.matMul(a, b).mul(wv).sum())([att, v]);
+    close(dAtt.mul(lower), dAtt0.mul(lower), 'd weights (lower)');
+    close(dV, dV0, 'dv');
+    tf.dispose([lower, q, k, v, att, w, wv, s, full, ...ours, ...theirs, dAtt, dV, dAtt0, dV0]);
   });
 
   it('leaks neither tensors nor wasm heap over many calls, forward and backward', async () => {

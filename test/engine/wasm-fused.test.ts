@@ -4,8 +4,8 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import * as tf from '../../src/engine/tf';
-import { crossEntropyRows, crossEntropyRowsReference, layerNorm, layerNormReference } from '../../src/engine/model/layers';
-import { causalMask, maskedSoftmax, maskedSoftmaxReference, splitHeads } from '../../src/engine/model/attention';
+import { crossEntropyRows, crossEntropyRowsReference, embedInput, layerNorm, layerNormReference } from '../../src/engine/model/layers';
+import { causalMask, headsToRows, maskedSoftmax, maskedSoftmaxReference, splitHeads } from '../../src/engine/model/attention';
 import { setWasmKernelsEnabled } from '../../src/engine/ops/wasmKernels';
 import { layerNormSimdActive } from '../../src/engine/ops/wasmFused/layerNorm';
 import { softmaxSimdActive } from '../../src/engine/ops/wasmFused/attention';
@@ -66,17 +66,20 @@ describe('fused LayerNorm on wasm', () => {
     got.forEach((g, i) => expect(maxErr(g, want[i]), names[i]).toBeLessThan(1e-5));
   });
 
-  it('runs one kernel forward and three backward on wasm, the stock ops when switched off', async () => {
+  it('runs one kernel forward (keeping the row statistics) and one per gradient asked for, the stock ops when switched off', async () => {
     await useNodeBackend('wasm');
     const x = tf.tensor(randoms([4, 16], 1), [4, 16]);
     const w = tf.ones([16]);
     const b = tf.zeros([16]);
     const run = () => tf.grads((x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => layerNorm(x, w, b).sum())([x, w, b]);
     const fused = await kernelsRun(run);
-    expect(fused.filter((n) => n.startsWith('SgpLayerNorm')).sort()).toEqual(
-      ['SgpLayerNorm', 'SgpLayerNormGradParam', 'SgpLayerNormGradParam', 'SgpLayerNormGradX', 'SgpLayerNormStats'],
+    expect(fused.filter((n) => /^Sgp(Wasm)?LayerNorm/.test(n)).sort()).toEqual(
+      ['SgpLayerNormGradParam', 'SgpLayerNormGradParam', 'SgpLayerNormGradX', 'SgpWasmLayerNorm'],
     );
     expect(fused).not.toContain('Mean');
+    // Weights frozen (only x's gradient asked for): no work on theirs.
+    const xOnly = await kernelsRun(() => tf.grads((x: tf.Tensor) => layerNorm(x, w, b).sum())([x]));
+    expect(xOnly.filter((n) => /^Sgp(Wasm)?LayerNorm/.test(n)).sort()).toEqual(['SgpLayerNormGradX', 'SgpWasmLayerNorm']);
     setWasmKernelsEnabled(false);
     try {
       const stock = await kernelsRun(run);
@@ -194,5 +197,69 @@ describe("attention's head split on wasm", () => {
     expect(tf.memory().numTensors).toBe(before);
     // pure copies: exactly equal
     got.forEach((g, i) => expect(Array.from(g), `output ${i}`).toEqual(Array.from(want[i])));
+  });
+});
+
+describe('the embedding lookup on wasm', () => {
+  it.each([0, 3])('equals gather + slice + add, forward and both tables’ gradients, in one kernel each (offset %i)', async (P) => {
+    const [B, T, V, C, positions] = [3, 5, 7, 6, 9];
+    const ids = Int32Array.from({ length: B * T }, (_, i) => (i * 5) % V); // some ids repeat, some rows of wte get none
+    ids[0] = V - 1;
+    const wte = randoms([V, C], 31);
+    const wpe = randoms([positions, C], 32);
+    const dy = randoms([B, T, C], 33);
+    const run = () =>
+      tf.tidy(() => {
+        const idx = tf.tensor2d(ids, [B, T], 'int32');
+        const [e, p, w] = [tf.tensor2d(wte, [V, C]), tf.tensor2d(wpe, [positions, C]), tf.tensor3d(dy, [B, T, C])];
+        const x = embedInput(idx, e, p, P);
+        const grads = tf.grads((a: tf.Tensor, b: tf.Tensor) => embedInput(idx, a, b, P).mul(w).sum())([e, p]);
+        return [x, ...grads].map((t) => t.dataSync() as Float32Array);
+      });
+    await useNodeBackend('cpu');
+    const want = run();
+    await useNodeBackend('wasm');
+    const before = tf.memory().numTensors;
+    const got = run();
+    expect(tf.memory().numTensors).toBe(before);
+    ['x', 'dwte', 'dwpe'].forEach((n, i) => expect(maxErr(got[i], want[i]), n).toBeLessThan(1e-6));
+    const names = await kernelsRun(() => {
+      const idx = tf.tensor2d(ids, [B, T], 'int32');
+      return tf.grads((a: tf.Tensor, b: tf.Tensor) => embedInput(idx, a, b, P).sum())([tf.tensor2d(wte, [V, C]), tf.tensor2d(wpe, [positions, C])]);
+    });
+    expect(names.filter((n) => n.startsWith('SgpEmbedding')).sort()).toEqual(['SgpEmbedding', 'SgpEmbeddingGradPositions', 'SgpEmbeddingGradTokens']);
+    expect(names).not.toContain('GatherV2');
+  });
+
+  it('refuses a token id outside the vocabulary, naming it', async () => {
+    await useNodeBackend('wasm');
+    const before = tf.memory().numTensors;
+    expect(() => tf.tidy(() => embedInput(tf.tensor2d([[1, 9]], [1, 2], 'int32'), tf.ones([7, 4]), tf.ones([8, 4]), 0))).toThrow(/token id 9 is outside the vocabulary \(0\.\.6\)/);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+describe("attention's output heads side by side on wasm", () => {
+  it.each([4, 3])('equals transpose + reshape, forward and backward, one copy each way (head size %i)', async (hs) => {
+    const [B, nh, T] = [2, 3, 5];
+    const y = randoms([B, nh, T, hs], 41);
+    const dy = randoms([B, T, nh * hs], 42);
+    const run = () =>
+      tf.tidy(() => {
+        const t = tf.tensor4d(y, [B, nh, T, hs]);
+        const w = tf.tensor3d(dy, [B, T, nh * hs]);
+        const [g] = tf.grads((a: tf.Tensor) => headsToRows(a as tf.Tensor4D).mul(w).sum())([t]);
+        return [headsToRows(t), g].map((x) => x.dataSync() as Float32Array);
+      });
+    await useNodeBackend('cpu');
+    const want = run();
+    await useNodeBackend('wasm');
+    const before = tf.memory().numTensors;
+    const got = run();
+    expect(tf.memory().numTensors).toBe(before);
+    got.forEach((g, i) => expect(Array.from(g), `output ${i}`).toEqual(Array.from(want[i])));
+    const names = await kernelsRun(() => tf.grads((a: tf.Tensor) => headsToRows(a as tf.Tensor4D).sum())([tf.tensor4d(y, [B, nh, T, hs])]));
+    expect(names.filter((n) => n.startsWith('Sgp'))).toEqual(['SgpHeadsToRows', 'SgpRowsToHeads']);
+    expect(names).not.toContain('Transpose');
   });
 });

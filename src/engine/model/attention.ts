@@ -6,7 +6,7 @@
 import * as tf from '../tf';
 import { dropout, linear } from './layers';
 import { bmm } from '../ops/bmm';
-import { FUSED, hasFused, runFused } from '../ops/fused';
+import { FUSED, FUSED_WASM, hasFused, runFused } from '../ops/fused';
 
 export interface AttentionWeights {
   cAttnW: tf.Tensor; // (3C, C): rows are q, then k, then v
@@ -70,6 +70,23 @@ export function splitHeads(qkv: tf.Tensor3D, nHead: number): tf.Tensor4D[] {
   );
 }
 
+/**
+ * Attention's output (B, nh, T, hs) → (B, T, C), heads side by side, as torch's y.transpose(1, 2).view(B, T, C):
+ * one copy each way where the backend has the fused kernels, else a transpose and a reshape.
+ */
+export function headsToRows(y: tf.Tensor4D): tf.Tensor3D {
+  const [B, nh, T, hs] = y.shape;
+  if (hasFused(FUSED_WASM.headsToRows) && hasFused(FUSED_WASM.rowsToHeads)) return runFused(FUSED_WASM.headsToRows, { y }, { nHead: nh }); // (B, T, C)
+  return y.transpose([0, 2, 1, 3]).reshape([B, T, nh * hs]); // (B, T, nh, hs) → (B, T, C)
+}
+
+if (!tf.getGradient(FUSED_WASM.headsToRows)) {
+  tf.registerGradient({
+    kernelName: FUSED_WASM.headsToRows,
+    gradFunc: (dy, _saved, attrs) => ({ y: () => runFused(FUSED_WASM.rowsToHeads, { x: dy as tf.Tensor }, { nHead: (attrs as { nHead: number }).nHead }) }),
+  });
+}
+
 // The fused head split's gradient, on any backend that has the pair: the inverse copy.
 if (!tf.getGradient(FUSED.splitHeads)) {
   tf.registerGradient({
@@ -110,7 +127,7 @@ export function causalSelfAttention(
   /** Receives the attention weights (B, nh, T, T) — the softmax itself, inside the caller's tidy. */
   probe?: (att: tf.Tensor4D) => void,
 ): tf.Tensor3D {
-  const [B, T, C] = x.shape;
+  const C = x.shape[2];
   const hs = C / nHead;
   const qkv = linear(x, w.cAttnW, w.cAttnB) as tf.Tensor3D; // (B, T, 3C)
   let [q, k, v] = splitHeads(qkv, nHead); // each (B, nh, T, hs)
@@ -122,12 +139,12 @@ export function causalSelfAttention(
     }
     cache.present({ k: k as tf.Tensor4D, v: v as tf.Tensor4D });
   }
-  // Scaled dot product: (B, nh, T, hs) x (B, nh, hs, T) → (B, nh, T, T)   (T keys become P+T with a cache)
-  let att = maskedSoftmax(bmm(q, k, false, true), mask, 1 / Math.sqrt(hs)); // (B, nh, T, T)
+  // Scaled dot product: (B, nh, T, hs) x (B, nh, hs, T) → (B, nh, T, T)   (T keys become P+T with a cache).
+  // Causal: only the scores' lower triangle is read, and the weights are lower-triangular (bmm's Tri 1 and 2:
+  // the wasm kernel skips the rest; with a cache of earlier positions the products are not square, and whole).
+  let att = maskedSoftmax(bmm(q, k, false, true, 1), mask, 1 / Math.sqrt(hs)); // (B, nh, T, T)
   probe?.(att as tf.Tensor4D);
   att = dropout(att, dropoutRate, dropoutSeeds?.[0]);
-  const y = bmm(att, v) // (B, nh, T, hs)
-    .transpose([0, 2, 1, 3]) // (B, T, nh, hs)
-    .reshape([B, T, C]); // (B, T, C): heads side by side, as torch's y.transpose(1, 2).view(B, T, C)
+  const y = headsToRows(bmm(att, v, false, false, 2) as tf.Tensor4D); // (B, nh, T, hs) → (B, T, C)
   return dropout(linear(y, w.cProjW, w.cProjB), dropoutRate, dropoutSeeds?.[1]) as tf.Tensor3D; // (B, T, C)
 }

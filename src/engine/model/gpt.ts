@@ -10,7 +10,7 @@
 import * as tf from '../tf';
 import { validateConfig, type GPTConfig } from './config';
 import { causalMask, causalSelfAttention, type AttentionCache, type AttentionWeights, type LayerKV } from './attention';
-import { crossEntropyRows, dropout, embedding, gelu, layerNorm, linear } from './layers';
+import { crossEntropyRows, dropout, embedInput, gelu, layerNorm, linear } from './layers';
 import { disposeParams, initParams, paramSpecs, WPE, WTE, type Params } from './params';
 import { createRng, type Rng } from '../random';
 import type { LoraAdapters } from './lora';
@@ -165,9 +165,7 @@ export class GPT {
     return tf.tidy(() => {
       // Queries P..P+T-1 over keys 0..P+T-1: rows of the full causal mask.
       const mask = present ? this.mask(P + T).slice([P, 0], [T, P + T]) : this.mask(T); // (T, P+T)
-      const tokEmb = embedding(idx, this.wte) as tf.Tensor3D; // (B, T, C)
-      const posEmb = this.wpe.slice([P, 0], [T, -1]); // (T, C)
-      let x = dropout(tokEmb.add(posEmb), rate, seed()) as tf.Tensor3D; // (B, T, C)
+      let x = dropout(embedInput(idx, this.wte, this.wpe, P), rate, seed()) as tf.Tensor3D; // (B, T, C): wte[idx] + wpe[P..P+T)
       this.blockWeights.forEach((base, i) => {
         const w = this.lora ? adapted(base, i, this.lora) : base;
         const cache: AttentionCache | undefined = present ? { past: past?.layers[i] ?? null, present: (kv) => void present.push({ k: tf.keep(kv.k), v: tf.keep(kv.v) }) } : undefined;

@@ -4,10 +4,11 @@
  * Shapes: B batch, T time, C width, N = B·T rows, V vocabulary.
  */
 import * as tf from '../tf';
-import { bmm, bmmKernelActive } from '../ops/bmm';
+import { linearKernelFits, linearSimd } from '../ops/linear';
 import { geluKernelFits, geluSimd } from '../ops/gelu';
-import { FUSED, hasFused, nativeTransposes, runFused } from '../ops/fused';
+import { FUSED, FUSED_WASM, hasFused, nativeTransposes, runFused } from '../ops/fused';
 import '../ops/wasmFused'; // registers the wasm backend's fused kernels
+import { WASM_LAYER_NORM } from '../ops/wasmFused/layerNorm';
 
 /**
  * a · b for 2-D a (M, K) and b (K, N) → (M, N), with a backward pass made only of untransposed 2-D
@@ -32,19 +33,21 @@ export const matMul2d = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFun
 
 /**
  * y = x Wᵀ + b, with W stored as PyTorch does, [out, in]. x: (..., in) → (..., out).
- * On wasm with the SIMD kernel, bmm reads Wᵀ (and, backward, dyᵀ) in place through strides: no
- * transposes at all. Elsewhere, matMul2d's explicitly transposed 2-D products.
+ * On wasm with the SIMD kernel, one kernel that reads x's rows and Wᵀ (and, backward, dyᵀ) in place through
+ * strides: no transposes or reshapes at all. Elsewhere, matMul2d's explicitly transposed 2-D products.
  */
 export function linear(x: tf.Tensor, weight: tf.Tensor, bias?: tf.Tensor): tf.Tensor {
+  if (linearKernelFits(x, weight)) {
+    // wasm: one kernel each way, x's rows and Wᵀ read in place (ops/linear.ts), no reshapes.
+    const y = linearSimd(x, weight); // (..., out)
+    return bias ? y.add(bias) : y;
+  }
   const inDim = x.shape[x.shape.length - 1];
   const outDim = weight.shape[0];
   const lead = x.shape.slice(0, -1);
   const x2 = x.reshape([-1, inDim]) as tf.Tensor2D; // (N, in)
-  // wasm: the SIMD kernel reads Wᵀ in place; WebGPU: matMul's own transpose flags (one launch, two backward);
-  // elsewhere untransposed 2-D products.
-  let y: tf.Tensor = bmmKernelActive()
-    ? bmm(x2, weight as tf.Tensor2D, false, true) // (N, in)·(out, in)ᵀ → (N, out)
-    : nativeTransposes()
+  // WebGPU: matMul's own transpose flags (one launch, two backward); elsewhere untransposed 2-D products.
+  let y: tf.Tensor = nativeTransposes()
     ? tf.matMul(x2, weight as tf.Tensor2D, false, true) // (N, in)·(out, in)ᵀ → (N, out)
     : matMul2d(x2, (weight as tf.Tensor2D).transpose()); // (N, in)·(in, out) → (N, out)
   if (bias) y = y.add(bias);
@@ -53,9 +56,17 @@ export function linear(x: tf.Tensor, weight: tf.Tensor, bias?: tf.Tensor): tf.Te
 
 /**
  * LayerNorm over the last axis, eps 1e-5 as PyTorch. x: (..., C) → (..., C).
- * One fused program each way where the backend has them (src/engine/ops/fused.ts), else the stock ops.
+ * One fused program forward where the backend has them (src/engine/ops/fused.ts; wasm's also keeps the row
+ * statistics for the gradient), else the stock ops.
  */
 export function layerNorm(x: tf.Tensor, weight: tf.Tensor, bias?: tf.Tensor, eps = 1e-5): tf.Tensor {
+  if (hasFused(WASM_LAYER_NORM) && hasFused(FUSED.layerNormGradX) && hasFused(FUSED.layerNormGradParam)) {
+    // wasm: one kernel that also gives the row statistics, which its registered gradient keeps (no recompute,
+    // no custom-gradient wrapper, and only the gradients the tape asks for).
+    const [y, stats] = tf.engine().runKernel(WASM_LAYER_NORM, bias ? { x, weight, bias } : { x, weight }, { eps }) as tf.Tensor[];
+    stats.dispose(); // the tape, when recording, keeps its own reference
+    return y; // (..., C)
+  }
   if (hasFused(FUSED.layerNorm) && hasFused(FUSED.layerNormGradX)) return fusedLayerNorm(eps, bias !== undefined)(...(bias ? [x, weight, bias] : [x, weight]));
   return layerNormReference(x, weight, bias, eps);
 }
@@ -153,6 +164,35 @@ export function embedding(idx: tf.Tensor, table: tf.Tensor): tf.Tensor {
     };
   }) as (t: tf.Tensor) => tf.Tensor;
   return f(table);
+}
+
+/**
+ * The GPT's input, wte[idx] + wpe[P..P+T): idx (B, T) int32, wte (V, C), wpe (positions, C) → (B, T, C).
+ * One kernel forward and one per table backward where the backend has them (wasm), else the embedding
+ * lookup, a slice and an add.
+ */
+export function embedInput(idx: tf.Tensor2D, wte: tf.Tensor, wpe: tf.Tensor, P: number): tf.Tensor3D {
+  if (hasFused(FUSED_WASM.embedding) && hasFused(FUSED_WASM.embeddingGradTokens) && hasFused(FUSED_WASM.embeddingGradPositions)) {
+    // The tables' sizes travel as attributes, so the gradient saves only the ids.
+    return runFused(FUSED_WASM.embedding, { idx, wte, wpe }, { offset: P, vocab: wte.shape[0], positions: wpe.shape[0] }); // (B, T, C)
+  }
+  const T = idx.shape[1];
+  return embedding(idx, wte).add(wpe.slice([P, 0], [T, -1])) as tf.Tensor3D; // (B, T, C) + (T, C)
+}
+
+if (!tf.getGradient(FUSED_WASM.embedding)) {
+  tf.registerGradient({
+    kernelName: FUSED_WASM.embedding,
+    inputsToSave: ['idx'],
+    gradFunc: (dy, saved, attrs) => {
+      const [idx] = saved;
+      const { offset, vocab, positions } = attrs as unknown as { offset: number; vocab: number; positions: number };
+      return {
+        wte: () => runFused(FUSED_WASM.embeddingGradTokens, { idx, dx: dy as tf.Tensor }, { vocab }), // (V, C)
+        wpe: () => runFused(FUSED_WASM.embeddingGradPositions, { dx: dy as tf.Tensor }, { positions, offset }), // (positions, C)
+      };
+    },
+  });
 }
 
 /**

@@ -10,10 +10,13 @@
  *
  * The gradient is registered for the kernel and is made of bmm calls itself, so the backward pass runs
  * the same fast kernel.
+ *
+ * Causal attention's products are triangular: a `Tri` says which (see bmm.wat), and the kernel skips the terms
+ * and tiles that are zero or unwanted — about half of each. Their gradients are triangular too.
  */
 import * as tf from '../tf';
 import { WASM_BASE64 } from './kernels/bmm.wasm';
-import { WasmKernelModule, heapOffset, registerWasm, type WasmKernelArgs } from './wasmKernels';
+import { WasmKernelModule, heapOffset, registerWasm, type WasmBackendLike, type WasmKernelArgs } from './wasmKernels';
 
 const KERNEL = 'SgpBatchMatMul';
 
@@ -22,9 +25,16 @@ interface BmmExports {
     batch: number, M: number, N: number, K: number,
     a: number, sAi: number, sAk: number,
     b: number, sBk: number, sBj: number,
-    c: number, work: number,
+    c: number, work: number, tri: number,
   ): void;
 }
+
+/**
+ * A triangular product (square T × T where triangular): 0 none; 1 only C's lower triangle is wanted (above it,
+ * values or zeros: attention's scores, which the causal softmax reads only there); 2 op(A) is lower-triangular
+ * (attention's weights times v); 3 op(A) is upper-triangular (a gradient's transposed weights).
+ */
+export type Tri = 0 | 1 | 2 | 3;
 
 const kernels = new WasmKernelModule<BmmExports>(WASM_BASE64);
 
@@ -36,33 +46,89 @@ export function bmmKernelActive(): boolean {
 interface BmmAttrs {
   transposeA: boolean;
   transposeB: boolean;
+  tri: Tri;
+}
+
+/**
+ * Work below this many floating-point operations per part stays on one thread: waking a kernel thread and
+ * waiting for it costs microseconds, which a part must outweigh.
+ */
+const MIN_PART_FLOPS = 1 << 20;
+
+/**
+ * How many parts one product splits into with `threads` threads: over the batch where there is one (attention's
+ * heads), two per thread; else over the rows of the output, one per thread (each part packs B again, see
+ * bmm.wat); never parts of under MIN_PART_FLOPS.
+ */
+export function bmmPartCount(batch: number, M: number, N: number, K: number, threads: number, tri: Tri = 0): number {
+  // A triangular product's rows are its own: it is split over the batch only.
+  if (threads <= 1 || (tri !== 0 && batch === 1)) return 1;
+  const byWork = Math.max(1, Math.floor((2 * batch * M * N * K) / MIN_PART_FLOPS));
+  return batch > 1 ? Math.min(2 * threads, batch, byWork) : Math.min(threads, Math.ceil(M / 4), byWork);
+}
+
+/**
+ * The kernel's calls for one product in `parts` parts: over the batch where there is one, else over the rows
+ * of the output in whole tiles of 4. Each part gets its own scratch (workBytes at work + p·workBytes).
+ * Arguments as bmm.wat takes them; offsets in bytes.
+ */
+export function bmmParts(
+  batch: number, M: number, N: number, K: number,
+  a: number, sAi: number, sAk: number, b: number, sBk: number, sBj: number, c: number,
+  work: number, workBytes: number, parts: number, tri: Tri = 0,
+): number[][] {
+  const out: number[][] = [];
+  for (let p = 0; p < parts; p++) {
+    const w = work + p * workBytes;
+    if (batch > 1) {
+      const [b0, b1] = [Math.floor((batch * p) / parts), Math.floor((batch * (p + 1)) / parts)];
+      out.push([b1 - b0, M, N, K, a + 4 * b0 * M * K, sAi, sAk, b + 4 * b0 * K * N, sBk, sBj, c + 4 * b0 * M * N, w, tri]);
+    } else {
+      const tiles = Math.ceil(M / 4);
+      const [i0, i1] = [4 * Math.floor((tiles * p) / parts), Math.min(M, 4 * Math.floor((tiles * (p + 1)) / parts))];
+      out.push([1, i1 - i0, N, K, a + 4 * i0 * sAi, sAi, sAk, b, sBk, sBj, c + 4 * i0 * N, w, tri]);
+    }
+  }
+  return out;
+}
+
+/**
+ * op(A)·op(B) for `batch` entries into `out` (all byte offsets in the heap; strides in floats as bmm.wat takes
+ * them), split over the kernel threads, with the scratch each part needs.
+ */
+export function runBmm(
+  be: WasmBackendLike, batch: number, M: number, N: number, K: number,
+  a: number, sAi: number, sAk: number, b: number, sBk: number, sBj: number, out: number, tri: Tri = 0,
+): void {
+  if (!kernels.on(be)) throw new Error('the SIMD batched matmul kernel is not available on this backend');
+  // Scratch for packed B, a padded output block and a packed strip of A (see bmm.wat), one per part.
+  const Mp = (M + 3) & ~3;
+  const Np = (N + 7) & ~7;
+  const workBytes = 4 * (K * Np + Mp * Np + 4 * K);
+  const parts = bmmPartCount(batch, M, N, K, kernels.threads(be), tri);
+  const work = be.wasm._malloc(workBytes * parts);
+  try {
+    kernels.run(be, 'bmm', bmmParts(batch, M, N, K, a, sAi, sAk, b, sBk, sBj, out, work, workBytes, parts, tri));
+  } finally {
+    be.wasm._free(work);
+  }
 }
 
 function bmmKernel({ inputs: { a, b }, backend: be, attrs }: WasmKernelArgs): tf.TensorInfo {
-  const { transposeA, transposeB } = attrs as unknown as BmmAttrs;
-  const kernel = kernels.on(be);
-  if (!kernel) throw new Error('the SIMD batched matmul kernel is not available on this backend');
+  const { transposeA, transposeB, tri } = attrs as unknown as BmmAttrs;
   const r = a.shape.length;
   const batchDims = a.shape.slice(0, -2);
   const batch = batchDims.reduce((p, d) => p * d, 1);
   const [M, K] = transposeA ? [a.shape[r - 1], a.shape[r - 2]] : [a.shape[r - 2], a.shape[r - 1]];
   const N = transposeB ? b.shape[r - 2] : b.shape[r - 1];
   const out = be.makeOutput([...batchDims, M, N], 'float32');
-  // Scratch for packed B and a padded output block (see bmm.wat).
-  const Mp = (M + 3) & ~3;
-  const Np = (N + 7) & ~7;
-  const work = be.wasm._malloc(4 * (K * Np + Mp * Np));
-  try {
-    // Strides in floats: op(A)[i, k] = A[i·sAi + k·sAk], op(B)[k, j] = B[k·sBk + j·sBj].
-    kernel.bmm(
-      batch, M, N, K,
-      heapOffset(be, a), transposeA ? 1 : K, transposeA ? M : 1,
-      heapOffset(be, b), transposeB ? 1 : N, transposeB ? K : 1,
-      heapOffset(be, out), work,
-    );
-  } finally {
-    be.wasm._free(work);
-  }
+  // Strides in floats: op(A)[i, k] = A[i·sAi + k·sAk], op(B)[k, j] = B[k·sBk + j·sBj].
+  runBmm(
+    be, batch, M, N, K,
+    heapOffset(be, a), transposeA ? 1 : K, transposeA ? M : 1,
+    heapOffset(be, b), transposeB ? 1 : N, transposeB ? K : 1,
+    heapOffset(be, out), tri ?? 0,
+  );
   return out;
 }
 
@@ -73,8 +139,13 @@ if (!tf.getGradient(KERNEL)) {
     inputsToSave: ['a', 'b'],
     gradFunc: (dy, saved, attrs) => {
       const [a, b] = saved;
-      const { transposeA, transposeB } = attrs as unknown as BmmAttrs;
+      const { transposeA, transposeB, tri } = attrs as unknown as BmmAttrs;
       const g = dy as tf.Tensor;
+      // Attention's two triangular products (the only ones with a gradient): scores = q·kᵀ, whose gradient g
+      // is lower-triangular too (the causal softmax's is 0 above the diagonal), and weights·v.
+      if (tri === 1) return { a: () => bmm(g, b, false, false, 2), b: () => bmm(g, a, true, false, 3) };
+      if (tri === 2) return { a: () => bmm(g, b, false, true, 1), b: () => bmm(a, g, true, false, 3) };
+      if (tri === 3) throw new Error('bmm: no gradient for an upper-triangular product');
       // The four cases of TF.js's own BatchMatMul gradient, each a product of the same kind.
       if (!transposeA && !transposeB) return { a: () => bmm(g, b, false, true), b: () => bmm(a, g, true, false) };
       if (!transposeA && transposeB) return { a: () => bmm(g, b, false, false), b: () => bmm(g, a, true, false) };
@@ -94,13 +165,27 @@ function kernelFits(a: tf.Tensor, b: tf.Tensor, transposeA: boolean, transposeB:
   return K === Kb && a.size > 0 && b.size > 0;
 }
 
+/** Whether a triangular product is square where it must be (C for 1, op(A) for 2 and 3); else it is run whole. */
+function triFits(a: tf.Tensor, b: tf.Tensor, transposeA: boolean, transposeB: boolean, tri: Tri): boolean {
+  const r = a.rank;
+  const M = transposeA ? a.shape[r - 1] : a.shape[r - 2];
+  const K = transposeA ? a.shape[r - 2] : a.shape[r - 1];
+  const N = transposeB ? b.shape[r - 2] : b.shape[r - 1];
+  if (tri === 1) return !transposeA && transposeB && M === N;
+  if (tri === 2) return !transposeA && !transposeB && M === K;
+  return M === K;
+}
+
 /**
  * op(a) · op(b), batched over the leading dimensions: a (..., M, K) or (..., K, M) if transposeA,
  * b (..., K, N) or (..., N, K) if transposeB → (..., M, N). Same result and gradients as tf.matMul.
+ * With `tri` (attention's causal products, see Tri) the kernel skips what is zero or unwanted: the wanted
+ * entries are the same; with tri 1 an unwanted one is its value or 0 (a skipped tile); gradients as the causal
+ * softmax needs them (the weights' gradient given on their lower triangle). Elsewhere the full product.
  */
-export function bmm<T extends tf.Tensor>(a: T, b: T, transposeA = false, transposeB = false): T {
+export function bmm<T extends tf.Tensor>(a: T, b: T, transposeA = false, transposeB = false, tri: Tri = 0): T {
   if (kernelFits(a, b, transposeA, transposeB) && bmmKernelActive()) {
-    const attrs: BmmAttrs = { transposeA, transposeB };
+    const attrs: BmmAttrs = { transposeA, transposeB, tri: tri !== 0 && triFits(a, b, transposeA, transposeB, tri) ? tri : 0 };
     return tf.engine().runKernel(KERNEL, { a, b }, attrs as unknown as tf.NamedAttrMap) as T;
   }
   return tf.matMul(a, b, transposeA, transposeB) as T;

@@ -40,6 +40,23 @@ export const FUSED = {
   mergeHeads: 'SgpMergeHeads',
 } as const;
 
+/**
+ * Programs only the wasm backend registers so far (src/engine/ops/wasmFused/): WebGPU runs the stock ops there,
+ * which are few launches already (a transpose, a gather).
+ */
+export const FUSED_WASM = {
+  /** Attention's output (B, nh, T, hs) → (B, T, C), heads side by side. */
+  headsToRows: 'SgpHeadsToRows',
+  /** Its inverse, the gradient: (B, T, C) → (B, nh, T, hs). */
+  rowsToHeads: 'SgpRowsToHeads',
+  /** The GPT's input: wte[idx] + wpe[P..P+T), (B, T, C). */
+  embedding: 'SgpEmbedding',
+  /** Its gradient for wte, (V, C): rows of dx added by token. */
+  embeddingGradTokens: 'SgpEmbeddingGradTokens',
+  /** Its gradient for wpe, (positions, C): rows of dx added by position. */
+  embeddingGradPositions: 'SgpEmbeddingGradPositions',
+} as const;
+
 /** Inputs one fused program binds at most (+1 output = 7 storage buffers, under WebGPU's minimum of 8). */
 export const MAX_FUSED_INPUTS = 6;
 

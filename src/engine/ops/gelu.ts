@@ -1,59 +1,52 @@
 /**
- * Exact GELU, x·Φ(x), and its gradient as single SIMD kernels on the wasm backend (kernels/gelu.wat).
+ * Exact GELU, x·Φ(x), on the wasm backend as one SIMD kernel forward (kernels/gelu.wat) that also writes the
+ * slope Φ(x) + x·φ(x); the gradient is dy·slope, one multiply.
  *
  * Why: written with TF.js ops, GELU is ~5 kernels forward and ~12 backward, each a full pass over the
  * MLP's (B·T, 4C) activations, with Erf and Exp in scalar C++ loops — at the baby size the largest cost
- * of a training step after the matrix products. Here each direction is one pass. Same formula as
- * TF.js's Erf kernels (Abramowitz & Stegun 7.1.26), so the values agree with the stock ops to float32
- * round-off.
+ * of a training step after the matrix products. The slope's exponential is the forward pass's own, so it
+ * costs little there, and the tape saves the slope instead of x (the same memory): the backward pass no longer
+ * runs the whole GELU again. Same formula as TF.js's Erf kernels (Abramowitz & Stegun 7.1.26), so the values
+ * agree with the stock ops to float32 round-off.
  */
 import * as tf from '../tf';
 import { WASM_BASE64 } from './kernels/gelu.wasm';
-import { WasmKernelModule, heapOffset, registerWasm, type WasmBackendLike } from './wasmKernels';
+import { WasmKernelModule, heapOffset, registerWasm, splitRange } from './wasmKernels';
 
-// Not the fused-program names (ops/fused.ts): these need ≥ 4 elements, so the engine must not find them
-// where it asks for those (a smaller tensor on wasm takes the stock ops).
+// Not the fused-program names (ops/fused.ts): this needs ≥ 4 elements, so the engine must not find it where it
+// asks for those (a smaller tensor on wasm takes the stock ops).
 const FORWARD = 'SgpWasmGelu';
-const BACKWARD = 'SgpWasmGeluGrad';
 
 interface GeluExports {
-  gelu(x: number, y: number, n: number): void;
-  geluGrad(x: number, dy: number, dx: number, n: number): void;
+  gelu(x: number, y: number, slope: number, n: number): void;
 }
 
 const kernels = new WasmKernelModule<GeluExports>(WASM_BASE64);
 
-function exportsOn(be: WasmBackendLike): GeluExports {
-  const k = kernels.on(be);
-  if (!k) throw new Error('the SIMD GELU kernel is not available on this backend');
-  return k;
-}
+/** Elements per part below which a call stays on one thread (~3 ns each: tens of microseconds). */
+const MIN_PART = 16_384;
 
 registerWasm([
   [
     FORWARD,
     ({ inputs: { x }, backend: be }) => {
-      const y = be.makeOutput(x.shape, 'float32');
-      exportsOn(be).gelu(heapOffset(be, x), heapOffset(be, y), tf.util.sizeFromShape(x.shape));
-      return y;
-    },
-  ],
-  [
-    BACKWARD,
-    ({ inputs: { x, dy }, backend: be }) => {
-      const dx = be.makeOutput(x.shape, 'float32');
-      exportsOn(be).geluGrad(heapOffset(be, x), heapOffset(be, dy), heapOffset(be, dx), tf.util.sizeFromShape(x.shape));
-      return dx;
+      if (!kernels.on(be)) throw new Error('the SIMD GELU kernel is not available on this backend');
+      const y = be.makeOutput(x.shape, 'float32'); // x's shape
+      const slope = be.makeOutput(x.shape, 'float32'); // x's shape
+      const [X, Y, S] = [heapOffset(be, x), heapOffset(be, y), heapOffset(be, slope)];
+      // Parts start at multiples of 4 and hold at least 4 elements, as the kernel needs.
+      const parts = splitRange(tf.util.sizeFromShape(x.shape), kernels.parts(be), MIN_PART, 4).map(([i0, i1]) => [X + 4 * i0, Y + 4 * i0, S + 4 * i0, i1 - i0]);
+      kernels.run(be, 'gelu', parts);
+      return [y, slope];
     },
   ],
 ]);
 if (!tf.getGradient(FORWARD)) {
   tf.registerGradient({
     kernelName: FORWARD,
-    inputsToSave: ['x'],
-    gradFunc: (dy, saved) => ({
-      x: () => tf.engine().runKernel(BACKWARD, { x: saved[0], dy: dy as tf.Tensor }) as tf.Tensor,
-    }),
+    outputsToSave: [false, true],
+    // Two outputs, so one dy per output: y's, and the slope's (which nothing downstream uses).
+    gradFunc: (dys, saved) => ({ x: () => (dys as tf.Tensor[])[0].mul(saved[0]) }), // dy·slope
   });
 }
 
@@ -64,5 +57,7 @@ export function geluKernelFits(x: tf.Tensor): boolean {
 
 /** x·Φ(x) with the SIMD kernel; only where geluKernelFits(x). */
 export function geluSimd<T extends tf.Tensor>(x: T): T {
-  return tf.engine().runKernel(FORWARD, { x }) as T;
+  const [y, slope] = tf.engine().runKernel(FORWARD, { x }) as tf.Tensor[];
+  slope.dispose(); // the tape, when recording, keeps its own reference for the gradient
+  return y as T;
 }

@@ -9,6 +9,7 @@
  */
 import * as tf from '../tf';
 import { FUSED, hasFused, MAX_FUSED_INPUTS, runFused } from './fused';
+import './wasmFused'; // registers the wasm backend's fused kernels, sumSquares among them
 
 /**
  * Inputs per addN program: 6 inputs + 1 output = 7 storage buffers, under the 8 every WebGPU device

@@ -11,7 +11,7 @@
  *   p ← p − lr/(1 − β1^t) · m / (√v/√(1 − β2^t) + ε)
  */
 import * as tf from '../tf';
-import { adamwKernelFits, adamwStepSimd } from '../ops/adamwStep';
+import { adamwKernelActive, adamwKernelFits, adamwStepSimd } from '../ops/adamwStep';
 import { FUSED, hasFused, MAX_FUSED_INPUTS, runFused, STATE_HEAD } from '../ops/fused';
 import { sumMany } from '../ops/sum';
 
@@ -113,8 +113,11 @@ export class AdamW {
   step(updates: ParamUpdate[], lr: number, guard: StepGuard): tf.Scalar {
     if (updates.length === 0) throw new Error('AdamW.step needs at least one parameter');
     if (!hasFused(FUSED.adamwParam) || !hasFused(FUSED.adamwState) || !hasFused(FUSED.sumHeads)) {
+      // wasm's kernel takes the scale and a single ok as they are (no Multiply, no mask per shape); the stock
+      // ops a mask of the parameter's shape (a scalar condition makes tf.where tile it, a slow kernel on wasm).
+      const kernel = adamwKernelActive();
       return tf.tidy(() =>
-        sumMany(updates.map((u) => this.update(u.name, u.param, u.grad.mul(guard.scale), lr, guard.okLike(u.param.shape)))),
+        sumMany(updates.map((u) => this.update(u.name, u.param, u.grad, lr, kernel ? guard.ok : guard.okLike(u.param.shape), guard.scale))),
       );
     }
     const { beta1, beta2, eps, weightDecay } = this.config;
@@ -202,29 +205,30 @@ export class AdamW {
   }
 
   /**
-   * One update of `param` from gradient `grad` (already clipped). `ok` is a boolean tensor of param's
+   * One update of `param` from gradient `grad`·`scale` (the clipping factor; none: grad as it is). `ok` is a boolean tensor of param's
    * shape (or a scalar): where false (a non-finite loss or gradient this step) nothing changes — parameter
    * and moments keep their values, decided on the device so no read-back is needed. Pass a full-shape
    * mask when speed matters: a scalar condition makes tf.where tile it, a slow kernel on wasm.
    * Returns the update's squared L2 norm, a scalar (exactly 0 when not ok).
    */
-  update(name: string, param: tf.Variable, grad: tf.Tensor, lr: number, ok: tf.Tensor): tf.Scalar {
+  update(name: string, param: tf.Variable, grad: tf.Tensor, lr: number, ok: tf.Tensor, scale?: tf.Tensor): tf.Scalar {
     const { beta1, beta2, eps, weightDecay } = this.config;
     const slot = this.splitSlot(name, param);
     slot.step += 1;
     const t = slot.step;
     const s = slot as Required<Pick<Slot, 'm' | 'v'>>;
     return tf.tidy(() => {
-      if (adamwKernelFits(param, grad, s.m, s.v, ok)) {
-        // wasm: the same arithmetic in one SIMD pass (ops/adamwStep.ts)
+      if (adamwKernelFits(param, grad, s.m, s.v, ok, scale)) {
+        // wasm: the same arithmetic in one SIMD pass (ops/adamwStep.ts), the scale included
         const decay = param.rank >= 2 && weightDecay > 0 ? 1 - lr * weightDecay : 1;
         const scalars = { beta1, beta2, eps, stepSize: lr / (1 - beta1 ** t), c2: Math.sqrt(1 - beta2 ** t), decay };
-        const r = adamwStepSimd(param, grad, s.m, s.v, ok, scalars);
+        const r = adamwStepSimd(param, grad, s.m, s.v, ok, scalars, scale);
         s.m.assign(r.m);
         s.v.assign(r.v);
         param.assign(r.next);
         return r.updateNorm2;
       }
+      if (scale) grad = grad.mul(scale);
       const m = s.m.mul(beta1).add(grad.mul(1 - beta1));
       const v = s.v.mul(beta2).add(grad.square().mul(1 - beta2));
       const stepSize = lr / (1 - beta1 ** t);

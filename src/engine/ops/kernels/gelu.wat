@@ -1,6 +1,8 @@
-;; Exact GELU, y = x·Φ(x), and its gradient dx = dy·(Φ(x) + x·φ(x)), with WebAssembly SIMD (f32x4), for
-;; TF.js's wasm backend: one pass over memory each, where TF.js's ops take ~5 kernels forward and ~12
-;; backward, each a full pass (Erf and Exp scalar).
+;; Exact GELU, y = x·Φ(x), and its slope Φ(x) + x·φ(x) (dx = dy·slope), with WebAssembly SIMD (f32x4), for
+;; TF.js's wasm backend: one pass over memory, where TF.js's ops take ~5 kernels forward and ~12 backward,
+;; each a full pass (Erf and Exp scalar). The slope is written forward, where its exponential is already at
+;; hand, and saved for the backward pass in place of x (the same memory): backward is then one multiply
+;; instead of this whole pass again.
 ;;
 ;;   Φ(x) = ½(1 + erf(x/√2)),  φ(x) = exp(−x²/2)/√(2π)
 ;;
@@ -11,15 +13,14 @@
 ;; power of two, is rounded with the 1.5·2²³ trick so that 2ⁿ is its float's bits shifted (fewer
 ;; instructions than nearest + trunc_sat, which is what bounds this loop).
 ;;
-;; One loop serves both directions (`grad` = 0: y = x·Φ(x); else dx = dy·(Φ + x·φ)), written out in full
-;; because engines do not inline calls taking vectors. Works in TF.js's wasm heap (imported memory);
+;; Written out in full because engines do not inline calls taking vectors. Works in TF.js's wasm heap (imported memory);
 ;; pointers are byte addresses, n ≥ 4 elements. Blocks of 4; the last block is the final 4 elements
 ;; (overlapping the one before when n % 4 ≠ 0: recomputed, same values), so no element is read or written
 ;; outside the tensors.
 (module
   (import "env" "memory" (memory 0))
 
-  (func $run (param $x i32) (param $dy i32) (param $out i32) (param $n i32) (param $grad i32)
+  (func (export "gelu") (param $x i32) (param $y i32) (param $slope i32) (param $n i32)
     (local $o i32) (local $last i32) (local $v v128) (local $a v128) (local $k v128) (local $m v128)
     (local $r v128) (local $p v128) (local $e v128) (local $t v128) (local $q v128) (local $cdf v128)
     (local.set $last (i32.shl (i32.sub (local.get $n) (i32.const 4)) (i32.const 2)))
@@ -59,23 +60,11 @@
       (local.set $cdf (f32x4.mul (f32x4.splat (f32.const 0.5))
         (f32x4.add (f32x4.splat (f32.const 1.0))
           (v128.bitselect (f32x4.neg (local.get $q)) (local.get $q) (f32x4.lt (local.get $v) (f32x4.splat (f32.const 0.0)))))))
-      (if (local.get $grad)
-        (then
-          ;; dy·(Φ(x) + x·e/√(2π))
-          (v128.store (i32.add (local.get $out) (local.get $o))
-            (f32x4.mul (v128.load (i32.add (local.get $dy) (local.get $o)))
-              (f32x4.add (local.get $cdf)
-                (f32x4.mul (local.get $v) (f32x4.mul (local.get $e) (f32x4.splat (f32.const 0.398942280401432678))))))))
-        (else
-          (v128.store (i32.add (local.get $out) (local.get $o)) (f32x4.mul (local.get $v) (local.get $cdf)))))
+      ;; y = x·Φ(x), slope = Φ(x) + x·e/√(2π)
+      (v128.store (i32.add (local.get $y) (local.get $o)) (f32x4.mul (local.get $v) (local.get $cdf)))
+      (v128.store (i32.add (local.get $slope) (local.get $o))
+        (f32x4.add (local.get $cdf)
+          (f32x4.mul (local.get $v) (f32x4.mul (local.get $e) (f32x4.splat (f32.const 0.398942280401432678))))))
       (local.set $o (i32.add (local.get $o) (i32.const 16)))
       (br_if $blocks (i32.lt_u (local.get $o) (i32.add (local.get $last) (i32.const 16))))))
-
-  ;; y[i] = x[i]·Φ(x[i]), i < n
-  (func (export "gelu") (param $x i32) (param $y i32) (param $n i32)
-    (call $run (local.get $x) (i32.const 0) (local.get $y) (local.get $n) (i32.const 0)))
-
-  ;; dx[i] = dy[i]·(Φ(x[i]) + x[i]·φ(x[i])), i < n
-  (func (export "geluGrad") (param $x i32) (param $dy i32) (param $dx i32) (param $n i32)
-    (call $run (local.get $x) (local.get $dy) (local.get $dx) (local.get $n) (i32.const 1)))
 )

@@ -11,7 +11,7 @@
 import * as tf from '../../tf';
 import { FUSED } from '../fused';
 import { WASM_BASE64 } from '../kernels/softmax.wasm';
-import { heapOffset, registerWasm, type WasmBackendLike, type WasmKernelArgs, WasmKernelModule } from '../wasmKernels';
+import { heapOffset, registerWasm, splitRange, type WasmBackendLike, type WasmKernelArgs, WasmKernelModule } from '../wasmKernels';
 import { views } from './heap';
 
 interface SoftmaxExports {
@@ -38,6 +38,17 @@ function simdFor(backend: WasmBackendLike, S: number): SoftmaxExports | null {
   return S % 4 === 0 ? simd.on(backend) : null;
 }
 
+/** Elements per part below which a call stays on one thread. */
+const MIN_PART = 32_768;
+
+/**
+ * Rows split over the kernel threads in whole groups of T (the causal rule counts rows modulo T), each part's
+ * arguments made by `args` from its first row and row count.
+ */
+function rowParts(backend: WasmBackendLike, rows: number, T: number, S: number, args: (r0: number, n: number) => number[]): number[][] {
+  return splitRange(rows, simd.parts(backend), MIN_PART / S, T).map(([r0, r1]) => args(r0, r1 - r0));
+}
+
 function causalSoftmax({ inputs, backend, attrs }: WasmKernelArgs): tf.TensorInfo {
   const { scores } = inputs;
   const scale = Number(attrs?.scale ?? 1);
@@ -45,7 +56,8 @@ function causalSoftmax({ inputs, backend, attrs }: WasmKernelArgs): tf.TensorInf
   const out = backend.makeOutput(scores.shape, 'float32'); // scores' shape
   const k = simdFor(backend, S);
   if (k) {
-    k.causalSoftmax(heapOffset(backend, scores), heapOffset(backend, out), rows, T, S, scale);
+    const [X, Y] = [heapOffset(backend, scores), heapOffset(backend, out)];
+    simd.run(backend, 'causalSoftmax', rowParts(backend, rows, T, S, (r0, n) => [X + 4 * r0 * S, Y + 4 * r0 * S, n, T, S, scale]));
     return out;
   }
   const [X, Y] = views(backend, scores, out);
@@ -68,7 +80,8 @@ function causalSoftmaxGrad({ inputs, backend, attrs }: WasmKernelArgs): tf.Tenso
   const out = backend.makeOutput(y.shape, 'float32'); // y's shape
   const k = simdFor(backend, S);
   if (k) {
-    k.causalSoftmaxGrad(heapOffset(backend, y), heapOffset(backend, dy), heapOffset(backend, out), rows, T, S, scale);
+    const [Y, DY, DS] = [heapOffset(backend, y), heapOffset(backend, dy), heapOffset(backend, out)];
+    simd.run(backend, 'causalSoftmaxGrad', rowParts(backend, rows, T, S, (r0, n) => [Y + 4 * r0 * S, DY + 4 * r0 * S, DS + 4 * r0 * S, n, T, S, scale]));
     return out;
   }
   const [Y, DY, DS] = views(backend, y, dy, out);

@@ -1,15 +1,58 @@
 /**
- * Attention's heads on the wasm backend: (B, T, 3C) → q, k, v, each (B, nh, T, hs), as one copy, and the
- * inverse copy for the gradient. The stock ops take a split along the last axis (a strided slice per
- * output, each reading the whole input back from the heap first: ~2 ms at the baby size), then a reshape
- * and a transpose per output; backward a transpose each and a concat.
+ * Attention's heads on the wasm backend, as copies (kernels/heads.wat; a JavaScript loop where the engine has
+ * no SIMD):
  *
- *   q[b, h, t, i] = qkv[b, t, 0·C + h·hs + i],  k: 1·C + …,  v: 2·C + …
+ *   split   (B, T, 3C) → q, k, v, each (B, nh, T, hs):  q[b, h, t, i] = qkv[b, t, 0·C + h·hs + i], k: 1·C + …
+ *   merge   its inverse (the gradient): dq, dk, dv → (B, T, 3C)
+ *   toRows  attention's output (B, nh, T, hs) → (B, T, C), heads side by side (torch's y.transpose(1, 2).view)
+ *   toHeads its inverse (the gradient)
+ *
+ * The stock ops take a split along the last axis (a strided slice per output, each reading the whole input
+ * back from the heap first: ~2 ms at the baby size), then a reshape and a transpose per output; backward a
+ * transpose each and a concat; toRows is a transpose and a reshape each way.
  */
 import * as tf from '../../tf';
-import { FUSED } from '../fused';
+import { FUSED, FUSED_WASM } from '../fused';
 import { views } from './heap';
-import { registerWasm, type WasmKernelArgs } from '../wasmKernels';
+import { WASM_BASE64 } from '../kernels/heads.wasm';
+import { heapOffset, registerWasm, splitRange, type WasmBackendLike, type WasmKernelArgs, WasmKernelModule } from '../wasmKernels';
+
+interface HeadsExports {
+  copyHeads(rows: number, heads: number, B: number, T: number, nh: number, hs: number, W: number, offset: number, toHeads: number): void;
+}
+
+const simd = new WasmKernelModule<HeadsExports>(WASM_BASE64);
+
+/** Floats per part below which a copy stays on one thread. */
+const MIN_PART = 65_536;
+
+/**
+ * Copy between `rows` (B, T, W) at `offset` floats into each row and `heads` (B, nh, T, hs), in the direction
+ * asked: the SIMD module split over the kernel threads by batch, else a JavaScript loop.
+ */
+function copy(backend: WasmBackendLike, rows: tf.TensorInfo, heads: tf.TensorInfo, nh: number, offset: number, toHeads: boolean): void {
+  const [B, , T, hs] = heads.shape;
+  const W = rows.shape[2];
+  if (simd.on(backend)) {
+    const [R, H] = [heapOffset(backend, rows), heapOffset(backend, heads)];
+    const parts = splitRange(B, simd.parts(backend), MIN_PART / (T * nh * hs)).map(([b0, b1]) => [
+      R + 4 * b0 * T * W, H + 4 * b0 * nh * T * hs, b1 - b0, T, nh, hs, W, offset, toHeads ? 1 : 0,
+    ]);
+    simd.run(backend, 'copyHeads', parts);
+    return;
+  }
+  const [X, P] = views(backend, rows, heads);
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < nh; h++) {
+      for (let t = 0; t < T; t++) {
+        const r = (b * T + t) * W + offset + h * hs; // rows[b, t, offset + h·hs]
+        const q = ((b * nh + h) * T + t) * hs; // heads[b, h, t, 0]
+        if (toHeads) for (let i = 0; i < hs; i++) P[q + i] = X[r + i];
+        else for (let i = 0; i < hs; i++) X[r + i] = P[q + i];
+      }
+    }
+  }
+}
 
 function dims(shape: number[], nHead: number): [number, number, number, number] {
   if (shape.length !== 3 || shape[2] % (3 * nHead) !== 0) throw new Error(`SplitHeads: [${shape}] is not (B, T, 3C) with C a multiple of ${nHead} heads`);
@@ -17,31 +60,12 @@ function dims(shape: number[], nHead: number): [number, number, number, number] 
   return [B, T, C3 / 3, C3 / 3 / nHead];
 }
 
-/** Copies between qkv (B, T, 3C) and the three (B, nh, T, hs) tensors, in the direction asked. */
-function copyHeads(qkv: Float32Array, parts: Float32Array[], B: number, T: number, C: number, hs: number, split: boolean): void {
-  const nh = C / hs;
-  for (let p = 0; p < 3; p++) {
-    const part = parts[p];
-    for (let b = 0; b < B; b++) {
-      for (let h = 0; h < nh; h++) {
-        for (let t = 0; t < T; t++) {
-          const src = (b * T + t) * 3 * C + p * C + h * hs; // qkv[b, t, p·C + h·hs]
-          const dst = ((b * nh + h) * T + t) * hs; // part[b, h, t, 0]
-          if (split) for (let i = 0; i < hs; i++) part[dst + i] = qkv[src + i];
-          else for (let i = 0; i < hs; i++) qkv[src + i] = part[dst + i];
-        }
-      }
-    }
-  }
-}
-
 function splitHeads({ inputs, backend, attrs }: WasmKernelArgs): tf.TensorInfo[] {
   const { qkv } = inputs;
   const nHead = Number(attrs?.nHead);
   const [B, T, C, hs] = dims(qkv.shape, nHead);
   const outs = [0, 1, 2].map(() => backend.makeOutput([B, nHead, T, hs], 'float32')); // each (B, nh, T, hs)
-  const [X, ...parts] = views(backend, qkv, ...outs);
-  copyHeads(X, parts, B, T, C, hs, true);
+  outs.forEach((part, p) => copy(backend, qkv, part, nHead, p * C, true));
   return outs;
 }
 
@@ -50,8 +74,24 @@ function mergeHeads({ inputs, backend }: WasmKernelArgs): tf.TensorInfo {
   const [B, nh, T, hs] = q.shape;
   const C = nh * hs;
   const out = backend.makeOutput([B, T, 3 * C], 'float32'); // (B, T, 3C)
-  const [X, ...parts] = views(backend, out, q, k, v);
-  copyHeads(X, parts, B, T, C, hs, false);
+  [q, k, v].forEach((part, p) => copy(backend, out, part, nh, p * C, false));
+  return out;
+}
+
+function headsToRows({ inputs, backend }: WasmKernelArgs): tf.TensorInfo {
+  const { y } = inputs;
+  const [B, nh, T, hs] = y.shape;
+  const out = backend.makeOutput([B, T, nh * hs], 'float32'); // (B, T, C)
+  copy(backend, out, y, nh, 0, false);
+  return out;
+}
+
+function rowsToHeads({ inputs, backend, attrs }: WasmKernelArgs): tf.TensorInfo {
+  const { x } = inputs;
+  const nHead = Number(attrs?.nHead);
+  const [B, T, C] = x.shape;
+  const out = backend.makeOutput([B, nHead, T, C / nHead], 'float32'); // (B, nh, T, hs)
+  copy(backend, x, out, nHead, 0, true);
   return out;
 }
 
@@ -59,5 +99,7 @@ export function registerHeads(): void {
   registerWasm([
     [FUSED.splitHeads, splitHeads],
     [FUSED.mergeHeads, mergeHeads],
+    [FUSED_WASM.headsToRows, headsToRows],
+    [FUSED_WASM.rowsToHeads, rowsToHeads],
   ]);
 }

@@ -3,18 +3,18 @@
  * own wasm heap (no copies in or out).
  */
 import * as tf from '../../tf';
-import { heapOffset, type WasmBackendLike } from '../wasmKernels';
+import { heapBuffer, heapOffset, type WasmBackendLike } from '../wasmKernels';
 
 /**
  * Float32 views of `tensors` in the heap, each its own length. Make every output first: an allocation can
  * grow the heap, which detaches views taken before it.
  */
 export function views(backend: WasmBackendLike, ...tensors: tf.TensorInfo[]): Float32Array[] {
-  const buffer = backend.wasm.HEAPU8.buffer;
+  const buffer = heapBuffer(backend);
   return tensors.map((t) => new Float32Array(buffer, heapOffset(backend, t), tf.util.sizeFromShape(t.shape)));
 }
 
 /** Int32 view of an int32 tensor in the heap. */
 export function intView(backend: WasmBackendLike, t: tf.TensorInfo): Int32Array {
-  return new Int32Array(backend.wasm.HEAPU8.buffer, heapOffset(backend, t), tf.util.sizeFromShape(t.shape));
+  return new Int32Array(heapBuffer(backend), heapOffset(backend, t), tf.util.sizeFromShape(t.shape));
 }

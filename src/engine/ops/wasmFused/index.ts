@@ -1,16 +1,21 @@
 /**
  * Fused kernels for the wasm backend, registered under the names in src/engine/ops/fused.ts (the WebGPU
  * ones are in src/worker/webgpu/): LayerNorm and the causal softmax as SIMD modules with a JavaScript path
- * for odd widths; cross-entropy and attention's head split in JavaScript. They work in TF.js's wasm heap.
+ * for odd widths, the head copies and the sum of squares as SIMD modules; cross-entropy and the embedding lookup
+ * in JavaScript. They work in TF.js's wasm heap.
  * Switched off with the other wasm kernels (setWasmKernelsEnabled(false): the stock ops, to compare).
  * Registered on import, as the other wasm kernels are (the model's layers import this module).
  */
 import { registerAttention } from './attention';
 import { registerCrossEntropy } from './crossEntropy';
+import { registerEmbedding } from './embedding';
 import { registerHeads } from './heads';
 import { registerLayerNorm } from './layerNorm';
+import { registerSumSquares } from './sumSquares';
 
 registerLayerNorm();
 registerAttention();
 registerCrossEntropy();
 registerHeads();
+registerEmbedding();
+registerSumSquares();
