@@ -76,7 +76,12 @@ export { MAX_COUNT, MAX_DISCRIMINATIVE, MAX_LORA_ALPHA, MAX_LR, MAX_SEED, MAX_TE
  * A number option: a setting's name takes its one validation (engine/train/limits.ts, as the page's form
  * and URL do); other options give `min` / `max` (inclusive) and `above` (exclusive) themselves.
  */
-export function num(v: Values, key: keyof Values, fallback: number, opts: SettingName | { int?: boolean; min?: number; max?: number; above?: number } = {}): number {
+export function num(
+  v: Values,
+  key: keyof Values,
+  fallback: number,
+  opts: SettingName | { int?: boolean; min?: number; max?: number; above?: number } = {},
+): number {
   const raw = v[key];
   if (raw === undefined) return fallback;
   const limit: Limit = typeof opts === 'string' ? LIMITS[opts] : { int: opts.int ?? false, min: opts.min, above: opts.above, max: opts.max ?? Infinity };
@@ -98,7 +103,12 @@ export function need(v: Values, key: keyof Values, command: string): string {
  * A run's settings from the flags: the lesson's defaults, each overridable. The same RunSettings the page's
  * requests are, turned into a TrainSpec by the same builder (engine/train/specs.ts).
  */
-export function settingsFromFlags(v: Values, phase: 'pretrain' | 'finetune', lesson: LessonRun = phase === 'pretrain' ? LESSON_PRETRAIN : LESSON_FINETUNE, lessonFreeze: FreezePlan = LESSON_FREEZE): RunSettings {
+export function settingsFromFlags(
+  v: Values,
+  phase: 'pretrain' | 'finetune',
+  lesson: LessonRun = phase === 'pretrain' ? LESSON_PRETRAIN : LESSON_FINETUNE,
+  lessonFreeze: FreezePlan = LESSON_FREEZE,
+): RunSettings {
   const steps = num(v, 'steps', lesson.steps, 'steps');
   const kind = v.schedule ?? lesson.schedule;
   if (!['cosine', 'constant', 'slanted'].includes(kind)) throw new UsageError(`--schedule must be one of cosine, constant, slanted, got "${kind}"`);
@@ -127,7 +137,8 @@ function loraFromFlags(v: Values, phase: 'pretrain' | 'finetune'): LoraConfig | 
     return undefined;
   }
   if (phase === 'pretrain') throw new UsageError('--lora is for finetune: adapters sit on a trained model');
-  if (v.freeze !== undefined || v.discriminative !== undefined) throw new UsageError('--lora trains the adapters only: --freeze and --discriminative do not apply');
+  if (v.freeze !== undefined || v.discriminative !== undefined)
+    throw new UsageError('--lora trains the adapters only: --freeze and --discriminative do not apply');
   const rank = num(v, 'lora', 8, 'loraRank');
   let targets: LoraTargets;
   try {

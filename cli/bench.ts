@@ -82,8 +82,19 @@ async function measure(backend: NodeBackend, preset: PresetName, plan: FreezePla
   model.dispose();
   const label = plan.kind === 'none' ? 'none' : plan.kind === 'bottom' ? `bottom:${plan.k}` : plan.kind === 'top' ? `top:${plan.k}` : plan.kind;
   return {
-    backend, threads: nodeThreads(), preset, freeze: label, batch, blockSize: config.blockSize, params: countParams(config),
-    msPerStep: ms, cpuMsPerStep: cpuMs, tokensPerSec: (batch * config.blockSize * 1000) / ms, tensorsBefore, tensorsAfter, kernelsPerStep,
+    backend,
+    threads: nodeThreads(),
+    preset,
+    freeze: label,
+    batch,
+    blockSize: config.blockSize,
+    params: countParams(config),
+    msPerStep: ms,
+    cpuMsPerStep: cpuMs,
+    tokensPerSec: (batch * config.blockSize * 1000) / ms,
+    tensorsBefore,
+    tensorsAfter,
+    kernelsPerStep,
   };
 }
 
@@ -137,7 +148,13 @@ async function soak(backend: NodeBackend, steps: number, calls: number): Promise
   const ids = Int32Array.from({ length: 50_000 }, () => rng.int(VOCAB));
   const model = GPT.create(config, 1);
   const trainer = new Trainer(model, { seed: 1 });
-  const spec = { batchSize: 12, schedule: { kind: 'constant', lr: 1e-3 } as const, train: corpusSource(ids, config.blockSize), logEvery: 1_000_000, readbackMs: 250 };
+  const spec = {
+    batchSize: 12,
+    schedule: { kind: 'constant', lr: 1e-3 } as const,
+    train: corpusSource(ids, config.blockSize),
+    logEvery: 1_000_000,
+    readbackMs: 250,
+  };
   const points: SoakPoint[] = [];
   const t0 = performance.now();
   const mb = (n: number) => `${(n / 2 ** 20).toFixed(2)} MB`;
@@ -147,14 +164,23 @@ async function soak(backend: NodeBackend, steps: number, calls: number): Promise
   const probe = (phase: SoakPoint['phase'], done: number) => {
     gc();
     const m = tf.memory();
-    const p = { phase, done, tensors: m.numTensors, deviceBytes: m.numBytes, heapBytes: process.memoryUsage().heapUsed, elapsedS: (performance.now() - t0) / 1000 };
+    const p = {
+      phase,
+      done,
+      tensors: m.numTensors,
+      deviceBytes: m.numBytes,
+      heapBytes: process.memoryUsage().heapUsed,
+      elapsedS: (performance.now() - t0) / 1000,
+    };
     points.push(p);
     const unit = phase === 'train' ? 'steps' : 'calls';
-    console.log(`soak ${phase.padEnd(6)} ${String(done).padStart(6)} ${unit}  tensors ${String(p.tensors).padStart(5)}  device ${mb(p.deviceBytes).padStart(9)}  heap ${mb(p.heapBytes).padStart(9)}  ${p.elapsedS.toFixed(0).padStart(5)} s`);
+    console.log(
+      `soak ${phase.padEnd(6)} ${String(done).padStart(6)} ${unit}  tensors ${String(p.tensors).padStart(5)}  device ${mb(p.deviceBytes).padStart(9)}  heap ${mb(p.heapBytes).padStart(9)}  ${p.elapsedS.toFixed(0).padStart(5)} s`,
+    );
   };
   probe('train', 0);
   const chunk = Math.max(1, Math.round(steps / 10));
-  for (let done = 0; done < steps; ) {
+  for (let done = 0; done < steps;) {
     const n = Math.min(chunk, steps - done);
     await trainer.run({ ...spec, steps, startStep: done, stopAt: done + n }); // one run, in chunks
     done += n;
@@ -217,13 +243,28 @@ function measureMatmuls(threads: number): MatmulRow[] {
     const tfjs = flops / time(() => tf.matMul(a2, b2)) / 1e6;
     tf.dispose([a, b, a2, b2]);
     const row = { threads, shape: `${label}: ${batch > 1 ? `${batch}×` : ''}(${M}×${K})·(${K}×${Ncol})`, ours, tfjs };
-    console.log(`${String(threads).padStart(2)}t ${row.shape.padEnd(44)} ours ${ours.toFixed(1).padStart(5)} GFLOP/s   TF.js ${tfjs.toFixed(1).padStart(5)} GFLOP/s`);
+    console.log(
+      `${String(threads).padStart(2)}t ${row.shape.padEnd(44)} ours ${ours.toFixed(1).padStart(5)} GFLOP/s   TF.js ${tfjs.toFixed(1).padStart(5)} GFLOP/s`,
+    );
     return row;
   });
 }
 
 async function main() {
-  const { values } = parseArgs({ options: { backend: { type: 'string' }, steps: { type: 'string' }, presets: { type: 'string' }, simd: { type: 'string' }, fma: { type: 'string' }, threads: { type: 'string' }, soak: { type: 'string' }, calls: { type: 'string' }, sampling: { type: 'boolean' }, matmul: { type: 'boolean' } } });
+  const { values } = parseArgs({
+    options: {
+      backend: { type: 'string' },
+      steps: { type: 'string' },
+      presets: { type: 'string' },
+      simd: { type: 'string' },
+      fma: { type: 'string' },
+      threads: { type: 'string' },
+      soak: { type: 'string' },
+      calls: { type: 'string' },
+      sampling: { type: 'boolean' },
+      matmul: { type: 'boolean' },
+    },
+  });
   for (const flag of ['simd', 'fma'] as const) {
     if (values[flag] !== undefined && values[flag] !== 'on' && values[flag] !== 'off') throw new Error(`--${flag} takes on or off, not ${values[flag]}`);
   }
@@ -242,7 +283,10 @@ async function main() {
     if (!isNodeBackend(backend)) throw new Error(`unknown backend ${backend}`);
     const points = await soak(backend, steps, calls);
     mkdirSync('bench-results', { recursive: true });
-    writeFileSync('bench-results/soak.json', JSON.stringify({ date: new Date().toISOString(), backend, preset: 'tiny', batch: 12, steps, calls, node: process.version, points }, null, 2));
+    writeFileSync(
+      'bench-results/soak.json',
+      JSON.stringify({ date: new Date().toISOString(), backend, preset: 'tiny', batch: 12, steps, calls, node: process.version, points }, null, 2),
+    );
     console.log('wrote bench-results/soak.json');
     return;
   }
@@ -253,7 +297,14 @@ async function main() {
       rows.push(...measureMatmuls(threads));
     }
     mkdirSync('bench-results', { recursive: true });
-    writeFileSync('bench-results/matmul.json', JSON.stringify({ date: new Date().toISOString(), cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, fma: wasmFmaActive(), rows }, null, 2));
+    writeFileSync(
+      'bench-results/matmul.json',
+      JSON.stringify(
+        { date: new Date().toISOString(), cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, fma: wasmFmaActive(), rows },
+        null,
+        2,
+      ),
+    );
     console.log('wrote bench-results/matmul.json');
     return;
   }
@@ -261,7 +312,9 @@ async function main() {
   for (const b of backends) if (!isNodeBackend(b)) throw new Error(`unknown backend ${b}`);
   const presets = (values.presets ?? 'tiny,baby').split(',') as PresetName[];
   const rows: Row[] = [];
-  const runs = (values.sampling ? [] : (backends as NodeBackend[])).flatMap((backend) => (backend === 'wasm' ? threadCounts : [1]).map((threads) => ({ backend, threads })));
+  const runs = (values.sampling ? [] : (backends as NodeBackend[])).flatMap((backend) =>
+    (backend === 'wasm' ? threadCounts : [1]).map((threads) => ({ backend, threads })),
+  );
   for (const { backend, threads } of runs) {
     await useNodeBackend(backend, { threads });
     if (backend === 'wasm') {
@@ -295,11 +348,26 @@ async function main() {
     for (const preset of presets) {
       const row = await measureSampling(backend, preset, 256);
       sampling.push(row);
-      console.log(`${backend.padEnd(5)} ${preset.padEnd(5)} sampling ${row.tokens} tokens at context ${row.blockSize}: ${row.cached.toFixed(0)} tok/s with the KV cache, ${row.windowed.toFixed(0)} tok/s recomputing the window (×${(row.cached / row.windowed).toFixed(1)})`);
+      console.log(
+        `${backend.padEnd(5)} ${preset.padEnd(5)} sampling ${row.tokens} tokens at context ${row.blockSize}: ${row.cached.toFixed(0)} tok/s with the KV cache, ${row.windowed.toFixed(0)} tok/s recomputing the window (×${(row.cached / row.windowed).toFixed(1)})`,
+      );
     }
   }
   mkdirSync('bench-results', { recursive: true });
-  const report = { date: new Date().toISOString(), cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, tfjs: tf.version_core, simdKernels: simd, fma: values.fma !== 'off', threads: threadCounts, batch: 12, vocab: VOCAB, rows, sampling };
+  const report = {
+    date: new Date().toISOString(),
+    cpu: cpus()[0]?.model,
+    cores: cpus().length,
+    node: process.version,
+    tfjs: tf.version_core,
+    simdKernels: simd,
+    fma: values.fma !== 'off',
+    threads: threadCounts,
+    batch: 12,
+    vocab: VOCAB,
+    rows,
+    sampling,
+  };
   writeFileSync('bench-results/bench.json', JSON.stringify(report, null, 2));
   console.log('\nwrote bench-results/bench.json');
   console.log('reference: nanoGPT/PyTorch, baby config, batch 12, one thread with OpenBLAS on this machine type: 67–72 ms/step, ~11k tokens/s');

@@ -42,7 +42,10 @@ function outputFolder(dir: string): void {
   if (existsSync(dir)) {
     if (!statSync(dir).isDirectory()) throw new OutputError(`--out ${dir} is a file: --format hf writes a folder`);
     const there = readdirSync(dir);
-    if (there.length) throw new OutputError(`--out ${dir} is not empty (${there.slice(0, 3).join(', ')}${there.length > 3 ? ', …' : ''}): choose a new or empty folder for the Hugging Face files`);
+    if (there.length)
+      throw new OutputError(
+        `--out ${dir} is not empty (${there.slice(0, 3).join(', ')}${there.length > 3 ? ', …' : ''}): choose a new or empty folder for the Hugging Face files`,
+      );
     checkWritable(join(dir, 'config.json'));
   } else checkWritable(dir); // its parent exists and takes files: the folder can be made there
 }

@@ -107,7 +107,8 @@ export function readInput(arg: string, kind: DatasetKind): { text: string; name:
   }
   const ids = manifest?.datasets.filter((d) => d.kind === kind).map((d) => d.id) ?? [];
   throw new InputError(
-    `no such file or bundled dataset: ${arg}` + (ids.length ? ` (bundled ${kind} datasets: ${ids.join(', ')})` : ' (bundled datasets are not built: run npm run datasets)'),
+    `no such file or bundled dataset: ${arg}` +
+      (ids.length ? ` (bundled ${kind} datasets: ${ids.join(', ')})` : ' (bundled datasets are not built: run npm run datasets)'),
   );
 }
 

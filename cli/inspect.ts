@@ -101,7 +101,11 @@ async function evaluatePairs(v: Values, ckpt: ReturnType<typeof readCheckpoint>,
     if (quiz) {
       // The small world's quiz: greedy answers about people no training pair mentions.
       const k = (await scoreQuiz(model, ckpt.tokenizer, quiz))!;
-      if (v.verbose) for (const a of k.answers) o.out(`${a.fact ? '✓' : '✗'}${a.person ? ' ' : '?'} ${JSON.stringify(a.item.prompt)} → ${JSON.stringify(a.reply)} (expected ${JSON.stringify(a.item.expected)})`);
+      if (v.verbose)
+        for (const a of k.answers)
+          o.out(
+            `${a.fact ? '✓' : '✗'}${a.person ? ' ' : '?'} ${JSON.stringify(a.item.prompt)} → ${JSON.stringify(a.reply)} (expected ${JSON.stringify(a.item.expected)})`,
+          );
       const pct = (x: number) => (100 * x).toFixed(1);
       o.out(`quiz ${k.questions} questions about people only the pretraining text mentions (chance ${pct(k.chance)})`);
       o.out(`knowledge-person ${pct(k.person)}`);

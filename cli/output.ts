@@ -95,7 +95,8 @@ export function linkTarget(path: string, depth = 0): string {
     return realpathSync(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code !== 'ENOENT' || depth >= MAX_LINKS) throw new OutputError(`cannot write ${path}: it is a symbolic link that cannot be followed (${code ?? (e as Error).message})`);
+    if (code !== 'ENOENT' || depth >= MAX_LINKS)
+      throw new OutputError(`cannot write ${path}: it is a symbolic link that cannot be followed (${code ?? (e as Error).message})`);
     // Dangling: follow it one link at a time to the name that does not exist yet.
     return linkTarget(resolve(dirname(path), readlinkSync(path)), depth + 1);
   }
@@ -121,7 +122,7 @@ export function writeAtomic(path: string, bytes: Uint8Array): void {
   let fd: number | undefined;
   try {
     fd = openSync(tmp, 'w');
-    for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done);
+    for (let done = 0; done < bytes.length;) done += writeSync(fd, bytes, done, bytes.length - done);
     fsyncSync(fd);
     closeSync(fd);
     fd = undefined;

@@ -29,9 +29,18 @@ import { INTERRUPTED, UsageError, type Values, archNum, need, num, pretrainRecip
 
 export async function train(trainer: Trainer, spec: TrainSpec, ctl: AbortController, o: Sink) {
   const progress = new Progress(spec.steps, o);
-  const result = await trainer.run(spec, { onStep: (m) => progress.step(m), onEval: (e) => progress.eval(e), onFreezeChange: (e) => {
-    if (spec.freeze && spec.freeze.kind !== 'none') progress.line(`step ${e.step}: training ${Object.keys(e.trainable).join(', ')} (${e.trainableParams.toLocaleString('en')} parameters)`);
-  } }, ctl.signal);
+  const result = await trainer.run(
+    spec,
+    {
+      onStep: (m) => progress.step(m),
+      onEval: (e) => progress.eval(e),
+      onFreezeChange: (e) => {
+        if (spec.freeze && spec.freeze.kind !== 'none')
+          progress.line(`step ${e.step}: training ${Object.keys(e.trainable).join(', ')} (${e.trainableParams.toLocaleString('en')} parameters)`);
+      },
+    },
+    ctl.signal,
+  );
   progress.end();
   return result;
 }
@@ -79,7 +88,12 @@ async function saveRun(o: Sink, out: string, r: { stepsDone: number; aborted: bo
 function warnUnknown(o: Sink, what: string, unknownChars: [string, number][]) {
   if (!unknownChars.length) return;
   const n = unknownChars.reduce((a, [, c]) => a + c, 0);
-  o.out(`warning: ${n} character(s) of ${what} are not in the model's vocabulary and map to the unknown token: ${unknownChars.slice(0, 20).map(([c]) => JSON.stringify(c)).join(' ')}`);
+  o.out(
+    `warning: ${n} character(s) of ${what} are not in the model's vocabulary and map to the unknown token: ${unknownChars
+      .slice(0, 20)
+      .map(([c]) => JSON.stringify(c))
+      .join(' ')}`,
+  );
 }
 
 /**
@@ -107,8 +121,11 @@ async function trainTokenizer(text: string, size: number | undefined, ctl: Abort
     if (tty) o.write('\r\x1b[2K');
   }
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
-  o.out(`tokenizer BPE: ${tok.vocabSize.toLocaleString('en')} tokens (${BYTE_TOKENS} bytes, ${tok.chars.length.toLocaleString('en')} characters, ${tok.merges.length.toLocaleString('en')} merges), trained in ${seconds} s on ${part.length.toLocaleString('en')} characters`);
-  if (size !== undefined && tok.vocabSize < size) o.out(`note: no pair of tokens occurs twice any more, so the vocabulary stopped at ${tok.vocabSize} of the ${size} asked for`);
+  o.out(
+    `tokenizer BPE: ${tok.vocabSize.toLocaleString('en')} tokens (${BYTE_TOKENS} bytes, ${tok.chars.length.toLocaleString('en')} characters, ${tok.merges.length.toLocaleString('en')} merges), trained in ${seconds} s on ${part.length.toLocaleString('en')} characters`,
+  );
+  if (size !== undefined && tok.vocabSize < size)
+    o.out(`note: no pair of tokens occurs twice any more, so the vocabulary stopped at ${tok.vocabSize} of the ${size} asked for`);
   return tok;
 }
 
@@ -153,18 +170,37 @@ export async function pretrain(v: Values, ctl: AbortController, o: Sink): Promis
   const data = prepareCorpus(input.text, arch.blockSize, tokenizer);
   const config: GPTConfig = validateConfig({ ...arch, vocabSize: data.tokenizer.vocabSize });
   checkMemory(config, batch);
-  if (tokArg.kind === 'char' && config.vocabSize - 2 < FEW_DISTINCT_CHARS) o.out(`warning: the text has only ${config.vocabSize - 2} distinct character(s): a model has almost nothing to learn from it`);
-  if (tokArg.kind === 'char' && config.vocabSize > LARGE_CHAR_VOCAB) o.out(`warning: the text has ${(config.vocabSize - 2).toLocaleString('en')} distinct characters, so the character vocabulary (${config.vocabSize.toLocaleString('en')}) makes the embedding and the logits most of the model: --tokenizer bpe trains a smaller vocabulary`);
-  const perToken = tokArg.kind === 'bpe' ? `, ${((data.trainChars + data.valChars) / (data.trainTokens + data.valTokens)).toFixed(2)} characters per token` : '';
-  o.out(`pretrain ${input.name}: ${data.trainTokens.toLocaleString('en')} train / ${data.valTokens.toLocaleString('en')} val tokens, vocabulary ${config.vocabSize}${perToken}`);
-  o.out(`model ${presetName}: ${config.nLayer} layers, ${config.nHead} heads, width ${config.nEmbd}, context ${config.blockSize}, ${countParams(config).toLocaleString('en')} parameters, backend ${tf.getBackend()}${tf.getBackend() === 'wasm' ? ` on ${nodeThreads()} thread${nodeThreads() === 1 ? '' : 's'}` : ''}`);
+  if (tokArg.kind === 'char' && config.vocabSize - 2 < FEW_DISTINCT_CHARS)
+    o.out(`warning: the text has only ${config.vocabSize - 2} distinct character(s): a model has almost nothing to learn from it`);
+  if (tokArg.kind === 'char' && config.vocabSize > LARGE_CHAR_VOCAB)
+    o.out(
+      `warning: the text has ${(config.vocabSize - 2).toLocaleString('en')} distinct characters, so the character vocabulary (${config.vocabSize.toLocaleString('en')}) makes the embedding and the logits most of the model: --tokenizer bpe trains a smaller vocabulary`,
+    );
+  const perToken =
+    tokArg.kind === 'bpe' ? `, ${((data.trainChars + data.valChars) / (data.trainTokens + data.valTokens)).toFixed(2)} characters per token` : '';
+  o.out(
+    `pretrain ${input.name}: ${data.trainTokens.toLocaleString('en')} train / ${data.valTokens.toLocaleString('en')} val tokens, vocabulary ${config.vocabSize}${perToken}`,
+  );
+  o.out(
+    `model ${presetName}: ${config.nLayer} layers, ${config.nHead} heads, width ${config.nEmbd}, context ${config.blockSize}, ${countParams(config).toLocaleString('en')} parameters, backend ${tf.getBackend()}${tf.getBackend() === 'wasm' ? ` on ${nodeThreads()} thread${nodeThreads() === 1 ? '' : 's'}` : ''}`,
+  );
   const spec = pretrainSpec(settings, data);
-  o.out(`run (recipe ${v.recipe ?? 'lesson'}): ${spec.steps} steps, batch ${batch}${(spec.gradAccum ?? 1) > 1 ? ` × ${spec.gradAccum}` : ''}, ${describeSchedule(spec.schedule)}, seed ${seed}`);
+  o.out(
+    `run (recipe ${v.recipe ?? 'lesson'}): ${spec.steps} steps, batch ${batch}${(spec.gradAccum ?? 1) > 1 ? ` × ${spec.gradAccum}` : ''}, ${describeSchedule(spec.schedule)}, seed ${seed}`,
+  );
   const model = GPT.create(config, seed);
   const trainer = new Trainer(model, { seed });
   try {
     const r = await train(trainer, spec, ctl, o);
-    const info: TrainingInfo = { step: r.stepsDone, phase: 'pretrain', dataset: input.entry?.id ?? input.name, seed, lr, batch, losses: r.lastEval?.losses ?? { train: r.lastLoss } };
+    const info: TrainingInfo = {
+      step: r.stepsDone,
+      phase: 'pretrain',
+      dataset: input.entry?.id ?? input.name,
+      seed,
+      lr,
+      batch,
+      losses: r.lastEval?.losses ?? { train: r.lastLoss },
+    };
     if (tokArg.kind === 'bpe') info.tokenizer = `bpe:${data.tokenizer.vocabSize}`;
     return await saveRun(o, out, r, () => exportCheckpoint(model, data.tokenizer, info));
   } finally {
@@ -188,7 +224,9 @@ export async function finetune(v: Values, ctl: AbortController, o: Sink): Promis
   const input = readInput(pairsArg, 'pairs');
   const pairs = parsePairsStrict(input.text, input.name);
   const data = preparePairs(ckpt.tokenizer, pairs, ckpt.config.blockSize, { seed: PAIRS_SPLIT_SEED, valFraction: PAIRS_VAL_FRACTION });
-  o.out(`finetune ${initPath} on ${input.name}: ${data.trainPairs} train / ${data.valPairs} val pairs, ${settings.lora ? 'LoRA (every weight frozen)' : `freeze ${describePlan(plan)}`}${discriminative ? `, discriminative ×1/${discriminative}` : ''}`);
+  o.out(
+    `finetune ${initPath} on ${input.name}: ${data.trainPairs} train / ${data.valPairs} val pairs, ${settings.lora ? 'LoRA (every weight frozen)' : `freeze ${describePlan(plan)}`}${discriminative ? `, discriminative ×1/${discriminative}` : ''}`,
+  );
   if (data.valPairs === 0) o.out(`warning: ${input.name} has a single pair: none is held out, so the pairs-val loss is the training loss`);
   if (data.truncatedCount) o.out(`warning: ${data.truncatedCount} pair(s) are longer than the context (${ckpt.config.blockSize}) and were truncated`);
   warnUnknown(o, input.name, data.unknownChars);
@@ -201,16 +239,33 @@ export async function finetune(v: Values, ctl: AbortController, o: Sink): Promis
   const model = modelFromCheckpoint(ckpt);
   if (settings.lora) {
     model.setLora(LoraAdapters.create(ckpt.config, settings.lora, seed));
-    o.out(`LoRA rank ${settings.lora.rank}, alpha ${settings.lora.alpha} on ${settings.lora.targets}: ${model.lora!.size.toLocaleString('en')} trainable parameters (${((100 * model.lora!.size) / countParams(ckpt.config)).toFixed(2)} % of the model's ${countParams(ckpt.config).toLocaleString('en')})`);
+    o.out(
+      `LoRA rank ${settings.lora.rank}, alpha ${settings.lora.alpha} on ${settings.lora.targets}: ${model.lora!.size.toLocaleString('en')} trainable parameters (${((100 * model.lora!.size) / countParams(ckpt.config)).toFixed(2)} % of the model's ${countParams(ckpt.config).toLocaleString('en')})`,
+    );
   }
   const trainer = new Trainer(model, { seed });
   // As the page does (a model continued, not restarted from a snapshot): the CLI and the page draw the same batches.
   trainer.reseed(runSeed(seed, false, ckpt.training.step ?? 0));
   try {
     const r = await train(trainer, finetuneSpec({ ...settings, freeze: plan }, data, ckpt.tokenizer, forgetting), ctl, o);
-    const info: TrainingInfo = { ...ckpt.training, step: (ckpt.training.step ?? 0) + r.stepsDone, phase: 'finetune', freezePlan: plan, discriminative, pairs: input.entry?.id ?? input.name, seed, lr, batch, losses: r.lastEval?.losses ?? { 'pairs-train': r.lastLoss } };
+    const info: TrainingInfo = {
+      ...ckpt.training,
+      step: (ckpt.training.step ?? 0) + r.stepsDone,
+      phase: 'finetune',
+      freezePlan: plan,
+      discriminative,
+      pairs: input.entry?.id ?? input.name,
+      seed,
+      lr,
+      batch,
+      losses: r.lastEval?.losses ?? { 'pairs-train': r.lastLoss },
+    };
     if (settings.lora) info.lora = settings.lora;
-    const bytes = !settings.lora ? () => exportCheckpoint(model, ckpt.tokenizer, info) : v.export === 'adapter' ? () => exportAdapter(model) : () => exportMerged(model, ckpt.tokenizer, info);
+    const bytes = !settings.lora
+      ? () => exportCheckpoint(model, ckpt.tokenizer, info)
+      : v.export === 'adapter'
+        ? () => exportAdapter(model)
+        : () => exportMerged(model, ckpt.tokenizer, info);
     return await saveRun(o, out, r, bytes, info.step);
   } finally {
     trainer.dispose();

@@ -37,11 +37,18 @@ async function main(): Promise<void> {
         for (const readbackMs of [undefined, 250]) {
           const steps = Number(values.steps ?? (backend === 'wasm' ? 20 : 5));
           const o: BenchOptions = { backend, preset, batch: Number(values.batch ?? 12), steps, warmup: 2, readbackMs };
-          const r = (await pages[where].evaluate((opts) => (window as unknown as { bench(o: BenchOptions): Promise<Record<string, unknown>> }).bench(opts), o)) as Record<string, number | string | boolean>;
+          const r = (await pages[where].evaluate(
+            (opts) => (window as unknown as { bench(o: BenchOptions): Promise<Record<string, unknown>> }).bench(opts),
+            o,
+          )) as Record<string, number | string | boolean>;
           rows.push(r);
           const threads = r.threads ? ` ${r.threads} thread${r.threads === 1 ? '' : 's'}` : '';
           console.log(
-            `${(String(r.backend) + threads).padEnd(16)} ${preset} batch ${r.batch} read-back ${String(r.readback).padEnd(14)} ${(r.msPerStep as number).toFixed(0).padStart(6)} ms/step ${Math.round(r.tokensPerSec as number).toString().padStart(6)} tok/s | per step: ` +
+            `${(String(r.backend) + threads).padEnd(16)} ${preset} batch ${r.batch} read-back ${String(r.readback).padEnd(14)} ${(r.msPerStep as number).toFixed(0).padStart(6)} ms/step ${Math.round(
+              r.tokensPerSec as number,
+            )
+              .toString()
+              .padStart(6)} tok/s | per step: ` +
               `${(r.dispatchesPerStep as number).toFixed(0)} dispatches, ${(r.submitsPerStep as number).toFixed(0)} submits, ${(r.uploadsPerStep as number).toFixed(0)} uploads, ${(r.uniformWritesPerStep as number).toFixed(0)} uniform writes, ${(r.readbacksPerStep as number).toFixed(2)} read-backs${r.tensorsFlat ? '' : ' (tensors grew!)'}`,
           );
         }

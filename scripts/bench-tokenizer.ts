@@ -29,7 +29,9 @@ for (let r = 0; r <= runs; r++) {
   times.push((performance.now() - t0) / 1000);
   merges = tok.merges.length;
 }
-console.log(`train ${merges} merges on moby-dick (${moby.length.toLocaleString('en')} characters): first run ${times[0].toFixed(2)} s, median of the next ${runs} ${median(times.slice(1)).toFixed(2)} s`);
+console.log(
+  `train ${merges} merges on moby-dick (${moby.length.toLocaleString('en')} characters): first run ${times[0].toFixed(2)} s, median of the next ${runs} ${median(times.slice(1)).toFixed(2)} s`,
+);
 
 console.log('\ncharacters per token on the last 10 % (tokenizer trained on the first 90 %):');
 console.log('corpus        char   ' + ['256', '512', '1024', '2048', '4096', '8192', 'default'].map((s) => s.padStart(12)).join(''));

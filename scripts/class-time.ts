@@ -27,7 +27,9 @@ async function main(): Promise<void> {
     await page.waitForFunction(() => Number(document.querySelector('.app')?.getAttribute('data-runs-ended')) >= 1, null, { timeout: 3_600_000 });
     const tPre = Date.now();
     const steps = await page.inputValue('[data-testid=pretrain-steps]');
-    console.log(`pretraining ${steps} steps from scratch: ${((tPre - tStart) / 60000).toFixed(1)} min (${((tPre - t0) / 60000).toFixed(1)} min from the click)`);
+    console.log(
+      `pretraining ${steps} steps from scratch: ${((tPre - tStart) / 60000).toFixed(1)} min (${((tPre - t0) / 60000).toFixed(1)} min from the click)`,
+    );
     const before = await endedRuns();
     await page.fill('[data-testid=finetune-sample-every]', '0');
     await page.click('[data-testid=finetune-start]');
@@ -38,7 +40,9 @@ async function main(): Promise<void> {
       const e = document.querySelector('[data-testid=run-knowledge]');
       return [Number(e?.getAttribute('data-before')), Number(e?.getAttribute('data-after'))];
     });
-    console.log(`default fine-tune and scoring (snapshot and model): ${((tFt - tPre) / 1000).toFixed(0)} s; quiz ${(100 * k[0]).toFixed(1)} % → ${(100 * k[1]).toFixed(1)} %`);
+    console.log(
+      `default fine-tune and scoring (snapshot and model): ${((tFt - tPre) / 1000).toFixed(0)} s; quiz ${(100 * k[0]).toFixed(1)} % → ${(100 * k[1]).toFixed(1)} %`,
+    );
   } finally {
     await app.close();
   }

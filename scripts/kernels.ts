@@ -91,7 +91,10 @@ export async function assembleAll(kernel: KernelSource): Promise<Map<KernelVaria
 /** The TypeScript module text that carries the variants' bytes. */
 export function renderModule(kernel: KernelSource, binaries: Map<KernelVariant, Uint8Array>): string {
   const entries = [...binaries].map(([variant, bytes]) => {
-    const lines = Buffer.from(bytes).toString('base64').match(/.{1,100}/g) ?? [];
+    const lines =
+      Buffer.from(bytes)
+        .toString('base64')
+        .match(/.{1,100}/g) ?? [];
     return `  // ${bytes.length} bytes\n  ${variant}:\n${lines.map((l) => `    '${l}'`).join(' +\n')},`;
   });
   return [

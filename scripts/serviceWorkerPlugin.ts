@@ -44,7 +44,11 @@ export function serviceWorker(): Plugin {
       const outDir = join(config.root, config.build.outDir);
       const files = listFiles(outDir);
       const hash = createHash('sha256');
-      for (const f of files) hash.update(f).update('\0').update(readFileSync(join(outDir, f)));
+      for (const f of files)
+        hash
+          .update(f)
+          .update('\0')
+          .update(readFileSync(join(outDir, f)));
       const template = readFileSync(join(config.root, 'src/sw/sw.js'), 'utf8');
       writeFileSync(join(outDir, 'sw.js'), serviceWorkerSource(template, files, hash.digest('hex').slice(0, 16)));
     },

@@ -302,7 +302,11 @@ export function generateWorld(opts: WorldOptions): World {
   // Pairs: every wording the pairs use, for every fact of the training people.
   const pairs = facts
     .filter((p) => p.split === 'train')
-    .flatMap((p) => attrs.flatMap((a) => lang.attributes[a].phrasing.ask.map((q) => ({ prompt: fill(q, p.name), response: fill(lang.attributes[a].phrasing.answer, p.name, p.facts[a]) }))));
+    .flatMap((p) =>
+      attrs.flatMap((a) =>
+        lang.attributes[a].phrasing.ask.map((q) => ({ prompt: fill(q, p.name), response: fill(lang.attributes[a].phrasing.answer, p.name, p.facts[a]) })),
+      ),
+    );
 
   // Quiz: every fact of the other people, once in a wording the pairs never use and once in one they use.
   const items: QuizItem[] = [];
@@ -332,7 +336,8 @@ export function sentencePatterns(lang: WorldLang): RegExp[] {
   const alt = (xs: string[]) => `(?:${xs.map(esc).join('|')})`;
   const names = alt(L.names);
   const anyValue = alt(Object.values(L.attributes).flatMap((a) => a.values));
-  const split = (t: string) => (lang === 'zh' ? (t.match(/[^。！？]*[。！？](?:”)?/g) ?? [t]) : (t.match(/[^.!?]*[.!?]"?/g) ?? [t])).map((s) => s.trim()).filter(Boolean);
+  const split = (t: string) =>
+    (lang === 'zh' ? (t.match(/[^。！？]*[。！？](?:”)?/g) ?? [t]) : (t.match(/[^.!?]*[.!?]"?/g) ?? [t])).map((s) => s.trim()).filter(Boolean);
   const templates = [
     ...Object.values(L.attributes).flatMap((a) => a.phrasing.state),
     ...L.stories.flatMap(split),

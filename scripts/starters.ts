@@ -23,7 +23,11 @@ import { checkSample, generateWorld } from './smallWorld';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 function cli(args: string[]): { out: string; ok: boolean } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'cli', 'main.ts'), ...args], { cwd: root, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'cli', 'main.ts'), ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
   process.stdout.write(r.stdout);
   process.stderr.write(r.stderr);
   return { out: r.stdout + r.stderr, ok: r.status === 0 };
@@ -36,7 +40,11 @@ export function parseCurve(log: string): StarterEntry['curve'] {
     const ev = /^eval at step (\d+): (.*)$/.exec(line);
     if (ev) {
       const losses = Object.fromEntries([...ev[2].matchAll(/([\w-]+) loss ([\d.]+)/g)].map((m) => [m[1], Number(m[2])]));
-      points.push({ step: Number(ev[1]), ...(losses.train !== undefined ? { train: losses.train } : {}), ...(losses.val !== undefined ? { val: losses.val } : {}) });
+      points.push({
+        step: Number(ev[1]),
+        ...(losses.train !== undefined ? { train: losses.train } : {}),
+        ...(losses.val !== undefined ? { val: losses.val } : {}),
+      });
       continue;
     }
     const st = /^step (\d+)\/\d+ \| loss ([\d.]+)/.exec(line);
@@ -116,8 +124,18 @@ function train(spec: StarterSpec, outDir: string, steps: number | undefined, fro
 }
 
 function main(): void {
-  const { values } = parseArgs({ options: { only: { type: 'string' }, steps: { type: 'string' }, 'out-dir': { type: 'string' }, 'from-f32': { type: 'string' }, 'from-log': { type: 'string' }, 'skip-scores': { type: 'boolean' } } });
-  if ((values['from-f32'] || values['from-log']) && !(values['from-f32'] && values['from-log'] && values.only)) throw new Error('--from-f32 and --from-log go together, with --only');
+  const { values } = parseArgs({
+    options: {
+      only: { type: 'string' },
+      steps: { type: 'string' },
+      'out-dir': { type: 'string' },
+      'from-f32': { type: 'string' },
+      'from-log': { type: 'string' },
+      'skip-scores': { type: 'boolean' },
+    },
+  });
+  if ((values['from-f32'] || values['from-log']) && !(values['from-f32'] && values['from-log'] && values.only))
+    throw new Error('--from-f32 and --from-log go together, with --only');
   const from = values['from-f32'] ? { f32: values['from-f32'], log: values['from-log']! } : undefined;
   const outDir = resolve(values['out-dir'] ?? join(root, 'public', STARTERS_DIR));
   mkdirSync(outDir, { recursive: true });
@@ -132,7 +150,9 @@ function main(): void {
   if (!chosen.length) throw new Error(`no starter "${values.only}" (starters: ${STARTERS.map((s) => s.id).join(', ')})`);
   for (const spec of chosen) {
     const entry = train(spec, outDir, values.steps === undefined ? undefined : Number(values.steps), from, values['skip-scores']);
-    entries = [...entries.filter((e) => e.id !== spec.id), entry].sort((a, b) => STARTERS.findIndex((s) => s.id === a.id) - STARTERS.findIndex((s) => s.id === b.id));
+    entries = [...entries.filter((e) => e.id !== spec.id), entry].sort(
+      (a, b) => STARTERS.findIndex((s) => s.id === a.id) - STARTERS.findIndex((s) => s.id === b.id),
+    );
     writeFileSync(manifestPath, JSON.stringify(entries, null, 1) + '\n');
     console.log(`starter ${spec.id}: ${entry.file}, val loss ${entry.valLoss}, format ${entry.format}%, words ${entry.words ?? 'n/a'}%`);
   }

@@ -34,7 +34,9 @@ export function patchThreadedFactory(code: string): string {
   const factory = code.slice(start);
   const reads = factory.match(/\b_scriptDir\b/g)?.length ?? 0;
   if (reads !== EXPECTED_READS) {
-    throw new Error(`tfjs-backend-wasm threaded build: expected ${EXPECTED_READS} reads of _scriptDir in the factory, found ${reads} (TF.js changed; revisit scripts/wasmThreadsPlugin.ts)`);
+    throw new Error(
+      `tfjs-backend-wasm threaded build: expected ${EXPECTED_READS} reads of _scriptDir in the factory, found ${reads} (TF.js changed; revisit scripts/wasmThreadsPlugin.ts)`,
+    );
   }
   return code.slice(0, start) + factory.replace(/\b_scriptDir\b/g, 'undefined');
 }

@@ -66,7 +66,12 @@ describe('architecture', () => {
   it('the store and the app never import the UI', () => {
     const found = files
       .filter((f) => under('src/store')(f) || under('src/app')(f))
-      .flatMap((f) => graph.get(f)!.filter((i) => i.file !== null && under('src/ui')(i.file)).map((i) => `${f} → ${i.file}`));
+      .flatMap((f) =>
+        graph
+          .get(f)!
+          .filter((i) => i.file !== null && under('src/ui')(i.file))
+          .map((i) => `${f} → ${i.file}`),
+      );
     expect(found).toEqual([]);
   });
 
@@ -101,13 +106,19 @@ describe('the worker boundary', () => {
     return { files: seen, packages };
   };
   /** The worker's behaviour: the session, its runs, and what it holds (model owner, data, GPU guard). */
-  const behaviour = files.filter((f) => under('src/worker/session')(f) || under('src/worker/run')(f) || ['src/worker/owner.ts', 'src/worker/data.ts', 'src/worker/gpuGuard.ts'].includes(f));
-  const code = (f: string) => readFileSync(f, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, '');
+  const behaviour = files.filter(
+    (f) => under('src/worker/session')(f) || under('src/worker/run')(f) || ['src/worker/owner.ts', 'src/worker/data.ts', 'src/worker/gpuGuard.ts'].includes(f),
+  );
+  const code = (f: string) =>
+    readFileSync(f, 'utf8')
+      .replace(/\/\*[\s\S]*?\*\//g, '')
+      .replace(/\/\/.*$/gm, '');
 
   it('the worker’s behaviour uses no worker or DOM global: it speaks through the post it is given', () => {
     expect(behaviour).toContain('src/worker/session/WorkerSession.ts');
     expect(behaviour.length).toBeGreaterThan(8);
-    const globals = /\b(self|globalThis|postMessage|onmessage|importScripts|DedicatedWorkerGlobalScope|MessageEvent|document|window|navigator|localStorage|indexedDB)\b/;
+    const globals =
+      /\b(self|globalThis|postMessage|onmessage|importScripts|DedicatedWorkerGlobalScope|MessageEvent|document|window|navigator|localStorage|indexedDB)\b/;
     for (const f of behaviour) expect(code(f).match(globals)?.[0], `${f} uses a worker or DOM global`).toBeUndefined();
   });
 
@@ -115,12 +126,16 @@ describe('the worker boundary', () => {
     const { files: loaded, packages } = loads('src/worker/session/WorkerSession.ts');
     expect(loaded.has('src/engine/tf.ts'), 'it trains through the engine').toBe(true);
     expect([...packages].filter((p) => p.startsWith('@tensorflow/'))).toEqual(['@tensorflow/tfjs']);
-    for (const f of ['src/worker/backend.ts', 'src/worker/training.worker.ts', 'src/worker/client.ts']) expect(loaded.has(f), `the session loads ${f}`).toBe(false);
+    for (const f of ['src/worker/backend.ts', 'src/worker/training.worker.ts', 'src/worker/client.ts'])
+      expect(loaded.has(f), `the session loads ${f}`).toBe(false);
     expect([...loaded].filter((f) => !under('src/engine')(f) && !under('src/worker')(f))).toEqual([]);
   });
 
   it('training.worker.ts only wires the session to the worker: it alone touches the worker global', () => {
-    const entry = graph.get('src/worker/training.worker.ts')!.filter((i) => !i.typeOnly).map((i) => i.file ?? i.spec);
+    const entry = graph
+      .get('src/worker/training.worker.ts')!
+      .filter((i) => !i.typeOnly)
+      .map((i) => i.file ?? i.spec);
     expect(entry.sort()).toEqual(['src/worker/backend.ts', 'src/worker/session/WorkerSession.ts', 'src/worker/session/pump.ts']);
     const usingSelf = files.filter((f) => /\bself\.|\bdeclare const self\b/.test(code(f)));
     // kernelThreads.ts carries the script of its own helper workers (a string each helper runs as its whole

@@ -56,7 +56,12 @@ describe('cli export', () => {
     const lora = { rank: 2, alpha: 4, targets: 'attn' } as const;
     const rng = createRng(4);
     const values = new Map<string, Float32Array>();
-    for (const s of adapterSpecs(config, lora)) for (const t of [s.a, s.b]) values.set(t.name, Float32Array.from({ length: t.shape[0] * t.shape[1] }, () => rng.next() - 0.5));
+    for (const s of adapterSpecs(config, lora))
+      for (const t of [s.a, s.b])
+        values.set(
+          t.name,
+          Float32Array.from({ length: t.shape[0] * t.shape[1] }, () => rng.next() - 0.5),
+        );
     model.setLora(new LoraAdapters(config, lora, values));
     const adapter = join(dir, 'a.safetensors');
     writeFileSync(adapter, await exportAdapter(model));
@@ -65,7 +70,15 @@ describe('cli export', () => {
     expect(await cli('export', '--ckpt', ckpt, '--adapter', adapter, '--format', 'onnx', '--out', onnxFile)).toBe(0);
     const folder = join(dir, 'hf');
     expect(await cli('export', '--ckpt', ckpt, '--adapter', adapter, '--format', 'hf', '--out', folder)).toBe(0);
-    expect(readdirSync(folder).sort()).toEqual(['README.md', 'config.json', 'generation_config.json', 'model.safetensors', 'onnx', 'tokenizer.json', 'tokenizer_config.json']);
+    expect(readdirSync(folder).sort()).toEqual([
+      'README.md',
+      'config.json',
+      'generation_config.json',
+      'model.safetensors',
+      'onnx',
+      'tokenizer.json',
+      'tokenizer_config.json',
+    ]);
     expect(readFileSync(join(folder, 'README.md'), 'utf8')).toMatch(/LoRA adapters, merged into the weights/);
 
     const ids = Array.from(tok.encode(TEXT.slice(0, 16)).ids);
@@ -111,7 +124,9 @@ describe('cli export', () => {
     model.dispose();
     const folder = join(dir, 'web');
     expect(await cli('export', '--ckpt', ckpt, '--format', 'hf', '--out', folder)).toBe(1);
-    expect(err.pop()).toMatch(/^error: this BPE tokenizer merges bytes of characters that have no token of their own \(1 token, the first 256: <E4 B8>\).*export --format onnx alone$/);
+    expect(err.pop()).toMatch(
+      /^error: this BPE tokenizer merges bytes of characters that have no token of their own \(1 token, the first 256: <E4 B8>\).*export --format onnx alone$/,
+    );
     expect(existsSync(folder)).toBe(false);
     // The graph alone has no tokenizer.json: it exports.
     expect(await cli('export', '--ckpt', ckpt, '--format', 'onnx', '--out', join(dir, 'bytes.onnx'))).toBe(0);

@@ -6,7 +6,21 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { closeSync, existsSync, ftruncateSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  ftruncateSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -289,10 +303,36 @@ describe('cli faults', () => {
    * Starts a long pretraining run as a real process, waits for its first progress line (step 1 is done),
    * then `act`s on it; resolves with its exit code and output once it has ended.
    */
-  async function stopRun(ckpt: string, act: (child: ReturnType<typeof spawn>) => void, steps = 100000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  async function stopRun(
+    ckpt: string,
+    act: (child: ReturnType<typeof spawn>) => void,
+    steps = 100000,
+  ): Promise<{ code: number | null; stdout: string; stderr: string }> {
     const text = join(dir, 'corpus.txt');
     writeFileSync(text, TEXT);
-    const args = ['pretrain', '--text', text, '--out', ckpt, '--steps', String(steps), '--preset', 'tiny', '--block', '16', '--embd', '16', '--layers', '1', '--heads', '1', '--batch', '2', '--eval-every', '0'];
+    const args = [
+      'pretrain',
+      '--text',
+      text,
+      '--out',
+      ckpt,
+      '--steps',
+      String(steps),
+      '--preset',
+      'tiny',
+      '--block',
+      '16',
+      '--embd',
+      '16',
+      '--layers',
+      '1',
+      '--heads',
+      '1',
+      '--batch',
+      '2',
+      '--eval-every',
+      '0',
+    ];
     const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
@@ -326,7 +366,11 @@ describe('cli faults', () => {
 
   // Ctrl-C, `kill` (or a service manager, a container runtime, a batch scheduler) and a closed terminal all save;
   // the exit code is 128 + the signal's number, as a shell reports a process the signal killed.
-  for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
+  for (const [sig, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+    ['SIGHUP', 129],
+  ] as const) {
     it(`${sig} stops training between steps, saves what was trained and exits with ${code}`, async () => {
       const ckpt = join(dir, `${sig}.safetensors`);
       const r = await stopRun(ckpt, (child) => child.kill(sig));
@@ -351,7 +395,12 @@ describe('cli faults', () => {
     let t = 0;
     let quits = 0;
     const ctl = new AbortController();
-    const onInt = interruptHandler(ctl, () => void quits++, () => t, 250);
+    const onInt = interruptHandler(
+      ctl,
+      () => void quits++,
+      () => t,
+      250,
+    );
     onInt();
     expect(ctl.signal.aborted).toBe(true);
     expect(quits).toBe(0);
@@ -368,7 +417,12 @@ describe('cli faults', () => {
     let t = 0;
     const quits: string[] = [];
     const ctl = new AbortController();
-    const onSignal = interruptHandler(ctl, (sig) => void quits.push(sig), () => t, 250);
+    const onSignal = interruptHandler(
+      ctl,
+      (sig) => void quits.push(sig),
+      () => t,
+      250,
+    );
     onSignal('SIGHUP');
     expect(ctl.signal.reason).toBe('SIGHUP');
     t = 10; // a closing terminal: SIGHUP, then SIGTERM from whatever notices — the same request
@@ -387,7 +441,9 @@ describe('cli faults', () => {
     const t0 = performance.now();
     expect(await cli('pretrain', '--text', text, '--preset', 'baby', '--batch', '100000', '--out', file)).toBe(1);
     expect(performance.now() - t0).toBeLessThan(20_000); // refused from the estimate, not after minutes of growing
-    expect(err.join('\n')).toMatch(/^error: training needs about \d+\.\d GB, more than WebAssembly can hold \(3\.8 GB\): lower the batch size to \d+ or less$/m);
+    expect(err.join('\n')).toMatch(
+      /^error: training needs about \d+\.\d GB, more than WebAssembly can hold \(3\.8 GB\): lower the batch size to \d+ or less$/m,
+    );
     expect(existsSync(file)).toBe(false);
     // the batch it names is the largest the estimate allows (test/engine/memory.test.ts), well above the lesson's 12
     const fits = Number(err.join('\n').match(/batch size to (\d+)/)![1]);
@@ -401,8 +457,28 @@ describe('cli faults', () => {
     for (let c = 0xe000; chars.length < 60_000; c++) chars += String.fromCharCode(c);
     const text = join(dir, 'many.txt');
     writeFileSync(text, chars + chars);
-    expect(await cli('pretrain', '--text', text, '--preset', 'tiny', '--block', '16', '--batch', '2', '--steps', '1', '--eval-every', '0', '--out', join(dir, 'a.safetensors'))).toBe(0);
-    expect(out.join('\n')).toMatch(/^warning: the text has 60,000 distinct characters, so the character vocabulary \(60,002\) makes the embedding and the logits most of the model: --tokenizer bpe trains a smaller vocabulary$/m);
+    expect(
+      await cli(
+        'pretrain',
+        '--text',
+        text,
+        '--preset',
+        'tiny',
+        '--block',
+        '16',
+        '--batch',
+        '2',
+        '--steps',
+        '1',
+        '--eval-every',
+        '0',
+        '--out',
+        join(dir, 'a.safetensors'),
+      ),
+    ).toBe(0);
+    expect(out.join('\n')).toMatch(
+      /^warning: the text has 60,000 distinct characters, so the character vocabulary \(60,002\) makes the embedding and the logits most of the model: --tokenizer bpe trains a smaller vocabulary$/m,
+    );
     expect(await cli('pretrain', '--text', text, '--preset', 'small', '--batch', '12', '--out', join(dir, 'b.safetensors'))).toBe(1);
     expect(err.join('\n')).toMatch(/more than WebAssembly can hold/);
   }, 120_000);
@@ -414,11 +490,33 @@ describe('cli faults', () => {
     const other = join(dir, 'other.txt');
     writeFileSync(other, TEXT.replace(/Call/g, 'Zürich').replace(/sea/g, 'sea→'));
     out = [];
-    expect(await cli('finetune', '--init', ckpt, '--pairs', one, '--text', other, '--steps', '1', '--batch', '2', '--eval-every', '1', '--eval-iters', '1', '--out', join(dir, 'f.safetensors'))).toBe(0);
+    expect(
+      await cli(
+        'finetune',
+        '--init',
+        ckpt,
+        '--pairs',
+        one,
+        '--text',
+        other,
+        '--steps',
+        '1',
+        '--batch',
+        '2',
+        '--eval-every',
+        '1',
+        '--eval-iters',
+        '1',
+        '--out',
+        join(dir, 'f.safetensors'),
+      ),
+    ).toBe(0);
     const log = out.join('\n');
     expect(log).toMatch(/1 train \/ 0 val pairs/);
     expect(log).toMatch(/^warning: .*one\.csv has a single pair: none is held out, so the pairs-val loss is the training loss$/m);
-    expect(log).toMatch(/^warning: \d+ character\(s\) of .*other\.txt \(the forgetting curve's text\) are not in the model's vocabulary and map to the unknown token: .*"Z".*$/m);
+    expect(log).toMatch(
+      /^warning: \d+ character\(s\) of .*other\.txt \(the forgetting curve's text\) are not in the model's vocabulary and map to the unknown token: .*"Z".*$/m,
+    );
     expect(log).toMatch(/"→"/);
   });
 });

@@ -39,7 +39,34 @@ async function base(seed = '1'): Promise<{ ckpt: string; text: string; pairs: st
   const pairs = join(dir, 'pairs.jsonl');
   writeFileSync(pairs, PAIRS);
   const ckpt = join(dir, `base${seed}.safetensors`);
-  expect(await main(['pretrain', '--text', text, '--block', '32', '--embd', '16', '--layers', '2', '--heads', '2', '--steps', '3', '--batch', '2', '--eval-every', '0', '--seed', seed, '--out', ckpt], sink)).toBe(0);
+  expect(
+    await main(
+      [
+        'pretrain',
+        '--text',
+        text,
+        '--block',
+        '32',
+        '--embd',
+        '16',
+        '--layers',
+        '2',
+        '--heads',
+        '2',
+        '--steps',
+        '3',
+        '--batch',
+        '2',
+        '--eval-every',
+        '0',
+        '--seed',
+        seed,
+        '--out',
+        ckpt,
+      ],
+      sink,
+    ),
+  ).toBe(0);
   return { ckpt, text, pairs };
 }
 
@@ -49,12 +76,22 @@ function torchPython(): string {
   throw new Error("no python3 with numpy and torch: install Debian's python3-torch (apt-get install -y python3-torch), as .ci/run does");
 }
 
-const lastNumber = (prefix: string) => Number(out.filter((l) => l.startsWith(prefix)).at(-1)!.split(' ')[1]);
+const lastNumber = (prefix: string) =>
+  Number(
+    out
+      .filter((l) => l.startsWith(prefix))
+      .at(-1)!
+      .split(' ')[1],
+  );
 
 describe('CLI finetune --lora', () => {
   it('reads the LoRA flags into the run settings, and refuses bad or conflicting ones', () => {
     expect(settingsFromFlags(parseFlags(['--lora', '8']), 'finetune').lora).toEqual({ rank: 8, alpha: 16, targets: 'attn' });
-    expect(settingsFromFlags(parseFlags(['--lora', '4', '--lora-alpha', '1', '--lora-targets', 'attn,mlp']), 'finetune').lora).toEqual({ rank: 4, alpha: 1, targets: 'attn,mlp' });
+    expect(settingsFromFlags(parseFlags(['--lora', '4', '--lora-alpha', '1', '--lora-targets', 'attn,mlp']), 'finetune').lora).toEqual({
+      rank: 4,
+      alpha: 1,
+      targets: 'attn,mlp',
+    });
     expect(settingsFromFlags(parseFlags([]), 'finetune').lora).toBeUndefined();
     expect(() => settingsFromFlags(parseFlags(['--lora', '65']), 'finetune')).toThrow(/--lora must be a whole number ≥ 1 and ≤ 64/);
     expect(() => settingsFromFlags(parseFlags(['--lora', '8', '--lora-targets', 'mlp']), 'finetune')).toThrow(/--lora-targets: unknown LoRA targets "mlp"/);
@@ -68,7 +105,23 @@ describe('CLI finetune --lora', () => {
     const { ckpt, text, pairs } = await base();
     const merged = join(dir, 'merged.safetensors');
     const adapter = join(dir, 'adapter.safetensors');
-    const common = ['finetune', '--init', ckpt, '--pairs', pairs, '--steps', '6', '--batch', '4', '--eval-every', '0', '--lora', '2', '--lora-targets', 'attn,mlp'];
+    const common = [
+      'finetune',
+      '--init',
+      ckpt,
+      '--pairs',
+      pairs,
+      '--steps',
+      '6',
+      '--batch',
+      '4',
+      '--eval-every',
+      '0',
+      '--lora',
+      '2',
+      '--lora-targets',
+      'attn,mlp',
+    ];
     expect(await main([...common, '--out', merged], sink)).toBe(0);
     expect(out.some((l) => /LoRA rank 2, alpha 4 on attn,mlp: [\d,]+ trainable parameters \([\d.]+ % of the model's/.test(l))).toBe(true);
     expect(await main([...common, '--export', 'adapter', '--out', adapter], sink)).toBe(0);

@@ -62,7 +62,32 @@ async function checkpoints(): Promise<{ f32: string; f16: string; text: string }
   writeFileSync(text, TEXT);
   const f32 = join(dir, 'm.safetensors');
   const f16 = join(dir, 'm16.safetensors');
-  expect(await main(['pretrain', '--text', text, '--preset', 'tiny', '--block', '16', '--embd', '16', '--layers', '2', '--steps', '3', '--batch', '2', '--eval-every', '0', '--out', f32], sink)).toBe(0);
+  expect(
+    await main(
+      [
+        'pretrain',
+        '--text',
+        text,
+        '--preset',
+        'tiny',
+        '--block',
+        '16',
+        '--embd',
+        '16',
+        '--layers',
+        '2',
+        '--steps',
+        '3',
+        '--batch',
+        '2',
+        '--eval-every',
+        '0',
+        '--out',
+        f32,
+      ],
+      sink,
+    ),
+  ).toBe(0);
   expect(await main(['convert', '--ckpt', f32, '--out', f16, '--dtype', 'f16'], sink)).toBe(0);
   return { f32, f16, text };
 }

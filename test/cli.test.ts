@@ -38,7 +38,33 @@ describe('cli', () => {
     const text = join(dir, 'corpus.txt');
     writeFileSync(text, TEXT);
     const ckpt = join(dir, 'm.safetensors');
-    expect(await cli('pretrain', '--text', text, '--preset', 'tiny', '--block', '16', '--embd', '16', '--layers', '3', '--steps', '30', '--batch', '4', '--eval-every', '10', '--eval-iters', '2', '--lr', '0.01', '--out', ckpt)).toBe(0);
+    expect(
+      await cli(
+        'pretrain',
+        '--text',
+        text,
+        '--preset',
+        'tiny',
+        '--block',
+        '16',
+        '--embd',
+        '16',
+        '--layers',
+        '3',
+        '--steps',
+        '30',
+        '--batch',
+        '4',
+        '--eval-every',
+        '10',
+        '--eval-iters',
+        '2',
+        '--lr',
+        '0.01',
+        '--out',
+        ckpt,
+      ),
+    ).toBe(0);
     expect(out.join('\n')).toMatch(/eval at step 30: train loss [\d.]+, val loss [\d.]+/);
     const c = readCheckpoint(new Uint8Array(readFileSync(ckpt)));
     expect(c.training).toMatchObject({ step: 30, phase: 'pretrain' });
@@ -77,7 +103,29 @@ describe('cli', () => {
     writeFileSync(pairs, 'prompt,response\n' + Array.from({ length: 12 }, (_, i) => `Call me,Ishmael ${i % 7}.`).join('\n'));
     const ft = join(dir, 'ft.safetensors');
     out = [];
-    expect(await cli('finetune', '--init', ckpt, '--pairs', pairs, '--text', text, '--freeze', 'bottom:2', '--steps', '6', '--batch', '4', '--eval-every', '3', '--eval-iters', '1', '--out', ft)).toBe(0);
+    expect(
+      await cli(
+        'finetune',
+        '--init',
+        ckpt,
+        '--pairs',
+        pairs,
+        '--text',
+        text,
+        '--freeze',
+        'bottom:2',
+        '--steps',
+        '6',
+        '--batch',
+        '4',
+        '--eval-every',
+        '3',
+        '--eval-iters',
+        '1',
+        '--out',
+        ft,
+      ),
+    ).toBe(0);
     expect(out.join('\n')).toMatch(/pairs-val loss [\d.]+, corpus-val loss [\d.]+/);
     const f = readCheckpoint(new Uint8Array(readFileSync(ft)));
     expect(f.training).toMatchObject({ step: 36, phase: 'finetune', freezePlan: { kind: 'bottom', k: 2 } });
@@ -94,7 +142,31 @@ describe('cli', () => {
     // The tokenizer learns from the first 90 % (the model's training part): the poem comes first.
     writeFileSync(text, '床前明月光，疑是地上霜。\n举头望明月，低头思故乡。\n'.repeat(20) + TEXT);
     const ckpt = join(dir, 'bpe.safetensors');
-    expect(await cli('pretrain', '--text', text, '--tokenizer', 'bpe:300', '--block', '16', '--embd', '16', '--layers', '2', '--steps', '6', '--batch', '4', '--eval-every', '3', '--eval-iters', '1', '--out', ckpt)).toBe(0);
+    expect(
+      await cli(
+        'pretrain',
+        '--text',
+        text,
+        '--tokenizer',
+        'bpe:300',
+        '--block',
+        '16',
+        '--embd',
+        '16',
+        '--layers',
+        '2',
+        '--steps',
+        '6',
+        '--batch',
+        '4',
+        '--eval-every',
+        '3',
+        '--eval-iters',
+        '1',
+        '--out',
+        ckpt,
+      ),
+    ).toBe(0);
     const log = out.join('\n');
     const m = /^tokenizer BPE: (\d+) tokens \(256 bytes, (\d+) characters, (\d+) merges\)/m.exec(log);
     expect(m, log).not.toBeNull();
@@ -132,7 +204,9 @@ describe('cli', () => {
 
     const pairs = join(dir, 'pairs.csv');
     writeFileSync(pairs, 'prompt,response\n' + Array.from({ length: 12 }, (_, i) => `床前明月光,疑是地上霜 ${i % 7}`).join('\n'));
-    expect(await cli('finetune', '--init', ckpt, '--pairs', pairs, '--steps', '2', '--batch', '4', '--eval-every', '0', '--out', join(dir, 'ft.safetensors'))).toBe(0);
+    expect(
+      await cli('finetune', '--init', ckpt, '--pairs', pairs, '--steps', '2', '--batch', '4', '--eval-every', '0', '--out', join(dir, 'ft.safetensors')),
+    ).toBe(0);
     expect(readCheckpoint(new Uint8Array(readFileSync(join(dir, 'ft.safetensors')))).tokenizer.kind).toBe('bpe');
 
     for (const bad of ['bpe:100', 'bpe:9000', 'bpe:', 'word', 'bpe:3e3']) {
@@ -146,7 +220,27 @@ describe('cli', () => {
     const text = join(dir, 'corpus.txt');
     writeFileSync(text, TEXT);
     const ckpt = join(dir, 'c.safetensors');
-    expect(await cli('pretrain', '--text', text, '--block', '16', '--embd', '16', '--layers', '1', '--steps', '2', '--batch', '2', '--eval-every', '0', '--out', ckpt)).toBe(0);
+    expect(
+      await cli(
+        'pretrain',
+        '--text',
+        text,
+        '--block',
+        '16',
+        '--embd',
+        '16',
+        '--layers',
+        '1',
+        '--steps',
+        '2',
+        '--batch',
+        '2',
+        '--eval-every',
+        '0',
+        '--out',
+        ckpt,
+      ),
+    ).toBe(0);
     out = [];
     expect(await cli('eval', '--ckpt', ckpt, '--text', text)).toBe(0);
     const loss = Number(out[out.length - 1].split(' ')[1]);
@@ -178,7 +272,25 @@ describe('cli', () => {
     expect(await cli('pretrain', '--text', 'moby-dick-quick', '--steps', '2', '--batch', '2', '--eval-every', '0', '--out', ckpt)).toBe(0);
     expect(out.join('\n')).toMatch(/pretrain moby-dick-quick\.txt/);
     expect(readCheckpoint(new Uint8Array(readFileSync(ckpt))).training).toMatchObject({ dataset: 'moby-dick-quick' });
-    expect(await cli('finetune', '--init', ckpt, '--pairs', 'sailor-quick', '--steps', '2', '--batch', '2', '--eval-every', '0', '--freeze', 'top:1', '--out', join(dir, 'f.safetensors'))).toBe(0);
+    expect(
+      await cli(
+        'finetune',
+        '--init',
+        ckpt,
+        '--pairs',
+        'sailor-quick',
+        '--steps',
+        '2',
+        '--batch',
+        '2',
+        '--eval-every',
+        '0',
+        '--freeze',
+        'top:1',
+        '--out',
+        join(dir, 'f.safetensors'),
+      ),
+    ).toBe(0);
     err = [];
     expect(await cli('pretrain', '--text', 'sailor', '--out', ckpt)).toBe(1);
     expect(err[0]).toMatch(/sailor is a bundled pairs dataset, but a corpus is needed here/);

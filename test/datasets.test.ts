@@ -35,13 +35,31 @@ describe('dataset build step', () => {
 
   it('ships English and Chinese corpora and pairs, each with a quick subset', () => {
     const ids = manifest.datasets.map((d) => d.id);
-    expect(ids).toEqual(expect.arrayContaining(['moby-dick', 'moby-dick-quick', 'sailor', 'sailor-quick', 'tang-jueju', 'tang-jueju-quick', 'tang-lvshi', 'couplets', 'couplets-quick', 'xiehouyu', 'xiehouyu-quick']));
+    expect(ids).toEqual(
+      expect.arrayContaining([
+        'moby-dick',
+        'moby-dick-quick',
+        'sailor',
+        'sailor-quick',
+        'tang-jueju',
+        'tang-jueju-quick',
+        'tang-lvshi',
+        'couplets',
+        'couplets-quick',
+        'xiehouyu',
+        'xiehouyu-quick',
+      ]),
+    );
     for (const d of manifest.datasets) {
       expect(d.title.en && d.title.zh && d.license && d.source && d.attribution.en && d.attribution.zh, d.id).toBeTruthy();
       // Said in Chinese in the Chinese page (its names and addresses may stay as they are).
       expect(d.attribution.zh, d.id).toMatch(/[\u4e00-\u9fff]/);
       expect(d.source, d.id).not.toMatch(/converted with/);
-      if (d.kind === 'pairs') expect(manifest.datasets.some((c) => c.id === d.corpus && c.kind === 'corpus'), d.id).toBe(true);
+      if (d.kind === 'pairs')
+        expect(
+          manifest.datasets.some((c) => c.id === d.corpus && c.kind === 'corpus'),
+          d.id,
+        ).toBe(true);
     }
   });
 
@@ -117,7 +135,10 @@ describe('dataset build step', () => {
   });
 
   describe('the small world', () => {
-    for (const [lang, id] of [['en', 'small-world'], ['zh', 'small-world-zh']] as const) {
+    for (const [lang, id] of [
+      ['en', 'small-world'],
+      ['zh', 'small-world-zh'],
+    ] as const) {
       it(`${lang}: at least 100 people, a facts file beside the corpus, every fact in the text as the file says`, () => {
         const facts = JSON.parse(read(entry(id).facts!)) as WorldFacts[];
         expect(entry(id).facts).toMatch(/facts.*\.json$/);
@@ -146,7 +167,8 @@ describe('dataset build step', () => {
         const quiz = qa.quiz!;
         const quizPeople = new Set(facts.filter((f) => f.split === 'quiz').map((f) => f.name));
         const trainPeople = facts.filter((f) => f.split === 'train').map((f) => f.name);
-        const named = (text: string, names: Iterable<string>) => [...names].filter((n) => (lang === 'zh' ? text.includes(n) : new RegExp(`\\b${n}\\b`).test(text)));
+        const named = (text: string, names: Iterable<string>) =>
+          [...names].filter((n) => (lang === 'zh' ? text.includes(n) : new RegExp(`\\b${n}\\b`).test(text)));
         for (const p of pairs) expect(named(p.prompt + p.response, quizPeople), p.prompt).toEqual([]);
         const prompts = new Set(pairs.map((p) => p.prompt));
         // Wordings: a question with its name taken out.
@@ -159,7 +181,11 @@ describe('dataset build step', () => {
           expect(pairWordings.has(wording(q.prompt, q.name)), q.prompt).toBe(!q.unseenWording);
         }
         for (const f of facts.filter((x) => x.split === 'quiz')) {
-          for (const a of Object.keys(f.facts)) expect(quiz.items.some((q) => q.name === f.name && q.attribute === a && q.unseenWording), `${f.name} ${a}`).toBe(true);
+          for (const a of Object.keys(f.facts))
+            expect(
+              quiz.items.some((q) => q.name === f.name && q.attribute === a && q.unseenWording),
+              `${f.name} ${a}`,
+            ).toBe(true);
         }
         expect(quiz.chance).toBeCloseTo(1 / 8);
       });

@@ -37,7 +37,14 @@ const DYNAMIC = /\bimport\(\s*['"]([^'"]+)['"]\s*\)/g;
 
 /** Every specifier a source text imports or re-exports. */
 export function parseImports(text: string): { spec: string; typeOnly: boolean }[] {
-  const allTypes = (clause: string) => /^\{[^}]*\}$/.test(clause) && clause.slice(1, -1).split(',').map((s) => s.trim()).filter(Boolean).every((s) => s.startsWith('type '));
+  const allTypes = (clause: string) =>
+    /^\{[^}]*\}$/.test(clause) &&
+    clause
+      .slice(1, -1)
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)
+      .every((s) => s.startsWith('type '));
   return [
     ...[...text.matchAll(FROM)].map((m) => ({ spec: m[3], typeOnly: Boolean(m[1]) || allTypes(m[2]) })),
     ...[...text.matchAll(BARE)].map((m) => ({ spec: m[1], typeOnly: false })),

@@ -89,9 +89,7 @@ export function referenceLogits(cfg: RefConfig, W: Weights, ids: number[], atten
     const attnOut = linear(y, get(`${h}.attn.c_proj.weight`), bias(`${h}.attn.c_proj.bias`));
     x = x.map((row, t) => row.map((v, c) => v + attnOut[t][c]));
     const m = layerNorm(x, get(`${h}.ln_2.weight`).data, bias(`${h}.ln_2.bias`)?.data);
-    const f = linear(m, get(`${h}.mlp.c_fc.weight`), bias(`${h}.mlp.c_fc.bias`)).map((row) =>
-      row.map((v) => 0.5 * v * (1 + erf(v / Math.SQRT2))),
-    );
+    const f = linear(m, get(`${h}.mlp.c_fc.weight`), bias(`${h}.mlp.c_fc.bias`)).map((row) => row.map((v) => 0.5 * v * (1 + erf(v / Math.SQRT2))));
     const mlpOut = linear(f, get(`${h}.mlp.c_proj.weight`), bias(`${h}.mlp.c_proj.bias`));
     x = x.map((row, t) => row.map((v, c) => v + mlpOut[t][c]));
   }

@@ -8,7 +8,10 @@ import { readCheckpoint } from '../src/engine/io/checkpoint';
 import type { StarterEntry } from '../src/datasets/starters';
 
 const run = (dir: string) =>
-  spawnSync(process.execPath, ['--import', 'tsx', 'scripts/starters.ts', '--only', 'zh', '--steps', '2', '--out-dir', dir, '--skip-scores'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  spawnSync(process.execPath, ['--import', 'tsx', 'scripts/starters.ts', '--only', 'zh', '--steps', '2', '--out-dir', dir, '--skip-scores'], {
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
 
 describe('starter script', () => {
   it('is deterministic: the same command writes the same F16 file, log curve and manifest entry', () => {
@@ -25,7 +28,8 @@ describe('starter script', () => {
   }, 600_000); // two trainings of the Chinese starter config (~50 s on a quiet 2-core machine; minutes when it is busy)
 
   it('reads the training curve from the CLI log', () => {
-    const log = 'pretrain x\neval at step 0: train loss 4.4409, val loss 4.4377\nstep 1/3000 | loss 4.4309 | lr 1.98e-5 | 635 tok/s | ETA 15h\nstep 150/3000 | loss 2.4447 | lr 2e-3\neval at step 250: train loss 2.4512, val loss 2.4294\n';
+    const log =
+      'pretrain x\neval at step 0: train loss 4.4409, val loss 4.4377\nstep 1/3000 | loss 4.4309 | lr 1.98e-5 | 635 tok/s | ETA 15h\nstep 150/3000 | loss 2.4447 | lr 2e-3\neval at step 250: train loss 2.4512, val loss 2.4294\n';
     expect(parseCurve(log)).toEqual([
       { step: 0, train: 4.4409, val: 4.4377 },
       { step: 1, loss: 4.4309 },

@@ -44,7 +44,33 @@ async function exported(dtype: 'f32' | 'f16' = 'f32'): Promise<{ model: string; 
   const text = join(dir, 'corpus.txt');
   writeFileSync(text, TEXT);
   const model = join(dir, 'm.safetensors');
-  expect(await main(['pretrain', '--text', text, '--preset', 'tiny', '--block', '16', '--embd', '16', '--layers', '2', '--bias', '--steps', '3', '--batch', '2', '--eval-every', '0', '--out', model], sink)).toBe(0);
+  expect(
+    await main(
+      [
+        'pretrain',
+        '--text',
+        text,
+        '--preset',
+        'tiny',
+        '--block',
+        '16',
+        '--embd',
+        '16',
+        '--layers',
+        '2',
+        '--bias',
+        '--steps',
+        '3',
+        '--batch',
+        '2',
+        '--eval-every',
+        '0',
+        '--out',
+        model,
+      ],
+      sink,
+    ),
+  ).toBe(0);
   if (dtype === 'f32') return { model, text };
   const f16 = join(dir, 'm16.safetensors');
   expect(await main(['convert', '--ckpt', model, '--out', f16, '--dtype', 'f16'], sink)).toBe(0);
@@ -106,40 +132,61 @@ function readBack(folder: string) {
   const r = spawnSync(py, [reader, folder, join(root, 'scripts')], { encoding: 'utf8', maxBuffer: 64 << 20 });
   expect(r.status, r.stderr).toBe(0);
   return JSON.parse(r.stdout) as {
-    loss: number; model_args: Record<string, unknown>; iter_num: number; best_val_loss: number; dataset: string; masks: number; old_torch: boolean;
-    tied: boolean; groups: number[]; meta: { vocab_size: number; itos: string[]; stoi: Record<string, number> }; train: number[]; val: number[];
+    loss: number;
+    model_args: Record<string, unknown>;
+    iter_num: number;
+    best_val_loss: number;
+    dataset: string;
+    masks: number;
+    old_torch: boolean;
+    tied: boolean;
+    groups: number[];
+    meta: { vocab_size: number; itos: string[]; stoi: Record<string, number> };
+    train: number[];
+    val: number[];
   };
 }
 
 describe('scripts/to_nanogpt.py', () => {
-  it.each(['f32', 'f16'] as const)('%s: ckpt.pt scores val.bin as the CLI scores the held-out tenth (1e-5); meta.pkl and the token files round-trip', async (dtype) => {
-    const { model, text } = await exported(dtype);
-    const folder = join(dir, 'out');
-    const r = convert(model, folder, '--data', text, '--dataset', 'mine');
-    expect(r.status, r.stderr).toBe(0);
-    expect(await main(['eval', '--ckpt', model, '--text', text, '--split', 'val'], sink)).toBe(0);
-    const ours = Number(out[out.length - 1].split(' ')[1]);
+  it.each(['f32', 'f16'] as const)(
+    '%s: ckpt.pt scores val.bin as the CLI scores the held-out tenth (1e-5); meta.pkl and the token files round-trip',
+    async (dtype) => {
+      const { model, text } = await exported(dtype);
+      const folder = join(dir, 'out');
+      const r = convert(model, folder, '--data', text, '--dataset', 'mine');
+      expect(r.status, r.stderr).toBe(0);
+      expect(await main(['eval', '--ckpt', model, '--text', text, '--split', 'val'], sink)).toBe(0);
+      const ours = Number(out[out.length - 1].split(' ')[1]);
 
-    const got = readBack(folder);
-    expect(Math.abs(got.loss - ours)).toBeLessThan(1e-5);
-    const ckpt = readCheckpoint(new Uint8Array(readFileSync(model)));
-    expect(got.model_args).toEqual({ n_layer: 2, n_head: ckpt.config.nHead, n_embd: 16, block_size: 16, bias: true, vocab_size: ckpt.config.vocabSize, dropout: ckpt.config.dropout });
-    expect([got.iter_num, got.dataset, got.tied]).toEqual([3, 'mine', true]);
-    // nanoGPT's groups: wte, wpe and 4 matrices a block decay; every LayerNorm weight and bias and Linear bias do not.
-    expect(got.groups).toEqual([2 + 4 * 2, 2 * (2 * 2 + 4) + 2]);
-    // The mask buffers are there exactly where nanoGPT's model has them (PyTorch < 2.0), one per block.
-    expect(got.masks).toBe(got.old_torch ? 2 : 0);
+      const got = readBack(folder);
+      expect(Math.abs(got.loss - ours)).toBeLessThan(1e-5);
+      const ckpt = readCheckpoint(new Uint8Array(readFileSync(model)));
+      expect(got.model_args).toEqual({
+        n_layer: 2,
+        n_head: ckpt.config.nHead,
+        n_embd: 16,
+        block_size: 16,
+        bias: true,
+        vocab_size: ckpt.config.vocabSize,
+        dropout: ckpt.config.dropout,
+      });
+      expect([got.iter_num, got.dataset, got.tied]).toEqual([3, 'mine', true]);
+      // nanoGPT's groups: wte, wpe and 4 matrices a block decay; every LayerNorm weight and bias and Linear bias do not.
+      expect(got.groups).toEqual([2 + 4 * 2, 2 * (2 * 2 + 4) + 2]);
+      // The mask buffers are there exactly where nanoGPT's model has them (PyTorch < 2.0), one per block.
+      expect(got.masks).toBe(got.old_torch ? 2 : 0);
 
-    expect(got.meta.itos).toEqual((ckpt.tokenizer as CharTokenizer).itos);
-    expect(got.meta.vocab_size).toBe(ckpt.tokenizer.vocabSize);
-    expect(Object.entries(got.meta.stoi).every(([c, i]) => got.meta.itos[i] === c)).toBe(true);
-    expect(Object.keys(got.meta.stoi)).toHaveLength(got.meta.itos.length);
-    // 90/10 by characters, then encoded: the files decode back to the text.
-    const chars = [...TEXT];
-    const n = Math.floor(chars.length * 0.9);
-    expect(ckpt.tokenizer.decode(got.train)).toBe(chars.slice(0, n).join(''));
-    expect(ckpt.tokenizer.decode(got.val)).toBe(chars.slice(n).join(''));
-  });
+      expect(got.meta.itos).toEqual((ckpt.tokenizer as CharTokenizer).itos);
+      expect(got.meta.vocab_size).toBe(ckpt.tokenizer.vocabSize);
+      expect(Object.entries(got.meta.stoi).every(([c, i]) => got.meta.itos[i] === c)).toBe(true);
+      expect(Object.keys(got.meta.stoi)).toHaveLength(got.meta.itos.length);
+      // 90/10 by characters, then encoded: the files decode back to the text.
+      const chars = [...TEXT];
+      const n = Math.floor(chars.length * 0.9);
+      expect(ckpt.tokenizer.decode(got.train)).toBe(chars.slice(0, n).join(''));
+      expect(ckpt.tokenizer.decode(got.val)).toBe(chars.slice(n).join(''));
+    },
+  );
 
   it('characters outside the vocabulary: refused by default (nothing written), or mapped to the unknown token, or dropped', async () => {
     const { model } = await exported();
@@ -152,7 +199,10 @@ describe('scripts/to_nanogpt.py', () => {
 
     const tok = readCheckpoint(new Uint8Array(readFileSync(model))).tokenizer;
     const length = (folder: string) => readFileSync(join(folder, 'train.bin')).length / 2 + readFileSync(join(folder, 'val.bin')).length / 2;
-    for (const [mode, expected] of [['map', [...TEXT].length + 4], ['drop', [...TEXT].length + 1]] as const) {
+    for (const [mode, expected] of [
+      ['map', [...TEXT].length + 4],
+      ['drop', [...TEXT].length + 1],
+    ] as const) {
       const folder = join(dir, mode);
       const r = convert(model, folder, '--data', odd, '--unknown', mode);
       expect(r.status, r.stderr).toBe(0);

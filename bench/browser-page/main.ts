@@ -54,7 +54,13 @@ async function bench(o: BenchOptions) {
   const ids = Int32Array.from({ length: 50_000 }, () => rng.int(65));
   const model = GPT.create(config, 1);
   const trainer = new Trainer(model, { seed: 1 });
-  const spec = { steps: o.warmup, batchSize: o.batch, schedule: { kind: 'constant', lr: 1e-4 } as const, train: corpusSource(ids, config.blockSize), ...(o.readbackMs !== undefined ? { logEvery: 1_000_000, readbackMs: o.readbackMs, readbackMinSteps: o.backend === 'wasm' ? 1 : 10 } : {}) };
+  const spec = {
+    steps: o.warmup,
+    batchSize: o.batch,
+    schedule: { kind: 'constant', lr: 1e-4 } as const,
+    train: corpusSource(ids, config.blockSize),
+    ...(o.readbackMs !== undefined ? { logEvery: 1_000_000, readbackMs: o.readbackMs, readbackMinSteps: o.backend === 'wasm' ? 1 : 10 } : {}),
+  };
   await trainer.run(spec);
   for (const k of Object.keys(counts) as (keyof typeof counts)[]) counts[k] = 0;
   const tensors = tf.memory().numTensors;
@@ -63,9 +69,20 @@ async function bench(o: BenchOptions) {
   const ms = (performance.now() - t0) / o.steps;
   const per = (n: number) => n / o.steps;
   const out = {
-    backend: tf.getBackend(), threads: report.threads ?? null, preset: o.preset, batch: o.batch, blockSize: config.blockSize, steps: o.steps, readback: o.readbackMs === undefined ? 'every step' : `every ${o.readbackMs} ms${o.backend === 'wasm' ? '' : ', ≥ 10 steps'}`,
-    msPerStep: ms, tokensPerSec: (o.batch * config.blockSize * 1000) / ms,
-    dispatchesPerStep: per(counts.dispatches), submitsPerStep: per(counts.submits), uploadsPerStep: per(counts.uploads), uniformWritesPerStep: per(counts.writes), readbacksPerStep: per(counts.readbacks),
+    backend: tf.getBackend(),
+    threads: report.threads ?? null,
+    preset: o.preset,
+    batch: o.batch,
+    blockSize: config.blockSize,
+    steps: o.steps,
+    readback: o.readbackMs === undefined ? 'every step' : `every ${o.readbackMs} ms${o.backend === 'wasm' ? '' : ', ≥ 10 steps'}`,
+    msPerStep: ms,
+    tokensPerSec: (o.batch * config.blockSize * 1000) / ms,
+    dispatchesPerStep: per(counts.dispatches),
+    submitsPerStep: per(counts.submits),
+    uploadsPerStep: per(counts.uploads),
+    uniformWritesPerStep: per(counts.writes),
+    readbacksPerStep: per(counts.readbacks),
     tensorsFlat: tf.memory().numTensors === tensors,
   };
   trainer.dispose();

@@ -14,7 +14,18 @@ import { startNextQueued } from './runs';
 import { persistSession, recover as recoverWith, saveNow } from './session';
 import { startWorker as start } from './worker';
 
-export { loadManifest, loadStarters, selectCorpus, loadUploadedText, loadUploadedFiles, selectPairs, setPairList, sendPairs, dropLongPairs, applyLessonFinetune } from './data';
+export {
+  loadManifest,
+  loadStarters,
+  selectCorpus,
+  loadUploadedText,
+  loadUploadedFiles,
+  selectPairs,
+  setPairList,
+  sendPairs,
+  dropLongPairs,
+  applyLessonFinetune,
+} from './data';
 export { startRun, queueComparison, pauseRun, stopRun, resumeRun, stepOnce, deleteRun } from './runs';
 export { saveNow, resumeAutosave, discardAutosave, exportModel, exportWebModel, importModel } from './session';
 export { cancelTokenizer, createModel, pretrainFromScratch, startFromStarter } from './model';

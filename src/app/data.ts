@@ -156,7 +156,15 @@ export function sendPairs(): void {
   // A bundled set brings its held-out prompts; for others the worker uses the validation pairs' prompts.
   // The small world's pairs bring their quiz (questions about people no pair mentions).
   const entry = manifest?.datasets.find((d) => d.id === pairs.source);
-  worker().send({ type: 'setPairs', name: pairs.source ?? 'pairs', pairs: pairs.list, valFraction: finetune.valFraction, responseOnly: finetune.responseOnly, heldout: entry?.heldout ?? [], quiz: entry?.quiz ?? null });
+  worker().send({
+    type: 'setPairs',
+    name: pairs.source ?? 'pairs',
+    pairs: pairs.list,
+    valFraction: finetune.valFraction,
+    responseOnly: finetune.responseOnly,
+    heldout: entry?.heldout ?? [],
+    quiz: entry?.quiz ?? null,
+  });
 }
 
 /** Drop the pairs longer than the context (they would lose their end marker, so the model could not learn to stop). */
@@ -164,7 +172,11 @@ export function dropLongPairs(): void {
   const { pairs } = get();
   const long = new Set(pairs.info?.longPairs ?? []);
   if (!long.size) return;
-  setPairList(pairs.list.filter((_, i) => !long.has(i)), pairs.source, pairs.problems);
+  setPairList(
+    pairs.list.filter((_, i) => !long.has(i)),
+    pairs.source,
+    pairs.problems,
+  );
   notifyKey('info', 'pairs.dropped', { n: long.size });
 }
 

@@ -64,20 +64,32 @@ export function applyEvent(state: AppState, e: Event): Applied {
         runs: updateRun(state, e.runId, (r) => {
           // New arrays, never a push into the previous state's: a copy of even a long run's few thousand points,
           // a few times a second, costs microseconds, and a reducer that mutates its input cannot be undone or compared.
-          const points = e.points.map((p) => ({ globalStep: p.globalStep, step: p.step, loss: p.loss, lr: p.lr, tokensPerSec: p.tokensPerSec, gradNorm: p.gradNorm }));
+          const points = e.points.map((p) => ({
+            globalStep: p.globalStep,
+            step: p.step,
+            loss: p.loss,
+            lr: p.lr,
+            tokensPerSec: p.tokensPerSec,
+            gradNorm: p.gradNorm,
+          }));
           return {
             points: [...r.points, ...points],
             diagnostics: e.diagnostics ? [...(r.diagnostics ?? []), e.diagnostics] : r.diagnostics,
             updateNorms: last.updateNorms,
             stepsDone: last.step + 1,
-            markers: r.markers.some((m) => m.globalStep === -1) ? r.markers.map((m) => (m.globalStep === -1 ? { ...m, globalStep: e.points[0].globalStep } : m)) : r.markers,
+            markers: r.markers.some((m) => m.globalStep === -1)
+              ? r.markers.map((m) => (m.globalStep === -1 ? { ...m, globalStep: e.points[0].globalStep } : m))
+              : r.markers,
           };
         }),
         run: { ...state.run, step: last.step + 1, tokensPerSec: last.tokensPerSec, msPerStep: last.msPerStep },
       });
     }
     case 'eval':
-      return none({ ...state, runs: updateRun(state, e.runId, (r) => ({ evals: [...r.evals, { globalStep: e.globalStep, step: e.step, losses: e.losses, accuracy: e.accuracy }] })) });
+      return none({
+        ...state,
+        runs: updateRun(state, e.runId, (r) => ({ evals: [...r.evals, { globalStep: e.globalStep, step: e.step, losses: e.losses, accuracy: e.accuracy }] })),
+      });
     case 'freeze': {
       const groups = Object.keys(e.trainable).length;
       return none({
@@ -85,13 +97,19 @@ export function applyEvent(state: AppState, e: Event): Applied {
         runs: updateRun(state, e.runId, (r) => ({
           trainable: e.trainable,
           trainableParams: e.trainableParams,
-          markers: r.phase === 'finetune' && e.step > 0 ? [...r.markers, { globalStep: e.globalStep, step: e.step, label: msg('chart.unfreeze', { groups }), kind: 'unfreeze' }] : r.markers,
+          markers:
+            r.phase === 'finetune' && e.step > 0
+              ? [...r.markers, { globalStep: e.globalStep, step: e.step, label: msg('chart.unfreeze', { groups }), kind: 'unfreeze' }]
+              : r.markers,
         })),
       });
     }
     case 'breakpoint': {
       const label = e.reason === 'step' ? msg('chart.breakAt', { step: e.step }) : msg('chart.earlyStop', { evals: e.evals ?? 0 });
-      return none({ ...state, runs: updateRun(state, e.runId, (r) => ({ markers: [...r.markers, { globalStep: e.globalStep, step: e.step, label, kind: 'breakpoint' }] })) });
+      return none({
+        ...state,
+        runs: updateRun(state, e.runId, (r) => ({ markers: [...r.markers, { globalStep: e.globalStep, step: e.step, label, kind: 'breakpoint' }] })),
+      });
     }
     case 'sampleStrip':
       return none({ ...state, runs: updateRun(state, e.runId, (r) => ({ samples: [...r.samples, { step: e.step, text: e.text }] })) });
@@ -101,10 +119,20 @@ export function applyEvent(state: AppState, e: Event): Applied {
       return none({ ...state, runs: updateRun(state, e.runId, () => ({ scoring: 0, score: { model: e.model, snapshot: e.snapshot } })) });
     case 'runEnded': {
       // scoring: 0 — a run that failed while its answers were scored must not show "scoring…" for ever.
-      const runs = updateRun(state, e.runId, (r) => ({ status: e.status, stepsDone: e.stepsDone, wallMs: r.wallMs + e.wallMs, msPerStep: e.msPerStep || r.msPerStep, scoring: 0 }));
+      const runs = updateRun(state, e.runId, (r) => ({
+        status: e.status,
+        stepsDone: e.stepsDone,
+        wallMs: r.wallMs + e.wallMs,
+        msPerStep: e.msPerStep || r.msPerStep,
+        scoring: 0,
+      }));
       const status = e.status === 'paused' ? 'paused' : e.status === 'error' ? 'error' : 'idle';
       const error = e.error ? errorText(e.error) : null;
-      const next: AppState = { ...state, runs, run: { ...state.run, status, pending: null, step: e.stepsDone, error, queue: e.status === 'error' ? [] : state.run.queue } };
+      const next: AppState = {
+        ...state,
+        runs,
+        run: { ...state.run, status, pending: null, step: e.stepsDone, error, queue: e.status === 'error' ? [] : state.run.queue },
+      };
       if (e.status === 'error') return { state: { ...next, notice: { kind: 'error', text: msg('run.failed', { message: error ?? '' }) } }, effects: [] };
       return { state: next, effects: e.status === 'done' ? [{ kind: 'save' }, { kind: 'startNextQueued' }] : [{ kind: 'save' }] };
     }

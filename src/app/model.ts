@@ -57,7 +57,13 @@ export async function startFromStarter(id: string): Promise<void> {
     if (!(await importModel(entry.file, bytes))) return;
     const last = entry.curve[entry.curve.length - 1]?.step ?? 0;
     const reference = newRunRecord({
-      runId: `starter-${entry.id}`, name: msg('chart.starterCurve'), phase: 'pretrain', steps: last, reference: true, status: 'done', stepsDone: last,
+      runId: `starter-${entry.id}`,
+      name: msg('chart.starterCurve'),
+      phase: 'pretrain',
+      steps: last,
+      reference: true,
+      status: 'done',
+      stepsDone: last,
       points: entry.curve.filter((p) => p.loss !== undefined).map((p) => ({ globalStep: p.step, step: p.step, loss: p.loss!, lr: 0, tokensPerSec: 0 })),
       evals: entry.curve.filter((p) => p.val !== undefined).map((p) => ({ globalStep: p.step, step: p.step, losses: { train: p.train!, val: p.val! } })),
     });

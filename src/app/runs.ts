@@ -54,7 +54,13 @@ export function runRequest(st: AppState, phase: Phase, fromSnapshot: boolean, pa
  */
 export function runName(st: AppState, r: RunRequest, given?: Text): Text {
   const taken = st.runs.map((x) => render(st.lang, x.name));
-  const name = r.phase === 'pretrain' ? msg('run.pretrainName') : (given ?? (st.finetune.strategyName.trim() || (r.lora ? loraName(r.lora) : null) || `${describePlan(r.freeze)}${r.discriminative ? ` ×1/${r.discriminative}` : ''}`));
+  const name =
+    r.phase === 'pretrain'
+      ? msg('run.pretrainName')
+      : (given ??
+        (st.finetune.strategyName.trim() ||
+          (r.lora ? loraName(r.lora) : null) ||
+          `${describePlan(r.freeze)}${r.discriminative ? ` ×1/${r.discriminative}` : ''}`));
   if (typeof name === 'string') return uniqueName(name, taken);
   const shown = render(st.lang, name);
   return { ...name, suffix: uniqueName(shown, taken).slice(shown.length) || undefined };
@@ -70,11 +76,21 @@ export function startRun(phase: Phase, opts: { fromSnapshot?: boolean; compare?:
   const fromSnapshot = opts.fromSnapshot ?? (phase === 'finetune' && st.model.info.hasSnapshot && Boolean(opts.compare));
   const r = runRequest(st, phase, fromSnapshot, opts.strategy?.patch);
   const record = newRunRecord({
-    runId: r.runId, name: runName(st, r, opts.strategy?.name), request: r, phase, steps: r.steps, freeze: r.freeze, discriminative: r.discriminative,
-    compare: Boolean(opts.compare) || fromSnapshot, trainedOn: currentData(st, phase) ?? undefined,
+    runId: r.runId,
+    name: runName(st, r, opts.strategy?.name),
+    request: r,
+    phase,
+    steps: r.steps,
+    freeze: r.freeze,
+    discriminative: r.discriminative,
+    compare: Boolean(opts.compare) || fromSnapshot,
+    trainedOn: currentData(st, phase) ?? undefined,
   });
   // pending: null — a Pause pressed before a crash (no runEnded came) must not disable the next run's Pause.
-  set((s) => ({ runs: [...s.runs, record], run: { ...s.run, runId: r.runId, phase, status: 'running', error: null, step: 0, steps: r.steps, startStep: 0, pending: null } }));
+  set((s) => ({
+    runs: [...s.runs, record],
+    run: { ...s.run, runId: r.runId, phase, status: 'running', error: null, step: 0, steps: r.steps, startStep: 0, pending: null },
+  }));
   sendTrain(r.runId, { type: 'train', run: r });
 }
 

@@ -18,7 +18,7 @@ export const SAVED_POINTS_PER_RUN = 2000;
 /** A run's history thinned for the autosave: at most `max` points, evenly spaced, the last one kept. */
 export function thinned(r: RunRecord, max = SAVED_POINTS_PER_RUN): RunRecord {
   if (r.points.length <= max && (r.diagnostics?.length ?? 0) <= max) return r;
-  const thin = <T,>(xs: T[]) => {
+  const thin = <T>(xs: T[]) => {
     const every = Math.ceil(xs.length / max);
     return xs.filter((_, i) => i % every === 0 || i === xs.length - 1);
   };
@@ -58,12 +58,25 @@ export async function persistSession(bytes: Uint8Array, step: number): Promise<v
   // Another tab owns the autosave: writing here would replace its session with this one.
   if (s2.autosave.otherTab) return;
   try {
-    await autosave(bytes, {
-      runs: s2.runs.map((r) => thinned(r)),
-      run: { ...s2.run, step, queue: [] },
-      request: null,
-      settings: { model: s2.model.arch, preset: s2.model.preset, seed: s2.model.seed, pretrain: s2.pretrain, finetune: s2.finetune, data: s2.data.source, pairs: s2.pairs.source, tokenizer: { kind: s2.tokenizer.kind, vocabSize: s2.tokenizer.vocabSize } },
-    }, uploadsOf(s2));
+    await autosave(
+      bytes,
+      {
+        runs: s2.runs.map((r) => thinned(r)),
+        run: { ...s2.run, step, queue: [] },
+        request: null,
+        settings: {
+          model: s2.model.arch,
+          preset: s2.model.preset,
+          seed: s2.model.seed,
+          pretrain: s2.pretrain,
+          finetune: s2.finetune,
+          data: s2.data.source,
+          pairs: s2.pairs.source,
+          tokenizer: { kind: s2.tokenizer.kind, vocabSize: s2.tokenizer.vocabSize },
+        },
+      },
+      uploadsOf(s2),
+    );
     set((s) => ({ autosave: { ...s.autosave, lastSavedStep: step, error: null } }));
   } catch (err) {
     set((s) => ({ autosave: { ...s.autosave, error: errorText(err) } }));
@@ -120,14 +133,22 @@ export async function recover(onEvent: (e: Event) => void, backend: BackendName 
   // A healthy worker (a backend switch, not a crash) saves the current model first, so it is what comes back.
   if (get().backend.status === 'ready' && get().model.info && get().run.status !== 'running') await saveNow();
   // A tokenizer being trained went with the old worker: its progress bar too.
-  set((s) => ({ run: { ...s.run, status: 'idle', runId: null, error: null }, model: { ...s.model, info: null }, tokenizer: { ...s.tokenizer, progress: null } }));
+  set((s) => ({
+    run: { ...s.run, status: 'idle', runId: null, error: null },
+    model: { ...s.model, info: null },
+    tokenizer: { ...s.tokenizer, progress: null },
+  }));
   startWorker(onEvent, backend);
   await resendData();
   if (await readAutosaveInfo()) await resumeAutosave();
 }
 
 /** The model's file (with LoRA adapters folded in), or with `adapter` only the LoRA adapters (a small file). */
-export async function exportModel(from: 'model' | 'snapshot' | 'run' = 'model', run?: { runId: string; name: string }, adapter = false): Promise<Uint8Array | null> {
+export async function exportModel(
+  from: 'model' | 'snapshot' | 'run' = 'model',
+  run?: { runId: string; name: string },
+  adapter = false,
+): Promise<Uint8Array | null> {
   try {
     const e = await worker().request('export', { from, runId: run?.runId, adapter, meta: run ? { run: run.name } : {} });
     return new Uint8Array(e.bytes);

@@ -18,7 +18,10 @@ export function worker(): WorkerClient {
 /** Start (or restart, on another backend) the worker; its events go to `onEvent`. */
 export function startWorker(onEvent: (e: Event) => void, backend?: BackendName | null): void {
   handle.client ??= new WorkerClient(onEvent, (message) => {
-    set((s) => ({ backend: { ...s.backend, status: 'crashed', crash: message }, run: { ...s.run, status: s.run.runId ? 'error' : s.run.status, error: message } }));
+    set((s) => ({
+      backend: { ...s.backend, status: 'crashed', crash: message },
+      run: { ...s.run, status: s.run.runId ? 'error' : s.run.status, error: message },
+    }));
   });
   set((s) => ({ backend: { ...s.backend, forced: backend ?? null, status: 'starting', crash: null, report: null } }));
   handle.client.start(backend ?? undefined);

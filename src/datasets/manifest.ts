@@ -54,4 +54,3 @@ export interface DatasetManifest {
 
 export const DATASET_DIR = 'datasets';
 export const MANIFEST_FILE = 'manifest.json';
-

@@ -51,12 +51,16 @@ export function detectFormat(name: string, bytes: Uint8Array): DocumentFormat {
     throw new DocumentError('oldOffice', name, `${name} is an old Office file (.doc/.xls/.ppt): save it as .docx or PDF first`, { name });
   }
   for (const [magic, what] of KNOWN_BINARY) {
-    if (startsWith(bytes, magic)) throw new DocumentError('unsupported', name, `${name} is ${what}, not text: use PDF, DOCX, Markdown, HTML or plain text`, { name });
+    if (startsWith(bytes, magic))
+      throw new DocumentError('unsupported', name, `${name} is ${what}, not text: use PDF, DOCX, Markdown, HTML or plain text`, { name });
   }
   if (['md', 'markdown', 'mdown', 'mkd', 'mkdn'].includes(ext)) return 'markdown';
   if (['html', 'htm', 'xhtml'].includes(ext)) return 'html';
   // A text file without a telling name: an HTML page announces itself in its first characters.
-  const head = ascii(bytes, 0, 512).replace(/^\uFEFF|^\xEF\xBB\xBF/, '').trimStart().toLowerCase();
+  const head = ascii(bytes, 0, 512)
+    .replace(/^\uFEFF|^\xEF\xBB\xBF/, '')
+    .trimStart()
+    .toLowerCase();
   if (head.startsWith('<!doctype html') || head.startsWith('<html')) return 'html';
   return 'text';
 }

@@ -18,7 +18,11 @@ export async function docxToText(name: string, bytes: Uint8Array, mammoth: Mammo
     const reason = (e as Error)?.message ?? String(e);
     throw new DocumentError('unreadable', name, `${name} is not a readable Word document (${reason})`, { name, reason });
   }
-  const text = result.value.replace(/\r\n?/g, '\n').replace(/[ \t]+\n/g, '\n').replace(/\n{3,}/g, '\n\n').trim();
+  const text = result.value
+    .replace(/\r\n?/g, '\n')
+    .replace(/[ \t]+\n/g, '\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trim();
   if (text === '') throw new DocumentError('noText', name, `${name} holds no text (only pictures or empty pages?)`, { name });
   return text;
 }

@@ -111,7 +111,12 @@ export async function extractDocument(input: DocumentInput, opts: ExtractOptions
     const mb = (size / MiB).toFixed(1);
     const max = MAX_DOCUMENT_BYTES / MiB;
     const textMax = MAX_UPLOAD_BYTES / MiB;
-    throw new DocumentError('documentTooLarge', name, `${name} is ${mb} MB; the limit is ${max} MB for a PDF or Word document (and ${textMax} MB for text).`, { name, mb, max, textMax });
+    throw new DocumentError('documentTooLarge', name, `${name} is ${mb} MB; the limit is ${max} MB for a PDF or Word document (and ${textMax} MB for text).`, {
+      name,
+      mb,
+      max,
+      textMax,
+    });
   }
   const bytes = await bytesOf(input);
   const format = detectFormat(name, bytes);
@@ -164,7 +169,12 @@ export async function extractDocuments(inputs: readonly DocumentInput[], opts: E
       if (bytes + added > MAX_UPLOAD_BYTES) {
         const mb = ((bytes + added) / MiB).toFixed(1);
         const max = MAX_UPLOAD_BYTES / MiB;
-        throw new DocumentError('corpusTooLarge', name, `${name} would take the text to ${mb} MB; the limit is ${max} MB for training in a browser tab (the files before it are kept).`, { name, mb, max });
+        throw new DocumentError(
+          'corpusTooLarge',
+          name,
+          `${name} would take the text to ${mb} MB; the limit is ${max} MB for training in a browser tab (the files before it are kept).`,
+          { name, mb, max },
+        );
       }
       bytes += added;
       texts.push(doc.text);

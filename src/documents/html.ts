@@ -14,7 +14,27 @@ export interface DomParserLike {
 const HIDDEN = new Set(['HEAD', 'SCRIPT', 'STYLE', 'NOSCRIPT', 'TEMPLATE', 'SVG', 'CANVAS', 'IFRAME', 'OBJECT', 'SELECT', 'BUTTON']);
 /** Elements that begin on a new line (a paragraph break after the heavier ones). */
 const PARAGRAPH = new Set(['P', 'H1', 'H2', 'H3', 'H4', 'H5', 'H6', 'BLOCKQUOTE', 'PRE', 'TABLE', 'UL', 'OL', 'DL', 'FIGURE', 'HR', 'ADDRESS', 'DETAILS']);
-const LINE = new Set(['DIV', 'LI', 'DT', 'DD', 'TR', 'SECTION', 'ARTICLE', 'ASIDE', 'HEADER', 'FOOTER', 'NAV', 'MAIN', 'FIGCAPTION', 'CAPTION', 'SUMMARY', 'FORM', 'FIELDSET', 'LEGEND', 'BODY']);
+const LINE = new Set([
+  'DIV',
+  'LI',
+  'DT',
+  'DD',
+  'TR',
+  'SECTION',
+  'ARTICLE',
+  'ASIDE',
+  'HEADER',
+  'FOOTER',
+  'NAV',
+  'MAIN',
+  'FIGCAPTION',
+  'CAPTION',
+  'SUMMARY',
+  'FORM',
+  'FIELDSET',
+  'LEGEND',
+  'BODY',
+]);
 const CELL = new Set(['TD', 'TH']);
 
 const ELEMENT = 1;

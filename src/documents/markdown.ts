@@ -59,10 +59,18 @@ export function markdownToText(markdown: string): string {
     line = line.replace(/^(\s*)([-*+]|\d{1,9}[.)])\s+(\[[ xX]\]\s+)?/, '$1'); // list markers, task boxes
     if (/^\s*\|.*\|\s*$/.test(line)) {
       // A table row: its cells, separated by tabs.
-      line = line.trim().slice(1, -1).split(/(?<!\\)\|/).map((c) => c.trim()).join('\t');
+      line = line
+        .trim()
+        .slice(1, -1)
+        .split(/(?<!\\)\|/)
+        .map((c) => c.trim())
+        .join('\t');
     }
     out.push(inline(line).replace(/[ \t]+$/, ''));
   }
   // At most one blank line between paragraphs; no blank lines at either end.
-  return out.join('\n').replace(/\n{3,}/g, '\n\n').replace(/^\n+|\n+$/g, '');
+  return out
+    .join('\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .replace(/^\n+|\n+$/g, '');
 }

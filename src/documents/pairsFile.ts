@@ -79,8 +79,16 @@ function fromObject(obj: unknown): Pair | Problem {
   const prompt = pick(o, PROMPT_KEYS);
   const response = pick(o, RESPONSE_KEYS);
   const present = Object.keys(o).join(', ') || '—';
-  if (prompt === undefined) return problem('noPrompt', `no prompt field (one of ${PROMPT_KEYS.join(', ')}); keys present: ${Object.keys(o).join(', ') || 'none'}`, { keys: PROMPT_KEYS.join(', '), present });
-  if (response === undefined) return problem('noResponse', `no response field (one of ${RESPONSE_KEYS.join(', ')}); keys present: ${Object.keys(o).join(', ')}`, { keys: RESPONSE_KEYS.join(', '), present });
+  if (prompt === undefined)
+    return problem('noPrompt', `no prompt field (one of ${PROMPT_KEYS.join(', ')}); keys present: ${Object.keys(o).join(', ') || 'none'}`, {
+      keys: PROMPT_KEYS.join(', '),
+      present,
+    });
+  if (response === undefined)
+    return problem('noResponse', `no response field (one of ${RESPONSE_KEYS.join(', ')}); keys present: ${Object.keys(o).join(', ')}`, {
+      keys: RESPONSE_KEYS.join(', '),
+      present,
+    });
   if (typeof prompt !== 'string') return problem('promptNotText', 'prompt must be a string');
   if (typeof response !== 'string') return problem('responseNotText', 'response must be a string');
   return checkPair({ prompt, response });
@@ -94,7 +102,8 @@ function fromObject(obj: unknown): Pair | Problem {
 function checkPair(pair: Pair): Pair | Problem {
   if (pair.prompt.trim() === '') return problem('promptEmpty', 'prompt is empty');
   if (pair.response.trim() === '') return problem('responseEmpty', 'response is empty');
-  if (normalizeText(pair.prompt).includes('\n\n')) return problem('promptBlankLine', 'prompt contains a blank line, which marks the end of a turn: remove it or join the lines');
+  if (normalizeText(pair.prompt).includes('\n\n'))
+    return problem('promptBlankLine', 'prompt contains a blank line, which marks the end of a turn: remove it or join the lines');
   return pair;
 }
 
@@ -184,7 +193,10 @@ function parseDelimited(text: string, format: 'csv' | 'tsv'): ParsedPairs {
       const [pi, ri] = columns!;
       if (row.length <= Math.max(pi, ri)) {
         const need = Math.max(pi, ri) + 1;
-        problems.push({ line, ...problem('columns', `expected at least ${need} columns (prompt, response), found ${row.length}`, { need, found: row.length }) });
+        problems.push({
+          line,
+          ...problem('columns', `expected at least ${need} columns (prompt, response), found ${row.length}`, { need, found: row.length }),
+        });
         return;
       }
       const pair = checkPair({ prompt: row[pi], response: row[ri] });
@@ -244,9 +256,15 @@ export function problemsMessage(problems: PairProblem[], limit = 5): Message {
     byLine.set(p.line, seen);
   }
   const lines = [...byLine.values()];
-  const said = lines.slice(0, limit).flatMap((ps) => ps.map((p) => msg(p.element ? 'pairs.problemElement' : 'pairs.problemLine', { line: p.line, problem: msg(`pairProblem.${p.code}`, p.params) })));
+  const said = lines
+    .slice(0, limit)
+    .flatMap((ps) =>
+      ps.map((p) => msg(p.element ? 'pairs.problemElement' : 'pairs.problemLine', { line: p.line, problem: msg(`pairProblem.${p.code}`, p.params) })),
+    );
   if (lines.length === 1) return msg('pairs.unreadableOne', { lines: said });
-  return lines.length > limit ? msg('pairs.unreadableMore', { n: lines.length, lines: said, more: lines.length - limit }) : msg('pairs.unreadable', { n: lines.length, lines: said });
+  return lines.length > limit
+    ? msg('pairs.unreadableMore', { n: lines.length, lines: said, more: lines.length - limit })
+    : msg('pairs.unreadable', { n: lines.length, lines: said });
 }
 
 /** Parse and insist that every line is good (the CLI's policy). */
@@ -256,4 +274,3 @@ export function parsePairsStrict(text: string, fileName?: string): Pair[] {
   if (pairs.length === 0) throw new DataError(`${fileName ?? 'pairs'}: no pairs found`);
   return pairs;
 }
-

@@ -36,7 +36,10 @@ export function createRng(seed: number | [number, number, number, number]): Rng 
     [a, b, c, d] = seed;
   } else {
     const sm = splitmix32(seed);
-    a = sm(); b = sm(); c = sm(); d = sm();
+    a = sm();
+    b = sm();
+    c = sm();
+    d = sm();
   }
   let spare: number | null = null;
 

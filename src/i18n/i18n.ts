@@ -37,7 +37,8 @@ const en = {
   'data.paste': 'Paste your own text',
   'data.usePaste': 'Use pasted text',
   'data.chars': '{chars} characters, {distinct} distinct',
-  'data.fewChars': 'Only {distinct} distinct characters: a model has almost nothing to learn from this text (every next character is nearly certain). Use a real text.',
+  'data.fewChars':
+    'Only {distinct} distinct characters: a model has almost nothing to learn from this text (every next character is nearly certain). Use a real text.',
   'data.tokens': '{train} training / {val} validation tokens',
   'data.unknown': '{n} characters are not in the model’s vocabulary: {chars}',
   'data.preview': 'Preview',
@@ -58,24 +59,28 @@ const en = {
   'model.seed': 'Seed',
   'model.params': '{n} parameters',
   'model.memory': 'Memory ≈ {mb} MB (weights {w}, optimizer {o}, activations {a} at batch {b})',
-  'model.largeVocab': 'The text has {n} distinct characters: a character vocabulary this large makes the embedding and the output layer most of the model. The BPE tokenizer (below) learns a smaller vocabulary.',
+  'model.largeVocab':
+    'The text has {n} distinct characters: a character vocabulary this large makes the embedding and the output layer most of the model. The BPE tokenizer (below) learns a smaller vocabulary.',
   'model.create': 'Create model',
   'model.recreate': 'Create a new model (discards the current one)',
-  'model.starter': "Start from a pretrained model",
-  'model.starterHelp': "{title}: trained earlier on {corpus} ({steps} steps, validation loss {loss}). It already writes the corpus’s words; load it in seconds and go straight to fine-tuning. Its own training curve is drawn for comparison.",
-  'model.starterLoaded': "Loaded the pretrained starter model. Fine-tune it (step 4), or chat with it first.",
-  'model.starterFailed': "Could not load the starter model: {message}",
-  'model.orScratch': "or pretrain your own from scratch:",
+  'model.starter': 'Start from a pretrained model',
+  'model.starterHelp':
+    '{title}: trained earlier on {corpus} ({steps} steps, validation loss {loss}). It already writes the corpus’s words; load it in seconds and go straight to fine-tuning. Its own training curve is drawn for comparison.',
+  'model.starterLoaded': 'Loaded the pretrained starter model. Fine-tune it (step 4), or chat with it first.',
+  'model.starterFailed': 'Could not load the starter model: {message}',
+  'model.orScratch': 'or pretrain your own from scratch:',
   'model.scratch': 'Pretrain it yourself from scratch ({steps} steps, about {min} min on a laptop CPU)',
   'model.scratchPlain': '…on the plain text (one phrasing per fact: the contrast)',
-  'model.current': 'Current model: {layers} layers × {heads} heads, width {width}, context {context}, vocabulary {vocab}, {params} parameters, {step} steps trained ({phase}).',
+  'model.current':
+    'Current model: {layers} layers × {heads} heads, width {width}, context {context}, vocabulary {vocab}, {params} parameters, {step} steps trained ({phase}).',
   'model.lora': 'LoRA adapters attached: rank {rank}, α {alpha}, on {targets}.',
   'model.none': 'There is no model yet: choose a text and create one.',
   'model.needCorpus': 'Choose a pretraining text first: the model’s vocabulary is built from it.',
   'model.invalidHeads': 'Width {width} is not divisible by {heads} heads. Try: {options}.',
   'model.invalidInt': 'Must be a whole number from {min} to {max}.',
   'model.invalidDropout': 'Must be at least 0 and below 1.',
-  'model.tip': 'A block is one layer of the Transformer: attention (each position looks at earlier ones) followed by a small feed-forward network. More blocks and a wider model learn more but train slower.',
+  'model.tip':
+    'A block is one layer of the Transformer: attention (each position looks at earlier ones) followed by a small feed-forward network. More blocks and a wider model learn more but train slower.',
 
   'train.title': '3. Pretrain',
   'train.steps': 'Steps',
@@ -101,8 +106,8 @@ const en = {
   'train.on': 'on {backend}',
   'train.idle': 'Idle',
   'train.paused': 'Paused',
-  'train.pausing': "pausing at the end of this step…",
-  'train.stopping': "stopping at the end of this step…",
+  'train.pausing': 'pausing at the end of this step…',
+  'train.stopping': 'stopping at the end of this step…',
   'train.samples': 'How the text improves',
   'train.sampleAt': 'step {step}',
 
@@ -112,8 +117,10 @@ const en = {
   'run.failed': 'Training stopped: {message} The model keeps its last good weights.',
   'run.queue': 'Queued: {names}',
   'compare.longName': 'none, long ({steps}× steps, lr {lr})',
-  'run.otherCorpus': 'This run trained on “{name}”, which is not the text selected now. Select it (or upload the same file again) to resume, or start a new run on this text.',
-  'run.otherPairs': 'This run fine-tuned on “{name}”, which is not the pairs selected now. Select them (or upload the same file again) to resume, or start a new run on these pairs.',
+  'run.otherCorpus':
+    'This run trained on “{name}”, which is not the text selected now. Select it (or upload the same file again) to resume, or start a new run on this text.',
+  'run.otherPairs':
+    'This run fine-tuned on “{name}”, which is not the pairs selected now. Select them (or upload the same file again) to resume, or start a new run on these pairs.',
 
   'chart.title': 'Loss',
   'chart.train': 'train loss',
@@ -150,7 +157,8 @@ const en = {
   'save.exportMerged': 'Download model, adapters merged (.safetensors)',
   'save.exportAdapter': 'Download LoRA adapters only',
   'save.exportWeb': 'Download for the web (ONNX / transformers.js)',
-  'save.webHint': 'For the web: a .zip of a Hugging Face folder (config.json, tokenizer.json, onnx/model.onnx, GPT-2’s model.safetensors) that ONNX Runtime and transformers.js load. The README (“Run it outside the playground”) has a chat page of a dozen lines for it.',
+  'save.webHint':
+    'For the web: a .zip of a Hugging Face folder (config.json, tokenizer.json, onnx/model.onnx, GPT-2’s model.safetensors) that ONNX Runtime and transformers.js load. The README (“Run it outside the playground”) has a chat page of a dozen lines for it.',
   'save.import': 'Load a .safetensors model',
   'save.drop': 'or drop one here',
   'save.imported': 'Loaded {name}.',
@@ -167,8 +175,10 @@ const en = {
   'autosave.discard': 'Discard',
   'autosave.restored': 'Restored the saved session at step {step}.',
   'autosave.restoreFailed': 'Could not restore the saved session: {message}',
-  'autosave.full': 'the browser’s storage is full: the autosave needs about {needed}. The previous autosave is kept. Free some space (or use a smaller model) to autosave again.',
-  'autosave.fullFree': 'the browser’s storage is full: the autosave needs about {needed}; about {free} is free. The previous autosave is kept. Free some space (or use a smaller model) to autosave again.',
+  'autosave.full':
+    'the browser’s storage is full: the autosave needs about {needed}. The previous autosave is kept. Free some space (or use a smaller model) to autosave again.',
+  'autosave.fullFree':
+    'the browser’s storage is full: the autosave needs about {needed}; about {free} is free. The previous autosave is kept. Free some space (or use a smaller model) to autosave again.',
   'autosave.failed': 'autosave failed: {message} (the previous autosave is kept)',
 
   'ft.title': '4. Fine-tune on dialogue',
@@ -176,13 +186,15 @@ const en = {
   'ft.choose': 'Choose bundled pairs…',
   'ft.upload': 'Upload JSONL / CSV / TSV',
   'ft.count': '{n} pairs: {train} train, {val} held out for validation',
-  'ft.truncated': "{n} pairs are longer than the context: their end marker would be cut off, so the model could not learn to stop.",
-  'ft.dropLong': "Drop the {n} long pairs",
+  'ft.truncated': '{n} pairs are longer than the context: their end marker would be cut off, so the model could not learn to stop.',
+  'ft.dropLong': 'Drop the {n} long pairs',
   'ft.unknown': '{n} characters in the pairs are not in the model’s vocabulary: {chars}',
   'ft.template': 'Template: prompt ⏎ response ⏎⏎. Loss is computed on the response and the end marker only (the prompt is context).',
-  'ft.templateTip': 'The template uses a newline, a character the model already learned in pretraining, instead of new special tokens: a new token’s embedding would be untrained noise, and would stay so if the embeddings are frozen.',
+  'ft.templateTip':
+    'The template uses a newline, a character the model already learned in pretraining, instead of new special tokens: a new token’s embedding would be untrained noise, and would stay so if the embeddings are frozen.',
   'ft.responseOnly': 'Loss on responses only',
-  'ft.responseOnlyTip': 'On: the model is graded only on what it should answer, so it learns to reply rather than to write prompts. Off: prompts count too, as plain next-character prediction on the dialogue text.',
+  'ft.responseOnlyTip':
+    'On: the model is graded only on what it should answer, so it learns to reply rather than to write prompts. Off: prompts count too, as plain next-character prediction on the dialogue text.',
   'ft.noise': 'Prompt noise (character swap rate)',
   'ft.valShare': 'Validation share',
   'ft.forgetting': 'Track forgetting: evaluate the pretraining text too',
@@ -209,7 +221,8 @@ const en = {
   'ft.start': 'Fine-tune',
   'ft.name': 'Strategy name',
   'ft.compare': 'Compare strategies',
-  'ft.compareHelp': "Runs up to four strategies that differ on this model (full, bottom half frozen, top block only, progressive; freeze embeddings where two of them would be the same plan), LoRA with the rank and α set here, and last a long, strong full fine-tune (5× the steps at learning rate 2e-3: the one that forgets), one after another, each from the same pretrained snapshot and seed — the starter itself, if nothing was fine-tuned yet — and scores each one’s answers (and, on the small world, its quiz).",
+  'ft.compareHelp':
+    'Runs up to four strategies that differ on this model (full, bottom half frozen, top block only, progressive; freeze embeddings where two of them would be the same plan), LoRA with the rank and α set here, and last a long, strong full fine-tune (5× the steps at learning rate 2e-3: the one that forgets), one after another, each from the same pretrained snapshot and seed — the starter itself, if nothing was fine-tuned yet — and scores each one’s answers (and, on the small world, its quiz).',
   'ft.addStage': 'Add stage',
   'ft.stageSteps': 'steps',
   'ft.stageLr': 'lr ×',
@@ -220,7 +233,8 @@ const en = {
   'ft.promptCol': 'Prompt',
   'ft.responseCol': 'Response',
   'ft.needModel': 'Pretrain or load a model first.',
-  'ft.tip': 'Freezing a layer keeps its weights exactly as pretraining left them. Frozen lower layers keep general knowledge and make each step cheaper; unfrozen upper layers adapt to the new task.',
+  'ft.tip':
+    'Freezing a layer keeps its weights exactly as pretraining left them. Frozen lower layers keep general knowledge and make each step cheaper; unfrozen upper layers adapt to the new task.',
 
   'diagram.title': 'The model',
   'diagram.embeddings': 'Embeddings (+ tied output head)',
@@ -234,7 +248,7 @@ const en = {
   'diagram.loraUpdate': 'adapter update {v}',
   'diagram.click': 'Click a group to freeze or unfreeze it.',
   'diagram.live': 'Live: the current run.',
-  'diagram.final': "Final state of run “{name}”: which groups were learning at its end, and their last update sizes.",
+  'diagram.final': 'Final state of run “{name}”: which groups were learning at its end, and their last update sizes.',
   'diagram.preview': 'The fine-tuning plan at its first step.',
 
   'runs.title': 'Runs',
@@ -244,31 +258,40 @@ const en = {
   'runs.ms': 'ms/step',
   'runs.trainable': 'Trainable',
   'runs.wall': 'Wall time',
-  'runs.format': "Answers in format",
-  'runs.formatTip': "Replies to {n} held-out prompts (not among the training pairs), sampled with the chat settings: the share that ends with the end marker, is not empty and does not repeat the prompt — before fine-tuning → after.",
-  'runs.words': "Real words",
-  'runs.wordsTip': "Share of the replies’ words of three or more letters that occur in the pretraining text.",
-  'runs.sameLength': "Same length",
-  'runs.sameLengthTip': "Share of replies that are one line with as many characters as the prompt (a couplet’s second line matches the first).",
-  'runs.scoring': "scoring {n} answers…",
-  'runs.examples': "Sample answers to held-out prompts",
+  'runs.format': 'Answers in format',
+  'runs.formatTip':
+    'Replies to {n} held-out prompts (not among the training pairs), sampled with the chat settings: the share that ends with the end marker, is not empty and does not repeat the prompt — before fine-tuning → after.',
+  'runs.words': 'Real words',
+  'runs.wordsTip': 'Share of the replies’ words of three or more letters that occur in the pretraining text.',
+  'runs.sameLength': 'Same length',
+  'runs.sameLengthTip': 'Share of replies that are one line with as many characters as the prompt (a couplet’s second line matches the first).',
+  'runs.scoring': 'scoring {n} answers…',
+  'runs.examples': 'Sample answers to held-out prompts',
   'runs.knowledge': 'Quiz: right facts',
   'runs.chance': 'chance {chance}',
-  'runs.knowledgeTip': 'Greedy answers to {n} questions about people the fine-tuning pairs never mention — the model read about them only in pretraining. The share that states the right fact, before fine-tuning → after (a blind guess: {chance}).',
+  'runs.knowledgeTip':
+    'Greedy answers to {n} questions about people the fine-tuning pairs never mention — the model read about them only in pretraining. The share that states the right fact, before fine-tuning → after (a blind guess: {chance}).',
   'ft.recipe': 'This lesson’s fine-tune is set: {steps} steps at learning rate {lr}, plan “{plan}” (measured for these pairs; change it freely).',
   'lesson.worldTitle': 'The lesson: what pretraining stores, what fine-tuning draws out',
-  'lesson.world1': 'Press “Start from a pretrained model · Small-world starter”. It read a hundred villagers’ biographies — where each lives, their job, pet and favourite food — and nothing else. Its samples are the village’s sentences.',
-  'lesson.world2': 'Ask it “Where does Hank live?” in the chat. It does not answer: it writes another biography. It knows facts, but not how to answer a question.',
-  'lesson.world3': 'Fine-tune with the defaults. The pairs ask about half of the villagers only; watch the answers’ loss fall and the dashed corpus line (forgetting) rise a little.',
-  'lesson.world4': 'Read the quiz: questions about the other half, whom no pair mentions. The right facts come from pretraining alone — fine-tuning taught the model to say what it read. Filter to the mistakes: which facts did it never store?',
-  'lesson.world5': 'Compare strategies: the same fine-tune with layers frozen, LoRA, and a long, strong full fine-tune. Which keeps the knowledge? The long one fits the pairs best and forgets most: the quiz and the forgetting curve agree.',
+  'lesson.world1':
+    'Press “Start from a pretrained model · Small-world starter”. It read a hundred villagers’ biographies — where each lives, their job, pet and favourite food — and nothing else. Its samples are the village’s sentences.',
+  'lesson.world2':
+    'Ask it “Where does Hank live?” in the chat. It does not answer: it writes another biography. It knows facts, but not how to answer a question.',
+  'lesson.world3':
+    'Fine-tune with the defaults. The pairs ask about half of the villagers only; watch the answers’ loss fall and the dashed corpus line (forgetting) rise a little.',
+  'lesson.world4':
+    'Read the quiz: questions about the other half, whom no pair mentions. The right facts come from pretraining alone — fine-tuning taught the model to say what it read. Filter to the mistakes: which facts did it never store?',
+  'lesson.world5':
+    'Compare strategies: the same fine-tune with layers frozen, LoRA, and a long, strong full fine-tune. Which keeps the knowledge? The long one fits the pairs best and forgets most: the quiz and the forgetting curve agree.',
   'lesson.realTitle': 'The lesson on real text',
   'lesson.real1': 'Start from a pretrained model (Moby-Dick or Tang verse): it writes its corpus’s words, and rarely stops.',
   'lesson.real2': 'Fine-tune on the dialogue pairs and watch the loss; the dashed corpus line is the forgetting curve.',
-  'lesson.real3': 'Read the answers before → after: the model learns to answer in one paragraph and stop. A model this small writes the corpus’s style, not its sense — the small world shows what it can know.',
+  'lesson.real3':
+    'Read the answers before → after: the model learns to answer in one paragraph and stop. A model this small writes the corpus’s style, not its sense — the small world shows what it can know.',
   'lesson.real4': 'Compare strategies to see what each freezing plan costs and keeps.',
   'quiz.title': 'Quiz: what did the model learn in pretraining?',
-  'quiz.intro': 'Questions about people the fine-tuning pairs never mention. The model read about them only in the pretraining text; fine-tuning taught it to answer questions about other people.',
+  'quiz.intro':
+    'Questions about people the fine-tuning pairs never mention. The model read about them only in the pretraining text; fine-tuning taught it to answer questions about other people.',
   'quiz.summary': 'Right facts {before} → {after} (a blind guess gets {chance}); right person named {person}.',
   'quiz.run': 'Run',
   'quiz.question': 'Question',
@@ -283,7 +306,7 @@ const en = {
   'quiz.right': 'right',
   'quiz.wrong': 'wrong',
   'quiz.empty': '(no answer)',
-  'chart.starterCurve': "starter (trained earlier)",
+  'chart.starterCurve': 'starter (trained earlier)',
   'runs.status': 'Status',
   'runs.hide': 'Hide',
   'runs.show': 'Show',
@@ -299,9 +322,10 @@ const en = {
   'status.error': 'error',
 
   'pairs.none': 'No pairs found in the file.',
-  'pairs.dropped': "Dropped {n} pairs longer than the context.",
+  'pairs.dropped': 'Dropped {n} pairs longer than the context.',
 
-  'autosave.otherTab': 'The playground is open in another tab, which keeps the autosave: this tab does not autosave, so it cannot overwrite that session. Close the other tab to autosave here.',
+  'autosave.otherTab':
+    'The playground is open in another tab, which keeps the autosave: this tab does not autosave, so it cannot overwrite that session. Close the other tab to autosave here.',
   'chart.breakAt': 'breakpoint: step {step}',
   'chart.earlyStop': 'paused: held-out loss flat for {evals} evaluations',
   'train.breakAt': 'Pause at step',
@@ -318,7 +342,8 @@ const en = {
   'diag.megabytes': 'MB',
   'diag.tensors': 'tensors',
   'diag.clip': 'dashed: the clip threshold ({clip}); above it the step is scaled down',
-  'chart.overfit': 'Overfitting (shaded): between steps {from} and {to} the held-out loss rises while the training loss falls — the model is memorising its training text.',
+  'chart.overfit':
+    'Overfitting (shaded): between steps {from} and {to} the held-out loss rises while the training loss falls — the model is memorising its training text.',
   'chat.tokenWhy': '"{token}" had probability {p}. The model\'s five most likely next tokens here:',
   'chat.tokensHint': 'Tokens are coloured by the probability the model gave them (orange: unlikely); click one to see the alternatives.',
   'att.title': 'Attention maps',
@@ -327,7 +352,8 @@ const en = {
   'att.show': 'Show attention',
   'att.layer': 'Layer',
   'att.head': 'Head',
-  'att.how': 'Darker = more attention. Rows sum to 1 over the tokens up to the query (the causal triangle). Compare heads: some look at the previous character, some at the start of the word or at the separator.',
+  'att.how':
+    'Darker = more attention. Rows sum to 1 over the tokens up to the query (the causal triangle). Compare heads: some look at the previous character, some at the start of the word or at the separator.',
   'data.fileChars': '{chars} characters',
   'error.noTextLayer': '{name} has no text layer (a scanned document?): its pages hold no selectable text. Run it through OCR first, or upload the text.',
   'error.unsupported': '{name}: this kind of file cannot be read — upload a .txt, .md, .html, .pdf or .docx file',
@@ -338,9 +364,12 @@ const en = {
   'error.textNul': '{what} looks binary (it contains NUL bytes, the first at character {at}): use a UTF-8 text file',
   'error.textControl': '{what} looks binary ({count} control characters in characters {from}–{to}): use a UTF-8 text file',
   'error.textNotUtf8': '{what} is not valid UTF-8 ({count} undecodable bytes in characters {from}–{to})',
-  'error.nonFiniteLoss': 'training stopped at step {step}: the loss became {value}. The parameters keep their values from before that step. Try a lower learning rate or a stronger gradient clip.',
-  'error.nonFiniteGrad': 'training stopped at step {step}: the gradient norm became {value}. The parameters keep their values from before that step. Try a lower learning rate or a stronger gradient clip.',
-  'error.loraWrongBase': 'this adapter was trained on another base model (fingerprint {expected}, this model’s is {actual}): load the model it was fine-tuned from first',
+  'error.nonFiniteLoss':
+    'training stopped at step {step}: the loss became {value}. The parameters keep their values from before that step. Try a lower learning rate or a stronger gradient clip.',
+  'error.nonFiniteGrad':
+    'training stopped at step {step}: the gradient norm became {value}. The parameters keep their values from before that step. Try a lower learning rate or a stronger gradient clip.',
+  'error.loraWrongBase':
+    'this adapter was trained on another base model (fingerprint {expected}, this model’s is {actual}): load the model it was fine-tuned from first',
   'error.loraMissing': 'this model has no LoRA adapters',
   'error.loraRank': 'LoRA rank must be a whole number from 1 to {max}, got {value}',
   'error.loraAlpha': 'LoRA alpha must be a number > 0, got {value}',
@@ -354,16 +383,21 @@ const en = {
   'error.checkpointNonFinite': 'the model file is damaged: tensor {tensor} holds a value that is not a finite number ({value}) at index {index}',
   'error.checkpointHugeWeight': 'the model file is damaged: tensor {tensor} holds {value} at index {index}, beyond ±{max}',
   'error.noModel': 'there is no model yet: create one or load a file first',
-  'error.exportTooLarge': 'this model’s weights take {gib} GiB as float32 ({params} parameters), and an ONNX file holds at most 2 GiB (protobuf’s limit): download the model (.safetensors) instead, or use a smaller model',
-  'error.exportTokenizerBytes': 'this BPE tokenizer merges bytes of characters that have no token of their own (such tokens: {count}; the first is {id}, {token}): tokenizer.json cannot express that, so transformers.js could not run this model. Train the tokenizer with a smaller vocabulary, or download the model (.safetensors)',
-  'error.exportTokenizerClash': 'tokens {a} and {b} both spell {token}: tokenizer.json maps each string to one id, so it cannot hold both. Download the model (.safetensors) instead',
+  'error.exportTooLarge':
+    'this model’s weights take {gib} GiB as float32 ({params} parameters), and an ONNX file holds at most 2 GiB (protobuf’s limit): download the model (.safetensors) instead, or use a smaller model',
+  'error.exportTokenizerBytes':
+    'this BPE tokenizer merges bytes of characters that have no token of their own (such tokens: {count}; the first is {id}, {token}): tokenizer.json cannot express that, so transformers.js could not run this model. Train the tokenizer with a smaller vocabulary, or download the model (.safetensors)',
+  'error.exportTokenizerClash':
+    'tokens {a} and {b} both spell {token}: tokenizer.json maps each string to one id, so it cannot hold both. Download the model (.safetensors) instead',
   'error.noCorpus': 'choose a corpus first',
   'error.noPairs': 'choose dialogue pairs to fine-tune on first',
   'error.noSnapshot': 'there is no pretrained snapshot yet: it is kept when fine-tuning starts',
   'error.runBusy': 'stop the current run first',
   'error.memoryBatch': 'training needs about {needed} GB, more than {backend} can hold ({budget} GB): lower the batch size to {fits} or less',
-  'error.memoryVocab': 'training needs about {needed} GB, more than {backend} can hold ({budget} GB): the vocabulary is what makes it large — use the BPE tokenizer with {fits} tokens or fewer',
-  'error.memoryContext': 'training needs about {needed} GB, more than {backend} can hold ({budget} GB): lower the context to {fits} or less (or the batch size)',
+  'error.memoryVocab':
+    'training needs about {needed} GB, more than {backend} can hold ({budget} GB): the vocabulary is what makes it large — use the BPE tokenizer with {fits} tokens or fewer',
+  'error.memoryContext':
+    'training needs about {needed} GB, more than {backend} can hold ({budget} GB): lower the context to {fits} or less (or the batch size)',
   'error.memoryWidth': 'training needs about {needed} GB, more than {backend} can hold ({budget} GB): choose a smaller model (fewer layers or a smaller width)',
   'error.configDropout': 'dropout must be a number from 0 up to (not including) 1 (got {value})',
   'error.configBias': 'bias must be true or false (got {value})',
@@ -390,7 +424,8 @@ const en = {
   'error.sessionNotSession': 'this file is a model, not a saved session',
   'error.sessionDamaged': 'the saved session is damaged ({detail})',
   'error.runNotKept': 'the weights of that run are no longer kept: only the last few runs can be downloaded',
-  'error.gpuRejected': 'the GPU rejected part of the work ({detail}). The run was stopped so it does not train on skipped work; the last steps may be incomplete: load the last autosave, or switch to another backend (WebGL or WebAssembly).',
+  'error.gpuRejected':
+    'the GPU rejected part of the work ({detail}). The run was stopped so it does not train on skipped work; the last steps may be incomplete: load the last autosave, or switch to another backend (WebGL or WebAssembly).',
   'error.deviceLost': 'the GPU device was lost ({detail})',
   'error.tooLarge': '{name} is {mb} MB; the limit is {max} MB for training in a browser tab.',
   'error.documentTooLarge': '{name} is {mb} MB; the limit is {max} MB for a PDF or Word document (and {textMax} MB for text).',
@@ -430,7 +465,8 @@ const en = {
   'tok.vocab': 'Vocabulary size ({min}–{max})',
   'tok.vocabDefault': 'Empty: {n}, sized to this text (bytes, its characters, about √characters merges).',
   'tok.invalidVocab': 'Must be a whole number from {min} to {max}.',
-  'tok.tip': 'Byte-pair encoding merges the most frequent neighbouring pieces of the text into one token, again and again: tokens become syllables and words, so the same context holds more text. Any text still encodes: a character without a token of its own is spelled in bytes.',
+  'tok.tip':
+    'Byte-pair encoding merges the most frequent neighbouring pieces of the text into one token, again and again: tokens become syllables and words, so the same context holds more text. Any text still encodes: a character without a token of its own is spelled in bytes.',
   'tok.counting': 'Training the tokenizer: reading the text ({pct}%)',
   'tok.merging': 'Training the tokenizer: {done} / {total} merges',
   'tok.cancel': 'Cancel',
@@ -441,7 +477,8 @@ const en = {
   'tok.byChar': 'characters',
   'tok.byModel': 'this model',
   'chart.bpc': 'Bits per character',
-  'chart.bpcTip': 'Loss per token depends on the tokenizer (a BPE token holds several characters). Bits per character = loss × tokens ÷ (characters × ln 2) compares character and BPE models on the same text. Pretraining curves only.',
+  'chart.bpcTip':
+    'Loss per token depends on the tokenizer (a BPE token holds several characters). Bits per character = loss × tokens ÷ (characters × ln 2) compares character and BPE models on the same text. Pretraining curves only.',
   // ---- a page a class can follow (backend badge, paged pair list, offline, presentation and lesson modes) ----
   'badge.webgpu': 'GPU · WebGPU',
   'badge.webgl': 'GPU · WebGL',
@@ -504,12 +541,15 @@ const en = {
   'lessonMode.s4': 'Read the quiz',
   'lessonMode.s5': 'Compare strategies',
   'lessonMode.n1': 'A starter model has already been pretrained on a text: it writes like that text, but has never seen a question. Load it: it takes seconds.',
-  'lessonMode.n1world': 'This starter has read the small world’s biographies: it knows facts about a hundred villagers, but has never seen a question. Load it: it takes seconds.',
+  'lessonMode.n1world':
+    'This starter has read the small world’s biographies: it knows facts about a hundred villagers, but has never seen a question. Load it: it takes seconds.',
   'lessonMode.n2': 'Ask it one of the fine-tuning questions. Notice that it does not answer: it goes on writing like its pretraining text.',
   'lessonMode.n3': 'Fine-tune on the question–answer pairs. Watch the answers’ loss fall, and the dashed corpus line (forgetting) rise a little.',
-  'lessonMode.n3world': 'Fine-tune on question–answer pairs about half of the villagers. Watch the answers’ loss fall, and the dashed corpus line (forgetting) rise a little.',
+  'lessonMode.n3world':
+    'Fine-tune on question–answer pairs about half of the villagers. Watch the answers’ loss fall, and the dashed corpus line (forgetting) rise a little.',
   'lessonMode.n4': 'The quiz asks about the other half, whom no pair mentions: every right answer comes from pretraining. Filter to the mistakes.',
-  'lessonMode.n4real': 'Read the answers before → after: the model learned to answer in one paragraph and stop. A model this small learns the text’s style, not its sense.',
+  'lessonMode.n4real':
+    'Read the answers before → after: the model learned to answer in one paragraph and stop. A model this small learns the text’s style, not its sense.',
   'lessonMode.s4real': 'Read the answers',
   'lessonMode.n5': 'Run the same fine-tune with frozen layers, LoRA and a long full fine-tune, then compare: which keeps what pretraining learned?',
   'lessonMode.question': 'Your question',
@@ -576,11 +616,12 @@ const zh: Record<Key, string> = {
   'model.largeVocab': '这段文本有 {n} 个不同的字符：这么大的字符词表会让嵌入层和输出层占去模型的大部分。BPE 分词器（见下方）能学出更小的词表。',
   'model.create': '创建模型',
   'model.recreate': '创建新模型（丢弃当前模型）',
-  'model.starter': "从预训练模型开始",
-  'model.starterHelp': "{title}：事先在 {corpus} 上训练好（{steps} 步，验证损失 {loss}），已经会写语料里的字词；几秒钟即可载入，直接进入微调。它自己的训练曲线也会画出来，方便对比。",
-  'model.starterLoaded': "已载入预训练模型。可以直接微调（第 4 步），也可以先和它对话。",
-  'model.starterFailed': "无法载入预训练模型：{message}",
-  'model.orScratch': "或者从零开始预训练自己的模型：",
+  'model.starter': '从预训练模型开始',
+  'model.starterHelp':
+    '{title}：事先在 {corpus} 上训练好（{steps} 步，验证损失 {loss}），已经会写语料里的字词；几秒钟即可载入，直接进入微调。它自己的训练曲线也会画出来，方便对比。',
+  'model.starterLoaded': '已载入预训练模型。可以直接微调（第 4 步），也可以先和它对话。',
+  'model.starterFailed': '无法载入预训练模型：{message}',
+  'model.orScratch': '或者从零开始预训练自己的模型：',
   'model.scratch': '自己从零开始预训练（{steps} 步，笔记本电脑 CPU 上约 {min} 分钟）',
   'model.scratchPlain': '……用平铺文本（每个事实只有一种说法：对照组）',
   'model.current': '当前模型：{layers} 层 × {heads} 头，宽度 {width}，上下文 {context}，词表 {vocab}，{params} 个参数，已训练 {step} 步（{phase}）。',
@@ -616,8 +657,8 @@ const zh: Record<Key, string> = {
   'train.on': '运行于 {backend}',
   'train.idle': '空闲',
   'train.paused': '已暂停',
-  'train.pausing': "本步结束后暂停…",
-  'train.stopping': "本步结束后停止…",
+  'train.pausing': '本步结束后暂停…',
+  'train.stopping': '本步结束后停止…',
   'train.samples': '文本如何逐步变好',
   'train.sampleAt': '第 {step} 步',
 
@@ -665,7 +706,8 @@ const zh: Record<Key, string> = {
   'save.exportMerged': '下载合并了适配器的模型（.safetensors）',
   'save.exportAdapter': '只下载 LoRA 适配器',
   'save.exportWeb': '下载网页版（ONNX / transformers.js）',
-  'save.webHint': '网页版：一个 Hugging Face 模型文件夹的 .zip（config.json、tokenizer.json、onnx/model.onnx、GPT-2 格式的 model.safetensors），可由 ONNX Runtime 和 transformers.js 加载。README（“Run it outside the playground”）里有一个十几行的聊天网页可直接使用。',
+  'save.webHint':
+    '网页版：一个 Hugging Face 模型文件夹的 .zip（config.json、tokenizer.json、onnx/model.onnx、GPT-2 格式的 model.safetensors），可由 ONNX Runtime 和 transformers.js 加载。README（“Run it outside the playground”）里有一个十几行的聊天网页可直接使用。',
   'save.import': '加载 .safetensors 模型',
   'save.drop': '或拖放到这里',
   'save.imported': '已加载 {name}。',
@@ -683,7 +725,8 @@ const zh: Record<Key, string> = {
   'autosave.restored': '已恢复第 {step} 步保存的会话。',
   'autosave.restoreFailed': '无法恢复保存的会话：{message}',
   'autosave.full': '浏览器的存储空间已满：自动保存约需 {needed}。之前的自动保存仍然保留。请腾出一些空间（或使用更小的模型）后再自动保存。',
-  'autosave.fullFree': '浏览器的存储空间已满：自动保存约需 {needed}，而可用空间只有约 {free}。之前的自动保存仍然保留。请腾出一些空间（或使用更小的模型）后再自动保存。',
+  'autosave.fullFree':
+    '浏览器的存储空间已满：自动保存约需 {needed}，而可用空间只有约 {free}。之前的自动保存仍然保留。请腾出一些空间（或使用更小的模型）后再自动保存。',
   'autosave.failed': '自动保存失败：{message}（之前的自动保存仍然保留）',
 
   'ft.title': '4. 用对话数据微调',
@@ -691,8 +734,8 @@ const zh: Record<Key, string> = {
   'ft.choose': '选择内置对话数据…',
   'ft.upload': '上传 JSONL / CSV / TSV',
   'ft.count': '{n} 对：训练 {train} 对，留出 {val} 对用于验证',
-  'ft.truncated': "有 {n} 对超过上下文长度：结尾标记会被截掉，模型就学不会在哪里停下。",
-  'ft.dropLong': "去掉这 {n} 个过长的对话",
+  'ft.truncated': '有 {n} 对超过上下文长度：结尾标记会被截掉，模型就学不会在哪里停下。',
+  'ft.dropLong': '去掉这 {n} 个过长的对话',
   'ft.unknown': '对话中有 {n} 个字符不在模型词表中：{chars}',
   'ft.template': '模板：提示 ⏎ 回答 ⏎⏎。只在回答和结束标记上计算损失（提示只作上下文）。',
   'ft.templateTip': '模板使用换行符——模型在预训练中已经学过的字符——而不是新的特殊词元：新词元的嵌入向量未经训练，只是噪声；如果冻结嵌入层，它会一直保持噪声。',
@@ -724,7 +767,8 @@ const zh: Record<Key, string> = {
   'ft.start': '微调',
   'ft.name': '策略名称',
   'ft.compare': '比较多种策略',
-  'ft.compareHelp': "依次运行最多四种在这个模型上真正不同的策略（全部微调、冻结下半部分、只训练顶部块、逐层解冻；若其中两种等价，则改用冻结嵌入层）、按此处的秩和 α 设置的 LoRA，最后是一次又长又猛的全量微调（5 倍步数、学习率 2e-3：会遗忘的那一种），每种都从同一个预训练快照和随机种子开始（还没微调过时就是预训练模型本身），并为每种策略的回答打分（小世界还有测验）。",
+  'ft.compareHelp':
+    '依次运行最多四种在这个模型上真正不同的策略（全部微调、冻结下半部分、只训练顶部块、逐层解冻；若其中两种等价，则改用冻结嵌入层）、按此处的秩和 α 设置的 LoRA，最后是一次又长又猛的全量微调（5 倍步数、学习率 2e-3：会遗忘的那一种），每种都从同一个预训练快照和随机种子开始（还没微调过时就是预训练模型本身），并为每种策略的回答打分（小世界还有测验）。',
   'ft.addStage': '添加阶段',
   'ft.stageSteps': '步',
   'ft.stageLr': '学习率 ×',
@@ -749,7 +793,7 @@ const zh: Record<Key, string> = {
   'diagram.loraUpdate': '适配器更新量 {v}',
   'diagram.click': '点击某一组可以冻结或解冻它。',
   'diagram.live': '实时：当前训练。',
-  'diagram.final': "运行“{name}”结束时的状态：哪些部分在学习，以及它们最后一次更新的大小。",
+  'diagram.final': '运行“{name}”结束时的状态：哪些部分在学习，以及它们最后一次更新的大小。',
   'diagram.preview': '微调计划（第一步时的状态）。',
 
   'runs.title': '训练记录',
@@ -759,24 +803,28 @@ const zh: Record<Key, string> = {
   'runs.ms': '毫秒/步',
   'runs.trainable': '可训练参数',
   'runs.wall': '用时',
-  'runs.format': "按格式回答",
-  'runs.formatTip': "用对话设置对 {n} 个保留问题（不在训练数据中）生成回答：以结尾标记结束、不为空且不重复问题的比例——微调前 → 微调后。",
-  'runs.words': "真实词语",
-  'runs.wordsTip': "回答中三个字母以上的单词出现在预训练文本里的比例。",
-  'runs.sameLength': "字数相等",
-  'runs.sameLengthTip': "回答为一行、且字数与上联相同的比例（下联与上联字数相等）。",
-  'runs.scoring': "正在为 {n} 个回答打分…",
-  'runs.examples': "保留问题的回答示例",
+  'runs.format': '按格式回答',
+  'runs.formatTip': '用对话设置对 {n} 个保留问题（不在训练数据中）生成回答：以结尾标记结束、不为空且不重复问题的比例——微调前 → 微调后。',
+  'runs.words': '真实词语',
+  'runs.wordsTip': '回答中三个字母以上的单词出现在预训练文本里的比例。',
+  'runs.sameLength': '字数相等',
+  'runs.sameLengthTip': '回答为一行、且字数与上联相同的比例（下联与上联字数相等）。',
+  'runs.scoring': '正在为 {n} 个回答打分…',
+  'runs.examples': '保留问题的回答示例',
   'runs.knowledge': '测验：事实正确',
   'runs.chance': '盲猜 {chance}',
-  'runs.knowledgeTip': '对 {n} 个问题的贪心回答：问的是微调问答里从未出现的人——模型只在预训练文本里读到过他们。说出正确事实的比例，微调前 → 微调后（盲猜：{chance}）。',
+  'runs.knowledgeTip':
+    '对 {n} 个问题的贪心回答：问的是微调问答里从未出现的人——模型只在预训练文本里读到过他们。说出正确事实的比例，微调前 → 微调后（盲猜：{chance}）。',
   'ft.recipe': '已设置本课的微调：{steps} 步，学习率 {lr}，方案“{plan}”（针对这组问答测得；可随意修改）。',
   'lesson.worldTitle': '本课：预训练记住了什么，微调又引出了什么',
-  'lesson.world1': '点击“从预训练模型开始 · 小世界预训练模型”。它读过一百位村民的小传——住在哪里、做什么工作、养什么宠物、最爱吃什么——别的什么也没读过。它生成的文字就是村子里的句子。',
+  'lesson.world1':
+    '点击“从预训练模型开始 · 小世界预训练模型”。它读过一百位村民的小传——住在哪里、做什么工作、养什么宠物、最爱吃什么——别的什么也没读过。它生成的文字就是村子里的句子。',
   'lesson.world2': '在对话框里问它“高明住在哪里？”。它不会回答，而是接着写另一段小传：它知道事实，却不会回答问题。',
   'lesson.world3': '用默认设置微调。问答只涉及一半村民；留意回答的损失下降，以及虚线（语料损失，遗忘曲线）略微上升。',
-  'lesson.world4': '看测验：问的是另一半村民，问答里从未出现过他们。答对的事实只能来自预训练——微调教会了模型说出它读过的内容。只看答错的：哪些事实它从来没记住？',
-  'lesson.world5': '比较策略：同样的微调，冻结部分层、LoRA，以及一次又长又猛的全量微调。哪一种保住了知识？最长的那次最贴合问答，却忘得最多：测验和遗忘曲线说的是同一件事。',
+  'lesson.world4':
+    '看测验：问的是另一半村民，问答里从未出现过他们。答对的事实只能来自预训练——微调教会了模型说出它读过的内容。只看答错的：哪些事实它从来没记住？',
+  'lesson.world5':
+    '比较策略：同样的微调，冻结部分层、LoRA，以及一次又长又猛的全量微调。哪一种保住了知识？最长的那次最贴合问答，却忘得最多：测验和遗忘曲线说的是同一件事。',
   'lesson.realTitle': '真实文本上的一课',
   'lesson.real1': '从预训练模型开始（《白鲸》或唐诗）：它会写语料里的字词，却很少停下来。',
   'lesson.real2': '在对话问答上微调，观察损失；虚线是语料损失，也就是遗忘曲线。',
@@ -798,7 +846,7 @@ const zh: Record<Key, string> = {
   'quiz.right': '对',
   'quiz.wrong': '错',
   'quiz.empty': '（没有回答）',
-  'chart.starterCurve': "预训练模型（事先训练）",
+  'chart.starterCurve': '预训练模型（事先训练）',
   'runs.status': '状态',
   'runs.hide': '隐藏',
   'runs.show': '显示',
@@ -814,7 +862,7 @@ const zh: Record<Key, string> = {
   'status.error': '出错',
 
   'pairs.none': '文件中没有找到对话数据。',
-  'pairs.dropped': "已去掉 {n} 个超过上下文长度的对话。",
+  'pairs.dropped': '已去掉 {n} 个超过上下文长度的对话。',
   'autosave.otherTab': '另一个标签页也打开了本页面，自动保存由它负责：这个标签页不自动保存，以免覆盖那边的会话。关闭另一个标签页后，这里会恢复自动保存。',
   'chart.breakAt': '断点：第 {step} 步',
   'chart.earlyStop': '已暂停：保留集损失连续 {evals} 次评估没有下降',
@@ -868,9 +916,12 @@ const zh: Record<Key, string> = {
   'error.checkpointNonFinite': '模型文件已损坏：张量 {tensor} 在第 {index} 个位置的值不是有限数（{value}）',
   'error.checkpointHugeWeight': '模型文件已损坏：张量 {tensor} 在第 {index} 个位置的值为 {value}，超出 ±{max}',
   'error.noModel': '还没有模型：请先创建一个或加载文件',
-  'error.exportTooLarge': '这个模型的权重以 float32 计占 {gib} GiB（{params} 个参数），而一个 ONNX 文件最多 2 GiB（protobuf 的上限）：请改为下载模型（.safetensors），或使用更小的模型',
-  'error.exportTokenizerBytes': '这个 BPE 分词器合并了没有独立词元的字符的字节（词元 {id}，即 {token}，共 {count} 个）：tokenizer.json 无法表达这种合并，transformers.js 因而无法运行这个模型。请用更小的词表训练分词器，或下载模型（.safetensors）',
-  'error.exportTokenizerClash': '词元 {a} 和 {b} 的拼写相同（{token}）：tokenizer.json 的词表中一个字符串只能对应一个编号，无法同时容纳两者。请改为下载模型（.safetensors）',
+  'error.exportTooLarge':
+    '这个模型的权重以 float32 计占 {gib} GiB（{params} 个参数），而一个 ONNX 文件最多 2 GiB（protobuf 的上限）：请改为下载模型（.safetensors），或使用更小的模型',
+  'error.exportTokenizerBytes':
+    '这个 BPE 分词器合并了没有独立词元的字符的字节（词元 {id}，即 {token}，共 {count} 个）：tokenizer.json 无法表达这种合并，transformers.js 因而无法运行这个模型。请用更小的词表训练分词器，或下载模型（.safetensors）',
+  'error.exportTokenizerClash':
+    '词元 {a} 和 {b} 的拼写相同（{token}）：tokenizer.json 的词表中一个字符串只能对应一个编号，无法同时容纳两者。请改为下载模型（.safetensors）',
   'error.noCorpus': '请先选择语料',
   'error.noPairs': '请先选择用于微调的对话数据',
   'error.noSnapshot': '还没有预训练快照：开始微调时才会保存',
@@ -904,7 +955,8 @@ const zh: Record<Key, string> = {
   'error.sessionNotSession': '这是一个模型文件，不是保存的会话',
   'error.sessionDamaged': '保存的会话已损坏（{detail}）',
   'error.runNotKept': '那次训练的权重已不再保留：只能下载最近几次训练的模型',
-  'error.gpuRejected': 'GPU 拒绝执行部分计算（{detail}）。为避免在被跳过的计算上继续训练，训练已停止；最后几步可能不完整：请加载最近的自动保存，或换用其他后端（WebGL 或 WebAssembly）。',
+  'error.gpuRejected':
+    'GPU 拒绝执行部分计算（{detail}）。为避免在被跳过的计算上继续训练，训练已停止；最后几步可能不完整：请加载最近的自动保存，或换用其他后端（WebGL 或 WebAssembly）。',
   'error.deviceLost': 'GPU 设备已丢失（{detail}）',
   'error.tooLarge': '{name} 大小为 {mb} MB；在浏览器标签页中训练的上限是 {max} MB。',
   'error.documentTooLarge': '{name} 大小为 {mb} MB；PDF 或 Word 文档的上限是 {max} MB（文本为 {textMax} MB）。',
@@ -944,7 +996,8 @@ const zh: Record<Key, string> = {
   'tok.vocab': '词表大小（{min}–{max}）',
   'tok.vocabDefault': '留空：{n}，按本文本确定（字节、其中的字符、约 √字符数 次合并）。',
   'tok.invalidVocab': '必须是 {min} 到 {max} 之间的整数。',
-  'tok.tip': '字节对编码（BPE）反复把文本中最常相邻的两段合并成一个词元：词元逐渐变成音节和词，同样长的上下文能容纳更多文本。任何文本都能编码：没有自己词元的字符用字节表示。',
+  'tok.tip':
+    '字节对编码（BPE）反复把文本中最常相邻的两段合并成一个词元：词元逐渐变成音节和词，同样长的上下文能容纳更多文本。任何文本都能编码：没有自己词元的字符用字节表示。',
   'tok.counting': '正在训练分词器：读取文本（{pct}%）',
   'tok.merging': '正在训练分词器：{done} / {total} 次合并',
   'tok.cancel': '取消',
@@ -955,7 +1008,8 @@ const zh: Record<Key, string> = {
   'tok.byChar': '字符',
   'tok.byModel': '本模型',
   'chart.bpc': '每字符比特数',
-  'chart.bpcTip': '每个词元的损失取决于分词器（一个 BPE 词元包含好几个字符）。每字符比特数 = 损失 × 词元数 ÷（字符数 × ln 2），可以在同一文本上公平比较字符模型和 BPE 模型。仅用于预训练曲线。',
+  'chart.bpcTip':
+    '每个词元的损失取决于分词器（一个 BPE 词元包含好几个字符）。每字符比特数 = 损失 × 词元数 ÷（字符数 × ln 2），可以在同一文本上公平比较字符模型和 BPE 模型。仅用于预训练曲线。',
   // ---- a page a class can follow (backend badge, paged pair list, offline, presentation and lesson modes) ----
   'badge.webgpu': 'GPU · WebGPU',
   'badge.webgl': 'GPU · WebGL',

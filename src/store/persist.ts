@@ -63,7 +63,9 @@ export class StorageFullError extends MessageError {
 function describeStorageError(e: unknown, needed: number, free: number | null): Error {
   const err = e as DOMException;
   if (err?.name === 'QuotaExceededError' || e instanceof StorageFullError) {
-    return new StorageFullError(free === null ? msg('autosave.full', { needed: mb(needed) }) : msg('autosave.fullFree', { needed: mb(needed), free: mb(Math.max(0, free)) }));
+    return new StorageFullError(
+      free === null ? msg('autosave.full', { needed: mb(needed) }) : msg('autosave.fullFree', { needed: mb(needed), free: mb(Math.max(0, free)) }),
+    );
   }
   return new MessageError(msg('autosave.failed', { message: err?.message ?? String(e) }));
 }
@@ -131,7 +133,11 @@ export async function readAutosaveInfo(): Promise<SavedInfo | null> {
 
 export async function loadAutosave(): Promise<{ bytes: Uint8Array; ui: SavedUi; uploads: SavedUploads | null } | null> {
   // One transaction: the session and the page's part of the same save.
-  const [bytes, ui, uploads] = (await getMany(['session', 'ui', 'uploads'], db())) as [Uint8Array | undefined, SavedUi | undefined, SavedUploads | null | undefined];
+  const [bytes, ui, uploads] = (await getMany(['session', 'ui', 'uploads'], db())) as [
+    Uint8Array | undefined,
+    SavedUi | undefined,
+    SavedUploads | null | undefined,
+  ];
   if (!bytes || !ui) return null;
   return { bytes, ui, uploads: uploads ?? null };
 }

@@ -12,7 +12,19 @@ import { validatePlan, type FreezePlan, type FreezeStage } from '../engine/train
 import { LESSON_FINETUNE, LESSON_FREEZE, LESSON_PRETRAIN, LESSON_SAMPLING, PAIRS_VAL_FRACTION } from '../engine/train/lesson';
 import type { Pair } from '../engine/data/pairs';
 import type { TokenizerInfo, TokenizerProgress } from '../worker/protocol';
-import type { BackendName, BackendReport, CorpusInfo, Diagnostics, TokenWhy, DialogueScore, ModelInfo, PairsInfo, Phase, SampleSettings, TrainSettings } from '../worker/protocol';
+import type {
+  BackendName,
+  BackendReport,
+  CorpusInfo,
+  Diagnostics,
+  TokenWhy,
+  DialogueScore,
+  ModelInfo,
+  PairsInfo,
+  Phase,
+  SampleSettings,
+  TrainSettings,
+} from '../worker/protocol';
 
 export type { TrainSettings };
 import type { DatasetManifest } from '../datasets/manifest';
@@ -134,16 +146,33 @@ export interface AppState {
   starters: StarterEntry[];
   /** uploads: texts the user gave, by source key (`upload:<name>`), kept to resend to a restarted worker. */
   /** files: the uploaded documents of the current corpus, each with the characters it gave or why it gave none. */
-  data: { source: string | null; info: CorpusInfo | null; preview: string; error: Text | null; uploads: Record<string, string>; files: { name: string; chars: number; error?: Text }[] };
+  data: {
+    source: string | null;
+    info: CorpusInfo | null;
+    preview: string;
+    error: Text | null;
+    uploads: Record<string, string>;
+    files: { name: string; chars: number; error?: Text }[];
+  };
   pairs: { source: string | null; list: Pair[]; info: PairsInfo | null; error: Text | null; problems: Text[] };
   model: { preset: PresetName | 'custom'; arch: ArchConfig; seed: number; info: ModelInfo | null };
   pretrain: TrainSettings;
   finetune: FinetuneSettings;
-  run: { runId: string | null; phase: Phase | null; status: 'idle' | 'running' | 'paused' | 'error'; error: Text | null; step: number; steps: number; startStep: number; tokensPerSec: number; msPerStep: number;
+  run: {
+    runId: string | null;
+    phase: Phase | null;
+    status: 'idle' | 'running' | 'paused' | 'error';
+    error: Text | null;
+    step: number;
+    steps: number;
+    startStep: number;
+    tokensPerSec: number;
+    msPerStep: number;
     /** Compared strategies still to run, in order. */
     queue: Strategy[];
     /** Pause or Stop pressed, taking effect at the end of the current step. */
-    pending?: 'pause' | 'stop' | null };
+    pending?: 'pause' | 'stop' | null;
+  };
   runs: RunRecord[];
   sampling: SampleSettings;
   /** Breakpoints of the next runs: pause at a step of the run, pause when the held-out loss stops improving. */
@@ -152,7 +181,12 @@ export interface AppState {
   diagnostics: { perplexity: boolean; accuracy: boolean; gradNorm: boolean; weightNorms: boolean; memory: boolean };
   chat: { messages: ChatMessage[]; busy: boolean; compare: boolean };
   /** Attention maps of the last prompt looked at (plain numbers), and which layer and head are shown. */
-  attention: { maps: { prompt: string; tokens: string[]; layers: number; heads: number; weights: Float32Array } | null; layer: number; head: number; busy: boolean };
+  attention: {
+    maps: { prompt: string; tokens: string[]; layers: number; heads: number; weights: Float32Array } | null;
+    layer: number;
+    head: number;
+    busy: boolean;
+  };
   notice: { kind: 'info' | 'error'; text: Text } | null;
   /**
    * Tokenizer: the kind and vocabulary size (null: sized to the corpus) of the next model, its BPE training
@@ -233,8 +267,20 @@ export const get = store.getState;
  */
 export function newRunRecord(r: Pick<RunRecord, 'runId' | 'name' | 'phase' | 'steps'> & Partial<RunRecord>): RunRecord {
   return {
-    points: [], evals: [], markers: [], samples: [], updateNorms: {}, trainable: {}, trainableParams: 0,
-    status: 'running', stepsDone: 0, msPerStep: 0, wallMs: 0, hidden: false, compare: false, startedAt: Date.now(),
+    points: [],
+    evals: [],
+    markers: [],
+    samples: [],
+    updateNorms: {},
+    trainable: {},
+    trainableParams: 0,
+    status: 'running',
+    stepsDone: 0,
+    msPerStep: 0,
+    wallMs: 0,
+    hidden: false,
+    compare: false,
+    startedAt: Date.now(),
     ...r,
   };
 }

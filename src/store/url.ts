@@ -40,7 +40,16 @@ function numField<K extends 'pretrain' | 'finetune'>(key: string, slice: K, prop
 const keysOf = <K extends string>(all: Record<K, true>) => Object.keys(all) as K[];
 
 const SCHEDULES = keysOf<ScheduleKind>({ cosine: true, constant: true, slanted: true });
-const FREEZE_PRESETS = keysOf<FreezePreset>({ none: true, embeddings: true, bottom: true, top: true, progressive: true, stages: true, custom: true, lora: true });
+const FREEZE_PRESETS = keysOf<FreezePreset>({
+  none: true,
+  embeddings: true,
+  bottom: true,
+  top: true,
+  progressive: true,
+  stages: true,
+  custom: true,
+  lora: true,
+});
 
 const oneOf = <T extends string>(list: readonly T[], v: string): v is T => (list as readonly string[]).includes(v);
 
@@ -79,13 +88,25 @@ const isVocabSize = (n: number | null): n is number => n !== null && Number.isIn
 /** Applied in this order whatever the query's order: 'preset' comes before the fields that override it. */
 const FIELDS: Field[] = [
   // The view: ?mode=lesson|lab, and ?present=1 for the presentation (after mode, so it wins).
-  { key: 'mode', read: (s) => (s.view.mode === 'present' ? null : s.view.mode), write: (s, v) => (v === 'lesson' || v === 'lab' ? { view: { ...s.view, mode: v } } : null) },
-  { key: 'step', read: (s) => (s.view.mode === 'lesson' && s.view.step > 0 ? s.view.step + 1 : null), write: (s, v) => (num(v) !== null && num(v)! >= 1 && num(v)! <= 5 ? { view: { ...s.view, step: Math.floor(num(v)!) - 1 } } : null) },
+  {
+    key: 'mode',
+    read: (s) => (s.view.mode === 'present' ? null : s.view.mode),
+    write: (s, v) => (v === 'lesson' || v === 'lab' ? { view: { ...s.view, mode: v } } : null),
+  },
+  {
+    key: 'step',
+    read: (s) => (s.view.mode === 'lesson' && s.view.step > 0 ? s.view.step + 1 : null),
+    write: (s, v) => (num(v) !== null && num(v)! >= 1 && num(v)! <= 5 ? { view: { ...s.view, step: Math.floor(num(v)!) - 1 } } : null),
+  },
   { key: 'present', read: (s) => (s.view.mode === 'present' ? 1 : null), write: (s, v) => (v === '1' ? { view: { ...s.view, mode: 'present' } } : null) },
   { key: 'lang', read: (s) => s.lang, write: (_s, v) => (oneOf(LANGS, v) ? { lang: v } : null) },
   { key: 'backend', read: (s) => s.backend.forced, write: (s, v) => (oneOf(BACKENDS, v) ? { backend: { ...s.backend, forced: v } } : null) },
   { key: 'data', read: (s) => (s.data.source?.startsWith('upload:') ? null : s.data.source), write: (s, v) => ({ data: { ...s.data, source: v } }) },
-  { key: 'pairs', read: (s) => (s.pairs.source && !s.pairs.source.startsWith('upload:') && s.pairs.source !== 'editor' ? s.pairs.source : null), write: (s, v) => ({ pairs: { ...s.pairs, source: v } }) },
+  {
+    key: 'pairs',
+    read: (s) => (s.pairs.source && !s.pairs.source.startsWith('upload:') && s.pairs.source !== 'editor' ? s.pairs.source : null),
+    write: (s, v) => ({ pairs: { ...s.pairs, source: v } }),
+  },
   { key: 'preset', read: (s) => s.model.preset, write: writePreset },
   archField('layers', 'nLayer'),
   archField('heads', 'nHead'),
@@ -94,8 +115,16 @@ const FIELDS: Field[] = [
   archField('dropout', 'dropout'),
   { key: 'bias', read: (s) => s.model.arch.bias, write: (s, v) => (v === 'true' || v === 'false' ? withArch(s, { bias: v === 'true' }) : null) },
   { key: 'tok', read: (s) => s.tokenizer.kind, write: (s, v) => (v === 'char' || v === 'bpe' ? { tokenizer: { ...s.tokenizer, kind: v } } : null) },
-  { key: 'vocab', read: (s) => (s.tokenizer.kind === 'bpe' ? s.tokenizer.vocabSize : null), write: (s, v) => (isVocabSize(num(v)) ? { tokenizer: { ...s.tokenizer, vocabSize: num(v) } } : null) },
-  { key: 'seed', read: (s) => s.model.seed, write: (s, v) => (valid(v, LIMITS.seed) === null ? null : { model: { ...s.model, seed: valid(v, LIMITS.seed)! } }) },
+  {
+    key: 'vocab',
+    read: (s) => (s.tokenizer.kind === 'bpe' ? s.tokenizer.vocabSize : null),
+    write: (s, v) => (isVocabSize(num(v)) ? { tokenizer: { ...s.tokenizer, vocabSize: num(v) } } : null),
+  },
+  {
+    key: 'seed',
+    read: (s) => s.model.seed,
+    write: (s, v) => (valid(v, LIMITS.seed) === null ? null : { model: { ...s.model, seed: valid(v, LIMITS.seed)! } }),
+  },
   numField('steps', 'pretrain', 'steps', 'steps'),
   numField('batch', 'pretrain', 'batchSize', 'batch'),
   numField('lr', 'pretrain', 'lr', 'lr'),
@@ -110,8 +139,16 @@ const FIELDS: Field[] = [
   numField('every', 'finetune', 'every', 'every'),
   numField('loraRank', 'finetune', 'loraRank', 'loraRank'),
   numField('loraAlpha', 'finetune', 'loraAlpha', 'loraAlpha'),
-  { key: 'loraTargets', read: (s) => s.finetune.loraTargets, write: (s, v) => (v === 'attn' || v === 'attn,mlp' ? { finetune: { ...s.finetune, loraTargets: v } } : null) },
-  { key: 'disc', read: (s) => (s.finetune.useDiscriminative ? s.finetune.discriminative : null), write: (s, v) => (valid(v, LIMITS.discriminative) === null ? null : { finetune: { ...s.finetune, useDiscriminative: true, discriminative: Number(v) } }) },
+  {
+    key: 'loraTargets',
+    read: (s) => s.finetune.loraTargets,
+    write: (s, v) => (v === 'attn' || v === 'attn,mlp' ? { finetune: { ...s.finetune, loraTargets: v } } : null),
+  },
+  {
+    key: 'disc',
+    read: (s) => (s.finetune.useDiscriminative ? s.finetune.discriminative : null),
+    write: (s, v) => (valid(v, LIMITS.discriminative) === null ? null : { finetune: { ...s.finetune, useDiscriminative: true, discriminative: Number(v) } }),
+  },
 ];
 
 /**

@@ -76,7 +76,7 @@ function Header() {
           type="button"
           onClick={() => {
             writeUrl();
-                    void navigator.clipboard?.writeText(`${location.origin}${location.pathname}?${encodeState(get())}`).catch(() => undefined);
+            void navigator.clipboard?.writeText(`${location.origin}${location.pathname}?${encodeState(get())}`).catch(() => undefined);
             set({ notice: { kind: 'info', text: msg('app.copied') } });
           }}
         >

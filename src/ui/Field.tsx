@@ -38,7 +38,14 @@ export function NumberField(props: {
   );
 }
 
-export function SelectField<T extends string>(props: { label: string; value: T; options: { value: T; label: string }[]; onChange: (v: T) => void; disabled?: boolean; testId?: string }) {
+export function SelectField<T extends string>(props: {
+  label: string;
+  value: T;
+  options: { value: T; label: string }[];
+  onChange: (v: T) => void;
+  disabled?: boolean;
+  testId?: string;
+}) {
   const id = useId();
   return (
     <div className="field">

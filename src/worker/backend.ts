@@ -72,7 +72,11 @@ async function probeWebGPU(): Promise<BackendProbe> {
     const info = adapter.info ?? {};
     const name = [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') || 'unknown adapter';
     const software = Boolean(adapter.isFallbackAdapter) || SOFTWARE_RENDERER.test(name);
-    return probe(true, !software, software ? why('webgpuSoftware', `WebGPU has only a software adapter (${name})`, { name }) : why('webgpuAdapter', `WebGPU adapter: ${name}`, { name }));
+    return probe(
+      true,
+      !software,
+      software ? why('webgpuSoftware', `WebGPU has only a software adapter (${name})`, { name }) : why('webgpuAdapter', `WebGPU adapter: ${name}`, { name }),
+    );
   } catch (e) {
     const message = (e as Error).message;
     return probe(false, false, why('webgpuFailed', `WebGPU failed: ${message}`, { message }));
@@ -87,7 +91,13 @@ function probeWebGL(): BackendProbe {
     const ext = gl.getExtension('WEBGL_debug_renderer_info');
     const renderer = String(ext ? gl.getParameter(ext.UNMASKED_RENDERER_WEBGL) : gl.getParameter(gl.RENDERER));
     const software = SOFTWARE_RENDERER.test(renderer);
-    return probe(true, !software, software ? why('webglSoftware', `WebGL has only a software renderer (${renderer})`, { name: renderer }) : why('webglRenderer', `WebGL renderer: ${renderer}`, { name: renderer }));
+    return probe(
+      true,
+      !software,
+      software
+        ? why('webglSoftware', `WebGL has only a software renderer (${renderer})`, { name: renderer })
+        : why('webglRenderer', `WebGL renderer: ${renderer}`, { name: renderer }),
+    );
   } catch (e) {
     const message = (e as Error).message;
     return probe(false, false, why('webglFailed', `WebGL failed: ${message}`, { message }));
@@ -161,7 +171,8 @@ function spawnKernelThread(source: string): KernelThreadHandle {
 /** Threads the wasm backend trains with (the engine's kernel threads), and why only one where that is so. */
 function wasmDetail(): { threads: number; note: string; reasons: BackendReason[] } {
   const threads = wasmKernelThreads();
-  if (threads > 1) return { threads, note: `WebAssembly on ${threads} threads`, reasons: [why('wasmThreads', `WebAssembly on ${threads} threads`, { threads })] };
+  if (threads > 1)
+    return { threads, note: `WebAssembly on ${threads} threads`, reasons: [why('wasmThreads', `WebAssembly on ${threads} threads`, { threads })] };
   const single = wasmSingle ?? why('threadsNotChosen', 'the threaded build was not chosen');
   return { threads, note: `WebAssembly on one thread (${single.text})`, reasons: [why('wasmOneThread', 'WebAssembly on one thread'), single] };
 }
@@ -205,7 +216,16 @@ export async function chooseBackend(forced?: BackendName): Promise<BackendReport
   }
   if (await activateWasm()) {
     const { threads, note, reasons } = wasmDetail();
-    return report('wasm', false, [...skipped, ...reasons], skipped.map((r) => r.text).concat(`using ${note}`).join('; '), threads);
+    return report(
+      'wasm',
+      false,
+      [...skipped, ...reasons],
+      skipped
+        .map((r) => r.text)
+        .concat(`using ${note}`)
+        .join('; '),
+      threads,
+    );
   }
   await activate('cpu');
   const fallback = why('wasmFailed', 'WebAssembly failed: using plain JavaScript');

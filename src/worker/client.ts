@@ -57,13 +57,22 @@ export class WorkerClient {
    * `request('export', {…})` resolves to the `file` event. Rejects with a WorkerError when the worker
    * answers with an error (or stops, or crashes).
    */
-  request<T extends AskType>(type: T, body: AskBody<T>, opts: { transfer?: Transferable[]; onToken?: (t: string, why?: TokenWhy) => void } = {}): Promise<Replies[T]> {
+  request<T extends AskType>(
+    type: T,
+    body: AskBody<T>,
+    opts: { transfer?: Transferable[]; onToken?: (t: string, why?: TokenWhy) => void } = {},
+  ): Promise<Replies[T]> {
     const requestId = this.nextId++;
     // TypeScript cannot see that spreading a generic body back together with its type gives RequestOf<T>.
     const req = { ...body, type, requestId } as unknown as Request;
     return new Promise((resolve, reject) => {
       // Checked in route(): the event that resolves this promise is of the type Replies[T] names.
-      this.pending.set(requestId, { expect: REPLY_TYPE[type], resolve: (e) => resolve(e as Replies[T]), reject: (e) => reject(new WorkerError(e)), onToken: opts.onToken });
+      this.pending.set(requestId, {
+        expect: REPLY_TYPE[type],
+        resolve: (e) => resolve(e as Replies[T]),
+        reject: (e) => reject(new WorkerError(e)),
+        onToken: opts.onToken,
+      });
       try {
         this.send(req, opts.transfer);
       } catch (e) {

@@ -73,7 +73,16 @@ export class WorkerData {
       const p = this.pairs;
       const d = preparePairs(tokenizer, p.pairs, model.config.blockSize, { valFraction: p.valFraction, responseOnly: p.responseOnly, seed: PAIRS_SPLIT_SEED });
       this.pairsData = d;
-      out.pairs = { name: p.name, pairs: p.pairs.length, trainPairs: d.trainPairs, valPairs: d.valPairs, truncated: d.truncatedCount, longPairs: d.truncatedIndices, unknownChars: d.unknownChars.slice(0, 50), heldout: this.heldoutPrompts().length };
+      out.pairs = {
+        name: p.name,
+        pairs: p.pairs.length,
+        trainPairs: d.trainPairs,
+        valPairs: d.valPairs,
+        truncated: d.truncatedCount,
+        longPairs: d.truncatedIndices,
+        unknownChars: d.unknownChars.slice(0, 50),
+        heldout: this.heldoutPrompts().length,
+      };
     }
     return out;
   }
@@ -85,12 +94,23 @@ export class WorkerData {
   heldoutPrompts(): string[] {
     if (!this.pairs) return [];
     if (this.pairs.heldout.length) return this.pairs.heldout.slice(0, MAX_HELDOUT);
-    return splitPairs(this.pairs.pairs, this.pairs.valFraction, createRng(PAIRS_SPLIT_SEED)).val.map((p) => p.prompt).slice(0, MAX_HELDOUT);
+    return splitPairs(this.pairs.pairs, this.pairs.valFraction, createRng(PAIRS_SPLIT_SEED))
+      .val.map((p) => p.prompt)
+      .slice(0, MAX_HELDOUT);
   }
 
   private describe(d: PreparedCorpus, unknownCount: number, unknownChars: [string, number][]): CorpusInfo {
     const text = this.corpus!.text;
-    return { name: this.corpus!.name, chars: [...text].length, distinct: new Set(text).size, trainTokens: d.trainTokens, valTokens: d.valTokens, unknownCount, unknownChars: unknownChars.slice(0, 50), bpeDefaultVocab: (this.bpeDefault ??= defaultVocabSize(trainingText(text))) };
+    return {
+      name: this.corpus!.name,
+      chars: [...text].length,
+      distinct: new Set(text).size,
+      trainTokens: d.trainTokens,
+      valTokens: d.valTokens,
+      unknownCount,
+      unknownChars: unknownChars.slice(0, 50),
+      bpeDefaultVocab: (this.bpeDefault ??= defaultVocabSize(trainingText(text))),
+    };
   }
 
   /**
@@ -121,7 +141,11 @@ export function sampleText(text: string, max: number): string {
 
 /** The first non-empty line of a text, at most `max` characters, cut after a word where it can be. */
 export function firstSentence(text: string, max: number): string {
-  const line = text.split('\n').map((l) => l.trim()).find((l) => l.length > 0) ?? '';
+  const line =
+    text
+      .split('\n')
+      .map((l) => l.trim())
+      .find((l) => l.length > 0) ?? '';
   const chars = [...line];
   if (chars.length <= max) return line;
   const head = chars.slice(0, max).join('');

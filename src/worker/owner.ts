@@ -154,7 +154,9 @@ export class ModelOwner {
       step: trainer.globalStep,
       phase: this.training.phase,
       hasSnapshot: this.snapshot !== null,
-      lora: model.lora ? { ...model.lora.lora, params: model.lora.size, blockParams: model.lora.size / model.config.nLayer, updateNorms: this.loraNorms } : undefined,
+      lora: model.lora
+        ? { ...model.lora.lora, params: model.lora.size, blockParams: model.lora.size / model.config.nLayer, updateNorms: this.loraNorms }
+        : undefined,
     };
   }
 

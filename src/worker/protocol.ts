@@ -240,7 +240,15 @@ export type Request =
   /** from 'run': the weights a finished fine-tuning run ended with (kept for the last few runs). */
   /** adapter: LoRA's adapter-only file instead of the (merged) model. */
   /** format 'web': the Hugging Face folder (ONNX graph, tokenizer.json, GPT-2 safetensors) as one .zip, adapters merged. */
-  | { type: 'export'; requestId: number; from: 'model' | 'snapshot' | 'run'; runId?: string; adapter?: boolean; format?: ExportFormat; meta: Record<string, unknown> }
+  | {
+      type: 'export';
+      requestId: number;
+      from: 'model' | 'snapshot' | 'run';
+      runId?: string;
+      adapter?: boolean;
+      format?: ExportFormat;
+      meta: Record<string, unknown>;
+    }
   | { type: 'forgetRun'; runId: string }
   /** Attention weights of every layer and head for a prompt (chat: wrapped in the dialogue template). */
   | { type: 'attention'; requestId: number; prompt: string; chat: boolean; from: 'model' | 'snapshot' }
@@ -269,7 +277,15 @@ export type Event =
   | { type: 'scoring'; runId: string; prompts: number }
   | { type: 'dialogueScore'; runId: string; model: DialogueScore; snapshot: DialogueScore | null }
   | { type: 'breakpoint'; runId: string; step: number; globalStep: number; reason: 'step' | 'earlyStop'; evals?: number }
-  | { type: 'runEnded'; runId: string; status: 'done' | 'paused' | 'stopped' | 'error'; stepsDone: number; wallMs: number; msPerStep: number; error?: WireError }
+  | {
+      type: 'runEnded';
+      runId: string;
+      status: 'done' | 'paused' | 'stopped' | 'error';
+      stepsDone: number;
+      wallMs: number;
+      msPerStep: number;
+      error?: WireError;
+    }
   | { type: 'sampleDone'; requestId: number; text: string; reason: string }
   | { type: 'file'; requestId: number; bytes: ArrayBuffer }
   | { type: 'autosave'; runId: string; step: number; bytes: ArrayBuffer }
@@ -320,7 +336,8 @@ type Assert<T extends true> = T;
 export type RepliesCoverAnsweredRequests = Assert<Same<Extract<Request, { requestId: number }>['type'], AskType>>;
 
 export function toWireError(e: unknown): WireError {
-  if (e instanceof EngineError && e.code) return { name: e.name, message: e.message, code: e.code, params: e.params, cause: e.cause === undefined ? undefined : toWireError(e.cause) };
+  if (e instanceof EngineError && e.code)
+    return { name: e.name, message: e.message, code: e.code, params: e.params, cause: e.cause === undefined ? undefined : toWireError(e.cause) };
   if (e instanceof Error) return { name: e.name, message: e.message };
   return { name: 'Error', message: String(e) };
 }

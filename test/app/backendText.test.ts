@@ -13,10 +13,15 @@ const wasm: BackendReport = {
   forced: false,
   threads: 1,
   probes,
-  reason: 'WebGPU found no GPU adapter; WebGL has only a software renderer (ANGLE (Google, Vulkan 1.3.0 (SwiftShader Device))); using WebAssembly on one thread (only one core)',
+  reason:
+    'WebGPU found no GPU adapter; WebGL has only a software renderer (ANGLE (Google, Vulkan 1.3.0 (SwiftShader Device))); using WebAssembly on one thread (only one core)',
   reasons: [
     { code: 'webgpuNoAdapter', text: 'WebGPU found no GPU adapter' },
-    { code: 'webglSoftware', params: { name: 'ANGLE (Google, Vulkan 1.3.0 (SwiftShader Device))' }, text: 'WebGL has only a software renderer (ANGLE (Google, Vulkan 1.3.0 (SwiftShader Device)))' },
+    {
+      code: 'webglSoftware',
+      params: { name: 'ANGLE (Google, Vulkan 1.3.0 (SwiftShader Device))' },
+      text: 'WebGL has only a software renderer (ANGLE (Google, Vulkan 1.3.0 (SwiftShader Device)))',
+    },
     { code: 'wasmOneThread', text: 'WebAssembly on one thread' },
     { code: 'oneCore', text: 'only one core' },
   ],

@@ -14,7 +14,16 @@ function withRuns(...runs: RunRecord[]): AppState {
   return { ...s, runs, run: { ...s.run, runId: runs[runs.length - 1]?.runId ?? null, status: 'running' } };
 }
 
-const point = (step: number, globalStep = step): StepPoint => ({ step, globalStep, loss: 3 - step / 10, lr: 1e-3, gradNorm: 1, tokensPerSec: 100, msPerStep: 10, updateNorms: {} });
+const point = (step: number, globalStep = step): StepPoint => ({
+  step,
+  globalStep,
+  loss: 3 - step / 10,
+  lr: 1e-3,
+  gradNorm: 1,
+  tokensPerSec: 100,
+  msPerStep: 10,
+  updateNorms: {},
+});
 
 const diag = (globalStep: number): Diagnostics => ({ globalStep, weightNorms: { embeddings: 1 }, tensors: 10, bytes: 100 });
 
@@ -68,7 +77,14 @@ describe('applyEvent', () => {
   });
 
   it('a paused run is saved but starts nothing', () => {
-    const { state, effects } = applyEvent(withRuns(record('a', 'pretrain')), { type: 'runEnded', runId: 'a', status: 'paused', stepsDone: 4, wallMs: 1, msPerStep: 1 });
+    const { state, effects } = applyEvent(withRuns(record('a', 'pretrain')), {
+      type: 'runEnded',
+      runId: 'a',
+      status: 'paused',
+      stepsDone: 4,
+      wallMs: 1,
+      msPerStep: 1,
+    });
     expect(effects).toEqual([{ kind: 'save' }]);
     expect(state.run).toMatchObject({ status: 'paused', step: 4, pending: null });
   });
@@ -76,7 +92,12 @@ describe('applyEvent', () => {
   it('a failed run clears the queue and says why in the page language (an engine error code)', () => {
     const s0 = withRuns(record('a', 'finetune'));
     const queued = { ...s0, run: { ...s0.run, queue: [{ name: 'full', patch: {} }] } };
-    const error = { name: 'NonFiniteError', message: 'training stopped at step 3: the loss became NaN. …', code: 'nonFiniteLoss' as const, params: { step: 3, value: 'NaN' } };
+    const error = {
+      name: 'NonFiniteError',
+      message: 'training stopped at step 3: the loss became NaN. …',
+      code: 'nonFiniteLoss' as const,
+      params: { step: 3, value: 'NaN' },
+    };
     const { state, effects } = applyEvent(queued, { type: 'runEnded', runId: 'a', status: 'error', stepsDone: 3, wallMs: 1, msPerStep: 0, error });
     expect(effects).toEqual([]);
     expect(state.run.queue).toEqual([]);
@@ -105,7 +126,12 @@ describe('applyEvent', () => {
 
   it('never changes the state it is given: every event applied to a deep-frozen state', () => {
     // Frozen objects throw on any write in strict mode (ES modules are strict): a push, an assignment, a splice.
-    const s0 = deepFreeze(withRuns(record('p', 'pretrain', { status: 'done', points: [{ globalStep: 0, step: 0, loss: 3, lr: 1e-3, tokensPerSec: 1 }], diagnostics: [diag(0)] }), record('a', 'finetune')));
+    const s0 = deepFreeze(
+      withRuns(
+        record('p', 'pretrain', { status: 'done', points: [{ globalStep: 0, step: 0, loss: 3, lr: 1e-3, tokensPerSec: 1 }], diagnostics: [diag(0)] }),
+        record('a', 'finetune'),
+      ),
+    );
     const copy = structuredClone(s0);
     const events: Event[] = [
       { type: 'runStarted', runId: 'a', phase: 'finetune', steps: 10, startStep: 0, trainableParams: 5 },

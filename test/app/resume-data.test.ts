@@ -11,12 +11,22 @@ import { uploadsOf } from '../../src/app/session';
 import { currentData, fingerprint } from '../../src/app/dataPrint';
 import type { DatasetManifest } from '../../src/datasets/manifest';
 
-const manifest = { datasets: [{ id: 'moby-dick', kind: 'corpus', title: { en: 'Moby-Dick', zh: '白鲸' } }, { id: 'sailor', kind: 'pairs', title: { en: 'Ask a sailor', zh: '问水手' } }] } as unknown as DatasetManifest;
+const manifest = {
+  datasets: [
+    { id: 'moby-dick', kind: 'corpus', title: { en: 'Moby-Dick', zh: '白鲸' } },
+    { id: 'sailor', kind: 'pairs', title: { en: 'Ask a sailor', zh: '问水手' } },
+  ],
+} as unknown as DatasetManifest;
 const mine = 'my own notes about the sea. '.repeat(60);
 
 function ui(): SavedUi {
   const s = initialState('en');
-  return { runs: [], run: s.run, request: null, settings: { model: s.model.arch, preset: s.model.preset, seed: 1, pretrain: s.pretrain, finetune: s.finetune, data: null, pairs: null } };
+  return {
+    runs: [],
+    run: s.run,
+    request: null,
+    settings: { model: s.model.arch, preset: s.model.preset, seed: 1, pretrain: s.pretrain, finetune: s.finetune, data: null, pairs: null },
+  };
 }
 
 beforeEach(() => set(initialState('en')));
@@ -24,7 +34,11 @@ afterEach(() => clearAutosave());
 
 describe('uploads in the autosave', () => {
   it('keeps an uploaded corpus and uploaded pairs, not the bundled ones', () => {
-    set((s) => ({ manifest, data: { ...s.data, source: 'upload:notes.txt', uploads: { 'upload:notes.txt': mine } }, pairs: { ...s.pairs, source: 'upload:qa.csv', list: [{ prompt: 'Hi', response: 'Ahoy.' }] } }));
+    set((s) => ({
+      manifest,
+      data: { ...s.data, source: 'upload:notes.txt', uploads: { 'upload:notes.txt': mine } },
+      pairs: { ...s.pairs, source: 'upload:qa.csv', list: [{ prompt: 'Hi', response: 'Ahoy.' }] },
+    }));
     const u = uploadsOf(get())!;
     expect(u.corpus).toEqual({ key: 'upload:notes.txt', text: mine });
     expect(u.pairs).toEqual({ source: 'upload:qa.csv', list: [{ prompt: 'Hi', response: 'Ahoy.' }] });

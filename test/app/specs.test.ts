@@ -43,9 +43,44 @@ describe('the page and the CLI build one spec', () => {
     const st = pageState((s) => ({
       ...s,
       model: { ...s.model, seed: 7 },
-      finetune: { ...s.finetune, steps: 50, lr: 1e-3, batchSize: 4, schedule: 'constant', warmupSteps: 5, evalEvery: 10, evalIters: 2, preset: 'bottom', k: 1, useDiscriminative: true, discriminative: 2 },
+      finetune: {
+        ...s.finetune,
+        steps: 50,
+        lr: 1e-3,
+        batchSize: 4,
+        schedule: 'constant',
+        warmupSteps: 5,
+        evalEvery: 10,
+        evalIters: 2,
+        preset: 'bottom',
+        k: 1,
+        useDiscriminative: true,
+        discriminative: 2,
+      },
     }));
-    const flags = ['finetune', '--steps', '50', '--lr', '1e-3', '--batch', '4', '--schedule', 'constant', '--warmup', '5', '--eval-every', '10', '--eval-iters', '2', '--freeze', 'bottom:1', '--discriminative', '2', '--seed', '7'];
+    const flags = [
+      'finetune',
+      '--steps',
+      '50',
+      '--lr',
+      '1e-3',
+      '--batch',
+      '4',
+      '--schedule',
+      'constant',
+      '--warmup',
+      '5',
+      '--eval-every',
+      '10',
+      '--eval-iters',
+      '2',
+      '--freeze',
+      'bottom:1',
+      '--discriminative',
+      '2',
+      '--seed',
+      '7',
+    ];
     const page = runRequest(st, 'finetune', false);
     const cli = settingsFromFlags(parseFlags(flags), 'finetune');
     expect(finetuneSpec(page, pairs, corpus.tokenizer, null)).toEqual(finetuneSpec(cli, pairs, corpus.tokenizer, null));

@@ -7,7 +7,10 @@ import { defaultVocabSize, trainBpe } from '../../src/engine/tokenizer/bpeTrain'
 import { trainingText } from '../../src/engine/data/corpus';
 import type { Tokenizer } from '../../src/engine/tokenizer/types';
 
-const EN = 'Call me Ishmael. Some years ago, never mind how long precisely, having little or no money in my purse,\nand nothing particular to interest me on shore, I thought I would sail about a little.\n'.repeat(30);
+const EN =
+  'Call me Ishmael. Some years ago, never mind how long precisely, having little or no money in my purse,\nand nothing particular to interest me on shore, I thought I would sail about a little.\n'.repeat(
+    30,
+  );
 const ZH = '床前明月光，疑是地上霜。举头望明月，低头思故乡。\n春眠不觉晓，处处闻啼鸟。夜来风雨声，花落知多少。\n'.repeat(40);
 
 function infoFor(text: string, tok: Tokenizer) {

@@ -36,7 +36,10 @@ const xmlEscape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').
 export async function makeDocx(paragraphs: (string | string[])[]): Promise<Uint8Array> {
   const W = 'http://schemas.openxmlformats.org/wordprocessingml/2006/main';
   const body = paragraphs
-    .map((p) => `<w:p>${(Array.isArray(p) ? p : [p]).map((r, i) => `<w:r>${i % 2 ? '<w:rPr><w:b/></w:rPr>' : ''}<w:t xml:space="preserve">${xmlEscape(r)}</w:t></w:r>`).join('')}</w:p>`)
+    .map(
+      (p) =>
+        `<w:p>${(Array.isArray(p) ? p : [p]).map((r, i) => `<w:r>${i % 2 ? '<w:rPr><w:b/></w:rPr>' : ''}<w:t xml:space="preserve">${xmlEscape(r)}</w:t></w:r>`).join('')}</w:p>`,
+    )
     .join('');
   const zip = new JSZip();
   zip.file(

@@ -46,7 +46,9 @@ describe('a pairs file', () => {
     // Papa reports this row's bad quotes three times: twice 'Trailing quote…', once 'Quoted field unterminated'.
     const text = 'a,b\n"x,"y"z\n';
     expect(parsePairs(text, 'p.csv').problems.map((p) => p.line)).toEqual([2, 2, 2]);
-    expect(() => parsePairsStrict(text, 'p.csv')).toThrow(/^p\.csv: 1 unreadable line: line 2: Trailing quote on quoted field is malformed and Quoted field unterminated$/);
+    expect(() => parsePairsStrict(text, 'p.csv')).toThrow(
+      /^p\.csv: 1 unreadable line: line 2: Trailing quote on quoted field is malformed and Quoted field unterminated$/,
+    );
   });
   it('reads TSV without a header', () => {
     expect(parsePairs('上联一\t下联一\n上联二\t下联二\n').pairs).toEqual([

@@ -9,8 +9,26 @@ import { dirname } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import {
-  backendReport, createModel, download, firstLastLoss, idle, newPage, pretrain, progressStep, ready, sample,
-  startPretraining, autosavedAt, trainingWorker, withPage, type Opened, untilRunEnds, runEndedSince, runStopped, runsEnded } from './harness';
+  backendReport,
+  createModel,
+  download,
+  firstLastLoss,
+  idle,
+  newPage,
+  pretrain,
+  progressStep,
+  ready,
+  sample,
+  startPretraining,
+  autosavedAt,
+  trainingWorker,
+  withPage,
+  type Opened,
+  untilRunEnds,
+  runEndedSince,
+  runStopped,
+  runsEnded,
+} from './harness';
 import { appForFile } from './appForFile';
 import { readSafetensors } from '../../src/engine/io/safetensors';
 
@@ -95,7 +113,11 @@ describe('pretraining on WebAssembly, sampling, export → import', () => {
     await withPage(app, `?backend=wasm&${TINY}&seed=99`, async (second) => {
       await ready(second.page);
       await createModel(second.page);
-      await second.page.setInputFiles('[data-testid=import-model]', { name: 'model.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.from(bytes) });
+      await second.page.setInputFiles('[data-testid=import-model]', {
+        name: 'model.safetensors',
+        mimeType: 'application/octet-stream',
+        buffer: Buffer.from(bytes),
+      });
       await second.page.waitForSelector('[data-testid=notice]:has-text("Loaded model.safetensors")', { timeout: 60_000 });
       expect(await sample(second.page, 'Call me ', 11)).toBe(reply);
       expect(second.errors).toEqual([]);
@@ -105,83 +127,103 @@ describe('pretraining on WebAssembly, sampling, export → import', () => {
 });
 
 describe('pretraining on the GPU backends (software adapters here)', () => {
-  it('pretrains on WebGL', () =>
-    withPage(app, `?backend=webgl&${TINY}`, async ({ page, errors }) => {
-      await ready(page);
-      expect(await backendOf(page)).toBe('webgl');
-      await createModel(page);
-      await pretrain(page, 30);
-      const [first, last] = await firstLastLoss(page);
-      expect(last).toBeLessThan(first - 0.2);
-      expect(errors).toEqual([]);
-    }), 400_000);
+  it(
+    'pretrains on WebGL',
+    () =>
+      withPage(app, `?backend=webgl&${TINY}`, async ({ page, errors }) => {
+        await ready(page);
+        expect(await backendOf(page)).toBe('webgl');
+        await createModel(page);
+        await pretrain(page, 30);
+        const [first, last] = await firstLastLoss(page);
+        expect(last).toBeLessThan(first - 0.2);
+        expect(errors).toEqual([]);
+      }),
+    400_000,
+  );
 
-  it('pretrains on WebGPU (a small case: the adapter is software)', () =>
-    withPage(app, `?backend=webgpu&${TINY_GPU}`, async ({ page, errors }) => {
-      await ready(page);
-      expect(await backendOf(page)).toBe('webgpu');
-      await createModel(page);
-      await pretrain(page, 20, { timeout: 400_000, sampleEvery: 0 });
-      const [first, last] = await firstLastLoss(page);
-      expect(last).toBeLessThan(first);
-      expect(errors).toEqual([]);
-    }), 600_000);
+  it(
+    'pretrains on WebGPU (a small case: the adapter is software)',
+    () =>
+      withPage(app, `?backend=webgpu&${TINY_GPU}`, async ({ page, errors }) => {
+        await ready(page);
+        expect(await backendOf(page)).toBe('webgpu');
+        await createModel(page);
+        await pretrain(page, 20, { timeout: 400_000, sampleEvery: 0 });
+        const [first, last] = await firstLastLoss(page);
+        expect(last).toBeLessThan(first);
+        expect(errors).toEqual([]);
+      }),
+    600_000,
+  );
 });
 
 describe('backends', () => {
-  it('chooses the backend its probes call for (hardware WebGPU, else hardware WebGL, else WebAssembly) and says why', () =>
-    withPage(app, '', async ({ page, errors }) => {
-      await ready(page);
-      const report = await backendReport(page);
-      const { probes } = report;
-      const expected = probes.webgpu.hardware ? 'webgpu' : probes.webgl.hardware ? 'webgl' : 'wasm';
-      console.info(`backend probes: ${JSON.stringify(probes)} → ${report.name}`);
-      expect(report.forced).toBe(false);
-      expect(report.name).toBe(expected);
-      expect(await backendOf(page)).toBe(expected);
-      // The header names each faster backend passed over, with what its probe found, then the one chosen.
-      const shown = (await page.textContent('[data-testid=backend-status]'))!;
-      const gpus = ['webgpu', 'webgl'] as const;
-      const passedOver = expected === 'wasm' ? gpus : gpus.slice(0, gpus.indexOf(expected));
-      for (const b of passedOver) expect(shown).toContain(probes[b].detail);
-      expect(shown).toContain(expected === 'wasm' ? 'using WebAssembly' : probes[expected].detail);
-      // The worker's probes see what the page sees: a WebGPU adapter and a WebGL2 context, or neither.
-      const seen = await page.evaluate(async () => {
-        const gpu = (navigator as unknown as { gpu?: { requestAdapter(o?: object): Promise<unknown> } }).gpu;
-        const adapter = gpu ? await gpu.requestAdapter({ powerPreference: 'high-performance' }).catch(() => null) : null;
-        return { webgpu: adapter !== null, webgl: new OffscreenCanvas(1, 1).getContext('webgl2') !== null };
-      });
-      expect({ webgpu: probes.webgpu.available, webgl: probes.webgl.available }).toEqual(seen);
-      expect(errors).toEqual([]);
-    }), 200_000);
+  it(
+    'chooses the backend its probes call for (hardware WebGPU, else hardware WebGL, else WebAssembly) and says why',
+    () =>
+      withPage(app, '', async ({ page, errors }) => {
+        await ready(page);
+        const report = await backendReport(page);
+        const { probes } = report;
+        const expected = probes.webgpu.hardware ? 'webgpu' : probes.webgl.hardware ? 'webgl' : 'wasm';
+        console.info(`backend probes: ${JSON.stringify(probes)} → ${report.name}`);
+        expect(report.forced).toBe(false);
+        expect(report.name).toBe(expected);
+        expect(await backendOf(page)).toBe(expected);
+        // The header names each faster backend passed over, with what its probe found, then the one chosen.
+        const shown = (await page.textContent('[data-testid=backend-status]'))!;
+        const gpus = ['webgpu', 'webgl'] as const;
+        const passedOver = expected === 'wasm' ? gpus : gpus.slice(0, gpus.indexOf(expected));
+        for (const b of passedOver) expect(shown).toContain(probes[b].detail);
+        expect(shown).toContain(expected === 'wasm' ? 'using WebAssembly' : probes[expected].detail);
+        // The worker's probes see what the page sees: a WebGPU adapter and a WebGL2 context, or neither.
+        const seen = await page.evaluate(async () => {
+          const gpu = (navigator as unknown as { gpu?: { requestAdapter(o?: object): Promise<unknown> } }).gpu;
+          const adapter = gpu ? await gpu.requestAdapter({ powerPreference: 'high-performance' }).catch(() => null) : null;
+          return { webgpu: adapter !== null, webgl: new OffscreenCanvas(1, 1).getContext('webgl2') !== null };
+        });
+        expect({ webgpu: probes.webgpu.available, webgl: probes.webgl.available }).toEqual(seen);
+        expect(errors).toEqual([]);
+      }),
+    200_000,
+  );
 
-  it('switching the backend keeps the model: the same weights come back on the new backend', () =>
-    withPage(app, `?backend=wasm&${TINY}`, async ({ page, errors }) => {
-      await ready(page);
-      await createModel(page);
-      await pretrain(page, 10, { sampleEvery: 0 });
-      const before = await download(page, () => page.click('[data-testid=export-model]'));
-      await page.selectOption('[data-testid=backend-select]', 'webgl');
-      await waitForBackend(page, 'webgl');
-      await page.waitForSelector('[data-testid=model-info]:has-text("10 steps trained")', { timeout: 60_000 });
-      const after = await download(page, () => page.click('[data-testid=export-model]'));
-      expect(differingTensors(before, after)).toEqual([]);
-      expect(errors).toEqual([]);
-    }), 300_000);
+  it(
+    'switching the backend keeps the model: the same weights come back on the new backend',
+    () =>
+      withPage(app, `?backend=wasm&${TINY}`, async ({ page, errors }) => {
+        await ready(page);
+        await createModel(page);
+        await pretrain(page, 10, { sampleEvery: 0 });
+        const before = await download(page, () => page.click('[data-testid=export-model]'));
+        await page.selectOption('[data-testid=backend-select]', 'webgl');
+        await waitForBackend(page, 'webgl');
+        await page.waitForSelector('[data-testid=model-info]:has-text("10 steps trained")', { timeout: 60_000 });
+        const after = await download(page, () => page.click('[data-testid=export-model]'));
+        expect(differingTensors(before, after)).toEqual([]);
+        expect(errors).toEqual([]);
+      }),
+    300_000,
+  );
 });
 
-it('switches the language, and the link keeps it', () =>
-  withPage(app, '?backend=wasm', async ({ page, errors }) => {
-    await ready(page);
-    await page.selectOption('[data-testid=lang-select]', 'zh');
-    await page.waitForSelector('h1:has-text("小小 GPT 训练场")');
-    expect(await page.textContent('#data-title')).toContain('数据');
-    expect(page.url()).toContain('lang=zh');
-    await page.selectOption('[data-testid=lang-select]', 'en');
-    await page.waitForSelector('h1:has-text("Small GPT")');
-    expect(page.url()).toContain('lang=en');
-    expect(errors).toEqual([]);
-  }), 200_000);
+it(
+  'switches the language, and the link keeps it',
+  () =>
+    withPage(app, '?backend=wasm', async ({ page, errors }) => {
+      await ready(page);
+      await page.selectOption('[data-testid=lang-select]', 'zh');
+      await page.waitForSelector('h1:has-text("小小 GPT 训练场")');
+      expect(await page.textContent('#data-title')).toContain('数据');
+      expect(page.url()).toContain('lang=zh');
+      await page.selectOption('[data-testid=lang-select]', 'en');
+      await page.waitForSelector('h1:has-text("Small GPT")');
+      expect(page.url()).toContain('lang=en');
+      expect(errors).toEqual([]);
+    }),
+  200_000,
+);
 
 describe('bad uploads are refused, each with its own message, and nothing is lost', () => {
   let shared: Opened;
@@ -204,22 +246,36 @@ describe('bad uploads are refused, each with its own message, and nothing is los
   });
 
   const CORPUS_CASES: { what: string; name: string; bytes?: Buffer; message: RegExp }[] = [
-    { what: 'a binary file', name: 'photo.txt', bytes: Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 0, 0, 0x0d, 0xff, 0xfe]), message: /photo\.txt is not UTF-8 text/ },
-    { what: 'UTF-8 with NUL bytes', name: 'nul.txt', bytes: Buffer.from('words and\u0000more words '.repeat(100)), message: /nul\.txt looks binary \(it contains NUL bytes, the first at character \d+\)/ },
+    {
+      what: 'a binary file',
+      name: 'photo.txt',
+      bytes: Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 0, 0, 0x0d, 0xff, 0xfe]),
+      message: /photo\.txt is not UTF-8 text/,
+    },
+    {
+      what: 'UTF-8 with NUL bytes',
+      name: 'nul.txt',
+      bytes: Buffer.from('words and\u0000more words '.repeat(100)),
+      message: /nul\.txt looks binary \(it contains NUL bytes, the first at character \d+\)/,
+    },
     { what: 'an empty file', name: 'empty.txt', bytes: Buffer.alloc(0), message: /empty\.txt is empty/ },
     { what: 'a text too short to train on', name: 'short.txt', bytes: Buffer.from('Call me Ishmael.'), message: /short\.txt is too short to train on/ },
     { what: 'a file over the size limit', name: 'big.txt', message: /big\.txt is 20\.0 MB; the limit is 20 MB/ },
   ];
 
-  it.each(CORPUS_CASES)('corpus: $what', async ({ name, bytes, message }) => {
-    const { page, errors } = shared;
-    const before = await corpusInfo();
-    await page.setInputFiles('[data-testid=corpus-upload]', bytes ? { name, mimeType: 'text/plain', buffer: bytes } : big);
-    await page.waitForFunction((n) => document.querySelector('[data-testid=data-error]')?.textContent?.includes(n), name, { timeout: 30_000 });
-    expect(await page.textContent('[data-testid=data-error]')).toMatch(message);
-    expect(await corpusInfo()).toBe(before);
-    expect(errors).toEqual([]);
-  }, 60_000);
+  it.each(CORPUS_CASES)(
+    'corpus: $what',
+    async ({ name, bytes, message }) => {
+      const { page, errors } = shared;
+      const before = await corpusInfo();
+      await page.setInputFiles('[data-testid=corpus-upload]', bytes ? { name, mimeType: 'text/plain', buffer: bytes } : big);
+      await page.waitForFunction((n) => document.querySelector('[data-testid=data-error]')?.textContent?.includes(n), name, { timeout: 30_000 });
+      expect(await page.textContent('[data-testid=data-error]')).toMatch(message);
+      expect(await corpusInfo()).toBe(before);
+      expect(errors).toEqual([]);
+    },
+    60_000,
+  );
 
   it('pairs: a file with no readable line names the line and keeps the current pairs', async () => {
     const { page, errors } = shared;
@@ -233,7 +289,11 @@ describe('bad uploads are refused, each with its own message, and nothing is los
 
   it('pairs: a bad line among good ones is reported by its number, and the good lines are used', async () => {
     const { page, errors } = shared;
-    await page.setInputFiles('[data-testid=pairs-upload]', { name: 'mixed.jsonl', mimeType: 'application/jsonl', buffer: Buffer.from('{"prompt":"a","response":"b"}\n{"prompt": oops}\n{"prompt":"c","response":"d"}\n') });
+    await page.setInputFiles('[data-testid=pairs-upload]', {
+      name: 'mixed.jsonl',
+      mimeType: 'application/jsonl',
+      buffer: Buffer.from('{"prompt":"a","response":"b"}\n{"prompt": oops}\n{"prompt":"c","response":"d"}\n'),
+    });
     await page.waitForSelector('text=line 2: not valid JSON', { timeout: 30_000 });
     await page.waitForSelector('[data-testid=pairs-info]:has-text("2 pairs")', { timeout: 30_000 });
     expect(errors).toEqual([]);
@@ -242,7 +302,11 @@ describe('bad uploads are refused, each with its own message, and nothing is los
   it('model file: a file that is not safetensors is refused and the current model stays', async () => {
     const { page, errors } = shared;
     const before = await page.textContent('[data-testid=model-info]');
-    await page.setInputFiles('[data-testid=import-model]', { name: 'notes.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.from('these are my notes, not a model') });
+    await page.setInputFiles('[data-testid=import-model]', {
+      name: 'notes.safetensors',
+      mimeType: 'application/octet-stream',
+      buffer: Buffer.from('these are my notes, not a model'),
+    });
     await page.waitForSelector('[data-testid=notice]:has-text("Could not load notes.safetensors")', { timeout: 30_000 });
     expect(await page.textContent('[data-testid=notice]')).toMatch(/not a valid safetensors file/);
     expect(await page.textContent('[data-testid=model-info]')).toBe(before);
@@ -250,32 +314,40 @@ describe('bad uploads are refused, each with its own message, and nothing is los
   }, 60_000);
 });
 
-it('resumes after a reload mid-run from the autosave, without page or console errors', () =>
-  withPage(app, `?backend=wasm&${TINY}`, async ({ page, errors, consoleErrors }) => {
-    await ready(page);
-    await createModel(page);
-    await page.fill('#autosave-every', '10');
-    await startPretraining(page, 5000);
-    await autosavedAt(page, 20);
-    // mid-run: the tab goes away without a pause
-    expect(await page.isEnabled('[data-testid=pretrain-pause]')).toBe(true);
-    await page.reload();
-    await page.waitForSelector('[data-testid=resume-banner]', { timeout: 60_000 });
-    await page.click('[data-testid=resume-autosave]');
-    await page.waitForSelector('[data-testid=notice]:has-text("Restored")', { timeout: 60_000 });
-    const resumedAt = Number((await page.textContent('[data-testid=notice]'))!.match(/step (\d+)/)![1]);
-    expect(resumedAt).toBeGreaterThanOrEqual(20);
-    await page.waitForSelector(`[data-testid=model-info]:has-text("${resumedAt} steps trained")`, { timeout: 10_000 });
-    // the chart history came back with the weights
-    await page.waitForFunction((n) => Number(document.querySelector('[data-testid=loss-chart]')?.getAttribute('data-points')) >= n, resumedAt, { timeout: 10_000 });
-    // the run continues from there, not from zero
-    await page.click('[data-testid=pretrain-resume]');
-    await page.waitForFunction((n) => Number(document.querySelector('[data-testid=loss-chart]')?.getAttribute('data-points')) >= n + 10, resumedAt, { timeout: 120_000 });
-    expect(await progressStep(page)).toBeGreaterThan(resumedAt);
-    await untilRunEnds(page, () => page.click('[data-testid=pretrain-stop]'), 30_000);
-    expect(errors).toEqual([]);
-    expect(consoleErrors).toEqual([]);
-  }), 400_000);
+it(
+  'resumes after a reload mid-run from the autosave, without page or console errors',
+  () =>
+    withPage(app, `?backend=wasm&${TINY}`, async ({ page, errors, consoleErrors }) => {
+      await ready(page);
+      await createModel(page);
+      await page.fill('#autosave-every', '10');
+      await startPretraining(page, 5000);
+      await autosavedAt(page, 20);
+      // mid-run: the tab goes away without a pause
+      expect(await page.isEnabled('[data-testid=pretrain-pause]')).toBe(true);
+      await page.reload();
+      await page.waitForSelector('[data-testid=resume-banner]', { timeout: 60_000 });
+      await page.click('[data-testid=resume-autosave]');
+      await page.waitForSelector('[data-testid=notice]:has-text("Restored")', { timeout: 60_000 });
+      const resumedAt = Number((await page.textContent('[data-testid=notice]'))!.match(/step (\d+)/)![1]);
+      expect(resumedAt).toBeGreaterThanOrEqual(20);
+      await page.waitForSelector(`[data-testid=model-info]:has-text("${resumedAt} steps trained")`, { timeout: 10_000 });
+      // the chart history came back with the weights
+      await page.waitForFunction((n) => Number(document.querySelector('[data-testid=loss-chart]')?.getAttribute('data-points')) >= n, resumedAt, {
+        timeout: 10_000,
+      });
+      // the run continues from there, not from zero
+      await page.click('[data-testid=pretrain-resume]');
+      await page.waitForFunction((n) => Number(document.querySelector('[data-testid=loss-chart]')?.getAttribute('data-points')) >= n + 10, resumedAt, {
+        timeout: 120_000,
+      });
+      expect(await progressStep(page)).toBeGreaterThan(resumedAt);
+      await untilRunEnds(page, () => page.click('[data-testid=pretrain-stop]'), 30_000);
+      expect(errors).toEqual([]);
+      expect(consoleErrors).toEqual([]);
+    }),
+  400_000,
+);
 
 describe('fine-tuning with freezing', () => {
   // One pretrained model (60 steps, with its pretraining curve on the chart), shared by the checks below.
@@ -317,10 +389,14 @@ describe('fine-tuning with freezing', () => {
     // live: block 1 starts frozen with a zero update, then learns
     await page.waitForSelector('[data-testid=norm-block\\.0]', { timeout: 60_000 });
     await page.waitForFunction(() => document.querySelector('[data-testid=diagram-mode]')?.getAttribute('data-mode') === 'live', null, { timeout: 10_000 });
-    await page.waitForFunction(() => document.querySelector('[data-testid="group-block.0"]')?.getAttribute('data-state') === 'learning', null, { timeout: 120_000 });
+    await page.waitForFunction(() => document.querySelector('[data-testid="group-block.0"]')?.getAttribute('data-state') === 'learning', null, {
+      timeout: 120_000,
+    });
     await runEndedSince(page, ended);
     // the pretrain → fine-tune boundary and two unfreeze events
-    await page.waitForFunction((n) => Number(document.querySelector('[data-testid=loss-chart]')?.getAttribute('data-markers')) >= n + 3, markersBefore, { timeout: 10_000 });
+    await page.waitForFunction((n) => Number(document.querySelector('[data-testid=loss-chart]')?.getAttribute('data-markers')) >= n + 3, markersBefore, {
+      timeout: 10_000,
+    });
     expect(await page.textContent('[data-testid=trainable-share]')).toMatch(/parameters learn/);
     expect(errors).toEqual([]);
   }, 300_000);
@@ -337,7 +413,11 @@ describe('fine-tuning with freezing', () => {
     await page.check('[data-testid=chat-compare]');
     await page.fill('[data-testid=chat-prompt]', 'What is a whale?');
     await page.click('[data-testid=chat-send]');
-    await page.waitForFunction(([s, m]) => document.querySelectorAll('[data-testid=msg-snapshot]').length > s && document.querySelectorAll('[data-testid=msg-model]').length > m, [snapshots, models], { timeout: 60_000 });
+    await page.waitForFunction(
+      ([s, m]) => document.querySelectorAll('[data-testid=msg-snapshot]').length > s && document.querySelectorAll('[data-testid=msg-model]').length > m,
+      [snapshots, models],
+      { timeout: 60_000 },
+    );
     await page.waitForSelector('[data-testid=chat-send]:not([disabled])', { timeout: 60_000 });
     expect([await count('snapshot'), await count('model')]).toEqual([snapshots + 1, models + 1]);
     await page.uncheck('[data-testid=chat-compare]');
@@ -361,7 +441,9 @@ describe('fine-tuning with freezing', () => {
       { timeout: 300_000 },
     );
     await runStopped(page);
-    await page.waitForFunction(() => Number(document.querySelector('[data-testid=compare-chart]')?.getAttribute('data-curves')) >= 3, null, { timeout: 10_000 });
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid=compare-chart]')?.getAttribute('data-curves')) >= 3, null, {
+      timeout: 10_000,
+    });
     const rows = page.locator('[data-testid=run-row]');
     expect(await rows.count()).toBe(rowsBefore + 5);
     const names = await page.locator('[data-testid=run-row] input').evaluateAll((els) => els.map((e) => (e as HTMLInputElement).value));
@@ -401,63 +483,81 @@ describe('faults rehearsed', () => {
     await page.waitForSelector(`[data-testid=model-info]:has-text("${restored} steps trained")`, { timeout: 10_000 });
     expect(await page.locator('[data-testid=crash-banner]').count()).toBe(0);
     await page.click('[data-testid=pretrain-resume]');
-    await page.waitForFunction((n) => Number(document.querySelector('[data-testid=pretrain-progress]')?.textContent?.match(/Step (\d+)/)?.[1]) >= n + 3, restored, { timeout: 120_000 });
+    await page.waitForFunction(
+      (n) => Number(document.querySelector('[data-testid=pretrain-progress]')?.textContent?.match(/Step (\d+)/)?.[1]) >= n + 3,
+      restored,
+      { timeout: 120_000 },
+    );
     await untilRunEnds(page, () => page.click('[data-testid=pretrain-stop]'), 30_000);
   }
 
-  it('a worker crash mid-run: the page says so, offers the autosave, and continuing brings the model back', () =>
-    withPage(app, `?backend=wasm&${TINY}`, async ({ page, errors }) => {
-      await ready(page);
-      await createModel(page);
-      await page.fill('#autosave-every', '5');
-      await startPretraining(page, 5000);
-      const saved = await autosavedAt(page, 10);
-      // The worker falls silent and throws an uncaught error: what the page sees of a crashed worker.
-      await trainingWorker(page).evaluate(() => {
-        self.postMessage = () => undefined;
-        setTimeout(() => {
-          throw new Error('simulated crash');
+  it(
+    'a worker crash mid-run: the page says so, offers the autosave, and continuing brings the model back',
+    () =>
+      withPage(app, `?backend=wasm&${TINY}`, async ({ page, errors }) => {
+        await ready(page);
+        await createModel(page);
+        await page.fill('#autosave-every', '5');
+        await startPretraining(page, 5000);
+        const saved = await autosavedAt(page, 10);
+        // The worker falls silent and throws an uncaught error: what the page sees of a crashed worker.
+        await trainingWorker(page).evaluate(() => {
+          self.postMessage = () => undefined;
+          setTimeout(() => {
+            throw new Error('simulated crash');
+          });
         });
-      });
-      await page.waitForSelector('[data-testid=crash-banner]:has-text("simulated crash")', { timeout: 30_000 });
-      expect(await page.isDisabled('[data-testid=pretrain-pause]')).toBe(true);
-      await recoverOn(page, 'wasm');
-      await waitForBackend(page, 'wasm');
-      await resumesFrom(page, saved);
-      expect(errors).toEqual([]);
-    }), 300_000);
+        await page.waitForSelector('[data-testid=crash-banner]:has-text("simulated crash")', { timeout: 30_000 });
+        expect(await page.isDisabled('[data-testid=pretrain-pause]')).toBe(true);
+        await recoverOn(page, 'wasm');
+        await waitForBackend(page, 'wasm');
+        await resumesFrom(page, saved);
+        expect(errors).toEqual([]);
+      }),
+    300_000,
+  );
 
-  it('a learning rate that blows up: the run stops, says what to change, and keeps the last finite weights', () =>
-    withPage(app, `?backend=wasm&${TINY.replace('lr=0.01', 'lr=1000')}`, async ({ page, errors }) => {
-      await ready(page);
-      await createModel(page);
-      await page.fill('[data-testid=pretrain-steps]', '50');
-      await page.fill('[data-testid=pretrain-sample-every]', '0');
-      await page.click('[data-testid=pretrain-start]');
-      await page.waitForSelector('[data-testid=notice]:has-text("training stopped at step")', { timeout: 60_000 });
-      expect(await page.textContent('[data-testid=notice]')).toMatch(/Try a lower learning rate/);
-      await runStopped(page, 30_000);
-      expect(await progressStep(page)).toBeLessThan(50);
-      const st = readSafetensors(await download(page, () => page.click('[data-testid=export-model]')));
-      const notFinite = [...st.tensors].filter(([, t]) => !t.data.every((x) => Number.isFinite(x))).map(([n]) => n);
-      expect(notFinite).toEqual([]);
-      expect(errors).toEqual([]);
-    }), 200_000);
+  it(
+    'a learning rate that blows up: the run stops, says what to change, and keeps the last finite weights',
+    () =>
+      withPage(app, `?backend=wasm&${TINY.replace('lr=0.01', 'lr=1000')}`, async ({ page, errors }) => {
+        await ready(page);
+        await createModel(page);
+        await page.fill('[data-testid=pretrain-steps]', '50');
+        await page.fill('[data-testid=pretrain-sample-every]', '0');
+        await page.click('[data-testid=pretrain-start]');
+        await page.waitForSelector('[data-testid=notice]:has-text("training stopped at step")', { timeout: 60_000 });
+        expect(await page.textContent('[data-testid=notice]')).toMatch(/Try a lower learning rate/);
+        await runStopped(page, 30_000);
+        expect(await progressStep(page)).toBeLessThan(50);
+        const st = readSafetensors(await download(page, () => page.click('[data-testid=export-model]')));
+        const notFinite = [...st.tensors].filter(([, t]) => !t.data.every((x) => Number.isFinite(x))).map(([n]) => n);
+        expect(notFinite).toEqual([]);
+        expect(errors).toEqual([]);
+      }),
+    200_000,
+  );
 
-  it('a lost WebGPU device mid-run: the page offers the autosave and the run goes on on WebAssembly', () =>
-    withPage(app, `?backend=webgpu&${TINY_GPU}`, async ({ page, errors }) => {
-      await ready(page);
-      expect(await backendOf(page)).toBe('webgpu');
-      await createModel(page);
-      await page.fill('#autosave-every', '2');
-      await startPretraining(page, 1000);
-      const saved = await autosavedAt(page, 2, 300_000);
-      // TF.js keeps its engine on the worker's global scope; its WebGPU backend holds the device.
-      await trainingWorker(page).evaluate(() => (self as unknown as { _tfengine: { backend: { device: { destroy(): void } } } })._tfengine.backend.device.destroy());
-      await page.waitForSelector('[data-testid=crash-banner]:has-text("GPU device was lost")', { timeout: 60_000 });
-      await recoverOn(page, 'wasm');
-      await waitForBackend(page, 'wasm');
-      await resumesFrom(page, saved);
-      expect(errors).toEqual([]);
-    }), 500_000);
+  it(
+    'a lost WebGPU device mid-run: the page offers the autosave and the run goes on on WebAssembly',
+    () =>
+      withPage(app, `?backend=webgpu&${TINY_GPU}`, async ({ page, errors }) => {
+        await ready(page);
+        expect(await backendOf(page)).toBe('webgpu');
+        await createModel(page);
+        await page.fill('#autosave-every', '2');
+        await startPretraining(page, 1000);
+        const saved = await autosavedAt(page, 2, 300_000);
+        // TF.js keeps its engine on the worker's global scope; its WebGPU backend holds the device.
+        await trainingWorker(page).evaluate(() =>
+          (self as unknown as { _tfengine: { backend: { device: { destroy(): void } } } })._tfengine.backend.device.destroy(),
+        );
+        await page.waitForSelector('[data-testid=crash-banner]:has-text("GPU device was lost")', { timeout: 60_000 });
+        await recoverOn(page, 'wasm');
+        await waitForBackend(page, 'wasm');
+        await resumesFrom(page, saved);
+        expect(errors).toEqual([]);
+      }),
+    500_000,
+  );
 });

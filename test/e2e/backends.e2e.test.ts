@@ -40,15 +40,28 @@ type Api = {
   rejectedProgram(): Promise<string | null>;
 };
 const api = <T>(fn: (a: Api, arg: never) => T | Promise<T>, arg?: unknown, on: Page = page): Promise<T> =>
-  on.evaluate(([src, a]) => (new Function('api', 'arg', `return (${src})(api, arg)`) as (api: unknown, arg: unknown) => T)((window as unknown as { equivalence: Api }).equivalence, a), [fn.toString(), arg] as const);
+  on.evaluate(
+    ([src, a]) =>
+      (new Function('api', 'arg', `return (${src})(api, arg)`) as (api: unknown, arg: unknown) => T)(
+        (window as unknown as { equivalence: Api }).equivalence,
+        a,
+      ),
+    [fn.toString(), arg] as const,
+  );
 
 const LR = 1e-3;
 const STEPS = 3;
 const CASES: { name: string; opts: Omit<RunOptions, 'backend'> }[] = [
   { name: 'baby', opts: { arch: PRESETS.baby, batchSize: 2, steps: STEPS, lr: LR, freeze: { kind: 'none' }, seed: 7 } },
-  { name: 'baby, bias, bottom 2 frozen', opts: { arch: { ...PRESETS.baby, bias: true }, batchSize: 2, steps: STEPS, lr: LR, freeze: { kind: 'bottom', k: 2 }, seed: 8 } },
+  {
+    name: 'baby, bias, bottom 2 frozen',
+    opts: { arch: { ...PRESETS.baby, bias: true }, batchSize: 2, steps: STEPS, lr: LR, freeze: { kind: 'bottom', k: 2 }, seed: 8 },
+  },
   { name: 'tiny', opts: { arch: PRESETS.tiny, batchSize: 4, steps: STEPS, lr: LR, freeze: { kind: 'none' }, seed: 9 } },
-  { name: 'tiny, bias, progressive unfreezing', opts: { arch: { ...PRESETS.tiny, bias: true }, batchSize: 4, steps: STEPS, lr: LR, freeze: { kind: 'progressive', every: 1 }, seed: 10 } },
+  {
+    name: 'tiny, bias, progressive unfreezing',
+    opts: { arch: { ...PRESETS.tiny, bias: true }, batchSize: 4, steps: STEPS, lr: LR, freeze: { kind: 'progressive', every: 1 }, seed: 10 },
+  },
 ];
 
 describe.each(CASES)('$name trains the same on every backend', ({ opts }) => {
@@ -63,29 +76,35 @@ describe.each(CASES)('$name trains the same on every backend', ({ opts }) => {
     expect(reference.simdKernels).toBe(true);
   }, 300_000);
 
-  it.each(['webgl', 'webgpu'] as const)('%s: per-step losses within 1e-3 and final weights within the tolerance of WebAssembly’s', async (backend) => {
-    const r = await api((a, o: RunOptions) => a.run(o), { ...opts, backend });
-    expect(r.backend).toBe(backend);
-    // A rejected GPU program is reported, not trained over.
-    expect(r.error).toBeUndefined();
-    expect(r.tensorsAfter).toBe(r.tensorsBefore);
-    expect(await api((a, b: string) => a.initialDiff(b, 'wasm'), backend)).toBe(0);
-    expect(r.losses).toHaveLength(STEPS);
-    r.losses.forEach((l, i) => expect(Math.abs(l - reference.losses[i]), `step ${i}: ${l} vs ${reference.losses[i]}`).toBeLessThan(1e-3));
-    r.gradNorms.forEach((g, i) => expect(Math.abs(g - reference.gradNorms[i]) / reference.gradNorms[i], `grad norm at step ${i}`).toBeLessThan(1e-3));
-    // Weights: every AdamW step moves a weight by at most ≈ lr (|m̂/√v̂| ≤ 1), so after STEPS steps the
-    // weights sit within STEPS·lr of where they started. Float32 round-off in the gradients (~1e-6
-    // relative) changes m̂/√v̂ by far less than 1, except where a gradient is ~0 and its sign is noise.
-    // Tolerance: 10% of the largest possible movement (STEPS·lr), and on average far less (checked too).
-    // Skipped GPU work leaves weights unmoved or half-moved, a difference of up to the whole movement.
-    const diffs = await api((a, b: string) => a.compare(b, 'wasm'), backend);
-    const bound = 0.1 * STEPS * LR;
-    for (const d of diffs) expect(d.maxAbs, `${d.name}: max |Δ| ${d.maxAbs} (moved ${d.moved})`).toBeLessThan(bound);
-    const worstLoss = Math.max(...r.losses.map((l, i) => Math.abs(l - reference.losses[i])));
-    console.info(`${backend}: max |Δloss| ${worstLoss.toExponential(1)}, max |Δw| ${Math.max(...diffs.map((d) => d.maxAbs)).toExponential(1)} (bound ${bound.toExponential(1)})`);
-    const trained = diffs.filter((d) => d.moved > 0);
-    expect(trained.length).toBeGreaterThan(0);
-  }, 600_000);
+  it.each(['webgl', 'webgpu'] as const)(
+    '%s: per-step losses within 1e-3 and final weights within the tolerance of WebAssembly’s',
+    async (backend) => {
+      const r = await api((a, o: RunOptions) => a.run(o), { ...opts, backend });
+      expect(r.backend).toBe(backend);
+      // A rejected GPU program is reported, not trained over.
+      expect(r.error).toBeUndefined();
+      expect(r.tensorsAfter).toBe(r.tensorsBefore);
+      expect(await api((a, b: string) => a.initialDiff(b, 'wasm'), backend)).toBe(0);
+      expect(r.losses).toHaveLength(STEPS);
+      r.losses.forEach((l, i) => expect(Math.abs(l - reference.losses[i]), `step ${i}: ${l} vs ${reference.losses[i]}`).toBeLessThan(1e-3));
+      r.gradNorms.forEach((g, i) => expect(Math.abs(g - reference.gradNorms[i]) / reference.gradNorms[i], `grad norm at step ${i}`).toBeLessThan(1e-3));
+      // Weights: every AdamW step moves a weight by at most ≈ lr (|m̂/√v̂| ≤ 1), so after STEPS steps the
+      // weights sit within STEPS·lr of where they started. Float32 round-off in the gradients (~1e-6
+      // relative) changes m̂/√v̂ by far less than 1, except where a gradient is ~0 and its sign is noise.
+      // Tolerance: 10% of the largest possible movement (STEPS·lr), and on average far less (checked too).
+      // Skipped GPU work leaves weights unmoved or half-moved, a difference of up to the whole movement.
+      const diffs = await api((a, b: string) => a.compare(b, 'wasm'), backend);
+      const bound = 0.1 * STEPS * LR;
+      for (const d of diffs) expect(d.maxAbs, `${d.name}: max |Δ| ${d.maxAbs} (moved ${d.moved})`).toBeLessThan(bound);
+      const worstLoss = Math.max(...r.losses.map((l, i) => Math.abs(l - reference.losses[i])));
+      console.info(
+        `${backend}: max |Δloss| ${worstLoss.toExponential(1)}, max |Δw| ${Math.max(...diffs.map((d) => d.maxAbs)).toExponential(1)} (bound ${bound.toExponential(1)})`,
+      );
+      const trained = diffs.filter((d) => d.moved > 0);
+      expect(trained.length).toBeGreaterThan(0);
+    },
+    600_000,
+  );
 });
 
 it('a GPU program the device rejects is reported by the guard, not ignored', async () => {

@@ -67,7 +67,10 @@ it('trains a BPE tokenizer with a progress bar, pretrains, samples, shows tokens
 
     // The CSV's evaluation rows carry bits per character: loss · tokens / (chars · ln 2) > loss / ln 2 · 1/cpt.
     const [csvDl] = await Promise.all([page.waitForEvent('download'), page.click('text=Export chart data (CSV)')]);
-    const csv = readFileSync((await csvDl.path())!, 'utf8').trim().split('\n').map((l) => l.split(','));
+    const csv = readFileSync((await csvDl.path())!, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => l.split(','));
     const col = csv[0].indexOf('bpc_val');
     const evalCol = csv[0].indexOf('eval_val');
     expect(col).toBeGreaterThan(0);

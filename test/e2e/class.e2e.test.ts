@@ -15,64 +15,76 @@ import { appForFile } from './appForFile';
 const app = appForFile();
 
 describe('the backend badge', () => {
-  it('is short and translated in the Chinese page; the reasons, in Chinese but for the GPU driver’s name, open on a click', () =>
-    withPage(app, '?lang=zh', async ({ page, errors }) => {
-      await ready(page);
-      const status = page.locator('[data-testid=backend-status]');
-      const name = await status.getAttribute('data-backend');
-      const badge = (await page.textContent('[data-testid=backend-badge]'))!.trim();
-      const expected = { webgpu: /^GPU · WebGPU$/, webgl: /^GPU · WebGL$/, wasm: /^CPU · WebAssembly · \d+ 个线程$/, cpu: /^CPU · JavaScript$/ }[name as 'wasm'];
-      expect(badge).toMatch(expected);
-      expect(badge.length).toBeLessThan(40);
-      // Folded: the reasons are not in view until the badge is clicked.
-      expect(await page.isVisible('[data-testid=backend-reasons]')).toBe(false);
-      await page.click('[data-testid=backend-badge]');
-      await page.waitForSelector('[data-testid=backend-reasons]', { state: 'visible' });
-      const reasons = await page.locator('[data-testid=backend-reasons] li').allTextContents();
-      expect(reasons.length).toBeGreaterThan(0);
-      // The GPU's own name stays as the driver gave it (in parentheses); every other word is ours, in Chinese.
-      const ours = reasons.map((r) => r.replace(/（.*）/, ''));
-      for (const r of ours) expect(r, r).not.toMatch(/\b(found|only|using|cores|adapter|renderer|thread|failed)\b/);
-      expect(reasons.join('\n')).toMatch(/[\u4e00-\u9fff]/);
-      await page.screenshot({ path: 'test-results/screenshots/badge-zh.png', clip: { x: 0, y: 0, width: 1280, height: 260 } });
-      expect(errors).toEqual([]);
-    }), 200_000);
+  it(
+    'is short and translated in the Chinese page; the reasons, in Chinese but for the GPU driver’s name, open on a click',
+    () =>
+      withPage(app, '?lang=zh', async ({ page, errors }) => {
+        await ready(page);
+        const status = page.locator('[data-testid=backend-status]');
+        const name = await status.getAttribute('data-backend');
+        const badge = (await page.textContent('[data-testid=backend-badge]'))!.trim();
+        const expected = { webgpu: /^GPU · WebGPU$/, webgl: /^GPU · WebGL$/, wasm: /^CPU · WebAssembly · \d+ 个线程$/, cpu: /^CPU · JavaScript$/ }[
+          name as 'wasm'
+        ];
+        expect(badge).toMatch(expected);
+        expect(badge.length).toBeLessThan(40);
+        // Folded: the reasons are not in view until the badge is clicked.
+        expect(await page.isVisible('[data-testid=backend-reasons]')).toBe(false);
+        await page.click('[data-testid=backend-badge]');
+        await page.waitForSelector('[data-testid=backend-reasons]', { state: 'visible' });
+        const reasons = await page.locator('[data-testid=backend-reasons] li').allTextContents();
+        expect(reasons.length).toBeGreaterThan(0);
+        // The GPU's own name stays as the driver gave it (in parentheses); every other word is ours, in Chinese.
+        const ours = reasons.map((r) => r.replace(/（.*）/, ''));
+        for (const r of ours) expect(r, r).not.toMatch(/\b(found|only|using|cores|adapter|renderer|thread|failed)\b/);
+        expect(reasons.join('\n')).toMatch(/[\u4e00-\u9fff]/);
+        await page.screenshot({ path: 'test-results/screenshots/badge-zh.png', clip: { x: 0, y: 0, width: 1280, height: 260 } });
+        expect(errors).toEqual([]);
+      }),
+    200_000,
+  );
 });
 
 describe('the pair editor scales', () => {
-  it('shows one page of 25 rows of a 5,000-pair upload, pages, finds, edits and removes a pair', () =>
-    withPage(app, '?lang=en&mode=lab', async ({ page, errors }) => {
-      await ready(page);
-      const jsonl = Array.from({ length: 5000 }, (_, i) => JSON.stringify({ prompt: `What is item ${i}?`, response: `It is item number ${i}.` })).join('\n');
-      await page.setInputFiles('[data-testid=pairs-upload]', { name: 'big.jsonl', mimeType: 'application/jsonl', buffer: Buffer.from(jsonl) });
-      await page.waitForFunction(() => /5,000/.test(document.querySelector('[data-testid=pair-editor] summary')?.textContent ?? ''), null, { timeout: 60_000 });
-      await page.click('[data-testid=pair-editor] summary');
-      const rows = () => page.locator('[data-testid=pair-row]').count();
-      expect(await rows()).toBe(25);
-      expect(await page.locator('[data-testid=pair-editor] input, [data-testid=pair-editor] button').count()).toBeLessThanOrEqual(60 * 3);
-      expect(await page.textContent('[data-testid=pairs-page]')).toContain('Pairs 1–25 of 5,000');
-      await page.click('[data-testid=pairs-next]');
-      expect(await page.textContent('[data-testid=pairs-page]')).toContain('Pairs 26–50 of 5,000');
-      expect(await page.inputValue('[aria-label="Prompt 26"]')).toBe('What is item 25?');
-      expect(await rows()).toBe(25);
+  it(
+    'shows one page of 25 rows of a 5,000-pair upload, pages, finds, edits and removes a pair',
+    () =>
+      withPage(app, '?lang=en&mode=lab', async ({ page, errors }) => {
+        await ready(page);
+        const jsonl = Array.from({ length: 5000 }, (_, i) => JSON.stringify({ prompt: `What is item ${i}?`, response: `It is item number ${i}.` })).join('\n');
+        await page.setInputFiles('[data-testid=pairs-upload]', { name: 'big.jsonl', mimeType: 'application/jsonl', buffer: Buffer.from(jsonl) });
+        await page.waitForFunction(() => /5,000/.test(document.querySelector('[data-testid=pair-editor] summary')?.textContent ?? ''), null, {
+          timeout: 60_000,
+        });
+        await page.click('[data-testid=pair-editor] summary');
+        const rows = () => page.locator('[data-testid=pair-row]').count();
+        expect(await rows()).toBe(25);
+        expect(await page.locator('[data-testid=pair-editor] input, [data-testid=pair-editor] button').count()).toBeLessThanOrEqual(60 * 3);
+        expect(await page.textContent('[data-testid=pairs-page]')).toContain('Pairs 1–25 of 5,000');
+        await page.click('[data-testid=pairs-next]');
+        expect(await page.textContent('[data-testid=pairs-page]')).toContain('Pairs 26–50 of 5,000');
+        expect(await page.inputValue('[aria-label="Prompt 26"]')).toBe('What is item 25?');
+        expect(await rows()).toBe(25);
 
-      // Find one pair among 5,000, edit its response (applied on leaving the field), then remove it.
-      await page.fill('[data-testid=pair-filter]', 'item 4321?');
-      await page.waitForFunction(() => document.querySelectorAll('[data-testid=pair-row]').length === 1);
-      expect(await page.textContent('[data-testid=pair-matches]')).toContain('1 of 5,000 pairs match');
-      await page.fill('[aria-label="Response 4322"]', 'Edited.');
-      await page.press('[aria-label="Response 4322"]', 'Tab');
-      await page.waitForFunction(() => (document.querySelector('[aria-label="Response 4322"]') as HTMLInputElement | null)?.value === 'Edited.');
-      const t0 = Date.now();
-      await page.click('[aria-label="Remove 4322"]');
-      await page.waitForFunction(() => /4,999/.test(document.querySelector('[data-testid=pair-editor] summary')?.textContent ?? ''));
-      const removeMs = Date.now() - t0;
-      expect(await page.textContent('[data-testid=pair-matches]')).toContain('No pair matches');
-      await page.fill('[data-testid=pair-filter]', '');
-      expect(await rows()).toBe(25);
-      console.info(`5,000 pairs: removing one took ${removeMs} ms to show`);
-      expect(errors).toEqual([]);
-    }), 200_000);
+        // Find one pair among 5,000, edit its response (applied on leaving the field), then remove it.
+        await page.fill('[data-testid=pair-filter]', 'item 4321?');
+        await page.waitForFunction(() => document.querySelectorAll('[data-testid=pair-row]').length === 1);
+        expect(await page.textContent('[data-testid=pair-matches]')).toContain('1 of 5,000 pairs match');
+        await page.fill('[aria-label="Response 4322"]', 'Edited.');
+        await page.press('[aria-label="Response 4322"]', 'Tab');
+        await page.waitForFunction(() => (document.querySelector('[aria-label="Response 4322"]') as HTMLInputElement | null)?.value === 'Edited.');
+        const t0 = Date.now();
+        await page.click('[aria-label="Remove 4322"]');
+        await page.waitForFunction(() => /4,999/.test(document.querySelector('[data-testid=pair-editor] summary')?.textContent ?? ''));
+        const removeMs = Date.now() - t0;
+        expect(await page.textContent('[data-testid=pair-matches]')).toContain('No pair matches');
+        await page.fill('[data-testid=pair-filter]', '');
+        expect(await rows()).toBe(25);
+        console.info(`5,000 pairs: removing one took ${removeMs} ms to show`);
+        expect(errors).toEqual([]);
+      }),
+    200_000,
+  );
 });
 
 describe('offline and installable', () => {
@@ -97,7 +109,12 @@ describe('offline and installable', () => {
         expect(manifest?.name).toBe('Small GPT Playground');
         expect(manifest?.icons.length).toBeGreaterThan(0);
         // The worker takes control (once it has stored the whole build), and the page reloads isolated.
-        await expect.poll(() => page.evaluate(() => crossOriginIsolated && navigator.serviceWorker.controller !== null).catch(() => false), { timeout: 120_000, interval: 500 }).toBe(true);
+        await expect
+          .poll(() => page.evaluate(() => crossOriginIsolated && navigator.serviceWorker.controller !== null).catch(() => false), {
+            timeout: 120_000,
+            interval: 500,
+          })
+          .toBe(true);
         await ready(page);
         const stored = await page.evaluate(async () => {
           const keys = await caches.keys();
@@ -131,11 +148,22 @@ describe('offline and installable', () => {
 /** Interactive controls inside the viewport and visible: what a person sees they can use on the first screen. */
 const controlsInView = (page: Page) =>
   page.evaluate(() =>
-    [...document.querySelectorAll<HTMLElement>('input, select, textarea, button, summary, a[href]')].filter((el) => {
-      const r = el.getBoundingClientRect();
-      const style = getComputedStyle(el);
-      return r.width > 0 && r.height > 0 && r.bottom > 0 && r.top < innerHeight && r.right > 0 && r.left < innerWidth && style.visibility !== 'hidden' && el.closest('details:not([open]) > :not(summary)') === null;
-    }).map((el) => `${el.tagName.toLowerCase()}${el.dataset.testid ? `[${el.dataset.testid}]` : ''}`),
+    [...document.querySelectorAll<HTMLElement>('input, select, textarea, button, summary, a[href]')]
+      .filter((el) => {
+        const r = el.getBoundingClientRect();
+        const style = getComputedStyle(el);
+        return (
+          r.width > 0 &&
+          r.height > 0 &&
+          r.bottom > 0 &&
+          r.top < innerHeight &&
+          r.right > 0 &&
+          r.left < innerWidth &&
+          style.visibility !== 'hidden' &&
+          el.closest('details:not([open]) > :not(summary)') === null
+        );
+      })
+      .map((el) => `${el.tagName.toLowerCase()}${el.dataset.testid ? `[${el.dataset.testid}]` : ''}`),
   );
 
 /** Replace the browser's Wake Lock with a counter: how many screen locks the page holds now, and has asked for. */
@@ -153,121 +181,148 @@ const countWakeLocks = (page: Page) =>
 const wakeLocks = (page: Page) => page.evaluate(() => (window as unknown as { __wake: { requests: number; held: number } }).__wake);
 
 describe('the lesson view', () => {
-  it('is the first visit’s view: one obvious first action and ≤ 10 controls at 1366×768; each step shows its one control; the rest folded; the step and mode in the URL', () =>
-    withPage(app, '?lang=en', async ({ page, errors }) => {
-      await page.setViewportSize({ width: 1366, height: 768 });
-      await ready(page);
-      await page.waitForSelector('[data-testid=lesson-mode][data-step="1"]');
-      await page.waitForSelector('[data-testid=lesson-starter]:not([disabled])');
-      const controls = await controlsInView(page);
-      console.info(`lesson, first screen at 1366×768: ${controls.length} controls: ${controls.join(' ')}`);
-      expect(controls.length).toBeLessThanOrEqual(10);
-      // One primary action in view: load the starter.
-      const primaries = await page.locator('button.primary:visible').evaluateAll((els) => els.map((e) => e.getAttribute('data-testid')));
-      expect(primaries).toEqual(['lesson-starter']);
-      await page.screenshot({ path: 'test-results/screenshots/lesson-mode-step1-en.png' });
-      // Everything else a click away, folded.
-      expect(await page.isVisible('[data-testid=pretrain-start]')).toBe(false);
-      expect(await page.locator('[data-testid=pretrain-start]').count()).toBe(1);
+  it(
+    'is the first visit’s view: one obvious first action and ≤ 10 controls at 1366×768; each step shows its one control; the rest folded; the step and mode in the URL',
+    () =>
+      withPage(app, '?lang=en', async ({ page, errors }) => {
+        await page.setViewportSize({ width: 1366, height: 768 });
+        await ready(page);
+        await page.waitForSelector('[data-testid=lesson-mode][data-step="1"]');
+        await page.waitForSelector('[data-testid=lesson-starter]:not([disabled])');
+        const controls = await controlsInView(page);
+        console.info(`lesson, first screen at 1366×768: ${controls.length} controls: ${controls.join(' ')}`);
+        expect(controls.length).toBeLessThanOrEqual(10);
+        // One primary action in view: load the starter.
+        const primaries = await page.locator('button.primary:visible').evaluateAll((els) => els.map((e) => e.getAttribute('data-testid')));
+        expect(primaries).toEqual(['lesson-starter']);
+        await page.screenshot({ path: 'test-results/screenshots/lesson-mode-step1-en.png' });
+        // Everything else a click away, folded.
+        expect(await page.isVisible('[data-testid=pretrain-start]')).toBe(false);
+        expect(await page.locator('[data-testid=pretrain-start]').count()).toBe(1);
 
-      // 1 → 2: load the starter; the lesson moves on to asking it.
-      await page.click('[data-testid=lesson-starter]');
-      await page.waitForSelector('[data-testid=lesson-mode][data-step="2"]', { timeout: 60_000 });
-      expect(new URL(page.url()).searchParams.get('mode')).toBe('lesson');
-      expect(new URL(page.url()).searchParams.get('step')).toBe('2');
-      await page.click('[data-testid=lesson-ask]');
-      await page.waitForFunction(() => (document.querySelector('[data-testid=lesson-reply]')?.textContent ?? '').trim().length > 0, null, { timeout: 60_000 });
-      await page.waitForSelector('[data-testid=lesson-ask]:not([disabled])', { timeout: 60_000 });
-      await page.screenshot({ path: 'test-results/screenshots/lesson-mode-step2-en.png' });
+        // 1 → 2: load the starter; the lesson moves on to asking it.
+        await page.click('[data-testid=lesson-starter]');
+        await page.waitForSelector('[data-testid=lesson-mode][data-step="2"]', { timeout: 60_000 });
+        expect(new URL(page.url()).searchParams.get('mode')).toBe('lesson');
+        expect(new URL(page.url()).searchParams.get('step')).toBe('2');
+        await page.click('[data-testid=lesson-ask]');
+        await page.waitForFunction(() => (document.querySelector('[data-testid=lesson-reply]')?.textContent ?? '').trim().length > 0, null, {
+          timeout: 60_000,
+        });
+        await page.waitForSelector('[data-testid=lesson-ask]:not([disabled])', { timeout: 60_000 });
+        await page.screenshot({ path: 'test-results/screenshots/lesson-mode-step2-en.png' });
 
-      // 3: fine-tune, its chart and diagram beside; it runs, and stops.
-      await page.click('[data-testid=lesson-next]');
-      await page.click('[data-testid=lesson-finetune]');
-      await page.waitForFunction(() => /Step [1-9]/.test(document.querySelector('[data-testid=lesson-progress]')?.textContent ?? ''), null, { timeout: 120_000 });
-      expect(await page.isVisible('[data-testid=loss-chart]')).toBe(true);
-      await page.screenshot({ path: 'test-results/screenshots/lesson-mode-step3-en.png' });
-      // Stop: the run scores its answers (which can take minutes on a slow machine), then ends.
-      await page.click('[data-testid=lesson-stop]');
-      await page.waitForSelector('[data-testid=lesson-finetune]:not([disabled])', { timeout: 600_000 });
+        // 3: fine-tune, its chart and diagram beside; it runs, and stops.
+        await page.click('[data-testid=lesson-next]');
+        await page.click('[data-testid=lesson-finetune]');
+        await page.waitForFunction(() => /Step [1-9]/.test(document.querySelector('[data-testid=lesson-progress]')?.textContent ?? ''), null, {
+          timeout: 120_000,
+        });
+        expect(await page.isVisible('[data-testid=loss-chart]')).toBe(true);
+        await page.screenshot({ path: 'test-results/screenshots/lesson-mode-step3-en.png' });
+        // Stop: the run scores its answers (which can take minutes on a slow machine), then ends.
+        await page.click('[data-testid=lesson-stop]');
+        await page.waitForSelector('[data-testid=lesson-finetune]:not([disabled])', { timeout: 600_000 });
 
-      // All settings: a click away.
-      await page.click('[data-testid=all-settings] > summary');
-      expect(await page.isVisible('[data-testid=finetune-start]')).toBe(true);
+        // All settings: a click away.
+        await page.click('[data-testid=all-settings] > summary');
+        expect(await page.isVisible('[data-testid=finetune-start]')).toBe(true);
 
-      // The view survives a reload (it is in the URL); the lab is one choice away and remembered too.
-      await page.reload();
-      await page.waitForSelector('[data-testid=lesson-mode][data-step="3"]');
-      await page.selectOption('[data-testid=mode-select]', 'lab');
-      await page.waitForSelector('[data-testid=view-column]');
-      expect(new URL(page.url()).searchParams.get('mode')).toBe('lab');
-      // The next visit to the bare address opens the lab chosen last.
-      await page.goto(app.url);
-      await page.waitForSelector('[data-testid=view-column]');
-      expect(await page.inputValue('[data-testid=mode-select]')).toBe('lab');
-      expect(errors).toEqual([]);
-    }), 900_000);
+        // The view survives a reload (it is in the URL); the lab is one choice away and remembered too.
+        await page.reload();
+        await page.waitForSelector('[data-testid=lesson-mode][data-step="3"]');
+        await page.selectOption('[data-testid=mode-select]', 'lab');
+        await page.waitForSelector('[data-testid=view-column]');
+        expect(new URL(page.url()).searchParams.get('mode')).toBe('lab');
+        // The next visit to the bare address opens the lab chosen last.
+        await page.goto(app.url);
+        await page.waitForSelector('[data-testid=view-column]');
+        expect(await page.inputValue('[data-testid=mode-select]')).toBe('lab');
+        expect(errors).toEqual([]);
+      }),
+    900_000,
+  );
 });
 
 describe('the presentation view', () => {
-  it('at 1280×720: large type, the chart, diagram and answers; Space pauses and resumes, → steps once, F fine-tunes; the screen stays awake while training', () =>
-    withPage(app, '?lang=en&backend=wasm&mode=lab', async ({ page, errors }) => {
-      await page.setViewportSize({ width: 1280, height: 720 });
-      await ready(page);
-      await countWakeLocks(page);
-      await page.click('[data-testid=starter-en]');
-      await page.waitForSelector('[data-testid=notice]:has-text("pretrained starter")', { timeout: 60_000 });
-      await page.waitForSelector('[data-testid=pairs-info]', { state: 'attached', timeout: 60_000 });
-      await page.selectOption('[data-testid=mode-select]', 'present');
-      await page.waitForSelector('[data-testid=present-mode]');
-      expect(new URL(page.url()).searchParams.get('present')).toBe('1');
-      const status = () => page.getAttribute('[data-testid=present-progress]', 'data-status');
-      const step = async () => Number(await page.getAttribute('[data-testid=present-progress]', 'data-step'));
+  it(
+    'at 1280×720: large type, the chart, diagram and answers; Space pauses and resumes, → steps once, F fine-tunes; the screen stays awake while training',
+    () =>
+      withPage(app, '?lang=en&backend=wasm&mode=lab', async ({ page, errors }) => {
+        await page.setViewportSize({ width: 1280, height: 720 });
+        await ready(page);
+        await countWakeLocks(page);
+        await page.click('[data-testid=starter-en]');
+        await page.waitForSelector('[data-testid=notice]:has-text("pretrained starter")', { timeout: 60_000 });
+        await page.waitForSelector('[data-testid=pairs-info]', { state: 'attached', timeout: 60_000 });
+        await page.selectOption('[data-testid=mode-select]', 'present');
+        await page.waitForSelector('[data-testid=present-mode]');
+        expect(new URL(page.url()).searchParams.get('present')).toBe('1');
+        const status = () => page.getAttribute('[data-testid=present-progress]', 'data-status');
+        const step = async () => Number(await page.getAttribute('[data-testid=present-progress]', 'data-step'));
 
-      await page.keyboard.press('f');
-      await page.waitForFunction(() => Number(document.querySelector('[data-testid=present-progress]')?.getAttribute('data-step')) >= 3, null, { timeout: 120_000 });
-      expect(await status()).toBe('running');
-      expect((await wakeLocks(page)).held).toBe(1);
+        await page.keyboard.press('f');
+        await page.waitForFunction(() => Number(document.querySelector('[data-testid=present-progress]')?.getAttribute('data-step')) >= 3, null, {
+          timeout: 120_000,
+        });
+        expect(await status()).toBe('running');
+        expect((await wakeLocks(page)).held).toBe(1);
 
-      await page.keyboard.press(' ');
-      await page.waitForSelector('[data-testid=present-progress][data-status=paused]', { timeout: 30_000 });
-      expect((await wakeLocks(page)).held).toBe(0);
-      const paused = await step();
-      await page.keyboard.press('ArrowRight');
-      await page.waitForFunction((n) => Number(document.querySelector('[data-testid=present-progress]')?.getAttribute('data-step')) === n + 1, paused, { timeout: 30_000 });
-      await page.waitForSelector('[data-testid=present-progress][data-status=paused]', { timeout: 30_000 });
-      expect(await step()).toBe(paused + 1);
+        await page.keyboard.press(' ');
+        await page.waitForSelector('[data-testid=present-progress][data-status=paused]', { timeout: 30_000 });
+        expect((await wakeLocks(page)).held).toBe(0);
+        const paused = await step();
+        await page.keyboard.press('ArrowRight');
+        await page.waitForFunction((n) => Number(document.querySelector('[data-testid=present-progress]')?.getAttribute('data-step')) === n + 1, paused, {
+          timeout: 30_000,
+        });
+        await page.waitForSelector('[data-testid=present-progress][data-status=paused]', { timeout: 30_000 });
+        expect(await step()).toBe(paused + 1);
 
-      // Readable on a projector: large type, the chart in view, nothing wider than the screen.
-      const look = await page.evaluate(() => {
-        const px = (sel: string) => parseFloat(getComputedStyle(document.querySelector(sel)!).fontSize);
-        const chart = document.querySelector('[data-testid=loss-chart]')!.getBoundingClientRect();
-        return { progress: px('[data-testid=present-progress]'), body: px('.present'), chartBottom: chart.bottom, chartWidth: chart.width, scrollWidth: document.documentElement.scrollWidth };
-      });
-      console.info(`presentation at 1280×720: ${JSON.stringify(look)}`);
-      expect(look.progress).toBeGreaterThanOrEqual(22);
-      expect(look.body).toBeGreaterThanOrEqual(18);
-      expect(look.chartBottom).toBeLessThanOrEqual(720);
-      expect(look.chartWidth).toBeGreaterThan(600);
-      expect(look.scrollWidth).toBeLessThanOrEqual(1280);
-      expect(await page.locator('[data-testid=data-panel], [data-testid=pretrain-start]').count()).toBe(0);
-      await page.screenshot({ path: 'test-results/screenshots/present-en.png' });
+        // Readable on a projector: large type, the chart in view, nothing wider than the screen.
+        const look = await page.evaluate(() => {
+          const px = (sel: string) => parseFloat(getComputedStyle(document.querySelector(sel)!).fontSize);
+          const chart = document.querySelector('[data-testid=loss-chart]')!.getBoundingClientRect();
+          return {
+            progress: px('[data-testid=present-progress]'),
+            body: px('.present'),
+            chartBottom: chart.bottom,
+            chartWidth: chart.width,
+            scrollWidth: document.documentElement.scrollWidth,
+          };
+        });
+        console.info(`presentation at 1280×720: ${JSON.stringify(look)}`);
+        expect(look.progress).toBeGreaterThanOrEqual(22);
+        expect(look.body).toBeGreaterThanOrEqual(18);
+        expect(look.chartBottom).toBeLessThanOrEqual(720);
+        expect(look.chartWidth).toBeGreaterThan(600);
+        expect(look.scrollWidth).toBeLessThanOrEqual(1280);
+        expect(await page.locator('[data-testid=data-panel], [data-testid=pretrain-start]').count()).toBe(0);
+        await page.screenshot({ path: 'test-results/screenshots/present-en.png' });
 
-      await page.keyboard.press(' ');
-      await page.waitForSelector('[data-testid=present-progress][data-status=running]', { timeout: 30_000 });
-      expect((await wakeLocks(page)).held).toBe(1);
-      await page.click('[data-testid=present-exit]');
-      await page.selectOption('[data-testid=mode-select]', 'lab');
-      // Stop: the run scores its answers (minutes on a slow machine; the lock is held meanwhile), then ends.
-      await untilRunEnds(page, () => page.click('[data-testid=finetune-stop]'), 600_000);
-      expect((await wakeLocks(page)).held).toBe(0);
-      expect((await wakeLocks(page)).requests).toBe(3); // the start, the one step, the resume
-      expect(errors).toEqual([]);
-    }), 900_000);
+        await page.keyboard.press(' ');
+        await page.waitForSelector('[data-testid=present-progress][data-status=running]', { timeout: 30_000 });
+        expect((await wakeLocks(page)).held).toBe(1);
+        await page.click('[data-testid=present-exit]');
+        await page.selectOption('[data-testid=mode-select]', 'lab');
+        // Stop: the run scores its answers (minutes on a slow machine; the lock is held meanwhile), then ends.
+        await untilRunEnds(page, () => page.click('[data-testid=finetune-stop]'), 600_000);
+        expect((await wakeLocks(page)).held).toBe(0);
+        expect((await wakeLocks(page)).requests).toBe(3); // the start, the one step, the resume
+        expect(errors).toEqual([]);
+      }),
+    900_000,
+  );
 });
 
 describe('accessibility (axe-core)', () => {
   const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-  interface Violation { id: string; impact: string | null; help: string; nodes: { target: unknown[]; failureSummary?: string }[] }
+  interface Violation {
+    id: string;
+    impact: string | null;
+    help: string;
+    nodes: { target: unknown[]; failureSummary?: string }[];
+  }
   /** axe's serious and critical violations on the page as it is now. */
   const serious = async (page: Page): Promise<Violation[]> => {
     await page.addScriptTag({ content: AXE });
@@ -279,30 +334,43 @@ describe('accessibility (axe-core)', () => {
     expect(passes).toBeGreaterThan(10); // axe ran
     return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
   };
-  const describeAll = (vs: Violation[]) => vs.map((v) => `${v.id} (${v.impact}): ${v.help}: ${v.nodes.slice(0, 3).map((n) => `${JSON.stringify(n.target)} ${n.failureSummary ?? ''}`).join(' | ')}`).join('\n');
+  const describeAll = (vs: Violation[]) =>
+    vs
+      .map(
+        (v) =>
+          `${v.id} (${v.impact}): ${v.help}: ${v.nodes
+            .slice(0, 3)
+            .map((n) => `${JSON.stringify(n.target)} ${n.failureSummary ?? ''}`)
+            .join(' | ')}`,
+      )
+      .join('\n');
 
   for (const lang of ['en', 'zh'] as const) {
     for (const mode of ['lesson', 'lab', 'present'] as const) {
-      it(`${mode} view in ${lang === 'en' ? 'English' : 'Chinese'}: no serious or critical violations`, () =>
-        withPage(app, `?lang=${lang}&mode=${mode === 'present' ? 'lab' : mode}`, async ({ page, errors }) => {
-          await ready(page);
-          if (mode !== 'lesson') {
-            // With a model: the diagram, the chart's curves and the runs table are drawn too.
-            await page.click(`[data-testid=starter-${lang}]`);
-            await page.waitForSelector('[data-testid=model-info]', { timeout: 60_000 });
-          }
-          if (mode === 'present') {
-            await page.selectOption('[data-testid=mode-select]', 'present');
-            await page.waitForSelector('[data-testid=present-mode]');
-          }
-          // The reasons behind the badge are checked too: open them.
-          await page.click('[data-testid=backend-badge]');
-          if (mode === 'lesson') await page.click('[data-testid=all-settings] > summary');
-          await page.screenshot({ path: `test-results/screenshots/axe-${mode}-${lang}.png` });
-          const found = await serious(page);
-          expect(found, describeAll(found)).toEqual([]);
-          expect(errors).toEqual([]);
-        }), 200_000);
+      it(
+        `${mode} view in ${lang === 'en' ? 'English' : 'Chinese'}: no serious or critical violations`,
+        () =>
+          withPage(app, `?lang=${lang}&mode=${mode === 'present' ? 'lab' : mode}`, async ({ page, errors }) => {
+            await ready(page);
+            if (mode !== 'lesson') {
+              // With a model: the diagram, the chart's curves and the runs table are drawn too.
+              await page.click(`[data-testid=starter-${lang}]`);
+              await page.waitForSelector('[data-testid=model-info]', { timeout: 60_000 });
+            }
+            if (mode === 'present') {
+              await page.selectOption('[data-testid=mode-select]', 'present');
+              await page.waitForSelector('[data-testid=present-mode]');
+            }
+            // The reasons behind the badge are checked too: open them.
+            await page.click('[data-testid=backend-badge]');
+            if (mode === 'lesson') await page.click('[data-testid=all-settings] > summary');
+            await page.screenshot({ path: `test-results/screenshots/axe-${mode}-${lang}.png` });
+            const found = await serious(page);
+            expect(found, describeAll(found)).toEqual([]);
+            expect(errors).toEqual([]);
+          }),
+        200_000,
+      );
     }
   }
 });

@@ -179,11 +179,20 @@ export async function backendReport(page: Page): Promise<BackendReport> {
 /** The page's training worker, as Playwright sees it (the newest one: a recovery starts a new worker). */
 export function trainingWorker(page: Page): Worker {
   const workers = page.workers().filter((w) => /training\.worker/.test(w.url()));
-  if (!workers.length) throw new Error(`no training worker among ${page.workers().map((w) => w.url()).join(', ') || 'none'}`);
+  if (!workers.length)
+    throw new Error(
+      `no training worker among ${
+        page
+          .workers()
+          .map((w) => w.url())
+          .join(', ') || 'none'
+      }`,
+    );
   return workers[workers.length - 1];
 }
 
-export const chartPoints = (page: Page): Promise<number> => page.evaluate(() => Number(document.querySelector('[data-testid=loss-chart]')?.getAttribute('data-points') ?? 0));
+export const chartPoints = (page: Page): Promise<number> =>
+  page.evaluate(() => Number(document.querySelector('[data-testid=loss-chart]')?.getAttribute('data-points') ?? 0));
 
 export async function createModel(page: Page): Promise<void> {
   await page.click('[data-testid=create-model]');
@@ -229,7 +238,8 @@ export async function startPretraining(page: Page, steps: number, sampleEvery = 
 }
 
 /** The step the pretraining progress line shows. */
-export const progressStep = async (page: Page): Promise<number> => Number((await page.textContent('[data-testid=pretrain-progress]'))?.match(/Step (\d+)/)?.[1] ?? NaN);
+export const progressStep = async (page: Page): Promise<number> =>
+  Number((await page.textContent('[data-testid=pretrain-progress]'))?.match(/Step (\d+)/)?.[1] ?? NaN);
 
 /** Wait until the autosave has stored a step ≥ n, and return that step. */
 export async function autosavedAt(page: Page, n: number, timeout = 120_000): Promise<number> {
@@ -241,8 +251,14 @@ export async function autosavedAt(page: Page, n: number, timeout = 120_000): Pro
 /** First and last logged train loss (means of the first and last fifth), from the chart's CSV export: the data the chart draws. */
 export async function firstLastLoss(page: Page): Promise<[number, number]> {
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('text=Export chart data (CSV)')]);
-  const csv = readFileSync((await download.path())!, 'utf8').trim().split('\n');
-  const steps = csv.slice(1).map((l) => l.split(',')).filter((c) => c[2] === 'step').map((c) => Number(c[5]));
+  const csv = readFileSync((await download.path())!, 'utf8')
+    .trim()
+    .split('\n');
+  const steps = csv
+    .slice(1)
+    .map((l) => l.split(','))
+    .filter((c) => c[2] === 'step')
+    .map((c) => Number(c[5]));
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const k = Math.max(1, Math.floor(steps.length / 5));
   return [mean(steps.slice(0, k)), mean(steps.slice(-k))];

@@ -35,8 +35,14 @@ async function stepLosses(page: Page, steps: number): Promise<number[]> {
   // The chart (and its CSV) catches up from a timer after the run's end: wait until it holds every step.
   await page.waitForFunction((n) => Number(document.querySelector('[data-testid=loss-chart]')?.getAttribute('data-points')) >= n, steps, { timeout: 10_000 });
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('text=Export chart data (CSV)')]);
-  const csv = readFileSync((await download.path())!, 'utf8').trim().split('\n');
-  return csv.slice(1).map((l) => l.split(',')).filter((c) => c[2] === 'step').map((c) => Number(c[5]));
+  const csv = readFileSync((await download.path())!, 'utf8')
+    .trim()
+    .split('\n');
+  return csv
+    .slice(1)
+    .map((l) => l.split(','))
+    .filter((c) => c[2] === 'step')
+    .map((c) => Number(c[5]));
 }
 
 it('a generated token shows its probability and the five most likely alternatives', async () => {
@@ -116,7 +122,9 @@ it('"pause at step 20" pauses at exactly 20 and resumes to the same losses as a 
     await page.waitForSelector('[data-testid=pretrain-resume]:not([disabled])', { timeout: 120_000 });
     expect(await page.locator('[data-testid=pretrain-progress]').textContent()).toContain('20 / 30');
     // the breakpoint's marker (the chart redraws at most once a second while a run is on)
-    await expect.poll(async () => Number(await page.locator('[data-testid=loss-chart]').getAttribute('data-markers')), { timeout: 5000 }).toBeGreaterThanOrEqual(1);
+    await expect
+      .poll(async () => Number(await page.locator('[data-testid=loss-chart]').getAttribute('data-markers')), { timeout: 5000 })
+      .toBeGreaterThanOrEqual(1);
     await page.click('[data-testid=pretrain-resume]');
     await idle(page, before);
     const longTasks = await page.evaluate((start) => {
@@ -127,7 +135,8 @@ it('"pause at step 20" pauses at exactly 20 and resumes to the same losses as a 
     }, t0);
     // Printed, not asserted: the count depends on the machine's load (the benchmark's business, not a test's).
     console.log(`diagnostics on: long tasks (> 50 ms) on the main thread over the run: ${longTasks.length} [${longTasks.join(', ')}] ms`);
-    for (const d of ['perplexity', 'gradNorm', 'weightNorms', 'memory']) expect(await page.locator(`[data-testid=diag-chart-${d}] polyline`).count()).toBeGreaterThan(0);
+    for (const d of ['perplexity', 'gradNorm', 'weightNorms', 'memory'])
+      expect(await page.locator(`[data-testid=diag-chart-${d}] polyline`).count()).toBeGreaterThan(0);
     const losses = await stepLosses(page, 30);
     expect(losses).toEqual(reference);
     expect(errors).toEqual([]);

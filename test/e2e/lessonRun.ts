@@ -39,7 +39,12 @@ const runsEnded = (page: Page) => page.evaluate(() => Number(document.querySelec
 export const pageBox = (page: Page, selector: string): Promise<Box> =>
   page.locator(selector).evaluate((el) => {
     const r = el.getBoundingClientRect();
-    return { top: Math.round(r.top + scrollY), bottom: Math.round(r.bottom + scrollY), left: Math.round(r.left + scrollX), right: Math.round(r.right + scrollX) };
+    return {
+      top: Math.round(r.top + scrollY),
+      bottom: Math.round(r.bottom + scrollY),
+      left: Math.round(r.left + scrollX),
+      right: Math.round(r.right + scrollX),
+    };
   });
 
 /** The lesson on WebAssembly, in a language. */
@@ -77,7 +82,9 @@ export async function teachingMoment(page: Page, lang: 'en' | 'zh', url?: string
   await page.waitForSelector('[data-testid=lesson-mode][data-step="4"]');
   await page.waitForSelector('[data-testid=quiz-view]');
   await page.evaluate(() => window.scrollTo(0, 0));
-  const score = await page.locator('[data-testid=quiz-view]').evaluate((el) => [Number(el.getAttribute('data-before')), Number(el.getAttribute('data-knowledge'))]);
+  const score = await page
+    .locator('[data-testid=quiz-view]')
+    .evaluate((el) => [Number(el.getAttribute('data-before')), Number(el.getAttribute('data-knowledge'))]);
   return {
     backend,
     readyMs,

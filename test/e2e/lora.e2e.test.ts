@@ -54,7 +54,9 @@ describe('LoRA in Chromium', () => {
       expect(share).toBeGreaterThan(0.5);
       expect(share).toBeLessThan(10);
       // After the run the diagram shows each block's adapter update, ‖(α/r)·B·A‖ > 0; the weights are frozen.
-      await page.waitForFunction(() => /adapter update [1-9]/.test(document.querySelector('[data-testid="lora-block.1"]')?.textContent ?? ''), null, { timeout: 30_000 });
+      await page.waitForFunction(() => /adapter update [1-9]/.test(document.querySelector('[data-testid="lora-block.1"]')?.textContent ?? ''), null, {
+        timeout: 30_000,
+      });
       expect(await page.getAttribute('[data-testid="group-block.1"]', 'data-state')).toBe('frozen');
 
       // Merged export: a plain model file; tensors LoRA does not touch equal the pretrained snapshot's.
@@ -98,7 +100,10 @@ describe('LoRA in Chromium', () => {
         await untilRunEnds(page, () => page.click('[data-testid=finetune-start]'), 300_000);
         await page.waitForFunction((n) => document.querySelectorAll('[data-testid=run-row] [data-status=done]').length > n, before, { timeout: 10_000 });
       }
-      const [lastDl] = await Promise.all([page.waitForEvent('download'), page.locator('[data-testid=run-row]').last().locator('[data-testid=run-export-adapter]').click()]);
+      const [lastDl] = await Promise.all([
+        page.waitForEvent('download'),
+        page.locator('[data-testid=run-row]').last().locator('[data-testid=run-export-adapter]').click(),
+      ]);
       await load(page, 'last.safetensors', readFileSync((await lastDl.path())!), 'Loaded the LoRA adapters of last.safetensors onto this model');
       expect(errors).toEqual([]);
     } finally {

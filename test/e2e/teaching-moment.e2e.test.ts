@@ -19,39 +19,45 @@ const inViewport = async (page: Page, b: Box): Promise<boolean> => {
 };
 
 describe('the teaching moment', () => {
-  it('after the default fine-tune in the lesson, the quiz before → after and the loss chart share one screen at 1366×768, and are one scroll apart at most at 390×844', () =>
-    withPage(app, lessonQuery('en'), async ({ page, errors }) => {
-      await page.setViewportSize({ width: 1366, height: 768 });
-      const m = await teachingMoment(page, 'en');
-      console.info(`teaching moment at 1366×768: quiz ${m.before} → ${m.after}; quiz ${JSON.stringify(m.quizBox)}, chart ${JSON.stringify(m.chartBox)}`);
-      // The fine-tune taught something the quiz can show, and the quiz shows answers, not only a score.
-      expect(m.after).toBeGreaterThan(m.before);
-      expect(await page.textContent('[data-testid=quiz-summary]')).toMatch(/→/);
-      expect(await page.locator('[data-testid=quiz-row]').count()).toBeGreaterThanOrEqual(3);
-      expect(await page.locator(LESSON_CHART).locator('.recharts-line').count()).toBeGreaterThan(0);
-      // All of the quiz panel (score, answers, pager) and all of the chart's panel, without scrolling.
-      expect(await page.evaluate(() => scrollY)).toBe(0);
-      expect(await inViewport(page, m.quizBox), `quiz ${JSON.stringify(m.quizBox)}`).toBe(true);
-      expect(await inViewport(page, m.chartBox), `chart ${JSON.stringify(m.chartBox)}`).toBe(true);
-      await page.screenshot({ path: 'test-results/screenshots/teaching-moment-1366x768.png' });
+  it(
+    'after the default fine-tune in the lesson, the quiz before → after and the loss chart share one screen at 1366×768, and are one scroll apart at most at 390×844',
+    () =>
+      withPage(app, lessonQuery('en'), async ({ page, errors }) => {
+        await page.setViewportSize({ width: 1366, height: 768 });
+        const m = await teachingMoment(page, 'en');
+        console.info(`teaching moment at 1366×768: quiz ${m.before} → ${m.after}; quiz ${JSON.stringify(m.quizBox)}, chart ${JSON.stringify(m.chartBox)}`);
+        // The fine-tune taught something the quiz can show, and the quiz shows answers, not only a score.
+        expect(m.after).toBeGreaterThan(m.before);
+        expect(await page.textContent('[data-testid=quiz-summary]')).toMatch(/→/);
+        expect(await page.locator('[data-testid=quiz-row]').count()).toBeGreaterThanOrEqual(3);
+        expect(await page.locator(LESSON_CHART).locator('.recharts-line').count()).toBeGreaterThan(0);
+        // All of the quiz panel (score, answers, pager) and all of the chart's panel, without scrolling.
+        expect(await page.evaluate(() => scrollY)).toBe(0);
+        expect(await inViewport(page, m.quizBox), `quiz ${JSON.stringify(m.quizBox)}`).toBe(true);
+        expect(await inViewport(page, m.chartBox), `chart ${JSON.stringify(m.chartBox)}`).toBe(true);
+        await page.screenshot({ path: 'test-results/screenshots/teaching-moment-1366x768.png' });
 
-      // A phone: one column. With the upper of the two at the top of the screen, one screen's scroll shows all of
-      // the lower: the quiz's score (before → after) and the chart's panel are at most one scroll apart.
-      await page.setViewportSize({ width: 390, height: 844 });
-      await page.waitForFunction(() => getComputedStyle(document.querySelector('.lesson-layout')!).gridTemplateColumns.split(' ').length === 1);
-      const chart = await pageBox(page, LESSON_CHART);
-      const score = await pageBox(page, '[data-testid=quiz-summary]');
-      const [upper, lower] = chart.top <= score.top ? [chart, score] : [score, chart];
-      console.info(`teaching moment at 390×844: chart ${JSON.stringify(chart)}, quiz score ${JSON.stringify(score)}: ${lower.bottom - upper.top} px from the top of one to the bottom of the other`);
-      expect(lower.bottom - upper.top).toBeLessThanOrEqual(2 * 844);
-      // Nothing wider than the phone's screen.
-      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
-      await page.evaluate((y) => window.scrollTo(0, y), upper.top);
-      await page.screenshot({ path: 'test-results/screenshots/teaching-moment-390x844-1.png' });
-      // One scroll on (the lower's bottom at the screen's bottom): all of the lower in view.
-      await page.evaluate((y) => window.scrollTo(0, y), Math.max(upper.top, lower.bottom - 844));
-      expect(await inViewport(page, lower)).toBe(true);
-      await page.screenshot({ path: 'test-results/screenshots/teaching-moment-390x844-2.png' });
-      expect(errors).toEqual([]);
-    }), 900_000);
+        // A phone: one column. With the upper of the two at the top of the screen, one screen's scroll shows all of
+        // the lower: the quiz's score (before → after) and the chart's panel are at most one scroll apart.
+        await page.setViewportSize({ width: 390, height: 844 });
+        await page.waitForFunction(() => getComputedStyle(document.querySelector('.lesson-layout')!).gridTemplateColumns.split(' ').length === 1);
+        const chart = await pageBox(page, LESSON_CHART);
+        const score = await pageBox(page, '[data-testid=quiz-summary]');
+        const [upper, lower] = chart.top <= score.top ? [chart, score] : [score, chart];
+        console.info(
+          `teaching moment at 390×844: chart ${JSON.stringify(chart)}, quiz score ${JSON.stringify(score)}: ${lower.bottom - upper.top} px from the top of one to the bottom of the other`,
+        );
+        expect(lower.bottom - upper.top).toBeLessThanOrEqual(2 * 844);
+        // Nothing wider than the phone's screen.
+        expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+        await page.evaluate((y) => window.scrollTo(0, y), upper.top);
+        await page.screenshot({ path: 'test-results/screenshots/teaching-moment-390x844-1.png' });
+        // One scroll on (the lower's bottom at the screen's bottom): all of the lower in view.
+        await page.evaluate((y) => window.scrollTo(0, y), Math.max(upper.top, lower.bottom - 844));
+        expect(await inViewport(page, lower)).toBe(true);
+        await page.screenshot({ path: 'test-results/screenshots/teaching-moment-390x844-2.png' });
+        expect(errors).toEqual([]);
+      }),
+    900_000,
+  );
 });

@@ -30,12 +30,18 @@ it('trains on WebAssembly with the threads the machine warrants in the cross-ori
     await page.waitForFunction(() => Number(document.querySelector('[data-testid=loss-chart]')?.getAttribute('data-points')) >= 30, null, { timeout: 10_000 });
     // Pause and Stop take effect at the end of the step under way (each kernel call blocks until its threads finish).
     await startPretraining(page, 100_000);
-    await page.waitForFunction(() => Number(document.querySelector('[data-testid=pretrain-progress]')?.textContent?.match(/Step (\d+)/)?.[1]) >= 5, null, { timeout: 60_000 });
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid=pretrain-progress]')?.textContent?.match(/Step (\d+)/)?.[1]) >= 5, null, {
+      timeout: 60_000,
+    });
     await page.click('[data-testid=pretrain-pause]');
     await page.waitForSelector('[data-testid=pretrain-resume]:not([disabled])', { timeout: 5_000 });
     const paused = await progressStep(page);
     await page.click('text=Step once');
-    await page.waitForFunction((n) => Number(document.querySelector('[data-testid=pretrain-progress]')?.textContent?.match(/Step (\d+)/)?.[1]) === n + 1, paused, { timeout: 10_000 });
+    await page.waitForFunction(
+      (n) => Number(document.querySelector('[data-testid=pretrain-progress]')?.textContent?.match(/Step (\d+)/)?.[1]) === n + 1,
+      paused,
+      { timeout: 10_000 },
+    );
     await page.waitForSelector('[data-testid=pretrain-resume]:not([disabled])', { timeout: 10_000 });
     await page.click('[data-testid=pretrain-stop]');
     await page.waitForSelector('[data-testid=pretrain-start]:not([disabled])', { timeout: 5_000 });

@@ -52,12 +52,24 @@ beforeAll(async () => {
       res.writeHead(404).end();
       return;
     }
-    const type = /\.html$/.test(path) ? 'text/html' : /\.m?js$/.test(path) ? 'text/javascript' : /\.wasm$/.test(path) ? 'application/wasm' : /\.json$/.test(path) ? 'application/json' : 'application/octet-stream';
+    const type = /\.html$/.test(path)
+      ? 'text/html'
+      : /\.m?js$/.test(path)
+        ? 'text/javascript'
+        : /\.wasm$/.test(path)
+          ? 'application/wasm'
+          : /\.json$/.test(path)
+            ? 'application/json'
+            : 'application/octet-stream';
     res.writeHead(200, { 'content-type': type }).end(body);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   origin = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'] });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+  });
 });
 
 afterAll(async () => {
@@ -161,7 +173,9 @@ async function check(name: string, model: GPT, tok: Tokenizer, question: string)
     // The page itself: its question, its button, its reply.
     await page.fill('#question', question);
     await page.click('#ask');
-    const shown = page.waitForFunction((want) => document.getElementById('reply')?.textContent?.replace(/\uFFFD+/g, '\uFFFD') === want, collapse(reply), { timeout: 120_000 });
+    const shown = page.waitForFunction((want) => document.getElementById('reply')?.textContent?.replace(/\uFFFD+/g, '\uFFFD') === want, collapse(reply), {
+      timeout: 120_000,
+    });
     await Promise.race([shown, failed]).catch(async (e) => {
       throw new Error(`${(e as Error).message}\nthe page shows ${JSON.stringify(await page.textContent('#reply'))}, the engine ${JSON.stringify(reply)}`);
     });

@@ -22,10 +22,23 @@ it('downloads a .zip of the Hugging Face folder, the same files the engine write
     await ready(page);
     await createModel(page);
     const zip = unzipSync(await download(page, () => page.click('[data-testid=export-web]')));
-    expect(Object.keys(zip).sort()).toEqual(['README.md', 'config.json', 'generation_config.json', 'model.safetensors', 'onnx/model.onnx', 'tokenizer.json', 'tokenizer_config.json']);
+    expect(Object.keys(zip).sort()).toEqual([
+      'README.md',
+      'config.json',
+      'generation_config.json',
+      'model.safetensors',
+      'onnx/model.onnx',
+      'tokenizer.json',
+      'tokenizer_config.json',
+    ]);
     // The same model as nanoGPT's file, through the engine's exporter in Node: every file byte for byte.
     const ckpt = readCheckpoint(await download(page, () => page.click('[data-testid=export-model]')));
-    const folder = hfFolderFiles({ config: ckpt.config, values: new Map([...ckpt.params].map(([n, t]) => [n, t.data])), tokenizer: ckpt.tokenizer, training: ckpt.training });
+    const folder = hfFolderFiles({
+      config: ckpt.config,
+      values: new Map([...ckpt.params].map(([n, t]) => [n, t.data])),
+      tokenizer: ckpt.tokenizer,
+      training: ckpt.training,
+    });
     for (const [path, bytes] of folder) expect(zip[path], path).toEqual(bytes);
     expect(JSON.parse(new TextDecoder().decode(zip['config.json']))).toMatchObject({ model_type: 'gpt2', n_layer: 2, n_embd: 32, n_positions: 32 });
     expect(errors).toEqual([]);
@@ -46,9 +59,13 @@ it('refuses a tokenizer that tokenizer.json cannot express, saying why in Englis
     await page.click('[data-testid=export-web]');
     const notice = page.locator('[data-testid=notice]:has-text("tokenizer.json")');
     await notice.waitFor({ timeout: 60_000 });
-    expect(await notice.textContent()).toMatch(/merges bytes of characters that have no token of their own \(such tokens: 1; the first is 256, <E4 B8>\): tokenizer\.json cannot express that/);
+    expect(await notice.textContent()).toMatch(
+      /merges bytes of characters that have no token of their own \(such tokens: 1; the first is 256, <E4 B8>\): tokenizer\.json cannot express that/,
+    );
     await page.selectOption('[data-testid=lang-select]', 'zh');
-    expect(await page.locator('[data-testid=notice]').textContent()).toMatch(/合并了没有独立词元的字符的字节（词元 256，即 <E4 B8>，共 1 个）：tokenizer\.json 无法表达/);
+    expect(await page.locator('[data-testid=notice]').textContent()).toMatch(
+      /合并了没有独立词元的字符的字节（词元 256，即 <E4 B8>，共 1 个）：tokenizer\.json 无法表达/,
+    );
     // The button is free again, the model still there, and no file came.
     await page.waitForSelector('[data-testid=export-web]:not([disabled])');
     await page.waitForSelector('[data-testid=export-model]:not([disabled])');

@@ -30,9 +30,7 @@ function train(kernel: boolean): Run {
     const norms: number[] = [];
     for (let step = 0; step < 5; step++) {
       params.forEach((p, i) => {
-        const ok = step === 2
-          ? tf.tidy(() => tf.randomUniform(p.shape, 0, 1, 'float32', 7 + i).greater(0.3))
-          : tf.scalar(step !== 3, 'bool');
+        const ok = step === 2 ? tf.tidy(() => tf.randomUniform(p.shape, 0, 1, 'float32', 7 + i).greater(0.3)) : tf.scalar(step !== 3, 'bool');
         const g = tf.randomNormal(p.shape, 0, step + 1, 'float32', 100 * step + i + 1);
         // On odd steps a clipping factor, multiplied into the gradient (by the kernel itself on wasm).
         const scale = step % 2 === 1 ? tf.scalar(0.37) : undefined;
@@ -97,7 +95,9 @@ describe('AdamW SIMD kernel on wasm', () => {
     expect(names).not.toContain('Select'); // the stock update's tf.where
     // The clipping factor and the step's ok go into the kernel as they are: no gradient × scale, no mask per parameter.
     const paramShapes = new Set([...model.params.values()].map((p) => p.shape.join('x')));
-    const scaled = info.kernels.filter((k) => k.name === 'Multiply' && k.inputShapes.some((s) => paramShapes.has(s.join('x'))) && k.inputShapes.some((s) => s.length === 0));
+    const scaled = info.kernels.filter(
+      (k) => k.name === 'Multiply' && k.inputShapes.some((s) => paramShapes.has(s.join('x'))) && k.inputShapes.some((s) => s.length === 0),
+    );
     expect(scaled).toEqual([]);
     expect(names.filter((n) => n === 'Cast').length).toBeLessThanOrEqual(1); // the trainer's ok as a number
     tf.dispose(info.result as tf.Tensor);

@@ -27,7 +27,10 @@ describe('AdamW', () => {
     [-0.2, 0.1, 0.05, -3],
   ];
   it('matches torch.optim.AdamW, weight decay on 2-D weights only', async () => {
-    for (const [shape, decay] of [[[2, 2], true], [[4], false]] as const) {
+    for (const [shape, decay] of [
+      [[2, 2], true],
+      [[4], false],
+    ] as const) {
       const opt = new AdamW(cfg);
       const p = tf.variable(tf.tensor([1, -2, 0.5, 3], [...shape]));
       const ok = tf.scalar(true, 'bool');

@@ -14,12 +14,16 @@ function cases(): Case[] {
   const rng = createRng(7);
   const out: Case[] = [];
   const batches = [[], [1], [5], [2, 3], [12, 4]];
-  const sizes: Array<[number, number, number]> = [[1, 1, 1], [4, 8, 16], [64, 32, 64], [64, 64, 32]];
+  const sizes: Array<[number, number, number]> = [
+    [1, 1, 1],
+    [4, 8, 16],
+    [64, 32, 64],
+    [64, 64, 32],
+  ];
   for (let n = 0; n < 12; n++) sizes.push([1 + rng.int(70), 1 + rng.int(70), 1 + rng.int(70)]);
   let i = 0;
   for (const [M, N, K] of sizes)
-    for (const tA of [false, true])
-      for (const tB of [false, true]) out.push({ batch: batches[i++ % batches.length], M, N, K, tA, tB });
+    for (const tA of [false, true]) for (const tB of [false, true]) out.push({ batch: batches[i++ % batches.length], M, N, K, tA, tB });
   return out;
 }
 
@@ -63,23 +67,26 @@ describe('bmm on the wasm backend (SIMD kernel)', () => {
     tf.dispose([a, b, info.result as tf.Tensor]);
   });
 
-  it.each(cases().flatMap((c) => [true, false].map((fma) => [`${fma ? 'fused multiply-add' : 'plain SIMD'}, ${JSON.stringify(c.batch)} M${c.M} N${c.N} K${c.K} tA=${c.tA} tB=${c.tB}`, c, fma] as const)))(
-    'matches tf.matMul on cpu to 1e-5 relative: %s',
-    async (_, c, fma) => {
-      const want = await reference(c, 11);
-      await useNodeBackend('wasm');
-      setWasmFma(fma);
-      try {
-        const [a, b] = operands(c, 11);
-        const got = bmm(a, b, c.tA, c.tB);
-        expect(got.shape).toEqual([...c.batch, c.M, c.N]);
-        expectClose(got.dataSync(), want.value, want.scale, 1e-5);
-        tf.dispose([a, b, got]);
-      } finally {
-        setWasmFma(true);
-      }
-    },
-  );
+  it.each(
+    cases().flatMap((c) =>
+      [true, false].map(
+        (fma) => [`${fma ? 'fused multiply-add' : 'plain SIMD'}, ${JSON.stringify(c.batch)} M${c.M} N${c.N} K${c.K} tA=${c.tA} tB=${c.tB}`, c, fma] as const,
+      ),
+    ),
+  )('matches tf.matMul on cpu to 1e-5 relative: %s', async (_, c, fma) => {
+    const want = await reference(c, 11);
+    await useNodeBackend('wasm');
+    setWasmFma(fma);
+    try {
+      const [a, b] = operands(c, 11);
+      const got = bmm(a, b, c.tA, c.tB);
+      expect(got.shape).toEqual([...c.batch, c.M, c.N]);
+      expectClose(got.dataSync(), want.value, want.scale, 1e-5);
+      tf.dispose([a, b, got]);
+    } finally {
+      setWasmFma(true);
+    }
+  });
 
   it('runs the fused multiply-add variant where the engine has relaxed SIMD (Node: the flag cli/backend.ts sets)', async () => {
     await useNodeBackend('wasm');

@@ -80,12 +80,19 @@ describe('BPE training', () => {
   it('learns the textbook merges, ties going to the smaller ids', async () => {
     // Wikipedia's example: aa (4 times) first, then ab and (aa, a) tie at 2: ab has the smaller first id (97 < 256).
     const tok = await trainBpe('aaabdaaabac', { vocabSize: 300 });
-    expect(tok.merges).toEqual([[97, 97], [97, 98], [256, 257]]);
+    expect(tok.merges).toEqual([
+      [97, 97],
+      [97, 98],
+      [256, 257],
+    ]);
     // Every pair left occurs once: training stops early, the vocabulary is smaller than asked.
     expect(tok.vocabSize).toBe(259);
     expect(tok.encode('aaabdaaabac').ids).toEqual(Int32Array.from([258, 100, 258, 97, 99]));
     // Two pairs with the same count: the one with the smaller first id merges first.
-    expect((await trainBpe('cd\nab\ncd\nab', { vocabSize: 300 })).merges).toEqual([[97, 98], [99, 100]]);
+    expect((await trainBpe('cd\nab\ncd\nab', { vocabSize: 300 })).merges).toEqual([
+      [97, 98],
+      [99, 100],
+    ]);
   });
 
   it('gives the same merges for the same text, whatever the order of its words', async () => {
@@ -216,7 +223,9 @@ describe('BPE training', () => {
     expect(progressAfterOther).toBe(true);
 
     const ctl = new AbortController();
-    await expect(trainBpe(TEXT, { vocabSize: 400, onProgress: (p) => p.done === 10 && p.phase === 'merging' && ctl.abort(), signal: ctl.signal })).rejects.toThrow(/stopped/);
+    await expect(
+      trainBpe(TEXT, { vocabSize: 400, onProgress: (p) => p.done === 10 && p.phase === 'merging' && ctl.abort(), signal: ctl.signal }),
+    ).rejects.toThrow(/stopped/);
   });
 });
 

@@ -2,7 +2,15 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import * as tf from '../../src/engine/tf';
 import { GPT } from '../../src/engine/model/gpt';
-import { checkpointBytes, checkpointContents, CheckpointError, exportCheckpoint, modelFromCheckpoint, readCheckpoint, snapshotParams } from '../../src/engine/io/checkpoint';
+import {
+  checkpointBytes,
+  checkpointContents,
+  CheckpointError,
+  exportCheckpoint,
+  modelFromCheckpoint,
+  readCheckpoint,
+  snapshotParams,
+} from '../../src/engine/io/checkpoint';
 import { f16ToF32, f32ToF16, readSafetensors, SafetensorsError, writeSafetensors } from '../../src/engine/io/safetensors';
 import type { EngineError } from '../../src/engine/errors';
 import { paramSpecs } from '../../src/engine/model/params';
@@ -51,7 +59,15 @@ describe('checkpoint files', () => {
     expect(h['transformer.h.1.attn.c_attn.weight']).toMatchObject({ dtype: 'F32', shape: [24, 8] });
     expect(h['transformer.h.0.mlp.c_proj.weight'].shape).toEqual([8, 32]);
     expect(h['lm_head.weight'].shape).toEqual([tok.vocabSize, 8]);
-    expect(JSON.parse(h.__metadata__.model_args)).toEqual({ n_layer: 2, n_head: 2, n_embd: 8, block_size: 8, bias: true, vocab_size: tok.vocabSize, dropout: 0 });
+    expect(JSON.parse(h.__metadata__.model_args)).toEqual({
+      n_layer: 2,
+      n_head: 2,
+      n_embd: 8,
+      block_size: 8,
+      bias: true,
+      vocab_size: tok.vocabSize,
+      dropout: 0,
+    });
     expect(JSON.parse(h.__metadata__.itos)).toEqual(tok.itos);
     expect(JSON.parse(h.__metadata__.training)).toMatchObject({ step: 42, phase: 'finetune', freezePlan: { kind: 'bottom', k: 1 } });
     expect((8 + Number(new DataView(bytes.buffer).getBigUint64(0, true))) % 8).toBe(0);
@@ -82,20 +98,69 @@ describe('checkpoint files', () => {
     const cases: [string, Uint8Array, RegExp][] = [
       ['too short', bytes.subarray(0, 5), /shorter than the 8-byte header length/],
       ['truncated data', bytes.subarray(0, bytes.length - 10), /past the .* bytes of data/],
-      ['header length past the end', (() => { const c = bytes.slice(); new DataView(c.buffer).setBigUint64(0, 10n ** 12n, true); return c; })(), /header claims .* bytes but the file has only/],
-      ['header not JSON', (() => { const c = bytes.slice(); c[8] = 0x7b; c[9] = 0x7b; return c; })(), /not valid UTF-8 JSON/],
+      [
+        'header length past the end',
+        (() => {
+          const c = bytes.slice();
+          new DataView(c.buffer).setBigUint64(0, 10n ** 12n, true);
+          return c;
+        })(),
+        /header claims .* bytes but the file has only/,
+      ],
+      [
+        'header not JSON',
+        (() => {
+          const c = bytes.slice();
+          c[8] = 0x7b;
+          c[9] = 0x7b;
+          return c;
+        })(),
+        /not valid UTF-8 JSON/,
+      ],
       ['wrong dtype', withHeader(bytes, (h) => (h['transformer.ln_f.weight'].dtype = 'I64')), /dtype "I64"/],
       ['shape disagrees with bytes', withHeader(bytes, (h) => (h['transformer.ln_f.weight'].shape = [9])), /needs 36 bytes, data_offsets span 32/],
       ['overlapping tensors', withHeader(bytes, (h) => (h['transformer.wpe.weight'].data_offsets = [wteEnd - 256, wteEnd - 256 + 256])), /overlap/],
       ['offsets out of range', withHeader(bytes, (h) => (h['transformer.ln_f.bias'].data_offsets = [10 ** 9, 10 ** 9 + 32])), /past the/],
       ['missing tensor', withHeader(bytes, (h) => delete h['transformer.h.1.mlp.c_fc.weight']), /transformer\.h\.1\.mlp\.c_fc\.weight is missing/],
-      ['shape against config', withHeader(bytes, (h) => (h.__metadata__.model_args = JSON.stringify({ ...JSON.parse(h.__metadata__.model_args), n_embd: 16, n_head: 2 }))), /has shape \[.*\], model_args need/],
-      ['impossible config', withHeader(bytes, (h) => (h.__metadata__.model_args = JSON.stringify({ ...JSON.parse(h.__metadata__.model_args), n_head: 3 }))), /impossible model: nEmbd \(8\) must be divisible by nHead \(3\)/],
+      [
+        'shape against config',
+        withHeader(bytes, (h) => (h.__metadata__.model_args = JSON.stringify({ ...JSON.parse(h.__metadata__.model_args), n_embd: 16, n_head: 2 }))),
+        /has shape \[.*\], model_args need/,
+      ],
+      [
+        'impossible config',
+        withHeader(bytes, (h) => (h.__metadata__.model_args = JSON.stringify({ ...JSON.parse(h.__metadata__.model_args), n_head: 3 }))),
+        /impossible model: nEmbd \(8\) must be divisible by nHead \(3\)/,
+      ],
       ['no vocabulary', withHeader(bytes, (h) => delete h.__metadata__.itos), /no "itos" in its metadata/],
-      ['vocabulary size mismatch', withHeader(bytes, (h) => (h.__metadata__.itos = JSON.stringify(['a', 'b']))), /itos has 2 tokens but model_args.vocab_size is/],
+      [
+        'vocabulary size mismatch',
+        withHeader(bytes, (h) => (h.__metadata__.itos = JSON.stringify(['a', 'b']))),
+        /itos has 2 tokens but model_args.vocab_size is/,
+      ],
       ['metadata not strings', withHeader(bytes, (h) => (h.__metadata__.step = 3)), /__metadata__\.step must be a string/],
-      ['untied head', (() => { const c = bytes.slice(); const n = Number(new DataView(c.buffer).getBigUint64(0, true)); const off = header(c)['lm_head.weight'].data_offsets[0]; new DataView(c.buffer).setFloat32(8 + n + off, 123, true); return c; })(), /lm_head\.weight differs/],
-      ['NaN weights', (() => { const c = bytes.slice(); const n = Number(new DataView(c.buffer).getBigUint64(0, true)); const off = header(c)['transformer.ln_f.weight'].data_offsets[0]; new DataView(c.buffer).setFloat32(8 + n + off, NaN, true); return c; })(), /non-finite value/],
+      [
+        'untied head',
+        (() => {
+          const c = bytes.slice();
+          const n = Number(new DataView(c.buffer).getBigUint64(0, true));
+          const off = header(c)['lm_head.weight'].data_offsets[0];
+          new DataView(c.buffer).setFloat32(8 + n + off, 123, true);
+          return c;
+        })(),
+        /lm_head\.weight differs/,
+      ],
+      [
+        'NaN weights',
+        (() => {
+          const c = bytes.slice();
+          const n = Number(new DataView(c.buffer).getBigUint64(0, true));
+          const off = header(c)['transformer.ln_f.weight'].data_offsets[0];
+          new DataView(c.buffer).setFloat32(8 + n + off, NaN, true);
+          return c;
+        })(),
+        /non-finite value/,
+      ],
       ['not safetensors at all', new TextEncoder().encode('hello, I am a text file that someone renamed'), /header claims/],
     ];
     const before = tf.memory().numTensors;
@@ -118,7 +183,9 @@ describe('checkpoint files', () => {
   it('reads F16 and BF16 tensors and strips torch.compile prefixes', () => {
     const f16 = new Uint8Array([0x00, 0x3c, 0x00, 0xc0]); // 1.0, -2.0
     const bf16 = new Uint8Array([0x80, 0x3f, 0x40, 0x40]); // 1.0, 3.0
-    const json = new TextEncoder().encode(JSON.stringify({ a: { dtype: 'F16', shape: [2], data_offsets: [0, 4] }, b: { dtype: 'BF16', shape: [2], data_offsets: [4, 8] } }));
+    const json = new TextEncoder().encode(
+      JSON.stringify({ a: { dtype: 'F16', shape: [2], data_offsets: [0, 4] }, b: { dtype: 'BF16', shape: [2], data_offsets: [4, 8] } }),
+    );
     const file = new Uint8Array(8 + json.length + 8);
     new DataView(file.buffer).setBigUint64(0, BigInt(json.length), true);
     file.set(json, 8);
@@ -153,7 +220,9 @@ describe('half precision', () => {
   it('a checkpoint written in F16 loads as the rounded float32 weights', () => {
     const tok = CharTokenizer.fromText('abc\n');
     const config = { vocabSize: tok.vocabSize, blockSize: 4, nLayer: 1, nHead: 1, nEmbd: 4, dropout: 0, bias: false };
-    const values = new Map(paramSpecs(config).map((s) => [s.name, Float32Array.from({ length: s.shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i + 1) * 0.1)]));
+    const values = new Map(
+      paramSpecs(config).map((s) => [s.name, Float32Array.from({ length: s.shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i + 1) * 0.1)]),
+    );
     const half = readCheckpoint(checkpointBytes(config, values, tok, { step: 1, phase: 'pretrain' }, 'F16'));
     const full = readCheckpoint(checkpointBytes(config, values, tok, { step: 1, phase: 'pretrain' }));
     for (const [name, v] of values) {
@@ -181,9 +250,28 @@ describe('the tokenizer in the file', () => {
     expect(await exportCheckpoint(back, ckpt.tokenizer, ckpt.training)).toEqual(bytes);
 
     const cases: [Uint8Array, RegExp][] = [
-      [withHeader(bytes, (h) => (h.__metadata__.tokenizer = JSON.stringify({ ...JSON.parse(h.__metadata__.tokenizer), merges: [[1, 2], [1, 2]] }))), /not a usable BPE tokenizer: merges\[1\] \[1,2\] repeats merge 0/],
+      [
+        withHeader(
+          bytes,
+          (h) =>
+            (h.__metadata__.tokenizer = JSON.stringify({
+              ...JSON.parse(h.__metadata__.tokenizer),
+              merges: [
+                [1, 2],
+                [1, 2],
+              ],
+            })),
+        ),
+        /not a usable BPE tokenizer: merges\[1\] \[1,2\] repeats merge 0/,
+      ],
       // `vocab` is optional (derived): without it, the size check speaks.
-      [withHeader(bytes, (h) => { h.__metadata__.tokenizer = JSON.stringify({ ...JSON.parse(h.__metadata__.tokenizer), merges: [] }); delete h.__metadata__.vocab; }), /the BPE tokenizer has \d+ tokens but model_args.vocab_size is 300/],
+      [
+        withHeader(bytes, (h) => {
+          h.__metadata__.tokenizer = JSON.stringify({ ...JSON.parse(h.__metadata__.tokenizer), merges: [] });
+          delete h.__metadata__.vocab;
+        }),
+        /the BPE tokenizer has \d+ tokens but model_args.vocab_size is 300/,
+      ],
       [withHeader(bytes, (h) => (h.__metadata__.vocab = JSON.stringify(['41']))), /"vocab" disagrees with the merges/],
       [withHeader(bytes, (h) => (h.__metadata__.tokenizer = '{"kind":"sentencepiece"}')), /kind "sentencepiece"/],
     ];
@@ -231,21 +319,56 @@ describe('the metadata, field by field', () => {
       ['training a list', (h) => (h.__metadata__.training = '[1]'), /^metadata training must be a JSON object \(got \[1\]\)$/, 'checkpointObject'],
       // Was kept, and "5" + 2 steps later gave step "52".
       ['step a string', training((t) => (t.step = '5')), /^metadata training\.step must be a whole number from 0 to 1000000000 \(got "5"\)$/, 'checkpointInt'],
-      ['step -1e300', training((t) => (t.step = -1e300)), /^metadata training\.step must be a whole number from 0 to 1000000000 \(got -1e\+300\)$/, 'checkpointInt'],
+      [
+        'step -1e300',
+        training((t) => (t.step = -1e300)),
+        /^metadata training\.step must be a whole number from 0 to 1000000000 \(got -1e\+300\)$/,
+        'checkpointInt',
+      ],
       ['step a fraction', training((t) => (t.step = 1.5)), /training\.step must be a whole number .* \(got 1\.5\)$/],
       ['step past 1e9', training((t) => (t.step = 2e9)), /training\.step must be a whole number .* \(got 2000000000\)$/],
-      ['phase unknown', training((t) => (t.phase = 'banana')), /^metadata training\.phase must be one of "init", "pretrain", "finetune" \(got "banana"\)$/, 'checkpointChoice'],
+      [
+        'phase unknown',
+        training((t) => (t.phase = 'banana')),
+        /^metadata training\.phase must be one of "init", "pretrain", "finetune" \(got "banana"\)$/,
+        'checkpointChoice',
+      ],
       ['seed negative', training((t) => (t.seed = -1)), /^metadata training\.seed must be a whole number from 0 to 4294967295 \(got -1\)$/],
       ['lr a string', training((t) => (t.lr = '0.1')), /^metadata training\.lr must be a number from 0 to 1000 \(got "0\.1"\)$/, 'checkpointNumber'],
       ['batch 0', training((t) => (t.batch = 0)), /^metadata training\.batch must be a whole number from 1 to 1000000 \(got 0\)$/],
-      ['a loss not a number', training((t) => (t.losses = { train: 'low' })), /^metadata training\.losses\.train must be a number from 0 to 1000000 \(got "low"\)$/],
+      [
+        'a loss not a number',
+        training((t) => (t.losses = { train: 'low' })),
+        /^metadata training\.losses\.train must be a number from 0 to 1000000 \(got "low"\)$/,
+      ],
       ['losses not an object', training((t) => (t.losses = 3)), /^metadata training\.losses must be a JSON object \(got 3\)$/],
-      ['dataset not text', training((t) => (t.dataset = { id: 1 })), /^metadata training\.dataset must be text of at most 4096 characters \(got \{"id":1\}\)$/, 'checkpointText'],
-      ['discriminative below 1', training((t) => (t.discriminative = 0.5)), /^metadata training\.discriminative must be a number from 1 to 1000000 \(got 0\.5\)$/],
-      ['freeze plan past the model', training((t) => (t.freezePlan = { kind: 'bottom', k: 9 })), /^metadata training\.freezePlan: bottom:K needs 0 ≤ K ≤ 2 \(the model has 2 blocks\), got 9$/],
+      [
+        'dataset not text',
+        training((t) => (t.dataset = { id: 1 })),
+        /^metadata training\.dataset must be text of at most 4096 characters \(got \{"id":1\}\)$/,
+        'checkpointText',
+      ],
+      [
+        'discriminative below 1',
+        training((t) => (t.discriminative = 0.5)),
+        /^metadata training\.discriminative must be a number from 1 to 1000000 \(got 0\.5\)$/,
+      ],
+      [
+        'freeze plan past the model',
+        training((t) => (t.freezePlan = { kind: 'bottom', k: 9 })),
+        /^metadata training\.freezePlan: bottom:K needs 0 ≤ K ≤ 2 \(the model has 2 blocks\), got 9$/,
+      ],
       ['freeze plan kind', training((t) => (t.freezePlan = { kind: 'all' })), /^metadata training\.freezePlan\.kind must be one of .* \(got "all"\)$/],
-      ['freeze plan stages not a list', training((t) => (t.freezePlan = { kind: 'stages', stages: null })), /^metadata training\.freezePlan\.stages must be a list \(got null\)$/],
-      ['lora rank', training((t) => (t.lora = { rank: 0, alpha: 1, targets: 'attn' })), /^metadata training\.lora: LoRA rank must be a whole number from 1 to 64, got 0$/],
+      [
+        'freeze plan stages not a list',
+        training((t) => (t.freezePlan = { kind: 'stages', stages: null })),
+        /^metadata training\.freezePlan\.stages must be a list \(got null\)$/,
+      ],
+      [
+        'lora rank',
+        training((t) => (t.lora = { rank: 0, alpha: 1, targets: 'attn' })),
+        /^metadata training\.lora: LoRA rank must be a whole number from 1 to 64, got 0$/,
+      ],
       ['model_args null', (h) => (h.__metadata__.model_args = 'null'), /^metadata model_args must be a JSON object \(got null\)$/],
       ['n_layer a string', args((a) => (a.n_layer = '2')), /^metadata model_args\.n_layer must be a whole number from 1 to 24 \(got "2"\)$/, 'checkpointInt'],
       ['n_embd huge', args((a) => (a.n_embd = 1e9)), /^metadata model_args\.n_embd must be a whole number from 1 to 1024 \(got 1000000000\)$/],
@@ -275,11 +398,35 @@ describe('the metadata, field by field', () => {
   it('takes what a run could have written: no training at all, no step, a null loss (a diverged run), fields of a later version', async () => {
     const { model, bytes } = await exported();
     expect(readCheckpoint(withHeader(bytes, (h) => delete h.__metadata__.training)).training).toEqual({ step: 0, phase: 'init' });
-    expect(readCheckpoint(withHeader(bytes, training((t) => delete t.step))).training).toMatchObject({ step: 0, phase: 'finetune' });
-    const t = readCheckpoint(withHeader(bytes, training((t) => Object.assign(t, { losses: { train: 2.5, val: null }, futureField: { any: ['thing'] }, run: 'B', stepsInRun: 7, lr: 3e-3, seed: 4294967295 })))).training;
+    expect(
+      readCheckpoint(
+        withHeader(
+          bytes,
+          training((t) => delete t.step),
+        ),
+      ).training,
+    ).toMatchObject({ step: 0, phase: 'finetune' });
+    const t = readCheckpoint(
+      withHeader(
+        bytes,
+        training((t) =>
+          Object.assign(t, { losses: { train: 2.5, val: null }, futureField: { any: ['thing'] }, run: 'B', stepsInRun: 7, lr: 3e-3, seed: 4294967295 }),
+        ),
+      ),
+    ).training;
     expect(t).toMatchObject({ losses: { train: 2.5, val: null }, futureField: { any: ['thing'] }, run: 'B', stepsInRun: 7, step: 42 });
     // Older exporters leave bias and dropout out: defaulted as nanoGPT's GPTConfig does.
-    expect(readCheckpoint(withHeader(bytes, args((a) => { delete a.bias; delete a.dropout; }))).config).toMatchObject({ bias: true, dropout: 0 });
+    expect(
+      readCheckpoint(
+        withHeader(
+          bytes,
+          args((a) => {
+            delete a.bias;
+            delete a.dropout;
+          }),
+        ),
+      ).config,
+    ).toMatchObject({ bias: true, dropout: 0 });
     model.dispose();
   });
 
@@ -293,8 +440,16 @@ describe('the metadata, field by field', () => {
       return c;
     };
     const cases: [Uint8Array, RegExp, string][] = [
-      [poke('transformer.h.1.mlp.c_fc.weight', 3, Infinity), /^tensor transformer\.h\.1\.mlp\.c_fc\.weight holds a non-finite value \(Infinity\) at index 3$/, 'checkpointNonFinite'],
-      [poke('transformer.ln_f.weight', 2, -1e5), /^tensor transformer\.ln_f\.weight holds -100000 at index 2, beyond ±10000: the file is damaged$/, 'checkpointHugeWeight'],
+      [
+        poke('transformer.h.1.mlp.c_fc.weight', 3, Infinity),
+        /^tensor transformer\.h\.1\.mlp\.c_fc\.weight holds a non-finite value \(Infinity\) at index 3$/,
+        'checkpointNonFinite',
+      ],
+      [
+        poke('transformer.ln_f.weight', 2, -1e5),
+        /^tensor transformer\.ln_f\.weight holds -100000 at index 2, beyond ±10000: the file is damaged$/,
+        'checkpointHugeWeight',
+      ],
       [poke('transformer.wpe.weight', 0, 3e38), /^tensor transformer\.wpe\.weight holds 3\.\d+e\+38 at index 0, beyond ±10000/, 'checkpointHugeWeight'],
     ];
     for (const [file, message, code] of cases) {

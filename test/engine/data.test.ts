@@ -15,7 +15,11 @@ describe('CharTokenizer', () => {
     const e = tok.encode('abxxcz😀');
     expect(Array.from(e.ids)).toEqual([2, 3, 0, 0, 4, 0, 0]);
     expect(e.unknownCount).toBe(4);
-    expect(e.unknownChars).toEqual([['x', 2], ['z', 1], ['😀', 1]]);
+    expect(e.unknownChars).toEqual([
+      ['x', 2],
+      ['z', 1],
+      ['😀', 1],
+    ]);
   });
   it('round-trips through itos and rejects a broken one', () => {
     const tok = CharTokenizer.fromText('xyz');
@@ -88,7 +92,10 @@ describe('pairs', () => {
   });
   it('reports characters outside the vocabulary', () => {
     const tok = CharTokenizer.fromText('abc');
-    expect(encodePairs(tok, [{ prompt: 'aq', response: 'bqr' }], 16).unknownChars).toEqual([['q', 2], ['r', 1]]);
+    expect(encodePairs(tok, [{ prompt: 'aq', response: 'bqr' }], 16).unknownChars).toEqual([
+      ['q', 2],
+      ['r', 1],
+    ]);
   });
   it('batches pairs padded to the longest, padding masked', () => {
     const tok = CharTokenizer.fromText('abc\n');

@@ -61,7 +61,10 @@ describe('sampleReplies', () => {
   it('a model that never emits the end marker scores 0% (cut off at the token limit)', async () => {
     const model = always('a');
     const replies = await sampleReplies(model, tok, ['ab?', 'ba?'], settings);
-    expect(replies.map((r) => [r.text, r.stopped])).toEqual([['aaaaaaaaaa', false], ['aaaaaaaaaa', false]]);
+    expect(replies.map((r) => [r.text, r.stopped])).toEqual([
+      ['aaaaaaaaaa', false],
+      ['aaaaaaaaaa', false],
+    ]);
     expect(scoreReplies(replies, null).format).toBe(0);
     model.dispose();
   });

@@ -87,7 +87,7 @@ describe('generate', () => {
       };
       // Prefill 4 tokens, then one at a time (and once two at a time) up to the full block.
       let res = decode(ids.slice(0, 4), null);
-      for (let n = 4; ; ) {
+      for (let n = 4; ;) {
         const want = tf.tidy(() => model.lastLogits(input(ids.slice(0, n))));
         const got = await res.logits.data();
         (await want.data()).forEach((x, i) => expect(Math.abs(got[i] - x)).toBeLessThan(1e-5));

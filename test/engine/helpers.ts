@@ -8,8 +8,9 @@ import { corpusSource, type DataSource } from '../../src/engine/data/sources';
 import { splitIds } from '../../src/engine/data/corpus';
 
 /** A small, learnable text: a repeated verse with a little variety. */
-export const TEXT = Array.from({ length: 60 }, (_, i) =>
-  `Call me Ishmael. Some years ago, never mind how long precisely, I went to sea ${i % 7} times.\n`,
+export const TEXT = Array.from(
+  { length: 60 },
+  (_, i) => `Call me Ishmael. Some years ago, never mind how long precisely, I went to sea ${i % 7} times.\n`,
 ).join('');
 
 export const TINY: Omit<GPTConfig, 'vocabSize'> = { blockSize: 16, nLayer: 3, nHead: 2, nEmbd: 16, dropout: 0, bias: false };
@@ -28,7 +29,10 @@ export async function randomModel(config: GPTConfig, seed: number): Promise<GPT>
   for (const spec of paramSpecs(config)) {
     const n = spec.shape.reduce((a, b) => a * b, 1);
     const centre = spec.init.kind === 'ones' ? 1 : 0;
-    values.set(spec.name, Float32Array.from({ length: n }, () => centre + (rng.next() - 0.5) * 0.4));
+    values.set(
+      spec.name,
+      Float32Array.from({ length: n }, () => centre + (rng.next() - 0.5) * 0.4),
+    );
   }
   restoreParams(model, values);
   return model;

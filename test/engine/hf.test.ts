@@ -22,7 +22,8 @@ import { trainBpe } from '../../src/engine/tokenizer/bpeTrain';
 import type { Tokenizer } from '../../src/engine/tokenizer/types';
 import { randomModel } from './helpers';
 
-const EN = 'Call me Ishmael. Some years ago, never mind how long precisely, I went to sea.\nWhat is a whale?\nA fish that spouts — “thar she blows!” Café naïve.\n\n';
+const EN =
+  'Call me Ishmael. Some years ago, never mind how long precisely, I went to sea.\nWhat is a whale?\nA fish that spouts — “thar she blows!” Café naïve.\n\n';
 const ZH = '床前明月光，疑是地上霜。举头望明月，低头思故乡。\n春眠不觉晓，处处闻啼鸟。夜来风雨声，花落知多少。\n\n';
 /** Texts the tokenizers must agree on: rare and unseen characters, whitespace JavaScript and Oniguruma disagree on, long words, emoji. */
 const PROBES = [
@@ -67,9 +68,19 @@ describe('tokenizer.json', () => {
 
   it('refuses merges of a character’s bytes and two tokens with one string, saying why', () => {
     const bytes = new BpeTokenizer({ chars: [], merges: [[0xe4, 0xb8]] });
-    expect(() => hfTokenizerJson(bytes)).toThrow(/merges bytes of characters that have no token of their own \(1 token, the first 256: <E4 B8>\).*--format onnx alone/);
+    expect(() => hfTokenizerJson(bytes)).toThrow(
+      /merges bytes of characters that have no token of their own \(1 token, the first 256: <E4 B8>\).*--format onnx alone/,
+    );
     // "ab"+"c" and "a"+"bc" both spell "abc".
-    const twice = new BpeTokenizer({ chars: [], merges: [[97, 98], [98, 99], [256, 99], [97, 257]] });
+    const twice = new BpeTokenizer({
+      chars: [],
+      merges: [
+        [97, 98],
+        [98, 99],
+        [256, 99],
+        [97, 257],
+      ],
+    });
     expect(() => hfTokenizerJson(twice)).toThrow(/tokens 258 and 259 are both abc/);
     // Codes and values, so the page says which in its language.
     expect(() => hfTokenizerJson(bytes)).toThrow(expect.objectContaining({ code: 'exportTokenizerBytes', params: { count: 1, id: 256, token: '<E4 B8>' } }));
@@ -80,7 +91,18 @@ describe('tokenizer.json', () => {
     const huge: GPTConfig = { vocabSize: 600_000, blockSize: 1024, nLayer: 1, nHead: 16, nEmbd: 1024, dropout: 0, bias: false };
     const refusals = [
       () => hfTokenizerJson(new BpeTokenizer({ chars: [], merges: [[0xe4, 0xb8]] })),
-      () => hfTokenizerJson(new BpeTokenizer({ chars: [], merges: [[97, 98], [98, 99], [256, 99], [97, 257]] })),
+      () =>
+        hfTokenizerJson(
+          new BpeTokenizer({
+            chars: [],
+            merges: [
+              [97, 98],
+              [98, 99],
+              [256, 99],
+              [97, 257],
+            ],
+          }),
+        ),
       () => checkOnnxSize(huge),
     ];
     for (const refuse of refusals) {
@@ -99,7 +121,6 @@ describe('tokenizer.json', () => {
   });
 });
 
-
 async function logits(model: GPT, ids: number[]): Promise<Float32Array> {
   const x = tf.tensor2d([ids], [1, ids.length], 'int32');
   const y = model.forward(x);
@@ -116,8 +137,21 @@ describe('the Hugging Face folder', () => {
     it(`model.safetensors is GPT-2's layout and loads back with identical logits (bias ${bias})`, async () => {
       const config: GPTConfig = { vocabSize: tok.vocabSize, blockSize: 24, nLayer: 2, nHead: 2, nEmbd: 8, dropout: 0, bias };
       const model = await randomModel(config, 11);
-      const files = hfFolderFiles({ config, values: await snapshotParams(model), tokenizer: tok, training: { step: 7, phase: 'pretrain', dataset: 'moby-dick' } });
-      expect([...files.keys()].sort()).toEqual(['README.md', 'config.json', 'generation_config.json', 'model.safetensors', 'onnx/model.onnx', 'tokenizer.json', 'tokenizer_config.json']);
+      const files = hfFolderFiles({
+        config,
+        values: await snapshotParams(model),
+        tokenizer: tok,
+        training: { step: 7, phase: 'pretrain', dataset: 'moby-dick' },
+      });
+      expect([...files.keys()].sort()).toEqual([
+        'README.md',
+        'config.json',
+        'generation_config.json',
+        'model.safetensors',
+        'onnx/model.onnx',
+        'tokenizer.json',
+        'tokenizer_config.json',
+      ]);
       const st = readSafetensors(files.get('model.safetensors')!);
       expect(st.metadata.format).toBe('pt');
       expect(st.tensors.get('transformer.h.0.attn.c_attn.weight')!.shape).toEqual([8, 24]); // Conv1D: [in, out]
@@ -126,13 +160,29 @@ describe('the Hugging Face folder', () => {
       // Every GPT-2 bias is there; zeros when the model has none.
       expect(st.tensors.get('transformer.h.0.mlp.c_fc.bias')!.data.some((v) => v !== 0)).toBe(bias);
       const configJson = JSON.parse(new TextDecoder().decode(files.get('config.json')));
-      expect(configJson).toMatchObject({ model_type: 'gpt2', n_layer: 2, n_head: 2, n_embd: 8, n_positions: 24, n_ctx: 24, vocab_size: tok.vocabSize, activation_function: 'gelu', layer_norm_epsilon: 1e-5, 'transformers.js_config': { dtype: 'fp32' } });
+      expect(configJson).toMatchObject({
+        model_type: 'gpt2',
+        n_layer: 2,
+        n_head: 2,
+        n_embd: 8,
+        n_positions: 24,
+        n_ctx: 24,
+        vocab_size: tok.vocabSize,
+        activation_function: 'gelu',
+        layer_norm_epsilon: 1e-5,
+        'transformers.js_config': { dtype: 'fp32' },
+      });
       expect(JSON.parse(new TextDecoder().decode(files.get('generation_config.json'))).stop_strings).toEqual([STOP_STRING]);
       expect(new TextDecoder().decode(files.get('README.md'))).toMatch(/pretrained on: `moby-dick`/);
 
       const back = readHfModel(configJson, files.get('model.safetensors')!);
       expect(back.config).toEqual(config);
-      const again = modelFromCheckpoint({ config: back.config, tokenizer: tok, params: new Map([...back.values].map(([n, d]) => [n, { shape: paramSpecs(config).find((s) => s.name === n)!.shape, data: d }])), training: { step: 0, phase: 'init' } });
+      const again = modelFromCheckpoint({
+        config: back.config,
+        tokenizer: tok,
+        params: new Map([...back.values].map(([n, d]) => [n, { shape: paramSpecs(config).find((s) => s.name === n)!.shape, data: d }])),
+        training: { step: 0, phase: 'init' },
+      });
       const [a, b] = [await logits(model, ids), await logits(again, ids)];
       expect(b).toEqual(a); // bit-identical: a transpose there and back is exact
       model.dispose();
@@ -144,7 +194,9 @@ describe('the Hugging Face folder', () => {
     const huge: GPTConfig = { vocabSize: 600_000, blockSize: 1024, nLayer: 1, nHead: 16, nEmbd: 1024, dropout: 0, bias: false };
     const hugeTok = { ...tok, vocabSize: huge.vocabSize } as unknown as Tokenizer;
     // No values at all: a size check after the first copy would fail on the missing weights instead.
-    expect(() => hfFolderFiles({ config: huge, values: new Map(), tokenizer: hugeTok })).toThrow(expect.objectContaining({ code: 'exportTooLarge', message: expect.stringMatching(/2\.34 GiB as float32/) }));
+    expect(() => hfFolderFiles({ config: huge, values: new Map(), tokenizer: hugeTok })).toThrow(
+      expect.objectContaining({ code: 'exportTooLarge', message: expect.stringMatching(/2\.34 GiB as float32/) }),
+    );
   });
 
   it('readHfModel refuses what nanoGPT cannot be', async () => {
@@ -155,8 +207,14 @@ describe('the Hugging Face folder', () => {
     const c = hfConfigJson(config);
     expect(() => readHfModel({ ...c, activation_function: 'gelu_new' }, st)).toThrow(/not nanoGPT's exact GELU/);
     expect(() => readHfModel({ ...c, tie_word_embeddings: false }, st)).toThrow(/ties the head/);
-    const withBias = hfFolderFiles({ config: { ...config, bias: true }, values: await snapshotParams(await randomModel({ ...config, bias: true }, 13)), tokenizer: tok });
-    expect(() => readHfModel(c, withBias.get('model.safetensors')!)).toThrow(/transformer\.h\.0\.ln_1\.bias is not zero, but nanogpt_model_args say the model has no biases/);
+    const withBias = hfFolderFiles({
+      config: { ...config, bias: true },
+      values: await snapshotParams(await randomModel({ ...config, bias: true }, 13)),
+      tokenizer: tok,
+    });
+    expect(() => readHfModel(c, withBias.get('model.safetensors')!)).toThrow(
+      /transformer\.h\.0\.ln_1\.bias is not zero, but nanogpt_model_args say the model has no biases/,
+    );
     model.dispose();
   });
 });

@@ -11,7 +11,15 @@ import { bmm } from '../../src/engine/ops/bmm';
 import { gelu, layerNorm, layerNormReference, geluReference } from '../../src/engine/model/layers';
 import { maskedSoftmax, maskedSoftmaxReference, causalMask } from '../../src/engine/model/attention';
 import { KernelThreads } from '../../src/engine/ops/kernelThreads';
-import { memoryOf, relaxedSimdSupported, setWasmFma, splitRange, wasmFmaActive, wasmKernelThreads, type WasmBackendLike } from '../../src/engine/ops/wasmKernels';
+import {
+  memoryOf,
+  relaxedSimdSupported,
+  setWasmFma,
+  splitRange,
+  wasmFmaActive,
+  wasmKernelThreads,
+  type WasmBackendLike,
+} from '../../src/engine/ops/wasmKernels';
 import { PRESETS } from '../../src/engine/model/config';
 import { GPT } from '../../src/engine/model/gpt';
 import { Trainer } from '../../src/engine/train/trainer';
@@ -63,7 +71,11 @@ function valueAndGrads(f: (...xs: tf.Tensor[]) => tf.Tensor, inputs: Float32Arra
     const xs = inputs.map((v, i) => tf.tensor(v, shapes[i]));
     const y = f(...xs);
     const dyt = tf.tensor(dy, y.shape);
-    const grads = tf.grads((...ts: tf.Tensor[]) => f(...ts).mul(dyt).sum())(xs);
+    const grads = tf.grads((...ts: tf.Tensor[]) =>
+      f(...ts)
+        .mul(dyt)
+        .sum(),
+    )(xs);
     return [y, ...grads].map((t) => t.dataSync() as Float32Array);
   });
 }
@@ -122,21 +134,36 @@ describe('kernel threads on the threaded wasm build', () => {
       });
 
       it('GELU matches the stock ops over 100,003 elements', async () => {
-        const { want, got, split } = await compare((x) => gelu(x), (x) => geluReference(x), [[100_003]], 5);
+        const { want, got, split } = await compare(
+          (x) => gelu(x),
+          (x) => geluReference(x),
+          [[100_003]],
+          5,
+        );
         expect(split).toBe(2); // forward twice (valueAndGrads); backward is one multiply by the saved slope
         expect(maxErr(got[0], want[0]), 'y').toBeLessThan(1e-5);
         expect(maxErr(got[1], want[1]), 'dx').toBeLessThan(1e-5);
       });
 
       it('LayerNorm matches the stock ops over 600 rows, y, dx, dw, db', async () => {
-        const { want, got, split } = await compare((x, w, b) => layerNorm(x, w, b), (x, w, b) => layerNormReference(x, w, b), [[600, 128], [128], [128]], 6);
+        const { want, got, split } = await compare(
+          (x, w, b) => layerNorm(x, w, b),
+          (x, w, b) => layerNormReference(x, w, b),
+          [[600, 128], [128], [128]],
+          6,
+        );
         expect(split).toBe(3); // forward twice (valueAndGrads), dx backward (the statistics are the forward's)
         ['y', 'dx', 'dw', 'db'].forEach((n, i) => expect(maxErr(got[i], want[i]), n).toBeLessThan(1e-5));
       });
 
       it('the causal softmax matches the stock ops over 4×4 heads of 64×64, y and ds', async () => {
         const mask = [causalMask(64)];
-        const { want, got, split } = await compare((s) => maskedSoftmax(s, mask[0], 0.17), (s) => maskedSoftmaxReference(s, mask[0], 0.17), [[4, 4, 64, 64]], 7);
+        const { want, got, split } = await compare(
+          (s) => maskedSoftmax(s, mask[0], 0.17),
+          (s) => maskedSoftmaxReference(s, mask[0], 0.17),
+          [[4, 4, 64, 64]],
+          7,
+        );
         expect(split).toBe(3); // forward twice (valueAndGrads), backward once
         expect(maxErr(got[0], want[0]), 'y').toBeLessThan(1e-6);
         expect(maxErr(got[1], want[1]), 'ds').toBeLessThan(1e-6);
@@ -154,7 +181,10 @@ describe('kernel threads on the threaded wasm build', () => {
       const model = GPT.create(config, 1);
       const trainer = new Trainer(model, { seed: 1 });
       const out: number[] = [];
-      await trainer.run({ steps: 4, batchSize: 4, schedule: { kind: 'constant', lr: 1e-3 }, train: corpusSource(ids, config.blockSize), logEvery: 1 }, { onStep: (s) => void out.push(s.loss) });
+      await trainer.run(
+        { steps: 4, batchSize: 4, schedule: { kind: 'constant', lr: 1e-3 }, train: corpusSource(ids, config.blockSize), logEvery: 1 },
+        { onStep: (s) => void out.push(s.loss) },
+      );
       trainer.dispose();
       model.dispose();
       return out;
@@ -188,16 +218,36 @@ describe('the kernel thread pool', () => {
       let here = 0;
       for (let job = 1; job <= 20; job++) {
         // Eight parts of some work each for two threads: each writes its own slot.
-        pool.run(0, Array.from({ length: 8 }, (_, i) => [4 * i, job * 10 + i, 200_000]), (args) => {
-          here++;
-          store(args[0], args[1], args[2]);
-        });
+        pool.run(
+          0,
+          Array.from({ length: 8 }, (_, i) => [4 * i, job * 10 + i, 200_000]),
+          (args) => {
+            here++;
+            store(args[0], args[1], args[2]);
+          },
+        );
         expect(Array.from(heap.slice(0, 8))).toEqual(Array.from({ length: 8 }, (_, i) => job * 10 + i));
       }
       expect(here).toBeLessThan(160); // the helper took some of the parts
       // The trap surfaces on whichever thread ran the part: as the trap here, or as a failed thread there.
-      expect(() => pool.run(0, [[32, 1, 0], [1 << 30, 1, 0]], (args) => store(args[0], args[1], args[2]))).toThrow(/kernel thread failed|out of bounds/);
-      pool.run(0, [[8, 3.5, 0], [12, 4.5, 0]], (args) => store(args[0], args[1], args[2]));
+      expect(() =>
+        pool.run(
+          0,
+          [
+            [32, 1, 0],
+            [1 << 30, 1, 0],
+          ],
+          (args) => store(args[0], args[1], args[2]),
+        ),
+      ).toThrow(/kernel thread failed|out of bounds/);
+      pool.run(
+        0,
+        [
+          [8, 3.5, 0],
+          [12, 4.5, 0],
+        ],
+        (args) => store(args[0], args[1], args[2]),
+      );
       expect([heap[2], heap[3]]).toEqual([3.5, 4.5]);
     } finally {
       pool.stop();
@@ -205,10 +255,23 @@ describe('the kernel thread pool', () => {
   });
 
   it('splits ranges on whole units, never into parts smaller than asked', () => {
-    expect(splitRange(10, 2, 1)).toEqual([[0, 5], [5, 10]]);
-    expect(splitRange(10, 4, 4)).toEqual([[0, 5], [5, 10]]); // 10 / 4 → 2 parts at most
+    expect(splitRange(10, 2, 1)).toEqual([
+      [0, 5],
+      [5, 10],
+    ]);
+    expect(splitRange(10, 4, 4)).toEqual([
+      [0, 5],
+      [5, 10],
+    ]); // 10 / 4 → 2 parts at most
     expect(splitRange(10, 2, 100)).toEqual([[0, 10]]);
-    expect(splitRange(301, 2, 1, 4)).toEqual([[0, 152], [152, 301]]);
-    expect(splitRange(256, 3, 1, 64)).toEqual([[0, 64], [64, 128], [128, 256]]);
+    expect(splitRange(301, 2, 1, 4)).toEqual([
+      [0, 152],
+      [152, 301],
+    ]);
+    expect(splitRange(256, 3, 1, 64)).toEqual([
+      [0, 64],
+      [64, 128],
+      [128, 256],
+    ]);
   });
 });

@@ -52,9 +52,7 @@ describe('linear on wasm', () => {
 
   it('is one kernel forward and one per gradient, with no reshapes', async () => {
     await useNodeBackend('wasm');
-    const info = await tf.profile(() =>
-      tf.tidy(() => tf.grads((a: tf.Tensor, m: tf.Tensor) => linear(a, m).sum())([tf.ones([2, 3, 8]), tf.ones([5, 8])])),
-    );
+    const info = await tf.profile(() => tf.tidy(() => tf.grads((a: tf.Tensor, m: tf.Tensor) => linear(a, m).sum())([tf.ones([2, 3, 8]), tf.ones([5, 8])])));
     tf.dispose(info.result as tf.Tensor[]);
     const names = info.kernels.map((k) => k.name);
     expect(names.filter((n) => n.startsWith('SgpLinear')).sort()).toEqual(['SgpLinear', 'SgpLinearGradW', 'SgpLinearGradX']);

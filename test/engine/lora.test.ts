@@ -89,7 +89,7 @@ describe.each(TEST_BACKENDS)('LoRA on %s', (backend) => {
     model.dispose();
   });
 
-  it('merged export gives the unmerged model\'s logits to 1e-5; the adapter file reproduces it on the right base only', async () => {
+  it("merged export gives the unmerged model's logits to 1e-5; the adapter file reproduces it on the right base only", async () => {
     const { config, train, tok } = tinySetup();
     const model = GPT.create(config, 1);
     const baseValues = await snapshotParams(model);

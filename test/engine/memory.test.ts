@@ -47,7 +47,12 @@ describe('memory refused before work', () => {
   });
 
   it('each refusal is an error with a translated message naming the setting', () => {
-    const cases = [memoryProblem(baby, 100_000, wasm)!, { needed: 5e9, budget: wasm, advice: { setting: 'vocab' as const, fits: 900 } }, { needed: 5e9, budget: wasm, advice: { setting: 'blockSize' as const, fits: 32 } }, { needed: 5e9, budget: wasm, advice: { setting: 'width' as const } }];
+    const cases = [
+      memoryProblem(baby, 100_000, wasm)!,
+      { needed: 5e9, budget: wasm, advice: { setting: 'vocab' as const, fits: 900 } },
+      { needed: 5e9, budget: wasm, advice: { setting: 'blockSize' as const, fits: 32 } },
+      { needed: 5e9, budget: wasm, advice: { setting: 'width' as const } },
+    ];
     for (const p of cases) {
       const e = memoryError(p, 'WebAssembly');
       const text = errorText(e);

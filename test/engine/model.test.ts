@@ -122,7 +122,6 @@ describe.each(TEST_BACKENDS)('GPT on %s', (backend) => {
     idx.dispose();
     model.dispose();
   });
-
 });
 
 describe.each(TEST_BACKENDS)('evaluation on %s', (backend) => {
@@ -190,7 +189,10 @@ describe.each(TEST_BACKENDS)('attention probe on %s', (backend) => {
     }
     expect(worst).toBeLessThan(1e-6);
     // A prompt longer than the block keeps its last blockSize tokens.
-    const long = await attentionMaps(model, Array.from({ length: 12 }, (_, i) => i % cfg.vocabSize));
+    const long = await attentionMaps(
+      model,
+      Array.from({ length: 12 }, (_, i) => i % cfg.vocabSize),
+    );
     expect(long.ids).toHaveLength(cfg.blockSize);
     model.dispose();
   });
@@ -211,7 +213,9 @@ describe.each(TEST_BACKENDS)('embedding and cross-entropy gradients (%s)', (back
     // the same with the ids made outside (the trainer's way)
     const ids = tf.tensor2d([[0, 2, 2]], [1, 3], 'int32');
     const targets = tf.tensor1d([1, 0, 2], 'int32');
-    const [want] = tf.grads((t: tf.Tensor) => crossEntropyRows(embedding(ids, t).reshape([3, 2]).matMul(t, false, true) as tf.Tensor2D, targets).sum())([table]);
+    const [want] = tf.grads((t: tf.Tensor) => crossEntropyRows(embedding(ids, t).reshape([3, 2]).matMul(t, false, true) as tf.Tensor2D, targets).sum())([
+      table,
+    ]);
     expect(Array.from(got)).toEqual(Array.from(await want.data()));
     expect(Array.from(got).some((v) => v !== 0)).toBe(true);
     tf.dispose([g, want, ids, targets]);

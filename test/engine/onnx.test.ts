@@ -27,14 +27,18 @@ ort.env.wasm.numThreads = 1;
 
 const TEXT = 'Call me Ishmael. Some years ago, never mind how long precisely, I went to sea.\nWhat is a whale?\nA fish that spouts.\n\n';
 
-
 interface OrtRun {
   logits: Float32Array;
   present: { k: ort.Tensor; v: ort.Tensor }[];
 }
 
 /** One call of the exported graph: ids (B, T), the positions they sit at, an optional cache and padding mask. */
-async function run(session: ort.InferenceSession, config: GPTConfig, ids: number[][], opts: { past?: OrtRun['present']; positions?: number[][]; mask?: number[][] } = {}): Promise<OrtRun> {
+async function run(
+  session: ort.InferenceSession,
+  config: GPTConfig,
+  ids: number[][],
+  opts: { past?: OrtRun['present']; positions?: number[][]; mask?: number[][] } = {},
+): Promise<OrtRun> {
   const [B, T] = [ids.length, ids[0].length];
   const hs = config.nEmbd / config.nHead;
   const P = opts.past ? opts.past[0].k.dims[2] : 0;
@@ -73,7 +77,12 @@ async function engineLogits(model: GPT, ids: number[][]): Promise<Float32Array> 
 }
 
 /** Exports, loads in ONNX Runtime, and returns the largest |logit difference| from the engine on `ids`. */
-async function compare(model: GPT, tok: Tokenizer | undefined, ids: number[][], values?: Map<string, Float32Array>): Promise<{ diff: number; session: ort.InferenceSession; bytes: Uint8Array }> {
+async function compare(
+  model: GPT,
+  tok: Tokenizer | undefined,
+  ids: number[][],
+  values?: Map<string, Float32Array>,
+): Promise<{ diff: number; session: ort.InferenceSession; bytes: Uint8Array }> {
   const bytes = onnxModelBytes(model.config, values ?? (await snapshotParams(model)), { tokenizer: tok });
   const session = await ort.InferenceSession.create(bytes);
   const { logits } = await run(session, model.config, ids);
@@ -116,7 +125,12 @@ describe('ONNX export', () => {
     const rng = createRng(9);
     const values = new Map<string, Float32Array>();
     // B non-zero, so the adapters change every adapted weight.
-    for (const s of adapterSpecs(config, lora)) for (const t of [s.a, s.b]) values.set(t.name, Float32Array.from({ length: t.shape[0] * t.shape[1] }, () => (rng.next() - 0.5) * 0.5));
+    for (const s of adapterSpecs(config, lora))
+      for (const t of [s.a, s.b])
+        values.set(
+          t.name,
+          Float32Array.from({ length: t.shape[0] * t.shape[1] }, () => (rng.next() - 0.5) * 0.5),
+        );
     model.setLora(new LoraAdapters(config, lora, values));
     const { merged } = await readBackWeights(model);
     const plain = await snapshotParams(model);
@@ -131,8 +145,17 @@ describe('ONNX export', () => {
     const model = await randomModel(charConfig, 4);
     const { session } = await compare(model, charTok, charIds);
     const full = await run(session, charConfig, charIds);
-    const first = await run(session, charConfig, charIds.map((r) => r.slice(0, 20)));
-    const second = await run(session, charConfig, charIds.map((r) => r.slice(20)), { past: first.present });
+    const first = await run(
+      session,
+      charConfig,
+      charIds.map((r) => r.slice(0, 20)),
+    );
+    const second = await run(
+      session,
+      charConfig,
+      charIds.map((r) => r.slice(20)),
+      { past: first.present },
+    );
     expect(second.present[0].k.dims).toEqual([2, charConfig.nHead, 32, charConfig.nEmbd / charConfig.nHead]);
     // The full pass's logits at positions 20…31, row by row.
     const V = charConfig.vocabSize;
@@ -143,8 +166,14 @@ describe('ONNX export', () => {
     let past = first.present;
     let stepDiff = 0;
     for (let t = 20; t < 23; t++) {
-      const step = await run(session, charConfig, charIds.map((r) => [r[t]]), { past });
-      for (let b = 0; b < 2; b++) stepDiff = Math.max(stepDiff, maxDiff(step.logits.subarray(b * V, (b + 1) * V), full.logits.subarray((b * 32 + t) * V, (b * 32 + t + 1) * V)));
+      const step = await run(
+        session,
+        charConfig,
+        charIds.map((r) => [r[t]]),
+        { past },
+      );
+      for (let b = 0; b < 2; b++)
+        stepDiff = Math.max(stepDiff, maxDiff(step.logits.subarray(b * V, (b + 1) * V), full.logits.subarray((b * 32 + t) * V, (b * 32 + t + 1) * V)));
       past = step.present;
     }
     report.push(`key/value cache (20 positions, then 12; then one at a time): max |Δlogit| ${Math.max(diff, stepDiff).toExponential(2)} against one pass`);
@@ -202,7 +231,15 @@ describe('ONNX export', () => {
       const model = await randomModel({ ...charConfig, bias }, 6);
       const file = join(dir, `m${bias}.onnx`);
       writeFileSync(file, onnxModelBytes(model.config, await snapshotParams(model), { tokenizer: charTok }));
-      const out = execFileSync('/usr/bin/python3', ['-c', 'import onnx, sys; m = onnx.load(sys.argv[1]); onnx.checker.check_model(m, full_check=True); print(m.opset_import[0].version, len(m.graph.node))', file], { encoding: 'utf8' });
+      const out = execFileSync(
+        '/usr/bin/python3',
+        [
+          '-c',
+          'import onnx, sys; m = onnx.load(sys.argv[1]); onnx.checker.check_model(m, full_check=True); print(m.opset_import[0].version, len(m.graph.node))',
+          file,
+        ],
+        { encoding: 'utf8' },
+      );
       expect(out.trim()).toMatch(/^17 \d+$/);
       model.dispose();
     }

@@ -24,7 +24,10 @@ describe('schedules', () => {
       const decayRatio = (it - warmupIters) / (decayIters - warmupIters);
       return minLr + 0.5 * (1.0 + Math.cos(Math.PI * decayRatio)) * (learningRate - minLr);
     };
-    for (const [preset, iters, batch] of [['baby', 2000, 12], ['small', 5000, 64]] as const) {
+    for (const [preset, iters, batch] of [
+      ['baby', 2000, 12],
+      ['small', 5000, 64],
+    ] as const) {
       const r = NANOGPT_RECIPES[preset]!;
       expect(r).toMatchObject({ steps: iters, batchSize: batch, schedule: 'cosine' });
       const s = scheduleFor(r.schedule, r.steps, r.lr, r.warmupSteps);
@@ -78,7 +81,13 @@ describe('freeze plans', () => {
     expect(depthOf('block.0', L)).toBe(3);
   });
   it('stages switch at their boundaries and the last runs on', () => {
-    const plan = { kind: 'stages', stages: [{ steps: 5, trainable: ['ln_f'] }, { steps: 5, trainable: ['block.0'], lrScale: 0.5 }] } as const;
+    const plan = {
+      kind: 'stages',
+      stages: [
+        { steps: 5, trainable: ['ln_f'] },
+        { steps: 5, trainable: ['block.0'], lrScale: 0.5 },
+      ],
+    } as const;
     const p = { ...plan, stages: plan.stages.map((s) => ({ ...s, trainable: [...s.trainable] })) };
     expect(keys(trainableAt(p, 4, L))).toEqual(['ln_f']);
     expect([...trainableAt(p, 5, L)]).toEqual([['block.0', 0.5]]);

@@ -11,7 +11,13 @@ import { trainBpe } from '../../src/engine/tokenizer/bpeTrain';
 describe('resumable sessions', () => {
   it('continue training exactly as if never interrupted (weights, AdamW moments, step, random state)', async () => {
     const { tok, config, train } = tinySetup();
-    const spec = { steps: 10, batchSize: 4, schedule: { kind: 'cosine', lr: 1e-2, minLr: 1e-3, warmupSteps: 2, decaySteps: 10 } as const, train, freeze: { kind: 'progressive', every: 3 } as const };
+    const spec = {
+      steps: 10,
+      batchSize: 4,
+      schedule: { kind: 'cosine', lr: 1e-2, minLr: 1e-3, warmupSteps: 2, decaySteps: 10 } as const,
+      train,
+      freeze: { kind: 'progressive', every: 3 } as const,
+    };
 
     // uninterrupted
     const a = GPT.create(config, 3);

@@ -8,7 +8,14 @@ const groups = groupIds(2); // embeddings, block.0, block.1, ln_f
 
 /** A step's vector from plain numbers, packed as the trainer packs it. */
 async function packed(loss: number, gradNorm: number, ok: 0 | 1, updateSq: number[]): Promise<Float32Array> {
-  const v = tf.tidy(() => packStepStats(tf.scalar(loss), tf.scalar(gradNorm), tf.scalar(ok), updateSq.map((x) => tf.scalar(x))));
+  const v = tf.tidy(() =>
+    packStepStats(
+      tf.scalar(loss),
+      tf.scalar(gradNorm),
+      tf.scalar(ok),
+      updateSq.map((x) => tf.scalar(x)),
+    ),
+  );
   const out = (await v.data()) as Float32Array;
   v.dispose();
   return out;

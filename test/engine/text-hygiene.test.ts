@@ -45,7 +45,9 @@ describe('pairs the template cannot carry are refused by line', () => {
     const csv = 'prompt,response\n"Hi",Hello.\n"Two\n\nturns",Oops.\n"",Nothing asked.\nBye,Farewell.\n';
     const { pairs, problems } = parsePairs(csv, 'p.csv');
     expect(pairs.map((p) => p.prompt)).toEqual(['Hi', 'Bye']);
-    expect(describeProblems(problems)).toBe('2 unreadable lines: line 3: prompt contains a blank line, which marks the end of a turn: remove it or join the lines; line 6: prompt is empty');
+    expect(describeProblems(problems)).toBe(
+      '2 unreadable lines: line 3: prompt contains a blank line, which marks the end of a turn: remove it or join the lines; line 6: prompt is empty',
+    );
   });
 
   it('the same in JSONL, and a CRLF blank line counts as one', () => {

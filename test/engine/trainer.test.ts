@@ -37,7 +37,7 @@ describe.each(TEST_BACKENDS)('Trainer on %s', (backend) => {
     model.dispose();
   });
 
-  it('reports each group\'s weight norm at the read-back when asked (and only then)', async () => {
+  it("reports each group's weight norm at the read-back when asked (and only then)", async () => {
     const { config, train } = tinySetup();
     const model = GPT.create(config, 8);
     const trainer = new Trainer(model, { seed: 8 });
@@ -163,7 +163,13 @@ describe.each(TEST_BACKENDS)('Trainer on %s', (backend) => {
         batchSize: 2,
         schedule: constant(1e-2),
         train,
-        freeze: { kind: 'stages', stages: [{ steps: 2, trainable: ['block.2'], lrScale: 1 }, { steps: 3, trainable: ['block.0', 'ln_f'], lrScale: 0.1 }] },
+        freeze: {
+          kind: 'stages',
+          stages: [
+            { steps: 2, trainable: ['block.2'], lrScale: 1 },
+            { steps: 3, trainable: ['block.0', 'ln_f'], lrScale: 0.1 },
+          ],
+        },
       },
       { onFreezeChange: (e) => events.push(e), onStep: (m) => metrics.push(m) },
     );
@@ -265,7 +271,12 @@ describe.each(TEST_BACKENDS)('Trainer on %s', (backend) => {
   it('accumulates gradients: two micro-batches of B equal one batch of 2B', async () => {
     const { config, train } = tinySetup();
     const fixed = [train.sample(4, createRng(1)), train.sample(4, createRng(2))];
-    const joined: Batch = { x: Int32Array.from([...fixed[0].x, ...fixed[1].x]), y: Int32Array.from([...fixed[0].y, ...fixed[1].y]), batchSize: 8, blockSize: fixed[0].blockSize };
+    const joined: Batch = {
+      x: Int32Array.from([...fixed[0].x, ...fixed[1].x]),
+      y: Int32Array.from([...fixed[0].y, ...fixed[1].y]),
+      batchSize: 8,
+      blockSize: fixed[0].blockSize,
+    };
     const run = async (source: DataSource, batchSize: number, gradAccum: number) => {
       const model = GPT.create(config, 9);
       const trainer = new Trainer(model, { seed: 9 });
@@ -287,8 +298,24 @@ describe.each(TEST_BACKENDS)('Trainer on %s', (backend) => {
     const { tok, config, train, val } = tinySetup();
     const model = GPT.create(config, 10);
     const trainer = new Trainer(model, { seed: 10 });
-    const pairs = preparePairs(tok, Array.from({ length: 20 }, (_, i) => ({ prompt: `Call me ${i % 7}`, response: 'Ishmael.' })), config.blockSize);
-    const spec = { steps: 6, batchSize: 4, schedule: constant(1e-2), train: pairs.train, freeze: { kind: 'top', k: 1 } as const, evals: [{ name: 'pairs-val', source: pairs.val }, { name: 'corpus-val', source: val }], evalEvery: 2, evalIters: 2 };
+    const pairs = preparePairs(
+      tok,
+      Array.from({ length: 20 }, (_, i) => ({ prompt: `Call me ${i % 7}`, response: 'Ishmael.' })),
+      config.blockSize,
+    );
+    const spec = {
+      steps: 6,
+      batchSize: 4,
+      schedule: constant(1e-2),
+      train: pairs.train,
+      freeze: { kind: 'top', k: 1 } as const,
+      evals: [
+        { name: 'pairs-val', source: pairs.val },
+        { name: 'corpus-val', source: val },
+      ],
+      evalEvery: 2,
+      evalIters: 2,
+    };
     await trainer.run(spec);
     const before = tf.memory().numTensors;
     const evals: Record<string, number>[] = [];

@@ -31,7 +31,11 @@ function valueAndGrads(f: (...xs: tf.Tensor[]) => tf.Tensor, inputs: Float32Arra
     const xs = inputs.map((v, i) => tf.tensor(v, shapes[i]));
     const dyt = tf.tensor(dy, shapes[0]);
     const y = f(...xs);
-    const grads = tf.grads((...ts: tf.Tensor[]) => f(...ts).mul(dyt).sum())(xs);
+    const grads = tf.grads((...ts: tf.Tensor[]) =>
+      f(...ts)
+        .mul(dyt)
+        .sum(),
+    )(xs);
     return [y, ...grads].map((t) => t.dataSync() as Float32Array);
   });
 }
@@ -73,9 +77,12 @@ describe('fused LayerNorm on wasm', () => {
     const b = tf.zeros([16]);
     const run = () => tf.grads((x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => layerNorm(x, w, b).sum())([x, w, b]);
     const fused = await kernelsRun(run);
-    expect(fused.filter((n) => /^Sgp(Wasm)?LayerNorm/.test(n)).sort()).toEqual(
-      ['SgpLayerNormGradParam', 'SgpLayerNormGradParam', 'SgpLayerNormGradX', 'SgpWasmLayerNorm'],
-    );
+    expect(fused.filter((n) => /^Sgp(Wasm)?LayerNorm/.test(n)).sort()).toEqual([
+      'SgpLayerNormGradParam',
+      'SgpLayerNormGradParam',
+      'SgpLayerNormGradX',
+      'SgpWasmLayerNorm',
+    ]);
     expect(fused).not.toContain('Mean');
     // Weights frozen (only x's gradient asked for): no work on theirs.
     const xOnly = await kernelsRun(() => tf.grads((x: tf.Tensor) => layerNorm(x, w, b).sum())([x]));
@@ -149,7 +156,11 @@ describe('fused cross-entropy on wasm', () => {
         const t = tf.tensor1d(targets, 'int32');
         const w = tf.tensor1d(dy);
         const y = f(z, t);
-        const [dz] = tf.grads((x: tf.Tensor) => f(x as tf.Tensor2D, t).mul(w).sum())([z]);
+        const [dz] = tf.grads((x: tf.Tensor) =>
+          f(x as tf.Tensor2D, t)
+            .mul(w)
+            .sum(),
+        )([z]);
         return [y.dataSync() as Float32Array, dz.dataSync() as Float32Array];
       });
     await useNodeBackend('cpu');
@@ -234,7 +245,9 @@ describe('the embedding lookup on wasm', () => {
   it('refuses a token id outside the vocabulary, naming it', async () => {
     await useNodeBackend('wasm');
     const before = tf.memory().numTensors;
-    expect(() => tf.tidy(() => embedInput(tf.tensor2d([[1, 9]], [1, 2], 'int32'), tf.ones([7, 4]), tf.ones([8, 4]), 0))).toThrow(/token id 9 is outside the vocabulary \(0\.\.6\)/);
+    expect(() => tf.tidy(() => embedInput(tf.tensor2d([[1, 9]], [1, 2], 'int32'), tf.ones([7, 4]), tf.ones([8, 4]), 0))).toThrow(
+      /token id 9 is outside the vocabulary \(0\.\.6\)/,
+    );
     expect(tf.memory().numTensors).toBe(before);
   });
 });
@@ -248,7 +261,11 @@ describe("attention's output heads side by side on wasm", () => {
       tf.tidy(() => {
         const t = tf.tensor4d(y, [B, nh, T, hs]);
         const w = tf.tensor3d(dy, [B, T, nh * hs]);
-        const [g] = tf.grads((a: tf.Tensor) => headsToRows(a as tf.Tensor4D).mul(w).sum())([t]);
+        const [g] = tf.grads((a: tf.Tensor) =>
+          headsToRows(a as tf.Tensor4D)
+            .mul(w)
+            .sum(),
+        )([t]);
         return [headsToRows(t), g].map((x) => x.dataSync() as Float32Array);
       });
     await useNodeBackend('cpu');

@@ -71,8 +71,16 @@ describe('the dictionary', () => {
     const codes = [...ENGINE_ERROR_CODES, ...DOCUMENT_ERROR_CODES].map((c) => `error.${c}`);
     const problems = PAIR_PROBLEM_CODES.map((c) => `pairProblem.${c}`);
     for (const k of [...codes, ...problems]) expect(en[k] && zh[k], k).toBeTruthy();
-    expect(Object.keys(en).filter((k) => k.startsWith('error.')).sort()).toEqual([...new Set(codes)].sort());
-    expect(Object.keys(en).filter((k) => k.startsWith('pairProblem.')).sort()).toEqual(problems.sort());
+    expect(
+      Object.keys(en)
+        .filter((k) => k.startsWith('error.'))
+        .sort(),
+    ).toEqual([...new Set(codes)].sort());
+    expect(
+      Object.keys(en)
+        .filter((k) => k.startsWith('pairProblem.'))
+        .sort(),
+    ).toEqual(problems.sort());
   });
 });
 
@@ -117,7 +125,18 @@ const plan = (stages: { steps: number; trainable: string[]; lrScale?: number }[]
 const PRODUCERS: Record<string, () => unknown> = {
   exportTooLarge: () => checkOnnxSize({ vocabSize: 600_000, blockSize: 1024, nLayer: 1, nHead: 16, nEmbd: 1024, dropout: 0, bias: false }),
   exportTokenizerBytes: () => hfTokenizerJson(new BpeTokenizer({ chars: [], merges: [[0xe4, 0xb8]] })),
-  exportTokenizerClash: () => hfTokenizerJson(new BpeTokenizer({ chars: [], merges: [[97, 98], [98, 99], [256, 99], [97, 257]] })),
+  exportTokenizerClash: () =>
+    hfTokenizerJson(
+      new BpeTokenizer({
+        chars: [],
+        merges: [
+          [97, 98],
+          [98, 99],
+          [256, 99],
+          [97, 257],
+        ],
+      }),
+    ),
   configRange: () => validateConfig({ ...config, nLayer: 0 }),
   configHeads: () => validateConfig({ ...config, nHead: 3 }),
   configDropout: () => validateConfig({ ...config, dropout: 1 }),
@@ -180,7 +199,13 @@ const PRODUCERS: Record<string, () => unknown> = {
   documentTooLarge: () => extractDocument({ name: 'huge.pdf', bytes: new ArrayBuffer(MAX_DOCUMENT_BYTES + 1) }, docOpts),
   corpusTooLarge: async () => {
     const half = 'a'.repeat(MAX_UPLOAD_BYTES / 2 + 10);
-    const r = await extractDocuments([{ name: 'one.txt', bytes: bytes(half) }, { name: 'two.txt', bytes: bytes(half) }], docOpts);
+    const r = await extractDocuments(
+      [
+        { name: 'one.txt', bytes: bytes(half) },
+        { name: 'two.txt', bytes: bytes(half) },
+      ],
+      docOpts,
+    );
     throw r.errors[0];
   },
   notText: () => decodeUtf8('photo.txt', new Uint8Array([0xff, 0xfe, 0x00])),
@@ -239,7 +264,10 @@ describe('every code, as it is thrown', () => {
 
 describe('a pairs file’s unreadable lines', () => {
   const files: [string, string][] = [
-    ['a.jsonl', '{"prompt": "x"\n[1]\n{"q": 1}\n{"prompt": "p"}\n{"prompt": 1, "response": "r"}\n{"prompt": "p", "response": 2}\n{"prompt": " ", "response": "r"}\n{"prompt": "p", "response": ""}\n{"prompt": "a\\n\\nb", "response": "r"}'],
+    [
+      'a.jsonl',
+      '{"prompt": "x"\n[1]\n{"q": 1}\n{"prompt": "p"}\n{"prompt": 1, "response": "r"}\n{"prompt": "p", "response": 2}\n{"prompt": " ", "response": "r"}\n{"prompt": "p", "response": ""}\n{"prompt": "a\\n\\nb", "response": "r"}',
+    ],
     ['b.json', '{"prompt": "p"}'],
     ['c.csv', 'prompt,response\nonly\n"x,"y"z\n'],
   ];
@@ -253,7 +281,9 @@ describe('a pairs file’s unreadable lines', () => {
   it('lists the first lines, each once, and says how many more', () => {
     const many = parsePairs(files[0][1], 'a.jsonl').problems;
     const text = problemsMessage(many, 3);
-    expect(render('en', text)).toMatch(/^9 unreadable lines: line 1: not valid JSON .*; line 2: expected an object .*; line 3: no prompt field .*; and 6 more$/);
+    expect(render('en', text)).toMatch(
+      /^9 unreadable lines: line 1: not valid JSON .*; line 2: expected an object .*; line 3: no prompt field .*; and 6 more$/,
+    );
     expect(render('zh', text)).toMatch(/^有 9 行无法读取：第 1 行：不是有效的 JSON.*；第 2 行：.*；第 3 行：没有提问字段.*；另外还有 6 行$/);
   });
 });

@@ -18,7 +18,19 @@ class FixedWidthObserver {
 
 function run(phase: 'pretrain' | 'finetune', from: number, to: number, markers: RunRecord['markers']): RunRecord {
   const points = Array.from({ length: to - from + 1 }, (_, i) => ({ globalStep: from + i, step: i, loss: 3 - i / 1000, lr: 1e-3, tokensPerSec: 1000 }));
-  return newRunRecord({ runId: `${phase}-${from}`, name: phase, phase, steps: to - from, points, markers, status: 'done', stepsDone: to - from, msPerStep: 1, wallMs: 1, startedAt: 0 });
+  return newRunRecord({
+    runId: `${phase}-${from}`,
+    name: phase,
+    phase,
+    steps: to - from,
+    points,
+    markers,
+    status: 'done',
+    stepsDone: to - from,
+    msPerStep: 1,
+    wallMs: 1,
+    startedAt: 0,
+  });
 }
 
 let root: Root | null = null;

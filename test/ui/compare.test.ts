@@ -13,21 +13,35 @@ describe('compare strategies', () => {
     expect(names).toEqual(['none', 'bottom:1', 'progressive:30', 'embeddings', 'lora:r8 α16', 'none, long (5× steps, lr 0.002)']);
   });
   it('on a 4-layer model, runs full, bottom half, top block and progressive', () => {
-    expect(compareStrategies({ ...DEFAULT_FINETUNE, every: 25 }, 4).map((s) => render('en', s.name))).toEqual(['none', 'bottom:2', 'top:1', 'progressive:25', 'lora:r8 α16', 'none, long (5× steps, lr 0.002)']);
+    expect(compareStrategies({ ...DEFAULT_FINETUNE, every: 25 }, 4).map((s) => render('en', s.name))).toEqual([
+      'none',
+      'bottom:2',
+      'top:1',
+      'progressive:25',
+      'lora:r8 α16',
+      'none, long (5× steps, lr 0.002)',
+    ]);
   });
   it('ends with a long, strong full fine-tune (the one that forgets): five times the steps at lr 2e-3 or more', () => {
     const f = { ...DEFAULT_FINETUNE, steps: 60, lr: 3e-4 };
     const long = compareStrategies(f, 4).at(-1)!;
     const r = runRequest({ ...initialState('en'), finetune: f }, 'finetune', true, long.patch);
     expect([r.steps, r.lr, r.freeze]).toEqual([300, 2e-3, { kind: 'none' }]);
-    expect(runRequest({ ...initialState('en'), finetune: { ...f, lr: 5e-3 } }, 'finetune', true, compareStrategies({ ...f, lr: 5e-3 }, 4).at(-1)!.patch).lr).toBe(5e-3);
+    expect(
+      runRequest({ ...initialState('en'), finetune: { ...f, lr: 5e-3 } }, 'finetune', true, compareStrategies({ ...f, lr: 5e-3 }, 4).at(-1)!.patch).lr,
+    ).toBe(5e-3);
   });
-  it('adds LoRA with the user\'s rank, α and targets as one more row, whose request trains the adapters only', () => {
+  it("adds LoRA with the user's rank, α and targets as one more row, whose request trains the adapters only", () => {
     const f = { ...DEFAULT_FINETUNE, loraRank: 4, loraAlpha: 2, loraTargets: 'attn,mlp' as const };
     const lora = compareStrategies(f, 4).at(-2)!;
     expect(lora.name).toBe('lora:r4 α2 +mlp');
     const st = initialState('en');
-    const r = runRequest({ ...st, finetune: f, model: { ...st.model, info: { config: { ...PRESETS.baby, vocabSize: 65 } } as ModelInfo } }, 'finetune', true, lora.patch);
+    const r = runRequest(
+      { ...st, finetune: f, model: { ...st.model, info: { config: { ...PRESETS.baby, vocabSize: 65 } } as ModelInfo } },
+      'finetune',
+      true,
+      lora.patch,
+    );
     expect(r.lora).toEqual({ rank: 4, alpha: 2, targets: 'attn,mlp' });
     expect(r.freeze).toEqual({ kind: 'none' });
     // Its share of the model's parameters: a few per cent on the baby model (4 layers, width 128).

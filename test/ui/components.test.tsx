@@ -114,8 +114,17 @@ describe('ModelDiagram', () => {
       run: { ...s.run, runId: 'r1', status: 'running', phase: 'finetune' },
       runs: [
         newRunRecord({
-          runId: 'r1', name: 'x', phase: 'finetune', steps: 10, stepsDone: 3, msPerStep: 1, wallMs: 1, startedAt: 0,
-          trainable: { 'block.1': 1, ln_f: 1 }, trainableParams: 350, updateNorms: { embeddings: 0, 'block.0': 0, 'block.1': 0.0123, ln_f: 0.001 },
+          runId: 'r1',
+          name: 'x',
+          phase: 'finetune',
+          steps: 10,
+          stepsDone: 3,
+          msPerStep: 1,
+          wallMs: 1,
+          startedAt: 0,
+          trainable: { 'block.1': 1, ln_f: 1 },
+          trainableParams: 350,
+          updateNorms: { embeddings: 0, 'block.0': 0, 'block.1': 0.0123, ln_f: 0.001 },
         }),
       ],
     }));
@@ -169,7 +178,7 @@ describe('fine-tuning plans that cannot run', () => {
     expect(panel).toContain(t('ft.allFrozen'));
   });
 
-  it('LoRA: rank, α and targets with the adapters\' share; the diagram shows every weight frozen and adapters on each block', () => {
+  it("LoRA: rank, α and targets with the adapters' share; the diagram shows every weight frozen and adapters on each block", () => {
     // tiny preset: width 32. Rank 4 on attention: 4·(32 + 96) + 4·(32 + 32) = 768 per block, 1,536 on 2 blocks.
     const model = { ...info, params: 30_000 };
     set((s) => ({ model: { ...s.model, info: model }, finetune: { ...s.finetune, preset: 'lora', loraRank: 4, loraAlpha: 8, loraTargets: 'attn' } }));

@@ -43,10 +43,16 @@ describe('the chat log follows new text', () => {
     setMessages([{ role: 'user', text: 'hello' }]);
     expect(log.scrollTop).toBe(400);
     height = 460;
-    setMessages([{ role: 'user', text: 'hello' }, { role: 'model', text: 'a' }]);
+    setMessages([
+      { role: 'user', text: 'hello' },
+      { role: 'model', text: 'a' },
+    ]);
     expect(log.scrollTop).toBe(460);
     height = 500;
-    setMessages([{ role: 'user', text: 'hello' }, { role: 'model', text: 'ahoy' }]);
+    setMessages([
+      { role: 'user', text: 'hello' },
+      { role: 'model', text: 'ahoy' },
+    ]);
     expect(log.scrollTop).toBe(500);
     expect(document.activeElement).toBe(prompt);
   });
@@ -67,7 +73,15 @@ describe('the chat log follows new text', () => {
 
 describe('the sample strip follows new samples', () => {
   it('scrolls to the newest sample', async () => {
-    const run = { runId: 'r1', name: 'pretrain', phase: 'pretrain', samples: [{ step: 100, text: 'the' }], markers: [], hidden: false, compare: false } as unknown as RunRecord;
+    const run = {
+      runId: 'r1',
+      name: 'pretrain',
+      phase: 'pretrain',
+      samples: [{ step: 100, text: 'the' }],
+      markers: [],
+      hidden: false,
+      compare: false,
+    } as unknown as RunRecord;
     set({ runs: [run] });
     render(<SampleStrip />);
     const strip = host.querySelector<HTMLElement>('[data-testid="sample-strip"]')!;

@@ -2,7 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { abbreviate, labelGap, placeMarkerLabels } from '../../src/ui/charts/markers';
 
 const layout = { domain: [0, 1000] as [number, number], minGap: 0.1, maxChars: 20, maxLanes: 3 };
-const lanes = (xs: number[], l = layout) => placeMarkerLabels(xs.map((x) => ({ x, label: `m${x}` })), l).map((p) => p.lane);
+const lanes = (xs: number[], l = layout) =>
+  placeMarkerLabels(
+    xs.map((x) => ({ x, label: `m${x}` })),
+    l,
+  ).map((p) => p.lane);
 
 describe('chart marker labels', () => {
   it('puts markers closer than the gap in different lanes', () => {

@@ -36,7 +36,9 @@ describe('metrics CSV', () => {
   it('exports every step, evaluation and diagnostics sample as CSV', () => {
     const csv = metricsCsv([RUN]).trim().split('\n');
     const bpc = 4.1 / (4 * Math.LN2); // loss · tokens / (chars · ln 2), at 4 characters per token
-    expect(csv[0]).toBe('run,phase,kind,global_step,step,loss,lr,tokens_per_sec,eval_val,grad_norm,perplexity,accuracy_val,tensors,bytes,weight_norm_embeddings,weight_norm_ln_f,bpc_val');
+    expect(csv[0]).toBe(
+      'run,phase,kind,global_step,step,loss,lr,tokens_per_sec,eval_val,grad_norm,perplexity,accuracy_val,tensors,bytes,weight_norm_embeddings,weight_norm_ln_f,bpc_val',
+    );
     expect(csv[1]).toBe(`"run ""a"", 1",pretrain,step,1,0,${Math.log(2)},0.001,1000.0,,1.5,2,,,,,,`);
     expect(csv[2]).toBe(`"run ""a"", 1",pretrain,eval,1,0,,,,4.1,,,0.25,,,,,${bpc}`);
     expect(csv[3]).toBe('"run ""a"", 1",pretrain,diagnostics,1,,,,,,,,,40,1024,3,1,');
@@ -50,7 +52,10 @@ describe('metrics CSV', () => {
     // A new column in the middle: each row gains exactly its cell there, the others keep their places.
     const extra: Column<MetricsRow> = { header: 'new', cell: (r) => `${r.kind}-${r.run.name.length}` };
     const at = 6;
-    const after = csvOf([...columns.slice(0, at), extra, ...columns.slice(at)], rows).trim().split('\n').map(fields);
+    const after = csvOf([...columns.slice(0, at), extra, ...columns.slice(at)], rows)
+      .trim()
+      .split('\n')
+      .map(fields);
     expect(after[0][at]).toBe('new');
     after.slice(1).forEach((r, i) => {
       expect(r[at]).toBe(`${rows[i].kind}-${rows[i].run.name.length}`);

@@ -48,7 +48,13 @@ describe('tokenizer settings', () => {
 });
 
 describe('tokenizer events', () => {
-  const info: TokenizerInfo = { kind: 'bpe', vocabSize: 300, sample: [{ text: 'the', ids: [270] }], sentence: { char: [], model: [] }, charsPerToken: { train: 2.5, val: 2.25 } };
+  const info: TokenizerInfo = {
+    kind: 'bpe',
+    vocabSize: 300,
+    sample: [{ text: 'the', ids: [270] }],
+    sentence: { char: [], model: [] },
+    charsPerToken: { train: 2.5, val: 2.25 },
+  };
   it('keeps the progress until the worker says it ended, and the view’s info', () => {
     let s = applyEvent(initialState('en'), { type: 'tokenizerProgress', progress: { phase: 'merging', done: 3, total: 10 } }).state;
     expect(s.tokenizer.progress).toEqual({ phase: 'merging', done: 3, total: 10 });

@@ -24,8 +24,20 @@ function render(el: ReactElement): HTMLElement {
 const info: TokenizerInfo = {
   kind: 'bpe',
   vocabSize: 320,
-  sample: [{ text: 'Call', ids: [300] }, { text: ' me', ids: [301] }, { text: ' Ish', ids: [302] }, { text: 'mael', ids: [303] }, { text: '.', ids: [46] }],
-  sentence: { char: [...'Call me'].map((c) => ({ text: c, ids: [c.charCodeAt(0)] })), model: [{ text: 'Call', ids: [300] }, { text: ' me', ids: [301] }] },
+  sample: [
+    { text: 'Call', ids: [300] },
+    { text: ' me', ids: [301] },
+    { text: ' Ish', ids: [302] },
+    { text: 'mael', ids: [303] },
+    { text: '.', ids: [46] },
+  ],
+  sentence: {
+    char: [...'Call me'].map((c) => ({ text: c, ids: [c.charCodeAt(0)] })),
+    model: [
+      { text: 'Call', ids: [300] },
+      { text: ' me', ids: [301] },
+    ],
+  },
   charsPerToken: { train: 3.1, val: 3.25 },
 };
 
@@ -37,7 +49,13 @@ afterEach(() => {
 
 describe('tokenizer in the model panel', () => {
   it('offers a vocabulary size for BPE, with the corpus default, and refuses sizes outside 256–8192', () => {
-    set((s) => ({ data: { ...s.data, source: 'moby-dick-quick', info: { name: 'm', chars: 1, distinct: 1, trainTokens: 1, valTokens: 1, unknownCount: 0, unknownChars: [], bpeDefaultVocab: 1152 } } }));
+    set((s) => ({
+      data: {
+        ...s.data,
+        source: 'moby-dick-quick',
+        info: { name: 'm', chars: 1, distinct: 1, trainTokens: 1, valTokens: 1, unknownCount: 0, unknownChars: [], bpeDefaultVocab: 1152 },
+      },
+    }));
     const el = render(<ModelPanel />);
     expect(el.querySelector('[data-testid=vocab-input]')).toBeNull();
     act(() => set((s) => ({ tokenizer: { ...s.tokenizer, kind: 'bpe' } })));
@@ -49,7 +67,10 @@ describe('tokenizer in the model panel', () => {
     expect(el.querySelector('[data-testid=create-model]')!.hasAttribute('disabled')).toBe(true);
   });
   it('shows the training progress and keeps Create disabled meanwhile', () => {
-    set((s) => ({ data: { ...s.data, source: 'moby-dick-quick' }, tokenizer: { ...s.tokenizer, kind: 'bpe', progress: { phase: 'merging', done: 250, total: 1000 } } }));
+    set((s) => ({
+      data: { ...s.data, source: 'moby-dick-quick' },
+      tokenizer: { ...s.tokenizer, kind: 'bpe', progress: { phase: 'merging', done: 250, total: 1000 } },
+    }));
     const el = render(<ModelPanel />);
     const bar = el.querySelector('[data-testid=tokenizer-progress]')!;
     expect(bar.textContent).toContain('250 / 1000 merges');

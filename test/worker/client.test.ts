@@ -96,7 +96,11 @@ describe('the worker client and session', () => {
   it('a sample streams its tokens before it resolves to the whole reply', async () => {
     const { client } = await started();
     const tokens: string[] = [];
-    const done = await client.request('sample', { prompt: 'Call', chat: false, settings: { maxNewTokens: 10, temperature: 1, topK: 0, topP: 1, seed: 4 }, from: 'model' }, { onToken: (t) => tokens.push(t) });
+    const done = await client.request(
+      'sample',
+      { prompt: 'Call', chat: false, settings: { maxNewTokens: 10, temperature: 1, topK: 0, topP: 1, seed: 4 }, from: 'model' },
+      { onToken: (t) => tokens.push(t) },
+    );
     expectTypeOf(done).toEqualTypeOf<EventOf<'sampleDone'>>();
     expect(tokens.length).toBeGreaterThan(0);
     expect(tokens.join('')).toBe(done.text);
@@ -125,7 +129,10 @@ describe('the worker client and session', () => {
       terminate(): void {}
     }
     vi.stubGlobal('Worker', WrongWorker);
-    const client = new WorkerClient(() => undefined, () => undefined);
+    const client = new WorkerClient(
+      () => undefined,
+      () => undefined,
+    );
     client.start();
     const err = await client.request('export', { from: 'model', meta: {} }).catch((e: unknown) => e);
     expect(err).toMatchObject({ name: 'ProtocolError', message: 'the training worker answered with done, not file' });

@@ -34,8 +34,10 @@ function weights(bytes: ArrayBuffer): Map<string, number[]> {
 }
 
 let nextId = 100;
-const exportFrom = async (h: Harness, from: 'model' | 'snapshot' | 'run', runId?: string) => (await h.ask({ type: 'export', requestId: nextId++, from, runId, meta: {} }, 'file')).bytes;
-const reply = async (h: Harness, prompt: string) => (await h.ask({ type: 'sample', requestId: nextId++, prompt, chat: false, settings: GREEDY, from: 'model' }, 'sampleDone')).text;
+const exportFrom = async (h: Harness, from: 'model' | 'snapshot' | 'run', runId?: string) =>
+  (await h.ask({ type: 'export', requestId: nextId++, from, runId, meta: {} }, 'file')).bytes;
+const reply = async (h: Harness, prompt: string) =>
+  (await h.ask({ type: 'sample', requestId: nextId++, prompt, chat: false, settings: GREEDY, from: 'model' }, 'sampleDone')).text;
 
 describe('model files', () => {
   it('an exported model imported into another session is the same model, and a bad file changes nothing', async () => {
@@ -76,7 +78,12 @@ describe('model files', () => {
 /** The page's part of an autosave, as the persist test writes it. */
 function pageState(step: number): SavedUi {
   const s = initialState('en');
-  return { runs: [], run: { ...s.run, step }, request: null, settings: { model: s.model.arch, preset: s.model.preset, seed: 1, pretrain: s.pretrain, finetune: s.finetune, data: 'verse', pairs: null } };
+  return {
+    runs: [],
+    run: { ...s.run, step },
+    request: null,
+    settings: { model: s.model.arch, preset: s.model.preset, seed: 1, pretrain: s.pretrain, finetune: s.finetune, data: 'verse', pairs: null },
+  };
 }
 
 describe('the autosave', () => {
@@ -105,7 +112,11 @@ describe('the autosave', () => {
 
     const end = await restored.train(run, 20);
     expect(end).toMatchObject({ status: 'done', stepsDone: 30 });
-    const tail = (h: Harness) => h.points('r').filter((p) => p.step >= 20).map((p) => [p.step, p.globalStep, p.loss]);
+    const tail = (h: Harness) =>
+      h
+        .points('r')
+        .filter((p) => p.step >= 20)
+        .map((p) => [p.step, p.globalStep, p.loss]);
     expect(tail(restored)).toHaveLength(10);
     expect(tail(restored)).toEqual(tail(original));
     expect(weights(await exportFrom(restored, 'model'))).toEqual(weights(await exportFrom(original, 'model')));
@@ -126,7 +137,16 @@ describe('the autosave', () => {
 const PAIRS: Pair[] = Array.from({ length: 16 }, (_, i) => ({ prompt: `Call me ${i % 7}`, response: `I went to sea ${i % 7} times.` }));
 
 function finetuneRun(runId: string, over: Partial<RunRequest> = {}): RunRequest {
-  return pretrainRun(runId, { phase: 'finetune', steps: 8, lr: 2e-3, evalEvery: 4, sampleEvery: 4, fromSnapshot: true, dialogueEval: { ...GREEDY, maxNewTokens: 8 }, ...over });
+  return pretrainRun(runId, {
+    phase: 'finetune',
+    steps: 8,
+    lr: 2e-3,
+    evalEvery: 4,
+    sampleEvery: 4,
+    fromSnapshot: true,
+    dialogueEval: { ...GREEDY, maxNewTokens: 8 },
+    ...over,
+  });
 }
 
 describe('fine-tuning', () => {

@@ -63,7 +63,10 @@ describe('a training run in the worker session', () => {
     const h = new Harness();
     await h.ready();
     await h.train(pretrainRun('r1', { steps: 12, evalEvery: 6 }));
-    await h.ask({ type: 'sample', requestId: 1, prompt: 'Call', chat: false, settings: { maxNewTokens: 8, temperature: 1, topK: 0, topP: 1, seed: 1 }, from: 'model' }, 'sampleDone');
+    await h.ask(
+      { type: 'sample', requestId: 1, prompt: 'Call', chat: false, settings: { maxNewTokens: 8, temperature: 1, topK: 0, topP: 1, seed: 1 }, from: 'model' },
+      'sampleDone',
+    );
     await h.ask({ type: 'export', requestId: 2, from: 'model', meta: {} }, 'file');
     expect(h.errors()).toEqual([]);
     expect(liveTensors()).toBeGreaterThan(before);
@@ -141,9 +144,15 @@ describe('pause and resume', () => {
     const ended = h.next('runEnded', (e) => e.runId === 'long');
     h.send({ type: 'train', run: pretrainRun('long', { steps: 100_000, evalEvery: 0, sampleEvery: 0 }) });
     await h.next('runStarted');
-    const reply = await h.ask({ type: 'sample', requestId: 5, prompt: 'Call', chat: false, settings: { maxNewTokens: 4, temperature: 1, topK: 0, topP: 1, seed: 1 }, from: 'model' }, 'sampleDone');
+    const reply = await h.ask(
+      { type: 'sample', requestId: 5, prompt: 'Call', chat: false, settings: { maxNewTokens: 4, temperature: 1, topK: 0, topP: 1, seed: 1 }, from: 'model' },
+      'sampleDone',
+    );
     expect(reply.requestId).toBe(5);
-    expect(h.all('runEnded').filter((e) => e.runId === 'long'), 'the run is still going').toEqual([]);
+    expect(
+      h.all('runEnded').filter((e) => e.runId === 'long'),
+      'the run is still going',
+    ).toEqual([]);
     const refused = await h.ask({ type: 'train', run: pretrainRun('second') }, 'runEnded', (e) => e.runId === 'second');
     expect(refused).toMatchObject({ status: 'error', error: { code: 'runBusy' } });
     const noModel = await h.ask({ type: 'createModel', config: { blockSize: 8, nLayer: 1, nHead: 1, nEmbd: 8, dropout: 0, bias: false }, seed: 2 }, 'error');

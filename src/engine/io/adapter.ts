@@ -124,7 +124,8 @@ export function readAdapter(bytes: Uint8Array): AdapterFile {
     throw new LoraError('the adapter file\'s "lora" metadata is not valid JSON', 'loraAdapterDamaged', { detail: 'lora: JSON' });
   }
   validateLora(lora);
-  if (typeof meta.base_fingerprint !== 'string' || !meta.base_fingerprint) throw new LoraError('the adapter file has no base_fingerprint in its metadata', 'loraAdapterDamaged', { detail: 'base_fingerprint' });
+  if (typeof meta.base_fingerprint !== 'string' || !meta.base_fingerprint)
+    throw new LoraError('the adapter file has no base_fingerprint in its metadata', 'loraAdapterDamaged', { detail: 'base_fingerprint' });
   const values = new Map<string, Float32Array>();
   for (const [name, t] of file.tensors) values.set(name, t.data);
   return { lora, baseFingerprint: meta.base_fingerprint, values };

@@ -49,7 +49,13 @@ export async function exportCheckpoint(model: GPT, tokenizer: Tokenizer, trainin
 }
 
 /** The checkpoint file for parameter values held on the CPU (a model's, or a saved snapshot's). */
-export function checkpointBytes(config: GPTConfig, values: Map<string, Float32Array>, tokenizer: Tokenizer, training: TrainingInfo, dtype: 'F32' | 'F16' = 'F32'): Uint8Array {
+export function checkpointBytes(
+  config: GPTConfig,
+  values: Map<string, Float32Array>,
+  tokenizer: Tokenizer,
+  training: TrainingInfo,
+  dtype: 'F32' | 'F16' = 'F32',
+): Uint8Array {
   const { tensors, metadata } = checkpointContents(config, values, tokenizer, training);
   return writeSafetensors(tensors, metadata, dtype);
 }
@@ -80,7 +86,10 @@ export function checkpointContents(config: GPTConfig, values: Map<string, Float3
 }
 
 function parseJsonField(meta: Record<string, string>, key: string): unknown {
-  if (!(key in meta)) throw new CheckpointError(`the file has no "${key}" in its metadata: it was not written by this app or nanoGPT's exporter`, 'checkpointNoMetadata', { key });
+  if (!(key in meta))
+    throw new CheckpointError(`the file has no "${key}" in its metadata: it was not written by this app or nanoGPT's exporter`, 'checkpointNoMetadata', {
+      key,
+    });
   try {
     return JSON.parse(meta[key]);
   } catch (e) {
@@ -99,8 +108,18 @@ function checkWeights(name: string, data: Float32Array): void {
   for (let i = 0; i < data.length; i++) {
     const w = data[i];
     if (Math.abs(w) <= MAX_WEIGHT) continue; // false for NaN too
-    if (!Number.isFinite(w)) throw new CheckpointError(`tensor ${name} holds a non-finite value (${w}) at index ${i}`, 'checkpointNonFinite', { tensor: name, value: String(w), index: i });
-    throw new CheckpointError(`tensor ${name} holds ${w} at index ${i}, beyond ±${MAX_WEIGHT}: the file is damaged`, 'checkpointHugeWeight', { tensor: name, value: String(w), index: i, max: MAX_WEIGHT });
+    if (!Number.isFinite(w))
+      throw new CheckpointError(`tensor ${name} holds a non-finite value (${w}) at index ${i}`, 'checkpointNonFinite', {
+        tensor: name,
+        value: String(w),
+        index: i,
+      });
+    throw new CheckpointError(`tensor ${name} holds ${w} at index ${i}, beyond ±${MAX_WEIGHT}: the file is damaged`, 'checkpointHugeWeight', {
+      tensor: name,
+      value: String(w),
+      index: i,
+      max: MAX_WEIGHT,
+    });
   }
 }
 
@@ -116,13 +135,16 @@ export function readCheckpoint(bytes: Uint8Array): Checkpoint {
 /** Validate an already-parsed safetensors file as a model checkpoint (creates no tensors). */
 export function checkpointFromFile(file: SafetensorsFile): Checkpoint {
   if (file.metadata.format === ADAPTER_FORMAT) {
-    throw new CheckpointError('this is a LoRA adapter file, not a model: attach it to the model it was trained on (CLI: --ckpt BASE --adapter FILE)', 'loraAdapterFile');
+    throw new CheckpointError(
+      'this is a LoRA adapter file, not a model: attach it to the model it was trained on (CLI: --ckpt BASE --adapter FILE)',
+      'loraAdapterFile',
+    );
   }
   const args = checkModelArgs(parseJsonField(file.metadata, 'model_args'));
   let config: GPTConfig;
   try {
     // bias and dropout default as in nanoGPT's GPTConfig when an older exporter left them out.
-    config = fromModelArgs({ ...args, bias: args.bias ?? (file.tensors.has('transformer.ln_f.bias')), dropout: args.dropout ?? 0 });
+    config = fromModelArgs({ ...args, bias: args.bias ?? file.tensors.has('transformer.ln_f.bias'), dropout: args.dropout ?? 0 });
   } catch (e) {
     throw new CheckpointError(`model_args describe an impossible model: ${(e as Error).message}`, 'checkpointModelArgs', {}, e);
   }
@@ -132,12 +154,18 @@ export function checkpointFromFile(file: SafetensorsFile): Checkpoint {
   } catch (e) {
     throw new CheckpointError((e as Error).message, 'checkpointTokenizer', { detail: (e as Error).message });
   }
-  if (!tokenizer) throw new CheckpointError('the file has no "itos" in its metadata: it was not written by this app or nanoGPT\'s exporter', 'checkpointNoMetadata', { key: 'itos' });
+  if (!tokenizer)
+    throw new CheckpointError('the file has no "itos" in its metadata: it was not written by this app or nanoGPT\'s exporter', 'checkpointNoMetadata', {
+      key: 'itos',
+    });
   if (tokenizer.vocabSize !== config.vocabSize) {
     const what = tokenizer.kind === 'char' ? 'itos' : 'the BPE tokenizer';
-    throw new CheckpointError(`${what} has ${tokenizer.vocabSize} tokens but model_args.vocab_size is ${config.vocabSize}`, 'checkpointDamaged', { detail: `${what}: ${tokenizer.vocabSize} ≠ vocab_size ${config.vocabSize}` });
+    throw new CheckpointError(`${what} has ${tokenizer.vocabSize} tokens but model_args.vocab_size is ${config.vocabSize}`, 'checkpointDamaged', {
+      detail: `${what}: ${tokenizer.vocabSize} ≠ vocab_size ${config.vocabSize}`,
+    });
   }
-  const training: TrainingInfo = 'training' in file.metadata ? checkTraining(parseJsonField(file.metadata, 'training'), config.nLayer) : { step: 0, phase: 'init' };
+  const training: TrainingInfo =
+    'training' in file.metadata ? checkTraining(parseJsonField(file.metadata, 'training'), config.nLayer) : { step: 0, phase: 'init' };
 
   // torch.compile'd models save names with an _orig_mod. prefix; nanoGPT strips it, and so do we.
   const tensors = new Map<string, RawTensor>();
@@ -145,9 +173,14 @@ export function checkpointFromFile(file: SafetensorsFile): Checkpoint {
   const params = new Map<string, RawTensor>();
   for (const spec of paramSpecs(config)) {
     const t = tensors.get(spec.name);
-    if (!t) throw new CheckpointError(`tensor ${spec.name} is missing (model_args say ${config.nLayer} layers, bias ${config.bias})`, 'checkpointDamaged', { detail: `${spec.name} missing` });
+    if (!t)
+      throw new CheckpointError(`tensor ${spec.name} is missing (model_args say ${config.nLayer} layers, bias ${config.bias})`, 'checkpointDamaged', {
+        detail: `${spec.name} missing`,
+      });
     if (t.shape.join() !== spec.shape.join()) {
-      throw new CheckpointError(`tensor ${spec.name} has shape [${t.shape}], model_args need [${spec.shape}]`, 'checkpointDamaged', { detail: `${spec.name}: [${t.shape}] ≠ [${spec.shape}]` });
+      throw new CheckpointError(`tensor ${spec.name} has shape [${t.shape}], model_args need [${spec.shape}]`, 'checkpointDamaged', {
+        detail: `${spec.name}: [${t.shape}] ≠ [${spec.shape}]`,
+      });
     }
     checkWeights(spec.name, t.data);
     params.set(spec.name, t);
@@ -157,13 +190,18 @@ export function checkpointFromFile(file: SafetensorsFile): Checkpoint {
   if (head) {
     const wte = params.get(WTE)!;
     if (head.shape.join() !== wte.shape.join() || head.data.some((v, i) => v !== wte.data[i])) {
-      throw new CheckpointError(`${LM_HEAD} differs from ${WTE}; this architecture ties them (weight tying), so they must be equal`, 'checkpointDamaged', { detail: `${LM_HEAD} ≠ ${WTE}` });
+      throw new CheckpointError(`${LM_HEAD} differs from ${WTE}; this architecture ties them (weight tying), so they must be equal`, 'checkpointDamaged', {
+        detail: `${LM_HEAD} ≠ ${WTE}`,
+      });
     }
     tensors.delete(LM_HEAD);
   }
   // PyTorch < 2.0 saves the causal-mask buffer as attn.bias; it is not a parameter.
   for (const name of [...tensors.keys()]) if (/^transformer\.h\.\d+\.attn\.bias$/.test(name)) tensors.delete(name);
-  if (tensors.size) throw new CheckpointError(`unexpected tensors for this model: ${[...tensors.keys()].slice(0, 5).join(', ')}`, 'checkpointDamaged', { detail: `+ ${[...tensors.keys()].slice(0, 5).join(', ')}` });
+  if (tensors.size)
+    throw new CheckpointError(`unexpected tensors for this model: ${[...tensors.keys()].slice(0, 5).join(', ')}`, 'checkpointDamaged', {
+      detail: `+ ${[...tensors.keys()].slice(0, 5).join(', ')}`,
+    });
   return { config, tokenizer, params, training };
 }
 

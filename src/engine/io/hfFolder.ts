@@ -85,12 +85,18 @@ function describeTraining(t: TrainingInfo | undefined): string[] {
   if (typeof t.pairs === 'string') lines.push(`- fine-tuned on the pairs: \`${t.pairs}\``);
   if (t.freezePlan) lines.push(`- freeze plan of the fine-tune: \`${JSON.stringify(t.freezePlan)}\``);
   if (t.lora) lines.push(`- LoRA adapters, merged into the weights: \`${JSON.stringify(t.lora)}\``);
-  if (t.losses && typeof t.losses === 'object') lines.push(`- last losses: ${Object.entries(t.losses as Record<string, number>).map(([k, v]) => `${k} ${Number(v).toFixed(4)}`).join(', ')}`);
+  if (t.losses && typeof t.losses === 'object')
+    lines.push(
+      `- last losses: ${Object.entries(t.losses as Record<string, number>)
+        .map(([k, v]) => `${k} ${Number(v).toFixed(4)}`)
+        .join(', ')}`,
+    );
   return lines;
 }
 
 export function hfModelCard(config: GPTConfig, tok: Tokenizer, training?: TrainingInfo): string {
-  const tokenizer = tok.kind === 'char' ? `characters (${tok.vocabSize} tokens, one per character)` : `byte-pair encoding (${tok.vocabSize} tokens, byte fallback)`;
+  const tokenizer =
+    tok.kind === 'char' ? `characters (${tok.vocabSize} tokens, one per character)` : `byte-pair encoding (${tok.vocabSize} tokens, byte fallback)`;
   return `---
 library_name: transformers
 pipeline_tag: text-generation
@@ -162,9 +168,11 @@ export function hfFolderFiles({ config, values, tokenizer, training }: HfFolderI
  */
 export function readHfModel(configJson: unknown, safetensors: Uint8Array): { config: GPTConfig; values: Map<string, Float32Array> } {
   const c = configJson as Record<string, unknown>;
-  if (typeof c !== 'object' || c === null || c.model_type !== 'gpt2') throw new ExportError(`config.json's model_type is ${JSON.stringify(c?.model_type)}, not "gpt2"`);
+  if (typeof c !== 'object' || c === null || c.model_type !== 'gpt2')
+    throw new ExportError(`config.json's model_type is ${JSON.stringify(c?.model_type)}, not "gpt2"`);
   if (c.activation_function !== 'gelu') throw new ExportError(`activation_function "${String(c.activation_function)}" is not nanoGPT's exact GELU ("gelu")`);
-  if (c.layer_norm_epsilon !== undefined && c.layer_norm_epsilon !== 1e-5) throw new ExportError(`layer_norm_epsilon ${String(c.layer_norm_epsilon)} is not nanoGPT's 1e-5`);
+  if (c.layer_norm_epsilon !== undefined && c.layer_norm_epsilon !== 1e-5)
+    throw new ExportError(`layer_norm_epsilon ${String(c.layer_norm_epsilon)} is not nanoGPT's 1e-5`);
   if (c.n_inner != null && c.n_inner !== 4 * Number(c.n_embd)) throw new ExportError(`n_inner ${String(c.n_inner)} is not 4 × n_embd, as nanoGPT's MLP`);
   if (c.tie_word_embeddings === false) throw new ExportError('tie_word_embeddings is false: nanoGPT ties the head to the token embedding');
   const args = c.nanogpt_model_args as Partial<ModelArgs> | undefined;
@@ -186,7 +194,8 @@ export function readHfModel(configJson: unknown, safetensors: Uint8Array): { con
     const t = tensors.get(spec.name);
     if (!t) throw new ExportError(`model.safetensors has no tensor ${spec.name}`);
     const ours = fromHfLayout(spec.name, t);
-    if (ours.shape.join() !== spec.shape.join()) throw new ExportError(`tensor ${spec.name} has shape [${t.shape}] in GPT-2's layout; config.json needs [${spec.shape}] in nanoGPT's`);
+    if (ours.shape.join() !== spec.shape.join())
+      throw new ExportError(`tensor ${spec.name} has shape [${t.shape}] in GPT-2's layout; config.json needs [${spec.shape}] in nanoGPT's`);
     const isBias = spec.name.endsWith('.bias');
     if (isBias && !config.bias) {
       if (ours.data.some((v) => v !== 0)) throw new ExportError(`${spec.name} is not zero, but nanogpt_model_args say the model has no biases`);

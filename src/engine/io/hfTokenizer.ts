@@ -84,11 +84,15 @@ function vocabObject(strings: readonly string[], describe: (id: number) => strin
   strings.forEach((s, id) => {
     const other = seen.get(s);
     if (other !== undefined) {
-      throw new ExportError(`tokens ${other} and ${id} are both ${describe(id)}: tokenizer.json's vocabulary maps each string to one id, so it cannot hold both`, 'exportTokenizerClash', {
-        a: other,
-        b: id,
-        token: describe(id),
-      });
+      throw new ExportError(
+        `tokens ${other} and ${id} are both ${describe(id)}: tokenizer.json's vocabulary maps each string to one id, so it cannot hold both`,
+        'exportTokenizerClash',
+        {
+          a: other,
+          b: id,
+          token: describe(id),
+        },
+      );
     }
     seen.set(s, id);
     vocab[s] = id;
@@ -106,7 +110,13 @@ export function hfTokenizerJson(tok: Tokenizer): Record<string, unknown> {
       ...common,
       pre_tokenizer: null,
       decoder: { type: 'Fuse' },
-      model: { ...model, unk_token: itos.includes(UNKNOWN) ? UNKNOWN : null, byte_fallback: false, vocab: vocabObject(itos, (id) => JSON.stringify(itos[id])), merges: [] },
+      model: {
+        ...model,
+        unk_token: itos.includes(UNKNOWN) ? UNKNOWN : null,
+        byte_fallback: false,
+        vocab: vocabObject(itos, (id) => JSON.stringify(itos[id])),
+        merges: [],
+      },
     };
   }
   const bpe = tok as BpeTokenizer;

@@ -25,14 +25,24 @@ function shown(v: unknown): string {
 
 function int(field: string, v: unknown, min: number, max: number): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-    throw new CheckpointError(`metadata ${field} must be a whole number from ${min} to ${max} (got ${shown(v)})`, 'checkpointInt', { field, min, max, value: shown(v) });
+    throw new CheckpointError(`metadata ${field} must be a whole number from ${min} to ${max} (got ${shown(v)})`, 'checkpointInt', {
+      field,
+      min,
+      max,
+      value: shown(v),
+    });
   }
   return v;
 }
 
 function num(field: string, v: unknown, min: number, max: number): number {
   if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
-    throw new CheckpointError(`metadata ${field} must be a number from ${min} to ${max} (got ${shown(v)})`, 'checkpointNumber', { field, min, max, value: shown(v) });
+    throw new CheckpointError(`metadata ${field} must be a number from ${min} to ${max} (got ${shown(v)})`, 'checkpointNumber', {
+      field,
+      min,
+      max,
+      value: shown(v),
+    });
   }
   return v;
 }
@@ -50,7 +60,11 @@ const MAX_TEXT = 4096;
 
 function text(field: string, v: unknown): string {
   if (typeof v !== 'string' || v.length > MAX_TEXT) {
-    throw new CheckpointError(`metadata ${field} must be text of at most ${MAX_TEXT} characters (got ${shown(v)})`, 'checkpointText', { field, max: MAX_TEXT, value: shown(v) });
+    throw new CheckpointError(`metadata ${field} must be text of at most ${MAX_TEXT} characters (got ${shown(v)})`, 'checkpointText', {
+      field,
+      max: MAX_TEXT,
+      value: shown(v),
+    });
   }
   return v;
 }
@@ -95,13 +109,20 @@ function checkPlan(field: string, raw: unknown, nLayer: number): FreezePlan {
   const p = object(field, raw);
   choice(`${field}.kind`, p.kind, ['none', 'embeddings', 'bottom', 'top', 'progressive', 'stages']);
   if (p.kind === 'stages') {
-    if (!Array.isArray(p.stages)) throw new CheckpointError(`metadata ${field}.stages must be a list (got ${shown(p.stages)})`, 'checkpointDamaged', { detail: `${field}.stages: ${shown(p.stages)}` });
+    if (!Array.isArray(p.stages))
+      throw new CheckpointError(`metadata ${field}.stages must be a list (got ${shown(p.stages)})`, 'checkpointDamaged', {
+        detail: `${field}.stages: ${shown(p.stages)}`,
+      });
     p.stages.forEach((s, i) => {
       const stage = object(`${field}.stages[${i}]`, s);
       if (!Array.isArray(stage.trainable) || !stage.trainable.every((g) => typeof g === 'string')) {
-        throw new CheckpointError(`metadata ${field}.stages[${i}].trainable must be a list of group names (got ${shown(stage.trainable)})`, 'checkpointDamaged', {
-          detail: `${field}.stages[${i}].trainable: ${shown(stage.trainable)}`,
-        });
+        throw new CheckpointError(
+          `metadata ${field}.stages[${i}].trainable must be a list of group names (got ${shown(stage.trainable)})`,
+          'checkpointDamaged',
+          {
+            detail: `${field}.stages[${i}].trainable: ${shown(stage.trainable)}`,
+          },
+        );
       }
       if (stage.lrScale !== undefined) num(`${field}.stages[${i}].lrScale`, stage.lrScale, 0, 1e6);
     });

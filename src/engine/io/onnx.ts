@@ -45,8 +45,8 @@ export function checkOnnxSize(config: GPTConfig): void {
     // The Hugging Face folder holds the graph too, so it is no way round: only the model file itself is.
     throw new ExportError(
       `this model's weights take ${gib} GiB as float32 (${params} parameters): ` +
-        'an ONNX file holds at most 2 GiB (protobuf\'s limit) and this exporter writes no external-data files; ' +
-        'use the model file itself (nanoGPT\'s .safetensors, which PyTorch loads), or a smaller model',
+        "an ONNX file holds at most 2 GiB (protobuf's limit) and this exporter writes no external-data files; " +
+        "use the model file itself (nanoGPT's .safetensors, which PyTorch loads), or a smaller model",
       'exportTooLarge',
       { gib, params },
     );

@@ -143,7 +143,8 @@ function readHeader(file: Uint8Array): { h: Record<string, unknown>; headerLen: 
   if (file.length < 8) fail(`it is ${file.length} bytes long, shorter than the 8-byte header length`);
   const n = new DataView(file.buffer, file.byteOffset, file.byteLength).getBigUint64(0, true);
   if (n === 0n) fail('the header length is 0');
-  if (n > BigInt(file.length - 8)) fail(`the header claims ${n} bytes but the file has only ${file.length - 8} after the length field (truncated or not safetensors)`);
+  if (n > BigInt(file.length - 8))
+    fail(`the header claims ${n} bytes but the file has only ${file.length - 8} after the length field (truncated or not safetensors)`);
   if (n > BigInt(MAX_HEADER)) fail(`the header claims ${n} bytes, over the ${MAX_HEADER}-byte limit`);
   const headerLen = Number(n);
   let header: unknown;
@@ -180,9 +181,11 @@ export function readSafetensors(file: Uint8Array): SafetensorsFile {
     if (name === '__metadata__') continue;
     if (typeof entry !== 'object' || entry === null) fail(`entry ${name} is not an object`);
     const { dtype, shape, data_offsets: offs } = entry as { dtype: unknown; shape: unknown; data_offsets: unknown };
-    if (typeof dtype !== 'string' || !(dtype in DTYPE_BYTES)) fail(`tensor ${name} has dtype ${JSON.stringify(dtype)}; supported: ${Object.keys(DTYPE_BYTES).join(', ')}`);
+    if (typeof dtype !== 'string' || !(dtype in DTYPE_BYTES))
+      fail(`tensor ${name} has dtype ${JSON.stringify(dtype)}; supported: ${Object.keys(DTYPE_BYTES).join(', ')}`);
     if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) fail(`tensor ${name} has an invalid shape ${JSON.stringify(shape)}`);
-    if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((o) => Number.isInteger(o) && o >= 0)) fail(`tensor ${name} has invalid data_offsets ${JSON.stringify(offs)}`);
+    if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((o) => Number.isInteger(o) && o >= 0))
+      fail(`tensor ${name} has invalid data_offsets ${JSON.stringify(offs)}`);
     const [begin, end] = offs as [number, number];
     const count = (shape as number[]).reduce((a, b) => a * b, 1);
     const bytes = DTYPE_BYTES[dtype as string];

@@ -99,6 +99,12 @@ export function readSession(bytes: Uint8Array): { checkpoint: Checkpoint; state:
   }
   return {
     checkpoint,
-    state: { globalStep: meta.globalStep ?? 0, rng: meta.rng, optimizer, snapshot: snapshot.size ? snapshot : null, lora: loraConfig ? { config: loraConfig, values: lora } : null },
+    state: {
+      globalStep: meta.globalStep ?? 0,
+      rng: meta.rng,
+      optimizer,
+      snapshot: snapshot.size ? snapshot : null,
+      lora: loraConfig ? { config: loraConfig, values: lora } : null,
+    },
   };
 }

@@ -103,7 +103,8 @@ export async function generate(model: GPT, prompt: ArrayLike<number>, opts: Samp
   if (!(temperature >= 0) || !Number.isFinite(temperature)) throw new SampleError(`temperature must be ≥ 0, got ${temperature}`);
   if (!Number.isInteger(opts.maxNewTokens) || opts.maxNewTokens < 0) throw new SampleError(`maxNewTokens must be a whole number ≥ 0, got ${opts.maxNewTokens}`);
   for (let i = 0; i < prompt.length; i++) {
-    if (!Number.isInteger(prompt[i]) || prompt[i] < 0 || prompt[i] >= vocabSize) throw new SampleError(`prompt token ${prompt[i]} at ${i} is outside the vocabulary`);
+    if (!Number.isInteger(prompt[i]) || prompt[i] < 0 || prompt[i] >= vocabSize)
+      throw new SampleError(`prompt token ${prompt[i]} at ${i} is outside the vocabulary`);
   }
   const rng = createRng(opts.seed ?? 0);
   const context = Array.from(prompt);
@@ -136,12 +137,13 @@ export async function generate(model: GPT, prompt: ArrayLike<number>, opts: Samp
         cache = res.cache;
         logits = res.logits.reshape([-1]); // (V)
         res.logits.dispose();
-      } else logits = tf.tidy(() => {
-        if (!opts.fixedShape || ctx.length === blockSize) return model.lastLogits(tf.tensor2d(ctx, [1, ctx.length], 'int32')).reshape([-1]) as tf.Tensor1D;
-        const padded = [...ctx, ...new Array<number>(blockSize - ctx.length).fill(0)];
-        const all = model.forward(tf.tensor2d(padded, [1, blockSize], 'int32')); // (1, T, V)
-        return all.slice([0, ctx.length - 1, 0], [1, 1, -1]).reshape([-1]) as tf.Tensor1D; // (V)
-      });
+      } else
+        logits = tf.tidy(() => {
+          if (!opts.fixedShape || ctx.length === blockSize) return model.lastLogits(tf.tensor2d(ctx, [1, ctx.length], 'int32')).reshape([-1]) as tf.Tensor1D;
+          const padded = [...ctx, ...new Array<number>(blockSize - ctx.length).fill(0)];
+          const all = model.forward(tf.tensor2d(padded, [1, blockSize], 'int32')); // (1, T, V)
+          return all.slice([0, ctx.length - 1, 0], [1, 1, -1]).reshape([-1]) as tf.Tensor1D; // (V)
+        });
       const values = (await logits.data()) as Float32Array; // sync point: one per token, needed to stream
       logits.dispose();
       const id = pickToken(values, temperature, opts.topK ?? 0, opts.topP ?? 1, rng.next());

@@ -37,7 +37,8 @@ interface Row {
 /** A row's token at position i: its prompt's, then its drawn ones (a finished row feeds a dummy 0). */
 const tokenAt = (r: Row, i: number) => (i < r.prompt.length ? r.prompt[i] : (r.out[i - r.prompt.length] ?? 0));
 
-const endsWith = (out: number[], stop: number[]) => stop.length > 0 && out.length >= stop.length && stop.every((s, i) => out[out.length - stop.length + i] === s);
+const endsWith = (out: number[], stop: number[]) =>
+  stop.length > 0 && out.length >= stop.length && stop.every((s, i) => out[out.length - stop.length + i] === s);
 
 export async function generateBatch(model: GPT, prompts: ArrayLike<number>[], opts: BatchOptions): Promise<SampleResult[]> {
   const { blockSize, vocabSize } = model.config;
@@ -45,7 +46,8 @@ export async function generateBatch(model: GPT, prompts: ArrayLike<number>[], op
   if (!(temperature >= 0) || !Number.isFinite(temperature)) throw new SampleError(`temperature must be ≥ 0, got ${temperature}`);
   if (!Number.isInteger(opts.maxNewTokens) || opts.maxNewTokens < 0) throw new SampleError(`maxNewTokens must be a whole number ≥ 0, got ${opts.maxNewTokens}`);
   prompts.forEach((p, r) => {
-    for (let i = 0; i < p.length; i++) if (!Number.isInteger(p[i]) || p[i] < 0 || p[i] >= vocabSize) throw new SampleError(`prompt ${r}: token ${p[i]} at ${i} is outside the vocabulary`);
+    for (let i = 0; i < p.length; i++)
+      if (!Number.isInteger(p[i]) || p[i] < 0 || p[i] >= vocabSize) throw new SampleError(`prompt ${r}: token ${p[i]} at ${i} is outside the vocabulary`);
   });
   const seed = opts.seed ?? 0;
   const stop = opts.stop ? Array.from(opts.stop) : [];
@@ -65,7 +67,8 @@ export async function generateBatch(model: GPT, prompts: ArrayLike<number>[], op
       return { index: start + k, prompt: p.length ? p : [0], out: [], rng: createRng(seed + start + k), done: null };
     });
     // Prompts longer than the context go to generate (it crops them and slides from the start), as do replies of no tokens.
-    for (const row of rows) if (row.prompt.length > blockSize || opts.maxNewTokens === 0) finish(row, await generate(model, prompts[row.index], { ...opts, seed: seed + row.index }));
+    for (const row of rows)
+      if (row.prompt.length > blockSize || opts.maxNewTokens === 0) finish(row, await generate(model, prompts[row.index], { ...opts, seed: seed + row.index }));
     let cache: KVCache | null = null;
     try {
       for (let t = 0; rows.some((r) => !r.done); t++) {
@@ -78,7 +81,11 @@ export async function generateBatch(model: GPT, prompts: ArrayLike<number>[], op
         let logitsT: tf.Tensor2D;
         if (t < blockSize) {
           // Within the context: one new position for every row, on the cache.
-          const input = tf.tensor2d(rows.map((r) => tokenAt(r, t)), [rows.length, 1], 'int32'); // (R, 1)
+          const input = tf.tensor2d(
+            rows.map((r) => tokenAt(r, t)),
+            [rows.length, 1],
+            'int32',
+          ); // (R, 1)
           const res = model.decode(input, cache);
           input.dispose();
           disposeCache(cache);

@@ -155,7 +155,13 @@ export class GPT {
    * The decoder stack. With `past` (P cached positions) the T new tokens sit at positions P..P+T-1 and
    * attend to the cached keys and values; `present` collects every layer's keys and values.
    */
-  private blocks(idx: tf.Tensor2D, opts: ForwardOptions, past: KVCache | null, present: LayerKV[] | null, probe?: (layer: number, att: tf.Tensor4D) => void): tf.Tensor3D {
+  private blocks(
+    idx: tf.Tensor2D,
+    opts: ForwardOptions,
+    past: KVCache | null,
+    present: LayerKV[] | null,
+    probe?: (layer: number, att: tf.Tensor4D) => void,
+  ): tf.Tensor3D {
     const { nHead, blockSize, dropout: rate } = this.config;
     const [, T] = idx.shape;
     const P = past?.length ?? 0;
@@ -168,7 +174,9 @@ export class GPT {
       let x = dropout(embedInput(idx, this.wte, this.wpe, P), rate, seed()) as tf.Tensor3D; // (B, T, C): wte[idx] + wpe[P..P+T)
       this.blockWeights.forEach((base, i) => {
         const w = this.lora ? adapted(base, i, this.lora) : base;
-        const cache: AttentionCache | undefined = present ? { past: past?.layers[i] ?? null, present: (kv) => void present.push({ k: tf.keep(kv.k), v: tf.keep(kv.v) }) } : undefined;
+        const cache: AttentionCache | undefined = present
+          ? { past: past?.layers[i] ?? null, present: (kv) => void present.push({ k: tf.keep(kv.k), v: tf.keep(kv.v) }) }
+          : undefined;
         x = block(x, w, { nHead, mask, rate: training ? rate : 0, seed, cache, probe: probe && ((att) => probe(i, att)) }); // (B, T, C)
       });
       return layerNorm(x, this.lnF.w, this.lnF.b) as tf.Tensor3D; // (B, T, C)
@@ -237,7 +245,10 @@ export class GPT {
   lossAndAccuracy(idx: tf.Tensor2D, targets: tf.Tensor2D, weights?: tf.Tensor2D): tf.Tensor1D {
     return tf.tidy(() => {
       const logits = this.forward(idx).reshape([-1, this.config.vocabSize]) as tf.Tensor2D; // (N, V)
-      const hit = logits.argMax(-1).equal(targets.reshape([-1])).cast('float32'); // (N)
+      const hit = logits
+        .argMax(-1)
+        .equal(targets.reshape([-1]))
+        .cast('float32'); // (N)
       const w = weights ? weights.reshape([-1]) : tf.onesLike(hit); // (N)
       const accuracy = hit.mul(w).sum().div(w.sum().maximum(1)); // ()
       return tf.stack([this.lossOf(logits, targets, weights), accuracy]) as tf.Tensor1D; // (2)

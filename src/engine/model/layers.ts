@@ -135,7 +135,11 @@ export const geluReference = tf.customGrad((...args: Array<tf.Tensor | tf.GradSa
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [xs] = saved;
       const cdfx = xs.mul(Math.SQRT1_2).erf().add(1).mul(0.5); // Φ(x)
-      const pdf = xs.square().mul(-0.5).exp().mul(1 / Math.sqrt(2 * Math.PI)); // φ(x)
+      const pdf = xs
+        .square()
+        .mul(-0.5)
+        .exp()
+        .mul(1 / Math.sqrt(2 * Math.PI)); // φ(x)
       return [dy.mul(cdfx.add(xs.mul(pdf)))];
     },
   };

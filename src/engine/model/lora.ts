@@ -41,7 +41,10 @@ export class LoraAdapters {
         const make = (t: { name: string; shape: [number, number] }) => {
           const v = values.get(t.name);
           if (!v) throw new LoraError(`adapter tensor ${t.name} is missing`, 'loraAdapterDamaged', { detail: `${t.name} missing` });
-          if (v.length !== t.shape[0] * t.shape[1]) throw new LoraError(`adapter tensor ${t.name} has ${v.length} values, expected [${t.shape}]`, 'loraAdapterDamaged', { detail: `${t.name}: ${v.length} ≠ [${t.shape}]` });
+          if (v.length !== t.shape[0] * t.shape[1])
+            throw new LoraError(`adapter tensor ${t.name} has ${v.length} values, expected [${t.shape}]`, 'loraAdapterDamaged', {
+              detail: `${t.name}: ${v.length} ≠ [${t.shape}]`,
+            });
           const variable = createVariable(t.name, v, t.shape);
           this.params.set(t.name, variable);
           return variable;
@@ -50,7 +53,12 @@ export class LoraAdapters {
       }
       const known = new Set(specs.flatMap((s) => [s.a.name, s.b.name]));
       const extra = [...values.keys()].filter((n) => !known.has(n));
-      if (extra.length) throw new LoraError(`unexpected adapter tensors for rank ${lora.rank}, targets ${lora.targets}: ${extra.slice(0, 5).join(', ')}`, 'loraAdapterDamaged', { detail: `+ ${extra.slice(0, 5).join(', ')}` });
+      if (extra.length)
+        throw new LoraError(
+          `unexpected adapter tensors for rank ${lora.rank}, targets ${lora.targets}: ${extra.slice(0, 5).join(', ')}`,
+          'loraAdapterDamaged',
+          { detail: `+ ${extra.slice(0, 5).join(', ')}` },
+        );
     } catch (e) {
       this.dispose();
       throw e;
@@ -65,7 +73,10 @@ export class LoraAdapters {
     for (const spec of adapterSpecs(config, lora)) {
       const [r, inp] = spec.a.shape;
       const bound = 1 / Math.sqrt(inp);
-      values.set(spec.a.name, Float32Array.from({ length: r * inp }, () => (2 * rng.next() - 1) * bound));
+      values.set(
+        spec.a.name,
+        Float32Array.from({ length: r * inp }, () => (2 * rng.next() - 1) * bound),
+      );
       values.set(spec.b.name, new Float32Array(spec.b.shape[0] * spec.b.shape[1]));
     }
     return new LoraAdapters(config, lora, values);
@@ -91,7 +102,14 @@ export class LoraAdapters {
   /** ‖(α/r)·B·A‖ per adapter (the size of each layer's update), keyed by the adapted weight. A sync point. */
   async updateNorms(): Promise<Map<string, number>> {
     const names = [...this.byWeight.keys()];
-    const t = tf.tidy(() => tf.stack(names.map((n) => { const ad = this.byWeight.get(n)!; return tf.matMul(ad.b, ad.a).mul(this.scale).norm(); }))); // (adapters)
+    const t = tf.tidy(() =>
+      tf.stack(
+        names.map((n) => {
+          const ad = this.byWeight.get(n)!;
+          return tf.matMul(ad.b, ad.a).mul(this.scale).norm();
+        }),
+      ),
+    ); // (adapters)
     const v = await t.data();
     t.dispose();
     return new Map(names.map((n, i) => [n, v[i]]));
@@ -110,7 +128,6 @@ export class LoraAdapters {
     this.byWeight.clear();
   }
 }
-
 
 /**
  * A fingerprint of a model's weights: 64 bits (two FNV-1a streams) over the names, shapes and float bits

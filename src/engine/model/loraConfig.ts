@@ -80,7 +80,13 @@ export function adapterSpecs(config: GPTConfig, lora: LoraConfig): AdapterSpec[]
     for (const layer of loraLayers(lora.targets)) {
       const [out, inp] = layerShape(config, layer);
       const prefix = `transformer.h.${i}.${layer}`;
-      specs.push({ block: i, layer, weight: `${prefix}.weight`, a: { name: `${prefix}.lora_A`, shape: [lora.rank, inp] }, b: { name: `${prefix}.lora_B`, shape: [out, lora.rank] } });
+      specs.push({
+        block: i,
+        layer,
+        weight: `${prefix}.weight`,
+        a: { name: `${prefix}.lora_A`, shape: [lora.rank, inp] },
+        b: { name: `${prefix}.lora_B`, shape: [out, lora.rank] },
+      });
     }
   }
   return specs;
@@ -90,4 +96,3 @@ export function adapterSpecs(config: GPTConfig, lora: LoraConfig): AdapterSpec[]
 export function loraParamCount(config: GPTConfig, lora: LoraConfig): number {
   return adapterSpecs(config, lora).reduce((n, s) => n + s.a.shape[0] * s.a.shape[1] + s.b.shape[0] * s.b.shape[1], 0);
 }
-

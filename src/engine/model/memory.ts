@@ -45,7 +45,8 @@ export function memoryEstimate(c: GPTConfig, batch: number): MemoryEstimate {
 export const MEMORY_BUDGET = { wasm: 3.5 * 1024 ** 3, cpu: 3.5 * 1024 ** 3, webgl: null, webgpu: null } as const satisfies Record<string, number | null>;
 
 /** The setting to lower, with the largest value that fits (the others unchanged), for the message. */
-export type MemoryAdvice = { setting: 'batch'; fits: number } | { setting: 'blockSize'; fits: number } | { setting: 'vocab'; fits: number } | { setting: 'width' };
+export type MemoryAdvice =
+  { setting: 'batch'; fits: number } | { setting: 'blockSize'; fits: number } | { setting: 'vocab'; fits: number } | { setting: 'width' };
 
 export interface MemoryProblem {
   needed: number;
@@ -102,7 +103,10 @@ export function memoryError(p: MemoryProblem, backend: string): EngineError {
     case 'batch':
       return new EngineError(`${head}: lower the batch size to ${p.advice.fits} or less`, 'memoryBatch', { ...params, fits: p.advice.fits });
     case 'vocab':
-      return new EngineError(`${head}: the vocabulary is what makes it large — use the BPE tokenizer with ${p.advice.fits} tokens or fewer`, 'memoryVocab', { ...params, fits: p.advice.fits });
+      return new EngineError(`${head}: the vocabulary is what makes it large — use the BPE tokenizer with ${p.advice.fits} tokens or fewer`, 'memoryVocab', {
+        ...params,
+        fits: p.advice.fits,
+      });
     case 'blockSize':
       return new EngineError(`${head}: lower the context to ${p.advice.fits} or less (or the batch size)`, 'memoryContext', { ...params, fits: p.advice.fits });
     case 'width':

@@ -82,4 +82,3 @@ export function createVariable(name: string, values: Float32Array, shape: number
 export function disposeParams(params: Params): void {
   for (const v of params.values()) v.dispose();
 }
-

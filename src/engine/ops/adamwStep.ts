@@ -14,10 +14,26 @@ const KERNEL = 'SgpAdamW';
 
 export interface AdamWExports {
   adamw(
-    p: number, g: number, m: number, v: number,
-    pOut: number, mOut: number, vOut: number, normOut: number, n: number,
-    b1: number, c1: number, b2: number, cb2: number, stepSize: number, c2: number, eps: number, decay: number,
-    ok: number, okStride: number, scale: number,
+    p: number,
+    g: number,
+    m: number,
+    v: number,
+    pOut: number,
+    mOut: number,
+    vOut: number,
+    normOut: number,
+    n: number,
+    b1: number,
+    c1: number,
+    b2: number,
+    cb2: number,
+    stepSize: number,
+    c2: number,
+    eps: number,
+    decay: number,
+    ok: number,
+    okStride: number,
+    scale: number,
   ): void;
   sumSquares(x: number, n: number, acc: number): void;
 }
@@ -53,10 +69,25 @@ registerWasm([
       const vOut = be.makeOutput(p.shape, 'float32');
       const norm2 = be.makeOutput([], 'float32');
       k.adamw(
-        heapOffset(be, p), heapOffset(be, g), heapOffset(be, m), heapOffset(be, v),
-        heapOffset(be, pOut), heapOffset(be, mOut), heapOffset(be, vOut), heapOffset(be, norm2), tf.util.sizeFromShape(p.shape),
-        s.beta1, 1 - s.beta1, s.beta2, 1 - s.beta2, s.stepSize, s.c2, s.eps, s.decay,
-        heapOffset(be, ok), tf.util.sizeFromShape(ok.shape) === 1 ? 0 : 1, // bool: one byte per element
+        heapOffset(be, p),
+        heapOffset(be, g),
+        heapOffset(be, m),
+        heapOffset(be, v),
+        heapOffset(be, pOut),
+        heapOffset(be, mOut),
+        heapOffset(be, vOut),
+        heapOffset(be, norm2),
+        tf.util.sizeFromShape(p.shape),
+        s.beta1,
+        1 - s.beta1,
+        s.beta2,
+        1 - s.beta2,
+        s.stepSize,
+        s.c2,
+        s.eps,
+        s.decay,
+        heapOffset(be, ok),
+        tf.util.sizeFromShape(ok.shape) === 1 ? 0 : 1, // bool: one byte per element
         scale ? heapOffset(be, scale) : 0,
       );
       return [pOut, mOut, vOut, norm2];
@@ -76,8 +107,15 @@ export function adamwKernelActive(): boolean {
 export function adamwKernelFits(param: tf.Tensor, grad: tf.Tensor, m: tf.Tensor, v: tf.Tensor, ok: tf.Tensor, scale?: tf.Tensor): boolean {
   return (
     (scale === undefined || (scale.dtype === 'float32' && scale.size === 1)) &&
-    param.dtype === 'float32' && grad.dtype === 'float32' && m.dtype === 'float32' && v.dtype === 'float32' && ok.dtype === 'bool' &&
-    grad.size === param.size && m.size === param.size && v.size === param.size && (ok.size === 1 || ok.size === param.size) &&
+    param.dtype === 'float32' &&
+    grad.dtype === 'float32' &&
+    m.dtype === 'float32' &&
+    v.dtype === 'float32' &&
+    ok.dtype === 'bool' &&
+    grad.size === param.size &&
+    m.size === param.size &&
+    v.size === param.size &&
+    (ok.size === 1 || ok.size === param.size) &&
     param.size > 0 &&
     kernels.get() !== null
   );
@@ -89,7 +127,13 @@ export function adamwKernelFits(param: tf.Tensor, grad: tf.Tensor, m: tf.Tensor,
  * Only where adamwKernelFits.
  */
 export function adamwStepSimd(
-  param: tf.Tensor, grad: tf.Tensor, m: tf.Tensor, v: tf.Tensor, ok: tf.Tensor, s: AdamWStepScalars, scale?: tf.Tensor,
+  param: tf.Tensor,
+  grad: tf.Tensor,
+  m: tf.Tensor,
+  v: tf.Tensor,
+  ok: tf.Tensor,
+  s: AdamWStepScalars,
+  scale?: tf.Tensor,
 ): { next: tf.Tensor; m: tf.Tensor; v: tf.Tensor; updateNorm2: tf.Scalar } {
   const inputs: tf.NamedTensorMap = { p: param, g: grad, m, v, ok, ...(scale ? { scale } : {}) };
   const [next, mOut, vOut, updateNorm2] = tf.engine().runKernel(KERNEL, inputs, s as unknown as tf.NamedAttrMap) as tf.Tensor[];

@@ -22,10 +22,19 @@ const KERNEL = 'SgpBatchMatMul';
 
 interface BmmExports {
   bmm(
-    batch: number, M: number, N: number, K: number,
-    a: number, sAi: number, sAk: number,
-    b: number, sBk: number, sBj: number,
-    c: number, work: number, tri: number,
+    batch: number,
+    M: number,
+    N: number,
+    K: number,
+    a: number,
+    sAi: number,
+    sAk: number,
+    b: number,
+    sBk: number,
+    sBj: number,
+    c: number,
+    work: number,
+    tri: number,
   ): void;
 }
 
@@ -73,9 +82,21 @@ export function bmmPartCount(batch: number, M: number, N: number, K: number, thr
  * Arguments as bmm.wat takes them; offsets in bytes.
  */
 export function bmmParts(
-  batch: number, M: number, N: number, K: number,
-  a: number, sAi: number, sAk: number, b: number, sBk: number, sBj: number, c: number,
-  work: number, workBytes: number, parts: number, tri: Tri = 0,
+  batch: number,
+  M: number,
+  N: number,
+  K: number,
+  a: number,
+  sAi: number,
+  sAk: number,
+  b: number,
+  sBk: number,
+  sBj: number,
+  c: number,
+  work: number,
+  workBytes: number,
+  parts: number,
+  tri: Tri = 0,
 ): number[][] {
   const out: number[][] = [];
   for (let p = 0; p < parts; p++) {
@@ -97,8 +118,19 @@ export function bmmParts(
  * them), split over the kernel threads, with the scratch each part needs.
  */
 export function runBmm(
-  be: WasmBackendLike, batch: number, M: number, N: number, K: number,
-  a: number, sAi: number, sAk: number, b: number, sBk: number, sBj: number, out: number, tri: Tri = 0,
+  be: WasmBackendLike,
+  batch: number,
+  M: number,
+  N: number,
+  K: number,
+  a: number,
+  sAi: number,
+  sAk: number,
+  b: number,
+  sBk: number,
+  sBj: number,
+  out: number,
+  tri: Tri = 0,
 ): void {
   if (!kernels.on(be)) throw new Error('the SIMD batched matmul kernel is not available on this backend');
   // Scratch for packed B, a padded output block and a packed strip of A (see bmm.wat), one per part.
@@ -124,10 +156,19 @@ function bmmKernel({ inputs: { a, b }, backend: be, attrs }: WasmKernelArgs): tf
   const out = be.makeOutput([...batchDims, M, N], 'float32');
   // Strides in floats: op(A)[i, k] = A[i·sAi + k·sAk], op(B)[k, j] = B[k·sBk + j·sBj].
   runBmm(
-    be, batch, M, N, K,
-    heapOffset(be, a), transposeA ? 1 : K, transposeA ? M : 1,
-    heapOffset(be, b), transposeB ? 1 : N, transposeB ? K : 1,
-    heapOffset(be, out), tri ?? 0,
+    be,
+    batch,
+    M,
+    N,
+    K,
+    heapOffset(be, a),
+    transposeA ? 1 : K,
+    transposeA ? M : 1,
+    heapOffset(be, b),
+    transposeB ? 1 : N,
+    transposeB ? K : 1,
+    heapOffset(be, out),
+    tri ?? 0,
   );
   return out;
 }

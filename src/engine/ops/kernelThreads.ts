@@ -119,7 +119,10 @@ function claimSource(): string {
 
 /** Sorted function export names of a module: the order export ids count in, on both sides. */
 export function functionExports(module: WebAssembly.Module): string[] {
-  return WebAssembly.Module.exports(module).filter((e) => e.kind === 'function').map((e) => e.name).sort();
+  return WebAssembly.Module.exports(module)
+    .filter((e) => e.kind === 'function')
+    .map((e) => e.name)
+    .sort();
 }
 
 export class KernelThreads {
@@ -129,7 +132,11 @@ export class KernelThreads {
   /** Whether this thread may block in Atomics.wait (not a page's main thread: there the caller only spins). */
   private canBlock = true;
 
-  private constructor(private readonly helpers: KernelThreadHandle[], control: SharedArrayBuffer, args: SharedArrayBuffer) {
+  private constructor(
+    private readonly helpers: KernelThreadHandle[],
+    control: SharedArrayBuffer,
+    args: SharedArrayBuffer,
+  ) {
     this.ctrl = new Int32Array(control);
     this.args = new Float64Array(args);
   }
@@ -150,7 +157,8 @@ export class KernelThreads {
    * modules) in this order. Resolves once all are ready; rejects if any fails to start, after stopping the others.
    */
   static async start(memory: WebAssembly.Memory, binaries: Uint8Array[], count: number, spawn: SpawnKernelThread): Promise<KernelThreads> {
-    if (typeof SharedArrayBuffer === 'undefined' || !(memory.buffer instanceof SharedArrayBuffer)) throw new Error('kernel threads need shared memory (the threaded WebAssembly build)');
+    if (typeof SharedArrayBuffer === 'undefined' || !(memory.buffer instanceof SharedArrayBuffer))
+      throw new Error('kernel threads need shared memory (the threaded WebAssembly build)');
     const n = count - 1;
     const control = new SharedArrayBuffer(4 * CONTROL_INTS);
     const args = new SharedArrayBuffer(8 * ARGS_STRIDE * PARTS_PER_THREAD * count);
@@ -204,7 +212,7 @@ export class KernelThreads {
     Atomics.store(ctrl, NEXT, this.seq << 16);
     Atomics.notify(ctrl, NEXT);
     try {
-      for (let i; (i = this.claim()) >= 0; ) {
+      for (let i; (i = this.claim()) >= 0;) {
         try {
           here(parts[i]);
         } finally {

@@ -76,8 +76,14 @@ if (!tf.getGradient(FORWARD)) {
 /** Whether x·Wᵀ can take the kernel: the SIMD kernel on, float32, W 2-D and as wide as x, nothing empty. */
 export function linearKernelFits(x: tf.Tensor, w: tf.Tensor): boolean {
   return (
-    x.dtype === 'float32' && w.dtype === 'float32' && x.rank >= 1 && w.rank === 2 &&
-    x.shape[x.rank - 1] === w.shape[1] && x.size > 0 && w.size > 0 && bmmKernelActive()
+    x.dtype === 'float32' &&
+    w.dtype === 'float32' &&
+    x.rank >= 1 &&
+    w.rank === 2 &&
+    x.shape[x.rank - 1] === w.shape[1] &&
+    x.size > 0 &&
+    w.size > 0 &&
+    bmmKernelActive()
   );
 }
 

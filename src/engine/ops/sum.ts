@@ -45,7 +45,7 @@ export function sumOfSquares(tensors: tf.Tensor[]): tf.Scalar {
   return tf.tidy(() => {
     if (!hasFused(FUSED.sumSquares)) return sumMany(tensors.map((t) => t.square().sum() as tf.Scalar));
     let total: tf.Scalar | null = null;
-    for (let i = 0; i < tensors.length; ) {
+    for (let i = 0; i < tensors.length;) {
       const take = tensors.slice(i, i + MAX_FUSED_INPUTS - (total ? 1 : 0));
       i += take.length;
       const inputs: Record<string, tf.Tensor> = Object.fromEntries(take.map((t, k) => [`x${k}`, t]));

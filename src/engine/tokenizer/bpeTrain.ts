@@ -44,7 +44,10 @@ export interface BpeTrainOptions {
 
 /** Non-ASCII characters with at least `min` occurrences, most frequent first (ties: lower code point). */
 function frequentChars(counts: Map<number, number>, min: number): number[] {
-  return [...counts].filter(([cp, n]) => cp >= 0x80 && (cp < 0xd800 || cp > 0xdfff) && n >= min).sort((x, y) => y[1] - x[1] || x[0] - y[0]).map(([cp]) => cp);
+  return [...counts]
+    .filter(([cp, n]) => cp >= 0x80 && (cp < 0xd800 || cp > 0xdfff) && n >= min)
+    .sort((x, y) => y[1] - x[1] || x[0] - y[0])
+    .map(([cp]) => cp);
 }
 
 function countCodePoints(text: string): { counts: Map<number, number>; length: number } {
@@ -90,7 +93,7 @@ class PairHeap {
   push(count: number, key: number): void {
     this.counts.push(count);
     this.keys.push(key);
-    for (let i = this.counts.length - 1; i > 0; ) {
+    for (let i = this.counts.length - 1; i > 0;) {
       const p = (i - 1) >> 1;
       if (!this.above(i, p)) break;
       this.swap(i, p);
@@ -107,7 +110,7 @@ class PairHeap {
     this.swap(0, last);
     this.counts.pop();
     this.keys.pop();
-    for (let i = 0; ; ) {
+    for (let i = 0; ;) {
       const l = 2 * i + 1;
       const r = l + 1;
       let m = i;
@@ -157,7 +160,9 @@ export async function trainBpe(text: string, opts: BpeTrainOptions = {}): Promis
       if (cp >= 0x80) charCounts.set(cp, (charCounts.get(cp) ?? 0) + k);
     }
   }
-  const chars = frequentChars(charCounts, minCharCount).slice(0, vocabSize - BYTE_TOKENS).sort((a, b) => a - b);
+  const chars = frequentChars(charCounts, minCharCount)
+    .slice(0, vocabSize - BYTE_TOKENS)
+    .sort((a, b) => a - b);
   const charId = new Map(chars.map((cp, i) => [cp, BYTE_TOKENS + i]));
 
   // 3. Words (chunks of two or more base tokens: a single token has no pair), pair counts, pair → words.

@@ -20,7 +20,8 @@ export function tokenizerFromMetadata(meta: Record<string, string>): Tokenizer |
   if ('tokenizer' in meta) {
     const spec = parse(meta, 'tokenizer') as { kind?: unknown } | null;
     const kind = typeof spec === 'object' && spec !== null ? spec.kind : undefined;
-    if (kind !== 'bpe') throw new TokenizerError(`metadata "tokenizer" has kind ${JSON.stringify(kind)}; this app reads "bpe" (character models keep only "itos")`);
+    if (kind !== 'bpe')
+      throw new TokenizerError(`metadata "tokenizer" has kind ${JSON.stringify(kind)}; this app reads "bpe" (character models keep only "itos")`);
     let tok: BpeTokenizer;
     try {
       tok = BpeTokenizer.fromJSON(spec);

@@ -116,9 +116,7 @@ export class AdamW {
       // wasm's kernel takes the scale and a single ok as they are (no Multiply, no mask per shape); the stock
       // ops a mask of the parameter's shape (a scalar condition makes tf.where tile it, a slow kernel on wasm).
       const kernel = adamwKernelActive();
-      return tf.tidy(() =>
-        sumMany(updates.map((u) => this.update(u.name, u.param, u.grad, lr, kernel ? guard.ok : guard.okLike(u.param.shape), guard.scale))),
-      );
+      return tf.tidy(() => sumMany(updates.map((u) => this.update(u.name, u.param, u.grad, lr, kernel ? guard.ok : guard.okLike(u.param.shape), guard.scale))));
     }
     const { beta1, beta2, eps, weightDecay } = this.config;
     return tf.tidy(() => {
@@ -148,7 +146,7 @@ export class AdamW {
       });
       // Σ of the partials in every state's head, MAX_FUSED_INPUTS states (or a running sum and 5) per launch.
       let total: tf.Tensor | null = null;
-      for (let i = 0; i < states.length; ) {
+      for (let i = 0; i < states.length;) {
         const take = states.slice(i, i + MAX_FUSED_INPUTS - (total ? 1 : 0));
         i += take.length;
         const ins: tf.Tensor[] = total ? [total, ...take] : take;
@@ -174,9 +172,7 @@ export class AdamW {
       this.slots.set(name, slot);
     } else if (!slot.packed) {
       const { m, v } = slot;
-      slot.packed = tf.tidy(() =>
-        tf.variable(tf.concat([tf.zeros([STATE_HEAD]), tf.stack([m!.reshape([-1]), v!.reshape([-1])], 1).reshape([-1])]), false),
-      );
+      slot.packed = tf.tidy(() => tf.variable(tf.concat([tf.zeros([STATE_HEAD]), tf.stack([m!.reshape([-1]), v!.reshape([-1])], 1).reshape([-1])]), false));
       tf.dispose([m!, v!]);
       delete slot.m;
       delete slot.v;
@@ -232,7 +228,10 @@ export class AdamW {
       const m = s.m.mul(beta1).add(grad.mul(1 - beta1));
       const v = s.v.mul(beta2).add(grad.square().mul(1 - beta2));
       const stepSize = lr / (1 - beta1 ** t);
-      const denom = v.sqrt().div(Math.sqrt(1 - beta2 ** t)).add(eps);
+      const denom = v
+        .sqrt()
+        .div(Math.sqrt(1 - beta2 ** t))
+        .add(eps);
       const decayed = param.rank >= 2 && weightDecay > 0 ? param.mul(1 - lr * weightDecay) : param;
       const next = tf.where(ok, decayed.sub(m.div(denom).mul(stepSize)), param);
       const updateNorm2 = next.sub(param).square().sum() as tf.Scalar;

@@ -66,25 +66,35 @@ export function validatePlan(plan: FreezePlan, nLayer: number): FreezePlan {
     case 'embeddings':
       break;
     case 'bottom':
-      if (!Number.isInteger(plan.k) || plan.k < 0 || plan.k > nLayer) bad(`bottom:K needs 0 ≤ K ≤ ${nLayer} (the model has ${nLayer} blocks), got ${plan.k}`, 'planBottom', { max: nLayer, value: plan.k });
+      if (!Number.isInteger(plan.k) || plan.k < 0 || plan.k > nLayer)
+        bad(`bottom:K needs 0 ≤ K ≤ ${nLayer} (the model has ${nLayer} blocks), got ${plan.k}`, 'planBottom', { max: nLayer, value: plan.k });
       break;
     case 'top':
-      if (!Number.isInteger(plan.k) || plan.k < 1 || plan.k > nLayer) bad(`top:K needs 1 ≤ K ≤ ${nLayer} (the model has ${nLayer} blocks), got ${plan.k}`, 'planTop', { max: nLayer, value: plan.k });
+      if (!Number.isInteger(plan.k) || plan.k < 1 || plan.k > nLayer)
+        bad(`top:K needs 1 ≤ K ≤ ${nLayer} (the model has ${nLayer} blocks), got ${plan.k}`, 'planTop', { max: nLayer, value: plan.k });
       break;
     case 'progressive':
-      if (!Number.isInteger(plan.every) || plan.every < 1) bad(`progressive:K needs a whole number of steps K ≥ 1, got ${plan.every}`, 'planProgressive', { value: plan.every });
+      if (!Number.isInteger(plan.every) || plan.every < 1)
+        bad(`progressive:K needs a whole number of steps K ≥ 1, got ${plan.every}`, 'planProgressive', { value: plan.every });
       break;
     case 'stages': {
       if (!plan.stages.length) bad('a staged plan needs at least one stage', 'planNoStages');
       const valid = new Set<string>(groupIds(nLayer));
       plan.stages.forEach((s, i) => {
         const stage = i + 1;
-        if (!Number.isInteger(s.steps) || s.steps < 1) bad(`stage ${stage}: steps must be a whole number ≥ 1, got ${s.steps}`, 'planStageSteps', { stage, value: s.steps });
+        if (!Number.isInteger(s.steps) || s.steps < 1)
+          bad(`stage ${stage}: steps must be a whole number ≥ 1, got ${s.steps}`, 'planStageSteps', { stage, value: s.steps });
         if (!s.trainable.length) bad(`stage ${stage}: no trainable groups`, 'planStageEmpty', { stage });
         for (const g of s.trainable) {
-          if (!valid.has(g)) bad(`stage ${stage}: unknown group ${g}; groups are ${[...valid].join(', ')}`, 'planStageGroup', { stage, group: g, groups: [...valid].join(', ') });
+          if (!valid.has(g))
+            bad(`stage ${stage}: unknown group ${g}; groups are ${[...valid].join(', ')}`, 'planStageGroup', {
+              stage,
+              group: g,
+              groups: [...valid].join(', '),
+            });
         }
-        if (s.lrScale !== undefined && !(s.lrScale > 0)) bad(`stage ${stage}: lrScale must be > 0, got ${s.lrScale}`, 'planStageLr', { stage, value: s.lrScale });
+        if (s.lrScale !== undefined && !(s.lrScale > 0))
+          bad(`stage ${stage}: lrScale must be > 0, got ${s.lrScale}`, 'planStageLr', { stage, value: s.lrScale });
       });
       break;
     }

@@ -59,8 +59,11 @@ export type SettingName = keyof typeof LIMITS;
 /** Whether `n` is a value `limit` allows. */
 export function allowed(limit: Limit, n: number): boolean {
   return (
-    Number.isFinite(n) && (!limit.int || Number.isInteger(n)) && (limit.min === undefined || n >= limit.min) &&
-    (limit.above === undefined || n > limit.above) && n <= limit.max
+    Number.isFinite(n) &&
+    (!limit.int || Number.isInteger(n)) &&
+    (limit.min === undefined || n >= limit.min) &&
+    (limit.above === undefined || n > limit.above) &&
+    n <= limit.max
   );
 }
 

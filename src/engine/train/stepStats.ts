@@ -47,7 +47,9 @@ export function readStepStats(values: ArrayLike<number>, steps: number, groups: 
   const width = UPDATES + groups.length;
   const expected = steps * width + (withWeightNorms ? groups.length : 0);
   if (values.length !== expected) {
-    throw new Error(`step statistics: expected ${expected} values (${steps} steps × ${width}${withWeightNorms ? ` + ${groups.length}` : ''}), got ${values.length}`);
+    throw new Error(
+      `step statistics: expected ${expected} values (${steps} steps × ${width}${withWeightNorms ? ` + ${groups.length}` : ''}), got ${values.length}`,
+    );
   }
   const out: StepStats[] = [];
   for (let i = 0; i < steps; i++) {

@@ -55,8 +55,15 @@ const PLOT_INSET_PX = 68;
 function markerLabels(markers: ShownRun['markers'], lines: { data: XY[] }[], width: number): PlacedLabel[] {
   const xs = lines.flatMap((l) => l.data.map((p) => p.x));
   const domain = xs.length ? ([Math.min(...xs), Math.max(...xs)] as const) : ([0, 0] as const);
-  const minGap = labelGap(markers.map((m) => m.label), MARKER_LABEL.maxChars, width - PLOT_INSET_PX);
-  return placeMarkerLabels(markers.map((m) => ({ x: m.globalStep, label: m.label })), { ...MARKER_LABEL, domain, minGap });
+  const minGap = labelGap(
+    markers.map((m) => m.label),
+    MARKER_LABEL.maxChars,
+    width - PLOT_INSET_PX,
+  );
+  return placeMarkerLabels(
+    markers.map((m) => ({ x: m.globalStep, label: m.label })),
+    { ...MARKER_LABEL, domain, minGap },
+  );
 }
 
 /** A marker's label in its lane below the plot's top; recharts passes the line's viewBox. */
@@ -94,39 +101,82 @@ export const LossChart = memo(function LossChart({ height = 280 }: { height?: nu
   for (const r of main.filter((x) => x.reference)) {
     // Progress snapshots every ~150 steps, already averaged by the trainer's log: drawn as they are.
     const cpt = cptOf(r);
-    lines.push({ key: `${r.runId}-train`, name: `${r.name}: ${t('chart.train')}`, data: unit(inView(r.points.map((p) => ({ x: p.globalStep, y: p.loss }))), cpt?.train), color: '#6b7280', dashed: true });
-    lines.push({ key: `${r.runId}-val`, name: `${r.name}: ${t('chart.val')}`, data: unit(inView(evalSeries(r, EVAL.val, 'globalStep')), cpt?.val), color: '#9ca3af', dashed: true, dots: true });
+    lines.push({
+      key: `${r.runId}-train`,
+      name: `${r.name}: ${t('chart.train')}`,
+      data: unit(inView(r.points.map((p) => ({ x: p.globalStep, y: p.loss }))), cpt?.train),
+      color: '#6b7280',
+      dashed: true,
+    });
+    lines.push({
+      key: `${r.runId}-val`,
+      name: `${r.name}: ${t('chart.val')}`,
+      data: unit(inView(evalSeries(r, EVAL.val, 'globalStep')), cpt?.val),
+      color: '#9ca3af',
+      dashed: true,
+      dots: true,
+    });
   }
   for (const r of own) {
-    const pts = downsample(r.points.map((p) => ({ x: p.globalStep, y: p.loss })), MAX_POINTS, 'x');
+    const pts = downsample(
+      r.points.map((p) => ({ x: p.globalStep, y: p.loss })),
+      MAX_POINTS,
+      'x',
+    );
     if (r.phase === 'pretrain') {
       const cpt = cptOf(r);
       lines.push({ key: `${r.runId}-train`, name: t('chart.train'), data: unit(ema(pts), cpt?.train), color: COLORS[0] });
       lines.push({ key: `${r.runId}-val`, name: t('chart.val'), data: unit(evalSeries(r, EVAL.val, 'globalStep'), cpt?.val), color: COLORS[1], dots: true });
     } else {
       lines.push({ key: `${r.runId}-ptrain`, name: `${t('chart.pairsTrain')} (${r.name})`, data: ema(pts), color: COLORS[2] });
-      lines.push({ key: `${r.runId}-pval`, name: `${t('chart.pairsVal')} (${r.name})`, data: evalSeries(r, EVAL.pairsVal, 'globalStep'), color: COLORS[3], dots: true });
-      lines.push({ key: `${r.runId}-cval`, name: `${t('chart.corpusVal')}`, data: evalSeries(r, EVAL.corpusVal, 'globalStep'), color: COLORS[4], dashed: true, dots: true });
+      lines.push({
+        key: `${r.runId}-pval`,
+        name: `${t('chart.pairsVal')} (${r.name})`,
+        data: evalSeries(r, EVAL.pairsVal, 'globalStep'),
+        color: COLORS[3],
+        dots: true,
+      });
+      lines.push({
+        key: `${r.runId}-cval`,
+        name: `${t('chart.corpusVal')}`,
+        data: evalSeries(r, EVAL.corpusVal, 'globalStep'),
+        color: COLORS[4],
+        dashed: true,
+        dots: true,
+      });
     }
   }
   const markers = main.flatMap((r) => r.markers.filter((m) => m.globalStep >= 0));
   // Held-out loss rising while the training loss falls: shaded, and said in one line.
-  const overfit = own.flatMap((r) => (r.phase === 'pretrain' ? overfitRegions(r.evals, EVAL.train, EVAL.val) : overfitRegions(r.evals, EVAL.pairsTrain, EVAL.pairsVal)));
+  const overfit = own.flatMap((r) =>
+    r.phase === 'pretrain' ? overfitRegions(r.evals, EVAL.train, EVAL.val) : overfitRegions(r.evals, EVAL.pairsTrain, EVAL.pairsVal),
+  );
   const hasData = lines.some((l) => l.data.length > 0);
   return (
     <section className="panel chart-panel" aria-labelledby="chart-title">
       <div className="row between">
         <h2 id="chart-title">{t('chart.title')}</h2>
         <label className="check small">
-          <input type="checkbox" data-testid="bpc-toggle" checked={bpc} onChange={(e) => set((s) => ({ tokenizer: { ...s.tokenizer, bitsPerChar: e.target.checked } }))} /> {t('chart.bpc')}{' '}
-          <Tip>{t('chart.bpcTip')}</Tip>
+          <input
+            type="checkbox"
+            data-testid="bpc-toggle"
+            checked={bpc}
+            onChange={(e) => set((s) => ({ tokenizer: { ...s.tokenizer, bitsPerChar: e.target.checked } }))}
+          />{' '}
+          {t('chart.bpc')} <Tip>{t('chart.bpcTip')}</Tip>
         </label>
         <button type="button" disabled={!runs.length} onClick={() => download('small-gpt-metrics.csv', metricsCsv(runs), 'text/csv')}>
           {t('chart.csv')}
         </button>
       </div>
       {!hasData && <p className="muted">{t('chart.empty')}</p>}
-      <Sized height={height} data-testid="loss-chart" data-unit={bpc ? 'bpc' : 'loss'} data-points={main.reduce((a, r) => a + r.points.length, 0)} data-markers={markers.length}>
+      <Sized
+        height={height}
+        data-testid="loss-chart"
+        data-unit={bpc ? 'bpc' : 'loss'}
+        data-points={main.reduce((a, r) => a + r.points.length, 0)}
+        data-markers={markers.length}
+      >
         {(width) => {
           const labels = markerLabels(markers, lines, width);
           return (
@@ -135,16 +185,37 @@ export const LossChart = memo(function LossChart({ height = 280 }: { height?: nu
               <XAxis type="number" dataKey="x" domain={['dataMin', 'dataMax']} allowDecimals={false} interval={0} tickCount={6} />
               <YAxis domain={['auto', 'auto']} width={48} interval={0} tickCount={5} tickFormatter={(v: number) => v.toFixed(2)} />
               {!training && <Tooltip formatter={(v) => (typeof v === 'number' ? v.toFixed(4) : String(v))} labelFormatter={(l) => `${t('chart.step')} ${l}`} />}
-              {lines.filter((l) => l.data.length).map((l) => (
-                <Line key={l.key} data={l.data} dataKey="y" name={l.name} stroke={l.color} strokeDasharray={l.dashed ? '5 4' : undefined} dot={l.dots && !training ? { r: 2 } : false} activeDot={false} isAnimationActive={false} strokeWidth={1.5} />
-              ))}
+              {lines
+                .filter((l) => l.data.length)
+                .map((l) => (
+                  <Line
+                    key={l.key}
+                    data={l.data}
+                    dataKey="y"
+                    name={l.name}
+                    stroke={l.color}
+                    strokeDasharray={l.dashed ? '5 4' : undefined}
+                    dot={l.dots && !training ? { r: 2 } : false}
+                    activeDot={false}
+                    isAnimationActive={false}
+                    strokeWidth={1.5}
+                  />
+                ))}
               {overfit.map((o, i) => (
                 <ReferenceArea key={`o${i}`} x1={o.from} x2={o.to} fill="#f87171" fillOpacity={0.15} stroke="none" />
               ))}
               {markers.map((m, i) => {
                 const { lane, text, full } = labels[i];
                 const label = lane === null ? false : <MarkerText lane={lane} text={text} full={full} />;
-                return <ReferenceLine key={i} x={m.globalStep} stroke={m.kind === 'phase' ? '#111' : m.kind === 'breakpoint' ? '#dc2626' : '#9333ea'} strokeDasharray="4 3" label={label} />;
+                return (
+                  <ReferenceLine
+                    key={i}
+                    x={m.globalStep}
+                    stroke={m.kind === 'phase' ? '#111' : m.kind === 'breakpoint' ? '#dc2626' : '#9333ea'}
+                    strokeDasharray="4 3"
+                    label={label}
+                  />
+                );
               })}
             </LineChart>
           );
@@ -184,8 +255,20 @@ function HtmlLegend({ items }: { items: { key: string; name: string; color: stri
 const SmallCharts = memo(function SmallCharts() {
   const t = useT();
   const runs = useRunsForDisplay().filter((r) => !r.compare && !r.hidden && !r.reference);
-  const lr = runs.flatMap((r) => downsample(r.points.map((p) => ({ x: p.globalStep, y: p.lr })), MAX_POINTS, 'x'));
-  const tps = runs.flatMap((r) => downsample(r.points.map((p) => ({ x: p.globalStep, y: p.tokensPerSec })), MAX_POINTS, 'x'));
+  const lr = runs.flatMap((r) =>
+    downsample(
+      r.points.map((p) => ({ x: p.globalStep, y: p.lr })),
+      MAX_POINTS,
+      'x',
+    ),
+  );
+  const tps = runs.flatMap((r) =>
+    downsample(
+      r.points.map((p) => ({ x: p.globalStep, y: p.tokensPerSec })),
+      MAX_POINTS,
+      'x',
+    ),
+  );
   return (
     <div className="grid2">
       <Sparkline title={t('chart.lr')} data={lr} color={COLORS[5]} format={(v) => v.toExponential(2)} />
@@ -197,7 +280,12 @@ const SmallCharts = memo(function SmallCharts() {
 export function Sparkline({ title, data, color, format }: { title: string; data: XY[]; color: string; format: (v: number) => string }) {
   const W = 300;
   const H = 70;
-  if (!data.length) return <div><h3>{title}</h3></div>;
+  if (!data.length)
+    return (
+      <div>
+        <h3>{title}</h3>
+      </div>
+    );
   const xs = data.map((p) => p.x);
   const ys = data.map((p) => p.y);
   const [x0, x1] = [Math.min(...xs), Math.max(...xs)];
@@ -207,10 +295,19 @@ export function Sparkline({ title, data, color, format }: { title: string; data:
   return (
     <div>
       <h3>
-        {title}: {format(ys[ys.length - 1])} <span className="muted small">({format(y0)} – {format(y1)})</span>
+        {title}: {format(ys[ys.length - 1])}{' '}
+        <span className="muted small">
+          ({format(y0)} – {format(y1)})
+        </span>
       </h3>
       <svg viewBox={`0 0 ${W} ${H}`} preserveAspectRatio="none" className="sparkline" role="img" aria-label={title}>
-        <polyline fill="none" stroke={color} strokeWidth={1.5} vectorEffect="non-scaling-stroke" points={data.map((p) => `${sx(p.x).toFixed(1)},${sy(p.y).toFixed(1)}`).join(' ')} />
+        <polyline
+          fill="none"
+          stroke={color}
+          strokeWidth={1.5}
+          vectorEffect="non-scaling-stroke"
+          points={data.map((p) => `${sx(p.x).toFixed(1)},${sy(p.y).toFixed(1)}`).join(' ')}
+        />
       </svg>
     </div>
   );
@@ -230,8 +327,23 @@ export const CompareChart = memo(function CompareChart({ runs: all }: { runs: Sh
           <Tooltip formatter={(v) => (typeof v === 'number' ? v.toFixed(4) : String(v))} />
           <Legend />
           {runs.map((r, i) => [
-            <Line key={`${r.runId}-p`} data={evalSeries(r, EVAL.pairsVal, 'step')} dataKey="y" name={`${r.name}: ${t('chart.pairsVal')}`} stroke={COLORS[i % COLORS.length]} isAnimationActive={false} />,
-            <Line key={`${r.runId}-c`} data={evalSeries(r, EVAL.corpusVal, 'step')} dataKey="y" name={`${r.name}: ${t('chart.corpusVal')}`} stroke={COLORS[i % COLORS.length]} strokeDasharray="5 4" isAnimationActive={false} />,
+            <Line
+              key={`${r.runId}-p`}
+              data={evalSeries(r, EVAL.pairsVal, 'step')}
+              dataKey="y"
+              name={`${r.name}: ${t('chart.pairsVal')}`}
+              stroke={COLORS[i % COLORS.length]}
+              isAnimationActive={false}
+            />,
+            <Line
+              key={`${r.runId}-c`}
+              data={evalSeries(r, EVAL.corpusVal, 'step')}
+              dataKey="y"
+              name={`${r.name}: ${t('chart.corpusVal')}`}
+              stroke={COLORS[i % COLORS.length]}
+              strokeDasharray="5 4"
+              isAnimationActive={false}
+            />,
           ])}
         </LineChart>
       )}

@@ -40,7 +40,13 @@ function seriesFor(name: DiagnosticName, runs: ShownRun[], t: ReturnType<typeof 
     case 'perplexity':
       return [{ name: t('diag.perplexity'), color: COLORS[0], data: pts((r) => r.points.map((p) => ({ x: p.globalStep, y: Math.exp(p.loss) }))) }];
     case 'gradNorm':
-      return [{ name: t('diag.gradNorm'), color: COLORS[3], data: pts((r) => r.points.filter((p) => p.gradNorm !== undefined).map((p) => ({ x: p.globalStep, y: p.gradNorm! }))) }];
+      return [
+        {
+          name: t('diag.gradNorm'),
+          color: COLORS[3],
+          data: pts((r) => r.points.filter((p) => p.gradNorm !== undefined).map((p) => ({ x: p.globalStep, y: p.gradNorm! }))),
+        },
+      ];
     case 'accuracy': {
       const acc = (train: boolean) => (r: ShownRun) =>
         r.evals.flatMap((e) => {
@@ -55,7 +61,13 @@ function seriesFor(name: DiagnosticName, runs: ShownRun[], t: ReturnType<typeof 
     }
     case 'weightNorms': {
       const groups = [...new Set(runs.flatMap((r) => (r.diagnostics ?? []).flatMap((d) => Object.keys(d.weightNorms))))];
-      return groups.map((g, i) => ({ name: g, color: COLORS[i % COLORS.length], data: pts((r) => (r.diagnostics ?? []).map((d) => ({ x: d.globalStep, y: d.weightNorms[g as keyof typeof d.weightNorms] ?? NaN })).filter((p) => Number.isFinite(p.y))) }));
+      return groups.map((g, i) => ({
+        name: g,
+        color: COLORS[i % COLORS.length],
+        data: pts((r) =>
+          (r.diagnostics ?? []).map((d) => ({ x: d.globalStep, y: d.weightNorms[g as keyof typeof d.weightNorms] ?? NaN })).filter((p) => Number.isFinite(p.y)),
+        ),
+      }));
     }
     case 'memory':
       return [
@@ -75,13 +87,26 @@ export const Diagnostics = memo(function Diagnostics() {
         <span className="muted">{t('diag.show')}</span>
         {DIAGNOSTICS.map((d) => (
           <label key={d}>
-            <input type="checkbox" data-testid={`diag-${d}`} checked={shown[d]} onChange={(e) => set((s) => ({ diagnostics: { ...s.diagnostics, [d]: e.target.checked } }))} /> {t(TITLES[d])}
+            <input
+              type="checkbox"
+              data-testid={`diag-${d}`}
+              checked={shown[d]}
+              onChange={(e) => set((s) => ({ diagnostics: { ...s.diagnostics, [d]: e.target.checked } }))}
+            />{' '}
+            {t(TITLES[d])}
           </label>
         ))}
       </div>
       <div className="grid2">
         {DIAGNOSTICS.filter((d) => shown[d]).map((d) => (
-          <MultiSpark key={d} testId={`diag-chart-${d}`} title={t(TITLES[d])} series={seriesFor(d, runs, t)} refY={d === 'gradNorm' ? { y: CLIP, label: t('diag.clip', { clip: CLIP }) } : undefined} independent={d === 'memory'} />
+          <MultiSpark
+            key={d}
+            testId={`diag-chart-${d}`}
+            title={t(TITLES[d])}
+            series={seriesFor(d, runs, t)}
+            refY={d === 'gradNorm' ? { y: CLIP, label: t('diag.clip', { clip: CLIP }) } : undefined}
+            independent={d === 'memory'}
+          />
         ))}
       </div>
     </div>
@@ -89,7 +114,19 @@ export const Diagnostics = memo(function Diagnostics() {
 });
 
 /** Several series on one small SVG chart, one scale per series (memory: MB and tensors), an optional threshold line. */
-function MultiSpark({ title, series, refY, testId, independent = false }: { title: string; series: Series[]; refY?: { y: number; label: string }; testId: string; independent?: boolean }) {
+function MultiSpark({
+  title,
+  series,
+  refY,
+  testId,
+  independent = false,
+}: {
+  title: string;
+  series: Series[];
+  refY?: { y: number; label: string };
+  testId: string;
+  independent?: boolean;
+}) {
   const W = 300;
   const H = 70;
   const drawn = series.filter((s) => s.data.length);
@@ -118,13 +155,27 @@ function MultiSpark({ title, series, refY, testId, independent = false }: { titl
       </h3>
       {drawn.length > 0 && (
         <svg viewBox={`0 0 ${W} ${H}`} preserveAspectRatio="none" className="sparkline" role="img" aria-label={title}>
-          {refY && (() => {
-            const y = scale(drawn[0].data)(refY.y);
-            return <line x1={0} x2={W} y1={y} y2={y} stroke="#9ca3af" strokeDasharray="4 3" vectorEffect="non-scaling-stroke"><title>{refY.label}</title></line>;
-          })()}
+          {refY &&
+            (() => {
+              const y = scale(drawn[0].data)(refY.y);
+              return (
+                <line x1={0} x2={W} y1={y} y2={y} stroke="#9ca3af" strokeDasharray="4 3" vectorEffect="non-scaling-stroke">
+                  <title>{refY.label}</title>
+                </line>
+              );
+            })()}
           {drawn.map((s) => {
             const sy = scale(s.data);
-            return <polyline key={s.name} fill="none" stroke={s.color} strokeWidth={1.5} vectorEffect="non-scaling-stroke" points={s.data.map((p) => `${sx(p.x).toFixed(1)},${sy(p.y).toFixed(1)}`).join(' ')} />;
+            return (
+              <polyline
+                key={s.name}
+                fill="none"
+                stroke={s.color}
+                strokeWidth={1.5}
+                vectorEffect="non-scaling-stroke"
+                points={s.data.map((p) => `${sx(p.x).toFixed(1)},${sy(p.y).toFixed(1)}`).join(' ')}
+              />
+            );
           })}
         </svg>
       )}

@@ -14,7 +14,7 @@ export function ModelDiagram() {
   const text = useText();
   const info = useStore((s) => s.model.info);
   const finetune = useStore((s) => s.finetune);
-  const run = useStore((s) => (s.run.runId ? s.runs.find((r) => r.runId === s.run.runId) ?? null : null));
+  const run = useStore((s) => (s.run.runId ? (s.runs.find((r) => r.runId === s.run.runId) ?? null) : null));
   const running = useStore((s) => s.run.status === 'running');
   // After a run, its final state stays on show until the fine-tuning settings change (then the plan is previewed).
   // Kept in state from the render where the run was first seen ended (React's "information from previous renders").
@@ -27,7 +27,9 @@ export function ModelDiagram() {
   const live = run !== null && (((run.status === 'running' || run.status === 'paused') && Object.keys(run.trainable).length > 0) || showFinal);
   // A plan that cannot run (no stages yet) previews as all frozen rather than failing to render.
   const preview = () =>
-    planProblem(finetune, L) !== null ? {} : Object.fromEntries(trainableAt(freezePlanOf(finetune, L), 0, L, { discriminative: finetune.useDiscriminative ? finetune.discriminative : undefined }));
+    planProblem(finetune, L) !== null
+      ? {}
+      : Object.fromEntries(trainableAt(freezePlanOf(finetune, L), 0, L, { discriminative: finetune.useDiscriminative ? finetune.discriminative : undefined }));
   // LoRA: every weight frozen, adapters on the blocks (the run's, or the settings' before a run).
   const lora = live ? run.request?.lora : finetune.preset === 'lora' ? loraOf(finetune) : undefined;
   const loraPerBlock = lora ? loraParamCount(info.config, lora) / L : 0;
@@ -39,7 +41,8 @@ export function ModelDiagram() {
   const total = info.params;
   // wte and wpe sit in 'embeddings'; the tied head is the same tensor, counted once.
   const learning = lora ? loraPerBlock * L : groups.filter((g) => g in trainable).reduce((a, g) => a + info.groupParams[g], 0);
-  const label = (g: GroupId) => (g === 'embeddings' ? t('diagram.embeddings') : g === 'ln_f' ? t('diagram.lnf') : t('diagram.block', { i: Number(g.slice(6)) + 1 }));
+  const label = (g: GroupId) =>
+    g === 'embeddings' ? t('diagram.embeddings') : g === 'ln_f' ? t('diagram.lnf') : t('diagram.block', { i: Number(g.slice(6)) + 1 });
   const toggle = (g: GroupId) => {
     if (running) return;
     const frozen = groupIds(L).filter((x) => !(x in trainable));
@@ -91,7 +94,9 @@ export function ModelDiagram() {
           );
         })}
       </ol>
-      <p data-testid="trainable-share">{t('diagram.trainableShare', { n: formatNumber(learning), total: formatNumber(total), pct: ((100 * learning) / total).toFixed(1) })}</p>
+      <p data-testid="trainable-share">
+        {t('diagram.trainableShare', { n: formatNumber(learning), total: formatNumber(total), pct: ((100 * learning) / total).toFixed(1) })}
+      </p>
     </section>
   );
 }

@@ -36,7 +36,13 @@ export function LessonMode({ settings }: { settings: React.ReactNode }) {
   const step = useStore((s) => s.view.step);
   const { starter, world } = useLessonStarter();
   const titles: Key[] = ['lessonMode.s1', 'lessonMode.s2', 'lessonMode.s3', world ? 'lessonMode.s4' : 'lessonMode.s4real', 'lessonMode.s5'];
-  const notes: Key[] = [world ? 'lessonMode.n1world' : 'lessonMode.n1', 'lessonMode.n2', world ? 'lessonMode.n3world' : 'lessonMode.n3', world ? 'lessonMode.n4' : 'lessonMode.n4real', 'lessonMode.n5'];
+  const notes: Key[] = [
+    world ? 'lessonMode.n1world' : 'lessonMode.n1',
+    'lessonMode.n2',
+    world ? 'lessonMode.n3world' : 'lessonMode.n3',
+    world ? 'lessonMode.n4' : 'lessonMode.n4real',
+    'lessonMode.n5',
+  ];
   return (
     <main>
       <div className="lesson-layout" data-testid="lesson-mode" data-step={step + 1}>
@@ -194,7 +200,13 @@ function CompareStep() {
   const busy = useStore((s) => s.run.status === 'running' || s.run.queue.length > 0);
   if (!model) return <p className="warn">{t('lessonMode.needModel')}</p>;
   return (
-    <button type="button" className="primary big" data-testid="lesson-compare" disabled={busy || !model.hasSnapshot} onClick={() => queueComparison(compareStrategies(f, model.config.nLayer))}>
+    <button
+      type="button"
+      className="primary big"
+      data-testid="lesson-compare"
+      disabled={busy || !model.hasSnapshot}
+      onClick={() => queueComparison(compareStrategies(f, model.config.nLayer))}
+    >
       {t('lessonMode.compare')}
     </button>
   );

@@ -16,7 +16,11 @@ import { BackendBadge } from '../BackendBadge';
 import { setMode } from './view';
 
 /** What a key does in the presentation, from the state: pure, so it is unit-tested. */
-export function presentKeyAction(key: string, run: { status: string; pending?: string | null }, canFinetune: boolean): 'pause' | 'resume' | 'step' | 'finetune' | null {
+export function presentKeyAction(
+  key: string,
+  run: { status: string; pending?: string | null },
+  canFinetune: boolean,
+): 'pause' | 'resume' | 'step' | 'finetune' | null {
   if (key === ' ' || key === 'Spacebar') return run.status === 'running' ? (run.pending ? null : 'pause') : run.status === 'paused' ? 'resume' : null;
   if (key === 'ArrowRight') return run.status === 'paused' ? 'step' : null;
   if (key === 'f' || key === 'F') return canFinetune && run.status !== 'running' && run.status !== 'paused' ? 'finetune' : null;
@@ -50,7 +54,9 @@ export function PresentMode() {
       <header className="present-bar">
         <h1>{t('app.title')}</h1>
         <p className="present-progress" data-testid="present-progress" data-status={run.status} data-step={run.step} aria-live="polite">
-          {run.phase ? t('present.progress', { phase: t(run.phase === 'pretrain' ? 'present.pretrain' : 'present.finetune'), step: run.step, steps: run.steps, status }) : t('present.idle')}
+          {run.phase
+            ? t('present.progress', { phase: t(run.phase === 'pretrain' ? 'present.pretrain' : 'present.finetune'), step: run.step, steps: run.steps, status })
+            : t('present.idle')}
         </p>
         <BackendBadge />
         <button type="button" data-testid="present-exit" onClick={() => setMode('lesson')}>

@@ -24,9 +24,22 @@ export function AttentionPanel() {
       <p className="muted small">{t('att.intro')}</p>
       <div className="field">
         <label htmlFor="attention-prompt">{t('att.prompt')}</label>
-        <textarea id="attention-prompt" data-testid="attention-prompt" rows={2} value={prompt} placeholder={lastPrompt} onChange={(e) => setPrompt(e.target.value)} />
+        <textarea
+          id="attention-prompt"
+          data-testid="attention-prompt"
+          rows={2}
+          value={prompt}
+          placeholder={lastPrompt}
+          onChange={(e) => setPrompt(e.target.value)}
+        />
       </div>
-      <button type="button" className="primary" data-testid="attention-show" disabled={!hasModel || att.busy} onClick={() => void showAttention(prompt || lastPrompt)}>
+      <button
+        type="button"
+        className="primary"
+        data-testid="attention-show"
+        disabled={!hasModel || att.busy}
+        onClick={() => void showAttention(prompt || lastPrompt)}
+      >
         {t('att.show')}
       </button>
       {maps && (

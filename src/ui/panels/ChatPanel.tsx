@@ -31,7 +31,11 @@ export function ChatPanel() {
           <div key={i} className={`msg ${m.role}`} data-testid={`msg-${m.role}`}>
             <span className="who">{m.role === 'user' ? t('chat.you') : m.role === 'snapshot' ? t('chat.snapshot') : t('chat.model')}</span>
             {m.tokens?.some((x) => x.why) ? (
-              <Reply message={m} picked={picked?.msg === i ? picked.tok : null} onPick={(tok) => setPicked(picked?.msg === i && picked.tok === tok ? null : { msg: i, tok })} />
+              <Reply
+                message={m}
+                picked={picked?.msg === i ? picked.tok : null}
+                onPick={(tok) => setPicked(picked?.msg === i && picked.tok === tok ? null : { msg: i, tok })}
+              />
             ) : (
               <pre>{m.text}</pre>
             )}
@@ -44,14 +48,46 @@ export function ChatPanel() {
           <textarea id="chat-prompt" data-testid="chat-prompt" rows={2} value={prompt} onChange={(e) => setPrompt(e.target.value)} />
         </div>
         <div className="grid3">
-          <NumberField label={t('chat.temperature')} value={sampling.temperature} min={0} step={0.1} onChange={(v) => update({ temperature: Math.max(0, v || 0) })} />
+          <NumberField
+            label={t('chat.temperature')}
+            value={sampling.temperature}
+            min={0}
+            step={0.1}
+            onChange={(v) => update({ temperature: Math.max(0, v || 0) })}
+          />
           <NumberField label={t('chat.topK')} value={sampling.topK} min={0} onChange={(v) => update({ topK: Math.max(0, Math.floor(v || 0)) })} />
-          <NumberField label={t('chat.topP')} value={sampling.topP} min={0} max={1} step={0.05} onChange={(v) => update({ topP: Math.min(1, Math.max(0, v || 0)) })} />
-          <NumberField label={t('chat.maxTokens')} value={sampling.maxNewTokens} min={1} testId="chat-max-tokens" onChange={(v) => update({ maxNewTokens: Math.max(1, Math.floor(v || 1)) })} />
-          <NumberField label={t('chat.seed')} value={sampling.seed} min={0} testId="chat-seed" onChange={(v) => update({ seed: Math.max(0, Math.floor(v || 0)) })} />
+          <NumberField
+            label={t('chat.topP')}
+            value={sampling.topP}
+            min={0}
+            max={1}
+            step={0.05}
+            onChange={(v) => update({ topP: Math.min(1, Math.max(0, v || 0)) })}
+          />
+          <NumberField
+            label={t('chat.maxTokens')}
+            value={sampling.maxNewTokens}
+            min={1}
+            testId="chat-max-tokens"
+            onChange={(v) => update({ maxNewTokens: Math.max(1, Math.floor(v || 1)) })}
+          />
+          <NumberField
+            label={t('chat.seed')}
+            value={sampling.seed}
+            min={0}
+            testId="chat-seed"
+            onChange={(v) => update({ seed: Math.max(0, Math.floor(v || 0)) })}
+          />
         </div>
         <label className="check">
-          <input type="checkbox" checked={compare} disabled={!hasSnapshot} data-testid="chat-compare" onChange={(e) => set((s) => ({ chat: { ...s.chat, compare: e.target.checked } }))} /> {t('chat.compare')}
+          <input
+            type="checkbox"
+            checked={compare}
+            disabled={!hasSnapshot}
+            data-testid="chat-compare"
+            onChange={(e) => set((s) => ({ chat: { ...s.chat, compare: e.target.checked } }))}
+          />{' '}
+          {t('chat.compare')}
         </label>
         <div className="row">
           <button type="submit" className="primary" data-testid="chat-send" disabled={!hasModel || busy}>
@@ -61,7 +97,9 @@ export function ChatPanel() {
             {t('chat.clear')}
           </button>
         </div>
-        <p className="muted small">{t('chat.hint')} {t('chat.tokensHint')}</p>
+        <p className="muted small">
+          {t('chat.hint')} {t('chat.tokensHint')}
+        </p>
       </form>
     </section>
   );

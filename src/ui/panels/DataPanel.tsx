@@ -31,7 +31,12 @@ export function DataPanel() {
       <h2 id="data-title">{t('data.title')}</h2>
       <div className="field">
         <label htmlFor="corpus-select">{t('data.corpus')}</label>
-        <select id="corpus-select" data-testid="corpus-select" value={source && !source.startsWith('upload:') ? source : ''} onChange={(e) => e.target.value && void selectCorpus(e.target.value)}>
+        <select
+          id="corpus-select"
+          data-testid="corpus-select"
+          value={source && !source.startsWith('upload:') ? source : ''}
+          onChange={(e) => e.target.value && void selectCorpus(e.target.value)}
+        >
           <option value="">{source?.startsWith('upload:') ? source.slice(7) : t('data.choose')}</option>
           {corpora.map((d) => (
             <option key={d.id} value={d.id}>
@@ -43,7 +48,14 @@ export function DataPanel() {
       <div className="row">
         <label className="button-like">
           {t('data.upload')}
-          <input type="file" multiple accept=".txt,.md,.markdown,.html,.htm,.pdf,.docx,text/plain,text/markdown,text/html,application/pdf,application/vnd.openxmlformats-officedocument.wordprocessingml.document" data-testid="corpus-upload" className="visually-hidden" onChange={(e) => void onFiles(e.target.files)} />
+          <input
+            type="file"
+            multiple
+            accept=".txt,.md,.markdown,.html,.htm,.pdf,.docx,text/plain,text/markdown,text/html,application/pdf,application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+            data-testid="corpus-upload"
+            className="visually-hidden"
+            onChange={(e) => void onFiles(e.target.files)}
+          />
         </label>
         <span className="muted">{t('data.drop')}</span>
       </div>
@@ -77,7 +89,17 @@ export function DataPanel() {
               {t('data.fewChars', { distinct: info.distinct })}
             </p>
           )}
-          {info.unknownCount > 0 && <p className="warn">{t('data.unknown', { n: formatNumber(info.unknownCount), chars: info.unknownChars.slice(0, 20).map(([c]) => JSON.stringify(c)).join(' ') })}</p>}
+          {info.unknownCount > 0 && (
+            <p className="warn">
+              {t('data.unknown', {
+                n: formatNumber(info.unknownCount),
+                chars: info.unknownChars
+                  .slice(0, 20)
+                  .map(([c]) => JSON.stringify(c))
+                  .join(' '),
+              })}
+            </p>
+          )}
         </div>
       )}
       {entry && <p className="muted small">{t('data.license', { source: entry.source, license: entry.license })}</p>}

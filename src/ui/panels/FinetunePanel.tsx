@@ -10,16 +10,17 @@ import { RunControls } from './RunControls';
 import { PairEditor } from './PairEditor';
 import { formatNumber, useT, useText } from '../hooks';
 
-const PRESETS: { value: FreezePreset; key: 'ft.full' | 'ft.embeddings' | 'ft.bottom' | 'ft.top' | 'ft.progressive' | 'ft.stages' | 'ft.custom' | 'ft.lora' }[] = [
-  { value: 'none', key: 'ft.full' },
-  { value: 'embeddings', key: 'ft.embeddings' },
-  { value: 'bottom', key: 'ft.bottom' },
-  { value: 'top', key: 'ft.top' },
-  { value: 'progressive', key: 'ft.progressive' },
-  { value: 'stages', key: 'ft.stages' },
-  { value: 'custom', key: 'ft.custom' },
-  { value: 'lora', key: 'ft.lora' },
-];
+const PRESETS: { value: FreezePreset; key: 'ft.full' | 'ft.embeddings' | 'ft.bottom' | 'ft.top' | 'ft.progressive' | 'ft.stages' | 'ft.custom' | 'ft.lora' }[] =
+  [
+    { value: 'none', key: 'ft.full' },
+    { value: 'embeddings', key: 'ft.embeddings' },
+    { value: 'bottom', key: 'ft.bottom' },
+    { value: 'top', key: 'ft.top' },
+    { value: 'progressive', key: 'ft.progressive' },
+    { value: 'stages', key: 'ft.stages' },
+    { value: 'custom', key: 'ft.custom' },
+    { value: 'lora', key: 'ft.lora' },
+  ];
 
 export function FinetunePanel() {
   const t = useT();
@@ -62,7 +63,12 @@ export function FinetunePanel() {
       </h2>
       <div className="field">
         <label htmlFor="pairs-select">{t('ft.pairs')}</label>
-        <select id="pairs-select" data-testid="pairs-select" value={source && pairSets.some((d) => d.id === source) ? source : ''} onChange={(e) => e.target.value && void selectPairs(e.target.value).then(() => applyLessonFinetune(e.target.value))}>
+        <select
+          id="pairs-select"
+          data-testid="pairs-select"
+          value={source && pairSets.some((d) => d.id === source) ? source : ''}
+          onChange={(e) => e.target.value && void selectPairs(e.target.value).then(() => applyLessonFinetune(e.target.value))}
+        >
           <option value="">{source && !pairSets.some((d) => d.id === source) ? source.replace(/^upload:/, '') : t('ft.choose')}</option>
           {pairSets.map((d) => (
             <option key={d.id} value={d.id}>
@@ -73,7 +79,13 @@ export function FinetunePanel() {
       </div>
       <label className="button-like">
         {t('ft.upload')}
-        <input type="file" accept=".jsonl,.json,.csv,.tsv,.txt" className="visually-hidden" data-testid="pairs-upload" onChange={(e) => void onFile(e.target.files?.[0])} />
+        <input
+          type="file"
+          accept=".jsonl,.json,.csv,.tsv,.txt"
+          className="visually-hidden"
+          data-testid="pairs-upload"
+          onChange={(e) => void onFile(e.target.files?.[0])}
+        />
       </label>
       {error && (
         <p className="error" role="alert" data-testid="pairs-error">
@@ -98,7 +110,13 @@ export function FinetunePanel() {
           )}
           {info.unknownChars.length > 0 && (
             <p className="warn" data-testid="pairs-unknown">
-              {t('ft.unknown', { n: formatNumber(info.unknownChars.reduce((a, [, c]) => a + c, 0)), chars: info.unknownChars.slice(0, 20).map(([c]) => c).join(' ') })}
+              {t('ft.unknown', {
+                n: formatNumber(info.unknownChars.reduce((a, [, c]) => a + c, 0)),
+                chars: info.unknownChars
+                  .slice(0, 20)
+                  .map(([c]) => c)
+                  .join(' '),
+              })}
             </p>
           )}
         </div>
@@ -134,7 +152,15 @@ export function FinetunePanel() {
             if (info) sendPairs();
           }}
         />
-        <NumberField label={t('ft.noise')} value={f.promptNoise} min={0} max={0.5} step={0.05} disabled={running} onChange={(v) => update({ promptNoise: Math.min(0.5, Math.max(0, v || 0)) })} />
+        <NumberField
+          label={t('ft.noise')}
+          value={f.promptNoise}
+          min={0}
+          max={0.5}
+          step={0.05}
+          disabled={running}
+          onChange={(v) => update({ promptNoise: Math.min(0.5, Math.max(0, v || 0)) })}
+        />
       </div>
       <label className="check">
         <input type="checkbox" checked={f.forgetting} disabled={running} onChange={(e) => update({ forgetting: e.target.checked })} /> {t('ft.forgetting')}
@@ -144,12 +170,36 @@ export function FinetunePanel() {
         <div className="presets" role="radiogroup">
           {PRESETS.map((p) => (
             <label key={p.value} className="check">
-              <input type="radio" name="freeze-preset" value={p.value} checked={f.preset === p.value} data-testid={`freeze-${p.value}`} onChange={() => update({ preset: p.value })} /> {t(p.key)}
+              <input
+                type="radio"
+                name="freeze-preset"
+                value={p.value}
+                checked={f.preset === p.value}
+                data-testid={`freeze-${p.value}`}
+                onChange={() => update({ preset: p.value })}
+              />{' '}
+              {t(p.key)}
             </label>
           ))}
         </div>
-        {(f.preset === 'bottom' || f.preset === 'top') && <NumberField label={t('ft.k')} value={f.k} min={f.preset === 'top' ? 1 : 0} max={L} onChange={(v) => update({ k: Math.max(0, Math.min(L, Math.floor(v || 0))) })} />}
-        {f.preset === 'progressive' && <NumberField label={t('ft.every')} value={f.every} min={1} testId="progressive-every" onChange={(v) => update({ every: Math.max(1, Math.floor(v || 1)) })} />}
+        {(f.preset === 'bottom' || f.preset === 'top') && (
+          <NumberField
+            label={t('ft.k')}
+            value={f.k}
+            min={f.preset === 'top' ? 1 : 0}
+            max={L}
+            onChange={(v) => update({ k: Math.max(0, Math.min(L, Math.floor(v || 0))) })}
+          />
+        )}
+        {f.preset === 'progressive' && (
+          <NumberField
+            label={t('ft.every')}
+            value={f.every}
+            min={1}
+            testId="progressive-every"
+            onChange={(v) => update({ every: Math.max(1, Math.floor(v || 1)) })}
+          />
+        )}
         {f.preset === 'stages' && <StageEditor nLayer={L} />}
         {f.preset === 'lora' && <LoraFields />}
         {problem && (
@@ -157,10 +207,14 @@ export function FinetunePanel() {
             {text(problem)}
           </p>
         )}
-        {f.preset !== 'lora' && <label className="check">
-          <input type="checkbox" checked={f.useDiscriminative} onChange={(e) => update({ useDiscriminative: e.target.checked })} /> {t('ft.discriminative')}
-        </label>}
-        {f.useDiscriminative && f.preset !== 'lora' && <NumberField label={t('ft.factor')} value={f.discriminative} min={1} step={0.1} onChange={(v) => update({ discriminative: Math.max(1, v || 2.6) })} />}
+        {f.preset !== 'lora' && (
+          <label className="check">
+            <input type="checkbox" checked={f.useDiscriminative} onChange={(e) => update({ useDiscriminative: e.target.checked })} /> {t('ft.discriminative')}
+          </label>
+        )}
+        {f.useDiscriminative && f.preset !== 'lora' && (
+          <NumberField label={t('ft.factor')} value={f.discriminative} min={1} step={0.1} onChange={(v) => update({ discriminative: Math.max(1, v || 2.6) })} />
+        )}
         <div className="field">
           <label htmlFor="strategy-name">{t('ft.name')}</label>
           <input id="strategy-name" value={f.strategyName} onChange={(e) => update({ strategyName: e.target.value })} />
@@ -194,8 +248,22 @@ function LoraFields() {
   return (
     <div data-testid="lora-fields">
       <div className="grid3">
-        <NumberField label={t('ft.loraRank')} value={f.loraRank} min={1} max={LORA_MAX_RANK} testId="lora-rank" onChange={(v) => update({ loraRank: Math.max(1, Math.min(LORA_MAX_RANK, Math.floor(v || 1))) })} />
-        <NumberField label={t('ft.loraAlpha')} value={f.loraAlpha} min={0.1} step={1} testId="lora-alpha" onChange={(v) => update({ loraAlpha: v > 0 ? v : f.loraAlpha })} />
+        <NumberField
+          label={t('ft.loraRank')}
+          value={f.loraRank}
+          min={1}
+          max={LORA_MAX_RANK}
+          testId="lora-rank"
+          onChange={(v) => update({ loraRank: Math.max(1, Math.min(LORA_MAX_RANK, Math.floor(v || 1))) })}
+        />
+        <NumberField
+          label={t('ft.loraAlpha')}
+          value={f.loraAlpha}
+          min={0.1}
+          step={1}
+          testId="lora-alpha"
+          onChange={(v) => update({ loraAlpha: v > 0 ? v : f.loraAlpha })}
+        />
         <div className="field">
           <label htmlFor="lora-targets">{t('ft.loraTargets')}</label>
           <select id="lora-targets" data-testid="lora-targets" value={f.loraTargets} onChange={(e) => update({ loraTargets: e.target.value as LoraTargets })}>
@@ -224,20 +292,39 @@ function StageEditor({ nLayer }: { nLayer: number }) {
       {stages.map((st, i) => (
         <div className="stage row" key={i}>
           <span>#{i + 1}</span>
-          <input type="number" className="narrow" min={1} aria-label={t('ft.stageSteps')} value={st.steps} onChange={(e) => setStages(stages.map((x, k) => (k === i ? { ...x, steps: Math.max(1, Math.floor(Number(e.target.value) || 1)) } : x)))} />
+          <input
+            type="number"
+            className="narrow"
+            min={1}
+            aria-label={t('ft.stageSteps')}
+            value={st.steps}
+            onChange={(e) => setStages(stages.map((x, k) => (k === i ? { ...x, steps: Math.max(1, Math.floor(Number(e.target.value) || 1)) } : x)))}
+          />
           <span>{t('ft.stageSteps')}</span>
           {groups.map((g) => (
             <label key={g} className="check small">
               <input
                 type="checkbox"
                 checked={st.trainable.includes(g)}
-                onChange={(e) => setStages(stages.map((x, k) => (k === i ? { ...x, trainable: e.target.checked ? [...x.trainable, g] : x.trainable.filter((y) => y !== g) } : x)))}
+                onChange={(e) =>
+                  setStages(
+                    stages.map((x, k) => (k === i ? { ...x, trainable: e.target.checked ? [...x.trainable, g] : x.trainable.filter((y) => y !== g) } : x)),
+                  )
+                }
               />
               {label(g)}
             </label>
           ))}
           <span>{t('ft.stageLr')}</span>
-          <input type="number" className="narrow" min={0.01} step={0.1} aria-label={t('ft.stageLr')} value={st.lrScale ?? 1} onChange={(e) => setStages(stages.map((x, k) => (k === i ? { ...x, lrScale: Math.max(0.01, Number(e.target.value) || 1) } : x)))} />
+          <input
+            type="number"
+            className="narrow"
+            min={0.01}
+            step={0.1}
+            aria-label={t('ft.stageLr')}
+            value={st.lrScale ?? 1}
+            onChange={(e) => setStages(stages.map((x, k) => (k === i ? { ...x, lrScale: Math.max(0.01, Number(e.target.value) || 1) } : x)))}
+          />
           <button type="button" onClick={() => setStages(stages.filter((_, k) => k !== i))}>
             {t('ft.remove')}
           </button>

@@ -51,10 +51,11 @@ export function ModelPanel() {
   const backend = useStore((s) => s.backend.report?.name);
   const tooLarge = valid ? memoryRefusal(backend, { ...arch, vocabSize: vocab }, batch) : null;
   const text = useText();
-  const update = (patch: Partial<ArchConfig>) => set((s) => {
-    const next = { ...s.model.arch, ...patch };
-    return { model: { ...s.model, preset: presetOf(next), arch: next } };
-  });
+  const update = (patch: Partial<ArchConfig>) =>
+    set((s) => {
+      const next = { ...s.model.arch, ...patch };
+      return { model: { ...s.model, preset: presetOf(next), arch: next } };
+    });
 
   return (
     <section className="panel" aria-labelledby="model-title">
@@ -84,7 +85,12 @@ export function ModelPanel() {
                       {t('model.scratch', { steps: formatNumber(SCRATCH_RECIPES[st.corpus].run.steps), min: SCRATCH_RECIPES[st.corpus].minutes })}
                     </button>
                     {SCRATCH_RECIPES[`${st.corpus}-plain`] && (
-                      <button type="button" data-testid={`scratch-plain-${st.id}`} disabled={running || training} onClick={() => void pretrainFromScratch(`${st.corpus}-plain`)}>
+                      <button
+                        type="button"
+                        data-testid={`scratch-plain-${st.id}`}
+                        disabled={running || training}
+                        onClick={() => void pretrainFromScratch(`${st.corpus}-plain`)}
+                      >
                         {t('model.scratchPlain')}
                       </button>
                     )}
@@ -103,13 +109,50 @@ export function ModelPanel() {
         onChange={(v) => v !== 'custom' && set((s) => ({ model: { ...s.model, preset: v, arch: { ...PRESETS[v] } } }))}
       />
       <div className="grid2">
-        <NumberField label={t('model.layers')} value={arch.nLayer} min={ARCH_LIMITS.nLayer.min} max={ARCH_LIMITS.nLayer.max} error={errors.nLayer} testId="layers-input" onChange={(v) => update({ nLayer: v })} />
-        <NumberField label={t('model.heads')} value={arch.nHead} min={ARCH_LIMITS.nHead.min} max={ARCH_LIMITS.nHead.max} error={errors.nHead} testId="heads-input" onChange={(v) => update({ nHead: v })} />
+        <NumberField
+          label={t('model.layers')}
+          value={arch.nLayer}
+          min={ARCH_LIMITS.nLayer.min}
+          max={ARCH_LIMITS.nLayer.max}
+          error={errors.nLayer}
+          testId="layers-input"
+          onChange={(v) => update({ nLayer: v })}
+        />
+        <NumberField
+          label={t('model.heads')}
+          value={arch.nHead}
+          min={ARCH_LIMITS.nHead.min}
+          max={ARCH_LIMITS.nHead.max}
+          error={errors.nHead}
+          testId="heads-input"
+          onChange={(v) => update({ nHead: v })}
+        />
         {/* No min attribute on width and context: the browser steps from min, and 1 + 8k would skip every multiple of 8. */}
-        <NumberField label={t('model.width')} value={arch.nEmbd} max={ARCH_LIMITS.nEmbd.max} step={8} error={errors.nEmbd} testId="width-input" onChange={(v) => update({ nEmbd: v })} />
-        <NumberField label={t('model.context')} value={arch.blockSize} max={ARCH_LIMITS.blockSize.max} step={8} error={errors.blockSize} testId="context-input" onChange={(v) => update({ blockSize: v })} />
+        <NumberField
+          label={t('model.width')}
+          value={arch.nEmbd}
+          max={ARCH_LIMITS.nEmbd.max}
+          step={8}
+          error={errors.nEmbd}
+          testId="width-input"
+          onChange={(v) => update({ nEmbd: v })}
+        />
+        <NumberField
+          label={t('model.context')}
+          value={arch.blockSize}
+          max={ARCH_LIMITS.blockSize.max}
+          step={8}
+          error={errors.blockSize}
+          testId="context-input"
+          onChange={(v) => update({ blockSize: v })}
+        />
         <NumberField label={t('model.dropout')} value={arch.dropout} min={0} step={0.05} error={errors.dropout} onChange={(v) => update({ dropout: v })} />
-        <NumberField label={t('model.seed')} value={seed} min={0} onChange={(v) => set((s) => ({ model: { ...s.model, seed: Number.isInteger(v) ? v : 0 } }))} />
+        <NumberField
+          label={t('model.seed')}
+          value={seed}
+          min={0}
+          onChange={(v) => set((s) => ({ model: { ...s.model, seed: Number.isInteger(v) ? v : 0 } }))}
+        />
       </div>
       <label className="check">
         <input type="checkbox" checked={arch.bias} onChange={(e) => update({ bias: e.target.checked })} /> {t('model.bias')}
@@ -118,7 +161,15 @@ export function ModelPanel() {
       {mem && (
         <p data-testid="param-count">
           {t('model.params', { n: formatNumber(params) })} ·{' '}
-          <span className="muted">{t('model.memory', { mb: mb(mem.weights + mem.optimizer + mem.activations), w: mb(mem.weights), o: mb(mem.optimizer), a: mb(mem.activations), b: batch })}</span>
+          <span className="muted">
+            {t('model.memory', {
+              mb: mb(mem.weights + mem.optimizer + mem.activations),
+              w: mb(mem.weights),
+              o: mb(mem.optimizer),
+              a: mb(mem.activations),
+              b: batch,
+            })}
+          </span>
         </p>
       )}
       {tooLarge && (
@@ -131,17 +182,36 @@ export function ModelPanel() {
           {t('model.largeVocab', { n: formatNumber(vocab - 2) })}
         </p>
       )}
-      <button type="button" className="primary" data-testid="create-model" disabled={!valid || !hasData || running || training || tooLarge !== null} onClick={createModel}>
+      <button
+        type="button"
+        className="primary"
+        data-testid="create-model"
+        disabled={!valid || !hasData || running || training || tooLarge !== null}
+        onClick={createModel}
+      >
         {info ? t('model.recreate') : t('model.create')}
       </button>
       {!hasData && <p className="muted">{t('model.needCorpus')}</p>}
       {info && (
         <p className="muted" data-testid="model-info">
-          {t('model.current', { layers: info.config.nLayer, heads: info.config.nHead, width: info.config.nEmbd, context: info.config.blockSize, vocab: info.vocabSize, params: formatNumber(info.params), step: liveSteps, phase: info.phase })}
+          {t('model.current', {
+            layers: info.config.nLayer,
+            heads: info.config.nHead,
+            width: info.config.nEmbd,
+            context: info.config.blockSize,
+            vocab: info.vocabSize,
+            params: formatNumber(info.params),
+            step: liveSteps,
+            phase: info.phase,
+          })}
           {info.lora && (
             <span data-testid="model-lora">
               {' '}
-              {t('model.lora', { rank: info.lora.rank, alpha: info.lora.alpha, targets: info.lora.targets === 'attn' ? t('ft.loraAttn') : t('ft.loraAttnMlp') })}
+              {t('model.lora', {
+                rank: info.lora.rank,
+                alpha: info.lora.alpha,
+                targets: info.lora.targets === 'attn' ? t('ft.loraAttn') : t('ft.loraAttnMlp'),
+              })}
             </span>
           )}
         </p>

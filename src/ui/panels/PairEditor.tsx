@@ -14,7 +14,8 @@ export function PairEditor() {
   const source = useStore((s) => s.pairs.source);
   const [filter, setFilter] = useState('');
   const [page, setPage] = useState(0);
-  const commit = (next: typeof list) => setPairList(next, source === null || source.startsWith('upload:') || source === 'editor' ? 'editor' : `${source} (edited)`);
+  const commit = (next: typeof list) =>
+    setPairList(next, source === null || source.startsWith('upload:') || source === 'editor' ? 'editor' : `${source} (edited)`);
   const edit = (i: number, field: 'prompt' | 'response', value: string) => {
     const next = list.map((p, k) => (k === i ? { ...p, [field]: value } : p));
     commit(next);
@@ -41,7 +42,11 @@ export function PairEditor() {
         >
           {t('ft.addPair')}
         </button>
-        <button type="button" disabled={!list.length} onClick={() => download('pairs.jsonl', list.map((p) => JSON.stringify(p)).join('\n') + '\n', 'application/jsonl')}>
+        <button
+          type="button"
+          disabled={!list.length}
+          onClick={() => download('pairs.jsonl', list.map((p) => JSON.stringify(p)).join('\n') + '\n', 'application/jsonl')}
+        >
           {t('ft.exportPairs')}
         </button>
         <label className="pair-filter">
@@ -81,10 +86,18 @@ export function PairEditor() {
               <tr key={`${i}\u0000${p.prompt}\u0000${p.response}`} data-testid="pair-row">
                 <td className="muted small">{i + 1}</td>
                 <td>
-                  <input aria-label={`${t('ft.promptCol')} ${i + 1}`} defaultValue={p.prompt} onBlur={(e) => e.target.value !== p.prompt && edit(i, 'prompt', e.target.value)} />
+                  <input
+                    aria-label={`${t('ft.promptCol')} ${i + 1}`}
+                    defaultValue={p.prompt}
+                    onBlur={(e) => e.target.value !== p.prompt && edit(i, 'prompt', e.target.value)}
+                  />
                 </td>
                 <td>
-                  <input aria-label={`${t('ft.responseCol')} ${i + 1}`} defaultValue={p.response} onBlur={(e) => e.target.value !== p.response && edit(i, 'response', e.target.value)} />
+                  <input
+                    aria-label={`${t('ft.responseCol')} ${i + 1}`}
+                    defaultValue={p.response}
+                    onBlur={(e) => e.target.value !== p.response && edit(i, 'response', e.target.value)}
+                  />
                 </td>
                 <td>
                   <button type="button" aria-label={`${t('ft.remove')} ${i + 1}`} onClick={() => commit(list.filter((_, k) => k !== i))}>

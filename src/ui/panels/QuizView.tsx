@@ -36,7 +36,12 @@ export function QuizView({ pageSize = QUIZ_PAGE }: { pageSize?: number }) {
       <h2 id="quiz-title">{t('quiz.title')}</h2>
       <p className="muted">{t('quiz.intro')}</p>
       <p className="quiz-summary" data-testid="quiz-summary">
-        {t('quiz.summary', { before: before ? pct(before.knowledge) : '–', after: pct(after.knowledge), chance: chancePct(after.chance), person: pct(after.person) })}
+        {t('quiz.summary', {
+          before: before ? pct(before.knowledge) : '–',
+          after: pct(after.knowledge),
+          chance: chancePct(after.chance),
+          person: pct(after.person),
+        })}
       </p>
       <div className="row">
         {runs.length > 1 && (
@@ -52,7 +57,8 @@ export function QuizView({ pageSize = QUIZ_PAGE }: { pageSize?: number }) {
           </label>
         )}
         <label>
-          <input type="checkbox" checked={mistakes} data-testid="quiz-mistakes" onChange={(e) => (setMistakes(e.target.checked), setPage(0))} /> {t('quiz.mistakes')}
+          <input type="checkbox" checked={mistakes} data-testid="quiz-mistakes" onChange={(e) => (setMistakes(e.target.checked), setPage(0))} />{' '}
+          {t('quiz.mistakes')}
         </label>
       </div>
       <table className="runs quiz-table">
@@ -69,7 +75,12 @@ export function QuizView({ pageSize = QUIZ_PAGE }: { pageSize?: number }) {
             <tr key={i} data-testid="quiz-row" data-right={a.fact}>
               <td>
                 {a.prompt}
-                {a.unseenWording && <span className="muted small" title={t('quiz.unseen')}> *</span>}
+                {a.unseenWording && (
+                  <span className="muted small" title={t('quiz.unseen')}>
+                    {' '}
+                    *
+                  </span>
+                )}
               </td>
               <td className="muted">{a.expected}</td>
               <td className={b?.fact ? '' : 'muted'}>

@@ -48,7 +48,8 @@ export function RunControls({ phase, onStart, canStart }: { phase: 'pretrain' | 
         <div className="progress" data-testid={`${phase}-progress`}>
           <progress max={100} value={pct} aria-label={t('train.progress', { step: run.step, steps: run.steps })} />
           <span>
-            {t('train.progress', { step: run.step, steps: run.steps })} · {running ? t('train.eta', { eta: formatDuration(eta) }) : paused ? t('train.paused') : t('train.idle')} ·{' '}
+            {t('train.progress', { step: run.step, steps: run.steps })} ·{' '}
+            {running ? t('train.eta', { eta: formatDuration(eta) }) : paused ? t('train.paused') : t('train.idle')} ·{' '}
             {t('train.speed', { tps: formatNumber(Math.round(run.tokensPerSec)), ms: run.msPerStep.toFixed(0) })} · {t('train.on', { backend: backend ?? '?' })}
           </span>
           {run.pending && running && (
@@ -73,8 +74,22 @@ function Breakpoints({ phase, disabled }: { phase: 'pretrain' | 'finetune'; disa
     <details className="breakpoints">
       <summary>{t('train.breakpointsTip')}</summary>
       <div className="row">
-        <NumberField label={t('train.breakAt')} value={bp.atStep ?? NaN} min={1} disabled={disabled} testId={`${phase}-break-at`} onChange={(v) => setBp({ atStep: whole(v) })} />
-        <NumberField label={t('train.patience')} value={bp.patience ?? NaN} min={1} disabled={disabled} testId={`${phase}-patience`} onChange={(v) => setBp({ patience: whole(v) })} />
+        <NumberField
+          label={t('train.breakAt')}
+          value={bp.atStep ?? NaN}
+          min={1}
+          disabled={disabled}
+          testId={`${phase}-break-at`}
+          onChange={(v) => setBp({ atStep: whole(v) })}
+        />
+        <NumberField
+          label={t('train.patience')}
+          value={bp.patience ?? NaN}
+          min={1}
+          disabled={disabled}
+          testId={`${phase}-patience`}
+          onChange={(v) => setBp({ patience: whole(v) })}
+        />
       </div>
     </details>
   );

@@ -70,7 +70,11 @@ export function RunsTable() {
               <th>{t('runs.corpusDelta')}</th>
               <th title={t('runs.formatTip', { n: prompts })}>{t('runs.format')}</th>
               <th title={unspaced ? t('runs.sameLengthTip') : t('runs.wordsTip')}>{unspaced ? t('runs.sameLength') : t('runs.words')}</th>
-              {quiz && <th title={t('runs.knowledgeTip', { n: quiz.answers.length, chance: `${+(100 * quiz.chance).toFixed(1)}%` })}>{t('runs.knowledge')} <span className="muted small">({t('runs.chance', { chance: `${+(100 * quiz.chance).toFixed(1)}%` })})</span></th>}
+              {quiz && (
+                <th title={t('runs.knowledgeTip', { n: quiz.answers.length, chance: `${+(100 * quiz.chance).toFixed(1)}%` })}>
+                  {t('runs.knowledge')} <span className="muted small">({t('runs.chance', { chance: `${+(100 * quiz.chance).toFixed(1)}%` })})</span>
+                </th>
+              )}
               <th>{t('runs.ms')}</th>
               <th>{t('runs.trainable')}</th>
               <th>{t('runs.wall')}</th>

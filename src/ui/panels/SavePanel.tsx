@@ -81,7 +81,14 @@ export function SavePanel() {
         </button>
         <label className="button-like">
           {t('save.import')}
-          <input type="file" accept=".safetensors" className="visually-hidden" data-testid="import-model" disabled={running} onChange={(e) => void onFile(e.target.files?.[0])} />
+          <input
+            type="file"
+            accept=".safetensors"
+            className="visually-hidden"
+            data-testid="import-model"
+            disabled={running}
+            onChange={(e) => void onFile(e.target.files?.[0])}
+          />
         </label>
         <span className="muted">{t('save.drop')}</span>
       </div>
@@ -89,12 +96,23 @@ export function SavePanel() {
       <p className="muted small">{t('save.webHint')}</p>
       <div className="row">
         <label htmlFor="autosave-every">{t('save.autosave')}</label>
-        <input id="autosave-every" type="number" min={0} className="narrow" value={every} onChange={(e) => set((s) => ({ autosave: { ...s.autosave, every: Math.max(0, Math.floor(Number(e.target.value) || 0)) } }))} />
+        <input
+          id="autosave-every"
+          type="number"
+          min={0}
+          className="narrow"
+          value={every}
+          onChange={(e) => set((s) => ({ autosave: { ...s.autosave, every: Math.max(0, Math.floor(Number(e.target.value) || 0)) } }))}
+        />
         <span>{t('save.autosaveSteps')}</span>
         <button type="button" disabled={!info} onClick={() => void saveNow()}>
           {t('save.saveNow')}
         </button>
-        {last !== null && <span className="muted" data-testid="autosave-status">{t('save.lastSaved', { step: last })}</span>}
+        {last !== null && (
+          <span className="muted" data-testid="autosave-status">
+            {t('save.lastSaved', { step: last })}
+          </span>
+        )}
       </div>
       {error && (
         <p className="error" role="alert">

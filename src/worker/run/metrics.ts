@@ -23,7 +23,16 @@ export class MetricBatcher {
 
   /** One step's metrics; posts the batch if the last one went out long enough ago. */
   add(m: StepMetrics): void {
-    this.points.push({ step: m.step, globalStep: m.globalStep, loss: m.loss, lr: m.lr, gradNorm: m.gradNorm, tokensPerSec: m.tokensPerSec, msPerStep: m.msPerStep, updateNorms: m.updateNorms });
+    this.points.push({
+      step: m.step,
+      globalStep: m.globalStep,
+      loss: m.loss,
+      lr: m.lr,
+      gradNorm: m.gradNorm,
+      tokensPerSec: m.tokensPerSec,
+      msPerStep: m.msPerStep,
+      updateNorms: m.updateNorms,
+    });
     this.diagnostics = { globalStep: m.globalStep, weightNorms: m.weightNorms ?? {}, tensors: m.memory.tensors, bytes: m.memory.bytes };
     if (performance.now() - this.lastPost > this.everyMs) this.flush();
   }

@@ -47,7 +47,14 @@ export async function runTraining(ctx: RunContext, r: RunRequest, startStep: num
     const wallMs = performance.now() - t0;
     const status: Status = step >= r.steps ? 'done' : active.reason === 'pause' || step === r.pauseAt || step === breakAt ? 'paused' : 'stopped';
     if (status === 'paused' && (step === breakAt || earlyStop.stopped)) {
-      post({ type: 'breakpoint', runId: r.runId, step, globalStep: trainer.globalStep, reason: earlyStop.stopped ? 'earlyStop' : 'step', evals: earlyStop.sinceBest });
+      post({
+        type: 'breakpoint',
+        runId: r.runId,
+        step,
+        globalStep: trainer.globalStep,
+        reason: earlyStop.stopped ? 'earlyStop' : 'step',
+        evals: earlyStop.sinceBest,
+      });
     }
     const finishedFinetune = r.phase === 'finetune' && status !== 'paused';
     if (finishedFinetune) await scoreRun(ctx, r);

@@ -12,6 +12,12 @@ export async function sampleForStrip(ctx: RunContext, r: RunRequest, step: numbe
   const { model, tokenizer, trainer } = ctx.owner.require();
   const prompt = r.phase === 'finetune' ? renderPrompt(r.samplePrompt) : r.samplePrompt || '\n';
   const stop = r.phase === 'finetune' ? tokenizer.encode(DEFAULT_TEMPLATE.end).ids : undefined;
-  const out = await generate(model, tokenizer.encode(prompt).ids, { maxNewTokens: STRIP_TOKENS, temperature: 0.8, seed: r.seed, fixedShape: ctx.fixedShape(), stop });
+  const out = await generate(model, tokenizer.encode(prompt).ids, {
+    maxNewTokens: STRIP_TOKENS,
+    temperature: 0.8,
+    seed: r.seed,
+    fixedShape: ctx.fixedShape(),
+    stop,
+  });
   ctx.post({ type: 'sampleStrip', runId: r.runId, step, globalStep: trainer.globalStep, text: tokenizer.decode(out.ids) });
 }

@@ -47,6 +47,19 @@ async function scoreDialogue(ctx: RunContext, model: GPT, tokenizer: Tokenizer, 
     sameLength: score.sameLength,
     prompts: replies.length,
     examples: replies.slice(0, EXAMPLES).map((x) => ({ prompt: x.prompt, text: x.text, ok: judgeReply(x).ok })),
-    knowledge: k && { knowledge: k.knowledge, person: k.person, both: k.both, chance: k.chance, answers: k.answers.map((a) => ({ prompt: a.item.prompt, expected: a.item.expected, unseenWording: a.item.unseenWording, reply: a.reply, fact: a.fact, person: a.person })) },
+    knowledge: k && {
+      knowledge: k.knowledge,
+      person: k.person,
+      both: k.both,
+      chance: k.chance,
+      answers: k.answers.map((a) => ({
+        prompt: a.item.prompt,
+        expected: a.item.expected,
+        unseenWording: a.item.unseenWording,
+        reply: a.reply,
+        fact: a.fact,
+        person: a.person,
+      })),
+    },
   };
 }

@@ -81,7 +81,15 @@ export class WorkerSession implements Handlers {
     // A lost GPU device (driver reset, tab in the background on some systems) cannot be recovered in place.
     const device = (tf.backend() as unknown as { device?: { lost?: Promise<{ message?: string }> } }).device;
     void device?.lost?.then((info) =>
-      this.post({ type: 'error', error: { name: 'DeviceLost', message: `the GPU device was lost${info?.message ? ` (${info.message})` : ''}`, code: 'deviceLost', params: { detail: info?.message ?? '' } } }),
+      this.post({
+        type: 'error',
+        error: {
+          name: 'DeviceLost',
+          message: `the GPU device was lost${info?.message ? ` (${info.message})` : ''}`,
+          code: 'deviceLost',
+          params: { detail: info?.message ?? '' },
+        },
+      }),
     );
   }
 
@@ -159,7 +167,12 @@ export class WorkerSession implements Handlers {
         stop: msg.chat ? tokenizer.encode(DEFAULT_TEMPLATE.end).ids : undefined,
         explain: 5,
         onToken: (id, why) =>
-          this.post({ type: 'token', requestId: msg.requestId, text: tokenizer.decode([id]), why: why && { p: why.p, top: why.top.map((c) => ({ text: tokenizer.decode([c.id]), p: c.p })) } }),
+          this.post({
+            type: 'token',
+            requestId: msg.requestId,
+            text: tokenizer.decode([id]),
+            why: why && { p: why.p, top: why.top.map((c) => ({ text: tokenizer.decode([c.id]), p: c.p })) },
+          }),
       });
       await this.gpuGuard.check();
       this.post({ type: 'sampleDone', requestId: msg.requestId, text: tokenizer.decode(res.ids), reason: res.reason });
@@ -185,11 +198,20 @@ export class WorkerSession implements Handlers {
     const values = msg.from === 'snapshot' ? owner.snapshot : kept ? kept.values : (await readBackWeights(model)).merged;
     if (!values) throw new EngineError('there is no pretrained snapshot yet: it is kept when fine-tuning starts', 'noSnapshot');
     const training =
-      msg.from === 'snapshot' ? { ...owner.training, phase: 'pretrain' as const, freezePlan: undefined, discriminative: undefined } : kept ? kept.training : { ...owner.training, step: trainer.globalStep };
+      msg.from === 'snapshot'
+        ? { ...owner.training, phase: 'pretrain' as const, freezePlan: undefined, discriminative: undefined }
+        : kept
+          ? kept.training
+          : { ...owner.training, step: trainer.globalStep };
     const info = { ...training, ...msg.meta };
     // The web's folder: refused from the config and tokenizer (too large, a tokenizer tokenizer.json cannot
     // hold) before any file is built, with the engine's code for the page's language.
-    this.postFile(msg.requestId, msg.format === 'web' ? zipFolder(hfFolderFiles({ config: model.config, values, tokenizer, training: info })) : checkpointBytes(model.config, values, tokenizer, info));
+    this.postFile(
+      msg.requestId,
+      msg.format === 'web'
+        ? zipFolder(hfFolderFiles({ config: model.config, values, tokenizer, training: info }))
+        : checkpointBytes(model.config, values, tokenizer, info),
+    );
   }
 
   forgetRun(msg: RequestOf<'forgetRun'>): void {
@@ -204,7 +226,9 @@ export class WorkerSession implements Handlers {
       const maps = await attentionMaps(temp ?? model, ids.length ? ids : [0]);
       await this.gpuGuard.check();
       const tokens = maps.ids.map((id) => tokenizer.decode([id]));
-      this.post({ type: 'attentionMaps', requestId: msg.requestId, tokens, layers: maps.layers, heads: maps.heads, weights: maps.weights }, [maps.weights.buffer]);
+      this.post({ type: 'attentionMaps', requestId: msg.requestId, tokens, layers: maps.layers, heads: maps.heads, weights: maps.weights }, [
+        maps.weights.buffer,
+      ]);
     } finally {
       temp?.dispose();
     }

@@ -183,11 +183,7 @@ function sumSquares(args: KernelArgs): tf.TensorInfo {
   if (xs.length === 0 || inputs.length > MAX_FUSED_INPUTS) throw new Error(`SumSquares: 1 to ${MAX_FUSED_INPUTS} inputs in all, got ${inputs.length}`);
   const names = inputs.map((_, k) => `X${k}`);
   const loops = names
-    .map((x, k) =>
-      carry && k === 0
-        ? ''
-        : `for (var i = t; i < uniforms.n${k}; i = i + ${SQ_THREADS}) { let v = ${x}[i]; acc = acc + v * v; }`,
-    )
+    .map((x, k) => (carry && k === 0 ? '' : `for (var i = t; i < uniforms.n${k}; i = i + ${SQ_THREADS}) { let v = ${x}[i]; acc = acc + v * v; }`))
     .join('\n          ');
   const prog = program(
     {

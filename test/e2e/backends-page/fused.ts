@@ -50,12 +50,21 @@ async function both<T>(f: () => Promise<T>): Promise<{ fused: T; stock: T }> {
   }
 }
 
-const randn = (rng: ReturnType<typeof createRng>, shape: number[], scale = 1) => tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal() * scale), shape);
+const randn = (rng: ReturnType<typeof createRng>, shape: number[], scale = 1) =>
+  tf.tensor(
+    Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal() * scale),
+    shape,
+  );
 
 /** LayerNorm forward and its gradients (x, weight, bias), random inputs, odd widths. */
 export async function fusedLayerNorm(): Promise<FusedDiff[]> {
   const out: FusedDiff[] = [];
-  for (const [shape, withBias] of [[[3, 5, 37], true], [[2, 7, 130], false], [[1, 1, 1], true], [[4, 200], true]] as [number[], boolean][]) {
+  for (const [shape, withBias] of [
+    [[3, 5, 37], true],
+    [[2, 7, 130], false],
+    [[1, 1, 1], true],
+    [[4, 200], true],
+  ] as [number[], boolean][]) {
     const rng = createRng(shape.reduce((a, b) => a * 31 + b, 7));
     const C = shape[shape.length - 1];
     const x = tf.tidy(() => randn(rng, shape, 2).add(0.5));
@@ -66,7 +75,14 @@ export async function fusedLayerNorm(): Promise<FusedDiff[]> {
       const ys = tf.tidy(() => {
         const inputs = withBias ? [x, w, b] : [x, w];
         const f = (...t: tf.Tensor[]) => layerNorm(t[0], t[1], t[2]);
-        return [f(...inputs), ...tf.grads((...t: tf.Tensor[]) => f(...t).mul(dy).sum())(inputs)];
+        return [
+          f(...inputs),
+          ...tf.grads((...t: tf.Tensor[]) =>
+            f(...t)
+              .mul(dy)
+              .sum(),
+          )(inputs),
+        ];
       });
       const values = await Promise.all(ys.map((t) => t.data()));
       tf.dispose(ys);
@@ -85,7 +101,12 @@ export async function fusedLayerNorm(): Promise<FusedDiff[]> {
  */
 export async function fusedSoftmax(): Promise<FusedDiff[]> {
   const out: FusedDiff[] = [];
-  for (const [shape, scale] of [[[2, 3, 7, 7], 1 / Math.sqrt(32)], [[1, 2, 5, 9], 1], [[3, 1, 1, 1], 0.5], [[1, 1, 65, 65], 1 / Math.sqrt(16)]] as [number[], number][]) {
+  for (const [shape, scale] of [
+    [[2, 3, 7, 7], 1 / Math.sqrt(32)],
+    [[1, 2, 5, 9], 1],
+    [[3, 1, 1, 1], 0.5],
+    [[1, 1, 65, 65], 1 / Math.sqrt(16)],
+  ] as [number[], number][]) {
     const rng = createRng(shape.reduce((a, b) => a * 17 + b, 3));
     const [T, S] = shape.slice(-2);
     const maskValues = new Float32Array(T * S);
@@ -103,7 +124,10 @@ export async function fusedSoftmax(): Promise<FusedDiff[]> {
       tf.dispose(ys);
       return values;
     });
-    out.push(diff(`softmax [${shape}] ×${scale.toFixed(3)} y`, fused[0], stock[0]), diff(`softmax [${shape}] ×${scale.toFixed(3)} dscores`, fused[1], stock[1]));
+    out.push(
+      diff(`softmax [${shape}] ×${scale.toFixed(3)} y`, fused[0], stock[0]),
+      diff(`softmax [${shape}] ×${scale.toFixed(3)} dscores`, fused[1], stock[1]),
+    );
     tf.dispose([mask, s, dy]);
   }
   return out;
@@ -131,13 +155,27 @@ export async function fusedGelu(): Promise<FusedDiff[]> {
 /** Cross-entropy per row and its gradient: odd row counts and vocabularies (one smaller than a workgroup, one several times larger). */
 export async function fusedCrossEntropy(): Promise<FusedDiff[]> {
   const out: FusedDiff[] = [];
-  for (const [N, V] of [[37, 65], [5, 301], [1, 2]]) {
+  for (const [N, V] of [
+    [37, 65],
+    [5, 301],
+    [1, 2],
+  ]) {
     const rng = createRng(N * 1000 + V);
     const z = randn(rng, [N, V], 4);
-    const t = tf.tensor1d(Int32Array.from({ length: N }, () => rng.int(V)), 'int32');
+    const t = tf.tensor1d(
+      Int32Array.from({ length: N }, () => rng.int(V)),
+      'int32',
+    );
     const dy = randn(rng, [N]);
     const { fused, stock } = await both(async () => {
-      const ys = tf.tidy(() => [crossEntropyRows(z as tf.Tensor2D, t), ...tf.grads((zs: tf.Tensor) => crossEntropyRows(zs as tf.Tensor2D, t).mul(dy).sum())([z])]);
+      const ys = tf.tidy(() => [
+        crossEntropyRows(z as tf.Tensor2D, t),
+        ...tf.grads((zs: tf.Tensor) =>
+          crossEntropyRows(zs as tf.Tensor2D, t)
+            .mul(dy)
+            .sum(),
+        )([z]),
+      ]);
       const values = await Promise.all(ys.map((x) => x.data()));
       tf.dispose(ys);
       return values;
@@ -151,7 +189,11 @@ export async function fusedCrossEntropy(): Promise<FusedDiff[]> {
 /** Attention's head split (q, k, v) and its gradient (the merge), odd sizes: pure copies, so equal exactly. */
 export async function fusedHeads(): Promise<FusedDiff[]> {
   const out: FusedDiff[] = [];
-  for (const [B, T, nh, hs] of [[2, 5, 3, 4], [1, 64, 4, 32], [3, 1, 1, 7]]) {
+  for (const [B, T, nh, hs] of [
+    [2, 5, 3, 4],
+    [1, 64, 4, 32],
+    [3, 1, 1, 7],
+  ]) {
     const rng = createRng(B * 1000 + T * 10 + nh);
     const qkv = randn(rng, [B, T, 3 * nh * hs]);
     const dys = [0, 1, 2].map(() => randn(rng, [B, nh, T, hs]));
@@ -178,7 +220,16 @@ const ADAM_SHAPES = [[37, 19], [130], [1], [5, 3], [64, 3], [300], [2, 2, 7], [1
  * squared norm and the gradient norm each step. clip 1 with gradients of norm > 1, so clipping acts.
  */
 export async function fusedAdamW(): Promise<FusedDiff[]> {
-  type Run = { params: Float32Array[]; norms: number[]; gradNorms: number[]; moments: Float32Array[]; beforeNaN: Float32Array[]; afterNaN: Float32Array[]; nanNorm: number; momentsAfterNaN: Float32Array[] };
+  type Run = {
+    params: Float32Array[];
+    norms: number[];
+    gradNorms: number[];
+    moments: Float32Array[];
+    beforeNaN: Float32Array[];
+    afterNaN: Float32Array[];
+    nanNorm: number;
+    momentsAfterNaN: Float32Array[];
+  };
   const { fused, stock } = await both(async (): Promise<Run> => {
     const rng = createRng(11);
     const params = ADAM_SHAPES.map((shape, i) => tf.tidy(() => tf.variable(randn(rng, shape, 0.5), true, `adam-test-${i}-${Math.random()}`)));
@@ -190,7 +241,11 @@ export async function fusedAdamW(): Promise<FusedDiff[]> {
       const [norm, gradNorm] = tf.tidy(() => {
         const gn = sumOfSquares(grads).sqrt() as tf.Scalar;
         const guard = new StepGuard(tf.scalar(loss), gn, 1);
-        const norm = opt.step(params.map((param, i) => ({ name: `p${i}`, param, grad: grads[i] })), lr, guard);
+        const norm = opt.step(
+          params.map((param, i) => ({ name: `p${i}`, param, grad: grads[i] })),
+          lr,
+          guard,
+        );
         guard.dispose();
         return [norm, gn];
       });
@@ -225,4 +280,3 @@ export async function fusedAdamW(): Promise<FusedDiff[]> {
   out.push(diff('NaN step update norm²', [fused.nanNorm], [0]));
   return out;
 }
-

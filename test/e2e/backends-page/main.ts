@@ -22,7 +22,10 @@ import { fusedAdamW, fusedCrossEntropy, fusedGelu, fusedHeads, fusedLayerNorm, f
 
 export type { FusedDiff } from './fused';
 
-const TEXT = Array.from({ length: 200 }, (_, i) => `Call me Ishmael. Some years ago, never mind how long precisely, I went to sea ${i % 7} times; the whale ${i % 3 ? 'spouted' : 'dived'}.\n`).join('');
+const TEXT = Array.from(
+  { length: 200 },
+  (_, i) => `Call me Ishmael. Some years ago, never mind how long precisely, I went to sea ${i % 7} times; the whale ${i % 3 ? 'spouted' : 'dived'}.\n`,
+).join('');
 
 export interface RunOptions {
   backend: BackendName;
@@ -75,7 +78,14 @@ async function run(o: RunOptions): Promise<RunReport> {
   let error: string | undefined;
   try {
     await trainer.run(
-      { steps: o.steps, batchSize: o.batchSize, schedule: { kind: 'constant', lr: o.lr }, train: corpusSource(train, o.arch.blockSize), freeze: o.freeze, logEvery: 1 },
+      {
+        steps: o.steps,
+        batchSize: o.batchSize,
+        schedule: { kind: 'constant', lr: o.lr },
+        train: corpusSource(train, o.arch.blockSize),
+        freeze: o.freeze,
+        logEvery: 1,
+      },
       { onStep: (m) => (losses.push(m.loss), gradNorms.push(m.gradNorm)) },
     );
   } catch (e) {
@@ -145,11 +155,23 @@ function fusedAvailable(): Record<string, boolean> {
   return Object.fromEntries(Object.values(FUSED).map((k) => [k, hasFused(k)]));
 }
 
-async function fusedCheck(kind: 'layerNorm' | 'softmax' | 'gelu' | 'crossEntropy' | 'heads' | 'adamw'): Promise<{ backend: string; available: Record<string, boolean>; diffs: FusedDiff[]; tensorsBefore: number; tensorsAfter: number }> {
+async function fusedCheck(
+  kind: 'layerNorm' | 'softmax' | 'gelu' | 'crossEntropy' | 'heads' | 'adamw',
+): Promise<{ backend: string; available: Record<string, boolean>; diffs: FusedDiff[]; tensorsBefore: number; tensorsAfter: number }> {
   await chooseBackend('webgpu');
   const guard = new GpuErrorGuard();
   const tensorsBefore = tf.memory().numTensors;
-  const diffs = await (kind === 'layerNorm' ? fusedLayerNorm() : kind === 'softmax' ? fusedSoftmax() : kind === 'gelu' ? fusedGelu() : kind === 'crossEntropy' ? fusedCrossEntropy() : kind === 'heads' ? fusedHeads() : fusedAdamW());
+  const diffs = await (kind === 'layerNorm'
+    ? fusedLayerNorm()
+    : kind === 'softmax'
+      ? fusedSoftmax()
+      : kind === 'gelu'
+        ? fusedGelu()
+        : kind === 'crossEntropy'
+          ? fusedCrossEntropy()
+          : kind === 'heads'
+            ? fusedHeads()
+            : fusedAdamW());
   await guard.check();
   return { backend: tf.getBackend(), available: fusedAvailable(), diffs, tensorsBefore, tensorsAfter: tf.memory().numTensors };
 }

@@ -57,7 +57,11 @@ function causalSoftmax({ inputs, backend, attrs }: WasmKernelArgs): tf.TensorInf
   const k = simdFor(backend, S);
   if (k) {
     const [X, Y] = [heapOffset(backend, scores), heapOffset(backend, out)];
-    simd.run(backend, 'causalSoftmax', rowParts(backend, rows, T, S, (r0, n) => [X + 4 * r0 * S, Y + 4 * r0 * S, n, T, S, scale]));
+    simd.run(
+      backend,
+      'causalSoftmax',
+      rowParts(backend, rows, T, S, (r0, n) => [X + 4 * r0 * S, Y + 4 * r0 * S, n, T, S, scale]),
+    );
     return out;
   }
   const [X, Y] = views(backend, scores, out);
@@ -81,7 +85,11 @@ function causalSoftmaxGrad({ inputs, backend, attrs }: WasmKernelArgs): tf.Tenso
   const k = simdFor(backend, S);
   if (k) {
     const [Y, DY, DS] = [heapOffset(backend, y), heapOffset(backend, dy), heapOffset(backend, out)];
-    simd.run(backend, 'causalSoftmaxGrad', rowParts(backend, rows, T, S, (r0, n) => [Y + 4 * r0 * S, DY + 4 * r0 * S, DS + 4 * r0 * S, n, T, S, scale]));
+    simd.run(
+      backend,
+      'causalSoftmaxGrad',
+      rowParts(backend, rows, T, S, (r0, n) => [Y + 4 * r0 * S, DY + 4 * r0 * S, DS + 4 * r0 * S, n, T, S, scale]),
+    );
     return out;
   }
   const [Y, DY, DS] = views(backend, y, dy, out);

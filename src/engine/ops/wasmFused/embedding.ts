@@ -18,7 +18,8 @@ function dims(idx: tf.TensorInfo, wte: tf.TensorInfo, wpe: tf.TensorInfo, P: num
   if (idx.shape.length !== 2 || idx.dtype !== 'int32') throw new Error(`Embedding kernel: ids must be (B, T) int32, got [${idx.shape}] ${idx.dtype}`);
   const [B, T] = idx.shape;
   const [V, C] = wte.shape;
-  if (wpe.shape[1] !== C || P + T > wpe.shape[0]) throw new Error(`Embedding kernel: positions ${P}..${P + T - 1} do not fit wpe [${wpe.shape}] for width ${C}`);
+  if (wpe.shape[1] !== C || P + T > wpe.shape[0])
+    throw new Error(`Embedding kernel: positions ${P}..${P + T - 1} do not fit wpe [${wpe.shape}] for width ${C}`);
   return [B, T, V, C];
 }
 

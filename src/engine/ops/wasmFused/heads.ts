@@ -36,7 +36,15 @@ function copy(backend: WasmBackendLike, rows: tf.TensorInfo, heads: tf.TensorInf
   if (simd.on(backend)) {
     const [R, H] = [heapOffset(backend, rows), heapOffset(backend, heads)];
     const parts = splitRange(B, simd.parts(backend), MIN_PART / (T * nh * hs)).map(([b0, b1]) => [
-      R + 4 * b0 * T * W, H + 4 * b0 * nh * T * hs, b1 - b0, T, nh, hs, W, offset, toHeads ? 1 : 0,
+      R + 4 * b0 * T * W,
+      H + 4 * b0 * nh * T * hs,
+      b1 - b0,
+      T,
+      nh,
+      hs,
+      W,
+      offset,
+      toHeads ? 1 : 0,
     ]);
     simd.run(backend, 'copyHeads', parts);
     return;

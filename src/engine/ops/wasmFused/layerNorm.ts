@@ -74,7 +74,11 @@ function layerNormStats({ inputs, backend, attrs }: WasmKernelArgs): tf.TensorIn
   const k = simdFor(backend, C);
   if (k) {
     const [X, S] = [at(backend, x), at(backend, out)];
-    simd.run(backend, 'stats', rowParts(backend, N, C, (r0, n) => [X + 4 * r0 * C, S + 8 * r0, n, C, eps]));
+    simd.run(
+      backend,
+      'stats',
+      rowParts(backend, N, C, (r0, n) => [X + 4 * r0 * C, S + 8 * r0, n, C, eps]),
+    );
     return out;
   }
   const [X, S] = views(backend, x, out);
@@ -83,7 +87,15 @@ function layerNormStats({ inputs, backend, attrs }: WasmKernelArgs): tf.TensorIn
 }
 
 /** y = LayerNorm(x) into `out`, the row statistics (mean, 1/σ) into `stats` (a heap address of N pairs). */
-function forward(backend: WasmBackendLike, x: tf.TensorInfo, weight: tf.TensorInfo, bias: tf.TensorInfo | undefined, out: tf.TensorInfo, stats: number, eps: number): void {
+function forward(
+  backend: WasmBackendLike,
+  x: tf.TensorInfo,
+  weight: tf.TensorInfo,
+  bias: tf.TensorInfo | undefined,
+  out: tf.TensorInfo,
+  stats: number,
+  eps: number,
+): void {
   const [N, C] = rowsOf(x);
   if (tf.util.sizeFromShape(weight.shape) !== C || (bias && tf.util.sizeFromShape(bias.shape) !== C)) {
     throw new Error(`LayerNorm kernel: weight/bias must have ${C} elements`);
@@ -91,7 +103,11 @@ function forward(backend: WasmBackendLike, x: tf.TensorInfo, weight: tf.TensorIn
   const k = simdFor(backend, C);
   if (k) {
     const [X, W, B, Y] = [at(backend, x), at(backend, weight), bias ? at(backend, bias) : 0, at(backend, out)];
-    simd.run(backend, 'forward', rowParts(backend, N, C, (r0, n) => [X + 4 * r0 * C, W, B, Y + 4 * r0 * C, stats + 8 * r0, n, C, eps]));
+    simd.run(
+      backend,
+      'forward',
+      rowParts(backend, N, C, (r0, n) => [X + 4 * r0 * C, W, B, Y + 4 * r0 * C, stats + 8 * r0, n, C, eps]),
+    );
     return;
   }
   const [X, W, Y, B] = views(backend, x, weight, out, ...(bias ? [bias] : []));
@@ -135,7 +151,11 @@ function layerNormGradX({ inputs, backend }: WasmKernelArgs): tf.TensorInfo {
   const k = simdFor(backend, C);
   if (k) {
     const [X, W, DY, S, DX] = [at(backend, x), at(backend, weight), at(backend, dy), at(backend, stats), at(backend, out)];
-    simd.run(backend, 'gradX', rowParts(backend, N, C, (r0, n) => [X + 4 * r0 * C, W, DY + 4 * r0 * C, S + 8 * r0, DX + 4 * r0 * C, n, C]));
+    simd.run(
+      backend,
+      'gradX',
+      rowParts(backend, N, C, (r0, n) => [X + 4 * r0 * C, W, DY + 4 * r0 * C, S + 8 * r0, DX + 4 * r0 * C, n, C]),
+    );
     return out;
   }
   const [X, W, DY, S, DX] = views(backend, x, weight, dy, stats, out);
