@@ -3,9 +3,10 @@
  * of the fine-tuning settings, passed to the run as data (the user's own settings are not touched).
  */
 import { freezePlanOf, type FinetuneSettings, type Strategy } from '../store/store';
-import { describePlan, planChanges } from '../engine/train/freeze';
+import { planChanges } from '../engine/train/freeze';
 import type { LoraConfig } from '../engine/model/loraConfig';
 import { msg } from '../i18n/i18n';
+import { planName } from './planName';
 
 export type { Strategy };
 
@@ -32,7 +33,7 @@ export function compareStrategies(f: FinetuneSettings, nLayer: number): Strategy
     const key = JSON.stringify(planChanges(plan, nLayer, f.steps).map((ch) => [ch.step, [...ch.trainable].sort()]));
     if (seen.has(key)) continue;
     seen.add(key);
-    out.push({ name: describePlan(plan), patch: { ...c, useDiscriminative: false } });
+    out.push({ name: planName(plan), patch: { ...c, useDiscriminative: false } });
     if (out.length === 4) break;
   }
   // One more row: LoRA with the user's rank, α and targets (every weight frozen, the adapters train).

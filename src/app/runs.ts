@@ -3,13 +3,13 @@
  * state), starting, pausing, stepping, stopping, and the queue of compared strategies.
  */
 import { freezePlanOf, loraOf, get, newRunRecord, set, updateRun, type AppState, type FinetuneSettings, type Strategy } from '../store/store';
-import { describePlan } from '../engine/train/freeze';
 import { errorText, msg, render, type Text } from '../i18n/i18n';
 import type { Phase, Request, RunRequest } from '../worker/protocol';
 import { loraName, uniqueName } from './compare';
 import { currentData } from './dataPrint';
 import { runMemoryRefusal } from './memory';
 import { notify, notifyKey } from './notify';
+import { planName } from './planName';
 import { worker } from './worker';
 
 /** A run id unique within a session and across reloads (no counter to keep). */
@@ -60,7 +60,7 @@ export function runName(st: AppState, r: RunRequest, given?: Text): Text {
       : (given ??
         (st.finetune.strategyName.trim() ||
           (r.lora ? loraName(r.lora) : null) ||
-          `${describePlan(r.freeze)}${r.discriminative ? ` ×1/${r.discriminative}` : ''}`));
+          (r.discriminative ? msg('plan.discriminative', { name: planName(r.freeze), factor: r.discriminative }) : planName(r.freeze))));
   if (typeof name === 'string') return uniqueName(name, taken);
   const shown = render(st.lang, name);
   return { ...name, suffix: uniqueName(shown, taken).slice(shown.length) || undefined };

@@ -59,7 +59,7 @@ export interface FinetuneSettings extends TrainSettings {
 
 /** One strategy of a comparison: a name and a patch over the fine-tuning settings, passed to its run as data. */
 export interface Strategy {
-  /** A plan's own notation (`bottom:1`, `lora:r8 α16`), or words translated when drawn (the long fine-tune). */
+  /** Words translated when drawn (planName: "bottom 1 frozen"; the long fine-tune), or a LoRA's notation (`lora:r8 α16`). */
   name: Text;
   patch: Partial<FinetuneSettings>;
 }

@@ -447,7 +447,7 @@ describe('fine-tuning with freezing', () => {
     const rows = page.locator('[data-testid=run-row]');
     expect(await rows.count()).toBe(rowsBefore + 5);
     const names = await page.locator('[data-testid=run-row] input').evaluateAll((els) => els.map((e) => (e as HTMLInputElement).value));
-    expect(names.slice(rowsBefore)).toEqual(['none', 'bottom:1', 'embeddings', 'lora:r8 α16', 'none, long (5× steps, lr 0.002)']);
+    expect(names.slice(rowsBefore)).toEqual(['full fine-tune', 'bottom 1 frozen', 'embeddings frozen', 'lora:r8 α16', 'full, long (5× steps, lr 0.002)']);
     expect(new Set(names).size).toBe(names.length);
     // Every compared run was scored on the held-out prompts, before → after.
     for (let i = rowsBefore; i < rowsBefore + 5; i++) expect(await rows.nth(i).locator('[data-testid=run-format]').getAttribute('data-after')).not.toBe('');

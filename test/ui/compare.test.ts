@@ -10,16 +10,23 @@ import { render } from '../../src/i18n/i18n';
 describe('compare strategies', () => {
   it('on a 2-layer model, runs four plans that differ (bottom half = top block, so freeze-embeddings replaces it)', () => {
     const names = compareStrategies({ ...DEFAULT_FINETUNE, every: 30 }, 2).map((s) => render('en', s.name));
-    expect(names).toEqual(['none', 'bottom:1', 'progressive:30', 'embeddings', 'lora:r8 α16', 'none, long (5× steps, lr 0.002)']);
+    expect(names).toEqual([
+      'full fine-tune',
+      'bottom 1 frozen',
+      'progressive, every 30',
+      'embeddings frozen',
+      'lora:r8 α16',
+      'full, long (5× steps, lr 0.002)',
+    ]);
   });
   it('on a 4-layer model, runs full, bottom half, top block and progressive', () => {
     expect(compareStrategies({ ...DEFAULT_FINETUNE, every: 25 }, 4).map((s) => render('en', s.name))).toEqual([
-      'none',
-      'bottom:2',
-      'top:1',
-      'progressive:25',
+      'full fine-tune',
+      'bottom 2 frozen',
+      'top 1 only',
+      'progressive, every 25',
       'lora:r8 α16',
-      'none, long (5× steps, lr 0.002)',
+      'full, long (5× steps, lr 0.002)',
     ]);
   });
   it('ends with a long, strong full fine-tune (the one that forgets): five times the steps at lr 2e-3 or more', () => {
