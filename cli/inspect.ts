@@ -131,7 +131,7 @@ export async function sample(v: Values, ctl: AbortController, o: Sink): Promise<
     const stream = tok.decoder();
     await generate(model, enc.ids, {
       maxNewTokens: num(v, 'tokens', 500, { int: true, min: 0, max: MAX_COUNT }),
-      temperature: num(v, 'temperature', 0.8, { min: 0, max: MAX_TEMPERATURE }),
+      temperature: num(v, 'temperature', LESSON_SAMPLING.temperature, { min: 0, max: MAX_TEMPERATURE }),
       topK: num(v, 'top-k', 0, { int: true, min: 0, max: MAX_VOCAB_SIZE }),
       topP: num(v, 'top-p', 1, { min: 0, max: 1 }),
       seed: num(v, 'seed', 1337, { int: true, min: 0, max: MAX_SEED }),

@@ -1,6 +1,7 @@
 /** A line of text from the model between steps, for the page's strip of how the text improves. */
 import { generate } from '../../engine/model/generate';
 import { DEFAULT_TEMPLATE, renderPrompt } from '../../engine/data/pairs';
+import { LESSON_SAMPLING } from '../../engine/train/lesson';
 import type { RunRequest } from '../protocol';
 import type { RunContext } from './context';
 
@@ -14,7 +15,7 @@ export async function sampleForStrip(ctx: RunContext, r: RunRequest, step: numbe
   const stop = r.phase === 'finetune' ? tokenizer.encode(DEFAULT_TEMPLATE.end).ids : undefined;
   const out = await generate(model, tokenizer.encode(prompt).ids, {
     maxNewTokens: STRIP_TOKENS,
-    temperature: 0.8,
+    temperature: LESSON_SAMPLING.temperature,
     seed: r.seed,
     fixedShape: ctx.fixedShape(),
     stop,
