@@ -5,9 +5,9 @@
  */
 import type { AppState } from '../store/store';
 import type { GPTConfig } from '../engine/model/config';
-import { MEMORY_BUDGET, memoryError, memoryProblem } from '../engine/model/memory';
+import { bufferProblem, MEMORY_BUDGET, memoryError, memoryProblem } from '../engine/model/memory';
 import { errorText, type Text } from '../i18n/i18n';
-import type { BackendName, Phase } from '../worker/protocol';
+import type { BackendReport, Phase } from '../worker/protocol';
 
 const LABELS = { wasm: 'WebAssembly', cpu: 'CPU', webgl: 'WebGL', webgpu: 'WebGPU' } as const;
 
@@ -17,16 +17,20 @@ export function nextVocab(st: AppState): number {
   return st.tokenizer.kind === 'bpe' ? (st.tokenizer.vocabSize ?? corpus?.bpeDefaultVocab ?? 512) : (corpus?.distinct ?? 64) + 2;
 }
 
-/** Why `config` cannot train at `batch` on the current backend (the setting to lower), or null when it fits. */
-export function memoryRefusal(backend: BackendName | undefined, config: GPTConfig, batch: number): Text | null {
+/**
+ * Why `config` cannot train at `batch` on the current backend (the setting to lower), or null when it fits:
+ * all of the step's memory against what WebAssembly can address, and on a GPU the step's largest tensor
+ * against the largest buffer the device allows (a GPU's total memory is not visible to a page).
+ */
+export function memoryRefusal(backend: Pick<BackendReport, 'name' | 'maxTensorBytes'> | undefined, config: GPTConfig, batch: number): Text | null {
   if (!backend) return null;
-  const problem = memoryProblem(config, batch, MEMORY_BUDGET[backend]);
-  return problem ? errorText(memoryError(problem, LABELS[backend])) : null;
+  const problem = memoryProblem(config, batch, MEMORY_BUDGET[backend.name]) ?? bufferProblem(config, batch, backend.maxTensorBytes);
+  return problem ? errorText(memoryError(problem, LABELS[backend.name])) : null;
 }
 
 /** The same for a run of `phase` on the current model. */
 export function runMemoryRefusal(st: AppState, phase: Phase): Text | null {
   const config = st.model.info?.config;
   if (!config) return null;
-  return memoryRefusal(st.backend.report?.name, config, phase === 'pretrain' ? st.pretrain.batchSize : st.finetune.batchSize);
+  return memoryRefusal(st.backend.report ?? undefined, config, phase === 'pretrain' ? st.pretrain.batchSize : st.finetune.batchSize);
 }

@@ -20,7 +20,7 @@ export function createModel(): void {
     validateConfig({ ...model.arch, vocabSize: 2 });
     if (!data.source) return notifyKey('error', 'model.needCorpus');
     if (tokenizer.progress) return; // a tokenizer is being trained for the model already asked for
-    const tooLarge = memoryRefusal(get().backend.report?.name, { ...model.arch, vocabSize: nextVocab(get()) }, get().pretrain.batchSize);
+    const tooLarge = memoryRefusal(get().backend.report ?? undefined, { ...model.arch, vocabSize: nextVocab(get()) }, get().pretrain.batchSize);
     if (tooLarge) return notify('error', tooLarge);
     // A starter's reference curve stays, to compare the student's own pretraining with it.
     set((s) => ({ runs: s.runs.filter((r) => r.reference), run: { ...s.run, runId: null, status: 'idle', error: null, step: 0, steps: 0 } }));

@@ -47,6 +47,10 @@ export const ENGINE_ERROR_CODES = [
   'memoryVocab',
   'memoryContext',
   'memoryWidth',
+  'bufferBatch',
+  'bufferVocab',
+  'bufferContext',
+  'bufferWidth',
   // model and session files
   'notSafetensors',
   'checkpointInt',

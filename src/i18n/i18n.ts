@@ -405,6 +405,14 @@ const en = {
   'error.memoryContext':
     'training needs about {needed} GB, more than {backend} can hold ({budget} GB): lower the context to {fits} or less (or the batch size)',
   'error.memoryWidth': 'training needs about {needed} GB, more than {backend} can hold ({budget} GB): choose a smaller model (fewer layers or a smaller width)',
+  'error.bufferBatch':
+    'the step’s largest tensor ({tensor}, {needed} MB) is more than {backend} allows in one buffer on this GPU ({budget} MB): lower the batch size to {fits} or less',
+  'error.bufferVocab':
+    'the step’s largest tensor ({tensor}, {needed} MB) is more than {backend} allows in one buffer on this GPU ({budget} MB): use the BPE tokenizer with {fits} tokens or fewer',
+  'error.bufferContext':
+    'the step’s largest tensor ({tensor}, {needed} MB) is more than {backend} allows in one buffer on this GPU ({budget} MB): lower the context to {fits} or less (or the batch size)',
+  'error.bufferWidth':
+    'the step’s largest tensor ({tensor}, {needed} MB) is more than {backend} allows in one buffer on this GPU ({budget} MB): choose a smaller model, or train on WebAssembly',
   'error.configDropout': 'dropout must be a number from 0 up to (not including) 1 (got {value})',
   'error.configBias': 'bias must be true or false (got {value})',
   'error.loraTargets': 'unknown LoRA targets “{value}”: use attn or attn,mlp',
@@ -942,6 +950,13 @@ const zh: Record<Key, string> = {
   'error.memoryVocab': '训练约需 {needed} GB 内存，超过 {backend} 能容纳的 {budget} GB：主要是词表太大——请改用 BPE 分词器，词表不超过 {fits}',
   'error.memoryContext': '训练约需 {needed} GB 内存，超过 {backend} 能容纳的 {budget} GB：请把上下文降到 {fits} 或更小（或减小批大小）',
   'error.memoryWidth': '训练约需 {needed} GB 内存，超过 {backend} 能容纳的 {budget} GB：请选择更小的模型（更少的层或更小的宽度）',
+  'error.bufferBatch': '这一步最大的张量（{tensor}，{needed} MB）超过了此 GPU 上 {backend} 单个缓冲区的上限（{budget} MB）：请把批大小降到 {fits} 或更小',
+  'error.bufferVocab':
+    '这一步最大的张量（{tensor}，{needed} MB）超过了此 GPU 上 {backend} 单个缓冲区的上限（{budget} MB）：请改用 BPE 分词器，词表不超过 {fits}',
+  'error.bufferContext':
+    '这一步最大的张量（{tensor}，{needed} MB）超过了此 GPU 上 {backend} 单个缓冲区的上限（{budget} MB）：请把上下文降到 {fits} 或更小（或减小批大小）',
+  'error.bufferWidth':
+    '这一步最大的张量（{tensor}，{needed} MB）超过了此 GPU 上 {backend} 单个缓冲区的上限（{budget} MB）：请选择更小的模型，或改用 WebAssembly 训练',
   'error.configDropout': 'dropout 必须是 0 到 1 之间（不含 1）的数（现在是 {value}）',
   'error.configBias': 'bias 必须是 true 或 false（现在是 {value}）',
   'error.loraTargets': '未知的 LoRA 目标“{value}”：请用 attn 或 attn,mlp',

@@ -177,6 +177,29 @@ function wasmDetail(): { threads: number; note: string; reasons: BackendReason[]
   return { threads, note: `WebAssembly on one thread (${single.text})`, reasons: [why('wasmOneThread', 'WebAssembly on one thread'), single] };
 }
 
+/**
+ * The largest tensor the active GPU backend can hold in one buffer (bytes), or undefined off the GPU. WebGPU:
+ * TF.js asks the device for the adapter's own maxBufferSize and maxStorageBufferBindingSize, and binds every
+ * tensor as one storage buffer. WebGL: a tensor is one texture of at most WEBGL_MAX_TEXTURE_SIZE² texels, one
+ * value each where the op is not packed.
+ */
+function largestBuffer(name: BackendName): number | undefined {
+  try {
+    if (name === 'webgpu') {
+      const limits = (tf.backend() as unknown as { device?: { limits?: { maxBufferSize?: number; maxStorageBufferBindingSize?: number } } }).device?.limits;
+      const sizes = [limits?.maxBufferSize, limits?.maxStorageBufferBindingSize].filter((n): n is number => typeof n === 'number' && n > 0);
+      return sizes.length ? Math.min(...sizes) : undefined;
+    }
+    if (name === 'webgl') {
+      const side = tf.env().getNumber('WEBGL_MAX_TEXTURE_SIZE');
+      return side > 0 ? side * side * 4 : undefined;
+    }
+  } catch {
+    // A backend that cannot say: nothing refused on this ground.
+  }
+  return undefined;
+}
+
 /** Choose and start a backend: `forced` if given (and it works), else the fastest real one. */
 export async function chooseBackend(forced?: BackendName): Promise<BackendReport> {
   const probes: Record<BackendName, BackendProbe> = {
@@ -187,14 +210,18 @@ export async function chooseBackend(forced?: BackendName): Promise<BackendReport
   };
   const skipped: BackendReason[] = [];
   /** The report: the English reason (its sentences joined) and the sentences as codes. */
-  const report = (name: BackendName, forcedOk: boolean, reasons: BackendReason[], reason: string, threads?: number): BackendReport => ({
-    name,
-    forced: forcedOk,
-    reason,
-    reasons,
-    probes,
-    ...(threads === undefined ? {} : { threads }),
-  });
+  const report = (name: BackendName, forcedOk: boolean, reasons: BackendReason[], reason: string, threads?: number): BackendReport => {
+    const maxTensorBytes = largestBuffer(name);
+    return {
+      name,
+      forced: forcedOk,
+      reason,
+      reasons,
+      probes,
+      ...(threads === undefined ? {} : { threads }),
+      ...(maxTensorBytes === undefined ? {} : { maxTensorBytes }),
+    };
+  };
   const joined = (rs: BackendReason[]) => rs.map((r) => r.text).join('; ');
   if (forced) {
     if (await (forced === 'wasm' ? activateWasm() : activate(forced))) {

@@ -44,6 +44,8 @@ export interface BackendReport {
   probes: Record<BackendName, BackendProbe>;
   /** Threads that train, on WebAssembly (1 unless the page is cross-origin isolated and has cores to spare). */
   threads?: number;
+  /** On a GPU: the largest tensor it holds in one buffer (bytes; WebGPU's buffer limits, WebGL's largest texture). */
+  maxTensorBytes?: number;
 }
 
 export interface WireError {

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { autosavedAt, chartPoints, createModel, ready, startPretraining, withPage, untilRunEnds } from './harness';
+import { autosavedAt, backendReport, chartPoints, createModel, ready, startPretraining, withPage, untilRunEnds } from './harness';
 import { appForFile } from './appForFile';
 
 const app = appForFile();
@@ -130,6 +130,38 @@ describe('refused before work, and said', () => {
         await page.waitForSelector('[data-testid=vocab-warning]', { timeout: 10_000 });
         expect(await page.textContent('[data-testid=vocab-warning]')).toMatch(/60,000 distinct characters/);
         expect(await page.isEnabled('[data-testid=create-model]')).toBe(true);
+        expect(errors).toEqual([]);
+      }),
+    200_000,
+  );
+
+  it(
+    'on WebGPU, a batch whose largest tensor does not fit in one of the device’s buffers is refused, naming the batch that fits',
+    () =>
+      withPage(app, `?backend=webgpu&${TINY}`, async ({ page, errors }) => {
+        await ready(page);
+        const report = await backendReport(page);
+        expect(report.name).toBe('webgpu');
+        // The device's own limit, as TF.js requested it from the adapter.
+        const limit = report.maxTensorBytes ?? 0;
+        expect(limit).toBeGreaterThan(0);
+        const problem = '[data-testid=memory-problem]';
+        await page.fill('[data-testid=pretrain-batch]', '1000000');
+        await page.waitForSelector(problem, { timeout: 10_000 });
+        const said = (await page.textContent(problem)) ?? '';
+        const m = said.match(
+          /^the step’s largest tensor \((\w+), \d+ MB\) is more than WebGPU allows in one buffer on this GPU \((\d+) MB\): lower the batch size to (\d+) or less$/,
+        );
+        expect(m, said).not.toBeNull();
+        expect(Number(m![2])).toBe(Math.round(limit / 1e6));
+        expect(await page.isDisabled('[data-testid=create-model]')).toBe(true);
+        // The batch it names fits; one more does not.
+        const fits = Number(m![3]);
+        await page.fill('[data-testid=pretrain-batch]', String(fits));
+        await page.waitForSelector(problem, { state: 'detached', timeout: 10_000 });
+        expect(await page.isEnabled('[data-testid=create-model]')).toBe(true);
+        await page.fill('[data-testid=pretrain-batch]', String(fits + 1));
+        await page.waitForSelector(problem, { timeout: 10_000 });
         expect(errors).toEqual([]);
       }),
     200_000,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PRESETS } from '../../src/engine/model/config';
-import { MEMORY_BUDGET, memoryError, memoryEstimate, memoryProblem } from '../../src/engine/model/memory';
+import { bufferProblem, largestTensor, MEMORY_BUDGET, memoryError, memoryEstimate, memoryProblem } from '../../src/engine/model/memory';
 import { DICTIONARIES, errorText, render } from '../../src/i18n/i18n';
 
 const baby = { ...PRESETS.baby, vocabSize: 70 };
@@ -65,5 +65,52 @@ describe('memory refused before work', () => {
       }
       expect(Object.keys(DICTIONARIES.zh)).toContain((text as { key: string }).key);
     }
+  });
+});
+
+describe('the largest tensor against a GPU’s largest buffer', () => {
+  const MiB128 = 128 * 1024 ** 2;
+
+  it('names the step’s largest tensor: the logits with a large vocabulary, the attention maps with a long context', () => {
+    expect(largestTensor({ ...PRESETS.baby, vocabSize: 5000 }, 12)).toEqual({ name: 'logits', bytes: 12 * 64 * 5000 * 4 });
+    expect(largestTensor({ ...PRESETS.baby, blockSize: 1024, vocabSize: 70 }, 12)).toEqual({ name: 'attention', bytes: 12 * 4 * 1024 * 1024 * 4 });
+    expect(largestTensor({ ...PRESETS.baby, vocabSize: 70 }, 1).name).toBe('mlp');
+    expect(largestTensor({ ...PRESETS.baby, vocabSize: 100_000 }, 1).name).toBe('embedding');
+  });
+
+  it('lets the lesson’s models through a 128 MiB buffer (WebGPU’s default limit), and nothing without a limit', () => {
+    expect(bufferProblem(baby, 12, MiB128)).toBeNull();
+    expect(bufferProblem({ ...PRESETS.small, vocabSize: 70 }, 12, MiB128)).toBeNull();
+    expect(bufferProblem(baby, 1_000_000, undefined)).toBeNull();
+    expect(bufferProblem(baby, 1_000_000, null)).toBeNull();
+  });
+
+  it('refuses a batch whose largest tensor does not fit and names the largest batch that does', () => {
+    const p = bufferProblem(baby, 100_000, MiB128)!;
+    expect(p.tensor).toBe('mlp');
+    expect(p.advice.setting).toBe('batch');
+    const fits = (p.advice as { fits: number }).fits;
+    expect(largestTensor(baby, fits).bytes).toBeLessThanOrEqual(MiB128);
+    expect(largestTensor(baby, fits + 1).bytes).toBeGreaterThan(MiB128);
+  });
+
+  it('an embedding too large at batch 1 asks for BPE; a context too long asks for a shorter one', () => {
+    expect(bufferProblem({ ...PRESETS.small, blockSize: 64, vocabSize: 200_000 }, 1, MiB128)).toMatchObject({
+      tensor: 'embedding',
+      advice: { setting: 'vocab' },
+    });
+    expect(bufferProblem({ ...PRESETS.small, blockSize: 8192, vocabSize: 70 }, 4, MiB128)).toMatchObject({
+      tensor: 'attention',
+      advice: { setting: 'blockSize' },
+    });
+  });
+
+  it('says which tensor and the buffer limit, in both languages', () => {
+    const p = bufferProblem(baby, 100_000, MiB128)!;
+    const text = errorText(memoryError(p, 'WebGPU'));
+    expect(render('en', text)).toBe(
+      `the step’s largest tensor (mlp, ${(largestTensor(baby, 100_000).bytes / 1e6).toFixed(0)} MB) is more than WebGPU allows in one buffer on this GPU (134 MB): lower the batch size to ${(p.advice as { fits: number }).fits} or less`,
+    );
+    expect(render('zh', text)).toMatch(/^这一步最大的张量（mlp，\d+ MB）超过了此 GPU 上 WebGPU 单个缓冲区的上限（134 MB）：请把批大小降到 \d+ 或更小$/);
   });
 });

@@ -52,9 +52,36 @@ export interface MemoryProblem {
   needed: number;
   budget: number;
   advice: MemoryAdvice;
+  /** Set when the limit is on one tensor (a GPU's largest buffer), not on the whole step: which tensor. */
+  tensor?: TensorName;
 }
 
-const fitsWith = (c: GPTConfig, batch: number, budget: number) => memoryEstimate(c, batch).total <= budget;
+/** Bytes a run of `c` at `batch` needs of a limit: all of the step's memory, or its largest tensor. */
+type Measure = (c: GPTConfig, batch: number) => number;
+
+const totalBytes: Measure = (c, batch) => memoryEstimate(c, batch).total;
+
+export type TensorName = 'logits' | 'attention' | 'mlp' | 'embedding';
+
+/**
+ * The largest single tensor of a training step (fp32), which must fit in one GPU buffer: the logits (B, T, V)
+ * (and their softmax and gradient, the same size), the attention maps (B, nh, T, T), the MLP's hidden
+ * activations (B, T, 4C), or the token embedding (V, C) and its gradient.
+ */
+export function largestTensor(c: GPTConfig, batch: number): { name: TensorName; bytes: number } {
+  const B = batch;
+  const T = c.blockSize;
+  const sizes: [TensorName, number][] = [
+    ['logits', B * T * c.vocabSize],
+    ['attention', B * c.nHead * T * T],
+    ['mlp', B * T * 4 * c.nEmbd],
+    ['embedding', c.vocabSize * c.nEmbd],
+  ];
+  const [name, n] = sizes.reduce((a, b) => (b[1] > a[1] ? b : a));
+  return { name, bytes: n * 4 };
+}
+
+const largestBytes: Measure = (c, batch) => largestTensor(c, batch).bytes;
 
 /** The largest integer in [1, hi] for which `ok` holds (ok is monotone: true up to some point), or 0. */
 function largest(hi: number, ok: (n: number) => boolean): number {
@@ -75,17 +102,33 @@ function largest(hi: number, ok: (n: number) => boolean): number {
  */
 export function memoryProblem(c: GPTConfig, batch: number, budget: number | null): MemoryProblem | null {
   if (budget === null) return null;
-  const needed = memoryEstimate(c, batch).total;
-  if (needed <= budget) return null;
-  const b = largest(batch, (n) => fitsWith(c, n, budget));
-  if (b >= 1 && b >= Math.min(batch, 4)) return { needed, budget, advice: { setting: 'batch', fits: b } };
   // The vocabulary's share: the logits kept for backward and the token embedding with its optimizer state.
-  const logits = batch * c.blockSize * c.vocabSize * 3 * 4 * ACTIVATION_OVERHEAD + c.vocabSize * c.nEmbd * 16;
-  if (logits > needed / 2) {
-    const v = largest(c.vocabSize, (n) => fitsWith({ ...c, vocabSize: n }, batch, budget));
+  const vocabShare = (needed: number) => batch * c.blockSize * c.vocabSize * 3 * 4 * ACTIVATION_OVERHEAD + c.vocabSize * c.nEmbd * 16 > needed / 2;
+  return solve(c, batch, budget, totalBytes, vocabShare);
+}
+
+/**
+ * The same for a limit on one tensor (a GPU's largest buffer: WebGPU's maxStorageBufferBindingSize, WebGL's
+ * largest texture): null when the step's largest tensor fits, else which setting to lower.
+ */
+export function bufferProblem(c: GPTConfig, batch: number, limit: number | null | undefined): MemoryProblem | null {
+  if (limit === null || limit === undefined) return null;
+  const { name } = largestTensor(c, batch);
+  const p = solve(c, batch, limit, largestBytes, () => name === 'logits' || name === 'embedding');
+  return p && { ...p, tensor: name };
+}
+
+function solve(c: GPTConfig, batch: number, budget: number, measure: Measure, vocabIsTheCause: (needed: number) => boolean): MemoryProblem | null {
+  const needed = measure(c, batch);
+  if (needed <= budget) return null;
+  const fits = (cc: GPTConfig, b: number) => measure(cc, b) <= budget;
+  const b = largest(batch, (n) => fits(c, n));
+  if (b >= 1 && b >= Math.min(batch, 4)) return { needed, budget, advice: { setting: 'batch', fits: b } };
+  if (vocabIsTheCause(needed)) {
+    const v = largest(c.vocabSize, (n) => fits({ ...c, vocabSize: n }, batch));
     if (v >= 256) return { needed, budget, advice: { setting: 'vocab', fits: v } };
   }
-  const t = largest(c.blockSize, (n) => fitsWith({ ...c, blockSize: n }, batch, budget));
+  const t = largest(c.blockSize, (n) => fits({ ...c, blockSize: n }, batch));
   if (t >= 8) return { needed, budget, advice: { setting: 'blockSize', fits: t } };
   return { needed, budget, advice: { setting: 'width' } };
 }
@@ -94,9 +137,11 @@ export function memoryProblem(c: GPTConfig, batch: number, budget: number | null
 export const LARGE_CHAR_VOCAB = 3000;
 
 const gb = (bytes: number) => (bytes / 1e9).toFixed(1);
+const mb = (bytes: number) => (bytes / 1e6).toFixed(0);
 
-/** The problem as an error with its code (`error.memory<Setting>`), naming the setting to lower. */
+/** The problem as an error with its code (`error.memory<Setting>`, or `error.buffer<Setting>` for one tensor), naming the setting to lower. */
 export function memoryError(p: MemoryProblem, backend: string): EngineError {
+  if (p.tensor) return bufferError(p, p.tensor, backend);
   const head = `training needs about ${gb(p.needed)} GB, more than ${backend} can hold (${gb(p.budget)} GB)`;
   const params = { needed: gb(p.needed), budget: gb(p.budget), backend };
   switch (p.advice.setting) {
@@ -111,5 +156,20 @@ export function memoryError(p: MemoryProblem, backend: string): EngineError {
       return new EngineError(`${head}: lower the context to ${p.advice.fits} or less (or the batch size)`, 'memoryContext', { ...params, fits: p.advice.fits });
     case 'width':
       return new EngineError(`${head}: choose a smaller model (fewer layers or a smaller width)`, 'memoryWidth', params);
+  }
+}
+
+function bufferError(p: MemoryProblem, tensor: TensorName, backend: string): EngineError {
+  const head = `the step's largest tensor (the ${tensor}, ${mb(p.needed)} MB) is more than ${backend} allows in one buffer on this GPU (${mb(p.budget)} MB)`;
+  const params = { tensor, needed: mb(p.needed), budget: mb(p.budget), backend };
+  switch (p.advice.setting) {
+    case 'batch':
+      return new EngineError(`${head}: lower the batch size to ${p.advice.fits} or less`, 'bufferBatch', { ...params, fits: p.advice.fits });
+    case 'vocab':
+      return new EngineError(`${head}: use the BPE tokenizer with ${p.advice.fits} tokens or fewer`, 'bufferVocab', { ...params, fits: p.advice.fits });
+    case 'blockSize':
+      return new EngineError(`${head}: lower the context to ${p.advice.fits} or less (or the batch size)`, 'bufferContext', { ...params, fits: p.advice.fits });
+    case 'width':
+      return new EngineError(`${head}: choose a smaller model, or train on WebAssembly`, 'bufferWidth', params);
   }
 }

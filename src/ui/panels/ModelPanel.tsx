@@ -48,8 +48,9 @@ export function ModelPanel() {
   const params = valid ? countParams({ ...arch, vocabSize: vocab }) : 0;
   const mem = valid ? memoryEstimate({ ...arch, vocabSize: vocab }, batch) : null;
   // Refused here, before any work: the estimate against what the backend can hold, with the setting to lower.
-  const backend = useStore((s) => s.backend.report?.name);
-  const tooLarge = valid ? memoryRefusal(backend, { ...arch, vocabSize: vocab }, batch) : null;
+  const backendName = useStore((s) => s.backend.report?.name);
+  const maxTensorBytes = useStore((s) => s.backend.report?.maxTensorBytes);
+  const tooLarge = valid ? memoryRefusal(backendName && { name: backendName, maxTensorBytes }, { ...arch, vocabSize: vocab }, batch) : null;
   const text = useText();
   const update = (patch: Partial<ArchConfig>) =>
     set((s) => {

@@ -30,6 +30,7 @@ export function TrainSettingsFields({ slice }: { slice: 'pretrain' | 'finetune' 
         min={1}
         error={intErr(v.batchSize, 'batch')}
         disabled={running}
+        testId={`${slice}-batch`}
         onChange={(x) => update({ batchSize: x })}
       />
       <NumberField
