@@ -405,6 +405,10 @@ const en = {
   'error.memoryContext':
     'training needs about {needed} GB, more than {backend} can hold ({budget} GB): lower the context to {fits} or less (or the batch size)',
   'error.memoryWidth': 'training needs about {needed} GB, more than {backend} can hold ({budget} GB): choose a smaller model (fewer layers or a smaller width)',
+  'tensor.logits': 'the logits',
+  'tensor.attention': 'the attention maps',
+  'tensor.mlp': 'the MLP’s activations',
+  'tensor.embedding': 'the token embedding',
   'error.bufferBatch':
     'the step’s largest tensor ({tensor}, {needed} MB) is more than {backend} allows in one buffer on this GPU ({budget} MB): lower the batch size to {fits} or less',
   'error.bufferVocab':
@@ -950,6 +954,10 @@ const zh: Record<Key, string> = {
   'error.memoryVocab': '训练约需 {needed} GB 内存，超过 {backend} 能容纳的 {budget} GB：主要是词表太大——请改用 BPE 分词器，词表不超过 {fits}',
   'error.memoryContext': '训练约需 {needed} GB 内存，超过 {backend} 能容纳的 {budget} GB：请把上下文降到 {fits} 或更小（或减小批大小）',
   'error.memoryWidth': '训练约需 {needed} GB 内存，超过 {backend} 能容纳的 {budget} GB：请选择更小的模型（更少的层或更小的宽度）',
+  'tensor.logits': 'logits（输出分数）',
+  'tensor.attention': '注意力矩阵',
+  'tensor.mlp': 'MLP 的激活值',
+  'tensor.embedding': '词嵌入矩阵',
   'error.bufferBatch': '这一步最大的张量（{tensor}，{needed} MB）超过了此 GPU 上 {backend} 单个缓冲区的上限（{budget} MB）：请把批大小降到 {fits} 或更小',
   'error.bufferVocab':
     '这一步最大的张量（{tensor}，{needed} MB）超过了此 GPU 上 {backend} 单个缓冲区的上限（{budget} MB）：请改用 BPE 分词器，词表不超过 {fits}',
@@ -1189,8 +1197,13 @@ export function errorText(e: unknown): Text {
   if (e instanceof MessageError) return e.text;
   const { message, code, params, cause } = (e ?? {}) as CodedError;
   if (!isErrorCode(code)) return message ?? String(e);
-  return msg(`error.${code}`, cause === undefined ? params : { ...params, reason: errorText(cause) });
+  const words = params && typeof params.tensor === 'string' && isTensorName(params.tensor) ? { ...params, tensor: msg(`tensor.${params.tensor}`) } : params;
+  return msg(`error.${code}`, cause === undefined ? words : { ...words, reason: errorText(cause) });
 }
+
+/** A tensor an error names (the GPU buffer limit's largest tensor): said in the page's language. */
+const TENSOR_NAMES = ['logits', 'attention', 'mlp', 'embedding'] as const;
+const isTensorName = (v: string): v is (typeof TENSOR_NAMES)[number] => (TENSOR_NAMES as readonly string[]).includes(v);
 
 export const DICTIONARIES: Record<Lang, Record<Key, string>> = { en, zh };
 

@@ -107,10 +107,14 @@ describe('the largest tensor against a GPU’s largest buffer', () => {
 
   it('says which tensor and the buffer limit, in both languages', () => {
     const p = bufferProblem(baby, 100_000, MiB128)!;
-    const text = errorText(memoryError(p, 'WebGPU'));
+    const e = memoryError(p, 'WebGPU');
+    const text = errorText(e);
+    expect(render('en', text)).toBe(e.message);
     expect(render('en', text)).toBe(
-      `the step’s largest tensor (mlp, ${(largestTensor(baby, 100_000).bytes / 1e6).toFixed(0)} MB) is more than WebGPU allows in one buffer on this GPU (134 MB): lower the batch size to ${(p.advice as { fits: number }).fits} or less`,
+      `the step’s largest tensor (the MLP’s activations, ${(largestTensor(baby, 100_000).bytes / 1e6).toFixed(0)} MB) is more than WebGPU allows in one buffer on this GPU (134 MB): lower the batch size to ${(p.advice as { fits: number }).fits} or less`,
     );
-    expect(render('zh', text)).toMatch(/^这一步最大的张量（mlp，\d+ MB）超过了此 GPU 上 WebGPU 单个缓冲区的上限（134 MB）：请把批大小降到 \d+ 或更小$/);
+    expect(render('zh', text)).toMatch(
+      /^这一步最大的张量（MLP 的激活值，\d+ MB）超过了此 GPU 上 WebGPU 单个缓冲区的上限（134 MB）：请把批大小降到 \d+ 或更小$/,
+    );
   });
 });

@@ -159,8 +159,16 @@ export function memoryError(p: MemoryProblem, backend: string): EngineError {
   }
 }
 
+/** The tensors in words (the page says them in its language from the code's `tensor` parameter). */
+const TENSOR_WORDS: Record<TensorName, string> = {
+  logits: 'the logits',
+  attention: 'the attention maps',
+  mlp: 'the MLP’s activations',
+  embedding: 'the token embedding',
+};
+
 function bufferError(p: MemoryProblem, tensor: TensorName, backend: string): EngineError {
-  const head = `the step's largest tensor (the ${tensor}, ${mb(p.needed)} MB) is more than ${backend} allows in one buffer on this GPU (${mb(p.budget)} MB)`;
+  const head = `the step’s largest tensor (${TENSOR_WORDS[tensor]}, ${mb(p.needed)} MB) is more than ${backend} allows in one buffer on this GPU (${mb(p.budget)} MB)`;
   const params = { tensor, needed: mb(p.needed), budget: mb(p.budget), backend };
   switch (p.advice.setting) {
     case 'batch':
