@@ -195,6 +195,11 @@ describe('the lesson view', () => {
         // One primary action in view: load the starter.
         const primaries = await page.locator('button.primary:visible').evaluateAll((els) => els.map((e) => e.getAttribute('data-testid')));
         expect(primaries).toEqual(['lesson-starter']);
+        // Beside the first step, where the lesson goes: five steps, this one marked (text, no controls).
+        const roadmap = page.locator('[data-testid=lesson-roadmap] li');
+        expect(await roadmap.count()).toBe(5);
+        expect(await page.locator('[data-testid=lesson-roadmap] li[aria-current=step]').innerText()).toMatch(/^Pick a starter model — /);
+        expect(await page.isVisible('[data-testid=lesson-roadmap]')).toBe(true);
         await page.screenshot({ path: 'test-results/screenshots/lesson-mode-step1-en.png' });
         // Everything else a click away, folded.
         expect(await page.isVisible('[data-testid=pretrain-start]')).toBe(false);
@@ -210,6 +215,7 @@ describe('the lesson view', () => {
           timeout: 60_000,
         });
         await page.waitForSelector('[data-testid=lesson-ask]:not([disabled])', { timeout: 60_000 });
+        expect(await page.locator('[data-testid=lesson-roadmap] li[aria-current=step]').innerText()).toMatch(/^Ask it a question — /);
         await page.screenshot({ path: 'test-results/screenshots/lesson-mode-step2-en.png' });
 
         // 3: fine-tune, its chart and diagram beside; it runs, and stops.
@@ -219,6 +225,8 @@ describe('the lesson view', () => {
           timeout: 120_000,
         });
         expect(await page.isVisible('[data-testid=loss-chart]')).toBe(true);
+        // From here the view shows the step's own chart, diagram or quiz instead.
+        expect(await page.locator('[data-testid=lesson-roadmap]').count()).toBe(0);
         await page.screenshot({ path: 'test-results/screenshots/lesson-mode-step3-en.png' });
         // Stop: the run scores its answers (which can take minutes on a slow machine), then ends.
         await page.click('[data-testid=lesson-stop]');

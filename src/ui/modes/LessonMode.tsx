@@ -43,6 +43,13 @@ export function LessonMode({ settings }: { settings: React.ReactNode }) {
     world ? 'lessonMode.n4' : 'lessonMode.n4real',
     'lessonMode.n5',
   ];
+  const sees: Key[] = [
+    world ? 'lessonMode.see1' : 'lessonMode.see1real',
+    'lessonMode.see2',
+    'lessonMode.see3',
+    world ? 'lessonMode.see4' : 'lessonMode.see4real',
+    'lessonMode.see5',
+  ];
   return (
     <main>
       <div className="lesson-layout" data-testid="lesson-mode" data-step={step + 1}>
@@ -76,6 +83,7 @@ export function LessonMode({ settings }: { settings: React.ReactNode }) {
           {step === 3 && <LossChart height={230} />}
         </div>
         <div className="lesson-view" data-testid="lesson-view">
+          {step <= 1 && <LessonRoadmap titles={titles} sees={sees} step={step} />}
           {(step === 2 || step === 4) && <LossChart />}
           {step === 2 && <ModelDiagram />}
           {step === 3 && (world ? <QuizView pageSize={LESSON_QUIZ_PAGE} /> : <RunsTable />)}
@@ -89,6 +97,27 @@ export function LessonMode({ settings }: { settings: React.ReactNode }) {
         {settings}
       </details>
     </main>
+  );
+}
+
+/**
+ * Where the lesson goes, beside its first steps (before there is a chart or a quiz to show): each step's title
+ * and what it will show, the current one marked. Text only — the one control stays the step's own.
+ */
+function LessonRoadmap({ titles, sees, step }: { titles: Key[]; sees: Key[]; step: number }) {
+  const t = useT();
+  return (
+    <section className="panel lesson-roadmap" data-testid="lesson-roadmap" aria-labelledby="lesson-roadmap-title">
+      <h2 id="lesson-roadmap-title">{t('lessonMode.roadmap')}</h2>
+      <ol>
+        {titles.map((title, i) => (
+          <li key={title} aria-current={i === step ? 'step' : undefined} className={i === step ? 'current' : undefined}>
+            <strong>{t(title)}</strong>
+            <span className="muted"> — {t(sees[i])}</span>
+          </li>
+        ))}
+      </ol>
+    </section>
   );
 }
 
