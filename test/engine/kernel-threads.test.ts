@@ -254,6 +254,37 @@ describe('the kernel thread pool', () => {
     }
   });
 
+  it('never runs a part twice when one job follows another with more parts (a late helper claims nothing of the next job)', async () => {
+    // A module that adds 1 to the float at an address: a part run twice leaves 2 there.
+    const api = await wabt();
+    const wat = api.parseWat(
+      'add.wat',
+      `(module (import "env" "memory" (memory 1 65536 shared))
+        (func (export "add") (param $p i32)
+          (f32.store (local.get $p) (f32.add (f32.load (local.get $p)) (f32.const 1)))))`,
+      { threads: true },
+    );
+    const bytes = Uint8Array.from(wat.toBinary({}).buffer);
+    wat.destroy();
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true } as WebAssembly.MemoryDescriptor);
+    const add = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports.add as (p: number) => void;
+    const pool = await KernelThreads.start(memory, [bytes], 2, spawnNodeKernelThread);
+    try {
+      const heap = new Float32Array(memory.buffer);
+      // Jobs of 1, 2 … 8 parts in turn, back to back: a helper still finishing one job's claims while the next
+      // is written is the moment a stale claim could take a part of the next job. Slot i counts the runs of
+      // part i over all the jobs.
+      const jobs = 100_000;
+      const parts = Array.from({ length: 8 }, (_, j) => Array.from({ length: j + 1 }, (_, i) => [4 * i]));
+      heap.fill(0, 0, 8);
+      for (let job = 0; job < jobs; job++) pool.run(0, parts[job % 8], (args) => add(args[0]));
+      const want = Array.from({ length: 8 }, (_, i) => (jobs / 8) * (8 - i));
+      expect(Array.from(heap.slice(0, 8))).toEqual(want);
+    } finally {
+      pool.stop();
+    }
+  }, 120_000);
+
   it('splits ranges on whole units, never into parts smaller than asked', () => {
     expect(splitRange(10, 2, 1)).toEqual([
       [0, 5],

@@ -33,6 +33,8 @@ const FAILED = 2;
 /** The job's sequence number (high 16 bits) and the next unclaimed part (low 16): a claim is one compare-exchange. */
 const NEXT = 3;
 const TOTAL = 4;
+/** The claim word's part index while a job is being written: past any count, so a claim finds nothing. */
+const CLOSED = 0xffff;
 const CONTROL_INTS = 5;
 /** Per part in the argument block (Float64): function id, argument count, then the arguments. */
 const ARGS_STRIDE = 24;
@@ -197,6 +199,12 @@ export class KernelThreads {
     const { ctrl, args } = this;
     const n = parts.length;
     if (n > PARTS_PER_THREAD * this.threads) throw new Error(`kernel threads: ${n} parts, at most ${PARTS_PER_THREAD * this.threads}`);
+    // A new job: first close the claim word (this job's sequence number, nothing to claim). A helper still inside
+    // its last claim of the previous job read the claim word before this and may read the new count after it: its
+    // compare-exchange now fails, instead of taking a part of this job (which would then run twice, and count
+    // one part too many: the caller would wait for a count it never sees).
+    this.seq = (this.seq + 1) & 0x7fff;
+    Atomics.store(ctrl, NEXT, (this.seq << 16) | CLOSED);
     parts.forEach((list, i) => {
       if (list.length > MAX_ARGS) throw new Error(`kernel threads: ${list.length} arguments, at most ${MAX_ARGS}`);
       const base = i * ARGS_STRIDE;
@@ -207,8 +215,7 @@ export class KernelThreads {
     Atomics.store(ctrl, FAILED, 0);
     Atomics.store(ctrl, DONE, 0);
     Atomics.store(ctrl, TOTAL, n);
-    // A new job: sequence number up, nothing claimed (written last: a claim then sees this job's parts and count).
-    this.seq = (this.seq + 1) & 0x7fff;
+    // Open it, nothing claimed (written last: a claim then sees this job's parts and count).
     Atomics.store(ctrl, NEXT, this.seq << 16);
     Atomics.notify(ctrl, NEXT);
     try {
