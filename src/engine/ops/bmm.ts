@@ -77,70 +77,56 @@ export function bmmPartCount(batch: number, M: number, N: number, K: number, thr
 }
 
 /**
+ * One product op(A)·op(B) → C in the heap, as bmm.wat takes it: `batch` entries of (M, K)·(K, N); a, b and c are
+ * byte offsets; strides in floats, op(A)[i, k] = A[i·sAi + k·sAk] and op(B)[k, j] = B[k·sBk + j·sBj]; C is dense.
+ */
+export interface Product {
+  batch: number;
+  M: number;
+  N: number;
+  K: number;
+  a: number;
+  sAi: number;
+  sAk: number;
+  b: number;
+  sBk: number;
+  sBj: number;
+  c: number;
+  tri: Tri;
+}
+
+/**
  * The kernel's calls for one product in `parts` parts: over the batch where there is one, else over the rows
  * of the output in whole tiles of 4. Each part gets its own scratch (workBytes at work + p·workBytes).
- * Arguments as bmm.wat takes them; offsets in bytes.
  */
-export function bmmParts(
-  batch: number,
-  M: number,
-  N: number,
-  K: number,
-  a: number,
-  sAi: number,
-  sAk: number,
-  b: number,
-  sBk: number,
-  sBj: number,
-  c: number,
-  work: number,
-  workBytes: number,
-  parts: number,
-  tri: Tri = 0,
-): number[][] {
+function bmmParts(p: Product, work: number, workBytes: number, parts: number): number[][] {
+  const { batch, M, N, K, a, sAi, sAk, b, sBk, sBj, c, tri } = p;
   const out: number[][] = [];
-  for (let p = 0; p < parts; p++) {
-    const w = work + p * workBytes;
+  for (let q = 0; q < parts; q++) {
+    const w = work + q * workBytes;
     if (batch > 1) {
-      const [b0, b1] = [Math.floor((batch * p) / parts), Math.floor((batch * (p + 1)) / parts)];
+      const [b0, b1] = [Math.floor((batch * q) / parts), Math.floor((batch * (q + 1)) / parts)];
       out.push([b1 - b0, M, N, K, a + 4 * b0 * M * K, sAi, sAk, b + 4 * b0 * K * N, sBk, sBj, c + 4 * b0 * M * N, w, tri]);
     } else {
       const tiles = Math.ceil(M / 4);
-      const [i0, i1] = [4 * Math.floor((tiles * p) / parts), Math.min(M, 4 * Math.floor((tiles * (p + 1)) / parts))];
+      const [i0, i1] = [4 * Math.floor((tiles * q) / parts), Math.min(M, 4 * Math.floor((tiles * (q + 1)) / parts))];
       out.push([1, i1 - i0, N, K, a + 4 * i0 * sAi, sAi, sAk, b, sBk, sBj, c + 4 * i0 * N, w, tri]);
     }
   }
   return out;
 }
 
-/**
- * op(A)·op(B) for `batch` entries into `out` (all byte offsets in the heap; strides in floats as bmm.wat takes
- * them), split over the kernel threads, with the scratch each part needs.
- */
-export function runBmm(
-  be: WasmBackendLike,
-  batch: number,
-  M: number,
-  N: number,
-  K: number,
-  a: number,
-  sAi: number,
-  sAk: number,
-  b: number,
-  sBk: number,
-  sBj: number,
-  out: number,
-  tri: Tri = 0,
-): void {
+/** Run a product (see Product), split over the kernel threads, with the scratch each part needs. */
+export function runBmm(be: WasmBackendLike, p: Product): void {
   if (!kernels.on(be)) throw new Error('the SIMD batched matmul kernel is not available on this backend');
   // Scratch for packed B, a padded output block and a packed strip of A (see bmm.wat), one per part.
-  const Mp = (M + 3) & ~3;
-  const Np = (N + 7) & ~7;
-  const workBytes = 4 * (K * Np + Mp * Np + 4 * K);
-  const parts = bmmPartCount(batch, M, N, K, kernels.threads(be), tri);
+  const Mp = (p.M + 3) & ~3;
+  const Np = (p.N + 7) & ~7;
+  const workBytes = 4 * (p.K * Np + Mp * Np + 4 * p.K);
+  const parts = bmmPartCount(p.batch, p.M, p.N, p.K, kernels.threads(be), p.tri);
   const work = be.wasm._malloc(workBytes * parts);
   try {
-    kernels.run(be, 'bmm', bmmParts(batch, M, N, K, a, sAi, sAk, b, sBk, sBj, out, work, workBytes, parts, tri));
+    kernels.run(be, 'bmm', bmmParts(p, work, workBytes, parts));
   } finally {
     be.wasm._free(work);
   }
@@ -154,22 +140,20 @@ function bmmKernel({ inputs: { a, b }, backend: be, attrs }: WasmKernelArgs): tf
   const [M, K] = transposeA ? [a.shape[r - 1], a.shape[r - 2]] : [a.shape[r - 2], a.shape[r - 1]];
   const N = transposeB ? b.shape[r - 2] : b.shape[r - 1];
   const out = be.makeOutput([...batchDims, M, N], 'float32');
-  // Strides in floats: op(A)[i, k] = A[i·sAi + k·sAk], op(B)[k, j] = B[k·sBk + j·sBj].
-  runBmm(
-    be,
+  runBmm(be, {
     batch,
     M,
     N,
     K,
-    heapOffset(be, a),
-    transposeA ? 1 : K,
-    transposeA ? M : 1,
-    heapOffset(be, b),
-    transposeB ? 1 : N,
-    transposeB ? K : 1,
-    heapOffset(be, out),
-    tri ?? 0,
-  );
+    a: heapOffset(be, a),
+    sAi: transposeA ? 1 : K,
+    sAk: transposeA ? M : 1,
+    b: heapOffset(be, b),
+    sBk: transposeB ? 1 : N,
+    sBj: transposeB ? K : 1,
+    c: heapOffset(be, out),
+    tri: tri ?? 0,
+  });
   return out;
 }
 

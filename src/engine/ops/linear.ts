@@ -32,7 +32,7 @@ registerWasm([
       const N = w.shape[0];
       const y = be.makeOutput([...x.shape.slice(0, -1), N], 'float32'); // (..., out)
       // op(A) = x: (rows, in); op(B) = Wᵀ: (in, out), W read in place through its strides
-      runBmm(be, 1, rows, N, K, heapOffset(be, x), K, 1, heapOffset(be, w), 1, K, heapOffset(be, y));
+      runBmm(be, { batch: 1, M: rows, N, K, a: heapOffset(be, x), sAi: K, sAk: 1, b: heapOffset(be, w), sBk: 1, sBj: K, c: heapOffset(be, y), tri: 0 });
       return y;
     },
   ],
@@ -43,7 +43,7 @@ registerWasm([
       const K = w.shape[1];
       const dx = be.makeOutput([...dy.shape.slice(0, -1), K], 'float32'); // (..., in)
       // (rows, out)·(out, in)
-      runBmm(be, 1, rows, K, N, heapOffset(be, dy), N, 1, heapOffset(be, w), K, 1, heapOffset(be, dx));
+      runBmm(be, { batch: 1, M: rows, N: K, K: N, a: heapOffset(be, dy), sAi: N, sAk: 1, b: heapOffset(be, w), sBk: K, sBj: 1, c: heapOffset(be, dx), tri: 0 });
       return dx;
     },
   ],
@@ -54,7 +54,7 @@ registerWasm([
       const K = x.shape[x.shape.length - 1];
       const dw = be.makeOutput([N, K], 'float32'); // (out, in)
       // op(A) = dyᵀ: (out, rows), dy read in place; op(B) = x: (rows, in)
-      runBmm(be, 1, N, K, rows, heapOffset(be, dy), 1, N, heapOffset(be, x), K, 1, heapOffset(be, dw));
+      runBmm(be, { batch: 1, M: N, N: K, K: rows, a: heapOffset(be, dy), sAi: 1, sAk: N, b: heapOffset(be, x), sBk: K, sBj: 1, c: heapOffset(be, dw), tri: 0 });
       return dw;
     },
   ],
