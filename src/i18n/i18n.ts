@@ -1213,13 +1213,25 @@ export function errorText(e: unknown): Text {
   if (e instanceof MessageError) return e.text;
   const { message, code, params, cause } = (e ?? {}) as CodedError;
   if (!isErrorCode(code)) return message ?? String(e);
-  const words = params && typeof params.tensor === 'string' && isTensorName(params.tensor) ? { ...params, tensor: msg(`tensor.${params.tensor}`) } : params;
+  const words = sayWords(params);
   return msg(`error.${code}`, cause === undefined ? words : { ...words, reason: errorText(cause) });
 }
 
-/** A tensor an error names (the GPU buffer limit's largest tensor): said in the page's language. */
-const TENSOR_NAMES = ['logits', 'attention', 'mlp', 'embedding'] as const;
-const isTensorName = (v: string): v is (typeof TENSOR_NAMES)[number] => (TENSOR_NAMES as readonly string[]).includes(v);
+/**
+ * Error parameters that name one of a known set of things (the engine's word, `tensor: 'logits'`): said in the
+ * page's language through the dictionary's `<param>.<value>` key where there is one.
+ */
+const WORD_PARAMS = ['tensor'] as const;
+
+function sayWords(params: CodedError['params']): Message['params'] {
+  if (!params) return params;
+  const out: NonNullable<Message['params']> = { ...params };
+  for (const name of WORD_PARAMS) {
+    const key = `${name}.${String(params[name])}`;
+    if (key in en) out[name] = msg(key as Key);
+  }
+  return out;
+}
 
 export const DICTIONARIES: Record<Lang, Record<Key, string>> = { en, zh };
 
