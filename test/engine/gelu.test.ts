@@ -4,6 +4,7 @@ import { gelu } from '../../src/engine/model/layers';
 import { geluKernelFits } from '../../src/engine/ops/gelu';
 import { setWasmKernelsEnabled } from '../../src/engine/ops/wasmKernels';
 import { useNodeBackend } from '../backends';
+import { maxErr } from './numerics';
 
 afterAll(() => setWasmKernelsEnabled(true));
 
@@ -29,12 +30,6 @@ async function stock(backend: 'cpu' | 'wasm', x: Float32Array, dy: Float32Array)
   } finally {
     setWasmKernelsEnabled(true);
   }
-}
-
-function maxErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  let worst = 0;
-  for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]) / Math.max(1, Math.abs(want[i])));
-  return worst;
 }
 
 describe('GELU SIMD kernel on wasm', () => {

@@ -27,6 +27,7 @@ import { corpusSource } from '../../src/engine/data/sources';
 import { createRng } from '../../src/engine/random';
 import { spawnNodeKernelThread } from '../../cli/wasmThreads';
 import { useNodeBackend } from '../backends';
+import { maxErr, randoms, valueAndGrads } from './numerics';
 
 const THREADS = 2;
 const wasm = () => useNodeBackend('wasm', { threads: THREADS });
@@ -51,33 +52,6 @@ function splitCalls(f: () => void): number {
     KernelThreads.prototype.run = run;
   }
   return calls;
-}
-
-function randoms(shape: number[], seed: number, scale = 1): Float32Array {
-  return tf.tidy(() => tf.randomNormal(shape, 0, scale, 'float32', seed).dataSync() as Float32Array);
-}
-
-/** Largest |got − want| / max(1, |want|). */
-function maxErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  expect(got.length).toBe(want.length);
-  let worst = 0;
-  for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]) / Math.max(1, Math.abs(want[i])));
-  return worst;
-}
-
-/** f's value and the gradients of Σ f·dy for its inputs, as arrays. */
-function valueAndGrads(f: (...xs: tf.Tensor[]) => tf.Tensor, inputs: Float32Array[], shapes: number[][], dy: Float32Array): Float32Array[] {
-  return tf.tidy(() => {
-    const xs = inputs.map((v, i) => tf.tensor(v, shapes[i]));
-    const y = f(...xs);
-    const dyt = tf.tensor(dy, y.shape);
-    const grads = tf.grads((...ts: tf.Tensor[]) =>
-      f(...ts)
-        .mul(dyt)
-        .sum(),
-    )(xs);
-    return [y, ...grads].map((t) => t.dataSync() as Float32Array);
-  });
 }
 
 /** Reference on the cpu backend's stock ops, then the kernels on two threads: the split calls they made and their results. */

@@ -6,18 +6,7 @@ import { describe, expect, it } from 'vitest';
 import * as tf from '../../src/engine/tf';
 import { linear } from '../../src/engine/model/layers';
 import { useNodeBackend } from '../backends';
-
-function randoms(shape: number[], seed: number): Float32Array {
-  return tf.tidy(() => tf.randomNormal(shape, 0, 1, 'float32', seed).dataSync() as Float32Array);
-}
-
-/** Largest |got − want| / max(1, |want|). */
-function maxErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  expect(got.length).toBe(want.length);
-  let worst = 0;
-  for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]) / Math.max(1, Math.abs(want[i])));
-  return worst;
-}
+import { maxErr, randoms } from './numerics';
 
 describe('linear on wasm', () => {
   it.each([

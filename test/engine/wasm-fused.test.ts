@@ -10,35 +10,9 @@ import { setWasmKernelsEnabled } from '../../src/engine/ops/wasmKernels';
 import { layerNormSimdActive } from '../../src/engine/ops/wasmFused/layerNorm';
 import { softmaxSimdActive } from '../../src/engine/ops/wasmFused/attention';
 import { useNodeBackend } from '../backends';
+import { maxErr, randoms, valueAndGrads } from './numerics';
 
 afterAll(() => setWasmKernelsEnabled(true));
-
-function randoms(shape: number[], seed: number, scale = 1, shift = 0): Float32Array {
-  return tf.tidy(() => tf.randomNormal(shape, shift, scale, 'float32', seed).dataSync() as Float32Array);
-}
-
-/** Largest |got − want| / max(1, |want|). */
-function maxErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  expect(got.length).toBe(want.length);
-  let worst = 0;
-  for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]) / Math.max(1, Math.abs(want[i])));
-  return worst;
-}
-
-/** Values of f and its gradients (weighted by dy so that every output element counts differently). */
-function valueAndGrads(f: (...xs: tf.Tensor[]) => tf.Tensor, inputs: Float32Array[], shapes: number[][], dy: Float32Array): Float32Array[] {
-  return tf.tidy(() => {
-    const xs = inputs.map((v, i) => tf.tensor(v, shapes[i]));
-    const dyt = tf.tensor(dy, shapes[0]);
-    const y = f(...xs);
-    const grads = tf.grads((...ts: tf.Tensor[]) =>
-      f(...ts)
-        .mul(dyt)
-        .sum(),
-    )(xs);
-    return [y, ...grads].map((t) => t.dataSync() as Float32Array);
-  });
-}
 
 async function kernelsRun(f: () => tf.Tensor[]): Promise<string[]> {
   const info = await tf.profile(() => tf.tidy(f));
