@@ -68,3 +68,40 @@ describe('LossChart markers', () => {
     expect(label('unfreeze → 3 groups')?.querySelector('title')?.textContent).toBe('unfreeze → 3 groups');
   });
 });
+
+describe('LossChart: a starter’s own curve', () => {
+  /** The starter's curve as loadStarter records it: progress every 150 steps up to 4,000. */
+  function starter(): RunRecord {
+    const steps = Array.from({ length: 27 }, (_, i) => Math.min(4000, i * 150 + 150));
+    return newRunRecord({
+      ...run('pretrain', 0, 0, []),
+      runId: 'starter-x',
+      name: 'starter (trained earlier)',
+      reference: true,
+      points: steps.map((s) => ({ globalStep: s, step: s, loss: 3 - s / 4000, lr: 0, tokensPerSec: 0 })),
+      evals: steps.map((s) => ({ globalStep: s, step: s, losses: { train: 3 - s / 4000, val: 3.1 - s / 4000 } })),
+    });
+  }
+  const legend = () => [...host.querySelectorAll('.legend li')].map((li) => li.textContent);
+  function render(runs: RunRecord[]) {
+    store.setState({ runs });
+    host = document.createElement('div');
+    document.body.appendChild(host);
+    act(() => {
+      root = createRoot(host);
+      root.render(<LossChart />);
+    });
+  }
+
+  it('is drawn and named beside the student’s own pretraining over the same steps', () => {
+    render([starter(), run('pretrain', 0, 1000, [])]);
+    expect(legend()).toContain('starter (trained earlier): train loss');
+    expect(legend()).toContain('starter (trained earlier): validation loss');
+  });
+
+  it('is left out, legend and all, during a fine-tune that only its last point touches', () => {
+    render([starter(), run('finetune', 4000, 4060, [])]);
+    expect(legend().some((l) => l?.startsWith('starter'))).toBe(false);
+    expect(legend().length).toBeGreaterThan(0); // the fine-tune's own lines are named
+  });
+});

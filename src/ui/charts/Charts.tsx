@@ -99,23 +99,16 @@ export const LossChart = memo(function LossChart({ height = 280 }: { height?: nu
   const ownXs = own.flatMap((r) => [...r.points.map((p) => p.globalStep), ...r.evals.map((e) => e.globalStep)]);
   const inView = (d: XY[]) => (ownXs.length ? d.filter((p) => p.x >= Math.min(...ownXs) && p.x <= Math.max(...ownXs)) : d);
   for (const r of main.filter((x) => x.reference)) {
-    // Progress snapshots every ~150 steps, already averaged by the trainer's log: drawn as they are.
+    // Progress snapshots every ~150 steps, already averaged by the trainer's log: drawn as they are. A series
+    // with fewer than two points in view is left out, legend entry and all: at the start of a fine-tune only the
+    // starter's last point touches the chart, and a legend naming a curve no one can see misleads.
     const cpt = cptOf(r);
-    lines.push({
-      key: `${r.runId}-train`,
-      name: `${r.name}: ${t('chart.train')}`,
-      data: unit(inView(r.points.map((p) => ({ x: p.globalStep, y: p.loss }))), cpt?.train),
-      color: '#6b7280',
-      dashed: true,
-    });
-    lines.push({
-      key: `${r.runId}-val`,
-      name: `${r.name}: ${t('chart.val')}`,
-      data: unit(inView(evalSeries(r, EVAL.val, 'globalStep')), cpt?.val),
-      color: '#9ca3af',
-      dashed: true,
-      dots: true,
-    });
+    const train = inView(r.points.map((p) => ({ x: p.globalStep, y: p.loss })));
+    const val = inView(evalSeries(r, EVAL.val, 'globalStep'));
+    if (train.length >= 2)
+      lines.push({ key: `${r.runId}-train`, name: `${r.name}: ${t('chart.train')}`, data: unit(train, cpt?.train), color: '#6b7280', dashed: true });
+    if (val.length >= 2)
+      lines.push({ key: `${r.runId}-val`, name: `${r.name}: ${t('chart.val')}`, data: unit(val, cpt?.val), color: '#9ca3af', dashed: true, dots: true });
   }
   for (const r of own) {
     const pts = downsample(
