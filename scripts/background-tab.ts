@@ -69,10 +69,9 @@ async function main(): Promise<void> {
     if (xvfb.error) throw new Error('no DISPLAY and no xvfb-run: install Xvfb (apt-get install -y xvfb) or run in a desktop session');
     process.exit(xvfb.status ?? 1);
   }
-  const env = process.env.NODE_ENV;
+  // What ships: React's production build (as the e2e harness builds it).
   process.env.NODE_ENV = 'production';
   await build({ logLevel: 'warn', mode: 'production' });
-  process.env.NODE_ENV = env;
   const server = await preview({ preview: { port: 0, host: '127.0.0.1', strictPort: false }, logLevel: 'warn' });
   const url = server.resolvedUrls?.local[0] ?? '';
   const app = `${url}?mode=lab&backend=${values.backend}&preset=${values.preset}&steps=100000&eval=100000`;
