@@ -12,6 +12,7 @@ import * as tf from '../src/engine/tf';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { relaxedSimdSupported, startWasmKernelThreads, stopWasmKernelThreads, wasmKernelThreads, type WasmBackendLike } from '../src/engine/ops/wasmKernels';
+import { registerSharedIdentity } from '../src/engine/ops/wasmFused/identity';
 import { spawnNodeKernelThread, threadedWasmFactory } from './wasmThreads';
 
 export type NodeBackend = 'wasm' | 'cpu';
@@ -27,6 +28,9 @@ if (!relaxedSimdSupported()) {
   setFlagsFromString('--experimental-wasm-relaxed-simd');
   relaxedSimdSupported(true);
 }
+
+// The tape's saved tensors without a copy on wasm (tfjs-backend-wasm, imported above, has registered its Identity).
+registerSharedIdentity();
 
 /** Every core this process may use. */
 export function allCores(): number {

@@ -12,6 +12,7 @@ import '@tensorflow/tfjs-backend-webgpu';
 import './webgpu/index';
 import { setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { startWasmKernelThreads, wasmKernelThreads, type WasmBackendLike } from '../engine/ops/wasmKernels';
+import { registerSharedIdentity } from '../engine/ops/wasmFused/identity';
 import type { KernelThreadHandle } from '../engine/ops/kernelThreads';
 import wasmUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
@@ -48,6 +49,9 @@ else tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
 const wasmFactory = tf.findBackendFactory('wasm');
 /** The threaded build loads its wasm once and starts 8 pthread workers; far longer means it is stuck. */
 const THREADED_START_MS = 30_000;
+
+// The tape's saved tensors without a copy on wasm (tfjs-backend-wasm, imported above, has registered its Identity).
+registerSharedIdentity();
 
 // Served from our own build: no CDN at run time.
 setWasmPaths({

@@ -91,4 +91,28 @@ describe('GELU SIMD kernel on wasm', () => {
     expect(Array.from(y.dataSync())).toEqual(Array.from(want.y));
     tf.dispose([x, y]);
   });
+
+  it('makes no zero tensor for the slope in the backward pass (the tape sees one output)', async () => {
+    await useNodeBackend('wasm');
+    const n = 4096;
+    const x = tf.tensor2d(inputs(n, 3), [4, n / 4]);
+    const engine = tf.engine();
+    const made: Array<{ size: number; zero: boolean }> = [];
+    const makeTensor = engine.makeTensor.bind(engine);
+    engine.makeTensor = ((values: tf.TypedArray, shape: number[], dtype: tf.DataType, backend?: tf.KernelBackend) => {
+      made.push({ size: values.length, zero: values.every((v) => v === 0) });
+      return makeTensor(values, shape, dtype, backend);
+    }) as typeof engine.makeTensor;
+    try {
+      const dx = tf.grad((t: tf.Tensor) => gelu(t).sum())(x);
+      expect(dx.shape).toEqual([4, n / 4]);
+      dx.dispose();
+    } finally {
+      engine.makeTensor = makeTensor;
+      x.dispose();
+    }
+    // The gradient's seed (ones, one element) is made here; a zero tensor of x's size must not be.
+    expect(made.filter((m) => m.size === n && m.zero)).toEqual([]);
+    expect(made.length).toBeGreaterThan(0);
+  });
 });

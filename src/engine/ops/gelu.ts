@@ -41,23 +41,25 @@ registerWasm([
     },
   ],
 ]);
-if (!tf.getGradient(FORWARD)) {
-  tf.registerGradient({
-    kernelName: FORWARD,
-    outputsToSave: [false, true],
-    // Two outputs, so one dy per output: y's, and the slope's (which nothing downstream uses).
-    gradFunc: (dys, saved) => ({ x: () => (dys as tf.Tensor[])[0].mul(saved[0]) }), // dy·slope
-  });
-}
 
 /** Whether x can take the SIMD kernel: wasm backend with the kernel, float32, at least 4 elements. */
 export function geluKernelFits(x: tf.Tensor): boolean {
   return x.dtype === 'float32' && x.size >= 4 && kernels.get() !== null;
 }
 
-/** x·Φ(x) with the SIMD kernel; only where geluKernelFits(x). */
-export function geluSimd<T extends tf.Tensor>(x: T): T {
-  const [y, slope] = tf.engine().runKernel(FORWARD, { x }) as tf.Tensor[];
-  slope.dispose(); // the tape, when recording, keeps its own reference for the gradient
-  return y as T;
-}
+/**
+ * x·Φ(x) with the SIMD kernel; only where geluKernelFits(x).
+ * A custom gradient rather than one registered for the kernel: the kernel has two outputs, and for an output
+ * the loss does not depend on (the slope) the tape would make a zero tensor of x's size in JavaScript and copy it
+ * into the heap, every backward pass (~1.5 MB a GELU at the baby size). Here the tape sees one output, y, and
+ * keeps the slope as a saved tensor.
+ */
+export const geluSimd = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+  const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
+  const [y, slope] = tf.engine().runKernel(FORWARD, { x }) as tf.Tensor[]; // x's shape, each
+  save([slope]); // kept by the tape while recording; the forward pass's own copy goes with this scope
+  return {
+    value: y,
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [dy.mul(saved[0])], // dy·slope
+  };
+}) as <T extends tf.Tensor>(x: T) => T;

@@ -3,6 +3,7 @@
  * ones are in src/worker/webgpu/): LayerNorm and the causal softmax as SIMD modules with a JavaScript path
  * for odd widths, the head copies and the sum of squares as SIMD modules; cross-entropy and the embedding lookup
  * in JavaScript. They work in TF.js's wasm heap.
+ * (The Identity that shares its input's memory, ./identity.ts, is installed by the runtimes.)
  * Switched off with the other wasm kernels (setWasmKernelsEnabled(false): the stock ops, to compare).
  * Registered on import, as the other wasm kernels are (the model's layers import this module).
  */
