@@ -1,0 +1,52 @@
+/**
+ * `npm run lesson-time`: the lesson's default fine-tune and scoring in the page, timed — the production build in
+ * headless Chromium on WebAssembly, served cross-origin isolated (so on every core: the header's thread count is
+ * printed), driven through the lesson view's own controls (test/e2e/lessonRun.ts) in a fresh page each run.
+ * Prints each run's wall time for the fine-tune with the scoring of both models, and the median. Figures only:
+ * nothing passes or fails. Run it in two checkouts in turn to compare them on one machine.
+ *
+ *   npm run lesson-time                 English, 3 runs
+ *   npm run lesson-time -- --runs 5 --zh
+ */
+import { availableParallelism, loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
+import { startApp } from '../test/e2e/harness';
+import { teachingMoment } from '../test/e2e/lessonRun';
+
+const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return (s[(s.length - 1) >> 1] + s[s.length >> 1]) / 2;
+};
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' }, zh: { type: 'boolean' } } });
+  const runs = Number(values.runs);
+  if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs takes a whole number ≥ 1, not ${values.runs}`);
+  const lang = values.zh ? 'zh' : 'en';
+  const app = await startApp();
+  const times: number[] = [];
+  try {
+    for (let r = 1; r <= runs; r++) {
+      const context = await app.browser.newContext({ viewport: { width: 1366, height: 768 }, locale: lang === 'zh' ? 'zh-CN' : 'en-US' });
+      const page = await context.newPage();
+      page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
+      const m = await teachingMoment(page, lang, app.url);
+      const threads = (await page.getAttribute('[data-testid=backend-status]', 'data-threads')) || '1';
+      times.push(m.finetuneMs);
+      console.log(
+        `run ${r}: ${m.backend} on ${threads} thread(s): the default fine-tune (${m.steps} steps) and scoring ${secs(m.finetuneMs)}; ` +
+          `quiz ${(100 * m.before).toFixed(1)} % → ${(100 * m.after).toFixed(1)} % (load average ${loadavg()[0].toFixed(1)} on ${availableParallelism()} cores)`,
+      );
+      await context.close();
+    }
+  } finally {
+    await app.close();
+  }
+  console.log(`median of ${runs}: ${secs(median(times))}`);
+}
+
+main().catch((e) => {
+  console.error(`error: ${(e as Error).message}`);
+  process.exit(1);
+});
