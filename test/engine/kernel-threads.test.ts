@@ -143,6 +143,21 @@ describe('kernel threads on the threaded wasm build', () => {
         expect(maxErr(got[1], want[1]), 'ds').toBeLessThan(1e-6);
         tf.dispose(mask);
       });
+
+      it('the causal softmax forward over a key/value cache’s odd key counts (3 queries over 77 keys, 1,032 rows) matches the stock ops', async () => {
+        const full = causalMask(77);
+        const mask = full.slice([74, 0], [3, 77]) as tf.Tensor2D; // the last 3 positions' rows
+        const { want, got, split } = await compare(
+          (s) => maskedSoftmax(s, mask, 0.17),
+          (s) => maskedSoftmaxReference(s, mask, 0.17),
+          [[86, 4, 3, 77]],
+          8,
+        );
+        expect(split).toBe(2); // forward twice (valueAndGrads) on the threads; backward (77 keys) in JavaScript
+        expect(maxErr(got[0], want[0]), 'y').toBeLessThan(1e-6);
+        expect(maxErr(got[1], want[1]), 'ds').toBeLessThan(1e-6);
+        tf.dispose([full, mask]);
+      });
     });
   }
 

@@ -74,8 +74,9 @@ describe('fused LayerNorm on wasm', () => {
 });
 
 describe('fused causal softmax on wasm', () => {
-  // S a multiple of 4 (64, 12, 4): the SIMD module; S = 10 with T = 3 (a key/value cache of 7 positions) and
-  // S = 7: the JavaScript path
+  // The SIMD module forward for every S: a multiple of 4 (64, 12, 4), or with a tail of S mod 4 keys run one at a
+  // time, the last visible key in it or before it (S = 10 with T = 3: a key/value cache of 7 positions; 7, 13, 5,
+  // 3, 1). Backward: the module for a multiple of 4, else the JavaScript path.
   it.each([
     [64, 64],
     [8, 12],
@@ -83,6 +84,12 @@ describe('fused causal softmax on wasm', () => {
     [1, 4],
     [3, 10],
     [1, 7],
+    [5, 7],
+    [13, 13],
+    [4, 9],
+    [1, 5],
+    [2, 3],
+    [1, 1],
   ])('matches the stock ops (scale, mask, softmax) for %i queries over %i keys: y and ds', async (T, S) => {
     const shape = [2, 3, T, S];
     const scores = randoms(shape, T * S, 3);

@@ -5,8 +5,9 @@
  *   y = softmax(scale · s + mask),  ds = scale · y · (dy − Σ_j dy_j·y_j)
  *
  * where key j is visible to query row r iff j ≤ r mod T + S − T. The stock ops take a scale, a mask add and
- * softmax forward, ~6 kernels backward. Rows of a multiple of 4 keys (training) run the SIMD module
- * (kernels/softmax.wat); others (sampling with a key/value cache) a JavaScript loop with the same formulas.
+ * softmax forward, ~6 kernels backward. Forward runs the SIMD module (kernels/softmax.wat) for any number of
+ * keys (sampling with a key/value cache has every count in turn: its final S mod 4 keys one at a time);
+ * backward for rows of a multiple of 4 keys (training), others a JavaScript loop with the same formulas.
  */
 import * as tf from '../../tf';
 import { FUSED } from '../fused';
@@ -21,7 +22,7 @@ interface SoftmaxExports {
 
 const simd = new WasmKernelModule<SoftmaxExports>(WASM_BASE64);
 
-/** Whether rows of a multiple of 4 keys run the SIMD module on the active backend (else JavaScript). */
+/** Whether the SIMD module runs on the active backend (forward for any rows, backward for a multiple of 4 keys; else JavaScript). */
 export function softmaxSimdActive(): boolean {
   return simd.get() !== null;
 }
@@ -34,6 +35,7 @@ function dims(x: tf.TensorInfo, name: string): [number, number, number] {
   return [tf.util.sizeFromShape(x.shape) / S, T, S];
 }
 
+/** The module for the gradient, whose rows must be a multiple of 4 keys. */
 function simdFor(backend: WasmBackendLike, S: number): SoftmaxExports | null {
   return S % 4 === 0 ? simd.on(backend) : null;
 }
@@ -54,8 +56,7 @@ function causalSoftmax({ inputs, backend, attrs }: WasmKernelArgs): tf.TensorInf
   const scale = Number(attrs?.scale ?? 1);
   const [rows, T, S] = dims(scores, 'CausalSoftmax');
   const out = backend.makeOutput(scores.shape, 'float32'); // scores' shape
-  const k = simdFor(backend, S);
-  if (k) {
+  if (simd.on(backend)) {
     const [X, Y] = [heapOffset(backend, scores), heapOffset(backend, out)];
     simd.run(
       backend,
