@@ -19,6 +19,12 @@ function cases(): Case[] {
     [4, 8, 16],
     [64, 32, 64],
     [64, 64, 32],
+    // one row of A (sampling with a key/value cache): the gemv path, B's columns (tB) or rows contiguous, tails
+    [1, 77, 32],
+    [1, 32, 77],
+    [1, 7, 13],
+    [1, 13, 5],
+    [1, 128, 128],
   ];
   for (let n = 0; n < 12; n++) sizes.push([1 + rng.int(70), 1 + rng.int(70), 1 + rng.int(70)]);
   let i = 0;

@@ -96,6 +96,9 @@ describe('kernel threads on the threaded wasm build', () => {
         ['rows, Bᵀ', [301, 131], [45, 131], false, true],
         ['rows, Aᵀ', [131, 301], [131, 45], true, false],
         ['rows, Aᵀ Bᵀ', [131, 301], [45, 131], true, true],
+        // one row per batch entry (sampling with a key/value cache): q·kᵀ and weights·v
+        ['batch, one row, Bᵀ', [512, 1, 32], [512, 77, 32], false, true],
+        ['batch, one row', [512, 1, 77], [512, 77, 32], false, false],
       ] as const)('bmm (%s) matches matMul, values and gradients', async (_, sa, sb, tA, tB) => {
         const { want, got, split } = await compare(
           (a, b) => bmm(a, b, tA, tB),

@@ -36,6 +36,8 @@ interface BmmExports {
     work: number,
     tri: number,
   ): void;
+  /** M = 1, A contiguous, and B's columns (sBk = 1) or rows (sBj = 1) contiguous: see bmm.wat. */
+  gemv(batch: number, N: number, K: number, a: number, b: number, sBk: number, sBj: number, c: number): void;
 }
 
 /**
@@ -116,9 +118,30 @@ function bmmParts(p: Product, work: number, workBytes: number, parts: number): n
   return out;
 }
 
+/**
+ * One row of A per batch entry (sampling with a key/value cache: q·kᵀ and weights·v for one new position), A
+ * contiguous, and B with contiguous columns or rows: bmm.wat's gemv, without tiles of 4 rows or packing.
+ */
+function gemvFits(p: Product): boolean {
+  return p.M === 1 && p.tri === 0 && p.sAk === 1 && (p.sBk === 1 || p.sBj === 1);
+}
+
 /** Run a product (see Product), split over the kernel threads, with the scratch each part needs. */
 export function runBmm(be: WasmBackendLike, p: Product): void {
   if (!kernels.on(be)) throw new Error('the SIMD batched matmul kernel is not available on this backend');
+  if (gemvFits(p)) {
+    const { batch, N, K, a, b, sBk, sBj, c } = p;
+    const parts = bmmPartCount(batch, 1, N, K, kernels.threads(be));
+    kernels.run(
+      be,
+      'gemv',
+      Array.from({ length: parts }, (_, q) => {
+        const [b0, b1] = [Math.floor((batch * q) / parts), Math.floor((batch * (q + 1)) / parts)];
+        return [b1 - b0, N, K, a + 4 * b0 * K, b + 4 * b0 * K * N, sBk, sBj, c + 4 * b0 * N];
+      }),
+    );
+    return;
+  }
   // Scratch for packed B, a padded output block and a packed strip of A (see bmm.wat), one per part.
   const Mp = (p.M + 3) & ~3;
   const Np = (p.N + 7) & ~7;

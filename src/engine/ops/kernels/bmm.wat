@@ -294,4 +294,96 @@
         (local.set $bi (i32.add (local.get $bi) (i32.const 1)))
         (br $batchLoop)))
   )
+
+  ;; ---- One row of A (M = 1: sampling one token at a time with a key/value cache), A contiguous (sAk = 1):
+  ;; no tiles of 4 rows with three wasted, and no packing. Either B's columns are contiguous (sBk = 1: q·kᵀ, one
+  ;; dot product of two contiguous vectors per output, its four lanes summed at the end: the order of the sum
+  ;; differs from the tiles', within float32 round-off) or its rows are (sBj = 1: weights·v, each output column
+  ;; summed over k in order, 4 columns a vector, as the tiles do). Same arguments as bmm but M, sAi and work.
+  (func $gemv (export "gemv")
+    (param $batch i32) (param $N i32) (param $K i32)
+    (param $a i32) (param $b i32) (param $sBk i32) (param $sBj i32) (param $c i32)
+    (local $bi i32) (local $aB i32) (local $bB i32) (local $cB i32) (local $j i32) (local $k i32)
+    (local $acc v128) (local $s f32) (local $K4 i32) (local $N4 i32) (local $bp i32) (local $ks i32) (local $av v128)
+    (local.set $K4 (i32.and (local.get $K) (i32.const -4)))
+    (local.set $N4 (i32.and (local.get $N) (i32.const -4)))
+    (local.set $ks (i32.shl (local.get $sBk) (i32.const 2)))
+    (block $batchDone
+      (loop $batchLoop
+        (br_if $batchDone (i32.ge_u (local.get $bi) (local.get $batch)))
+        (local.set $aB (i32.add (local.get $a) (i32.shl (i32.mul (local.get $bi) (local.get $K)) (i32.const 2))))
+        (local.set $bB (i32.add (local.get $b) (i32.shl (i32.mul (local.get $bi) (i32.mul (local.get $K) (local.get $N))) (i32.const 2))))
+        (local.set $cB (i32.add (local.get $c) (i32.shl (i32.mul (local.get $bi) (local.get $N)) (i32.const 2))))
+        (if (i32.eq (local.get $sBk) (i32.const 1))
+          (then
+            ;; C[j] = Σ_k A[k]·B[k, j], B[·, j] contiguous
+            (local.set $j (i32.const 0))
+            (block $jDone
+              (loop $jLoop
+                (br_if $jDone (i32.ge_u (local.get $j) (local.get $N)))
+                (local.set $bp (i32.add (local.get $bB) (i32.shl (i32.mul (local.get $j) (local.get $sBj)) (i32.const 2))))
+                (local.set $acc (v128.const i32x4 0 0 0 0))
+                (local.set $k (i32.const 0))
+                (block $kDone
+                  (loop $kLoop
+                    (br_if $kDone (i32.ge_u (local.get $k) (local.get $K4)))
+                    (local.set $av (v128.load (i32.add (local.get $aB) (i32.shl (local.get $k) (i32.const 2)))))
+                    (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul (local.get $av) (v128.load (i32.add (local.get $bp) (i32.shl (local.get $k) (i32.const 2)))))))
+                    (local.set $k (i32.add (local.get $k) (i32.const 4)))
+                    (br $kLoop)))
+                (local.set $s (f32.add
+                  (f32.add (f32x4.extract_lane 0 (local.get $acc)) (f32x4.extract_lane 1 (local.get $acc)))
+                  (f32.add (f32x4.extract_lane 2 (local.get $acc)) (f32x4.extract_lane 3 (local.get $acc)))))
+                (block $tDone
+                  (loop $tLoop
+                    (br_if $tDone (i32.ge_u (local.get $k) (local.get $K)))
+                    (local.set $s (f32.add (local.get $s) (f32.mul
+                      (f32.load (i32.add (local.get $aB) (i32.shl (local.get $k) (i32.const 2))))
+                      (f32.load (i32.add (local.get $bp) (i32.shl (local.get $k) (i32.const 2)))))))
+                    (local.set $k (i32.add (local.get $k) (i32.const 1)))
+                    (br $tLoop)))
+                (f32.store (i32.add (local.get $cB) (i32.shl (local.get $j) (i32.const 2))) (local.get $s))
+                (local.set $j (i32.add (local.get $j) (i32.const 1)))
+                (br $jLoop))))
+          (else
+            ;; sBj = 1: C[j..j+3] = Σ_k A[k]·B[k, j..j+3], over k in order
+            (local.set $j (i32.const 0))
+            (block $vDone
+              (loop $vLoop
+                (br_if $vDone (i32.ge_u (local.get $j) (local.get $N4)))
+                (local.set $bp (i32.add (local.get $bB) (i32.shl (local.get $j) (i32.const 2))))
+                (local.set $acc (v128.const i32x4 0 0 0 0))
+                (local.set $k (i32.const 0))
+                (block $ukDone
+                  (loop $ukLoop
+                    (br_if $ukDone (i32.ge_u (local.get $k) (local.get $K)))
+                    (local.set $av (v128.load32_splat (i32.add (local.get $aB) (i32.shl (local.get $k) (i32.const 2)))))
+                    (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul (local.get $av) (v128.load (local.get $bp)))))
+                    (local.set $bp (i32.add (local.get $bp) (local.get $ks)))
+                    (local.set $k (i32.add (local.get $k) (i32.const 1)))
+                    (br $ukLoop)))
+                (v128.store (i32.add (local.get $cB) (i32.shl (local.get $j) (i32.const 2))) (local.get $acc))
+                (local.set $j (i32.add (local.get $j) (i32.const 4)))
+                (br $vLoop)))
+            ;; the last N mod 4 columns, one at a time
+            (block $sDone
+              (loop $sLoop
+                (br_if $sDone (i32.ge_u (local.get $j) (local.get $N)))
+                (local.set $bp (i32.add (local.get $bB) (i32.shl (local.get $j) (i32.const 2))))
+                (local.set $s (f32.const 0))
+                (local.set $k (i32.const 0))
+                (block $skDone
+                  (loop $skLoop
+                    (br_if $skDone (i32.ge_u (local.get $k) (local.get $K)))
+                    (local.set $s (f32.add (local.get $s) (f32.mul
+                      (f32.load (i32.add (local.get $aB) (i32.shl (local.get $k) (i32.const 2))))
+                      (f32.load (local.get $bp)))))
+                    (local.set $bp (i32.add (local.get $bp) (local.get $ks)))
+                    (local.set $k (i32.add (local.get $k) (i32.const 1)))
+                    (br $skLoop)))
+                (f32.store (i32.add (local.get $cB) (i32.shl (local.get $j) (i32.const 2))) (local.get $s))
+                (local.set $j (i32.add (local.get $j) (i32.const 1)))
+                (br $sLoop)))))
+        (local.set $bi (i32.add (local.get $bi) (i32.const 1)))
+        (br $batchLoop))))
 )
