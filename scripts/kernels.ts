@@ -34,6 +34,7 @@ export const KERNELS: readonly KernelSource[] = [
   { wat: 'src/engine/ops/kernels/layerNorm.wat', module: 'src/engine/ops/kernels/layerNorm.wasm.ts' },
   { wat: 'src/engine/ops/kernels/softmax.wat', module: 'src/engine/ops/kernels/softmax.wasm.ts' },
   { wat: 'src/engine/ops/kernels/heads.wat', module: 'src/engine/ops/kernels/heads.wasm.ts' },
+  { wat: 'src/engine/ops/kernels/crossEntropy.wat', module: 'src/engine/ops/kernels/crossEntropy.wasm.ts' },
 ];
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import wabt from 'wabt';
 import * as tf from '../../src/engine/tf';
 import { bmm } from '../../src/engine/ops/bmm';
-import { gelu, layerNorm, layerNormReference, geluReference } from '../../src/engine/model/layers';
+import { crossEntropyRows, crossEntropyRowsReference, gelu, layerNorm, layerNormReference, geluReference } from '../../src/engine/model/layers';
 import { maskedSoftmax, maskedSoftmaxReference, causalMask } from '../../src/engine/model/attention';
 import { KernelThreads } from '../../src/engine/ops/kernelThreads';
 import {
@@ -131,6 +131,24 @@ describe('kernel threads on the threaded wasm build', () => {
         );
         expect(split).toBe(3); // forward twice (valueAndGrads), dx backward (the statistics are the forward's)
         ['y', 'dx', 'dw', 'db'].forEach((n, i) => expect(maxErr(got[i], want[i]), n).toBeLessThan(1e-5));
+      });
+
+      it('the cross-entropy matches the stock ops over 300 rows of a 513-token vocabulary, loss rows and gradient', async () => {
+        const [N, V] = [300, 513];
+        const targets = tf.tidy(
+          () =>
+            tf
+              .tensor1d(
+                Int32Array.from({ length: N }, (_, i) => (i * 7919) % V),
+                'int32',
+              )
+              .dataSync() as Int32Array,
+        );
+        const rows = (f: typeof crossEntropyRows) => (z: tf.Tensor) => f(z as tf.Tensor2D, tf.tensor1d(targets, 'int32'));
+        const { want, got, split } = await compare(rows(crossEntropyRows), rows(crossEntropyRowsReference), [[N, V]], 9);
+        expect(split).toBe(3); // forward twice (valueAndGrads), backward once
+        expect(maxErr(got[0], want[0]), 'loss').toBeLessThan(1e-5);
+        expect(maxErr(got[1], want[1]), 'dz').toBeLessThan(1e-6);
       });
 
       it('the causal softmax matches the stock ops over 4×4 heads of 64×64, y and ds', async () => {

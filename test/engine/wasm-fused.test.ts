@@ -9,6 +9,7 @@ import { causalMask, headsToRows, maskedSoftmax, maskedSoftmaxReference, splitHe
 import { setWasmKernelsEnabled } from '../../src/engine/ops/wasmKernels';
 import { layerNormSimdActive } from '../../src/engine/ops/wasmFused/layerNorm';
 import { softmaxSimdActive } from '../../src/engine/ops/wasmFused/attention';
+import { crossEntropySimdActive } from '../../src/engine/ops/wasmFused/crossEntropy';
 import { useNodeBackend } from '../backends';
 import { maxErr, randoms, valueAndGrads } from './numerics';
 
@@ -126,10 +127,12 @@ describe('fused causal softmax on wasm', () => {
 });
 
 describe('fused cross-entropy on wasm', () => {
-  it.each([65, 7, 300])('matches the stock ops for a vocabulary of %i: loss rows and gradient', async (V) => {
+  // 4, 5, 7, 65, 300, 512: the SIMD module (whole blocks, and each remainder of V mod 4); 3: the JavaScript loop.
+  // Every 9th target is outside [0, V) (−1 or V): loss 0 and gradient 0 there, as the stock ops' one-hot gives.
+  it.each([65, 7, 300, 4, 5, 512, 3])('matches the stock ops for a vocabulary of %i: loss rows and gradient', async (V) => {
     const N = 37;
     const logits = randoms([N, V], V, 4);
-    const targets = Int32Array.from({ length: N }, (_, i) => (i * 7919) % V);
+    const targets = Int32Array.from({ length: N }, (_, i) => (i % 9 === 4 ? (i % 2 ? -1 : V) : (i * 7919) % V));
     const dy = randoms([N], V + 1);
     const run = (f: typeof crossEntropyRows) =>
       tf.tidy(() => {
@@ -147,6 +150,7 @@ describe('fused cross-entropy on wasm', () => {
     await useNodeBackend('cpu');
     const want = run(crossEntropyRowsReference);
     await useNodeBackend('wasm');
+    expect(crossEntropySimdActive(V)).toBe(V >= 4);
     const before = tf.memory().numTensors;
     const names = await kernelsRun(() => {
       const z = tf.tensor2d(logits, [N, V]);

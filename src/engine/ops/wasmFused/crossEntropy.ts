@@ -6,12 +6,38 @@
  *
  * where the stock ops (log-softmax, one-hot, product, sum, negation) take ~10 kernels each way. A target
  * outside [0, V) counts as the stock ops count it (its one-hot row is all zeros): loss 0, gradient 0.
- * Plain JavaScript: the logits are (B·T, vocabulary), small next to the model's matrix products.
+ *
+ * The SIMD module (kernels/crossEntropy.wat) does the passes over the logits, split by rows over the kernel
+ * threads; forward it gives each row's maximum and sum of exponentials, and the log (which WebAssembly lacks) is
+ * taken here, one per row. In plain JavaScript these passes were ~1.5 ms of a baby step with a 65-character
+ * vocabulary and ~12 ms with BPE's 512 tokens (Math.exp per logit, on one thread). JavaScript remains for a
+ * vocabulary under 4 (the module's blocks) and engines without SIMD.
  */
 import * as tf from '../../tf';
 import { FUSED } from '../fused';
+import { WASM_BASE64 } from '../kernels/crossEntropy.wasm';
 import { intView, views } from './heap';
-import { registerWasm, type WasmKernelArgs } from '../wasmKernels';
+import { heapOffset, registerWasm, splitRange, WasmKernelModule, type WasmBackendLike, type WasmKernelArgs } from '../wasmKernels';
+
+interface CrossEntropyExports {
+  stats(z: number, N: number, V: number, mx: number, sum: number): void;
+  grad(z: number, targets: number, dy: number, N: number, V: number, dz: number): void;
+}
+
+const simd = new WasmKernelModule<CrossEntropyExports>(WASM_BASE64);
+
+/** Whether the SIMD module runs for a vocabulary of V on the active backend (else the JavaScript loops). */
+export function crossEntropySimdActive(V: number): boolean {
+  return V >= 4 && simd.get() !== null;
+}
+
+/** Logits per part below which a call stays on one thread. */
+const MIN_PART = 32_768;
+
+/** Rows split over the kernel threads: [first row, row count] per part. */
+function rowParts(backend: WasmBackendLike, N: number, V: number): Array<[number, number]> {
+  return splitRange(N, simd.parts(backend), MIN_PART / V).map(([r0, r1]) => [r0, r1 - r0]);
+}
 
 function dims(logits: tf.TensorInfo, targets: tf.TensorInfo): [number, number] {
   if (logits.shape.length !== 2) throw new Error(`CrossEntropy kernel: logits must be (N, V), got [${logits.shape}]`);
@@ -33,6 +59,28 @@ function crossEntropy({ inputs, backend }: WasmKernelArgs): tf.TensorInfo {
   const { logits, targets } = inputs;
   const [N, V] = dims(logits, targets);
   const out = backend.makeOutput([N], 'float32'); // (N)
+  if (V >= 4 && simd.on(backend)) {
+    const stats = backend.wasm._malloc(8 * N); // each row's maximum (N), then its sum of exponentials (N)
+    try {
+      const Z = heapOffset(backend, logits);
+      simd.run(
+        backend,
+        'stats',
+        rowParts(backend, N, V).map(([r0, n]) => [Z + 4 * r0 * V, n, V, stats + 4 * r0, stats + 4 * (N + r0)]),
+      );
+      // Views after the allocation (which can grow the heap).
+      const [Zv, L] = views(backend, logits, out);
+      const S = new Float32Array(Zv.buffer, stats, 2 * N);
+      const ids = intView(backend, targets);
+      for (let r = 0; r < N; r++) {
+        const t = ids[r];
+        L[r] = t < 0 || t >= V ? 0 : -(Zv[r * V + t] - S[r] - Math.log(S[N + r]));
+      }
+    } finally {
+      backend.wasm._free(stats);
+    }
+    return out;
+  }
   const [Z, L] = views(backend, logits, out);
   const ids = intView(backend, targets);
   for (let r = 0; r < N; r++) {
@@ -52,6 +100,15 @@ function crossEntropyGrad({ inputs, backend }: WasmKernelArgs): tf.TensorInfo {
   const [N, V] = dims(logits, targets);
   if (tf.util.sizeFromShape(dy.shape) !== N) throw new Error(`CrossEntropyGrad kernel: dy must have ${N} elements`);
   const out = backend.makeOutput([N, V], 'float32'); // (N, V)
+  if (V >= 4 && simd.on(backend)) {
+    const [Z, T, DY, DZ] = [logits, targets, dy, out].map((t) => heapOffset(backend, t));
+    simd.run(
+      backend,
+      'grad',
+      rowParts(backend, N, V).map(([r0, n]) => [Z + 4 * r0 * V, T + 4 * r0, DY + 4 * r0, n, V, DZ + 4 * r0 * V]),
+    );
+    return out;
+  }
   const [Z, DY, DZ] = views(backend, logits, dy, out);
   const ids = intView(backend, targets);
   for (let r = 0; r < N; r++) {
