@@ -29,7 +29,7 @@
       (if (i32.gt_u (local.get $o) (local.get $last)) (then (local.set $o (local.get $last))))
       (local.set $v (v128.load (i32.add (local.get $x) (local.get $o))))
       ;; e = exp(a), a = −x²/2 ≥ −87 (below, e is exp(−87) ≈ 1.6e-38, far under any use here)
-      (local.set $a (f32x4.max (f32x4.mul (f32x4.splat (f32.const -0.5)) (f32x4.mul (local.get $v) (local.get $v)))
+      (local.set $a (f32x4.pmax (f32x4.mul (f32x4.splat (f32.const -0.5)) (f32x4.mul (local.get $v) (local.get $v)))
         (f32x4.splat (f32.const -87.0))))
       ;; k = a·log2(e) + 1.5·2²³: its low bits hold n = round(a·log2 e) (n in [−126, 0]), m = n as a float
       (local.set $k (f32x4.add (f32x4.mul (local.get $a) (f32x4.splat (f32.const 1.44269504088896341)))
@@ -59,7 +59,7 @@
       (local.set $q (f32x4.sub (f32x4.splat (f32.const 1.0)) (f32x4.mul (f32x4.mul (local.get $q) (local.get $t)) (local.get $e))))
       (local.set $cdf (f32x4.mul (f32x4.splat (f32.const 0.5))
         (f32x4.add (f32x4.splat (f32.const 1.0))
-          (v128.bitselect (f32x4.neg (local.get $q)) (local.get $q) (f32x4.lt (local.get $v) (f32x4.splat (f32.const 0.0)))))))
+          (v128.xor (local.get $q) (v128.and (local.get $v) (v128.const i32x4 0x80000000 0x80000000 0x80000000 0x80000000))))))
       ;; y = x·Φ(x), slope = Φ(x) + x·e/√(2π)
       (v128.store (i32.add (local.get $y) (local.get $o)) (f32x4.mul (local.get $v) (local.get $cdf)))
       (v128.store (i32.add (local.get $slope) (local.get $o))
