@@ -5,7 +5,7 @@
  *
  *   npm run bench                      all backends, tiny and baby
  *   npm run bench -- --backend wasm    one backend
- *   npm run bench -- --steps 20        measured steps per case (after warm-up)
+ *   npm run bench -- --steps 20        measured steps per case (after 5 warm-up steps; ms/step is their median)
  *   npm run bench -- --simd off        wasm without the engine's own kernels (stock TF.js ops), to compare
  *   npm run bench -- --threads 1,2     wasm on each of these thread counts, in turn (default: every core)
  *   npm run bench -- --fma off         the plain SIMD matrix product where fused multiply-add is available
@@ -41,7 +41,9 @@ interface Row {
   batch: number;
   blockSize: number;
   params: number;
+  /** Median of the measured steps' times. */
   msPerStep: number;
+  meanMsPerStep: number;
   /**
    * CPU time a step took (this process, every thread): on a busy machine the one-thread figure that waiting
    * for a core does not inflate. With threads it also counts the kernel threads' spinning between kernels.
@@ -56,6 +58,13 @@ interface Row {
 }
 
 const VOCAB = 65; // shakespeare_char's vocabulary, for comparison with nanoGPT
+/** Warm-up steps before the measured ones: as scripts/bench_nanogpt.py's. */
+const WARMUP = 5;
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
 
 async function measure(backend: NodeBackend, preset: PresetName, plan: FreezePlan, steps: number, warmup: number): Promise<Row> {
   const arch = PRESETS[preset];
@@ -69,9 +78,14 @@ async function measure(backend: NodeBackend, preset: PresetName, plan: FreezePla
   await trainer.run(spec);
   const tensorsBefore = tf.memory().numTensors;
   const cpu0 = process.cpuUsage();
+  // Each step's own time (the trainer reads every step's statistics back: logEvery 1), and their median, as
+  // scripts/bench_nanogpt.py reports nanoGPT's: a garbage collection or the machine's other work in one step
+  // does not move it. The mean is kept beside it.
+  const stepMs: number[] = [];
   const t0 = performance.now();
-  await trainer.run({ ...spec, steps });
-  const ms = (performance.now() - t0) / steps;
+  await trainer.run({ ...spec, steps }, { onStep: (m) => void stepMs.push(m.msPerStep) });
+  const meanMs = (performance.now() - t0) / steps;
+  const ms = median(stepMs);
   const cpu = process.cpuUsage(cpu0);
   const cpuMs = (cpu.user + cpu.system) / 1000 / steps;
   const tensorsAfter = tf.memory().numTensors;
@@ -90,6 +104,7 @@ async function measure(backend: NodeBackend, preset: PresetName, plan: FreezePla
     blockSize: config.blockSize,
     params: countParams(config),
     msPerStep: ms,
+    meanMsPerStep: meanMs,
     cpuMsPerStep: cpuMs,
     tokensPerSec: (batch * config.blockSize * 1000) / ms,
     tensorsBefore,
@@ -324,18 +339,19 @@ async function main() {
       );
     }
     for (const preset of presets) {
-      // The pure-JS cpu backend is ~10× slower: fewer steps keep the benchmark to minutes.
-      const steps = Number(values.steps ?? (backend === 'cpu' ? (preset === 'tiny' ? 10 : 3) : preset === 'tiny' ? 40 : 15));
+      // The pure-JS cpu backend is ~10× slower: fewer steps keep the benchmark to minutes. 30 otherwise, as
+      // scripts/bench_nanogpt.py measures nanoGPT's.
+      const steps = Number(values.steps ?? (backend === 'cpu' ? (preset === 'tiny' ? 10 : 3) : preset === 'tiny' ? 40 : 30));
       const L = PRESETS[preset].nLayer;
       const plans: FreezePlan[] = [{ kind: 'none' }, { kind: 'bottom', k: Math.floor(L / 2) }, { kind: 'top', k: 1 }];
       let full = 0;
       for (const plan of plans) {
-        const row = await measure(backend, preset, plan, steps, 2);
+        const row = await measure(backend, preset, plan, steps, WARMUP);
         if (plan.kind === 'none') full = row.msPerStep;
         row.relativeToFull = row.msPerStep / full;
         rows.push(row);
         console.log(
-          `${backend.padEnd(5)} ${String(row.threads).padStart(2)}t ${preset.padEnd(5)} freeze ${row.freeze.padEnd(9)} ${row.msPerStep.toFixed(1).padStart(8)} ms/step (CPU ${row.cpuMsPerStep.toFixed(1)}) ` +
+          `${backend.padEnd(5)} ${String(row.threads).padStart(2)}t ${preset.padEnd(5)} freeze ${row.freeze.padEnd(9)} ${row.msPerStep.toFixed(1).padStart(8)} ms/step (mean ${row.meanMsPerStep.toFixed(1)}, CPU ${row.cpuMsPerStep.toFixed(1)}) ` +
             `${Math.round(row.tokensPerSec).toString().padStart(7)} tok/s  ×${row.relativeToFull.toFixed(2)} of full  tensors ${row.tensorsBefore}→${row.tensorsAfter}  ${row.kernelsPerStep} kernels/step`,
         );
       }
