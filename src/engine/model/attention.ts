@@ -7,6 +7,7 @@ import * as tf from '../tf';
 import { dropout, linear } from './layers';
 import { bmm } from '../ops/bmm';
 import { FUSED, FUSED_WASM, hasFused, runFused } from '../ops/fused';
+import { cachedAttention } from '../ops/wasmFused/cachedAttention';
 
 export interface AttentionWeights {
   cAttnW: tf.Tensor; // (3C, C): rows are q, then k, then v
@@ -107,6 +108,11 @@ export interface LayerKV {
 /** Sampling with a key/value cache: the earlier positions' keys and values, and where to put this call's. */
 export interface AttentionCache {
   past: LayerKV | null;
+  /**
+   * Where past's keys and values are buffers of the whole context, (B, nh, blockSize, hs) (wasm): how many
+   * positions they hold. The one new position is written into them in place (ops/wasmFused/cachedAttention.ts).
+   */
+  stored?: number;
   /** Receives this layer's keys and values over all positions so far (past + new), inside the caller's tidy. */
   present(kv: LayerKV): void;
 }
@@ -131,6 +137,12 @@ export function causalSelfAttention(
   const hs = C / nHead;
   const qkv = linear(x, w.cAttnW, w.cAttnB) as tf.Tensor3D; // (B, T, 3C)
   let [q, k, v] = splitHeads(qkv, nHead); // each (B, nh, T, hs)
+  if (cache?.past && cache.stored !== undefined) {
+    // One new position on buffers of the whole context: its keys and values written into them, no concatenation.
+    const y = cachedAttention(q as tf.Tensor4D, k as tf.Tensor4D, v as tf.Tensor4D, cache.past.k, cache.past.v, cache.stored, 1 / Math.sqrt(hs)); // (B, nh, 1, hs)
+    cache.present({ k: cache.past.k.clone(), v: cache.past.v.clone() }); // new handles on the same buffers
+    return linear(headsToRows(y), w.cProjW, w.cProjB) as tf.Tensor3D; // (B, 1, C)
+  }
   if (cache) {
     // Sampling: the new positions attend to every earlier one too, whose keys and values are cached.
     if (cache.past) {

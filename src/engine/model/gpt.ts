@@ -14,6 +14,7 @@ import { crossEntropyRows, dropout, embedInput, gelu, layerNorm, linear } from '
 import { disposeParams, initParams, paramSpecs, WPE, WTE, type Params } from './params';
 import { createRng, type Rng } from '../random';
 import type { LoraAdapters } from './lora';
+import { cachedAttentionActive } from '../ops/wasmFused/cachedAttention';
 
 export interface ForwardOptions {
   /** Present only when training: draws the dropout masks. No rng means evaluation (dropout off). */
@@ -27,6 +28,11 @@ export interface ForwardOptions {
 export interface KVCache {
   layers: LayerKV[];
   length: number;
+  /**
+   * On wasm, the keys and values are buffers of the whole context, (B, nh, capacity, hs), of which the first
+   * `length` positions are filled: the next position is written into them rather than concatenated.
+   */
+  capacity?: number;
 }
 
 export function disposeCache(cache: KVCache | null): void {
@@ -168,14 +174,16 @@ export class GPT {
     if (P + T > blockSize) throw new Error(`cannot forward a sequence of length ${P + T}: blockSize is only ${blockSize}`);
     const training = opts.rng !== undefined && rate > 0;
     const seed = () => (training ? opts.rng!.seed() : undefined);
+    // A cache in buffers of the whole context (decode gives one only for a single new position): written in place.
+    const stored = past?.capacity !== undefined ? P : undefined;
     return tf.tidy(() => {
-      // Queries P..P+T-1 over keys 0..P+T-1: rows of the full causal mask.
-      const mask = present ? this.mask(P + T).slice([P, 0], [T, P + T]) : this.mask(T); // (T, P+T)
+      // Queries P..P+T-1 over keys 0..P+T-1: rows of the full causal mask (unused with the buffers: one query sees every key).
+      const mask = stored !== undefined ? this.mask(blockSize) : present ? this.mask(P + T).slice([P, 0], [T, P + T]) : this.mask(T); // (T, P+T)
       let x = dropout(embedInput(idx, this.wte, this.wpe, P), rate, seed()) as tf.Tensor3D; // (B, T, C): wte[idx] + wpe[P..P+T)
       this.blockWeights.forEach((base, i) => {
         const w = this.lora ? adapted(base, i, this.lora) : base;
         const cache: AttentionCache | undefined = present
-          ? { past: past?.layers[i] ?? null, present: (kv) => void present.push({ k: tf.keep(kv.k), v: tf.keep(kv.v) }) }
+          ? { past: past?.layers[i] ?? null, stored, present: (kv) => void present.push({ k: tf.keep(kv.k), v: tf.keep(kv.v) }) }
           : undefined;
         x = block(x, w, { nHead, mask, rate: training ? rate : 0, seed, cache, probe: probe && ((att) => probe(i, att)) }); // (B, T, C)
       });
@@ -216,17 +224,49 @@ export class GPT {
   /**
    * Sampling with a key/value cache: the logits after T new tokens (B, V), given the cache of the P tokens
    * before them (null at the start), and the cache of all P + T. P + T ≤ blockSize. The old cache is left
-   * to the caller (dispose it once the new one is made). Same logits as lastLogits over the whole context.
+   * to the caller: dispose it once the new one is made, and nothing else (on wasm both can hold the same buffers,
+   * the new position written into them). Same logits as lastLogits over the whole context.
    */
   decode(idx: tf.Tensor2D, past: KVCache | null): { logits: tf.Tensor2D; cache: KVCache } {
+    const [B, T] = idx.shape;
+    const { blockSize } = this.config;
+    const length = (past?.length ?? 0) + T;
+    // On wasm the cache lives in buffers of the whole context, and one new position is written into them (its
+    // cache holds new handles on the same buffers: the old cache may only be disposed). Else, and for several new
+    // positions, the cache so far is concatenated with the new keys and values, as TF.js's tensors cannot grow.
+    const buffers = cachedAttentionActive();
+    let prior = past;
+    let sliced: KVCache | null = null;
+    if (past?.capacity !== undefined && (T > 1 || !buffers)) {
+      const P = past.length;
+      const filled = (t: tf.Tensor4D) => t.slice([0, 0, 0, 0], [-1, -1, P, -1]) as tf.Tensor4D; // (B, nh, P, hs)
+      prior = sliced = { layers: past.layers.map((l) => ({ k: filled(l.k), v: filled(l.v) })), length: P };
+    }
     const layers: LayerKV[] = [];
-    const logits = tf.tidy(() => {
-      const [B, T] = idx.shape;
-      const h = this.blocks(idx, {}, past, layers); // (B, T, C)
-      const last = h.slice([0, T - 1, 0], [B, 1, -1]).reshape([B, -1]); // (B, C)
-      return linear(last, this.wte) as tf.Tensor2D; // (B, V)
-    });
-    return { logits, cache: { layers, length: (past?.length ?? 0) + idx.shape[1] } };
+    try {
+      const logits = tf.tidy(() => {
+        const h = this.blocks(idx, {}, prior, layers); // (B, T, C)
+        const last = h.slice([0, T - 1, 0], [B, 1, -1]).reshape([B, -1]); // (B, C)
+        return linear(last, this.wte) as tf.Tensor2D; // (B, V)
+      });
+      if (prior?.capacity !== undefined) return { logits, cache: { layers, length, capacity: prior.capacity } };
+      if (!buffers || length >= blockSize) return { logits, cache: { layers, length } };
+      // Into buffers of the whole context for the positions to come: zeros after the first `length`.
+      const widen = (t: tf.Tensor4D) =>
+        tf.keep(
+          tf.pad(t, [
+            [0, 0],
+            [0, 0],
+            [0, blockSize - length],
+            [0, 0],
+          ]),
+        ) as tf.Tensor4D; // (B, nh, blockSize, hs)
+      const wide = layers.map((l) => ({ k: widen(l.k), v: widen(l.v) }));
+      disposeCache({ layers, length });
+      return { logits, cache: { layers: wide, length, capacity: blockSize } };
+    } finally {
+      disposeCache(sliced);
+    }
   }
 
   /**

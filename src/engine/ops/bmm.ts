@@ -36,8 +36,8 @@ interface BmmExports {
     work: number,
     tri: number,
   ): void;
-  /** M = 1, A contiguous, and B's columns (sBk = 1) or rows (sBj = 1) contiguous: see bmm.wat. */
-  gemv(batch: number, N: number, K: number, a: number, b: number, sBk: number, sBj: number, c: number): void;
+  /** M = 1, A contiguous, and B's columns (sBk = 1) or rows (sBj = 1) contiguous; B's batch stride sBb: see bmm.wat. */
+  gemv(batch: number, N: number, K: number, a: number, b: number, sBk: number, sBj: number, c: number, sBb: number): void;
 }
 
 /**
@@ -95,6 +95,11 @@ export interface Product {
   sBj: number;
   c: number;
   tri: Tri;
+  /**
+   * B's batch stride in floats, where B's entries are not dense (K·N apart): the first rows of larger buffers (a
+   * key/value cache held in buffers of the whole context). Only for a gemv (M = 1).
+   */
+  sBb?: number;
 }
 
 /**
@@ -131,17 +136,19 @@ export function runBmm(be: WasmBackendLike, p: Product): void {
   if (!kernels.on(be)) throw new Error('the SIMD batched matmul kernel is not available on this backend');
   if (gemvFits(p)) {
     const { batch, N, K, a, b, sBk, sBj, c } = p;
+    const sBb = p.sBb ?? K * N;
     const parts = bmmPartCount(batch, 1, N, K, kernels.threads(be));
     kernels.run(
       be,
       'gemv',
       Array.from({ length: parts }, (_, q) => {
         const [b0, b1] = [Math.floor((batch * q) / parts), Math.floor((batch * (q + 1)) / parts)];
-        return [b1 - b0, N, K, a + 4 * b0 * K, b + 4 * b0 * K * N, sBk, sBj, c + 4 * b0 * N];
+        return [b1 - b0, N, K, a + 4 * b0 * K, b + 4 * b0 * sBb, sBk, sBj, c + 4 * b0 * N, sBb];
       }),
     );
     return;
   }
+  if (p.sBb !== undefined && p.sBb !== p.K * p.N) throw new Error('bmm: a batch stride for B is only supported for one row of A (a gemv)');
   // Scratch for packed B, a padded output block and a packed strip of A (see bmm.wat), one per part.
   const Mp = (p.M + 3) & ~3;
   const Np = (p.N + 7) & ~7;

@@ -299,10 +299,12 @@
   ;; no tiles of 4 rows with three wasted, and no packing. Either B's columns are contiguous (sBk = 1: q·kᵀ, one
   ;; dot product of two contiguous vectors per output, its four lanes summed at the end: the order of the sum
   ;; differs from the tiles', within float32 round-off) or its rows are (sBj = 1: weights·v, each output column
-  ;; summed over k in order, 4 columns a vector, as the tiles do). Same arguments as bmm but M, sAi and work.
+  ;; summed over k in order, 4 columns a vector, as the tiles do). Same arguments as bmm but M, sAi and work, and
+  ;; with B's batch stride sBb (floats) given: K·N where B is dense, more where its entries are the first rows of
+  ;; larger buffers (a key/value cache held in buffers of the whole context, ops/wasmFused/cachedAttention.ts).
   (func $gemv (export "gemv")
     (param $batch i32) (param $N i32) (param $K i32)
-    (param $a i32) (param $b i32) (param $sBk i32) (param $sBj i32) (param $c i32)
+    (param $a i32) (param $b i32) (param $sBk i32) (param $sBj i32) (param $c i32) (param $sBb i32)
     (local $bi i32) (local $aB i32) (local $bB i32) (local $cB i32) (local $j i32) (local $k i32)
     (local $acc v128) (local $s f32) (local $K4 i32) (local $N4 i32) (local $bp i32) (local $ks i32) (local $av v128)
     (local.set $K4 (i32.and (local.get $K) (i32.const -4)))
@@ -312,7 +314,7 @@
       (loop $batchLoop
         (br_if $batchDone (i32.ge_u (local.get $bi) (local.get $batch)))
         (local.set $aB (i32.add (local.get $a) (i32.shl (i32.mul (local.get $bi) (local.get $K)) (i32.const 2))))
-        (local.set $bB (i32.add (local.get $b) (i32.shl (i32.mul (local.get $bi) (i32.mul (local.get $K) (local.get $N))) (i32.const 2))))
+        (local.set $bB (i32.add (local.get $b) (i32.shl (i32.mul (local.get $bi) (local.get $sBb)) (i32.const 2))))
         (local.set $cB (i32.add (local.get $c) (i32.shl (i32.mul (local.get $bi) (local.get $N)) (i32.const 2))))
         (if (i32.eq (local.get $sBk) (i32.const 1))
           (then

@@ -63,4 +63,18 @@
         (local.set $b (i32.add (local.get $b) (i32.const 1)))
         (br $bLoop)))
   )
+
+  ;; rows rows of n floats from src to dst, row r at src + r·srcStride and dst + r·dstStride (floats): new keys and
+  ;; values (B·nh rows of hs) into their position of a key/value cache held in buffers of the whole context
+  (func (export "copyRows") (param $src i32) (param $dst i32) (param $rows i32) (param $n i32) (param $srcStride i32) (param $dstStride i32)
+    (local $r i32)
+    (block $done
+      (loop $rowLoop
+        (br_if $done (i32.ge_u (local.get $r) (local.get $rows)))
+        (memory.copy
+          (i32.add (local.get $dst) (i32.shl (i32.mul (local.get $r) (local.get $dstStride)) (i32.const 2)))
+          (i32.add (local.get $src) (i32.shl (i32.mul (local.get $r) (local.get $srcStride)) (i32.const 2)))
+          (i32.shl (local.get $n) (i32.const 2)))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $rowLoop))))
 )

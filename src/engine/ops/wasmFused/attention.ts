@@ -51,18 +51,30 @@ function rowParts(backend: WasmBackendLike, rows: number, T: number, S: number, 
   return splitRange(rows, simd.parts(backend), MIN_PART / S, T).map(([r0, r1]) => args(r0, r1 - r0));
 }
 
+/**
+ * The causal softmax of `rows` rows of S scores at byte address x into y (which may be x), T queries per group
+ * (see above), with the SIMD module split over the kernel threads; only where softmaxModuleOn.
+ */
+export function softmaxRows(backend: WasmBackendLike, x: number, y: number, rows: number, T: number, S: number, scale: number): void {
+  simd.run(
+    backend,
+    'causalSoftmax',
+    rowParts(backend, rows, T, S, (r0, n) => [x + 4 * r0 * S, y + 4 * r0 * S, n, T, S, scale]),
+  );
+}
+
+/** Whether the SIMD module runs on this backend. */
+export function softmaxModuleOn(backend: WasmBackendLike): boolean {
+  return simd.on(backend) !== null;
+}
+
 function causalSoftmax({ inputs, backend, attrs }: WasmKernelArgs): tf.TensorInfo {
   const { scores } = inputs;
   const scale = Number(attrs?.scale ?? 1);
   const [rows, T, S] = dims(scores, 'CausalSoftmax');
   const out = backend.makeOutput(scores.shape, 'float32'); // scores' shape
   if (simd.on(backend)) {
-    const [X, Y] = [heapOffset(backend, scores), heapOffset(backend, out)];
-    simd.run(
-      backend,
-      'causalSoftmax',
-      rowParts(backend, rows, T, S, (r0, n) => [X + 4 * r0 * S, Y + 4 * r0 * S, n, T, S, scale]),
-    );
+    softmaxRows(backend, heapOffset(backend, scores), heapOffset(backend, out), rows, T, S, scale);
     return out;
   }
   const [X, Y] = views(backend, scores, out);

@@ -19,9 +19,23 @@ import { heapOffset, registerWasm, splitRange, type WasmBackendLike, type WasmKe
 
 interface HeadsExports {
   copyHeads(rows: number, heads: number, B: number, T: number, nh: number, hs: number, W: number, offset: number, toHeads: number): void;
+  copyRows(src: number, dst: number, rows: number, n: number, srcStride: number, dstStride: number): void;
 }
 
 const simd = new WasmKernelModule<HeadsExports>(WASM_BASE64);
+
+/** Whether the module runs on this backend (for the kernels that need copyRows: no JavaScript path). */
+export function headsModuleOn(backend: WasmBackendLike): boolean {
+  return simd.on(backend) !== null;
+}
+
+/**
+ * `rows` rows of n floats from byte address src to dst, row r at src + 4·r·srcStride and dst + 4·r·dstStride:
+ * one call, on this thread (small copies: a position's keys or values).
+ */
+export function copyRows(backend: WasmBackendLike, src: number, dst: number, rows: number, n: number, srcStride: number, dstStride: number): void {
+  simd.run(backend, 'copyRows', [[src, dst, rows, n, srcStride, dstStride]]);
+}
 
 /** Floats per part below which a copy stays on one thread. */
 const MIN_PART = 65_536;
