@@ -5,7 +5,9 @@
  * Why: Identity is what the tape runs to keep a tensor for the backward pass (tfjs-core's Engine.clone, once per
  * saved tensor: ~110 a `baby` step). tfjs-backend-wasm 4.22's Identity copies the whole tensor, single-threaded,
  * ~4 ms a step of copying activations that nothing ever writes to again. Sharing is safe because no wasm kernel
- * writes into an input: every kernel, TF.js's and the engine's, writes only outputs it made (makeOutput).
+ * writes into an input: every kernel, TF.js's and the engine's, writes only outputs it made (makeOutput), with one
+ * exception that relies on the sharing: sampling's key/value buffers (./cachedAttention.ts), which the model's
+ * decode alone makes, writes into and clones (each position's cache a new handle on the same buffers).
  * Switched off with the other wasm kernels (setWasmKernelsEnabled(false): TF.js's own copying Identity, to compare).
  *
  * Installed by each runtime once tfjs-backend-wasm is loaded (it replaces that package's Identity, which must be
