@@ -7,6 +7,8 @@
  *
  *   npm run lesson-time                 English, 3 runs
  *   npm run lesson-time -- --runs 5 --zh
+ *   npm run lesson-time -- --one-thread served as a plain static host (not cross-origin isolated, service worker
+ *                                       blocked): WebAssembly on one thread, to compare with the page's every core
  */
 import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -20,15 +22,20 @@ const median = (xs: number[]) => {
 };
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' }, zh: { type: 'boolean' } } });
+  const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' }, zh: { type: 'boolean' }, 'one-thread': { type: 'boolean' } } });
   const runs = Number(values.runs);
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs takes a whole number ≥ 1, not ${values.runs}`);
   const lang = values.zh ? 'zh' : 'en';
-  const app = await startApp();
+  const oneThread = values['one-thread'] === true;
+  const app = await startApp({ isolated: !oneThread });
   const times: number[] = [];
   try {
     for (let r = 1; r <= runs; r++) {
-      const context = await app.browser.newContext({ viewport: { width: 1366, height: 768 }, locale: lang === 'zh' ? 'zh-CN' : 'en-US' });
+      const context = await app.browser.newContext({
+        viewport: { width: 1366, height: 768 },
+        locale: lang === 'zh' ? 'zh-CN' : 'en-US',
+        ...(oneThread ? { serviceWorkers: 'block' as const } : {}),
+      });
       const page = await context.newPage();
       page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
       const m = await teachingMoment(page, lang, app.url);

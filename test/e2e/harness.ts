@@ -80,7 +80,12 @@ export interface App {
 
 let built = false;
 
-export async function startApp(): Promise<App> {
+/**
+ * The production build served as the app is (cross-origin isolated: WebAssembly on every core), or with
+ * `isolated: false` as a plain static host (no isolation headers; block service workers in the page's context too,
+ * as the app's would add them): WebAssembly on one thread.
+ */
+export async function startApp({ isolated = true } = {}): Promise<App> {
   if (!existsSync(CHROMIUM)) {
     throw new Error(`Chromium not found at ${CHROMIUM}: install Debian's chromium (apt-get install -y chromium) or set CHROMIUM_PATH`);
   }
@@ -95,7 +100,10 @@ export async function startApp(): Promise<App> {
     }
     built = true;
   }
-  return serve(await preview({ preview: { port: 0, host: '127.0.0.1', strictPort: false }, logLevel: 'warn' }));
+  // Not isolated: the build without the app's config (whose preview adds the isolation headers), served as is.
+  return serve(
+    await preview({ ...(isolated ? {} : { configFile: false as const }), preview: { port: 0, host: '127.0.0.1', strictPort: false }, logLevel: 'warn' }),
+  );
 }
 
 /** A page of the app, with what it reported: uncaught page errors and console errors (page and worker). */
