@@ -8,9 +8,9 @@ import * as tf from '../../src/engine/tf';
 import { cachedAttention, cachedAttentionActive } from '../../src/engine/ops/wasmFused/cachedAttention';
 import { setWasmKernelsEnabled, wasmKernelThreads } from '../../src/engine/ops/wasmKernels';
 import { disposeCache, GPT } from '../../src/engine/model/gpt';
-import { KernelThreads } from '../../src/engine/ops/kernelThreads';
 import { useNodeBackend } from '../backends';
 import { maxErr, randoms } from './numerics';
+import { splitCalls } from './helpers';
 
 afterAll(async () => {
   setWasmKernelsEnabled(true);
@@ -42,22 +42,6 @@ function reference(
     const scores = tf.matMul(tf.tensor(q, shape(1)) as tf.Tensor4D, rows(kStore, k) as tf.Tensor4D, false, true).mul(scale); // (B, nh, 1, P+1)
     return tf.matMul(tf.softmax(scores), rows(vStore, v) as tf.Tensor4D).dataSync() as Float32Array; // (B, nh, 1, hs)
   });
-}
-
-/** Calls of KernelThreads.run with more than one part (run on helper threads) while f runs. */
-function splitCalls(f: () => void): number {
-  const run = KernelThreads.prototype.run;
-  let calls = 0;
-  KernelThreads.prototype.run = function (this: KernelThreads, ...args: Parameters<typeof run>) {
-    if (args[1].length > 1) calls++;
-    return run.apply(this, args);
-  };
-  try {
-    f();
-  } finally {
-    KernelThreads.prototype.run = run;
-  }
-  return calls;
 }
 
 // Small and odd (hs 5: the products' tails) on one thread; on two, enough work that each product splits (hs 6).

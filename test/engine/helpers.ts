@@ -1,4 +1,5 @@
 import type { GPTConfig } from '../../src/engine/model/config';
+import { KernelThreads } from '../../src/engine/ops/kernelThreads';
 import { GPT } from '../../src/engine/model/gpt';
 import { paramSpecs } from '../../src/engine/model/params';
 import { restoreParams } from '../../src/engine/io/checkpoint';
@@ -36,4 +37,20 @@ export async function randomModel(config: GPTConfig, seed: number): Promise<GPT>
   }
   restoreParams(model, values);
   return model;
+}
+
+/** Calls of KernelThreads.run with more than one part (parts run on helper threads) while f runs. */
+export function splitCalls(f: () => void): number {
+  const run = KernelThreads.prototype.run;
+  let calls = 0;
+  KernelThreads.prototype.run = function (this: KernelThreads, ...args: Parameters<typeof run>) {
+    if (args[1].length > 1) calls++;
+    return run.apply(this, args);
+  };
+  try {
+    f();
+  } finally {
+    KernelThreads.prototype.run = run;
+  }
+  return calls;
 }

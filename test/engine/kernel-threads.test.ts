@@ -28,6 +28,7 @@ import { createRng } from '../../src/engine/random';
 import { spawnNodeKernelThread } from '../../cli/wasmThreads';
 import { useNodeBackend } from '../backends';
 import { maxErr, randoms, valueAndGrads } from './numerics';
+import { splitCalls } from './helpers';
 
 const THREADS = 2;
 const wasm = () => useNodeBackend('wasm', { threads: THREADS });
@@ -37,22 +38,6 @@ afterAll(async () => {
   setWasmFma(true);
   await useNodeBackend('wasm');
 });
-
-/** Parts run on helper threads while f runs (calls of KernelThreads.run with more than one part). */
-function splitCalls(f: () => void): number {
-  const run = KernelThreads.prototype.run;
-  let calls = 0;
-  KernelThreads.prototype.run = function (this: KernelThreads, ...args: Parameters<typeof run>) {
-    if (args[1].length > 1) calls++;
-    return run.apply(this, args);
-  };
-  try {
-    f();
-  } finally {
-    KernelThreads.prototype.run = run;
-  }
-  return calls;
-}
 
 /** Reference on the cpu backend's stock ops, then the kernels on two threads: the split calls they made and their results. */
 async function compare(
