@@ -67,14 +67,21 @@ interface BmmAttrs {
 const MIN_PART_FLOPS = 1 << 20;
 
 /**
+ * The same for a gemv (one row of A), which reads each element of B once for two flops: bound by memory, not
+ * arithmetic, so a part of an eighth the flops already outweighs the wake-up (sampling's attention over a
+ * key/value cache, at 128 replies of the quiz: 0.90× the time on two threads, in-process A/B).
+ */
+const MIN_GEMV_PART_FLOPS = MIN_PART_FLOPS / 8;
+
+/**
  * How many parts one product splits into with `threads` threads: over the batch where there is one (attention's
  * heads), two per thread; else over the rows of the output, one per thread (each part packs B again, see
- * bmm.wat); never parts of under MIN_PART_FLOPS.
+ * bmm.wat); never parts of under minPartFlops (MIN_PART_FLOPS, or MIN_GEMV_PART_FLOPS for a gemv).
  */
-export function bmmPartCount(batch: number, M: number, N: number, K: number, threads: number, tri: Tri = 0): number {
+export function bmmPartCount(batch: number, M: number, N: number, K: number, threads: number, tri: Tri = 0, minPartFlops = MIN_PART_FLOPS): number {
   // A triangular product's rows are its own: it is split over the batch only.
   if (threads <= 1 || (tri !== 0 && batch === 1)) return 1;
-  const byWork = Math.max(1, Math.floor((2 * batch * M * N * K) / MIN_PART_FLOPS));
+  const byWork = Math.max(1, Math.floor((2 * batch * M * N * K) / minPartFlops));
   return batch > 1 ? Math.min(2 * threads, batch, byWork) : Math.min(threads, Math.ceil(M / 4), byWork);
 }
 
@@ -137,7 +144,7 @@ export function runBmm(be: WasmBackendLike, p: Product): void {
   if (gemvFits(p)) {
     const { batch, N, K, a, b, sBk, sBj, c } = p;
     const sBb = p.sBb ?? K * N;
-    const parts = bmmPartCount(batch, 1, N, K, kernels.threads(be));
+    const parts = bmmPartCount(batch, 1, N, K, kernels.threads(be), 0, MIN_GEMV_PART_FLOPS);
     kernels.run(
       be,
       'gemv',
