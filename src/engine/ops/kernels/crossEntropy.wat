@@ -69,6 +69,11 @@
       (f32.add (f32x4.extract_lane 0 (local.get $sum)) (f32x4.extract_lane 1 (local.get $sum)))
       (f32.add (f32x4.extract_lane 2 (local.get $sum)) (f32x4.extract_lane 3 (local.get $sum)))))
 
+  ;; bytes of the 4-blocks the sum takes before the final block: ((V − 1) & −4)·4, so that where V is a multiple of 4
+  ;; the final block is the last whole one and the sum stops before it
+  (func $wholeBytes (param $V i32) (result i32)
+    (i32.shl (i32.and (i32.sub (local.get $V) (i32.const 1)) (i32.const -4)) (i32.const 2)))
+
   ;; the lanes of the final block past the last whole block (all of them where V is a multiple of 4)
   (func $freshLanes (param $V i32) (result v128)
     (i32x4.ge_s (v128.const i32x4 0 1 2 3)
@@ -77,11 +82,9 @@
   ;; m_r → mx[r], s_r → sum[r] for N rows of z
   (func (export "stats") (param $z i32) (param $N i32) (param $V i32) (param $mx i32) (param $sum i32)
     (local $r i32) (local $row i32) (local $whole i32) (local $lastBlock i32) (local $fresh v128) (local $m f32)
-    (local.set $whole (i32.shl (i32.and (local.get $V) (i32.const -4)) (i32.const 2)))
+    (local.set $whole (call $wholeBytes (local.get $V)))
     (local.set $lastBlock (i32.shl (i32.sub (local.get $V) (i32.const 4)) (i32.const 2)))
     (local.set $fresh (call $freshLanes (local.get $V)))
-    ;; where V is a multiple of 4 the final block is the last whole one: the sum stops before it
-    (if (i32.eqz (i32.and (local.get $V) (i32.const 3))) (then (local.set $whole (local.get $lastBlock))))
     (local.set $row (local.get $z))
     (block $done
       (loop $rows
@@ -98,10 +101,9 @@
   (func (export "grad") (param $z i32) (param $targets i32) (param $dy i32) (param $N i32) (param $V i32) (param $dz i32)
     (local $r i32) (local $o i32) (local $row i32) (local $out i32) (local $whole i32) (local $lastBlock i32)
     (local $fresh v128) (local $m v128) (local $scale v128) (local $t i32) (local $d f32) (local $at i32)
-    (local.set $whole (i32.shl (i32.and (local.get $V) (i32.const -4)) (i32.const 2)))
+    (local.set $whole (call $wholeBytes (local.get $V)))
     (local.set $lastBlock (i32.shl (i32.sub (local.get $V) (i32.const 4)) (i32.const 2)))
     (local.set $fresh (call $freshLanes (local.get $V)))
-    (if (i32.eqz (i32.and (local.get $V) (i32.const 3))) (then (local.set $whole (local.get $lastBlock))))
     (local.set $row (local.get $z))
     (local.set $out (local.get $dz))
     (block $done

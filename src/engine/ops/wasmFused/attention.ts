@@ -53,7 +53,7 @@ function rowParts(backend: WasmBackendLike, rows: number, T: number, S: number, 
 
 /**
  * The causal softmax of `rows` rows of S scores at byte address x into y (which may be x), T queries per group
- * (see above), with the SIMD module split over the kernel threads; only where softmaxModuleOn.
+ * (see above), with the SIMD module split over the kernel threads; only where softmaxSimdActive.
  */
 export function softmaxRows(backend: WasmBackendLike, x: number, y: number, rows: number, T: number, S: number, scale: number): void {
   simd.run(
@@ -61,11 +61,6 @@ export function softmaxRows(backend: WasmBackendLike, x: number, y: number, rows
     'causalSoftmax',
     rowParts(backend, rows, T, S, (r0, n) => [x + 4 * r0 * S, y + 4 * r0 * S, n, T, S, scale]),
   );
-}
-
-/** Whether the SIMD module runs on this backend. */
-export function softmaxModuleOn(backend: WasmBackendLike): boolean {
-  return simd.on(backend) !== null;
 }
 
 function causalSoftmax({ inputs, backend, attrs }: WasmKernelArgs): tf.TensorInfo {

@@ -18,8 +18,8 @@
 import * as tf from '../../tf';
 import { bmmKernelActive, runBmm } from '../bmm';
 import { heapOffset, registerWasm, type WasmKernelArgs } from '../wasmKernels';
-import { copyRows, headsModuleOn } from './heads';
-import { softmaxModuleOn, softmaxRows } from './attention';
+import { copyRows, headsSimdActive } from './heads';
+import { softmaxRows, softmaxSimdActive } from './attention';
 
 const KERNEL = 'SgpCachedAttention';
 
@@ -55,11 +55,9 @@ export function registerCachedAttention(): void {
   registerWasm([[KERNEL, cachedAttentionKernel]]);
 }
 
-/** Whether the kernel runs on the active backend (the wasm backend with its SIMD modules). */
+/** Whether the kernel runs on the active backend: wasm with the SIMD modules it calls. */
 export function cachedAttentionActive(): boolean {
-  if (tf.getBackend() !== 'wasm' || !bmmKernelActive()) return false;
-  const be = tf.backend() as unknown as Parameters<typeof headsModuleOn>[0];
-  return headsModuleOn(be) && softmaxModuleOn(be);
+  return bmmKernelActive() && softmaxSimdActive() && headsSimdActive();
 }
 
 /**

@@ -59,38 +59,32 @@ function crossEntropy({ inputs, backend }: WasmKernelArgs): tf.TensorInfo {
   const { logits, targets } = inputs;
   const [N, V] = dims(logits, targets);
   const out = backend.makeOutput([N], 'float32'); // (N)
-  if (V >= 4 && simd.on(backend)) {
-    const stats = backend.wasm._malloc(8 * N); // each row's maximum (N), then its sum of exponentials (N)
-    try {
+  // The rows' maxima (N) then sums of exponentials (N) from the SIMD module, or row by row below.
+  const stats = V >= 4 && simd.on(backend) ? backend.wasm._malloc(8 * N) : 0;
+  try {
+    if (stats) {
       const Z = heapOffset(backend, logits);
       simd.run(
         backend,
         'stats',
         rowParts(backend, N, V).map(([r0, n]) => [Z + 4 * r0 * V, n, V, stats + 4 * r0, stats + 4 * (N + r0)]),
       );
-      // Views after the allocation (which can grow the heap).
-      const [Zv, L] = views(backend, logits, out);
-      const S = new Float32Array(Zv.buffer, stats, 2 * N);
-      const ids = intView(backend, targets);
-      for (let r = 0; r < N; r++) {
-        const t = ids[r];
-        L[r] = t < 0 || t >= V ? 0 : -(Zv[r * V + t] - S[r] - Math.log(S[N + r]));
+    }
+    // Views after the allocation (which can grow the heap).
+    const [Z, L] = views(backend, logits, out);
+    const S = stats ? new Float32Array(Z.buffer, stats, 2 * N) : null;
+    const ids = intView(backend, targets);
+    for (let r = 0; r < N; r++) {
+      const t = ids[r];
+      if (t < 0 || t >= V) {
+        L[r] = 0;
+        continue;
       }
-    } finally {
-      backend.wasm._free(stats);
+      const [mx, sum] = S ? [S[r], S[N + r]] : maxAndSum(Z, r * V, V);
+      L[r] = -(Z[r * V + t] - mx - Math.log(sum));
     }
-    return out;
-  }
-  const [Z, L] = views(backend, logits, out);
-  const ids = intView(backend, targets);
-  for (let r = 0; r < N; r++) {
-    const t = ids[r];
-    if (t < 0 || t >= V) {
-      L[r] = 0;
-      continue;
-    }
-    const [mx, sum] = maxAndSum(Z, r * V, V);
-    L[r] = -(Z[r * V + t] - mx - Math.log(sum));
+  } finally {
+    if (stats) backend.wasm._free(stats);
   }
   return out;
 }

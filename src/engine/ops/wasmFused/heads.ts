@@ -24,14 +24,14 @@ interface HeadsExports {
 
 const simd = new WasmKernelModule<HeadsExports>(WASM_BASE64);
 
-/** Whether the module runs on this backend (for the kernels that need copyRows: no JavaScript path). */
-export function headsModuleOn(backend: WasmBackendLike): boolean {
-  return simd.on(backend) !== null;
+/** Whether the SIMD module runs on the active backend (copyRows has no JavaScript path). */
+export function headsSimdActive(): boolean {
+  return simd.get() !== null;
 }
 
 /**
  * `rows` rows of n floats from byte address src to dst, row r at src + 4·r·srcStride and dst + 4·r·dstStride:
- * one call, on this thread (small copies: a position's keys or values).
+ * one call, on this thread (small copies: a position's keys or values); only where headsSimdActive.
  */
 export function copyRows(backend: WasmBackendLike, src: number, dst: number, rows: number, n: number, srcStride: number, dstStride: number): void {
   simd.run(backend, 'copyRows', [[src, dst, rows, n, srcStride, dstStride]]);
