@@ -156,6 +156,28 @@ describe('pretraining on the GPU backends (software adapters here)', () => {
       }),
     600_000,
   );
+
+  it(
+    'on a slow GPU (seconds a step) Stop takes effect at the end of the step under way, not after ten queued steps',
+    () =>
+      // ~2 s a step on the software WebGL adapter: the device, not the loop, sets the pace.
+      withPage(app, '?backend=webgl&layers=4&heads=4&embd=128&block=64&batch=12&eval=0', async ({ page, errors }) => {
+        await ready(page);
+        await createModel(page);
+        await startPretraining(page, 100_000);
+        await page.waitForFunction(() => Number(document.querySelector('[data-testid=pretrain-progress]')?.textContent?.match(/Step (\d+)/)?.[1]) >= 3, null, {
+          timeout: 300_000,
+        });
+        const shown = await progressStep(page);
+        await page.click('[data-testid=pretrain-stop]');
+        await page.waitForSelector('[data-testid=pretrain-start]:not([disabled])', { timeout: 300_000 });
+        // The step under way ends the run (one more, where the click fell between a step's read-back and the
+        // page's update); the steps a GPU loop had queued ahead (10 or more) would show here.
+        expect(await progressStep(page)).toBeLessThanOrEqual(shown + 2);
+        expect(errors).toEqual([]);
+      }),
+    400_000,
+  );
 });
 
 describe('backends', () => {

@@ -71,6 +71,27 @@ describe.each(TEST_BACKENDS)('Trainer on %s', (backend) => {
     model.dispose();
   });
 
+  it('reads back before more than maxQueuedMs of steps (by the measured step time) would be queued', async () => {
+    const { config, train } = tinySetup();
+    const model = GPT.create(config, 6);
+    let readbacks = 0;
+    const trainer = new Trainer(model, { seed: 6, checkDevice: async () => void readbacks++ });
+    // Neither the step count nor the time would read back before the end.
+    const spec = { steps: 6, batchSize: 2, schedule: constant(1e-3), train, logEvery: 1000, readbackMs: 3_600_000, readbackMinSteps: 10 };
+    const seen: number[] = [];
+    await trainer.run({ ...spec, maxQueuedMs: 0 }, { onStep: (m) => seen.push(m.step) });
+    expect(readbacks).toBe(6); // no time to spare: every step
+    expect(seen).toEqual([0, 1, 2, 3, 4, 5]);
+    readbacks = 0;
+    await trainer.run({ ...spec, maxQueuedMs: 3_600_000 });
+    expect(readbacks).toBe(2); // after the first step (to measure one), then an hour's worth fits: at the end
+    readbacks = 0;
+    await trainer.run(spec);
+    expect(readbacks).toBe(1); // no bound: at the end only
+    trainer.dispose();
+    model.dispose();
+  });
+
   it('runs work between steps where it is due, after that step is reported, without changing the training', async () => {
     const { config, train } = tinySetup();
     const spec = { steps: 6, batchSize: 4, schedule: constant(1e-2), train, logEvery: 1000 };

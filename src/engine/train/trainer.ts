@@ -18,6 +18,7 @@ import { createRng, type Rng } from '../random';
 import { sumOfSquares } from '../ops/sum';
 import { EngineError } from '../errors';
 import { makeYielder } from '../yielder';
+import { readbackDue } from './readback';
 import { AdamW, DEFAULT_ADAMW, StepGuard, type AdamWConfig, type SavedSlot } from './adamw';
 import { evaluate as evaluateBatches, batchTensors } from './evaluate';
 import { packStepStats, readStepStats } from './stepStats';
@@ -61,9 +62,16 @@ export interface TrainSpec {
   readbackMs?: number;
   /**
    * With readbackMs: read back only once this many steps are also pending (whichever comes later). GPU
-   * backends pass ~10, so a fast GPU reads back every ~250 ms and a slow one every 10 steps, never every step.
+   * backends pass ~10, so a fast GPU reads back every ~250 ms or 10 steps, not every step (a slow one is
+   * bounded by maxQueuedMs instead).
    */
   readbackMinSteps?: number;
+  /**
+   * Never queue more than about this many milliseconds of steps on the device (by the time a step took at the
+   * last read-back): GPU backends pass 250, so Pause and Stop take effect within that much queued work, even
+   * on a device that needs seconds a step. See readback.ts.
+   */
+  maxQueuedMs?: number;
   /** Measure each group's weight norm at every read-back (the page's diagnostics; a few reductions each time). */
   weightNorms?: boolean;
 }
@@ -231,6 +239,8 @@ export class Trainer {
     let lastLoss = NaN;
     let lastEval: EvalMetrics | undefined;
     let lastFlush = performance.now();
+    // The time a step took at the last read-back (the device's pace, once it is the bottleneck).
+    let measuredMsPerStep: number | undefined;
     let stepsSinceFlush = 0;
     let tokensSinceFlush = 0;
 
@@ -254,6 +264,7 @@ export class Trainer {
       const elapsed = Math.max(now - lastFlush, 1e-3);
       const tokensPerSec = (tokensSinceFlush / elapsed) * 1000;
       const msPerStep = elapsed / stepsSinceFlush;
+      measuredMsPerStep = msPerStep;
       lastFlush = now;
       stepsSinceFlush = 0;
       tokensSinceFlush = 0;
@@ -330,9 +341,9 @@ export class Trainer {
         pending.push({ step, lr, stats, names });
         stepsSinceFlush++;
         tokensSinceFlush += tokens;
-        const due = spec.readbackMs !== undefined && performance.now() - lastFlush >= spec.readbackMs && pending.length >= (spec.readbackMinSteps ?? 1);
+        const due = readbackDue({ ...spec, logEvery }, pending.length, performance.now() - lastFlush, measuredMsPerStep);
         const pause = cb.between?.due(step + 1) ?? false;
-        if (pending.length >= logEvery || due || pause || step === end - 1) await flush();
+        if (due || pause || step === end - 1) await flush();
         if (pause) {
           await cb.between!.run(step + 1);
           // Time spent between steps is not training time.

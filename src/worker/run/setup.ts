@@ -37,11 +37,13 @@ export async function setUpRun(ctx: RunContext, r: RunRequest, startStep: number
   if (startStep === 0) trainer.reseed(runSeed(r.seed, r.fromSnapshot, trainer.globalStep));
   return {
     ...(r.phase === 'pretrain' ? pretrainSpec(r, data.corpusData!) : finetuneSpec(r, data.pairsData!, tokenizer, r.forgetting ? data.corpusData : null)),
-    // Metrics go to the page by time, not by step count; on a GPU never more often than every 10 steps (a
-    // slow one then reads back every 10 steps).
+    // Metrics go to the page by time, not by step count; on a GPU not more often than every 10 steps, and
+    // never with more than a quarter second of steps queued (on a slow device, every step), so that Pause and
+    // Stop take effect at the end of the step under way, not after ten more.
     logEvery: 1_000_000,
     readbackMs: READBACK_MS,
     readbackMinSteps: ctx.fixedShape() ? 10 : 1,
+    maxQueuedMs: ctx.fixedShape() ? READBACK_MS : undefined,
     weightNorms: true, // for the diagnostics charts
   };
 }
