@@ -25,6 +25,26 @@ describe('generateBatch', () => {
     model.dispose();
   });
 
+  it('reads the positions every prompt covers in its first pass (one pass, not one each), with the same replies', async () => {
+    const model = GPT.create(config, 7);
+    const long = [
+      [1, 2, 3, 4, 5],
+      [6, 7, 8],
+      [9, 1, 2, 3],
+      [4, 5, 6, 7, 8, 9, 1, 2],
+    ]; // the shortest: 3 tokens
+    const opts = { maxNewTokens: 6, temperature: 1, seed: 3, topK: 5 };
+    const widths: number[] = [];
+    const decode = model.decode.bind(model);
+    model.decode = (idx, past) => (widths.push(idx.shape[1]), decode(idx, past));
+    const batch = await generateBatch(model, long, opts);
+    model.decode = decode;
+    // 3 positions at once, then one per pass up to the context (8), then the window slides (no decode).
+    expect(widths).toEqual([3, 1, 1, 1, 1, 1]);
+    expect(batch).toEqual(await Promise.all(long.map((p, i) => generate(model, p, { ...opts, seed: opts.seed + i }))));
+    model.dispose();
+  });
+
   it('stops each row at its own stop sequence, in any number of passes per chunk of rows', async () => {
     const model = GPT.create(config, 5);
     const stop = [3];

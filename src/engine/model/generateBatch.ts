@@ -5,7 +5,8 @@
  *
  * Lockstep without padding: at pass t every row feeds its token at position t — its prompt's token while
  * t is inside its prompt, else the token it drew last — so every row sits at the same position and sees
- * exactly its own tokens, as `generate` would show it. A row draws a token once its prompt is consumed,
+ * exactly its own tokens, as `generate` would show it. The first pass feeds the positions every prompt
+ * covers at once (as `generate` feeds a whole prompt): a quiz's prompts then cost one pass, not one each. A row draws a token once its prompt is consumed,
  * with its own seeded Rng (prompt i: seed + i, as sampleReplies has always done), so each reply equals
  * the one `generate` gives that prompt alone. Past the context the window slides, as in `generate`: every
  * unfinished row's last blockSize tokens go through the model at once (all rows are at the same position,
@@ -69,9 +70,12 @@ export async function generateBatch(model: GPT, prompts: ArrayLike<number>[], op
     // Prompts longer than the context go to generate (it crops them and slides from the start), as do replies of no tokens.
     for (const row of rows)
       if (row.prompt.length > blockSize || opts.maxNewTokens === 0) finish(row, await generate(model, prompts[row.index], { ...opts, seed: seed + row.index }));
+    // The first pass reads the positions every row's prompt covers (the shortest prompt's) in one go, as
+    // generate reads a whole prompt: one forward with R × lead rows instead of lead forwards of R.
+    const lead = rows.reduce((m, r) => Math.min(m, r.prompt.length), blockSize);
     let cache: KVCache | null = null;
     try {
-      for (let t = 0; rows.some((r) => !r.done); t++) {
+      for (let t = lead - 1; rows.some((r) => !r.done); t++) {
         await yieldNow();
         if (opts.signal?.aborted) {
           for (const row of rows) if (!row.done) finish(row, { ids: row.out, reason: 'aborted' });
@@ -80,12 +84,13 @@ export async function generateBatch(model: GPT, prompts: ArrayLike<number>[], op
         let active = rows;
         let logitsT: tf.Tensor2D;
         if (t < blockSize) {
-          // Within the context: one new position for every row, on the cache.
+          // Within the context: the new positions (from the cache's length to t) for every row, on the cache.
+          const from = cache ? t : 0;
           const input = tf.tensor2d(
-            rows.map((r) => tokenAt(r, t)),
-            [rows.length, 1],
+            rows.flatMap((r) => Array.from({ length: t + 1 - from }, (_, i) => tokenAt(r, from + i))),
+            [rows.length, t + 1 - from],
             'int32',
-          ); // (R, 1)
+          ); // (R, 1), or (R, lead) at the first pass
           const res = model.decode(input, cache);
           input.dispose();
           disposeCache(cache);
