@@ -11,6 +11,7 @@ import { PRESETS, type PresetName } from '../../src/engine/model/config';
 import { createRng } from '../../src/engine/random';
 import { corpusSource } from '../../src/engine/data/sources';
 import { Trainer } from '../../src/engine/train/trainer';
+import { pageReadback } from '../../src/engine/train/readback';
 import type { BackendName } from '../../src/worker/protocol';
 
 const counts = { dispatches: 0, submits: 0, uploads: 0, writes: 0, readbacks: 0 };
@@ -42,7 +43,7 @@ export interface BenchOptions {
   batch: number;
   steps: number;
   warmup: number;
-  /** Read statistics back every N steps (1 = every step) or by time (the worker's setting). */
+  /** Read statistics back every step, or by time (the worker's rule, pageReadback). */
   readbackMs?: number;
 }
 
@@ -59,7 +60,7 @@ async function bench(o: BenchOptions) {
     batchSize: o.batch,
     schedule: { kind: 'constant', lr: 1e-4 } as const,
     train: corpusSource(ids, config.blockSize),
-    ...(o.readbackMs !== undefined ? { logEvery: 1_000_000, readbackMs: o.readbackMs, readbackMinSteps: o.backend === 'wasm' ? 1 : 10 } : {}),
+    ...(o.readbackMs !== undefined ? { ...pageReadback(o.backend !== 'wasm'), readbackMs: o.readbackMs } : {}),
   };
   await trainer.run(spec);
   for (const k of Object.keys(counts) as (keyof typeof counts)[]) counts[k] = 0;
@@ -75,7 +76,7 @@ async function bench(o: BenchOptions) {
     batch: o.batch,
     blockSize: config.blockSize,
     steps: o.steps,
-    readback: o.readbackMs === undefined ? 'every step' : `every ${o.readbackMs} ms${o.backend === 'wasm' ? '' : ', ≥ 10 steps'}`,
+    readback: o.readbackMs === undefined ? 'every step' : `every ${o.readbackMs} ms${o.backend === 'wasm' ? '' : ', ≥ 10 steps, ≤ 250 ms queued'}`,
     msPerStep: ms,
     tokensPerSec: (o.batch * config.blockSize * 1000) / ms,
     dispatchesPerStep: per(counts.dispatches),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { queuedStepsCap, readbackDue } from '../../src/engine/train/readback';
+import { pageReadback, queuedStepsCap, readbackDue } from '../../src/engine/train/readback';
 
 describe('when the trainer reads back', () => {
   it('caps the queued steps by the time a step took (at least one; one before any is measured)', () => {
@@ -11,8 +11,8 @@ describe('when the trainer reads back', () => {
     expect(queuedStepsCap(250, NaN)).toBe(1);
   });
 
-  it('a GPU rule: every 250 ms and 10 steps, but never more than 250 ms of steps queued', () => {
-    const gpu = { logEvery: 1_000_000, readbackMs: 250, readbackMinSteps: 10, maxQueuedMs: 250 };
+  it("the page's GPU rule: every 250 ms and 10 steps, but never more than 250 ms of steps queued", () => {
+    const gpu = pageReadback(true);
     // A slow device (2 s a step): every step, though neither 10 steps nor (in the loop's own time) 250 ms passed.
     expect(readbackDue(gpu, 1, 30, 2000)).toBe(true);
     // Before the first read-back: after the first step (its time is not known yet).
@@ -24,7 +24,14 @@ describe('when the trainer reads back', () => {
     expect(readbackDue(gpu, 50, 100, 5)).toBe(true);
   });
 
-  it('without a queue bound: by step count, or by time once enough steps are pending (the CPU rules)', () => {
+  it("the page's CPU rule: every 250 ms, whatever a step takes (its steps are done when they return: nothing is queued)", () => {
+    const cpu = pageReadback(false);
+    expect(readbackDue(cpu, 1, 249, 2000)).toBe(false);
+    expect(readbackDue(cpu, 1, 250, 2000)).toBe(true);
+    expect(readbackDue(cpu, 40, 100, 2)).toBe(false);
+  });
+
+  it('without a queue bound: by step count, or by time once enough steps are pending', () => {
     expect(readbackDue({ logEvery: 1 }, 1, 0, undefined)).toBe(true);
     expect(readbackDue({ logEvery: 5 }, 4, 1e9, 1e9)).toBe(false);
     expect(readbackDue({ logEvery: 1_000_000, readbackMs: 250 }, 1, 250, 1e9)).toBe(true);

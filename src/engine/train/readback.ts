@@ -35,3 +35,14 @@ export function readbackDue(rule: ReadbackRule, pending: number, sinceMs: number
   if (rule.maxQueuedMs !== undefined && pending >= queuedStepsCap(rule.maxQueuedMs, msPerStep)) return true;
   return rule.readbackMs !== undefined && sinceMs >= rule.readbackMs && pending >= (rule.readbackMinSteps ?? 1);
 }
+
+/** The page's read-backs: about four times a second (the charts redraw no faster). */
+export const READBACK_MS = 250;
+
+/**
+ * The page's rule (the worker's runs, and the browser benchmark that measures them): by time, and on a GPU not
+ * before 10 steps are pending (each read-back stalls its pipeline) nor after a quarter second of steps is queued.
+ */
+export function pageReadback(gpu: boolean): ReadbackRule {
+  return { logEvery: 1_000_000, readbackMs: READBACK_MS, readbackMinSteps: gpu ? 10 : 1, maxQueuedMs: gpu ? READBACK_MS : undefined };
+}

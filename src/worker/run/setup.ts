@@ -8,11 +8,9 @@ import { EngineError } from '../../engine/errors';
 import { trainableAt } from '../../engine/train/freeze';
 import type { TrainSpec } from '../../engine/train/trainer';
 import { finetuneSpec, pretrainSpec, runSeed } from '../../engine/train/specs';
+import { pageReadback } from '../../engine/train/readback';
 import type { RunRequest } from '../protocol';
 import type { RunContext } from './context';
-
-/** Read statistics back about four times a second, not every step (a GPU→CPU sync stalls the GPU). */
-const READBACK_MS = 250;
 
 /** Prepare the model and optimizer for the run (or its resumption at `startStep`); returns its spec. */
 export async function setUpRun(ctx: RunContext, r: RunRequest, startStep: number): Promise<TrainSpec> {
@@ -40,10 +38,7 @@ export async function setUpRun(ctx: RunContext, r: RunRequest, startStep: number
     // Metrics go to the page by time, not by step count; on a GPU not more often than every 10 steps, and
     // never with more than a quarter second of steps queued (on a slow device, every step), so that Pause and
     // Stop take effect at the end of the step under way, not after ten more.
-    logEvery: 1_000_000,
-    readbackMs: READBACK_MS,
-    readbackMinSteps: ctx.fixedShape() ? 10 : 1,
-    maxQueuedMs: ctx.fixedShape() ? READBACK_MS : undefined,
+    ...pageReadback(ctx.fixedShape()),
     weightNorms: true, // for the diagnostics charts
   };
 }
