@@ -220,9 +220,30 @@ export async function untilRunEnds(page: Page, action: () => Promise<unknown>, t
   await runEndedSince(page, before, timeout);
 }
 
-/** Wait until more than `before` runs have ended (`before` read with runsEnded before the run started). */
-export const runEndedSince = (page: Page, before: number, timeout = 180_000) =>
-  page.waitForFunction((n) => Number(document.querySelector('.app')?.getAttribute('data-runs-ended')) > n, before, { timeout });
+/**
+ * Wait until more than `before` runs have ended (`before` read with runsEnded before the run started). The page
+ * says when (a MutationObserver on the app's count); nothing polls. A predicate polled every animation frame (as
+ * waitForFunction does by default) makes the page draw 60 frames a second for as long as the run lasts: on a
+ * 2-core machine that takes CPU from the training it waits for, and from the times scripts read around it.
+ */
+export const runEndedSince = (page: Page, before: number, timeout = 180_000): Promise<void> =>
+  // A string, not a function: tsx (the scripts' loader) would wrap a function's inner arrows in a helper the page lacks.
+  page.evaluate(`new Promise((done, fail) => {
+    const n = ${Number(before)};
+    const count = () => Number(document.querySelector('.app')?.getAttribute('data-runs-ended') ?? 0);
+    if (count() > n) return done();
+    const observer = new MutationObserver(() => {
+      if (count() <= n) return;
+      observer.disconnect();
+      clearTimeout(timer);
+      done();
+    });
+    const timer = setTimeout(() => {
+      observer.disconnect();
+      fail(new Error('no run ended within ${Number(timeout)} ms (runs ended: ' + count() + ', waiting for more than ' + n + ')'));
+    }, ${Number(timeout)});
+    observer.observe(document.body, { subtree: true, attributes: true, attributeFilter: ['data-runs-ended'] });
+  })`);
 
 /** Wait until no run is going (idle, paused or ended): the app's run status, not a button. */
 export const runStopped = (page: Page, timeout = 60_000) =>

@@ -5,6 +5,7 @@
  * state; the times are read on the way, for the script to print.
  */
 import type { Page } from 'playwright-core';
+import { runEndedSince, runsEnded } from './harness';
 
 export interface Box {
   top: number;
@@ -32,8 +33,6 @@ export interface Moment {
 
 /** The lesson's own loss chart (the lab's panels under "All settings" hold none). */
 export const LESSON_CHART = '[data-testid=lesson-mode] .chart-panel';
-
-const runsEnded = (page: Page) => page.evaluate(() => Number(document.querySelector('.app')?.getAttribute('data-runs-ended') ?? 0));
 
 /** An element's box relative to the document (not the viewport), so that scrolling does not change it. */
 export const pageBox = (page: Page, selector: string): Promise<Box> =>
@@ -74,7 +73,7 @@ export async function teachingMoment(page: Page, lang: 'en' | 'zh', url?: string
   const before = await runsEnded(page);
   const t1 = Date.now();
   await page.click('[data-testid=lesson-finetune]');
-  await page.waitForFunction((n) => Number(document.querySelector('.app')?.getAttribute('data-runs-ended')) > n, before, { timeout: 900_000 });
+  await runEndedSince(page, before, 900_000);
   const finetuneMs = Date.now() - t1;
   const steps = Number((await page.textContent('[data-testid=lesson-progress]'))?.match(/(\d+)\D+(\d+)/)?.[2] ?? NaN);
 
