@@ -18,7 +18,7 @@ import { createRng, type Rng } from '../random';
 import { sumOfSquares } from '../ops/sum';
 import { EngineError } from '../errors';
 import { makeYielder } from '../yielder';
-import { readbackDue } from './readback';
+import { readbackDue, type ReadbackRule } from './readback';
 import { AdamW, DEFAULT_ADAMW, StepGuard, type AdamWConfig, type SavedSlot } from './adamw';
 import { evaluate as evaluateBatches, batchTensors } from './evaluate';
 import { packStepStats, readStepStats } from './stepStats';
@@ -230,6 +230,7 @@ export class Trainer {
     validateSchedule(spec.schedule);
     this.trainSource(spec.adaptersOnly);
     const logEvery = Math.max(1, spec.logEvery ?? 1);
+    const readback: ReadbackRule = { logEvery, readbackMs: spec.readbackMs, readbackMinSteps: spec.readbackMinSteps, maxQueuedMs: spec.maxQueuedMs };
     const evalEvery = spec.evalEvery ?? 0;
     const evalIters = spec.evalIters ?? 10;
     const pending: Pending[] = [];
@@ -341,7 +342,7 @@ export class Trainer {
         pending.push({ step, lr, stats, names });
         stepsSinceFlush++;
         tokensSinceFlush += tokens;
-        const due = readbackDue({ ...spec, logEvery }, pending.length, performance.now() - lastFlush, measuredMsPerStep);
+        const due = readbackDue(readback, pending.length, performance.now() - lastFlush, measuredMsPerStep);
         const pause = cb.between?.due(step + 1) ?? false;
         if (due || pause || step === end - 1) await flush();
         if (pause) {
