@@ -5,7 +5,8 @@
  * closed whatever happens (`withPage`).
  */
 import { describe, expect, it } from 'vitest';
-import { createModel, progressStep, ready, startPretraining, withPage, untilRunEnds } from './harness';
+import { createModel, progressStep, ready, runEndedSince, runsEnded, startPretraining, withPage, untilRunEnds } from './harness';
+import { lessonQuery } from './lessonRun';
 import { appForFile } from './appForFile';
 import { PRESETS } from '../../src/engine/model/config';
 import { spawnSync } from 'node:child_process';
@@ -164,6 +165,34 @@ describe('the lesson from a starter model', () => {
         expect(errors).toEqual([]);
       }),
     1_000_000,
+  );
+
+  it(
+    "Stop while the fine-tune's answers are scored ends the run at once: no quiz, and the lesson offers the fine-tune again",
+    () =>
+      withPage(app, lessonQuery('en'), async ({ page, errors }) => {
+        await page.waitForSelector('[data-testid=lesson-starter]:not([disabled])', { timeout: 120_000 });
+        await page.click('[data-testid=lesson-starter]');
+        await page.waitForSelector('[data-testid=lesson-mode][data-step="2"]', { timeout: 120_000 });
+        await page.click('[data-testid=lesson-next]');
+        await page.waitForSelector('[data-testid=lesson-mode][data-step="3"]');
+        const before = await runsEnded(page);
+        await page.click('[data-testid=lesson-finetune]');
+        // After the last step the two models answer 880 questions (seconds here, a minute on a slow device).
+        await page.waitForFunction(() => /scoring/.test(document.querySelector('[data-testid=lesson-progress]')?.textContent ?? ''), null, {
+          timeout: 300_000,
+        });
+        await page.click('[data-testid=lesson-stop]');
+        await runEndedSince(page, before, 60_000);
+        await page.waitForSelector('[data-testid=lesson-finetune]:not([disabled])');
+        // Nothing half-scored is shown: the quiz step asks for a fine-tune that ends.
+        await page.click('[data-testid=lesson-next]');
+        await page.waitForSelector('[data-testid=lesson-mode][data-step="4"]');
+        expect(await page.locator('[data-testid=quiz-view]').count()).toBe(0);
+        expect(await page.textContent('[data-testid=lesson-mode]')).toContain('The quiz appears when a fine-tune');
+        expect(errors).toEqual([]);
+      }),
+    600_000,
   );
 
   it(

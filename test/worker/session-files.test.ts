@@ -187,6 +187,37 @@ describe('fine-tuning', () => {
     expect(gone.error.message).toMatch(/no longer kept/);
   });
 
+  it('Stop while the answers are scored ends the run at once, without a score; Pause there changes nothing', async () => {
+    const h = harness();
+    await h.ready();
+    await h.train(pretrainRun('pre', { steps: 10 }));
+    h.send({ type: 'setPairs', name: 'verse-qa', pairs: PAIRS, valFraction: 0.25, responseOnly: true, heldout: [], quiz: null });
+    await h.next('pairsInfo');
+
+    // Pause after the last step: the scoring goes on and the run ends done, with its score.
+    let from = h.events.length;
+    let ended = h.train(finetuneRun('paused'));
+    await h.next('scoring', () => true, from);
+    h.send({ type: 'pause' });
+    expect(await ended).toMatchObject({ status: 'done', stepsDone: 8 });
+    expect(h.all('dialogueScore', from)).toHaveLength(1);
+
+    // Stop: the scoring (long replies: 200 tokens each) ends within a pass; the run ends with its steps, unscored.
+    from = h.events.length;
+    ended = h.train(finetuneRun('stopped', { dialogueEval: { ...GREEDY, maxNewTokens: 200 } }));
+    await h.next('scoring', () => true, from);
+    h.send({ type: 'stop' });
+    expect(await ended).toMatchObject({ status: 'done', stepsDone: 8 });
+    expect(h.all('dialogueScore', from)).toEqual([]);
+    expect(h.errors()).toEqual([]);
+
+    // Nothing half-scored was kept: the next run scores both models in full.
+    from = h.events.length;
+    await h.train(finetuneRun('after', { dialogueEval: { ...GREEDY, maxNewTokens: 200 } }));
+    const score = h.all('dialogueScore', from)[0];
+    expect([score.model.prompts, score.snapshot!.prompts]).toEqual([4, 4]);
+  });
+
   it('a LoRA run’s adapters, exported alone, go back onto the model they were trained from', async () => {
     const h = harness();
     await h.ready();

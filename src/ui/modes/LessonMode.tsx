@@ -208,7 +208,7 @@ function FinetuneStep() {
       {run.steps > 0 && run.phase === 'finetune' && (
         <p className="small" data-testid="lesson-progress" aria-live="polite">
           {t('lessonMode.progress', { step: run.step, steps: run.steps })}
-          {/* After the last step (or Stop) the run scores its answers before it ends: say so, it can take a minute. */}
+          {/* After the last step (or Stop) the run scores its answers before it ends: say so, it can take a minute (Stop then ends it unscored). */}
           {scoring > 0 && <> · {t('runs.scoring', { n: scoring })}</>}
         </p>
       )}

@@ -16,4 +16,9 @@ export interface ActiveRun {
   ctl: AbortController;
   /** Why it was aborted: pause keeps the run resumable. */
   reason: 'pause' | 'stop' | null;
+  /**
+   * While a fine-tune's answers are scored (after its last step, or after a Stop during its steps): Stop aborts
+   * this too, and the run ends at once without a score (scoring can take a minute on a slow device).
+   */
+  scoring?: AbortController;
 }

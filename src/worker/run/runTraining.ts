@@ -57,7 +57,10 @@ export async function runTraining(ctx: RunContext, r: RunRequest, startStep: num
       });
     }
     const finishedFinetune = r.phase === 'finetune' && status !== 'paused';
-    if (finishedFinetune) await scoreRun(ctx, r);
+    if (finishedFinetune) {
+      active.scoring = new AbortController();
+      await scoreRun(ctx, r, active.scoring.signal);
+    }
     if (model.lora) {
       await owner.measureAdapters();
       post({ type: 'modelInfo', info: owner.info() });

@@ -13,21 +13,27 @@ import type { RunContext } from './context';
 /** Replies shown with a score, to say what its numbers mean. */
 const EXAMPLES = 6;
 
-/** Score the run's model and the snapshot on the held-out prompts and post both (nothing without prompts or settings). */
-export async function scoreRun(ctx: RunContext, r: RunRequest): Promise<void> {
+/**
+ * Score the run's model and the snapshot on the held-out prompts and post both (nothing without prompts or
+ * settings). Aborted by `signal` (Stop): nothing is posted or kept, and it returns within a forward pass.
+ */
+export async function scoreRun(ctx: RunContext, r: RunRequest, signal?: AbortSignal): Promise<void> {
   const { owner, data, post } = ctx;
   const settings = r.dialogueEval;
   const prompts = settings ? data.heldoutPrompts() : [];
   if (!settings || !prompts.length) return;
   const { model, tokenizer } = owner.require();
   post({ type: 'scoring', runId: r.runId, prompts: prompts.length });
-  const modelScore = await scoreDialogue(ctx, model, tokenizer, prompts, settings);
+  const modelScore = await scoreDialogue(ctx, model, tokenizer, prompts, settings, signal);
+  if (!modelScore) return;
   const key = JSON.stringify([prompts, settings, data.pairs?.quiz?.items.length ?? 0, data.pairs?.name]);
   const snapshot = owner.snapshot;
   if (snapshot && (owner.snapshotScore?.snapshot !== snapshot || owner.snapshotScore.key !== key)) {
     const before = owner.snapshotModel();
     try {
-      owner.snapshotScore = { snapshot, key, score: await scoreDialogue(ctx, before, tokenizer, prompts, settings) };
+      const score = await scoreDialogue(ctx, before, tokenizer, prompts, settings, signal);
+      if (!score) return;
+      owner.snapshotScore = { snapshot, key, score };
     } finally {
       before.dispose();
     }
@@ -35,12 +41,21 @@ export async function scoreRun(ctx: RunContext, r: RunRequest): Promise<void> {
   post({ type: 'dialogueScore', runId: r.runId, model: modelScore, snapshot: snapshot ? owner.snapshotScore!.score : null });
 }
 
-/** Reply to every held-out prompt and score the replies; with a quiz, answer it and score the knowledge. */
-async function scoreDialogue(ctx: RunContext, model: GPT, tokenizer: Tokenizer, prompts: string[], settings: SampleSettings): Promise<DialogueScore> {
-  const replies = await sampleReplies(model, tokenizer, prompts, settings);
+/** Reply to every held-out prompt and score the replies; with a quiz, answer it and score the knowledge. Null when aborted. */
+async function scoreDialogue(
+  ctx: RunContext,
+  model: GPT,
+  tokenizer: Tokenizer,
+  prompts: string[],
+  settings: SampleSettings,
+  signal?: AbortSignal,
+): Promise<DialogueScore | null> {
+  const replies = await sampleReplies(model, tokenizer, prompts, { ...settings, signal });
+  if (signal?.aborted) return null;
   const score = scoreReplies(replies, ctx.data.corpusWords());
   const quiz = ctx.data.pairs?.quiz;
-  const k = quiz ? await scoreQuiz(model, tokenizer, quiz) : null;
+  const k = quiz ? await scoreQuiz(model, tokenizer, quiz, { signal }) : null;
+  if (signal?.aborted) return null;
   return {
     format: score.format,
     words: score.words,

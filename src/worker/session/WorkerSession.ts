@@ -291,6 +291,11 @@ export class WorkerSession implements Handlers {
 
   private abortRun(reason: 'pause' | 'stop'): void {
     if (!this.active) return;
+    // A run whose answers are being scored has no steps left to pause at; Stop ends the scoring.
+    if (this.active.scoring) {
+      if (reason === 'stop') this.active.scoring.abort();
+      return;
+    }
     this.active.reason = reason;
     this.active.ctl.abort();
   }
