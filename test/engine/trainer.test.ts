@@ -315,6 +315,37 @@ describe.each(TEST_BACKENDS)('Trainer on %s', (backend) => {
     for (const [n, v] of whole.values) v.forEach((x, i) => expect(micro.values.get(n)![i]).toBeCloseTo(x, 5));
   });
 
+  it('Pause or Stop during an evaluation abandons it before the step, and on resume it runs again', async () => {
+    const { config, train, val } = tinySetup();
+    const model = GPT.create(config, 12);
+    const trainer = new Trainer(model, { seed: 12 });
+    const ctl = new AbortController();
+    let calls = 0;
+    // Pause arrives while the evaluation at step 4 reads its first source.
+    const slow = { ...val, evalBatches: (b: number, n: number) => (++calls === 3 && ctl.abort(), val.evalBatches(b, n)) };
+    const spec = {
+      steps: 8,
+      batchSize: 2,
+      schedule: constant(1e-3),
+      train,
+      evals: [
+        { name: 'a', source: slow },
+        { name: 'b', source: val },
+      ],
+      evalEvery: 2,
+      evalIters: 1,
+    };
+    const evals: number[] = [];
+    const res = await trainer.run(spec, { onEval: (e) => evals.push(e.step) }, ctl.signal);
+    expect(evals).toEqual([0, 2]); // step 4's evaluation is not reported
+    expect(res).toMatchObject({ stepsDone: 4, aborted: true }); // and step 4 is not taken
+    const resumed = await trainer.run({ ...spec, startStep: 4 }, { onEval: (e) => evals.push(e.step) });
+    expect(resumed.stepsDone).toBe(8);
+    expect(evals).toEqual([0, 2, 4, 6, 8]);
+    trainer.dispose();
+    model.dispose();
+  });
+
   it('evaluates the forgetting curve during fine-tuning without leaving tensors behind', async () => {
     const { tok, config, train, val } = tinySetup();
     const model = GPT.create(config, 10);

@@ -299,10 +299,18 @@ export class Trainer {
       if (failure) throw failure;
     };
 
-    const evaluate = async (step: number) => {
+    // Between steps the event loop runs (Pause, Stop, a chat request reach a worker even on wasm).
+    const yieldNow = makeYielder();
+
+    /** Evaluate every source and report; false (nothing reported) when Pause or Stop came in the meantime. */
+    const evaluate = async (step: number): Promise<boolean> => {
       const losses: Record<string, number> = {};
       const accuracy: Record<string, number> = {};
       for (const { name, source } of spec.evals ?? []) {
+        // Each source is a read-back of its own: Pause and Stop (through the event loop, as between steps) do not
+        // wait for the rest of the evaluation, seconds on a slow device.
+        await yieldNow();
+        if (signal?.aborted) return false;
         const r = await evaluateBatches(this.model, source.evalBatches(spec.batchSize, evalIters));
         losses[name] = r.loss;
         accuracy[name] = r.accuracy;
@@ -311,12 +319,11 @@ export class Trainer {
       cb.onEval?.(lastEval);
       // Evaluation time is not training time.
       lastFlush = performance.now();
+      return true;
     };
 
     let step = spec.startStep ?? 0;
     const end = Math.min(spec.stopAt ?? spec.steps, spec.steps);
-    // Between steps the event loop runs (Pause, Stop, a chat request reach a worker even on wasm).
-    const yieldNow = makeYielder();
     const keyOf = (set: TrainableSet) => JSON.stringify([...set.entries()]);
     try {
       for (; step < end; step++) {
@@ -334,7 +341,8 @@ export class Trainer {
         }
         if (evalEvery > 0 && step % evalEvery === 0 && spec.evals?.length) {
           await flush();
-          await evaluate(step);
+          // Cut short by Pause or Stop: before this step (on resume its evaluation runs again).
+          if (!(await evaluate(step))) break;
         }
         const lr = lrAt(spec.schedule, step);
         const { stats, tokens, names } = this.step(spec, trainable, lr);

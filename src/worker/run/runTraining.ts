@@ -100,7 +100,7 @@ function callbacks(ctx: RunContext, r: RunRequest, active: ActiveRun, metrics: M
       due: (n) => sampleDue(n) || autosaveDue(n),
       run: async (n) => {
         metrics.flush();
-        if (sampleDue(n)) await sampleForStrip(ctx, r, n);
+        if (sampleDue(n)) await sampleForStrip(ctx, r, n, active.ctl.signal);
         if (autosaveDue(n)) await postAutosave(ctx, r.runId, n);
       },
     },

@@ -8,8 +8,11 @@ import type { RunContext } from './context';
 /** Tokens of each strip sample. */
 const STRIP_TOKENS = 60;
 
-/** Sample from the current model (a fine-tune: a reply in the dialogue template) and post it. */
-export async function sampleForStrip(ctx: RunContext, r: RunRequest, step: number): Promise<void> {
+/**
+ * Sample from the current model (a fine-tune: a reply in the dialogue template) and post it. Pause or Stop
+ * (`signal`) cut it short: nothing is posted (a slow device takes seconds for its 60 tokens).
+ */
+export async function sampleForStrip(ctx: RunContext, r: RunRequest, step: number, signal?: AbortSignal): Promise<void> {
   const { model, tokenizer, trainer } = ctx.owner.require();
   const prompt = r.phase === 'finetune' ? renderPrompt(r.samplePrompt) : r.samplePrompt || '\n';
   const stop = r.phase === 'finetune' ? tokenizer.encode(DEFAULT_TEMPLATE.end).ids : undefined;
@@ -19,6 +22,8 @@ export async function sampleForStrip(ctx: RunContext, r: RunRequest, step: numbe
     seed: r.seed,
     fixedShape: ctx.fixedShape(),
     stop,
+    signal,
   });
+  if (out.reason === 'aborted') return;
   ctx.post({ type: 'sampleStrip', runId: r.runId, step, globalStep: trainer.globalStep, text: tokenizer.decode(out.ids) });
 }
