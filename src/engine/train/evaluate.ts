@@ -47,6 +47,36 @@ export async function evaluate(model: GPT, batches: Batch[]): Promise<{ loss: nu
   tf.dispose(pairs);
   const values = await stacked.data(); // sync point: once per evaluation
   stacked.dispose();
+  return weighted(batches, values);
+}
+
+/**
+ * The same, batch by batch — a read-back each, then `between` (a trip through the event loop) — so that an
+ * abort (Pause, Stop) does not wait for the rest, seconds a batch on a slow device. Null when aborted.
+ */
+export async function evaluateUnlessAborted(
+  model: GPT,
+  batches: Batch[],
+  signal: AbortSignal,
+  between: () => Promise<void>,
+): Promise<{ loss: number; accuracy: number } | null> {
+  if (batches.length === 0) return { loss: NaN, accuracy: NaN };
+  const values = new Float32Array(2 * batches.length);
+  for (let i = 0; i < batches.length; i++) {
+    await between();
+    if (signal.aborted) return null;
+    const pair = tf.tidy(() => {
+      const { x, y, w } = batchTensors(batches[i]);
+      return model.lossAndAccuracy(x, y, w); // (2)
+    });
+    values.set(await pair.data(), 2 * i); // sync point: once per batch
+    pair.dispose();
+  }
+  return weighted(batches, values);
+}
+
+/** Token-weighted means of per-batch (loss, accuracy) pairs. */
+function weighted(batches: Batch[], values: ArrayLike<number>): { loss: number; accuracy: number } {
   let loss = 0;
   let hits = 0;
   let count = 0;

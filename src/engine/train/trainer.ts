@@ -20,7 +20,7 @@ import { EngineError } from '../errors';
 import { makeYielder } from '../yielder';
 import { readbackDue, type ReadbackRule } from './readback';
 import { AdamW, DEFAULT_ADAMW, StepGuard, type AdamWConfig, type SavedSlot } from './adamw';
-import { evaluate as evaluateBatches, batchTensors } from './evaluate';
+import { evaluate as evaluateBatches, evaluateUnlessAborted, batchTensors } from './evaluate';
 import { packStepStats, readStepStats } from './stepStats';
 import { trainableAt, validatePlan, type FreezeOptions, type FreezePlan, type TrainableSet } from './freeze';
 import { lrAt, validateSchedule, type Schedule } from './schedule';
@@ -307,11 +307,11 @@ export class Trainer {
       const losses: Record<string, number> = {};
       const accuracy: Record<string, number> = {};
       for (const { name, source } of spec.evals ?? []) {
-        // Each source is a read-back of its own: Pause and Stop (through the event loop, as between steps) do not
-        // wait for the rest of the evaluation, seconds on a slow device.
-        await yieldNow();
-        if (signal?.aborted) return false;
-        const r = await evaluateBatches(this.model, source.evalBatches(spec.batchSize, evalIters));
+        // With a signal, batch by batch: Pause and Stop (through the event loop, as between steps) do not wait for
+        // the rest of the evaluation, seconds a batch on a slow device.
+        const batches = source.evalBatches(spec.batchSize, evalIters);
+        const r = signal ? await evaluateUnlessAborted(this.model, batches, signal, yieldNow) : await evaluateBatches(this.model, batches);
+        if (!r) return false;
         losses[name] = r.loss;
         accuracy[name] = r.accuracy;
       }
