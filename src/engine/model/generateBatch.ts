@@ -6,9 +6,9 @@
  * Lockstep without padding: at pass t every row feeds its token at position t — its prompt's token while
  * t is inside its prompt, else the token it drew last — so every row sits at the same position and sees
  * exactly its own tokens, as `generate` would show it. The first pass feeds the positions every prompt
- * covers at once (as `generate` feeds a whole prompt): a quiz's prompts then cost one pass, not one each. A row draws a token once its prompt is consumed,
- * with its own seeded Rng (prompt i: seed + i, as sampleReplies has always done), so each reply equals
- * the one `generate` gives that prompt alone. Past the context the window slides, as in `generate`: every
+ * covers at once (the shortest prompt's, as `generate` feeds a whole prompt): one pass for them, not one
+ * each. A row draws a token once its prompt is consumed, with its own seeded Rng (prompt i: seed + i, as
+ * sampleReplies has always done), so each reply equals the one `generate` gives that prompt alone. Past the context the window slides, as in `generate`: every
  * unfinished row's last blockSize tokens go through the model at once (all rows are at the same position,
  * so the windows are equally long).
  */
