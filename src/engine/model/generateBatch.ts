@@ -5,12 +5,12 @@
  *
  * Lockstep without padding: at pass t every row feeds its token at position t — its prompt's token while
  * t is inside its prompt, else the token it drew last — so every row sits at the same position and sees
- * exactly its own tokens, as `generate` would show it. The first pass feeds the positions every prompt
- * covers at once (the shortest prompt's, as `generate` feeds a whole prompt): one pass for them, not one
- * each. A row draws a token once its prompt is consumed, with its own seeded Rng (prompt i: seed + i, as
- * sampleReplies has always done), so each reply equals the one `generate` gives that prompt alone. Past the context the window slides, as in `generate`: every
- * unfinished row's last blockSize tokens go through the model at once (all rows are at the same position,
- * so the windows are equally long).
+ * exactly its own tokens, as `generate` would show it. On WebAssembly and the CPU the first pass feeds the
+ * positions every prompt covers at once (the shortest prompt's, as `generate` feeds a whole prompt): one pass
+ * for them, not one each. A row draws a token once its prompt is consumed, with its own seeded Rng (prompt i:
+ * seed + i, as sampleReplies has always done), so each reply equals the one `generate` gives that prompt
+ * alone. Past the context the window slides, as in `generate`: every unfinished row's last blockSize tokens
+ * go through the model at once (all rows are at the same position, so the windows are equally long).
  */
 import * as tf from '../tf';
 import { disposeCache, type GPT, type KVCache } from './gpt';
@@ -71,8 +71,10 @@ export async function generateBatch(model: GPT, prompts: ArrayLike<number>[], op
     for (const row of rows)
       if (row.prompt.length > blockSize || opts.maxNewTokens === 0) finish(row, await generate(model, prompts[row.index], { ...opts, seed: seed + row.index }));
     // The first pass reads the positions every row's prompt covers (the shortest prompt's) in one go, as
-    // generate reads a whole prompt: one forward with R × lead rows instead of lead forwards of R.
-    const lead = rows.reduce((m, r) => Math.min(m, r.prompt.length), blockSize);
+    // generate reads a whole prompt: one forward with R × lead rows instead of lead forwards of R. Not on the GPU
+    // backends, which compile their programs for each new shape: one position a pass, as always, there.
+    const gpu = tf.getBackend() === 'webgl' || tf.getBackend() === 'webgpu';
+    const lead = gpu ? 1 : rows.reduce((m, r) => Math.min(m, r.prompt.length), blockSize);
     let cache: KVCache | null = null;
     try {
       for (let t = lead - 1; rows.some((r) => !r.done); t++) {
