@@ -182,6 +182,8 @@ describe('the lesson from a starter model', () => {
         await page.waitForFunction(() => /scoring/.test(document.querySelector('[data-testid=lesson-progress]')?.textContent ?? ''), null, {
           timeout: 300_000,
         });
+        // The button says what Stop does now.
+        expect(await page.textContent('[data-testid=lesson-stop]')).toBe('Stop scoring (no quiz this time)');
         await page.click('[data-testid=lesson-stop]');
         await runEndedSince(page, before, 60_000);
         await page.waitForSelector('[data-testid=lesson-finetune]:not([disabled])');

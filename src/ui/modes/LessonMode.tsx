@@ -198,7 +198,8 @@ function FinetuneStep() {
     <>
       {active ? (
         <button type="button" data-testid="lesson-stop" onClick={stopRun}>
-          {t('lessonMode.stop')}
+          {/* While the answers are scored, Stop ends the run without them: say so on the button. */}
+          {scoring > 0 ? t('lessonMode.stopScoring') : t('lessonMode.stop')}
         </button>
       ) : (
         <button type="button" className="primary big" data-testid="lesson-finetune" disabled={!ready} onClick={() => startRun('finetune')}>
