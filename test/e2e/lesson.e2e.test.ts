@@ -182,8 +182,11 @@ describe('the lesson from a starter model', () => {
         await page.waitForFunction(() => /scoring/.test(document.querySelector('[data-testid=lesson-progress]')?.textContent ?? ''), null, {
           timeout: 300_000,
         });
-        // The button says what Stop does now.
+        // The button says what Stop does now; the lab's Pause (under All settings) has nothing left to pause.
         expect(await page.textContent('[data-testid=lesson-stop]')).toBe('Stop scoring (no quiz this time)');
+        await page.click('[data-testid=all-settings] > summary');
+        expect(await page.isDisabled('[data-testid=finetune-pause]')).toBe(true);
+        expect(await page.isEnabled('[data-testid=finetune-stop]')).toBe(true);
         await page.click('[data-testid=lesson-stop]');
         await runEndedSince(page, before, 60_000);
         await page.waitForSelector('[data-testid=lesson-finetune]:not([disabled])');

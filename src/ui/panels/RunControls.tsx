@@ -1,6 +1,6 @@
 import { set, useStore } from '../../store/store';
 import { NumberField } from '../Field';
-import { pauseRun, resumeRun, stepOnce, stopRun } from '../../app/controller';
+import { pauseRun, resumeRun, scoringNow, stepOnce, stopRun } from '../../app/controller';
 import { formatDuration, formatNumber, useT, useText } from '../hooks';
 
 /**
@@ -17,6 +17,7 @@ export function RunControls({ phase, onStart, canStart }: { phase: 'pretrain' | 
   const t = useT();
   const text = useText();
   const run = useStore((s) => s.run);
+  const scoring = useStore(scoringNow);
   const backend = useStore((s) => s.backend.report?.name);
   const mine = run.phase === phase && run.runId !== null;
   const running = run.status === 'running';
@@ -30,7 +31,7 @@ export function RunControls({ phase, onStart, canStart }: { phase: 'pretrain' | 
         <button type="button" className="primary" data-testid={`${phase}-start`} disabled={running || !canStart} onClick={() => (onStart(), showChart())}>
           {phase === 'pretrain' ? t('train.start') : t('ft.start')}
         </button>
-        <button type="button" data-testid={`${phase}-pause`} disabled={!(mine && running) || Boolean(run.pending)} onClick={pauseRun}>
+        <button type="button" data-testid={`${phase}-pause`} disabled={!(mine && running) || Boolean(run.pending) || scoring} onClick={pauseRun}>
           {t('train.pause')}
         </button>
         <button type="button" data-testid={`${phase}-resume`} disabled={!paused} onClick={resumeRun}>
