@@ -11,7 +11,7 @@ import { PRESETS, type PresetName } from '../../src/engine/model/config';
 import { createRng } from '../../src/engine/random';
 import { corpusSource } from '../../src/engine/data/sources';
 import { Trainer } from '../../src/engine/train/trainer';
-import { pageReadback } from '../../src/engine/train/readback';
+import { pageReadback, READBACK_MS } from '../../src/engine/train/readback';
 import type { BackendName } from '../../src/worker/protocol';
 
 const counts = { dispatches: 0, submits: 0, uploads: 0, writes: 0, readbacks: 0 };
@@ -76,7 +76,7 @@ async function bench(o: BenchOptions) {
     batch: o.batch,
     blockSize: config.blockSize,
     steps: o.steps,
-    readback: o.readbackMs === undefined ? 'every step' : `every ${o.readbackMs} ms${o.backend === 'wasm' ? '' : ', ≥ 10 steps, ≤ 250 ms queued'}`,
+    readback: o.readbackMs === undefined ? 'every step' : `every ${o.readbackMs} ms${o.backend === 'wasm' ? '' : `, ≥ 10 steps, ≤ ${READBACK_MS} ms queued`}`,
     msPerStep: ms,
     tokensPerSec: (o.batch * config.blockSize * 1000) / ms,
     dispatchesPerStep: per(counts.dispatches),

@@ -120,12 +120,12 @@ export function startNextQueued(): void {
   startRun('finetune', { fromSnapshot: true, compare: true, strategy: next });
 }
 
-/** Whether the current run is scoring its answers (a fine-tune after its steps: nothing left to pause at). */
-export const scoringNow = (s: AppState): boolean => (s.runs.find((r) => r.runId === s.run.runId)?.scoring ?? 0) > 0;
+/** How many answers the current run is scoring (0 unless a fine-tune is past its steps: nothing left to pause at). */
+export const scoringAnswers = (s: AppState): number => s.runs.find((r) => r.runId === s.run.runId)?.scoring ?? 0;
 
 export function pauseRun(): void {
   // While its answers are scored a run has no step left to pause at (Stop ends the scoring): nothing to do.
-  if (scoringNow(get())) return;
+  if (scoringAnswers(get()) > 0) return;
   set((s) => ({ run: { ...s.run, pending: 'pause' } }));
   worker().send({ type: 'pause' });
 }

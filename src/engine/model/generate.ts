@@ -97,6 +97,14 @@ export function pickToken(logits: Float32Array, temperature: number, topK: numbe
   return kept[probs.length - 1];
 }
 
+/**
+ * Whether the active backend compiles its programs for each new input shape (the GPU backends): there, sampling
+ * keeps one input shape (SampleOptions.fixedShape) and batches keep one position a pass.
+ */
+export function compilesPerShape(): boolean {
+  return tf.getBackend() === 'webgpu' || tf.getBackend() === 'webgl';
+}
+
 export async function generate(model: GPT, prompt: ArrayLike<number>, opts: SampleOptions): Promise<SampleResult> {
   const { blockSize, vocabSize } = model.config;
   const temperature = opts.temperature ?? 1;

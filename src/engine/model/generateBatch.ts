@@ -14,7 +14,7 @@
  */
 import * as tf from '../tf';
 import { disposeCache, type GPT, type KVCache } from './gpt';
-import { generate, pickToken, SampleError, type SampleOptions, type SampleResult } from './generate';
+import { compilesPerShape, generate, pickToken, SampleError, type SampleOptions, type SampleResult } from './generate';
 import { createRng, type Rng } from '../random';
 import { makeYielder } from '../yielder';
 
@@ -73,8 +73,7 @@ export async function generateBatch(model: GPT, prompts: ArrayLike<number>[], op
     // The first pass reads the positions every row's prompt covers (the shortest prompt's) in one go, as
     // generate reads a whole prompt: one forward with R × lead rows instead of lead forwards of R. Not on the GPU
     // backends, which compile their programs for each new shape: one position a pass, as always, there.
-    const gpu = tf.getBackend() === 'webgl' || tf.getBackend() === 'webgpu';
-    const lead = gpu ? 1 : rows.reduce((m, r) => Math.min(m, r.prompt.length), blockSize);
+    const lead = compilesPerShape() ? 1 : rows.reduce((m, r) => Math.min(m, r.prompt.length), blockSize);
     let cache: KVCache | null = null;
     try {
       for (let t = lead - 1; rows.some((r) => !r.done); t++) {

@@ -37,12 +37,7 @@ export async function evaluateLoss(model: GPT, batches: Batch[]): Promise<number
  */
 export async function evaluate(model: GPT, batches: Batch[]): Promise<{ loss: number; accuracy: number }> {
   if (batches.length === 0) return { loss: NaN, accuracy: NaN };
-  const pairs = batches.map((b) =>
-    tf.tidy(() => {
-      const { x, y, w } = batchTensors(b);
-      return model.lossAndAccuracy(x, y, w); // (2)
-    }),
-  );
+  const pairs = batches.map((b) => lossAndAccuracyOf(model, b)); // (2) each
   const stacked = tf.stack(pairs); // (batches, 2)
   tf.dispose(pairs);
   const values = await stacked.data(); // sync point: once per evaluation
@@ -65,14 +60,22 @@ export async function evaluateUnlessAborted(
   for (let i = 0; i < batches.length; i++) {
     await between();
     if (signal.aborted) return null;
-    const pair = tf.tidy(() => {
-      const { x, y, w } = batchTensors(batches[i]);
-      return model.lossAndAccuracy(x, y, w); // (2)
-    });
-    values.set(await pair.data(), 2 * i); // sync point: once per batch
-    pair.dispose();
+    const pair = lossAndAccuracyOf(model, batches[i]); // (2)
+    try {
+      values.set(await pair.data(), 2 * i); // sync point: once per batch
+    } finally {
+      pair.dispose();
+    }
   }
   return weighted(batches, values);
+}
+
+/** One batch's mean loss and accuracy over its counted targets, (2); the caller disposes it. */
+function lossAndAccuracyOf(model: GPT, b: Batch): tf.Tensor1D {
+  return tf.tidy(() => {
+    const { x, y, w } = batchTensors(b);
+    return model.lossAndAccuracy(x, y, w) as tf.Tensor1D; // (2)
+  });
 }
 
 /** Token-weighted means of per-batch (loss, accuracy) pairs. */

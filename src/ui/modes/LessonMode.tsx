@@ -6,7 +6,7 @@
  */
 import { useState } from 'react';
 import { get, set, useStore } from '../../store/store';
-import { chat, queueComparison, startFromStarter, startRun, stopRun } from '../../app/controller';
+import { chat, queueComparison, scoringAnswers, startFromStarter, startRun, stopRun } from '../../app/controller';
 import { compareStrategies } from '../../app/compare';
 import type { Key } from '../../i18n/i18n';
 import { useT } from '../hooks';
@@ -191,7 +191,7 @@ function FinetuneStep() {
   const hasModel = useStore((s) => Boolean(s.model.info));
   const ready = useStore((s) => Boolean(s.pairs.info));
   const run = useStore((s) => s.run);
-  const scoring = useStore((s) => s.runs.find((r) => r.runId === s.run.runId)?.scoring ?? 0);
+  const scoring = useStore(scoringAnswers);
   const active = run.status === 'running' || run.status === 'paused';
   if (!hasModel) return <p className="warn">{t('lessonMode.needModel')}</p>;
   return (
@@ -209,7 +209,7 @@ function FinetuneStep() {
       {run.steps > 0 && run.phase === 'finetune' && (
         <p className="small" data-testid="lesson-progress" aria-live="polite">
           {t('lessonMode.progress', { step: run.step, steps: run.steps })}
-          {/* After the last step (or Stop) the run scores its answers before it ends: say so, it can take a minute (Stop then ends it unscored). */}
+          {/* After the last step (or Stop) the run scores its answers before it ends: say so, it can take a minute. */}
           {scoring > 0 && <> · {t('runs.scoring', { n: scoring })}</>}
         </p>
       )}

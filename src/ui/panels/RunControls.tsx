@@ -1,6 +1,6 @@
 import { set, useStore } from '../../store/store';
 import { NumberField } from '../Field';
-import { pauseRun, resumeRun, scoringNow, stepOnce, stopRun } from '../../app/controller';
+import { pauseRun, resumeRun, scoringAnswers, stepOnce, stopRun } from '../../app/controller';
 import { formatDuration, formatNumber, useT, useText } from '../hooks';
 
 /**
@@ -17,7 +17,7 @@ export function RunControls({ phase, onStart, canStart }: { phase: 'pretrain' | 
   const t = useT();
   const text = useText();
   const run = useStore((s) => s.run);
-  const scoring = useStore(scoringNow);
+  const scoring = useStore((s) => scoringAnswers(s) > 0);
   const backend = useStore((s) => s.backend.report?.name);
   const mine = run.phase === phase && run.runId !== null;
   const running = run.status === 'running';

@@ -12,7 +12,7 @@ import { LoraAdapters, LoraError } from '../../engine/model/lora';
 import * as tf from '../../engine/tf';
 import { GPT } from '../../engine/model/gpt';
 import { validateConfig, type GPTConfig } from '../../engine/model/config';
-import { generate } from '../../engine/model/generate';
+import { compilesPerShape, generate } from '../../engine/model/generate';
 import { DEFAULT_TEMPLATE, renderPrompt } from '../../engine/data/pairs';
 import { checkpointBytes, modelFromCheckpoint, readCheckpoint } from '../../engine/io/checkpoint';
 import { readSession } from '../../engine/io/session';
@@ -61,7 +61,7 @@ export class WorkerSession implements Handlers {
       owner: this.owner,
       data: this.data,
       post: host.post,
-      fixedShape: () => tf.getBackend() === 'webgpu' || tf.getBackend() === 'webgl',
+      fixedShape: compilesPerShape,
     };
   }
 
