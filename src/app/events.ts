@@ -114,7 +114,7 @@ export function applyEvent(state: AppState, e: Event): Applied {
     case 'sampleStrip':
       return none({ ...state, runs: updateRun(state, e.runId, (r) => ({ samples: [...r.samples, { step: e.step, text: e.text }] })) });
     case 'scoring':
-      return none({ ...state, runs: updateRun(state, e.runId, () => ({ scoring: e.prompts })) });
+      return none({ ...state, runs: updateRun(state, e.runId, () => ({ scoring: e.answers })) });
     case 'dialogueScore':
       return none({ ...state, runs: updateRun(state, e.runId, () => ({ scoring: 0, score: { model: e.model, snapshot: e.snapshot } })) });
     case 'runEnded': {

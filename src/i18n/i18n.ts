@@ -589,7 +589,8 @@ const en = {
   'lessonMode.noStarter': 'No starter model is bundled with this build: open the lab to pretrain one.',
   'lessonMode.reply': 'The model’s reply',
   'lessonMode.needModel': 'Load a starter first (step 1).',
-  'lessonMode.needQuiz': 'The quiz appears when a fine-tune of the small-world starter ends (step 3).',
+  'lessonMode.needQuiz':
+    'The quiz appears when a fine-tune of the small-world starter ends with its answers scored: run one in step 3 (Stop during the scoring skips the quiz).',
 } as const;
 
 export type Key = keyof typeof en;
@@ -1143,7 +1144,7 @@ const zh: Record<Key, string> = {
   'lessonMode.noStarter': '这个版本没有附带预训练模型：请打开实验室自己预训练一个。',
   'lessonMode.reply': '模型的回答',
   'lessonMode.needModel': '请先加载预训练模型（第 1 步）。',
-  'lessonMode.needQuiz': '小世界预训练模型的微调结束后，测验就会出现（第 3 步）。',
+  'lessonMode.needQuiz': '小世界预训练模型的微调结束、回答打完分后，测验就会出现：请在第 3 步运行微调（打分时按停止就没有测验）。',
 };
 
 /**

@@ -275,8 +275,11 @@ export type Event =
   | { type: 'eval'; runId: string; step: number; globalStep: number; losses: Record<string, number>; accuracy?: Record<string, number> }
   | { type: 'freeze'; runId: string; step: number; globalStep: number; trainable: Partial<Record<GroupId, number>>; trainableParams: number }
   | { type: 'sampleStrip'; runId: string; step: number; globalStep: number; text: string }
-  /** A fine-tuning run is over; its replies to the held-out prompts are being scored. */
-  | { type: 'scoring'; runId: string; prompts: number }
+  /**
+   * A fine-tuning run is over; its replies are being scored: `answers` of them (the held-out prompts and the quiz,
+   * for the model and, the first time, for the pretrained snapshot).
+   */
+  | { type: 'scoring'; runId: string; answers: number }
   | { type: 'dialogueScore'; runId: string; model: DialogueScore; snapshot: DialogueScore | null }
   | { type: 'breakpoint'; runId: string; step: number; globalStep: number; reason: 'step' | 'earlyStop'; evals?: number }
   | {

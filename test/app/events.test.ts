@@ -141,7 +141,7 @@ describe('applyEvent', () => {
       { type: 'freeze', runId: 'a', step: 2, globalStep: 2, trainable: { 'block.1': 1 }, trainableParams: 9 },
       { type: 'breakpoint', runId: 'a', step: 3, globalStep: 3, reason: 'earlyStop', evals: 2 },
       { type: 'sampleStrip', runId: 'a', step: 3, globalStep: 3, text: 'x' },
-      { type: 'scoring', runId: 'a', prompts: 4 },
+      { type: 'scoring', runId: 'a', answers: 4 },
       { type: 'runEnded', runId: 'a', status: 'error', stepsDone: 3, wallMs: 1, msPerStep: 1, error: { name: 'Error', message: 'x' } },
       { type: 'runEnded', runId: 'a', status: 'done', stepsDone: 10, wallMs: 1, msPerStep: 1 },
       { type: 'error', error: { name: 'DeviceLost', message: 'lost' } },

@@ -197,7 +197,8 @@ describe('fine-tuning', () => {
     // Pause after the last step: the scoring goes on and the run ends done, with its score.
     let from = h.events.length;
     let ended = h.train(finetuneRun('paused'));
-    await h.next('scoring', () => true, from);
+    // The page is told how many replies are scored: 4 held-out prompts, for the model and (the first time) the snapshot.
+    expect((await h.next('scoring', () => true, from)).answers).toBe(8);
     h.send({ type: 'pause' });
     expect(await ended).toMatchObject({ status: 'done', stepsDone: 8 });
     expect(h.all('dialogueScore', from)).toHaveLength(1);
@@ -205,7 +206,7 @@ describe('fine-tuning', () => {
     // Stop: the scoring (long replies: 200 tokens each) ends within a pass; the run ends with its steps, unscored.
     from = h.events.length;
     ended = h.train(finetuneRun('stopped', { dialogueEval: { ...GREEDY, maxNewTokens: 200 } }));
-    await h.next('scoring', () => true, from);
+    expect((await h.next('scoring', () => true, from)).answers).toBe(8); // other settings: the snapshot scored again
     h.send({ type: 'stop' });
     expect(await ended).toMatchObject({ status: 'done', stepsDone: 8 });
     expect(h.all('dialogueScore', from)).toEqual([]);

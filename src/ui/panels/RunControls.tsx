@@ -17,7 +17,7 @@ export function RunControls({ phase, onStart, canStart }: { phase: 'pretrain' | 
   const t = useT();
   const text = useText();
   const run = useStore((s) => s.run);
-  const scoring = useStore((s) => scoringAnswers(s) > 0);
+  const scoring = useStore(scoringAnswers);
   const backend = useStore((s) => s.backend.report?.name);
   const mine = run.phase === phase && run.runId !== null;
   const running = run.status === 'running';
@@ -31,7 +31,7 @@ export function RunControls({ phase, onStart, canStart }: { phase: 'pretrain' | 
         <button type="button" className="primary" data-testid={`${phase}-start`} disabled={running || !canStart} onClick={() => (onStart(), showChart())}>
           {phase === 'pretrain' ? t('train.start') : t('ft.start')}
         </button>
-        <button type="button" data-testid={`${phase}-pause`} disabled={!(mine && running) || Boolean(run.pending) || scoring} onClick={pauseRun}>
+        <button type="button" data-testid={`${phase}-pause`} disabled={!(mine && running) || Boolean(run.pending) || scoring > 0} onClick={pauseRun}>
           {t('train.pause')}
         </button>
         <button type="button" data-testid={`${phase}-resume`} disabled={!paused} onClick={resumeRun}>
@@ -52,6 +52,8 @@ export function RunControls({ phase, onStart, canStart }: { phase: 'pretrain' | 
             {t('train.progress', { step: run.step, steps: run.steps })} ·{' '}
             {running ? t('train.eta', { eta: formatDuration(eta) }) : paused ? t('train.paused') : t('train.idle')} ·{' '}
             {t('train.speed', { tps: formatNumber(Math.round(run.tokensPerSec)), ms: run.msPerStep.toFixed(0) })} · {t('train.on', { backend: backend ?? '?' })}
+            {/* After its steps a fine-tune scores its answers before it ends (Pause is off then; Stop skips it). */}
+            {mine && scoring > 0 && <> · {t('runs.scoring', { n: formatNumber(scoring) })}</>}
           </span>
           {run.pending && running && (
             <span className="muted" data-testid={`${phase}-pending`}>

@@ -23,12 +23,15 @@ export async function scoreRun(ctx: RunContext, r: RunRequest, signal?: AbortSig
   const prompts = settings ? data.heldoutPrompts() : [];
   if (!settings || !prompts.length) return;
   const { model, tokenizer } = owner.require();
-  post({ type: 'scoring', runId: r.runId, prompts: prompts.length });
-  const modelScore = await scoreDialogue(ctx, model, tokenizer, prompts, settings, signal);
-  if (!modelScore) return;
   const key = JSON.stringify([prompts, settings, data.pairs?.quiz?.items.length ?? 0, data.pairs?.name]);
   const snapshot = owner.snapshot;
-  if (snapshot && (owner.snapshotScore?.snapshot !== snapshot || owner.snapshotScore.key !== key)) {
+  const scoreSnapshot = snapshot !== null && (owner.snapshotScore?.snapshot !== snapshot || owner.snapshotScore.key !== key);
+  // What the page says is under way: every reply the scoring samples (the snapshot's once per snapshot).
+  const answers = (prompts.length + (data.pairs?.quiz?.items.length ?? 0)) * (scoreSnapshot ? 2 : 1);
+  post({ type: 'scoring', runId: r.runId, answers });
+  const modelScore = await scoreDialogue(ctx, model, tokenizer, prompts, settings, signal);
+  if (!modelScore) return;
+  if (scoreSnapshot) {
     const before = owner.snapshotModel();
     try {
       const score = await scoreDialogue(ctx, before, tokenizer, prompts, settings, signal);
