@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import * as tf from '../../src/engine/tf';
-import { bmm, bmmKernelActive } from '../../src/engine/ops/bmm';
+import { bmm, bmmKernelActive, bmmPartCount, bmmParts, splitAxis, type Product } from '../../src/engine/ops/bmm';
 import { relaxedSimdSupported, setWasmFma, setWasmKernelsEnabled, wasmFmaActive } from '../../src/engine/ops/wasmKernels';
 import { createRng } from '../../src/engine/random';
 import { useNodeBackend } from '../backends';
@@ -62,6 +62,38 @@ function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, scale: Arr
   for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]) / (scale[i] + 1e-30));
   expect(worst).toBeLessThanOrEqual(rel);
 }
+
+describe('splitting a product over threads (pure)', () => {
+  // x·Wᵀ (linear forward), dy·W (its input gradient), dyᵀ·x (its weight gradient), at sampling's and training's rows
+  const linear = (M: number, N: number, K: number) => ({ M, N, K, sAi: K, sAk: 1, sBj: K });
+  const gradX = (M: number, N: number, K: number) => ({ M, N, K, sAi: K, sAk: 1, sBj: 1 });
+  const gradW = (M: number, N: number, K: number) => ({ M, N, K, sAi: 1, sAk: M, sBj: 1 });
+
+  it('splits by columns where every row part would pack all of B again, by rows where a transposed A is the larger', () => {
+    expect(splitAxis(linear(128, 384, 128))).toBe('columns'); // B = Wᵀ read through strides: packed
+    expect(splitAxis(gradX(768, 128, 512))).toBe('columns'); // row-major B, but large: packed
+    expect(splitAxis(gradW(512, 128, 768))).toBe('rows'); // A = dyᵀ (512 × 768) packed, larger than B
+    expect(splitAxis(gradW(128, 512, 768))).toBe('columns');
+    expect(splitAxis(gradX(64, 32, 64))).toBe('rows'); // row-major B of 2,048 floats: read in place, nothing packed
+  });
+
+  it('cuts columns on whole panels of 8, each part reading its columns of B and writing its columns of C', () => {
+    const p: Product = { batch: 1, M: 301, N: 45, K: 131, a: 1000, sAi: 131, sAk: 1, b: 9000, sBk: 1, sBj: 131, c: 50_000, tri: 0 };
+    expect(bmmPartCount(1, 301, 45, 131, 2, 0, undefined, 'columns')).toBe(2);
+    expect(bmmPartCount(1, 301, 45, 131, 16, 0, undefined, 'columns')).toBe(3); // no part under 2^20 flops
+    expect(bmmPartCount(1, 3001, 45, 131, 16, 0, undefined, 'columns')).toBe(6); // 6 panels
+    const [first, second] = bmmParts(p, 0, 100, 2, 'columns');
+    //              batch M    N   K    a     sAi sAk b                  sBk sBj  c                 work tri ldc
+    expect(first).toEqual([1, 301, 24, 131, 1000, 131, 1, 9000, 1, 131, 50_000, 0, 0, 45]);
+    expect(second).toEqual([1, 301, 21, 131, 1000, 131, 1, 9000 + 4 * 24 * 131, 1, 131, 50_000 + 4 * 24, 100, 0, 45]);
+    // by rows: whole tiles of 4, all of B, C's rows
+    const rows = bmmParts(p, 0, 100, 2, 'rows');
+    expect(rows.map((r) => [r[1], r[4], r[10]])).toEqual([
+      [152, 1000, 50_000], // 38 of the 76 tiles
+      [149, 1000 + 4 * 152 * 131, 50_000 + 4 * 152 * 45],
+    ]);
+  });
+});
 
 describe('bmm on the wasm backend (SIMD kernel)', () => {
   it('runs the SIMD kernel on wasm, not TF.js BatchMatMul', async () => {

@@ -75,10 +75,12 @@ describe('kernel threads on the threaded wasm build', () => {
       });
 
       it.each([
-        // batch split (attention's heads), row split (linear layers: every transpose, rows not a multiple of 4)
+        // batch split (attention's heads); column and row splits (linear layers: every transpose, rows not a
+        // multiple of 4, columns not a multiple of 8)
         ['batch', [4, 64, 96], [4, 96, 64], false, false],
         ['batch, Bᵀ', [6, 64, 64], [6, 64, 64], false, true],
-        ['rows, Bᵀ', [301, 131], [45, 131], false, true],
+        ['columns, Bᵀ', [301, 131], [45, 131], false, true],
+        ['columns, Aᵀ with fewer rows than columns', [131, 45], [131, 301], true, false],
         ['rows, Aᵀ', [131, 301], [131, 45], true, false],
         ['rows, Aᵀ Bᵀ', [131, 301], [45, 131], true, true],
         // one row per batch entry (sampling with a key/value cache): q·kᵀ and weights·v

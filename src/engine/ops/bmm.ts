@@ -35,6 +35,8 @@ interface BmmExports {
     c: number,
     work: number,
     tri: number,
+    /** C's row stride in floats: N, or the whole product's N for a part that computes a range of its columns. */
+    ldc: number,
   ): void;
   /** M = 1, A contiguous, and B's columns (sBk = 1) or rows (sBj = 1) contiguous; B's batch stride sBb: see bmm.wat. */
   gemv(batch: number, N: number, K: number, a: number, b: number, sBk: number, sBj: number, c: number, sBb: number): void;
@@ -73,16 +75,46 @@ const MIN_PART_FLOPS = 1 << 20;
  */
 const MIN_GEMV_PART_FLOPS = MIN_PART_FLOPS / 8;
 
+/** Whether bmm.wat packs B for this product (its test: B row-major, N a multiple of 8, and few rows or a small B). */
+const packsB = (p: Pick<Product, 'M' | 'N' | 'K' | 'sBj'>) => !(p.sBj === 1 && p.N % 8 === 0 && (p.M <= 4 || p.K * p.N <= 4096));
+/** Whether bmm.wat packs A's row strips (A transposed: its rows adjacent, k a stride apart). */
+const packsA = (p: Pick<Product, 'sAi' | 'sAk'>) => p.sAi === 1 && p.sAk !== 1;
+
+export type SplitAxis = 'rows' | 'columns';
+
+/**
+ * How a product of one entry is split over threads: by rows of the output (whole tiles of 4) or by its columns
+ * (whole panels of 8). Every part packs what it reads of B (and of a transposed A, see bmm.wat): a row part packs
+ * all of B, a column part only its panels but every strip of a transposed A. So columns, unless A is packed and
+ * larger than B (a weight gradient dyᵀ·x with more outputs than inputs), or nothing is packed (then rows, as
+ * before: either way the same reads). Why: sampling's products have few rows (128 replies, one position each) and
+ * a whole weight matrix to pack; split by rows, each of two threads packed all of it for half the rows.
+ */
+export function splitAxis(p: Pick<Product, 'M' | 'N' | 'K' | 'sAi' | 'sAk' | 'sBj'>): SplitAxis {
+  if (packsA(p)) return p.M < p.N ? 'columns' : 'rows';
+  return packsB(p) ? 'columns' : 'rows';
+}
+
 /**
  * How many parts one product splits into with `threads` threads: over the batch where there is one (attention's
- * heads), two per thread; else over the rows of the output, one per thread (each part packs B again, see
- * bmm.wat); never parts of under minPartFlops (MIN_PART_FLOPS, or MIN_GEMV_PART_FLOPS for a gemv).
+ * heads), two per thread; else over the output's rows or columns (splitAxis), one per thread; never parts of
+ * under minPartFlops (MIN_PART_FLOPS, or MIN_GEMV_PART_FLOPS for a gemv).
  */
-export function bmmPartCount(batch: number, M: number, N: number, K: number, threads: number, tri: Tri = 0, minPartFlops = MIN_PART_FLOPS): number {
+export function bmmPartCount(
+  batch: number,
+  M: number,
+  N: number,
+  K: number,
+  threads: number,
+  tri: Tri = 0,
+  minPartFlops = MIN_PART_FLOPS,
+  axis: SplitAxis = 'rows',
+): number {
   // A triangular product's rows are its own: it is split over the batch only.
   if (threads <= 1 || (tri !== 0 && batch === 1)) return 1;
   const byWork = Math.max(1, Math.floor((2 * batch * M * N * K) / minPartFlops));
-  return batch > 1 ? Math.min(2 * threads, batch, byWork) : Math.min(threads, Math.ceil(M / 4), byWork);
+  if (batch > 1) return Math.min(2 * threads, batch, byWork);
+  return Math.min(threads, axis === 'rows' ? Math.ceil(M / 4) : Math.ceil(N / 8), byWork);
 }
 
 /**
@@ -110,21 +142,27 @@ export interface Product {
 }
 
 /**
- * The kernel's calls for one product in `parts` parts: over the batch where there is one, else over the rows
- * of the output in whole tiles of 4. Each part gets its own scratch (workBytes at work + p·workBytes).
+ * The kernel's calls for one product in `parts` parts: over the batch where there is one, else over the rows of
+ * the output in whole tiles of 4 or its columns in whole panels of 8 (`axis`). Each part gets its own scratch
+ * (workBytes at work + p·workBytes).
  */
-function bmmParts(p: Product, work: number, workBytes: number, parts: number): number[][] {
+export function bmmParts(p: Product, work: number, workBytes: number, parts: number, axis: SplitAxis): number[][] {
   const { batch, M, N, K, a, sAi, sAk, b, sBk, sBj, c, tri } = p;
   const out: number[][] = [];
+  const range = (units: number, unit: number, end: number, q: number) =>
+    [unit * Math.floor((units * q) / parts), Math.min(end, unit * Math.floor((units * (q + 1)) / parts))] as const;
   for (let q = 0; q < parts; q++) {
     const w = work + q * workBytes;
     if (batch > 1) {
       const [b0, b1] = [Math.floor((batch * q) / parts), Math.floor((batch * (q + 1)) / parts)];
-      out.push([b1 - b0, M, N, K, a + 4 * b0 * M * K, sAi, sAk, b + 4 * b0 * K * N, sBk, sBj, c + 4 * b0 * M * N, w, tri]);
+      out.push([b1 - b0, M, N, K, a + 4 * b0 * M * K, sAi, sAk, b + 4 * b0 * K * N, sBk, sBj, c + 4 * b0 * M * N, w, tri, N]);
+    } else if (axis === 'rows') {
+      const [i0, i1] = range(Math.ceil(M / 4), 4, M, q);
+      out.push([1, i1 - i0, N, K, a + 4 * i0 * sAi, sAi, sAk, b, sBk, sBj, c + 4 * i0 * N, w, tri, N]);
     } else {
-      const tiles = Math.ceil(M / 4);
-      const [i0, i1] = [4 * Math.floor((tiles * q) / parts), Math.min(M, 4 * Math.floor((tiles * (q + 1)) / parts))];
-      out.push([1, i1 - i0, N, K, a + 4 * i0 * sAi, sAi, sAk, b, sBk, sBj, c + 4 * i0 * N, w, tri]);
+      // columns j0..j1 of C (row stride N), from B's columns j0..j1
+      const [j0, j1] = range(Math.ceil(N / 8), 8, N, q);
+      out.push([1, M, j1 - j0, K, a, sAi, sAk, b + 4 * j0 * sBj, sBk, sBj, c + 4 * j0, w, tri, N]);
     }
   }
   return out;
@@ -156,14 +194,16 @@ export function runBmm(be: WasmBackendLike, p: Product): void {
     return;
   }
   if (p.sBb !== undefined && p.sBb !== p.K * p.N) throw new Error('bmm: a batch stride for B is only supported for one row of A (a gemv)');
-  // Scratch for packed B, a padded output block and a packed strip of A (see bmm.wat), one per part.
+  // Scratch for packed B, a padded output block and a packed strip of A (see bmm.wat), one per part (sized for
+  // the whole product: a part's is no larger).
   const Mp = (p.M + 3) & ~3;
   const Np = (p.N + 7) & ~7;
   const workBytes = 4 * (p.K * Np + Mp * Np + 4 * p.K);
-  const parts = bmmPartCount(p.batch, p.M, p.N, p.K, kernels.threads(be), p.tri);
+  const axis = splitAxis(p);
+  const parts = bmmPartCount(p.batch, p.M, p.N, p.K, kernels.threads(be), p.tri, MIN_PART_FLOPS, axis);
   const work = be.wasm._malloc(workBytes * parts);
   try {
-    kernels.run(be, 'bmm', bmmParts(p, work, workBytes, parts));
+    kernels.run(be, 'bmm', bmmParts(p, work, workBytes, parts, axis));
   } finally {
     be.wasm._free(work);
   }

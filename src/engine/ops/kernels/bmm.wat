@@ -32,7 +32,8 @@
 ;; packed once (K × 4 floats) and every panel of B runs against it.
 ;;
 ;; Scratch `work` needs (K·Np + Mp·Np + 4·K) floats, Mp = M rounded up to 4, Np = N rounded up to 8.
-;; All pointers are byte addresses; strides are in floats.
+;; All pointers are byte addresses; strides are in floats. C's rows are `ldc` floats apart (N for a dense C; the
+;; whole product's N where a call computes a range of its columns, one thread's part), its entries M·ldc.
 (module
   (import "env" "memory" (memory 0))
 
@@ -94,7 +95,7 @@
     (param $batch i32) (param $M i32) (param $N i32) (param $K i32)
     (param $a i32) (param $sAi i32) (param $sAk i32)
     (param $b i32) (param $sBk i32) (param $sBj i32)
-    (param $c i32) (param $work i32) (param $tri i32)
+    (param $c i32) (param $work i32) (param $tri i32) (param $ldc i32)
     (local $Mp i32) (local $Np i32) (local $pb i32) (local $pc i32)
     (local $rs i32) (local $ks i32) (local $last i32) (local $o1 i32) (local $o2 i32) (local $o3 i32)
     (local $direct i32) (local $packB i32)
@@ -119,7 +120,8 @@
     (local.set $packB (i32.eqz (i32.and
       (i32.and (i32.eq (local.get $sBj) (i32.const 1)) (i32.eq (local.get $Np) (local.get $N)))
       (i32.or (i32.le_u (local.get $M) (i32.const 4)) (i32.le_u (i32.mul (local.get $K) (local.get $N)) (i32.const 4096))))))
-    (local.set $ldo (i32.shl (local.get $Np) (i32.const 2)))
+    ;; tiles go straight into C (row stride ldc) or into the padded scratch C (row stride Np)
+    (local.set $ldo (i32.shl (select (local.get $ldc) (local.get $Np) (local.get $direct)) (i32.const 2)))
     ;; op(A): bytes from one row to the next (rs) and from one k to the next (ks)
     (local.set $rs (i32.shl (local.get $sAi) (i32.const 2)))
     (local.set $ks (i32.shl (local.get $sAk) (i32.const 2)))
@@ -133,7 +135,7 @@
         (local.set $bB (i32.add (local.get $b)
           (i32.shl (i32.mul (local.get $bi) (i32.mul (local.get $K) (local.get $N))) (i32.const 2))))
         (local.set $cB (i32.add (local.get $c)
-          (i32.shl (i32.mul (local.get $bi) (i32.mul (local.get $M) (local.get $N))) (i32.const 2))))
+          (i32.shl (i32.mul (local.get $bi) (i32.mul (local.get $M) (local.get $ldc))) (i32.const 2))))
 
         ;; ---- pack B (when needed): panel jb holds pb[(jb·K + k)·8 + jj] = op(B)[k, 8·jb + jj], zero past N
         (if (local.get $packB)
@@ -285,7 +287,7 @@
               (loop $uLoop
                 (br_if $uDone (i32.ge_u (local.get $i) (local.get $M)))
                 (memory.copy
-                  (i32.add (local.get $cB) (i32.shl (i32.mul (local.get $i) (local.get $N)) (i32.const 2)))
+                  (i32.add (local.get $cB) (i32.shl (i32.mul (local.get $i) (local.get $ldc)) (i32.const 2)))
                   (i32.add (local.get $pc) (i32.mul (local.get $i) (local.get $ldo)))
                   (i32.shl (local.get $N) (i32.const 2)))
                 (local.set $i (i32.add (local.get $i) (i32.const 1)))
