@@ -5,9 +5,9 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import * as tf from '../../src/engine/tf';
-import { cachedAttention, cachedAttentionActive } from '../../src/engine/ops/wasmFused/cachedAttention';
+import { cachedAttention, cachedAttentionActive, moveCacheRows } from '../../src/engine/ops/wasmFused/cachedAttention';
 import { setWasmKernelsEnabled, wasmKernelThreads } from '../../src/engine/ops/wasmKernels';
-import { disposeCache, GPT } from '../../src/engine/model/gpt';
+import { disposeCache, GPT, moveRows, rowsMovable } from '../../src/engine/model/gpt';
 import { useNodeBackend } from '../backends';
 import { maxErr, randoms } from './numerics';
 import { splitCalls } from './helpers';
@@ -91,6 +91,90 @@ describe('attention over a key/value cache in buffers of the whole context', () 
     }
     tf.dispose([ks, vs]);
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('moves rows within the buffers (their filled positions, every head) and attends with fewer rows than they hold', async () => {
+    await useNodeBackend('wasm');
+    const d: Dims = { B: 5, nh: 3, hs: 4, Tmax: 9 };
+    const P = 6;
+    const shape = (B: number, T: number): [number, number, number, number] => [B, d.nh, T, d.hs];
+    const [kStore, vStore] = [1, 2].map((seed) => randoms(shape(d.B, d.Tmax), seed));
+    const [ks, vs] = [tf.tensor(kStore, shape(d.B, d.Tmax)) as tf.Tensor4D, tf.tensor(vStore, shape(d.B, d.Tmax)) as tf.Tensor4D];
+    const before = tf.memory().numTensors;
+    // Rows 1 and 3 finished: row 4 fills hole 1, row 3 goes (fillHoles's moves for [0, 1, 2, 3, 4] minus 1 and 3).
+    moveCacheRows([ks, vs], [[4, 1]], P);
+    const rowOf = (x: Float32Array, b: number) => x.slice(b * d.nh * d.Tmax * d.hs, (b + 1) * d.nh * d.Tmax * d.hs);
+    for (const [store, was] of [
+      [ks, kStore],
+      [vs, vStore],
+    ] as const) {
+      const now = store.dataSync() as Float32Array;
+      for (const b of [0, 2, 3, 4]) expect(Array.from(rowOf(now, b)), `row ${b} untouched`).toEqual(Array.from(rowOf(was, b)));
+      // Row 1: row 4's first P positions of every head; past P, its own (never read: the next position is written there).
+      const moved = rowOf(now, 1);
+      const [from, own] = [rowOf(was, 4), rowOf(was, 1)];
+      for (let h = 0; h < d.nh; h++)
+        for (let t = 0; t < d.Tmax; t++)
+          for (let i = 0; i < d.hs; i++) {
+            const at = (h * d.Tmax + t) * d.hs + i;
+            expect(moved[at]).toBe(t < P ? from[at] : own[at]);
+          }
+    }
+    // Three rows on buffers of five: the first three rows (0, 4 now at 1, 2), as the stock ops give them.
+    const rows = [0, 4, 2];
+    const pick = (x: Float32Array) => {
+      const per = d.nh * d.Tmax * d.hs;
+      const out = new Float32Array(rows.length * per);
+      rows.forEach((b, r) => out.set(x.subarray(b * per, (b + 1) * per), r * per));
+      return out;
+    };
+    const [q, k, v] = [3, 4, 5].map((seed) => randoms(shape(rows.length, 1), seed));
+    const small: Dims = { ...d, B: rows.length };
+    const want = reference(small, q, k, v, pick(kStore), pick(vStore), P, 0.5);
+    const got = tf.tidy(() => {
+      const t = (x: Float32Array) => tf.tensor(x, shape(rows.length, 1)) as tf.Tensor4D;
+      return cachedAttention(t(q), t(k), t(v), ks, vs, P, 0.5).dataSync() as Float32Array;
+    });
+    expect(maxErr(got, want)).toBeLessThan(1e-5);
+    expect(() => moveCacheRows([ks], [[5, 0]], P)).toThrow(/row 5 → 0 of 5/);
+    tf.dispose([ks, vs]);
+    expect(tf.memory().numTensors).toBe(before - 2);
+  });
+
+  it('lets the model move a cache’s rows only where it lives in buffers of the whole context', async () => {
+    const model = GPT.create({ vocabSize: 13, blockSize: 12, nLayer: 2, nHead: 2, nEmbd: 16, dropout: 0, bias: true }, 3);
+    const first = model.decode(
+      tf.tensor2d(
+        [
+          [1, 2],
+          [3, 4],
+        ],
+        [2, 2],
+        'int32',
+      ),
+      null,
+    );
+    expect(rowsMovable(first.cache)).toBe(true);
+    // The second row, moved into the first, then decoded alone: the logits the second row gets on its own.
+    moveRows(first.cache, [[1, 0]]);
+    const next = model.decode(tf.tensor2d([[5]], [1, 1], 'int32'), first.cache);
+    const alone = model.lastLogits(tf.tensor2d([[3, 4, 5]], [1, 3], 'int32'));
+    expect(maxErr(next.logits.dataSync() as Float32Array, alone.dataSync() as Float32Array)).toBeLessThan(1e-5);
+    tf.dispose([first.logits, next.logits, alone]);
+    disposeCache(next.cache);
+    disposeCache(first.cache);
+    // Concatenated caches (the stock ops) keep their rows.
+    setWasmKernelsEnabled(false);
+    try {
+      const stock = model.decode(tf.tensor2d([[1, 2]], [1, 2], 'int32'), null);
+      expect(rowsMovable(stock.cache)).toBe(false);
+      expect(() => moveRows(stock.cache, [[0, 0]])).toThrow(/buffers of the whole context/);
+      tf.dispose(stock.logits);
+      disposeCache(stock.cache);
+    } finally {
+      setWasmKernelsEnabled(true);
+    }
+    model.dispose();
   });
 
   it('is what the model’s decode runs for one new position on wasm (no concatenation), and not with the kernels off', async () => {

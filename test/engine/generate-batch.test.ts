@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import * as tf from '../../src/engine/tf';
 import { GPT } from '../../src/engine/model/gpt';
 import { generate } from '../../src/engine/model/generate';
-import { generateBatch } from '../../src/engine/model/generateBatch';
+import { fillHoles, generateBatch } from '../../src/engine/model/generateBatch';
+import { setWasmKernelsEnabled } from '../../src/engine/ops/wasmKernels';
 
 describe('generateBatch', () => {
   // A random model gives near-uniform logits: every draw depends on the row's own tokens, context and Rng.
@@ -53,6 +54,58 @@ describe('generateBatch', () => {
     expect(expected.some((r) => r.reason === 'stop')).toBe(true); // the case is exercised
     expect(expected.some((r) => r.reason === 'length')).toBe(true);
     for (const rowsPerPass of [1, 2, 128]) expect(await generateBatch(model, prompts, { ...opts, rowsPerPass })).toEqual(expected);
+    model.dispose();
+  });
+
+  it('fills the holes finished rows leave with the last running rows (pure)', () => {
+    const done = (x: string) => x === x.toUpperCase();
+    expect(fillHoles(['a', 'b', 'c'], done)).toEqual({ kept: ['a', 'b', 'c'], moves: [] });
+    expect(fillHoles(['a', 'B', 'c', 'd'], done)).toEqual({ kept: ['a', 'd', 'c'], moves: [[3, 1]] });
+    expect(fillHoles(['A', 'b', 'C', 'D', 'e', 'F'], done)).toEqual({ kept: ['e', 'b'], moves: [[4, 0]] });
+    expect(fillHoles(['A', 'B', 'c', 'd', 'e'], done)).toEqual({
+      kept: ['e', 'd', 'c'],
+      moves: [
+        [4, 0],
+        [3, 1],
+      ],
+    });
+    expect(fillHoles(['a', 'b', 'C'], done)).toEqual({ kept: ['a', 'b'], moves: [] });
+    expect(fillHoles(['A', 'B'], done)).toEqual({ kept: [], moves: [] });
+    expect(fillHoles([], done)).toEqual({ kept: [], moves: [] });
+  });
+
+  it('drops finished rows from later passes on wasm (the cache’s rows move), with the same replies; keeps them all with the stock ops', async () => {
+    const model = GPT.create({ ...config, blockSize: 40 }, 8);
+    const many = Array.from({ length: 12 }, (_, i) => [1 + (i % 9), 2 + (i % 7)]);
+    const opts = { maxNewTokens: 30, temperature: 1, seed: 5, topK: 0, stop: [3] };
+    const expected = await Promise.all(many.map((p, i) => generate(model, p, { ...opts, seed: opts.seed + i })));
+    const lengths = new Set(expected.map((r) => r.ids.length));
+    expect(lengths.size).toBeGreaterThan(3); // rows finish at many different passes
+    const rowsPerPass = async () => {
+      const rows: number[] = [];
+      const decode = model.decode.bind(model);
+      model.decode = (idx, past) => (rows.push(idx.shape[0]), decode(idx, past));
+      try {
+        expect(await generateBatch(model, many, opts)).toEqual(expected);
+      } finally {
+        model.decode = decode;
+      }
+      return rows;
+    };
+    const before = tf.memory().numTensors;
+    const dropped = await rowsPerPass();
+    expect(tf.memory().numTensors).toBe(before);
+    expect(dropped[0]).toBe(12);
+    // Each pass computes only the rows still running: fewer and fewer, down to the longest reply alone.
+    const running = (t: number) => expected.filter((r) => r.ids.length + (r.reason === 'stop' ? 1 : 0) > t).length;
+    expect(dropped.slice(1)).toEqual(dropped.slice(1).map((_, t) => running(t + 1)));
+    expect(dropped[dropped.length - 1]).toBe(1);
+    setWasmKernelsEnabled(false);
+    try {
+      expect(new Set(await rowsPerPass())).toEqual(new Set([12]));
+    } finally {
+      setWasmKernelsEnabled(true);
+    }
     model.dispose();
   });
 

@@ -9,11 +9,15 @@
  * positions every prompt covers at once (the shortest prompt's, as `generate` feeds a whole prompt): one pass
  * for them, not one each. A row draws a token once its prompt is consumed, with its own seeded Rng (prompt i:
  * seed + i, as sampleReplies has always done), so each reply equals the one `generate` gives that prompt
- * alone. Past the context the window slides, as in `generate`: every unfinished row's last blockSize tokens
- * go through the model at once (all rows are at the same position, so the windows are equally long).
+ * alone. Where the cache lives in buffers of the whole context (WebAssembly), a finished row leaves the batch:
+ * the last running row's cache moves into its place, and later passes compute only the running rows (a third of
+ * the passes' rows, in a fine-tuned model's quiz, are replies already finished). Each row's numbers do not depend
+ * on where in the batch it sits. Past the context the window slides, as in `generate`: every unfinished row's last
+ * blockSize tokens go through the model at once (all rows are at the same position, so the windows are equally
+ * long).
  */
 import * as tf from '../tf';
-import { disposeCache, type GPT, type KVCache } from './gpt';
+import { disposeCache, moveRows, rowsMovable, type GPT, type KVCache } from './gpt';
 import { compilesPerShape, generate, pickToken, SampleError, type SampleOptions, type SampleResult } from './generate';
 import { createRng, type Rng } from '../random';
 import { makeYielder } from '../yielder';
@@ -37,6 +41,29 @@ interface Row {
 
 /** A row's token at position i: its prompt's, then its drawn ones (a finished row feeds a dummy 0). */
 const tokenAt = (r: Row, i: number) => (i < r.prompt.length ? r.prompt[i] : (r.out[i - r.prompt.length] ?? 0));
+
+/**
+ * Pure: drop the finished items of a list in place of a batch's rows, filling each hole with the last unfinished
+ * item (so only as many rows move as finished ones sit before the end). Returns the items left, in their new order,
+ * and the moves [from, to] that make it, to be applied in order.
+ */
+export function fillHoles<T>(items: readonly T[], finished: (x: T) => boolean): { kept: T[]; moves: [number, number][] } {
+  const kept = items.slice();
+  const moves: [number, number][] = [];
+  let n = kept.length;
+  for (let i = 0; i < n; i++) {
+    if (!finished(kept[i])) continue;
+    while (n - 1 > i && finished(kept[n - 1])) n--; // finished rows at the end just go
+    if (n - 1 === i) {
+      n = i;
+      break;
+    }
+    kept[i] = kept[n - 1];
+    moves.push([n - 1, i]);
+    n--;
+  }
+  return { kept: kept.slice(0, n), moves };
+}
 
 const endsWith = (out: number[], stop: number[]) =>
   stop.length > 0 && out.length >= stop.length && stop.every((s, i) => out[out.length - stop.length + i] === s);
@@ -75,6 +102,9 @@ export async function generateBatch(model: GPT, prompts: ArrayLike<number>[], op
     // backends, which compile their programs for each new shape: one position a pass, as always, there.
     const lead = compilesPerShape() ? 1 : rows.reduce((m, r) => Math.min(m, r.prompt.length), blockSize);
     let cache: KVCache | null = null;
+    // The rows the cache holds, in its order: all of them, but where the cache can move its rows (wasm), finished
+    // rows leave it (fillHoles), so that later passes compute only the replies still running.
+    let live = rows;
     try {
       for (let t = lead - 1; rows.some((r) => !r.done); t++) {
         await yieldNow();
@@ -82,14 +112,14 @@ export async function generateBatch(model: GPT, prompts: ArrayLike<number>[], op
           for (const row of rows) if (!row.done) finish(row, { ids: row.out, reason: 'aborted' });
           break;
         }
-        let active = rows;
+        let active = live;
         let logitsT: tf.Tensor2D;
         if (t < blockSize) {
-          // Within the context: the new positions (from the cache's length to t) for every row, on the cache.
+          // Within the context: the new positions (from the cache's length to t) for every live row, on the cache.
           const from = cache ? t : 0;
           const input = tf.tensor2d(
-            rows.flatMap((r) => Array.from({ length: t + 1 - from }, (_, i) => tokenAt(r, from + i))),
-            [rows.length, t + 1 - from],
+            live.flatMap((r) => Array.from({ length: t + 1 - from }, (_, i) => tokenAt(r, from + i))),
+            [live.length, t + 1 - from],
             'int32',
           ); // (R, 1), or (R, lead) at the first pass
           const res = model.decode(input, cache);
@@ -114,6 +144,11 @@ export async function generateBatch(model: GPT, prompts: ArrayLike<number>[], op
           if (endsWith(row.out, stop)) finish(row, { ids: row.out.slice(0, row.out.length - stop.length), reason: 'stop' });
           else if (row.out.length >= opts.maxNewTokens) finish(row, { ids: row.out, reason: 'length' });
         });
+        if (rowsMovable(cache) && live.some((r) => r.done)) {
+          const { kept, moves } = fillHoles(live, (r) => r.done !== null);
+          moveRows(cache, moves);
+          live = kept;
+        }
       }
     } finally {
       disposeCache(cache);

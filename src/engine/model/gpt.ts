@@ -14,7 +14,7 @@ import { crossEntropyRows, dropout, embedInput, gelu, layerNorm, linear } from '
 import { disposeParams, initParams, paramSpecs, WPE, WTE, type Params } from './params';
 import { createRng, type Rng } from '../random';
 import type { LoraAdapters } from './lora';
-import { cachedAttentionActive } from '../ops/wasmFused/cachedAttention';
+import { cachedAttentionActive, moveCacheRows } from '../ops/wasmFused/cachedAttention';
 
 export interface ForwardOptions {
   /** Present only when training: draws the dropout masks. No rng means evaluation (dropout off). */
@@ -37,6 +37,26 @@ export interface KVCache {
 
 export function disposeCache(cache: KVCache | null): void {
   if (cache) for (const l of cache.layers) tf.dispose([l.k, l.v]);
+}
+
+/** Whether a cache can move its rows (moveRows): in buffers of the whole context, on wasm. */
+export function rowsMovable(cache: KVCache | null): cache is KVCache {
+  return cache?.capacity !== undefined && cachedAttentionActive();
+}
+
+/**
+ * Move rows of a cache in buffers of the whole context (rowsMovable): each [from, to] moves row `from`'s keys and
+ * values into row `to`, in every layer, in order. Sampling fills the rows of finished replies with the last ones
+ * still running; the next `decode` then passes fewer rows, which sit in the buffers' first rows in the order the
+ * moves leave them.
+ */
+export function moveRows(cache: KVCache, moves: [number, number][]): void {
+  if (!rowsMovable(cache)) throw new Error('only a cache in buffers of the whole context can move its rows');
+  moveCacheRows(
+    cache.layers.flatMap((l) => [l.k, l.v]),
+    moves,
+    cache.length,
+  );
 }
 
 /** A linear layer's or a LayerNorm's weight and (when the config has biases) bias. */
@@ -239,7 +259,7 @@ export class GPT {
     let sliced: KVCache | null = null;
     if (past?.capacity !== undefined && (T > 1 || !buffers)) {
       const P = past.length;
-      const filled = (t: tf.Tensor4D) => t.slice([0, 0, 0, 0], [-1, -1, P, -1]) as tf.Tensor4D; // (B, nh, P, hs)
+      const filled = (t: tf.Tensor4D) => t.slice([0, 0, 0, 0], [B, -1, P, -1]) as tf.Tensor4D; // (B, nh, P, hs): the first B rows
       prior = sliced = { layers: past.layers.map((l) => ({ k: filled(l.k), v: filled(l.v) })), length: P };
     }
     const layers: LayerKV[] = [];

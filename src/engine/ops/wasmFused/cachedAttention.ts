@@ -17,7 +17,7 @@
  */
 import * as tf from '../../tf';
 import { bmmKernelActive, runBmm } from '../bmm';
-import { heapOffset, registerWasm, type WasmKernelArgs } from '../wasmKernels';
+import { heapOffset, registerWasm, type WasmBackendLike, type WasmKernelArgs } from '../wasmKernels';
 import { copyRows, headsSimdActive } from './heads';
 import { softmaxRows, softmaxSimdActive } from './attention';
 
@@ -30,6 +30,8 @@ function cachedAttentionKernel({ inputs, backend: be, attrs }: WasmKernelArgs): 
   const [B, nh, T, hs] = q.shape;
   const Tmax = kStore.shape[2];
   if (T !== 1 || !(P >= 0 && P < Tmax)) throw new Error(`CachedAttention: one new position after ${P} of ${Tmax}, got ${T}`);
+  // The buffers may hold more rows than the batch (rows of finished replies dropped, moveCacheRows): the first B.
+  if (kStore.shape[0] < B) throw new Error(`CachedAttention: ${B} rows on buffers of ${kStore.shape[0]}`);
   const BH = B * nh;
   const S = P + 1;
   const y = be.makeOutput([B, nh, 1, hs], 'float32'); // (B, nh, 1, hs)
@@ -75,4 +77,27 @@ export function cachedAttention(
   scale: number,
 ): tf.Tensor4D {
   return tf.engine().runKernel(KERNEL, { q, k, v, kStore, vStore }, { length, scale }) as tf.Tensor4D;
+}
+
+/**
+ * Move rows of key/value buffers ((R, nh, Tmax, hs), as cachedAttention takes them) within themselves: for each
+ * [from, to] in order, the first `length` positions of every head of row `from` into row `to`. Sampling drops the
+ * rows of finished replies this way, filling each hole with the last row still running (a few rows' copies, where
+ * gathering the rows still running into new buffers would copy them all: measured 2.3–4.1× slower than keeping
+ * the finished rows). The batch then runs on the first rows of the buffers. Like the kernel above, it writes into
+ * buffers that only the model's `decode` makes and every handle of which shares; only where cachedAttentionActive.
+ */
+export function moveCacheRows(stores: tf.Tensor4D[], moves: [number, number][], length: number): void {
+  if (!moves.length) return;
+  const be = tf.backend() as unknown as WasmBackendLike;
+  for (const store of stores) {
+    const [R, nh, Tmax, hs] = store.shape;
+    if (!(length >= 0 && length <= Tmax)) throw new Error(`moveCacheRows: ${length} positions of ${Tmax}`);
+    const base = heapOffset(be, store);
+    const row = 4 * nh * Tmax * hs; // bytes from one row to the next
+    for (const [from, to] of moves) {
+      if (!(from >= 0 && from < R && to >= 0 && to < R)) throw new Error(`moveCacheRows: row ${from} → ${to} of ${R}`);
+      copyRows(be, base + from * row, base + to * row, nh, length * hs, Tmax * hs, Tmax * hs); // (nh, length, hs)
+    }
+  }
 }
