@@ -115,6 +115,38 @@ describe.each(TEST_BACKENDS)('GPT on %s', (backend) => {
     b.dispose();
   });
 
+  it('lastLogits: the reference logits at the last position, for windows up to the context, with the last block on that position only', async () => {
+    const { params, ref } = fixedWeights(cfg, 11);
+    const model = new GPT(cfg, params);
+    const seqs = [
+      [1, 5, 2, 9, 0, 3, 3, 10],
+      [4, 4, 7, 1, 8, 6, 2, 5],
+    ];
+    tf.tidy(() => model.lastLogits(tf.tensor2d([[1]], [1, 1], 'int32'))); // the model's causal mask now exists
+    const before = tf.memory().numTensors;
+    for (const T of [1, 5, 8]) {
+      const xs = seqs.map((r) => r.slice(0, T));
+      const idx = tf.tensor2d(xs, [2, T], 'int32');
+      const { result, kernels } = await tf.profile(() => model.lastLogits(idx));
+      const got = (await (result as tf.Tensor).array()) as number[][];
+      let maxErr = 0;
+      xs.forEach((seq, b) => referenceLogits(cfg, ref, seq)[T - 1].forEach((v, k) => (maxErr = Math.max(maxErr, Math.abs(v - got[b][k])))));
+      expect(maxErr, `T = ${T}`).toBeLessThanOrEqual(1e-4);
+      // The MLP's hidden layer (4C wide) runs on every position in the first block, on the last one in the last.
+      const hidden = kernels
+        .filter((k) => /Linear|MatMul/.test(k.name))
+        .map((k) => k.outputShapes[0] ?? [])
+        .filter((s) => s[s.length - 1] === 4 * cfg.nEmbd);
+      expect(
+        hidden.map((s) => s.slice(0, -1).reduce((a, b) => a * b, 1)),
+        `T = ${T}: rows of the fc layers`,
+      ).toEqual([2 * T, 2]);
+      tf.dispose([idx, result as tf.Tensor]);
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    model.dispose();
+  });
+
   it('refuses a sequence longer than blockSize', () => {
     const model = GPT.create(cfg, 1);
     const idx = tf.zeros([1, 9], 'int32') as tf.Tensor2D;

@@ -132,11 +132,19 @@ export function causalSelfAttention(
   cache?: AttentionCache,
   /** Receives the attention weights (B, nh, T, T) — the softmax itself, inside the caller's tidy. */
   probe?: (att: tf.Tensor4D) => void,
+  /** Only the last position's output, (B, 1, C): its query over every key (sampling's last block, below). */
+  lastQuery = false,
 ): tf.Tensor3D {
-  const C = x.shape[2];
+  const [B, T, C] = x.shape;
   const hs = C / nHead;
   const qkv = linear(x, w.cAttnW, w.cAttnB) as tf.Tensor3D; // (B, T, 3C)
   let [q, k, v] = splitHeads(qkv, nHead); // each (B, nh, T, hs)
+  if (lastQuery) {
+    // The last query sees every key: one row of scores per head, no triangle, no dropout (sampling only).
+    const qLast = q.slice([0, 0, T - 1, 0], [B, nHead, 1, hs]); // (B, nh, 1, hs)
+    const att = maskedSoftmax(bmm(qLast, k, false, true), mask.slice([T - 1, 0], [1, T]), 1 / Math.sqrt(hs)); // (B, nh, 1, T)
+    return linear(headsToRows(bmm(att, v) as tf.Tensor4D), w.cProjW, w.cProjB) as tf.Tensor3D; // (B, 1, C)
+  }
   if (cache?.past && cache.stored !== undefined) {
     // One new position on buffers of the whole context: its keys and values written into them, no concatenation.
     const y = cachedAttention(q as tf.Tensor4D, k as tf.Tensor4D, v as tf.Tensor4D, cache.past.k, cache.past.v, cache.stored, 1 / Math.sqrt(hs)); // (B, nh, 1, hs)
