@@ -386,7 +386,11 @@ async function main() {
   };
   writeFileSync('bench-results/bench.json', JSON.stringify(report, null, 2));
   console.log('\nwrote bench-results/bench.json');
-  console.log('reference: nanoGPT/PyTorch, baby config, batch 12, one thread with OpenBLAS on this machine type: 67–72 ms/step, ~11k tokens/s');
+  // Measured side by side on the 2-core CI machine type (README, "Where that leaves a step"); the script runs it anywhere.
+  console.log(
+    'reference: nanoGPT/PyTorch, baby config, batch 12, on the 2-core CI machine type (2026-12-04): 62 ms/step on one thread, 47.5 at its best on two; ' +
+      'python3 scripts/bench_nanogpt.py measures it on this machine',
+  );
 }
 
 // Exit explicitly: the threaded wasm build's own threads (XNNPACK's pool) would keep Node running after the last line.
