@@ -85,6 +85,10 @@ describe.each(CASES)('$name trains the same on every backend', ({ opts }) => {
       expect(r.error).toBeUndefined();
       expect(r.tensorsAfter).toBe(r.tensorsBefore);
       expect(await api((a, b: string) => a.initialDiff(b, 'wasm'), backend)).toBe(0);
+      // The same weights give the same next-token logits past the context and within it (sampling's lastLogits).
+      expect(r.lastLogits).toHaveLength(reference.lastLogits.length);
+      const logitErr = Math.max(...r.lastLogits.map((v, i) => Math.abs(v - reference.lastLogits[i])));
+      expect(logitErr, 'next-token logits against WebAssembly').toBeLessThan(1e-4);
       expect(r.losses).toHaveLength(STEPS);
       r.losses.forEach((l, i) => expect(Math.abs(l - reference.losses[i]), `step ${i}: ${l} vs ${reference.losses[i]}`).toBeLessThan(1e-3));
       r.gradNorms.forEach((g, i) => expect(Math.abs(g - reference.gradNorms[i]) / reference.gradNorms[i], `grad norm at step ${i}`).toBeLessThan(1e-3));

@@ -48,6 +48,11 @@ export interface RunReport {
   simdKernels: boolean;
   /** Threads that trained (WebAssembly). */
   threads?: number;
+  /**
+   * The initial model's next-token logits (lastLogits: the last block on the last position only), for two windows
+   * of the whole context and two of 5 tokens, flattened: sampling past the context on this backend.
+   */
+  lastLogits: number[];
   error?: string;
 }
 
@@ -72,6 +77,14 @@ async function run(o: RunOptions): Promise<RunReport> {
   const tensorsBefore = tf.memory().numTensors;
   const model = GPT.create({ ...o.arch, vocabSize: tok.vocabSize }, o.seed);
   initial.set(o.backend, await snapshotParams(model));
+  const ids = tok.encode(TEXT).ids;
+  const lastLogits: number[] = [];
+  for (const T of [o.arch.blockSize, 5]) {
+    const windows = [0, 1].map((b) => Array.from(ids.slice(100 * b, 100 * b + T)));
+    const logits = tf.tidy(() => model.lastLogits(tf.tensor2d(windows, [2, T], 'int32'))); // (2, V)
+    lastLogits.push(...(await logits.data()));
+    logits.dispose();
+  }
   const trainer = new Trainer(model, { seed: o.seed, checkDevice: () => guard.check() });
   const losses: number[] = [];
   const gradNorms: number[] = [];
@@ -97,7 +110,18 @@ async function run(o: RunOptions): Promise<RunReport> {
   model.dispose();
   // Everything the run made is owned by the model or the optimizer: nothing is left once both are gone.
   const tensorsAfter = tf.memory().numTensors;
-  return { backend: tf.getBackend(), losses, gradNorms, tensorsBefore, tensorsAfter, params, simdKernels: bmmKernelActive(), threads: report.threads, error };
+  return {
+    backend: tf.getBackend(),
+    losses,
+    gradNorms,
+    tensorsBefore,
+    tensorsAfter,
+    params,
+    simdKernels: bmmKernelActive(),
+    threads: report.threads,
+    lastLogits,
+    error,
+  };
 }
 
 /** Per-parameter max |Δ| between a backend's final weights and the reference's. */
