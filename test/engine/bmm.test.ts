@@ -75,6 +75,10 @@ describe('splitting a product over threads (pure)', () => {
     expect(splitAxis(gradW(512, 128, 768))).toBe('rows'); // A = dyᵀ (512 × 768) packed, larger than B
     expect(splitAxis(gradW(128, 512, 768))).toBe('columns');
     expect(splitAxis(gradX(64, 32, 64))).toBe('rows'); // row-major B of 2,048 floats: read in place, nothing packed
+    // Columns only where their panels can feed every thread, or rows could not either
+    expect(splitAxis(linear(768, 24, 128), 2)).toBe('columns'); // 3 panels for 2 threads
+    expect(splitAxis(linear(768, 24, 128), 4)).toBe('rows'); // 3 panels for 4 threads: 192 row tiles
+    expect(splitAxis(linear(8, 24, 128), 4)).toBe('columns'); // 3 panels, 2 row tiles
   });
 
   it('cuts columns on whole panels of 8, each part reading its columns of B and writing its columns of C', () => {

@@ -12,9 +12,9 @@
  * alone. Where the cache lives in buffers of the whole context (WebAssembly), a finished row leaves the batch:
  * the last running row's cache moves into its place, and later passes compute only the running rows (a third of
  * the passes' rows, in a fine-tuned model's quiz, are replies already finished). Each row's numbers do not depend
- * on where in the batch it sits. Past the context the window slides, as in `generate`: every unfinished row's last
- * blockSize tokens go through the model at once (all rows are at the same position, so the windows are equally
- * long).
+ * on where in the batch it sits (a row left alone takes the one-row products, as generate's does). Past the
+ * context the window slides, as in `generate`: every unfinished row's last blockSize tokens go through the model
+ * at once (all rows are at the same position, so the windows are equally long).
  */
 import * as tf from '../tf';
 import { disposeCache, moveRows, rowsMovable, type GPT, type KVCache } from './gpt';

@@ -90,9 +90,11 @@ export type SplitAxis = 'rows' | 'columns';
  * before: either way the same reads). Why: sampling's products have few rows (128 replies, one position each) and
  * a whole weight matrix to pack; split by rows, each of two threads packed all of it for half the rows.
  */
-export function splitAxis(p: Pick<Product, 'M' | 'N' | 'K' | 'sAi' | 'sAk' | 'sBj'>): SplitAxis {
-  if (packsA(p)) return p.M < p.N ? 'columns' : 'rows';
-  return packsB(p) ? 'columns' : 'rows';
+export function splitAxis(p: Pick<Product, 'M' | 'N' | 'K' | 'sAi' | 'sAk' | 'sBj'>, threads = 2): SplitAxis {
+  const axis = packsA(p) ? (p.M < p.N ? 'columns' : 'rows') : packsB(p) ? 'columns' : 'rows';
+  // Too few panels to give every thread one, where rows would: rows (a narrow output, many threads).
+  const [panels, tiles] = [Math.ceil(p.N / 8), Math.ceil(p.M / 4)];
+  return axis === 'columns' && panels < threads && tiles > panels ? 'rows' : axis;
 }
 
 /**
@@ -199,8 +201,9 @@ export function runBmm(be: WasmBackendLike, p: Product): void {
   const Mp = (p.M + 3) & ~3;
   const Np = (p.N + 7) & ~7;
   const workBytes = 4 * (p.K * Np + Mp * Np + 4 * p.K);
-  const axis = splitAxis(p);
-  const parts = bmmPartCount(p.batch, p.M, p.N, p.K, kernels.threads(be), p.tri, MIN_PART_FLOPS, axis);
+  const threads = kernels.threads(be);
+  const axis = splitAxis(p, threads);
+  const parts = bmmPartCount(p.batch, p.M, p.N, p.K, threads, p.tri, MIN_PART_FLOPS, axis);
   const work = be.wasm._malloc(workBytes * parts);
   try {
     kernels.run(be, 'bmm', bmmParts(p, work, workBytes, parts, axis));
