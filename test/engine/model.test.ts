@@ -11,6 +11,12 @@ import { crossEntropyRows, embedding } from '../../src/engine/model/layers';
 
 const cfg: GPTConfig = { vocabSize: 11, blockSize: 8, nLayer: 2, nHead: 4, nEmbd: 16, dropout: 0, bias: true };
 
+/** Two full-context sequences of cfg's vocabulary, for the reference comparisons. */
+const SEQUENCES = [
+  [1, 5, 2, 9, 0, 3, 3, 10],
+  [4, 4, 7, 1, 8, 6, 2, 5],
+];
+
 /** Fixed, non-trivial weights: every tensor (LayerNorm and biases too) random, std 0.3. */
 function fixedWeights(c: GPTConfig, seed: number): { params: Params; ref: Weights } {
   const rng = createRng(seed);
@@ -53,10 +59,7 @@ describe.each(TEST_BACKENDS)('GPT on %s', (backend) => {
   it('matches a float64 reference forward pass (logits and loss) within 1e-4', async () => {
     const { params, ref } = fixedWeights(cfg, 7);
     const model = new GPT(cfg, params);
-    const xs = [
-      [1, 5, 2, 9, 0, 3, 3, 10],
-      [4, 4, 7, 1, 8, 6, 2, 5],
-    ];
+    const xs = SEQUENCES;
     const ys = xs.map((r) => r.map((v, i) => (v * 3 + i) % cfg.vocabSize));
     const idx = tf.tensor2d(xs, [2, 8], 'int32');
     const tgt = tf.tensor2d(ys, [2, 8], 'int32');
@@ -118,10 +121,7 @@ describe.each(TEST_BACKENDS)('GPT on %s', (backend) => {
   it('lastLogits: the reference logits at the last position, for windows up to the context, with the last block on that position only', async () => {
     const { params, ref } = fixedWeights(cfg, 11);
     const model = new GPT(cfg, params);
-    const seqs = [
-      [1, 5, 2, 9, 0, 3, 3, 10],
-      [4, 4, 7, 1, 8, 6, 2, 5],
-    ];
+    const seqs = SEQUENCES;
     tf.tidy(() => model.lastLogits(tf.tensor2d([[1]], [1, 1], 'int32'))); // the model's causal mask now exists
     const before = tf.memory().numTensors;
     for (const T of [1, 5, 8]) {
