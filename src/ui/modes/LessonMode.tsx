@@ -9,7 +9,7 @@ import { get, set, useStore } from '../../store/store';
 import { chat, queueComparison, scoringAnswers, startFromStarter, startRun, stopRun } from '../../app/controller';
 import { compareStrategies } from '../../app/compare';
 import type { Key } from '../../i18n/i18n';
-import { useT } from '../hooks';
+import { formatNumber, useT } from '../hooks';
 import { LossChart } from '../charts/Charts';
 import { ModelDiagram } from '../diagram/ModelDiagram';
 import { QuizView } from '../panels/QuizView';
@@ -210,7 +210,7 @@ function FinetuneStep() {
         <p className="small" data-testid="lesson-progress" aria-live="polite">
           {t('lessonMode.progress', { step: run.step, steps: run.steps })}
           {/* After the last step (or Stop) the run scores its answers before it ends: say so, it can take a minute. */}
-          {scoring > 0 && <> · {t('runs.scoring', { n: scoring })}</>}
+          {scoring > 0 && <> · {t('runs.scoring', { n: formatNumber(scoring) })}</>}
         </p>
       )}
     </>

@@ -13,7 +13,7 @@ const pct = (x: number | null | undefined) => (x === null || x === undefined ? '
 
 /** "before → after" of one score, or what is happening instead. */
 function ScoreCell({ r, which, t }: { r: RunRecord; which: 'format' | 'words' | 'sameLength'; t: ReturnType<typeof useT> }) {
-  if (r.scoring) return <td className="muted small">{t('runs.scoring', { n: r.scoring })}</td>;
+  if (r.scoring) return <td className="muted small">{t('runs.scoring', { n: formatNumber(r.scoring) })}</td>;
   if (!r.score) return <td>–</td>;
   const after = r.score.model[which];
   const before = r.score.snapshot?.[which];
