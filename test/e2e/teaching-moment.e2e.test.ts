@@ -43,6 +43,8 @@ describe('the teaching moment', () => {
         await page.waitForFunction(() => getComputedStyle(document.querySelector('.lesson-layout')!).gridTemplateColumns.split(' ').length === 1);
         const chart = await pageBox(page, LESSON_CHART);
         const score = await pageBox(page, '[data-testid=quiz-summary]');
+        // The step is the quiz: right after the step's note, before the chart (which is the side column's on a wide screen).
+        expect(score.top, 'the quiz before the chart in one column').toBeLessThan(chart.top);
         const [upper, lower] = chart.top <= score.top ? [chart, score] : [score, chart];
         console.info(
           `teaching moment at 390×844: chart ${JSON.stringify(chart)}, quiz score ${JSON.stringify(score)}: ${lower.bottom - upper.top} px from the top of one to the bottom of the other`,
