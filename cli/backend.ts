@@ -14,12 +14,16 @@ import '@tensorflow/tfjs-backend-wasm';
 import { relaxedSimdSupported, startWasmKernelThreads, stopWasmKernelThreads, wasmKernelThreads, type WasmBackendLike } from '../src/engine/ops/wasmKernels';
 import { registerSharedIdentity } from '../src/engine/ops/wasmFused/identity';
 import { spawnNodeKernelThread, threadedWasmFactory } from './wasmThreads';
+import { installNodeWebGPU } from './webgpuNode';
 
-export type NodeBackend = 'wasm' | 'cpu';
+export type NodeBackend = 'wasm' | 'cpu' | 'webgpu';
+/** The backends every Node install has (the tests run on each). */
 export const NODE_BACKENDS: readonly NodeBackend[] = ['wasm', 'cpu'];
+/** And WebGPU on the machine's GPU, where Dawn's bindings are installed (cli/webgpuNode.ts). */
+export const OPTIONAL_NODE_BACKENDS: readonly NodeBackend[] = ['webgpu'];
 
 export function isNodeBackend(name: string): name is NodeBackend {
-  return (NODE_BACKENDS as readonly string[]).includes(name);
+  return (NODE_BACKENDS as readonly string[]).includes(name) || (OPTIONAL_NODE_BACKENDS as readonly string[]).includes(name);
 }
 
 // Fused multiply-add (WebAssembly relaxed SIMD) is behind a flag in Node 20 and on by default from Node 22; set
@@ -70,6 +74,7 @@ function registerWasm(threads: number): void {
 export async function useNodeBackend(name: NodeBackend = 'wasm', { threads = 1 }: { threads?: number } = {}): Promise<void> {
   if (!Number.isInteger(threads) || threads < 1) throw new Error(`threads must be a whole number ≥ 1, got ${threads}`);
   if (name === 'wasm') registerWasm(threads);
+  if (name === 'webgpu') await installNodeWebGPU();
   if (tf.getBackend() !== name) {
     const ok = await tf.setBackend(name);
     if (!ok) throw new Error(`the ${name} backend failed to initialise`);

@@ -5,6 +5,9 @@
  *
  *   npm run bench                      all backends, tiny and baby
  *   npm run bench -- --backend wasm    one backend
+ *   npm run bench -- --backend webgpu --presets baby,small
+ *                                      this machine's GPU through Dawn (after npm install --no-save webgpu@0.6.2;
+ *                                      cli/webgpuNode.ts), with the page's read-back rule beside one per step
  *   npm run bench -- --steps 20        measured steps per case (after 5 warm-up steps; ms/step is their median)
  *   npm run bench -- --simd off        wasm without the engine's own kernels (stock TF.js ops), to compare
  *   npm run bench -- --threads 1,2     wasm on each of these thread counts, in turn (default: every core)
@@ -31,6 +34,9 @@ import type { FreezePlan } from '../src/engine/train/freeze';
 import { allCores, isNodeBackend, NODE_BACKENDS, nodeThreads, useNodeBackend, type NodeBackend } from './backend';
 import { bmm, bmmKernelActive } from '../src/engine/ops/bmm';
 import { setWasmFma, setWasmKernelsEnabled, wasmFmaActive } from '../src/engine/ops/wasmKernels';
+import { pageReadback } from '../src/engine/train/readback';
+import { snapshotParams } from '../src/engine/io/checkpoint';
+import { nodeGpuName } from './webgpuNode';
 
 interface Row {
   backend: NodeBackend;
@@ -49,6 +55,9 @@ interface Row {
    * for a core does not inflate. With threads it also counts the kernel threads' spinning between kernels.
    */
   cpuMsPerStep: number;
+  /** WebGPU: the mean step with the page's read-back rule (a few read-backs a second), not one per step. */
+  pageMsPerStep?: number;
+  /** Tokens trained per second: at the page's read-back rule on WebGPU, else at msPerStep. */
   tokensPerSec: number;
   relativeToFull?: number;
   tensorsBefore: number;
@@ -89,6 +98,14 @@ async function measure(backend: NodeBackend, preset: PresetName, plan: FreezePla
   const cpu = process.cpuUsage(cpu0);
   const cpuMs = (cpu.user + cpu.system) / 1000 / steps;
   const tensorsAfter = tf.memory().numTensors;
+  // On a GPU a read-back per step makes the CPU wait for the GPU and leaves the GPU idle while the next step is
+  // queued: the page reads back by time instead (pageReadback), and that is the rate a student sees.
+  let pageMs: number | undefined;
+  if (backend === 'webgpu') {
+    const t1 = performance.now();
+    await trainer.run({ ...spec, steps, ...pageReadback(true) });
+    pageMs = (performance.now() - t1) / steps;
+  }
   // One more step, profiled, for its kernel count (not timed: profiling adds its own work).
   const profile = await tf.profile(async () => void (await trainer.run({ ...spec, steps: 1 })));
   const kernelsPerStep = profile.kernels.length;
@@ -106,10 +123,60 @@ async function measure(backend: NodeBackend, preset: PresetName, plan: FreezePla
     msPerStep: ms,
     meanMsPerStep: meanMs,
     cpuMsPerStep: cpuMs,
-    tokensPerSec: (batch * config.blockSize * 1000) / ms,
+    pageMsPerStep: pageMs,
+    tokensPerSec: (batch * config.blockSize * 1000) / (pageMs ?? ms),
     tensorsBefore,
     tensorsAfter,
     kernelsPerStep,
+  };
+}
+
+interface Agreement {
+  steps: number;
+  /** Largest |Δ| of a step's loss, of a final weight, and of the initial model's next-token logits. */
+  maxLossDiff: number;
+  maxWeightDiff: number;
+  maxLogitDiff: number;
+  /** The weight bound the browser's backends e2e allows: a tenth of the most AdamW can move a weight in `steps`. */
+  weightBound: number;
+}
+
+/**
+ * Before a GPU's figures: does it train as WebAssembly does? `baby`, the same initial weights and batches on wasm
+ * (one thread: the reference the float64 tests check) and on `backend`, as test/e2e/backends.e2e.test.ts does in
+ * the browser: per-step losses, final weights, and the initial model's next-token logits.
+ */
+async function agreement(backend: NodeBackend): Promise<Agreement> {
+  const steps = 5;
+  const lr = 1e-3;
+  const config = { ...PRESETS.baby, vocabSize: VOCAB, dropout: 0 };
+  const rng = createRng(7);
+  const ids = Int32Array.from({ length: 50_000 }, () => rng.int(VOCAB));
+  const train = async (name: NodeBackend) => {
+    await useNodeBackend(name);
+    const model = GPT.create(config, 7);
+    const idx = tf.tensor2d([Array.from(ids.slice(0, config.blockSize))], [1, config.blockSize], 'int32');
+    const logits = model.lastLogits(idx); // (1, V)
+    const first = await logits.data();
+    tf.dispose([idx, logits]);
+    const trainer = new Trainer(model, { seed: 7 });
+    const losses: number[] = [];
+    const spec = { steps, batchSize: 4, schedule: { kind: 'constant', lr } as const, train: corpusSource(ids, config.blockSize), logEvery: 1 };
+    await trainer.run(spec, { onStep: (m) => void losses.push(m.loss) });
+    const weights = await snapshotParams(model);
+    trainer.dispose();
+    model.dispose();
+    return { losses, weights, logits: first };
+  };
+  const ref = await train('wasm');
+  const got = await train(backend);
+  const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => Array.from(a).reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+  return {
+    steps,
+    maxLossDiff: maxDiff(got.losses, ref.losses),
+    maxWeightDiff: Math.max(...[...ref.weights].map(([name, w]) => maxDiff(got.weights.get(name)!, w))),
+    maxLogitDiff: maxDiff(got.logits, ref.logits),
+    weightBound: 0.1 * steps * lr,
   };
 }
 
@@ -327,11 +394,24 @@ async function main() {
   for (const b of backends) if (!isNodeBackend(b)) throw new Error(`unknown backend ${b}`);
   const presets = (values.presets ?? 'tiny,baby').split(',') as PresetName[];
   const rows: Row[] = [];
+  let gpu: string | undefined;
   const runs = (values.sampling ? [] : (backends as NodeBackend[])).flatMap((backend) =>
     (backend === 'wasm' ? threadCounts : [1]).map((threads) => ({ backend, threads })),
   );
+  let agreed: Agreement | undefined;
+  if (backends.includes('webgpu') && !values.sampling) {
+    agreed = await agreement('webgpu');
+    console.log(
+      `webgpu against wasm (baby, same weights and batches, ${agreed.steps} steps): max |Δloss| ${agreed.maxLossDiff.toExponential(1)}, ` +
+        `max |Δw| ${agreed.maxWeightDiff.toExponential(1)} (the e2e's bound ${agreed.weightBound.toExponential(1)}), max |Δlogit| ${agreed.maxLogitDiff.toExponential(1)}`,
+    );
+  }
   for (const { backend, threads } of runs) {
     await useNodeBackend(backend, { threads });
+    if (backend === 'webgpu') {
+      gpu = await nodeGpuName();
+      console.log(`webgpu (Dawn in Node) on ${gpu}`);
+    }
     if (backend === 'wasm') {
       console.log(
         `wasm on ${nodeThreads()} thread${nodeThreads() === 1 ? '' : 's'}: the engine's kernels (SIMD matmul, GELU, AdamW; fused LayerNorm, softmax, cross-entropy, head split) ` +
@@ -350,8 +430,9 @@ async function main() {
         if (plan.kind === 'none') full = row.msPerStep;
         row.relativeToFull = row.msPerStep / full;
         rows.push(row);
+        const page = row.pageMsPerStep === undefined ? '' : `, read back as the page: ${row.pageMsPerStep.toFixed(1)}`;
         console.log(
-          `${backend.padEnd(5)} ${String(row.threads).padStart(2)}t ${preset.padEnd(5)} freeze ${row.freeze.padEnd(9)} ${row.msPerStep.toFixed(1).padStart(8)} ms/step (mean ${row.meanMsPerStep.toFixed(1)}, CPU ${row.cpuMsPerStep.toFixed(1)}) ` +
+          `${backend.padEnd(5)} ${String(row.threads).padStart(2)}t ${preset.padEnd(5)} freeze ${row.freeze.padEnd(9)} ${row.msPerStep.toFixed(1).padStart(8)} ms/step (mean ${row.meanMsPerStep.toFixed(1)}, CPU ${row.cpuMsPerStep.toFixed(1)}${page}) ` +
             `${Math.round(row.tokensPerSec).toString().padStart(7)} tok/s  ×${row.relativeToFull.toFixed(2)} of full  tensors ${row.tensorsBefore}→${row.tensorsAfter}  ${row.kernelsPerStep} kernels/step`,
         );
       }
@@ -375,6 +456,8 @@ async function main() {
     cpu: cpus()[0]?.model,
     cores: cpus().length,
     node: process.version,
+    gpu,
+    agreement: agreed,
     tfjs: tf.version_core,
     simdKernels: simd,
     fma: values.fma !== 'off',

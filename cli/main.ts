@@ -8,7 +8,7 @@
 import { constants } from 'node:os';
 import { parseArgs } from 'node:util';
 import { MAX_VOCAB, MIN_VOCAB } from '../src/engine/tokenizer/bpeTrain';
-import { defaultCliThreads, isNodeBackend, NODE_BACKENDS, useNodeBackend } from './backend';
+import { defaultCliThreads, isNodeBackend, NODE_BACKENDS, OPTIONAL_NODE_BACKENDS, useNodeBackend } from './backend';
 import { INTERRUPTED, OPTIONS, UsageError, joinNegativeValues, num, type Values } from './args';
 import { finetune, pretrain } from './train';
 import { convert, evaluate, info, sample } from './inspect';
@@ -43,7 +43,8 @@ commands:
             --ckpt FILE --format hf --out DIR [--adapter FILE]   (a new or empty folder: config.json, tokenizer.json,
             model.safetensors in GPT-2's layout, onnx/model.onnx, README.md — for transformers and transformers.js)
 
-common:     --backend ${NODE_BACKENDS.join('|')} (default wasm)
+common:     --backend ${[...NODE_BACKENDS, ...OPTIONAL_NODE_BACKENDS].join('|')} (default wasm; webgpu: this machine's GPU, after
+            npm install --no-save webgpu@0.6.2)
             --threads N (wasm: threads to train on, 1–${MAX_THREADS}; default every core, here ${defaultCliThreads()})`;
 
 /**
@@ -116,7 +117,7 @@ export async function main(argv: string[], o: Sink = processSink): Promise<numbe
     // Every command: a write to a closed pipe (`| head`) must not crash the process.
     for (const stream of [process.stdout, process.stderr]) stream.on('error', onLostOutput);
     const backend = v.backend ?? 'wasm';
-    if (!isNodeBackend(backend)) throw new UsageError(`--backend must be one of ${NODE_BACKENDS.join(', ')}, got "${backend}"`);
+    if (!isNodeBackend(backend)) throw new UsageError(`--backend must be one of ${[...NODE_BACKENDS, ...OPTIONAL_NODE_BACKENDS].join(', ')}, got "${backend}"`);
     if (v.threads !== undefined && backend !== 'wasm') throw new UsageError(`--threads applies to the wasm backend, not ${backend}`);
     const threads = num(v, 'threads', defaultCliThreads(), { int: true, min: 1, max: MAX_THREADS });
     await useNodeBackend(backend, { threads });

@@ -355,7 +355,7 @@ describe('cli', () => {
       [['finetune', '--init', text, '--pairs', text, '--out', 'x'], 1, /not a valid safetensors file/],
       [['frobnicate'], 2, /unknown command "frobnicate"/],
       [['pretrain', '--wat'], 2, /Unknown option '--wat'/],
-      [['info', '--ckpt', 'x', '--backend', 'tpu'], 2, /--backend must be one of wasm, cpu/],
+      [['info', '--ckpt', 'x', '--backend', 'tpu'], 2, /--backend must be one of wasm, cpu, webgpu/],
       [['info', '--ckpt', 'x', '--threads', '0'], 2, /--threads must be a whole number ≥ 1 and ≤ 64, got "0"/],
       [['info', '--ckpt', 'x', '--threads', '1.5'], 2, /--threads must be a whole number/],
       [['info', '--ckpt', 'x', '--backend', 'cpu', '--threads', '2'], 2, /--threads applies to the wasm backend, not cpu/],
