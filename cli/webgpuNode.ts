@@ -36,6 +36,7 @@ export function installNodeWebGPU(pkg = PACKAGE): Promise<void> {
       installed = undefined; // installing the package and asking again works
       throw new Error(
         `WebGPU in Node needs Dawn's bindings, which are not installed (${(e as Error).message.split('\n')[0]}): npm install --no-save webgpu@0.6.2`,
+        { cause: e },
       );
     }
     // WebGPU's classes (GPUBufferUsage, GPUMapMode, …) as globals, as a browser has them; then navigator.gpu,
