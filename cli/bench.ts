@@ -432,7 +432,7 @@ async function main() {
         rows.push(row);
         const page = row.pageMsPerStep === undefined ? '' : `, read back as the page: ${row.pageMsPerStep.toFixed(1)}`;
         console.log(
-          `${backend.padEnd(5)} ${String(row.threads).padStart(2)}t ${preset.padEnd(5)} freeze ${row.freeze.padEnd(9)} ${row.msPerStep.toFixed(1).padStart(8)} ms/step (mean ${row.meanMsPerStep.toFixed(1)}, CPU ${row.cpuMsPerStep.toFixed(1)}${page}) ` +
+          `${backend.padEnd(5)} ${backend === 'wasm' ? `${String(row.threads).padStart(2)}t` : '   '} ${preset.padEnd(5)} freeze ${row.freeze.padEnd(9)} ${row.msPerStep.toFixed(1).padStart(8)} ms/step (mean ${row.meanMsPerStep.toFixed(1)}, CPU ${row.cpuMsPerStep.toFixed(1)}${page}) ` +
             `${Math.round(row.tokensPerSec).toString().padStart(7)} tok/s  ×${row.relativeToFull.toFixed(2)} of full  tensors ${row.tensorsBefore}→${row.tensorsAfter}  ${row.kernelsPerStep} kernels/step`,
         );
       }

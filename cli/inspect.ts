@@ -4,7 +4,7 @@
  */
 import { countParams, MAX_VOCAB_SIZE } from '../src/engine/model/config';
 import { GPT } from '../src/engine/model/gpt';
-import { generate } from '../src/engine/model/generate';
+import { compilesPerShape, generate } from '../src/engine/model/generate';
 import { sequentialWindows, splitIds } from '../src/engine/data/corpus';
 import { DEFAULT_TEMPLATE, renderPrompt } from '../src/engine/data/pairs';
 import { parsePairsStrict } from '../src/documents/pairsFile';
@@ -137,6 +137,9 @@ export async function sample(v: Values, ctl: AbortController, o: Sink): Promise<
       seed: num(v, 'seed', 1337, { int: true, min: 0, max: MAX_SEED }),
       stop,
       signal: ctl.signal,
+      // On WebGPU one input shape, as the page samples there (its programs compile per shape; on an H200 the
+      // window recomputed per token ran 1.4× faster than the cache's growing shapes: README, Benchmark).
+      fixedShape: compilesPerShape(),
       // A stream: under BPE a character spelled in byte tokens is written once all its bytes are out.
       onToken: (id) => void o.write(stream.push(id)),
     });
