@@ -15,6 +15,9 @@
  *   npm run bench -- --matmul          the baby step's products, ours against TF.js's (XNNPACK), per shape and
  *                                      thread count (with --threads)
  *   npm run bench -- --sampling        only the sampling rows (200-token replies at context 256)
+ *   npm run bench -- --lesson en,zh --threads 1,2
+ *                                      the lesson's wait after "Fine-tune" without the browser: the small-world
+ *                                      starter's default fine-tune and the scoring of both models, per thread count
  *   npm run bench -- --soak 10000      soak: train the tiny model that many steps, then 1,000 sampling
  *                                      calls, printing tensors alive, bytes on the device and JS heap
  */
@@ -37,6 +40,16 @@ import { setWasmFma, setWasmKernelsEnabled, wasmFmaActive } from '../src/engine/
 import { pageReadback } from '../src/engine/train/readback';
 import { snapshotParams } from '../src/engine/io/checkpoint';
 import { nodeGpuName } from './webgpuNode';
+import { join } from 'node:path';
+import { readCheckpoint, modelFromCheckpoint } from '../src/engine/io/checkpoint';
+import { preparePairs } from '../src/engine/data/prepare';
+import { parsePairsStrict } from '../src/documents/pairsFile';
+import { finetuneSpec, runSeed } from '../src/engine/train/specs';
+import { finetuneRecipe, LESSON_SAMPLING, PAIRS_SPLIT_SEED, PAIRS_VAL_FRACTION } from '../src/engine/train/lesson';
+import { sampleReplies } from '../src/engine/eval/dialogue';
+import { scoreQuiz } from '../src/engine/eval/knowledge';
+import { settingsFromFlags } from './args';
+import { readBytes, readInput, startersDir } from './inputs';
 
 interface Row {
   backend: NodeBackend;
@@ -129,6 +142,79 @@ async function measure(backend: NodeBackend, preset: PresetName, plan: FreezePla
     tensorsAfter,
     kernelsPerStep,
   };
+}
+
+interface LessonRow {
+  lang: 'en' | 'zh';
+  threads: number;
+  steps: number;
+  /** The default fine-tune (its evaluations included), then the scoring of both models, as the worker does them. */
+  finetuneMs: number;
+  scoringMs: number;
+  totalMs: number;
+  answers: number;
+  /** The quiz's knowledge score of the starter and of the fine-tuned model. */
+  quizBefore: number;
+  quizAfter: number;
+}
+
+/** The lesson's starters and their pairs (public/starters/starters.json). */
+const LESSON_STARTERS = {
+  en: { file: 'world-en.safetensors', pairs: 'small-world-qa' },
+  zh: { file: 'world-zh.safetensors', pairs: 'small-world-zh-qa' },
+} as const;
+
+/**
+ * The lesson's wait after "Fine-tune", without the browser: its default fine-tune of the small-world starter (the
+ * recipe, batches and evaluations of `npm run cli -- finetune`, which draws the page's batches), then the scoring
+ * the worker runs after it (src/worker/run/scoring.ts): both models reply to the held-out prompts and answer the
+ * quiz. `npm run lesson-time` times the same in the page.
+ */
+async function measureLesson(lang: 'en' | 'zh', threads: number): Promise<LessonRow> {
+  await useNodeBackend('wasm', { threads });
+  const { file, pairs: pairsId } = LESSON_STARTERS[lang];
+  const ckpt = readCheckpoint(readBytes(join(startersDir, file)));
+  const input = readInput(pairsId, 'pairs');
+  const quiz = input.entry?.quiz;
+  const prompts = (input.entry?.heldout ?? []).slice(0, 40); // the worker's MAX_HELDOUT
+  if (!quiz || !prompts.length) throw new Error(`${pairsId} has no quiz or held-out prompts: run npm run datasets`);
+  const recipe = finetuneRecipe(pairsId);
+  const settings = settingsFromFlags({}, 'finetune', recipe.run, recipe.freeze);
+  const data = preparePairs(ckpt.tokenizer, parsePairsStrict(input.text, input.name), ckpt.config.blockSize, {
+    seed: PAIRS_SPLIT_SEED,
+    valFraction: PAIRS_VAL_FRACTION,
+  });
+  const model = modelFromCheckpoint(ckpt);
+  const trainer = new Trainer(model, { seed: settings.seed });
+  trainer.reseed(runSeed(settings.seed, false, ckpt.training.step ?? 0));
+  const score = async (m: GPT) => {
+    await sampleReplies(m, ckpt.tokenizer, prompts, { ...LESSON_SAMPLING });
+    return (await scoreQuiz(m, ckpt.tokenizer, quiz))!.knowledge;
+  };
+  const starter = modelFromCheckpoint(ckpt);
+  try {
+    const t0 = performance.now();
+    await trainer.run(finetuneSpec(settings, data, ckpt.tokenizer));
+    const t1 = performance.now();
+    const quizAfter = await score(model);
+    const quizBefore = await score(starter);
+    const t2 = performance.now();
+    return {
+      lang,
+      threads: nodeThreads(),
+      steps: settings.steps,
+      finetuneMs: t1 - t0,
+      scoringMs: t2 - t1,
+      totalMs: t2 - t0,
+      answers: 2 * (prompts.length + quiz.items.length),
+      quizBefore,
+      quizAfter,
+    };
+  } finally {
+    trainer.dispose();
+    model.dispose();
+    starter.dispose();
+  }
 }
 
 interface Agreement {
@@ -345,6 +431,7 @@ async function main() {
       calls: { type: 'string' },
       sampling: { type: 'boolean' },
       matmul: { type: 'boolean' },
+      lesson: { type: 'string' },
     },
   });
   for (const flag of ['simd', 'fma'] as const) {
@@ -370,6 +457,29 @@ async function main() {
       JSON.stringify({ date: new Date().toISOString(), backend, preset: 'tiny', batch: 12, steps, calls, node: process.version, points }, null, 2),
     );
     console.log('wrote bench-results/soak.json');
+    return;
+  }
+  if (values.lesson !== undefined) {
+    const langs = values.lesson.split(',');
+    for (const l of langs) if (l !== 'en' && l !== 'zh') throw new Error(`--lesson takes en, zh or en,zh, not ${values.lesson}`);
+    const rows: LessonRow[] = [];
+    for (const lang of langs as LessonRow['lang'][]) {
+      for (const threads of threadCounts) {
+        const row = await measureLesson(lang, threads);
+        rows.push(row);
+        const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
+        console.log(
+          `lesson ${lang} ${String(row.threads).padStart(2)}t: fine-tune (${row.steps} steps) ${(row.finetuneMs / 1000).toFixed(2)} s + scoring (${row.answers} answers) ` +
+            `${(row.scoringMs / 1000).toFixed(2)} s = ${(row.totalMs / 1000).toFixed(2)} s; quiz ${pct(row.quizBefore)} → ${pct(row.quizAfter)}`,
+        );
+      }
+    }
+    mkdirSync('bench-results', { recursive: true });
+    writeFileSync(
+      'bench-results/lesson.json',
+      JSON.stringify({ date: new Date().toISOString(), cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, rows }, null, 2),
+    );
+    console.log('wrote bench-results/lesson.json');
     return;
   }
   if (values.matmul) {

@@ -15,6 +15,8 @@ export class InputError extends Error {
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const datasetsDir = join(root, 'public', DATASET_DIR);
+/** The bundled starter models (public/starters: starters.json and their .safetensors). */
+export const startersDir = join(root, 'public', 'starters');
 
 export function loadManifest(): DatasetManifest | null {
   const p = join(datasetsDir, MANIFEST_FILE);
