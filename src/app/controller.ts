@@ -11,6 +11,7 @@ import { get, set } from '../store/store';
 import type { BackendName, Event } from '../worker/protocol';
 import { applyEvent, type Effect } from './events';
 import { startNextQueued } from './runs';
+import { prescore } from './model';
 import { persistSession, recover as recoverWith, saveNow } from './session';
 import { startWorker as start } from './worker';
 
@@ -41,6 +42,9 @@ function run(effect: Effect): void {
       return;
     case 'startNextQueued':
       startNextQueued();
+      return;
+    case 'prescore':
+      prescore();
       return;
     default: {
       const never: never = effect;

@@ -10,7 +10,8 @@ import type { Event } from '../worker/protocol';
 export type Effect =
   | { kind: 'save' } // autosave the session now (a run ended)
   | { kind: 'persist'; bytes: Uint8Array; step: number } // store a session the worker saved mid-run
-  | { kind: 'startNextQueued' }; // the next compared strategy
+  | { kind: 'startNextQueued' } // the next compared strategy
+  | { kind: 'prescore' }; // score the model a fine-tune would start from, while the worker is idle
 
 export interface Applied {
   state: AppState;
@@ -115,6 +116,8 @@ export function applyEvent(state: AppState, e: Event): Applied {
       return none({ ...state, runs: updateRun(state, e.runId, (r) => ({ samples: [...r.samples, { step: e.step, text: e.text }] })) });
     case 'scoring':
       return none({ ...state, runs: updateRun(state, e.runId, () => ({ scoring: e.answers })) });
+    case 'prescored':
+      return none(state); // the worker's own bookkeeping: the next fine-tune's "scoring N answers" says what is left
     case 'dialogueScore':
       return none({ ...state, runs: updateRun(state, e.runId, () => ({ scoring: 0, score: { model: e.model, snapshot: e.snapshot } })) });
     case 'runEnded': {
@@ -134,7 +137,10 @@ export function applyEvent(state: AppState, e: Event): Applied {
         run: { ...state.run, status, pending: null, step: e.stepsDone, error, queue: e.status === 'error' ? [] : state.run.queue },
       };
       if (e.status === 'error') return { state: { ...next, notice: { kind: 'error', text: msg('run.failed', { message: error ?? '' }) } }, effects: [] };
-      return { state: next, effects: e.status === 'done' ? [{ kind: 'save' }, { kind: 'startNextQueued' }] : [{ kind: 'save' }] };
+      if (e.status !== 'done') return { state: next, effects: [{ kind: 'save' }] };
+      // Pretrained: the fine-tune that usually follows compares against this model; score it while nothing runs.
+      const pretrained = state.runs.find((r) => r.runId === e.runId)?.phase === 'pretrain' && state.run.queue.length === 0;
+      return { state: next, effects: [{ kind: 'save' }, { kind: 'startNextQueued' }, ...(pretrained ? [{ kind: 'prescore' } as const] : [])] };
     }
     case 'error':
       if (e.error.name === 'DeviceLost') return none({ ...state, backend: { ...state.backend, status: 'crashed', crash: errorText(e.error) } });

@@ -69,9 +69,20 @@ export async function startFromStarter(id: string): Promise<void> {
     });
     set({ runs: [reference] });
     notifyKey('info', 'model.starterLoaded');
+    prescore();
   } catch (e) {
     notifyKey('error', 'model.starterFailed', { message: errorText(e) });
   }
+}
+
+/**
+ * Have the worker score, while the student reads, the model the next fine-tune compares against (the starter
+ * just loaded, a model just pretrained): after "Fine-tune" only the fine-tuned model's answers are left to score.
+ * Background work in the worker: any request interrupts it, and a run drops it.
+ */
+export function prescore(): void {
+  const st = get();
+  if (st.model.info && st.pairs.info) worker().send({ type: 'prescore', settings: { ...st.sampling } });
 }
 
 /**

@@ -8,7 +8,7 @@ import { GPT } from '../engine/model/gpt';
 import { LoraAdapters, type LoraConfig } from '../engine/model/lora';
 import { countParams } from '../engine/model/config';
 import { groupIds, groupOf, type GroupId } from '../engine/model/params';
-import { modelFromCheckpoint, type TrainingInfo } from '../engine/io/checkpoint';
+import { modelFromCheckpoint, snapshotParams, type TrainingInfo } from '../engine/io/checkpoint';
 import type { AdaptersOnCpu } from '../engine/io/adapter';
 import { EngineError } from '../engine/errors';
 import type { Tokenizer } from '../engine/tokenizer/types';
@@ -41,6 +41,11 @@ export class ModelOwner {
   snapshot: Map<string, Float32Array> | null = null;
   /** The snapshot's score on the held-out prompts, kept with the snapshot it belongs to. */
   snapshotScore: { snapshot: Map<string, Float32Array>; key: string; score: DialogueScore } | null = null;
+  /**
+   * A score taken ahead of a fine-tune, before there is a snapshot (run/scoring.ts, prescore): the model's weights
+   * as they were scored. It becomes the snapshot's score if the snapshot, when taken, has these weights bit for bit.
+   */
+  prescore: { weights: Map<string, Float32Array>; key: string; score: DialogueScore } | null = null;
   private readonly runWeights = new Map<string, KeptRun>();
   /** Per block: the size of the adapters' update after the last run (ModelInfo.lora.updateNorms). */
   private loraNorms: Record<number, number> | undefined;
@@ -73,6 +78,18 @@ export class ModelOwner {
     fresh.globalStep = trainer.globalStep;
     trainer.dispose();
     this.loaded!.trainer = fresh;
+  }
+
+  /**
+   * Keep the model's weights now as the pretrained snapshot. A score taken of these very weights ahead of time
+   * (prescore) is the snapshot's: the run then scores only the fine-tuned model.
+   */
+  async takeSnapshot(): Promise<void> {
+    const snapshot = await snapshotParams(this.require().model);
+    const pre = this.prescore;
+    this.prescore = null;
+    this.snapshot = snapshot;
+    if (pre && sameWeights(pre.weights, snapshot)) this.snapshotScore = { snapshot, key: pre.key, score: pre.score };
   }
 
   /** A temporary model with the snapshot's weights (the caller disposes it). */
@@ -166,7 +183,22 @@ export class ModelOwner {
     this.loaded = null;
     this.snapshot = null;
     this.snapshotScore = null;
+    this.prescore = null;
     this.runWeights.clear();
     this.loraNorms = undefined;
   }
+}
+
+/** Whether two sets of weights are the same parameters with the same values, bit for bit. */
+export function sameWeights(a: Map<string, Float32Array>, b: Map<string, Float32Array>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [name, x] of a) {
+    const y = b.get(name);
+    if (!y || y.length !== x.length) return false;
+    // Bits, not values: -0 and 0 differ, and a NaN equals itself.
+    const xi = new Int32Array(x.buffer, x.byteOffset, x.length);
+    const yi = new Int32Array(y.buffer, y.byteOffset, y.length);
+    for (let i = 0; i < xi.length; i++) if (xi[i] !== yi[i]) return false;
+  }
+  return true;
 }

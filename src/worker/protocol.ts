@@ -256,7 +256,13 @@ export type Request =
   | { type: 'attention'; requestId: number; prompt: string; chat: boolean; from: 'model' | 'snapshot' }
   | { type: 'import'; requestId: number; bytes: ArrayBuffer }
   | { type: 'saveSession'; requestId: number }
-  | { type: 'loadSession'; requestId: number; bytes: ArrayBuffer };
+  | { type: 'loadSession'; requestId: number; bytes: ArrayBuffer }
+  /**
+   * Score ahead, while the worker is idle, the model the next fine-tune's scoring compares against (the snapshot,
+   * or the model that will become it), with these reply settings: background work, which every other request
+   * interrupts and which resumes once the worker is idle again; a run drops it (it scores for itself).
+   */
+  | { type: 'prescore'; settings: SampleSettings };
 
 /** Worker → page. */
 export type Event =
@@ -281,6 +287,8 @@ export type Event =
    */
   | { type: 'scoring'; runId: string; answers: number }
   | { type: 'dialogueScore'; runId: string; model: DialogueScore; snapshot: DialogueScore | null }
+  /** A prescore is done: the next fine-tune's scoring has `answers` fewer replies to sample. */
+  | { type: 'prescored'; answers: number }
   | { type: 'breakpoint'; runId: string; step: number; globalStep: number; reason: 'step' | 'earlyStop'; evals?: number }
   | {
       type: 'runEnded';

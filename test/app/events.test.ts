@@ -76,6 +76,16 @@ describe('applyEvent', () => {
     expect(state.runs[0]).toMatchObject({ status: 'done', stepsDone: 10, wallMs: 500, scoring: 0 });
   });
 
+  it('a finished pretraining run also asks for the model to be scored ahead of its fine-tune, unless strategies are queued', () => {
+    const done = { type: 'runEnded', runId: 'p', status: 'done', stepsDone: 10, wallMs: 500, msPerStep: 50 } as const;
+    expect(applyEvent(withRuns(record('p', 'pretrain')), done).effects).toEqual([{ kind: 'save' }, { kind: 'startNextQueued' }, { kind: 'prescore' }]);
+    const s0 = withRuns(record('p', 'pretrain'));
+    const queued = { ...s0, run: { ...s0.run, queue: [{ name: 'full', patch: {} }] } };
+    expect(applyEvent(queued, done).effects).toEqual([{ kind: 'save' }, { kind: 'startNextQueued' }]);
+    // Stopped or paused: no (the model may still train).
+    expect(applyEvent(withRuns(record('p', 'pretrain')), { ...done, status: 'stopped' }).effects).toEqual([{ kind: 'save' }]);
+  });
+
   it('a paused run is saved but starts nothing', () => {
     const { state, effects } = applyEvent(withRuns(record('a', 'pretrain')), {
       type: 'runEnded',

@@ -52,8 +52,10 @@ export const lessonQuery = (lang: 'en' | 'zh') => `?lang=${lang}&mode=lesson&bac
 /**
  * Take the lesson to the quiz after the default fine-tune (step 4), scrolled to the top. With `url`, open the
  * lesson there first (and time from the start of that page load); without, the page shows the lesson already.
+ * `readMs`: how long the student reads step 3 before pressing "Fine-tune" (`npm run lesson-time -- --read S`: the
+ * worker scores the starter meanwhile); the tests press it at once.
  */
-export async function teachingMoment(page: Page, lang: 'en' | 'zh', url?: string): Promise<Moment> {
+export async function teachingMoment(page: Page, lang: 'en' | 'zh', url?: string, readMs = 0): Promise<Moment> {
   const t0 = Date.now();
   if (url) await page.goto(`${url}${lessonQuery(lang)}`);
   await page.waitForSelector('[data-testid=lesson-starter]:not([disabled])', { timeout: 120_000 });
@@ -70,6 +72,7 @@ export async function teachingMoment(page: Page, lang: 'en' | 'zh', url?: string
 
   await page.click('[data-testid=lesson-next]');
   await page.waitForSelector('[data-testid=lesson-mode][data-step="3"]');
+  if (readMs > 0) await page.waitForTimeout(readMs); // a student reading, not a wait for the app
   const before = await runsEnded(page);
   const t1 = Date.now();
   await page.click('[data-testid=lesson-finetune]');

@@ -187,6 +187,73 @@ describe('fine-tuning', () => {
     expect(gone.error.message).toMatch(/no longer kept/);
   });
 
+  it('a prescore scores the model a fine-tune starts from while the worker is idle: the run then scores only its own model', async () => {
+    const settings = { ...GREEDY, maxNewTokens: 8 };
+    const setUp = async (h: Harness) => {
+      await h.ready();
+      await h.train(pretrainRun('pre', { steps: 10 }));
+      h.send({ type: 'setPairs', name: 'verse-qa', pairs: PAIRS, valFraction: 0.25, responseOnly: true, heldout: [], quiz: null });
+      await h.next('pairsInfo');
+    };
+    // The reference: no prescore, both models scored after the steps.
+    const plain = harness();
+    await setUp(plain);
+    let from = plain.events.length;
+    await plain.train(finetuneRun('ft'));
+    expect((await plain.next('scoring', () => true, from)).answers).toBe(8);
+    const reference = plain.all('dialogueScore', from)[0];
+
+    const h = harness();
+    await setUp(h);
+    h.send({ type: 'prescore', settings });
+    expect((await h.next('prescored')).answers).toBe(4);
+    from = h.events.length;
+    await h.train(finetuneRun('ft'));
+    expect(h.errors()).toEqual([]);
+    // Only the fine-tuned model's 4 replies are left, and the snapshot's score is the one scored after the run above.
+    expect((await h.next('scoring', () => true, from)).answers).toBe(4);
+    const score = h.all('dialogueScore', from)[0];
+    expect(score.snapshot).toEqual(reference.snapshot);
+    expect(score.model).toEqual(reference.model);
+
+    // A prescore of weights that then change (two more pretraining steps) is not the snapshot's: scored again.
+    const changed = harness();
+    await setUp(changed);
+    changed.send({ type: 'prescore', settings });
+    await changed.next('prescored');
+    await changed.train(pretrainRun('more', { steps: 2 }));
+    from = changed.events.length;
+    await changed.train(finetuneRun('ft'));
+    expect((await changed.next('scoring', () => true, from)).answers).toBe(8);
+    expect(changed.all('dialogueScore', from)[0].snapshot).not.toEqual(reference.snapshot);
+  });
+
+  it('a prescore gives way to every request and resumes once the worker is idle; a run drops it', async () => {
+    const h = harness();
+    await h.ready();
+    await h.train(pretrainRun('pre', { steps: 10 }));
+    h.send({ type: 'setPairs', name: 'verse-qa', pairs: PAIRS, valFraction: 0.25, responseOnly: true, heldout: [], quiz: null });
+    await h.next('pairsInfo');
+    await h.pump.idle(); // nothing queued: the prescore starts at once
+    // Long replies: the prescore takes many passes. A sample sent after it is answered first, then the prescore ends.
+    let from = h.events.length;
+    h.send({ type: 'prescore', settings: { ...GREEDY, maxNewTokens: 200 } });
+    await reply(h, 'Call');
+    await h.next('prescored', () => true, from);
+    const order = h.events.slice(from).map((e) => e.type);
+    expect(order.indexOf('sampleDone')).toBeLessThan(order.indexOf('prescored'));
+    expect(h.errors()).toEqual([]);
+
+    // Other settings, then a run at once: the run scores both models itself, and the prescore does not come back.
+    from = h.events.length;
+    h.send({ type: 'prescore', settings: { ...GREEDY, maxNewTokens: 150 } });
+    await h.train(finetuneRun('ft', { dialogueEval: { ...GREEDY, maxNewTokens: 150 } }));
+    expect((await h.next('scoring', () => true, from)).answers).toBe(8);
+    await h.pump.idle();
+    await reply(h, 'Call'); // one more request through the queue: nothing resumes after it
+    expect(h.all('prescored', from)).toEqual([]);
+  });
+
   it('Stop while the answers are scored ends the run at once, without a score; Pause there changes nothing', async () => {
     const h = harness();
     await h.ready();

@@ -9,6 +9,8 @@ import { scoreQuiz } from '../../engine/eval/knowledge';
 import type { Tokenizer } from '../../engine/tokenizer/types';
 import type { DialogueScore, RunRequest, SampleSettings } from '../protocol';
 import type { RunContext } from './context';
+import { snapshotParams } from '../../engine/io/checkpoint';
+import { sameWeights } from '../owner';
 
 /** Replies shown with a score, to say what its numbers mean. */
 const EXAMPLES = 6;
@@ -23,11 +25,11 @@ export async function scoreRun(ctx: RunContext, r: RunRequest, signal?: AbortSig
   const prompts = settings ? data.heldoutPrompts() : [];
   if (!settings || !prompts.length) return;
   const { model, tokenizer } = owner.require();
-  const key = JSON.stringify([prompts, settings, data.pairs?.quiz?.items.length ?? 0, data.pairs?.name]);
+  const key = scoringKey(ctx, prompts, settings);
   const snapshot = owner.snapshot;
   const scoreSnapshot = snapshot !== null && (owner.snapshotScore?.snapshot !== snapshot || owner.snapshotScore.key !== key);
   // What the page says is under way: every reply the scoring samples (the snapshot's once per snapshot).
-  const answers = (prompts.length + (data.pairs?.quiz?.items.length ?? 0)) * (scoreSnapshot ? 2 : 1);
+  const answers = answersOf(ctx, prompts) * (scoreSnapshot ? 2 : 1);
   post({ type: 'scoring', runId: r.runId, answers });
   const modelScore = await scoreDialogue(ctx, model, tokenizer, prompts, settings, signal);
   if (!modelScore) return;
@@ -42,6 +44,57 @@ export async function scoreRun(ctx: RunContext, r: RunRequest, signal?: AbortSig
     }
   }
   post({ type: 'dialogueScore', runId: r.runId, model: modelScore, snapshot: snapshot ? owner.snapshotScore!.score : null });
+}
+
+/** What a score depends on besides the weights: the prompts, the sampling settings and the pairs (with their quiz). */
+function scoringKey(ctx: RunContext, prompts: string[], settings: SampleSettings): string {
+  return JSON.stringify([prompts, settings, ctx.data.pairs?.quiz?.items.length ?? 0, ctx.data.pairs?.name]);
+}
+
+/** Replies one model's scoring samples: one per held-out prompt and quiz question. */
+function answersOf(ctx: RunContext, prompts: string[]): number {
+  return prompts.length + (ctx.data.pairs?.quiz?.items.length ?? 0);
+}
+
+/**
+ * Score, ahead of a fine-tune, the model that its scoring will compare against, while the worker would
+ * otherwise wait (the lesson's student reads the starter's answer): the pretrained snapshot, or, before there is
+ * one, the model as it is, which becomes the snapshot when fine-tuning starts (owner.takeSnapshot adopts the score
+ * if the weights are still these, bit for bit). The run then scores only the fine-tuned model. Posts `prescored`
+ * when there is a score for the settings. Returns false when aborted (nothing kept), true otherwise.
+ */
+export async function prescore(ctx: RunContext, settings: SampleSettings, signal: AbortSignal): Promise<boolean> {
+  const { owner, post } = ctx;
+  const prompts = ctx.data.heldoutPrompts();
+  const model = owner.model;
+  // Nothing to score, or adapters on the model (the snapshot is the model without them: the run scores it).
+  if (!prompts.length || !model || (!owner.snapshot && model.lora)) return true;
+  const { tokenizer } = owner.require();
+  const key = scoringKey(ctx, prompts, settings);
+  const answers = answersOf(ctx, prompts);
+  const snapshot = owner.snapshot;
+  if (snapshot) {
+    if (owner.snapshotScore?.snapshot !== snapshot || owner.snapshotScore.key !== key) {
+      const before = owner.snapshotModel();
+      try {
+        const score = await scoreDialogue(ctx, before, tokenizer, prompts, settings, signal);
+        if (!score) return false;
+        owner.snapshotScore = { snapshot, key, score };
+      } finally {
+        before.dispose();
+      }
+    }
+  } else {
+    const weights = await snapshotParams(model);
+    const pre = owner.prescore;
+    if (!pre || pre.key !== key || !sameWeights(pre.weights, weights)) {
+      const score = await scoreDialogue(ctx, model, tokenizer, prompts, settings, signal);
+      if (!score) return false;
+      owner.prescore = { weights, key, score };
+    }
+  }
+  post({ type: 'prescored', answers });
+  return true;
 }
 
 /** Reply to every held-out prompt and score the replies; with a quiz, answer it and score the knowledge. Null when aborted. */

@@ -3,7 +3,7 @@
  * pretrained snapshot and starts with its LoRA adapters and a fresh optimizer; a new run reseeds the batch
  * stream; the request becomes the trainer's spec (engine/train/specs.ts). Then the run is announced.
  */
-import { restoreParams, snapshotParams } from '../../engine/io/checkpoint';
+import { restoreParams } from '../../engine/io/checkpoint';
 import { EngineError } from '../../engine/errors';
 import { trainableAt } from '../../engine/train/freeze';
 import type { TrainSpec } from '../../engine/train/trainer';
@@ -20,7 +20,7 @@ export async function setUpRun(ctx: RunContext, r: RunRequest, startStep: number
   if (r.phase === 'finetune') {
     if (!data.pairsData) throw new EngineError('choose dialogue pairs to fine-tune on first', 'noPairs');
     // No snapshot yet (a starter, a loaded model): the model as it is now is the pretrained one.
-    if (r.fromSnapshot && !owner.snapshot) owner.snapshot = await snapshotParams(model);
+    if (r.fromSnapshot && !owner.snapshot) await owner.takeSnapshot();
     if (r.fromSnapshot && startStep === 0) restoreParams(model, owner.snapshot!);
     // A fine-tuning run starts with a fresh optimizer (as nanoGPT's init_from='gpt2'): moments from
     // pretraining would carry momentum from the old task, and compared strategies must start equal.
@@ -29,7 +29,7 @@ export async function setUpRun(ctx: RunContext, r: RunRequest, startStep: number
       owner.freshOptimizer(r.seed);
     }
     // The pretrain → fine-tune boundary: keep the pretrained weights for comparisons and before/after chat.
-    if (!owner.snapshot) owner.snapshot = await snapshotParams(model);
+    if (!owner.snapshot) await owner.takeSnapshot();
   }
   const { trainer } = owner.require();
   if (startStep === 0) trainer.reseed(runSeed(r.seed, r.fromSnapshot, trainer.globalStep));

@@ -25,6 +25,7 @@ import { ModelOwner } from '../owner';
 import { zipFolder } from '../zipFolder';
 import type { ActiveRun, RunContext } from '../run/context';
 import { runTraining } from '../run/runTraining';
+import { prescore } from '../run/scoring';
 import { toWireError, type BackendName, type BackendReport, type PostEvent, type Request, type RequestOf } from '../protocol';
 import { newTokenizer } from './tokenizer';
 
@@ -43,8 +44,13 @@ export interface SessionHost {
   gpuDevice?(): GpuDeviceLike | null;
 }
 
-/** One method per request type: a request the session cannot handle does not compile. */
-type Handlers = { [T in Request['type']]: (msg: RequestOf<T>) => Promise<void> | void };
+/**
+ * One method per request type: a request the session cannot handle does not compile. A prescore is background
+ * work, which the pump interrupts: its method takes the pump's signal and says whether it finished.
+ */
+type Handlers = { [T in Exclude<Request['type'], 'prescore'>]: (msg: RequestOf<T>) => Promise<void> | void } & {
+  prescore(msg: RequestOf<'prescore'>, signal: AbortSignal): Promise<boolean>;
+};
 
 export class WorkerSession implements Handlers {
   /** Set once the backend is chosen: reports programs the GPU rejected (a no-op off WebGPU). */
@@ -144,6 +150,15 @@ export class WorkerSession implements Handlers {
     } catch (e) {
       this.post({ type: 'runEnded', runId: msg.run.runId, status: 'error', stepsDone: startStep, wallMs: 0, msPerStep: 0, error: toWireError(e) });
     }
+  }
+
+  /**
+   * Score ahead the model the next fine-tune compares against (run/scoring.ts). Nothing while a run goes (it
+   * scores for itself). False when `signal` interrupted it: nothing is kept, and the pump runs it again.
+   */
+  async prescore(msg: RequestOf<'prescore'>, signal: AbortSignal): Promise<boolean> {
+    if (this.active || !this.owner.model) return true;
+    return prescore(this.ctx, msg.settings, signal);
   }
 
   /** Pause the run at the end of the step under way (it can resume exactly where it stopped). */
