@@ -136,6 +136,16 @@ describe('the autosave', () => {
 /** Question-and-answer pairs in the test corpus's own characters. */
 const PAIRS: Pair[] = Array.from({ length: 16 }, (_, i) => ({ prompt: `Call me ${i % 7}`, response: `I went to sea ${i % 7} times.` }));
 
+/** A session with a model pretrained 10 steps and the test pairs set (4 held-out prompts, no quiz). */
+async function pretrainedWithPairs(): Promise<Harness> {
+  const h = harness();
+  await h.ready();
+  await h.train(pretrainRun('pre', { steps: 10 }));
+  h.send({ type: 'setPairs', name: 'verse-qa', pairs: PAIRS, valFraction: 0.25, responseOnly: true, heldout: [], quiz: null });
+  await h.next('pairsInfo');
+  return h;
+}
+
 function finetuneRun(runId: string, over: Partial<RunRequest> = {}): RunRequest {
   return pretrainRun(runId, {
     phase: 'finetune',
@@ -189,22 +199,14 @@ describe('fine-tuning', () => {
 
   it('a prescore scores the model a fine-tune starts from while the worker is idle: the run then scores only its own model', async () => {
     const settings = { ...GREEDY, maxNewTokens: 8 };
-    const setUp = async (h: Harness) => {
-      await h.ready();
-      await h.train(pretrainRun('pre', { steps: 10 }));
-      h.send({ type: 'setPairs', name: 'verse-qa', pairs: PAIRS, valFraction: 0.25, responseOnly: true, heldout: [], quiz: null });
-      await h.next('pairsInfo');
-    };
     // The reference: no prescore, both models scored after the steps.
-    const plain = harness();
-    await setUp(plain);
+    const plain = await pretrainedWithPairs();
     let from = plain.events.length;
     await plain.train(finetuneRun('ft'));
     expect((await plain.next('scoring', () => true, from)).answers).toBe(8);
     const reference = plain.all('dialogueScore', from)[0];
 
-    const h = harness();
-    await setUp(h);
+    const h = await pretrainedWithPairs();
     h.send({ type: 'prescore', settings });
     expect((await h.next('prescored')).answers).toBe(4);
     from = h.events.length;
@@ -217,8 +219,7 @@ describe('fine-tuning', () => {
     expect(score.model).toEqual(reference.model);
 
     // A prescore of weights that then change (two more pretraining steps) is not the snapshot's: scored again.
-    const changed = harness();
-    await setUp(changed);
+    const changed = await pretrainedWithPairs();
     changed.send({ type: 'prescore', settings });
     await changed.next('prescored');
     await changed.train(pretrainRun('more', { steps: 2 }));
@@ -229,11 +230,7 @@ describe('fine-tuning', () => {
   });
 
   it('a prescore gives way to every request and resumes once the worker is idle; a run drops it', async () => {
-    const h = harness();
-    await h.ready();
-    await h.train(pretrainRun('pre', { steps: 10 }));
-    h.send({ type: 'setPairs', name: 'verse-qa', pairs: PAIRS, valFraction: 0.25, responseOnly: true, heldout: [], quiz: null });
-    await h.next('pairsInfo');
+    const h = await pretrainedWithPairs();
     await h.pump.idle(); // nothing queued: the prescore starts at once
     // Long replies: the prescore takes many passes. A sample sent after it is answered first, then the prescore ends.
     let from = h.events.length;
@@ -255,11 +252,7 @@ describe('fine-tuning', () => {
   });
 
   it('Stop while the answers are scored ends the run at once, without a score; Pause there changes nothing', async () => {
-    const h = harness();
-    await h.ready();
-    await h.train(pretrainRun('pre', { steps: 10 }));
-    h.send({ type: 'setPairs', name: 'verse-qa', pairs: PAIRS, valFraction: 0.25, responseOnly: true, heldout: [], quiz: null });
-    await h.next('pairsInfo');
+    const h = await pretrainedWithPairs();
 
     // Pause after the last step: the scoring goes on and the run ends done, with its score.
     let from = h.events.length;
