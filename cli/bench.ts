@@ -18,6 +18,7 @@
  *   npm run bench -- --lesson en,zh --threads 1,2
  *                                      the lesson's wait after "Fine-tune" without the browser: the small-world
  *                                      starter's default fine-tune and the scoring of both models, per thread count
+ *                                      (--backend webgpu: on this machine's GPU)
  *   npm run bench -- --soak 10000      soak: train the tiny model that many steps, then 1,000 sampling
  *                                      calls, printing tensors alive, bytes on the device and JS heap
  */
@@ -146,6 +147,7 @@ async function measure(backend: NodeBackend, preset: PresetName, plan: FreezePla
 
 interface LessonRow {
   lang: 'en' | 'zh';
+  backend: NodeBackend;
   threads: number;
   steps: number;
   /** The default fine-tune (its evaluations included), then the scoring of both models, as the worker does them. */
@@ -170,8 +172,8 @@ const LESSON_STARTERS = {
  * the worker runs after it (src/worker/run/scoring.ts): both models reply to the held-out prompts and answer the
  * quiz. `npm run lesson-time` times the same in the page.
  */
-async function measureLesson(lang: 'en' | 'zh', threads: number): Promise<LessonRow> {
-  await useNodeBackend('wasm', { threads });
+async function measureLesson(lang: 'en' | 'zh', backend: NodeBackend, threads: number): Promise<LessonRow> {
+  await useNodeBackend(backend, { threads });
   const { file, pairs: pairsId } = LESSON_STARTERS[lang];
   const ckpt = readCheckpoint(readBytes(join(startersDir, file)));
   const input = readInput(pairsId, 'pairs');
@@ -201,6 +203,7 @@ async function measureLesson(lang: 'en' | 'zh', threads: number): Promise<Lesson
     const t2 = performance.now();
     return {
       lang,
+      backend,
       threads: nodeThreads(),
       steps: settings.steps,
       finetuneMs: t1 - t0,
@@ -462,14 +465,16 @@ async function main() {
   if (values.lesson !== undefined) {
     const langs = values.lesson.split(',');
     for (const l of langs) if (l !== 'en' && l !== 'zh') throw new Error(`--lesson takes en, zh or en,zh, not ${values.lesson}`);
+    const backend = values.backend ?? 'wasm';
+    if (!isNodeBackend(backend)) throw new Error(`unknown backend ${backend}`);
     const rows: LessonRow[] = [];
     for (const lang of langs as LessonRow['lang'][]) {
-      for (const threads of threadCounts) {
-        const row = await measureLesson(lang, threads);
+      for (const threads of backend === 'wasm' ? threadCounts : [1]) {
+        const row = await measureLesson(lang, backend, threads);
         rows.push(row);
         const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
         console.log(
-          `lesson ${lang} ${String(row.threads).padStart(2)}t: fine-tune (${row.steps} steps) ${(row.finetuneMs / 1000).toFixed(2)} s + scoring (${row.answers} answers) ` +
+          `lesson ${lang} ${backend === 'wasm' ? `${String(row.threads).padStart(2)}t` : backend}: fine-tune (${row.steps} steps) ${(row.finetuneMs / 1000).toFixed(2)} s + scoring (${row.answers} answers) ` +
             `${(row.scoringMs / 1000).toFixed(2)} s = ${(row.totalMs / 1000).toFixed(2)} s; quiz ${pct(row.quizBefore)} → ${pct(row.quizAfter)}`,
         );
       }
