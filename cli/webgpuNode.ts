@@ -28,29 +28,34 @@ let installed: Promise<void> | undefined;
  * `pkg`: the bindings' package (a test names one that is not installed).
  */
 export function installNodeWebGPU(pkg = PACKAGE): Promise<void> {
-  installed ??= (async () => {
-    let dawn: DawnBindings;
-    try {
-      dawn = (await import(pkg)) as DawnBindings;
-    } catch (e) {
-      installed = undefined; // installing the package and asking again works
-      throw new Error(
-        `WebGPU in Node needs Dawn's bindings, which are not installed (${(e as Error).message.split('\n')[0]}): npm install --no-save webgpu@0.6.2`,
-        { cause: e },
-      );
-    }
-    // WebGPU's classes (GPUBufferUsage, GPUMapMode, …) as globals, as a browser has them; then navigator.gpu,
-    // which TF.js's WebGPU backend looks for as it is imported (below, after it exists).
-    Object.assign(globalThis, dawn.globals);
-    const gpu = dawn.create([]);
-    const g = globalThis as { navigator?: object };
-    if (g.navigator) Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true });
-    else g.navigator = { gpu };
-    await import('@tensorflow/tfjs-backend-webgpu');
-    await import('../src/worker/webgpu/index');
-    if (!tf.findBackendFactory('webgpu')) throw new Error('TF.js did not register its WebGPU backend');
-  })();
+  installed ??= install(pkg).catch((e: unknown) => {
+    installed = undefined; // installing the package (or a driver) and asking again works
+    throw e;
+  });
   return installed;
+}
+
+/** The work of installNodeWebGPU, once per success. */
+async function install(pkg: string): Promise<void> {
+  let dawn: DawnBindings;
+  try {
+    dawn = (await import(pkg)) as DawnBindings;
+  } catch (e) {
+    throw new Error(
+      `WebGPU in Node needs Dawn's bindings, which are not installed (${(e as Error).message.split('\n')[0]}): npm install --no-save webgpu@0.6.2`,
+      { cause: e },
+    );
+  }
+  // WebGPU's classes (GPUBufferUsage, GPUMapMode, …) as globals, as a browser has them; then navigator.gpu,
+  // which TF.js's WebGPU backend looks for as it is imported (below, after it exists).
+  Object.assign(globalThis, dawn.globals);
+  const gpu = dawn.create([]);
+  const g = globalThis as { navigator?: object };
+  if (g.navigator) Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true });
+  else g.navigator = { gpu };
+  await import('@tensorflow/tfjs-backend-webgpu');
+  await import('../src/worker/webgpu/index');
+  if (!tf.findBackendFactory('webgpu')) throw new Error('TF.js did not register its WebGPU backend');
 }
 
 /** The adapter TF.js's WebGPU backend runs on, in words (vendor, architecture, description), for reports. */

@@ -232,9 +232,16 @@ describe('fine-tuning', () => {
   it('a prescore gives way to every request and resumes once the worker is idle; a run drops it', async () => {
     const h = await pretrainedWithPairs();
     await h.pump.idle(); // nothing queued: the prescore starts at once
-    // Long replies: the prescore takes many passes. A sample sent after it is answered first, then the prescore ends.
+    // Long replies: the prescore takes many passes. A sample sent while it samples is answered first, then the
+    // prescore starts again and ends.
+    let begun!: () => void;
+    const started = new Promise<void>((resolve) => (begun = resolve));
+    const prescore = h.session.prescore.bind(h.session);
+    h.session.prescore = (msg, signal) => (begun(), prescore(msg, signal));
     let from = h.events.length;
     h.send({ type: 'prescore', settings: { ...GREEDY, maxNewTokens: 200 } });
+    await started;
+    await new Promise((resolve) => setImmediate(resolve)); // a macrotask: it is into its passes (they yield between)
     await reply(h, 'Call');
     await h.next('prescored', () => true, from);
     const order = h.events.slice(from).map((e) => e.type);

@@ -46,9 +46,12 @@ export async function scoreRun(ctx: RunContext, r: RunRequest, signal?: AbortSig
   post({ type: 'dialogueScore', runId: r.runId, model: modelScore, snapshot: snapshot ? owner.snapshotScore!.score : null });
 }
 
-/** What a score depends on besides the weights: the prompts, the sampling settings and the pairs (with their quiz). */
+/**
+ * What a score depends on besides the weights: the prompts, the sampling settings, the pairs (with their quiz) and
+ * the corpus (its words judge the replies).
+ */
 function scoringKey(ctx: RunContext, prompts: string[], settings: SampleSettings): string {
-  return JSON.stringify([prompts, settings, ctx.data.pairs?.quiz?.items.length ?? 0, ctx.data.pairs?.name]);
+  return JSON.stringify([prompts, settings, ctx.data.pairs?.quiz?.items.length ?? 0, ctx.data.pairs?.name, ctx.data.corpus?.name]);
 }
 
 /** Replies one model's scoring samples: one per held-out prompt and quiz question. */

@@ -70,7 +70,10 @@ export class MessagePump {
     }
   }
 
-  /** Settles once every request received so far has been handled (a run started from the queue may go on). */
+  /**
+   * Settles once every request received so far has been handled (a run started from the queue may go on, and so
+   * may a prescore resumed after them).
+   */
   idle(): Promise<void> {
     return this.queue;
   }
