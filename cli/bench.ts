@@ -22,7 +22,7 @@
  *   npm run bench -- --soak 10000      soak: train the tiny model that many steps, then 1,000 sampling
  *                                      calls, printing tensors alive, bytes on the device and JS heap
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -51,6 +51,7 @@ import { sampleReplies } from '../src/engine/eval/dialogue';
 import { scoreQuiz } from '../src/engine/eval/knowledge';
 import { settingsFromFlags } from './args';
 import { readBytes, readInput, startersDir } from './inputs';
+import { STARTERS_FILE, type StarterEntry } from '../src/datasets/starters';
 
 interface Row {
   backend: NodeBackend;
@@ -111,7 +112,6 @@ async function measure(backend: NodeBackend, preset: PresetName, plan: FreezePla
   const ms = median(stepMs);
   const cpu = process.cpuUsage(cpu0);
   const cpuMs = (cpu.user + cpu.system) / 1000 / steps;
-  const tensorsAfter = tf.memory().numTensors;
   // On a GPU a read-back per step makes the CPU wait for the GPU and leaves the GPU idle while the next step is
   // queued: the page reads back by time instead (pageReadback), and that is the rate a student sees.
   let pageMs: number | undefined;
@@ -120,6 +120,7 @@ async function measure(backend: NodeBackend, preset: PresetName, plan: FreezePla
     await trainer.run({ ...spec, steps, ...pageReadback(true) });
     pageMs = (performance.now() - t1) / steps;
   }
+  const tensorsAfter = tf.memory().numTensors; // after every measured step, read back either way
   // One more step, profiled, for its kernel count (not timed: profiling adds its own work).
   const profile = await tf.profile(async () => void (await trainer.run({ ...spec, steps: 1 })));
   const kernelsPerStep = profile.kernels.length;
@@ -160,12 +161,6 @@ interface LessonRow {
   quizAfter: number;
 }
 
-/** The lesson's starters and their pairs (public/starters/starters.json). */
-const LESSON_STARTERS = {
-  en: { file: 'world-en.safetensors', pairs: 'small-world-qa' },
-  zh: { file: 'world-zh.safetensors', pairs: 'small-world-zh-qa' },
-} as const;
-
 /**
  * The lesson's wait after "Fine-tune", without the browser: its default fine-tune of the small-world starter (the
  * recipe, batches and evaluations of `npm run cli -- finetune`, which draws the page's batches), then the scoring
@@ -174,8 +169,12 @@ const LESSON_STARTERS = {
  */
 async function measureLesson(lang: 'en' | 'zh', backend: NodeBackend, threads: number): Promise<LessonRow> {
   await useNodeBackend(backend, { threads });
-  const { file, pairs: pairsId } = LESSON_STARTERS[lang];
-  const ckpt = readCheckpoint(readBytes(join(startersDir, file)));
+  // The small world's starter in this language, as the lesson's first step loads it.
+  const starters = JSON.parse(readFileSync(join(startersDir, STARTERS_FILE), 'utf8')) as StarterEntry[];
+  const entry = starters.find((e) => e.id === `world-${lang}`);
+  if (!entry) throw new Error(`no small-world starter for ${lang} in ${join(startersDir, STARTERS_FILE)}`);
+  const pairsId = entry.pairs;
+  const ckpt = readCheckpoint(readBytes(join(startersDir, entry.file)));
   const input = readInput(pairsId, 'pairs');
   const quiz = input.entry?.quiz;
   const prompts = (input.entry?.heldout ?? []).slice(0, 40); // the worker's MAX_HELDOUT

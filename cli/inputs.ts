@@ -7,6 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DATASET_DIR, MANIFEST_FILE, type DatasetEntry, type DatasetManifest, type DatasetKind } from '../src/datasets/manifest';
 import { MAX_UPLOAD_BYTES } from '../src/engine/data/limits';
+import { STARTERS_DIR } from '../src/datasets/starters';
 import { normalizeText } from '../src/engine/data/corpus';
 
 export class InputError extends Error {
@@ -16,7 +17,7 @@ export class InputError extends Error {
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const datasetsDir = join(root, 'public', DATASET_DIR);
 /** The bundled starter models (public/starters: starters.json and their .safetensors). */
-export const startersDir = join(root, 'public', 'starters');
+export const startersDir = join(root, 'public', STARTERS_DIR);
 
 export function loadManifest(): DatasetManifest | null {
   const p = join(datasetsDir, MANIFEST_FILE);

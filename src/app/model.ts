@@ -81,8 +81,8 @@ export async function startFromStarter(id: string): Promise<void> {
  * Background work in the worker: any request interrupts it, and a run drops it.
  */
 export function prescore(): void {
-  const st = get();
-  if (st.model.info && st.pairs.info) worker().send({ type: 'prescore', settings: { ...st.sampling } });
+  // The worker decides whether there is anything to score (a model, held-out prompts): it has both, and in order.
+  worker().send({ type: 'prescore', settings: { ...get().sampling } });
 }
 
 /**

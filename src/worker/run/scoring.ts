@@ -27,23 +27,42 @@ export async function scoreRun(ctx: RunContext, r: RunRequest, signal?: AbortSig
   const { model, tokenizer } = owner.require();
   const key = scoringKey(ctx, prompts, settings);
   const snapshot = owner.snapshot;
-  const scoreSnapshot = snapshot !== null && (owner.snapshotScore?.snapshot !== snapshot || owner.snapshotScore.key !== key);
   // What the page says is under way: every reply the scoring samples (the snapshot's once per snapshot).
-  const answers = answersOf(ctx, prompts) * (scoreSnapshot ? 2 : 1);
+  const answers = answersOf(ctx, prompts) * (snapshot && !snapshotScored(ctx, key) ? 2 : 1);
   post({ type: 'scoring', runId: r.runId, answers });
   const modelScore = await scoreDialogue(ctx, model, tokenizer, prompts, settings, signal);
   if (!modelScore) return;
-  if (scoreSnapshot) {
-    const before = owner.snapshotModel();
-    try {
-      const score = await scoreDialogue(ctx, before, tokenizer, prompts, settings, signal);
-      if (!score) return;
-      owner.snapshotScore = { snapshot, key, score };
-    } finally {
-      before.dispose();
-    }
-  }
+  if (snapshot && !(await scoreSnapshot(ctx, tokenizer, prompts, settings, key, signal))) return;
   post({ type: 'dialogueScore', runId: r.runId, model: modelScore, snapshot: snapshot ? owner.snapshotScore!.score : null });
+}
+
+/** Whether the snapshot's kept score is for these prompts and settings. */
+function snapshotScored(ctx: RunContext, key: string): boolean {
+  const { owner } = ctx;
+  return owner.snapshotScore?.snapshot === owner.snapshot && owner.snapshotScore.key === key;
+}
+
+/** Score the snapshot, unless its kept score is for `key`, and keep the score with it. False when aborted. */
+async function scoreSnapshot(
+  ctx: RunContext,
+  tokenizer: Tokenizer,
+  prompts: string[],
+  settings: SampleSettings,
+  key: string,
+  signal?: AbortSignal,
+): Promise<boolean> {
+  const { owner } = ctx;
+  const snapshot = owner.snapshot;
+  if (!snapshot || snapshotScored(ctx, key)) return true;
+  const before = owner.snapshotModel();
+  try {
+    const score = await scoreDialogue(ctx, before, tokenizer, prompts, settings, signal);
+    if (!score) return false;
+    owner.snapshotScore = { snapshot, key, score };
+    return true;
+  } finally {
+    before.dispose();
+  }
 }
 
 /**
@@ -75,18 +94,8 @@ export async function prescore(ctx: RunContext, settings: SampleSettings, signal
   const { tokenizer } = owner.require();
   const key = scoringKey(ctx, prompts, settings);
   const answers = answersOf(ctx, prompts);
-  const snapshot = owner.snapshot;
-  if (snapshot) {
-    if (owner.snapshotScore?.snapshot !== snapshot || owner.snapshotScore.key !== key) {
-      const before = owner.snapshotModel();
-      try {
-        const score = await scoreDialogue(ctx, before, tokenizer, prompts, settings, signal);
-        if (!score) return false;
-        owner.snapshotScore = { snapshot, key, score };
-      } finally {
-        before.dispose();
-      }
-    }
+  if (owner.snapshot) {
+    if (!(await scoreSnapshot(ctx, tokenizer, prompts, settings, key, signal))) return false;
   } else {
     const weights = await snapshotParams(model);
     const pre = owner.prescore;
