@@ -75,9 +75,9 @@ describe('fused LayerNorm on wasm', () => {
 });
 
 describe('fused causal softmax on wasm', () => {
-  // The SIMD module forward for every S: a multiple of 4 (64, 12, 4), or with a tail of S mod 4 keys run one at a
+  // The SIMD module both ways for every S: a multiple of 4 (64, 12, 4), or with a tail of S mod 4 keys run one at a
   // time, the last visible key in it or before it (S = 10 with T = 3: a key/value cache of 7 positions; 7, 13, 5,
-  // 3, 1). Backward: the module for a multiple of 4, else the JavaScript path.
+  // 3, 1: a fine-tune's batch as long as its longest pair, and S < 4 with no whole block at all).
   it.each([
     [64, 64],
     [8, 12],

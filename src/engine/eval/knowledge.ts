@@ -51,10 +51,26 @@ export function firstSentence(reply: string): string {
 }
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/**
+ * Each word's whole-word pattern, compiled once: a quiz judges every reply against every value and name (400
+ * replies × ~50 words), and compiling a pattern costs more than testing it — a tenth of a second per quiz, on
+ * the thread that trains, while the kernel threads wait. The words are the quizzes' values and names: a few
+ * hundred.
+ */
+const wordPatterns = new Map<string, RegExp>();
+function wordPattern(word: string): RegExp {
+  let re = wordPatterns.get(word);
+  if (!re) {
+    if (wordPatterns.size >= 10_000) wordPatterns.clear(); // any number of quizzes, bounded memory
+    re = new RegExp(`(?<![\\p{L}\\p{N}])${escape(word)}(?![\\p{L}\\p{N}])`, 'iu');
+    wordPatterns.set(word, re);
+  }
+  return re;
+}
 /** Whole-word match for spaced scripts; substring for Han (no spaces between words). */
 function mentions(text: string, word: string): boolean {
   if (/\p{Script=Han}/u.test(word)) return text.includes(word);
-  return new RegExp(`(?<![\\p{L}\\p{N}])${escape(word)}(?![\\p{L}\\p{N}])`, 'iu').test(text);
+  return wordPattern(word).test(text); // no g flag: test() keeps no state between texts
 }
 
 /** Pure: judge one reply to one quiz question. */

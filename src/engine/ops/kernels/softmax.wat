@@ -6,9 +6,8 @@
 ;;
 ;;   y = softmax(scale · s + mask),   ds = scale · y · (dy − Σ_j dy_j·y_j)
 ;;
-;; Forward: any S (the final S mod 4 keys of a row one at a time); gradient: S a multiple of 4 (the caller
-;; checks). exp is Cephes' expf as in gelu.wat (arguments ≤ 0 here: each is
-;; a score minus its row's maximum). Works in TF.js's wasm heap; pointers are byte addresses.
+;; Any S, both ways: the final S mod 4 keys of a row one at a time. exp is Cephes' expf as in gelu.wat
+;; (arguments ≤ 0 here: each is a score minus its row's maximum). Works in TF.js's wasm heap; pointers are byte addresses.
 (module
   (import "env" "memory" (memory 0))
 
@@ -157,34 +156,75 @@
         (local.set $r (i32.add (local.get $r) (i32.const 1)))
         (br $rows))))
 
-  ;; hidden keys have y = 0, so ds = 0 there: only the blocks up to the last visible key are computed
+  ;; hidden keys have y = 0, so ds = 0 there: only the keys up to the last visible one are computed. Any S ≥ 1, as
+  ;; forward: 4-key blocks up to the last whole block (vecEnd), and where the visible keys reach into the final S mod 4
+  ;; keys, those one at a time (the tail: its products added to the dot after the blocks' sum); nothing is read or
+  ;; written past a row's end. For S a multiple of 4 there is no tail: the same operations as before.
   (func (export "causalSoftmaxGrad") (param $y i32) (param $dy i32) (param $ds i32) (param $rows i32) (param $T i32)
     (param $S i32) (param $scale f32)
     (local $r i32) (local $o i32) (local $end i32) (local $base i32) (local $acc v128) (local $dot v128) (local $vend i32)
+    (local $whole i32) (local $vecEnd i32) (local $lastKey i32) (local $tailEnd i32) (local $d f32) (local $p i32)
+    (local $fill i32)
     (local.set $end (i32.shl (local.get $S) (i32.const 2)))
+    ;; bytes to the end of the last whole 4-key block
+    (local.set $whole (i32.shl (i32.and (local.get $S) (i32.const -4)) (i32.const 2)))
     (block $done
       (loop $rows
         (br_if $done (i32.ge_u (local.get $r) (local.get $rows)))
         (local.set $base (i32.mul (local.get $r) (local.get $end)))
-        (local.set $vend (call $visibleEnd
-          (i32.add (i32.rem_u (local.get $r) (local.get $T)) (i32.sub (local.get $S) (local.get $T)))))
+        (local.set $lastKey (i32.add (i32.rem_u (local.get $r) (local.get $T)) (i32.sub (local.get $S) (local.get $T))))
+        (local.set $vend (call $visibleEnd (local.get $lastKey)))
+        ;; the blocks: up to the one holding the last visible key, or to the last whole block where that is in the tail
+        (local.set $vecEnd (select (local.get $whole) (local.get $vend) (i32.gt_u (local.get $vend) (local.get $whole))))
+        ;; the tail's keys run to the last visible one (bytes), where the blocks stop short of it
+        (local.set $tailEnd (select (i32.shl (i32.add (local.get $lastKey) (i32.const 1)) (i32.const 2)) (local.get $vecEnd)
+          (i32.gt_u (local.get $vend) (local.get $whole))))
         (local.set $acc (v128.const i32x4 0 0 0 0))
         (local.set $o (i32.const 0))
-        (loop $sum
-          (local.set $acc (f32x4.add (local.get $acc)
-            (f32x4.mul (v128.load (i32.add (local.get $dy) (i32.add (local.get $base) (local.get $o))))
-              (v128.load (i32.add (local.get $y) (i32.add (local.get $base) (local.get $o)))))))
-          (br_if $sum (i32.lt_u (local.tee $o (i32.add (local.get $o) (i32.const 16))) (local.get $vend))))
-        (local.set $dot (f32x4.splat (call $hsum (local.get $acc))))
+        (if (i32.gt_u (local.get $vecEnd) (i32.const 0))
+          (then
+            (loop $sum
+              (local.set $acc (f32x4.add (local.get $acc)
+                (f32x4.mul (v128.load (i32.add (local.get $dy) (i32.add (local.get $base) (local.get $o))))
+                  (v128.load (i32.add (local.get $y) (i32.add (local.get $base) (local.get $o)))))))
+              (br_if $sum (i32.lt_u (local.tee $o (i32.add (local.get $o) (i32.const 16))) (local.get $vecEnd))))))
+        (local.set $d (call $hsum (local.get $acc)))
+        ;; the tail's products
+        (local.set $o (local.get $vecEnd))
+        (block $tsDone
+          (loop $ts
+            (br_if $tsDone (i32.ge_u (local.get $o) (local.get $tailEnd)))
+            (local.set $p (i32.add (local.get $base) (local.get $o)))
+            (local.set $d (f32.add (local.get $d)
+              (f32.mul (f32.load (i32.add (local.get $dy) (local.get $p))) (f32.load (i32.add (local.get $y) (local.get $p))))))
+            (local.set $o (i32.add (local.get $o) (i32.const 4)))
+            (br $ts)))
+        (local.set $dot (f32x4.splat (local.get $d)))
         (local.set $o (i32.const 0))
-        (loop $cols
-          (v128.store (i32.add (local.get $ds) (i32.add (local.get $base) (local.get $o)))
-            (f32x4.mul (f32x4.splat (local.get $scale))
-              (f32x4.mul (v128.load (i32.add (local.get $y) (i32.add (local.get $base) (local.get $o))))
-                (f32x4.sub (v128.load (i32.add (local.get $dy) (i32.add (local.get $base) (local.get $o)))) (local.get $dot)))))
-          (br_if $cols (i32.lt_u (local.tee $o (i32.add (local.get $o) (i32.const 16))) (local.get $vend))))
-        (memory.fill (i32.add (local.get $ds) (i32.add (local.get $base) (local.get $vend))) (i32.const 0)
-          (i32.sub (local.get $end) (local.get $vend)))
+        (if (i32.gt_u (local.get $vecEnd) (i32.const 0))
+          (then
+            (loop $cols
+              (v128.store (i32.add (local.get $ds) (i32.add (local.get $base) (local.get $o)))
+                (f32x4.mul (f32x4.splat (local.get $scale))
+                  (f32x4.mul (v128.load (i32.add (local.get $y) (i32.add (local.get $base) (local.get $o))))
+                    (f32x4.sub (v128.load (i32.add (local.get $dy) (i32.add (local.get $base) (local.get $o)))) (local.get $dot)))))
+              (br_if $cols (i32.lt_u (local.tee $o (i32.add (local.get $o) (i32.const 16))) (local.get $vecEnd))))))
+        ;; the tail's gradients
+        (local.set $o (local.get $vecEnd))
+        (block $tcDone
+          (loop $tc
+            (br_if $tcDone (i32.ge_u (local.get $o) (local.get $tailEnd)))
+            (local.set $p (i32.add (local.get $base) (local.get $o)))
+            (f32.store (i32.add (local.get $ds) (local.get $p))
+              (f32.mul (local.get $scale)
+                (f32.mul (f32.load (i32.add (local.get $y) (local.get $p)))
+                  (f32.sub (f32.load (i32.add (local.get $dy) (local.get $p))) (local.get $d)))))
+            (local.set $o (i32.add (local.get $o) (i32.const 4)))
+            (br $tc)))
+        ;; the hidden keys after those computed: 0
+        (local.set $fill (select (local.get $tailEnd) (local.get $vecEnd) (i32.gt_u (local.get $tailEnd) (local.get $vecEnd))))
+        (memory.fill (i32.add (local.get $ds) (i32.add (local.get $base) (local.get $fill))) (i32.const 0)
+          (i32.sub (local.get $end) (local.get $fill)))
         (local.set $r (i32.add (local.get $r) (i32.const 1)))
         (br $rows))))
 )

@@ -5,9 +5,10 @@
  *   y = softmax(scale · s + mask),  ds = scale · y · (dy − Σ_j dy_j·y_j)
  *
  * where key j is visible to query row r iff j ≤ r mod T + S − T. The stock ops take a scale, a mask add and
- * softmax forward, ~6 kernels backward. Forward runs the SIMD module (kernels/softmax.wat) for any number of
- * keys (sampling with a key/value cache has every count in turn: its final S mod 4 keys one at a time);
- * backward for rows of a multiple of 4 keys (training), others a JavaScript loop with the same formulas.
+ * softmax forward, ~6 kernels backward. Both run the SIMD module (kernels/softmax.wat) for any number of keys
+ * (sampling with a key/value cache has every count in turn, and a fine-tune's batches of pairs are as long as
+ * their longest pair: the final S mod 4 keys of a row one at a time); a JavaScript loop with the same formulas
+ * where the engine has no SIMD.
  */
 import * as tf from '../../tf';
 import { FUSED } from '../fused';
@@ -22,7 +23,7 @@ interface SoftmaxExports {
 
 const simd = new WasmKernelModule<SoftmaxExports>(WASM_BASE64);
 
-/** Whether the SIMD module runs on the active backend (forward for any rows, backward for a multiple of 4 keys; else JavaScript). */
+/** Whether the SIMD module runs on the active backend (else JavaScript). */
 export function softmaxSimdActive(): boolean {
   return simd.get() !== null;
 }
@@ -33,11 +34,6 @@ function dims(x: tf.TensorInfo, name: string): [number, number, number] {
   const T = x.shape[x.shape.length - 2];
   if (T > S) throw new Error(`${name}: ${T} queries over ${S} keys: a causal mask needs T ≤ S`);
   return [tf.util.sizeFromShape(x.shape) / S, T, S];
-}
-
-/** The module for the gradient, whose rows must be a multiple of 4 keys. */
-function simdFor(backend: WasmBackendLike, S: number): SoftmaxExports | null {
-  return S % 4 === 0 ? simd.on(backend) : null;
 }
 
 /** Elements per part below which a call stays on one thread. */
@@ -90,8 +86,7 @@ function causalSoftmaxGrad({ inputs, backend, attrs }: WasmKernelArgs): tf.Tenso
   const scale = Number(attrs?.scale ?? 1);
   const [rows, T, S] = dims(y, 'CausalSoftmaxGrad');
   const out = backend.makeOutput(y.shape, 'float32'); // y's shape
-  const k = simdFor(backend, S);
-  if (k) {
+  if (simd.on(backend)) {
     const [Y, DY, DS] = [heapOffset(backend, y), heapOffset(backend, dy), heapOffset(backend, out)];
     simd.run(
       backend,
