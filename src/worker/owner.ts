@@ -15,6 +15,7 @@ import type { Tokenizer } from '../engine/tokenizer/types';
 import { Trainer } from '../engine/train/trainer';
 import { saveSession, type SessionState } from '../engine/io/session';
 import type { DialogueScore, ModelInfo } from './protocol';
+import type { Reply } from '../engine/eval/dialogue';
 
 /** A LoRA run's adapters, with the base weights they sit on (for the adapter-only export). */
 /** A finished fine-tuning run: its final (for LoRA: merged) weights, and its adapters if it had some. */
@@ -26,6 +27,12 @@ export interface KeptRun {
 
 /** Fine-tuning runs whose final weights are kept (to export any compared run). */
 const MAX_KEPT_RUNS = 8;
+
+/** The replies a score has sampled so far: to the held-out prompts and to the quiz's questions, by index. */
+export interface ScoreProgress {
+  replies: Map<number, Reply>;
+  answers: Map<number, Reply>;
+}
 
 export interface Loaded {
   model: GPT;
@@ -46,6 +53,12 @@ export class ModelOwner {
    * as they were scored. It becomes the snapshot's score if the snapshot, when taken, has these weights bit for bit.
    */
   prescore: { weights: Map<string, Float32Array>; key: string; score: DialogueScore } | null = null;
+  /**
+   * The replies an unfinished score has sampled so far (a prescore that gave way to a request, or that a run
+   * dropped), with the weights and key they are for: the next score of those weights goes on from them instead of
+   * starting again. The weights are the snapshot itself once there is one (takeSnapshot hands them over).
+   */
+  partialScore: { weights: Map<string, Float32Array>; key: string; progress: ScoreProgress } | null = null;
   private readonly runWeights = new Map<string, KeptRun>();
   /** Per block: the size of the adapters' update after the last run (ModelInfo.lora.updateNorms). */
   private loraNorms: Record<number, number> | undefined;
@@ -86,10 +99,13 @@ export class ModelOwner {
    */
   async takeSnapshot(): Promise<void> {
     const snapshot = await snapshotParams(this.require().model);
-    const pre = this.prescore;
+    const [pre, part] = [this.prescore, this.partialScore];
     this.prescore = null;
+    this.partialScore = null;
     this.snapshot = snapshot;
     if (pre && sameWeights(pre.weights, snapshot)) this.snapshotScore = { snapshot, key: pre.key, score: pre.score };
+    // A prescore cut short: the snapshot's scoring goes on from its replies.
+    else if (part && sameWeights(part.weights, snapshot)) this.partialScore = { ...part, weights: snapshot };
   }
 
   /** A temporary model with the snapshot's weights (the caller disposes it). */
@@ -184,6 +200,7 @@ export class ModelOwner {
     this.snapshot = null;
     this.snapshotScore = null;
     this.prescore = null;
+    this.partialScore = null;
     this.runWeights.clear();
     this.loraNorms = undefined;
   }

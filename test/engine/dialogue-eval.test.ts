@@ -2,7 +2,19 @@ import { describe, expect, it } from 'vitest';
 import * as tf from '../../src/engine/tf';
 import { GPT } from '../../src/engine/model/gpt';
 import { CharTokenizer } from '../../src/engine/tokenizer/char';
-import { corpusWords, formatShare, isUnspaced, judgeReply, sameLength, sampleReplies, scoreReplies, wordShare, wordsOf } from '../../src/engine/eval/dialogue';
+import {
+  corpusWords,
+  formatShare,
+  isUnspaced,
+  judgeReply,
+  sameLength,
+  sampleReplies,
+  sampleRepliesInto,
+  scoreReplies,
+  wordShare,
+  wordsOf,
+  type Reply,
+} from '../../src/engine/eval/dialogue';
 
 describe('format score', () => {
   it('judges single replies', () => {
@@ -66,6 +78,37 @@ describe('sampleReplies', () => {
       ['aaaaaaaaaa', false],
     ]);
     expect(scoreReplies(replies, null).format).toBe(0);
+    model.dispose();
+  });
+  it('sampleRepliesInto keeps the replies an interrupted call finished; the next call samples only the rest, each once: the same replies', async () => {
+    const model = GPT.create(config, 5);
+    // Prompts of different lengths finish at different passes: the call is cut after the first reply it keeps.
+    const prompts = ['a?', 'ab?', 'abab?', 'bababab?', 'b?', 'aab?'];
+    const s = { maxNewTokens: 8, temperature: 1, topK: 0, topP: 1, seed: 7 };
+    const whole = await sampleReplies(model, tok, prompts, s);
+    const ctl = new AbortController();
+    const kept: number[] = [];
+    const done = new Map<number, Reply>();
+    const set = done.set.bind(done);
+    done.set = (i, r) => {
+      kept.push(i);
+      set(i, r);
+      if (done.size === 1) ctl.abort();
+      return done;
+    };
+    expect(await sampleRepliesInto(model, tok, prompts, { ...s, signal: ctl.signal }, done)).toBeNull();
+    const first = [...kept];
+    expect(first.length).toBeGreaterThan(0);
+    expect(first.length).toBeLessThan(prompts.length);
+    first.forEach((i) => expect(done.get(i)).toEqual(whole[i]));
+    kept.length = 0;
+    expect(await sampleRepliesInto(model, tok, prompts, s, done)).toEqual(whole);
+    // Each of the others once, none of the first call's again.
+    expect([...kept].sort()).toEqual(prompts.map((_, i) => i).filter((i) => !first.includes(i)));
+    // Nothing left: a third call samples nothing.
+    kept.length = 0;
+    expect(await sampleRepliesInto(model, tok, prompts, s, done)).toEqual(whole);
+    expect(kept).toEqual([]);
     model.dispose();
   });
   it('a model that stops at once gives empty replies, which do not count', async () => {

@@ -14,6 +14,7 @@ import { initialState } from '../../src/store/store';
 import type { GpuDeviceLike } from '../../src/worker/gpuGuard';
 import type { RunRequest, SampleSettings } from '../../src/worker/protocol';
 import { Harness, pretrainRun, TEXT } from './harness';
+import type { ModelOwner } from '../../src/worker/owner';
 
 const open: Harness[] = [];
 function harness(opts?: ConstructorParameters<typeof Harness>[0]): Harness {
@@ -256,6 +257,93 @@ describe('fine-tuning', () => {
     await h.pump.idle();
     await reply(h, 'Call'); // one more request through the queue: nothing resumes after it
     expect(h.all('prescored', from)).toEqual([]);
+  });
+
+  it('a prescore cut short keeps its replies: the next attempt, or the run that drops it, samples only the rest, with the same score', async () => {
+    const settings = { ...GREEDY, maxNewTokens: 20 };
+    // Held-out prompts of different lengths (replies that end at different passes) and a quiz of three questions.
+    const heldout = ['Call', 'Call me 3', 'Call me Ishmael, then', 'Me'];
+    const quiz = {
+      chance: 0.5,
+      values: { times: ['3', '5'] },
+      names: ['Ishmael'],
+      items: ['How often, Ishmael?', 'Ishmael, how often?', 'Often?'].map((prompt) => ({
+        prompt,
+        name: 'Ishmael',
+        attribute: 'times',
+        value: '3',
+        expected: 'I went to sea 3 times.',
+        unseenWording: false,
+      })),
+    };
+    const withQuiz = async () => {
+      const h = await pretrainedWithPairs();
+      h.send({ type: 'setPairs', name: 'verse-qa', pairs: PAIRS, valFraction: 0.25, responseOnly: true, heldout, quiz });
+      await h.next('pairsInfo', () => true, h.events.length);
+      await h.pump.idle();
+      return h;
+    };
+    /** The session's owner, its unfinished score's replies counted as they are kept, and cut after the first. */
+    const cutAfterFirstReply = (h: Harness) => {
+      const owner = (h.session as unknown as { owner: ModelOwner }).owner;
+      const ctl = new AbortController();
+      const kept: number[] = [];
+      let part: ModelOwner['partialScore'] = null;
+      Object.defineProperty(owner, 'partialScore', {
+        configurable: true,
+        get: () => part,
+        set: (v: ModelOwner['partialScore']) => {
+          part = v;
+          for (const m of v ? [v.progress.replies, v.progress.answers] : []) {
+            const set = m.set.bind(m);
+            m.set = (i, r) => {
+              kept.push(i);
+              set(i, r);
+              if (kept.length === 1) ctl.abort();
+              return m;
+            };
+          }
+        },
+      });
+      return { owner, signal: ctl.signal, kept };
+    };
+    const answers = heldout.length + quiz.items.length;
+
+    // The reference: a fine-tune without a prescore scores both models after its steps.
+    const plain = await withQuiz();
+    let from = plain.events.length;
+    await plain.train(finetuneRun('ft', { dialogueEval: settings }));
+    expect((await plain.next('scoring', () => true, from)).answers).toBe(2 * answers);
+    const reference = plain.all('dialogueScore', from)[0];
+    expect(reference.snapshot?.knowledge?.answers).toHaveLength(3);
+
+    // Cut short, then tried again: the second attempt samples only what the first did not, and the score is the one
+    // the run computes for the same weights.
+    const h = await withQuiz();
+    const cut = cutAfterFirstReply(h);
+    const msg = { type: 'prescore' as const, settings };
+    expect(await h.session.prescore(msg, cut.signal)).toBe(false);
+    const first = [...cut.kept];
+    expect(first.length).toBeGreaterThan(0);
+    expect(first.length).toBeLessThan(heldout.length); // cut inside the held-out replies: the quiz is still to come
+    cut.kept.length = 0;
+    expect(await h.session.prescore(msg, new AbortController().signal)).toBe(true);
+    expect(cut.kept.length).toBe(answers - first.length);
+    expect(cut.owner.prescore?.score).toEqual(reference.snapshot);
+
+    // Cut short, then a run (which drops the prescore): its scoring goes on from the replies sampled, and says so.
+    const r = await withQuiz();
+    const cutR = cutAfterFirstReply(r);
+    expect(await r.session.prescore(msg, cutR.signal)).toBe(false);
+    const sampled = cutR.kept.length;
+    from = r.events.length;
+    await r.train(finetuneRun('ft', { dialogueEval: settings }));
+    expect((await r.next('scoring', () => true, from)).answers).toBe(2 * answers - sampled);
+    const score = r.all('dialogueScore', from)[0];
+    expect(r.errors()).toEqual([]);
+    expect(score.snapshot).toEqual(reference.snapshot);
+    expect(score.model).toEqual(reference.model);
+    expect(cutR.owner.partialScore).toBeNull(); // the snapshot's score is kept whole now
   });
 
   it('Stop while the answers are scored ends the run at once, without a score; Pause there changes nothing', async () => {

@@ -75,6 +75,8 @@ export interface ReplySettings {
   topK: number;
   topP: number;
   seed: number;
+  /** Prompt i's seed instead of seed + i (a subset of a larger set's prompts: see sampleRepliesInto). */
+  seeds?: readonly number[];
   fixedShape?: boolean;
   signal?: AbortSignal;
 }
@@ -103,6 +105,7 @@ export async function sampleReplies(
       topK: s.topK,
       topP: s.topP,
       seed: s.seed,
+      seeds: s.seeds,
       signal: s.signal,
       stop,
       onResult: (r, i) => {
@@ -113,6 +116,30 @@ export async function sampleReplies(
   // Aborted: the replies that were finished, in prompt order up to the first unfinished one.
   const done = results.findIndex((r) => r.reason === 'aborted');
   return results.slice(0, done < 0 ? results.length : done).map((r, i) => toReply(i, r));
+}
+
+/**
+ * sampleReplies that keeps its progress: `done` holds the replies already sampled (by prompt index) and receives
+ * each new one as it finishes, so a call that is aborted keeps every reply it finished, and the next call samples
+ * only the rest — each with the seed it has in the whole set (seed + i), so the replies are the ones one
+ * uninterrupted call gives. Returns every reply in prompt order, or null when aborted.
+ */
+export async function sampleRepliesInto(
+  model: GPT,
+  tokenizer: Tokenizer,
+  prompts: string[],
+  s: ReplySettings,
+  done: Map<number, Reply>,
+  template: DialogueTemplate = DEFAULT_TEMPLATE,
+): Promise<Reply[] | null> {
+  const todo = prompts.map((_, i) => i).filter((i) => !done.has(i));
+  if (todo.length) {
+    const subset = todo.map((i) => prompts[i]);
+    const seeds = todo.map((i) => s.seeds?.[i] ?? s.seed + i);
+    await sampleReplies(model, tokenizer, subset, { ...s, seeds }, template, (r, k) => void done.set(todo[k], r));
+  }
+  if (s.signal?.aborted || todo.some((i) => !done.has(i))) return null;
+  return prompts.map((_, i) => done.get(i)!);
 }
 
 /**

@@ -13,7 +13,7 @@ import type { Quiz, QuizItem } from './quiz';
 import type { GPT } from '../model/gpt';
 import type { Tokenizer } from '../tokenizer/types';
 import { DEFAULT_TEMPLATE, type DialogueTemplate } from '../data/pairs';
-import { sampleReplies, type Reply } from './dialogue';
+import { sampleRepliesInto, type Reply } from './dialogue';
 
 export interface KnowledgeVerdict {
   /** States the right value of the asked attribute, and no other. */
@@ -96,23 +96,25 @@ export function knowledgeOf(answers: QuizAnswer[], chance: number): KnowledgeSco
 
 /**
  * Ask the whole quiz (greedy replies, all questions side by side through the model) and score it. Returns
- * null when aborted.
+ * null when aborted. `done`: the replies of an earlier, interrupted call, by question (sampleRepliesInto): only
+ * the other questions are asked, and each new reply is added to it.
  */
 export async function scoreQuiz(
   model: GPT,
   tokenizer: Tokenizer,
   quiz: Quiz,
-  opts: { signal?: AbortSignal; template?: DialogueTemplate; maxNewTokens?: number } = {},
+  opts: { signal?: AbortSignal; template?: DialogueTemplate; maxNewTokens?: number; done?: Map<number, Reply> } = {},
 ): Promise<KnowledgeScore | null> {
   const prompts = quiz.items.map((q) => q.prompt);
-  const replies: Reply[] = await sampleReplies(
+  const replies = await sampleRepliesInto(
     model,
     tokenizer,
     prompts,
     { maxNewTokens: opts.maxNewTokens ?? QUIZ_MAX_TOKENS, temperature: 0, topK: 0, topP: 1, seed: 0, signal: opts.signal },
+    opts.done ?? new Map(),
     opts.template ?? DEFAULT_TEMPLATE,
   );
-  if (replies.length < prompts.length) return null;
+  if (!replies) return null;
   const answers = replies.map((r, i) => ({ item: quiz.items[i], reply: r.text, stopped: r.stopped, ...judgeKnowledge(r.text, quiz.items[i], quiz) }));
   return knowledgeOf(answers, quiz.chance);
 }

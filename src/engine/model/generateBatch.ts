@@ -25,6 +25,11 @@ import { makeYielder } from '../yielder';
 export interface BatchOptions extends Pick<SampleOptions, 'maxNewTokens' | 'temperature' | 'topK' | 'topP' | 'stop' | 'signal'> {
   /** Row i samples with seed + i. */
   seed?: number;
+  /**
+   * Row i samples with seeds[i] instead: a subset of a larger batch's prompts (the rest already sampled) gets the
+   * replies it would get there, as each row's reply is the one its prompt gets alone.
+   */
+  seeds?: readonly number[];
   /** Rows per forward pass (bounds the cache: rows × layers × 2 × context × width floats). Default 128. */
   rowsPerPass?: number;
   /** Called as each row finishes, with its index. */
@@ -78,6 +83,8 @@ export async function generateBatch(model: GPT, prompts: ArrayLike<number>[], op
       if (!Number.isInteger(p[i]) || p[i] < 0 || p[i] >= vocabSize) throw new SampleError(`prompt ${r}: token ${p[i]} at ${i} is outside the vocabulary`);
   });
   const seed = opts.seed ?? 0;
+  if (opts.seeds && opts.seeds.length !== prompts.length) throw new SampleError(`${opts.seeds.length} seeds for ${prompts.length} prompts`);
+  const seedOf = (i: number) => opts.seeds?.[i] ?? seed + i;
   const stop = opts.stop ? Array.from(opts.stop) : [];
   const results: SampleResult[] = new Array(prompts.length);
   const per = Math.max(1, opts.rowsPerPass ?? 128);
@@ -92,11 +99,12 @@ export async function generateBatch(model: GPT, prompts: ArrayLike<number>[], op
     // An empty prompt starts from token 0, as generate does.
     const rows: Row[] = Array.from({ length: Math.min(per, prompts.length - start) }, (_, k) => {
       const p = Array.from(prompts[start + k]);
-      return { index: start + k, prompt: p.length ? p : [0], out: [], rng: createRng(seed + start + k), done: null };
+      return { index: start + k, prompt: p.length ? p : [0], out: [], rng: createRng(seedOf(start + k)), done: null };
     });
     // Prompts longer than the context go to generate (it crops them and slides from the start), as do replies of no tokens.
     for (const row of rows)
-      if (row.prompt.length > blockSize || opts.maxNewTokens === 0) finish(row, await generate(model, prompts[row.index], { ...opts, seed: seed + row.index }));
+      if (row.prompt.length > blockSize || opts.maxNewTokens === 0)
+        finish(row, await generate(model, prompts[row.index], { ...opts, seed: seedOf(row.index) }));
     // The first pass reads the positions every row's prompt covers (the shortest prompt's) in one go, as
     // generate reads a whole prompt: one forward with R × lead rows instead of lead forwards of R. Not on the GPU
     // backends, which compile their programs for each new shape: one position a pass, as always, there.

@@ -4,13 +4,13 @@
  * computed once per snapshot and prompt set, and kept with the snapshot (compared runs share it).
  */
 import type { GPT } from '../../engine/model/gpt';
-import { judgeReply, sampleReplies, scoreReplies } from '../../engine/eval/dialogue';
+import { judgeReply, sampleRepliesInto, scoreReplies } from '../../engine/eval/dialogue';
 import { scoreQuiz } from '../../engine/eval/knowledge';
 import type { Tokenizer } from '../../engine/tokenizer/types';
 import type { DialogueScore, RunRequest, SampleSettings } from '../protocol';
 import type { RunContext } from './context';
 import { snapshotParams } from '../../engine/io/checkpoint';
-import { sameWeights } from '../owner';
+import { sameWeights, type ModelOwner, type ScoreProgress } from '../owner';
 
 /** Replies shown with a score, to say what its numbers mean. */
 const EXAMPLES = 6;
@@ -27,9 +27,10 @@ export async function scoreRun(ctx: RunContext, r: RunRequest, signal?: AbortSig
   const { model, tokenizer } = owner.require();
   const key = scoringKey(ctx, prompts, settings);
   const snapshot = owner.snapshot;
-  // What the page says is under way: every reply the scoring samples (the snapshot's once per snapshot).
-  const answers = answersOf(ctx, prompts) * (snapshot && !snapshotScored(ctx, key) ? 2 : 1);
-  post({ type: 'scoring', runId: r.runId, answers });
+  // What the page says is under way: every reply the scoring samples (the snapshot's once per snapshot, less
+  // those an interrupted prescore already sampled).
+  const left = snapshot && !snapshotScored(ctx, key) ? answersOf(ctx, prompts) - sampled(progressFor(owner, snapshot, key, false)) : 0;
+  post({ type: 'scoring', runId: r.runId, answers: answersOf(ctx, prompts) + left });
   const modelScore = await scoreDialogue(ctx, model, tokenizer, prompts, settings, signal);
   if (!modelScore) return;
   if (snapshot && !(await scoreSnapshot(ctx, tokenizer, prompts, settings, key, signal))) return;
@@ -54,11 +55,13 @@ async function scoreSnapshot(
   const { owner } = ctx;
   const snapshot = owner.snapshot;
   if (!snapshot || snapshotScored(ctx, key)) return true;
+  const progress = progressFor(owner, snapshot, key, true);
   const before = owner.snapshotModel();
   try {
-    const score = await scoreDialogue(ctx, before, tokenizer, prompts, settings, signal);
+    const score = await scoreDialogue(ctx, before, tokenizer, prompts, settings, signal, progress);
     if (!score) return false;
     owner.snapshotScore = { snapshot, key, score };
+    owner.partialScore = null;
     return true;
   } finally {
     before.dispose();
@@ -66,11 +69,27 @@ async function scoreSnapshot(
 }
 
 /**
- * What a score depends on besides the weights: the prompts, the sampling settings, the pairs (with their quiz) and
- * the corpus (its words judge the replies).
+ * The replies sampled so far for these weights and key (an unfinished score's), or none; with `start`, a new empty
+ * record becomes the owner's unfinished score, so that an interruption keeps what this score samples. The
+ * snapshot's weights are compared by identity (they never change), a copy of the model's bit for bit.
+ */
+function progressFor(owner: ModelOwner, weights: Map<string, Float32Array>, key: string, start: boolean): ScoreProgress {
+  const part = owner.partialScore;
+  if (part && part.key === key && (part.weights === weights || (weights !== owner.snapshot && sameWeights(part.weights, weights)))) return part.progress;
+  const progress: ScoreProgress = { replies: new Map(), answers: new Map() };
+  if (start) owner.partialScore = { weights, key, progress };
+  return progress;
+}
+
+/** Replies a score has already sampled. */
+const sampled = (p: ScoreProgress) => p.replies.size + p.answers.size;
+
+/**
+ * What a score depends on besides the weights: the prompts, the sampling settings, the pairs and their quiz (its
+ * questions are asked by index, its values judge the answers) and the corpus (its words judge the replies).
  */
 function scoringKey(ctx: RunContext, prompts: string[], settings: SampleSettings): string {
-  return JSON.stringify([prompts, settings, ctx.data.pairs?.quiz?.items.length ?? 0, ctx.data.pairs?.name, ctx.data.corpus?.name]);
+  return JSON.stringify([prompts, settings, ctx.data.pairs?.quiz ?? null, ctx.data.pairs?.name, ctx.data.corpus?.name]);
 }
 
 /** Replies one model's scoring samples: one per held-out prompt and quiz question. */
@@ -100,16 +119,21 @@ export async function prescore(ctx: RunContext, settings: SampleSettings, signal
     const weights = await snapshotParams(model);
     const pre = owner.prescore;
     if (!pre || pre.key !== key || !sameWeights(pre.weights, weights)) {
-      const score = await scoreDialogue(ctx, model, tokenizer, prompts, settings, signal);
+      // Given way to a request before: go on from the replies sampled then.
+      const score = await scoreDialogue(ctx, model, tokenizer, prompts, settings, signal, progressFor(owner, weights, key, true));
       if (!score) return false;
       owner.prescore = { weights, key, score };
+      owner.partialScore = null;
     }
   }
   post({ type: 'prescored', answers });
   return true;
 }
 
-/** Reply to every held-out prompt and score the replies; with a quiz, answer it and score the knowledge. Null when aborted. */
+/**
+ * Reply to every held-out prompt and score the replies; with a quiz, answer it and score the knowledge. Null when
+ * aborted. `progress`: the replies sampled so far (only the rest are sampled), and where each new one is kept.
+ */
 async function scoreDialogue(
   ctx: RunContext,
   model: GPT,
@@ -117,13 +141,14 @@ async function scoreDialogue(
   prompts: string[],
   settings: SampleSettings,
   signal?: AbortSignal,
+  progress: ScoreProgress = { replies: new Map(), answers: new Map() },
 ): Promise<DialogueScore | null> {
-  const replies = await sampleReplies(model, tokenizer, prompts, { ...settings, signal });
-  if (signal?.aborted) return null;
+  const replies = await sampleRepliesInto(model, tokenizer, prompts, { ...settings, signal }, progress.replies);
+  if (!replies || signal?.aborted) return null;
   const score = scoreReplies(replies, ctx.data.corpusWords());
   const quiz = ctx.data.pairs?.quiz;
-  const k = quiz ? await scoreQuiz(model, tokenizer, quiz, { signal }) : null;
-  if (signal?.aborted) return null;
+  const k = quiz ? await scoreQuiz(model, tokenizer, quiz, { signal, done: progress.answers }) : null;
+  if (signal?.aborted || (quiz && !k)) return null;
   return {
     format: score.format,
     words: score.words,

@@ -17,8 +17,11 @@ export async function setUpRun(ctx: RunContext, r: RunRequest, startStep: number
   const { owner, data } = ctx;
   const { model, tokenizer } = owner.require();
   if (r.phase === 'pretrain' && !data.corpusData) throw new EngineError('choose a corpus to pretrain on first', 'noCorpus');
-  // Pretraining changes the weights a prescore scored: its copy of them is of no use now.
-  if (r.phase === 'pretrain') owner.prescore = null;
+  // Pretraining changes the weights a prescore scored: its copy of them (a finished or an unfinished one's) is of no use now.
+  if (r.phase === 'pretrain') {
+    owner.prescore = null;
+    owner.partialScore = null;
+  }
   if (r.phase === 'finetune') {
     if (!data.pairsData) throw new EngineError('choose dialogue pairs to fine-tune on first', 'noPairs');
     // No snapshot yet (a starter, a loaded model): the model as it is now is the pretrained one.

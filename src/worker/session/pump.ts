@@ -4,8 +4,9 @@
  * tokenizer training is going; the rest are handled one at a time, in order (so nothing runs before the
  * backend is chosen). A training run is started from the queue but not awaited by it: sampling and other
  * requests are served between its steps. A prescore is background work: it runs while nothing else waits, any
- * request interrupts it (it resumes once the queue is idle again), and a run drops it. A request that fails is answered with an error event carrying its
- * requestId (the page's client rejects that request's promise).
+ * request interrupts it (it goes on once the queue is idle again, from the replies it had sampled: run/scoring.ts),
+ * and a run drops it (and scores on from those replies). A request that fails is answered with an error event
+ * carrying its requestId (the page's client rejects that request's promise).
  */
 import { toWireError, type PostEvent, type Request, type RequestOf } from '../protocol';
 import type { WorkerSession } from './WorkerSession';
