@@ -80,6 +80,7 @@ export const ENGINE_ERROR_CODES = [
   'exportTooLarge',
   'exportTokenizerBytes',
   'exportTokenizerClash',
+  'prescoreFailed',
 ] as const;
 
 export type EngineErrorCode = (typeof ENGINE_ERROR_CODES)[number];

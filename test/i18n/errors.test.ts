@@ -36,6 +36,7 @@ import { hfTokenizerJson } from '../../src/engine/io/hfTokenizer';
 import { BpeTokenizer } from '../../src/engine/tokenizer/bpe';
 import { createRng } from '../../src/engine/random';
 import { GpuProgramError } from '../../src/worker/gpuGuard';
+import { prescoreError } from '../../src/worker/run/scoring';
 import type { Tokenizer } from '../../src/engine/tokenizer/types';
 import { makePdf } from '../documents/documents';
 
@@ -198,6 +199,7 @@ const PRODUCERS: Record<string, () => unknown> = {
   sessionNotSession: () => readSession(modelBytes()),
   sessionDamaged: () => readSession(writeSafetensors(new Map(), { session: '{' })),
   gpuRejected: () => new GpuProgramError('Binding size 8 is too small\nmore'),
+  prescoreFailed: () => prescoreError(new GpuProgramError('Binding size 8 is too small')),
   // the documents'
   tooLarge: () => checkTextSize('big.txt', MAX_UPLOAD_BYTES + 1),
   documentTooLarge: () => extractDocument({ name: 'huge.pdf', bytes: new ArrayBuffer(MAX_DOCUMENT_BYTES + 1) }, docOpts),

@@ -346,6 +346,32 @@ describe('fine-tuning', () => {
     expect(cutR.owner.partialScore).toBeNull(); // the snapshot's score is kept whole now
   });
 
+  it('a prescore that fails says so once, as background work with its cause; the model still samples and fine-tunes', async () => {
+    const h = await pretrainedWithPairs();
+    await h.pump.idle();
+    const owner = (h.session as unknown as { owner: ModelOwner }).owner;
+    const model = owner.model!;
+    const decode = model.decode.bind(model);
+    model.decode = () => {
+      throw new Error('the GPU ran out of memory');
+    };
+    const from = h.events.length;
+    h.send({ type: 'prescore', settings: GREEDY });
+    const e = await h.next('error', () => true, from);
+    expect(e.requestId).toBeUndefined();
+    expect(e.error.code).toBe('prescoreFailed');
+    expect(e.error.message).toMatch(/ahead of the fine-tune failed \(the GPU ran out of memory\)/);
+    expect(e.error.cause?.message).toBe('the GPU ran out of memory');
+    await h.pump.idle();
+    model.decode = decode;
+    expect(await reply(h, 'Call')).toEqual(expect.any(String)); // not retried in between: one error, and the queue moves
+    expect(h.all('error', from)).toHaveLength(1);
+    const ft = h.events.length;
+    await h.train(finetuneRun('ft'));
+    expect((await h.next('scoring', () => true, ft)).answers).toBe(8); // both models, scored by the run
+    expect(h.all('dialogueScore', ft)).toHaveLength(1);
+  });
+
   it('Stop while the answers are scored ends the run at once, without a score; Pause there changes nothing', async () => {
     const h = await pretrainedWithPairs();
 

@@ -10,6 +10,7 @@ import type { Tokenizer } from '../../engine/tokenizer/types';
 import type { DialogueScore, RunRequest, SampleSettings } from '../protocol';
 import type { RunContext } from './context';
 import { snapshotParams } from '../../engine/io/checkpoint';
+import { EngineError } from '../../engine/errors';
 import { sameWeights, type ModelOwner, type ScoreProgress } from '../owner';
 
 /** Replies shown with a score, to say what its numbers mean. */
@@ -128,6 +129,12 @@ export async function prescore(ctx: RunContext, settings: SampleSettings, signal
   }
   post({ type: 'prescored', answers });
   return true;
+}
+
+/** What a failed prescore says: background work no button asked for, so what failed, and that nothing is lost. */
+export function prescoreError(e: unknown): EngineError {
+  const reason = e instanceof Error ? e.message : String(e);
+  return new EngineError(`scoring the model ahead of the fine-tune failed (${reason}); the fine-tune will score it when it ends`, 'prescoreFailed', {}, e);
 }
 
 /**

@@ -25,7 +25,7 @@ import { ModelOwner } from '../owner';
 import { zipFolder } from '../zipFolder';
 import type { ActiveRun, RunContext } from '../run/context';
 import { runTraining } from '../run/runTraining';
-import { prescore } from '../run/scoring';
+import { prescore, prescoreError } from '../run/scoring';
 import { toWireError, type BackendName, type BackendReport, type PostEvent, type Request, type RequestOf } from '../protocol';
 import { newTokenizer } from './tokenizer';
 
@@ -154,11 +154,17 @@ export class WorkerSession implements Handlers {
 
   /**
    * Score ahead the model the next fine-tune compares against (run/scoring.ts). Nothing while a run goes (it
-   * scores for itself). False when `signal` interrupted it: nothing is kept, and the pump runs it again.
+   * scores for itself). False when `signal` interrupted it: the pump runs it again, and it goes on from the replies
+   * it had sampled. A failure says what failed (background work, which no button of the page asked for) and that
+   * the fine-tune will score the model itself; the model is untouched.
    */
   async prescore(msg: RequestOf<'prescore'>, signal: AbortSignal): Promise<boolean> {
     if (this.active || !this.owner.model) return true;
-    return prescore(this.ctx, msg.settings, signal);
+    try {
+      return await prescore(this.ctx, msg.settings, signal);
+    } catch (e) {
+      throw prescoreError(e);
+    }
   }
 
   /** Pause the run at the end of the step under way (it can resume exactly where it stopped). */
