@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import * as tf from '../../src/engine/tf';
 import { GPT } from '../../src/engine/model/gpt';
 import { CharTokenizer } from '../../src/engine/tokenizer/char';
+import { cutAfterFirstSet } from './helpers';
 import {
   corpusWords,
   formatShare,
@@ -89,13 +90,7 @@ describe('sampleReplies', () => {
     const ctl = new AbortController();
     const kept: number[] = [];
     const done = new Map<number, Reply>();
-    const set = done.set.bind(done);
-    done.set = (i, r) => {
-      kept.push(i);
-      set(i, r);
-      if (done.size === 1) ctl.abort();
-      return done;
-    };
+    cutAfterFirstSet(done, kept, ctl);
     expect(await sampleRepliesInto(model, tok, prompts, { ...s, signal: ctl.signal }, done)).toBeNull();
     const first = [...kept];
     expect(first.length).toBeGreaterThan(0);

@@ -54,3 +54,17 @@ export function splitCalls(f: () => void): number {
   }
   return calls;
 }
+
+/**
+ * Record every key `map.set` is called with (in `kept`), and abort `ctl` once the first is kept: a resumable call
+ * (sampleRepliesInto, the worker's prescore) is cut right after its first reply.
+ */
+export function cutAfterFirstSet<K, V>(map: Map<K, V>, kept: K[], ctl: AbortController): void {
+  const set = map.set.bind(map);
+  map.set = (k: K, v: V) => {
+    kept.push(k);
+    set(k, v);
+    if (kept.length === 1) ctl.abort();
+    return map;
+  };
+}

@@ -15,6 +15,7 @@ import type { GpuDeviceLike } from '../../src/worker/gpuGuard';
 import type { RunRequest, SampleSettings } from '../../src/worker/protocol';
 import { Harness, pretrainRun, TEXT } from './harness';
 import type { ModelOwner } from '../../src/worker/owner';
+import { cutAfterFirstSet } from '../engine/helpers';
 
 const open: Harness[] = [];
 function harness(opts?: ConstructorParameters<typeof Harness>[0]): Harness {
@@ -294,15 +295,7 @@ describe('fine-tuning', () => {
         get: () => part,
         set: (v: ModelOwner['partialScore']) => {
           part = v;
-          for (const m of v ? [v.progress.replies, v.progress.answers] : []) {
-            const set = m.set.bind(m);
-            m.set = (i, r) => {
-              kept.push(i);
-              set(i, r);
-              if (kept.length === 1) ctl.abort();
-              return m;
-            };
-          }
+          for (const m of v ? [v.progress.replies, v.progress.answers] : []) cutAfterFirstSet(m, kept, ctl);
         },
       });
       return { owner, signal: ctl.signal, kept };
@@ -393,7 +386,8 @@ describe('fine-tuning', () => {
     expect(h.all('dialogueScore', from)).toEqual([]);
     expect(h.errors()).toEqual([]);
 
-    // Nothing half-scored was kept: the next run scores both models in full.
+    // No score was kept from the stopped run: the next one scores both models whole (the snapshot on from any
+    // replies the stopped one had sampled).
     from = h.events.length;
     await h.train(finetuneRun('after', { dialogueEval: { ...GREEDY, maxNewTokens: 200 } }));
     const score = h.all('dialogueScore', from)[0];
