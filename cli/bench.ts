@@ -185,15 +185,16 @@ async function measureLesson(lang: 'en' | 'zh', backend: NodeBackend, threads: n
     seed: PAIRS_SPLIT_SEED,
     valFraction: PAIRS_VAL_FRACTION,
   });
-  const model = modelFromCheckpoint(ckpt);
-  const trainer = new Trainer(model, { seed: settings.seed });
-  trainer.reseed(runSeed(settings.seed, false, ckpt.training.step ?? 0));
   const score = async (m: GPT) => {
     await sampleReplies(m, ckpt.tokenizer, prompts, { ...LESSON_SAMPLING });
     return (await scoreQuiz(m, ckpt.tokenizer, quiz))!.knowledge;
   };
-  const starter = modelFromCheckpoint(ckpt);
+  let [model, trainer, starter]: [GPT | null, Trainer | null, GPT | null] = [null, null, null];
   try {
+    model = modelFromCheckpoint(ckpt);
+    trainer = new Trainer(model, { seed: settings.seed });
+    trainer.reseed(runSeed(settings.seed, false, ckpt.training.step ?? 0));
+    starter = modelFromCheckpoint(ckpt);
     const t0 = performance.now();
     await trainer.run(finetuneSpec(settings, data, ckpt.tokenizer));
     const t1 = performance.now();
@@ -213,9 +214,9 @@ async function measureLesson(lang: 'en' | 'zh', backend: NodeBackend, threads: n
       quizAfter,
     };
   } finally {
-    trainer.dispose();
-    model.dispose();
-    starter.dispose();
+    trainer?.dispose();
+    model?.dispose();
+    starter?.dispose();
   }
 }
 
