@@ -104,8 +104,8 @@ export class ModelOwner {
     this.partialScore = null;
     this.snapshot = snapshot;
     if (pre && sameWeights(pre.weights, snapshot)) this.snapshotScore = { snapshot, key: pre.key, score: pre.score };
-    // A prescore cut short: the snapshot's scoring goes on from its replies.
-    else if (part && sameWeights(part.weights, snapshot)) this.partialScore = { ...part, weights: snapshot };
+    // A prescore cut short (its settings may differ from a finished one's): the snapshot's scoring goes on from its replies.
+    if (part && sameWeights(part.weights, snapshot)) this.partialScore = { ...part, weights: snapshot };
   }
 
   /** A temporary model with the snapshot's weights (the caller disposes it). */

@@ -99,11 +99,13 @@ describe('sampleReplies', () => {
     kept.length = 0;
     expect(await sampleRepliesInto(model, tok, prompts, s, done)).toEqual(whole);
     // Each of the others once, none of the first call's again.
-    expect([...kept].sort()).toEqual(prompts.map((_, i) => i).filter((i) => !first.includes(i)));
+    expect([...kept].sort((a, b) => a - b)).toEqual(prompts.map((_, i) => i).filter((i) => !first.includes(i)));
     // Nothing left: a third call samples nothing.
     kept.length = 0;
     expect(await sampleRepliesInto(model, tok, prompts, s, done)).toEqual(whole);
     expect(kept).toEqual([]);
+    // Seeds are one per prompt.
+    await expect(sampleReplies(model, tok, prompts, { ...s, seeds: [1, 2] })).rejects.toThrow(/2 seeds for 6 prompts/);
     model.dispose();
   });
   it('a model that stops at once gives empty replies, which do not count', async () => {

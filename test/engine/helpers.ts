@@ -55,11 +55,16 @@ export function splitCalls(f: () => void): number {
   return calls;
 }
 
+const watched = new WeakSet<Map<unknown, unknown>>();
+
 /**
  * Record every key `map.set` is called with (in `kept`), and abort `ctl` once the first is kept: a resumable call
- * (sampleRepliesInto, the worker's prescore) is cut right after its first reply.
+ * (sampleRepliesInto, the worker's prescore or a run's scoring: Stop) is cut right after its first reply. A map
+ * already watched is left as it is (its keys are recorded once).
  */
-export function cutAfterFirstSet<K, V>(map: Map<K, V>, kept: K[], ctl: AbortController): void {
+export function cutAfterFirstSet<K, V>(map: Map<K, V>, kept: K[], ctl: { abort(): void }): void {
+  if (watched.has(map as Map<unknown, unknown>)) return;
+  watched.add(map as Map<unknown, unknown>);
   const set = map.set.bind(map);
   map.set = (k: K, v: V) => {
     kept.push(k);

@@ -108,8 +108,12 @@ describe('fused causal softmax on wasm', () => {
     expect(tf.memory().numTensors).toBe(before);
     expect(maxErr(got[0], want[0]), 'y').toBeLessThan(1e-6);
     expect(maxErr(got[1], want[1]), 'ds').toBeLessThan(1e-6);
-    // hidden keys are exactly 0
-    for (let r = 0; r < 2 * 3 * T; r++) for (let j = (r % T) + S - T + 1; j < S; j++) expect(got[0][r * S + j]).toBe(0);
+    // hidden keys are exactly 0, their weights and their gradients (a tail's zero fill included)
+    for (let r = 0; r < 2 * 3 * T; r++)
+      for (let j = (r % T) + S - T + 1; j < S; j++) {
+        expect(got[0][r * S + j]).toBe(0);
+        expect(Math.abs(got[1][r * S + j])).toBe(0);
+      }
   });
 
   it('is one kernel each way in training attention, the scale included', async () => {

@@ -284,10 +284,13 @@ describe('fine-tuning', () => {
       await h.pump.idle();
       return h;
     };
-    /** The session's owner, its unfinished score's replies counted as they are kept, and cut after the first. */
-    const cutAfterFirstReply = (h: Harness) => {
+    /**
+     * The session's owner, its unfinished score's replies counted as they are kept, and cut after the first (by
+     * `signal`, or by what `cut` does).
+     */
+    const cutAfterFirstReply = (h: Harness, cut?: () => void) => {
       const owner = (h.session as unknown as { owner: ModelOwner }).owner;
-      const ctl = new AbortController();
+      const ctl = cut ? { abort: cut, signal: new AbortController().signal } : new AbortController();
       const kept: number[] = [];
       let part: ModelOwner['partialScore'] = null;
       Object.defineProperty(owner, 'partialScore', {
@@ -323,6 +326,15 @@ describe('fine-tuning', () => {
     expect(await h.session.prescore(msg, new AbortController().signal)).toBe(true);
     expect(cut.kept.length).toBe(answers - first.length);
     expect(cut.owner.prescore?.score).toEqual(reference.snapshot);
+    // A second prescore, other settings, cut short beside that finished one: the run with those settings goes on
+    // from its replies (the snapshot takes the finished score and the unfinished replies, each for its settings).
+    const other = { ...settings, maxNewTokens: 21 };
+    const cutB = cutAfterFirstReply(h);
+    expect(await h.session.prescore({ type: 'prescore', settings: other }, cutB.signal)).toBe(false);
+    const keptB = cutB.kept.length; // (the run's scoring adds to the same replies)
+    from = h.events.length;
+    await h.train(finetuneRun('ft', { dialogueEval: other }));
+    expect((await h.next('scoring', () => true, from)).answers).toBe(2 * answers - keptB);
 
     // Cut short, then a run (which drops the prescore): its scoring goes on from the replies sampled, and says so.
     const r = await withQuiz();
@@ -337,6 +349,22 @@ describe('fine-tuning', () => {
     expect(score.snapshot).toEqual(reference.snapshot);
     expect(score.model).toEqual(reference.model);
     expect(cutR.owner.partialScore).toBeNull(); // the snapshot's score is kept whole now
+
+    // Stop while a run scores the snapshot (after the fine-tuned model): no score, but the snapshot's replies so far
+    // are kept, and the next run goes on from them.
+    const s = await withQuiz();
+    const cutS = cutAfterFirstReply(s, () => s.send({ type: 'stop' }));
+    from = s.events.length;
+    expect(await s.train(finetuneRun('stopped', { dialogueEval: settings }))).toMatchObject({ status: 'done' });
+    expect(s.all('dialogueScore', from)).toEqual([]);
+    const kept = cutS.kept.length;
+    expect(kept).toBeGreaterThan(0);
+    expect(kept).toBeLessThan(answers);
+    from = s.events.length;
+    await s.train(finetuneRun('after', { dialogueEval: settings }));
+    expect((await s.next('scoring', () => true, from)).answers).toBe(2 * answers - kept);
+    expect(s.all('dialogueScore', from)[0].snapshot).toEqual(reference.snapshot);
+    expect(s.errors()).toEqual([]);
   });
 
   it('a prescore that fails says so once, as background work with its cause; the model still samples and fine-tunes', async () => {

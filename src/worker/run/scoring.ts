@@ -117,9 +117,11 @@ export async function prescore(ctx: RunContext, settings: SampleSettings, signal
   if (owner.snapshot) {
     if (!(await scoreSnapshot(ctx, tokenizer, prompts, settings, key, signal))) return false;
   } else {
-    const weights = await snapshotParams(model);
+    const now = await snapshotParams(model);
     const pre = owner.prescore;
-    if (!pre || pre.key !== key || !sameWeights(pre.weights, weights)) {
+    // The same weights as a finished prescore's (other settings): one copy of them kept, not two.
+    const weights = pre && sameWeights(pre.weights, now) ? pre.weights : now;
+    if (!pre || pre.key !== key || pre.weights !== weights) {
       // Given way to a request before: go on from the replies sampled then.
       const score = await scoreDialogue(ctx, model, tokenizer, prompts, settings, signal, progressFor(owner, weights, key, true));
       if (!score) return false;

@@ -20,7 +20,7 @@ export async function setUpRun(ctx: RunContext, r: RunRequest, startStep: number
   // Pretraining changes the weights a prescore scored: its copy of them (a finished or an unfinished one's) is of no use now.
   if (r.phase === 'pretrain') {
     owner.prescore = null;
-    owner.partialScore = null;
+    if (owner.partialScore?.weights !== owner.snapshot) owner.partialScore = null; // the snapshot's own stays valid
   }
   if (r.phase === 'finetune') {
     if (!data.pairsData) throw new EngineError('choose dialogue pairs to fine-tune on first', 'noPairs');
