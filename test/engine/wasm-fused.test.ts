@@ -12,6 +12,8 @@ import { softmaxSimdActive } from '../../src/engine/ops/wasmFused/attention';
 import { crossEntropySimdActive } from '../../src/engine/ops/wasmFused/crossEntropy';
 import { useNodeBackend } from '../backends';
 import { maxErr, randoms, valueAndGrads } from './numerics';
+import { createRng } from '../../src/engine/random';
+import { WASM_BASE64 as SOFTMAX_WASM } from '../../src/engine/ops/kernels/softmax.wasm';
 
 afterAll(() => setWasmKernelsEnabled(true));
 
@@ -267,5 +269,48 @@ describe("attention's output heads side by side on wasm", () => {
     const names = await kernelsRun(() => tf.grads((a: tf.Tensor) => headsToRows(a as tf.Tensor4D).sum())([tf.tensor4d(y, [B, nh, T, hs])]));
     expect(names.filter((n) => n.startsWith('Sgp'))).toEqual(['SgpHeadsToRows', 'SgpRowsToHeads']);
     expect(names).not.toContain('Transpose');
+  });
+});
+
+describe('the softmax module on its own memory', () => {
+  // The tensors above sit in TF.js's heap, where a write past a row's end would land unseen: here the module runs on
+  // a memory of its own, every float around its buffers a NaN guard.
+  it('its gradient writes exactly its rows, for every key count 1–23 and every query count, at unaligned addresses', () => {
+    const memory = new WebAssembly.Memory({ initial: 4 });
+    const { causalSoftmaxGrad } = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(SOFTMAX_WASM.plain, 'base64')), { env: { memory } }).exports as {
+      causalSoftmaxGrad(y: number, dy: number, ds: number, rows: number, T: number, S: number, scale: number): void;
+    };
+    const f = new Float32Array(memory.buffer);
+    const rng = createRng(11);
+    const scale = 0.3;
+    for (let S = 1; S <= 23; S++)
+      for (let T = 1; T <= S; T++)
+        for (const rows of [T, 3 * T]) {
+          const n = rows * S;
+          const [Y, DY, DS] = [17, 17 + n + 19, 17 + 2 * n + 42]; // float offsets: gaps of guards, not 16-byte aligned
+          f.fill(NaN);
+          for (let r = 0; r < rows; r++) {
+            const last = (r % T) + S - T;
+            let sum = 0;
+            for (let j = 0; j <= last; j++) sum += f[Y + r * S + j] = rng.next() + 0.01;
+            for (let j = 0; j < S; j++) f[Y + r * S + j] = j <= last ? f[Y + r * S + j] / sum : 0;
+            for (let j = 0; j < S; j++) f[DY + r * S + j] = rng.next() - 0.5;
+          }
+          const y = f.slice(Y, Y + n);
+          causalSoftmaxGrad(4 * Y, 4 * DY, 4 * DS, rows, T, S, scale);
+          for (let r = 0; r < rows; r++) {
+            const last = (r % T) + S - T;
+            let dot = 0;
+            for (let j = 0; j < S; j++) dot += y[r * S + j] * f[DY + r * S + j];
+            for (let j = 0; j < S; j++) {
+              const got = f[DS + r * S + j];
+              if (j > last) expect(Math.abs(got), `S ${S} T ${T} row ${r} key ${j}`).toBe(0);
+              else expect(Math.abs(got - scale * y[r * S + j] * (f[DY + r * S + j] - dot)), `S ${S} T ${T} row ${r} key ${j}`).toBeLessThan(1e-6);
+            }
+          }
+          const untouched = (from: number, to: number) => f.subarray(from, to).every((x) => Number.isNaN(x));
+          expect(untouched(DS + n, DS + n + 64) && untouched(DS - 8, DS) && untouched(DY + n, DY + n + 8), `S ${S} T ${T}: a write outside ds`).toBe(true);
+          expect(f.subarray(Y, Y + n), `S ${S} T ${T}: y changed`).toEqual(y);
+        }
   });
 });
