@@ -52,6 +52,7 @@ import { scoreQuiz } from '../src/engine/eval/knowledge';
 import { settingsFromFlags } from './args';
 import { readBytes, readInput, startersDir } from './inputs';
 import { STARTERS_FILE, type StarterEntry } from '../src/datasets/starters';
+import { MAX_HELDOUT } from '../src/worker/data';
 
 interface Row {
   backend: NodeBackend;
@@ -177,7 +178,7 @@ async function measureLesson(lang: 'en' | 'zh', backend: NodeBackend, threads: n
   const ckpt = readCheckpoint(readBytes(join(startersDir, entry.file)));
   const input = readInput(pairsId, 'pairs');
   const quiz = input.entry?.quiz;
-  const prompts = (input.entry?.heldout ?? []).slice(0, 40); // the worker's MAX_HELDOUT
+  const prompts = (input.entry?.heldout ?? []).slice(0, MAX_HELDOUT); // as the worker takes them
   if (!quiz || !prompts.length) throw new Error(`${pairsId} has no quiz or held-out prompts: run npm run datasets`);
   const recipe = finetuneRecipe(pairsId);
   const settings = settingsFromFlags({}, 'finetune', recipe.run, recipe.freeze);

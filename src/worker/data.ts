@@ -21,7 +21,7 @@ const SAMPLE_CHARS = 400;
 const SENTENCE_CHARS = 80;
 
 /** Held-out prompts answered after each fine-tuning run. */
-const MAX_HELDOUT = 40;
+export const MAX_HELDOUT = 40;
 
 export interface PairSet {
   name: string;

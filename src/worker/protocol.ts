@@ -260,7 +260,8 @@ export type Request =
   /**
    * Score ahead, while the worker is idle, the model the next fine-tune's scoring compares against (the snapshot,
    * or the model that will become it), with these reply settings: background work, which every other request
-   * interrupts and which resumes once the worker is idle again; a run drops it (it scores for itself).
+   * interrupts and which goes on once the worker is idle again, from the replies it had sampled; a run drops it
+   * (it scores for itself, on from those replies).
    */
   | { type: 'prescore'; settings: SampleSettings };
 

@@ -103,7 +103,8 @@ function answersOf(ctx: RunContext, prompts: string[]): number {
  * otherwise wait (the lesson's student reads the starter's answer): the pretrained snapshot, or, before there is
  * one, the model as it is, which becomes the snapshot when fine-tuning starts (owner.takeSnapshot adopts the score
  * if the weights are still these, bit for bit). The run then scores only the fine-tuned model. Posts `prescored`
- * when there is a score for the settings. Returns false when aborted (nothing kept), true otherwise.
+ * when there is a score for the settings. Returns false when aborted (the replies sampled so far are kept in
+ * owner.partialScore, and the next attempt goes on from them), true otherwise.
  */
 export async function prescore(ctx: RunContext, settings: SampleSettings, signal: AbortSignal): Promise<boolean> {
   const { owner, post } = ctx;
@@ -153,7 +154,7 @@ async function scoreDialogue(
   progress: ScoreProgress = { replies: new Map(), answers: new Map() },
 ): Promise<DialogueScore | null> {
   const replies = await sampleRepliesInto(model, tokenizer, prompts, { ...settings, signal }, progress.replies);
-  if (!replies || signal?.aborted) return null;
+  if (!replies) return null; // aborted
   const score = scoreReplies(replies, ctx.data.corpusWords());
   const quiz = ctx.data.pairs?.quiz;
   const k = quiz ? await scoreQuiz(model, tokenizer, quiz, { signal, done: progress.answers }) : null;
