@@ -10,7 +10,7 @@ import { notify, notifyKey } from './notify';
 import { memoryRefusal, nextVocab } from './memory';
 import { importModel } from './session';
 import { worker } from './worker';
-import { startRun } from './runs';
+import { prescoreRequest, startRun } from './runs';
 
 const base = import.meta.env.BASE_URL;
 
@@ -77,12 +77,13 @@ export async function startFromStarter(id: string): Promise<void> {
 
 /**
  * Have the worker score, while the student reads, the model the next fine-tune compares against (the starter
- * just loaded, a model just pretrained): after "Fine-tune" only the fine-tuned model's answers are left to score.
+ * just loaded, a model just pretrained), and evaluate it as the fine-tune's first evaluation would: after
+ * "Fine-tune" only the steps and the fine-tuned model's answers are left.
  * Background work in the worker: any request interrupts it, and a run drops it.
  */
 export function prescore(): void {
   // The worker decides whether there is anything to score (a model, held-out prompts): it has both, and in order.
-  worker().send({ type: 'prescore', settings: { ...get().sampling } });
+  worker().send(prescoreRequest(get()));
 }
 
 /**

@@ -49,6 +49,17 @@ export function runRequest(st: AppState, phase: Phase, fromSnapshot: boolean, pa
 }
 
 /**
+ * The prescore request (app/model.ts prescore): the chat settings the fine-tune's scoring uses and, where the
+ * fine-tune evaluates, the settings its evaluations depend on — taken from the request the run itself would send,
+ * so that the worker's evaluation ahead is for the batches the run evaluates.
+ */
+export function prescoreRequest(st: AppState): Extract<Request, { type: 'prescore' }> {
+  const r = runRequest(st, 'finetune', false);
+  const evaluation = r.evalEvery > 0 ? { batchSize: r.batchSize, evalIters: r.evalIters, forgetting: r.forgetting } : undefined;
+  return { type: 'prescore', settings: { ...st.sampling }, evaluation };
+}
+
+/**
  * The run's name: the strategy's, else the user's, else the plan's — never one already shown. Words stay a
  * Message (translated when drawn), made unique by a suffix.
  */

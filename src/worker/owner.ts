@@ -13,6 +13,7 @@ import type { AdaptersOnCpu } from '../engine/io/adapter';
 import { EngineError } from '../engine/errors';
 import type { Tokenizer } from '../engine/tokenizer/types';
 import { Trainer } from '../engine/train/trainer';
+import type { Evaluation } from '../engine/train/evaluate';
 import { saveSession, type SessionState } from '../engine/io/session';
 import type { DialogueScore, ModelInfo } from './protocol';
 import type { Reply } from '../engine/eval/dialogue';
@@ -59,6 +60,11 @@ export class ModelOwner {
    * starting again. The weights are the snapshot itself once there is one (takeSnapshot hands them over).
    */
   partialScore: { weights: Map<string, Float32Array>; key: string; progress: ScoreProgress } | null = null;
+  /**
+   * A fine-tune's first evaluation measured ahead (run/preEval.ts), with the weights it evaluated (a prescore's
+   * copy, or the snapshot itself once there is one: takeSnapshot hands them over) and its batches' key.
+   */
+  preEval: { weights: Map<string, Float32Array>; key: string; result: Evaluation } | null = null;
   private readonly runWeights = new Map<string, KeptRun>();
   /** Per block: the size of the adapters' update after the last run (ModelInfo.lora.updateNorms). */
   private loraNorms: Record<number, number> | undefined;
@@ -99,13 +105,18 @@ export class ModelOwner {
    */
   async takeSnapshot(): Promise<void> {
     const snapshot = await snapshotParams(this.require().model);
-    const [pre, part] = [this.prescore, this.partialScore];
+    const [pre, part, ev] = [this.prescore, this.partialScore, this.preEval];
     this.prescore = null;
     this.partialScore = null;
+    this.preEval = null;
     this.snapshot = snapshot;
-    if (pre && sameWeights(pre.weights, snapshot)) this.snapshotScore = { snapshot, key: pre.key, score: pre.score };
+    // Each copy of weights compared once (the records ahead usually share one).
+    const same = new Map<Map<string, Float32Array>, boolean>();
+    const isSnapshot = (w: Map<string, Float32Array>) => same.get(w) ?? same.set(w, sameWeights(w, snapshot)).get(w)!;
+    if (pre && isSnapshot(pre.weights)) this.snapshotScore = { snapshot, key: pre.key, score: pre.score };
     // A prescore cut short (its settings may differ from a finished one's): the snapshot's scoring goes on from its replies.
-    if (part && sameWeights(part.weights, snapshot)) this.partialScore = { ...part, weights: snapshot };
+    if (part && isSnapshot(part.weights)) this.partialScore = { ...part, weights: snapshot };
+    if (ev && isSnapshot(ev.weights)) this.preEval = { ...ev, weights: snapshot };
   }
 
   /** A temporary model with the snapshot's weights (the caller disposes it). */
@@ -201,6 +212,7 @@ export class ModelOwner {
     this.snapshotScore = null;
     this.prescore = null;
     this.partialScore = null;
+    this.preEval = null;
     this.runWeights.clear();
     this.loraNorms = undefined;
   }

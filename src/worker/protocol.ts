@@ -68,6 +68,12 @@ export interface SampleSettings {
   seed: number;
 }
 
+/**
+ * What a fine-tune's evaluations depend on besides the model and the data: the page's settings for the next
+ * fine-tune, so that the worker can measure its first evaluation ahead (a prescore's `evaluation`).
+ */
+export type EvalSettings = Pick<RunRequest, 'batchSize' | 'evalIters' | 'forgetting'>;
+
 /** The settings a person chooses for a run (pretraining or fine-tuning): the lesson's fields and a sample prompt. */
 export interface TrainSettings extends LessonRun {
   samplePrompt: string;
@@ -261,9 +267,10 @@ export type Request =
    * Score ahead, while the worker is idle, the model the next fine-tune's scoring compares against (the snapshot,
    * or the model that will become it), with these reply settings: background work, which every other request
    * interrupts and which goes on once the worker is idle again, from the replies it had sampled; a run drops it
-   * (it scores for itself, on from those replies).
+   * (it scores for itself, on from those replies). With `evaluation` (the next fine-tune's settings, where it
+   * evaluates), the fine-tune's first evaluation is measured ahead too: the run reports it instead of computing it.
    */
-  | { type: 'prescore'; settings: SampleSettings };
+  | { type: 'prescore'; settings: SampleSettings; evaluation?: EvalSettings };
 
 /** Worker → page. */
 export type Event =

@@ -4,9 +4,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { initialState, type AppState } from '../../src/store/store';
-import { runRequest } from '../../src/app/runs';
+import { prescoreRequest, runRequest } from '../../src/app/runs';
 import { parseFlags, settingsFromFlags } from '../../cli/args';
-import { finetuneSpec, pretrainSpec, runSeed } from '../../src/engine/train/specs';
+import { finetuneEvals, finetuneSpec, pretrainSpec, runSeed } from '../../src/engine/train/specs';
+import { evaluationKey } from '../../src/engine/train/evaluate';
 import { prepareCorpus, preparePairs } from '../../src/engine/data/prepare';
 import { PAIRS_SPLIT_SEED, PAIRS_VAL_FRACTION } from '../../src/engine/train/lesson';
 import type { ModelInfo } from '../../src/worker/protocol';
@@ -104,5 +105,20 @@ describe('the page and the CLI build one spec', () => {
     const page = pretrainSpec(runRequest(st, 'pretrain', false), corpus);
     const cli = pretrainSpec(settingsFromFlags(parseFlags(['pretrain']), 'pretrain'), corpus);
     expect(page).not.toEqual(cli);
+  });
+
+  it('the prescore asks for the evaluation the fine-tune would run: its batches, its sources', () => {
+    for (const st of [pageState(), pageState((s) => ({ ...s, finetune: { ...s.finetune, batchSize: 3, evalIters: 5, forgetting: !s.finetune.forgetting } }))]) {
+      const ahead = prescoreRequest(st).evaluation!;
+      const req = runRequest(st, 'finetune', false);
+      const run = finetuneSpec(req, pairs, corpus.tokenizer, req.forgetting ? corpus : null); // as the worker's setUpRun
+      expect(evaluationKey(finetuneEvals(pairs, ahead.forgetting ? corpus : null), ahead.batchSize, ahead.evalIters)).toBe(
+        evaluationKey(run.evals!, run.batchSize, run.evalIters!),
+      );
+      expect(ahead.forgetting).toBe(st.finetune.forgetting);
+      expect(prescoreRequest(st).settings).toEqual(st.sampling);
+    }
+    // A fine-tune that does not evaluate: nothing to measure ahead.
+    expect(prescoreRequest(pageState((s) => ({ ...s, finetune: { ...s.finetune, evalEvery: 0 } }))).evaluation).toBeUndefined();
   });
 });

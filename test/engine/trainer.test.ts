@@ -2,7 +2,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '../../src/engine/tf';
 import { GPT } from '../../src/engine/model/gpt';
 import { generate } from '../../src/engine/model/generate';
-import { Trainer, NonFiniteError, type StepMetrics, type FreezeEvent } from '../../src/engine/train/trainer';
+import { Trainer, NonFiniteError, type StepMetrics, type FreezeEvent, type EvalMetrics } from '../../src/engine/train/trainer';
+import { evaluateSources, type Evaluation } from '../../src/engine/train/evaluate';
 import { snapshotParams } from '../../src/engine/io/checkpoint';
 import { groupOf, type GroupId } from '../../src/engine/model/params';
 import type { DataSource } from '../../src/engine/data/sources';
@@ -378,6 +379,48 @@ describe.each(TEST_BACKENDS)('Trainer on %s', (backend) => {
     void train;
     trainer.dispose();
     model.dispose();
+  });
+
+  it('reports an evaluation measured ahead as its first one, instead of computing it: the same numbers, the same run after', async () => {
+    const { tok, config, val } = tinySetup();
+    const pairs = preparePairs(
+      tok,
+      Array.from({ length: 20 }, (_, i) => ({ prompt: `Call me ${i % 7}`, response: 'Ishmael.' })),
+      config.blockSize,
+    );
+    const evals = [
+      { name: 'pairs-val', source: pairs.val },
+      { name: 'corpus-val', source: val },
+    ];
+    const spec = { steps: 4, batchSize: 4, schedule: constant(1e-2), train: pairs.train, evals, evalEvery: 2, evalIters: 2 };
+    /** A run from fresh weights (seed 11): its evaluations, and how many batches the model evaluated. */
+    const run = async (initialEval?: Evaluation) => {
+      const model = GPT.create(config, 11);
+      const trainer = new Trainer(model, { seed: 11 });
+      const ahead = await evaluateSources(model, evals, 4, 2);
+      let batches = 0;
+      const lossAndAccuracy = model.lossAndAccuracy.bind(model);
+      model.lossAndAccuracy = (...a: Parameters<GPT['lossAndAccuracy']>) => (batches++, lossAndAccuracy(...a));
+      const seen: EvalMetrics[] = [];
+      await trainer.run({ ...spec, initialEval }, { onEval: (e) => seen.push(e) });
+      trainer.dispose();
+      model.dispose();
+      return { ahead, seen, batches };
+    };
+    const plain = await run();
+    // Measured ahead on the same weights and batches: the run's own first evaluation, bit for bit.
+    expect(plain.seen[0].losses).toEqual(plain.ahead!.losses);
+    expect(plain.seen[0].accuracy).toEqual(plain.ahead!.accuracy);
+    const given = await run(plain.ahead!);
+    expect(given.seen).toEqual(plain.seen);
+    // One evaluation fewer computed, of the three (steps 0, 2 and 4).
+    const perEvaluation = evals.reduce((n, e) => n + e.source.evalBatches(4, 2).length, 0);
+    expect(plain.batches).toBe(3 * perEvaluation);
+    expect(given.batches).toBe(2 * perEvaluation);
+    // What is given is what is reported at the first evaluation, and only there (the later ones are computed).
+    const shifted = { losses: { 'pairs-val': 1, 'corpus-val': 2 }, accuracy: { 'pairs-val': 0.5, 'corpus-val': 0.25 } };
+    const other = await run(shifted);
+    expect(other.seen.map((e) => e.losses)).toEqual([shifted.losses, plain.seen[1].losses, plain.seen[2].losses]);
   });
 
   it('stops between steps when aborted', async () => {

@@ -367,6 +367,87 @@ describe('fine-tuning', () => {
     expect(s.errors()).toEqual([]);
   });
 
+  it('a prescore with the next fine-tune’s settings measures its first evaluation ahead: the run reports the same numbers without computing them', async () => {
+    const settings = { ...GREEDY, maxNewTokens: 8 };
+    const evaluation = { batchSize: 8, evalIters: 2, forgetting: false }; // finetuneRun's
+    const ownerOf = (h: Harness) => (h.session as unknown as { owner: ModelOwner }).owner;
+    /** Counts the batches the session's model evaluates from now on. */
+    const counting = (h: Harness) => {
+      const model = ownerOf(h).model!;
+      const lossAndAccuracy = model.lossAndAccuracy.bind(model);
+      const count = { batches: 0 };
+      model.lossAndAccuracy = (...a: Parameters<typeof lossAndAccuracy>) => (count.batches++, lossAndAccuracy(...a));
+      return count;
+    };
+    const evals = (h: Harness, from: number) => h.all('eval', from).map(({ step, losses, accuracy }) => ({ step, losses, accuracy }));
+
+    // The reference: no prescore; three evaluations (steps 0, 4 and 8), all computed.
+    const plain = await pretrainedWithPairs();
+    let from = plain.events.length;
+    const plainCount = counting(plain);
+    await plain.train(finetuneRun('ft'));
+    const reference = evals(plain, from);
+    expect(reference.map((e) => e.step)).toEqual([0, 4, 8]);
+    const perEvaluation = plainCount.batches / 3;
+    expect(perEvaluation).toBeGreaterThan(0);
+
+    const h = await pretrainedWithPairs();
+    await h.pump.idle();
+    // Interrupted (any request does it): nothing kept; the next attempt measures it.
+    const cut = new AbortController();
+    cut.abort();
+    expect(await h.session.prescore({ type: 'prescore', settings, evaluation }, cut.signal)).toBe(false);
+    expect(ownerOf(h).preEval).toBeNull();
+    h.send({ type: 'prescore', settings, evaluation });
+    await h.next('prescored');
+    expect(ownerOf(h).preEval?.result.losses).toEqual(reference[0].losses);
+    from = h.events.length;
+    const count = counting(h);
+    await h.train(finetuneRun('ft'));
+    expect(h.errors()).toEqual([]);
+    expect(evals(h, from)).toEqual(reference);
+    expect(count.batches).toBe(2 * perEvaluation);
+
+    // The snapshot now exists and the model is fine-tuned: a prescore evaluates the snapshot (on a model of its own),
+    // and a compared run from it reports that.
+    h.send({ type: 'prescore', settings, evaluation });
+    await h.next('prescored', () => true, h.events.length);
+    from = h.events.length;
+    const again = counting(h);
+    await h.train(finetuneRun('ft2'));
+    expect(evals(h, from)[0]).toEqual(reference[0]);
+    expect(again.batches).toBe(2 * perEvaluation);
+    // A run that goes on from the fine-tuned model (not from the snapshot) evaluates it itself.
+    from = h.events.length;
+    const onwards = counting(h);
+    await h.train(finetuneRun('ft3', { fromSnapshot: false }));
+    expect(evals(h, from)[0]).not.toEqual(reference[0]);
+    expect(onwards.batches).toBe(3 * perEvaluation);
+
+    // Other settings at the run (its batches differ), or weights that changed after the prescore (two more
+    // pretraining steps): the run evaluates for itself.
+    for (const [change, run] of [
+      [async () => {}, finetuneRun('ft', { batchSize: 4 })],
+      [async () => {}, finetuneRun('ft', { forgetting: true })],
+      [(x: Harness) => x.train(pretrainRun('more', { steps: 2 })), finetuneRun('ft')],
+    ] as const) {
+      const [alone, ahead] = [await pretrainedWithPairs(), await pretrainedWithPairs()];
+      ahead.send({ type: 'prescore', settings, evaluation });
+      await ahead.next('prescored');
+      const counts = [];
+      const fromAt = [alone.events.length, ahead.events.length];
+      for (const x of [alone, ahead]) {
+        await change(x);
+        const c = counting(x);
+        await x.train(run);
+        counts.push(c.batches);
+      }
+      expect(ahead.errors()).toEqual([]);
+      expect(counts[1]).toBe(counts[0]);
+      expect(evals(ahead, fromAt[1])).toEqual(evals(alone, fromAt[0]));
+    }
+  });
+
   it('a prescore that fails says so once, as background work with its cause; the model still samples and fine-tunes', async () => {
     const h = await pretrainedWithPairs();
     await h.pump.idle();

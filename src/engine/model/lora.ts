@@ -13,6 +13,7 @@
  */
 import * as tf from '../tf';
 import { createRng } from '../random';
+import { Fingerprint } from '../fingerprint';
 import type { GPTConfig } from './config';
 import { adapterSpecs, LoraError, validateLora, type AdapterSpec, type LoraConfig } from './loraConfig';
 import { createVariable } from './params';
@@ -134,19 +135,7 @@ export class LoraAdapters {
  * in name order, as 16 hex digits. An adapter file carries its base's, so it is never loaded onto another.
  */
 export function weightsFingerprint(values: Map<string, Float32Array>): string {
-  let h1 = 0x811c9dc5;
-  let h2 = 0xcbf29ce4;
-  const mix = (x: number) => {
-    h1 = Math.imul(h1 ^ x, 0x01000193) >>> 0;
-    h2 = Math.imul(h2 ^ x, 0x5bd1e995) >>> 0;
-    h2 = (h2 ^ (h2 >>> 15)) >>> 0;
-  };
-  for (const name of [...values.keys()].sort()) {
-    for (let i = 0; i < name.length; i++) mix(name.charCodeAt(i));
-    const v = values.get(name)!;
-    mix(v.length);
-    const bits = new Uint32Array(v.buffer, v.byteOffset, v.length);
-    for (let i = 0; i < bits.length; i++) mix(bits[i]);
-  }
-  return h1.toString(16).padStart(8, '0') + h2.toString(16).padStart(8, '0');
+  const f = new Fingerprint();
+  for (const name of [...values.keys()].sort()) f.text(name).bits(values.get(name)!);
+  return f.hex();
 }

@@ -4,6 +4,8 @@
 import * as tf from '../tf';
 import type { GPT } from '../model/gpt';
 import type { Batch } from '../data/corpus';
+import type { DataSource } from '../data/sources';
+import { Fingerprint } from '../fingerprint';
 
 /** Tensors (x, y, w) for a batch; the caller disposes them (or builds them inside tf.tidy). */
 export function batchTensors(b: Batch): { x: tf.Tensor2D; y: tf.Tensor2D; w?: tf.Tensor2D } {
@@ -90,4 +92,57 @@ function weighted(batches: Batch[], values: ArrayLike<number>): { loss: number; 
     count += n;
   });
   return count > 0 ? { loss: loss / count, accuracy: hits / count } : { loss: NaN, accuracy: NaN };
+}
+
+/** A named evaluation source of a run ('val', 'train', 'corpus-val', …), as TrainSpec.evals lists them. */
+export interface EvalSource {
+  name: string;
+  source: DataSource;
+}
+
+/** One evaluation of a model: loss and next-token accuracy per source, by name. */
+export interface Evaluation {
+  losses: Record<string, number>;
+  accuracy: Record<string, number>;
+}
+
+/**
+ * Evaluate every source on its fixed batches (DataSource.evalBatches, `iters` batches of `batchSize`): the
+ * trainer's periodic evaluation, and the same measured ahead of a run. With `abort`, batch by batch, through the
+ * event loop between them (evaluateUnlessAborted): null as soon as its signal has fired.
+ */
+export async function evaluateSources(
+  model: GPT,
+  evals: readonly EvalSource[],
+  batchSize: number,
+  iters: number,
+  abort?: { signal: AbortSignal; between: () => Promise<void> },
+): Promise<Evaluation | null> {
+  const out: Evaluation = { losses: {}, accuracy: {} };
+  for (const { name, source } of evals) {
+    const batches = source.evalBatches(batchSize, iters);
+    const r = abort ? await evaluateUnlessAborted(model, batches, abort.signal, abort.between) : await evaluate(model, batches);
+    if (!r) return null;
+    out.losses[name] = r.loss;
+    out.accuracy[name] = r.accuracy;
+  }
+  return out;
+}
+
+/**
+ * What an evaluation of given weights depends on besides them: each source's name and its batches (shapes,
+ * tokens, targets and loss weights, bit for bit, fingerprinted). Equal keys: the same batches, so an evaluation
+ * measured ahead (the worker's idle time before a fine-tune) stands for the run's own at its first step.
+ */
+export function evaluationKey(evals: readonly EvalSource[], batchSize: number, iters: number): string {
+  const f = new Fingerprint().word(batchSize).word(iters);
+  for (const { name, source } of evals) {
+    f.text(name);
+    for (const b of source.evalBatches(batchSize, iters)) {
+      f.word(b.batchSize).word(b.blockSize).bits(b.x).bits(b.y);
+      if (b.w) f.bits(b.w);
+      else f.word(0);
+    }
+  }
+  return f.hex();
 }

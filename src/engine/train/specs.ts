@@ -14,6 +14,7 @@ import type { LoraConfig } from '../model/lora';
 import type { LessonRun } from './lesson';
 import { scheduleFor } from './schedule';
 import type { TrainSpec } from './trainer';
+import type { EvalSource } from './evaluate';
 
 /** What a run is, as plain data: the page's RunRequest and the CLI's parsed flags both are one. */
 export interface RunSettings extends Omit<LessonRun, 'sampleEvery'> {
@@ -46,16 +47,22 @@ export function pretrainSpec(s: RunSettings, corpus: PreparedCorpus): TrainSpec 
   };
 }
 
+/** A fine-tune's evaluation sources: both pair splits and, given the pretraining corpus, its validation split. */
+export function finetuneEvals(pairs: PreparedPairs, forgettingCorpus?: PreparedCorpus | null): EvalSource[] {
+  const evals: EvalSource[] = [
+    { name: EVAL.pairsTrain, source: pairs.train },
+    { name: EVAL.pairsVal, source: pairs.val },
+  ];
+  if (forgettingCorpus) evals.push({ name: EVAL.corpusVal, source: forgettingCorpus.val });
+  return evals;
+}
+
 /**
  * Fine-tuning on dialogue pairs: loss on the training pairs (optionally with noisy prompts), evaluation on
  * both pair splits and, given the pretraining corpus, its validation split (the forgetting curve).
  */
 export function finetuneSpec(s: RunSettings, pairs: PreparedPairs, tokenizer: Tokenizer, forgettingCorpus?: PreparedCorpus | null): TrainSpec {
-  const evals: NonNullable<TrainSpec['evals']> = [
-    { name: EVAL.pairsTrain, source: pairs.train },
-    { name: EVAL.pairsVal, source: pairs.val },
-  ];
-  if (forgettingCorpus) evals.push({ name: EVAL.corpusVal, source: forgettingCorpus.val });
+  const evals = finetuneEvals(pairs, forgettingCorpus);
   const train = s.promptNoise > 0 ? noisyPairSource(pairs.trainExamples, s.promptNoise, noiseReplacements(tokenizer)) : pairs.train;
   if (s.lora) return { ...common(s), train, freeze: { kind: 'none' }, adaptersOnly: true, evals };
   return { ...common(s), train, freeze: s.freeze, freezeOptions: { discriminative: s.discriminative }, evals };

@@ -20,7 +20,7 @@ import { EngineError } from '../errors';
 import { makeYielder } from '../yielder';
 import { readbackDue, type ReadbackRule } from './readback';
 import { AdamW, DEFAULT_ADAMW, StepGuard, type AdamWConfig, type SavedSlot } from './adamw';
-import { evaluate as evaluateBatches, evaluateUnlessAborted, batchTensors } from './evaluate';
+import { evaluateSources, batchTensors, type EvalSource, type Evaluation } from './evaluate';
 import { packStepStats, readStepStats } from './stepStats';
 import { trainableAt, validatePlan, type FreezeOptions, type FreezePlan, type TrainableSet } from './freeze';
 import { lrAt, validateSchedule, type Schedule } from './schedule';
@@ -48,7 +48,13 @@ export interface TrainSpec {
   clip?: number;
   train: DataSource;
   /** Named evaluation sources ('val', 'train', 'corpus', …). */
-  evals?: { name: string; source: DataSource }[];
+  evals?: EvalSource[];
+  /**
+   * The evaluation of the model as it is at startStep, measured ahead on these very weights and `evals`' batches
+   * (evaluateSources with the same batch size and evalIters): reported as the run's first evaluation instead of
+   * computing it again. The worker measures it while the student reads, before "Fine-tune".
+   */
+  initialEval?: Evaluation;
   /** Evaluate every N steps (and at the last step); 0 turns evaluation off. */
   evalEvery?: number;
   evalIters?: number;
@@ -304,18 +310,12 @@ export class Trainer {
 
     /** Evaluate every source and report; false (nothing reported) when Pause or Stop came in the meantime. */
     const evaluate = async (step: number): Promise<boolean> => {
-      const losses: Record<string, number> = {};
-      const accuracy: Record<string, number> = {};
-      for (const { name, source } of spec.evals ?? []) {
-        // With a signal, batch by batch: Pause and Stop (through the event loop, as between steps) do not wait for
-        // the rest of the evaluation, seconds a batch on a slow device.
-        const batches = source.evalBatches(spec.batchSize, evalIters);
-        const r = signal ? await evaluateUnlessAborted(this.model, batches, signal, yieldNow) : await evaluateBatches(this.model, batches);
-        if (!r) return false;
-        losses[name] = r.loss;
-        accuracy[name] = r.accuracy;
-      }
-      lastEval = { step, globalStep: this.globalStep, losses, accuracy };
+      const known = step === (spec.startStep ?? 0) && lastEval === undefined ? spec.initialEval : undefined;
+      // With a signal, batch by batch: Pause and Stop (through the event loop, as between steps) do not wait for
+      // the rest of the evaluation, seconds a batch on a slow device.
+      const r = known ?? (await evaluateSources(this.model, spec.evals ?? [], spec.batchSize, evalIters, signal && { signal, between: yieldNow }));
+      if (!r) return false;
+      lastEval = { step, globalStep: this.globalStep, losses: { ...r.losses }, accuracy: { ...r.accuracy } };
       cb.onEval?.(lastEval);
       // Evaluation time is not training time.
       lastFlush = performance.now();

@@ -7,11 +7,12 @@ import type { GPT } from '../../engine/model/gpt';
 import { judgeReply, sampleRepliesInto, scoreReplies } from '../../engine/eval/dialogue';
 import { scoreQuiz } from '../../engine/eval/knowledge';
 import type { Tokenizer } from '../../engine/tokenizer/types';
-import type { DialogueScore, RunRequest, SampleSettings } from '../protocol';
+import type { DialogueScore, EvalSettings, RunRequest, SampleSettings } from '../protocol';
 import type { RunContext } from './context';
 import { snapshotParams } from '../../engine/io/checkpoint';
 import { EngineError } from '../../engine/errors';
 import { sameWeights, type ModelOwner, type ScoreProgress } from '../owner';
+import { preEvaluate } from './preEval';
 
 /** Replies shown with a score, to say what its numbers mean. */
 const EXAMPLES = 6;
@@ -102,26 +103,32 @@ function answersOf(ctx: RunContext, prompts: string[]): number {
  * Score, ahead of a fine-tune, the model that its scoring will compare against, while the worker would
  * otherwise wait (the lesson's student reads the starter's answer): the pretrained snapshot, or, before there is
  * one, the model as it is, which becomes the snapshot when fine-tuning starts (owner.takeSnapshot adopts the score
- * if the weights are still these, bit for bit). The run then scores only the fine-tuned model. Posts `prescored`
+ * if the weights are still these, bit for bit). The run then scores only the fine-tuned model. With `evaluation`,
+ * first the fine-tune's first evaluation of that model, measured ahead (run/preEval.ts). Posts `prescored`
  * when there is a score for the settings. Returns false when aborted (the replies sampled so far are kept in
  * owner.partialScore, and the next attempt goes on from them), true otherwise.
  */
-export async function prescore(ctx: RunContext, settings: SampleSettings, signal: AbortSignal): Promise<boolean> {
+export async function prescore(ctx: RunContext, settings: SampleSettings, signal: AbortSignal, evaluation?: EvalSettings): Promise<boolean> {
   const { owner, post } = ctx;
   const prompts = ctx.data.heldoutPrompts();
   const model = owner.model;
   // Nothing to score, or adapters on the model (the snapshot is the model without them: the run scores it).
-  if (!prompts.length || !model || (!owner.snapshot && model.lora)) return true;
+  if (!model || (!owner.snapshot && model.lora) || (!prompts.length && !evaluation)) return true;
   const { tokenizer } = owner.require();
   const key = scoringKey(ctx, prompts, settings);
   const answers = answersOf(ctx, prompts);
   if (owner.snapshot) {
+    if (evaluation && !(await preEvaluate(ctx, evaluation, owner.snapshot, 'snapshot', signal))) return false;
+    if (!prompts.length) return true;
     if (!(await scoreSnapshot(ctx, tokenizer, prompts, settings, key, signal))) return false;
   } else {
     const now = await snapshotParams(model);
-    const pre = owner.prescore;
-    // The same weights as a finished prescore's (other settings): one copy of them kept, not two.
-    const weights = pre && sameWeights(pre.weights, now) ? pre.weights : now;
+    const [pre, ev] = [owner.prescore, owner.preEval];
+    // The same weights as a finished prescore's or evaluation's (other settings): one copy of them kept, not two.
+    const weights = [pre?.weights, ev?.weights].find((w) => w && sameWeights(w, now)) ?? now;
+    // The first evaluation, then the score: the shorter first, so that a student quick to press "Fine-tune" still saves it.
+    if (evaluation && !(await preEvaluate(ctx, evaluation, weights, model, signal))) return false;
+    if (!prompts.length) return true;
     if (!pre || pre.key !== key || pre.weights !== weights) {
       // Given way to a request before: go on from the replies sampled then.
       const score = await scoreDialogue(ctx, model, tokenizer, prompts, settings, signal, progressFor(owner, weights, key, true));

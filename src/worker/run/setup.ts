@@ -11,6 +11,7 @@ import { finetuneSpec, pretrainSpec, runSeed } from '../../engine/train/specs';
 import { pageReadback } from '../../engine/train/readback';
 import type { RunRequest } from '../protocol';
 import type { RunContext } from './context';
+import { initialEvalFor } from './preEval';
 
 /** Prepare the model and optimizer for the run (or its resumption at `startStep`); returns its spec. */
 export async function setUpRun(ctx: RunContext, r: RunRequest, startStep: number): Promise<TrainSpec> {
@@ -21,7 +22,10 @@ export async function setUpRun(ctx: RunContext, r: RunRequest, startStep: number
   if (r.phase === 'pretrain') {
     owner.prescore = null;
     if (owner.partialScore?.weights !== owner.snapshot) owner.partialScore = null; // the snapshot's own stays valid
+    if (owner.preEval?.weights !== owner.snapshot) owner.preEval = null;
   }
+  // A fine-tune starts from the snapshot when it restores it, or when there is none yet (the model becomes it).
+  const atSnapshot = r.phase === 'finetune' && (r.fromSnapshot || !owner.snapshot);
   if (r.phase === 'finetune') {
     if (!data.pairsData) throw new EngineError('choose dialogue pairs to fine-tune on first', 'noPairs');
     // No snapshot yet (a starter, a loaded model): the model as it is now is the pretrained one.
@@ -40,6 +44,8 @@ export async function setUpRun(ctx: RunContext, r: RunRequest, startStep: number
   if (startStep === 0) trainer.reseed(runSeed(r.seed, r.fromSnapshot, trainer.globalStep));
   return {
     ...(r.phase === 'pretrain' ? pretrainSpec(r, data.corpusData!) : finetuneSpec(r, data.pairsData!, tokenizer, r.forgetting ? data.corpusData : null)),
+    // Its first evaluation, where the prescore measured it ahead on these weights and batches (run/preEval.ts).
+    initialEval: initialEvalFor(ctx, r, startStep, atSnapshot),
     // Metrics go to the page by time, not by step count; on a GPU not more often than every 10 steps, and
     // never with more than a quarter second of steps queued (on a slow device, every step), so that Pause and
     // Stop take effect at the end of the step under way, not after ten more.

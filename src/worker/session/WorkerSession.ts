@@ -161,7 +161,7 @@ export class WorkerSession implements Handlers {
   async prescore(msg: RequestOf<'prescore'>, signal: AbortSignal): Promise<boolean> {
     if (this.active || !this.owner.model) return true;
     try {
-      return await prescore(this.ctx, msg.settings, signal);
+      return await prescore(this.ctx, msg.settings, signal, msg.evaluation);
     } catch (e) {
       throw prescoreError(e);
     }

@@ -1,0 +1,68 @@
+/**
+ * A fine-tune's first evaluation, measured ahead: at its step 0 the run evaluates the model it starts from (the
+ * pretrained snapshot, or the model that becomes it) on fixed batches, which the worker knows before "Fine-tune"
+ * is pressed. So the prescore measures it while the student reads (0.3–0.6 s of the lesson's wait on a laptop
+ * CPU), and the run reports it instead of computing it: the same numbers, bit for bit, as the weights and the
+ * batches are the same (both checked: the weights bit for bit, the batches by their fingerprint).
+ */
+import * as tf from '../../engine/tf';
+import type { GPT } from '../../engine/model/gpt';
+import { evaluateSources, evaluationKey, type EvalSource, type Evaluation } from '../../engine/train/evaluate';
+import { finetuneEvals } from '../../engine/train/specs';
+import { makeYielder } from '../../engine/yielder';
+import type { EvalSettings, RunRequest } from '../protocol';
+import type { RunContext } from './context';
+import { sameWeights } from '../owner';
+
+/** A fine-tune's evaluation sources with these settings, from the worker's data (none without pairs). */
+function sourcesOf(ctx: RunContext, s: EvalSettings): EvalSource[] | null {
+  const pairs = ctx.data.pairsData;
+  return pairs ? finetuneEvals(pairs, s.forgetting ? ctx.data.corpusData : null) : null;
+}
+
+/** The evaluation's batches and the backend that runs them (backends differ in their last bits). */
+const keyOf = (evals: EvalSource[], s: EvalSettings) => `${tf.getBackend()}:${evaluationKey(evals, s.batchSize, s.evalIters)}`;
+
+/**
+ * Measure, unless kept already, the first evaluation of a fine-tune with settings `s` starting from `weights`,
+ * which `model` holds ('snapshot': the snapshot's weights, on a temporary model). Kept in owner.preEval. False
+ * when `signal` interrupted it (nothing kept).
+ */
+export async function preEvaluate(
+  ctx: RunContext,
+  s: EvalSettings,
+  weights: Map<string, Float32Array>,
+  model: GPT | 'snapshot',
+  signal: AbortSignal,
+): Promise<boolean> {
+  const { owner } = ctx;
+  const evals = sourcesOf(ctx, s);
+  if (!evals?.length) return true;
+  const key = keyOf(evals, s);
+  const kept = owner.preEval;
+  if (kept && kept.key === key && (kept.weights === weights || sameWeights(kept.weights, weights))) return true;
+  const temp = model === 'snapshot' ? owner.snapshotModel() : null;
+  let result: Evaluation | null;
+  try {
+    result = await evaluateSources(temp ?? (model as GPT), evals, s.batchSize, s.evalIters, { signal, between: makeYielder() });
+  } finally {
+    temp?.dispose();
+  }
+  if (!result) return false;
+  owner.preEval = { weights, key, result };
+  return true;
+}
+
+/**
+ * The first evaluation of run `r`, measured ahead, where it stands for the run's own: a new fine-tune (step 0)
+ * whose model is the snapshot now (`atSnapshot`: restored from it, or it was just taken), without adapters, with
+ * the kept evaluation's batches and backend. Else undefined: the run evaluates for itself.
+ */
+export function initialEvalFor(ctx: RunContext, r: RunRequest, startStep: number, atSnapshot: boolean): Evaluation | undefined {
+  const { owner } = ctx;
+  const kept = owner.preEval;
+  if (!kept || r.phase !== 'finetune' || startStep !== 0 || r.evalEvery <= 0 || !atSnapshot || owner.model?.lora) return undefined;
+  if (kept.weights !== owner.snapshot) return undefined;
+  const evals = sourcesOf(ctx, r);
+  return evals?.length && keyOf(evals, r) === kept.key ? kept.result : undefined;
+}
