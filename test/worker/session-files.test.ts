@@ -390,6 +390,16 @@ describe('fine-tuning', () => {
     expect(reference.map((e) => e.step)).toEqual([0, 4, 8]);
     const perEvaluation = plainCount.batches / 3;
     expect(perEvaluation).toBeGreaterThan(0);
+    // The next run from the snapshot (Compare's next strategy) reports the snapshot's evaluation that run computed.
+    from = plain.events.length;
+    plainCount.batches = 0;
+    await plain.train(finetuneRun('ft2'));
+    expect(evals(plain, from)[0]).toEqual(reference[0]);
+    expect(plainCount.batches).toBe(2 * perEvaluation);
+    // Not a LoRA run (its model has adapters): it evaluates for itself.
+    plainCount.batches = 0;
+    await plain.train(finetuneRun('lora', { lora: { rank: 2, alpha: 4, targets: 'attn' }, dialogueEval: undefined }));
+    expect(plainCount.batches).toBe(3 * perEvaluation);
 
     const h = await pretrainedWithPairs();
     await h.pump.idle();

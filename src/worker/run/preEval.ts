@@ -3,7 +3,8 @@
  * pretrained snapshot, or the model that becomes it) on fixed batches, which the worker knows before "Fine-tune"
  * is pressed. So the prescore measures it while the student reads (0.3–0.6 s of the lesson's wait on a laptop
  * CPU), and the run reports it instead of computing it: the same numbers, bit for bit, as the weights and the
- * batches are the same (both checked: the weights bit for bit, the batches by their fingerprint).
+ * batches are the same (both checked: the weights bit for bit, the batches by their fingerprint). A run that
+ * evaluated the snapshot itself keeps that too, for the next run from it (Compare's strategies, one after another).
  */
 import * as tf from '../../engine/tf';
 import type { GPT } from '../../engine/model/gpt';
@@ -54,15 +55,28 @@ export async function preEvaluate(
 }
 
 /**
- * The first evaluation of run `r`, measured ahead, where it stands for the run's own: a new fine-tune (step 0)
- * whose model is the snapshot now (`atSnapshot`: restored from it, or it was just taken), without adapters, with
- * the kept evaluation's batches and backend. Else undefined: the run evaluates for itself.
+ * The key under which run `r`'s first evaluation is an evaluation of the snapshot: a new fine-tune (step 0) whose
+ * model is the snapshot now (`atSnapshot`: restored from it, or it was just taken), without adapters, that
+ * evaluates. Else undefined.
  */
-export function initialEvalFor(ctx: RunContext, r: RunRequest, startStep: number, atSnapshot: boolean): Evaluation | undefined {
+export function snapshotEvalKey(ctx: RunContext, r: RunRequest, startStep: number, atSnapshot: boolean): string | undefined {
   const { owner } = ctx;
-  const kept = owner.preEval;
-  if (!kept || r.phase !== 'finetune' || startStep !== 0 || r.evalEvery <= 0 || !atSnapshot || owner.model?.lora) return undefined;
-  if (kept.weights !== owner.snapshot) return undefined;
+  if (r.phase !== 'finetune' || startStep !== 0 || r.evalEvery <= 0 || !atSnapshot || !owner.snapshot || owner.model?.lora) return undefined;
   const evals = sourcesOf(ctx, r);
-  return evals?.length && keyOf(evals, r) === kept.key ? kept.result : undefined;
+  return evals?.length ? keyOf(evals, r) : undefined;
+}
+
+/** The snapshot's evaluation kept for `key` (measured ahead, or by an earlier run from it), if any. */
+export function keptSnapshotEval(ctx: RunContext, key: string | undefined): Evaluation | undefined {
+  const kept = ctx.owner.preEval;
+  return key !== undefined && kept?.key === key && kept.weights === ctx.owner.snapshot ? kept.result : undefined;
+}
+
+/**
+ * Keep a run's first evaluation of the snapshot (`key` from snapshotEvalKey): the runs that Compare starts from
+ * the snapshot one after another then report it instead of each computing it again.
+ */
+export function keepSnapshotEval(ctx: RunContext, key: string, result: Evaluation): void {
+  const { owner } = ctx;
+  if (owner.snapshot) owner.preEval = { weights: owner.snapshot, key, result: { losses: { ...result.losses }, accuracy: { ...result.accuracy } } };
 }

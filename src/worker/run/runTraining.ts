@@ -20,12 +20,13 @@ import { MetricBatcher } from './metrics';
 import { sampleForStrip } from './samples';
 import { scoreRun } from './scoring';
 import { announceRun, setUpRun } from './setup';
+import { keepSnapshotEval } from './preEval';
 
 type Status = 'done' | 'paused' | 'stopped';
 
 export async function runTraining(ctx: RunContext, r: RunRequest, startStep: number, active: ActiveRun): Promise<void> {
   const { owner, post } = ctx;
-  const spec = await setUpRun(ctx, r, startStep);
+  const { spec, snapshotEvalKey } = await setUpRun(ctx, r, startStep);
   announceRun(ctx, r, spec, startStep);
   const { model, trainer } = owner.require();
   const metrics = new MetricBatcher(post, r.runId);
@@ -37,7 +38,7 @@ export async function runTraining(ctx: RunContext, r: RunRequest, startStep: num
   try {
     const res = await trainer.run(
       { ...spec, startStep, stopAt: Math.min(r.steps, r.pauseAt ?? r.steps, breakAt ?? r.steps) },
-      callbacks(ctx, r, active, metrics, earlyStop),
+      callbacks(ctx, r, active, metrics, earlyStop, spec.initialEval ? undefined : snapshotEvalKey),
       active.ctl.signal,
     );
     step = res.stepsDone;
@@ -76,7 +77,7 @@ export async function runTraining(ctx: RunContext, r: RunRequest, startStep: num
 }
 
 /** The trainer's callbacks for this run: metrics, evaluations and freeze changes to the page; work between steps. */
-function callbacks(ctx: RunContext, r: RunRequest, active: ActiveRun, metrics: MetricBatcher, earlyStop: EarlyStop): TrainCallbacks {
+function callbacks(ctx: RunContext, r: RunRequest, active: ActiveRun, metrics: MetricBatcher, earlyStop: EarlyStop, snapshotEvalKey?: string): TrainCallbacks {
   const { post } = ctx;
   const sampleDue = (n: number) => r.sampleEvery > 0 && (n % r.sampleEvery === 0 || n === r.steps);
   const autosaveDue = (n: number) => r.autosaveEvery > 0 && n % r.autosaveEvery === 0 && n < r.steps;
@@ -85,6 +86,8 @@ function callbacks(ctx: RunContext, r: RunRequest, active: ActiveRun, metrics: M
     onEval: (e) => {
       metrics.flush();
       post({ type: 'eval', runId: r.runId, step: e.step, globalStep: e.globalStep, losses: e.losses, accuracy: e.accuracy });
+      // The snapshot's evaluation, computed by this run at its step 0: kept for the next run from the snapshot.
+      if (snapshotEvalKey !== undefined && e.step === 0) keepSnapshotEval(ctx, snapshotEvalKey, e);
       if (earlyStop.observe(e.losses)) {
         // Takes effect at the end of the step under way, like Pause.
         active.reason = 'pause';

@@ -11,10 +11,13 @@ import { finetuneSpec, pretrainSpec, runSeed } from '../../engine/train/specs';
 import { pageReadback } from '../../engine/train/readback';
 import type { RunRequest } from '../protocol';
 import type { RunContext } from './context';
-import { initialEvalFor } from './preEval';
+import { keptSnapshotEval, snapshotEvalKey } from './preEval';
 
-/** Prepare the model and optimizer for the run (or its resumption at `startStep`); returns its spec. */
-export async function setUpRun(ctx: RunContext, r: RunRequest, startStep: number): Promise<TrainSpec> {
+/**
+ * Prepare the model and optimizer for the run (or its resumption at `startStep`); returns its spec and, where its
+ * first evaluation is one of the snapshot, the key to keep that under (run/preEval.ts).
+ */
+export async function setUpRun(ctx: RunContext, r: RunRequest, startStep: number): Promise<{ spec: TrainSpec; snapshotEvalKey?: string }> {
   const { owner, data } = ctx;
   const { model, tokenizer } = owner.require();
   if (r.phase === 'pretrain' && !data.corpusData) throw new EngineError('choose a corpus to pretrain on first', 'noCorpus');
@@ -42,16 +45,18 @@ export async function setUpRun(ctx: RunContext, r: RunRequest, startStep: number
   }
   const { trainer } = owner.require();
   if (startStep === 0) trainer.reseed(runSeed(r.seed, r.fromSnapshot, trainer.globalStep));
-  return {
+  const evalKey = snapshotEvalKey(ctx, r, startStep, atSnapshot);
+  const spec: TrainSpec = {
     ...(r.phase === 'pretrain' ? pretrainSpec(r, data.corpusData!) : finetuneSpec(r, data.pairsData!, tokenizer, r.forgetting ? data.corpusData : null)),
-    // Its first evaluation, where the prescore measured it ahead on these weights and batches (run/preEval.ts).
-    initialEval: initialEvalFor(ctx, r, startStep, atSnapshot),
+    // Its first evaluation, where it is the snapshot's and was measured ahead (a prescore, an earlier compared run).
+    initialEval: keptSnapshotEval(ctx, evalKey),
     // Metrics go to the page by time, not by step count; on a GPU not more often than every 10 steps, and
     // never with more than a quarter second of steps queued (on a slow device, every step), so that Pause and
     // Stop take effect at the end of the step under way, not after ten more.
     ...pageReadback(ctx.fixedShape()),
     weightNorms: true, // for the diagnostics charts
   };
+  return { spec, snapshotEvalKey: evalKey };
 }
 
 /** Tell the page the run has started (with the parameters it trains now) and what the model is going through. */
