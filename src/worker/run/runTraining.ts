@@ -5,6 +5,7 @@
  *   metrics.ts   step metrics batched for the page          earlyStop.ts  pause when held-out loss stalls
  *   samples.ts   a line of text between steps               autosave.ts   the session between steps
  *   scoring.ts   after a fine-tune, held-out replies scored keep.ts       the run's final weights kept
+ *   preEval.ts   the snapshot's evaluation at step 0, measured ahead or kept from an earlier run
  *
  * A run that cannot start throws (the session reports it as a failed run); once started, every outcome —
  * done, paused (Pause, "step once", a breakpoint, early stopping), stopped, or an error — ends in one
