@@ -55,7 +55,8 @@ export function runRequest(st: AppState, phase: Phase, fromSnapshot: boolean, pa
  */
 export function prescoreRequest(st: AppState): Extract<Request, { type: 'prescore' }> {
   const r = runRequest(st, 'finetune', false);
-  const evaluation = r.evalEvery > 0 ? { batchSize: r.batchSize, evalIters: r.evalIters, forgetting: r.forgetting } : undefined;
+  // A LoRA fine-tune's model has adapters at step 0: it evaluates for itself (run/preEval.ts).
+  const evaluation = r.evalEvery > 0 && !r.lora ? { batchSize: r.batchSize, evalIters: r.evalIters, forgetting: r.forgetting } : undefined;
   return { type: 'prescore', settings: { ...st.sampling }, evaluation };
 }
 

@@ -69,7 +69,11 @@ export class ModelOwner {
   /** Per block: the size of the adapters' update after the last run (ModelInfo.lora.updateNorms). */
   private loraNorms: Record<number, number> | undefined;
 
-  constructor(private readonly checkDevice: () => Promise<void>) {}
+  /**
+   * `checkDevice` throws if the GPU rejected work since the last check (WebGPU skips it silently, its read-backs
+   * then zeros): called before anything measured is kept.
+   */
+  constructor(readonly checkDevice: () => Promise<void>) {}
 
   get model(): GPT | null {
     return this.loaded?.model ?? null;

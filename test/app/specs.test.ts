@@ -118,7 +118,10 @@ describe('the page and the CLI build one spec', () => {
       expect(ahead.forgetting).toBe(st.finetune.forgetting);
       expect(prescoreRequest(st).settings).toEqual(st.sampling);
     }
-    // A fine-tune that does not evaluate: nothing to measure ahead.
+    // A fine-tune that does not evaluate, or a LoRA one (its model has adapters at step 0): nothing to measure ahead.
     expect(prescoreRequest(pageState((s) => ({ ...s, finetune: { ...s.finetune, evalEvery: 0 } }))).evaluation).toBeUndefined();
+    const lora = pageState((s) => ({ ...s, finetune: { ...s.finetune, preset: 'lora' } }));
+    expect(runRequest(lora, 'finetune', false).lora).toBeDefined();
+    expect(prescoreRequest(lora).evaluation).toBeUndefined();
   });
 });

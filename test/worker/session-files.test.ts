@@ -13,7 +13,7 @@ import { autosave, clearAutosave, loadAutosave, type SavedUi } from '../../src/s
 import { initialState } from '../../src/store/store';
 import type { GpuDeviceLike } from '../../src/worker/gpuGuard';
 import type { RunRequest, SampleSettings } from '../../src/worker/protocol';
-import { Harness, pretrainRun, TEXT } from './harness';
+import { Harness, liveTensors, pretrainRun, TEXT } from './harness';
 import type { ModelOwner } from '../../src/worker/owner';
 import { cutAfterFirstSet } from '../engine/helpers';
 
@@ -418,10 +418,15 @@ describe('fine-tuning', () => {
     expect(evals(h, from)).toEqual(reference);
     expect(count.batches).toBe(2 * perEvaluation);
 
-    // The snapshot now exists and the model is fine-tuned: a prescore evaluates the snapshot (on a model of its own),
-    // and a compared run from it reports that.
+    // The snapshot now exists and the model is fine-tuned: a prescore evaluates the snapshot (on a model of its own,
+    // released after), and a compared run from it reports that.
+    ownerOf(h).preEval = null;
+    const tensors = liveTensors();
     h.send({ type: 'prescore', settings, evaluation });
     await h.next('prescored', () => true, h.events.length);
+    expect(ownerOf(h).preEval?.weights).toBe(ownerOf(h).snapshot);
+    expect(ownerOf(h).preEval?.result.losses).toEqual(reference[0].losses);
+    expect(liveTensors()).toBe(tensors);
     from = h.events.length;
     const again = counting(h);
     await h.train(finetuneRun('ft2'));
@@ -456,6 +461,45 @@ describe('fine-tuning', () => {
       expect(counts[1]).toBe(counts[0]);
       expect(evals(ahead, fromAt[1])).toEqual(evals(alone, fromAt[0]));
     }
+  });
+
+  it('what a GPU skipped is not kept: a prescore whose check fails keeps no evaluation and no score, a run that fails keeps no evaluation', async () => {
+    const settings = { ...GREEDY, maxNewTokens: 8 };
+    const evaluation = { batchSize: 8, evalIters: 2, forgetting: false };
+    // A WebGPU device as gpuGuard.ts sees it: its error scopes report a rejected program once asked to.
+    const gpu = { reject: false };
+    const device: GpuDeviceLike = {
+      pushErrorScope: () => undefined,
+      popErrorScope: async () => (gpu.reject ? ((gpu.reject = false), { message: 'Invalid ComputePipeline "matMulPacked"' }) : null),
+    };
+    const h = harness({ gpuDevice: () => device });
+    await h.ready();
+    await h.train(pretrainRun('pre', { steps: 10 }));
+    h.send({ type: 'setPairs', name: 'verse-qa', pairs: PAIRS, valFraction: 0.25, responseOnly: true, heldout: [], quiz: null });
+    await h.next('pairsInfo');
+    await h.pump.idle();
+    const owner = (h.session as unknown as { owner: ModelOwner }).owner;
+    gpu.reject = true;
+    await expect(h.session.prescore({ type: 'prescore', settings, evaluation }, new AbortController().signal)).rejects.toMatchObject({
+      code: 'prescoreFailed',
+    });
+    expect(owner.preEval).toBeNull();
+    expect(owner.prescore).toBeNull();
+    // So the run evaluates at step 0 and scores both models itself.
+    let from = h.events.length;
+    await h.train(finetuneRun('ft'));
+    expect(h.all('eval', from).map((e) => e.step)).toEqual([0, 4, 8]);
+    expect((await h.next('scoring', () => true, from)).answers).toBe(8);
+    expect(owner.preEval).not.toBeNull(); // its evaluation of the snapshot, kept once the run ended well
+
+    // A run from the snapshot that the GPU fails (at its first read-back) keeps nothing of what it measured.
+    owner.preEval = null;
+    gpu.reject = true;
+    from = h.events.length;
+    const failed = await h.train(finetuneRun('bad'));
+    expect(failed.status).toBe('error');
+    expect(h.all('eval', from).map((e) => e.step)).toEqual([0]);
+    expect(owner.preEval).toBeNull();
   });
 
   it('a prescore that fails says so once, as background work with its cause; the model still samples and fine-tunes', async () => {

@@ -42,6 +42,7 @@ export async function preEvaluate(
   const key = keyOf(evals, s);
   const kept = owner.preEval;
   if (kept && kept.key === key && (kept.weights === weights || sameWeights(kept.weights, weights))) return true;
+  if (signal.aborted) return false;
   const temp = model === 'snapshot' ? owner.snapshotModel() : null;
   let result: Evaluation | null;
   try {
@@ -50,6 +51,7 @@ export async function preEvaluate(
     temp?.dispose();
   }
   if (!result) return false;
+  await owner.checkDevice(); // a GPU that skipped work reads back zeros: not an evaluation to keep
   owner.preEval = { weights, key, result };
   return true;
 }
@@ -73,10 +75,14 @@ export function keptSnapshotEval(ctx: RunContext, key: string | undefined): Eval
 }
 
 /**
- * Keep a run's first evaluation of the snapshot (`key` from snapshotEvalKey): the runs that Compare starts from
- * the snapshot one after another then report it instead of each computing it again.
+ * Keep a run's first evaluation of the snapshot (`key` from snapshotEvalKey), once the GPU has been checked since
+ * (the run's end): the runs that Compare starts from the snapshot one after another then report it instead of each
+ * computing it again.
  */
-export function keepSnapshotEval(ctx: RunContext, key: string, result: Evaluation): void {
+export async function keepSnapshotEval(ctx: RunContext, key: string, result: Evaluation): Promise<void> {
   const { owner } = ctx;
-  if (owner.snapshot) owner.preEval = { weights: owner.snapshot, key, result: { losses: { ...result.losses }, accuracy: { ...result.accuracy } } };
+  const snapshot = owner.snapshot;
+  if (!snapshot) return;
+  await owner.checkDevice();
+  owner.preEval = { weights: snapshot, key, result: { losses: { ...result.losses }, accuracy: { ...result.accuracy } } };
 }

@@ -11,7 +11,7 @@
  * done, paused (Pause, "step once", a breakpoint, early stopping), stopped, or an error — ends in one
  * runEnded event, with the metrics reported before it.
  */
-import type { TrainCallbacks } from '../../engine/train/trainer';
+import type { EvalMetrics, TrainCallbacks } from '../../engine/train/trainer';
 import { toWireError, type RunRequest } from '../protocol';
 import { postAutosave } from './autosave';
 import type { ActiveRun, RunContext } from './context';
@@ -36,14 +36,17 @@ export async function runTraining(ctx: RunContext, r: RunRequest, startStep: num
   const breakAt = r.breakAt !== undefined && r.breakAt > startStep ? r.breakAt : undefined;
   const t0 = performance.now();
   let step = startStep;
+  // The run's evaluation of the snapshot at its step 0, to keep for the next run from the snapshot (run/preEval.ts).
+  const snapshotEval = { key: spec.initialEval ? undefined : snapshotEvalKey, result: null as EvalMetrics | null };
   try {
     const res = await trainer.run(
       { ...spec, startStep, stopAt: Math.min(r.steps, r.pauseAt ?? r.steps, breakAt ?? r.steps) },
-      callbacks(ctx, r, active, metrics, earlyStop, spec.initialEval ? undefined : snapshotEvalKey),
+      callbacks(ctx, r, active, metrics, earlyStop, snapshotEval),
       active.ctl.signal,
     );
     step = res.stepsDone;
     metrics.flush();
+    if (snapshotEval.key !== undefined && snapshotEval.result) await keepSnapshotEval(ctx, snapshotEval.key, snapshotEval.result);
     owner.training = { ...owner.training, step: trainer.globalStep };
     // Training time only: the scoring below is not part of the run's cost.
     const wallMs = performance.now() - t0;
@@ -78,7 +81,14 @@ export async function runTraining(ctx: RunContext, r: RunRequest, startStep: num
 }
 
 /** The trainer's callbacks for this run: metrics, evaluations and freeze changes to the page; work between steps. */
-function callbacks(ctx: RunContext, r: RunRequest, active: ActiveRun, metrics: MetricBatcher, earlyStop: EarlyStop, snapshotEvalKey?: string): TrainCallbacks {
+function callbacks(
+  ctx: RunContext,
+  r: RunRequest,
+  active: ActiveRun,
+  metrics: MetricBatcher,
+  earlyStop: EarlyStop,
+  snapshotEval: { key?: string; result: EvalMetrics | null },
+): TrainCallbacks {
   const { post } = ctx;
   const sampleDue = (n: number) => r.sampleEvery > 0 && (n % r.sampleEvery === 0 || n === r.steps);
   const autosaveDue = (n: number) => r.autosaveEvery > 0 && n % r.autosaveEvery === 0 && n < r.steps;
@@ -87,8 +97,7 @@ function callbacks(ctx: RunContext, r: RunRequest, active: ActiveRun, metrics: M
     onEval: (e) => {
       metrics.flush();
       post({ type: 'eval', runId: r.runId, step: e.step, globalStep: e.globalStep, losses: e.losses, accuracy: e.accuracy });
-      // The snapshot's evaluation, computed by this run at its step 0: kept for the next run from the snapshot.
-      if (snapshotEvalKey !== undefined && e.step === 0) keepSnapshotEval(ctx, snapshotEvalKey, e);
+      if (e.step === 0) snapshotEval.result = e;
       if (earlyStop.observe(e.losses)) {
         // Takes effect at the end of the step under way, like Pause.
         active.reason = 'pause';

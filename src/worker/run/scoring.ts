@@ -113,12 +113,14 @@ export async function prescore(ctx: RunContext, settings: SampleSettings, signal
   const prompts = ctx.data.heldoutPrompts();
   const model = owner.model;
   // Nothing to score, or adapters on the model (the snapshot is the model without them: the run scores it).
-  if (!model || (!owner.snapshot && model.lora) || (!prompts.length && !evaluation)) return true;
+  // The first evaluation ahead needs the pairs it evaluates on.
+  const evaluate = ctx.data.pairsData ? evaluation : undefined;
+  if (!model || (!owner.snapshot && model.lora) || (!prompts.length && !evaluate)) return true;
   const { tokenizer } = owner.require();
   const key = scoringKey(ctx, prompts, settings);
   const answers = answersOf(ctx, prompts);
   if (owner.snapshot) {
-    if (evaluation && !(await preEvaluate(ctx, evaluation, owner.snapshot, 'snapshot', signal))) return false;
+    if (evaluate && !(await preEvaluate(ctx, evaluate, owner.snapshot, 'snapshot', signal))) return false;
     if (!prompts.length) return true;
     if (!(await scoreSnapshot(ctx, tokenizer, prompts, settings, key, signal))) return false;
   } else {
@@ -127,7 +129,7 @@ export async function prescore(ctx: RunContext, settings: SampleSettings, signal
     // The same weights as a finished prescore's or evaluation's (other settings): one copy of them kept, not two.
     const weights = [pre?.weights, ev?.weights].find((w) => w && sameWeights(w, now)) ?? now;
     // The first evaluation, then the score: the shorter first, so that a student quick to press "Fine-tune" still saves it.
-    if (evaluation && !(await preEvaluate(ctx, evaluation, weights, model, signal))) return false;
+    if (evaluate && !(await preEvaluate(ctx, evaluate, weights, model, signal))) return false;
     if (!prompts.length) return true;
     if (!pre || pre.key !== key || pre.weights !== weights) {
       // Given way to a request before: go on from the replies sampled then.
@@ -166,6 +168,7 @@ async function scoreDialogue(
   const quiz = ctx.data.pairs?.quiz;
   const k = quiz ? await scoreQuiz(model, tokenizer, quiz, { signal, done: progress.answers }) : null;
   if (signal?.aborted || (quiz && !k)) return null;
+  await ctx.owner.checkDevice(); // a GPU that skipped work reads back zeros: not a score to keep or show
   return {
     format: score.format,
     words: score.words,
