@@ -467,10 +467,14 @@ describe('fine-tuning', () => {
     const settings = { ...GREEDY, maxNewTokens: 8 };
     const evaluation = { batchSize: 8, evalIters: 2, forgetting: false };
     // A WebGPU device as gpuGuard.ts sees it: its error scopes report a rejected program once asked to.
-    const gpu = { reject: false };
+    const gpu = { reject: false, pops: 0, rejectAt: -1 };
     const device: GpuDeviceLike = {
       pushErrorScope: () => undefined,
-      popErrorScope: async () => (gpu.reject ? ((gpu.reject = false), { message: 'Invalid ComputePipeline "matMulPacked"' }) : null),
+      popErrorScope: async () => {
+        const reject = gpu.reject || ++gpu.pops === gpu.rejectAt;
+        gpu.reject = false;
+        return reject ? { message: 'Invalid ComputePipeline "matMulPacked"' } : null;
+      },
     };
     const h = harness({ gpuDevice: () => device });
     await h.ready();
@@ -484,6 +488,11 @@ describe('fine-tuning', () => {
       code: 'prescoreFailed',
     });
     expect(owner.preEval).toBeNull();
+    expect(owner.prescore).toBeNull();
+    // Without the evaluation the check after the replies fails: none of the replies is kept to go on from.
+    gpu.reject = true;
+    await expect(h.session.prescore({ type: 'prescore', settings }, new AbortController().signal)).rejects.toMatchObject({ code: 'prescoreFailed' });
+    expect(owner.partialScore).toBeNull();
     expect(owner.prescore).toBeNull();
     // So the run evaluates at step 0 and scores both models itself.
     let from = h.events.length;
@@ -500,6 +509,16 @@ describe('fine-tuning', () => {
     expect(failed.status).toBe('error');
     expect(h.all('eval', from).map((e) => e.step)).toEqual([0]);
     expect(owner.preEval).toBeNull();
+
+    // A run whose scoring of the snapshot the GPU fails (the check after its replies: the second after "scoring"
+    // begins, the first being the fine-tuned model's; each check pops two error scopes): none of the snapshot's
+    // replies is kept to go on from.
+    owner.snapshotScore = null;
+    void h.next('scoring', () => true, h.events.length).then(() => (gpu.rejectAt = gpu.pops + 3));
+    const scoring = await h.train(finetuneRun('scored'));
+    expect(scoring.status).toBe('error');
+    expect(scoring.error?.name).toBe('GpuProgramError');
+    expect(owner.partialScore).toBeNull();
   });
 
   it('a prescore that fails says so once, as background work with its cause; the model still samples and fine-tunes', async () => {

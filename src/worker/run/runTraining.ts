@@ -22,6 +22,7 @@ import { sampleForStrip } from './samples';
 import { scoreRun } from './scoring';
 import { announceRun, setUpRun } from './setup';
 import { keepSnapshotEval } from './preEval';
+import { GpuProgramError } from '../gpuGuard';
 
 type Status = 'done' | 'paused' | 'stopped';
 
@@ -75,6 +76,8 @@ export async function runTraining(ctx: RunContext, r: RunRequest, startStep: num
   } catch (e) {
     metrics.flush();
     owner.training = { ...owner.training, step: trainer.globalStep };
+    // Replies sampled since the GPU was last checked may be work it skipped: none is kept to go on from.
+    if (e instanceof GpuProgramError) owner.partialScore = null;
     const wallMs = performance.now() - t0;
     post({ type: 'runEnded', runId: r.runId, status: 'error', stepsDone: step, wallMs, msPerStep: 0, error: toWireError(e) });
   }

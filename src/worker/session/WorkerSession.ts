@@ -19,7 +19,7 @@ import { readSession } from '../../engine/io/session';
 import { hfFolderFiles } from '../../engine/io/hfFolder';
 import { EngineError } from '../../engine/errors';
 import { attentionMaps } from '../../engine/model/probe';
-import { GpuErrorGuard, webgpuDevice, type GpuDeviceLike } from '../gpuGuard';
+import { GpuErrorGuard, GpuProgramError, webgpuDevice, type GpuDeviceLike } from '../gpuGuard';
 import { WorkerData } from '../data';
 import { ModelOwner } from '../owner';
 import { zipFolder } from '../zipFolder';
@@ -163,6 +163,8 @@ export class WorkerSession implements Handlers {
     try {
       return await prescore(this.ctx, msg.settings, signal, msg.evaluation);
     } catch (e) {
+      // Replies sampled since the GPU was last checked may be work it skipped: none is kept to go on from.
+      if (e instanceof GpuProgramError) this.owner.partialScore = null;
       throw prescoreError(e);
     }
   }
