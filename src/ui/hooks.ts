@@ -36,8 +36,8 @@ export function download(name: string, bytes: Uint8Array | string, type = 'appli
 
 /**
  * All runs, for what draws them (charts, tables, the sample strip). The component re-renders only when
- * this hook hands out a new value — at most once a second while training, at once otherwise — not on every
- * metrics message: recharts needs tens of milliseconds per redraw on a slow CPU, and the page's main thread
+ * this hook hands out a new value — at most once a second while training, at once otherwise and when a run ends —
+ * not on every metrics message: recharts needs tens of milliseconds per redraw on a slow CPU, and the page's main thread
  * stays free for the person using it.
  */
 /** A run as drawn: its name and marker labels in the current language. */
@@ -64,8 +64,14 @@ function useThrottledRuns(): RunRecord[] {
       setRuns(store.getState().runs);
     };
     const unsubscribe = store.subscribe((s, prev) => {
-      if (s.runs === prev.runs || timer) return;
+      // A run that ends is drawn whole at once, not up to a second later (its last steps and evaluation).
+      const ended = prev.run.status === 'running' && s.run.status !== 'running';
+      if (s.runs === prev.runs && !ended) return;
       const interval = s.run.status === 'running' ? 1000 : 0;
+      if (timer) {
+        if (interval > 0) return;
+        clearTimeout(timer);
+      }
       timer = setTimeout(flush, Math.max(0, last + interval - Date.now()));
     });
     // Runs that changed between the render and this subscription: picked up at once (a task later, not in the effect).
