@@ -26,6 +26,9 @@ import { trainableAt, validatePlan, type FreezeOptions, type FreezePlan, type Tr
 import { lrAt, validateSchedule, type Schedule } from './schedule';
 import type { DataSource } from '../data/sources';
 
+/** Evaluation batches per source when a spec does not say (TrainSpec.evalIters). */
+export const DEFAULT_EVAL_ITERS = 10;
+
 export interface TrainSpec {
   /** Total steps of this run; the schedule and the freeze plan count from 0 within the run. */
   steps: number;
@@ -238,7 +241,7 @@ export class Trainer {
     const logEvery = Math.max(1, spec.logEvery ?? 1);
     const readback: ReadbackRule = { logEvery, readbackMs: spec.readbackMs, readbackMinSteps: spec.readbackMinSteps, maxQueuedMs: spec.maxQueuedMs };
     const evalEvery = spec.evalEvery ?? 0;
-    const evalIters = spec.evalIters ?? 10;
+    const evalIters = spec.evalIters ?? DEFAULT_EVAL_ITERS;
     const pending: Pending[] = [];
     // A new run starts healthy (the previous one may have stopped on a non-finite step).
     tf.tidy(() => this.penaltyFlag().assign(tf.scalar(0)));

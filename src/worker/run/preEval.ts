@@ -12,6 +12,7 @@ import { evaluateSources, evaluationKey, type EvalSource, type Evaluation } from
 import { finetuneEvals } from '../../engine/train/specs';
 import { makeYielder } from '../../engine/yielder';
 import type { EvalSettings, RunRequest } from '../protocol';
+import { DEFAULT_EVAL_ITERS, type TrainSpec } from '../../engine/train/trainer';
 import type { RunContext } from './context';
 import { sameWeights } from '../owner';
 
@@ -22,7 +23,7 @@ function sourcesOf(ctx: RunContext, s: EvalSettings): EvalSource[] | null {
 }
 
 /** The evaluation's batches and the backend that runs them (backends differ in their last bits). */
-const keyOf = (evals: EvalSource[], s: EvalSettings) => `${tf.getBackend()}:${evaluationKey(evals, s.batchSize, s.evalIters)}`;
+const keyOf = (evals: readonly EvalSource[], batchSize: number, iters: number) => `${tf.getBackend()}:${evaluationKey(evals, batchSize, iters)}`;
 
 /**
  * Measure, unless kept already, the first evaluation of a fine-tune with settings `s` starting from `weights`,
@@ -39,7 +40,7 @@ export async function preEvaluate(
   const { owner } = ctx;
   const evals = sourcesOf(ctx, s);
   if (!evals?.length) return true;
-  const key = keyOf(evals, s);
+  const key = keyOf(evals, s.batchSize, s.evalIters);
   const kept = owner.preEval;
   if (kept && kept.key === key && (kept.weights === weights || sameWeights(kept.weights, weights))) return true;
   if (signal.aborted) return false;
@@ -57,15 +58,15 @@ export async function preEvaluate(
 }
 
 /**
- * The key under which run `r`'s first evaluation is an evaluation of the snapshot: a new fine-tune (step 0) whose
- * model is the snapshot now (`atSnapshot`: restored from it, or it was just taken), without adapters, that
- * evaluates. Else undefined.
+ * The key under which run `r`'s first evaluation (of `spec`'s evaluation batches) is an evaluation of the snapshot:
+ * a new fine-tune (step 0) whose model is the snapshot now (`atSnapshot`: restored from it, or it was just taken),
+ * without adapters, that evaluates. Else undefined.
  */
-export function snapshotEvalKey(ctx: RunContext, r: RunRequest, startStep: number, atSnapshot: boolean): string | undefined {
+export function snapshotEvalKey(ctx: RunContext, r: RunRequest, spec: TrainSpec, startStep: number, atSnapshot: boolean): string | undefined {
   const { owner } = ctx;
-  if (r.phase !== 'finetune' || startStep !== 0 || r.evalEvery <= 0 || !atSnapshot || !owner.snapshot || owner.model?.lora) return undefined;
-  const evals = sourcesOf(ctx, r);
-  return evals?.length ? keyOf(evals, r) : undefined;
+  if (r.phase !== 'finetune' || startStep !== 0 || !(spec.evalEvery! > 0) || !spec.evals?.length || !atSnapshot || !owner.snapshot || owner.model?.lora)
+    return undefined;
+  return keyOf(spec.evals, spec.batchSize, spec.evalIters ?? DEFAULT_EVAL_ITERS);
 }
 
 /** The snapshot's evaluation kept for `key` (measured ahead, or by an earlier run from it), if any. */

@@ -45,18 +45,18 @@ export async function setUpRun(ctx: RunContext, r: RunRequest, startStep: number
   }
   const { trainer } = owner.require();
   if (startStep === 0) trainer.reseed(runSeed(r.seed, r.fromSnapshot, trainer.globalStep));
-  const evalKey = snapshotEvalKey(ctx, r, startStep, atSnapshot);
   const spec: TrainSpec = {
     ...(r.phase === 'pretrain' ? pretrainSpec(r, data.corpusData!) : finetuneSpec(r, data.pairsData!, tokenizer, r.forgetting ? data.corpusData : null)),
-    // Its first evaluation, where it is the snapshot's and was measured ahead (a prescore, an earlier compared run).
-    initialEval: keptSnapshotEval(ctx, evalKey),
     // Metrics go to the page by time, not by step count; on a GPU not more often than every 10 steps, and
     // never with more than a quarter second of steps queued (on a slow device, every step), so that Pause and
     // Stop take effect at the end of the step under way, not after ten more.
     ...pageReadback(ctx.fixedShape()),
     weightNorms: true, // for the diagnostics charts
   };
-  return { spec, snapshotEvalKey: evalKey };
+  // Its first evaluation, where it is the snapshot's and was measured ahead (a prescore, an earlier compared run):
+  // the key is of the very batches this spec evaluates.
+  const evalKey = snapshotEvalKey(ctx, r, spec, startStep, atSnapshot);
+  return { spec: { ...spec, initialEval: keptSnapshotEval(ctx, evalKey) }, snapshotEvalKey: evalKey };
 }
 
 /** Tell the page the run has started (with the parameters it trains now) and what the model is going through. */
