@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { initialState } from '../../src/store/store';
+import { initialState, newRunRecord } from '../../src/store/store';
 import { decodeState, defaultMode, encodeState } from '../../src/store/url';
 import { presentKeyAction } from '../../src/ui/modes/PresentMode';
+import { FINETUNE_STEP, lessonStepDone } from '../../src/ui/modes/view';
 
 describe('the view in the URL', () => {
   it('opens the lesson on a bare address (or one naming only the language), the lab on an experiment link', () => {
@@ -50,5 +51,22 @@ describe('the presentation’s keys', () => {
     expect(presentKeyAction('f', running, true)).toBe(null);
     expect(presentKeyAction('f', paused, true)).toBe(null);
     expect(presentKeyAction('x', idle, true)).toBe(null);
+  });
+});
+
+describe('the lesson step whose work is done', () => {
+  it('is the fine-tune step once a fine-tune ran to its end and nothing runs; not before, not during another', () => {
+    const s = initialState('en');
+    const ft = (status: 'done' | 'stopped' | 'running') => ({ ...newRunRecord({ runId: status, name: 'ft', phase: 'finetune', steps: 60 }), status });
+    const pre = { ...newRunRecord({ runId: 'p', name: 'p', phase: 'pretrain', steps: 60 }), status: 'done' as const };
+    expect(lessonStepDone(s, FINETUNE_STEP)).toBe(false);
+    expect(lessonStepDone({ ...s, runs: [pre] }, FINETUNE_STEP)).toBe(false); // only pretrained
+    expect(lessonStepDone({ ...s, runs: [ft('stopped')] }, FINETUNE_STEP)).toBe(false); // stopped before its end
+    const finished = { ...s, runs: [ft('done')] };
+    expect(lessonStepDone(finished, FINETUNE_STEP)).toBe(true);
+    // Fine-tuning again: the step's own button (Stop) is what matters while it runs.
+    expect(lessonStepDone({ ...finished, run: { ...s.run, status: 'running' } }, FINETUNE_STEP)).toBe(false);
+    // Other steps keep "Next step" as it was.
+    for (const step of [0, 1, 3, 4]) expect(lessonStepDone(finished, step)).toBe(false);
   });
 });

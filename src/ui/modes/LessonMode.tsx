@@ -14,7 +14,7 @@ import { LossChart } from '../charts/Charts';
 import { ModelDiagram } from '../diagram/ModelDiagram';
 import { QuizView } from '../panels/QuizView';
 import { RunsTable } from '../panels/RunsTable';
-import { LESSON_STEPS, setLessonStep } from './view';
+import { LESSON_STEPS, lessonStepDone, setLessonStep } from './view';
 
 /** Quiz rows per page in the lesson: few enough that the quiz and the loss chart share one 1366×768 screen. */
 export const LESSON_QUIZ_PAGE = 6;
@@ -34,6 +34,8 @@ export function LessonMode({ settings }: { settings: React.ReactNode }) {
   const t = useT();
   const lang = useStore((s) => s.lang);
   const step = useStore((s) => s.view.step);
+  // The step's work done: "Next step" becomes the obvious button, the step's own a plain one.
+  const done = useStore((s) => lessonStepDone(s, s.view.step));
   const { starter, world } = useLessonStarter();
   const titles: Key[] = ['lessonMode.s1', 'lessonMode.s2', 'lessonMode.s3', world ? 'lessonMode.s4' : 'lessonMode.s4real', 'lessonMode.s5'];
   const notes: Key[] = [
@@ -63,7 +65,7 @@ export function LessonMode({ settings }: { settings: React.ReactNode }) {
             <div className="lesson-control">
               {step === 0 && <StarterStep id={starter?.id ?? null} title={starter?.title[lang] ?? ''} />}
               {step === 1 && <AskStep />}
-              {step === 2 && <FinetuneStep />}
+              {step === 2 && <FinetuneStep done={done} />}
               {step === 3 && <QuizStep world={world} />}
               {step === 4 && <CompareStep />}
             </div>
@@ -73,7 +75,13 @@ export function LessonMode({ settings }: { settings: React.ReactNode }) {
                   ← {t('lessonMode.back')}
                 </button>
               )}
-              <button type="button" data-testid="lesson-next" disabled={step === LESSON_STEPS - 1} onClick={() => setLessonStep(step + 1)}>
+              <button
+                type="button"
+                className={done ? 'primary' : undefined}
+                data-testid="lesson-next"
+                disabled={step === LESSON_STEPS - 1}
+                onClick={() => setLessonStep(step + 1)}
+              >
                 {t('lessonMode.next')} →
               </button>
             </nav>
@@ -186,7 +194,7 @@ function AskStep() {
   );
 }
 
-function FinetuneStep() {
+function FinetuneStep({ done }: { done: boolean }) {
   const t = useT();
   const hasModel = useStore((s) => Boolean(s.model.info));
   const ready = useStore((s) => Boolean(s.pairs.info));
@@ -202,7 +210,7 @@ function FinetuneStep() {
           {scoring > 0 ? t('lessonMode.stopScoring') : t('lessonMode.stop')}
         </button>
       ) : (
-        <button type="button" className="primary big" data-testid="lesson-finetune" disabled={!ready} onClick={() => startRun('finetune')}>
+        <button type="button" className={done ? undefined : 'primary big'} data-testid="lesson-finetune" disabled={!ready} onClick={() => startRun('finetune')}>
           {t('lessonMode.finetune')}
         </button>
       )}

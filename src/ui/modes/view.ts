@@ -1,5 +1,5 @@
 /** Switching the view (lesson, lab, presentation) and the lesson's step; both kept in the URL. */
-import { get, set, type ViewMode } from '../../store/store';
+import { get, set, type AppState, type ViewMode } from '../../store/store';
 import { VIEW_KEY, writeUrl } from '../../store/url';
 
 export const LESSON_STEPS = 5;
@@ -21,3 +21,15 @@ export function setLessonStep(step: number): void {
 }
 
 export const lessonStep = (): number => get().view.step;
+
+/** The lesson's step whose work can be done again once done: "Fine-tune" (the third). */
+export const FINETUNE_STEP = 2;
+
+/**
+ * Pure: whether the lesson's step `step` has done its work, so that "Next step" is what to press now (not the
+ * step's own button again): the fine-tune step once a fine-tune has run to its end and nothing runs.
+ */
+export function lessonStepDone(s: AppState, step: number): boolean {
+  if (step !== FINETUNE_STEP) return false;
+  return s.run.status !== 'running' && s.runs.some((r) => r.phase === 'finetune' && r.status === 'done');
+}
