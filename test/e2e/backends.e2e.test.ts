@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { previewTestPage, serverUrl, startTestPage, type App } from './harness';
 import { PRESETS } from '../../src/engine/model/config';
-import type { RunOptions, RunReport, WeightDiff } from './backends-page/main';
+import type { BatchOptions, BatchReport, RunOptions, RunReport, WeightDiff } from './backends-page/main';
 
 let app: App;
 let page: Page;
@@ -38,6 +38,7 @@ type Api = {
   compare(backend: string, reference: string): WeightDiff[];
   initialDiff(backend: string, reference: string): number;
   rejectedProgram(): Promise<string | null>;
+  batchSample(o: BatchOptions): Promise<BatchReport>;
 };
 const api = <T>(fn: (a: Api, arg: never) => T | Promise<T>, arg?: unknown, on: Page = page): Promise<T> =>
   on.evaluate(
@@ -141,3 +142,45 @@ it('WebAssembly trains the same cross-origin isolated (every core, with the kern
     await new Promise<void>((done) => server.httpServer.close(() => done()));
   }
 }, 300_000);
+
+describe('batched sampling (the quiz and the held-out replies) gives the same replies on every backend', () => {
+  // Two chunks of rows; each chunk's shortest prompt (5, then 6 characters) is what its first pass can read at once.
+  // `tiny` keeps WebGL, which compiles a program for every new length of the cache, within seconds.
+  const opts: Omit<BatchOptions, 'backend'> = {
+    arch: PRESETS.tiny,
+    seed: 11,
+    lengths: [5, 8, 5, 11, 6, 14, 7, 9, 6, 12],
+    maxNewTokens: 6,
+    rowsPerPass: 6,
+  };
+  let reference: BatchReport;
+
+  beforeAll(async () => {
+    reference = await api((a, o: BatchOptions) => a.batchSample(o), { ...opts, backend: 'wasm' });
+    expect(reference.error).toBeUndefined();
+    expect(reference.leads).toEqual([5, 6]);
+    expect(reference.replies.map((r) => r.length)).toEqual(opts.lengths.map(() => opts.maxNewTokens));
+  }, 300_000);
+
+  it.each(['webgl', 'webgpu'] as const)(
+    '%s: the replies WebAssembly gives, in as many passes as its shapes allow',
+    async (backend) => {
+      const r = await api((a, o: BatchOptions) => a.batchSample(o), { ...opts, backend });
+      expect(r.backend).toBe(backend);
+      expect(r.error).toBeUndefined();
+      expect(r.tensorsAfter).toBe(r.tensorsBefore);
+      expect(r.replies).toEqual(reference.replies);
+      if (backend === 'webgpu') {
+        // Shapes are uniforms there: the prompts' common positions in one pass, as on WebAssembly.
+        expect(r.leads).toEqual(reference.leads);
+        expect(r.passes).toBe(reference.passes);
+      } else {
+        // WebGL compiles a program per shape: one position a pass, from the first.
+        expect(r.leads).toEqual([1, 1]);
+        expect(r.passes).toBe(reference.passes + (5 - 1) + (6 - 1));
+      }
+      console.info(`${backend}: ${r.passes} passes in ${Math.round(r.ms)} ms (WebAssembly ${reference.passes} in ${Math.round(reference.ms)} ms)`);
+    },
+    600_000,
+  );
+});

@@ -98,11 +98,22 @@ export function pickToken(logits: Float32Array, temperature: number, topK: numbe
 }
 
 /**
- * Whether the active backend compiles its programs for each new input shape (the GPU backends): there, sampling
- * keeps one input shape (SampleOptions.fixedShape) and batches keep one position a pass.
+ * Whether the active backend is a GPU's, where a cache growing a position at a time costs more than recomputing one
+ * window's shape (README, Benchmark: 146 against 208 tokens/s on an H200): there, sampling keeps one input shape
+ * (SampleOptions.fixedShape). Batches ask programPerShape.
  */
 export function compilesPerShape(): boolean {
   return tf.getBackend() === 'webgpu' || tf.getBackend() === 'webgl';
+}
+
+/**
+ * Whether the active backend bakes every input's shape into the program it compiles (WebGL: a new program for each
+ * new shape). WebGPU keys its programs by shader, input ranks and a few properties of the shapes (a product's
+ * tiling), the shapes themselves being uniforms (TF.js's makeShaderKey, the engine's own WGSL programs): a new
+ * shape there compiles at most a new variant, once a page.
+ */
+export function programPerShape(): boolean {
+  return tf.getBackend() === 'webgl';
 }
 
 export async function generate(model: GPT, prompt: ArrayLike<number>, opts: SampleOptions): Promise<SampleResult> {

@@ -5,7 +5,7 @@
  *
  * Lockstep without padding: at pass t every row feeds its token at position t — its prompt's token while
  * t is inside its prompt, else the token it drew last — so every row sits at the same position and sees
- * exactly its own tokens, as `generate` would show it. On WebAssembly and the CPU the first pass feeds the
+ * exactly its own tokens, as `generate` would show it. On every backend but WebGL the first pass feeds the
  * positions every prompt covers at once (the shortest prompt's, as `generate` feeds a whole prompt): one pass
  * for them, not one each. A row draws a token once its prompt is consumed, with its own seeded Rng (prompt i:
  * seed + i, as sampleReplies has always done), so each reply equals the one `generate` gives that prompt
@@ -18,7 +18,7 @@
  */
 import * as tf from '../tf';
 import { disposeCache, moveRows, rowsMovable, type GPT, type KVCache } from './gpt';
-import { compilesPerShape, generate, pickToken, SampleError, type SampleOptions, type SampleResult } from './generate';
+import { generate, pickToken, programPerShape, SampleError, type SampleOptions, type SampleResult } from './generate';
 import { createRng, type Rng } from '../random';
 import { makeYielder } from '../yielder';
 
@@ -106,9 +106,10 @@ export async function generateBatch(model: GPT, prompts: ArrayLike<number>[], op
       if (row.prompt.length > blockSize || opts.maxNewTokens === 0)
         finish(row, await generate(model, prompts[row.index], { ...opts, seed: seedOf(row.index) }));
     // The first pass reads the positions every row's prompt covers (the shortest prompt's) in one go, as
-    // generate reads a whole prompt: one forward with R × lead rows instead of lead forwards of R. Not on the GPU
-    // backends, which compile their programs for each new shape: one position a pass, as always, there.
-    const lead = compilesPerShape() ? 1 : rows.reduce((m, r) => Math.min(m, r.prompt.length), blockSize);
+    // generate reads a whole prompt: one forward with R × lead rows instead of lead forwards of R. On a GPU the
+    // saving is whole passes (their launches and read-backs, which a GPU pass is mostly made of: a quarter of the
+    // lesson's quiz). Not on WebGL, which compiles a program for each new shape: one position a pass there.
+    const lead = programPerShape() ? 1 : rows.reduce((m, r) => Math.min(m, r.prompt.length), blockSize);
     let cache: KVCache | null = null;
     // The rows the cache holds, in its order: all of them, but where the cache can move its rows (wasm), finished
     // rows leave it (fillHoles), so that later passes compute only the replies still running.

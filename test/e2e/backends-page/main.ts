@@ -15,6 +15,7 @@ import { corpusSource } from '../../../src/engine/data/sources';
 import { Trainer } from '../../../src/engine/train/trainer';
 import type { FreezePlan } from '../../../src/engine/train/freeze';
 import { snapshotParams } from '../../../src/engine/io/checkpoint';
+import { generateBatch } from '../../../src/engine/model/generateBatch';
 import { bmmKernelActive } from '../../../src/engine/ops/bmm';
 import type { BackendName } from '../../../src/worker/protocol';
 import { FUSED, hasFused } from '../../../src/engine/ops/fused';
@@ -174,6 +175,65 @@ async function rejectedProgram(): Promise<string | null> {
   }
 }
 
+export interface BatchOptions {
+  backend: BackendName;
+  arch: Omit<GPTConfig, 'vocabSize'>;
+  seed: number;
+  /** Prompt lengths, in characters of the text (each prompt starts at a different place). */
+  lengths: number[];
+  maxNewTokens: number;
+  rowsPerPass: number;
+}
+
+export interface BatchReport {
+  backend: string;
+  /** Each prompt's greedy reply (token ids). */
+  replies: number[][];
+  /** Forward passes, and the positions the first pass of each chunk of rows read. */
+  passes: number;
+  leads: number[];
+  tensorsBefore: number;
+  tensorsAfter: number;
+  ms: number;
+  error?: string;
+}
+
+/**
+ * Batched sampling (the quiz's and the held-out replies' path) on a backend: greedy replies of a model drawn from a
+ * seed, to prompts of the given lengths, counting the forward passes it takes.
+ */
+async function batchSample(o: BatchOptions): Promise<BatchReport> {
+  const report = await chooseBackend(o.backend);
+  if (report.name !== o.backend) throw new Error(`backend ${o.backend} did not start: ${report.reason}`);
+  const guard = new GpuErrorGuard();
+  const tok = CharTokenizer.fromText(TEXT);
+  const ids = tok.encode(TEXT).ids;
+  const tensorsBefore = tf.memory().numTensors;
+  const model = GPT.create({ ...o.arch, vocabSize: tok.vocabSize }, o.seed);
+  const leads: number[] = [];
+  let passes = 0;
+  const decode = model.decode.bind(model);
+  model.decode = (idx, past) => {
+    passes++;
+    if (!past) leads.push(idx.shape[1]);
+    return decode(idx, past);
+  };
+  const prompts = o.lengths.map((n, i) => Array.from(ids.slice(37 * i, 37 * i + n)));
+  let replies: number[][] = [];
+  let error: string | undefined;
+  const t0 = performance.now();
+  try {
+    const results = await generateBatch(model, prompts, { maxNewTokens: o.maxNewTokens, temperature: 0, rowsPerPass: o.rowsPerPass });
+    await guard.check();
+    replies = results.map((r) => r.ids);
+  } catch (e) {
+    error = `${(e as Error).name}: ${(e as Error).message}`;
+  }
+  const ms = performance.now() - t0;
+  model.dispose();
+  return { backend: tf.getBackend(), replies, passes, leads, tensorsBefore, tensorsAfter: tf.memory().numTensors, ms, error };
+}
+
 /** Which fused programs the active backend has. */
 function fusedAvailable(): Record<string, boolean> {
   return Object.fromEntries(Object.values(FUSED).map((k) => [k, hasFused(k)]));
@@ -200,5 +260,5 @@ async function fusedCheck(
   return { backend: tf.getBackend(), available: fusedAvailable(), diffs, tensorsBefore, tensorsAfter: tf.memory().numTensors };
 }
 
-Object.assign(window, { equivalence: { run, compare, initialDiff, rejectedProgram, fusedCheck } });
+Object.assign(window, { equivalence: { run, compare, initialDiff, rejectedProgram, fusedCheck, batchSample } });
 document.body.dataset.ready = 'true';
