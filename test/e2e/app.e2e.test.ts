@@ -468,9 +468,14 @@ describe('fine-tuning with freezing', () => {
     });
     const rows = page.locator('[data-testid=run-row]');
     expect(await rows.count()).toBe(rowsBefore + 5);
-    const names = await page.locator('[data-testid=run-row] input').evaluateAll((els) => els.map((e) => (e as HTMLInputElement).value));
+    const names = await page.locator('[data-testid=run-row] [data-testid=run-name]').evaluateAll((els) => els.map((e) => e.textContent));
     expect(names.slice(rowsBefore)).toEqual(['full fine-tune', 'bottom 1 frozen', 'embeddings frozen', 'lora:r8 α16', 'full, long (5× steps, lr 0.002)']);
     expect(new Set(names).size).toBe(names.length);
+    // Each drawn run's row carries its curves' colour, one colour a run (the chart has eight).
+    const colors = await page.locator('[data-testid=run-row] .run-swatch').evaluateAll((els) => els.map((e) => e.getAttribute('data-color')));
+    const strokes = await page.locator('[data-testid=compare-chart] path.recharts-line-curve').evaluateAll((els) => els.map((e) => e.getAttribute('stroke')));
+    for (const c of colors.slice(rowsBefore)) expect(strokes).toContain(c);
+    expect(new Set(colors.slice(rowsBefore)).size).toBe(5);
     // Every compared run was scored on the held-out prompts, before → after.
     for (let i = rowsBefore; i < rowsBefore + 5; i++) expect(await rows.nth(i).locator('[data-testid=run-format]').getAttribute('data-after')).not.toBe('');
     expect(errors).toEqual([]);

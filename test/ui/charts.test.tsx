@@ -4,6 +4,9 @@ import { act } from 'react';
 import { createRoot, type Root } from 'react-dom/client';
 import { initialState, newRunRecord, store, type RunRecord } from '../../src/store/store';
 import { LossChart } from '../../src/ui/charts/Charts';
+import { RunsTable } from '../../src/ui/panels/RunsTable';
+import { translate } from '../../src/i18n/i18n';
+import { EVAL } from '../../src/engine/train/evalNames';
 
 (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
 
@@ -103,5 +106,52 @@ describe('LossChart: a starter’s own curve', () => {
     render([starter(), run('finetune', 4000, 4060, [])]);
     expect(legend().some((l) => l?.startsWith('starter'))).toBe(false);
     expect(legend().length).toBeGreaterThan(0); // the fine-tune's own lines are named
+  });
+});
+
+describe('the runs table', () => {
+  it("shows each run's whole name with its curves' colour, and renames it in place", async () => {
+    const evals = [0, 30, 60].map((step) => ({
+      step,
+      globalStep: 4000 + step,
+      losses: { [EVAL.pairsVal]: 1 - step / 100, [EVAL.corpusVal]: 0.2 + step / 1000 },
+    }));
+    const run = (runId: string, name: string, hidden = false) => newRunRecord({ runId, name, phase: 'finetune', steps: 60, status: 'done', hidden, evals });
+    store.setState({ runs: [run('a', 'full, long (5× steps, lr 0.002)'), run('b', 'bottom 2 frozen', true), run('c', 'lora:r8 α16')] });
+    host = document.createElement('div');
+    document.body.appendChild(host);
+    act(() => {
+      root = createRoot(host);
+      root.render(<RunsTable />);
+    });
+    const names = [...host.querySelectorAll('[data-testid=run-name]')];
+    expect(names.map((n) => n.textContent)).toEqual(['full, long (5× steps, lr 0.002)', 'bottom 2 frozen', 'lora:r8 α16']);
+    // The chart draws the shown runs in its colours, in order; a hidden run has no curve and so no colour.
+    const colors = [...host.querySelectorAll('.run-swatch')].map((e) => e.getAttribute('data-color'));
+    expect(colors).toEqual(['#2563eb', '', '#dc2626']);
+    const strokes = [...host.querySelectorAll('[data-testid=compare-chart] path.recharts-line-curve')].map((e) => e.getAttribute('stroke'));
+    expect(strokes).toEqual(['#2563eb', '#2563eb', '#dc2626', '#dc2626']); // each run's two curves
+    // The legend: each drawn run once, in its colour, then the two line styles once.
+    const legend = [...host.querySelectorAll('.legend li')];
+    expect(legend.map((li) => li.textContent)).toEqual([
+      'full, long (5× steps, lr 0.002)',
+      'lora:r8 α16',
+      translate('en', 'chart.pairsVal'),
+      translate('en', 'chart.corpusVal'),
+    ]);
+    expect(legend.map((li) => (li.querySelector('.swatch') as HTMLElement).style.borderTopStyle)).toEqual(['solid', 'solid', 'solid', 'dashed']);
+    act(() => (names[2] as HTMLElement).click());
+    const input = host.querySelector(`input[aria-label="${translate('en', 'runs.rename')}"]`) as HTMLInputElement;
+    expect(input.value).toBe('lora:r8 α16');
+    act(() => {
+      Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value')!.set!.call(input, 'LoRA, rank 8');
+      input.dispatchEvent(new Event('input', { bubbles: true }));
+    });
+    expect(store.getState().runs.find((r) => r.runId === 'c')!.name).toBe('LoRA, rank 8');
+    expect(input.value).toBe('LoRA, rank 8'); // at once, though the table's runs follow the store a task later
+    act(() => input.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true })));
+    await act(() => new Promise((done) => setTimeout(done, 0)));
+    expect(host.querySelector('input[aria-label]')).toBeNull();
+    expect(host.querySelectorAll('[data-testid=run-name]')[2].textContent).toBe('LoRA, rank 8');
   });
 });

@@ -1,4 +1,4 @@
-import { Legend, Line, LineChart, ReferenceArea, ReferenceLine, Tooltip, XAxis, YAxis } from 'recharts';
+import { Line, LineChart, ReferenceArea, ReferenceLine, Tooltip, XAxis, YAxis } from 'recharts';
 import { overfitRegions } from './overfit';
 import { Diagnostics } from './Diagnostics';
 import { memo, useEffect, useRef, useState, type ReactElement } from 'react';
@@ -34,6 +34,8 @@ function Sized({ height, children, ...rest }: { height: number; children: (width
   );
 }
 const COLORS = ['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c', '#0891b2', '#ca8a04', '#db2777'];
+/** The legend's key to line styles (solid, dashed): a neutral grey, no run's colour. */
+const LINE_STYLE_KEY = '#6b7280';
 
 type XY = { x: number; y: number };
 
@@ -306,40 +308,61 @@ export function Sparkline({ title, data, color, format }: { title: string; data:
   );
 }
 
+/** Pure: the fine-tuning runs the comparison chart draws (not hidden), in order. */
+const comparedRuns = <R extends Pick<ShownRun, 'phase' | 'hidden'>>(all: readonly R[]): R[] => all.filter((r) => r.phase === 'finetune' && !r.hidden);
+
+/**
+ * Pure: each drawn run's colour in the comparison chart, by run id (a hidden run has none), so that the runs table
+ * can show it beside the run's name.
+ */
+export function compareColors(all: readonly Pick<ShownRun, 'runId' | 'phase' | 'hidden'>[]): Map<string, string> {
+  return new Map(comparedRuns(all).map((r, i) => [r.runId, COLORS[i % COLORS.length]]));
+}
+
 /** Strategy comparison: pairs-val and corpus-val of each fine-tuning run, against its own step. */
 export const CompareChart = memo(function CompareChart({ runs: all }: { runs: ShownRun[] }) {
   const t = useT();
-  const runs = all.filter((r) => r.phase === 'finetune' && !r.hidden);
+  const runs = comparedRuns(all);
+  const colors = compareColors(all);
   if (!runs.length) return null;
+  // The legend names each run once, in its colour (the runs table shows the same colour beside its name), and the
+  // two line styles once: two entries a run, each with the run's name, made a wall of text a student had to decode.
+  const legend = [
+    ...runs.map((r) => ({ key: r.runId, name: r.name, color: colors.get(r.runId)! })),
+    { key: 'pairs', name: t('chart.pairsVal'), color: LINE_STYLE_KEY },
+    { key: 'corpus', name: t('chart.corpusVal'), color: LINE_STYLE_KEY, dashed: true },
+  ];
   return (
-    <Sized height={260} data-testid="compare-chart" data-curves={runs.length}>
-      {(width) => (
-        <LineChart width={width} height={260} margin={{ top: 10, right: 20, bottom: 5, left: 0 }}>
-          <XAxis type="number" dataKey="x" domain={[0, 'dataMax']} allowDecimals={false} interval={0} tickCount={6} />
-          <YAxis domain={['auto', 'auto']} width={48} interval={0} tickCount={5} tickFormatter={(v: number) => v.toFixed(2)} />
-          <Tooltip formatter={(v) => (typeof v === 'number' ? v.toFixed(4) : String(v))} />
-          <Legend />
-          {runs.map((r, i) => [
-            <Line
-              key={`${r.runId}-p`}
-              data={evalSeries(r, EVAL.pairsVal, 'step')}
-              dataKey="y"
-              name={`${r.name}: ${t('chart.pairsVal')}`}
-              stroke={COLORS[i % COLORS.length]}
-              isAnimationActive={false}
-            />,
-            <Line
-              key={`${r.runId}-c`}
-              data={evalSeries(r, EVAL.corpusVal, 'step')}
-              dataKey="y"
-              name={`${r.name}: ${t('chart.corpusVal')}`}
-              stroke={COLORS[i % COLORS.length]}
-              strokeDasharray="5 4"
-              isAnimationActive={false}
-            />,
-          ])}
-        </LineChart>
-      )}
-    </Sized>
+    <>
+      <Sized height={240} data-testid="compare-chart" data-curves={runs.length}>
+        {(width) => (
+          <LineChart width={width} height={240} margin={{ top: 10, right: 20, bottom: 5, left: 0 }}>
+            <XAxis type="number" dataKey="x" domain={[0, 'dataMax']} allowDecimals={false} interval={0} tickCount={6} />
+            <YAxis domain={['auto', 'auto']} width={48} interval={0} tickCount={5} tickFormatter={(v: number) => v.toFixed(2)} />
+            <Tooltip formatter={(v) => (typeof v === 'number' ? v.toFixed(4) : String(v))} />
+            {runs.map((r) => [
+              <Line
+                key={`${r.runId}-p`}
+                data={evalSeries(r, EVAL.pairsVal, 'step')}
+                dataKey="y"
+                name={`${r.name}: ${t('chart.pairsVal')}`}
+                stroke={colors.get(r.runId)}
+                isAnimationActive={false}
+              />,
+              <Line
+                key={`${r.runId}-c`}
+                data={evalSeries(r, EVAL.corpusVal, 'step')}
+                dataKey="y"
+                name={`${r.name}: ${t('chart.corpusVal')}`}
+                stroke={colors.get(r.runId)}
+                strokeDasharray="5 4"
+                isAnimationActive={false}
+              />,
+            ])}
+          </LineChart>
+        )}
+      </Sized>
+      <HtmlLegend items={legend} />
+    </>
   );
 });

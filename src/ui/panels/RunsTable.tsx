@@ -1,7 +1,8 @@
 import { updateRun, useStore, type RunRecord } from '../../store/store';
 import { deleteRun, exportModel } from '../../app/controller';
-import { CompareChart } from '../charts/Charts';
-import { download, formatDuration, formatNumber, useRunsForDisplay, useT } from '../hooks';
+import { useState } from 'react';
+import { CompareChart, compareColors } from '../charts/Charts';
+import { download, formatDuration, formatNumber, useRunsForDisplay, useT, type ShownRun } from '../hooks';
 import { EVAL, type EvalName } from '../../engine/train/evalNames';
 
 function lastEval(r: RunRecord, name: EvalName): number | undefined {
@@ -43,11 +44,48 @@ function firstEval(r: RunRecord, name: EvalName): number | undefined {
   return r.evals.find((e) => e.losses[name] !== undefined)?.losses[name];
 }
 
+/**
+ * A run's name as text that wraps, whole (a strategy's name is what a student compares by: "full, long (5× steps,
+ * lr 0.002)" did not fit an input in the table's narrow first column), with the colour of its curves in the chart
+ * beside it. A click edits it in place; Enter, Escape or leaving the field ends the edit. The field shows what is
+ * typed at once (its own draft): the runs reach the table at most once a second while one trains.
+ */
+function RunName({ r, color }: { r: ShownRun; color: string | undefined }) {
+  const t = useT();
+  const [draft, setDraft] = useState<string | null>(null);
+  return (
+    <td>
+      <div className="run-name">
+        <span className="run-swatch" aria-hidden="true" style={color ? { background: color } : undefined} data-color={color ?? ''} />
+        {draft !== null ? (
+          <input
+            autoFocus
+            aria-label={t('runs.rename')}
+            value={draft}
+            onChange={(e) => {
+              const name = e.target.value;
+              setDraft(name);
+              updateRun(r.runId, () => ({ name }));
+            }}
+            onBlur={() => setDraft(null)}
+            onKeyDown={(e) => (e.key === 'Enter' || e.key === 'Escape') && setDraft(null)}
+          />
+        ) : (
+          <button type="button" className="run-name-text" data-testid="run-name" title={t('runs.rename')} onClick={() => setDraft(r.name)}>
+            {r.name}
+          </button>
+        )}
+      </div>
+    </td>
+  );
+}
+
 /** Fine-tuning runs side by side: curves, and a table of what each strategy cost and bought. */
 export function RunsTable() {
   const t = useT();
   const all = useRunsForDisplay();
   const runs = all.filter((r) => r.phase === 'finetune');
+  const colors = compareColors(all);
   // The trainable share: a LoRA run trains a few per cent of the model, a full fine-tune all of it.
   const modelParams = useStore((s) => s.model.info?.params ?? 0);
   const scored = [...runs].reverse().find((r) => r.score);
@@ -89,9 +127,7 @@ export function RunsTable() {
               const c1 = lastEval(r, EVAL.corpusVal);
               return (
                 <tr key={r.runId} data-testid="run-row" className={r.hidden ? 'hidden-run' : ''}>
-                  <td>
-                    <input aria-label={t('runs.rename')} value={r.name} onChange={(e) => updateRun(r.runId, () => ({ name: e.target.value }))} />
-                  </td>
+                  <RunName r={r} color={colors.get(r.runId)} />
                   <td>{pv?.toFixed(3) ?? '–'}</td>
                   <td>{c0 !== undefined && c1 !== undefined ? `${c1 - c0 >= 0 ? '+' : ''}${(c1 - c0).toFixed(3)}` : '–'}</td>
                   <ScoreCell r={r} which="format" t={t} />
