@@ -100,83 +100,86 @@ export function RunsTable() {
       {!runs.length && <p className="muted">{t('runs.empty')}</p>}
       <CompareChart runs={all} />
       {runs.length > 0 && (
-        <table className="runs" data-testid="runs-table">
-          <thead>
-            <tr>
-              <th>{t('runs.name')}</th>
-              <th>{t('runs.pairsVal')}</th>
-              <th>{t('runs.corpusDelta')}</th>
-              <th title={t('runs.formatTip', { n: prompts })}>{t('runs.format')}</th>
-              <th title={unspaced ? t('runs.sameLengthTip') : t('runs.wordsTip')}>{unspaced ? t('runs.sameLength') : t('runs.words')}</th>
-              {quiz && (
-                <th title={t('runs.knowledgeTip', { n: quiz.answers.length, chance: `${+(100 * quiz.chance).toFixed(1)}%` })}>
-                  {t('runs.knowledge')} <span className="muted small">({t('runs.chance', { chance: `${+(100 * quiz.chance).toFixed(1)}%` })})</span>
-                </th>
-              )}
-              <th>{t('runs.ms')}</th>
-              <th>{t('runs.trainable')}</th>
-              <th>{t('runs.wall')}</th>
-              <th>{t('runs.status')}</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {runs.map((r) => {
-              const pv = lastEval(r, EVAL.pairsVal);
-              const c0 = firstEval(r, EVAL.corpusVal);
-              const c1 = lastEval(r, EVAL.corpusVal);
-              return (
-                <tr key={r.runId} data-testid="run-row" className={r.hidden ? 'hidden-run' : ''}>
-                  <RunName r={r} color={colors.get(r.runId)} />
-                  <td>{pv?.toFixed(3) ?? '–'}</td>
-                  <td>{c0 !== undefined && c1 !== undefined ? `${c1 - c0 >= 0 ? '+' : ''}${(c1 - c0).toFixed(3)}` : '–'}</td>
-                  <ScoreCell r={r} which="format" t={t} />
-                  <ScoreCell r={r} which={second} t={t} />
-                  {quiz && <KnowledgeCell r={r} />}
-                  <td>{r.msPerStep ? r.msPerStep.toFixed(0) : '–'}</td>
-                  <td data-testid="run-trainable">
-                    {formatNumber(r.trainableParams)}
-                    {modelParams ? <span className="muted small"> ({((100 * r.trainableParams) / modelParams).toFixed(1)}%)</span> : null}
-                  </td>
-                  <td>{formatDuration(r.wallMs)}</td>
-                  <td data-status={r.status}>{t(`status.${r.status}`)}</td>
-                  <td className="row">
-                    <button type="button" onClick={() => updateRun(r.runId, (x) => ({ hidden: !x.hidden }))}>
-                      {r.hidden ? t('runs.show') : t('runs.hide')}
-                    </button>
-                    <button
-                      type="button"
-                      data-testid="run-export"
-                      disabled={r.status === 'running' || r.status === 'paused'}
-                      onClick={async () => {
-                        const bytes = await exportModel('run', { runId: r.runId, name: r.name });
-                        if (bytes) download(`small-gpt-${r.name.replace(/[^\w.-]+/g, '_')}.safetensors`, bytes);
-                      }}
-                    >
-                      {t('runs.export')}
-                    </button>
-                    {r.request?.lora && (
+        // Eleven columns do not fit a phone: the table scrolls sideways inside its panel, not the whole page.
+        <div className="table-scroll">
+          <table className="runs" data-testid="runs-table">
+            <thead>
+              <tr>
+                <th>{t('runs.name')}</th>
+                <th>{t('runs.pairsVal')}</th>
+                <th>{t('runs.corpusDelta')}</th>
+                <th title={t('runs.formatTip', { n: prompts })}>{t('runs.format')}</th>
+                <th title={unspaced ? t('runs.sameLengthTip') : t('runs.wordsTip')}>{unspaced ? t('runs.sameLength') : t('runs.words')}</th>
+                {quiz && (
+                  <th title={t('runs.knowledgeTip', { n: quiz.answers.length, chance: `${+(100 * quiz.chance).toFixed(1)}%` })}>
+                    {t('runs.knowledge')} <span className="muted small">({t('runs.chance', { chance: `${+(100 * quiz.chance).toFixed(1)}%` })})</span>
+                  </th>
+                )}
+                <th>{t('runs.ms')}</th>
+                <th>{t('runs.trainable')}</th>
+                <th>{t('runs.wall')}</th>
+                <th>{t('runs.status')}</th>
+                <th />
+              </tr>
+            </thead>
+            <tbody>
+              {runs.map((r) => {
+                const pv = lastEval(r, EVAL.pairsVal);
+                const c0 = firstEval(r, EVAL.corpusVal);
+                const c1 = lastEval(r, EVAL.corpusVal);
+                return (
+                  <tr key={r.runId} data-testid="run-row" className={r.hidden ? 'hidden-run' : ''}>
+                    <RunName r={r} color={colors.get(r.runId)} />
+                    <td>{pv?.toFixed(3) ?? '–'}</td>
+                    <td>{c0 !== undefined && c1 !== undefined ? `${c1 - c0 >= 0 ? '+' : ''}${(c1 - c0).toFixed(3)}` : '–'}</td>
+                    <ScoreCell r={r} which="format" t={t} />
+                    <ScoreCell r={r} which={second} t={t} />
+                    {quiz && <KnowledgeCell r={r} />}
+                    <td>{r.msPerStep ? r.msPerStep.toFixed(0) : '–'}</td>
+                    <td data-testid="run-trainable">
+                      {formatNumber(r.trainableParams)}
+                      {modelParams ? <span className="muted small"> ({((100 * r.trainableParams) / modelParams).toFixed(1)}%)</span> : null}
+                    </td>
+                    <td>{formatDuration(r.wallMs)}</td>
+                    <td data-status={r.status}>{t(`status.${r.status}`)}</td>
+                    <td className="row">
+                      <button type="button" onClick={() => updateRun(r.runId, (x) => ({ hidden: !x.hidden }))}>
+                        {r.hidden ? t('runs.show') : t('runs.hide')}
+                      </button>
                       <button
                         type="button"
-                        data-testid="run-export-adapter"
+                        data-testid="run-export"
                         disabled={r.status === 'running' || r.status === 'paused'}
                         onClick={async () => {
-                          const bytes = await exportModel('run', { runId: r.runId, name: r.name }, true);
-                          if (bytes) download(`small-gpt-${r.name.replace(/[^\w.-]+/g, '_')}-lora.safetensors`, bytes);
+                          const bytes = await exportModel('run', { runId: r.runId, name: r.name });
+                          if (bytes) download(`small-gpt-${r.name.replace(/[^\w.-]+/g, '_')}.safetensors`, bytes);
                         }}
                       >
-                        {t('runs.exportAdapter')}
+                        {t('runs.export')}
                       </button>
-                    )}
-                    <button type="button" disabled={r.status === 'running'} onClick={() => deleteRun(r.runId)}>
-                      {t('runs.delete')}
-                    </button>
-                  </td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
+                      {r.request?.lora && (
+                        <button
+                          type="button"
+                          data-testid="run-export-adapter"
+                          disabled={r.status === 'running' || r.status === 'paused'}
+                          onClick={async () => {
+                            const bytes = await exportModel('run', { runId: r.runId, name: r.name }, true);
+                            if (bytes) download(`small-gpt-${r.name.replace(/[^\w.-]+/g, '_')}-lora.safetensors`, bytes);
+                          }}
+                        >
+                          {t('runs.exportAdapter')}
+                        </button>
+                      )}
+                      <button type="button" disabled={r.status === 'running'} onClick={() => deleteRun(r.runId)}>
+                        {t('runs.delete')}
+                      </button>
+                    </td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </div>
       )}
       {scored?.score && (
         <details className="examples" data-testid="score-examples" open>
