@@ -58,6 +58,17 @@ describe('the teaching moment', () => {
         await page.evaluate((y) => window.scrollTo(0, y), Math.max(upper.top, lower.bottom - 844));
         expect(await inViewport(page, lower)).toBe(true);
         await page.screenshot({ path: 'test-results/screenshots/teaching-moment-390x844-2.png' });
+        // The next step's runs table (eleven columns) scrolls inside its panel: the page stays the phone's width, and
+        // the run's name is whole.
+        await page.click('[data-testid=lesson-next]');
+        await page.waitForSelector('[data-testid=lesson-mode][data-step="5"] [data-testid=runs-table]');
+        expect(await page.textContent('[data-testid=run-row] [data-testid=run-name]')).toBe('full fine-tune');
+        const table = await page.evaluate(() => {
+          const el = document.querySelector('[data-testid=runs-table]')!;
+          return { table: el.scrollWidth, box: el.parentElement!.clientWidth, page: document.documentElement.scrollWidth };
+        });
+        expect(table.table, 'the table is wider than its box (else this checks nothing)').toBeGreaterThan(table.box);
+        expect(table.page, `runs table at 390×844: ${JSON.stringify(table)}`).toBeLessThanOrEqual(390);
         expect(errors).toEqual([]);
       }),
     900_000,
