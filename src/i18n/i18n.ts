@@ -590,6 +590,12 @@ const en = {
   'lessonMode.noStarter': 'No starter model is bundled with this build: open the lab to pretrain one.',
   'lessonMode.reply': 'The model’s reply',
   'lessonMode.needModel': 'Load a starter first (step 1).',
+  'lessonMode.summaryTitle': 'What the comparison shows',
+  'lessonMode.summaryLeast': 'Forgot least of its pretraining text: {name} (corpus loss {delta}; {pct} right facts).',
+  'lessonMode.summaryLeastNoQuiz': 'Forgot least of its pretraining text: {name} (corpus loss {delta}).',
+  'lessonMode.summaryFacts': 'Most right facts in the quiz: {name} ({pct}).',
+  'lessonMode.summaryMost': 'Forgot most: {name} (corpus loss {delta}; {pct} right facts).',
+  'lessonMode.summaryMostNoQuiz': 'Forgot most: {name} (corpus loss {delta}).',
   'lessonMode.needQuiz':
     'The quiz appears when a fine-tune of the small-world starter ends with its answers scored: run one in step 3 (Stop during the scoring skips the quiz).',
 } as const;
@@ -1146,6 +1152,12 @@ const zh: Record<Key, string> = {
   'lessonMode.noStarter': '这个版本没有附带预训练模型：请打开实验室自己预训练一个。',
   'lessonMode.reply': '模型的回答',
   'lessonMode.needModel': '请先加载预训练模型（第 1 步）。',
+  'lessonMode.summaryTitle': '比较的结果',
+  'lessonMode.summaryLeast': '最少遗忘预训练文本：{name}（语料损失 {delta}；答对事实 {pct}）。',
+  'lessonMode.summaryLeastNoQuiz': '最少遗忘预训练文本：{name}（语料损失 {delta}）。',
+  'lessonMode.summaryFacts': '测验答对事实最多：{name}（{pct}）。',
+  'lessonMode.summaryMost': '遗忘最多：{name}（语料损失 {delta}；答对事实 {pct}）。',
+  'lessonMode.summaryMostNoQuiz': '遗忘最多：{name}（语料损失 {delta}）。',
   'lessonMode.needQuiz': '小世界预训练模型的微调结束、回答打完分后，测验就会出现：请在第 3 步运行微调（打分时按停止就没有测验）。',
 };
 

@@ -6,6 +6,8 @@ import { initialState, newRunRecord, set, store } from '../../src/store/store';
 import { ModelPanel, archErrors } from '../../src/ui/panels/ModelPanel';
 import { ModelDiagram } from '../../src/ui/diagram/ModelDiagram';
 import { RunsTable } from '../../src/ui/panels/RunsTable';
+import { CompareTakeaway } from '../../src/ui/modes/LessonMode';
+import { EVAL } from '../../src/engine/train/evalNames';
 import { DataPanel } from '../../src/ui/panels/DataPanel';
 import { FinetunePanel } from '../../src/ui/panels/FinetunePanel';
 import { TrainSettingsFields } from '../../src/ui/panels/TrainSettings';
@@ -156,6 +158,43 @@ describe('RunsTable and DataPanel', () => {
   it('renders in Chinese', () => {
     set({ lang: 'zh' });
     expect(render(<DataPanel />)).toContain('1. 数据');
+  });
+});
+
+describe("the lesson's comparison", () => {
+  const run = (name: string, corpusAfter: number, facts: number) =>
+    newRunRecord({
+      runId: name,
+      name,
+      phase: 'finetune',
+      steps: 60,
+      status: 'done',
+      evals: [0, corpusAfter].map((c, i) => ({ step: 60 * i, globalStep: 4000 + 60 * i, losses: { [EVAL.corpusVal]: i ? c : 0.2 } })),
+      score: {
+        model: {
+          format: 1,
+          words: 1,
+          sameLength: null,
+          prompts: 40,
+          examples: [],
+          knowledge: { knowledge: facts, person: 0, both: 0, chance: 0.125, answers: [] },
+        },
+        snapshot: null,
+      },
+    });
+  it('says in three sentences what the strategies showed, once there are three finished runs; in Chinese too', async () => {
+    set({ runs: [run('full fine-tune', 0.464, 0.69), run('lora:r8 α16', 0.216, 0.24)] });
+    render(<CompareTakeaway />);
+    await act(() => new Promise((done) => setTimeout(done, 0)));
+    expect(host.querySelector('[data-testid=compare-takeaway]')).toBeNull();
+    act(() => set((s) => ({ runs: [...s.runs, run('full, long (5× steps, lr 0.002)', 2.767, 0.14)] })));
+    await act(() => new Promise((done) => setTimeout(done, 0)));
+    const text = (id: string) => host.querySelector(`[data-testid=${id}]`)?.textContent;
+    expect(text('takeaway-least')).toBe(t('lessonMode.summaryLeast', { name: 'lora:r8 α16', delta: '+0.016', pct: '24%' }));
+    expect(text('takeaway-facts')).toBe(t('lessonMode.summaryFacts', { name: 'full fine-tune', pct: '69%' }));
+    expect(text('takeaway-most')).toBe(t('lessonMode.summaryMost', { name: 'full, long (5× steps, lr 0.002)', delta: '+2.567', pct: '14%' }));
+    act(() => set({ lang: 'zh' }));
+    expect(text('takeaway-least')).toBe('最少遗忘预训练文本：lora:r8 α16（语料损失 +0.016；答对事实 24%）。');
   });
 });
 

@@ -3,6 +3,9 @@ import { initialState, newRunRecord } from '../../src/store/store';
 import { decodeState, defaultMode, encodeState } from '../../src/store/url';
 import { presentKeyAction } from '../../src/ui/modes/PresentMode';
 import { FINETUNE_STEP, lessonStepDone } from '../../src/ui/modes/view';
+import { compareSummary, outcomes } from '../../src/ui/modes/compareSummary';
+import { EVAL } from '../../src/engine/train/evalNames';
+import { shownRuns } from '../../src/ui/hooks';
 
 describe('the view in the URL', () => {
   it('opens the lesson on a bare address (or one naming only the language), the lab on an experiment link', () => {
@@ -68,5 +71,71 @@ describe('the lesson step whose work is done', () => {
     expect(lessonStepDone({ ...finished, run: { ...s.run, status: 'running' } }, FINETUNE_STEP)).toBe(false);
     // Other steps keep "Next step" as it was.
     for (const step of [0, 1, 3, 4]) expect(lessonStepDone(finished, step)).toBe(false);
+  });
+});
+
+describe("the comparison's takeaway", () => {
+  // A fine-tune's record: its corpus loss at its first and last evaluation, and the quiz's share of right facts.
+  const run = (name: string, corpus: [number, number], facts: number | null, extra: Partial<ReturnType<typeof newRunRecord>> = {}) =>
+    shownRuns(
+      [
+        newRunRecord({
+          runId: name,
+          name,
+          phase: 'finetune',
+          steps: 60,
+          status: 'done',
+          evals: [
+            { step: 0, globalStep: 4000, losses: { [EVAL.corpusVal]: corpus[0], [EVAL.pairsVal]: 1.3 } },
+            { step: 60, globalStep: 4060, losses: { [EVAL.corpusVal]: corpus[1], [EVAL.pairsVal]: 0.1 } },
+          ],
+          score: {
+            model: {
+              format: 1,
+              words: 1,
+              sameLength: null,
+              prompts: 40,
+              examples: [],
+              knowledge: facts === null ? null : { knowledge: facts, person: 0, both: 0, chance: 0.125, answers: [] },
+            },
+            snapshot: null,
+          },
+          ...extra,
+        }),
+      ],
+      'en',
+    )[0];
+
+  it('names the run that forgot least, the one with the most right facts, and the one that forgot most', () => {
+    const runs = [run('full', [0.2, 0.464], 0.69), run('frozen', [0.2, 0.313], 0.39), run('lora', [0.2, 0.216], 0.24), run('long', [0.2, 2.767], 0.14)];
+    const s = compareSummary(outcomes(runs))!;
+    expect(s.leastForgetting.name).toBe('lora');
+    expect(s.leastForgetting.forgetting).toBeCloseTo(0.016, 6);
+    expect(s.mostFacts).toMatchObject({ name: 'full', facts: 0.69 });
+    expect(s.mostForgetting).toMatchObject({ name: 'long', facts: 0.14 });
+    expect(s.mostForgetting.forgetting).toBeCloseTo(2.567, 6);
+  });
+
+  it('waits for three finished fine-tunes the table shows, with the forgetting measured; the first of equals wins', () => {
+    const two = [run('a', [0.2, 0.3], 0.5), run('b', [0.2, 0.25], 0.5)];
+    expect(compareSummary(outcomes(two))).toBeNull();
+    // Not counted: a run still going, a hidden one, a pretraining run, one without the corpus measured.
+    const others = [
+      run('running', [0.2, 0.1], 0.9, { status: 'running' }),
+      run('hidden', [0.2, 0.1], 0.9, { hidden: true }),
+      run('pretrain', [0.2, 0.1], 0.9, { phase: 'pretrain' }),
+      run('unmeasured', [0.2, 0.1], 0.9, { evals: [] }),
+    ];
+    expect(outcomes([...two, ...others]).map((o) => o.name)).toEqual(['a', 'b']);
+    const s = compareSummary(outcomes([...two, ...others, run('c', [0.2, 0.25], 0.4)]))!;
+    expect(s.leastForgetting.name).toBe('b');
+    expect(s.mostFacts!.name).toBe('a');
+    expect(s.mostForgetting.name).toBe('a');
+  });
+
+  it('has no "most right facts" without a quiz', () => {
+    const s = compareSummary(outcomes([run('a', [0.2, 0.3], null), run('b', [0.2, 0.25], null), run('c', [0.2, 0.4], null)]))!;
+    expect(s.mostFacts).toBeNull();
+    expect(s.mostForgetting).toMatchObject({ name: 'c', facts: null });
   });
 });

@@ -4,17 +4,19 @@
  * and the one control that matters; what the step shows (chart, diagram, quiz, runs) beside it; every other
  * setting folded under "All settings", a click away.
  */
-import { useState } from 'react';
+import { useMemo, useState } from 'react';
 import { get, set, useStore } from '../../store/store';
 import { chat, queueComparison, scoringAnswers, startFromStarter, startRun, stopRun } from '../../app/controller';
 import { compareStrategies } from '../../app/compare';
 import type { Key } from '../../i18n/i18n';
-import { formatNumber, useT } from '../hooks';
+import { formatNumber, useRunsForDisplay, useT } from '../hooks';
 import { LossChart } from '../charts/Charts';
 import { ModelDiagram } from '../diagram/ModelDiagram';
 import { QuizView } from '../panels/QuizView';
 import { RunsTable } from '../panels/RunsTable';
 import { LESSON_STEPS, lessonStepDone, setLessonStep } from './view';
+import { compareSummary, outcomes } from './compareSummary';
+import { pct, signed } from '../runValues';
 
 /** Quiz rows per page in the lesson: few enough that the quiz and the loss chart share one 1366×768 screen. */
 export const LESSON_QUIZ_PAGE = 6;
@@ -238,14 +240,44 @@ function CompareStep() {
   const busy = useStore((s) => s.run.status === 'running' || s.run.queue.length > 0);
   if (!model) return <p className="warn">{t('lessonMode.needModel')}</p>;
   return (
-    <button
-      type="button"
-      className="primary big"
-      data-testid="lesson-compare"
-      disabled={busy || !model.hasSnapshot}
-      onClick={() => queueComparison(compareStrategies(f, model.config.nLayer))}
-    >
-      {t('lessonMode.compare')}
-    </button>
+    <>
+      <button
+        type="button"
+        className="primary big"
+        data-testid="lesson-compare"
+        disabled={busy || !model.hasSnapshot}
+        onClick={() => queueComparison(compareStrategies(f, model.config.nLayer))}
+      >
+        {t('lessonMode.compare')}
+      </button>
+      {!busy && <CompareTakeaway />}
+    </>
+  );
+}
+
+/** Once the strategies have run: the comparison's outcome in three sentences (the table beside it has the figures). */
+export function CompareTakeaway() {
+  const t = useT();
+  const runs = useRunsForDisplay();
+  const summary = useMemo(() => compareSummary(outcomes(runs)), [runs]);
+  if (!summary) return null;
+  const { leastForgetting: least, mostForgetting: most, mostFacts: facts } = summary;
+  return (
+    <section className="lesson-takeaway" data-testid="compare-takeaway" aria-labelledby="compare-takeaway-title">
+      <h3 id="compare-takeaway-title">{t('lessonMode.summaryTitle')}</h3>
+      <ul>
+        <li data-testid="takeaway-least">
+          {least.facts !== null
+            ? t('lessonMode.summaryLeast', { name: least.name, delta: signed(least.forgetting), pct: pct(least.facts) })
+            : t('lessonMode.summaryLeastNoQuiz', { name: least.name, delta: signed(least.forgetting) })}
+        </li>
+        {facts && <li data-testid="takeaway-facts">{t('lessonMode.summaryFacts', { name: facts.name, pct: pct(facts.facts) })}</li>}
+        <li data-testid="takeaway-most">
+          {most.facts !== null
+            ? t('lessonMode.summaryMost', { name: most.name, delta: signed(most.forgetting), pct: pct(most.facts) })
+            : t('lessonMode.summaryMostNoQuiz', { name: most.name, delta: signed(most.forgetting) })}
+        </li>
+      </ul>
+    </section>
   );
 }

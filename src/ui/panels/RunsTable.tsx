@@ -3,14 +3,8 @@ import { deleteRun, exportModel } from '../../app/controller';
 import { useState } from 'react';
 import { CompareChart, compareColors } from '../charts/Charts';
 import { download, formatDuration, formatNumber, useRunsForDisplay, useT, type ShownRun } from '../hooks';
-import { EVAL, type EvalName } from '../../engine/train/evalNames';
-
-function lastEval(r: RunRecord, name: EvalName): number | undefined {
-  for (let i = r.evals.length - 1; i >= 0; i--) if (r.evals[i].losses[name] !== undefined) return r.evals[i].losses[name];
-  return undefined;
-}
-
-const pct = (x: number | null | undefined) => (x === null || x === undefined ? '–' : `${Math.round(100 * x)}%`);
+import { EVAL } from '../../engine/train/evalNames';
+import { corpusChange, lastEval, pct, signed } from '../runValues';
 
 /** "before → after" of one score, or what is happening instead. */
 function ScoreCell({ r, which, t }: { r: RunRecord; which: 'format' | 'words' | 'sameLength'; t: ReturnType<typeof useT> }) {
@@ -38,10 +32,6 @@ function KnowledgeCell({ r }: { r: RunRecord }) {
       <strong>{pct(after.knowledge)}</strong>
     </td>
   );
-}
-
-function firstEval(r: RunRecord, name: EvalName): number | undefined {
-  return r.evals.find((e) => e.losses[name] !== undefined)?.losses[name];
 }
 
 /**
@@ -125,13 +115,12 @@ export function RunsTable() {
             <tbody>
               {runs.map((r) => {
                 const pv = lastEval(r, EVAL.pairsVal);
-                const c0 = firstEval(r, EVAL.corpusVal);
-                const c1 = lastEval(r, EVAL.corpusVal);
+                const forgot = corpusChange(r);
                 return (
                   <tr key={r.runId} data-testid="run-row" className={r.hidden ? 'hidden-run' : ''}>
                     <RunName r={r} color={colors.get(r.runId)} />
                     <td>{pv?.toFixed(3) ?? '–'}</td>
-                    <td>{c0 !== undefined && c1 !== undefined ? `${c1 - c0 >= 0 ? '+' : ''}${(c1 - c0).toFixed(3)}` : '–'}</td>
+                    <td>{forgot !== undefined ? signed(forgot) : '–'}</td>
                     <ScoreCell r={r} which="format" t={t} />
                     <ScoreCell r={r} which={second} t={t} />
                     {quiz && <KnowledgeCell r={r} />}

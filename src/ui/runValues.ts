@@ -1,0 +1,27 @@
+/** Values of a run the table and the lesson read from its evaluations, and how they are written. Pure. */
+import type { RunRecord } from '../store/store';
+import { EVAL, type EvalName } from '../engine/train/evalNames';
+
+/** A run's last evaluation of `name`, if it has one. */
+export function lastEval(r: Pick<RunRecord, 'evals'>, name: EvalName): number | undefined {
+  for (let i = r.evals.length - 1; i >= 0; i--) if (r.evals[i].losses[name] !== undefined) return r.evals[i].losses[name];
+  return undefined;
+}
+
+/** A run's first evaluation of `name`, if it has one. */
+export function firstEval(r: Pick<RunRecord, 'evals'>, name: EvalName): number | undefined {
+  return r.evals.find((e) => e.losses[name] !== undefined)?.losses[name];
+}
+
+/** How much a run's loss on the pretraining corpus rose over it (forgetting), if it was measured at both ends. */
+export function corpusChange(r: Pick<RunRecord, 'evals'>): number | undefined {
+  const c0 = firstEval(r, EVAL.corpusVal);
+  const c1 = lastEval(r, EVAL.corpusVal);
+  return c0 !== undefined && c1 !== undefined ? c1 - c0 : undefined;
+}
+
+/** A loss's change, signed: +0.264. */
+export const signed = (x: number): string => `${x >= 0 ? '+' : ''}${x.toFixed(3)}`;
+
+/** A share as a whole percentage, or a dash for none. */
+export const pct = (x: number | null | undefined): string => (x === null || x === undefined ? '–' : `${Math.round(100 * x)}%`);
