@@ -168,7 +168,7 @@ describe('the lesson from a starter model', () => {
   );
 
   it(
-    "Stop while the fine-tune's answers are scored ends the run at once: no quiz, and the lesson offers the fine-tune again",
+    "Stop while the fine-tune's answers are scored ends the run at once: no quiz, and the lesson offers the fine-tune again; during the comparison, the step says which strategy runs and Stop drops the rest",
     () =>
       withPage(app, lessonQuery('en'), async ({ page, errors }) => {
         await page.waitForSelector('[data-testid=lesson-starter]:not([disabled])', { timeout: 120_000 });
@@ -195,6 +195,26 @@ describe('the lesson from a starter model', () => {
         await page.waitForSelector('[data-testid=lesson-mode][data-step="4"]');
         expect(await page.locator('[data-testid=quiz-view]').count()).toBe(0);
         expect(await page.textContent('[data-testid=lesson-mode]')).toContain('The quiz appears when a fine-tune');
+
+        // Step 5: while the strategies run, which one, how far and how many are left; Stop drops those not started.
+        await page.click('[data-testid=lesson-next]');
+        await page.waitForSelector('[data-testid=lesson-mode][data-step="5"]');
+        const ended = await runsEnded(page);
+        await page.click('[data-testid=lesson-compare]');
+        await page.waitForFunction(
+          () => /: step [1-9]\d* of \d+ · \d+ more after it/.test(document.querySelector('[data-testid=compare-progress]')?.textContent ?? ''),
+          null,
+          {
+            timeout: 120_000,
+          },
+        );
+        await page.click('[data-testid=lesson-compare-stop]');
+        await runEndedSince(page, ended, 60_000);
+        await page.waitForSelector('[data-testid=lesson-compare]:not([disabled])', { timeout: 30_000 });
+        expect(await page.locator('[data-testid=compare-progress]').count()).toBe(0);
+        // The step-3 fine-tune and the one strategy Stop ended: none started after it (the button would stay disabled).
+        expect(await page.locator('[data-testid=run-row]').count()).toBe(2);
+        expect(await page.locator('[data-testid=compare-takeaway]').count()).toBe(0); // nothing finished to compare
         expect(errors).toEqual([]);
       }),
     600_000,

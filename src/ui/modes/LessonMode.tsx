@@ -9,7 +9,7 @@ import { get, set, useStore } from '../../store/store';
 import { chat, queueComparison, scoringAnswers, startFromStarter, startRun, stopRun } from '../../app/controller';
 import { compareStrategies } from '../../app/compare';
 import type { Key } from '../../i18n/i18n';
-import { formatNumber, useRunsForDisplay, useT } from '../hooks';
+import { formatNumber, useRunsForDisplay, useT, useText } from '../hooks';
 import { LossChart } from '../charts/Charts';
 import { ModelDiagram } from '../diagram/ModelDiagram';
 import { QuizView } from '../panels/QuizView';
@@ -250,7 +250,34 @@ function CompareStep() {
       >
         {t('lessonMode.compare')}
       </button>
-      {!busy && <CompareTakeaway />}
+      {busy ? <CompareProgress /> : <CompareTakeaway />}
+    </>
+  );
+}
+
+/**
+ * While the strategies run (under a minute on two cores, one after another): which one, how far, how many are left,
+ * and Stop (which drops the ones not yet started).
+ */
+function CompareProgress() {
+  const t = useT();
+  const text = useText();
+  const run = useStore((s) => s.run);
+  const name = useStore((s) => s.runs.find((r) => r.runId === s.run.runId)?.name);
+  const scoring = useStore(scoringAnswers);
+  const running = (run.status === 'running' || run.status === 'paused') && run.phase === 'finetune' && name !== undefined;
+  return (
+    <>
+      {running && (
+        <p className="small" data-testid="compare-progress" aria-live="polite">
+          {t('lessonMode.compareProgress', { name: text(name), step: run.step, steps: run.steps })}
+          {scoring > 0 && <> · {t('runs.scoring', { n: formatNumber(scoring) })}</>}
+          {run.queue.length > 0 && <> · {t('lessonMode.compareLeft', { n: run.queue.length })}</>}
+        </p>
+      )}
+      <button type="button" data-testid="lesson-compare-stop" onClick={stopRun}>
+        {t('lessonMode.stop')}
+      </button>
     </>
   );
 }
