@@ -7,7 +7,7 @@ import { ModelPanel, archErrors } from '../../src/ui/panels/ModelPanel';
 import { ModelDiagram } from '../../src/ui/diagram/ModelDiagram';
 import { RunsTable } from '../../src/ui/panels/RunsTable';
 import { CompareTakeaway } from '../../src/ui/modes/LessonMode';
-import { EVAL } from '../../src/engine/train/evalNames';
+import { fineTuneRun } from './fineTuneRun';
 import { DataPanel } from '../../src/ui/panels/DataPanel';
 import { FinetunePanel } from '../../src/ui/panels/FinetunePanel';
 import { TrainSettingsFields } from '../../src/ui/panels/TrainSettings';
@@ -162,26 +162,7 @@ describe('RunsTable and DataPanel', () => {
 });
 
 describe("the lesson's comparison", () => {
-  const run = (name: string, corpusAfter: number, facts: number) =>
-    newRunRecord({
-      runId: name,
-      name,
-      phase: 'finetune',
-      steps: 60,
-      status: 'done',
-      evals: [0, corpusAfter].map((c, i) => ({ step: 60 * i, globalStep: 4000 + 60 * i, losses: { [EVAL.corpusVal]: i ? c : 0.2 } })),
-      score: {
-        model: {
-          format: 1,
-          words: 1,
-          sameLength: null,
-          prompts: 40,
-          examples: [],
-          knowledge: { knowledge: facts, person: 0, both: 0, chance: 0.125, answers: [] },
-        },
-        snapshot: null,
-      },
-    });
+  const run = (name: string, corpusAfter: number, facts: number) => fineTuneRun(name, [0.2, corpusAfter], facts);
   it('says in three sentences what the strategies showed, once there are three finished runs; in Chinese too', async () => {
     set({ runs: [run('full fine-tune', 0.464, 0.69), run('lora:r8 α16', 0.216, 0.24)] });
     render(<CompareTakeaway />);

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { initialState, newRunRecord } from '../../src/store/store';
+import { initialState, newRunRecord, type RunRecord } from '../../src/store/store';
 import { decodeState, defaultMode, encodeState } from '../../src/store/url';
 import { presentKeyAction } from '../../src/ui/modes/PresentMode';
 import { FINETUNE_STEP, lessonStepDone } from '../../src/ui/modes/view';
 import { compareSummary, outcomes } from '../../src/ui/modes/compareSummary';
-import { EVAL } from '../../src/engine/train/evalNames';
 import { shownRuns } from '../../src/ui/hooks';
+import { fineTuneRun } from './fineTuneRun';
 
 describe('the view in the URL', () => {
   it('opens the lesson on a bare address (or one naming only the language), the lab on an experiment link', () => {
@@ -75,36 +75,8 @@ describe('the lesson step whose work is done', () => {
 });
 
 describe("the comparison's takeaway", () => {
-  // A fine-tune's record: its corpus loss at its first and last evaluation, and the quiz's share of right facts.
-  const run = (name: string, corpus: [number, number], facts: number | null, extra: Partial<ReturnType<typeof newRunRecord>> = {}) =>
-    shownRuns(
-      [
-        newRunRecord({
-          runId: name,
-          name,
-          phase: 'finetune',
-          steps: 60,
-          status: 'done',
-          evals: [
-            { step: 0, globalStep: 4000, losses: { [EVAL.corpusVal]: corpus[0], [EVAL.pairsVal]: 1.3 } },
-            { step: 60, globalStep: 4060, losses: { [EVAL.corpusVal]: corpus[1], [EVAL.pairsVal]: 0.1 } },
-          ],
-          score: {
-            model: {
-              format: 1,
-              words: 1,
-              sameLength: null,
-              prompts: 40,
-              examples: [],
-              knowledge: facts === null ? null : { knowledge: facts, person: 0, both: 0, chance: 0.125, answers: [] },
-            },
-            snapshot: null,
-          },
-          ...extra,
-        }),
-      ],
-      'en',
-    )[0];
+  const run = (name: string, corpus: [number, number], facts: number | null, extra: Partial<RunRecord> = {}) =>
+    shownRuns([fineTuneRun(name, corpus, facts, extra)], 'en')[0];
 
   it('names the run that forgot least, the one with the most right facts, and the one that forgot most', () => {
     const runs = [run('full', [0.2, 0.464], 0.69), run('frozen', [0.2, 0.313], 0.39), run('lora', [0.2, 0.216], 0.24), run('long', [0.2, 2.767], 0.14)];
