@@ -153,5 +153,31 @@ describe('the runs table', () => {
     await act(() => new Promise((done) => setTimeout(done, 0)));
     expect(host.querySelector('input[aria-label]')).toBeNull();
     expect(host.querySelectorAll('[data-testid=run-name]')[2].textContent).toBe('LoRA, rank 8');
+    // The keyboard's focus is back on the name, not lost to the page.
+    expect(document.activeElement).toBe(host.querySelectorAll('[data-testid=run-name]')[2]);
+
+    // A blank name, left: the old one stays. Escape: the old one comes back.
+    const renameTo = async (text: string, end: () => void) => {
+      act(() => (host.querySelectorAll('[data-testid=run-name]')[2] as HTMLElement).click());
+      const field = host.querySelector('input[aria-label]') as HTMLInputElement;
+      act(() => {
+        Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value')!.set!.call(field, text);
+        field.dispatchEvent(new Event('input', { bubbles: true }));
+      });
+      act(() => end.call(field));
+      await act(() => new Promise((done) => setTimeout(done, 0)));
+      return store.getState().runs.find((r) => r.runId === 'c')!.name;
+    };
+    expect(
+      await renameTo('  ', function (this: HTMLInputElement) {
+        this.blur();
+      }),
+    ).toBe('LoRA, rank 8');
+    expect(
+      await renameTo('oops', function (this: HTMLInputElement) {
+        this.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape', bubbles: true }));
+      }),
+    ).toBe('LoRA, rank 8');
+    expect(host.querySelectorAll('[data-testid=run-name]')[2].textContent).toBe('LoRA, rank 8');
   });
 });

@@ -162,17 +162,19 @@ describe('RunsTable and DataPanel', () => {
 });
 
 describe("the lesson's comparison", () => {
-  const run = (name: string, corpusAfter: number, facts: number) => fineTuneRun(name, [0.2, corpusAfter], facts);
-  it('says in three sentences what the strategies showed, once there are three finished runs; in Chinese too', async () => {
-    set({ runs: [run('full fine-tune', 0.464, 0.69), run('lora:r8 α16', 0.216, 0.24)] });
+  const run = (name: string, corpusAfter: number, facts: number, compare = true) => fineTuneRun(name, [0.2, corpusAfter], facts, { compare });
+  it('says in three sentences what the strategies showed, once two have finished; in Chinese too', async () => {
+    // Step 3's fine-tune (on its own, not a strategy) and the comparison's first strategy.
+    set({ runs: [run('full fine-tune', 0.464, 0.99, false), run('lora:r8 α16', 0.216, 0.24)] });
     render(<CompareTakeaway />);
     await act(() => new Promise((done) => setTimeout(done, 0)));
     expect(host.querySelector('[data-testid=compare-takeaway]')).toBeNull();
-    act(() => set((s) => ({ runs: [...s.runs, run('full, long (5× steps, lr 0.002)', 2.767, 0.14)] })));
+    act(() => set((s) => ({ runs: [...s.runs, run('full fine-tune #2', 0.475, 0.72), run('full, long (5× steps, lr 0.002)', 2.767, 0.14)] })));
     await act(() => new Promise((done) => setTimeout(done, 0)));
     const text = (id: string) => host.querySelector(`[data-testid=${id}]`)?.textContent;
     expect(text('takeaway-least')).toBe(t('lessonMode.summaryLeast', { name: 'lora:r8 α16', delta: '+0.016', pct: '24%' }));
-    expect(text('takeaway-facts')).toBe(t('lessonMode.summaryFacts', { name: 'full fine-tune', pct: '69%' }));
+    // Not step 3's run (99 %): it is not one of the strategies compared.
+    expect(text('takeaway-facts')).toBe(t('lessonMode.summaryFacts', { name: 'full fine-tune #2', pct: '72%' }));
     expect(text('takeaway-most')).toBe(t('lessonMode.summaryMost', { name: 'full, long (5× steps, lr 0.002)', delta: '+2.567', pct: '14%' }));
     act(() => set({ lang: 'zh' }));
     expect(text('takeaway-least')).toBe('最少遗忘预训练文本：lora:r8 α16（语料损失 +0.016；答对事实 24%）。');

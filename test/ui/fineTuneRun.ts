@@ -1,4 +1,7 @@
-/** A finished fine-tune's record for the UI's tests: its corpus loss at its first and last evaluation, and its quiz. */
+/**
+ * A finished strategy of a comparison, as the UI's tests need it: its corpus loss at its first and last evaluation,
+ * and its quiz (`extra` changes the rest: `compare: false` for a fine-tune run on its own).
+ */
 import { newRunRecord, type RunRecord } from '../../src/store/store';
 import { EVAL } from '../../src/engine/train/evalNames';
 
@@ -9,6 +12,7 @@ export function fineTuneRun(name: string, corpus: [number, number], facts: numbe
     phase: 'finetune',
     steps: 60,
     status: 'done',
+    compare: true,
     evals: [
       { step: 0, globalStep: 4000, losses: { [EVAL.corpusVal]: corpus[0], [EVAL.pairsVal]: 1.3 } },
       { step: 60, globalStep: 4060, losses: { [EVAL.corpusVal]: corpus[1], [EVAL.pairsVal]: 0.1 } },

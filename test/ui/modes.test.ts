@@ -88,21 +88,33 @@ describe("the comparison's takeaway", () => {
     expect(s.mostForgetting.forgetting).toBeCloseTo(2.567, 6);
   });
 
-  it('waits for three finished fine-tunes the table shows, with the forgetting measured; the first of equals wins', () => {
-    const two = [run('a', [0.2, 0.3], 0.5), run('b', [0.2, 0.25], 0.5)];
-    expect(compareSummary(outcomes(two))).toBeNull();
-    // Not counted: a run still going, a hidden one, a pretraining run, one without the corpus measured.
+  it('waits for two finished strategies that are drawn, with the forgetting measured; the first of equals wins', () => {
+    const one = [run('a', [0.2, 0.3], 0.5)];
+    expect(compareSummary(outcomes(one))).toBeNull();
+    // Not counted: a strategy still going, a hidden one, one without the corpus measured.
     const others = [
       run('running', [0.2, 0.1], 0.9, { status: 'running' }),
       run('hidden', [0.2, 0.1], 0.9, { hidden: true }),
-      run('pretrain', [0.2, 0.1], 0.9, { phase: 'pretrain' }),
       run('unmeasured', [0.2, 0.1], 0.9, { evals: [] }),
     ];
-    expect(outcomes([...two, ...others]).map((o) => o.name)).toEqual(['a', 'b']);
-    const s = compareSummary(outcomes([...two, ...others, run('c', [0.2, 0.25], 0.4)]))!;
+    expect(outcomes([...one, ...others]).map((o) => o.name)).toEqual(['a']);
+    const s = compareSummary(outcomes([...one, ...others, run('b', [0.2, 0.25], 0.5), run('c', [0.2, 0.25], 0.4)]))!;
     expect(s.leastForgetting.name).toBe('b');
     expect(s.mostFacts!.name).toBe('a');
     expect(s.mostForgetting.name).toBe('a');
+  });
+
+  it("reads the latest comparison only: not the fine-tunes run on their own, not an earlier comparison's strategies", () => {
+    const alone = (name: string) => run(name, [0.2, 0.21], 0.99, { compare: false });
+    // Three fine-tunes pressed one after another in step 3 are not a comparison.
+    expect(compareSummary(outcomes([alone('s1'), alone('s2'), alone('s3')]))).toBeNull();
+    const earlier = [run('old a', [0.2, 0.21], 0.95), run('old b', [0.2, 5], 0.01)];
+    const latest = [run('new a', [0.2, 0.4], 0.6), run('new b', [0.2, 0.9], 0.3)];
+    const names = (runs: ReturnType<typeof run>[]) => outcomes(runs).map((o) => o.name);
+    expect(names([alone('s1'), ...earlier, alone('s2'), ...latest])).toEqual(['new a', 'new b']);
+    // A fine-tune run since: the comparison before it is still the latest.
+    expect(names([alone('s1'), ...earlier, alone('s2'), ...latest, alone('s3')])).toEqual(['new a', 'new b']);
+    expect(compareSummary(outcomes([...earlier, alone('s2'), ...latest]))!.leastForgetting.name).toBe('new a');
   });
 
   it('has no "most right facts" without a quiz', () => {

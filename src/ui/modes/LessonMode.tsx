@@ -237,7 +237,8 @@ function CompareStep() {
   const t = useT();
   const f = useStore((s) => s.finetune);
   const model = useStore((s) => s.model.info);
-  const busy = useStore((s) => s.run.status === 'running' || s.run.queue.length > 0);
+  // A paused run is still under way: its strategy's progress and Stop stay, and no second comparison starts.
+  const busy = useStore((s) => s.run.status === 'running' || s.run.status === 'paused' || s.run.queue.length > 0);
   if (!model) return <p className="warn">{t('lessonMode.needModel')}</p>;
   return (
     <>
@@ -275,8 +276,9 @@ function CompareProgress() {
           {run.queue.length > 0 && <> · {t('lessonMode.compareLeft', { n: run.queue.length })}</>}
         </p>
       )}
-      <button type="button" data-testid="lesson-compare-stop" onClick={stopRun}>
-        {t('lessonMode.stop')}
+      <button type="button" data-testid="lesson-compare-stop" disabled={run.pending === 'stop'} onClick={stopRun}>
+        {/* While a strategy's answers are scored, Stop ends it without them (as in step 3): say so. */}
+        {scoring > 0 ? t('lessonMode.stopScoring') : t('lessonMode.stop')}
       </button>
     </>
   );

@@ -21,20 +21,34 @@ export interface CompareSummary {
   mostFacts: Outcome | null;
 }
 
-type Shown = Pick<RunRecord, 'phase' | 'status' | 'hidden' | 'evals' | 'score'> & { name: string };
+type Shown = Pick<RunRecord, 'phase' | 'status' | 'hidden' | 'compare' | 'evals' | 'score'> & { name: string };
 
-/** The fine-tunes the table shows that ran to their end with the forgetting measured, in order. */
+/**
+ * The latest comparison's strategies (the last unbroken series of compared fine-tunes: a comparison runs its
+ * strategies one after another) that ran to their end with the forgetting measured and are drawn (not hidden), in
+ * order. Fine-tunes run on their own, before or between comparisons, are not part of it (two comparisons run back
+ * to back read as one: a run record keeps no comparison id).
+ */
 export function outcomes(runs: readonly Shown[]): Outcome[] {
+  const tunes = runs.filter((r) => r.phase === 'finetune');
+  let end = tunes.length;
+  while (end > 0 && !tunes[end - 1].compare) end--; // fine-tunes run on their own since the last comparison
+  let start = end;
+  while (start > 0 && tunes[start - 1].compare) start--;
+  return finished(tunes.slice(start, end));
+}
+
+function finished(runs: readonly Shown[]): Outcome[] {
   return runs.flatMap((r) => {
     const forgetting = corpusChange(r);
-    if (r.phase !== 'finetune' || r.status !== 'done' || r.hidden || forgetting === undefined) return [];
+    if (r.status !== 'done' || r.hidden || forgetting === undefined) return [];
     return [{ name: r.name, forgetting, facts: r.score?.model.knowledge?.knowledge ?? null }];
   });
 }
 
-/** Null until there is something to compare: three finished runs (the lesson's fine-tune and two strategies). */
+/** Null until there is something to compare: two strategies of the comparison finished. */
 export function compareSummary(list: readonly Outcome[]): CompareSummary | null {
-  if (list.length < 3) return null;
+  if (list.length < 2) return null;
   // The first of equals wins: the earlier run, as the table lists it.
   const best = (better: (a: Outcome, b: Outcome) => boolean, of: readonly Outcome[]) => of.reduce((m, o) => (better(o, m) ? o : m));
   const quizzed = list.filter((o) => o.facts !== null);

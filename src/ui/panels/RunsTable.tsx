@@ -1,6 +1,6 @@
 import { updateRun, useStore, type RunRecord } from '../../store/store';
 import { deleteRun, exportModel } from '../../app/controller';
-import { useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { CompareChart, compareColors } from '../charts/Charts';
 import { download, formatDuration, formatNumber, useRunsForDisplay, useT, type ShownRun } from '../hooks';
 import { EVAL } from '../../engine/train/evalNames';
@@ -37,31 +37,56 @@ function KnowledgeCell({ r }: { r: RunRecord }) {
 /**
  * A run's name as text that wraps, whole (a strategy's name is what a student compares by: "full, long (5× steps,
  * lr 0.002)" did not fit an input in the table's narrow first column), with the colour of its curves in the chart
- * beside it. A click edits it in place; Enter, Escape or leaving the field ends the edit. The field shows what is
- * typed at once (its own draft): the runs reach the table at most once a second while one trains.
+ * beside it. A click edits it in place: Enter or leaving the field keeps what was typed (a blank name keeps the old
+ * one), Escape puts the old one back; the keyboard's focus returns to the name. The field shows what is typed at
+ * once (its own draft): the runs reach the table at most once a second while one trains.
  */
 function RunName({ r, color }: { r: ShownRun; color: string | undefined }) {
   const t = useT();
-  const [draft, setDraft] = useState<string | null>(null);
+  // While editing: what is typed, and the name before (Escape and a blank name restore it).
+  const [edit, setEdit] = useState<{ draft: string; before: string } | null>(null);
+  const button = useRef<HTMLButtonElement>(null);
+  const refocus = useRef(false);
+  useEffect(() => {
+    if (edit || !refocus.current) return;
+    refocus.current = false;
+    button.current?.focus();
+  }, [edit]);
+  const end = (keep: boolean) => {
+    if (!edit) return;
+    if (!keep || !edit.draft.trim()) updateRun(r.runId, () => ({ name: edit.before }));
+    setEdit(null);
+  };
   return (
     <td>
       <div className="run-name">
         <span className="run-swatch" aria-hidden="true" style={color ? { background: color } : undefined} data-color={color ?? ''} />
-        {draft !== null ? (
+        {edit ? (
           <input
             autoFocus
             aria-label={t('runs.rename')}
-            value={draft}
+            value={edit.draft}
             onChange={(e) => {
               const name = e.target.value;
-              setDraft(name);
+              setEdit({ ...edit, draft: name });
               updateRun(r.runId, () => ({ name }));
             }}
-            onBlur={() => setDraft(null)}
-            onKeyDown={(e) => (e.key === 'Enter' || e.key === 'Escape') && setDraft(null)}
+            onBlur={() => end(true)}
+            onKeyDown={(e) => {
+              if (e.key !== 'Enter' && e.key !== 'Escape') return;
+              refocus.current = true;
+              end(e.key === 'Enter');
+            }}
           />
         ) : (
-          <button type="button" className="run-name-text" data-testid="run-name" title={t('runs.rename')} onClick={() => setDraft(r.name)}>
+          <button
+            ref={button}
+            type="button"
+            className="run-name-text"
+            data-testid="run-name"
+            title={t('runs.rename')}
+            onClick={() => setEdit({ draft: r.name, before: r.name })}
+          >
             {r.name}
           </button>
         )}
