@@ -6,7 +6,7 @@ import { initialState, newRunRecord, set, store } from '../../src/store/store';
 import { ModelPanel, archErrors } from '../../src/ui/panels/ModelPanel';
 import { ModelDiagram } from '../../src/ui/diagram/ModelDiagram';
 import { RunsTable } from '../../src/ui/panels/RunsTable';
-import { CompareTakeaway } from '../../src/ui/modes/LessonMode';
+import { CompareStep, CompareTakeaway } from '../../src/ui/modes/LessonMode';
 import { fineTuneRun } from './fineTuneRun';
 import { DataPanel } from '../../src/ui/panels/DataPanel';
 import { FinetunePanel } from '../../src/ui/panels/FinetunePanel';
@@ -178,6 +178,21 @@ describe("the lesson's comparison", () => {
     expect(text('takeaway-most')).toBe(t('lessonMode.summaryMost', { name: 'full, long (5× steps, lr 0.002)', delta: '+2.567', pct: '14%' }));
     act(() => set({ lang: 'zh' }));
     expect(text('takeaway-least')).toBe('最少遗忘预训练文本：lora:r8 α16（语料损失 +0.016；答对事实 24%）。');
+  });
+});
+
+describe("the lesson's comparison step", () => {
+  it('asks for the comparison with its blue button until it has said what it shows; then the button is a plain one', async () => {
+    const strategy = (name: string, corpusAfter: number) => fineTuneRun(name, [0.2, corpusAfter], 0.5);
+    set((s) => ({ model: { ...s.model, info }, runs: [fineTuneRun('full fine-tune', [0.2, 0.4], 0.7, { compare: false }), strategy('a', 0.3)] }));
+    render(<CompareStep />);
+    await act(() => new Promise((done) => setTimeout(done, 0)));
+    const button = () => host.querySelector('[data-testid=lesson-compare]')!;
+    expect(button().className).toBe('primary big');
+    act(() => set((s) => ({ runs: [...s.runs, strategy('b', 0.25)] })));
+    await act(() => new Promise((done) => setTimeout(done, 0)));
+    expect(host.querySelector('[data-testid=compare-takeaway]')).not.toBeNull();
+    expect(button().className).toBe('');
   });
 });
 

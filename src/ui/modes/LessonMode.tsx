@@ -233,18 +233,21 @@ function QuizStep({ world }: { world: boolean }) {
   return scored ? null : <p className="muted">{t('lessonMode.needQuiz')}</p>;
 }
 
-function CompareStep() {
+export function CompareStep() {
   const t = useT();
   const f = useStore((s) => s.finetune);
   const model = useStore((s) => s.model.info);
   // A paused run is still under way: its strategy's progress and Stop stay, and no second comparison starts.
   const busy = useStore((s) => s.run.status === 'running' || s.run.status === 'paused' || s.run.queue.length > 0);
+  // Once the comparison has said what it shows, that is what to read: its button is a plain one (as step 3's after
+  // its fine-tune), not the blue one asking for the same minute of runs again.
+  const compared = useCompareSummary() !== null;
   if (!model) return <p className="warn">{t('lessonMode.needModel')}</p>;
   return (
     <>
       <button
         type="button"
-        className="primary big"
+        className={compared && !busy ? undefined : 'primary big'}
         data-testid="lesson-compare"
         disabled={busy || !model.hasSnapshot}
         onClick={() => queueComparison(compareStrategies(f, model.config.nLayer))}
@@ -285,10 +288,15 @@ function CompareProgress() {
 }
 
 /** Once the strategies have run: the comparison's outcome in three sentences (the table beside it has the figures). */
+/** What the latest comparison shows, or null before two of its strategies have finished. */
+function useCompareSummary() {
+  const runs = useRunsForDisplay();
+  return useMemo(() => compareSummary(outcomes(runs)), [runs]);
+}
+
 export function CompareTakeaway() {
   const t = useT();
-  const runs = useRunsForDisplay();
-  const summary = useMemo(() => compareSummary(outcomes(runs)), [runs]);
+  const summary = useCompareSummary();
   if (!summary) return null;
   const { leastForgetting: least, mostForgetting: most, mostFacts: facts } = summary;
   return (
