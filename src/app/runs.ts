@@ -2,7 +2,18 @@
  * Training runs: what the page asks the worker to do (a RunRequest, built by a pure function from the
  * state), starting, pausing, stepping, stopping, and the queue of compared strategies.
  */
-import { freezePlanOf, loraOf, get, newRunRecord, set, updateRun, type AppState, type FinetuneSettings, type Strategy } from '../store/store';
+import {
+  freezePlanOf,
+  loraOf,
+  get,
+  newRunRecord,
+  set,
+  updateRun,
+  type AppState,
+  type FinetuneSettings,
+  type QueuedStrategy,
+  type Strategy,
+} from '../store/store';
 import { errorText, msg, render, type Text } from '../i18n/i18n';
 import type { Phase, Request, RunRequest } from '../worker/protocol';
 import { loraName, uniqueName } from './compare';
@@ -79,7 +90,7 @@ export function runName(st: AppState, r: RunRequest, given?: Text): Text {
 }
 
 /** Start a run (pretraining or one fine-tuning strategy; a compared strategy's settings come as a patch). */
-export function startRun(phase: Phase, opts: { fromSnapshot?: boolean; compare?: boolean; strategy?: Strategy } = {}): void {
+export function startRun(phase: Phase, opts: { fromSnapshot?: boolean; compare?: boolean; strategy?: Strategy; comparison?: string } = {}): void {
   const st = get();
   if (!st.model.info) return notifyKey('error', 'model.none');
   if (st.run.status === 'running') return notifyKey('error', 'run.busy');
@@ -96,6 +107,7 @@ export function startRun(phase: Phase, opts: { fromSnapshot?: boolean; compare?:
     freeze: r.freeze,
     discriminative: r.discriminative,
     compare: Boolean(opts.compare) || fromSnapshot,
+    comparison: opts.comparison,
     trainedOn: currentData(st, phase) ?? undefined,
   });
   // pending: null — a Pause pressed before a crash (no runEnded came) must not disable the next run's Pause.
@@ -117,9 +129,11 @@ function sendTrain(runId: string, request: Extract<Request, { type: 'train' }>):
   }
 }
 
-/** Queue several fine-tuning strategies, each from the pretrained snapshot with the same seed. */
+/** Queue several fine-tuning strategies, each from the pretrained snapshot with the same seed: one comparison. */
 export function queueComparison(strategies: Strategy[]): void {
-  set((s) => ({ run: { ...s.run, queue: strategies } }));
+  // Unique without a counter: a second press in the same millisecond would find one more run (this one's first).
+  const comparison = `cmp-${Date.now().toString(36)}-${get().runs.length}`;
+  set((s) => ({ run: { ...s.run, queue: strategies.map((x): QueuedStrategy => ({ ...x, comparison })) } }));
   startNextQueued();
 }
 
@@ -129,7 +143,7 @@ export function startNextQueued(): void {
   set((s) => ({ run: { ...s.run, queue: rest } }));
   if (!next) return;
   // From the snapshot: a starter (or any model not yet fine-tuned) becomes the snapshot as the first run starts.
-  startRun('finetune', { fromSnapshot: true, compare: true, strategy: next });
+  startRun('finetune', { fromSnapshot: true, compare: true, strategy: next, comparison: next.comparison });
 }
 
 /** How many answers the current run is scoring (0 unless a fine-tune is past its steps: nothing left to pause at). */

@@ -64,6 +64,12 @@ export interface Strategy {
   patch: Partial<FinetuneSettings>;
 }
 
+/** A strategy waiting in a comparison's queue, with the comparison it belongs to. */
+export interface QueuedStrategy extends Strategy {
+  /** The comparison's id: the same for every strategy queued by one press of Compare. */
+  comparison: string;
+}
+
 export interface ChartPoint {
   globalStep: number;
   step: number;
@@ -117,6 +123,11 @@ export interface RunRecord {
   hidden: boolean;
   /** Part of a strategy comparison (started from the pretrained snapshot). */
   compare: boolean;
+  /**
+   * Which comparison it is a strategy of (QueuedStrategy.comparison), so that two comparisons run back to back
+   * stay two. Absent for a fine-tune started on its own, and in autosaves from before it was kept.
+   */
+  comparison?: string;
   startedAt: number;
   /** Held-out prompts being answered after the run (0 when not scoring). */
   scoring?: number;
@@ -169,7 +180,7 @@ export interface AppState {
     tokensPerSec: number;
     msPerStep: number;
     /** Compared strategies still to run, in order. */
-    queue: Strategy[];
+    queue: QueuedStrategy[];
     /** Pause or Stop pressed, taking effect at the end of the current step. */
     pending?: 'pause' | 'stop' | null;
   };

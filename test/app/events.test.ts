@@ -68,7 +68,7 @@ describe('applyEvent', () => {
 
   it('a finished run asks for an autosave and the next queued strategy', () => {
     const s0 = withRuns(record('a', 'finetune'));
-    const queued = { ...s0, run: { ...s0.run, queue: [{ name: 'full', patch: { preset: 'none' as const } }] } };
+    const queued = { ...s0, run: { ...s0.run, queue: [{ name: 'full', patch: { preset: 'none' as const }, comparison: 'c1' }] } };
     const { state, effects } = applyEvent(queued, { type: 'runEnded', runId: 'a', status: 'done', stepsDone: 10, wallMs: 500, msPerStep: 50 });
     expect(effects).toEqual([{ kind: 'save' }, { kind: 'startNextQueued' }]);
     expect(state.run.status).toBe('idle');
@@ -80,7 +80,7 @@ describe('applyEvent', () => {
     const done = { type: 'runEnded', runId: 'p', status: 'done', stepsDone: 10, wallMs: 500, msPerStep: 50 } as const;
     expect(applyEvent(withRuns(record('p', 'pretrain')), done).effects).toEqual([{ kind: 'save' }, { kind: 'startNextQueued' }, { kind: 'prescore' }]);
     const s0 = withRuns(record('p', 'pretrain'));
-    const queued = { ...s0, run: { ...s0.run, queue: [{ name: 'full', patch: {} }] } };
+    const queued = { ...s0, run: { ...s0.run, queue: [{ name: 'full', patch: {}, comparison: 'c1' }] } };
     expect(applyEvent(queued, done).effects).toEqual([{ kind: 'save' }, { kind: 'startNextQueued' }]);
     // Stopped or paused: no (the model may still train).
     expect(applyEvent(withRuns(record('p', 'pretrain')), { ...done, status: 'stopped' }).effects).toEqual([{ kind: 'save' }]);
@@ -101,7 +101,7 @@ describe('applyEvent', () => {
 
   it('a failed run clears the queue and says why in the page language (an engine error code)', () => {
     const s0 = withRuns(record('a', 'finetune'));
-    const queued = { ...s0, run: { ...s0.run, queue: [{ name: 'full', patch: {} }] } };
+    const queued = { ...s0, run: { ...s0.run, queue: [{ name: 'full', patch: {}, comparison: 'c1' }] } };
     const error = {
       name: 'NonFiniteError',
       message: 'training stopped at step 3: the loss became NaN. …',

@@ -117,6 +117,17 @@ describe("the comparison's takeaway", () => {
     expect(compareSummary(outcomes([...earlier, alone('s2'), ...latest]))!.leastForgetting.name).toBe('new a');
   });
 
+  it('keeps two comparisons run back to back apart by their ids; runs saved before the id read as one where unbroken', () => {
+    const of = (comparison: string, names: string[]) => names.map((n, i) => run(n, [0.2, 0.3 + i / 10], 0.5, { comparison }));
+    const names = (runs: ReturnType<typeof run>[]) => outcomes(runs).map((o) => o.name);
+    expect(names([...of('c1', ['old a', 'old b', 'old c']), ...of('c2', ['new a', 'new b'])])).toEqual(['new a', 'new b']);
+    // Only one of the latest comparison's strategies has finished: nothing to say yet (not the earlier one's runs).
+    const going = run('new b', [0.2, 0.3], 0.5, { comparison: 'c2', status: 'running' });
+    expect(compareSummary(outcomes([...of('c1', ['old a', 'old b']), ...of('c2', ['new a']), going]))).toBeNull();
+    // An older autosave: no ids, one unbroken series.
+    expect(names([run('a', [0.2, 0.3], 0.5), run('b', [0.2, 0.4], 0.5)])).toEqual(['a', 'b']);
+  });
+
   it('has no "most right facts" without a quiz', () => {
     const s = compareSummary(outcomes([run('a', [0.2, 0.3], null), run('b', [0.2, 0.25], null), run('c', [0.2, 0.4], null)]))!;
     expect(s.mostFacts).toBeNull();
