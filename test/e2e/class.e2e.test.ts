@@ -254,18 +254,21 @@ describe('the lesson view', () => {
 
 describe('the presentation view', () => {
   it(
-    'at 1280×720: large type, the chart, diagram and answers; Space pauses and resumes, → steps once, F fine-tunes; the screen stays awake while training',
+    'at 1280×720: the starter one button away, then large type, the chart, diagram and answers; Space pauses and resumes, → steps once, F fine-tunes; the screen stays awake while training',
     () =>
       withPage(app, '?lang=en&backend=wasm&mode=lab', async ({ page, errors }) => {
         await page.setViewportSize({ width: 1280, height: 720 });
         await ready(page);
         await countWakeLocks(page);
-        await page.click('[data-testid=starter-en]');
-        await page.waitForSelector('[data-testid=notice]:has-text("pretrained starter")', { timeout: 60_000 });
-        await page.waitForSelector('[data-testid=pairs-info]', { state: 'attached', timeout: 60_000 });
         await page.selectOption('[data-testid=mode-select]', 'present');
         await page.waitForSelector('[data-testid=present-mode]');
         expect(new URL(page.url()).searchParams.get('present')).toBe('1');
+        // Opened with no model: the lesson's starter is one button away, where the diagram will be.
+        expect(await page.locator('[data-testid=diagram]').count()).toBe(0);
+        await page.click('[data-testid=present-starter]');
+        await page.waitForSelector('[data-testid=diagram]', { timeout: 60_000 });
+        await page.waitForSelector('[data-testid=present-progress]:has-text("press F")');
+        expect(await page.locator('[data-testid=present-starter]').count()).toBe(0);
         const status = () => page.getAttribute('[data-testid=present-progress]', 'data-status');
         const step = async () => Number(await page.getAttribute('[data-testid=present-progress]', 'data-step'));
 

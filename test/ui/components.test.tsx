@@ -7,6 +7,7 @@ import { ModelPanel, archErrors } from '../../src/ui/panels/ModelPanel';
 import { ModelDiagram } from '../../src/ui/diagram/ModelDiagram';
 import { RunsTable } from '../../src/ui/panels/RunsTable';
 import { CompareStep, CompareTakeaway } from '../../src/ui/modes/LessonMode';
+import { PresentMode } from '../../src/ui/modes/PresentMode';
 import { fineTuneRun } from './fineTuneRun';
 import { DataPanel } from '../../src/ui/panels/DataPanel';
 import { FinetunePanel } from '../../src/ui/panels/FinetunePanel';
@@ -193,6 +194,39 @@ describe("the lesson's comparison step", () => {
     await act(() => new Promise((done) => setTimeout(done, 0)));
     expect(host.querySelector('[data-testid=compare-takeaway]')).not.toBeNull();
     expect(button().className).toBe('');
+  });
+});
+
+describe('the presentation', () => {
+  // jsdom has no ResizeObserver; the loss chart waits for a width that never comes (nothing here is about it).
+  beforeEach(() => {
+    globalThis.ResizeObserver ??= class {
+      observe() {}
+      unobserve() {}
+      disconnect() {}
+    } as unknown as typeof ResizeObserver;
+  });
+  const progress = () => host.querySelector('[data-testid=present-progress]')!.textContent;
+  it('opened with no model, offers the lesson starter where the diagram will be', () => {
+    set({ starters: [{ id: 'world-en', language: 'en', title: { en: 'Small-world starter', zh: '小世界' }, pairs: 'world' }] as never });
+    render(<PresentMode />);
+    expect(host.querySelector('[data-testid=present-starter]')?.textContent).toBe('Load the starter');
+    expect(host.querySelector('[data-testid=diagram]')).toBeNull();
+    expect(progress()).toBe('No run yet: load a starter and press F to fine-tune it.');
+  });
+  it('says a run that took all its steps is done, with the quiz before → after beside it; a stopped one, stopped', () => {
+    const run = fineTuneRun('full', [0.2, 0.5], 0.69);
+    const scored = { ...run, score: { ...run.score!, snapshot: { ...run.score!.model, knowledge: { ...run.score!.model.knowledge!, knowledge: 0.03 } } } };
+    set((s) => ({
+      model: { ...s.model, info },
+      runs: [scored],
+      run: { ...s.run, runId: 'full', phase: 'finetune', status: 'idle', step: 60, steps: 60 },
+    }));
+    render(<PresentMode />);
+    expect(progress()).toBe('Fine-tuning: step 60 of 60 · doneQuiz: right facts 3% → 69%');
+    expect(host.querySelector('[data-testid=present-starter]')).toBeNull();
+    act(() => set((s) => ({ runs: [{ ...s.runs[0], status: 'stopped', score: undefined }] })));
+    expect(progress()).toBe('Fine-tuning: step 60 of 60 · stopped');
   });
 });
 

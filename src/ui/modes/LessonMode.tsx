@@ -5,8 +5,8 @@
  * setting folded under "All settings", a click away.
  */
 import { useMemo, useState } from 'react';
-import { get, set, useStore } from '../../store/store';
-import { chat, queueComparison, scoringAnswers, startFromStarter, startRun, stopRun } from '../../app/controller';
+import { useStore } from '../../store/store';
+import { chat, queueComparison, scoringAnswers, startRun, stopRun } from '../../app/controller';
 import { compareStrategies } from '../../app/compare';
 import type { Key } from '../../i18n/i18n';
 import { formatNumber, useRunsForDisplay, useT, useText } from '../hooks';
@@ -15,22 +15,12 @@ import { ModelDiagram } from '../diagram/ModelDiagram';
 import { QuizView } from '../panels/QuizView';
 import { RunsTable } from '../panels/RunsTable';
 import { LESSON_STEPS, lessonStepDone, setLessonStep } from './view';
+import { loadStarterHere, useLessonStarter } from './lessonStarter';
 import { compareSummary, outcomes } from './compareSummary';
 import { pct, signed } from '../runValues';
 
 /** Quiz rows per page in the lesson: few enough that the quiz and the loss chart share one 1366×768 screen. */
 export const LESSON_QUIZ_PAGE = 6;
-
-/** The starter the lesson uses: the small world's in the page's language if bundled, else the language's own, else any. */
-function useLessonStarter() {
-  const lang = useStore((s) => s.lang);
-  const starters = useStore((s) => s.starters);
-  const manifest = useStore((s) => s.manifest);
-  const hasQuiz = (pairs: string) => Boolean(manifest?.datasets.find((d) => d.id === pairs)?.quiz);
-  const mine = starters.filter((s) => s.language === lang);
-  const starter = mine.find((s) => hasQuiz(s.pairs)) ?? mine[0] ?? starters[0] ?? null;
-  return { starter, world: starter ? hasQuiz(starter.pairs) : false };
-}
 
 export function LessonMode({ settings }: { settings: React.ReactNode }) {
   const t = useT();
@@ -145,13 +135,9 @@ function StarterStep({ id, title }: { id: string | null; title: string }) {
         disabled={running || loading}
         onClick={async () => {
           setLoading(true);
-          await startFromStarter(id);
+          const loaded = await loadStarterHere(id);
           setLoading(false);
-          // Loaded: the lab's notice ("fine-tune it in step 4") would point elsewhere; the lesson moves on instead.
-          if (get().model.info) {
-            if (get().notice?.kind === 'info') set({ notice: null });
-            setLessonStep(1);
-          }
+          if (loaded) setLessonStep(1); // the lesson moves on by itself
         }}
       >
         {t('lessonMode.load')}

@@ -2,9 +2,10 @@
  * The presentation view (`?present=1`): for a projector at 1280×720 — large type, only the loss chart, the
  * model diagram, the answers (the quiz for the small world, the runs' before → after otherwise) and the run's
  * progress. Keys drive the run: Space pauses or resumes, → takes one step of a paused run, F starts
- * fine-tuning with the current settings.
+ * fine-tuning with the current settings. Opened with no model (a link to `?present=1`), it offers the lesson's
+ * starter where the diagram will be, so a class can begin without leaving it.
  */
-import { useEffect } from 'react';
+import { useEffect, useState } from 'react';
 import { get, useStore } from '../../store/store';
 import { pauseRun, resumeRun, startRun, stepOnce } from '../../app/controller';
 import { useT } from '../hooks';
@@ -14,6 +15,9 @@ import { QuizView } from '../panels/QuizView';
 import { RunsTable } from '../panels/RunsTable';
 import { BackendBadge } from '../BackendBadge';
 import { setMode } from './view';
+import { loadStarterHere, useLessonStarter } from './lessonStarter';
+import { LESSON_QUIZ_PAGE } from './LessonMode';
+import { pct } from '../runValues';
 
 /** What a key does in the presentation, from the state: pure, so it is unit-tested. */
 export function presentKeyAction(
@@ -33,6 +37,9 @@ export function PresentMode() {
   const t = useT();
   const run = useStore((s) => s.run);
   const world = useStore((s) => Boolean(s.manifest?.datasets.find((d) => d.id === s.pairs.source)?.quiz));
+  const hasModel = useStore((s) => Boolean(s.model.info));
+  // What F needs (presentKeyAction's canFinetune): until the pairs are ready too, the line still says to wait.
+  const ready = useStore((s) => Boolean(s.model.info && s.pairs.info));
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       if (e.ctrlKey || e.metaKey || e.altKey || typing(e.target)) return;
@@ -48,7 +55,21 @@ export function PresentMode() {
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
   }, []);
-  const status = run.status === 'running' ? t('present.running') : run.status === 'paused' ? t('present.paused') : t('present.idleStatus');
+  // The run's own record says how it ended: all its steps ("done"), or stopped, or an error.
+  const ended = useStore((s) => s.runs.find((r) => r.runId === s.run.runId)?.status);
+  // The quiz's outcome, where the eye is (the quiz itself is below the fold of a 1280×720 projector).
+  const factsAfter = useStore((s) => s.runs.find((r) => r.runId === s.run.runId)?.score?.model.knowledge?.knowledge);
+  const factsBefore = useStore((s) => s.runs.find((r) => r.runId === s.run.runId)?.score?.snapshot?.knowledge?.knowledge);
+  const status =
+    run.status === 'running'
+      ? t('present.running')
+      : run.status === 'paused'
+        ? t('present.paused')
+        : ended === 'done'
+          ? t('present.done')
+          : ended === 'error'
+            ? t('present.error')
+            : t('present.idleStatus');
   return (
     <div className="present" data-testid="present-mode">
       <header className="present-bar">
@@ -56,7 +77,12 @@ export function PresentMode() {
         <p className="present-progress" data-testid="present-progress" data-status={run.status} data-step={run.step} aria-live="polite">
           {run.phase
             ? t('present.progress', { phase: t(run.phase === 'pretrain' ? 'present.pretrain' : 'present.finetune'), step: run.step, steps: run.steps, status })
-            : t('present.idle')}
+            : t(ready ? 'present.ready' : 'present.idle')}
+          {factsAfter !== undefined && (
+            <span className="present-facts" data-testid="present-facts">
+              {t('present.facts', { before: pct(factsBefore), after: pct(factsAfter) })}
+            </span>
+          )}
         </p>
         <BackendBadge />
         <button type="button" data-testid="present-exit" onClick={() => setMode('lesson')}>
@@ -67,12 +93,45 @@ export function PresentMode() {
         <div className="present-chart">
           <LossChart />
         </div>
-        <div className="present-diagram">
-          <ModelDiagram />
-        </div>
-        <div className="present-answers">{world ? <QuizView /> : <RunsTable />}</div>
+        <div className="present-diagram">{hasModel ? <ModelDiagram /> : <PresentStarter />}</div>
+        <div className="present-answers">{world ? <QuizView pageSize={LESSON_QUIZ_PAGE} /> : <RunsTable />}</div>
         <p className="present-keys muted">{t('present.keys')}</p>
       </main>
     </div>
+  );
+}
+
+/** No model yet: the lesson's starter, one button away (then F fine-tunes it). */
+function PresentStarter() {
+  const t = useT();
+  const lang = useStore((s) => s.lang);
+  const running = useStore((s) => s.run.status === 'running');
+  const { starter } = useLessonStarter();
+  const [loading, setLoading] = useState(false);
+  return (
+    <section className="panel present-starter" aria-labelledby="present-starter-title">
+      <h2 id="present-starter-title">{t('present.startTitle')}</h2>
+      {starter ? (
+        <>
+          <p className="muted small">{starter.title[lang]}</p>
+          <button
+            type="button"
+            className="primary big"
+            data-testid="present-starter"
+            disabled={running || loading}
+            aria-busy={loading}
+            onClick={async () => {
+              setLoading(true);
+              await loadStarterHere(starter.id);
+              setLoading(false);
+            }}
+          >
+            {loading ? t('present.loading') : t('lessonMode.load')}
+          </button>
+        </>
+      ) : (
+        <p className="muted">{t('lessonMode.noStarter')}</p>
+      )}
+    </section>
   );
 }
