@@ -1,4 +1,4 @@
-/** Values of a run the table and the lesson read from its evaluations, and how they are written. Pure. */
+/** Values of a run the table and the lesson read from its evaluations and records, and how they are written. Pure. */
 import type { RunRecord } from '../store/store';
 import { EVAL, type EvalName } from '../engine/train/evalNames';
 
@@ -25,3 +25,20 @@ export const signed = (x: number): string => `${x >= 0 ? '+' : ''}${x.toFixed(3)
 
 /** A share as a whole percentage, or a dash for none. */
 export const pct = (x: number | null | undefined): string => (x === null || x === undefined ? '–' : `${Math.round(100 * x)}%`);
+
+/**
+ * The latest comparison's strategies, whatever their state, in order: the last unbroken series of compared
+ * fine-tunes (a comparison runs its strategies one after another) with the latest one's comparison id. Fine-tunes
+ * run on their own, before or between comparisons, and an earlier comparison's strategies, also one run just
+ * before, are not part of it. Runs from autosaves older than the id (none has one) read as one comparison where
+ * they are unbroken. Empty before any comparison.
+ */
+export function latestComparison<R extends Pick<RunRecord, 'phase' | 'compare' | 'comparison'>>(runs: readonly R[]): R[] {
+  const tunes = runs.filter((r) => r.phase === 'finetune');
+  let end = tunes.length;
+  while (end > 0 && !tunes[end - 1].compare) end--; // fine-tunes run on their own since the last comparison
+  const id = tunes[end - 1]?.comparison;
+  let start = end;
+  while (start > 0 && tunes[start - 1].compare && tunes[start - 1].comparison === id) start--;
+  return tunes.slice(start, end);
+}

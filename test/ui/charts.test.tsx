@@ -1,6 +1,6 @@
 // @vitest-environment jsdom
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { act } from 'react';
+import { act, type ReactElement } from 'react';
 import { createRoot, type Root } from 'react-dom/client';
 import { initialState, newRunRecord, store, type RunRecord } from '../../src/store/store';
 import { LossChart } from '../../src/ui/charts/Charts';
@@ -179,5 +179,45 @@ describe('the runs table', () => {
       }),
     ).toBe('LoRA, rank 8');
     expect(host.querySelectorAll('[data-testid=run-name]')[2].textContent).toBe('LoRA, rank 8');
+  });
+
+  it("in the lesson's last step, shows the latest comparison's strategies only (running ones too), and says so", () => {
+    const evals = [0, 60].map((step) => ({ step, globalStep: 4000 + step, losses: { [EVAL.pairsVal]: 1 - step / 100, [EVAL.corpusVal]: 0.2 } }));
+    const run = (runId: string, extra: Partial<RunRecord> = {}) =>
+      newRunRecord({ runId, name: runId, phase: 'finetune', steps: 60, status: 'done', evals, compare: true, ...extra });
+    const draw = (el: ReactElement) => {
+      host = document.createElement('div');
+      document.body.appendChild(host);
+      act(() => {
+        root = createRoot(host);
+        root.render(el);
+      });
+      return [...host.querySelectorAll('[data-testid=run-name]')].map((n) => n.textContent);
+    };
+    // The lesson's own fine-tune (step 3), before any comparison: it is shown, nothing is said.
+    store.setState({ runs: [run('step 3', { compare: false })] });
+    expect(draw(<RunsTable latest />)).toEqual(['step 3']);
+    expect(host.querySelector('[data-testid=runs-latest]')).toBeNull();
+    act(() => root?.unmount());
+    host.remove();
+
+    store.setState({
+      runs: [
+        run('step 3', { compare: false }),
+        run('first a', { comparison: 'c1' }),
+        run('first b', { comparison: 'c1' }),
+        run('second a', { comparison: 'c2' }),
+        run('second b', { comparison: 'c2', status: 'running' }),
+      ],
+    });
+    expect(draw(<RunsTable latest />)).toEqual(['second a', 'second b']);
+    expect(host.querySelector('[data-testid=runs-latest]')!.textContent).toBe(translate('en', 'runs.latestOnly', { shown: 2, total: 5 }));
+    expect(host.querySelector('[data-testid=compare-chart]')!.getAttribute('data-curves')).toBe('2');
+    expect([...host.querySelectorAll('.run-swatch')].map((e) => e.getAttribute('data-color'))).toEqual(['#2563eb', '#dc2626']);
+    act(() => root?.unmount());
+    host.remove();
+    // The lab: every run.
+    expect(draw(<RunsTable />)).toEqual(['step 3', 'first a', 'first b', 'second a', 'second b']);
+    expect(host.querySelector('[data-testid=runs-latest]')).toBeNull();
   });
 });

@@ -87,7 +87,7 @@ export function LessonMode({ settings }: { settings: React.ReactNode }) {
           {(step === 2 || step === 4) && <LossChart />}
           {step === 2 && <ModelDiagram />}
           {step === 3 && (world ? <QuizView pageSize={LESSON_QUIZ_PAGE} /> : <RunsTable />)}
-          {step === 4 && <RunsTable />}
+          {step === 4 && <RunsTable latest />}
         </div>
       </div>
       <details className="panel all-settings" data-testid="all-settings">

@@ -4,7 +4,7 @@
  * as the table shows them.
  */
 import type { RunRecord } from '../../store/store';
-import { corpusChange } from '../runValues';
+import { corpusChange, latestComparison } from '../runValues';
 
 export interface Outcome {
   name: string;
@@ -23,21 +23,9 @@ export interface CompareSummary {
 
 type Shown = Pick<RunRecord, 'phase' | 'status' | 'hidden' | 'compare' | 'comparison' | 'evals' | 'score'> & { name: string };
 
-/**
- * The latest comparison's strategies that ran to their end with the forgetting measured and are drawn (not
- * hidden), in order: the last unbroken series of compared fine-tunes (a comparison runs its strategies one after
- * another) with the latest one's comparison id. Fine-tunes run on their own, before or between comparisons, and an
- * earlier comparison's strategies, also one run just before, are not part of it. Runs from autosaves older than
- * the id (none has one) read as one comparison where they are unbroken.
- */
+/** The latest comparison's strategies that ran to their end with the forgetting measured and are drawn (not hidden). */
 export function outcomes(runs: readonly Shown[]): Outcome[] {
-  const tunes = runs.filter((r) => r.phase === 'finetune');
-  let end = tunes.length;
-  while (end > 0 && !tunes[end - 1].compare) end--; // fine-tunes run on their own since the last comparison
-  const id = tunes[end - 1]?.comparison;
-  let start = end;
-  while (start > 0 && tunes[start - 1].compare && tunes[start - 1].comparison === id) start--;
-  return finished(tunes.slice(start, end));
+  return finished(latestComparison(runs));
 }
 
 function finished(runs: readonly Shown[]): Outcome[] {

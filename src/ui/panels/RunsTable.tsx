@@ -4,7 +4,7 @@ import { useEffect, useRef, useState } from 'react';
 import { CompareChart, compareColors } from '../charts/Charts';
 import { download, formatDuration, formatNumber, useRunsForDisplay, useT, type ShownRun } from '../hooks';
 import { EVAL } from '../../engine/train/evalNames';
-import { corpusChange, lastEval, pct, signed } from '../runValues';
+import { corpusChange, lastEval, latestComparison, pct, signed } from '../runValues';
 
 /** "before → after" of one score, or what is happening instead. */
 function ScoreCell({ r, which, t }: { r: RunRecord; which: 'format' | 'words' | 'sameLength'; t: ReturnType<typeof useT> }) {
@@ -95,11 +95,18 @@ function RunName({ r, color }: { r: ShownRun; color: string | undefined }) {
   );
 }
 
-/** Fine-tuning runs side by side: curves, and a table of what each strategy cost and bought. */
-export function RunsTable() {
+/**
+ * Fine-tuning runs side by side: curves, and a table of what each strategy cost and bought. `latest` (the lesson's
+ * last step): once a comparison has started, only its strategies — a second comparison's curves drawn over the
+ * first's (the same strategies, the same seed) made thirteen curves in eight colours; the lab shows every run.
+ */
+export function RunsTable({ latest = false }: { latest?: boolean }) {
   const t = useT();
-  const all = useRunsForDisplay();
-  const runs = all.filter((r) => r.phase === 'finetune');
+  const every = useRunsForDisplay();
+  const tunes = every.filter((r) => r.phase === 'finetune');
+  const compared = latest ? latestComparison(every) : [];
+  const all = compared.length ? compared : every;
+  const runs = compared.length ? compared : tunes;
   const colors = compareColors(all);
   // The trainable share: a LoRA run trains a few per cent of the model, a full fine-tune all of it.
   const modelParams = useStore((s) => s.model.info?.params ?? 0);
@@ -113,6 +120,11 @@ export function RunsTable() {
     <section className="panel" aria-labelledby="runs-title">
       <h2 id="runs-title">{t('runs.title')}</h2>
       {!runs.length && <p className="muted">{t('runs.empty')}</p>}
+      {runs.length < tunes.length && (
+        <p className="muted small" data-testid="runs-latest">
+          {t('runs.latestOnly', { shown: runs.length, total: tunes.length })}
+        </p>
+      )}
       <CompareChart runs={all} />
       {runs.length > 0 && (
         // Eleven columns do not fit a phone: the table scrolls sideways inside its panel, not the whole page.
