@@ -124,15 +124,15 @@ function sendTrain(runId: string, request: Extract<Request, { type: 'train' }>):
     worker().send(request);
   } catch (e) {
     updateRun(runId, () => ({ status: 'error' }));
-    set((s) => ({ run: { ...s.run, status: 'error', error: errorText(e) } }));
+    // As a run that ends in an error: the comparison's other strategies are dropped, not left for the next run's end.
+    set((s) => ({ run: { ...s.run, status: 'error', error: errorText(e), queue: [] } }));
     notify('error', errorText(e));
   }
 }
 
 /** Queue several fine-tuning strategies, each from the pretrained snapshot with the same seed: one comparison. */
 export function queueComparison(strategies: Strategy[]): void {
-  // Unique without a counter: a second press in the same millisecond would find one more run (this one's first).
-  const comparison = `cmp-${Date.now().toString(36)}-${get().runs.length}`;
+  const comparison = `cmp-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 7)}`;
   set((s) => ({ run: { ...s.run, queue: strategies.map((x): QueuedStrategy => ({ ...x, comparison })) } }));
   startNextQueued();
 }

@@ -267,7 +267,8 @@ describe('the presentation view', () => {
         expect(await page.locator('[data-testid=diagram]').count()).toBe(0);
         await page.click('[data-testid=present-starter]');
         await page.waitForSelector('[data-testid=diagram]', { timeout: 60_000 });
-        await page.waitForSelector('[data-testid=present-progress]:has-text("press F")');
+        // Ready once the pairs are too (F before that does nothing).
+        await page.waitForSelector('[data-testid=present-progress]:has-text("Ready: press F")', { timeout: 60_000 });
         expect(await page.locator('[data-testid=present-starter]').count()).toBe(0);
         const status = () => page.getAttribute('[data-testid=present-progress]', 'data-status');
         const step = async () => Number(await page.getAttribute('[data-testid=present-progress]', 'data-step'));

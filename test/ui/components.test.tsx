@@ -214,6 +214,14 @@ describe('the presentation', () => {
     expect(host.querySelector('[data-testid=diagram]')).toBeNull();
     expect(progress()).toBe('No run yet: load a starter and press F to fine-tune it.');
   });
+  it('with a model but its pairs still being prepared, says so (not "load a starter", nor the last run\'s "step 0 of 60")', () => {
+    // A new model resets the run's id, not its phase.
+    set((s) => ({ model: { ...s.model, info }, run: { ...s.run, runId: null, phase: 'finetune', steps: 60 } }));
+    render(<PresentMode />);
+    expect(progress()).toBe(t('present.waitPairs'));
+    act(() => set((s) => ({ pairs: { ...s.pairs, info: { train: 10, val: 1 } as never } })));
+    expect(progress()).toBe(t('present.ready'));
+  });
   it('says a run that took all its steps is done, with the quiz before → after beside it; a stopped one, stopped', () => {
     const run = fineTuneRun('full', [0.2, 0.5], 0.69);
     const scored = { ...run, score: { ...run.score!, snapshot: { ...run.score!.model, knowledge: { ...run.score!.model.knowledge!, knowledge: 0.03 } } } };

@@ -12,15 +12,12 @@ import type { Key } from '../../i18n/i18n';
 import { formatNumber, useRunsForDisplay, useT, useText } from '../hooks';
 import { LossChart } from '../charts/Charts';
 import { ModelDiagram } from '../diagram/ModelDiagram';
-import { QuizView } from '../panels/QuizView';
+import { LESSON_QUIZ_PAGE, QuizView } from '../panels/QuizView';
 import { RunsTable } from '../panels/RunsTable';
 import { LESSON_STEPS, lessonStepDone, setLessonStep } from './view';
 import { loadStarterHere, useLessonStarter } from './lessonStarter';
 import { compareSummary, outcomes } from './compareSummary';
 import { pct, signed } from '../runValues';
-
-/** Quiz rows per page in the lesson: few enough that the quiz and the loss chart share one 1366×768 screen. */
-export const LESSON_QUIZ_PAGE = 6;
 
 export function LessonMode({ settings }: { settings: React.ReactNode }) {
   const t = useT();

@@ -11,12 +11,11 @@ import { pauseRun, resumeRun, startRun, stepOnce } from '../../app/controller';
 import { useT } from '../hooks';
 import { LossChart } from '../charts/Charts';
 import { ModelDiagram } from '../diagram/ModelDiagram';
-import { QuizView } from '../panels/QuizView';
+import { LESSON_QUIZ_PAGE, QuizView } from '../panels/QuizView';
 import { RunsTable } from '../panels/RunsTable';
 import { BackendBadge } from '../BackendBadge';
 import { setMode } from './view';
 import { loadStarterHere, useLessonStarter } from './lessonStarter';
-import { LESSON_QUIZ_PAGE } from './LessonMode';
 import { pct } from '../runValues';
 
 /** What a key does in the presentation, from the state: pure, so it is unit-tested. */
@@ -38,7 +37,7 @@ export function PresentMode() {
   const run = useStore((s) => s.run);
   const world = useStore((s) => Boolean(s.manifest?.datasets.find((d) => d.id === s.pairs.source)?.quiz));
   const hasModel = useStore((s) => Boolean(s.model.info));
-  // What F needs (presentKeyAction's canFinetune): until the pairs are ready too, the line still says to wait.
+  // What F needs (presentKeyAction's canFinetune): a model loaded before its pairs are ready says it waits for them.
   const ready = useStore((s) => Boolean(s.model.info && s.pairs.info));
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
@@ -75,9 +74,9 @@ export function PresentMode() {
       <header className="present-bar">
         <h1>{t('app.title')}</h1>
         <p className="present-progress" data-testid="present-progress" data-status={run.status} data-step={run.step} aria-live="polite">
-          {run.phase
+          {run.runId && run.phase
             ? t('present.progress', { phase: t(run.phase === 'pretrain' ? 'present.pretrain' : 'present.finetune'), step: run.step, steps: run.steps, status })
-            : t(ready ? 'present.ready' : 'present.idle')}
+            : t(ready ? 'present.ready' : hasModel ? 'present.waitPairs' : 'present.idle')}
           {factsAfter !== undefined && (
             <span className="present-facts" data-testid="present-facts">
               {t('present.facts', { before: pct(factsBefore), after: pct(factsAfter) })}
@@ -94,7 +93,7 @@ export function PresentMode() {
           <LossChart />
         </div>
         <div className="present-diagram">{hasModel ? <ModelDiagram /> : <PresentStarter />}</div>
-        <div className="present-answers">{world ? <QuizView pageSize={LESSON_QUIZ_PAGE} /> : <RunsTable />}</div>
+        <div className="present-answers">{world ? <QuizView pageSize={LESSON_QUIZ_PAGE} /> : <RunsTable latest />}</div>
         <p className="present-keys muted">{t('present.keys')}</p>
       </main>
     </div>

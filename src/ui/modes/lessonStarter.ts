@@ -24,8 +24,10 @@ export function useLessonStarter() {
  * a panel these views do not show, so it is cleared: the view itself says what comes next.
  */
 export async function loadStarterHere(id: string): Promise<boolean> {
+  const before = get().model.info;
   await startFromStarter(id);
-  if (!get().model.info) return false;
+  // A failed load leaves the model there was (or none): not loaded.
+  if (!get().model.info || get().model.info === before) return false;
   if (get().notice?.kind === 'info') set({ notice: null });
   return true;
 }

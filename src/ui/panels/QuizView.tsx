@@ -8,6 +8,11 @@ import type { KnowledgeSummary } from '../../worker/protocol';
 import { useRunsForDisplay, useT } from '../hooks';
 
 export const QUIZ_PAGE = 20;
+/**
+ * Rows per page in the lesson and the presentation: few enough that the quiz and the loss chart share one 1366×768
+ * screen in the lesson, and that a projector's 1280×720 shows most of a page.
+ */
+export const LESSON_QUIZ_PAGE = 6;
 
 const pct = (x: number) => `${Math.round(100 * x)}%`;
 /** Chance to a tenth of a per cent (1/8 is 12.5 %, not 13 %). */

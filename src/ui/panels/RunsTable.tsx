@@ -1,6 +1,6 @@
 import { updateRun, useStore, type RunRecord } from '../../store/store';
 import { deleteRun, exportModel } from '../../app/controller';
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { CompareChart, compareColors } from '../charts/Charts';
 import { download, formatDuration, formatNumber, useRunsForDisplay, useT, type ShownRun } from '../hooks';
 import { EVAL } from '../../engine/train/evalNames';
@@ -104,7 +104,7 @@ export function RunsTable({ latest = false }: { latest?: boolean }) {
   const t = useT();
   const every = useRunsForDisplay();
   const tunes = every.filter((r) => r.phase === 'finetune');
-  const compared = latest ? latestComparison(every) : [];
+  const compared = useMemo(() => (latest ? latestComparison(every) : []), [every, latest]);
   const all = compared.length ? compared : every;
   const runs = compared.length ? compared : tunes;
   const colors = compareColors(all);
