@@ -143,7 +143,11 @@ export function startNextQueued(): void {
   set((s) => ({ run: { ...s.run, queue: rest } }));
   if (!next) return;
   // From the snapshot: a starter (or any model not yet fine-tuned) becomes the snapshot as the first run starts.
+  const runs = get().runs.length;
   startRun('finetune', { fromSnapshot: true, compare: true, strategy: next, comparison: next.comparison });
+  // Refused (too large for the device, say; the notice says why): the rest of the comparison is dropped too, not
+  // left queued for whatever run ends next.
+  if (get().runs.length === runs) set((s) => ({ run: { ...s.run, queue: [] } }));
 }
 
 /** How many answers the current run is scoring (0 unless a fine-tune is past its steps: nothing left to pause at). */

@@ -54,6 +54,15 @@ describe("a comparison's id", () => {
     expect(second.comparison).not.toBe(first.comparison);
   });
 
+  it('drops the rest of the comparison when its strategy is refused (too large for the device)', () => {
+    set((s) => ({ finetune: { ...s.finetune, batchSize: 100_000 } }));
+    queueComparison(compareStrategies(get().finetune, 4));
+    expect(get().runs).toEqual([]);
+    expect((get().notice?.text as { key: string }).key).toBe('error.memoryBatch');
+    expect(get().run.queue).toEqual([]);
+    expect(sent).toEqual([]);
+  });
+
   it('drops the rest of the comparison when its strategy cannot reach the worker (as a run ending in an error does)', () => {
     refuse = true;
     queueComparison(compareStrategies(get().finetune, 4));
