@@ -222,6 +222,35 @@ describe('the presentation', () => {
     act(() => set((s) => ({ pairs: { ...s.pairs, info: { train: 10, val: 1 } as never } })));
     expect(progress()).toBe(t('present.ready'));
   });
+  it('C starts the comparison of strategies (its first strategy recorded as one), and its outcome shows once two are done', async () => {
+    set((s) => ({
+      backend: { ...s.backend, report: { name: 'wasm', forced: false, reason: '', probes: {} as never } },
+      model: { ...s.model, info },
+      pairs: { ...s.pairs, info: { train: 10, val: 1 } as never },
+    }));
+    render(<PresentMode />);
+    expect(host.querySelector('[data-testid=compare-takeaway]')).toBeNull();
+    expect(host.querySelector('[data-testid=loss-chart]')).not.toBeNull();
+    act(() => void window.dispatchEvent(new KeyboardEvent('keydown', { key: 'c' })));
+    // No worker in jsdom: the first strategy is recorded, as part of a comparison, then ends in an error.
+    const [first] = store.getState().runs;
+    expect(first).toMatchObject({ phase: 'finetune', compare: true });
+    expect(first.comparison).toMatch(/\S/);
+    act(() =>
+      set({
+        runs: [fineTuneRun('gentle', [0.2, 0.25], 0.7, { comparison: 'c1' }), fineTuneRun('long', [0.2, 2.5], 0.1, { comparison: 'c1' })],
+        run: { ...store.getState().run, runId: 'long', phase: 'finetune', status: 'idle', error: null },
+      }),
+    );
+    // The views' runs follow the store a task later (hooks.ts), at once when nothing runs.
+    await act(() => new Promise((done) => setTimeout(done, 0)));
+    const takeaway = host.querySelector('[data-testid=compare-takeaway]');
+    expect(takeaway?.querySelector('[data-testid=takeaway-least]')?.textContent).toContain('gentle');
+    expect(takeaway?.querySelector('[data-testid=takeaway-facts]')?.textContent).toContain('gentle (70%)');
+    // A compared strategy is not on the loss chart: the comparison's chart takes its place.
+    expect(host.querySelector('[data-testid=compare-chart]')?.getAttribute('data-curves')).toBe('2');
+    expect(host.querySelector('[data-testid=loss-chart]')).toBeNull();
+  });
   it('says a run that took all its steps is done, with the quiz before → after beside it; a stopped one, stopped', () => {
     const run = fineTuneRun('full', [0.2, 0.5], 0.69);
     const scored = { ...run, score: { ...run.score!, snapshot: { ...run.score!.model, knowledge: { ...run.score!.model.knowledge!, knowledge: 0.03 } } } };

@@ -55,6 +55,16 @@ describe('the presentation’s keys', () => {
     expect(presentKeyAction('f', paused, true)).toBe(null);
     expect(presentKeyAction('x', idle, true)).toBe(null);
   });
+  it('C runs the comparison of strategies under the same conditions as F, and not while strategies are still queued', () => {
+    expect(presentKeyAction('c', idle, true)).toBe('compare');
+    expect(presentKeyAction('C', idle, true)).toBe('compare');
+    expect(presentKeyAction('c', idle, false)).toBe(null);
+    expect(presentKeyAction('c', running, true)).toBe(null);
+    expect(presentKeyAction('c', paused, true)).toBe(null);
+    // Between two strategies the run is idle for a moment, the rest still queued: neither key starts another run.
+    expect(presentKeyAction('c', { ...idle, queue: [{}] }, true)).toBe(null);
+    expect(presentKeyAction('f', { ...idle, queue: [{}] }, true)).toBe(null);
+  });
 });
 
 describe('the lesson step whose work is done', () => {

@@ -2,14 +2,17 @@
  * The presentation view (`?present=1`): for a projector at 1280×720 — large type, only the loss chart, the
  * model diagram, the answers (the quiz for the small world, the runs' before → after otherwise) and the run's
  * progress. Keys drive the run: Space pauses or resumes, → takes one step of a paused run, F starts
- * fine-tuning with the current settings. Opened with no model (a link to `?present=1`), it offers the lesson's
+ * fine-tuning with the current settings, C runs the lesson's comparison of strategies (and then says what it shows). Opened with no model (a link to `?present=1`), it offers the lesson's
  * starter where the diagram will be, so a class can begin without leaving it.
  */
-import { useEffect, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import { get, useStore } from '../../store/store';
-import { pauseRun, resumeRun, startRun, stepOnce } from '../../app/controller';
-import { useT } from '../hooks';
-import { LossChart } from '../charts/Charts';
+import { pauseRun, queueComparison, resumeRun, startRun, stepOnce } from '../../app/controller';
+import { compareStrategies } from '../../app/compare';
+import { CompareTakeaway } from './LessonMode';
+import { useRunsForDisplay, useT } from '../hooks';
+import { CompareChart, LossChart } from '../charts/Charts';
+import { latestComparison } from '../runValues';
 import { ModelDiagram } from '../diagram/ModelDiagram';
 import { LESSON_QUIZ_PAGE, QuizView } from '../panels/QuizView';
 import { RunsTable } from '../panels/RunsTable';
@@ -21,12 +24,15 @@ import { pct } from '../runValues';
 /** What a key does in the presentation, from the state: pure, so it is unit-tested. */
 export function presentKeyAction(
   key: string,
-  run: { status: string; pending?: string | null },
+  run: { status: string; pending?: string | null; queue?: readonly unknown[] },
   canFinetune: boolean,
-): 'pause' | 'resume' | 'step' | 'finetune' | null {
+): 'pause' | 'resume' | 'step' | 'finetune' | 'compare' | null {
   if (key === ' ' || key === 'Spacebar') return run.status === 'running' ? (run.pending ? null : 'pause') : run.status === 'paused' ? 'resume' : null;
   if (key === 'ArrowRight') return run.status === 'paused' ? 'step' : null;
-  if (key === 'f' || key === 'F') return canFinetune && run.status !== 'running' && run.status !== 'paused' ? 'finetune' : null;
+  // A new run only when none is under way (running, paused, or strategies still queued).
+  const free = canFinetune && run.status !== 'running' && run.status !== 'paused' && !run.queue?.length;
+  if (key === 'f' || key === 'F') return free ? 'finetune' : null;
+  if (key === 'c' || key === 'C') return free ? 'compare' : null;
   return null;
 }
 
@@ -37,6 +43,8 @@ export function PresentMode() {
   const run = useStore((s) => s.run);
   const world = useStore((s) => Boolean(s.manifest?.datasets.find((d) => d.id === s.pairs.source)?.quiz));
   const hasModel = useStore((s) => Boolean(s.model.info));
+  // A compared strategy is not drawn on the loss chart (the lab draws comparisons apart): the comparison's chart instead.
+  const comparing = useStore((s) => Boolean(s.runs.find((r) => r.runId === s.run.runId)?.compare));
   // What F needs (presentKeyAction's canFinetune): a model loaded before its pairs are ready says it waits for them.
   const ready = useStore((s) => Boolean(s.model.info && s.pairs.info));
   useEffect(() => {
@@ -49,6 +57,7 @@ export function PresentMode() {
       if (action === 'pause') pauseRun();
       else if (action === 'resume') resumeRun();
       else if (action === 'step') stepOnce();
+      else if (action === 'compare') queueComparison(compareStrategies(st.finetune, st.model.info!.config.nLayer));
       else startRun('finetune');
     };
     window.addEventListener('keydown', onKey);
@@ -77,6 +86,7 @@ export function PresentMode() {
           {run.runId && run.phase
             ? t('present.progress', { phase: t(run.phase === 'pretrain' ? 'present.pretrain' : 'present.finetune'), step: run.step, steps: run.steps, status })
             : t(ready ? 'present.ready' : hasModel ? 'present.waitPairs' : 'present.idle')}
+          {run.queue.length > 0 && <> · {t('lessonMode.compareLeft', { n: run.queue.length })}</>}
           {factsAfter !== undefined && (
             <span className="present-facts" data-testid="present-facts">
               {t('present.facts', { before: pct(factsBefore), after: pct(factsAfter) })}
@@ -89,11 +99,19 @@ export function PresentMode() {
         </button>
       </header>
       <main className="present-grid">
-        <div className="present-chart">
-          <LossChart />
+        <div className="present-chart">{comparing ? <PresentCompareChart /> : <LossChart />}</div>
+        <div className="present-diagram">
+          {hasModel ? (
+            <>
+              {/* What the comparison shows, where a projector's screen shows it (the answers are below the fold). */}
+              <CompareTakeaway />
+              <ModelDiagram />
+            </>
+          ) : (
+            <PresentStarter />
+          )}
         </div>
-        <div className="present-diagram">{hasModel ? <ModelDiagram /> : <PresentStarter />}</div>
-        <div className="present-answers">{world ? <QuizView pageSize={LESSON_QUIZ_PAGE} /> : <RunsTable latest />}</div>
+        <div className="present-answers">{world ? <QuizView pageSize={LESSON_QUIZ_PAGE} /> : <RunsTable latest chart={!comparing} />}</div>
         <p className="present-keys muted">{t('present.keys')}</p>
       </main>
     </div>
@@ -131,6 +149,19 @@ function PresentStarter() {
       ) : (
         <p className="muted">{t('lessonMode.noStarter')}</p>
       )}
+    </section>
+  );
+}
+
+/** The latest comparison's strategies, each one's pairs and corpus validation losses (the lesson's step 5 chart). */
+function PresentCompareChart() {
+  const t = useT();
+  const runs = useRunsForDisplay();
+  const latest = useMemo(() => latestComparison(runs), [runs]);
+  return (
+    <section className="panel chart-panel" aria-labelledby="present-compare-title">
+      <h2 id="present-compare-title">{t('present.compareTitle')}</h2>
+      <CompareChart runs={latest} />
     </section>
   );
 }

@@ -99,8 +99,9 @@ function RunName({ r, color }: { r: ShownRun; color: string | undefined }) {
  * Fine-tuning runs side by side: curves, and a table of what each strategy cost and bought. `latest` (the lesson's
  * last step): once a comparison has started, only its strategies — a second comparison's curves drawn over the
  * first's (the same strategies, the same seed) made thirteen curves in eight colours; the lab shows every run.
+ * `chart`: false where the view draws the comparison's chart elsewhere (the presentation).
  */
-export function RunsTable({ latest = false }: { latest?: boolean }) {
+export function RunsTable({ latest = false, chart = true }: { latest?: boolean; chart?: boolean }) {
   const t = useT();
   const every = useRunsForDisplay();
   const tunes = every.filter((r) => r.phase === 'finetune');
@@ -125,7 +126,7 @@ export function RunsTable({ latest = false }: { latest?: boolean }) {
           {t('runs.latestOnly', { shown: runs.length, total: tunes.length })}
         </p>
       )}
-      <CompareChart runs={all} />
+      {chart && <CompareChart runs={all} />}
       {runs.length > 0 && (
         // Eleven columns do not fit a phone: the table scrolls sideways inside its panel, not the whole page.
         <div className="table-scroll">
