@@ -23,6 +23,9 @@ export function corpusChange(r: Pick<RunRecord, 'evals'>): number | undefined {
 /** A loss's change, signed: +0.264. */
 export const signed = (x: number): string => `${x >= 0 ? '+' : ''}${x.toFixed(3)}`;
 
+/** Chance to a tenth of a per cent (1/8 is 12.5 %, not 13 %). */
+export const chancePct = (x: number): string => `${+(100 * x).toFixed(1)}%`;
+
 /** A share as a whole percentage, or a dash for none. */
 export const pct = (x: number | null | undefined): string => (x === null || x === undefined ? '–' : `${Math.round(100 * x)}%`);
 

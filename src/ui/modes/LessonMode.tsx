@@ -14,7 +14,7 @@ import { LossChart } from '../charts/Charts';
 import { ModelDiagram } from '../diagram/ModelDiagram';
 import { LESSON_QUIZ_PAGE, QuizView } from '../panels/QuizView';
 import { RunsTable } from '../panels/RunsTable';
-import { LESSON_STEPS, lessonStepDone, setLessonStep } from './view';
+import { LESSON_STEPS, lessonStepDone, runUnderWay, setLessonStep } from './view';
 import { loadStarterHere, useLessonStarter } from './lessonStarter';
 import { compareSummary, outcomes } from './compareSummary';
 import { pct, signed } from '../runValues';
@@ -221,7 +221,7 @@ export function CompareStep() {
   const f = useStore((s) => s.finetune);
   const model = useStore((s) => s.model.info);
   // A paused run is still under way: its strategy's progress and Stop stay, and no second comparison starts.
-  const busy = useStore((s) => s.run.status === 'running' || s.run.status === 'paused' || s.run.queue.length > 0);
+  const busy = useStore((s) => runUnderWay(s.run));
   // Once the comparison has said what it shows, that is what to read: its button is a plain one (as step 3's after
   // its fine-tune), not the blue one asking for the same minute of runs again.
   const compared = useCompareSummary() !== null;
@@ -270,13 +270,13 @@ function CompareProgress() {
   );
 }
 
-/** Once the strategies have run: the comparison's outcome in three sentences (the table beside it has the figures). */
 /** What the latest comparison shows, or null before two of its strategies have finished. */
 function useCompareSummary() {
   const runs = useRunsForDisplay();
   return useMemo(() => compareSummary(outcomes(runs)), [runs]);
 }
 
+/** Once the strategies have run: the comparison's outcome in three sentences (the table beside it has the figures). */
 export function CompareTakeaway() {
   const t = useT();
   const summary = useCompareSummary();

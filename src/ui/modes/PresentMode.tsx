@@ -17,7 +17,7 @@ import { ModelDiagram } from '../diagram/ModelDiagram';
 import { LESSON_QUIZ_PAGE, QuizView } from '../panels/QuizView';
 import { RunsTable } from '../panels/RunsTable';
 import { BackendBadge } from '../BackendBadge';
-import { setMode } from './view';
+import { runUnderWay, setMode } from './view';
 import { loadStarterHere, useLessonStarter } from './lessonStarter';
 import { pct } from '../runValues';
 
@@ -29,8 +29,7 @@ export function presentKeyAction(
 ): 'pause' | 'resume' | 'step' | 'finetune' | 'compare' | null {
   if (key === ' ' || key === 'Spacebar') return run.status === 'running' ? (run.pending ? null : 'pause') : run.status === 'paused' ? 'resume' : null;
   if (key === 'ArrowRight') return run.status === 'paused' ? 'step' : null;
-  // A new run only when none is under way (running, paused, or strategies still queued).
-  const free = canFinetune && run.status !== 'running' && run.status !== 'paused' && !run.queue?.length;
+  const free = canFinetune && !runUnderWay(run);
   if (key === 'f' || key === 'F') return free ? 'finetune' : null;
   if (key === 'c' || key === 'C') return free ? 'compare' : null;
   return null;
@@ -43,8 +42,10 @@ export function PresentMode() {
   const run = useStore((s) => s.run);
   const world = useStore((s) => Boolean(s.manifest?.datasets.find((d) => d.id === s.pairs.source)?.quiz));
   const hasModel = useStore((s) => Boolean(s.model.info));
+  // The current run's record: how it ended, its quiz, whether it is a compared strategy.
+  const current = useStore((s) => s.runs.find((r) => r.runId === s.run.runId));
   // A compared strategy is not drawn on the loss chart (the lab draws comparisons apart): the comparison's chart instead.
-  const comparing = useStore((s) => Boolean(s.runs.find((r) => r.runId === s.run.runId)?.compare));
+  const comparing = Boolean(current?.compare);
   // What F needs (presentKeyAction's canFinetune): a model loaded before its pairs are ready says it waits for them.
   const ready = useStore((s) => Boolean(s.model.info && s.pairs.info));
   useEffect(() => {
@@ -64,10 +65,10 @@ export function PresentMode() {
     return () => window.removeEventListener('keydown', onKey);
   }, []);
   // The run's own record says how it ended: all its steps ("done"), or stopped, or an error.
-  const ended = useStore((s) => s.runs.find((r) => r.runId === s.run.runId)?.status);
+  const ended = current?.status;
   // The quiz's outcome, where the eye is (the quiz itself is below the fold of a 1280×720 projector).
-  const factsAfter = useStore((s) => s.runs.find((r) => r.runId === s.run.runId)?.score?.model.knowledge?.knowledge);
-  const factsBefore = useStore((s) => s.runs.find((r) => r.runId === s.run.runId)?.score?.snapshot?.knowledge?.knowledge);
+  const factsAfter = current?.score?.model.knowledge?.knowledge;
+  const factsBefore = current?.score?.snapshot?.knowledge?.knowledge;
   const status =
     run.status === 'running'
       ? t('present.running')

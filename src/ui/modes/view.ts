@@ -33,3 +33,10 @@ export function lessonStepDone(s: AppState, step: number): boolean {
   if (step !== FINETUNE_STEP) return false;
   return s.run.status !== 'running' && s.runs.some((r) => r.phase === 'finetune' && r.status === 'done');
 }
+
+/**
+ * A run is under way: one trains or is paused, or a comparison's strategies are still queued (between two of them
+ * the run is idle for a moment). No new run starts then: the lesson's Compare and the presentation's F and C.
+ */
+export const runUnderWay = (run: { status: string; queue?: readonly unknown[] }): boolean =>
+  run.status === 'running' || run.status === 'paused' || (run.queue?.length ?? 0) > 0;

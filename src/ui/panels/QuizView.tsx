@@ -6,6 +6,7 @@
 import { useState } from 'react';
 import type { KnowledgeSummary } from '../../worker/protocol';
 import { useRunsForDisplay, useT } from '../hooks';
+import { chancePct, pct } from '../runValues';
 
 export const QUIZ_PAGE = 20;
 /**
@@ -13,10 +14,6 @@ export const QUIZ_PAGE = 20;
  * screen in the lesson, and that a projector's 1280×720 shows most of a page.
  */
 export const LESSON_QUIZ_PAGE = 6;
-
-const pct = (x: number) => `${Math.round(100 * x)}%`;
-/** Chance to a tenth of a per cent (1/8 is 12.5 %, not 13 %). */
-const chancePct = (x: number) => `${+(100 * x).toFixed(1)}%`;
 
 /** `pageSize`: rows per page (the lab's 20; the lesson shows fewer, to keep the loss chart in the same screen). */
 export function QuizView({ pageSize = QUIZ_PAGE }: { pageSize?: number }) {

@@ -4,7 +4,7 @@ import { useEffect, useMemo, useRef, useState } from 'react';
 import { CompareChart, compareColors } from '../charts/Charts';
 import { download, formatDuration, formatNumber, useRunsForDisplay, useT, type ShownRun } from '../hooks';
 import { EVAL } from '../../engine/train/evalNames';
-import { corpusChange, lastEval, latestComparison, pct, signed } from '../runValues';
+import { chancePct, corpusChange, lastEval, latestComparison, pct, signed } from '../runValues';
 
 /** "before → after" of one score, or what is happening instead. */
 function ScoreCell({ r, which, t }: { r: RunRecord; which: 'format' | 'words' | 'sameLength'; t: ReturnType<typeof useT> }) {
@@ -106,9 +106,9 @@ export function RunsTable({ latest = false, chart = true }: { latest?: boolean; 
   const every = useRunsForDisplay();
   const tunes = every.filter((r) => r.phase === 'finetune');
   const compared = useMemo(() => (latest ? latestComparison(every) : []), [every, latest]);
-  const all = compared.length ? compared : every;
+  // What the chart and the table show: the latest comparison's strategies where asked for and begun, else every fine-tune.
   const runs = compared.length ? compared : tunes;
-  const colors = compareColors(all);
+  const colors = compareColors(runs);
   // The trainable share: a LoRA run trains a few per cent of the model, a full fine-tune all of it.
   const modelParams = useStore((s) => s.model.info?.params ?? 0);
   const scored = [...runs].reverse().find((r) => r.score);
@@ -126,7 +126,7 @@ export function RunsTable({ latest = false, chart = true }: { latest?: boolean; 
           {t('runs.latestOnly', { shown: runs.length, total: tunes.length })}
         </p>
       )}
-      {chart && <CompareChart runs={all} />}
+      {chart && <CompareChart runs={runs} />}
       {runs.length > 0 && (
         // Eleven columns do not fit a phone: the table scrolls sideways inside its panel, not the whole page.
         <div className="table-scroll">
@@ -139,8 +139,8 @@ export function RunsTable({ latest = false, chart = true }: { latest?: boolean; 
                 <th title={t('runs.formatTip', { n: prompts })}>{t('runs.format')}</th>
                 <th title={unspaced ? t('runs.sameLengthTip') : t('runs.wordsTip')}>{unspaced ? t('runs.sameLength') : t('runs.words')}</th>
                 {quiz && (
-                  <th title={t('runs.knowledgeTip', { n: quiz.answers.length, chance: `${+(100 * quiz.chance).toFixed(1)}%` })}>
-                    {t('runs.knowledge')} <span className="muted small">({t('runs.chance', { chance: `${+(100 * quiz.chance).toFixed(1)}%` })})</span>
+                  <th title={t('runs.knowledgeTip', { n: quiz.answers.length, chance: chancePct(quiz.chance) })}>
+                    {t('runs.knowledge')} <span className="muted small">({t('runs.chance', { chance: chancePct(quiz.chance) })})</span>
                   </th>
                 )}
                 <th>{t('runs.ms')}</th>
