@@ -89,13 +89,25 @@ export function runName(st: AppState, r: RunRequest, given?: Text): Text {
   return { ...name, suffix: uniqueName(shown, taken).slice(shown.length) || undefined };
 }
 
-/** Start a run (pretraining or one fine-tuning strategy; a compared strategy's settings come as a patch). */
-export function startRun(phase: Phase, opts: { fromSnapshot?: boolean; compare?: boolean; strategy?: Strategy; comparison?: string } = {}): void {
+/**
+ * Start a run (pretraining or one fine-tuning strategy; a compared strategy's settings come as a patch). False when
+ * it is refused before it starts (no model, one already running, too large for the device: a notice says which).
+ */
+export function startRun(phase: Phase, opts: { fromSnapshot?: boolean; compare?: boolean; strategy?: Strategy; comparison?: string } = {}): boolean {
   const st = get();
-  if (!st.model.info) return notifyKey('error', 'model.none');
-  if (st.run.status === 'running') return notifyKey('error', 'run.busy');
+  if (!st.model.info) {
+    notifyKey('error', 'model.none');
+    return false;
+  }
+  if (st.run.status === 'running') {
+    notifyKey('error', 'run.busy');
+    return false;
+  }
   const tooLarge = runMemoryRefusal(st, phase);
-  if (tooLarge) return notify('error', tooLarge);
+  if (tooLarge) {
+    notify('error', tooLarge);
+    return false;
+  }
   const fromSnapshot = opts.fromSnapshot ?? (phase === 'finetune' && st.model.info.hasSnapshot && Boolean(opts.compare));
   const r = runRequest(st, phase, fromSnapshot, opts.strategy?.patch);
   const record = newRunRecord({
@@ -116,6 +128,7 @@ export function startRun(phase: Phase, opts: { fromSnapshot?: boolean; compare?:
     run: { ...s.run, runId: r.runId, phase, status: 'running', error: null, step: 0, steps: r.steps, startStep: 0, pending: null },
   }));
   sendTrain(r.runId, { type: 'train', run: r });
+  return true;
 }
 
 /** Ask the worker to train (the run already shows as running); if the worker is gone, say so rather than show it running. */
@@ -143,11 +156,9 @@ export function startNextQueued(): void {
   set((s) => ({ run: { ...s.run, queue: rest } }));
   if (!next) return;
   // From the snapshot: a starter (or any model not yet fine-tuned) becomes the snapshot as the first run starts.
-  const runs = get().runs.length;
-  startRun('finetune', { fromSnapshot: true, compare: true, strategy: next, comparison: next.comparison });
   // Refused (too large for the device, say; the notice says why): the rest of the comparison is dropped too, not
   // left queued for whatever run ends next.
-  if (get().runs.length === runs) set((s) => ({ run: { ...s.run, queue: [] } }));
+  if (!startRun('finetune', { fromSnapshot: true, compare: true, strategy: next, comparison: next.comparison })) set((s) => ({ run: { ...s.run, queue: [] } }));
 }
 
 /** How many answers the current run is scoring (0 unless a fine-tune is past its steps: nothing left to pause at). */
