@@ -63,38 +63,41 @@ export function QuizView({ pageSize = QUIZ_PAGE }: { pageSize?: number }) {
           {t('quiz.mistakes')}
         </label>
       </div>
-      <table className="runs quiz-table">
-        <thead>
-          <tr>
-            <th>{t('quiz.question')}</th>
-            <th>{t('quiz.expected')}</th>
-            <th>{t('quiz.before')}</th>
-            <th>{t('quiz.after')}</th>
-          </tr>
-        </thead>
-        <tbody>
-          {shown.map(({ a, b, i }) => (
-            <tr key={i} data-testid="quiz-row" data-right={a.fact}>
-              <td>
-                {a.prompt}
-                {a.unseenWording && (
-                  <span className="muted small" title={t('quiz.unseen')}>
-                    {' '}
-                    *
-                  </span>
-                )}
-              </td>
-              <td className="muted">{a.expected}</td>
-              <td className={b?.fact ? '' : 'muted'}>
-                <span aria-label={b ? t(b.fact ? 'quiz.right' : 'quiz.wrong') : undefined}>{mark(b?.fact)}</span> {b ? b.reply || t('quiz.empty') : '–'}
-              </td>
-              <td className={a.fact ? 'right' : 'warn'}>
-                <span aria-label={t(a.fact ? 'quiz.right' : 'quiz.wrong')}>{mark(a.fact)}</span> {a.reply || t('quiz.empty')}
-              </td>
+      {/* The presentation's large type makes it wider than a phone: it scrolls inside its panel, not the page. */}
+      <div className="table-scroll">
+        <table className="runs quiz-table">
+          <thead>
+            <tr>
+              <th>{t('quiz.question')}</th>
+              <th>{t('quiz.expected')}</th>
+              <th>{t('quiz.before')}</th>
+              <th>{t('quiz.after')}</th>
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {shown.map(({ a, b, i }) => (
+              <tr key={i} data-testid="quiz-row" data-right={a.fact}>
+                <td>
+                  {a.prompt}
+                  {a.unseenWording && (
+                    <span className="muted small" title={t('quiz.unseen')}>
+                      {' '}
+                      *
+                    </span>
+                  )}
+                </td>
+                <td className="muted">{a.expected}</td>
+                <td className={b?.fact ? '' : 'muted'}>
+                  <span aria-label={b ? t(b.fact ? 'quiz.right' : 'quiz.wrong') : undefined}>{mark(b?.fact)}</span> {b ? b.reply || t('quiz.empty') : '–'}
+                </td>
+                <td className={a.fact ? 'right' : 'warn'}>
+                  <span aria-label={t(a.fact ? 'quiz.right' : 'quiz.wrong')}>{mark(a.fact)}</span> {a.reply || t('quiz.empty')}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
       <p className="muted small">* {t('quiz.unseen')}</p>
       <div className="row">
         <button type="button" disabled={p === 0} onClick={() => setPage(p - 1)}>
