@@ -172,7 +172,7 @@ const en = {
   'save.importFailed': 'Could not load {name}: {message}',
   'save.pytorch': 'Load it in PyTorch / nanoGPT: see the README (“Use your model in nanoGPT”).',
   'save.autosave': 'Autosave every',
-  'save.autosaveSteps': 'steps (and on pause)',
+  'save.autosaveSteps': 'steps (and when a run pauses or ends)',
   'save.lastSaved': 'last saved at step {step}',
   'save.saveNow': 'Save now',
 
@@ -767,7 +767,7 @@ const zh: Record<Key, string> = {
   'save.importFailed': '无法加载 {name}：{message}',
   'save.pytorch': '在 PyTorch / nanoGPT 中加载：见 README（“Use your model in nanoGPT”）。',
   'save.autosave': '自动保存：每',
-  'save.autosaveSteps': '步（暂停时也会保存）',
+  'save.autosaveSteps': '步（运行暂停或结束时也会保存）',
   'save.lastSaved': '最近保存于第 {step} 步',
   'save.saveNow': '立即保存',
 

@@ -15,6 +15,7 @@ import type { GpuDeviceLike } from '../../src/worker/gpuGuard';
 import type { RunRequest, SampleSettings } from '../../src/worker/protocol';
 import { Harness, liveTensors, pretrainRun, TEXT } from './harness';
 import type { ModelOwner } from '../../src/worker/owner';
+import { autosaveDue } from '../../src/worker/run/autosave';
 import { cutAfterFirstSet } from '../engine/helpers';
 
 const open: Harness[] = [];
@@ -122,6 +123,21 @@ describe('the autosave', () => {
     expect(tail(restored)).toHaveLength(10);
     expect(tail(restored)).toEqual(tail(original));
     expect(weights(await exportFrom(restored, 'model'))).toEqual(weights(await exportFrom(original, 'model')));
+  });
+
+  it('falls due every period, except within half a period of the run’s end (which saves anyway)', async () => {
+    const due = (steps: number, every: number) => Array.from({ length: steps + 1 }, (_, n) => n).filter((n) => autosaveDue(n, every, steps));
+    expect(due(60, 50)).toEqual([]); // the lesson's fine-tune: its end saves, ten steps after step 50
+    expect(due(100, 50)).toEqual([50]);
+    expect(due(30, 10)).toEqual([10, 20]);
+    expect(due(24, 10)).toEqual([10]); // 20 is four steps from the end
+    expect(due(25, 10)).toEqual([10, 20]);
+    expect(due(30, 0)).toEqual([]); // off
+    // In a run: the worker posts only the saves due.
+    const h = harness();
+    await h.ready();
+    await h.train(pretrainRun('short', { steps: 24, autosaveEvery: 10 }));
+    expect(h.all('autosave').map((s) => s.step)).toEqual([10]);
   });
 
   it('a session file that is not one is refused with its requestId, and the model stays', async () => {

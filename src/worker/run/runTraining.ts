@@ -13,7 +13,7 @@
  */
 import type { EvalMetrics, TrainCallbacks } from '../../engine/train/trainer';
 import { toWireError, type RunRequest } from '../protocol';
-import { postAutosave } from './autosave';
+import { autosaveDue, postAutosave } from './autosave';
 import type { ActiveRun, RunContext } from './context';
 import { EarlyStop } from './earlyStop';
 import { keepRunWeights } from './keep';
@@ -94,7 +94,7 @@ function callbacks(
 ): TrainCallbacks {
   const { post } = ctx;
   const sampleDue = (n: number) => r.sampleEvery > 0 && (n % r.sampleEvery === 0 || n === r.steps);
-  const autosaveDue = (n: number) => r.autosaveEvery > 0 && n % r.autosaveEvery === 0 && n < r.steps;
+  const saveDue = (n: number) => autosaveDue(n, r.autosaveEvery, r.steps);
   return {
     onStep: (m) => metrics.add(m),
     onEval: (e) => {
@@ -113,11 +113,11 @@ function callbacks(
     },
     // Between steps: a sample for the "how the text improves" strip, an autosave.
     between: {
-      due: (n) => sampleDue(n) || autosaveDue(n),
+      due: (n) => sampleDue(n) || saveDue(n),
       run: async (n) => {
         metrics.flush();
         if (sampleDue(n)) await sampleForStrip(ctx, r, n, active.ctl.signal);
-        if (autosaveDue(n)) await postAutosave(ctx, r.runId, n);
+        if (saveDue(n)) await postAutosave(ctx, r.runId, n);
       },
     },
   };
