@@ -2,8 +2,7 @@
  * `npm run cli -- export`: an ONNX file and a Hugging Face folder from a model file (a LoRA adapter merged in
  * with --adapter), run by ONNX Runtime; refusals leave nothing behind.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-web';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -19,6 +18,7 @@ import { CharTokenizer } from '../src/engine/tokenizer/char';
 import { BpeTokenizer } from '../src/engine/tokenizer/bpe';
 import { createRng } from '../src/engine/random';
 import { TEXT } from './engine/helpers';
+import { tempDir } from './tempDir';
 
 ort.env.wasm.numThreads = 1;
 
@@ -26,7 +26,7 @@ let dir: string;
 let out: string[];
 let err: string[];
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'cli-export-'));
+  dir = tempDir('cli-export-');
   out = [];
   err = [];
 });

@@ -12,7 +12,6 @@ import {
   ftruncateSync,
   lstatSync,
   mkdirSync,
-  mkdtempSync,
   openSync,
   readdirSync,
   readFileSync,
@@ -22,7 +21,6 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -32,6 +30,7 @@ import { checkInputFile } from '../cli/inputs';
 import { readCheckpoint } from '../src/engine/io/checkpoint';
 import { MAX_UPLOAD_BYTES } from '../src/engine/data/limits';
 import { TEXT } from './engine/helpers';
+import { tempDir } from './tempDir';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -40,7 +39,7 @@ let out: string[];
 let err: string[];
 
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'cli-faults-'));
+  dir = tempDir('cli-faults-');
   out = [];
   err = [];
 });

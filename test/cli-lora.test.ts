@@ -4,8 +4,7 @@
  * model on its base (`eval --adapter`) and is refused on another.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -15,6 +14,7 @@ import { parseFlags, settingsFromFlags } from '../cli/args';
 import { readCheckpoint } from '../src/engine/io/checkpoint';
 import { readAdapter } from '../src/engine/io/adapter';
 import { TEXT } from './engine/helpers';
+import { tempDir } from './tempDir';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -23,7 +23,7 @@ let out: string[];
 let err: string[];
 
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'cli-lora-'));
+  dir = tempDir('cli-lora-');
   out = [];
   err = [];
 });

@@ -5,8 +5,7 @@
  * with Debian's python3-torch (installed by .ci/run).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -15,6 +14,7 @@ import type { Sink } from '../cli/sink';
 import { readCheckpoint } from '../src/engine/io/checkpoint';
 import type { CharTokenizer } from '../src/engine/tokenizer/char';
 import { TEXT } from './engine/helpers';
+import { tempDir } from './tempDir';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -48,7 +48,7 @@ let out: string[];
 let err: string[];
 
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'cli-nanogpt-'));
+  dir = tempDir('cli-nanogpt-');
   out = [];
   err = [];
 });

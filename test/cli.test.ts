@@ -1,5 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { main } from '../cli/main';
@@ -9,13 +8,14 @@ import { sequentialWindows } from '../src/engine/data/corpus';
 import { referenceLoss, type Weights } from './reference';
 import { TEXT } from './engine/helpers';
 import { buildDatasets } from '../scripts/build-datasets';
+import { tempDir } from './tempDir';
 
 let dir: string;
 let out: string[];
 let err: string[];
 
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'cli-'));
+  dir = tempDir('cli-');
   out = [];
   err = [];
 });

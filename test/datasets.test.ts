@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildDatasets, loadBlocklist, normaliseEnglish, regularLines } from '../scripts/build-datasets';
@@ -8,6 +7,7 @@ import { parsePairs } from '../src/documents/pairsFile';
 import { CharTokenizer } from '../src/engine/tokenizer/char';
 import type { WorldFacts } from '../src/engine/eval/quiz';
 import { generateWorld } from '../scripts/smallWorld';
+import { tempDir } from './tempDir';
 
 let dir: string;
 let manifest: DatasetManifest;
@@ -15,13 +15,13 @@ const read = (f: string) => readFileSync(join(dir, f), 'utf8');
 const entry = (id: string) => manifest.datasets.find((d) => d.id === id)!;
 
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'datasets-'));
+  dir = tempDir('datasets-');
   manifest = buildDatasets(dir, true).manifest;
 });
 
 describe('dataset build step', () => {
   it('is deterministic: a second build gives byte-identical files', () => {
-    const again = mkdtempSync(join(tmpdir(), 'datasets-'));
+    const again = tempDir('datasets-');
     buildDatasets(again, true);
     const files = readdirSync(dir).sort();
     expect(readdirSync(again).sort()).toEqual(files);

@@ -1,12 +1,12 @@
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { listFiles, serviceWorkerSource } from '../scripts/serviceWorkerPlugin';
+import { tempDir } from './tempDir';
 
 describe('the service worker build step', () => {
   it('lists every file of the build but the worker itself, logs and source maps', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sw-'));
+    const dir = tempDir('sw-');
     for (const f of ['index.html', 'sw.js', 'assets/a-1.js', 'assets/a-1.js.map', 'datasets/x.txt', 'starters/en.safetensors', 'starters/en.log']) {
       mkdirSync(join(dir, f, '..'), { recursive: true });
       writeFileSync(join(dir, f), f);

@@ -1,11 +1,11 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { parseCurve } from '../scripts/starters';
 import { readCheckpoint } from '../src/engine/io/checkpoint';
 import type { StarterEntry } from '../src/datasets/starters';
+import { tempDir } from './tempDir';
 
 const run = (dir: string) =>
   spawnSync(process.execPath, ['--import', 'tsx', 'scripts/starters.ts', '--only', 'zh', '--steps', '2', '--out-dir', dir, '--skip-scores'], {
@@ -15,7 +15,7 @@ const run = (dir: string) =>
 
 describe('starter script', () => {
   it('is deterministic: the same command writes the same F16 file, log curve and manifest entry', () => {
-    const [a, b] = [mkdtempSync(join(tmpdir(), 'st-a-')), mkdtempSync(join(tmpdir(), 'st-b-'))];
+    const [a, b] = [tempDir('st-a-'), tempDir('st-b-')];
     for (const dir of [a, b]) expect(run(dir).status).toBe(0);
     const fa = readFileSync(join(a, 'zh.safetensors'));
     expect(fa.equals(readFileSync(join(b, 'zh.safetensors')))).toBe(true);

@@ -5,8 +5,7 @@
  * vocabulary and the token files round-trip. Needs Debian's python3-torch (as test/cli-nanogpt.test.ts).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -15,6 +14,7 @@ import type { Sink } from '../cli/sink';
 import type { CharTokenizer } from '../src/engine/tokenizer/char';
 import { readCheckpoint } from '../src/engine/io/checkpoint';
 import { TEXT } from './engine/helpers';
+import { tempDir } from './tempDir';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const script = join(root, 'scripts', 'to_nanogpt.py');
@@ -31,7 +31,7 @@ let dir: string;
 let out: string[];
 let err: string[];
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'to-nanogpt-'));
+  dir = tempDir('to-nanogpt-');
   out = [];
   err = [];
 });

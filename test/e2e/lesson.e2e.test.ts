@@ -10,9 +10,8 @@ import { lessonQuery } from './lessonRun';
 import { appForFile } from './appForFile';
 import { PRESETS } from '../../src/engine/model/config';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { tempDir } from '../tempDir';
 
 const app = appForFile();
 
@@ -259,7 +258,7 @@ describe('the lesson from a starter model', () => {
         expect(errors).toEqual([]);
 
         // The CLI's default fine-tune from the same starter, with the same seed, scores the same.
-        const dir = mkdtempSync(join(tmpdir(), 'world-'));
+        const dir = tempDir('world-');
         const cli = (...args: string[]) =>
           spawnSync(process.execPath, ['--import', 'tsx', 'cli/main.ts', ...args], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
         const ft = cli(

@@ -4,8 +4,7 @@
  * cache and padding must give the same logits as one pass over the whole text.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-web';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -22,6 +21,7 @@ import { trainBpe } from '../../src/engine/tokenizer/bpeTrain';
 import { createRng } from '../../src/engine/random';
 import type { Tokenizer } from '../../src/engine/tokenizer/types';
 import { randomModel } from './helpers';
+import { tempDir } from '../tempDir';
 
 ort.env.wasm.numThreads = 1;
 
@@ -226,7 +226,7 @@ describe('ONNX export', () => {
   })();
 
   it.skipIf(!hasOnnx)('passes the onnx package’s full checker (Debian python3-onnx), shapes inferred', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'onnx-'));
+    const dir = tempDir('onnx-');
     for (const bias of [false, true]) {
       const model = await randomModel({ ...charConfig, bias }, 6);
       const file = join(dir, `m${bias}.onnx`);
