@@ -134,6 +134,8 @@ const en = {
   'chart.pairsTrain': 'pairs train',
   'chart.pairsVal': 'pairs validation',
   'chart.corpusVal': 'corpus validation (forgetting)',
+  'chart.sqrtSteps':
+    'Steps on a square-root scale: the longest run has {times}× the steps of the shortest, whose curves would otherwise fill only the left edge.',
   'chart.lr': 'Learning rate',
   'chart.tps': 'Tokens per second',
   'chart.step': 'step',
@@ -729,6 +731,7 @@ const zh: Record<Key, string> = {
   'chart.pairsTrain': '对话训练集',
   'chart.pairsVal': '对话验证集',
   'chart.corpusVal': '语料验证集（遗忘曲线）',
+  'chart.sqrtSteps': '步数用平方根刻度：最长的运行步数是最短的 {times} 倍，否则较短运行的曲线只占左边一小条。',
   'chart.lr': '学习率',
   'chart.tps': '每秒词元数',
   'chart.step': '步',

@@ -220,4 +220,40 @@ describe('the runs table', () => {
     expect(draw(<RunsTable />)).toEqual(['step 3', 'first a', 'first b', 'second a', 'second b']);
     expect(host.querySelector('[data-testid=runs-latest]')).toBeNull();
   });
+  it('puts steps on a square-root scale, and says so, where one run is three times longer than another', () => {
+    const evalsTo = (steps: number) =>
+      [0, steps / 2, steps].map((step) => ({ step, globalStep: 4000 + step, losses: { [EVAL.pairsVal]: 1 - step / 1000, [EVAL.corpusVal]: 0.2 } }));
+    const run = (runId: string, steps: number) => newRunRecord({ runId, name: runId, phase: 'finetune', steps, status: 'done', evals: evalsTo(steps) });
+    /** How far along the axis each run's pairs curve ends, as a share of the longest's (from step 0). */
+    const ends = (short: number, long: number) => {
+      store.setState({ runs: [run('short', short), run('long', long)] });
+      host = document.createElement('div');
+      document.body.appendChild(host);
+      act(() => {
+        root = createRoot(host);
+        root.render(<RunsTable />);
+      });
+      const xs = [...host.querySelectorAll('[data-testid=compare-chart] path.recharts-line-curve')].map((p) =>
+        [...(p.getAttribute('d') ?? '').matchAll(/[ML]([\d.]+),/g)].map((m) => Number(m[1])),
+      );
+      const [shortPairs, , longPairs] = xs; // each run's pairs curve, then its corpus curve
+      const x0 = longPairs[0];
+      const share = (shortPairs.at(-1)! - x0) / (longPairs.at(-1)! - x0);
+      const scale = host.querySelector('[data-testid=compare-chart]')!.getAttribute('data-scale');
+      const note = host.querySelector('[data-testid=compare-scale]')?.textContent ?? null;
+      act(() => root?.unmount());
+      host.remove();
+      return { share, scale, note };
+    };
+    // The lesson's comparison: 60-step strategies beside the 300-step long one fill 45 % of the width, not 20 %.
+    const lesson = ends(60, 300);
+    expect(lesson.scale).toBe('sqrt');
+    expect(lesson.share).toBeCloseTo(Math.sqrt(60 / 300), 2);
+    expect(lesson.note).toBe(translate('en', 'chart.sqrtSteps', { times: 5 }));
+    // Lengths within threefold: a plain step axis, nothing said.
+    const close = ends(60, 100);
+    expect(close.scale).toBe('linear');
+    expect(close.share).toBeCloseTo(0.6, 2);
+    expect(close.note).toBeNull();
+  });
 });

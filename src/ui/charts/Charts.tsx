@@ -319,12 +319,24 @@ export function compareColors(all: readonly Pick<ShownRun, 'runId' | 'phase' | '
   return new Map(comparedRuns(all).map((r, i) => [r.runId, COLORS[i % COLORS.length]]));
 }
 
+/**
+ * Pure: the comparison's step axis — square-root scaled where its runs' lengths differ threefold or more (the
+ * lesson's long fine-tune has five times the others' steps: on a linear axis their curves took its first fifth),
+ * with how many times longer the longest is; linear otherwise.
+ */
+export function compareStepScale(runs: readonly Pick<ShownRun, 'steps'>[]): { scale: 'linear' | 'sqrt'; times: number } {
+  const lengths = runs.map((r) => r.steps).filter((n) => n > 0);
+  const times = lengths.length ? Math.max(...lengths) / Math.min(...lengths) : 1;
+  return { scale: times >= 3 ? 'sqrt' : 'linear', times };
+}
+
 /** Strategy comparison: pairs-val and corpus-val of each fine-tuning run, against its own step. */
 export const CompareChart = memo(function CompareChart({ runs: all }: { runs: ShownRun[] }) {
   const t = useT();
   const runs = comparedRuns(all);
   const colors = compareColors(all);
   if (!runs.length) return null;
+  const { scale, times } = compareStepScale(runs);
   // The legend names each run once, in its colour (the runs table shows the same colour beside its name), and the
   // two line styles once: two entries a run, each with the run's name, made a wall of text a student had to decode.
   const legend = [
@@ -334,10 +346,10 @@ export const CompareChart = memo(function CompareChart({ runs: all }: { runs: Sh
   ];
   return (
     <>
-      <Sized height={240} data-testid="compare-chart" data-curves={runs.length}>
+      <Sized height={240} data-testid="compare-chart" data-curves={runs.length} data-scale={scale}>
         {(width) => (
           <LineChart width={width} height={240} margin={{ top: 10, right: 20, bottom: 5, left: 0 }}>
-            <XAxis type="number" dataKey="x" domain={[0, 'dataMax']} allowDecimals={false} interval={0} tickCount={6} />
+            <XAxis type="number" dataKey="x" scale={scale} domain={[0, 'dataMax']} allowDecimals={false} interval={0} tickCount={6} />
             <YAxis domain={['auto', 'auto']} width={48} interval={0} tickCount={5} tickFormatter={(v: number) => v.toFixed(2)} />
             <Tooltip formatter={(v) => (typeof v === 'number' ? v.toFixed(4) : String(v))} />
             {runs.map((r) => [
@@ -363,6 +375,11 @@ export const CompareChart = memo(function CompareChart({ runs: all }: { runs: Sh
         )}
       </Sized>
       <HtmlLegend items={legend} />
+      {scale === 'sqrt' && (
+        <p className="muted small" data-testid="compare-scale">
+          {t('chart.sqrtSteps', { times: Math.round(times) })}
+        </p>
+      )}
     </>
   );
 });
