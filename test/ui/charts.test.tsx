@@ -241,15 +241,20 @@ describe('the runs table', () => {
       const share = (shortPairs.at(-1)! - x0) / (longPairs.at(-1)! - x0);
       const scale = host.querySelector('[data-testid=compare-chart]')!.getAttribute('data-scale');
       const note = host.querySelector('[data-testid=compare-scale]')?.textContent ?? null;
+      const ticks = [...host.querySelectorAll('[data-testid=compare-chart] .recharts-xAxis-tick-labels .recharts-cartesian-axis-tick-value')].map(
+        (e) => e.textContent,
+      );
       act(() => root?.unmount());
       host.remove();
-      return { share, scale, note };
+      return { share, scale, note, ticks };
     };
     // The lesson's comparison: 60-step strategies beside the 300-step long one fill 45 % of the width, not 20 %.
     const lesson = ends(60, 300);
     expect(lesson.scale).toBe('sqrt');
     expect(lesson.share).toBeCloseTo(Math.sqrt(60 / 300), 2);
     expect(lesson.note).toBe(translate('en', 'chart.sqrtSteps', { times: 5 }));
+    // Its ticks: where the strategies end (60), round steps, the end; none crowding another.
+    expect(lesson.ticks).toEqual(['0', '60', '100', '150', '200', '250', '300']);
     // Lengths within threefold: a plain step axis, nothing said.
     const close = ends(60, 100);
     expect(close.scale).toBe('linear');
