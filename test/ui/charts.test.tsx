@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { act, type ReactElement } from 'react';
 import { createRoot, type Root } from 'react-dom/client';
 import { initialState, newRunRecord, store, type RunRecord } from '../../src/store/store';
-import { LossChart } from '../../src/ui/charts/Charts';
+import { compareStepScale, LossChart } from '../../src/ui/charts/Charts';
 import { RunsTable } from '../../src/ui/panels/RunsTable';
 import { translate } from '../../src/i18n/i18n';
 import { EVAL } from '../../src/engine/train/evalNames';
@@ -255,6 +255,11 @@ describe('the runs table', () => {
     expect(lesson.note).toBe(translate('en', 'chart.sqrtSteps', { times: 5 }));
     // Its ticks: where the strategies end (60), round steps, the end; none crowding another.
     expect(lesson.ticks).toEqual(['0', '60', '100', '150', '200', '250', '300']);
+    // On a phone's narrow chart, fewer labels: none within 36 px of another.
+    const narrow = compareStepScale([{ steps: 60 }, { steps: 300 }], 260).ticks!;
+    expect(narrow).toEqual([0, 60, 150, 300]);
+    const px = narrow.map((v) => 260 * Math.sqrt(v / 300));
+    expect(Math.min(...px.slice(1).map((x, i) => x - px[i]))).toBeGreaterThanOrEqual(36);
     // Lengths within threefold: a plain step axis, nothing said.
     const close = ends(60, 100);
     expect(close.scale).toBe('linear');

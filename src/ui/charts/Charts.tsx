@@ -323,9 +323,10 @@ export function compareColors(all: readonly Pick<ShownRun, 'runId' | 'phase' | '
  * Pure: the comparison's step axis — square-root scaled where its runs' lengths differ threefold or more (the
  * lesson's long fine-tune has five times the others' steps: on a linear axis their curves took its first fifth),
  * with how many times longer the longest is, and its ticks: 0, each run's length (where the strategies end), and
- * round steps between, none closer to another than 8 % of the axis; linear (ticks left to the chart) otherwise.
+ * round steps between, none closer to another than 8 % of the axis or 36 px of its `axisPx` (a phone's chart has room
+ * for fewer labels); linear (ticks left to the chart) otherwise.
  */
-export function compareStepScale(runs: readonly Pick<ShownRun, 'steps'>[]): { scale: 'linear' | 'sqrt'; times: number; ticks?: number[] } {
+export function compareStepScale(runs: readonly Pick<ShownRun, 'steps'>[], axisPx = 600): { scale: 'linear' | 'sqrt'; times: number; ticks?: number[] } {
   const lengths = runs.map((r) => r.steps).filter((n) => n > 0);
   const times = lengths.length ? Math.max(...lengths) / Math.min(...lengths) : 1;
   if (times < 3) return { scale: 'linear', times };
@@ -334,8 +335,9 @@ export function compareStepScale(runs: readonly Pick<ShownRun, 'steps'>[]): { sc
   const step = [1, 2, 5, 10].map((m) => m * magnitude).find((s) => max / s <= 6)!;
   const round = Array.from({ length: Math.floor(max / step) }, (_, i) => (i + 1) * step);
   const at = (v: number) => Math.sqrt(v / max);
+  const gap = Math.max(0.08, 36 / axisPx);
   const ticks: number[] = [];
-  for (const v of [0, max, ...new Set(lengths), ...round]) if (ticks.every((k) => Math.abs(at(k) - at(v)) >= 0.08)) ticks.push(v);
+  for (const v of [0, max, ...new Set(lengths), ...round]) if (ticks.every((k) => Math.abs(at(k) - at(v)) >= gap)) ticks.push(v);
   return { scale: 'sqrt', times, ticks: ticks.sort((a, b) => a - b) };
 }
 
@@ -345,7 +347,7 @@ export const CompareChart = memo(function CompareChart({ runs: all }: { runs: Sh
   const runs = comparedRuns(all);
   const colors = compareColors(all);
   if (!runs.length) return null;
-  const { scale, times, ticks } = compareStepScale(runs);
+  const { scale, times } = compareStepScale(runs);
   // The legend names each run once, in its colour (the runs table shows the same colour beside its name), and the
   // two line styles once: two entries a run, each with the run's name, made a wall of text a student had to decode.
   const legend = [
@@ -358,7 +360,16 @@ export const CompareChart = memo(function CompareChart({ runs: all }: { runs: Sh
       <Sized height={240} data-testid="compare-chart" data-curves={runs.length} data-scale={scale}>
         {(width) => (
           <LineChart width={width} height={240} margin={{ top: 10, right: 20, bottom: 5, left: 0 }}>
-            <XAxis type="number" dataKey="x" scale={scale} ticks={ticks} domain={[0, 'dataMax']} allowDecimals={false} interval={0} tickCount={6} />
+            <XAxis
+              type="number"
+              dataKey="x"
+              scale={scale}
+              ticks={compareStepScale(runs, width - 68).ticks /* less the y axis (48 px) and the right margin */}
+              domain={[0, 'dataMax']}
+              allowDecimals={false}
+              interval={0}
+              tickCount={6}
+            />
             <YAxis domain={['auto', 'auto']} width={48} interval={0} tickCount={5} tickFormatter={(v: number) => v.toFixed(2)} />
             <Tooltip formatter={(v) => (typeof v === 'number' ? v.toFixed(4) : String(v))} />
             {runs.map((r) => [
