@@ -371,7 +371,14 @@ export const CompareChart = memo(function CompareChart({ runs: all }: { runs: Sh
               tickCount={6}
             />
             <YAxis domain={['auto', 'auto']} width={48} interval={0} tickCount={5} tickFormatter={(v: number) => v.toFixed(2)} />
-            <Tooltip formatter={(v) => (typeof v === 'number' ? v.toFixed(4) : String(v))} />
+            <Tooltip
+              formatter={(v) => (typeof v === 'number' ? v.toFixed(4) : String(v))}
+              labelFormatter={(l) => `${t('chart.step')} ${l}`}
+              // Its lines name each strategy and curve: on a phone they wrap inside the chart, not past the screen (the
+              // tooltip never starts left of the plot, 48 px of y axis in).
+              wrapperStyle={{ maxWidth: 'calc(100% - 56px)' }}
+              contentStyle={{ whiteSpace: 'normal', fontSize: '0.85em' }}
+            />
             {runs.map((r) => [
               <Line
                 key={`${r.runId}-p`}
