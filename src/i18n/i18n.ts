@@ -275,6 +275,7 @@ const en = {
   'runs.sameLengthTip': 'Share of replies that are one line with as many characters as the prompt (a couplet’s second line matches the first).',
   'runs.scoring': 'scoring {n} answers…',
   'runs.examples': 'Sample answers to held-out prompts',
+  'runs.examplePrompt': 'Held-out prompt',
   'runs.knowledge': 'Quiz: right facts',
   'runs.chance': 'chance {chance}',
   'runs.knowledgeTip':
@@ -866,6 +867,7 @@ const zh: Record<Key, string> = {
   'runs.sameLengthTip': '回答为一行、且字数与上联相同的比例（下联与上联字数相等）。',
   'runs.scoring': '正在为 {n} 个回答打分…',
   'runs.examples': '保留问题的回答示例',
+  'runs.examplePrompt': '保留的问题',
   'runs.knowledge': '测验：事实正确',
   'runs.chance': '盲猜 {chance}',
   'runs.knowledgeTip':

@@ -152,6 +152,42 @@ describe('RunsTable and DataPanel', () => {
   it('lists no runs until there are fine-tuning runs', () => {
     expect(render(<RunsTable />)).toContain(t('runs.empty'));
   });
+  it("names the sample answers' columns, before and after, with the pretrained model's leading newline gone and ∅ for nothing", async () => {
+    globalThis.ResizeObserver ??= class {
+      observe() {}
+      unobserve() {}
+      disconnect() {}
+    } as unknown as typeof ResizeObserver;
+    const example = (prompt: string, text: string, ok: boolean) => ({ prompt, text, ok });
+    const run = fineTuneRun('full fine-tune', [0.2, 0.4], 0.69, { compare: false });
+    const model = {
+      ...run.score!.model,
+      examples: [example('Where does Hank live?', 'Hank lives in Eastwick.', true), example('What does Ugo eat?', ' ', false)],
+    };
+    const snapshot = {
+      ...model,
+      examples: [example('Where does Hank live?', '\nQuestion: What is the favourite food of Lucy?', false), example('What does Ugo eat?', '\n\n', false)],
+    };
+    set({ runs: [{ ...run, score: { model, snapshot } }] });
+    render(<RunsTable />);
+    await act(() => new Promise((done) => setTimeout(done, 0)));
+    const examples = host.querySelector('[data-testid=score-examples] table')!;
+    expect([...examples.querySelectorAll('thead th')].map((th) => th.textContent)).toEqual([t('runs.examplePrompt'), t('quiz.before'), t('quiz.after')]);
+    const rows = [...examples.querySelectorAll('tbody tr')].map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent));
+    expect(rows).toEqual([
+      ['Where does Hank live?', 'Question: What is the favourite food of Lucy?', 'Hank lives in Eastwick.'],
+      ['What does Ugo eat?', '∅', '∅'],
+    ]);
+    // A run's buttons sit in a box inside their cell: the cell stays a table cell, so the row's line runs under them.
+    const actions = host.querySelector('[data-testid=run-row] .run-actions')!;
+    expect(actions.parentElement!.tagName).toBe('TD');
+    expect(actions.parentElement!.className).toBe('');
+    expect([...actions.querySelectorAll('button')].map((b) => b.textContent)).toEqual([t('runs.hide'), t('runs.export'), t('runs.delete')]);
+    // Without the pretrained model's answers, no empty "before" column.
+    act(() => set({ runs: [{ ...run, score: { model, snapshot: null } }] }));
+    await act(() => new Promise((done) => setTimeout(done, 0)));
+    expect([...host.querySelectorAll('[data-testid=score-examples] thead th')].map((th) => th.textContent)).toEqual([t('runs.examplePrompt'), t('quiz.after')]);
+  });
   it('shows a data error in an alert', () => {
     set((s) => ({ data: { ...s.data, error: 'photo.png is not UTF-8 text (a binary file?).' } }));
     expect(render(<DataPanel />)).toMatch(/role="alert" data-testid="data-error">photo.png is not UTF-8 text/);

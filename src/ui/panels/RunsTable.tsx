@@ -95,6 +95,9 @@ function RunName({ r, color }: { r: ShownRun; color: string | undefined }) {
   );
 }
 
+/** A sampled reply as the examples show it: without the newline a pretrained model starts with, ∅ where nothing is left. */
+const shownReply = (text: string | undefined) => (text === undefined ? undefined : text.trim() || '∅');
+
 /**
  * Fine-tuning runs side by side: curves, and a table of what each strategy cost and bought. `latest` (the lesson's
  * last step): once a comparison has started, only its strategies — a second comparison's curves drawn over the
@@ -169,37 +172,40 @@ export function RunsTable({ latest = false, chart = true }: { latest?: boolean; 
                     </td>
                     <td>{formatDuration(r.wallMs)}</td>
                     <td data-status={r.status}>{t(`status.${r.status}`)}</td>
-                    <td className="row">
-                      <button type="button" onClick={() => updateRun(r.runId, (x) => ({ hidden: !x.hidden }))}>
-                        {r.hidden ? t('runs.show') : t('runs.hide')}
-                      </button>
-                      <button
-                        type="button"
-                        data-testid="run-export"
-                        disabled={r.status === 'running' || r.status === 'paused'}
-                        onClick={async () => {
-                          const bytes = await exportModel('run', { runId: r.runId, name: r.name });
-                          if (bytes) download(`small-gpt-${r.name.replace(/[^\w.-]+/g, '_')}.safetensors`, bytes);
-                        }}
-                      >
-                        {t('runs.export')}
-                      </button>
-                      {r.request?.lora && (
+                    <td>
+                      {/* A flex box inside the cell, not the cell itself: a flex cell leaves the table's row lines. */}
+                      <div className="run-actions">
+                        <button type="button" onClick={() => updateRun(r.runId, (x) => ({ hidden: !x.hidden }))}>
+                          {r.hidden ? t('runs.show') : t('runs.hide')}
+                        </button>
                         <button
                           type="button"
-                          data-testid="run-export-adapter"
+                          data-testid="run-export"
                           disabled={r.status === 'running' || r.status === 'paused'}
                           onClick={async () => {
-                            const bytes = await exportModel('run', { runId: r.runId, name: r.name }, true);
-                            if (bytes) download(`small-gpt-${r.name.replace(/[^\w.-]+/g, '_')}-lora.safetensors`, bytes);
+                            const bytes = await exportModel('run', { runId: r.runId, name: r.name });
+                            if (bytes) download(`small-gpt-${r.name.replace(/[^\w.-]+/g, '_')}.safetensors`, bytes);
                           }}
                         >
-                          {t('runs.exportAdapter')}
+                          {t('runs.export')}
                         </button>
-                      )}
-                      <button type="button" disabled={r.status === 'running'} onClick={() => deleteRun(r.runId)}>
-                        {t('runs.delete')}
-                      </button>
+                        {r.request?.lora && (
+                          <button
+                            type="button"
+                            data-testid="run-export-adapter"
+                            disabled={r.status === 'running' || r.status === 'paused'}
+                            onClick={async () => {
+                              const bytes = await exportModel('run', { runId: r.runId, name: r.name }, true);
+                              if (bytes) download(`small-gpt-${r.name.replace(/[^\w.-]+/g, '_')}-lora.safetensors`, bytes);
+                            }}
+                          >
+                            {t('runs.exportAdapter')}
+                          </button>
+                        )}
+                        <button type="button" disabled={r.status === 'running'} onClick={() => deleteRun(r.runId)}>
+                          {t('runs.delete')}
+                        </button>
+                      </div>
                     </td>
                   </tr>
                 );
@@ -214,12 +220,19 @@ export function RunsTable({ latest = false, chart = true }: { latest?: boolean; 
             {t('runs.examples')} ({scored.name}) · <span className="muted small">{t('runs.formatTip', { n: prompts })}</span>
           </summary>
           <table className="runs">
+            <thead>
+              <tr>
+                <th>{t('runs.examplePrompt')}</th>
+                {scored.score.snapshot && <th>{t('quiz.before')}</th>}
+                <th>{t('quiz.after')}</th>
+              </tr>
+            </thead>
             <tbody>
               {scored.score.model.examples.map((x, i) => (
                 <tr key={i}>
                   <td>{x.prompt}</td>
-                  <td className="muted">{scored.score?.snapshot?.examples[i]?.text.slice(0, 120) ?? ''}</td>
-                  <td className={x.ok ? '' : 'warn'}>{x.text || '∅'}</td>
+                  {scored.score?.snapshot && <td className="muted">{shownReply(scored.score.snapshot.examples[i]?.text)?.slice(0, 120)}</td>}
+                  <td className={x.ok ? '' : 'warn'}>{shownReply(x.text)}</td>
                 </tr>
               ))}
             </tbody>
