@@ -44,6 +44,15 @@ function render(el: ReactElement): string {
   return host.innerHTML;
 }
 
+/** jsdom has no ResizeObserver: a chart's box then waits for a width that never comes (the tests here are not about charts). */
+function noResizeObserver(): void {
+  globalThis.ResizeObserver ??= class {
+    observe() {}
+    unobserve() {}
+    disconnect() {}
+  } as unknown as typeof ResizeObserver;
+}
+
 beforeEach(() => store.setState(initialState('en'), true));
 afterEach(() => {
   act(() => root?.unmount());
@@ -153,11 +162,7 @@ describe('RunsTable and DataPanel', () => {
     expect(render(<RunsTable />)).toContain(t('runs.empty'));
   });
   it("names the sample answers' columns, before and after, with the pretrained model's leading newline gone and ∅ for nothing", async () => {
-    globalThis.ResizeObserver ??= class {
-      observe() {}
-      unobserve() {}
-      disconnect() {}
-    } as unknown as typeof ResizeObserver;
+    noResizeObserver();
     const example = (prompt: string, text: string, ok: boolean) => ({ prompt, text, ok });
     const run = fineTuneRun('full fine-tune', [0.2, 0.4], 0.69, { compare: false });
     const model = {
@@ -234,14 +239,8 @@ describe("the lesson's comparison step", () => {
 });
 
 describe('the presentation', () => {
-  // jsdom has no ResizeObserver; the loss chart waits for a width that never comes (nothing here is about it).
-  beforeEach(() => {
-    globalThis.ResizeObserver ??= class {
-      observe() {}
-      unobserve() {}
-      disconnect() {}
-    } as unknown as typeof ResizeObserver;
-  });
+  // The loss chart waits for a width that never comes (nothing here is about it).
+  beforeEach(noResizeObserver);
   const progress = () => host.querySelector('[data-testid=present-progress]')!.textContent;
   it('opened with no model, offers the lesson starter where the diagram will be', () => {
     set({ starters: [{ id: 'world-en', language: 'en', title: { en: 'Small-world starter', zh: '小世界' }, pairs: 'world' }] as never });

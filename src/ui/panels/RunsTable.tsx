@@ -96,7 +96,38 @@ function RunName({ r, color }: { r: ShownRun; color: string | undefined }) {
 }
 
 /** A sampled reply as the examples show it: without the newline a pretrained model starts with, ∅ where nothing is left. */
-const shownReply = (text: string | undefined) => (text === undefined ? undefined : text.trim() || '∅');
+const shownReply = (text: string) => text.trim() || '∅';
+
+/** A run's first replies to the held-out prompts, beside the pretrained model's to the same prompts where it has them. */
+function ScoreExamples({ name, score, prompts }: { name: string; score: NonNullable<RunRecord['score']>; prompts: number }) {
+  const t = useT();
+  const before = score.snapshot?.examples;
+  return (
+    <details className="examples" data-testid="score-examples" open>
+      <summary>
+        {t('runs.examples')} ({name}) · <span className="muted small">{t('runs.formatTip', { n: prompts })}</span>
+      </summary>
+      <table className="runs">
+        <thead>
+          <tr>
+            <th>{t('runs.examplePrompt')}</th>
+            {before && <th>{t('quiz.before')}</th>}
+            <th>{t('quiz.after')}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {score.model.examples.map((x, i) => (
+            <tr key={i}>
+              <td>{x.prompt}</td>
+              {before && <td className="muted">{before[i] ? shownReply(before[i].text).slice(0, 120) : ''}</td>}
+              <td className={x.ok ? '' : 'warn'}>{shownReply(x.text)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </details>
+  );
+}
 
 /**
  * Fine-tuning runs side by side: curves, and a table of what each strategy cost and bought. `latest` (the lesson's
@@ -214,31 +245,7 @@ export function RunsTable({ latest = false, chart = true }: { latest?: boolean; 
           </table>
         </div>
       )}
-      {scored?.score && (
-        <details className="examples" data-testid="score-examples" open>
-          <summary>
-            {t('runs.examples')} ({scored.name}) · <span className="muted small">{t('runs.formatTip', { n: prompts })}</span>
-          </summary>
-          <table className="runs">
-            <thead>
-              <tr>
-                <th>{t('runs.examplePrompt')}</th>
-                {scored.score.snapshot && <th>{t('quiz.before')}</th>}
-                <th>{t('quiz.after')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {scored.score.model.examples.map((x, i) => (
-                <tr key={i}>
-                  <td>{x.prompt}</td>
-                  {scored.score?.snapshot && <td className="muted">{shownReply(scored.score.snapshot.examples[i]?.text)?.slice(0, 120)}</td>}
-                  <td className={x.ok ? '' : 'warn'}>{shownReply(x.text)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </details>
-      )}
+      {scored?.score && <ScoreExamples name={scored.name} score={scored.score} prompts={prompts} />}
     </section>
   );
 }
