@@ -9,7 +9,7 @@
  *                           work in it too)
  *   spawnNodeKernelThread   how the engine starts a kernel thread here (ops/kernelThreads.ts)
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -28,10 +28,47 @@ interface EmscriptenModule {
 
 let scripts: { dir: string; worker: string; main: string } | undefined;
 
+/** The scripts' folders: `sgp-wasm-<pid>-<random>` in the system's temporary folder, named by the process that wrote them. */
+const SCRIPTS_PREFIX = 'sgp-wasm-';
+const SCRIPTS_NAME = new RegExp(`^${SCRIPTS_PREFIX}(\\d+)-`);
+
+/** Whether a process with this id is running (signal 0 checks without sending anything; EPERM: running, not ours). */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Remove the scripts' folders in `tmp` whose process is gone. A process killed by a signal (a test runner's
+ * timeout, `kill`) never runs its 'exit' handler, so its folder stays; the next process that starts threads
+ * removes it. Folders of the older naming (no process id) are left alone: their writer cannot be told apart.
+ */
+export function sweepThreadScripts(tmp: string, alive: (pid: number) => boolean = pidAlive): string[] {
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(tmp);
+  } catch {
+    return removed;
+  }
+  for (const name of names) {
+    const pid = Number(SCRIPTS_NAME.exec(name)?.[1]);
+    if (!Number.isInteger(pid) || pid === process.pid || alive(pid)) continue;
+    rmSync(join(tmp, name), { recursive: true, force: true });
+    removed.push(name);
+  }
+  return removed;
+}
+
 /** The two scripts every thread loads, written once per process to a temporary folder (removed at exit). */
 function threadScripts(factory: ThreadedFactory): { worker: string; main: string } {
   if (scripts) return scripts;
-  const dir = mkdtempSync(join(os.tmpdir(), 'sgp-wasm-'));
+  sweepThreadScripts(os.tmpdir());
+  const dir = mkdtempSync(join(os.tmpdir(), `${SCRIPTS_PREFIX}${process.pid}-`));
   process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   const { wasmWorkerContents } = require('@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.worker.js') as { wasmWorkerContents: string };
   const worker = join(dir, 'worker.js');
