@@ -177,10 +177,10 @@ export function RunsTable({ latest = false, chart = true }: { latest?: boolean; 
                     {t('runs.knowledge')} <span className="muted small">({t('runs.chance', { chance: chancePct(quiz.chance) })})</span>
                   </th>
                 )}
-                <th>{t('runs.ms')}</th>
+                <th className="unit">{t('runs.ms')}</th>
                 <th>{t('runs.trainable')}</th>
-                <th>{t('runs.wall')}</th>
-                <th>{t('runs.status')}</th>
+                <th className="short">{t('runs.wall')}</th>
+                <th className="short">{t('runs.status')}</th>
                 <th />
               </tr>
             </thead>
