@@ -309,6 +309,7 @@ const en = {
   'quiz.after': 'After',
   'quiz.mistakes': 'Only the mistakes',
   'quiz.unseen': 'a wording no training pair uses',
+  'quiz.byWording': 'Asked as the pairs ask: {seen} right; in a wording no pair uses (*): {unseen}.',
   'quiz.page': 'Questions {from}–{to} of {n}',
   'quiz.prev': 'Previous',
   'quiz.next': 'Next',
@@ -578,7 +579,8 @@ const en = {
   'lessonMode.n3': 'Fine-tune on the question–answer pairs. Watch the answers’ loss fall, and the dashed corpus line (forgetting) rise a little.',
   'lessonMode.n3world':
     'Fine-tune on question–answer pairs about half of the villagers. Watch the answers’ loss fall, and the dashed corpus line (forgetting) rise a little.',
-  'lessonMode.n4': 'The quiz asks about the other half, whom no pair mentions: every right answer comes from pretraining. Filter to the mistakes.',
+  'lessonMode.n4':
+    'The quiz asks about the other half, whom no pair mentions: every right answer comes from pretraining. Filter to the mistakes: are most of them in the wordings marked *?',
   'lessonMode.n4real':
     'Read the answers before → after: the model learned to answer in one paragraph and stop. A model this small learns the text’s style, not its sense.',
   'lessonMode.s4real': 'Read the answers',
@@ -897,6 +899,7 @@ const zh: Record<Key, string> = {
   'quiz.after': '微调后',
   'quiz.mistakes': '只看答错的',
   'quiz.unseen': '训练问答里没有的问法',
+  'quiz.byWording': '按训练问答的问法提问：{seen} 正确；用训练问答里没有的问法（*）：{unseen}。',
   'quiz.page': '第 {from}–{to} 题，共 {n} 题',
   'quiz.prev': '上一页',
   'quiz.next': '下一页',
@@ -1154,7 +1157,7 @@ const zh: Record<Key, string> = {
   'lessonMode.n2': '用一个微调问答里的问题问它。留意它并不回答，而是接着模仿预训练文本往下写。',
   'lessonMode.n3': '用问答数据来微调。留意回答的损失下降，以及虚线（语料损失，遗忘曲线）略微上升。',
   'lessonMode.n3world': '用关于一半村民的问答来微调。留意回答的损失下降，以及虚线（语料损失，遗忘曲线）略微上升。',
-  'lessonMode.n4': '测验问的是另一半村民，问答里从未提到他们：每个答对的事实都来自预训练。只看答错的。',
+  'lessonMode.n4': '测验问的是另一半村民，问答里从未提到他们：每个答对的事实都来自预训练。只看答错的：它们是不是多在标 * 的问法里？',
   'lessonMode.n4real': '对比微调前后的回答：模型学会了用一段话回答并停下。这么小的模型学到的是文本的风格，而不是意思。',
   'lessonMode.s4real': '看回答',
   'lessonMode.n5': '用冻结部分层、LoRA 和一次又长又猛的全量微调各跑一遍，再比较：哪一种保住了预训练学到的东西？',

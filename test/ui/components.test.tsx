@@ -6,6 +6,8 @@ import { initialState, newRunRecord, set, store } from '../../src/store/store';
 import { ModelPanel, archErrors } from '../../src/ui/panels/ModelPanel';
 import { ModelDiagram } from '../../src/ui/diagram/ModelDiagram';
 import { RunsTable } from '../../src/ui/panels/RunsTable';
+import { QuizView } from '../../src/ui/panels/QuizView';
+import { rightByWording } from '../../src/ui/runValues';
 import { CompareStep, CompareTakeaway } from '../../src/ui/modes/LessonMode';
 import { PresentMode } from '../../src/ui/modes/PresentMode';
 import { fineTuneRun } from './fineTuneRun';
@@ -200,6 +202,49 @@ describe('RunsTable and DataPanel', () => {
   it('renders in Chinese', () => {
     set({ lang: 'zh' });
     expect(render(<DataPanel />)).toContain('1. 数据');
+  });
+});
+
+describe('the quiz', () => {
+  const answer = (unseenWording: boolean, fact: boolean) => ({
+    prompt: 'Where does Hank live?',
+    expected: 'Hank lives in Eastwick.',
+    unseenWording,
+    reply: 'Hank lives in Eastwick.',
+    fact,
+    person: true,
+  });
+  const withAnswers = (answers: ReturnType<typeof answer>[]) => {
+    const run = fineTuneRun('full fine-tune', [0.2, 0.4], 0.5, { compare: false });
+    const knowledge = { knowledge: answers.filter((a) => a.fact).length / answers.length, person: 1, both: 0, chance: 0.125, answers };
+    return { ...run, score: { model: { ...run.score!.model, knowledge }, snapshot: null } };
+  };
+  it('counts right facts apart by wording, and none for a wording the quiz does not ask', () => {
+    const answers = [
+      answer(false, true),
+      answer(false, true),
+      answer(false, false),
+      answer(true, true),
+      answer(true, false),
+      answer(true, false),
+      answer(true, false),
+    ];
+    expect(rightByWording(answers)).toEqual({ seen: 2 / 3, unseen: 1 / 4 });
+    expect(rightByWording(answers.filter((a) => !a.unseenWording))).toEqual({ seen: 2 / 3, unseen: null });
+    expect(rightByWording([])).toEqual({ seen: null, unseen: null });
+  });
+  it("says how the fine-tuned model does in the pairs' wordings and in the new one, only where the quiz asks both", async () => {
+    set({ runs: [withAnswers([answer(false, true), answer(false, true), answer(true, true), answer(true, false)])] });
+    render(<QuizView />);
+    await act(() => new Promise((done) => setTimeout(done, 0)));
+    const line = () => host.querySelector('[data-testid=quiz-summary] [data-testid=quiz-by-wording]')?.textContent?.trim();
+    expect(line()).toBe(t('quiz.byWording', { seen: '100%', unseen: '50%' }));
+    act(() => set({ lang: 'zh' }));
+    expect(line()).toBe('按训练问答的问法提问：100% 正确；用训练问答里没有的问法（*）：50%。');
+    act(() => set({ lang: 'en', runs: [withAnswers([answer(false, true), answer(false, false)])] }));
+    await act(() => new Promise((done) => setTimeout(done, 0)));
+    expect(host.querySelector('[data-testid=quiz-summary]')).not.toBeNull();
+    expect(line()).toBeUndefined();
   });
 });
 

@@ -6,7 +6,7 @@
 import { useState } from 'react';
 import type { KnowledgeSummary } from '../../worker/protocol';
 import { useRunsForDisplay, useT } from '../hooks';
-import { chancePct, pct } from '../runValues';
+import { chancePct, pct, rightByWording } from '../runValues';
 
 export const QUIZ_PAGE = 20;
 /**
@@ -33,6 +33,8 @@ export function QuizView({ pageSize = QUIZ_PAGE }: { pageSize?: number }) {
   const p = Math.min(page, pages - 1);
   const shown = rows.slice(p * pageSize, (p + 1) * pageSize);
   const mark = (ok: boolean | undefined) => (ok === undefined ? '' : ok ? '✓' : '✗');
+  // Where the quiz asks both ways, the fine-tuned model's right facts by wording: its mistakes are mostly in the new ones.
+  const wording = rightByWording(after.answers);
   return (
     <section className="panel quiz" aria-labelledby="quiz-title" data-testid="quiz-view" data-knowledge={after.knowledge} data-before={before?.knowledge ?? ''}>
       <h2 id="quiz-title">{t('quiz.title')}</h2>
@@ -44,6 +46,12 @@ export function QuizView({ pageSize = QUIZ_PAGE }: { pageSize?: number }) {
           chance: chancePct(after.chance),
           person: pct(after.person),
         })}
+        {wording.seen !== null && wording.unseen !== null && (
+          <span className="muted quiz-wording" data-testid="quiz-by-wording">
+            {' '}
+            {t('quiz.byWording', { seen: pct(wording.seen), unseen: pct(wording.unseen) })}
+          </span>
+        )}
       </p>
       <div className="row">
         {runs.length > 1 && (
