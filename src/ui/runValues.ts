@@ -26,6 +26,16 @@ export const signed = (x: number): string => `${x >= 0 ? '+' : ''}${x.toFixed(3)
 /** Chance to a tenth of a per cent (1/8 is 12.5 %, not 13 %). */
 export const chancePct = (x: number): string => `${+(100 * x).toFixed(1)}%`;
 
+/**
+ * The file a run's weights download as: its name with every run of characters other than letters, digits, dots and
+ * dashes made one underscore (letters of any script: a Chinese run's name stays readable, where ASCII-only word
+ * characters made every Chinese run "small-gpt-_.safetensors"). `suffix` for the adapters alone ("-lora").
+ */
+export function runFileName(name: string, suffix = ''): string {
+  const stem = name.replace(/[^\p{L}\p{N}.-]+/gu, '_').replace(/^_+|_+$/g, '') || 'run';
+  return `small-gpt-${stem}${suffix}.safetensors`;
+}
+
 /** A share as a whole percentage, or a dash for none. */
 export const pct = (x: number | null | undefined): string => (x === null || x === undefined ? '–' : `${Math.round(100 * x)}%`);
 

@@ -7,7 +7,7 @@ import { ModelPanel, archErrors } from '../../src/ui/panels/ModelPanel';
 import { ModelDiagram } from '../../src/ui/diagram/ModelDiagram';
 import { RunsTable } from '../../src/ui/panels/RunsTable';
 import { QuizView } from '../../src/ui/panels/QuizView';
-import { rightByWording } from '../../src/ui/runValues';
+import { rightByWording, runFileName } from '../../src/ui/runValues';
 import { CompareStep, CompareTakeaway } from '../../src/ui/modes/LessonMode';
 import { PresentMode } from '../../src/ui/modes/PresentMode';
 import { fineTuneRun } from './fineTuneRun';
@@ -202,6 +202,17 @@ describe('RunsTable and DataPanel', () => {
   it('renders in Chinese', () => {
     set({ lang: 'zh' });
     expect(render(<DataPanel />)).toContain('1. 数据');
+  });
+});
+
+describe("a run's file name", () => {
+  it('keeps letters of any script, digits, dots and dashes, and makes every other run of characters one underscore', () => {
+    expect(runFileName('full, long (5× steps, lr 0.002)')).toBe('small-gpt-full_long_5_steps_lr_0.002.safetensors');
+    expect(runFileName('lora:r8 α16', '-lora')).toBe('small-gpt-lora_r8_α16-lora.safetensors');
+    // Two Chinese runs, two files (ASCII-only word characters named both "small-gpt-_").
+    expect(runFileName('全量微调')).toBe('small-gpt-全量微调.safetensors');
+    expect(runFileName('冻结前两层 #2')).toBe('small-gpt-冻结前两层_2.safetensors');
+    expect(runFileName('??')).toBe('small-gpt-run.safetensors');
   });
 });
 

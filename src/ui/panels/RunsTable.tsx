@@ -4,7 +4,7 @@ import { useEffect, useMemo, useRef, useState } from 'react';
 import { CompareChart, compareColors } from '../charts/Charts';
 import { download, formatDuration, formatNumber, useRunsForDisplay, useT, type ShownRun } from '../hooks';
 import { EVAL } from '../../engine/train/evalNames';
-import { chancePct, corpusChange, lastEval, latestComparison, pct, signed } from '../runValues';
+import { chancePct, corpusChange, lastEval, latestComparison, pct, runFileName, signed } from '../runValues';
 
 /** "before → after" of one score, or what is happening instead. */
 function ScoreCell({ r, which, t }: { r: RunRecord; which: 'format' | 'words' | 'sameLength'; t: ReturnType<typeof useT> }) {
@@ -215,7 +215,7 @@ export function RunsTable({ latest = false, chart = true }: { latest?: boolean; 
                           disabled={r.status === 'running' || r.status === 'paused'}
                           onClick={async () => {
                             const bytes = await exportModel('run', { runId: r.runId, name: r.name });
-                            if (bytes) download(`small-gpt-${r.name.replace(/[^\w.-]+/g, '_')}.safetensors`, bytes);
+                            if (bytes) download(runFileName(r.name), bytes);
                           }}
                         >
                           {t('runs.export')}
@@ -227,7 +227,7 @@ export function RunsTable({ latest = false, chart = true }: { latest?: boolean; 
                             disabled={r.status === 'running' || r.status === 'paused'}
                             onClick={async () => {
                               const bytes = await exportModel('run', { runId: r.runId, name: r.name }, true);
-                              if (bytes) download(`small-gpt-${r.name.replace(/[^\w.-]+/g, '_')}-lora.safetensors`, bytes);
+                              if (bytes) download(runFileName(r.name, '-lora'), bytes);
                             }}
                           >
                             {t('runs.exportAdapter')}
