@@ -289,7 +289,7 @@ const en = {
   'lesson.world3':
     'Fine-tune with the defaults. The pairs ask about half of the villagers only; watch the answers’ loss fall and the dashed corpus line (forgetting) rise a little.',
   'lesson.world4':
-    'Read the quiz: questions about the other half, whom no pair mentions. The right facts come from pretraining alone — fine-tuning taught the model to say what it read. Filter to the mistakes: which facts did it never store?',
+    'Read the quiz: questions about the other half, whom no pair mentions. The right facts come from pretraining alone — fine-tuning taught the model to say what it read. Filter to the mistakes: most are in the wordings marked *, where the same fact, asked as the pairs ask, is often right — the model knows it, but leans on the pairs’ familiar words.',
   'lesson.world5':
     'Compare strategies: the same fine-tune with layers frozen, LoRA, and a long, strong full fine-tune. Which keeps the knowledge? The long one fits the pairs best and forgets most: the quiz and the forgetting curve agree.',
   'lesson.realTitle': 'The lesson on real text',
@@ -881,7 +881,7 @@ const zh: Record<Key, string> = {
   'lesson.world2': '在对话框里问它“高明住在哪里？”。它不会回答，而是接着写另一段小传：它知道事实，却不会回答问题。',
   'lesson.world3': '用默认设置微调。问答只涉及一半村民；留意回答的损失下降，以及虚线（语料损失，遗忘曲线）略微上升。',
   'lesson.world4':
-    '看测验：问的是另一半村民，问答里从未出现过他们。答对的事实只能来自预训练——微调教会了模型说出它读过的内容。只看答错的：哪些事实它从来没记住？',
+    '看测验：问的是另一半村民，问答里从未出现过他们。答对的事实只能来自预训练——微调教会了模型说出它读过的内容。只看答错的：多数出在标 * 的问法里，同一个事实换成问答里的问法常常就答对了——模型记得它，只是依赖问答里熟悉的字词。',
   'lesson.world5':
     '比较策略：同样的微调，冻结部分层、LoRA，以及一次又长又猛的全量微调。哪一种保住了知识？最长的那次最贴合问答，却忘得最多：测验和遗忘曲线说的是同一件事。',
   'lesson.realTitle': '真实文本上的一课',
