@@ -100,7 +100,7 @@ export function PresentMode() {
         </button>
       </header>
       <main className="present-grid">
-        <div className="present-chart">{comparing ? <PresentCompareChart /> : <LossChart />}</div>
+        <div className="present-chart">{comparing ? <PresentCompareChart /> : <LossChart height={PRESENT_CHART_PX} />}</div>
         <div className="present-diagram">
           {hasModel ? (
             <>
@@ -153,6 +153,12 @@ function PresentStarter() {
     </section>
   );
 }
+
+/**
+ * The presentation's loss plot: as tall as the model's diagram beside it (four blocks at the projector's 1280×720),
+ * where the lab's 280 px left a third of the row empty under the chart.
+ */
+const PRESENT_CHART_PX = 400;
 
 /** The latest comparison's strategies, each one's pairs and corpus validation losses (the lesson's step 5 chart). */
 function PresentCompareChart() {
