@@ -42,7 +42,7 @@ export const pct = (x: number | null | undefined): string => (x === null || x ==
 /**
  * A quiz's right facts apart by how the question is worded: as the fine-tuning pairs ask (`seen`) and in a wording
  * no pair uses (`unseen`); null for a kind the quiz does not ask. The small world asks every fact both ways, and the
- * two shares differ (the lesson's default fine-tune: 86 % and 52 % in English): a reader of the quiz's mistakes sees
+ * two shares differ (the lesson's default fine-tune: 86.5 % and 51.5 % in English): a reader of the quiz's mistakes sees
  * that most are in the new wordings, where the model answers by the pairs' familiar words.
  */
 export function rightByWording(answers: readonly { unseenWording: boolean; fact: boolean }[]): { seen: number | null; unseen: number | null } {
