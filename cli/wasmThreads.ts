@@ -45,9 +45,14 @@ export function pidAlive(pid: number): boolean {
 /**
  * Remove the scripts' folders in `tmp` whose process is gone. A process killed by a signal (a test runner's
  * timeout, `kill`) never runs its 'exit' handler, so its folder stays; the next process that starts threads
- * removes it. Folders of the older naming (no process id) are left alone: their writer cannot be told apart.
+ * removes it. Folders of the older naming (no process id) are left alone: their writer cannot be told apart; so is
+ * a folder this process may not remove (another user's). Returns the names removed.
  */
-export function sweepThreadScripts(tmp: string, alive: (pid: number) => boolean = pidAlive): string[] {
+export function sweepThreadScripts(
+  tmp: string,
+  alive: (pid: number) => boolean = pidAlive,
+  remove: (path: string) => void = (path) => rmSync(path, { recursive: true, force: true }),
+): string[] {
   const removed: string[] = [];
   let names: string[];
   try {
@@ -58,8 +63,13 @@ export function sweepThreadScripts(tmp: string, alive: (pid: number) => boolean 
   for (const name of names) {
     const pid = Number(SCRIPTS_NAME.exec(name)?.[1]);
     if (!Number.isInteger(pid) || pid === process.pid || alive(pid)) continue;
-    rmSync(join(tmp, name), { recursive: true, force: true });
-    removed.push(name);
+    try {
+      remove(join(tmp, name));
+      removed.push(name);
+    } catch {
+      // Another user's folder in a shared temporary folder (sticky /tmp: not ours to remove), or one going away
+      // under us: left as it is; the threads start all the same.
+    }
   }
   return removed;
 }

@@ -4,7 +4,7 @@
  * threads removes the folders of processes that are gone, and only those.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { pidAlive, sweepThreadScripts } from '../cli/wasmThreads';
@@ -23,6 +23,17 @@ describe("the threaded build's script folders", () => {
     const removed = sweepThreadScripts(tmp, (pid) => pid === 202);
     expect(removed).toEqual(['sgp-wasm-101-aaaaaa']);
     expect(readdirSync(tmp).sort()).toEqual(names.filter((n) => n !== 'sgp-wasm-101-aaaaaa').sort());
+  });
+
+  it("leaves a folder it may not remove (another user's in a shared /tmp) and goes on with the rest", () => {
+    const tmp = tempDir('sgp-sweep-');
+    for (const n of ['sgp-wasm-101-aaaaaa', 'sgp-wasm-102-bbbbbb']) mkdirSync(join(tmp, n));
+    const denied = (path: string) => {
+      if (path.endsWith('sgp-wasm-101-aaaaaa')) throw Object.assign(new Error(`EPERM: operation not permitted, rmdir '${path}'`), { code: 'EPERM' });
+      rmSync(path, { recursive: true });
+    };
+    expect(sweepThreadScripts(tmp, () => false, denied)).toEqual(['sgp-wasm-102-bbbbbb']);
+    expect(readdirSync(tmp)).toEqual(['sgp-wasm-101-aaaaaa']);
   });
 
   it('tells a running process from one that is gone', async () => {
