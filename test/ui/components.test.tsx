@@ -190,6 +190,16 @@ describe('RunsTable and DataPanel', () => {
     expect(actions.parentElement!.tagName).toBe('TD');
     expect(actions.parentElement!.className).toBe('');
     expect([...actions.querySelectorAll('button')].map((b) => b.textContent)).toEqual([t('runs.hide'), t('runs.export'), t('runs.delete')]);
+    // No quiz: no prompt marked as a new wording.
+    expect(examples.textContent).not.toContain('*');
+    // The quiz's questions in a wording no pair uses are marked as the quiz marks them, with the note under the table.
+    const asked = (prompt: string, unseenWording: boolean) => ({ prompt, expected: '', unseenWording, reply: '', fact: false, person: false });
+    const knowledge = { knowledge: 0, person: 0, both: 0, chance: 0.125, answers: [asked('Where does Hank live?', false), asked('What does Ugo eat?', true)] };
+    act(() => set({ runs: [{ ...run, score: { model: { ...model, knowledge }, snapshot } }] }));
+    await act(() => new Promise((done) => setTimeout(done, 0)));
+    const cells = [...host.querySelectorAll('[data-testid=score-examples] tbody tr')].map((tr) => tr.querySelector('td')!.textContent);
+    expect(cells).toEqual(['Where does Hank live?', 'What does Ugo eat? *']);
+    expect(host.querySelector('[data-testid=score-examples] p')?.textContent).toBe(`* ${t('quiz.unseen')}`);
     // Without the pretrained model's answers, no empty "before" column.
     act(() => set({ runs: [{ ...run, score: { model, snapshot: null } }] }));
     await act(() => new Promise((done) => setTimeout(done, 0)));

@@ -102,6 +102,10 @@ const shownReply = (text: string) => text.trim() || '∅';
 function ScoreExamples({ name, score, prompts }: { name: string; score: NonNullable<RunRecord['score']>; prompts: number }) {
   const t = useT();
   const before = score.snapshot?.examples;
+  // Held-out prompts that are the quiz's questions in a wording no pair uses (the small world's): marked as the quiz
+  // marks them, since a reply in the pairs' form can then state the wrong fact ("What animal lives with Hank?").
+  const unseen = new Set(score.model.knowledge?.answers.filter((a) => a.unseenWording).map((a) => a.prompt));
+  const marked = score.model.examples.some((x) => unseen.has(x.prompt));
   return (
     <details className="examples" data-testid="score-examples" open>
       <summary>
@@ -118,13 +122,22 @@ function ScoreExamples({ name, score, prompts }: { name: string; score: NonNulla
         <tbody>
           {score.model.examples.map((x, i) => (
             <tr key={i}>
-              <td>{x.prompt}</td>
+              <td>
+                {x.prompt}
+                {unseen.has(x.prompt) && (
+                  <span className="muted small" title={t('quiz.unseen')}>
+                    {' '}
+                    *
+                  </span>
+                )}
+              </td>
               {before && <td className="muted">{before[i] ? shownReply(before[i].text).slice(0, 120) : ''}</td>}
               <td className={x.ok ? '' : 'warn'}>{shownReply(x.text)}</td>
             </tr>
           ))}
         </tbody>
       </table>
+      {marked && <p className="muted small">* {t('quiz.unseen')}</p>}
     </details>
   );
 }
