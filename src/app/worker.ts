@@ -2,7 +2,7 @@
  * The one handle on the training worker (a class instance, so not in the store) — the only module-level
  * mutable state of the app layer — and the saves in flight that a restart must wait for.
  */
-import { set } from '../store/store';
+import { get, set } from '../store/store';
 import { MessageError, msg } from '../i18n/i18n';
 import { WorkerClient } from '../worker/client';
 import type { BackendName, Event } from '../worker/protocol';
@@ -24,7 +24,7 @@ export function startWorker(onEvent: (e: Event) => void, backend?: BackendName |
     }));
   });
   set((s) => ({ backend: { ...s.backend, forced: backend ?? null, status: 'starting', crash: null, report: null } }));
-  handle.client.start(backend ?? undefined);
+  handle.client.start(backend ?? undefined, get().backend.threads ?? undefined);
 }
 
 /** A save already under way is joined, not repeated: a caller that restarts the worker can wait for it. */

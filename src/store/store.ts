@@ -151,7 +151,8 @@ export interface ChatMessage {
 export interface AppState {
   lang: Lang;
   /** crash: why the worker stopped (a browser's own words, or a lost GPU device's message). */
-  backend: { forced: BackendName | null; report: BackendReport | null; status: 'starting' | 'ready' | 'crashed'; crash: Text | null };
+  /** `threads`: WebAssembly's thread count the address asks for (?threads=N), null for one per core. */
+  backend: { forced: BackendName | null; threads: number | null; report: BackendReport | null; status: 'starting' | 'ready' | 'crashed'; crash: Text | null };
   manifest: DatasetManifest | null;
   /** Pretrained starter models shipped with the app (public/starters/starters.json). */
   starters: StarterEntry[];
@@ -241,7 +242,7 @@ export const DEFAULT_FINETUNE: FinetuneSettings = {
 export function initialState(lang: Lang = 'en'): AppState {
   return {
     lang,
-    backend: { forced: null, report: null, status: 'starting', crash: null },
+    backend: { forced: null, threads: null, report: null, status: 'starting', crash: null },
     manifest: null,
     starters: [],
     data: { source: null, info: null, preview: '', error: null, uploads: {}, files: [] },

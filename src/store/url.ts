@@ -7,7 +7,7 @@ import { get, set, type AppState, type FreezePreset, type ViewMode } from './sto
 import { ARCH_LIMITS, isDropout, isPresetName, presetOf, PRESETS, type ArchConfig } from '../engine/model/config';
 import { allowed, LIMITS, type Limit, type SettingName } from '../engine/train/limits';
 import type { ScheduleKind } from '../engine/train/schedule';
-import { BACKENDS } from '../worker/protocol';
+import { BACKENDS, MAX_WASM_THREADS } from '../worker/protocol';
 import { LANGS } from './lang';
 import { MAX_VOCAB, MIN_VOCAB } from '../engine/tokenizer/bpeTrain';
 
@@ -101,6 +101,15 @@ const FIELDS: Field[] = [
   { key: 'present', read: (s) => (s.view.mode === 'present' ? 1 : null), write: (s, v) => (v === '1' ? { view: { ...s.view, mode: 'present' } } : null) },
   { key: 'lang', read: (s) => s.lang, write: (_s, v) => (oneOf(LANGS, v) ? { lang: v } : null) },
   { key: 'backend', read: (s) => s.backend.forced, write: (s, v) => (oneOf(BACKENDS, v) ? { backend: { ...s.backend, forced: v } } : null) },
+  {
+    // WebAssembly's threads: 1 to compare with one thread in the same page, fewer to leave cores free (read as the worker starts).
+    key: 'threads',
+    read: (s) => s.backend.threads,
+    write: (s, v) => {
+      const n = num(v);
+      return n !== null && Number.isInteger(n) && n >= 1 && n <= MAX_WASM_THREADS ? { backend: { ...s.backend, threads: n } } : null;
+    },
+  },
   { key: 'data', read: (s) => (s.data.source?.startsWith('upload:') ? null : s.data.source), write: (s, v) => ({ data: { ...s.data, source: v } }) },
   {
     key: 'pairs',

@@ -17,7 +17,7 @@ import type { KernelThreadHandle } from '../engine/ops/kernelThreads';
 import wasmUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreadedUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
-import type { BackendName, BackendReport, BackendProbe, BackendReason } from './protocol';
+import { MAX_WASM_THREADS, type BackendName, type BackendReport, type BackendProbe, type BackendReason } from './protocol';
 
 /** A sentence of the report: its code (translated by the page as `backend.<code>`), parameters and English text. */
 const why = (code: string, text: string, params?: Record<string, string | number>): BackendReason => (params ? { code, params, text } : { code, text });
@@ -33,7 +33,7 @@ const probe = (available: boolean, hardware: boolean, w: BackendReason): Backend
  * that this worker starts (src/engine/ops/kernelThreads.ts): every core trains, with the kernels on. Measured on
  * 2 cores (README, Benchmark), two threads beat one, so any machine with two cores or more uses them all.
  */
-const MAX_THREADS = 16; // past this a lesson-sized model's products split too thin to gain (and each thread is a worker)
+const MAX_THREADS = MAX_WASM_THREADS;
 const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
 const cores = typeof navigator !== 'undefined' ? navigator.hardwareConcurrency || 1 : 1;
 let wasmThreads = isolated && cores >= 2 ? Math.min(cores, MAX_THREADS) : 1;
@@ -45,6 +45,25 @@ let wasmSingle: BackendReason | null = isolated
   : why('notIsolated', 'the page is not cross-origin isolated');
 if (wasmThreads > 1) setThreadsCount(wasmThreads);
 else tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+
+/**
+ * Threads asked for (the page's ?threads=N, 1–MAX_THREADS), before the wasm backend starts: one runs the
+ * single-threaded build, as a page without isolation does (to compare, in the same page); more, up to the cores
+ * or past them, run that many. Where the page is not isolated, threads are not possible and the reason stays that.
+ */
+function askThreads(threads: number): void {
+  if (!isolated) return;
+  wasmThreads = Math.max(1, Math.min(Math.floor(threads), MAX_THREADS));
+  if (wasmThreads > 1) {
+    wasmSingle = null;
+    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
+    setThreadsCount(wasmThreads);
+  } else {
+    wasmSingle = why('threadsAsked', 'one thread, as the address asks (?threads=1)');
+    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+  }
+}
+
 /** TF.js's own wasm factory, kept to register it again single-threaded if the threaded build fails. */
 const wasmFactory = tf.findBackendFactory('wasm');
 /** The threaded build loads its wasm once and starts 8 pthread workers; far longer means it is stuck. */
@@ -136,9 +155,10 @@ async function activateWasm(): Promise<boolean> {
     });
     // TF.js caps its thread pool at hardwareConcurrency / 2 (it assumes two hyper-threads per core), which
     // is one thread on a 2-core machine whatever setThreadsCount asks. It reads the count once, as the
-    // module starts: for that moment the count it sees is doubled, so the cap is the count itself.
+    // module starts: for that moment it sees twice the threads chosen, so the cap is the count chosen (the cores,
+    // or what the page asked for).
     const own = Object.getOwnPropertyDescriptor(navigator, 'hardwareConcurrency');
-    Object.defineProperty(navigator, 'hardwareConcurrency', { value: 2 * cores, configurable: true });
+    Object.defineProperty(navigator, 'hardwareConcurrency', { value: 2 * wasmThreads, configurable: true });
     const outcome = await Promise.race([activate('wasm').then((ok) => (ok ? '' : 'start failed')), failed]);
     if (own) Object.defineProperty(navigator, 'hardwareConcurrency', own);
     else delete (navigator as { hardwareConcurrency?: number }).hardwareConcurrency;
@@ -204,8 +224,12 @@ function largestBuffer(name: BackendName): number | undefined {
   return undefined;
 }
 
-/** Choose and start a backend: `forced` if given (and it works), else the fastest real one. */
-export async function chooseBackend(forced?: BackendName): Promise<BackendReport> {
+/**
+ * Choose and start a backend: `forced` if given (and it works), else the fastest real one; `threads`, where given,
+ * is how many WebAssembly trains on (askThreads).
+ */
+export async function chooseBackend(forced?: BackendName, threads?: number): Promise<BackendReport> {
+  if (threads !== undefined && Number.isFinite(threads)) askThreads(threads);
   const probes: Record<BackendName, BackendProbe> = {
     webgpu: await probeWebGPU(),
     webgl: probeWebGL(),

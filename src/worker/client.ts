@@ -28,7 +28,7 @@ export class WorkerClient {
     private readonly onCrash: (message: string) => void,
   ) {}
 
-  start(backend?: BackendName): void {
+  start(backend?: BackendName, threads?: number): void {
     this.stop();
     const worker = new Worker(new URL('./training.worker.ts', import.meta.url), { type: 'module' });
     worker.onmessage = (m: MessageEvent<Event>) => this.route(m.data);
@@ -38,7 +38,7 @@ export class WorkerClient {
       this.onCrash(e.message || 'the training worker crashed');
     };
     this.worker = worker;
-    this.send({ type: 'init', backend });
+    this.send({ type: 'init', backend, ...(threads ? { threads } : {}) });
   }
 
   stop(): void {

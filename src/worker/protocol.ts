@@ -14,6 +14,8 @@ import type { Quiz } from '../engine/eval/quiz';
 
 export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
 export const BACKENDS: readonly BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
+/** The most threads WebAssembly trains on: past this a lesson-sized model's products split too thin to gain (and each thread is a worker). */
+export const MAX_WASM_THREADS = 16;
 
 /**
  * One sentence of why a backend was (not) chosen: a code the page translates (`backend.<code>` in the
@@ -235,7 +237,11 @@ export type ExportFormat = 'nanogpt' | 'web';
 
 /** Page → worker. */
 export type Request =
-  | { type: 'init'; backend?: BackendName }
+  /**
+   * Start on `backend` (else the fastest that works); `threads`: how many WebAssembly trains on where threads are
+   * allowed (the address's ?threads=N: one to compare, fewer to leave cores free), else one per core.
+   */
+  | { type: 'init'; backend?: BackendName; threads?: number }
   | { type: 'setCorpus'; name: string; text: string }
   | { type: 'setPairs'; name: string; pairs: Pair[]; valFraction: number; responseOnly: boolean; heldout: string[]; quiz: Quiz | null }
   | { type: 'createModel'; config: Omit<GPTConfig, 'vocabSize'>; seed: number; tokenizer?: TokenizerChoice }

@@ -1,8 +1,8 @@
 /**
  * Threads where the browser allows: the production app is served cross-origin isolated; with 2 or more cores
  * its worker starts TF.js's threaded WebAssembly build (the bundling fix in scripts/wasmThreadsPlugin.ts) and the
- * engine's kernel threads on its shared heap, min(cores, 16) in all; the header says how many, a short run
- * trains, and Pause and Stop still take effect at the end of the step under way.
+ * engine's kernel threads on its shared heap, min(cores, 16) in all (or the address's ?threads=N); the header says
+ * how many, a short run trains, and Pause and Stop still take effect at the end of the step under way.
  */
 import { expect, it } from 'vitest';
 import { newPage, progressStep, ready, startPretraining, untilRunEnds } from './harness';
@@ -51,3 +51,32 @@ it('trains on WebAssembly with the threads the machine warrants in the cross-ori
     await context.close();
   }
 }, 400_000);
+
+it('trains on the threads the address asks for: ?threads=1 on one, ?threads=3 on three (past this machine’s cores), and says why', async () => {
+  for (const threads of [1, 3]) {
+    const { page, context, errors } = await newPage(
+      app,
+      `?backend=wasm&threads=${threads}&layers=2&heads=2&embd=32&block=32&batch=8&lr=0.01&schedule=constant&eval=10`,
+    );
+    try {
+      await ready(page);
+      const status = page.locator('[data-testid=backend-status]');
+      expect(await status.getAttribute('data-backend')).toBe('wasm');
+      expect(Number(await status.getAttribute('data-threads')), `?threads=${threads}`).toBe(threads);
+      if (threads === 1) expect(await status.textContent()).toContain('one thread, as the address asks (?threads=1)');
+      else expect(await status.textContent()).toContain(`CPU · WebAssembly · ${threads} threads`);
+      // Trains on them: a short run to its end without an error.
+      await page.click('[data-testid=create-model]');
+      await page.waitForSelector('[data-testid=model-info]', { timeout: 60_000 });
+      await page.fill('[data-testid=pretrain-steps]', '10');
+      await page.fill('[data-testid=pretrain-sample-every]', '10');
+      await untilRunEnds(page, () => page.click('[data-testid=pretrain-start]'));
+      await page.waitForFunction(() => Number(document.querySelector('[data-testid=loss-chart]')?.getAttribute('data-points')) >= 10, null, {
+        timeout: 10_000,
+      });
+      expect(errors).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  }
+}, 300_000);

@@ -49,6 +49,21 @@ describe('URL presets', () => {
     expect(state.lang).toBe('en');
   });
 
+  it("carries WebAssembly's thread count (1–16, whole), round trip included, and refuses any other", () => {
+    const init = initialState('en');
+    expect(init.backend.threads).toBeNull();
+    for (const n of [1, 3, 16]) {
+      const s = decodeState(init, `?backend=wasm&threads=${n}`);
+      expect(s.backend.threads).toBe(n);
+      expect(decodeState(init, encodeState(s)).backend.threads).toBe(n);
+    }
+    for (const bad of ['threads=0', 'threads=17', 'threads=2.5', 'threads=two']) {
+      const { state, ignored } = decodeQuery(init, bad);
+      expect(ignored, bad).toEqual([bad]);
+      expect(state.backend.threads, bad).toBeNull();
+    }
+  });
+
   it('takes the largest values the limits allow, and a negative or fractional seed is refused', () => {
     const init = initialState('en');
     const { state, ignored } = decodeQuery(init, 'steps=1000000&lr=1000&seed=4294967295&ftBatch=1000000');

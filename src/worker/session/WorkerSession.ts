@@ -36,7 +36,7 @@ export interface SessionHost {
    * Register the backend to train on and say why it was chosen: the browser's choice (worker/backend.ts, the
    * one place a browser backend is chosen), or a test's Node backend.
    */
-  chooseBackend(requested?: BackendName): Promise<BackendReport>;
+  chooseBackend(requested?: BackendName, threads?: number): Promise<BackendReport>;
   /**
    * The WebGPU device whose rejected programs stop a run (gpuGuard.ts); by default TF.js's, none off WebGPU.
    * Called once the backend is chosen.
@@ -81,7 +81,7 @@ export class WorkerSession implements Handlers {
   }
 
   async init(msg: RequestOf<'init'>): Promise<void> {
-    const backend = await this.host.chooseBackend(msg.backend);
+    const backend = await this.host.chooseBackend(msg.backend, msg.threads);
     this.gpuGuard = new GpuErrorGuard(this.host.gpuDevice ? this.host.gpuDevice() : webgpuDevice());
     this.post({ type: 'ready', backend });
     // A lost GPU device (driver reset, tab in the background on some systems) cannot be recovered in place.
