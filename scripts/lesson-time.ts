@@ -9,6 +9,8 @@
  *   npm run lesson-time -- --runs 5 --zh
  *   npm run lesson-time -- --one-thread served as a plain static host (not cross-origin isolated, service worker
  *                                       blocked): WebAssembly on one thread, to compare with the page's every core
+ *   npm run lesson-time -- --threads 1  the same isolated build on that many threads (the page's ?threads=N, 1–16):
+ *                                       one thread against all of them without changing how the app is served
  *   npm run lesson-time -- --read 5     the student reads step 3 for 5 s before pressing "Fine-tune" (the tests
  *                                       press it at once): the worker scores the starter meanwhile, so the wait
  *                                       after the click holds only the fine-tune and the fine-tuned model's scoring
@@ -26,7 +28,13 @@ const median = (xs: number[]) => {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { runs: { type: 'string', default: '3' }, zh: { type: 'boolean' }, 'one-thread': { type: 'boolean' }, read: { type: 'string', default: '0' } },
+    options: {
+      runs: { type: 'string', default: '3' },
+      zh: { type: 'boolean' },
+      'one-thread': { type: 'boolean' },
+      threads: { type: 'string' },
+      read: { type: 'string', default: '0' },
+    },
   });
   const runs = Number(values.runs);
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs takes a whole number ≥ 1, not ${values.runs}`);
@@ -34,6 +42,9 @@ async function main(): Promise<void> {
   if (!(readMs >= 0)) throw new Error(`--read takes seconds ≥ 0, not ${values.read}`);
   const lang = values.zh ? 'zh' : 'en';
   const oneThread = values['one-thread'] === true;
+  const asked = values.threads === undefined ? null : Number(values.threads);
+  if (asked !== null && !(Number.isInteger(asked) && asked >= 1 && asked <= 16)) throw new Error(`--threads takes a whole number 1–16, not ${values.threads}`);
+  if (asked !== null && oneThread) throw new Error('--threads and --one-thread: choose one (--one-thread serves the app without isolation)');
   const app = await startApp({ isolated: !oneThread });
   const times: number[] = [];
   try {
@@ -45,7 +56,7 @@ async function main(): Promise<void> {
       });
       const page = await context.newPage();
       page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
-      const m = await teachingMoment(page, lang, app.url, readMs);
+      const m = await teachingMoment(page, lang, app.url, readMs, asked ? `&threads=${asked}` : '');
       const threads = (await page.getAttribute('[data-testid=backend-status]', 'data-threads')) || '1';
       times.push(m.finetuneMs);
       console.log(

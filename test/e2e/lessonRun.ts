@@ -55,9 +55,9 @@ export const lessonQuery = (lang: 'en' | 'zh') => `?lang=${lang}&mode=lesson&bac
  * `readMs`: how long the student reads step 3 before pressing "Fine-tune" (`npm run lesson-time -- --read S`: the
  * worker scores the starter meanwhile); the tests press it at once.
  */
-export async function teachingMoment(page: Page, lang: 'en' | 'zh', url?: string, readMs = 0): Promise<Moment> {
+export async function teachingMoment(page: Page, lang: 'en' | 'zh', url?: string, readMs = 0, query = ''): Promise<Moment> {
   const t0 = Date.now();
-  if (url) await page.goto(`${url}${lessonQuery(lang)}`);
+  if (url) await page.goto(`${url}${lessonQuery(lang)}${query}`);
   await page.waitForSelector('[data-testid=lesson-starter]:not([disabled])', { timeout: 120_000 });
   const readyMs = Date.now() - t0;
   await page.click('[data-testid=lesson-starter]');
