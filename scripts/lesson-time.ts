@@ -19,6 +19,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { startApp } from '../test/e2e/harness';
 import { teachingMoment } from '../test/e2e/lessonRun';
+import { MAX_WASM_THREADS } from '../src/worker/protocol';
 
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const median = (xs: number[]) => {
@@ -43,7 +44,8 @@ async function main(): Promise<void> {
   const lang = values.zh ? 'zh' : 'en';
   const oneThread = values['one-thread'] === true;
   const asked = values.threads === undefined ? null : Number(values.threads);
-  if (asked !== null && !(Number.isInteger(asked) && asked >= 1 && asked <= 16)) throw new Error(`--threads takes a whole number 1–16, not ${values.threads}`);
+  if (asked !== null && !(Number.isInteger(asked) && asked >= 1 && asked <= MAX_WASM_THREADS))
+    throw new Error(`--threads takes a whole number 1–${MAX_WASM_THREADS}, not ${values.threads}`);
   if (asked !== null && oneThread) throw new Error('--threads and --one-thread: choose one (--one-thread serves the app without isolation)');
   const app = await startApp({ isolated: !oneThread });
   const times: number[] = [];

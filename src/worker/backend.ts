@@ -33,35 +33,39 @@ const probe = (available: boolean, hardware: boolean, w: BackendReason): Backend
  * that this worker starts (src/engine/ops/kernelThreads.ts): every core trains, with the kernels on. Measured on
  * 2 cores (README, Benchmark), two threads beat one, so any machine with two cores or more uses them all.
  */
-const MAX_THREADS = MAX_WASM_THREADS;
 const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
 const cores = typeof navigator !== 'undefined' ? navigator.hardwareConcurrency || 1 : 1;
-let wasmThreads = isolated && cores >= 2 ? Math.min(cores, MAX_THREADS) : 1;
+/** Threads WebAssembly trains on (set by useThreads, before the backend starts; 1 if the threaded build fails). */
+let wasmThreads = 1;
 /** Why the threaded build is not used, or its kernel threads did not start (empty while all is well). */
-let wasmSingle: BackendReason | null = isolated
-  ? cores >= 2
-    ? null
-    : why('oneCore', 'only one core')
-  : why('notIsolated', 'the page is not cross-origin isolated');
-if (wasmThreads > 1) setThreadsCount(wasmThreads);
-else tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+let wasmSingle: BackendReason | null = null;
 
 /**
- * Threads asked for (the page's ?threads=N, 1–MAX_THREADS), before the wasm backend starts: one runs the
+ * Train WebAssembly on `threads` (the threaded build from 2, with TF.js's pool that size), or on one and say why.
+ * Only called where the page is isolated or for one thread: an isolated page has shared WebAssembly memory in every
+ * browser that isolates, and a threaded build that fails to start falls back to one thread (activateWasm).
+ */
+function useThreads(threads: number, single: BackendReason | null): void {
+  wasmThreads = threads;
+  wasmSingle = threads > 1 ? null : single;
+  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', threads > 1);
+  if (threads > 1) setThreadsCount(threads);
+}
+
+// By default every core, where the page may have threads at all.
+if (!isolated) useThreads(1, why('notIsolated', 'the page is not cross-origin isolated'));
+else if (cores < 2) useThreads(1, why('oneCore', 'only one core'));
+else useThreads(Math.min(cores, MAX_WASM_THREADS), null);
+
+/**
+ * Threads asked for (the page's ?threads=N, 1–MAX_WASM_THREADS), before the wasm backend starts: one runs the
  * single-threaded build, as a page without isolation does (to compare, in the same page); more, up to the cores
  * or past them, run that many. Where the page is not isolated, threads are not possible and the reason stays that.
  */
 function askThreads(threads: number): void {
   if (!isolated) return;
-  wasmThreads = Math.max(1, Math.min(Math.floor(threads), MAX_THREADS));
-  if (wasmThreads > 1) {
-    wasmSingle = null;
-    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
-    setThreadsCount(wasmThreads);
-  } else {
-    wasmSingle = why('threadsAsked', 'one thread, as the address asks (?threads=1)');
-    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
-  }
+  const n = Math.max(1, Math.min(Math.floor(threads), MAX_WASM_THREADS));
+  useThreads(n, why('threadsAsked', 'one thread, as the address asks (?threads=1)'));
 }
 
 /** TF.js's own wasm factory, kept to register it again single-threaded if the threaded build fails. */
@@ -174,10 +178,8 @@ async function activateWasm(): Promise<boolean> {
       }
       return true;
     }
-    wasmThreads = 1;
-    wasmSingle = why('threadsFailed', `threaded WebAssembly failed: ${outcome}`, { message: outcome });
+    useThreads(1, why('threadsFailed', `threaded WebAssembly failed: ${outcome}`, { message: outcome }));
     tf.removeBackend('wasm');
-    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
     tf.registerBackend('wasm', wasmFactory, 2);
   }
   return activate('wasm');
