@@ -15,6 +15,23 @@ export const QUIZ_PAGE = 20;
  */
 export const LESSON_QUIZ_PAGE = 6;
 
+/** After a question asked in a wording no training pair uses: a star, its meaning on hover (and in UnseenNote). */
+export function UnseenMark() {
+  const t = useT();
+  return (
+    <span className="muted small" title={t('quiz.unseen')}>
+      {' '}
+      *
+    </span>
+  );
+}
+
+/** Under a table with UnseenMarks: what the star means. */
+export function UnseenNote() {
+  const t = useT();
+  return <p className="muted small">* {t('quiz.unseen')}</p>;
+}
+
 /** `pageSize`: rows per page (the lab's 20; the lesson shows fewer, to keep the loss chart in the same screen). */
 export function QuizView({ pageSize = QUIZ_PAGE }: { pageSize?: number }) {
   const t = useT();
@@ -87,12 +104,7 @@ export function QuizView({ pageSize = QUIZ_PAGE }: { pageSize?: number }) {
               <tr key={i} data-testid="quiz-row" data-right={a.fact}>
                 <td>
                   {a.prompt}
-                  {a.unseenWording && (
-                    <span className="muted small" title={t('quiz.unseen')}>
-                      {' '}
-                      *
-                    </span>
-                  )}
+                  {a.unseenWording && <UnseenMark />}
                 </td>
                 <td className="muted">{a.expected}</td>
                 <td className={b?.fact ? '' : 'muted'}>
@@ -106,7 +118,7 @@ export function QuizView({ pageSize = QUIZ_PAGE }: { pageSize?: number }) {
           </tbody>
         </table>
       </div>
-      <p className="muted small">* {t('quiz.unseen')}</p>
+      <UnseenNote />
       <div className="row">
         <button type="button" disabled={p === 0} onClick={() => setPage(p - 1)}>
           {t('quiz.prev')}

@@ -4,6 +4,7 @@ import { useEffect, useMemo, useRef, useState } from 'react';
 import { CompareChart, compareColors } from '../charts/Charts';
 import { download, formatDuration, formatNumber, useRunsForDisplay, useT, type ShownRun } from '../hooks';
 import { EVAL } from '../../engine/train/evalNames';
+import { UnseenMark, UnseenNote } from './QuizView';
 import { chancePct, corpusChange, lastEval, latestComparison, pct, runFileName, signed } from '../runValues';
 
 /** "before → after" of one score, or what is happening instead. */
@@ -124,12 +125,7 @@ function ScoreExamples({ name, score, prompts }: { name: string; score: NonNulla
             <tr key={i}>
               <td>
                 {x.prompt}
-                {unseen.has(x.prompt) && (
-                  <span className="muted small" title={t('quiz.unseen')}>
-                    {' '}
-                    *
-                  </span>
-                )}
+                {unseen.has(x.prompt) && <UnseenMark />}
               </td>
               {before && <td className="muted">{before[i] ? shownReply(before[i].text).slice(0, 120) : ''}</td>}
               <td className={x.ok ? '' : 'warn'}>{shownReply(x.text)}</td>
@@ -137,7 +133,7 @@ function ScoreExamples({ name, score, prompts }: { name: string; score: NonNulla
           ))}
         </tbody>
       </table>
-      {marked && <p className="muted small">* {t('quiz.unseen')}</p>}
+      {marked && <UnseenNote />}
     </details>
   );
 }
