@@ -65,7 +65,7 @@ else useThreads(Math.min(cores, MAX_WASM_THREADS), null);
 function askThreads(threads: number): void {
   if (!isolated) return;
   const n = Math.max(1, Math.min(Math.floor(threads), MAX_WASM_THREADS));
-  useThreads(n, why('threadsAsked', 'one thread, as the address asks (?threads=1)'));
+  useThreads(n, why('threadsAsked', 'as the address asks: ?threads=1'));
 }
 
 /** TF.js's own wasm factory, kept to register it again single-threaded if the threaded build fails. */
