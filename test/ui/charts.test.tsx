@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { act, type ReactElement } from 'react';
 import { createRoot, type Root } from 'react-dom/client';
 import { initialState, newRunRecord, store, type RunRecord } from '../../src/store/store';
-import { compareStepScale, LossChart } from '../../src/ui/charts/Charts';
+import { compareColors, compareStepScale, LossChart } from '../../src/ui/charts/Charts';
 import { RunsTable } from '../../src/ui/panels/RunsTable';
 import { translate } from '../../src/i18n/i18n';
 import { EVAL } from '../../src/engine/train/evalNames';
@@ -106,6 +106,19 @@ describe('LossChart: a starter’s own curve', () => {
     render([starter(), run('finetune', 4000, 4060, [])]);
     expect(legend().some((l) => l?.startsWith('starter'))).toBe(false);
     expect(legend().length).toBeGreaterThan(0); // the fine-tune's own lines are named
+  });
+});
+
+describe('compareColors', () => {
+  it('gives a lab comparison of a dozen drawn runs a colour each, skipping hidden and pretraining runs, and only then comes round again', () => {
+    const runs = Array.from({ length: 14 }, (_, i) => ({ runId: `r${i}`, phase: 'finetune' as const, hidden: i === 3 }));
+    const all = [{ runId: 'pre', phase: 'pretrain' as const, hidden: false }, ...runs];
+    const colors = compareColors(all);
+    expect(colors.has('pre')).toBe(false);
+    expect(colors.has('r3')).toBe(false);
+    const drawn = runs.filter((r) => !r.hidden).map((r) => colors.get(r.runId));
+    expect(new Set(drawn.slice(0, 12)).size).toBe(12);
+    expect(drawn[12]).toBe(drawn[0]);
   });
 });
 

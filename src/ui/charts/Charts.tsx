@@ -6,6 +6,7 @@ import { set, useStore, type RunRecord } from '../../store/store';
 import { toBits, type CharsPerToken } from './bits';
 import { Tip } from '../Field';
 import { downsample } from './downsample';
+import { COLORS } from './palette';
 import { metricsCsv } from './metricsCsv';
 import { labelGap, placeMarkerLabels, type PlacedLabel } from './markers';
 import { download, useRunsForDisplay, useT, type ShownRun } from '../hooks';
@@ -33,7 +34,7 @@ function Sized({ height, children, ...rest }: { height: number; children: (width
     </div>
   );
 }
-const COLORS = ['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c', '#0891b2', '#ca8a04', '#db2777'];
+
 /** The legend's key to line styles (solid, dashed): a neutral grey, no run's colour. */
 const LINE_STYLE_KEY = '#6b7280';
 

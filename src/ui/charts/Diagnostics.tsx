@@ -7,6 +7,7 @@
 import { memo } from 'react';
 import { set, useStore } from '../../store/store';
 import { downsample } from './downsample';
+import { COLORS } from './palette';
 import { useRunsForDisplay, useT, type ShownRun } from '../hooks';
 import { EVAL } from '../../engine/train/evalNames';
 import type { Key } from '../../i18n/i18n';
@@ -17,7 +18,6 @@ export type DiagnosticName = (typeof DIAGNOSTICS)[number];
 /** The global-norm clip the trainer applies (TrainSpec.clip's default). */
 const CLIP = 1;
 const MAX_POINTS = 150;
-const COLORS = ['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c', '#0891b2', '#ca8a04', '#db2777', '#4b5563', '#65a30d'];
 
 type XY = { x: number; y: number };
 interface Series {
