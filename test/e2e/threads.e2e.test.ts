@@ -65,7 +65,11 @@ it('trains on the threads the address asks for: ?threads=1 on one, ?threads=3 on
       expect(Number(await status.getAttribute('data-threads')), `?threads=${threads}`).toBe(threads);
       // ?backend=wasm is the user's choice; one thread is said once, then why, one sentence each.
       if (threads === 1)
-        expect(await page.locator('[data-testid=backend-reasons] li').allTextContents()).toEqual(['chosen by you', 'using WebAssembly on one thread', 'as the address asks: ?threads=1']);
+        expect(await page.locator('[data-testid=backend-reasons] li').allTextContents()).toEqual([
+          'chosen by you',
+          'using WebAssembly on one thread',
+          'as the address asks: ?threads=1',
+        ]);
       else expect(await status.textContent()).toContain(`CPU · WebAssembly · ${threads} threads`);
       // Trains on them: a short run to its end without an error.
       await page.click('[data-testid=create-model]');
