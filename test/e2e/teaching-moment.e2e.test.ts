@@ -58,6 +58,22 @@ describe('the teaching moment', () => {
         await page.evaluate((y) => window.scrollTo(0, y), Math.max(upper.top, lower.bottom - 844));
         expect(await inViewport(page, lower)).toBe(true);
         await page.screenshot({ path: 'test-results/screenshots/teaching-moment-390x844-2.png' });
+        // Hovering the chart on the phone: the tooltip, which names each curve ("pairs train (full fine-tune)"), stays
+        // inside the screen (its lines wrap rather than run past the edge).
+        await page.locator(LESSON_CHART).locator('.recharts-surface').scrollIntoViewIfNeeded();
+        const plot = (await page.locator(LESSON_CHART).locator('.recharts-surface').boundingBox())!;
+        await page.mouse.move(plot.x + plot.width - 26, plot.y + plot.height * 0.5); // near the run’s end
+        const tip = page.locator(`${LESSON_CHART} .recharts-tooltip-wrapper`);
+        await page.waitForFunction(
+          (sel) => /\(full fine-tune\)/.test(document.querySelector(sel)?.textContent ?? ''),
+          `${LESSON_CHART} .recharts-tooltip-wrapper`,
+        );
+        const tipBox = (await tip.boundingBox())!;
+        console.info(`loss chart tooltip at 390×844: ${JSON.stringify(tipBox)}: ${await tip.textContent()}`);
+        expect(tipBox.x, 'the tooltip starts on the screen').toBeGreaterThanOrEqual(0);
+        expect(tipBox.x + tipBox.width, 'the tooltip ends on the screen').toBeLessThanOrEqual(390);
+        await page.screenshot({ path: 'test-results/screenshots/teaching-moment-390x844-tooltip.png' });
+        await page.mouse.move(0, 0);
         // The next step's runs table (eleven columns) scrolls inside its panel: the page stays the phone's width, and
         // the run's name is whole.
         await page.click('[data-testid=lesson-next]');

@@ -35,6 +35,12 @@ function Sized({ height, children, ...rest }: { height: number; children: (width
   );
 }
 
+/**
+ * A tooltip whose lines (each curve's name: a strategy, "pairs train (full fine-tune)") wrap inside the chart on a
+ * phone instead of running past the screen; it never starts left of the plot, 48 px of y axis in.
+ */
+const FITTED_TOOLTIP = { wrapperStyle: { maxWidth: 'calc(100% - 56px)' }, contentStyle: { whiteSpace: 'normal', fontSize: '0.85em' } } as const;
+
 /** The legend's key to line styles (solid, dashed): a neutral grey, no run's colour. */
 const LINE_STYLE_KEY = '#6b7280';
 
@@ -180,7 +186,13 @@ export const LossChart = memo(function LossChart({ height = 280 }: { height?: nu
               {/* interval={0}: draw every tick without measuring label sizes, which forces a page layout per new label */}
               <XAxis type="number" dataKey="x" domain={['dataMin', 'dataMax']} allowDecimals={false} interval={0} tickCount={6} />
               <YAxis domain={['auto', 'auto']} width={48} interval={0} tickCount={5} tickFormatter={(v: number) => v.toFixed(2)} />
-              {!training && <Tooltip formatter={(v) => (typeof v === 'number' ? v.toFixed(4) : String(v))} labelFormatter={(l) => `${t('chart.step')} ${l}`} />}
+              {!training && (
+                <Tooltip
+                  formatter={(v) => (typeof v === 'number' ? v.toFixed(4) : String(v))}
+                  labelFormatter={(l) => `${t('chart.step')} ${l}`}
+                  {...FITTED_TOOLTIP}
+                />
+              )}
               {lines
                 .filter((l) => l.data.length)
                 .map((l) => (
@@ -375,10 +387,7 @@ export const CompareChart = memo(function CompareChart({ runs: all }: { runs: Sh
             <Tooltip
               formatter={(v) => (typeof v === 'number' ? v.toFixed(4) : String(v))}
               labelFormatter={(l) => `${t('chart.step')} ${l}`}
-              // Its lines name each strategy and curve: on a phone they wrap inside the chart, not past the screen (the
-              // tooltip never starts left of the plot, 48 px of y axis in).
-              wrapperStyle={{ maxWidth: 'calc(100% - 56px)' }}
-              contentStyle={{ whiteSpace: 'normal', fontSize: '0.85em' }}
+              {...FITTED_TOOLTIP}
             />
             {runs.map((r) => [
               <Line
