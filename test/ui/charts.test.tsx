@@ -102,6 +102,20 @@ describe('LossChart: a starter’s own curve', () => {
     expect(legend()).toContain('starter (trained earlier): validation loss');
   });
 
+  it('alone, leaves out the learning-rate and tokens/s charts (it has neither), which come with the first run', async () => {
+    render([starter()]);
+    expect(host.querySelector('[data-testid=small-charts]')).toBeNull();
+    // The chart takes new runs on the next tick (it throttles redraws while a run trains).
+    await act(async () => {
+      store.setState({ runs: [starter(), run('finetune', 4000, 4060, [])] });
+      await new Promise((r) => setTimeout(r, 0));
+    });
+    expect([...host.querySelectorAll('[data-testid=small-charts] h3')].map((h) => h.textContent)).toEqual([
+      expect.stringMatching(/^Learning rate: /),
+      expect.stringMatching(/^Tokens per second: /),
+    ]);
+  });
+
   it('is left out, legend and all, during a fine-tune that only its last point touches', () => {
     render([starter(), run('finetune', 4000, 4060, [])]);
     expect(legend().some((l) => l?.startsWith('starter'))).toBe(false);

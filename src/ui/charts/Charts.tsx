@@ -277,8 +277,10 @@ const SmallCharts = memo(function SmallCharts() {
       'x',
     ),
   );
+  // Nothing trained in this page yet (a starter's own curve has neither): no two empty headings under the chart.
+  if (!lr.length && !tps.length) return null;
   return (
-    <div className="grid2">
+    <div className="grid2" data-testid="small-charts">
       <Sparkline title={t('chart.lr')} data={lr} color={COLORS[5]} format={(v) => v.toExponential(2)} />
       <Sparkline title={t('chart.tps')} data={tps} color={COLORS[6]} format={(v) => String(Math.round(v))} />
     </div>
