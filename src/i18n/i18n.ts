@@ -353,6 +353,7 @@ const en = {
   'diag.megabytes': 'MB',
   'diag.tensors': 'tensors',
   'diag.clip': 'dashed: the clip threshold ({clip}); above it the step is scaled down',
+  'diag.waiting': 'drawn as a run trains',
   'chart.overfit':
     'Overfitting (shaded): between steps {from} and {to} the held-out loss rises while the training loss falls — the model is memorising its training text.',
   'chat.tokenWhy': '"{token}" had probability {p}. The model\'s five most likely next tokens here:',
@@ -942,6 +943,7 @@ const zh: Record<Key, string> = {
   'diag.megabytes': 'MB',
   'diag.tensors': '张量',
   'diag.clip': '虚线：裁剪阈值（{clip}）；超过时这一步会被按比例缩小',
+  'diag.waiting': '训练时画出',
   'chart.overfit': '过拟合（阴影处）：在第 {from} 到 {to} 步之间，保留集损失上升而训练损失下降——模型在记忆训练文本。',
   'chat.tokenWhy': '“{token}”的概率是 {p}。模型在这个位置最可能的五个词元：',
   'chat.tokensHint': '词元按模型给出的概率着色（橙色：不太可能）；点击一个词元查看其他候选。',

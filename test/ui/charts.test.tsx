@@ -116,6 +116,22 @@ describe('LossChart: a starter’s own curve', () => {
     ]);
   });
 
+  it('alone, the gradient-norm chart says it is drawn as a run trains (no heading over nothing), then draws the run', async () => {
+    render([starter()]);
+    const chart = () => host.querySelector('[data-testid=diag-chart-gradNorm]')!;
+    expect(chart().textContent).toContain('drawn as a run trains');
+    expect(chart().querySelector('svg')).toBeNull();
+    const trained = run('finetune', 4000, 4060, []);
+    trained.points = trained.points.map((p, i) => ({ ...p, gradNorm: 2 - i / 60 }));
+    await act(async () => {
+      store.setState({ runs: [starter(), trained] });
+      await new Promise((r) => setTimeout(r, 0));
+    });
+    expect(chart().textContent).not.toContain('drawn as a run trains');
+    expect(chart().textContent).toContain('the clip threshold (1)');
+    expect(chart().querySelector('svg polyline')).not.toBeNull();
+  });
+
   it('is left out, legend and all, during a fine-tune that only its last point touches', () => {
     render([starter(), run('finetune', 4000, 4060, [])]);
     expect(legend().some((l) => l?.startsWith('starter'))).toBe(false);

@@ -106,6 +106,7 @@ export const Diagnostics = memo(function Diagnostics() {
             series={seriesFor(d, runs, t)}
             refY={d === 'gradNorm' ? { y: CLIP, label: t('diag.clip', { clip: CLIP }) } : undefined}
             independent={d === 'memory'}
+            waiting={t('diag.waiting')}
           />
         ))}
       </div>
@@ -120,12 +121,15 @@ function MultiSpark({
   refY,
   testId,
   independent = false,
+  waiting,
 }: {
   title: string;
   series: Series[];
   refY?: { y: number; label: string };
   testId: string;
   independent?: boolean;
+  /** Said in place of the chart while nothing is drawn (no run in this page yet). */
+  waiting: string;
 }) {
   const W = 300;
   const H = 70;
@@ -179,7 +183,8 @@ function MultiSpark({
           })}
         </svg>
       )}
-      {refY && <p className="muted small">{refY.label}</p>}
+      {drawn.length === 0 && <p className="muted small">{waiting}</p>}
+      {refY && drawn.length > 0 && <p className="muted small">{refY.label}</p>}
     </div>
   );
 }
