@@ -13,7 +13,7 @@ import { checkpointBytes, modelFromCheckpoint, readCheckpoint } from '../src/eng
 import { loadAdapter } from '../src/engine/io/adapter';
 import { LESSON_SAMPLING } from '../src/engine/train/lesson';
 import { evaluateLoss } from '../src/engine/train/evaluate';
-import { corpusWords, judgeReply, sampleReplies, scoreReplies } from '../src/engine/eval/dialogue';
+import { corpusWords, judgeReply, pairsMatchLength, sampleReplies, scoreReplies } from '../src/engine/eval/dialogue';
 import { bitsPerChar, scoredTargets } from '../src/engine/eval/bits';
 import { scoreQuiz } from '../src/engine/eval/knowledge';
 import { BpeTokenizer, BYTE_TOKENS } from '../src/engine/tokenizer/bpe';
@@ -92,7 +92,7 @@ async function evaluatePairs(v: Values, ckpt: ReturnType<typeof readCheckpoint>,
       topP: num(v, 'top-p', LESSON_SAMPLING.topP, { min: 0, max: 1 }),
       seed: num(v, 'seed', LESSON_SAMPLING.seed, { int: true, min: 0, max: MAX_SEED }),
     });
-    const score = scoreReplies(replies, corpusText ? corpusWords(corpusText) : null);
+    const score = scoreReplies(replies, corpusText ? corpusWords(corpusText) : null, pairsMatchLength(pairs));
     if (v.verbose) for (const r of replies) o.out(`${judgeReply(r).ok ? 'ok ' : 'bad'} ${JSON.stringify(r.prompt)} → ${JSON.stringify(r.text)}`);
     o.out(`pairs ${pairs.length}, held-out prompts ${prompts.length}${corpusArg ? `, words checked against ${corpusArg}` : ''}`);
     o.out(`loss ${loss.toFixed(6)}`);

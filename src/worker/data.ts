@@ -4,7 +4,7 @@
  */
 import { prepareCorpus, preparePairs, type PreparedCorpus, type PreparedPairs } from '../engine/data/prepare';
 import { splitPairs, type Pair } from '../engine/data/pairs';
-import { corpusWords } from '../engine/eval/dialogue';
+import { corpusWords, pairsMatchLength } from '../engine/eval/dialogue';
 import { PAIRS_SPLIT_SEED } from '../engine/train/lesson';
 import { createRng } from '../engine/random';
 import type { Tokenizer } from '../engine/tokenizer/types';
@@ -52,6 +52,15 @@ export class WorkerData {
     if (this.corpus && !this.words) this.words = corpusWords(this.corpus.text);
     return this.words;
   }
+
+  /** Whether the pairs answer line for line (couplets), checked once per pair set: see pairsMatchLength. */
+  lineForLine(): boolean {
+    const set = this.pairs;
+    if (!set) return false;
+    if (this.lineForLineOf?.set !== set) this.lineForLineOf = { set, value: pairsMatchLength(set.pairs) };
+    return this.lineForLineOf.value;
+  }
+  private lineForLineOf: { set: PairSet; value: boolean } | null = null;
 
   /** Re-encode the corpus and pairs for this model's vocabulary and context; returns what to tell the page. */
   prepare(model: GPT | null, tokenizer: Tokenizer | null): { corpus?: CorpusInfo; pairs?: PairsInfo } {

@@ -8,6 +8,7 @@ import {
   formatShare,
   isUnspaced,
   judgeReply,
+  pairsMatchLength,
   sameLength,
   sampleReplies,
   sampleRepliesInto,
@@ -46,13 +47,31 @@ describe('word share', () => {
     expect(sameLength(r('繁花折在东流客。'))).toBe(false); // 7 characters for 5
     expect(sameLength(r('落日照江涛。\n清雨月深松，'))).toBe(false); // two lines
     expect(sameLength(r('落日照江涛', false))).toBe(false); // no end marker
-    expect(scoreReplies([r('落日照江涛。'), r('繁花折在东流客。')], null).sameLength).toBe(0.5);
-    expect(scoreReplies([{ prompt: 'Where?', text: 'Here.', stopped: true }], null).sameLength).toBeNull();
+    expect(scoreReplies([r('落日照江涛。'), r('繁花折在东流客。')], null, true).sameLength).toBe(0.5);
+    expect(scoreReplies([{ prompt: 'Where?', text: 'Here.', stopped: true }], null, true).sameLength).toBeNull();
+    // Chinese questions and answers are not couplets: no same-length share, whose 0 % would read as failure.
+    expect(scoreReplies([r('落日照江涛。'), r('繁花折在东流客。')], null, false).sameLength).toBeNull();
+  });
+  it('tells couplets (answers line for line) from questions and answers', () => {
+    const couplets = [
+      { prompt: '春风开野杏，', response: '落日照江涛。' },
+      { prompt: '白日依山尽，', response: '黄河入海流。' },
+    ];
+    const qa = [
+      { prompt: '高明住在哪里？', response: '高明住在清河镇。' },
+      { prompt: '吴明做什么工作？', response: '吴明是医生。' },
+    ];
+    expect(pairsMatchLength(couplets)).toBe(true);
+    expect(pairsMatchLength(qa)).toBe(false);
+    expect(pairsMatchLength([])).toBe(false);
+    // Four in five is the line: one odd pair among four couplets still counts as couplets, one in four does not.
+    expect(pairsMatchLength([...couplets, ...couplets, qa[0]])).toBe(true);
+    expect(pairsMatchLength([...couplets, couplets[0], qa[0]])).toBe(false);
   });
   it('is not defined for Chinese', () => {
     expect(isUnspaced('白日依山尽')).toBe(true);
     expect(isUnspaced('The whale')).toBe(false);
-    expect(scoreReplies([{ prompt: '上联', text: '白日依山尽', stopped: true }], new Set(['白日依山尽'])).words).toBeNull();
+    expect(scoreReplies([{ prompt: '上联', text: '白日依山尽', stopped: true }], new Set(['白日依山尽']), true).words).toBeNull();
   });
 });
 
@@ -78,7 +97,7 @@ describe('sampleReplies', () => {
       ['aaaaaaaaaa', false],
       ['aaaaaaaaaa', false],
     ]);
-    expect(scoreReplies(replies, null).format).toBe(0);
+    expect(scoreReplies(replies, null, false).format).toBe(0);
     model.dispose();
   });
   it('sampleRepliesInto keeps the replies an interrupted call finished; the next call samples only the rest, each once: the same replies', async () => {
@@ -112,7 +131,7 @@ describe('sampleReplies', () => {
     const model = always('\n');
     const replies = await sampleReplies(model, tok, ['ab?'], settings);
     expect(replies).toEqual([{ prompt: 'ab?', text: '', stopped: true }]);
-    expect(scoreReplies(replies, null).format).toBe(0);
+    expect(scoreReplies(replies, null, false).format).toBe(0);
     model.dispose();
   });
 });

@@ -7,6 +7,7 @@ import { compareColors, compareStepScale, LossChart } from '../../src/ui/charts/
 import { RunsTable } from '../../src/ui/panels/RunsTable';
 import { translate } from '../../src/i18n/i18n';
 import { EVAL } from '../../src/engine/train/evalNames';
+import { fineTuneRun } from './fineTuneRun';
 
 (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
 
@@ -153,6 +154,34 @@ describe('compareColors', () => {
 });
 
 describe('the runs table', () => {
+  it('names its second score by the pairs: real words, same length for couplets, or no column where neither applies', () => {
+    const headers = (model: { words: number | null; sameLength: number | null }) => {
+      const r = fineTuneRun('full fine-tune', [0.2, 0.5], null, { compare: false });
+      r.score = { ...r.score!, model: { ...r.score!.model, ...model } };
+      store.setState({ runs: [r] });
+      host = document.createElement('div');
+      document.body.appendChild(host);
+      act(() => {
+        root = createRoot(host);
+        root.render(<RunsTable />);
+      });
+      const ths = [...host.querySelectorAll('[data-testid=runs-table] th')].map((th) => th.textContent);
+      act(() => root!.unmount());
+      root = null;
+      host.remove();
+      return ths;
+    };
+    expect(headers({ words: 0.8, sameLength: null })).toContain('Real words');
+    const couplets = headers({ words: null, sameLength: 0.4 });
+    expect(couplets).toContain('Same length');
+    expect(couplets).not.toContain('Real words');
+    // Chinese questions and answers (the small world): neither, so no column of dashes or a couplet's measure.
+    const qa = headers({ words: null, sameLength: null });
+    expect(qa).not.toContain('Real words');
+    expect(qa).not.toContain('Same length');
+    expect(qa.length).toBe(couplets.length - 1);
+  });
+
   it("shows each run's whole name with its curves' colour, and renames it in place", async () => {
     const evals = [0, 30, 60].map((step) => ({
       step,

@@ -147,9 +147,21 @@ export async function sampleRepliesInto(
  * punctuation aside — the first thing a matching line must get right (字数相等).
  */
 export function sameLength(r: Reply): boolean {
-  const letters = (s: string) => (s.match(/\p{L}/gu) ?? []).length;
-  const n = letters(r.text);
-  return r.stopped && n > 0 && !r.text.trim().includes('\n') && n === letters(r.prompt);
+  const n = letterCount(r.text);
+  return r.stopped && n > 0 && !r.text.trim().includes('\n') && n === letterCount(r.prompt);
+}
+
+/** Letters of any script, punctuation and spaces aside. */
+const letterCount = (s: string) => (s.match(/\p{L}/gu) ?? []).length;
+
+/**
+ * Whether a set of pairs answers line for line (couplets: ≥ 80 % of responses as many letters as their prompt),
+ * the only pairs whose replies the same-length share measures. Chinese questions and answers (the small world) are
+ * not: there the share is noise a student would read as failure.
+ */
+export function pairsMatchLength(pairs: readonly { prompt: string; response: string }[]): boolean {
+  if (!pairs.length) return false;
+  return pairs.filter((p) => letterCount(p.prompt) > 0 && letterCount(p.prompt) === letterCount(p.response)).length >= 0.8 * pairs.length;
 }
 
 export interface DialogueScore {
@@ -157,15 +169,16 @@ export interface DialogueScore {
   format: number;
   /** 0–1, or null (no words, or an unspaced language). */
   words: number | null;
-  /** 0–1 for unspaced languages (replies as long as their prompt), else null. */
+  /** 0–1 for unspaced languages where the pairs answer line for line (couplets: replies as long as their prompt), else null. */
   sameLength: number | null;
   replies: Reply[];
 }
 
-export function scoreReplies(replies: Reply[], known: Set<string> | null): DialogueScore {
+/** `lineForLine`: whether the pairs are couplets (pairsMatchLength), so that the same-length share means something. */
+export function scoreReplies(replies: Reply[], known: Set<string> | null, lineForLine: boolean): DialogueScore {
   const texts = replies.map((r) => r.text);
   const unspaced = isUnspaced(texts.join('') + replies.map((r) => r.prompt).join(''));
   const words = known && !unspaced ? wordShare(texts, known).share : null;
-  const same = unspaced && replies.length ? replies.filter(sameLength).length / replies.length : null;
+  const same = unspaced && lineForLine && replies.length ? replies.filter(sameLength).length / replies.length : null;
   return { format: formatShare(replies), words, sameLength: same, replies };
 }

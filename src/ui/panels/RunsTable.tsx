@@ -156,9 +156,11 @@ export function RunsTable({ latest = false, chart = true }: { latest?: boolean; 
   const modelParams = useStore((s) => s.model.info?.params ?? 0);
   const scored = [...runs].reverse().find((r) => r.score);
   const prompts = scored?.score?.model.prompts ?? 40;
-  // Chinese pairs: the share of replies as long as their prompt takes the place of the word share.
-  const unspaced = runs.some((r) => r.score?.model.sameLength !== null && r.score?.model.sameLength !== undefined);
-  const second = unspaced ? ('sameLength' as const) : ('words' as const);
+  // Couplets: the share of replies as long as their prompt takes the place of the word share. Neither where no run
+  // has one (Chinese questions and answers: no words to check, no lines to match), rather than a column of dashes.
+  const has = (which: 'sameLength' | 'words') => runs.some((r) => r.score?.model[which] !== null && r.score?.model[which] !== undefined);
+  const second = has('sameLength') ? ('sameLength' as const) : has('words') ? ('words' as const) : null;
+  const unspaced = second === 'sameLength';
   const quiz = scored?.score?.model.knowledge;
   return (
     <section className="panel" aria-labelledby="runs-title">
@@ -180,7 +182,7 @@ export function RunsTable({ latest = false, chart = true }: { latest?: boolean; 
                 <th>{t('runs.pairsVal')}</th>
                 <th>{t('runs.corpusDelta')}</th>
                 <th title={t('runs.formatTip', { n: prompts })}>{t('runs.format')}</th>
-                <th title={unspaced ? t('runs.sameLengthTip') : t('runs.wordsTip')}>{unspaced ? t('runs.sameLength') : t('runs.words')}</th>
+                {second && <th title={unspaced ? t('runs.sameLengthTip') : t('runs.wordsTip')}>{unspaced ? t('runs.sameLength') : t('runs.words')}</th>}
                 {quiz && (
                   <th title={t('runs.knowledgeTip', { n: quiz.answers.length, chance: chancePct(quiz.chance) })}>
                     {t('runs.knowledge')} <span className="muted small">({t('runs.chance', { chance: chancePct(quiz.chance) })})</span>
@@ -203,7 +205,7 @@ export function RunsTable({ latest = false, chart = true }: { latest?: boolean; 
                     <td>{pv?.toFixed(3) ?? '–'}</td>
                     <td>{forgot !== undefined ? signed(forgot) : '–'}</td>
                     <ScoreCell r={r} which="format" t={t} />
-                    <ScoreCell r={r} which={second} t={t} />
+                    {second && <ScoreCell r={r} which={second} t={t} />}
                     {quiz && <KnowledgeCell r={r} />}
                     <td>{r.msPerStep ? r.msPerStep.toFixed(0) : '–'}</td>
                     <td data-testid="run-trainable">

@@ -164,7 +164,7 @@ async function scoreDialogue(
 ): Promise<DialogueScore | null> {
   const replies = await sampleRepliesInto(model, tokenizer, prompts, { ...settings, signal }, progress.replies);
   if (!replies) return null; // aborted
-  const score = scoreReplies(replies, ctx.data.corpusWords());
+  const score = scoreReplies(replies, ctx.data.corpusWords(), ctx.data.lineForLine());
   const quiz = ctx.data.pairs?.quiz;
   const k = quiz ? await scoreQuiz(model, tokenizer, quiz, { signal, done: progress.answers }) : null;
   if (signal?.aborted || (quiz && !k)) return null;
