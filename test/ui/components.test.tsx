@@ -8,7 +8,7 @@ import { ModelDiagram } from '../../src/ui/diagram/ModelDiagram';
 import { RunsTable } from '../../src/ui/panels/RunsTable';
 import { QuizView } from '../../src/ui/panels/QuizView';
 import { rightByWording, runFileName } from '../../src/ui/runValues';
-import { CompareStep, CompareTakeaway } from '../../src/ui/modes/LessonMode';
+import { CompareStep, CompareTakeaway, LessonMode } from '../../src/ui/modes/LessonMode';
 import { PresentMode } from '../../src/ui/modes/PresentMode';
 import { fineTuneRun } from './fineTuneRun';
 import { DataPanel } from '../../src/ui/panels/DataPanel';
@@ -431,5 +431,26 @@ describe('Tip', () => {
     act(() => inParagraph.click());
     expect(host.querySelector('p')!.textContent).toContain('inside a paragraph');
     expect(host.querySelector('p')!.querySelector('div, p, details, summary')).toBeNull();
+  });
+});
+
+describe('the lesson’s last step', () => {
+  it('ends on a way on, not a dead "Next step": the Lab, with the same model and runs', () => {
+    noResizeObserver();
+    set((s) => ({ view: { ...s.view, mode: 'lesson', step: 4 } }));
+    render(<LessonMode settings={null} />);
+    expect(host.querySelector('[data-testid=lesson-next]')).toBeNull();
+    const toLab = host.querySelector<HTMLButtonElement>('[data-testid=lesson-to-lab]')!;
+    expect(toLab.textContent).toMatch(/^Open the Lab/);
+    act(() => toLab.click());
+    expect(store.getState().view.mode).toBe('lab');
+  });
+
+  it('has "Next step" on every step before it', () => {
+    noResizeObserver();
+    set((s) => ({ view: { ...s.view, mode: 'lesson', step: 3 } }));
+    render(<LessonMode settings={null} />);
+    expect(host.querySelector('[data-testid=lesson-next]')).not.toBeNull();
+    expect(host.querySelector('[data-testid=lesson-to-lab]')).toBeNull();
   });
 });

@@ -14,7 +14,7 @@ import { LossChart } from '../charts/Charts';
 import { ModelDiagram } from '../diagram/ModelDiagram';
 import { LESSON_QUIZ_PAGE, QuizView } from '../panels/QuizView';
 import { RunsTable } from '../panels/RunsTable';
-import { LESSON_STEPS, lessonStepDone, runUnderWay, setLessonStep } from './view';
+import { LESSON_STEPS, lessonStepDone, runUnderWay, setLessonStep, setMode } from './view';
 import { loadStarterHere, useLessonStarter } from './lessonStarter';
 import { compareSummary, outcomes } from './compareSummary';
 import { pct, signed } from '../runValues';
@@ -64,15 +64,16 @@ export function LessonMode({ settings }: { settings: React.ReactNode }) {
                   ← {t('lessonMode.back')}
                 </button>
               )}
-              <button
-                type="button"
-                className={done ? 'primary' : undefined}
-                data-testid="lesson-next"
-                disabled={step === LESSON_STEPS - 1}
-                onClick={() => setLessonStep(step + 1)}
-              >
-                {t('lessonMode.next')} →
-              </button>
+              {step < LESSON_STEPS - 1 ? (
+                <button type="button" className={done ? 'primary' : undefined} data-testid="lesson-next" onClick={() => setLessonStep(step + 1)}>
+                  {t('lessonMode.next')} →
+                </button>
+              ) : (
+                // The lesson's end: not a dead "next" button, but where to go on (every setting, the same model and runs).
+                <button type="button" data-testid="lesson-to-lab" onClick={() => setMode('lab')}>
+                  {t('lessonMode.toLab')} →
+                </button>
+              )}
             </nav>
           </section>
           {/* The teaching moment: the quiz before → after beside the loss of the fine-tune that made it, in one
