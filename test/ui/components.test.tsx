@@ -351,9 +351,16 @@ describe('the presentation', () => {
     // A compared strategy is not on the loss chart: the comparison's chart takes its place.
     expect(host.querySelector('[data-testid=compare-chart]')?.getAttribute('data-curves')).toBe('2');
     expect(host.querySelector('[data-testid=loss-chart]')).toBeNull();
+    // The progress line (and the quiz score under it) is the last strategy's: it says which.
+    expect(progress()).toMatch(/^Fine-tuning · long: step /);
+  });
+  it('shows its keys in the header, where the room sees them', () => {
+    render(<PresentMode />);
+    expect(host.querySelector('.present-bar [data-testid=present-keys]')?.textContent).toBe(t('present.keys'));
   });
   it('says a run that took all its steps is done, with the quiz before → after beside it; a stopped one, stopped', () => {
-    const run = fineTuneRun('full', [0.2, 0.5], 0.69);
+    // F's fine-tune, not a compared strategy: the line needs no name.
+    const run = fineTuneRun('full', [0.2, 0.5], 0.69, { compare: false });
     const scored = { ...run, score: { ...run.score!, snapshot: { ...run.score!.model, knowledge: { ...run.score!.model.knowledge!, knowledge: 0.03 } } } };
     set((s) => ({
       model: { ...s.model, info },

@@ -357,7 +357,7 @@ export function compareStepScale(runs: readonly Pick<ShownRun, 'steps'>[], axisP
 }
 
 /** Strategy comparison: pairs-val and corpus-val of each fine-tuning run, against its own step. */
-export const CompareChart = memo(function CompareChart({ runs: all }: { runs: ShownRun[] }) {
+export const CompareChart = memo(function CompareChart({ runs: all, tooltip = true }: { runs: ShownRun[]; tooltip?: boolean }) {
   const t = useT();
   const runs = comparedRuns(all);
   const colors = compareColors(all);
@@ -386,11 +386,14 @@ export const CompareChart = memo(function CompareChart({ runs: all }: { runs: Sh
               tickCount={6}
             />
             <YAxis domain={['auto', 'auto']} width={48} interval={0} tickCount={5} tickFormatter={(v: number) => v.toFixed(2)} />
-            <Tooltip
-              formatter={(v) => (typeof v === 'number' ? v.toFixed(4) : String(v))}
-              labelFormatter={(l) => `${t('chart.step')} ${l}`}
-              {...FITTED_TOOLTIP}
-            />
+            {/* A projector's pointer left resting on the chart covered it with a dozen lines: the presentation has none. */}
+            {tooltip && (
+              <Tooltip
+                formatter={(v) => (typeof v === 'number' ? v.toFixed(4) : String(v))}
+                labelFormatter={(l) => `${t('chart.step')} ${l}`}
+                {...FITTED_TOOLTIP}
+              />
+            )}
             {runs.map((r) => [
               <Line
                 key={`${r.runId}-p`}

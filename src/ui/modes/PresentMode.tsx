@@ -46,6 +46,7 @@ export function PresentMode() {
   const current = useStore((s) => s.runs.find((r) => r.runId === s.run.runId));
   // A compared strategy is not drawn on the loss chart (the lab draws comparisons apart): the comparison's chart instead.
   const comparing = Boolean(current?.compare);
+  const currentName = useRunsForDisplay().find((r) => r.runId === run.runId)?.name;
   // What F needs (presentKeyAction's canFinetune): a model loaded before its pairs are ready says it waits for them.
   const ready = useStore((s) => Boolean(s.model.info && s.pairs.info));
   useEffect(() => {
@@ -85,7 +86,13 @@ export function PresentMode() {
         <h1>{t('app.title')}</h1>
         <p className="present-progress" data-testid="present-progress" data-status={run.status} data-step={run.step} aria-live="polite">
           {run.runId && run.phase
-            ? t('present.progress', { phase: t(run.phase === 'pretrain' ? 'present.pretrain' : 'present.finetune'), step: run.step, steps: run.steps, status })
+            ? t('present.progress', {
+                // A compared strategy by its name: the line (and the quiz's score under it) is that strategy's, not the comparison's.
+                phase: t(run.phase === 'pretrain' ? 'present.pretrain' : 'present.finetune') + (comparing && currentName ? ` · ${currentName}` : ''),
+                step: run.step,
+                steps: run.steps,
+                status,
+              })
             : t(ready ? 'present.ready' : hasModel ? 'present.waitPairs' : 'present.idle')}
           {run.queue.length > 0 && <> · {t('lessonMode.compareLeft', { n: run.queue.length })}</>}
           {factsAfter !== undefined && (
@@ -98,6 +105,10 @@ export function PresentMode() {
         <button type="button" data-testid="present-exit" onClick={() => setMode('lesson')}>
           {t('present.exit')}
         </button>
+        {/* The keys where the room sees them, under the title (at the grid's end they were a screen below the fold). */}
+        <p className="present-keys muted" data-testid="present-keys">
+          {t('present.keys')}
+        </p>
       </header>
       <main className="present-grid">
         <div className="present-chart">{comparing ? <PresentCompareChart /> : <LossChart height={PRESENT_CHART_PX} />}</div>
@@ -113,7 +124,6 @@ export function PresentMode() {
           )}
         </div>
         <div className="present-answers">{world ? <QuizView pageSize={LESSON_QUIZ_PAGE} /> : <RunsTable latest chart={!comparing} />}</div>
-        <p className="present-keys muted">{t('present.keys')}</p>
       </main>
     </div>
   );
@@ -168,7 +178,7 @@ function PresentCompareChart() {
   return (
     <section className="panel chart-panel" aria-labelledby="present-compare-title">
       <h2 id="present-compare-title">{t('present.compareTitle')}</h2>
-      <CompareChart runs={latest} />
+      <CompareChart runs={latest} tooltip={false} />
     </section>
   );
 }
