@@ -579,7 +579,7 @@ const en = {
   'lessonMode.n1world':
     'This starter has read the small world’s biographies: it knows facts about a hundred villagers, but has never seen a question. Load it: it takes seconds.',
   'lessonMode.n2': 'Ask it one of the fine-tuning questions. Notice that it does not answer: it goes on writing like its pretraining text.',
-  'lessonMode.n3': 'Fine-tune on the question–answer pairs. Watch the answers’ loss fall, and the dashed corpus line (forgetting) rise a little.',
+  'lessonMode.n3': 'Fine-tune on the question–answer pairs. Watch the answers’ loss fall, and the dashed corpus line (forgetting) rise: what the new skill costs.',
   'lessonMode.n3world':
     'Fine-tune on question–answer pairs about half of the villagers. Watch the answers’ loss fall, and the dashed corpus line (forgetting) rise a little.',
   'lessonMode.n4':
@@ -882,7 +882,7 @@ const zh: Record<Key, string> = {
   'lesson.world1':
     '点击“从预训练模型开始 · 小世界预训练模型”。它读过一百位村民的小传——住在哪里、做什么工作、养什么宠物、最爱吃什么——别的什么也没读过。它生成的文字就是村子里的句子。',
   'lesson.world2': '在对话框里问它“高明住在哪里？”。它不会回答，而是接着写另一段小传：它知道事实，却不会回答问题。',
-  'lesson.world3': '用默认设置微调。问答只涉及一半村民；留意回答的损失下降，以及虚线（语料损失，遗忘曲线）略微上升。',
+  'lesson.world3': '用默认设置微调。问答只涉及一半村民；留意回答的损失下降，以及虚线（语料损失，遗忘曲线）上升：这是学会新本事的代价。',
   'lesson.world4':
     '看测验：问的是另一半村民，问答里从未出现过他们。答对的事实只能来自预训练——微调教会了模型说出它读过的内容。只看答错的：多数出在标 * 的问法里，同一个事实换成问答里的问法常常就答对了——模型记得它，只是依赖问答里熟悉的字词。',
   'lesson.world5':
