@@ -287,7 +287,7 @@ const en = {
   'lesson.world2':
     'Ask it “Where does Hank live?” in the chat. It does not answer: it writes another biography. It knows facts, but not how to answer a question.',
   'lesson.world3':
-    'Fine-tune with the defaults. The pairs ask about half of the villagers only; watch the answers’ loss fall and the dashed corpus line (forgetting) rise a little.',
+    'Fine-tune with the defaults. The pairs ask about half of the villagers only; watch the answers’ loss fall and the dashed corpus line (forgetting) rise: what the new skill costs.',
   'lesson.world4':
     'Read the quiz: questions about the other half, whom no pair mentions. The right facts come from pretraining alone — fine-tuning taught the model to say what it read. Filter to the mistakes: most are in the wordings marked *, where the same fact, asked as the pairs ask, is often right — the model knows it, but leans on the pairs’ familiar words.',
   'lesson.world5':
@@ -581,7 +581,7 @@ const en = {
   'lessonMode.n2': 'Ask it one of the fine-tuning questions. Notice that it does not answer: it goes on writing like its pretraining text.',
   'lessonMode.n3': 'Fine-tune on the question–answer pairs. Watch the answers’ loss fall, and the dashed corpus line (forgetting) rise: what the new skill costs.',
   'lessonMode.n3world':
-    'Fine-tune on question–answer pairs about half of the villagers. Watch the answers’ loss fall, and the dashed corpus line (forgetting) rise a little.',
+    'Fine-tune on question–answer pairs about half of the villagers. Watch the answers’ loss fall, and the dashed corpus line (forgetting) rise: what the new skill costs.',
   'lessonMode.n4':
     'The quiz asks about the other half, whom no pair mentions: every right answer comes from pretraining. Filter to the mistakes: are most of them in the wordings marked *?',
   'lessonMode.n4real':
@@ -1161,8 +1161,8 @@ const zh: Record<Key, string> = {
   'lessonMode.n1': '预训练模型已经在一段文本上训练过：它会模仿那段文本写作，却从没见过问题。加载它只需几秒钟。',
   'lessonMode.n1world': '这个预训练模型读过小世界里的小传：它知道一百位村民的事实，却从没见过问题。加载它只需几秒钟。',
   'lessonMode.n2': '用一个微调问答里的问题问它。留意它并不回答，而是接着模仿预训练文本往下写。',
-  'lessonMode.n3': '用问答数据来微调。留意回答的损失下降，以及虚线（语料损失，遗忘曲线）略微上升。',
-  'lessonMode.n3world': '用关于一半村民的问答来微调。留意回答的损失下降，以及虚线（语料损失，遗忘曲线）略微上升。',
+  'lessonMode.n3': '用问答数据来微调。留意回答的损失下降，以及虚线（语料损失，遗忘曲线）上升：这是学会新本事的代价。',
+  'lessonMode.n3world': '用关于一半村民的问答来微调。留意回答的损失下降，以及虚线（语料损失，遗忘曲线）上升：这是学会新本事的代价。',
   'lessonMode.n4': '测验问的是另一半村民，问答里从未提到他们：每个答对的事实都来自预训练。只看答错的：它们是不是多在标 * 的问法里？',
   'lessonMode.n4real': '对比微调前后的回答：模型学会了用一段话回答并停下。这么小的模型学到的是文本的风格，而不是意思。',
   'lessonMode.s4real': '看回答',
