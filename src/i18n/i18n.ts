@@ -49,7 +49,11 @@ const en = {
 
   'model.title': '2. Model',
   'model.preset': 'Preset',
-  'model.custom': 'custom',
+  'model.custom': 'custom sizes',
+  'model.presetLabel': '{name} ({layers} layers, width {width})',
+  'model.phaseInit': 'initial weights',
+  'model.phasePretrain': 'pretraining',
+  'model.phaseFinetune': 'fine-tuning',
   'model.layers': 'Layers (blocks)',
   'model.heads': 'Heads',
   'model.width': 'Width (n_embd)',
@@ -579,7 +583,8 @@ const en = {
   'lessonMode.n1world':
     'This starter has read the small world’s biographies: it knows facts about a hundred villagers, but has never seen a question. Load it: it takes seconds.',
   'lessonMode.n2': 'Ask it one of the fine-tuning questions. Notice that it does not answer: it goes on writing like its pretraining text.',
-  'lessonMode.n3': 'Fine-tune on the question–answer pairs. Watch the answers’ loss fall, and the dashed corpus line (forgetting) rise: what the new skill costs.',
+  'lessonMode.n3':
+    'Fine-tune on the question–answer pairs. Watch the answers’ loss fall, and the dashed corpus line (forgetting) rise: what the new skill costs.',
   'lessonMode.n3world':
     'Fine-tune on question–answer pairs about half of the villagers. Watch the answers’ loss fall, and the dashed corpus line (forgetting) rise: what the new skill costs.',
   'lessonMode.n4':
@@ -657,7 +662,11 @@ const zh: Record<Key, string> = {
 
   'model.title': '2. 模型',
   'model.preset': '预设',
-  'model.custom': '自定义',
+  'model.custom': '自定义大小',
+  'model.presetLabel': '{name}（{layers} 层，宽 {width}）',
+  'model.phaseInit': '初始权重',
+  'model.phasePretrain': '预训练',
+  'model.phaseFinetune': '微调',
   'model.layers': '层数（块）',
   'model.heads': '注意力头数',
   'model.width': '宽度（n_embd）',

@@ -68,6 +68,17 @@ describe('ModelPanel', () => {
     expect(html).toContain('Width 30 is not divisible by 4 heads. Try: 1, 2, 3, 5, 6, 10, 15, 30.');
     expect(html).toMatch(/data-testid="create-model" disabled=""/);
   });
+  it("names presets by their sizes and the model's last phase in words, in both languages", () => {
+    set((s) => ({ data: { ...s.data, source: 'moby-dick-quick' }, model: { ...s.model, info: { ...info, phase: 'finetune', step: 4060 } } }));
+    render(<ModelPanel />);
+    const options = () => [...host.querySelectorAll('[data-testid=preset-select] option')].map((o) => o.textContent);
+    expect(options()).toContain('baby (4 layers, width 128)');
+    expect(options()).toContain('custom sizes');
+    expect(host.querySelector('[data-testid=model-info]')?.textContent).toContain('4060 steps trained (fine-tuning)');
+    act(() => set({ lang: 'zh' }));
+    expect(options()).toContain('baby（4 层，宽 128）');
+    expect(host.querySelector('[data-testid=model-info]')?.textContent).toContain('已训练 4060 步（微调）');
+  });
   it('shows the parameter count and memory estimate for a valid config', () => {
     set((s) => ({ data: { ...s.data, source: 'moby-dick-quick' } }));
     const html = render(<ModelPanel />);

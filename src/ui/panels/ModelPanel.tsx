@@ -11,6 +11,9 @@ import { TokenizerChoice, TokenizerView, vocabProblem } from './TokenizerView';
 type T = ReturnType<typeof useT>;
 
 /** Field errors for an architecture, by field: the engine's own limits (validateConfig), explained. */
+
+/** The model's last phase in words (the worker's names are code). */
+const PHASE_WORDS = { init: 'model.phaseInit', pretrain: 'model.phasePretrain', finetune: 'model.phaseFinetune' } as const;
 export function archErrors(a: ArchConfig, t: T): Partial<Record<keyof ArchConfig, string>> {
   const e: Partial<Record<keyof ArchConfig, string>> = {};
   for (const k of ['nLayer', 'nHead', 'nEmbd', 'blockSize'] as const) {
@@ -106,7 +109,10 @@ export function ModelPanel() {
         label={t('model.preset')}
         value={preset}
         testId="preset-select"
-        options={[...PRESET_NAMES.map((p) => ({ value: p, label: p })), { value: 'custom' as const, label: t('model.custom') }]}
+        options={[
+          ...PRESET_NAMES.map((p) => ({ value: p, label: t('model.presetLabel', { name: p, layers: PRESETS[p].nLayer, width: PRESETS[p].nEmbd }) })),
+          { value: 'custom' as const, label: t('model.custom') },
+        ]}
         onChange={(v) => v !== 'custom' && set((s) => ({ model: { ...s.model, preset: v, arch: { ...PRESETS[v] } } }))}
       />
       <div className="grid2">
@@ -203,7 +209,7 @@ export function ModelPanel() {
             vocab: info.vocabSize,
             params: formatNumber(info.params),
             step: liveSteps,
-            phase: info.phase,
+            phase: t(PHASE_WORDS[info.phase]),
           })}
           {info.lora && (
             <span data-testid="model-lora">

@@ -40,7 +40,8 @@ export const TokenizerChoice = memo(function TokenizerChoice({ disabled }: { dis
   const view = progress && progressView(progress);
   return (
     <div className="tokenizer-choice">
-      <div className="grid2">
+      {/* Two columns only with the vocabulary's field beside it: alone, the select takes the row (half of it cut its option's words). */}
+      <div className={kind === 'bpe' ? 'grid2' : undefined}>
         <SelectField
           label={t('tok.kind')}
           value={kind}
