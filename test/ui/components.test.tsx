@@ -157,6 +157,11 @@ describe('ModelDiagram', () => {
     expect(html).toMatch(/data-testid="norm-embeddings">update 0</);
     expect(html).toMatch(/data-testid="norm-block.1">update 1.2e-2</);
     expect(html).toContain('Live: the current run.');
+    // Locked while it trains, and says so, rather than inviting a click that does nothing.
+    expect(host.querySelector('[data-testid=diagram-mode]')?.textContent).toBe('Live: the current run. The groups can be changed once the run stops.');
+    expect(host.querySelector<HTMLButtonElement>('[data-testid="group-block.0"]')?.disabled).toBe(true);
+    act(() => set((s) => ({ run: { ...s.run, status: 'idle' } })));
+    expect(host.querySelector('[data-testid=diagram-mode]')?.textContent).toMatch(/Click a group to freeze or unfreeze it\.$/);
   });
 });
 

@@ -53,7 +53,8 @@ export function ModelDiagram() {
     <section className="panel" aria-labelledby="diagram-title">
       <h2 id="diagram-title">{t('diagram.title')}</h2>
       <p className="muted small" data-testid="diagram-mode" data-mode={showFinal ? 'final' : live ? 'live' : 'plan'}>
-        {showFinal ? t('diagram.final', { name: text(run.name) }) : live ? t('diagram.live') : t('diagram.preview')} {t('diagram.click')}
+        {showFinal ? t('diagram.final', { name: text(run.name) }) : live ? t('diagram.live') : t('diagram.preview')}{' '}
+        {t(running ? 'diagram.locked' : 'diagram.click')}
       </p>
       <ol className="diagram" data-testid="diagram">
         {groups.map((g) => {
