@@ -214,7 +214,7 @@ describe('RunsTable and DataPanel', () => {
     act(() => set({ runs: [{ ...run, score: { model: { ...model, knowledge }, snapshot } }] }));
     await act(() => new Promise((done) => setTimeout(done, 0)));
     const cells = [...host.querySelectorAll('[data-testid=score-examples] tbody tr')].map((tr) => tr.querySelector('td')!.textContent);
-    expect(cells).toEqual(['Where does Hank live?', 'What does Ugo eat? *']);
+    expect(cells).toEqual(['Where does Hank live?', 'What does Ugo eat?\u00a0*']);
     expect(host.querySelector('[data-testid=score-examples] p')?.textContent).toBe(`* ${t('quiz.unseen')}`);
     // Without the pretrained model's answers, no empty "before" column.
     act(() => set({ runs: [{ ...run, score: { model, snapshot: null } }] }));

@@ -19,9 +19,9 @@ export const LESSON_QUIZ_PAGE = 6;
 export function UnseenMark() {
   const t = useT();
   return (
+    // A no-break space: the star stays on its question's last line instead of wrapping onto one of its own.
     <span className="muted small" title={t('quiz.unseen')}>
-      {' '}
-      *
+      {'\u00a0*'}
     </span>
   );
 }
