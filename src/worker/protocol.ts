@@ -174,7 +174,16 @@ export interface KnowledgeSummary {
   both: number;
   chance: number;
   /** One per quiz question, in the quiz's order, with the question (a saved session shows them as asked). */
-  answers: { prompt: string; expected: string; unseenWording: boolean; reply: string; fact: boolean; person: boolean }[];
+  answers: {
+    prompt: string;
+    expected: string;
+    unseenWording: boolean;
+    reply: string;
+    fact: boolean;
+    person: boolean;
+    /** The reply ran to the quiz's token limit without the end marker: cut short (absent in runs saved before). */
+    cut?: boolean;
+  }[];
 }
 
 export interface StepPoint {

@@ -6,7 +6,7 @@ import { initialState, newRunRecord, set, store } from '../../src/store/store';
 import { ModelPanel, archErrors } from '../../src/ui/panels/ModelPanel';
 import { ModelDiagram } from '../../src/ui/diagram/ModelDiagram';
 import { RunsTable } from '../../src/ui/panels/RunsTable';
-import { QuizView } from '../../src/ui/panels/QuizView';
+import { QuizView, replyText } from '../../src/ui/panels/QuizView';
 import { rightByWording, runFileName } from '../../src/ui/runValues';
 import { CompareStep, CompareTakeaway, LessonMode } from '../../src/ui/modes/LessonMode';
 import { PresentMode } from '../../src/ui/modes/PresentMode';
@@ -179,7 +179,7 @@ describe('RunsTable and DataPanel', () => {
   it('lists no runs until there are fine-tuning runs', () => {
     expect(render(<RunsTable />)).toContain(t('runs.empty'));
   });
-  it("names the sample answers' columns, before and after, with the pretrained model's leading newline gone and ∅ for nothing", async () => {
+  it("names the sample answers' columns, before and after, with the pretrained model's leading newline gone, '(no answer)' for nothing and a long one cut with an ellipsis", async () => {
     noResizeObserver();
     const example = (prompt: string, text: string, ok: boolean) => ({ prompt, text, ok });
     const run = fineTuneRun('full fine-tune', [0.2, 0.4], 0.69, { compare: false });
@@ -191,6 +191,8 @@ describe('RunsTable and DataPanel', () => {
       ...model,
       examples: [example('Where does Hank live?', '\nQuestion: What is the favourite food of Lucy?', false), example('What does Ugo eat?', '\n\n', false)],
     };
+    snapshot.examples.push(example('Who is Vera?', 'Vera '.repeat(40), false));
+    model.examples.push(example('Who is Vera?', 'Vera is a baker.', true));
     set({ runs: [{ ...run, score: { model, snapshot } }] });
     render(<RunsTable />);
     await act(() => new Promise((done) => setTimeout(done, 0)));
@@ -199,7 +201,8 @@ describe('RunsTable and DataPanel', () => {
     const rows = [...examples.querySelectorAll('tbody tr')].map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent));
     expect(rows).toEqual([
       ['Where does Hank live?', 'Question: What is the favourite food of Lucy?', 'Hank lives in Eastwick.'],
-      ['What does Ugo eat?', '∅', '∅'],
+      ['What does Ugo eat?', t('quiz.empty'), t('quiz.empty')],
+      ['Who is Vera?', `${'Vera '.repeat(24).trimEnd()}…`, 'Vera is a baker.'],
     ]);
     // A run's buttons sit in a box inside their cell: the cell stays a table cell, so the row's line runs under them.
     const actions = host.querySelector('[data-testid=run-row] .run-actions')!;
@@ -214,7 +217,7 @@ describe('RunsTable and DataPanel', () => {
     act(() => set({ runs: [{ ...run, score: { model: { ...model, knowledge }, snapshot } }] }));
     await act(() => new Promise((done) => setTimeout(done, 0)));
     const cells = [...host.querySelectorAll('[data-testid=score-examples] tbody tr')].map((tr) => tr.querySelector('td')!.textContent);
-    expect(cells).toEqual(['Where does Hank live?', 'What does Ugo eat?\u00a0*']);
+    expect(cells).toEqual(['Where does Hank live?', 'What does Ugo eat?\u00a0*', 'Who is Vera?']);
     expect(host.querySelector('[data-testid=score-examples] p')?.textContent).toBe(`* ${t('quiz.unseen')}`);
     // Without the pretrained model's answers, no empty "before" column.
     act(() => set({ runs: [{ ...run, score: { model, snapshot: null } }] }));
@@ -475,5 +478,14 @@ describe('the lesson’s last step', () => {
     render(<LessonMode settings={null} />);
     expect(host.querySelector('[data-testid=lesson-next]')).not.toBeNull();
     expect(host.querySelector('[data-testid=lesson-to-lab]')).toBeNull();
+  });
+});
+
+describe('a quiz reply as shown', () => {
+  it('ends in an ellipsis where the token limit cut it, says "(no answer)" for nothing, and is as it came otherwise', () => {
+    expect(replyText({ reply: 'Question: What job wi', cut: true }, '(no answer)')).toBe('Question: What job wi…');
+    expect(replyText({ reply: 'Hank keeps a turtle.', cut: false }, '(no answer)')).toBe('Hank keeps a turtle.');
+    expect(replyText({ reply: 'Hank keeps a turtle.' }, '(no answer)')).toBe('Hank keeps a turtle.'); // saved before `cut`
+    expect(replyText({ reply: '', cut: true }, '(no answer)')).toBe('(no answer)');
   });
 });

@@ -5,6 +5,7 @@
  * ends with an error event and leaves a model that still works.
  */
 import 'fake-indexeddb/auto';
+import { QUIZ_MAX_TOKENS } from '../../src/engine/eval/knowledge';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readCheckpoint } from '../../src/engine/io/checkpoint';
 import { readSafetensors } from '../../src/engine/io/safetensors';
@@ -328,6 +329,14 @@ describe('fine-tuning', () => {
     expect((await plain.next('scoring', () => true, from)).answers).toBe(2 * answers);
     const reference = plain.all('dialogueScore', from)[0];
     expect(reference.snapshot?.knowledge?.answers).toHaveLength(3);
+    // Each answer says whether the token limit cut it (the page marks it with an ellipsis): a cut one is that long.
+    for (const a of [...reference.snapshot!.knowledge!.answers, ...reference.model.knowledge!.answers]) {
+      expect(typeof a.cut).toBe('boolean');
+      if (a.cut) expect(a.reply.length).toBe(QUIZ_MAX_TOKENS);
+    }
+    console.info(
+      `quiz answers cut by the token limit: ${reference.snapshot!.knowledge!.answers.filter((a) => a.cut).length} of 3 before, ${reference.model.knowledge!.answers.filter((a) => a.cut).length} of 3 after`,
+    );
 
     // Cut short, then tried again: the second attempt samples only what the first did not, and the score is the one
     // the run computes for the same weights.

@@ -26,6 +26,11 @@ export function UnseenMark() {
   );
 }
 
+/** A quiz reply as shown: what stands for nothing, or the reply with an ellipsis where the token limit cut it. */
+export function replyText(a: { reply: string; cut?: boolean }, empty: string): string {
+  return a.reply ? a.reply + (a.cut ? '…' : '') : empty;
+}
+
 /** Under a table with UnseenMarks: what the star means. */
 export function UnseenNote() {
   const t = useT();
@@ -108,10 +113,10 @@ export function QuizView({ pageSize = QUIZ_PAGE }: { pageSize?: number }) {
                 </td>
                 <td className="muted">{a.expected}</td>
                 <td className={b?.fact ? '' : 'muted'}>
-                  <span aria-label={b ? t(b.fact ? 'quiz.right' : 'quiz.wrong') : undefined}>{mark(b?.fact)}</span> {b ? b.reply || t('quiz.empty') : '–'}
+                  <span aria-label={b ? t(b.fact ? 'quiz.right' : 'quiz.wrong') : undefined}>{mark(b?.fact)}</span> {b ? replyText(b, t('quiz.empty')) : '–'}
                 </td>
                 <td className={a.fact ? 'right' : 'warn'}>
-                  <span aria-label={t(a.fact ? 'quiz.right' : 'quiz.wrong')}>{mark(a.fact)}</span> {a.reply || t('quiz.empty')}
+                  <span aria-label={t(a.fact ? 'quiz.right' : 'quiz.wrong')}>{mark(a.fact)}</span> {replyText(a, t('quiz.empty'))}
                 </td>
               </tr>
             ))}

@@ -96,8 +96,14 @@ function RunName({ r, color }: { r: ShownRun; color: string | undefined }) {
   );
 }
 
-/** A sampled reply as the examples show it: without the newline a pretrained model starts with, ∅ where nothing is left. */
-const shownReply = (text: string) => text.trim() || '∅';
+/**
+ * A sampled reply as the examples show it: without the newline a pretrained model starts with, what stands for
+ * nothing (the quiz's words) where nothing is left, and cut at `max` characters with an ellipsis.
+ */
+const shownReply = (text: string, empty: string, max = Infinity) => {
+  const s = text.trim();
+  return !s ? empty : s.length > max ? `${s.slice(0, max).trimEnd()}…` : s;
+};
 
 /** A run's first replies to the held-out prompts, beside the pretrained model's to the same prompts where it has them. */
 function ScoreExamples({ name, score, prompts }: { name: string; score: NonNullable<RunRecord['score']>; prompts: number }) {
@@ -127,8 +133,8 @@ function ScoreExamples({ name, score, prompts }: { name: string; score: NonNulla
                 {x.prompt}
                 {unseen.has(x.prompt) && <UnseenMark />}
               </td>
-              {before && <td className="muted">{before[i] ? shownReply(before[i].text).slice(0, 120) : ''}</td>}
-              <td className={x.ok ? '' : 'warn'}>{shownReply(x.text)}</td>
+              {before && <td className="muted">{before[i] ? shownReply(before[i].text, t('quiz.empty'), 120) : ''}</td>}
+              <td className={x.ok ? '' : 'warn'}>{shownReply(x.text, t('quiz.empty'))}</td>
             </tr>
           ))}
         </tbody>

@@ -187,6 +187,7 @@ async function scoreDialogue(
         reply: a.reply,
         fact: a.fact,
         person: a.person,
+        cut: !a.stopped,
       })),
     },
   };
