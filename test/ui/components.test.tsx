@@ -472,6 +472,20 @@ describe('the lesson’s last step', () => {
     expect(store.getState().view.mode).toBe('lab');
   });
 
+  it('leads with the comparison’s chart once strategies are compared, not step 3’s loss chart', async () => {
+    noResizeObserver();
+    set((s) => ({ view: { ...s.view, mode: 'lesson', step: 4 }, runs: [fineTuneRun('full fine-tune', [0.2, 0.5], 0.69, { compare: false })] }));
+    render(<LessonMode settings={null} />);
+    const view = () => host.querySelector('[data-testid=lesson-view]')!;
+    expect(view().querySelector('[data-testid=loss-chart]')).not.toBeNull();
+    await act(async () => {
+      set((s) => ({ runs: [...s.runs, fineTuneRun('gentle', [0.2, 0.25], 0.7, { comparison: 'c1' })] }));
+      await new Promise((done) => setTimeout(done, 0));
+    });
+    expect(view().querySelector('[data-testid=loss-chart]')).toBeNull();
+    expect(view().querySelector('[data-testid=compare-chart]')).not.toBeNull();
+  });
+
   it('has "Next step" on every step before it', () => {
     noResizeObserver();
     set((s) => ({ view: { ...s.view, mode: 'lesson', step: 3 } }));

@@ -17,7 +17,7 @@ import { RunsTable } from '../panels/RunsTable';
 import { LESSON_STEPS, lessonStepDone, runUnderWay, setLessonStep, setMode } from './view';
 import { loadStarterHere, useLessonStarter } from './lessonStarter';
 import { compareSummary, outcomes } from './compareSummary';
-import { pct, signed } from '../runValues';
+import { latestComparison, pct, signed } from '../runValues';
 
 export function LessonMode({ settings }: { settings: React.ReactNode }) {
   const t = useT();
@@ -26,6 +26,8 @@ export function LessonMode({ settings }: { settings: React.ReactNode }) {
   // The step's work done: "Next step" becomes the obvious button, the step's own a plain one.
   const done = useStore((s) => lessonStepDone(s, s.view.step));
   const { starter, world } = useLessonStarter();
+  // Step 5 once strategies are compared: their chart leads (the loss chart would still show step 3's fine-tune).
+  const compared = useStore((s) => latestComparison(s.runs).length > 0);
   const titles: Key[] = ['lessonMode.s1', 'lessonMode.s2', 'lessonMode.s3', world ? 'lessonMode.s4' : 'lessonMode.s4real', 'lessonMode.s5'];
   const notes: Key[] = [
     world ? 'lessonMode.n1world' : 'lessonMode.n1',
@@ -82,7 +84,7 @@ export function LessonMode({ settings }: { settings: React.ReactNode }) {
         </div>
         <div className="lesson-view" data-testid="lesson-view">
           {step <= 1 && <LessonRoadmap titles={titles} sees={sees} step={step} />}
-          {(step === 2 || step === 4) && <LossChart />}
+          {(step === 2 || (step === 4 && !compared)) && <LossChart />}
           {step === 2 && <ModelDiagram />}
           {step === 3 && (world ? <QuizView pageSize={LESSON_QUIZ_PAGE} /> : <RunsTable />)}
           {step === 4 && <RunsTable latest />}
