@@ -5,7 +5,7 @@
 import { freezePlanOf, type FinetuneSettings, type Strategy } from '../store/store';
 import { planChanges } from '../engine/train/freeze';
 import type { LoraConfig } from '../engine/model/loraConfig';
-import { msg } from '../i18n/i18n';
+import { msg, type Message } from '../i18n/i18n';
 import { planName } from './planName';
 
 export type { Strategy };
@@ -49,9 +49,9 @@ export function compareStrategies(f: FinetuneSettings, nLayer: number): Strategy
 /** How much longer the "long" full fine-tune of a comparison is, and its learning rate (at least). */
 export const LONG = { steps: 5, lr: 2e-3 };
 
-/** A LoRA run's name: `lora:r8 α16` (with `+mlp` when the MLP layers have adapters too). */
-export function loraName(l: LoraConfig): string {
-  return `lora:r${l.rank} α${l.alpha}${l.targets === 'attn,mlp' ? ' +mlp' : ''}`;
+/** A LoRA run's name in words: "LoRA, rank 8 (α 16)", and where the MLP layers have adapters too, says so. */
+export function loraName(l: LoraConfig): Message {
+  return msg(l.targets === 'attn,mlp' ? 'plan.loraMlp' : 'plan.lora', { rank: l.rank, alpha: l.alpha });
 }
 
 type Patch = Partial<Pick<FinetuneSettings, 'preset' | 'k' | 'every' | 'loraRank' | 'loraAlpha' | 'loraTargets'>>;

@@ -127,6 +127,8 @@ const en = {
   'plan.top': 'top {k} only',
   'plan.progressive': 'progressive, every {every}',
   'plan.discriminative': '{name}, lr ÷{factor} per lower group',
+  'plan.lora': 'LoRA, rank {rank} (α {alpha})',
+  'plan.loraMlp': 'LoRA, rank {rank} (α {alpha}), attention and MLP',
   'run.otherCorpus':
     'This run trained on “{name}”, which is not the text selected now. Select it (or upload the same file again) to resume, or start a new run on this text.',
   'run.otherPairs':
@@ -738,6 +740,8 @@ const zh: Record<Key, string> = {
   'plan.top': '只训练顶部 {k} 块',
   'plan.progressive': '逐步解冻，每 {every} 步',
   'plan.discriminative': '{name}，每往下一组学习率 ÷{factor}',
+  'plan.lora': 'LoRA，秩 {rank}（α {alpha}）',
+  'plan.loraMlp': 'LoRA，秩 {rank}（α {alpha}），注意力和 MLP',
   'run.otherCorpus': '这次训练用的是“{name}”，而不是现在选中的文本。请选回它（或重新上传同一个文件）再继续，或者用现在的文本开始新的训练。',
   'run.otherPairs': '这次微调用的是“{name}”，而不是现在选中的问答对。请选回它们（或重新上传同一个文件）再继续，或者用现在的问答对开始新的训练。',
 

@@ -59,7 +59,7 @@ export interface FinetuneSettings extends TrainSettings {
 
 /** One strategy of a comparison: a name and a patch over the fine-tuning settings, passed to its run as data. */
 export interface Strategy {
-  /** Words translated when drawn (planName: "bottom 1 frozen"; the long fine-tune), or a LoRA's notation (`lora:r8 α16`). */
+  /** Words translated when drawn (planName: "bottom 1 frozen"; the long fine-tune; a LoRA's "LoRA, rank 8 (α 16)"). */
   name: Text;
   patch: Partial<FinetuneSettings>;
 }

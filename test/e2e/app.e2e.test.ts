@@ -469,7 +469,13 @@ describe('fine-tuning with freezing', () => {
     const rows = page.locator('[data-testid=run-row]');
     expect(await rows.count()).toBe(rowsBefore + 5);
     const names = await page.locator('[data-testid=run-row] [data-testid=run-name]').evaluateAll((els) => els.map((e) => e.textContent));
-    expect(names.slice(rowsBefore)).toEqual(['full fine-tune', 'bottom 1 frozen', 'embeddings frozen', 'lora:r8 α16', 'full, long (5× steps, lr 0.002)']);
+    expect(names.slice(rowsBefore)).toEqual([
+      'full fine-tune',
+      'bottom 1 frozen',
+      'embeddings frozen',
+      'LoRA, rank 8 (α 16)',
+      'full, long (5× steps, lr 0.002)',
+    ]);
     expect(new Set(names).size).toBe(names.length);
     // Each drawn run's row carries its curves' colour, one colour a run (the chart has eight).
     const colors = await page.locator('[data-testid=run-row] .run-swatch').evaluateAll((els) => els.map((e) => e.getAttribute('data-color')));

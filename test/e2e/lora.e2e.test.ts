@@ -47,7 +47,7 @@ describe('LoRA in Chromium', () => {
       await page.waitForFunction(() => document.querySelector('[data-testid=run-row] [data-status=done]') !== null, null, { timeout: 10_000 });
 
       const row = page.locator('[data-testid=run-row]').first();
-      expect(await row.locator('[data-testid=run-name]').textContent()).toBe('lora:r4 α16');
+      expect(await row.locator('[data-testid=run-name]').textContent()).toBe('LoRA, rank 4 (α 16)');
       const trainable = (await row.locator('[data-testid=run-trainable]').textContent()) ?? '';
       expect(trainable).toMatch(/^3,072 \((\d+\.\d)%\)$/);
       const share = Number(/\((\d+\.\d)%\)/.exec(trainable)![1]);

@@ -15,7 +15,7 @@ describe('compare strategies', () => {
       'bottom 1 frozen',
       'progressive, every 30',
       'embeddings frozen',
-      'lora:r8 α16',
+      'LoRA, rank 8 (α 16)',
       'full, long (5× steps, lr 0.002)',
     ]);
   });
@@ -25,7 +25,7 @@ describe('compare strategies', () => {
       'bottom 2 frozen',
       'top 1 only',
       'progressive, every 25',
-      'lora:r8 α16',
+      'LoRA, rank 8 (α 16)',
       'full, long (5× steps, lr 0.002)',
     ]);
   });
@@ -41,7 +41,8 @@ describe('compare strategies', () => {
   it("adds LoRA with the user's rank, α and targets as one more row, whose request trains the adapters only", () => {
     const f = { ...DEFAULT_FINETUNE, loraRank: 4, loraAlpha: 2, loraTargets: 'attn,mlp' as const };
     const lora = compareStrategies(f, 4).at(-2)!;
-    expect(lora.name).toBe('lora:r4 α2 +mlp');
+    expect(render('en', lora.name)).toBe('LoRA, rank 4 (α 2), attention and MLP');
+    expect(render('zh', lora.name)).toBe('LoRA，秩 4（α 2），注意力和 MLP');
     const st = initialState('en');
     const r = runRequest(
       { ...st, finetune: f, model: { ...st.model, info: { config: { ...PRESETS.baby, vocabSize: 65 } } as ModelInfo } },
