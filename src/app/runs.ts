@@ -49,7 +49,9 @@ export function runRequest(st: AppState, phase: Phase, fromSnapshot: boolean, pa
     lora: phase === 'finetune' ? loraOf(ft) : undefined,
     forgetting: phase === 'finetune' && ft.forgetting,
     sampleEvery: t.sampleEvery,
-    samplePrompt: t.samplePrompt,
+    // A fine-tune's strip asks a question every N steps: the one typed, else the pairs' first (the question the lesson
+    // asks the starter), so the strip shows one question answered better and better, not replies to an empty prompt.
+    samplePrompt: t.samplePrompt || (phase === 'finetune' ? (st.pairs.list[0]?.prompt ?? '') : ''),
     fromSnapshot,
     promptNoise: phase === 'finetune' ? ft.promptNoise : 0,
     autosaveEvery: st.autosave.every,

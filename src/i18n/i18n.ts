@@ -114,6 +114,7 @@ const en = {
   'train.stopping': 'stopping at the end of this step…',
   'train.samples': 'How the text improves',
   'train.sampleAt': 'step {step}',
+  'train.sampleAsked': 'asked “{prompt}”',
 
   'run.pretrainName': 'pretraining',
   'run.busy': 'A run is in progress: pause or stop it first.',
@@ -727,6 +728,7 @@ const zh: Record<Key, string> = {
   'train.stopping': '本步结束后停止…',
   'train.samples': '文本如何逐步变好',
   'train.sampleAt': '第 {step} 步',
+  'train.sampleAsked': '问：“{prompt}”',
 
   'run.pretrainName': '预训练',
   'run.busy': '正在训练：请先暂停或停止。',

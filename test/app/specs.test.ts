@@ -125,3 +125,16 @@ describe('the page and the CLI build one spec', () => {
     expect(prescoreRequest(lora).evaluation).toBeUndefined();
   });
 });
+
+describe("the strip's sample prompt", () => {
+  it("asks a fine-tune's strip the pairs' first question when none is typed; a typed one, or pretraining's, as given", () => {
+    const st = initialState('en');
+    const withPairs: AppState = { ...st, pairs: { ...st.pairs, list: [{ prompt: 'Where does Theo live?', response: 'Theo lives in Oakridge.' }] } };
+    expect(runRequest(withPairs, 'finetune', false).samplePrompt).toBe('Where does Theo live?');
+    expect(runRequest({ ...withPairs, finetune: { ...withPairs.finetune, samplePrompt: 'Who is Vera?' } }, 'finetune', false).samplePrompt).toBe(
+      'Who is Vera?',
+    );
+    expect(runRequest(withPairs, 'pretrain', false).samplePrompt).toBe('');
+    expect(runRequest(st, 'finetune', false).samplePrompt).toBe(''); // no pairs yet
+  });
+});

@@ -14,6 +14,7 @@ import { fineTuneRun } from './fineTuneRun';
 import { DataPanel } from '../../src/ui/panels/DataPanel';
 import { FinetunePanel } from '../../src/ui/panels/FinetunePanel';
 import { TrainSettingsFields } from '../../src/ui/panels/TrainSettings';
+import { SampleStrip } from '../../src/ui/panels/SampleStrip';
 import { Tip } from '../../src/ui/Field';
 import { translate } from '../../src/i18n/i18n';
 import { ARCH_LIMITS, PRESETS, validateConfig, type ArchConfig } from '../../src/engine/model/config';
@@ -501,5 +502,32 @@ describe('a quiz reply as shown', () => {
     expect(replyText({ reply: 'Hank keeps a turtle.', cut: false }, '(no answer)')).toBe('Hank keeps a turtle.');
     expect(replyText({ reply: 'Hank keeps a turtle.' }, '(no answer)')).toBe('Hank keeps a turtle.'); // saved before `cut`
     expect(replyText({ reply: '', cut: true }, '(no answer)')).toBe('(no answer)');
+  });
+});
+
+describe('the strip of samples', () => {
+  it("shows a fine-tune's question once per sample and its replies without a leading line break, '(no answer)' for nothing", async () => {
+    const run = fineTuneRun('full fine-tune', [0.2, 0.5], null, { compare: false });
+    const request = { samplePrompt: 'Where does Theo live?' } as NonNullable<typeof run.request>;
+    set({
+      runs: [
+        {
+          ...run,
+          request,
+          samples: [
+            { step: 50, text: '' },
+            { step: 100, text: '\nTheo lives in Oakridge.' },
+          ],
+        },
+      ],
+    });
+    render(<SampleStrip />);
+    await act(() => new Promise((done) => setTimeout(done, 0)));
+    const items = [...host.querySelectorAll('[data-testid=sample-strip] li')];
+    expect(items.map((li) => li.querySelector('.badge')?.textContent)).toEqual([
+      'full fine-tune · step 50 · asked “Where does Theo live?”',
+      'full fine-tune · step 100 · asked “Where does Theo live?”',
+    ]);
+    expect(items.map((li) => li.querySelector('pre')?.textContent)).toEqual(['(no answer)', 'Theo lives in Oakridge.']);
   });
 });

@@ -16,8 +16,10 @@ export function SampleStrip() {
             <li key={`${r.runId}-${x.step}`}>
               <span className="badge">
                 {r.name} · {t('train.sampleAt', { step: x.step })}
+                {r.phase === 'finetune' && r.request?.samplePrompt ? ` · ${t('train.sampleAsked', { prompt: r.request.samplePrompt })}` : ''}
               </span>
-              <pre>{x.text}</pre>
+              {/* A fine-tune's reply without the line break a model may start with; nothing said is said so. */}
+              <pre>{r.phase === 'finetune' ? x.text.replace(/^\s+/, '') || t('quiz.empty') : x.text}</pre>
             </li>
           )),
         )}
