@@ -370,6 +370,7 @@ describe('the presentation', () => {
     expect(takeaway?.querySelector('[data-testid=takeaway-facts]')?.textContent).toContain('gentle (70%)');
     // A compared strategy is not on the loss chart: the comparison's chart takes its place.
     expect(host.querySelector('[data-testid=compare-chart]')?.getAttribute('data-curves')).toBe('2');
+    expect(host.querySelector<HTMLElement>('[data-testid=compare-chart]')?.style.height).toBe('400px'); // the projector's height, as the loss chart's
     expect(host.querySelector('[data-testid=loss-chart]')).toBeNull();
     // The progress line (and the quiz score under it) is the last strategy's: it says which.
     expect(progress()).toMatch(/^Fine-tuning · long: step /);

@@ -357,7 +357,7 @@ export function compareStepScale(runs: readonly Pick<ShownRun, 'steps'>[], axisP
 }
 
 /** Strategy comparison: pairs-val and corpus-val of each fine-tuning run, against its own step. */
-export const CompareChart = memo(function CompareChart({ runs: all, tooltip = true }: { runs: ShownRun[]; tooltip?: boolean }) {
+export const CompareChart = memo(function CompareChart({ runs: all, tooltip = true, height = 240 }: { runs: ShownRun[]; tooltip?: boolean; height?: number }) {
   const t = useT();
   const runs = comparedRuns(all);
   const colors = compareColors(all);
@@ -372,9 +372,9 @@ export const CompareChart = memo(function CompareChart({ runs: all, tooltip = tr
   ];
   return (
     <>
-      <Sized height={240} data-testid="compare-chart" data-curves={runs.length} data-scale={scale}>
+      <Sized height={height} data-testid="compare-chart" data-curves={runs.length} data-scale={scale}>
         {(width) => (
-          <LineChart width={width} height={240} margin={{ top: 10, right: 20, bottom: 5, left: 0 }}>
+          <LineChart width={width} height={height} margin={{ top: 10, right: 20, bottom: 5, left: 0 }}>
             <XAxis
               type="number"
               dataKey="x"

@@ -165,7 +165,7 @@ function PresentStarter() {
 }
 
 /**
- * The presentation's loss plot: as tall as the model's diagram beside it (four blocks at the projector's 1280×720),
+ * The presentation's loss plot (and the comparison's): as tall as the model's diagram beside it (four blocks at the projector's 1280×720),
  * where the lab's 280 px left a third of the row empty under the chart.
  */
 const PRESENT_CHART_PX = 400;
@@ -178,7 +178,7 @@ function PresentCompareChart() {
   return (
     <section className="panel chart-panel" aria-labelledby="present-compare-title">
       <h2 id="present-compare-title">{t('present.compareTitle')}</h2>
-      <CompareChart runs={latest} tooltip={false} />
+      <CompareChart runs={latest} tooltip={false} height={PRESENT_CHART_PX} />
     </section>
   );
 }
