@@ -140,6 +140,34 @@ describe('LossChart: a starter’s own curve', () => {
   });
 });
 
+describe('LossChart: two fine-tunes', () => {
+  it('names each one’s forgetting curve by its run (one fine-tune keeps the short name)', async () => {
+    const tune = (name: string, from: number) => ({
+      ...run('finetune', from, from + 60, []),
+      runId: name,
+      name,
+      evals: [0, 60].map((step) => ({ step, globalStep: from + step, losses: { [EVAL.pairsVal]: 1 - step / 100, [EVAL.corpusVal]: 0.2 + step / 100 } })),
+    });
+    store.setState({ runs: [tune('full fine-tune', 4000)] });
+    host = document.createElement('div');
+    document.body.appendChild(host);
+    act(() => {
+      root = createRoot(host);
+      root.render(<LossChart />);
+    });
+    const legend = () => [...host.querySelectorAll('.legend li')].map((li) => li.textContent);
+    expect(legend()).toContain('corpus validation (forgetting)');
+    await act(async () => {
+      store.setState({ runs: [tune('full fine-tune', 4000), tune('full fine-tune #3', 4660)] });
+      await new Promise((r) => setTimeout(r, 0));
+    });
+    expect(legend().filter((l) => l?.startsWith('corpus validation'))).toEqual([
+      'corpus validation (forgetting): full fine-tune',
+      'corpus validation (forgetting): full fine-tune #3',
+    ]);
+  });
+});
+
 describe('compareColors', () => {
   it('gives a lab comparison of a dozen drawn runs a colour each, skipping hidden and pretraining runs, and only then comes round again', () => {
     const runs = Array.from({ length: 14 }, (_, i) => ({ runId: `r${i}`, phase: 'finetune' as const, hidden: i === 3 }));

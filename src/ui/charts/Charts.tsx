@@ -119,6 +119,7 @@ export const LossChart = memo(function LossChart({ height = 280 }: { height?: nu
     if (val.length >= 2)
       lines.push({ key: `${r.runId}-val`, name: `${r.name}: ${t('chart.val')}`, data: unit(val, cpt?.val), color: '#9ca3af', dashed: true, dots: true });
   }
+  const tunes = own.filter((r) => r.phase === 'finetune').length;
   for (const r of own) {
     const pts = downsample(
       r.points.map((p) => ({ x: p.globalStep, y: p.loss })),
@@ -140,7 +141,8 @@ export const LossChart = memo(function LossChart({ height = 280 }: { height?: nu
       });
       lines.push({
         key: `${r.runId}-cval`,
-        name: `${t('chart.corpusVal')}`,
+        // Named by its run where the chart has several fine-tunes (two legend entries alike told nothing apart).
+        name: tunes > 1 ? `${t('chart.corpusVal')}: ${r.name}` : t('chart.corpusVal'),
         data: evalSeries(r, EVAL.corpusVal, 'globalStep'),
         color: COLORS[4],
         dashed: true,
