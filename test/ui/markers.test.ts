@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { abbreviate, labelGap, placeMarkerLabels } from '../../src/ui/charts/markers';
+import { abbreviate, labelGap, labelSide, placeMarkerLabels } from '../../src/ui/charts/markers';
 
 const layout = { domain: [0, 1000] as [number, number], minGap: 0.1, maxChars: 20, maxLanes: 3 };
 const lanes = (xs: number[], l = layout) =>
@@ -44,5 +44,16 @@ describe('chart marker labels', () => {
     expect(labelGap(['解冻'], 20, 100)).toBeCloseTo(0.3);
     expect(labelGap(['abcd'], 20, 200)).toBeCloseTo(0.17);
     expect(labelGap(['x'.repeat(100)], 20, 1000)).toBeCloseTo((20 * 6.5 + 8) / 1000);
+  });
+});
+
+describe('labelSide', () => {
+  it('runs a label rightwards from its line, or leftwards, ending at the line, where it would pass the plot’s right edge', () => {
+    // "fine-tuning starts": 18 characters, ~117 px at 11px.
+    expect(labelSide(80, 'fine-tuning starts', 700)).toEqual({ x: 84, anchor: 'start' });
+    expect(labelSide(670, 'fine-tuning starts', 700)).toEqual({ x: 666, anchor: 'end' });
+    // Wide characters count double: 开始微调 is ~44 px.
+    expect(labelSide(640, '开始微调', 700)).toEqual({ x: 644, anchor: 'start' });
+    expect(labelSide(660, '开始微调', 700)).toEqual({ x: 656, anchor: 'end' });
   });
 });

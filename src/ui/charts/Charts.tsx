@@ -8,7 +8,7 @@ import { Tip } from '../Field';
 import { downsample } from './downsample';
 import { COLORS } from './palette';
 import { metricsCsv } from './metricsCsv';
-import { labelGap, placeMarkerLabels, type PlacedLabel } from './markers';
+import { labelGap, labelSide, placeMarkerLabels, type PlacedLabel } from './markers';
 import { download, useRunsForDisplay, useT, type ShownRun } from '../hooks';
 import { EVAL, type EvalName } from '../../engine/train/evalNames';
 
@@ -40,6 +40,9 @@ function Sized({ height, children, ...rest }: { height: number; children: (width
  * phone instead of running past the screen; it never starts left of the plot, 48 px of y axis in.
  */
 const FITTED_TOOLTIP = { wrapperStyle: { maxWidth: 'calc(100% - 56px)' }, contentStyle: { whiteSpace: 'normal', fontSize: '0.85em' } } as const;
+
+/** The line charts' margins around the plot (the y axis' own width comes on top of `left`). */
+const CHART_MARGIN = { top: 10, right: 20, bottom: 5, left: 0 };
 
 /** The legend's key to line styles (solid, dashed): a neutral grey, no run's colour. */
 const LINE_STYLE_KEY = '#6b7280';
@@ -76,10 +79,11 @@ function markerLabels(markers: ShownRun['markers'], lines: { data: XY[] }[], wid
 }
 
 /** A marker's label in its lane below the plot's top; recharts passes the line's viewBox. */
-function MarkerText({ viewBox, lane, text, full }: { viewBox?: { x: number; y: number }; lane: number; text: string; full: string }) {
+function MarkerText({ viewBox, lane, text, full, right }: { viewBox?: { x: number; y: number }; lane: number; text: string; full: string; right: number }) {
   if (!viewBox) return null;
+  const side = labelSide(viewBox.x, text, right);
   return (
-    <text x={viewBox.x + 4} y={viewBox.y + 11 + lane * MARKER_LABEL.lanePx} fontSize={11} fill="#374151">
+    <text x={side.x} textAnchor={side.anchor} y={viewBox.y + 11 + lane * MARKER_LABEL.lanePx} fontSize={11} fill="#374151">
       {/* the drawn text may be shortened; hovering shows it whole */}
       <title>{full}</title>
       {text}
@@ -184,7 +188,7 @@ export const LossChart = memo(function LossChart({ height = 280 }: { height?: nu
         {(width) => {
           const labels = markerLabels(markers, lines, width);
           return (
-            <LineChart width={width} height={height} margin={{ top: 10, right: 20, bottom: 5, left: 0 }}>
+            <LineChart width={width} height={height} margin={CHART_MARGIN}>
               {/* interval={0}: draw every tick without measuring label sizes, which forces a page layout per new label */}
               <XAxis type="number" dataKey="x" domain={['dataMin', 'dataMax']} allowDecimals={false} interval={0} tickCount={6} />
               <YAxis domain={['auto', 'auto']} width={48} interval={0} tickCount={5} tickFormatter={(v: number) => v.toFixed(2)} />
@@ -216,7 +220,7 @@ export const LossChart = memo(function LossChart({ height = 280 }: { height?: nu
               ))}
               {markers.map((m, i) => {
                 const { lane, text, full } = labels[i];
-                const label = lane === null ? false : <MarkerText lane={lane} text={text} full={full} />;
+                const label = lane === null ? false : <MarkerText lane={lane} text={text} full={full} right={width - CHART_MARGIN.right} />;
                 return (
                   <ReferenceLine
                     key={i}
@@ -376,7 +380,7 @@ export const CompareChart = memo(function CompareChart({ runs: all, tooltip = tr
     <>
       <Sized height={height} data-testid="compare-chart" data-curves={runs.length} data-scale={scale}>
         {(width) => (
-          <LineChart width={width} height={height} margin={{ top: 10, right: 20, bottom: 5, left: 0 }}>
+          <LineChart width={width} height={height} margin={CHART_MARGIN}>
             <XAxis
               type="number"
               dataKey="x"

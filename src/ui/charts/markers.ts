@@ -39,9 +39,21 @@ export function abbreviate(label: string, maxChars: number): string {
  * page layout on every redraw while training.
  */
 export function labelGap(labels: readonly string[], maxChars: number, plotWidthPx: number): number {
-  const width = (text: string) => [...text].reduce((w, ch) => w + (ch.codePointAt(0)! >= 0x2e80 ? 11 : 6.5), 0);
-  const widest = Math.max(0, ...labels.map((l) => width(abbreviate(l, maxChars))));
+  const widest = Math.max(0, ...labels.map((l) => labelWidth(abbreviate(l, maxChars))));
   return (widest + 8) / Math.max(1, plotWidthPx);
+}
+
+/** A label's estimated width in px at the chart's 11px font (wide CJK characters count double). */
+export function labelWidth(text: string): number {
+  return [...text].reduce((w, ch) => w + (ch.codePointAt(0)! >= 0x2e80 ? 11 : 6.5), 0);
+}
+
+/**
+ * Where a label beside its line at x starts, and which way it runs: rightwards from the line, or, where it would
+ * run past the plot's right edge (a fine-tune begun near the end of the axis), leftwards, ending at the line.
+ */
+export function labelSide(x: number, text: string, plotRight: number): { x: number; anchor: 'start' | 'end' } {
+  return x + 4 + labelWidth(text) > plotRight ? { x: x - 4, anchor: 'end' } : { x: x + 4, anchor: 'start' };
 }
 
 /** Position of x along the domain, 0 to 1; a domain of one point puts everything at 0. */
