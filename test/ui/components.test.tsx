@@ -500,6 +500,7 @@ describe('the lesson’s last step', () => {
 describe('a quiz reply as shown', () => {
   it('ends in an ellipsis where the token limit cut it, says "(no answer)" for nothing, and is as it came otherwise', () => {
     expect(replyText({ reply: 'Question: What job wi', cut: true }, '(no answer)')).toBe('Question: What job wi…');
+    expect(replyText({ reply: 'favourite food of Freya? ', cut: true }, '(no answer)')).toBe('favourite food of Freya?…'); // the ellipsis at the last word
     expect(replyText({ reply: 'Hank keeps a turtle.', cut: false }, '(no answer)')).toBe('Hank keeps a turtle.');
     expect(replyText({ reply: 'Hank keeps a turtle.' }, '(no answer)')).toBe('Hank keeps a turtle.'); // saved before `cut`
     expect(replyText({ reply: '', cut: true }, '(no answer)')).toBe('(no answer)');

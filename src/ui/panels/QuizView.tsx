@@ -28,7 +28,7 @@ export function UnseenMark() {
 
 /** A quiz reply as shown: what stands for nothing, or the reply with an ellipsis where the token limit cut it. */
 export function replyText(a: { reply: string; cut?: boolean }, empty: string): string {
-  return a.reply ? a.reply + (a.cut ? '…' : '') : empty;
+  return a.reply ? (a.cut ? `${a.reply.trimEnd()}…` : a.reply) : empty;
 }
 
 /** Under a table with UnseenMarks: what the star means. */
