@@ -10,10 +10,10 @@ import { TokenizerChoice, TokenizerView, vocabProblem } from './TokenizerView';
 
 type T = ReturnType<typeof useT>;
 
-/** Field errors for an architecture, by field: the engine's own limits (validateConfig), explained. */
-
 /** The model's last phase in words (the worker's names are code). */
 const PHASE_WORDS = { init: 'model.phaseInit', pretrain: 'model.phasePretrain', finetune: 'model.phaseFinetune' } as const;
+
+/** Field errors for an architecture, by field: the engine's own limits (validateConfig), explained. */
 export function archErrors(a: ArchConfig, t: T): Partial<Record<keyof ArchConfig, string>> {
   const e: Partial<Record<keyof ArchConfig, string>> = {};
   for (const k of ['nLayer', 'nHead', 'nEmbd', 'blockSize'] as const) {
