@@ -39,6 +39,7 @@ export class WorkerData {
   corpusData: (PreparedCorpus & { tokenizer: Tokenizer }) | null = null;
   pairsData: PreparedPairs | null = null;
   private words: Set<string> | null = null;
+  private lineForLineOf: { set: PairSet; value: boolean } | null = null;
   private bpeDefault: number | null = null;
 
   setCorpus(name: string, text: string): void {
@@ -60,7 +61,6 @@ export class WorkerData {
     if (this.lineForLineOf?.set !== set) this.lineForLineOf = { set, value: pairsMatchLength(set.pairs) };
     return this.lineForLineOf.value;
   }
-  private lineForLineOf: { set: PairSet; value: boolean } | null = null;
 
   /** Re-encode the corpus and pairs for this model's vocabulary and context; returns what to tell the page. */
   prepare(model: GPT | null, tokenizer: Tokenizer | null): { corpus?: CorpusInfo; pairs?: PairsInfo } {
