@@ -70,6 +70,8 @@ describe('LossChart markers', () => {
     // far from the others: back in the top lane
     expect(y('unfreeze → 4 groups')).toBe(y('fine-tuning starts'));
     expect(label('unfreeze → 3 groups')?.querySelector('title')?.textContent).toBe('unfreeze → 3 groups');
+    // Readable over a curve: a white halo painted under the letters.
+    expect([label('fine-tuning starts')?.getAttribute('stroke'), label('fine-tuning starts')?.getAttribute('paint-order')]).toEqual(['#fff', 'stroke']);
   });
 });
 

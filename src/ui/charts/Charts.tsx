@@ -83,7 +83,18 @@ function MarkerText({ viewBox, lane, text, full, right }: { viewBox?: { x: numbe
   if (!viewBox) return null;
   const side = labelSide(viewBox.x, text, right);
   return (
-    <text x={side.x} textAnchor={side.anchor} y={viewBox.y + 11 + lane * MARKER_LABEL.lanePx} fontSize={11} fill="#374151">
+    // A white halo under the letters: the label stays readable where a curve runs behind it (a fine-tune's curve
+    // starts at the top of the plot, right where its "fine-tuning starts" label sits).
+    <text
+      x={side.x}
+      textAnchor={side.anchor}
+      y={viewBox.y + 11 + lane * MARKER_LABEL.lanePx}
+      fontSize={11}
+      fill="#374151"
+      stroke="#fff"
+      strokeWidth={3}
+      paintOrder="stroke"
+    >
       {/* the drawn text may be shortened; hovering shows it whole */}
       <title>{full}</title>
       {text}
