@@ -13,13 +13,18 @@ export function NumberField(props: {
   testId?: string;
 }) {
   const id = useId();
+  // What the student is typing, while the field has focus: shown as typed. The value the store keeps may be clamped
+  // (a chat setting's "at least 1"), and shown at once it rewrote the typing itself: clearing "200" to type "300"
+  // showed the clamp's 1, and the next digits went after it ("1300"). The stored value shows again on leaving.
+  const [draft, setDraft] = useState<string | null>(null);
   return (
     <div className="field">
       <label htmlFor={id}>{props.label}</label>
       <input
         id={id}
         type="number"
-        value={Number.isFinite(props.value) ? props.value : ''}
+        value={draft ?? (Number.isFinite(props.value) ? props.value : '')}
+        onBlur={() => setDraft(null)}
         step={props.step ?? 1}
         min={props.min}
         max={props.max}
@@ -27,7 +32,10 @@ export function NumberField(props: {
         aria-invalid={Boolean(props.error)}
         aria-describedby={props.error ? `${id}-err` : undefined}
         data-testid={props.testId}
-        onChange={(e) => props.onChange(e.target.value === '' ? NaN : Number(e.target.value))}
+        onChange={(e) => {
+          setDraft(e.target.value);
+          props.onChange(e.target.value === '' ? NaN : Number(e.target.value));
+        }}
       />
       {props.error && (
         <span className="field-error" id={`${id}-err`} role="alert">

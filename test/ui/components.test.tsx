@@ -1,6 +1,6 @@
 // @vitest-environment jsdom
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { act, type ReactElement } from 'react';
+import { act, useState, type ReactElement } from 'react';
 import { createRoot, type Root } from 'react-dom/client';
 import { initialState, newRunRecord, set, store } from '../../src/store/store';
 import { ModelPanel, archErrors } from '../../src/ui/panels/ModelPanel';
@@ -15,7 +15,7 @@ import { DataPanel } from '../../src/ui/panels/DataPanel';
 import { FinetunePanel } from '../../src/ui/panels/FinetunePanel';
 import { TrainSettingsFields } from '../../src/ui/panels/TrainSettings';
 import { SampleStrip } from '../../src/ui/panels/SampleStrip';
-import { Tip } from '../../src/ui/Field';
+import { NumberField, Tip } from '../../src/ui/Field';
 import { translate } from '../../src/i18n/i18n';
 import { ARCH_LIMITS, PRESETS, validateConfig, type ArchConfig } from '../../src/engine/model/config';
 import type { ModelInfo } from '../../src/worker/protocol';
@@ -531,5 +531,44 @@ describe('the strip of samples', () => {
       'full fine-tune · step 100 · asked “Where does Theo live?”',
     ]);
     expect(items.map((li) => li.querySelector('pre')?.textContent)).toEqual(['(no answer)', 'Theo lives in Oakridge.']);
+  });
+});
+
+describe('a number field', () => {
+  /** Types into an input as a browser does: the value set natively, then React's input event. */
+  const type = (input: HTMLInputElement, value: string) =>
+    act(() => {
+      Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value')!.set!.call(input, value);
+      input.dispatchEvent(new Event('input', { bubbles: true }));
+    });
+  it('shows what is typed while it has focus, even where the stored value is clamped; the stored value once it is left', () => {
+    let stored = 200;
+    function Clamped() {
+      const [v, setV] = useState(200);
+      return (
+        <NumberField
+          label="Max new tokens"
+          value={v}
+          testId="n"
+          onChange={(x) => {
+            stored = Math.max(1, Math.floor(x || 1)); // the chat panel's clamp
+            setV(stored);
+          }}
+        />
+      );
+    }
+    render(<Clamped />);
+    const input = host.querySelector<HTMLInputElement>('[data-testid=n]')!;
+    act(() => input.focus());
+    type(input, ''); // cleared to type a new number: not the clamp's 1
+    expect(input.value).toBe('');
+    type(input, '3');
+    type(input, '30');
+    type(input, '300');
+    expect([input.value, stored]).toEqual(['300', 300]); // not "1300"
+    type(input, '-5');
+    expect([input.value, stored]).toEqual(['-5', 1]);
+    act(() => input.blur());
+    expect(input.value).toBe('1'); // left: what is kept
   });
 });
