@@ -36,6 +36,7 @@ const en = {
   'data.drop': 'or drop a text file here',
   'data.paste': 'Paste your own text',
   'data.usePaste': 'Use pasted text',
+  'data.pastedName': 'Pasted text',
   'data.chars': '{chars} characters, {distinct} distinct',
   'data.fewChars':
     'Only {distinct} distinct characters: a model has almost nothing to learn from this text (every next character is nearly certain). Use a real text.',
@@ -654,6 +655,7 @@ const zh: Record<Key, string> = {
   'data.drop': '或把文本文件拖到这里',
   'data.paste': '粘贴你自己的文本',
   'data.usePaste': '使用粘贴的文本',
+  'data.pastedName': '粘贴的文本',
   'data.chars': '{chars} 个字符，其中 {distinct} 个不同字符',
   'data.fewChars': '只有 {distinct} 个不同的字符：模型几乎学不到东西（下一个字符几乎总是确定的）。请换一段真正的文本。',
   'data.tokens': '训练 {train} / 验证 {val} 个词元',

@@ -233,6 +233,21 @@ describe('RunsTable and DataPanel', () => {
     set({ lang: 'zh' });
     expect(render(<DataPanel />)).toContain('1. 数据');
   });
+  it('names pasted text in the page’s language (the name its errors and the corpus list show)', async () => {
+    set({ lang: 'zh' });
+    render(<DataPanel />);
+    const area = host.querySelector<HTMLTextAreaElement>('details textarea')!;
+    act(() => {
+      Object.getOwnPropertyDescriptor(HTMLTextAreaElement.prototype, 'value')!.set!.call(area, '太短');
+      area.dispatchEvent(new Event('input', { bubbles: true }));
+    });
+    const use = [...host.querySelectorAll('button')].find((b) => b.textContent === '使用粘贴的文本')!;
+    await act(async () => {
+      use.click();
+      await new Promise((done) => setTimeout(done, 0));
+    });
+    expect(host.querySelector('[data-testid=data-error]')?.textContent).toBe('粘贴的文本 太短，无法训练：至少需要 1000 个字符。');
+  });
 });
 
 describe("a run's file name", () => {

@@ -62,7 +62,7 @@ export function DataPanel() {
       <details>
         <summary>{t('data.paste')}</summary>
         <textarea aria-label={t('data.paste')} rows={4} value={paste} onChange={(e) => setPaste(e.target.value)} />
-        <button type="button" disabled={!paste.trim()} onClick={() => void loadUploadedText('pasted text', paste)}>
+        <button type="button" disabled={!paste.trim()} onClick={() => void loadUploadedText(t('data.pastedName'), paste)}>
           {t('data.usePaste')}
         </button>
       </details>
