@@ -77,7 +77,7 @@ const en = {
   'model.scratch': 'Pretrain it yourself from scratch ({steps} steps, about {min} min on a laptop CPU)',
   'model.scratchPlain': '…on the plain text (one phrasing per fact: the contrast)',
   'model.current':
-    'Current model: {layers} layers × {heads} heads, width {width}, context {context}, vocabulary {vocab}, {params} parameters, {step} steps trained ({phase}).',
+    'Current model: {params} parameters ({layers} layers × {heads} heads, width {width}, context {context}, a vocabulary of {vocab}); {step} steps trained ({phase}).',
   'model.lora': 'LoRA adapters attached: rank {rank}, α {alpha}, on {targets}.',
   'model.none': 'There is no model yet: choose a text and create one.',
   'model.needCorpus': 'Choose a pretraining text first: the model’s vocabulary is built from it.',
@@ -693,7 +693,7 @@ const zh: Record<Key, string> = {
   'model.orScratch': '或者从零开始预训练自己的模型：',
   'model.scratch': '自己从零开始预训练（{steps} 步，笔记本电脑 CPU 上约 {min} 分钟）',
   'model.scratchPlain': '……用平铺文本（每个事实只有一种说法：对照组）',
-  'model.current': '当前模型：{layers} 层 × {heads} 头，宽度 {width}，上下文 {context}，词表 {vocab}，{params} 个参数，已训练 {step} 步（{phase}）。',
+  'model.current': '当前模型：{params} 个参数（{layers} 层 × {heads} 头，宽度 {width}，上下文 {context}，词表 {vocab} 个）；已训练 {step} 步（{phase}）。',
   'model.lora': '已附加 LoRA 适配器：秩 {rank}，α {alpha}，作用于 {targets}。',
   'model.none': '还没有模型：请先选择文本并创建模型。',
   'model.needCorpus': '请先选择预训练文本：模型的词表由它构建。',
