@@ -33,7 +33,7 @@ it('trains a BPE tokenizer with a progress bar, pretrains, samples, shows tokens
     await page.waitForSelector('[data-testid=tokenizer-progress]', { state: 'detached', timeout: 60_000 });
     const progress = await page.evaluate(() => (window as unknown as { __progress: string[] }).__progress);
     expect(progress.some((p) => p.includes('Training the tokenizer'))).toBe(true);
-    expect(await page.textContent('[data-testid=model-info]')).toContain('vocabulary 320');
+    expect(await page.textContent('[data-testid=model-info]')).toContain('a vocabulary of 320');
 
     // The tokenizer view: the start of the text as tokens in alternating colours, fewer than its characters.
     const view = page.locator('[data-testid=tokenizer-view]');
@@ -95,7 +95,7 @@ it('trains a BPE tokenizer with a progress bar, pretrains, samples, shows tokens
       await second.page.setInputFiles('[data-testid=import-model]', file);
       await second.page.waitForSelector('[data-testid=notice]:has-text("Loaded")');
       await second.page.waitForSelector('[data-testid=tokenizer-view][data-kind=bpe]');
-      expect(await second.page.textContent('[data-testid=model-info]')).toContain('vocabulary 320');
+      expect(await second.page.textContent('[data-testid=model-info]')).toContain('a vocabulary of 320');
       expect(await sample(second.page, 'The ', 7)).toBe(text);
       expect(second.errors).toEqual([]);
     } finally {
@@ -108,7 +108,7 @@ it('trains a BPE tokenizer with a progress bar, pretrains, samples, shows tokens
     await page.click('[data-testid=resume-autosave]');
     await page.waitForSelector('[data-testid=notice]:has-text("Restored")', { timeout: 60_000 });
     await page.waitForSelector('[data-testid=tokenizer-view][data-kind=bpe]');
-    expect(await page.textContent('[data-testid=model-info]')).toContain('vocabulary 320');
+    expect(await page.textContent('[data-testid=model-info]')).toContain('a vocabulary of 320');
     expect(await sample(page, 'The ', 7)).toBe(text);
     expect(errors).toEqual([]);
   } finally {
