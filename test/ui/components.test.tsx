@@ -15,6 +15,7 @@ import { DataPanel } from '../../src/ui/panels/DataPanel';
 import { FinetunePanel } from '../../src/ui/panels/FinetunePanel';
 import { TrainSettingsFields } from '../../src/ui/panels/TrainSettings';
 import { SampleStrip } from '../../src/ui/panels/SampleStrip';
+import { ChatPanel } from '../../src/ui/panels/ChatPanel';
 import { NumberField, Tip } from '../../src/ui/Field';
 import { translate } from '../../src/i18n/i18n';
 import { ARCH_LIMITS, PRESETS, validateConfig, type ArchConfig } from '../../src/engine/model/config';
@@ -585,5 +586,18 @@ describe('a number field', () => {
     expect([input.value, stored]).toEqual(['-5', 1]);
     act(() => input.blur());
     expect(input.value).toBe('1'); // left: what is kept
+  });
+});
+
+describe('the chat’s before/after box', () => {
+  it('says why it cannot be ticked before a fine-tune, and says nothing more once it can', () => {
+    set((s) => ({ model: { ...s.model, info: { ...info, hasSnapshot: false } } }));
+    render(<ChatPanel />);
+    const box = () => host.querySelector<HTMLInputElement>('[data-testid=chat-compare]')!;
+    expect(box().disabled).toBe(true);
+    expect(box().closest('label')?.textContent).toContain(t('chat.compareNeedsSnapshot'));
+    act(() => set((s) => ({ model: { ...s.model, info: { ...info, hasSnapshot: true } } })));
+    expect(box().disabled).toBe(false);
+    expect(box().closest('label')?.textContent).not.toContain(t('chat.compareNeedsSnapshot'));
   });
 });

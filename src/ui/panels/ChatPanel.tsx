@@ -88,6 +88,8 @@ export function ChatPanel() {
             onChange={(e) => set((s) => ({ chat: { ...s.chat, compare: e.target.checked } }))}
           />{' '}
           {t('chat.compare')}
+          {/* Why it cannot be ticked yet, where it says what it does. */}
+          {!hasSnapshot && <span className="muted small"> ({t('chat.compareNeedsSnapshot')})</span>}
         </label>
         <div className="row">
           <button type="submit" className="primary" data-testid="chat-send" disabled={!hasModel || busy}>
