@@ -109,7 +109,9 @@ export async function selectPairs(source: string, text?: string, fileName?: stri
     const body = text ?? (await fetchDataset(source));
     const parsed = parsePairs(body, fileName ?? source);
     const problems = parsed.problems.length ? [problemsMessage(parsed.problems)] : [];
-    if (!parsed.pairs.length) throw new MessageError(problems[0] ?? msg('pairs.none'));
+    // An upload none of whose lines reads: which file, why, and that the pairs in use stay (nothing is lost).
+    if (!parsed.pairs.length)
+      throw new MessageError(fileName && problems[0] ? msg('pairs.fileUnusable', { name: fileName, reason: problems[0] }) : (problems[0] ?? msg('pairs.none')));
     setPairList(parsed.pairs, source, problems);
   } catch (e) {
     set((s) => ({ pairs: { ...s.pairs, error: errorText(e) } }));

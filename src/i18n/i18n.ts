@@ -343,6 +343,7 @@ const en = {
   'status.error': 'error',
 
   'pairs.none': 'No pairs found in the file.',
+  'pairs.fileUnusable': '{name}: no pair could be read ({reason}). The pairs in use are unchanged.',
   'pairs.dropped': 'Dropped {n} pairs longer than the context.',
 
   'autosave.otherTab':
@@ -947,6 +948,7 @@ const zh: Record<Key, string> = {
   'status.error': '出错',
 
   'pairs.none': '文件中没有找到对话数据。',
+  'pairs.fileUnusable': '{name}：读不出任何问答（{reason}）。正在使用的问答没有变。',
   'pairs.dropped': '已去掉 {n} 个超过上下文长度的对话。',
   'autosave.otherTab': '另一个标签页也打开了本页面，自动保存由它负责：这个标签页不自动保存，以免覆盖那边的会话。关闭另一个标签页后，这里会恢复自动保存。',
   'chart.breakAt': '断点：第 {step} 步',
@@ -1067,7 +1069,7 @@ const zh: Record<Key, string> = {
   'error.notDocx': '{name} 的扩展名是 .docx，但它不是 Word 文档',
   'error.oldOffice': '{name} 是旧版 Office 文件（.doc/.xls/.ppt）：请先另存为 .docx 或 PDF',
 
-  'pairProblem.notJson': '不是有效的 JSON（{detail}）',
+  'pairProblem.notJson': '不是有效的 JSON',
   'pairProblem.notArray': '应为由问答对组成的 JSON 数组',
   'pairProblem.notObject': '应为形如 {"prompt": …, "response": …} 的对象',
   'pairProblem.noPrompt': '没有提问字段（{keys} 之一）；现有字段：{present}',

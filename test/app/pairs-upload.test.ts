@@ -1,0 +1,27 @@
+/**
+ * A pairs file none of whose lines reads: the error names the file and why, says the pairs in use stay, and they do.
+ */
+import { beforeEach, describe, expect, it } from 'vitest';
+import { initialState, store } from '../../src/store/store';
+import { selectPairs } from '../../src/app/data';
+import { render } from '../../src/i18n/i18n';
+
+beforeEach(() => store.setState(initialState('en'), true));
+
+describe('an unreadable pairs upload', () => {
+  it('names the file and the reason, keeps the pairs in use, and in Chinese leaves out the parser’s English detail', async () => {
+    const inUse = [{ prompt: 'Where does Theo live?', response: 'Theo lives in Oakridge.' }];
+    store.setState({ pairs: { ...store.getState().pairs, source: 'small-world-qa', list: inUse } });
+    await selectPairs('upload:bad.jsonl', '{"prompt": "unterminated\nthis is not json\n', 'bad.jsonl');
+    const { pairs } = store.getState();
+    expect(pairs.list).toEqual(inUse);
+    expect(pairs.source).toBe('small-world-qa');
+    const en = render('en', pairs.error!);
+    expect(en).toMatch(
+      /^bad\.jsonl: no pair could be read \(2 unreadable lines: line 1: not valid JSON \(.+\); line 2: not valid JSON \(.+\)\)\. The pairs in use are unchanged\.$/,
+    );
+    expect(render('zh', pairs.error!)).toBe(
+      'bad.jsonl：读不出任何问答（有 2 行无法读取：第 1 行：不是有效的 JSON；第 2 行：不是有效的 JSON）。正在使用的问答没有变。',
+    );
+  });
+});
