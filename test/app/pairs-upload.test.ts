@@ -9,7 +9,7 @@ import { render } from '../../src/i18n/i18n';
 beforeEach(() => store.setState(initialState('en'), true));
 
 describe('an unreadable pairs upload', () => {
-  it('names the file and the reason, keeps the pairs in use, and in Chinese leaves out the parser’s English detail', async () => {
+  it('names the file and the reason, and keeps the pairs in use', async () => {
     const inUse = [{ prompt: 'Where does Theo live?', response: 'Theo lives in Oakridge.' }];
     store.setState({ pairs: { ...store.getState().pairs, source: 'small-world-qa', list: inUse } });
     await selectPairs('upload:bad.jsonl', '{"prompt": "unterminated\nthis is not json\n', 'bad.jsonl');
