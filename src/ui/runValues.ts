@@ -69,3 +69,14 @@ export function latestComparison<R extends Pick<RunRecord, 'phase' | 'compare' |
   while (start > 0 && tunes[start - 1].compare && tunes[start - 1].comparison === id) start--;
   return tunes.slice(start, end);
 }
+
+/**
+ * A sampled reply as every table and strip shows it: without the line breaks a model may start with, `empty` (the
+ * quiz's "(no answer)") where nothing is left, and an ellipsis after its last word where the token limit cut it
+ * (`cut`) or it is shortened to `max` characters.
+ */
+export function shownReply(text: string, empty: string, { cut = false, max = Infinity }: { cut?: boolean; max?: number } = {}): string {
+  const s = text.trim();
+  if (!s) return empty;
+  return s.length > max ? `${s.slice(0, max).trimEnd()}…` : cut ? `${s}…` : s;
+}

@@ -6,7 +6,7 @@
 import { useState } from 'react';
 import type { KnowledgeSummary } from '../../worker/protocol';
 import { useRunsForDisplay, useT } from '../hooks';
-import { chancePct, pct, rightByWording } from '../runValues';
+import { chancePct, pct, rightByWording, shownReply } from '../runValues';
 
 export const QUIZ_PAGE = 20;
 /**
@@ -27,9 +27,7 @@ export function UnseenMark() {
 }
 
 /** A quiz reply as shown: what stands for nothing, or the reply with an ellipsis where the token limit cut it. */
-export function replyText(a: { reply: string; cut?: boolean }, empty: string): string {
-  return a.reply ? (a.cut ? `${a.reply.trimEnd()}…` : a.reply) : empty;
-}
+export const replyText = (a: { reply: string; cut?: boolean }, empty: string): string => shownReply(a.reply, empty, { cut: a.cut });
 
 /** Under a table with UnseenMarks: what the star means. */
 export function UnseenNote() {

@@ -5,7 +5,7 @@ import { CompareChart, compareColors } from '../charts/Charts';
 import { download, formatDuration, formatNumber, useRunsForDisplay, useT, type ShownRun } from '../hooks';
 import { EVAL } from '../../engine/train/evalNames';
 import { UnseenMark, UnseenNote } from './QuizView';
-import { chancePct, corpusChange, lastEval, latestComparison, pct, runFileName, signed } from '../runValues';
+import { chancePct, corpusChange, lastEval, latestComparison, pct, runFileName, shownReply, signed } from '../runValues';
 
 /** "before → after" of one score, or what is happening instead. */
 function ScoreCell({ r, which, t }: { r: RunRecord; which: 'format' | 'words' | 'sameLength'; t: ReturnType<typeof useT> }) {
@@ -96,15 +96,6 @@ function RunName({ r, color }: { r: ShownRun; color: string | undefined }) {
   );
 }
 
-/**
- * A sampled reply as the examples show it: without the newline a pretrained model starts with, what stands for
- * nothing (the quiz's words) where nothing is left, and cut at `max` characters with an ellipsis.
- */
-const shownReply = (text: string, empty: string, max = Infinity) => {
-  const s = text.trim();
-  return !s ? empty : s.length > max ? `${s.slice(0, max).trimEnd()}…` : s;
-};
-
 /** A run's first replies to the held-out prompts, beside the pretrained model's to the same prompts where it has them. */
 function ScoreExamples({ name, score, prompts }: { name: string; score: NonNullable<RunRecord['score']>; prompts: number }) {
   const t = useT();
@@ -133,7 +124,7 @@ function ScoreExamples({ name, score, prompts }: { name: string; score: NonNulla
                 {x.prompt}
                 {unseen.has(x.prompt) && <UnseenMark />}
               </td>
-              {before && <td className="muted">{before[i] ? shownReply(before[i].text, t('quiz.empty'), 120) : ''}</td>}
+              {before && <td className="muted">{before[i] ? shownReply(before[i].text, t('quiz.empty'), { max: 120 }) : ''}</td>}
               <td className={x.ok ? '' : 'warn'}>{shownReply(x.text, t('quiz.empty'))}</td>
             </tr>
           ))}

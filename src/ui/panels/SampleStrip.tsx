@@ -1,5 +1,6 @@
 import { useRunsForDisplay, useT } from '../hooks';
 import { useFollowEnd } from '../follow';
+import { shownReply } from '../runValues';
 
 /** Samples taken every N steps during training: how the text improves. */
 export function SampleStrip() {
@@ -19,7 +20,7 @@ export function SampleStrip() {
                 {r.phase === 'finetune' && r.request?.samplePrompt ? ` · ${t('train.sampleAsked', { prompt: r.request.samplePrompt })}` : ''}
               </span>
               {/* A fine-tune's reply without the line break a model may start with; nothing said is said so. */}
-              <pre>{r.phase === 'finetune' ? x.text.replace(/^\s+/, '') || t('quiz.empty') : x.text}</pre>
+              <pre>{r.phase === 'finetune' ? shownReply(x.text, t('quiz.empty')) : x.text}</pre>
             </li>
           )),
         )}
