@@ -87,9 +87,12 @@ export function ChatPanel() {
             data-testid="chat-compare"
             onChange={(e) => set((s) => ({ chat: { ...s.chat, compare: e.target.checked } }))}
           />{' '}
-          {t('chat.compare')}
-          {/* Why it cannot be ticked yet, where it says what it does. */}
-          {!hasSnapshot && <span className="muted small"> ({t('chat.compareNeedsSnapshot')})</span>}
+          {/* One text box beside the checkbox (the label is a flex row: the reason was a column of its own on a phone). */}
+          <span>
+            {t('chat.compare')}
+            {/* Why it cannot be ticked yet, where it says what it does. */}
+            {!hasSnapshot && <span className="muted small"> ({t('chat.compareNeedsSnapshot')})</span>}
+          </span>
         </label>
         <div className="row">
           <button type="submit" className="primary" data-testid="chat-send" disabled={!hasModel || busy}>
