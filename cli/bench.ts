@@ -19,10 +19,14 @@
  *                                      the lesson's wait after "Fine-tune" without the browser: the small-world
  *                                      starter's default fine-tune and the scoring of both models, per thread count
  *                                      (--backend webgpu: on this machine's GPU)
+ *   npm run bench -- --ceiling --threads 2 [--lesson zh] [--rounds 3] [--seconds 8]
+ *                                      this machine's own limit for the lesson on that many threads: as many
+ *                                      independent one-thread copies at once, against one copy, and the engine's
+ *                                      threads against it (cli/ceiling.ts)
  *   npm run bench -- --soak 10000      soak: train the tiny model that many steps, then 1,000 sampling
  *                                      calls, printing tensors alive, bytes on the device and JS heap
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -41,18 +45,13 @@ import { setWasmFma, setWasmKernelsEnabled, wasmFmaActive } from '../src/engine/
 import { pageReadback } from '../src/engine/train/readback';
 import { snapshotParams } from '../src/engine/io/checkpoint';
 import { nodeGpuName } from './webgpuNode';
-import { join } from 'node:path';
-import { readCheckpoint, modelFromCheckpoint } from '../src/engine/io/checkpoint';
-import { preparePairs } from '../src/engine/data/prepare';
-import { parsePairsStrict } from '../src/documents/pairsFile';
+import { modelFromCheckpoint } from '../src/engine/io/checkpoint';
 import { finetuneSpec, runSeed } from '../src/engine/train/specs';
-import { finetuneRecipe, LESSON_SAMPLING, PAIRS_SPLIT_SEED, PAIRS_VAL_FRACTION } from '../src/engine/train/lesson';
+import { LESSON_SAMPLING } from '../src/engine/train/lesson';
 import { sampleReplies } from '../src/engine/eval/dialogue';
 import { scoreQuiz } from '../src/engine/eval/knowledge';
-import { settingsFromFlags } from './args';
-import { readBytes, readInput, startersDir } from './inputs';
-import { STARTERS_FILE, type StarterEntry } from '../src/datasets/starters';
-import { MAX_HELDOUT } from '../src/worker/data';
+import { lessonBench } from './lessonBench';
+import { measureCeiling } from './ceiling';
 
 interface Row {
   backend: NodeBackend;
@@ -170,22 +169,7 @@ interface LessonRow {
  */
 async function measureLesson(lang: 'en' | 'zh', backend: NodeBackend, threads: number): Promise<LessonRow> {
   await useNodeBackend(backend, { threads });
-  // The small world's starter in this language, as the lesson's first step loads it.
-  const starters = JSON.parse(readFileSync(join(startersDir, STARTERS_FILE), 'utf8')) as StarterEntry[];
-  const entry = starters.find((e) => e.id === `world-${lang}`);
-  if (!entry) throw new Error(`no small-world starter for ${lang} in ${join(startersDir, STARTERS_FILE)}`);
-  const pairsId = entry.pairs;
-  const ckpt = readCheckpoint(readBytes(join(startersDir, entry.file)));
-  const input = readInput(pairsId, 'pairs');
-  const quiz = input.entry?.quiz;
-  const prompts = (input.entry?.heldout ?? []).slice(0, MAX_HELDOUT); // as the worker takes them
-  if (!quiz || !prompts.length) throw new Error(`${pairsId} has no quiz or held-out prompts: run npm run datasets`);
-  const recipe = finetuneRecipe(pairsId);
-  const settings = settingsFromFlags({}, 'finetune', recipe.run, recipe.freeze);
-  const data = preparePairs(ckpt.tokenizer, parsePairsStrict(input.text, input.name), ckpt.config.blockSize, {
-    seed: PAIRS_SPLIT_SEED,
-    valFraction: PAIRS_VAL_FRACTION,
-  });
+  const { ckpt, settings, data, prompts, quiz } = lessonBench(lang);
   const score = async (m: GPT) => {
     await sampleReplies(m, ckpt.tokenizer, prompts, { ...LESSON_SAMPLING });
     return (await scoreQuiz(m, ckpt.tokenizer, quiz))!.knowledge;
@@ -436,6 +420,9 @@ async function main() {
       sampling: { type: 'boolean' },
       matmul: { type: 'boolean' },
       lesson: { type: 'string' },
+      ceiling: { type: 'boolean' },
+      rounds: { type: 'string' },
+      seconds: { type: 'string' },
     },
   });
   for (const flag of ['simd', 'fma'] as const) {
@@ -461,6 +448,34 @@ async function main() {
       JSON.stringify({ date: new Date().toISOString(), backend, preset: 'tiny', batch: 12, steps, calls, node: process.version, points }, null, 2),
     );
     console.log('wrote bench-results/soak.json');
+    return;
+  }
+  if (values.ceiling) {
+    const lang = values.lesson ?? 'en';
+    if (lang !== 'en' && lang !== 'zh') throw new Error(`--ceiling measures one language's lesson: --lesson en or zh, not ${lang}`);
+    const threads = Math.max(...threadCounts);
+    const rounds = Number(values.rounds ?? 3);
+    const seconds = Number(values.seconds ?? 8);
+    if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds takes a whole number ≥ 1, not ${values.rounds}`);
+    if (!(seconds > 0)) throw new Error(`--seconds takes a number of seconds > 0, not ${values.seconds}`);
+    console.log(
+      `the lesson's fine-tuning steps (${lang}), ${seconds} s windows: one copy on one thread, ${threads} copies at once, one copy on ${threads} threads`,
+    );
+    const result = await measureCeiling(lang, threads, rounds, seconds, (r) =>
+      console.log(
+        `  steps/s: one ${r.one.toFixed(1)}, ${threads} copies ${r.copies.toFixed(1)} (×${(r.copies / r.one).toFixed(2)}), ${threads} threads ${r.threaded.toFixed(1)} (×${(r.threaded / r.one).toFixed(2)})`,
+      ),
+    );
+    console.log(
+      `ceiling: ${threads} independent copies run ×${result.ceiling.toFixed(2)} one copy's steps; the engine's ${threads} threads ×${result.scaling.toFixed(2)} ` +
+        `(${((100 * (result.scaling - 1)) / (result.ceiling - 1)).toFixed(0)} % of the gain the machine allows; ratios of the medians of ${rounds} rounds)`,
+    );
+    mkdirSync('bench-results', { recursive: true });
+    writeFileSync(
+      'bench-results/ceiling.json',
+      JSON.stringify({ date: new Date().toISOString(), cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, ...result }, null, 2),
+    );
+    console.log('wrote bench-results/ceiling.json');
     return;
   }
   if (values.lesson !== undefined) {
