@@ -90,4 +90,14 @@ describe('tokenizer in the model panel', () => {
     expect(pieces[0].getAttribute('title')).toBe('300');
     expect(view.textContent).toContain('by characters (7 tokens) and by this model’s tokenizer (2 tokens)');
   });
+  it('names a character tokenizer as one name in both languages (no stray space between Chinese words)', () => {
+    set((s) => ({ lang: 'en', tokenizer: { ...s.tokenizer, info: { ...info, kind: 'char', vocabSize: 59 } } }));
+    const el = render(<ModelPanel />);
+    const summary = () => el.querySelector('[data-testid=tokenizer-summary]')!.textContent;
+    expect(summary()).toMatch(/^Character tokenizer · vocabulary 59 · /);
+    act(() => set({ lang: 'zh' }));
+    expect(summary()).toMatch(/^字符分词器 · 词表 59 · /);
+    act(() => set((s) => ({ tokenizer: { ...s.tokenizer, info } })));
+    expect(summary()).toMatch(/^BPE 分词器 · 词表 320 · /);
+  });
 });

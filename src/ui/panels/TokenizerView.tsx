@@ -107,7 +107,7 @@ export const TokenizerView = memo(function TokenizerView() {
     <div className="tokenizer-view" data-testid="tokenizer-view" data-kind={info.kind}>
       <h3>{t('tok.title')}</h3>
       <p className="small" data-testid="tokenizer-summary">
-        {t('tok.summary', { kind: info.kind === 'bpe' ? 'BPE' : t('tok.byChar'), vocab: info.vocabSize, cpt: info.charsPerToken.val.toFixed(2) })}
+        {t('tok.summary', { kind: t(info.kind === 'bpe' ? 'tok.nameBpe' : 'tok.nameChar'), vocab: info.vocabSize, cpt: info.charsPerToken.val.toFixed(2) })}
       </p>
       <p className="muted small">{t('tok.sample')}</p>
       <Pieces pieces={info.sample} testId="tokenizer-sample" />
