@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { set, useStore, type ChatMessage } from '../../store/store';
 import { chat } from '../../app/controller';
 import { NumberField } from '../Field';
@@ -111,7 +111,11 @@ export function ChatPanel() {
 }
 
 const pct = (p: number) => `${(p * 100).toFixed(p < 0.01 ? 1 : 0)}%`;
-const shown = (text: string) => JSON.stringify(text).slice(1, -1) || '∅';
+/**
+ * A token as the list of choices shows it: a space, a line break and a tab as visible marks (a bare space read as an
+ * empty label), nothing as ∅, every other character as itself (not JSON-escaped: a quote is ", not \").
+ */
+const shownToken = (text: string) => (text === '' ? '∅' : text.replace(/ /g, '␣').replace(/\n/g, '↵').replace(/\t/g, '⇥'));
 
 /**
  * A reply as its tokens, each coloured by the probability the model gave it (pale: likely, orange: a
@@ -121,6 +125,11 @@ function Reply({ message, picked, onPick }: { message: ChatMessage; picked: numb
   const t = useT();
   const tokens = message.tokens ?? [];
   const why = picked === null ? undefined : tokens[picked]?.why;
+  // The choices open below the reply: under a long one they would open out of sight, so bring them into view.
+  const detail = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    detail.current?.scrollIntoView?.({ block: 'nearest' });
+  }, [picked]);
   return (
     <>
       <pre className="tokens">
@@ -133,7 +142,7 @@ function Reply({ message, picked, onPick }: { message: ChatMessage; picked: numb
               data-testid="token"
               data-p={p}
               style={{ background: `rgba(234, 88, 12, ${(0.6 * (1 - p)).toFixed(2)})` }}
-              title={x.why ? `${pct(p)} · ${x.why.top.map((c) => `${shown(c.text)} ${pct(c.p)}`).join(', ')}` : undefined}
+              title={x.why ? `${pct(p)} · ${x.why.top.map((c) => `${shownToken(c.text)} ${pct(c.p)}`).join(', ')}` : undefined}
               onClick={() => onPick(k)}
             >
               {x.text}
@@ -142,12 +151,12 @@ function Reply({ message, picked, onPick }: { message: ChatMessage; picked: numb
         })}
       </pre>
       {why && picked !== null && (
-        <div className="token-why" data-testid="token-why">
-          {t('chat.tokenWhy', { token: shown(tokens[picked].text), p: pct(why.p) })}
+        <div className="token-why" data-testid="token-why" ref={detail}>
+          {t('chat.tokenWhy', { token: shownToken(tokens[picked].text), p: pct(why.p) })}
           <ol>
             {why.top.map((c, j) => (
               <li key={j} className={c.text === tokens[picked].text ? 'chosen' : ''}>
-                <code>{shown(c.text)}</code> {pct(c.p)}
+                <code>{shownToken(c.text)}</code> {pct(c.p)}
                 <span className="bar" style={{ width: `${Math.round(c.p * 100)}%` }} />
               </li>
             ))}
