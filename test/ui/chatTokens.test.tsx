@@ -1,24 +1,10 @@
 // @vitest-environment jsdom
 /** A reply's tokens in the chat: clicking one opens the model's choices there, in view and readable. */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { act, type ReactElement } from 'react';
-import { createRoot, type Root } from 'react-dom/client';
+import { act } from 'react';
 import { initialState, set, store } from '../../src/store/store';
+import { mount, unmountAll } from './mount';
 import { ChatPanel } from '../../src/ui/panels/ChatPanel';
-
-(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
-let root: Root | null = null;
-let host: HTMLElement;
-
-function render(el: ReactElement): HTMLElement {
-  host = document.createElement('div');
-  document.body.appendChild(host);
-  act(() => {
-    root = createRoot(host);
-    root.render(el);
-  });
-  return host;
-}
 
 const top = [
   { text: ' ', p: 0.4 },
@@ -48,15 +34,14 @@ beforeEach(() => {
   }));
 });
 afterEach(() => {
-  act(() => root?.unmount());
-  host?.remove();
+  unmountAll();
   // jsdom has no scrollIntoView: the test below gives it one; take it away again.
   delete (Element.prototype as { scrollIntoView?: unknown }).scrollIntoView;
 });
 
 describe('chat tokens', () => {
   it('shows a space, a quote, a line break and nothing as visible marks, not as an empty label or JSON escapes', () => {
-    const el = render(<ChatPanel />);
+    const el = mount(<ChatPanel />);
     act(() => (el.querySelectorAll('[data-testid=token]')[0] as HTMLElement).click());
     const why = el.querySelector('[data-testid=token-why]')!;
     expect([...why.querySelectorAll('li code')].map((c) => c.textContent)).toEqual(['␣', '"', '↵', 'sea', '∅']);
@@ -67,7 +52,7 @@ describe('chat tokens', () => {
   it('brings the choices into view when a token is picked (under a long reply they open out of sight)', () => {
     const scroll = vi.fn();
     Element.prototype.scrollIntoView = scroll;
-    const el = render(<ChatPanel />);
+    const el = mount(<ChatPanel />);
     expect(scroll).not.toHaveBeenCalled();
     act(() => (el.querySelectorAll('[data-testid=token]')[1] as HTMLElement).click());
     expect(scroll).toHaveBeenCalledWith({ block: 'nearest' });

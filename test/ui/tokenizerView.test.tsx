@@ -1,25 +1,11 @@
 // @vitest-environment jsdom
 /** The tokenizer's place in the model panel: the choice, the progress bar, and the view of tokens. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { act, type ReactElement } from 'react';
-import { createRoot, type Root } from 'react-dom/client';
+import { act } from 'react';
 import { initialState, set, store } from '../../src/store/store';
+import { mount, unmountAll } from './mount';
 import { ModelPanel } from '../../src/ui/panels/ModelPanel';
 import type { TokenizerInfo } from '../../src/worker/protocol';
-
-(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
-let root: Root | null = null;
-let host: HTMLElement;
-
-function render(el: ReactElement): HTMLElement {
-  host = document.createElement('div');
-  document.body.appendChild(host);
-  act(() => {
-    root = createRoot(host);
-    root.render(el);
-  });
-  return host;
-}
 
 const info: TokenizerInfo = {
   kind: 'bpe',
@@ -43,8 +29,7 @@ const info: TokenizerInfo = {
 
 beforeEach(() => store.setState(initialState('en'), true));
 afterEach(() => {
-  act(() => root?.unmount());
-  host?.remove();
+  unmountAll();
 });
 
 describe('tokenizer in the model panel', () => {
@@ -56,7 +41,7 @@ describe('tokenizer in the model panel', () => {
         info: { name: 'm', chars: 1, distinct: 1, trainTokens: 1, valTokens: 1, unknownCount: 0, unknownChars: [], bpeDefaultVocab: 1152 },
       },
     }));
-    const el = render(<ModelPanel />);
+    const el = mount(<ModelPanel />);
     expect(el.querySelector('[data-testid=vocab-input]')).toBeNull();
     act(() => set((s) => ({ tokenizer: { ...s.tokenizer, kind: 'bpe' } })));
     expect(el.querySelector('[data-testid=vocab-input]')).not.toBeNull();
@@ -71,7 +56,7 @@ describe('tokenizer in the model panel', () => {
       data: { ...s.data, source: 'moby-dick-quick' },
       tokenizer: { ...s.tokenizer, kind: 'bpe', progress: { phase: 'merging', done: 250, total: 1000 } },
     }));
-    const el = render(<ModelPanel />);
+    const el = mount(<ModelPanel />);
     const bar = el.querySelector('[data-testid=tokenizer-progress]')!;
     expect(bar.textContent).toContain('250 / 1000 merges');
     expect(bar.querySelector('progress')!.getAttribute('value')).toBe('0.25');
@@ -80,7 +65,7 @@ describe('tokenizer in the model panel', () => {
   });
   it('draws the current tokenizer’s tokens in alternating colours, its size and characters per token', () => {
     set((s) => ({ tokenizer: { ...s.tokenizer, info } }));
-    const el = render(<ModelPanel />);
+    const el = mount(<ModelPanel />);
     const view = el.querySelector('[data-testid=tokenizer-view]')!;
     expect(view.getAttribute('data-kind')).toBe('bpe');
     expect(view.textContent).toContain('BPE tokenizer · vocabulary 320 · 3.25 characters per token');
@@ -92,7 +77,7 @@ describe('tokenizer in the model panel', () => {
   });
   it('names a character tokenizer as one name in both languages (no stray space between Chinese words)', () => {
     set((s) => ({ lang: 'en', tokenizer: { ...s.tokenizer, info: { ...info, kind: 'char', vocabSize: 59 } } }));
-    const el = render(<ModelPanel />);
+    const el = mount(<ModelPanel />);
     const summary = () => el.querySelector('[data-testid=tokenizer-summary]')!.textContent;
     expect(summary()).toMatch(/^Character tokenizer · vocabulary 59 · /);
     act(() => set({ lang: 'zh' }));
