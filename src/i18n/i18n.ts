@@ -501,6 +501,7 @@ const en = {
   'tok.vocab': 'Vocabulary size ({min}–{max})',
   'tok.vocabDefault': 'Empty: {n}, sized to this text (bytes, its characters, about √characters merges).',
   'tok.invalidVocab': 'Must be a whole number from {min} to {max}.',
+  'tok.about': 'How BPE learns its tokens',
   'tok.tip':
     'Byte-pair encoding merges the most frequent neighbouring pieces of the text into one token, again and again: tokens become syllables and words, so the same context holds more text. Any text still encodes: a character without a token of its own is spelled in bytes.',
   'tok.counting': 'Training the tokenizer: reading the text ({pct}%)',
@@ -1098,6 +1099,7 @@ const zh: Record<Key, string> = {
   'tok.vocab': '词表大小（{min}–{max}）',
   'tok.vocabDefault': '留空：{n}，按本文本确定（字节、其中的字符、约 √字符数 次合并）。',
   'tok.invalidVocab': '必须是 {min} 到 {max} 之间的整数。',
+  'tok.about': 'BPE 如何学出词元',
   'tok.tip':
     '字节对编码（BPE）反复把文本中最常相邻的两段合并成一个词元：词元逐渐变成音节和词，同样长的上下文能容纳更多文本。任何文本都能编码：没有自己词元的字符用字节表示。',
   'tok.counting': '正在训练分词器：读取文本（{pct}%）',

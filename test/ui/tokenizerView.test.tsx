@@ -50,6 +50,9 @@ describe('tokenizer in the model panel', () => {
     act(() => set((s) => ({ tokenizer: { ...s.tokenizer, vocabSize: 100 } })));
     expect(el.textContent).toContain('Must be a whole number from 256 to 8192.');
     expect(el.querySelector('[data-testid=create-model]')!.hasAttribute('disabled')).toBe(true);
+    // With a size of its own the default's words go; the tip's "?" keeps words before it (alone it was a stray mark).
+    const tipLine = el.querySelector('.tokenizer-choice .tip')!.closest('p')!;
+    expect(tipLine.textContent).toMatch(/^How BPE learns its tokens ?\?/);
   });
   it('shows the training progress and keeps Create disabled meanwhile', () => {
     set((s) => ({

@@ -40,8 +40,8 @@ export const TokenizerChoice = memo(function TokenizerChoice({ disabled }: { dis
   const view = progress && progressView(progress);
   return (
     <div className="tokenizer-choice">
-      {/* Two columns only with the vocabulary's field beside it: alone, the select takes the row (half of it cut its option's words). */}
-      <div className={kind === 'bpe' ? 'grid2' : undefined}>
+      {/* One column: the select takes the row, the vocabulary's field below it (half a row cut the options' words). */}
+      <div>
         <SelectField
           label={t('tok.kind')}
           value={kind}
@@ -69,7 +69,8 @@ export const TokenizerChoice = memo(function TokenizerChoice({ disabled }: { dis
       </div>
       {kind === 'bpe' && (
         <p className="muted small">
-          {def !== null && size === null && t('tok.vocabDefault', { n: def })} <Tip>{t('tok.tip')}</Tip>
+          {/* The tip's "?" always follows words: alone on its line it was a stray mark. */}
+          {def !== null && size === null ? t('tok.vocabDefault', { n: def }) : t('tok.about')} <Tip>{t('tok.tip')}</Tip>
         </p>
       )}
       {view && (
