@@ -81,6 +81,23 @@ describe('the pair editor scales', () => {
         await page.fill('[data-testid=pair-filter]', '');
         expect(await rows()).toBe(25);
         console.info(`5,000 pairs: removing one took ${removeMs} ms to show`);
+
+        // On a phone each pair takes two lines: prompt and response at most of the table's width (in four columns a
+        // prompt showed a few characters), and Remove on one line.
+        await page.setViewportSize({ width: 390, height: 844 });
+        const layout = await page.evaluate(() => {
+          const table = document.querySelector('.pair-table')!.getBoundingClientRect();
+          const prompt = document.querySelector('[aria-label="Prompt 1"]')!.getBoundingClientRect();
+          const response = document.querySelector('[aria-label="Response 1"]')!.getBoundingClientRect();
+          const remove = document.querySelector('[aria-label="Remove 1"]')!;
+          const range = document.createRange();
+          range.selectNodeContents(remove);
+          const lines = new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size;
+          return { table: table.width, prompt: prompt.width, below: response.top >= prompt.bottom, lines };
+        });
+        expect(layout.prompt / layout.table, JSON.stringify(layout)).toBeGreaterThan(0.6);
+        expect(layout.below, JSON.stringify(layout)).toBe(true);
+        expect(layout.lines, JSON.stringify(layout)).toBe(1);
         expect(errors).toEqual([]);
       }),
     200_000,

@@ -85,14 +85,15 @@ export function PairEditor() {
               // Keyed by index and content: after a removal the inputs below show their new pairs, not stale text.
               <tr key={`${i}\u0000${p.prompt}\u0000${p.response}`} data-testid="pair-row">
                 <td className="muted small">{i + 1}</td>
-                <td>
+                {/* data-label: on a phone the header is hidden and each cell names its column (styles.css, .pair-table) */}
+                <td data-label={t('ft.promptCol')}>
                   <input
                     aria-label={`${t('ft.promptCol')} ${i + 1}`}
                     defaultValue={p.prompt}
                     onBlur={(e) => e.target.value !== p.prompt && edit(i, 'prompt', e.target.value)}
                   />
                 </td>
-                <td>
+                <td data-label={t('ft.responseCol')}>
                   <input
                     aria-label={`${t('ft.responseCol')} ${i + 1}`}
                     defaultValue={p.response}
