@@ -76,7 +76,9 @@ async function runCopies(count: number, threads: number, seconds: number, lang: 
         child.on('exit', (code) => reject(new Error(`a copy exited with code ${code} before it reported`)));
         child.on('error', reject);
       });
-      // A copy that fails before "ready" rejects its report: don't wait for its readiness forever.
+      // A copy that fails before "ready" rejects its report: don't wait for its readiness forever. (Its rejection
+      // reaches the caller through Promise.all; the others', killed in `finally`, must not surface unhandled.)
+      report.catch(() => undefined);
       return { ready: Promise.race([ready, report.then(() => undefined)]), report };
     });
     await Promise.all(reports.map((r) => r.ready));
