@@ -52,6 +52,7 @@ import { sampleReplies } from '../src/engine/eval/dialogue';
 import { scoreQuiz } from '../src/engine/eval/knowledge';
 import { lessonBench } from './lessonBench';
 import { measureCeiling } from './ceiling';
+import { median } from './median';
 
 interface Row {
   backend: NodeBackend;
@@ -84,11 +85,6 @@ interface Row {
 const VOCAB = 65; // shakespeare_char's vocabulary, for comparison with nanoGPT
 /** Warm-up steps before the measured ones: as scripts/bench_nanogpt.py's. */
 const WARMUP = 5;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
 
 async function measure(backend: NodeBackend, preset: PresetName, plan: FreezePlan, steps: number, warmup: number): Promise<Row> {
   const arch = PRESETS[preset];

@@ -24,6 +24,7 @@ import { finetuneSpec, runSeed } from '../src/engine/train/specs';
 import { Trainer } from '../src/engine/train/trainer';
 import { nodeThreads, useNodeBackend } from './backend';
 import { lessonBench, type LessonLang } from './lessonBench';
+import { median } from './median';
 
 const SELF = fileURLToPath(import.meta.url);
 /** Steps before a copy's window: the first ~60 run slower (compilation tiers up, the heap grows). */
@@ -73,7 +74,8 @@ async function runCopies(count: number, threads: number, seconds: number, lang: 
           if (line === 'ready') onReady();
           else if (line.startsWith('{')) resolve(JSON.parse(line) as CopyReport);
         });
-        child.on('exit', (code) => reject(new Error(`a copy exited with code ${code} before it reported`)));
+        // 'close', not 'exit': a copy exits right after writing its report, and 'exit' may come before its last line is read.
+        child.on('close', (code) => reject(new Error(`a copy exited with code ${code} before it reported`)));
         child.on('error', reject);
       });
       // A copy that fails before "ready" rejects its report: don't wait for its readiness forever. (Its rejection
@@ -88,11 +90,6 @@ async function runCopies(count: number, threads: number, seconds: number, lang: 
     for (const child of children) if (child.exitCode === null) child.kill();
   }
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 const stepsPerSecond = (reports: CopyReport[]) => reports.reduce((sum, r) => sum + (1000 * r.steps) / r.ms, 0);
 

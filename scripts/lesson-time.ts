@@ -20,12 +20,9 @@ import { parseArgs } from 'node:util';
 import { startApp } from '../test/e2e/harness';
 import { teachingMoment } from '../test/e2e/lessonRun';
 import { MAX_WASM_THREADS } from '../src/worker/protocol';
+import { median } from '../cli/median';
 
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return (s[(s.length - 1) >> 1] + s[s.length >> 1]) / 2;
-};
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
