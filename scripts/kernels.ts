@@ -35,6 +35,7 @@ export const KERNELS: readonly KernelSource[] = [
   { wat: 'src/engine/ops/kernels/softmax.wat', module: 'src/engine/ops/kernels/softmax.wasm.ts' },
   { wat: 'src/engine/ops/kernels/heads.wat', module: 'src/engine/ops/kernels/heads.wasm.ts' },
   { wat: 'src/engine/ops/kernels/crossEntropy.wat', module: 'src/engine/ops/kernels/crossEntropy.wasm.ts' },
+  { wat: 'src/engine/ops/kernels/elementwise.wat', module: 'src/engine/ops/kernels/elementwise.wasm.ts' },
 ];
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));

@@ -39,18 +39,18 @@ export async function randomModel(config: GPTConfig, seed: number): Promise<GPT>
   return model;
 }
 
-/** Calls of KernelThreads.run with more than one part (parts run on helper threads) while f runs. */
+/** Calls queued on the kernel threads with more than one part (parts run on helper threads) while f runs. */
 export function splitCalls(f: () => void): number {
-  const run = KernelThreads.prototype.run;
+  const enqueue = KernelThreads.prototype.enqueue;
   let calls = 0;
-  KernelThreads.prototype.run = function (this: KernelThreads, ...args: Parameters<typeof run>) {
+  KernelThreads.prototype.enqueue = function (this: KernelThreads, ...args: Parameters<typeof enqueue>) {
     if (args[1].length > 1) calls++;
-    return run.apply(this, args);
+    return enqueue.apply(this, args);
   };
   try {
     f();
   } finally {
-    KernelThreads.prototype.run = run;
+    KernelThreads.prototype.enqueue = enqueue;
   }
   return calls;
 }

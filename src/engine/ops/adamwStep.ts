@@ -60,36 +60,38 @@ registerWasm([
   [
     KERNEL,
     ({ inputs, backend: be, attrs }) => {
-      const k = kernels.on(be);
-      if (!k) throw new Error('the SIMD AdamW kernel is not available on this backend');
+      if (!kernels.on(be)) throw new Error('the SIMD AdamW kernel is not available on this backend');
       const { p, g, m, v, ok, scale } = inputs;
       const s = attrs as unknown as AdamWStepScalars;
       const pOut = be.makeOutput(p.shape, 'float32');
       const mOut = be.makeOutput(p.shape, 'float32');
       const vOut = be.makeOutput(p.shape, 'float32');
       const norm2 = be.makeOutput([], 'float32');
-      k.adamw(
-        heapOffset(be, p),
-        heapOffset(be, g),
-        heapOffset(be, m),
-        heapOffset(be, v),
-        heapOffset(be, pOut),
-        heapOffset(be, mOut),
-        heapOffset(be, vOut),
-        heapOffset(be, norm2),
-        tf.util.sizeFromShape(p.shape),
-        s.beta1,
-        1 - s.beta1,
-        s.beta2,
-        1 - s.beta2,
-        s.stepSize,
-        s.c2,
-        s.eps,
-        s.decay,
-        heapOffset(be, ok),
-        tf.util.sizeFromShape(ok.shape) === 1 ? 0 : 1, // bool: one byte per element
-        scale ? heapOffset(be, scale) : 0,
-      );
+      // Through run, as every kernel: on the kernel threads' queue, after the kernels that made the gradient.
+      kernels.run(be, 'adamw', [
+        [
+          heapOffset(be, p),
+          heapOffset(be, g),
+          heapOffset(be, m),
+          heapOffset(be, v),
+          heapOffset(be, pOut),
+          heapOffset(be, mOut),
+          heapOffset(be, vOut),
+          heapOffset(be, norm2),
+          tf.util.sizeFromShape(p.shape),
+          s.beta1,
+          1 - s.beta1,
+          s.beta2,
+          1 - s.beta2,
+          s.stepSize,
+          s.c2,
+          s.eps,
+          s.decay,
+          heapOffset(be, ok),
+          tf.util.sizeFromShape(ok.shape) === 1 ? 0 : 1, // bool: one byte per element
+          scale ? heapOffset(be, scale) : 0,
+        ],
+      ]);
       return [pOut, mOut, vOut, norm2];
     },
   ],

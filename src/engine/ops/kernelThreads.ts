@@ -7,14 +7,25 @@
  * code. So the engine starts its own: the runtime hands it a way to start a worker (a browser Worker, a Node
  * worker_thread); the engine knows nothing of either.
  *
- * A kernel call is synchronous (TF.js calls kernels synchronously), so the caller blocks until every part is
- * done. It writes the parts (function and arguments) into a small shared block and wakes the helpers; then every
- * thread, the caller included, claims parts one at a time until none is left, and the caller waits for those
- * still running. Claiming rather than assigning: where a helper is slow to wake (the machine busy with other
- * work, a laptop's other tabs), the caller simply runs its parts too, instead of waiting for it. Helpers spin
- * briefly before they sleep, because the next kernel usually follows within microseconds. The caller blocks
- * (Atomics.wait) where that is allowed — a worker, where the app trains, and Node — and only spins on a page's
- * main thread.
+ * A queue, not a call and wait: a kernel writes its parts (function and arguments) into the next slot of a ring of
+ * jobs in shared memory and returns at once (enqueue), so the thread that runs TF.js goes on with its bookkeeping —
+ * the tape, the next kernel's set-up, ~30 µs a kernel — while the helpers compute. That bookkeeping is what
+ * stayed on one core when each kernel waited for its parts: about a sixth of a lesson's fine-tuning step, which
+ * capped two threads near 1.5× one. The helpers run the jobs in the order queued, one at a time (a job may read
+ * what the one before wrote); every thread claims parts one at a time until none is left. Claiming rather than
+ * assigning: where a helper is slow to wake (the machine busy with other work, a laptop's other tabs), the
+ * caller runs the parts itself when it drains the queue.
+ *
+ * What keeps the memory right while jobs wait (ops/wasmKernels.ts installs it): anything that reads the heap
+ * outside the queue — TF.js's own kernels, a read-back, a JavaScript path of a fused kernel — first drains it
+ * (drain: this thread runs parts too until every job is done). Frees wait for the jobs queued before them
+ * (free): the allocator keeps its lists in free memory, so a late write into a freed tensor would corrupt them,
+ * and a new allocation therefore never holds memory a waiting job uses — which is why writing a new tensor's
+ * values needs no drain. `run` is enqueue and drain: a call that waits, as every kernel did before.
+ *
+ * Helpers spin briefly before they sleep, because the next job usually follows within microseconds. The
+ * caller blocks (Atomics.wait) where that is allowed — a worker, where the app trains, and Node — and only spins
+ * on a page's main thread.
  */
 
 /** A started helper, as the runtime's worker type offers it. */
@@ -26,16 +37,22 @@ export interface KernelThreadHandle {
 /** Starts a helper from JavaScript source text (a Blob URL worker in a browser, `eval: true` in Node). */
 export type SpawnKernelThread = (source: string) => KernelThreadHandle;
 
-// Control block (Int32): parts done, helpers ready, a failure flag, the claim word, the number of parts.
-const DONE = 0;
-const READY = 1;
+// Control block (Int32): the queue's head (the first job not yet done) and tail (jobs written), a failure flag,
+// helpers ready; then per slot of the job ring its claim word, parts done and number of parts.
+const HEAD = 0;
+const TAIL = 1;
 const FAILED = 2;
-/** The job's sequence number (high 16 bits) and the next unclaimed part (low 16): a claim is one compare-exchange. */
-const NEXT = 3;
-const TOTAL = 4;
-/** The claim word's part index while a job is being written: past any count, so a claim finds nothing. */
+const READY = 3;
+const SLOTS_AT = 4;
+const SLOT_INTS = 3;
+/** In a slot: the job's sequence number (high 16 bits) and its next unclaimed part (low 16): a claim is one compare-exchange. */
+const CLAIM = 0;
+const DONE = 1;
+const TOTAL = 2;
+/** Jobs the ring holds (a power of two): the calls a thread may queue ahead of the helpers. */
+export const QUEUE_SLOTS = 64;
+/** The claim word's part index while a slot is being written: past any count, so a claim finds nothing. */
 const CLOSED = 0xffff;
-const CONTROL_INTS = 5;
 /** Per part in the argument block (Float64): function id, argument count, then the arguments. */
 const ARGS_STRIDE = 24;
 const MAX_ARGS = ARGS_STRIDE - 2;
@@ -52,14 +69,15 @@ const START_MS = 20_000;
 /**
  * The helper's source: plain JavaScript (not a function's toString, which bundlers and loaders may rewrite
  * with references to their own helpers), the same in a browser worker and in a Node worker_thread.
- * claim(): the next part of the current job, or −1 once none is left.
+ * Jobs run in the order they were queued, one at a time: a part of the next job only once every part of the one
+ * before is done (a job reads what the jobs before it wrote).
  */
 const HELPER_SOURCE = `'use strict';
 const node = typeof self === 'undefined';
 const port = node ? require('worker_threads').parentPort : self;
 const once = (f) => (node ? port.once('message', f) : (self.onmessage = (e) => { self.onmessage = null; f(e.data); }));
 once((init) => {
-  const { memory, binaries, control, args: argBuffer } = init;
+  const { memory, binaries, control, args: argBuffer, parts: maxParts } = init;
   const ctrl = new Int32Array(control);
   const args = new Float64Array(argBuffer);
   let fns;
@@ -78,44 +96,58 @@ once((init) => {
   }
   Atomics.add(ctrl, ${READY}, 1);
   Atomics.notify(ctrl, ${READY});
-  ${claimSource()}
-  for (;;) {
-    for (let i; (i = claim()) >= 0; ) {
-      const total = Atomics.load(ctrl, ${TOTAL});
-      try {
-        const base = i * ${ARGS_STRIDE};
-        const id = args[base];
-        const fn = fns[Math.floor(id / ${EXPORTS_PER_MODULE})][id % ${EXPORTS_PER_MODULE}];
-        const list = [];
-        for (let a = 0; a < args[base + 1]; a++) list.push(args[base + 2 + a]);
-        fn(...list);
-      } catch (e) {
-        Atomics.store(ctrl, ${FAILED}, 1);
-      }
-      if (Atomics.add(ctrl, ${DONE}, 1) + 1 === total) Atomics.notify(ctrl, ${DONE});
+  const run = (slot, i) => {
+    try {
+      const base = (slot * maxParts + i) * ${ARGS_STRIDE};
+      const id = args[base];
+      const fn = fns[Math.floor(id / ${EXPORTS_PER_MODULE})][id % ${EXPORTS_PER_MODULE}];
+      const list = [];
+      for (let a = 0; a < args[base + 1]; a++) list.push(args[base + 2 + a]);
+      fn(...list);
+    } catch (e) {
+      Atomics.store(ctrl, ${FAILED}, 1);
     }
-    // Nothing left to claim: wait for the next job (the claim word changes).
-    const v = Atomics.load(ctrl, ${NEXT});
-    for (let spins = 0; Atomics.load(ctrl, ${NEXT}) === v; spins++) {
-      if (spins > ${SPIN}) { Atomics.wait(ctrl, ${NEXT}, v); spins = 0; }
+  };
+  ${stepSource()}
+  for (;;) {
+    const r = step(run);
+    if (r === 0) continue;
+    // Nothing to claim: wait for the head to move (r = 1: the head job's last parts run elsewhere) or for a job (r = 2).
+    const at = r === 1 ? ${HEAD} : ${TAIL};
+    const v = Atomics.load(ctrl, at);
+    if (r === 2 && Atomics.load(ctrl, ${HEAD}) !== v) continue;
+    for (let spins = 0; Atomics.load(ctrl, at) === v; spins++) {
+      if (spins > ${SPIN}) { Atomics.wait(ctrl, at, v); spins = 0; }
     }
   }
 });
 `;
 
 /**
- * The helpers' claim (KernelThreads.claim is the caller's, the same steps): the claim word holds the job's
- * sequence number and the next part; a part is taken by advancing it with a compare-exchange, which fails if
- * the job changed in between (so a late helper never takes a part of a job by a count from the one before).
+ * One step of a thread's work on the queue (KernelThreads.step is the caller's, the same steps): claim a part of
+ * the head job and run it; the thread that finishes a job's last part moves the head on. Returns 0 after running
+ * a part (or when the queue changed under it), 1 when the head job's parts are all taken (still running
+ * elsewhere), 2 when the queue is empty. The claim word holds the job's sequence number, so a thread that read
+ * the head before the slot was reused fails its compare-exchange instead of taking a part of another job.
  */
-function claimSource(): string {
-  return `const claim = () => {
-    for (;;) {
-      const v = Atomics.load(ctrl, ${NEXT});
-      const i = v & 0xffff;
-      if (i >= Atomics.load(ctrl, ${TOTAL})) return -1;
-      if (Atomics.compareExchange(ctrl, ${NEXT}, v, v + 1) === v) return i;
+function stepSource(): string {
+  return `const step = (run) => {
+    const h = Atomics.load(ctrl, ${HEAD});
+    if (h === Atomics.load(ctrl, ${TAIL})) return 2;
+    const slot = h & ${QUEUE_SLOTS - 1};
+    const c = ${SLOTS_AT} + slot * ${SLOT_INTS};
+    const v = Atomics.load(ctrl, c + ${CLAIM});
+    if (v >>> 16 !== (h & 0x7fff)) return 0;
+    const total = Atomics.load(ctrl, c + ${TOTAL});
+    const i = v & 0xffff;
+    if (i >= total) return 1;
+    if (Atomics.compareExchange(ctrl, c + ${CLAIM}, v, v + 1) !== v) return 0;
+    run(slot, i);
+    if (Atomics.add(ctrl, c + ${DONE}, 1) + 1 === total) {
+      Atomics.store(ctrl, ${HEAD}, (h + 1) | 0);
+      Atomics.notify(ctrl, ${HEAD});
     }
+    return 0;
   };`;
 }
 
@@ -130,7 +162,23 @@ export function functionExports(module: WebAssembly.Module): string[] {
 export class KernelThreads {
   private readonly ctrl: Int32Array;
   private readonly args: Float64Array;
-  private seq = 0;
+  /** Jobs queued (the tail this thread writes). */
+  private tail = 0;
+  /** Per slot, the queued call's parts and how this thread runs one. */
+  private readonly local: Array<{ parts: number[][]; here: (args: number[]) => void } | null> = new Array(QUEUE_SLOTS).fill(null);
+  private readonly runHere = (slot: number, i: number) => {
+    const job = this.local[slot]!;
+    try {
+      job.here(job.parts[i]);
+    } catch (e) {
+      this.trapped ??= e;
+      Atomics.store(this.ctrl, FAILED, 1);
+    }
+  };
+  private trapped: unknown = null;
+  /** Frees put off until the jobs queued before them are done: (address, the tail when freed) pairs, in order. */
+  private deferred: number[] = [];
+  private release: ((address: number) => void) | null = null;
   /** Whether this thread may block in Atomics.wait (not a page's main thread: there the caller only spins). */
   private canBlock = true;
 
@@ -138,20 +186,10 @@ export class KernelThreads {
     private readonly helpers: KernelThreadHandle[],
     control: SharedArrayBuffer,
     args: SharedArrayBuffer,
+    private readonly maxParts: number,
   ) {
     this.ctrl = new Int32Array(control);
     this.args = new Float64Array(args);
-  }
-
-  /** The next part of the current job, or −1 once none is left (as the helpers' claim, claimSource). */
-  private claim(): number {
-    const { ctrl } = this;
-    for (;;) {
-      const v = Atomics.load(ctrl, NEXT);
-      const i = v & 0xffff;
-      if (i >= Atomics.load(ctrl, TOTAL)) return -1;
-      if (Atomics.compareExchange(ctrl, NEXT, v, v + 1) === v) return i;
-    }
   }
 
   /**
@@ -162,15 +200,16 @@ export class KernelThreads {
     if (typeof SharedArrayBuffer === 'undefined' || !(memory.buffer instanceof SharedArrayBuffer))
       throw new Error('kernel threads need shared memory (the threaded WebAssembly build)');
     const n = count - 1;
-    const control = new SharedArrayBuffer(4 * CONTROL_INTS);
-    const args = new SharedArrayBuffer(8 * ARGS_STRIDE * PARTS_PER_THREAD * count);
+    const maxParts = PARTS_PER_THREAD * count;
+    const control = new SharedArrayBuffer(4 * (SLOTS_AT + SLOT_INTS * QUEUE_SLOTS));
+    const args = new SharedArrayBuffer(8 * ARGS_STRIDE * maxParts * QUEUE_SLOTS);
     const helpers: KernelThreadHandle[] = [];
-    const pool = new KernelThreads(helpers, control, args);
+    const pool = new KernelThreads(helpers, control, args, maxParts);
     try {
       for (let index = 0; index < n; index++) {
         const h = spawn(HELPER_SOURCE);
         helpers.push(h);
-        h.postMessage({ memory, binaries, control, args });
+        h.postMessage({ memory, binaries, control, args, parts: maxParts });
       }
       // Started asynchronously by the runtime: poll rather than block, so start-up never freezes the thread.
       const t0 = Date.now();
@@ -191,66 +230,146 @@ export class KernelThreads {
     return this.helpers.length + 1;
   }
 
+  /** Whether jobs are queued that have not finished. */
+  get busy(): boolean {
+    return Atomics.load(this.ctrl, HEAD) !== this.tail;
+  }
+
   /**
    * Run `parts` (argument lists of the export `id`) at once, on whichever threads claim them (this one's
-   * through `here`), and return when all are done. At most PARTS_PER_THREAD · threads parts.
+   * through `here`), and return when all are done (and every job queued before them). At most
+   * PARTS_PER_THREAD · threads parts.
    */
   run(id: number, parts: number[][], here: (args: number[]) => void): void {
-    const { ctrl, args } = this;
+    this.enqueue(id, parts, here);
+    this.drain();
+  }
+
+  /**
+   * Queue `parts` (as run) and return at once: the helpers run them after every job queued before, while this
+   * thread goes on. Whatever reads or writes memory outside the queue must drain() first.
+   */
+  enqueue(id: number, parts: number[][], here: (args: number[]) => void): void {
+    const { ctrl, args, maxParts } = this;
     const n = parts.length;
-    if (n > PARTS_PER_THREAD * this.threads) throw new Error(`kernel threads: ${n} parts, at most ${PARTS_PER_THREAD * this.threads}`);
-    // A new job: first close the claim word (this job's sequence number, nothing to claim). A helper still inside
-    // its last claim of the previous job read the claim word before this and may read the new count after it: its
-    // compare-exchange now fails, instead of taking a part of this job (which would then run twice, and count
-    // one part too many: the caller would wait for a count it never sees).
-    this.seq = (this.seq + 1) & 0x7fff;
-    Atomics.store(ctrl, NEXT, (this.seq << 16) | CLOSED);
+    this.releaseDone();
+    if (n > maxParts) throw new Error(`kernel threads: ${n} parts, at most ${maxParts}`);
+    // The ring is full: help until a slot frees.
+    while (((this.tail - Atomics.load(ctrl, HEAD)) | 0) >= QUEUE_SLOTS) this.work();
+    const j = this.tail;
+    const slot = j & (QUEUE_SLOTS - 1);
+    const c = SLOTS_AT + slot * SLOT_INTS;
+    // First close the slot's claim word (this job's sequence number, nothing to claim): a thread that read the
+    // previous job's claim word in this slot now fails its compare-exchange instead of taking a part of this one.
+    Atomics.store(ctrl, c + CLAIM, ((j & 0x7fff) << 16) | CLOSED);
     parts.forEach((list, i) => {
       if (list.length > MAX_ARGS) throw new Error(`kernel threads: ${list.length} arguments, at most ${MAX_ARGS}`);
-      const base = i * ARGS_STRIDE;
+      const base = (slot * maxParts + i) * ARGS_STRIDE;
       args[base] = id;
       args[base + 1] = list.length;
       args.set(list, base + 2);
     });
-    Atomics.store(ctrl, FAILED, 0);
-    Atomics.store(ctrl, DONE, 0);
-    Atomics.store(ctrl, TOTAL, n);
-    // Open it, nothing claimed (written last: a claim then sees this job's parts and count).
-    Atomics.store(ctrl, NEXT, this.seq << 16);
-    Atomics.notify(ctrl, NEXT);
-    try {
-      for (let i; (i = this.claim()) >= 0;) {
-        try {
-          here(parts[i]);
-        } finally {
-          Atomics.add(ctrl, DONE, 1);
-        }
-      }
-    } finally {
-      this.join(n);
-    }
-    if (Atomics.load(ctrl, FAILED)) throw new Error('a kernel thread failed (its part trapped)');
+    this.local[slot] = { parts, here };
+    Atomics.store(ctrl, c + DONE, 0);
+    Atomics.store(ctrl, c + TOTAL, n);
+    // Open it, nothing claimed, then publish it (written last: a claim then sees this job's parts and count).
+    Atomics.store(ctrl, c + CLAIM, (j & 0x7fff) << 16);
+    this.tail = (j + 1) | 0;
+    Atomics.store(ctrl, TAIL, this.tail);
+    Atomics.notify(ctrl, TAIL);
   }
 
-  /** Wait until all n parts are done. */
-  private join(n: number): void {
-    const { ctrl } = this;
-    let v: number;
-    let t0 = 0;
-    for (let spins = 0; (v = Atomics.load(ctrl, DONE)) !== n; spins++) {
-      if (spins < SPIN) continue;
-      t0 ||= Date.now();
-      if (Date.now() - t0 > STALL_MS) throw new Error(`kernel threads: ${n - v} part(s) still running after ${STALL_MS / 1000} s`);
-      if (!this.canBlock) continue;
-      try {
-        Atomics.wait(ctrl, DONE, v, 100);
-      } catch {
-        this.canBlock = false; // "Atomics.wait cannot be called in this context"
+  /**
+   * Free heap memory through `release` once no queued job can still use it. A job queued before the free may
+   * read or write that memory, and the allocator keeps its lists in free memory: freeing at once would let a
+   * late write corrupt them. So a free waits until the jobs queued before it are done.
+   */
+  free(address: number, release: (address: number) => void): void {
+    this.release = release;
+    if (Atomics.load(this.ctrl, HEAD) === this.tail && !this.deferred.length) release(address);
+    else this.deferred.push(address, this.tail);
+  }
+
+  /** Release the deferred frees whose jobs are done. */
+  private releaseDone(): void {
+    const { deferred } = this;
+    if (!deferred.length) return;
+    const head = Atomics.load(this.ctrl, HEAD);
+    let k = 0;
+    while (k < deferred.length && ((head - deferred[k + 1]) | 0) >= 0) {
+      this.release!(deferred[k]);
+      k += 2;
+    }
+    if (k) deferred.splice(0, k);
+  }
+
+  /** Wait until every queued job is done, running parts here meanwhile; throws if a part trapped. */
+  drain(): void {
+    if (Atomics.load(this.ctrl, HEAD) !== this.tail) {
+      let t0 = 0;
+      while (Atomics.load(this.ctrl, HEAD) !== this.tail) {
+        if (this.work() === 0) {
+          t0 = 0;
+          continue;
+        }
+        t0 ||= Date.now();
+        if (Date.now() - t0 > STALL_MS) throw new Error(`kernel threads: a part still running after ${STALL_MS / 1000} s`);
       }
     }
+    this.releaseDone();
+    if (Atomics.load(this.ctrl, FAILED)) {
+      const e = this.trapped;
+      this.trapped = null;
+      Atomics.store(this.ctrl, FAILED, 0);
+      throw e ?? new Error('a kernel thread failed (its part trapped)');
+    }
+  }
+
+  /** One step of the queue's work (the helpers' step, stepSource: the same steps), run here. */
+  private step(): number {
+    const { ctrl } = this;
+    const h = Atomics.load(ctrl, HEAD);
+    if (h === Atomics.load(ctrl, TAIL)) return 2;
+    const slot = h & (QUEUE_SLOTS - 1);
+    const c = SLOTS_AT + slot * SLOT_INTS;
+    const v = Atomics.load(ctrl, c + CLAIM);
+    if (v >>> 16 !== (h & 0x7fff)) return 0;
+    const total = Atomics.load(ctrl, c + TOTAL);
+    const i = v & 0xffff;
+    if (i >= total) return 1;
+    if (Atomics.compareExchange(ctrl, c + CLAIM, v, v + 1) !== v) return 0;
+    this.runHere(slot, i);
+    if (Atomics.add(ctrl, c + DONE, 1) + 1 === total) {
+      Atomics.store(ctrl, HEAD, (h + 1) | 0);
+      Atomics.notify(ctrl, HEAD);
+    }
+    return 0;
+  }
+
+  /** One step of this thread's share, then a short wait if there was nothing to claim. */
+  private work(): number {
+    const r = this.step();
+    if (r === 1) {
+      // The head job's last parts run elsewhere: spin a while, then block briefly where that is allowed.
+      const h = Atomics.load(this.ctrl, HEAD);
+      for (let spins = 0; spins < SPIN && Atomics.load(this.ctrl, HEAD) === h; spins++);
+      if (this.canBlock && Atomics.load(this.ctrl, HEAD) === h) {
+        try {
+          Atomics.wait(this.ctrl, HEAD, h, 100);
+        } catch {
+          this.canBlock = false; // "Atomics.wait cannot be called in this context"
+        }
+      }
+    }
+    return r;
   }
 
   stop(): void {
+    try {
+      this.drain();
+    } catch {
+      // stopping anyway
+    }
     for (const h of this.helpers) h.terminate();
     this.helpers.length = 0;
   }

@@ -35,9 +35,13 @@ export interface WasmKernelArgs {
   attrs?: Record<string, unknown>;
 }
 
+/** The engine's own wasm kernels by name: their heap access goes through the kernel queue or drains it. */
+const ENGINE_KERNELS = new Set<string>();
+
 /** Register kernels for the wasm backend, once per module instance (a second copy, e.g. after a hot reload, finds them). */
 export function registerWasm(kernels: [string, (args: WasmKernelArgs) => tf.TensorInfo | tf.TensorInfo[]][]): void {
   for (const [kernelName, fn] of kernels) {
+    ENGINE_KERNELS.add(kernelName);
     if (tf.getKernel(kernelName, 'wasm')) continue;
     tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: fn as unknown as tf.KernelFunc });
   }
@@ -299,12 +303,14 @@ export class WasmKernelModule<E> {
     if (!exports) throw new Error(`the SIMD kernel ${fn} is not available on this backend`);
     const f = exports[fn] as unknown as (...args: number[]) => void;
     const pool = pools.get(backend);
-    const id = pool && parts.length > 1 ? this.threadId(backend, fn) : -1;
+    const id = pool && (parts.length > 1 || overlap) ? this.threadId(backend, fn) : -1;
     if (id < 0) {
+      pool?.drain();
       for (const args of parts) f(...args);
       return;
     }
-    pool!.run(id, parts, (args) => f(...args));
+    if (overlap) pool!.enqueue(id, parts, (args) => f(...args));
+    else pool!.run(id, parts, (args) => f(...args));
   }
 
   /** The id kernel threads know this module's export `fn` by, in the variant this backend runs; −1 if they lack it. */
@@ -344,6 +350,101 @@ export function splitRange(n: number, threads: number, min: number, align = 1): 
   return out;
 }
 
+let overlap = true;
+
+/**
+ * Whether kernels on kernel threads return as soon as their parts are queued (the default), so that this
+ * thread's JavaScript — TF.js's bookkeeping, the next kernel's set-up — runs while the helpers compute; or wait
+ * for their parts as they did before (to compare).
+ */
+export function setKernelOverlap(on: boolean): void {
+  for (const backend of started) pools.get(backend)?.drain();
+  overlap = on;
+}
+
+/**
+ * Wait for the kernels queued on a backend's threads: before anything reads or writes its heap outside the
+ * queue (TF.js's own kernels, reads, writes, the fused kernels' JavaScript paths).
+ */
+export function drainWasmKernels(backend: WasmBackendLike): void {
+  pools.get(backend)?.drain();
+}
+
+/** Backends with kernel threads (for setKernelOverlap: a WeakMap cannot be walked). */
+const started = new Set<object>();
+
+/** Engine versions of TF.js kernels that go through the queue where they can (null: TF.js's kernel, after a drain). */
+const QUEUED_STOCK = new Map<string, (args: WasmKernelArgs) => tf.TensorInfo | null>();
+
+/**
+ * Where kernel threads run, let `kernel` take TF.js's kernel `name` through the queue when it can (it returns
+ * null where it cannot: TF.js's own kernel then runs, after the queue drains).
+ */
+export function queueStockKernel(name: string, kernel: (args: WasmKernelArgs) => tf.TensorInfo | null): void {
+  QUEUED_STOCK.set(name, kernel);
+}
+
+/** TF.js's wasm kernels that touch no memory (they share the input's), so need not wait for the queue. */
+const NO_MEMORY = new Set<string>([tf.Reshape, tf.Identity]);
+const DRAINS = Symbol.for('small-gpt-playground.drainsKernelQueue');
+
+/**
+ * Make every wasm kernel that is not the engine's wait for the queue before it runs (once; kernels registered
+ * later, the engine's, are not wrapped: theirs go through the queue or drain in heap views).
+ */
+function drainBeforeStockKernels(): void {
+  for (const config of tf.getKernelsForBackend('wasm')) {
+    const fn = config.kernelFunc as tf.KernelFunc & { [DRAINS]?: true };
+    if (fn[DRAINS] || NO_MEMORY.has(config.kernelName) || ENGINE_KERNELS.has(config.kernelName)) continue;
+    const kernelFunc = Object.assign(
+      (args: Parameters<tf.KernelFunc>[0]) => {
+        const pool = pools.get(args.backend as object);
+        const queued = pool && overlap ? QUEUED_STOCK.get(config.kernelName)?.(args as unknown as WasmKernelArgs) : null;
+        if (queued) return queued;
+        pool?.drain();
+        return fn(args);
+      },
+      { [DRAINS]: true as const },
+    );
+    tf.unregisterKernel(config.kernelName, 'wasm');
+    tf.registerKernel({ ...config, kernelFunc: kernelFunc as unknown as tf.KernelFunc });
+  }
+}
+
+/**
+ * The backend's methods that read its heap outside any kernel (read calls readSync). Not write and move: they
+ * copy into memory just allocated, which no queued job can touch (frees wait for the queue, KernelThreads.free).
+ */
+const HEAP_METHODS = ['readSync', 'typedArrayFromHeap'] as const;
+
+function drainBeforeHeapAccess(backend: object): void {
+  const wasm = (backend as WasmBackendLike).wasm as WasmBackendLike['wasm'] & { [DRAINS]?: (address: number) => void };
+  if (!wasm[DRAINS]) {
+    // The allocator's own export: Emscripten's _free is a stub that replaces itself with it on the first call.
+    const raw = (wasm.asm as { free?: (address: number) => void } | undefined)?.free;
+    const release = raw ?? wasm._free.bind(wasm);
+    wasm[DRAINS] = release;
+    // Every free (TF.js's disposeData, the kernels' scratch) waits for the jobs that may still use the memory.
+    wasm._free = (address: number) => {
+      const pool = pools.get(backend);
+      if (pool) pool.free(address, release);
+      else release(address);
+    };
+  }
+  const b = backend as Record<string, unknown>;
+  for (const name of HEAP_METHODS) {
+    const own = b[name];
+    if (typeof own !== 'function' || (own as { [DRAINS]?: true })[DRAINS]) continue;
+    b[name] = Object.assign(
+      (...a: unknown[]) => {
+        pools.get(backend)?.drain();
+        return (own as (...a: unknown[]) => unknown).apply(backend, a);
+      },
+      { [DRAINS]: true as const },
+    );
+  }
+}
+
 /** Kernel threads per backend instance, and the modules they hold ("module index:variant", in their order). */
 const pools = new WeakMap<object, KernelThreads>();
 const threadModules = new WeakMap<object, string[]>();
@@ -367,7 +468,10 @@ export async function startWasmKernelThreads(backend: WasmBackendLike, count: nu
   });
   try {
     const pool = await KernelThreads.start(memory, binaries, count, spawn);
+    drainBeforeStockKernels();
+    drainBeforeHeapAccess(backend);
     pools.set(backend, pool);
+    started.add(backend);
     threadModules.set(backend, names);
     return pool.threads;
   } catch (e) {
@@ -380,6 +484,7 @@ export async function startWasmKernelThreads(backend: WasmBackendLike, count: nu
 export function stopWasmKernelThreads(backend: WasmBackendLike): void {
   pools.get(backend)?.stop();
   pools.delete(backend);
+  started.delete(backend);
   threadModules.delete(backend);
 }
 

@@ -14,7 +14,7 @@
  * registered first; the engine does not import backends): src/worker/backend.ts, cli/backend.ts.
  */
 import * as tf from '../../tf';
-import { wasmKernelsEnabled } from '../wasmKernels';
+import { drainWasmKernels, wasmKernelsEnabled, type WasmBackendLike } from '../wasmKernels';
 
 /** The backend's reference count, as its Reshape uses it. */
 interface RefCounted {
@@ -30,7 +30,10 @@ export function registerSharedIdentity(): void {
   const kernelFunc = Object.assign(
     (args: { inputs: { x?: tf.TensorInfo }; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo | tf.TensorInfo[] => {
       const x = args.inputs.x;
-      if (!x || x.dtype === 'string' || !wasmKernelsEnabled()) return stock.kernelFunc(args as Parameters<tf.KernelFunc>[0]);
+      if (!x || x.dtype === 'string' || !wasmKernelsEnabled()) {
+        drainWasmKernels(args.backend as WasmBackendLike); // TF.js's Identity copies: after the kernels that write x
+        return stock.kernelFunc(args as Parameters<tf.KernelFunc>[0]);
+      }
       (args.backend as RefCounted).incRef(x.dataId);
       return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
     },

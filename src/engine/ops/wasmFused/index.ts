@@ -12,6 +12,7 @@ import { registerAttention } from './attention';
 import { registerCachedAttention } from './cachedAttention';
 import { registerCrossEntropy } from './crossEntropy';
 import { registerEmbedding } from './embedding';
+import './elementwise';
 import { registerHeads } from './heads';
 import { registerLayerNorm } from './layerNorm';
 import { registerSumSquares } from './sumSquares';

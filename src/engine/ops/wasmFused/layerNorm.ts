@@ -182,7 +182,7 @@ function layerNormGradParam({ inputs, backend, attrs }: WasmKernelArgs): tf.Tens
   const out = backend.makeOutput([C], 'float32'); // (C)
   const k = simdFor(backend, C);
   if (k) {
-    k.gradParam(at(backend, x), at(backend, dy), at(backend, stats), at(backend, out), N, C, weight ? 1 : 0);
+    simd.run(backend, 'gradParam', [[at(backend, x), at(backend, dy), at(backend, stats), at(backend, out), N, C, weight ? 1 : 0]]);
     return out;
   }
   const [X, DY, S, G] = views(backend, x, dy, stats, out);

@@ -7,17 +7,18 @@
 import * as tf from '../../tf';
 import { FUSED } from '../fused';
 import { adamwModule } from '../adamwStep';
-import { heapOffset, registerWasm, type WasmKernelArgs } from '../wasmKernels';
-import { views } from './heap';
+import { heapBuffer, heapOffset, registerWasm, type WasmKernelArgs } from '../wasmKernels';
+import { elementwise } from './elementwise';
 
 function sumSquares({ inputs, backend }: WasmKernelArgs): tf.TensorInfo {
-  const k = adamwModule.on(backend);
-  if (!k) throw new Error('the SIMD sum of squares is not available on this backend');
+  if (!adamwModule.on(backend)) throw new Error('the SIMD sum of squares is not available on this backend');
   const out = backend.makeOutput([], 'float32'); // ()
-  const [total] = views(backend, out);
-  total[0] = inputs.carry ? views(backend, inputs.carry)[0][0] : 0;
+  // 0 into the new output (no job can use memory just allocated, so no wait for the queue), then the carry added
+  // by a queued job: views of the carry would first wait for the jobs that compute it.
+  new Float32Array(heapBuffer(backend), heapOffset(backend, out), 1)[0] = 0;
+  if (inputs.carry) elementwise(backend, 'add', heapOffset(backend, out), heapOffset(backend, inputs.carry), heapOffset(backend, out), 1);
   for (const [name, x] of Object.entries(inputs)) {
-    if (name !== 'carry') k.sumSquares(heapOffset(backend, x), tf.util.sizeFromShape(x.shape), heapOffset(backend, out));
+    if (name !== 'carry') adamwModule.run(backend, 'sumSquares', [[heapOffset(backend, x), tf.util.sizeFromShape(x.shape), heapOffset(backend, out)]]);
   }
   return out;
 }
