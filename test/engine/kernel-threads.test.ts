@@ -14,6 +14,7 @@ import { KernelThreads } from '../../src/engine/ops/kernelThreads';
 import {
   memoryOf,
   relaxedSimdSupported,
+  setKernelOverlap,
   setWasmFma,
   splitRange,
   wasmFmaActive,
@@ -169,6 +170,33 @@ describe('kernel threads on the threaded wasm build', () => {
     });
   }
 
+  it("TF.js's Add, AddN and Multiply of one shape run queued, with TF.js's own values (any length; broadcasting stays TF.js's)", () => {
+    const run = (f: () => tf.Tensor) => {
+      let out: Float32Array = new Float32Array();
+      const split = splitCalls(() => tf.tidy(() => void (out = f().dataSync() as Float32Array)));
+      return { out, split };
+    };
+    for (const n of [1, 5, 131_075]) {
+      const [a, b, c] = [1, 2, 3].map((k) => tf.tensor1d(randoms([n], n + k)));
+      const ops: Array<[string, () => tf.Tensor]> = [
+        ['add', () => tf.add(a, b)],
+        ['mul', () => tf.mul(a, b)],
+        ['addN', () => tf.addN([a, b, c, a])],
+      ];
+      for (const [name, f] of ops) {
+        setKernelOverlap(false); // TF.js's kernels
+        const want = run(f).out;
+        setKernelOverlap(true);
+        const got = run(f);
+        expect(Array.from(got.out), `${name} over ${n}`).toEqual(Array.from(want));
+        if (n > 100_000) expect(got.split, `${name} over ${n} split`).toBeGreaterThan(0);
+      }
+      tf.dispose([a, b, c]);
+    }
+    const sum = tf.tidy(() => Array.from(tf.add(tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3]), tf.tensor1d([10, 20, 30])).dataSync()));
+    expect(sum).toEqual([11, 22, 33, 14, 25, 36]);
+  });
+
   it('trains as the single-threaded build does: the same losses over a few steps of baby', async () => {
     const losses = async (threads: number) => {
       await useNodeBackend('wasm', { threads });
@@ -193,23 +221,26 @@ describe('kernel threads on the threaded wasm build', () => {
   }, 120_000);
 });
 
+/** A kernel thread pool of two on a fresh shared memory, running one module made of `funcs` (WebAssembly text). */
+async function watPool(funcs: string): Promise<{ memory: WebAssembly.Memory; exports: WebAssembly.Exports; pool: KernelThreads }> {
+  const api = await wabt();
+  const wat = api.parseWat('test.wat', `(module (import "env" "memory" (memory 1 65536 shared)) ${funcs})`, { threads: true });
+  const bytes = Uint8Array.from(wat.toBinary({}).buffer);
+  wat.destroy();
+  const memory = new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true } as WebAssembly.MemoryDescriptor);
+  const exports = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports;
+  return { memory, exports, pool: await KernelThreads.start(memory, [bytes], 2, spawnNodeKernelThread) };
+}
+
 describe('the kernel thread pool', () => {
   it('runs every part once, whichever thread claims it; a part that traps is an error, not a hang, and the pool keeps working', async () => {
     // A module that counts to `work`, then stores a float at an address: a part with an address past the heap traps.
-    const api = await wabt();
-    const wat = api.parseWat(
-      'store.wat',
-      `(module (import "env" "memory" (memory 1 65536 shared))
-        (func (export "store") (param $p i32) (param $v f32) (param $work i32)
-          (block $done (loop $count (br_if $done (i32.eqz (local.get $work))) (local.set $work (i32.sub (local.get $work) (i32.const 1))) (br $count)))
-          (f32.store (local.get $p) (local.get $v))))`,
-      { threads: true },
+    const { memory, exports, pool } = await watPool(
+      `(func (export "store") (param $p i32) (param $v f32) (param $work i32)
+        (block $done (loop $count (br_if $done (i32.eqz (local.get $work))) (local.set $work (i32.sub (local.get $work) (i32.const 1))) (br $count)))
+        (f32.store (local.get $p) (local.get $v)))`,
     );
-    const bytes = Uint8Array.from(wat.toBinary({}).buffer);
-    wat.destroy();
-    const memory = new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true } as WebAssembly.MemoryDescriptor);
-    const store = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports.store as (p: number, v: number, work: number) => void;
-    const pool = await KernelThreads.start(memory, [bytes], 2, spawnNodeKernelThread);
+    const store = exports.store as (p: number, v: number, work: number) => void;
     try {
       const heap = new Float32Array(memory.buffer);
       let here = 0;
@@ -253,19 +284,10 @@ describe('the kernel thread pool', () => {
 
   it('never runs a part twice when one job follows another with more parts (a late helper claims nothing of the next job)', async () => {
     // A module that adds 1 to the float at an address: a part run twice leaves 2 there.
-    const api = await wabt();
-    const wat = api.parseWat(
-      'add.wat',
-      `(module (import "env" "memory" (memory 1 65536 shared))
-        (func (export "add") (param $p i32)
-          (f32.store (local.get $p) (f32.add (f32.load (local.get $p)) (f32.const 1)))))`,
-      { threads: true },
+    const { memory, exports, pool } = await watPool(
+      `(func (export "add") (param $p i32) (f32.store (local.get $p) (f32.add (f32.load (local.get $p)) (f32.const 1))))`,
     );
-    const bytes = Uint8Array.from(wat.toBinary({}).buffer);
-    wat.destroy();
-    const memory = new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true } as WebAssembly.MemoryDescriptor);
-    const add = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports.add as (p: number) => void;
-    const pool = await KernelThreads.start(memory, [bytes], 2, spawnNodeKernelThread);
+    const add = exports.add as (p: number) => void;
     try {
       const heap = new Float32Array(memory.buffer);
       // Jobs of 1, 2 … 8 parts in turn, back to back: a helper still finishing one job's claims while the next
@@ -277,6 +299,62 @@ describe('the kernel thread pool', () => {
       for (let job = 0; job < jobs; job++) pool.run(0, parts[job % 8], (args) => add(args[0]));
       const want = Array.from({ length: 8 }, (_, i) => (jobs / 8) * (8 - i));
       expect(Array.from(heap.slice(0, 8))).toEqual(want);
+    } finally {
+      pool.stop();
+    }
+  }, 120_000);
+
+  it('runs queued jobs in the order queued, each after the one before it is done, while the caller goes on', async () => {
+    // A module that sets x ← x·m + a at an address (after counting to `work`): the result depends on the order
+    // of the updates, so a job run early, late, twice or at once with the one before it shows in the sum.
+    const { memory, exports, pool } = await watPool(
+      `(func (export "axpb") (param $p i32) (param $m f32) (param $a f32) (param $work i32)
+        (block $done (loop $count (br_if $done (i32.eqz (local.get $work))) (local.set $work (i32.sub (local.get $work) (i32.const 1))) (br $count)))
+        (f32.store (local.get $p) (f32.add (f32.mul (f32.load (local.get $p)) (local.get $m)) (local.get $a))))`,
+    );
+    const axpb = exports.axpb as (p: number, m: number, a: number, work: number) => void;
+    try {
+      const heap = new Float32Array(memory.buffer);
+      heap.fill(0, 0, 8);
+      const want = new Float32Array(8);
+      // A long first job: the call returns while it is still running (it is queued, not done).
+      pool.enqueue(0, [[0, 1, 1, 50_000_000]], (args) => axpb(args[0], args[1], args[2], args[3]));
+      expect(pool.busy).toBe(true);
+      want[0] = 1;
+      // Then 5,000 jobs of 1 to 8 parts back to back (more than the ring holds: the caller helps when it is full),
+      // each part updating its own address with the job's own factors.
+      for (let job = 0; job < 5_000; job++) {
+        const m = 1 - (job % 7) / 16;
+        const a = (job % 5) - 2;
+        const parts = Array.from({ length: 1 + (job % 8) }, (_, i) => [4 * i, m, a, job % 3 ? 0 : 2_000]);
+        pool.enqueue(0, parts, (args) => axpb(args[0], args[1], args[2], args[3]));
+        for (let i = 0; i < parts.length; i++) want[i] = Math.fround(Math.fround(want[i] * m) + a);
+      }
+      pool.drain();
+      expect(pool.busy).toBe(false);
+      expect(Array.from(heap.slice(0, 8))).toEqual(Array.from(want));
+    } finally {
+      pool.stop();
+    }
+  }, 120_000);
+
+  it('puts off a free until the jobs queued before it are done, and frees in order', async () => {
+    const { exports, pool } = await watPool(
+      `(func (export "spin") (param $work i32)
+        (block $done (loop $count (br_if $done (i32.eqz (local.get $work))) (local.set $work (i32.sub (local.get $work) (i32.const 1))) (br $count))))`,
+    );
+    const spin = exports.spin as (work: number) => void;
+    try {
+      const freed: number[] = [];
+      const release = (address: number) => void freed.push(address);
+      pool.free(16, release); // nothing queued: at once
+      expect(freed).toEqual([16]);
+      pool.enqueue(0, [[50_000_000]], (args) => spin(args[0]));
+      pool.free(32, release);
+      pool.free(48, release);
+      expect(freed).toEqual([16]); // the job before them may still use that memory
+      pool.drain();
+      expect(freed).toEqual([16, 32, 48]);
     } finally {
       pool.stop();
     }

@@ -113,9 +113,9 @@ once((init) => {
     const r = step(run);
     if (r === 0) continue;
     // Nothing to claim: wait for the head to move (r = 1: the head job's last parts run elsewhere) or for a job (r = 2).
+    // seen: the head step read (with the queue empty, also the tail).
     const at = r === 1 ? ${HEAD} : ${TAIL};
-    const v = Atomics.load(ctrl, at);
-    if (r === 2 && Atomics.load(ctrl, ${HEAD}) !== v) continue;
+    const v = seen;
     for (let spins = 0; Atomics.load(ctrl, at) === v; spins++) {
       if (spins > ${SPIN}) { Atomics.wait(ctrl, at, v); spins = 0; }
     }
@@ -131,8 +131,9 @@ once((init) => {
  * the head before the slot was reused fails its compare-exchange instead of taking a part of another job.
  */
 function stepSource(): string {
-  return `const step = (run) => {
-    const h = Atomics.load(ctrl, ${HEAD});
+  return `let seen = 0;
+  const step = (run) => {
+    const h = (seen = Atomics.load(ctrl, ${HEAD}));
     if (h === Atomics.load(ctrl, ${TAIL})) return 2;
     const slot = h & ${QUEUE_SLOTS - 1};
     const c = ${SLOTS_AT} + slot * ${SLOT_INTS};
