@@ -12,6 +12,8 @@
  *   npm run bench -- --simd off        wasm without the engine's own kernels (stock TF.js ops), to compare
  *   npm run bench -- --threads 1,2     wasm on each of these thread counts, in turn (default: every core)
  *   npm run bench -- --fma off         the plain SIMD matrix product where fused multiply-add is available
+ *   npm run bench -- --kernels wait    on threads, each kernel waits for its parts (as before the kernel queue,
+ *                                      ops/kernelThreads.ts), to compare with the default, queue
  *   npm run bench -- --matmul          the baby step's products, ours against TF.js's (XNNPACK), per shape and
  *                                      thread count (with --threads)
  *   npm run bench -- --sampling        only the sampling rows (200-token replies at context 256)
@@ -41,7 +43,7 @@ import { Trainer } from '../src/engine/train/trainer';
 import type { FreezePlan } from '../src/engine/train/freeze';
 import { allCores, isNodeBackend, NODE_BACKENDS, nodeThreads, useNodeBackend, type NodeBackend } from './backend';
 import { bmm, bmmKernelActive } from '../src/engine/ops/bmm';
-import { setWasmFma, setWasmKernelsEnabled, wasmFmaActive } from '../src/engine/ops/wasmKernels';
+import { setKernelOverlap, setWasmFma, setWasmKernelsEnabled, wasmFmaActive } from '../src/engine/ops/wasmKernels';
 import { pageReadback } from '../src/engine/train/readback';
 import { snapshotParams } from '../src/engine/io/checkpoint';
 import { nodeGpuName } from './webgpuNode';
@@ -410,6 +412,7 @@ async function main() {
       presets: { type: 'string' },
       simd: { type: 'string' },
       fma: { type: 'string' },
+      kernels: { type: 'string' },
       threads: { type: 'string' },
       soak: { type: 'string' },
       calls: { type: 'string' },
@@ -428,6 +431,10 @@ async function main() {
   const simd = values.simd !== 'off';
   setWasmKernelsEnabled(simd);
   setWasmFma(values.fma !== 'off');
+  if (values.kernels !== undefined && values.kernels !== 'queue' && values.kernels !== 'wait')
+    throw new Error(`--kernels takes queue or wait, not ${values.kernels}`);
+  // wait: each kernel on threads returns only once its parts are done, as before the queue (to compare).
+  setKernelOverlap(values.kernels !== 'wait');
   const threadCounts = (values.threads ?? String(allCores())).split(',').map(Number);
   if (threadCounts.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--threads takes whole numbers ≥ 1 separated by commas, not ${values.threads}`);
   if (values.soak !== undefined) {
