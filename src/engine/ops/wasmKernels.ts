@@ -363,8 +363,8 @@ export function setKernelOverlap(on: boolean): void {
 }
 
 /**
- * Wait for the kernels queued on a backend's threads: before anything reads or writes its heap outside the
- * queue (TF.js's own kernels, reads, writes, the fused kernels' JavaScript paths).
+ * Wait for the kernels queued on a backend's threads: before anything reads the heap outside the queue, or
+ * writes memory that was not just allocated (TF.js's own kernels, read-backs, the fused kernels' JavaScript paths).
  */
 export function drainWasmKernels(backend: WasmBackendLike): void {
   pools.get(backend)?.drain();
