@@ -424,7 +424,15 @@ function drainBeforeHeapAccess(backend: object): void {
     const raw = (wasm.asm as { free?: (address: number) => void } | undefined)?.free;
     const release = raw ?? wasm._free.bind(wasm);
     wasm[DRAINS] = release;
-    // Every free (TF.js's disposeData, the kernels' scratch) waits for the jobs that may still use the memory.
+    // Every free (TF.js's disposeData, the kernels' scratch) waits for the jobs that may still use the memory;
+    // each allocation first releases the frees whose jobs are done, so that memory is reused rather than the heap
+    // grown.
+    const rawMalloc = (wasm.asm as { malloc?: (bytes: number) => number } | undefined)?.malloc;
+    const malloc = rawMalloc ?? wasm._malloc.bind(wasm);
+    wasm._malloc = (bytes: number) => {
+      pools.get(backend)?.releaseDone();
+      return malloc(bytes);
+    };
     wasm._free = (address: number) => {
       const pool = pools.get(backend);
       if (pool) pool.free(address, release);
