@@ -55,7 +55,7 @@ const TOTAL = 2;
  * memory freed while jobs wait is reused only after them, and 8, 16 or 64 slots grew the lesson's heap from 69
  * to 83–100 MiB in fine-tuning and from 172 to 207–298 MiB in its quiz, for no speed measured.
  */
-export const QUEUE_SLOTS = 4;
+const QUEUE_SLOTS = 4;
 /** The claim word's part index while a slot is being written: past any count, so a claim finds nothing. */
 const CLOSED = 0xffff;
 /** Per part in the argument block (Float64): function id, argument count, then the arguments. */

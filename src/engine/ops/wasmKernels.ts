@@ -358,7 +358,7 @@ let overlap = true;
  * for their parts as they did before (to compare).
  */
 export function setKernelOverlap(on: boolean): void {
-  for (const backend of started) pools.get(backend)?.drain();
+  for (const pool of pools.values()) pool.drain();
   overlap = on;
 }
 
@@ -369,9 +369,6 @@ export function setKernelOverlap(on: boolean): void {
 export function drainWasmKernels(backend: WasmBackendLike): void {
   pools.get(backend)?.drain();
 }
-
-/** Backends with kernel threads (for setKernelOverlap: a WeakMap cannot be walked). */
-const started = new Set<object>();
 
 /** Engine versions of TF.js kernels that go through the queue where they can (null: TF.js's kernel, after a drain). */
 const QUEUED_STOCK = new Map<string, (args: WasmKernelArgs) => tf.TensorInfo | null>();
@@ -417,18 +414,22 @@ function drainBeforeStockKernels(): void {
  */
 const HEAP_METHODS = ['readSync', 'typedArrayFromHeap'] as const;
 
-function drainBeforeHeapAccess(backend: object): void {
-  const wasm = (backend as WasmBackendLike).wasm as WasmBackendLike['wasm'] & { [DRAINS]?: (address: number) => void };
+/**
+ * Install, once per backend, what keeps its heap right while jobs wait: allocation and free through the queue's
+ * rules (KernelThreads.free), and a drain before the methods that read the heap.
+ */
+function guardHeap(backend: object): void {
+  const wasm = (backend as WasmBackendLike).wasm as WasmBackendLike['wasm'] & { [DRAINS]?: true };
   if (!wasm[DRAINS]) {
-    // The allocator's own export: Emscripten's _free is a stub that replaces itself with it on the first call.
-    const raw = (wasm.asm as { free?: (address: number) => void } | undefined)?.free;
-    const release = raw ?? wasm._free.bind(wasm);
-    wasm[DRAINS] = release;
+    wasm[DRAINS] = true;
+    // The allocator's own exports: Emscripten's _malloc and _free are stubs that replace themselves with them on
+    // their first call (which would drop the wrappers below).
+    const asm = wasm.asm as { malloc?: (bytes: number) => number; free?: (address: number) => void } | undefined;
+    const malloc = asm?.malloc ?? wasm._malloc.bind(wasm);
+    const release = asm?.free ?? wasm._free.bind(wasm);
     // Every free (TF.js's disposeData, the kernels' scratch) waits for the jobs that may still use the memory;
     // each allocation first releases the frees whose jobs are done, so that memory is reused rather than the heap
     // grown.
-    const rawMalloc = (wasm.asm as { malloc?: (bytes: number) => number } | undefined)?.malloc;
-    const malloc = rawMalloc ?? wasm._malloc.bind(wasm);
     wasm._malloc = (bytes: number) => {
       pools.get(backend)?.releaseDone();
       return malloc(bytes);
@@ -454,7 +455,7 @@ function drainBeforeHeapAccess(backend: object): void {
 }
 
 /** Kernel threads per backend instance, and the modules they hold ("module index:variant", in their order). */
-const pools = new WeakMap<object, KernelThreads>();
+const pools = new Map<object, KernelThreads>(); // until stopWasmKernelThreads
 const threadModules = new WeakMap<object, string[]>();
 
 /**
@@ -477,9 +478,8 @@ export async function startWasmKernelThreads(backend: WasmBackendLike, count: nu
   try {
     const pool = await KernelThreads.start(memory, binaries, count, spawn);
     drainBeforeStockKernels();
-    drainBeforeHeapAccess(backend);
+    guardHeap(backend);
     pools.set(backend, pool);
-    started.add(backend);
     threadModules.set(backend, names);
     return pool.threads;
   } catch (e) {
@@ -492,7 +492,6 @@ export async function startWasmKernelThreads(backend: WasmBackendLike, count: nu
 export function stopWasmKernelThreads(backend: WasmBackendLike): void {
   pools.get(backend)?.stop();
   pools.delete(backend);
-  started.delete(backend);
   threadModules.delete(backend);
 }
 

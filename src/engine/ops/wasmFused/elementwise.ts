@@ -11,7 +11,7 @@
  */
 import * as tf from '../../tf';
 import { WASM_BASE64 } from '../kernels/elementwise.wasm';
-import { WasmKernelModule, heapOffset, queueStockKernel, splitRange, type WasmBackendLike } from '../wasmKernels';
+import { WasmKernelModule, heapOffset, queueStockKernel, splitRange, type WasmBackendLike, type WasmKernelArgs } from '../wasmKernels';
 
 interface ElementwiseExports {
   add(a: number, b: number, y: number, n: number): void;
@@ -38,7 +38,7 @@ export function elementwise(be: WasmBackendLike, fn: 'add' | 'mul', a: number, b
 }
 
 function binary(fn: 'add' | 'mul') {
-  return ({ inputs, backend: be }: { inputs: Record<string, tf.TensorInfo>; backend: WasmBackendLike }): tf.TensorInfo | null => {
+  return ({ inputs, backend: be }: WasmKernelArgs): tf.TensorInfo | null => {
     const { a, b } = inputs;
     if (!a || !b || !sameShapeFloats([a, b]) || !simd.on(be)) return null;
     const y = be.makeOutput(a.shape, 'float32'); // a's shape
@@ -48,7 +48,7 @@ function binary(fn: 'add' | 'mul') {
 }
 
 /** x0 + x1 + … left to right, as TF.js's AddN: the first sum into y, then each next input added into y. */
-function addN({ inputs, backend: be }: { inputs: Record<string, tf.TensorInfo>; backend: WasmBackendLike }): tf.TensorInfo | null {
+function addN({ inputs, backend: be }: WasmKernelArgs): tf.TensorInfo | null {
   const xs = Object.keys(inputs)
     .sort((p, q) => Number(p) - Number(q))
     .map((k) => inputs[k]);
