@@ -28,7 +28,7 @@ it('trains on WebAssembly with the threads the machine warrants in the cross-ori
     await page.fill('[data-testid=pretrain-sample-every]', '30');
     await untilRunEnds(page, () => page.click('[data-testid=pretrain-start]'));
     await page.waitForFunction(() => Number(document.querySelector('[data-testid=loss-chart]')?.getAttribute('data-points')) >= 30, null, { timeout: 10_000 });
-    // Pause and Stop take effect at the end of the step under way (each kernel call blocks until its threads finish).
+    // Pause and Stop take effect at the end of the step under way (its read-back waits for the kernels queued on the threads).
     await startPretraining(page, 100_000);
     await page.waitForFunction(() => Number(document.querySelector('[data-testid=pretrain-progress]')?.textContent?.match(/Step (\d+)/)?.[1]) >= 5, null, {
       timeout: 60_000,
