@@ -106,6 +106,26 @@ describe('generate', () => {
     }
   });
 
+  it('decodes one new position without slicing it out (a kernel that copies it, and on wasm waits for the queue)', async () => {
+    const model = GPT.create({ ...config, blockSize: 12, nLayer: 2 }, 5);
+    const first = tf.tensor2d([3, 1, 4], [1, 3], 'int32');
+    const next = tf.tensor2d([1], [1, 1], 'int32');
+    const prefill = model.decode(first, null);
+    let step: ReturnType<typeof model.decode> | null = null;
+    const profile = await tf.profile(() => {
+      step = model.decode(next, prefill.cache);
+    });
+    expect(profile.kernelNames.length).toBeGreaterThan(0);
+    expect(profile.kernelNames).not.toContain('Slice');
+    const whole = tf.tidy(() => model.lastLogits(tf.tensor2d([3, 1, 4, 1], [1, 4], 'int32')));
+    const [got, want] = [await step!.logits.data(), await whole.data()];
+    want.forEach((x, i) => expect(Math.abs(got[i] - x)).toBeLessThan(1e-5));
+    tf.dispose([first, next, prefill.logits, step!.logits, whole]);
+    disposeCache(prefill.cache);
+    disposeCache(step!.cache);
+    model.dispose();
+  });
+
   it('samples the same tokens with the cache as without it, past the end of the block too', async () => {
     const model = GPT.create({ ...config, blockSize: 10 }, 6);
     await generate(model, [1], { maxNewTokens: 1 }); // the model's causal mask now exists

@@ -279,7 +279,9 @@ export class GPT {
     try {
       const logits = tf.tidy(() => {
         const h = this.blocks(idx, {}, prior, layers); // (B, T, C)
-        const last = h.slice([0, T - 1, 0], [B, 1, -1]).reshape([B, -1]); // (B, C)
+        // One new position (every pass of sampling but the first): h is already the last one; a slice would be a
+        // kernel that copies it, and on wasm waits for the queued kernels before it (the quiz: one per position).
+        const last = (T === 1 ? h : h.slice([0, T - 1, 0], [B, 1, -1])).reshape([B, -1]); // (B, C)
         return linear(last, this.wte) as tf.Tensor2D; // (B, V)
       });
       if (prior?.capacity !== undefined) return { logits, cache: { layers, length, capacity: prior.capacity } };
