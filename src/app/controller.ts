@@ -27,7 +27,7 @@ export {
   dropLongPairs,
   applyLessonFinetune,
 } from './data';
-export { startRun, queueComparison, pauseRun, stopRun, resumeRun, stepOnce, deleteRun, scoringAnswers } from './runs';
+export { startRun, startLessonFinetune, queueComparison, pauseRun, stopRun, resumeRun, stepOnce, deleteRun, scoringAnswers } from './runs';
 export { saveNow, resumeAutosave, discardAutosave, exportModel, exportWebModel, importModel } from './session';
 export { cancelTokenizer, createModel, pretrainFromScratch, startFromStarter } from './model';
 export { chat, showAttention } from './chat';

@@ -92,6 +92,15 @@ export function runName(st: AppState, r: RunRequest, given?: Text): Text {
 }
 
 /**
+ * Whether a fine-tune restores the pretrained snapshot before it trains, rather than going on from the weights as
+ * they are: a compared strategy does (each from the same weights), another where the user asks for it
+ * (FinetuneSettings.fromSnapshot); none while there is no snapshot yet (the model as it is becomes it).
+ */
+export function startsFromSnapshot(st: AppState, phase: Phase, compare: boolean): boolean {
+  return phase === 'finetune' && Boolean(st.model.info?.hasSnapshot) && (compare || st.finetune.fromSnapshot);
+}
+
+/**
  * Start a run (pretraining or one fine-tuning strategy; a compared strategy's settings come as a patch). False when
  * it is refused before it starts (no model, one already running, too large for the device: a notice says which).
  */
@@ -110,7 +119,7 @@ export function startRun(phase: Phase, opts: { fromSnapshot?: boolean; compare?:
     notify('error', tooLarge);
     return false;
   }
-  const fromSnapshot = opts.fromSnapshot ?? (phase === 'finetune' && st.model.info.hasSnapshot && Boolean(opts.compare));
+  const fromSnapshot = opts.fromSnapshot ?? startsFromSnapshot(st, phase, Boolean(opts.compare));
   const r = runRequest(st, phase, fromSnapshot, opts.strategy?.patch);
   const record = newRunRecord({
     runId: r.runId,
@@ -120,7 +129,7 @@ export function startRun(phase: Phase, opts: { fromSnapshot?: boolean; compare?:
     steps: r.steps,
     freeze: r.freeze,
     discriminative: r.discriminative,
-    compare: Boolean(opts.compare) || fromSnapshot,
+    compare: Boolean(opts.compare),
     comparison: opts.comparison,
     trainedOn: currentData(st, phase) ?? undefined,
   });
@@ -131,6 +140,15 @@ export function startRun(phase: Phase, opts: { fromSnapshot?: boolean; compare?:
   }));
   sendTrain(r.runId, { type: 'train', run: r });
   return true;
+}
+
+/**
+ * The lesson's and the presentation's Fine-tune: always of the pretrained model — from the snapshot once there is
+ * one, so a fine-tune pressed again after a comparison does not go on from its last strategy (the long one that
+ * forgets) — whatever the lab's "start from" says. The first one (no snapshot yet) is as it always was.
+ */
+export function startLessonFinetune(): boolean {
+  return startRun('finetune', { fromSnapshot: Boolean(get().model.info?.hasSnapshot) });
 }
 
 /** Ask the worker to train (the run already shows as running); if the worker is gone, say so rather than show it running. */

@@ -236,6 +236,8 @@ const en = {
   'ft.loraAttnMlp': 'attention and MLP (c_fc, c_proj too)',
   'ft.loraParams': '{n} trainable numbers in the adapters ({pct}% of the model); the weights stay as they are.',
   'ft.start': 'Fine-tune',
+  'ft.fromSnapshot': 'Start from the pretrained snapshot (the model before any fine-tune)',
+  'ft.continueFrom': 'Unticked, Fine-tune goes on from the weights as they are now: after “{name}”.',
   'ft.name': 'Strategy name',
   'ft.compare': 'Compare strategies',
   'ft.compareHelp':
@@ -850,6 +852,8 @@ const zh: Record<Key, string> = {
   'ft.loraAttnMlp': '注意力层和 MLP（还有 c_fc、c_proj）',
   'ft.loraParams': '适配器中有 {n} 个可训练参数（占模型 {pct}%）；原有权重保持不变。',
   'ft.start': '微调',
+  'ft.fromSnapshot': '从预训练快照开始（任何微调之前的模型）',
+  'ft.continueFrom': '不勾选时，微调在当前权重上继续：即“{name}”之后的权重。',
   'ft.name': '策略名称',
   'ft.compare': '比较多种策略',
   'ft.compareHelp':

@@ -51,6 +51,11 @@ export interface FinetuneSettings extends TrainSettings {
   /** Loss on the response (and end marker) only; off = the prompt is learned too. */
   responseOnly: boolean;
   strategyName: string;
+  /**
+   * Where Fine-tune starts once the model has a pretrained snapshot: from the snapshot (restored first), or on from
+   * the weights as they are now — after a comparison, its last strategy's (the long one that forgets).
+   */
+  fromSnapshot: boolean;
   /** LoRA (preset 'lora'): rank r (1–64), α, and which linear layers get adapters. */
   loraRank: number;
   loraAlpha: number;
@@ -234,6 +239,7 @@ export const DEFAULT_FINETUNE: FinetuneSettings = {
   valFraction: PAIRS_VAL_FRACTION,
   responseOnly: true,
   strategyName: '',
+  fromSnapshot: false,
   loraRank: DEFAULT_LORA.rank,
   loraAlpha: DEFAULT_LORA.alpha,
   loraTargets: DEFAULT_LORA.targets,

@@ -450,6 +450,58 @@ describe('fine-tuning plans that cannot run', () => {
   });
 });
 
+describe('where a fine-tune starts', () => {
+  const tuned: ModelInfo = { ...info, phase: 'finetune' };
+  const ready = (model: ModelInfo) =>
+    set((s) => ({
+      backend: { ...s.backend, report: { name: 'wasm', forced: false, reason: '', probes: {} as never } },
+      model: { ...s.model, info: model },
+      pairs: { ...s.pairs, info: { name: 'Ask a sailor', pairs: 11, trainPairs: 10, valPairs: 1, truncated: 0, longPairs: [], unknownChars: [], heldout: 1 } },
+      runs: [fineTuneRun('full, long (5× steps, lr 0.002)', [0.2, 2.5], 0.1, { comparison: 'c1' })],
+    }));
+  const press = (testId: string) => act(() => host.querySelector<HTMLElement>(`[data-testid=${testId}]`)!.click());
+  // No worker in jsdom: each press is recorded with its request, then ends in an error (so the next may start).
+  const lastRequest = () => store.getState().runs.at(-1)!.request!;
+
+  it('the lab: unticked, goes on from the weights as they are and names the run that left them; ticked, restores the snapshot, as a run of its own (not a comparison)', () => {
+    ready(tuned);
+    render(<FinetunePanel />);
+    expect(host.querySelector('[data-testid=ft-continue-from]')?.textContent).toBe(` ${t('ft.continueFrom', { name: 'full, long (5× steps, lr 0.002)' })}`);
+    press('finetune-start');
+    expect(lastRequest().fromSnapshot).toBe(false);
+    press('ft-from-snapshot');
+    expect(store.getState().finetune.fromSnapshot).toBe(true);
+    expect(host.querySelector('[data-testid=ft-continue-from]')).toBeNull();
+    press('finetune-start');
+    expect(lastRequest().fromSnapshot).toBe(true);
+    expect(store.getState().runs.at(-1)!.compare).toBe(false);
+  });
+
+  it('before there is a snapshot (a starter, a model only pretrained) offers no choice: the model as it is becomes it', () => {
+    ready({ ...info, hasSnapshot: false });
+    set((s) => ({ finetune: { ...s.finetune, fromSnapshot: true } }));
+    render(<FinetunePanel />);
+    expect(host.querySelector('[data-testid=ft-from-snapshot]')).toBeNull();
+    press('finetune-start');
+    expect(lastRequest().fromSnapshot).toBe(false);
+  });
+
+  it("the lesson's and the presentation's Fine-tune start from the snapshot once there is one, whatever the lab says", () => {
+    noResizeObserver();
+    ready(tuned);
+    render(<PresentMode />);
+    act(() => void window.dispatchEvent(new KeyboardEvent('keydown', { key: 'f' })));
+    expect(lastRequest().fromSnapshot).toBe(true);
+    act(() => root?.unmount());
+    host.remove();
+    ready({ ...info, hasSnapshot: false });
+    set((s) => ({ view: { ...s.view, mode: 'lesson', step: 2 } }));
+    render(<LessonMode settings={null} />);
+    press('lesson-finetune');
+    expect(lastRequest().fromSnapshot).toBe(false); // the first fine-tune of a starter, as it always was
+  });
+});
+
 describe('Tip', () => {
   // (That a press inside a label leaves its checkbox alone is checked in Chromium: jsdom has no label activation.)
   it('opens and closes on a press or Enter, and nests validly in a label and a paragraph', () => {

@@ -6,7 +6,7 @@
  */
 import { useMemo, useState } from 'react';
 import { useStore } from '../../store/store';
-import { chat, queueComparison, scoringAnswers, startRun, stopRun } from '../../app/controller';
+import { chat, queueComparison, scoringAnswers, startLessonFinetune, stopRun } from '../../app/controller';
 import { compareStrategies } from '../../app/compare';
 import type { Key } from '../../i18n/i18n';
 import { formatNumber, useRunsForDisplay, useT, useText } from '../hooks';
@@ -198,7 +198,13 @@ function FinetuneStep({ done }: { done: boolean }) {
           {scoring > 0 ? t('lessonMode.stopScoring') : t('lessonMode.stop')}
         </button>
       ) : (
-        <button type="button" className={done ? undefined : 'primary big'} data-testid="lesson-finetune" disabled={!ready} onClick={() => startRun('finetune')}>
+        <button
+          type="button"
+          className={done ? undefined : 'primary big'}
+          data-testid="lesson-finetune"
+          disabled={!ready}
+          onClick={() => startLessonFinetune()}
+        >
           {t('lessonMode.finetune')}
         </button>
       )}

@@ -7,7 +7,7 @@
  */
 import { useEffect, useMemo, useState } from 'react';
 import { get, useStore } from '../../store/store';
-import { pauseRun, queueComparison, resumeRun, startRun, stepOnce } from '../../app/controller';
+import { pauseRun, queueComparison, resumeRun, startLessonFinetune, stepOnce } from '../../app/controller';
 import { compareStrategies } from '../../app/compare';
 import { CompareTakeaway } from './LessonMode';
 import { useRunsForDisplay, useT } from '../hooks';
@@ -60,7 +60,7 @@ export function PresentMode() {
       else if (action === 'resume') resumeRun();
       else if (action === 'step') stepOnce();
       else if (action === 'compare') queueComparison(compareStrategies(st.finetune, st.model.info!.config.nLayer));
-      else startRun('finetune');
+      else startLessonFinetune();
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);

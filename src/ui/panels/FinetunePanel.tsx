@@ -220,6 +220,7 @@ export function FinetunePanel() {
           <input id="strategy-name" value={f.strategyName} onChange={(e) => update({ strategyName: e.target.value })} />
         </div>
       </fieldset>
+      {model?.hasSnapshot && <StartFrom />}
       <RunControls phase="finetune" canStart={canStart} onStart={() => startRun('finetune')} />
       <div className="row">
         <button type="button" data-testid="compare-start" disabled={running || !canStart || !model} onClick={compare}>
@@ -229,6 +230,38 @@ export function FinetunePanel() {
       </div>
       {!model && <p className="muted">{t('ft.needModel')}</p>}
     </section>
+  );
+}
+
+/**
+ * Where the next fine-tune starts, once there is a pretrained snapshot: from it, or on from the weights as they are —
+ * named by the run that left them (after a comparison, its last strategy: the long one that forgets).
+ */
+function StartFrom() {
+  const t = useT();
+  const text = useText();
+  const fromSnapshot = useStore((s) => s.finetune.fromSnapshot);
+  const running = useStore((s) => s.run.status === 'running');
+  const last = useStore((s) => s.runs.at(-1)?.name);
+  return (
+    <p className="field">
+      <label className="check">
+        <input
+          type="checkbox"
+          data-testid="ft-from-snapshot"
+          checked={fromSnapshot}
+          disabled={running}
+          onChange={(e) => set((s) => ({ finetune: { ...s.finetune, fromSnapshot: e.target.checked } }))}
+        />{' '}
+        {t('ft.fromSnapshot')}
+      </label>
+      {!fromSnapshot && last !== undefined && (
+        <span className="muted small" data-testid="ft-continue-from">
+          {' '}
+          {t('ft.continueFrom', { name: text(last) })}
+        </span>
+      )}
+    </p>
   );
 }
 
