@@ -503,6 +503,31 @@ describe('fine-tuning with freezing', () => {
     expect(changed).toContain('transformer.h.1.mlp.c_fc.weight');
     expect(errors).toEqual([]);
   }, 300_000);
+
+  it('Fine-tune names the run it would go on from; ticked "from the pretrained snapshot", it trains the snapshot: frozen tensors are the snapshot’s, not the current ones', async () => {
+    const { page, errors } = shared;
+    // The runs above left the model past its snapshot (a comparison's long full fine-tune changed every tensor).
+    const snapshot = await download(page, () => page.click('[data-testid=export-snapshot]'));
+    const current = await download(page, () => page.click('[data-testid=export-model]'));
+    const lastName = await page.locator('[data-testid=run-row] [data-testid=run-name]').last().textContent();
+    expect(await page.textContent('[data-testid=ft-continue-from]')).toContain(`after “${lastName}”`);
+    await page.check('[data-testid=ft-from-snapshot]');
+    expect(await page.isVisible('[data-testid=ft-continue-from]')).toBe(false);
+    await page.check('[data-testid=freeze-bottom]'); // k = 1: embeddings and block 1 frozen
+    await page.fill('[data-testid=finetune-steps]', '20');
+    await page.fill('[data-testid=finetune-eval-every]', '10');
+    try {
+      await untilRunEnds(page, () => page.click('[data-testid=finetune-start]'));
+    } finally {
+      await page.uncheck('[data-testid=ft-from-snapshot]');
+    }
+    const after = await download(page, () => page.click('[data-testid=export-model]'));
+    const frozen = ['transformer.wte.weight', 'transformer.wpe.weight', 'transformer.h.0.'];
+    const isFrozen = (n: string) => frozen.some((f) => n.startsWith(f));
+    expect(differingTensors(snapshot, after).filter(isFrozen)).toEqual([]);
+    expect(differingTensors(current, after).filter(isFrozen)).toContain('transformer.wte.weight');
+    expect(errors).toEqual([]);
+  }, 300_000);
 });
 
 describe('faults rehearsed', () => {

@@ -71,6 +71,7 @@ export function SavePanel() {
         </button>
         <button
           type="button"
+          data-testid="export-snapshot"
           disabled={!info?.hasSnapshot}
           onClick={async () => {
             const bytes = await exportModel('snapshot');
