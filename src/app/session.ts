@@ -93,8 +93,9 @@ export async function resumeAutosave(): Promise<void> {
     set((s) => ({
       // The preset is named by the numbers (presetOf), as everywhere: a saved name is not trusted over them.
       model: { ...s.model, arch: sets.model, preset: presetOf(sets.model), seed: sets.seed },
-      pretrain: sets.pretrain,
-      finetune: sets.finetune,
+      // Over the defaults: a setting added since the autosave was written (the fine-tune's start, say) takes its default.
+      pretrain: { ...s.pretrain, ...sets.pretrain },
+      finetune: { ...s.finetune, ...sets.finetune },
       tokenizer: sets.tokenizer ? { ...s.tokenizer, kind: sets.tokenizer.kind, vocabSize: sets.tokenizer.vocabSize } : s.tokenizer,
     }));
     // The user's uploads come back with the session; without them (an autosave from before they were kept)

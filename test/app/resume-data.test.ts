@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { autosave, clearAutosave, loadAutosave, type SavedUi } from '../../src/store/persist';
 import { get, initialState, set, type RunRecord } from '../../src/store/store';
 import { resumeRun, startRun } from '../../src/app/runs';
-import { uploadsOf } from '../../src/app/session';
+import { resumeAutosave, uploadsOf } from '../../src/app/session';
 import { currentData, fingerprint } from '../../src/app/dataPrint';
 import type { DatasetManifest } from '../../src/datasets/manifest';
 
@@ -58,6 +58,15 @@ describe('uploads in the autosave', () => {
     expect((await loadAutosave())!.uploads!.print).toBe('b');
     await autosave(new Uint8Array([4]), ui(), null);
     expect((await loadAutosave())!.uploads).toBeNull();
+  });
+
+  it('settings saved before a setting existed take its default (the fine-tune starting from the snapshot: off)', async () => {
+    const saved = ui();
+    const { fromSnapshot: _, ...older } = saved.settings.finetune;
+    await autosave(new Uint8Array([1]), { ...saved, settings: { ...saved.settings, finetune: { ...older, steps: 77 } as never } }, null);
+    await resumeAutosave(); // no worker here: the weights do not load (a notice says so), the settings are back before
+    expect(get().finetune.steps).toBe(77);
+    expect(get().finetune.fromSnapshot).toBe(false);
   });
 
   it('the fingerprint tells texts apart', () => {

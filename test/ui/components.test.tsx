@@ -466,7 +466,7 @@ describe('where a fine-tune starts', () => {
   it('the lab: unticked, goes on from the weights as they are and names the run that left them; ticked, restores the snapshot, as a run of its own (not a comparison)', () => {
     ready(tuned);
     render(<FinetunePanel />);
-    expect(host.querySelector('[data-testid=ft-continue-from]')?.textContent).toBe(` ${t('ft.continueFrom', { name: 'full, long (5× steps, lr 0.002)' })}`);
+    expect(host.querySelector('[data-testid=ft-continue-from]')?.textContent).toBe(t('ft.continueFrom', { name: 'full, long (5× steps, lr 0.002)' }));
     press('finetune-start');
     expect(lastRequest().fromSnapshot).toBe(false);
     press('ft-from-snapshot');

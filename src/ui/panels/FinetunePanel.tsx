@@ -244,7 +244,7 @@ function StartFrom() {
   const running = useStore((s) => s.run.status === 'running');
   const last = useStore((s) => s.runs.at(-1)?.name);
   return (
-    <p className="field">
+    <div className="start-from">
       <label className="check">
         <input
           type="checkbox"
@@ -256,12 +256,11 @@ function StartFrom() {
         {t('ft.fromSnapshot')}
       </label>
       {!fromSnapshot && last !== undefined && (
-        <span className="muted small" data-testid="ft-continue-from">
-          {' '}
+        <p className="muted small" data-testid="ft-continue-from">
           {t('ft.continueFrom', { name: text(last) })}
-        </span>
+        </p>
       )}
-    </p>
+    </div>
   );
 }
 
