@@ -135,8 +135,10 @@ function Banners() {
           </button>
         </div>
       )}
+      {/* A toast at the foot of the window: raised by a control anywhere on a long page (a model file refused in
+          Save / load, far below the header), it shows where the student is. */}
       {notice && (
-        <div className={`banner ${notice.kind}`} role={notice.kind === 'error' ? 'alert' : 'status'} data-testid="notice">
+        <div className={`banner toast ${notice.kind}`} role={notice.kind === 'error' ? 'alert' : 'status'} data-testid="notice">
           {text(notice.text)}{' '}
           <button type="button" onClick={() => set({ notice: null })}>
             {t('app.dismiss')}

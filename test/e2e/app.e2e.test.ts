@@ -324,6 +324,8 @@ describe('bad uploads are refused, each with its own message, and nothing is los
   it('model file: a file that is not safetensors is refused and the current model stays', async () => {
     const { page, errors } = shared;
     const before = await page.textContent('[data-testid=model-info]');
+    // Where a student is when loading a file: at Save / load, far below the header.
+    await page.locator('#save-title').scrollIntoViewIfNeeded();
     await page.setInputFiles('[data-testid=import-model]', {
       name: 'notes.safetensors',
       mimeType: 'application/octet-stream',
@@ -331,6 +333,13 @@ describe('bad uploads are refused, each with its own message, and nothing is los
     });
     await page.waitForSelector('[data-testid=notice]:has-text("Could not load notes.safetensors")', { timeout: 30_000 });
     expect(await page.textContent('[data-testid=notice]')).toMatch(/not a valid safetensors file/);
+    // …and the refusal shows there, in the window, not in the banners above the page's top.
+    const box = (await page.locator('[data-testid=notice]').boundingBox())!;
+    const viewport = page.viewportSize()!;
+    expect(box.y).toBeGreaterThanOrEqual(0);
+    expect(box.y + box.height).toBeLessThanOrEqual(viewport.height);
+    await page.click('[data-testid=notice] button'); // dismissed, it leaves nothing over the page
+    expect(await page.locator('[data-testid=notice]').count()).toBe(0);
     expect(await page.textContent('[data-testid=model-info]')).toBe(before);
     expect(errors).toEqual([]);
   }, 60_000);

@@ -27,7 +27,7 @@ import { ADAPTER_FORMAT, checkpointContents, checkpointFromFile, readCheckpoint 
 import { checkModelArgs, checkTraining } from '../../src/engine/io/metadata';
 import { exportAdapter, readAdapter } from '../../src/engine/io/adapter';
 import { readSession } from '../../src/engine/io/session';
-import { writeSafetensors } from '../../src/engine/io/safetensors';
+import { readSafetensors, writeSafetensors } from '../../src/engine/io/safetensors';
 import { paramSpecs } from '../../src/engine/model/params';
 import { CharTokenizer } from '../../src/engine/tokenizer/char';
 import { GPT } from '../../src/engine/model/gpt';
@@ -113,6 +113,25 @@ const modelBytes = () => {
 
 const docOpts: ExtractOptions = { loadPdfjs: () => import('pdfjs-dist/legacy/build/pdf.mjs'), domParser: new new JSDOM('').window.DOMParser() };
 const bytes = (s: string) => new TextEncoder().encode(s);
+
+/** A safetensors file of this header (JSON, or text as it is) and `data` bytes of tensor data; `claim` overrides the length field. */
+function stFile(header: unknown, data = 0, claim?: number): Uint8Array {
+  const h = typeof header === 'string' ? bytes(header) : bytes(JSON.stringify(header));
+  const file = new Uint8Array(8 + h.length + data);
+  new DataView(file.buffer).setBigUint64(0, BigInt(claim ?? h.length), true);
+  file.set(h, 8);
+  return file;
+}
+
+/** What readSafetensors says is wrong with a file: the coded reason its notSafetensors error wraps. */
+const stReason = (file: Uint8Array) => () => {
+  try {
+    readSafetensors(file);
+  } catch (e) {
+    throw (e as { cause?: unknown }).cause;
+  }
+};
+const f32 = (shape: unknown, offsets: unknown) => ({ dtype: 'F32', shape, data_offsets: offsets });
 const noText = { extractRawText: async () => ({ value: '', messages: [] }) };
 const failing = {
   extractRawText: async () => {
@@ -183,6 +202,22 @@ const PRODUCERS: Record<string, () => unknown> = {
   bufferContext: () => memoryError({ needed: 3e8, budget: 1.3e8, advice: { setting: 'blockSize', fits: 64 }, tensor: 'attention' }, 'WebGL'),
   bufferWidth: () => memoryError({ needed: 3e8, budget: 1.3e8, advice: { setting: 'width' }, tensor: 'mlp' }, 'WebGPU'),
   notSafetensors: () => readCheckpoint(bytes('hello, I am a text file that someone renamed')),
+  stTooShort: stReason(new Uint8Array(3)),
+  stHeaderEmpty: stReason(stFile('', 4)),
+  stHeaderTruncated: stReason(stFile('{}', 0, 1000)),
+  stHeaderTooLarge: () => stReason(stFile('{}', 100_000_000, 100_000_001))(),
+  stHeaderJson: stReason(stFile('{oops')),
+  stHeaderNotObject: stReason(stFile('[1]')),
+  stMetadataNotObject: stReason(stFile({ __metadata__: 5 })),
+  stMetadataNotString: stReason(stFile({ __metadata__: { steps: 5 } })),
+  stEntryNotObject: stReason(stFile({ w: 5 })),
+  stDtype: stReason(stFile({ w: { dtype: 'I8', shape: [1], data_offsets: [0, 1] } }, 1)),
+  stShape: stReason(stFile({ w: f32([-1], [0, 4]) }, 4)),
+  stOffsets: stReason(stFile({ w: f32([1], [0]) }, 4)),
+  stOffsetsReversed: stReason(stFile({ w: f32([1], [4, 0]) }, 4)),
+  stSize: stReason(stFile({ w: f32([2], [0, 4]) }, 4)),
+  stPastEnd: stReason(stFile({ w: f32([1], [0, 4]) })),
+  stOverlap: stReason(stFile({ a: f32([1], [0, 4]), b: f32([1], [0, 4]) }, 4)),
   checkpointInt: () => checkModelArgs({}),
   checkpointNumber: () => checkTraining({ lr: -1 }, 2),
   checkpointChoice: () => checkTraining({ phase: 'resting' }, 2),
@@ -254,6 +289,15 @@ describe('every code, as it is thrown', () => {
       expectSaid(errorText(e), code);
     });
   }
+
+  it('a file that is not safetensors says what is wrong with it in the page’s language, not in the reader’s English', async () => {
+    const text = errorText(await caught(() => readCheckpoint(bytes('hello, I am a text file that someone renamed'))));
+    expect(render('zh', text)).toMatch(/^不是有效的 safetensors 文件：头部声明有 \d+ 字节，但长度字段之后只剩 \d+ 字节/);
+    expect(render('en', text)).toMatch(/^not a valid safetensors file: the header claims \d+ bytes but the file has only \d+ after the length field/);
+    // The JSON parser's own words stay out of the page's sentence (they are English in every language).
+    const json = errorText(await caught(() => readCheckpoint(stFile('{oops'))));
+    expect(render('zh', json)).toBe('不是有效的 safetensors 文件：头部不是有效的 UTF-8 JSON');
+  });
 
   it('a wrapped error is said inside the one that wraps it, in the same language', async () => {
     const text = errorText(await caught(PRODUCERS.checkpointModelArgs));

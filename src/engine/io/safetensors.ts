@@ -6,7 +6,7 @@
  * The reader trusts nothing: every length, offset, dtype and shape is checked, and a SafetensorsError
  * says exactly what is wrong. It reads F32, F16 and BF16 (converted to float32) and writes F32.
  */
-import { EngineError } from '../errors';
+import { EngineError, type EngineErrorCode, type ErrorParams } from '../errors';
 
 export interface RawTensor {
   shape: number[];
@@ -18,11 +18,20 @@ export interface SafetensorsFile {
   metadata: Record<string, string>;
 }
 
-/** A file that is not valid safetensors: `detail` says what is wrong with it. */
+/** What can be wrong with a file that is not valid safetensors (each a code of its own, said in the page's language). */
+type SafetensorsReason = Extract<EngineErrorCode, `st${string}`>;
+
+/**
+ * A file that is not valid safetensors: `detail` says what is wrong with it in English (the CLI's words); `reason`
+ * the same as a coded error, which the page says inside this one's sentence ("not a valid safetensors file: …").
+ */
 export class SafetensorsError extends EngineError {
   override name = 'SafetensorsError';
-  constructor(readonly detail: string) {
-    super(`not a valid safetensors file: ${detail}`, 'notSafetensors', { detail });
+  constructor(
+    readonly detail: string,
+    reason: EngineError,
+  ) {
+    super(`not a valid safetensors file: ${detail}`, 'notSafetensors', {}, reason);
   }
 }
 
@@ -134,33 +143,39 @@ function decode(dtype: string, bytes: Uint8Array, count: number): Float32Array {
   return out;
 }
 
-function fail(m: string): never {
-  throw new SafetensorsError(m);
+/** Refuse the file: what is wrong, in English (the message, what the CLI prints) and as a code with its values. */
+function fail(m: string, code: SafetensorsReason, params: ErrorParams = {}): never {
+  throw new SafetensorsError(m, new EngineError(m, code, params));
 }
 
 /** The header, checked: its JSON entries, its length and the metadata strings. */
 function readHeader(file: Uint8Array): { h: Record<string, unknown>; headerLen: number; metadata: Record<string, string> } {
-  if (file.length < 8) fail(`it is ${file.length} bytes long, shorter than the 8-byte header length`);
+  if (file.length < 8) fail(`it is ${file.length} bytes long, shorter than the 8-byte header length`, 'stTooShort', { bytes: file.length });
   const n = new DataView(file.buffer, file.byteOffset, file.byteLength).getBigUint64(0, true);
-  if (n === 0n) fail('the header length is 0');
+  if (n === 0n) fail('the header length is 0', 'stHeaderEmpty');
   if (n > BigInt(file.length - 8))
-    fail(`the header claims ${n} bytes but the file has only ${file.length - 8} after the length field (truncated or not safetensors)`);
-  if (n > BigInt(MAX_HEADER)) fail(`the header claims ${n} bytes, over the ${MAX_HEADER}-byte limit`);
+    fail(`the header claims ${n} bytes but the file has only ${file.length - 8} after the length field (truncated or not safetensors)`, 'stHeaderTruncated', {
+      claimed: String(n),
+      left: file.length - 8,
+    });
+  if (n > BigInt(MAX_HEADER))
+    fail(`the header claims ${n} bytes, over the ${MAX_HEADER}-byte limit`, 'stHeaderTooLarge', { claimed: String(n), limit: MAX_HEADER });
   const headerLen = Number(n);
   let header: unknown;
   try {
     header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(file.subarray(8, 8 + headerLen)));
   } catch (e) {
-    fail(`the header is not valid UTF-8 JSON (${(e as Error).message})`);
+    // The parser's own words (English, whatever the page's language) stay in the message only.
+    fail(`the header is not valid UTF-8 JSON (${(e as Error).message})`, 'stHeaderJson');
   }
-  if (typeof header !== 'object' || header === null || Array.isArray(header)) fail('the header is not a JSON object');
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) fail('the header is not a JSON object', 'stHeaderNotObject');
   const h = header as Record<string, unknown>;
   const metadata: Record<string, string> = {};
   if ('__metadata__' in h) {
     const m = h.__metadata__;
-    if (typeof m !== 'object' || m === null || Array.isArray(m)) fail('__metadata__ must be an object of strings');
+    if (typeof m !== 'object' || m === null || Array.isArray(m)) fail('__metadata__ must be an object of strings', 'stMetadataNotObject');
     for (const [k, v] of Object.entries(m as object)) {
-      if (typeof v !== 'string') fail(`__metadata__.${k} must be a string, got ${typeof v}`);
+      if (typeof v !== 'string') fail(`__metadata__.${k} must be a string, got ${typeof v}`, 'stMetadataNotString', { key: k });
       metadata[k] = v as string;
     }
   }
@@ -179,25 +194,39 @@ export function readSafetensors(file: Uint8Array): SafetensorsFile {
   const tensors = new Map<string, RawTensor>();
   for (const [name, entry] of Object.entries(h)) {
     if (name === '__metadata__') continue;
-    if (typeof entry !== 'object' || entry === null) fail(`entry ${name} is not an object`);
+    if (typeof entry !== 'object' || entry === null) fail(`entry ${name} is not an object`, 'stEntryNotObject', { name });
     const { dtype, shape, data_offsets: offs } = entry as { dtype: unknown; shape: unknown; data_offsets: unknown };
     if (typeof dtype !== 'string' || !(dtype in DTYPE_BYTES))
-      fail(`tensor ${name} has dtype ${JSON.stringify(dtype)}; supported: ${Object.keys(DTYPE_BYTES).join(', ')}`);
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) fail(`tensor ${name} has an invalid shape ${JSON.stringify(shape)}`);
+      fail(`tensor ${name} has dtype ${JSON.stringify(dtype)}; supported: ${Object.keys(DTYPE_BYTES).join(', ')}`, 'stDtype', {
+        name,
+        dtype: JSON.stringify(dtype) ?? String(dtype),
+        supported: Object.keys(DTYPE_BYTES).join(', '),
+      });
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0))
+      fail(`tensor ${name} has an invalid shape ${JSON.stringify(shape)}`, 'stShape', { name });
     if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((o) => Number.isInteger(o) && o >= 0))
-      fail(`tensor ${name} has invalid data_offsets ${JSON.stringify(offs)}`);
+      fail(`tensor ${name} has invalid data_offsets ${JSON.stringify(offs)}`, 'stOffsets', { name });
     const [begin, end] = offs as [number, number];
     const count = (shape as number[]).reduce((a, b) => a * b, 1);
     const bytes = DTYPE_BYTES[dtype as string];
-    if (end < begin) fail(`tensor ${name} ends (${end}) before it begins (${begin})`);
-    if (end - begin !== count * bytes) fail(`tensor ${name}: shape [${shape}] of ${dtype} needs ${count * bytes} bytes, data_offsets span ${end - begin}`);
-    if (end > dataLen) fail(`tensor ${name} ends at byte ${end}, past the ${dataLen} bytes of data (file truncated?)`);
+    if (end < begin) fail(`tensor ${name} ends (${end}) before it begins (${begin})`, 'stOffsetsReversed', { name, begin, end });
+    if (end - begin !== count * bytes)
+      fail(`tensor ${name}: shape [${shape}] of ${dtype} needs ${count * bytes} bytes, data_offsets span ${end - begin}`, 'stSize', {
+        name,
+        shape: `[${shape}]`,
+        dtype: dtype as string,
+        need: count * bytes,
+        span: end - begin,
+      });
+    if (end > dataLen)
+      fail(`tensor ${name} ends at byte ${end}, past the ${dataLen} bytes of data (file truncated?)`, 'stPastEnd', { name, end, bytes: dataLen });
     spans.push({ name, begin, end });
     tensors.set(name, { shape: shape as number[], data: decode(dtype as string, file.subarray(8 + headerLen + begin, 8 + headerLen + end), count) });
   }
   spans.sort((a, b) => a.begin - b.begin || a.end - b.end);
   for (let i = 1; i < spans.length; i++) {
-    if (spans[i].begin < spans[i - 1].end) fail(`tensors ${spans[i - 1].name} and ${spans[i].name} overlap`);
+    if (spans[i].begin < spans[i - 1].end)
+      fail(`tensors ${spans[i - 1].name} and ${spans[i].name} overlap`, 'stOverlap', { a: spans[i - 1].name, b: spans[i].name });
   }
   return { tensors, metadata };
 }
