@@ -107,7 +107,14 @@ function checkPair(pair: Pair): Pair | Problem {
   return pair;
 }
 
-const notJson = (e: unknown) => problem('notJson', `not valid JSON (${(e as Error).message})`, { detail: (e as Error).message });
+/**
+ * A line (or a whole .json file) JSON.parse refused. The page shows the start of the text itself, which reads the same
+ * in any language; the parser's own explanation, in English whatever the page's language, stays in the message.
+ */
+const notJson = (e: unknown, text: string) => {
+  const flat = text.trim().replace(/\s+/g, ' ');
+  return problem('notJson', `not valid JSON (${(e as Error).message})`, { detail: flat.length > 40 ? `${flat.slice(0, 40)}…` : flat });
+};
 
 function parseJsonl(text: string): ParsedPairs {
   const pairs: Pair[] = [];
@@ -119,7 +126,7 @@ function parseJsonl(text: string): ParsedPairs {
     try {
       obj = JSON.parse(line);
     } catch (e) {
-      problems.push({ line: i + 1, ...notJson(e) });
+      problems.push({ line: i + 1, ...notJson(e, line) });
       return;
     }
     const r = fromObject(obj);
@@ -134,7 +141,7 @@ function parseJsonArray(text: string): ParsedPairs {
   try {
     arr = JSON.parse(text);
   } catch (e) {
-    return { pairs: [], problems: [{ line: 1, ...notJson(e) }], format: 'json' };
+    return { pairs: [], problems: [{ line: 1, ...notJson(e, text) }], format: 'json' };
   }
   if (!Array.isArray(arr)) return { pairs: [], problems: [{ line: 1, ...problem('notArray', 'expected a JSON array of pairs') }], format: 'json' };
   const pairs: Pair[] = [];

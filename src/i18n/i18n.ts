@@ -492,7 +492,7 @@ const en = {
   'error.notDocx': '{name} is named .docx but is not a Word document',
   'error.oldOffice': '{name} is an old Office file (.doc/.xls/.ppt): save it as .docx or PDF first',
 
-  'pairProblem.notJson': 'not valid JSON ({detail})',
+  'pairProblem.notJson': 'not valid JSON: “{detail}”',
   'pairProblem.notArray': 'expected a JSON array of pairs',
   'pairProblem.notObject': 'expected an object like {"prompt": …, "response": …}',
   'pairProblem.noPrompt': 'no prompt field (one of {keys}); keys present: {present}',
@@ -1108,7 +1108,7 @@ const zh: Record<Key, string> = {
   'error.notDocx': '{name} 的扩展名是 .docx，但它不是 Word 文档',
   'error.oldOffice': '{name} 是旧版 Office 文件（.doc/.xls/.ppt）：请先另存为 .docx 或 PDF',
 
-  'pairProblem.notJson': '不是有效的 JSON（{detail}）',
+  'pairProblem.notJson': '不是有效的 JSON：“{detail}”',
   'pairProblem.notArray': '应为由问答对组成的 JSON 数组',
   'pairProblem.notObject': '应为形如 {"prompt": …, "response": …} 的对象',
   'pairProblem.noPrompt': '没有提问字段（{keys} 之一）；现有字段：{present}',

@@ -18,10 +18,11 @@ describe('an unreadable pairs upload', () => {
     expect(pairs.source).toBe('small-world-qa');
     const en = render('en', pairs.error!);
     expect(en).toMatch(
-      /^bad\.jsonl: no pair could be read \(2 unreadable lines: line 1: not valid JSON \(.+\); line 2: not valid JSON \(.+\)\)\. The pairs in use are unchanged\.$/,
+      /^bad\.jsonl: no pair could be read \(2 unreadable lines: line 1: not valid JSON: “\{"prompt": "unterminated”; line 2: not valid JSON: “this is not json”\)\. The pairs in use are unchanged\.$/,
     );
     expect(render('zh', pairs.error!)).toMatch(
-      /^bad\.jsonl：读不出任何问答（有 2 行无法读取：第 1 行：不是有效的 JSON（.+）；第 2 行：不是有效的 JSON（.+））。正在使用的问答没有变。$/,
+      // The line's own text, not the JSON parser's English.
+      /^bad\.jsonl：读不出任何问答（有 2 行无法读取：第 1 行：不是有效的 JSON：“\{"prompt": "unterminated”；第 2 行：不是有效的 JSON：“this is not json”）。正在使用的问答没有变。$/,
     );
   });
 });

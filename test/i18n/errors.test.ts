@@ -332,8 +332,8 @@ describe('a pairs file’s unreadable lines', () => {
     const many = parsePairs(files[0][1], 'a.jsonl').problems;
     const text = problemsMessage(many, 3);
     expect(render('en', text)).toMatch(
-      /^9 unreadable lines: line 1: not valid JSON .*; line 2: expected an object .*; line 3: no prompt field .*; and 6 more$/,
+      /^9 unreadable lines: line 1: not valid JSON: “\{"prompt": "x"”; line 2: expected an object .*; line 3: no prompt field .*; and 6 more$/,
     );
-    expect(render('zh', text)).toMatch(/^有 9 行无法读取：第 1 行：不是有效的 JSON.*；第 2 行：.*；第 3 行：没有提问字段.*；另外还有 6 行$/);
+    expect(render('zh', text)).toMatch(/^有 9 行无法读取：第 1 行：不是有效的 JSON：“\{"prompt": "x"”；第 2 行：.*；第 3 行：没有提问字段.*；另外还有 6 行$/);
   });
 });
