@@ -242,7 +242,8 @@ function StartFrom() {
   const text = useText();
   const fromSnapshot = useStore((s) => s.finetune.fromSnapshot);
   const running = useStore((s) => s.run.status === 'running');
-  const last = useStore((s) => s.runs.at(-1)?.name);
+  // The last run of this session (not a starter's reference curve): its weights are the model's now.
+  const last = useStore((s) => s.runs.filter((r) => !r.reference).at(-1)?.name);
   return (
     <div className="start-from">
       <label className="check">
