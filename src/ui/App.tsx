@@ -1,3 +1,4 @@
+import { useEffect } from 'react';
 import { get, set, useStore } from '../store/store';
 import { discardAutosave, recover, resumeAutosave } from '../app/controller';
 import { encodeState, writeUrl } from '../store/url';
@@ -87,10 +88,23 @@ function Header() {
   );
 }
 
-function Banners() {
+/**
+ * How long an info notice (a model loaded, a session restored) stays: a toast over the page's foot, it goes by
+ * itself once read. An error stays until dismissed.
+ */
+export const INFO_NOTICE_MS = 15_000;
+
+export function Banners() {
   const t = useT();
   const text = useText();
   const notice = useStore((s) => s.notice);
+  useEffect(() => {
+    if (notice?.kind !== 'info') return;
+    const timer = setTimeout(() => {
+      if (get().notice === notice) set({ notice: null });
+    }, INFO_NOTICE_MS);
+    return () => clearTimeout(timer);
+  }, [notice]);
   const crash = useStore((s) => s.backend.crash);
   const resumable = useStore((s) => s.autosave.resumable);
   const otherTab = useStore((s) => s.autosave.otherTab);

@@ -1,5 +1,5 @@
 // @vitest-environment jsdom
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { act, useState, type ReactElement } from 'react';
 import { createRoot, type Root } from 'react-dom/client';
 import { initialState, newRunRecord, set, store } from '../../src/store/store';
@@ -10,6 +10,7 @@ import { QuizView, replyText } from '../../src/ui/panels/QuizView';
 import { rightByWording, runFileName } from '../../src/ui/runValues';
 import { CompareStep, CompareTakeaway, LessonMode } from '../../src/ui/modes/LessonMode';
 import { PresentMode } from '../../src/ui/modes/PresentMode';
+import { Banners, INFO_NOTICE_MS } from '../../src/ui/App';
 import { fineTuneRun } from './fineTuneRun';
 import { DataPanel } from '../../src/ui/panels/DataPanel';
 import { FinetunePanel } from '../../src/ui/panels/FinetunePanel';
@@ -499,6 +500,25 @@ describe('where a fine-tune starts', () => {
     render(<LessonMode settings={null} />);
     press('lesson-finetune');
     expect(lastRequest().fromSnapshot).toBe(false); // the first fine-tune of a starter, as it always was
+  });
+});
+
+describe('notices', () => {
+  afterEach(() => vi.useRealTimers());
+  it('an info notice goes by itself once read; an error stays until dismissed', () => {
+    vi.useFakeTimers();
+    render(<Banners />);
+    act(() => set({ notice: { kind: 'info', text: { key: 'model.starterLoaded' } } }));
+    expect(host.querySelector('[data-testid=notice]')?.getAttribute('role')).toBe('status');
+    act(() => void vi.advanceTimersByTime(INFO_NOTICE_MS - 100));
+    expect(host.querySelector('[data-testid=notice]')).not.toBeNull();
+    act(() => void vi.advanceTimersByTime(200));
+    expect(host.querySelector('[data-testid=notice]')).toBeNull();
+    act(() => set({ notice: { kind: 'error', text: 'something went wrong' } }));
+    act(() => void vi.advanceTimersByTime(10 * INFO_NOTICE_MS));
+    expect(host.querySelector('[data-testid=notice]')?.textContent).toContain('something went wrong');
+    act(() => host.querySelector<HTMLButtonElement>('[data-testid=notice] button')!.click());
+    expect(store.getState().notice).toBeNull();
   });
 });
 
