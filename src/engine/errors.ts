@@ -22,6 +22,7 @@ export const ENGINE_ERROR_CODES = [
   'loraAdapterFile',
   'loraWrongBase',
   'loraAdapterDamaged',
+  'loraAdapterUnreadable',
   // text and pairs as the engine checks them
   'textEmpty',
   'textNul',

@@ -175,6 +175,7 @@ const PRODUCERS: Record<string, () => unknown> = {
   loraNotAdapter: () => readAdapter(modelBytes()),
   loraAdapterFile: () => checkpointFromFile({ tensors: new Map(), metadata: { format: ADAPTER_FORMAT } }),
   loraAdapterDamaged: () => readAdapter(writeSafetensors(new Map(), { format: ADAPTER_FORMAT, lora: '{' })),
+  loraAdapterUnreadable: () => readAdapter(stFile({ __metadata__: { format: ADAPTER_FORMAT }, w: f32([1], [0, 4]) })),
   textEmpty: () => checkText(' \n', 'notes.txt'),
   textNul: () => checkText('a\u0000b', 'notes.txt'),
   textControl: () => checkText('\u0001'.repeat(50) + 'x'.repeat(100), 'notes.txt'),

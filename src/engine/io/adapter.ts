@@ -110,7 +110,8 @@ export function readAdapter(bytes: Uint8Array): AdapterFile {
   try {
     file = readSafetensors(bytes);
   } catch (e) {
-    if (e instanceof SafetensorsError) throw new LoraError(e.message, 'loraAdapterDamaged', { detail: e.detail });
+    // What is wrong with it said inside the sentence, in the page's language (the reader's coded reason).
+    if (e instanceof SafetensorsError) throw new LoraError(e.message, 'loraAdapterUnreadable', {}, e.cause);
     throw e;
   }
   const meta = file.metadata;
