@@ -13,6 +13,7 @@ import { errorText, msg, MessageError, type Text } from '../i18n/i18n';
 import { writeUrl } from '../store/url';
 import { finetuneRecipe } from '../engine/train/lesson';
 import { notifyKey } from './notify';
+import { planName } from './planName';
 import { worker } from './worker';
 
 const base = import.meta.env.BASE_URL;
@@ -142,7 +143,8 @@ export function applyLessonFinetune(pairsId: string): void {
       useDiscriminative: false,
     },
   }));
-  notifyKey('info', 'ft.recipe', { steps: run.steps, lr: run.lr, plan: preset });
+  // The plan by its name in the page's language ("full fine-tune"), not the setting's value ("none").
+  notifyKey('info', 'ft.recipe', { steps: run.steps, lr: run.lr, plan: planName(freeze) });
   writeUrl();
 }
 

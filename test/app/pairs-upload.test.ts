@@ -3,7 +3,7 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { initialState, store } from '../../src/store/store';
-import { selectPairs } from '../../src/app/data';
+import { applyLessonFinetune, selectPairs } from '../../src/app/data';
 import { render } from '../../src/i18n/i18n';
 
 beforeEach(() => store.setState(initialState('en'), true));
@@ -24,5 +24,17 @@ describe('an unreadable pairs upload', () => {
       // The line's own text, not the JSON parser's English.
       /^bad\.jsonl：读不出任何问答（有 2 行无法读取：第 1 行：不是有效的 JSON：“\{"prompt": "unterminated”；第 2 行：不是有效的 JSON：“this is not json”）。正在使用的问答没有变。$/,
     );
+  });
+});
+
+describe("a lesson's fine-tune recipe", () => {
+  it('names the plan in the page’s language, not by the setting’s value', () => {
+    store.setState(initialState('en'), true);
+    applyLessonFinetune('small-world-qa');
+    const notice = store.getState().notice!;
+    expect(notice.kind).toBe('info');
+    expect(render('en', notice.text)).toMatch(/plan “full fine-tune”/);
+    expect(render('zh', notice.text)).toMatch(/方案“全量微调”/);
+    expect(render('en', notice.text)).not.toMatch(/“none”/);
   });
 });
