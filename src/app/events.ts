@@ -41,11 +41,18 @@ export function applyEvent(state: AppState, e: Event): Applied {
     case 'runStarted': {
       const r = state.runs.find((x) => x.runId === e.runId);
       const prior = state.runs.filter((x) => x.runId !== e.runId && !x.compare);
-      // "fine-tuning starts" where a fine-tune follows this session's pretraining (placed at its first point).
-      const marker: Marker[] =
-        e.startStep === 0 && e.phase === 'finetune' && prior.some((x) => x.phase === 'pretrain') && !r?.compare
-          ? [{ globalStep: -1, step: 0, label: msg('chart.finetuneStarts'), kind: 'phase' }]
-          : [];
+      // "fine-tuning starts" where a fine-tune follows this session's pretraining (placed at its first point); "from the
+      // pretrained snapshot" where one starts over from it after another fine-tune (the step axis goes on, the weights
+      // do not: its loss jumps back up there).
+      const fresh = e.startStep === 0 && e.phase === 'finetune' && !r?.compare;
+      const label = !fresh
+        ? null
+        : r?.request?.fromSnapshot && prior.some((x) => x.phase === 'finetune')
+          ? msg('chart.fromSnapshot')
+          : prior.some((x) => x.phase === 'pretrain')
+            ? msg('chart.finetuneStarts')
+            : null;
+      const marker: Marker[] = label ? [{ globalStep: -1, step: 0, label, kind: 'phase' }] : [];
       return none({
         ...state,
         runs: updateRun(state, e.runId, (x) => ({
