@@ -150,7 +150,7 @@ const en = {
   'chart.csv': 'Export chart data (CSV)',
   'chart.empty': 'Start training to see the loss fall.',
   'chart.finetuneStarts': 'fine-tuning starts',
-  'chart.fromSnapshot': 'from the pretrained snapshot',
+  'chart.fromSnapshot': 'from the snapshot',
   'chart.unfreeze': 'unfreeze → {groups} groups',
 
   'chat.title': 'Chat and sample',
@@ -787,7 +787,7 @@ const zh: Record<Key, string> = {
   'chart.csv': '导出图表数据（CSV）',
   'chart.empty': '开始训练后，这里会显示损失的下降。',
   'chart.finetuneStarts': '开始微调',
-  'chart.fromSnapshot': '从预训练快照重新开始',
+  'chart.fromSnapshot': '从快照重新开始',
   'chart.unfreeze': '解冻 → {groups} 组',
 
   'chat.title': '对话与采样',

@@ -65,8 +65,8 @@ describe('applyEvent', () => {
     const again = withRuns(record('f1', 'finetune', { status: 'done' }), record('f2', 'finetune', { request: { fromSnapshot: true } as RunRecord['request'] }));
     const [restart] = applyEvent(again, { type: 'runStarted', runId: 'f2', phase: 'finetune', steps: 10, startStep: 0, trainableParams: 5 }).state.runs[1]
       .markers;
-    expect(render('en', restart.label)).toBe('from the pretrained snapshot');
-    expect(render('zh', restart.label)).toBe('从预训练快照重新开始');
+    expect(render('en', restart.label)).toBe('from the snapshot');
+    expect(render('zh', restart.label)).toBe('从快照重新开始');
     // a compared run (from the snapshot) gets no marker
     const c = withRuns(record('p', 'pretrain', { status: 'done' }), record('f', 'finetune', { compare: true }));
     expect(applyEvent(c, { type: 'runStarted', runId: 'f', phase: 'finetune', steps: 10, startStep: 0, trainableParams: 5 }).state.runs[1].markers).toEqual([]);
