@@ -3,7 +3,7 @@
  * state and the side effects to run (unit-tested like a reducer), and the dispatcher that applies it.
  */
 import { type AppState, type Marker, type RunRecord } from '../store/store';
-import { errorText, msg } from '../i18n/i18n';
+import { errorText, msg, type Message } from '../i18n/i18n';
 import type { Event } from '../worker/protocol';
 
 /** Work an event asks for beyond the state change: done by the dispatcher, not the reducer. */
@@ -24,6 +24,17 @@ function updateRun(state: AppState, runId: string, f: (r: RunRecord) => Partial<
   return state.runs.map((r) => (r.runId === runId ? { ...r, ...f(r) } : r));
 }
 
+/**
+ * The label marking where a fine-tune starts on the loss chart (placed at its first point): "from the snapshot"
+ * where it starts over from the pretrained snapshot after another fine-tune (the step axis goes on, the weights do
+ * not: its loss jumps back up there); "fine-tuning starts" where it follows this session's pretraining; else none.
+ */
+function fineTuneMarker(fromSnapshot: boolean, prior: RunRecord[]): Message | null {
+  if (fromSnapshot && prior.some((x) => x.phase === 'finetune')) return msg('chart.fromSnapshot');
+  if (prior.some((x) => x.phase === 'pretrain')) return msg('chart.finetuneStarts');
+  return null;
+}
+
 export function applyEvent(state: AppState, e: Event): Applied {
   switch (e.type) {
     case 'ready':
@@ -41,17 +52,7 @@ export function applyEvent(state: AppState, e: Event): Applied {
     case 'runStarted': {
       const r = state.runs.find((x) => x.runId === e.runId);
       const prior = state.runs.filter((x) => x.runId !== e.runId && !x.compare);
-      // "fine-tuning starts" where a fine-tune follows this session's pretraining (placed at its first point); "from the
-      // pretrained snapshot" where one starts over from it after another fine-tune (the step axis goes on, the weights
-      // do not: its loss jumps back up there).
-      const fresh = e.startStep === 0 && e.phase === 'finetune' && !r?.compare;
-      const label = !fresh
-        ? null
-        : r?.request?.fromSnapshot && prior.some((x) => x.phase === 'finetune')
-          ? msg('chart.fromSnapshot')
-          : prior.some((x) => x.phase === 'pretrain')
-            ? msg('chart.finetuneStarts')
-            : null;
+      const label = e.startStep === 0 && e.phase === 'finetune' && !r?.compare ? fineTuneMarker(Boolean(r?.request?.fromSnapshot), prior) : null;
       const marker: Marker[] = label ? [{ globalStep: -1, step: 0, label, kind: 'phase' }] : [];
       return none({
         ...state,

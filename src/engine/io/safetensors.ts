@@ -22,16 +22,13 @@ export interface SafetensorsFile {
 type SafetensorsReason = Extract<EngineErrorCode, `st${string}`>;
 
 /**
- * A file that is not valid safetensors: `detail` says what is wrong with it in English (the CLI's words); `reason`
- * the same as a coded error, which the page says inside this one's sentence ("not a valid safetensors file: …").
+ * A file that is not valid safetensors: `reason` says what is wrong with it, its message in English (the CLI's words,
+ * in this one's) and its code said inside this one's sentence by the page ("not a valid safetensors file: …").
  */
 export class SafetensorsError extends EngineError {
   override name = 'SafetensorsError';
-  constructor(
-    readonly detail: string,
-    reason: EngineError,
-  ) {
-    super(`not a valid safetensors file: ${detail}`, 'notSafetensors', {}, reason);
+  constructor(reason: EngineError) {
+    super(`not a valid safetensors file: ${reason.message}`, 'notSafetensors', {}, reason);
   }
 }
 
@@ -145,7 +142,7 @@ function decode(dtype: string, bytes: Uint8Array, count: number): Float32Array {
 
 /** Refuse the file: what is wrong, in English (the message, what the CLI prints) and as a code with its values. */
 function fail(m: string, code: SafetensorsReason, params: ErrorParams = {}): never {
-  throw new SafetensorsError(m, new EngineError(m, code, params));
+  throw new SafetensorsError(new EngineError(m, code, params));
 }
 
 /** The header, checked: its JSON entries, its length and the metadata strings. */

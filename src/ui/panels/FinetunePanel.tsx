@@ -243,7 +243,7 @@ function StartFrom() {
   const fromSnapshot = useStore((s) => s.finetune.fromSnapshot);
   const running = useStore((s) => s.run.status === 'running');
   // The last run of this session (not a starter's reference curve): its weights are the model's now.
-  const last = useStore((s) => s.runs.filter((r) => !r.reference).at(-1)?.name);
+  const last = useStore((s) => s.runs.findLast((r) => !r.reference)?.name);
   return (
     <div className="start-from">
       <label className="check">
