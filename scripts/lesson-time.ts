@@ -14,6 +14,10 @@
  *   npm run lesson-time -- --read 5     the student reads step 3 for 5 s before pressing "Fine-tune" (the tests
  *                                       press it at once): the worker scores the starter meanwhile, so the wait
  *                                       after the click holds only the fine-tune and the fine-tuned model's scoring
+ *   npm run lesson-time -- --older      for the app's code before 2026-12-04, which has no count of ended runs: the
+ *                                       run's end read from the lesson's buttons. Run from that code's checkout, so
+ *                                       that its app is built and served: `npx tsx <this checkout>/scripts/lesson-time.ts
+ *                                       --older` (the README's "How long the lesson takes" times d189cd7 this way)
  */
 import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -32,6 +36,7 @@ async function main(): Promise<void> {
       'one-thread': { type: 'boolean' },
       threads: { type: 'string' },
       read: { type: 'string', default: '0' },
+      older: { type: 'boolean' },
     },
   });
   const runs = Number(values.runs);
@@ -55,7 +60,7 @@ async function main(): Promise<void> {
       });
       const page = await context.newPage();
       page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
-      const m = await teachingMoment(page, lang, app.url, readMs, asked ? `&threads=${asked}` : '');
+      const m = await teachingMoment(page, lang, app.url, readMs, asked ? `&threads=${asked}` : '', { endByButtons: values.older === true });
       const threads = (await page.getAttribute('[data-testid=backend-status]', 'data-threads')) || '1';
       times.push(m.finetuneMs);
       console.log(

@@ -245,6 +245,27 @@ export const runEndedSince = (page: Page, before: number, timeout = 180_000): Pr
     observer.observe(document.body, { subtree: true, attributes: true, attributeFilter: ['data-runs-ended'] });
   })`);
 
+/**
+ * Wait until an element matching `selector` is in the page: a MutationObserver, like runEndedSince (Playwright's
+ * waitForSelector polls every animation frame, which makes the page draw the whole time it waits).
+ */
+export const untilPresent = (page: Page, selector: string, timeout = 60_000): Promise<void> =>
+  page.evaluate(`new Promise((done, fail) => {
+    const selector = ${JSON.stringify(selector)};
+    if (document.querySelector(selector)) return done();
+    const observer = new MutationObserver(() => {
+      if (!document.querySelector(selector)) return;
+      observer.disconnect();
+      clearTimeout(timer);
+      done();
+    });
+    const timer = setTimeout(() => {
+      observer.disconnect();
+      fail(new Error('nothing matched ' + selector + ' within ${Number(timeout)} ms'));
+    }, ${Number(timeout)});
+    observer.observe(document.body, { subtree: true, childList: true });
+  })`);
+
 /** Wait until no run is going (idle, paused or ended): the app's run status, not a button. */
 export const runStopped = (page: Page, timeout = 60_000) =>
   page.waitForFunction(() => document.querySelector('.app')?.getAttribute('data-run-status') !== 'running', null, { timeout });

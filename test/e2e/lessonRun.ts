@@ -5,7 +5,7 @@
  * state; the times are read on the way, for the script to print.
  */
 import type { Page } from 'playwright-core';
-import { runEndedSince, runsEnded } from './harness';
+import { runEndedSince, runsEnded, untilPresent } from './harness';
 
 export interface Box {
   top: number;
@@ -53,9 +53,18 @@ export const lessonQuery = (lang: 'en' | 'zh') => `?lang=${lang}&mode=lesson&bac
  * Take the lesson to the quiz after the default fine-tune (step 4), scrolled to the top. With `url`, open the
  * lesson there first (and time from the start of that page load); without, the page shows the lesson already.
  * `readMs`: how long the student reads step 3 before pressing "Fine-tune" (`npm run lesson-time -- --read S`: the
- * worker scores the starter meanwhile); the tests press it at once.
+ * worker scores the starter meanwhile); the tests press it at once. `endByButtons`: wait for the run's end by the
+ * lesson's buttons (Stop gone, Fine-tune back) instead of the app's count of ended runs, which the app's code before
+ * 2026-12-04 lacks (`npm run lesson-time -- --before`, run from an older checkout).
  */
-export async function teachingMoment(page: Page, lang: 'en' | 'zh', url?: string, readMs = 0, query = ''): Promise<Moment> {
+export async function teachingMoment(
+  page: Page,
+  lang: 'en' | 'zh',
+  url?: string,
+  readMs = 0,
+  query = '',
+  { endByButtons = false } = {},
+): Promise<Moment> {
   const t0 = Date.now();
   if (url) await page.goto(`${url}${lessonQuery(lang)}${query}`);
   await page.waitForSelector('[data-testid=lesson-starter]:not([disabled])', { timeout: 120_000 });
@@ -73,10 +82,14 @@ export async function teachingMoment(page: Page, lang: 'en' | 'zh', url?: string
   await page.click('[data-testid=lesson-next]');
   await page.waitForSelector('[data-testid=lesson-mode][data-step="3"]');
   if (readMs > 0) await page.waitForTimeout(readMs); // a student reading, not a wait for the app
-  const before = await runsEnded(page);
+  const before = endByButtons ? 0 : await runsEnded(page);
   const t1 = Date.now();
   await page.click('[data-testid=lesson-finetune]');
-  await runEndedSince(page, before, 900_000);
+  if (endByButtons) {
+    // While a run goes (its scoring included) the lesson shows Stop in Fine-tune's place.
+    await untilPresent(page, '[data-testid=lesson-stop]', 10_000);
+    await untilPresent(page, '[data-testid=lesson-finetune]', 900_000);
+  } else await runEndedSince(page, before, 900_000);
   const finetuneMs = Date.now() - t1;
   const steps = Number((await page.textContent('[data-testid=lesson-progress]'))?.match(/(\d+)\D+(\d+)/)?.[2] ?? NaN);
 
