@@ -86,6 +86,12 @@ export const ENGINE_ERROR_CODES = [
   'checkpointDamaged',
   'sessionNotSession',
   'sessionDamaged',
+  // … what is wrong inside a damaged session (said inside sessionDamaged's sentence)
+  'sessionMetaJson',
+  'sessionMomentsUnpaired',
+  'sessionLoraSettings',
+  'sessionLoraJson',
+  'sessionUnknownParam',
   // what the worker refuses
   'noModel',
   'noCorpus',

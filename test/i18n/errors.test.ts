@@ -131,6 +131,20 @@ const stReason = (file: Uint8Array) => () => {
     throw (e as { cause?: unknown }).cause;
   }
 };
+/**
+ * What readSession says is wrong inside a saved session: the model file of `modelFile` with `tensors` and `metadata`
+ * added (its "session" metadata {} unless given), the coded reason its sessionDamaged error wraps.
+ */
+const sessionReason = (tensors: Record<string, Float32Array>, metadata: Record<string, string> = {}) => () => {
+  const f = modelFile();
+  for (const [name, data] of Object.entries(tensors)) f.tensors.set(name, { shape: [data.length], data });
+  try {
+    readSession(writeSafetensors(f.tensors, { ...f.metadata, session: '{}', ...metadata }));
+  } catch (e) {
+    expect((e as { code?: string }).code).toBe('sessionDamaged');
+    throw (e as { cause?: unknown }).cause;
+  }
+};
 const f32 = (shape: unknown, offsets: unknown) => ({ dtype: 'F32', shape, data_offsets: offsets });
 const noText = { extractRawText: async () => ({ value: '', messages: [] }) };
 const failing = {
@@ -234,6 +248,11 @@ const PRODUCERS: Record<string, () => unknown> = {
   checkpointDamaged: () => checkpointFromFile({ tensors: new Map(), metadata: { model_args: modelArgs(), itos: '["a", "b"]' } }),
   sessionNotSession: () => readSession(modelBytes()),
   sessionDamaged: () => readSession(writeSafetensors(new Map(), { session: '{' })),
+  sessionMetaJson: sessionReason({}, { session: '{' }),
+  sessionMomentsUnpaired: sessionReason({ 'optimizer.m.transformer.ln_f.weight': new Float32Array(8) }),
+  sessionLoraSettings: sessionReason({ 'lora.transformer.h.0.attn.c_attn.lora_A': new Float32Array(8) }),
+  sessionLoraJson: sessionReason({ 'lora.transformer.h.0.attn.c_attn.lora_A': new Float32Array(8) }, { lora: '{' }),
+  sessionUnknownParam: sessionReason({ 'optimizer.m.transformer.h.7.mlp.c_fc.weight': new Float32Array(2), 'optimizer.v.transformer.h.7.mlp.c_fc.weight': new Float32Array(2) }),
   gpuRejected: () => new GpuProgramError('Binding size 8 is too small\nmore'),
   prescoreFailed: () => prescoreError(new GpuProgramError('Binding size 8 is too small')),
   // the documents'
@@ -298,6 +317,14 @@ describe('every code, as it is thrown', () => {
     // The JSON parser's own words stay out of the page's sentence (they are English in every language).
     const json = errorText(await caught(() => readCheckpoint(stFile('{oops'))));
     expect(render('zh', json)).toBe('不是有效的 safetensors 文件：头部不是有效的 UTF-8 JSON');
+  });
+
+  it('a damaged session says what is wrong inside it in the page’s language, the parameter’s name as it is', async () => {
+    const text = errorText(await caught(() => readSession(writeSafetensors(new Map([['optimizer.m.wte', { shape: [1], data: new Float32Array(1) }]]), { session: '{}' }))));
+    expect(render('zh', text)).toBe('保存的会话已损坏：其中有 wte 的 AdamW 一阶矩，却没有二阶矩');
+    expect(render('en', text)).toBe('the saved session is damaged: it holds AdamW’s first moment of wte but not its second');
+    // The JSON parser's own words stay out of the page's sentence.
+    expect(render('zh', errorText(await caught(PRODUCERS.sessionDamaged)))).toBe('保存的会话已损坏：其“session”元数据不是有效的 JSON');
   });
 
   it('a wrapped error is said inside the one that wraps it, in the same language', async () => {

@@ -14,6 +14,7 @@ import type { SavedSlot } from '../train/adamw';
 import type { Trainer } from '../train/trainer';
 import { CheckpointError, checkpointContents, checkpointFromFile, snapshotParams, type Checkpoint, type TrainingInfo } from './checkpoint';
 import { readSafetensors, writeSafetensors, type RawTensor } from './safetensors';
+import { EngineError, type EngineErrorCode, type ErrorParams } from '../errors';
 
 export interface SessionState {
   globalStep: number;
@@ -50,8 +51,13 @@ export async function saveSession(
   });
 }
 
-/** A session file damaged inside (its English words kept as the detail: they name tensors and fields). */
-const damaged = (detail: string) => new CheckpointError(detail, 'sessionDamaged', { detail });
+/**
+ * A session file damaged inside: what is wrong is a coded reason of its own, said inside sessionDamaged's sentence
+ * in the page's language (a parameter's name is data, shown as it is); the English message is the CLI's.
+ */
+function damaged(detail: string, code: EngineErrorCode, params: ErrorParams = {}): CheckpointError {
+  return new CheckpointError(`the saved session is damaged: ${detail}`, 'sessionDamaged', {}, new EngineError(detail, code, params));
+}
 
 export function readSession(bytes: Uint8Array): { checkpoint: Checkpoint; state: SessionState } {
   const file = readSafetensors(bytes);
@@ -61,7 +67,7 @@ export function readSession(bytes: Uint8Array): { checkpoint: Checkpoint; state:
   try {
     meta = JSON.parse(file.metadata.session);
   } catch (e) {
-    throw damaged(`session metadata is not valid JSON (${(e as Error).message})`);
+    throw damaged(`session metadata is not valid JSON (${(e as Error).message})`, 'sessionMetaJson');
   }
   const modelOnly = new Map<string, RawTensor>();
   const optimizer = new Map<string, SavedSlot>();
@@ -75,27 +81,27 @@ export function readSession(bytes: Uint8Array): { checkpoint: Checkpoint; state:
     if (name.startsWith('optimizer.m.')) {
       const p = name.slice('optimizer.m.'.length);
       const v = file.tensors.get(`optimizer.v.${p}`);
-      if (!v) throw damaged(`session has optimizer.m for ${p} but no optimizer.v`);
+      if (!v) throw damaged(`session has optimizer.m for ${p} but no optimizer.v`, 'sessionMomentsUnpaired', { name: p });
       optimizer.set(p, { m: t.data, v: v.data, step: meta.optimizerSteps?.[p] ?? 0 });
     } else if (name.startsWith('snapshot.')) snapshot.set(name.slice('snapshot.'.length), t.data);
     else if (!name.startsWith('optimizer.v.')) modelOnly.set(name, t);
   }
   const { session: _session, lora: loraMeta, ...modelMeta } = file.metadata;
   const checkpoint = checkpointFromFile({ tensors: modelOnly, metadata: modelMeta });
-  if (lora.size && !loraMeta) throw damaged('session holds LoRA adapters but not their settings ("lora" metadata)');
+  if (lora.size && !loraMeta) throw damaged('session holds LoRA adapters but not their settings ("lora" metadata)', 'sessionLoraSettings');
   let loraConfig: LoraConfig | null = null;
   if (loraMeta) {
     try {
       loraConfig = JSON.parse(loraMeta) as LoraConfig;
     } catch (e) {
-      throw damaged(`session metadata "lora" is not valid JSON (${(e as Error).message})`);
+      throw damaged(`session metadata "lora" is not valid JSON (${(e as Error).message})`, 'sessionLoraJson');
     }
   }
   for (const name of optimizer.keys()) {
-    if (!checkpoint.params.has(name) && !lora.has(name)) throw damaged(`session state refers to unknown parameter ${name}`);
+    if (!checkpoint.params.has(name) && !lora.has(name)) throw damaged(`session state refers to unknown parameter ${name}`, 'sessionUnknownParam', { name });
   }
   for (const name of snapshot.keys()) {
-    if (!checkpoint.params.has(name)) throw damaged(`session state refers to unknown parameter ${name}`);
+    if (!checkpoint.params.has(name)) throw damaged(`session state refers to unknown parameter ${name}`, 'sessionUnknownParam', { name });
   }
   return {
     checkpoint,
