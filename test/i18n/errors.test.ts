@@ -145,6 +145,23 @@ const sessionReason = (tensors: Record<string, Float32Array>, metadata: Record<s
     throw (e as { cause?: unknown }).cause;
   }
 };
+/** What a checkpoint error says is wrong: the coded reason it wraps, checked to be wrapped by `outer`. */
+const reasonOf = (outer: string, produce: () => unknown) => () => {
+  try {
+    produce();
+  } catch (e) {
+    expect((e as { code?: string }).code).toBe(outer);
+    throw (e as { cause?: unknown }).cause;
+  }
+};
+/** The model file of `modelFile`, changed by `edit`, read as a checkpoint. */
+const editedModel = (edit: (f: ReturnType<typeof modelFile>) => void) => () => {
+  const f = modelFile();
+  edit(f);
+  return checkpointFromFile(f);
+};
+const withTokenizer = (metadata: Record<string, string>) => () => checkpointFromFile({ tensors: new Map(), metadata: { model_args: modelArgs(), ...metadata } });
+const bpeSpec = (patch: Record<string, unknown>) => JSON.stringify({ ...new BpeTokenizer({ chars: [], merges: [] }).toJSON(), ...patch });
 const f32 = (shape: unknown, offsets: unknown) => ({ dtype: 'F32', shape, data_offsets: offsets });
 const noText = { extractRawText: async () => ({ value: '', messages: [] }) };
 const failing = {
@@ -246,6 +263,37 @@ const PRODUCERS: Record<string, () => unknown> = {
   checkpointModelArgs: () => checkpointFromFile({ tensors: new Map(), metadata: { model_args: modelArgs({ n_head: 3 }) } }),
   checkpointTokenizer: () => checkpointFromFile({ tensors: new Map(), metadata: { model_args: modelArgs(), itos: '["a", "a"]' } }),
   checkpointDamaged: () => checkpointFromFile({ tensors: new Map(), metadata: { model_args: modelArgs(), itos: '["a", "b"]' } }),
+  tokJson: reasonOf('checkpointTokenizer', withTokenizer({ tokenizer: '{' })),
+  tokKind: reasonOf('checkpointTokenizer', withTokenizer({ tokenizer: '{"kind": "wordpiece"}' })),
+  tokBpe: reasonOf('checkpointTokenizer', withTokenizer({ tokenizer: bpeSpec({ version: 99 }) })),
+  tokVocab: reasonOf('checkpointTokenizer', withTokenizer({ tokenizer: bpeSpec({}), vocab: '["00"]' })),
+  tokItos: reasonOf('checkpointTokenizer', withTokenizer({ itos: '["a", "a"]' })),
+  bpeChars: () => BpeTokenizer.fromJSON(JSON.parse(bpeSpec({ chars: 'é' }))),
+  bpeMerges: () => BpeTokenizer.fromJSON(JSON.parse(bpeSpec({ merges: 5 }))),
+  bpeTooLarge: () => BpeTokenizer.fromJSON(JSON.parse(bpeSpec({ merges: Array.from({ length: 70_000 }, () => [0, 1]) }))),
+  bpeCharNotOne: () => BpeTokenizer.fromJSON(JSON.parse(bpeSpec({ chars: ['éé'] }))),
+  bpeCharAscii: () => BpeTokenizer.fromJSON(JSON.parse(bpeSpec({ chars: ['a'] }))),
+  bpeCharSurrogate: () => BpeTokenizer.fromJSON(JSON.parse(bpeSpec({ chars: ['\ud800'] }))),
+  bpeCharTwice: () => BpeTokenizer.fromJSON(JSON.parse(bpeSpec({ chars: ['é', 'é'] }))),
+  bpeMergeIds: () => BpeTokenizer.fromJSON(JSON.parse(bpeSpec({ merges: [[0, 999]] }))),
+  bpeMergeRepeat: () => BpeTokenizer.fromJSON(JSON.parse(bpeSpec({ merges: [[104, 105], [104, 105]] }))),
+  bpeNotObject: () => BpeTokenizer.fromJSON(5),
+  bpeKind: () => BpeTokenizer.fromJSON({ kind: 'char' }),
+  bpeVersion: () => BpeTokenizer.fromJSON(JSON.parse(bpeSpec({ version: 99 }))),
+  itosList: () => CharTokenizer.fromItos(['a']),
+  itosNotOne: () => CharTokenizer.fromItos(['a', 'bc']),
+  itosTwice: () => CharTokenizer.fromItos(['a', 'a']),
+  ckItosVocab: reasonOf('checkpointDamaged', withTokenizer({ itos: '["a", "b"]' })),
+  ckBpeVocab: reasonOf('checkpointDamaged', withTokenizer({ tokenizer: bpeSpec({}) })),
+  ckMissing: reasonOf('checkpointDamaged', editedModel((f) => f.tensors.delete('transformer.ln_f.weight'))),
+  ckShape: reasonOf(
+    'checkpointDamaged',
+    editedModel((f) => f.tensors.set('transformer.ln_f.weight', { shape: [2, 4], data: new Float32Array(8) })),
+  ),
+  ckUntied: reasonOf('checkpointDamaged', editedModel((f) => f.tensors.set('lm_head.weight', { shape: [1], data: new Float32Array(1) }))),
+  ckUnexpected: reasonOf('checkpointDamaged', editedModel((f) => f.tensors.set('transformer.h.9.mlp.c_fc.weight', { shape: [1], data: new Float32Array(1) }))),
+  ckStagesList: reasonOf('checkpointDamaged', () => checkTraining({ freezePlan: { kind: 'stages', stages: 5 } }, 2)),
+  ckStageTrainable: reasonOf('checkpointDamaged', () => checkTraining({ freezePlan: { kind: 'stages', stages: [{ trainable: 5 }] } }, 2)),
   sessionNotSession: () => readSession(modelBytes()),
   sessionDamaged: () => readSession(writeSafetensors(new Map(), { session: '{' })),
   sessionMetaJson: sessionReason({}, { session: '{' }),
@@ -317,6 +365,18 @@ describe('every code, as it is thrown', () => {
     // The JSON parser's own words stay out of the page's sentence (they are English in every language).
     const json = errorText(await caught(() => readCheckpoint(stFile('{oops'))));
     expect(render('zh', json)).toBe('不是有效的 safetensors 文件：头部不是有效的 UTF-8 JSON');
+  });
+
+  it('a model file whose tensors do not fit its model says which, in the page’s language, the tensor’s name as it is', async () => {
+    const text = errorText(await caught(editedModel((f) => f.tensors.delete('transformer.ln_f.weight'))));
+    expect(render('zh', text)).toBe('模型文件已损坏：缺少张量 transformer.ln_f.weight（model_args 写的是 2 层，bias 为 true）');
+    expect(render('en', text)).toBe('the model file is damaged: tensor transformer.ln_f.weight is missing (model_args say 2 layers, bias true)');
+  });
+
+  it('a model file’s unusable BPE tokenizer says why two levels deep, every level in the page’s language', async () => {
+    const text = errorText(await caught(withTokenizer({ tokenizer: bpeSpec({ chars: ['é', 'é'] }) })));
+    expect(render('zh', text)).toBe('模型文件中的分词器无法使用：其元数据“tokenizer”不是可用的 BPE 分词器：chars[1] "é" 出现了两次');
+    expect(render('en', text)).toBe('the model file’s tokenizer is not usable: its metadata “tokenizer” is not a usable BPE tokenizer: chars[1] "é" appears twice');
   });
 
   it('a damaged session says what is wrong inside it in the page’s language, the parameter’s name as it is', async () => {

@@ -17,7 +17,7 @@ import { tokenizerFromMetadata } from '../tokenizer/load';
 import type { Tokenizer } from '../tokenizer/types';
 import type { FreezePlan } from '../train/freeze';
 import { readSafetensors, writeSafetensors, type RawTensor, type SafetensorsFile } from './safetensors';
-import { CheckpointError, checkModelArgs, checkTraining } from './metadata';
+import { CheckpointError, checkModelArgs, checkTraining, damaged } from './metadata';
 
 export { CheckpointError };
 
@@ -152,7 +152,7 @@ export function checkpointFromFile(file: SafetensorsFile): Checkpoint {
   try {
     tokenizer = tokenizerFromMetadata(file.metadata);
   } catch (e) {
-    throw new CheckpointError((e as Error).message, 'checkpointTokenizer', { detail: (e as Error).message });
+    throw new CheckpointError((e as Error).message, 'checkpointTokenizer', {}, e);
   }
   if (!tokenizer)
     throw new CheckpointError('the file has no "itos" in its metadata: it was not written by this app or nanoGPT\'s exporter', 'checkpointNoMetadata', {
@@ -160,8 +160,9 @@ export function checkpointFromFile(file: SafetensorsFile): Checkpoint {
     });
   if (tokenizer.vocabSize !== config.vocabSize) {
     const what = tokenizer.kind === 'char' ? 'itos' : 'the BPE tokenizer';
-    throw new CheckpointError(`${what} has ${tokenizer.vocabSize} tokens but model_args.vocab_size is ${config.vocabSize}`, 'checkpointDamaged', {
-      detail: `${what}: ${tokenizer.vocabSize} ≠ vocab_size ${config.vocabSize}`,
+    throw damaged(`${what} has ${tokenizer.vocabSize} tokens but model_args.vocab_size is ${config.vocabSize}`, tokenizer.kind === 'char' ? 'ckItosVocab' : 'ckBpeVocab', {
+      tokens: tokenizer.vocabSize,
+      vocab: config.vocabSize,
     });
   }
   const training: TrainingInfo =
@@ -174,12 +175,16 @@ export function checkpointFromFile(file: SafetensorsFile): Checkpoint {
   for (const spec of paramSpecs(config)) {
     const t = tensors.get(spec.name);
     if (!t)
-      throw new CheckpointError(`tensor ${spec.name} is missing (model_args say ${config.nLayer} layers, bias ${config.bias})`, 'checkpointDamaged', {
-        detail: `${spec.name} missing`,
+      throw damaged(`tensor ${spec.name} is missing (model_args say ${config.nLayer} layers, bias ${config.bias})`, 'ckMissing', {
+        name: spec.name,
+        layers: config.nLayer,
+        bias: String(config.bias),
       });
     if (t.shape.join() !== spec.shape.join()) {
-      throw new CheckpointError(`tensor ${spec.name} has shape [${t.shape}], model_args need [${spec.shape}]`, 'checkpointDamaged', {
-        detail: `${spec.name}: [${t.shape}] ≠ [${spec.shape}]`,
+      throw damaged(`tensor ${spec.name} has shape [${t.shape}], model_args need [${spec.shape}]`, 'ckShape', {
+        name: spec.name,
+        got: t.shape.join(', '),
+        need: spec.shape.join(', '),
       });
     }
     checkWeights(spec.name, t.data);
@@ -190,17 +195,15 @@ export function checkpointFromFile(file: SafetensorsFile): Checkpoint {
   if (head) {
     const wte = params.get(WTE)!;
     if (head.shape.join() !== wte.shape.join() || head.data.some((v, i) => v !== wte.data[i])) {
-      throw new CheckpointError(`${LM_HEAD} differs from ${WTE}; this architecture ties them (weight tying), so they must be equal`, 'checkpointDamaged', {
-        detail: `${LM_HEAD} ≠ ${WTE}`,
-      });
+      throw damaged(`${LM_HEAD} differs from ${WTE}; this architecture ties them (weight tying), so they must be equal`, 'ckUntied', { head: LM_HEAD, wte: WTE });
     }
     tensors.delete(LM_HEAD);
   }
   // PyTorch < 2.0 saves the causal-mask buffer as attn.bias; it is not a parameter.
   for (const name of [...tensors.keys()]) if (/^transformer\.h\.\d+\.attn\.bias$/.test(name)) tensors.delete(name);
   if (tensors.size)
-    throw new CheckpointError(`unexpected tensors for this model: ${[...tensors.keys()].slice(0, 5).join(', ')}`, 'checkpointDamaged', {
-      detail: `+ ${[...tensors.keys()].slice(0, 5).join(', ')}`,
+    throw damaged(`unexpected tensors for this model: ${[...tensors.keys()].slice(0, 5).join(', ')}`, 'ckUnexpected', {
+      names: [...tensors.keys()].slice(0, 5).join(', '),
     });
   return { config, tokenizer, params, training };
 }

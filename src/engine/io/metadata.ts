@@ -5,13 +5,21 @@
  * with a string (`"5" + 1` is "51") or carrying -1e300 on. Each error has a code and its parameters
  * (`checkpointInt`, …), so the page says it in its own language.
  */
-import { EngineError } from '../errors';
+import { EngineError, type EngineErrorCode, type ErrorParams } from '../errors';
 import { ARCH_LIMITS, MAX_VOCAB_SIZE, type ModelArgs } from '../model/config';
 import { validateLora, type LoraConfig } from '../model/loraConfig';
 import { validatePlan, type FreezePlan } from '../train/freeze';
 
 export class CheckpointError extends EngineError {
   override name = 'CheckpointError';
+}
+
+/**
+ * A model file damaged inside: what is wrong is a coded reason of its own, said inside checkpointDamaged's sentence
+ * in the page's language (tensor names, shapes and values are data, shown as they are); the message is the CLI's.
+ */
+export function damaged(message: string, code: EngineErrorCode, params: ErrorParams): CheckpointError {
+  return new CheckpointError(message, 'checkpointDamaged', {}, new EngineError(message, code, params));
 }
 
 /** The most optimizer steps a file may claim: far past any run here (the CLI stops at 1,000,000 a run). */
@@ -110,19 +118,14 @@ function checkPlan(field: string, raw: unknown, nLayer: number): FreezePlan {
   choice(`${field}.kind`, p.kind, ['none', 'embeddings', 'bottom', 'top', 'progressive', 'stages']);
   if (p.kind === 'stages') {
     if (!Array.isArray(p.stages))
-      throw new CheckpointError(`metadata ${field}.stages must be a list (got ${shown(p.stages)})`, 'checkpointDamaged', {
-        detail: `${field}.stages: ${shown(p.stages)}`,
-      });
+      throw damaged(`metadata ${field}.stages must be a list (got ${shown(p.stages)})`, 'ckStagesList', { field: `${field}.stages`, got: shown(p.stages) });
     p.stages.forEach((s, i) => {
       const stage = object(`${field}.stages[${i}]`, s);
       if (!Array.isArray(stage.trainable) || !stage.trainable.every((g) => typeof g === 'string')) {
-        throw new CheckpointError(
-          `metadata ${field}.stages[${i}].trainable must be a list of group names (got ${shown(stage.trainable)})`,
-          'checkpointDamaged',
-          {
-            detail: `${field}.stages[${i}].trainable: ${shown(stage.trainable)}`,
-          },
-        );
+        throw damaged(`metadata ${field}.stages[${i}].trainable must be a list of group names (got ${shown(stage.trainable)})`, 'ckStageTrainable', {
+          field: `${field}.stages[${i}].trainable`,
+          got: shown(stage.trainable),
+        });
       }
       if (stage.lrScale !== undefined) num(`${field}.stages[${i}].lrScale`, stage.lrScale, 0, 1e6);
     });

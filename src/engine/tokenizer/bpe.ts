@@ -83,26 +83,34 @@ export class BpeTokenizer implements Tokenizer {
   /** Validates the spec completely: a bad file is refused with the first problem found. */
   constructor(spec: BpeSpec) {
     const { chars, merges } = spec;
-    if (!Array.isArray(chars)) throw new TokenizerError('chars must be an array of characters');
-    if (!Array.isArray(merges)) throw new TokenizerError('merges must be an array of [a, b] pairs');
+    if (!Array.isArray(chars)) throw new TokenizerError('chars must be an array of characters', 'bpeChars');
+    if (!Array.isArray(merges)) throw new TokenizerError('merges must be an array of [a, b] pairs', 'bpeMerges');
     const size = BYTE_TOKENS + chars.length + merges.length;
-    if (size > MAX_LOADABLE_VOCAB) throw new TokenizerError(`the vocabulary has ${size} tokens, more than ${MAX_LOADABLE_VOCAB}`);
+    if (size > MAX_LOADABLE_VOCAB) throw new TokenizerError(`the vocabulary has ${size} tokens, more than ${MAX_LOADABLE_VOCAB}`, 'bpeTooLarge', { size, max: MAX_LOADABLE_VOCAB });
     for (let b = 0; b < BYTE_TOKENS; b++) this.bytes.push(Uint8Array.of(b));
     chars.forEach((ch, i) => {
       const cp = typeof ch === 'string' ? ch.codePointAt(0) : undefined;
-      if (cp === undefined || [...ch].length !== 1) throw new TokenizerError(`chars[${i}] must be a single character, got ${JSON.stringify(ch)}`);
-      if (cp < 0x80) throw new TokenizerError(`chars[${i}] ${JSON.stringify(ch)} is ASCII: ASCII characters are byte tokens already`);
-      if (cp >= 0xd800 && cp <= 0xdfff) throw new TokenizerError(`chars[${i}] is a lone surrogate, not a character`);
-      if (this.charId.has(cp)) throw new TokenizerError(`chars[${i}] ${JSON.stringify(ch)} appears twice`);
+      if (cp === undefined || [...ch].length !== 1) throw new TokenizerError(`chars[${i}] must be a single character, got ${JSON.stringify(ch)}`, 'bpeCharNotOne', { i, got: String(JSON.stringify(ch)) });
+      if (cp < 0x80) throw new TokenizerError(`chars[${i}] ${JSON.stringify(ch)} is ASCII: ASCII characters are byte tokens already`, 'bpeCharAscii', { i, ch: JSON.stringify(ch) });
+      if (cp >= 0xd800 && cp <= 0xdfff) throw new TokenizerError(`chars[${i}] is a lone surrogate, not a character`, 'bpeCharSurrogate', { i });
+      if (this.charId.has(cp)) throw new TokenizerError(`chars[${i}] ${JSON.stringify(ch)} appears twice`, 'bpeCharTwice', { i, ch: JSON.stringify(ch) });
       this.charId.set(cp, BYTE_TOKENS + i);
       this.bytes.push(Uint8Array.from(codePointBytes(cp)));
     });
     merges.forEach((m, i) => {
       const id = this.bytes.length;
       const ok = Array.isArray(m) && m.length === 2 && m.every((x) => Number.isInteger(x) && x >= 0 && x < id);
-      if (!ok) throw new TokenizerError(`merges[${i}] must be a pair of earlier token ids (each below ${id}), got ${JSON.stringify(m)}`);
+      if (!ok)
+        throw new TokenizerError(`merges[${i}] must be a pair of earlier token ids (each below ${id}), got ${JSON.stringify(m)}`, 'bpeMergeIds', {
+          i,
+          below: id,
+          got: String(JSON.stringify(m)),
+        });
       const key = pairKey(m[0], m[1]);
-      if (this.mergeId.has(key)) throw new TokenizerError(`merges[${i}] ${JSON.stringify(m)} repeats merge ${this.mergeId.get(key)! - (id - i)}`);
+      if (this.mergeId.has(key)) {
+        const earlier = this.mergeId.get(key)! - (id - i);
+        throw new TokenizerError(`merges[${i}] ${JSON.stringify(m)} repeats merge ${earlier}`, 'bpeMergeRepeat', { i, got: JSON.stringify(m), earlier });
+      }
       this.mergeId.set(key, id);
       const [a, b] = [this.bytes[m[0]], this.bytes[m[1]]];
       const joined = new Uint8Array(a.length + b.length);
@@ -117,10 +125,13 @@ export class BpeTokenizer implements Tokenizer {
 
   /** From the parsed `tokenizer` metadata of a model file. */
   static fromJSON(obj: unknown): BpeTokenizer {
-    if (typeof obj !== 'object' || obj === null) throw new TokenizerError('the tokenizer must be an object');
+    if (typeof obj !== 'object' || obj === null) throw new TokenizerError('the tokenizer must be an object', 'bpeNotObject');
     const o = obj as Record<string, unknown>;
-    if (o.kind !== 'bpe') throw new TokenizerError(`kind must be "bpe", got ${JSON.stringify(o.kind)}`);
-    if (o.version !== BPE_VERSION) throw new TokenizerError(`version ${JSON.stringify(o.version)} is not one this app reads (it reads ${BPE_VERSION})`);
+    if (o.kind !== 'bpe') throw new TokenizerError(`kind must be "bpe", got ${JSON.stringify(o.kind)}`, 'bpeKind', { got: String(JSON.stringify(o.kind)) });
+    if (o.version !== BPE_VERSION) throw new TokenizerError(`version ${JSON.stringify(o.version)} is not one this app reads (it reads ${BPE_VERSION})`, 'bpeVersion', {
+        got: String(JSON.stringify(o.version)),
+        reads: BPE_VERSION,
+      });
     return new BpeTokenizer({ chars: o.chars as string[], merges: o.merges as [number, number][] });
   }
 

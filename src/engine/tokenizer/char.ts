@@ -43,13 +43,13 @@ export class CharTokenizer implements Tokenizer {
 
   /** From a saved `itos` (id order), validated. */
   static fromItos(itos: unknown): CharTokenizer {
-    if (!Array.isArray(itos) || itos.length < 2) throw new TokenizerError('itos must be an array of at least 2 strings');
+    if (!Array.isArray(itos) || itos.length < 2) throw new TokenizerError('itos must be an array of at least 2 strings', 'itosList');
     const seen = new Set<string>();
     itos.forEach((s, i) => {
       if (typeof s !== 'string' || [...s].length !== 1) {
-        throw new TokenizerError(`itos[${i}] must be a single character, got ${JSON.stringify(s)}`);
+        throw new TokenizerError(`itos[${i}] must be a single character, got ${JSON.stringify(s)}`, 'itosNotOne', { i, got: String(JSON.stringify(s)) });
       }
-      if (seen.has(s)) throw new TokenizerError(`itos[${i}] ${JSON.stringify(s)} appears twice`);
+      if (seen.has(s)) throw new TokenizerError(`itos[${i}] ${JSON.stringify(s)} appears twice`, 'itosTwice', { i, ch: JSON.stringify(s) });
       seen.add(s);
     });
     return new CharTokenizer(itos as string[]);

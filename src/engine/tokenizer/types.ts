@@ -3,6 +3,7 @@
  * model file. Two kinds implement it: `char` (one id per code point, nanoGPT's shakespeare_char) and `bpe`
  * (byte-pair merges over characters, with bytes as the fallback).
  */
+import { EngineError } from '../errors';
 
 export interface Encoded {
   ids: Int32Array;
@@ -12,7 +13,8 @@ export interface Encoded {
   unknownChars: [string, number][];
 }
 
-export class TokenizerError extends Error {
+/** A tokenizer refused (a model file's vocabulary, a training's settings); coded where a person can cause it. */
+export class TokenizerError extends EngineError {
   override name = 'TokenizerError';
 }
 
