@@ -135,16 +135,18 @@ const stReason = (file: Uint8Array) => () => {
  * What readSession says is wrong inside a saved session: the model file of `modelFile` with `tensors` and `metadata`
  * added (its "session" metadata {} unless given), the coded reason its sessionDamaged error wraps.
  */
-const sessionReason = (tensors: Record<string, Float32Array>, metadata: Record<string, string> = {}) => () => {
-  const f = modelFile();
-  for (const [name, data] of Object.entries(tensors)) f.tensors.set(name, { shape: [data.length], data });
-  try {
-    readSession(writeSafetensors(f.tensors, { ...f.metadata, session: '{}', ...metadata }));
-  } catch (e) {
-    expect((e as { code?: string }).code).toBe('sessionDamaged');
-    throw (e as { cause?: unknown }).cause;
-  }
-};
+const sessionReason =
+  (tensors: Record<string, Float32Array>, metadata: Record<string, string> = {}) =>
+  () => {
+    const f = modelFile();
+    for (const [name, data] of Object.entries(tensors)) f.tensors.set(name, { shape: [data.length], data });
+    try {
+      readSession(writeSafetensors(f.tensors, { ...f.metadata, session: '{}', ...metadata }));
+    } catch (e) {
+      expect((e as { code?: string }).code).toBe('sessionDamaged');
+      throw (e as { cause?: unknown }).cause;
+    }
+  };
 /** What a checkpoint error says is wrong: the coded reason it wraps, checked to be wrapped by `outer`. */
 const reasonOf = (outer: string, produce: () => unknown) => () => {
   try {
@@ -160,7 +162,8 @@ const editedModel = (edit: (f: ReturnType<typeof modelFile>) => void) => () => {
   edit(f);
   return checkpointFromFile(f);
 };
-const withTokenizer = (metadata: Record<string, string>) => () => checkpointFromFile({ tensors: new Map(), metadata: { model_args: modelArgs(), ...metadata } });
+const withTokenizer = (metadata: Record<string, string>) => () =>
+  checkpointFromFile({ tensors: new Map(), metadata: { model_args: modelArgs(), ...metadata } });
 const bpeSpec = (patch: Record<string, unknown>) => JSON.stringify({ ...new BpeTokenizer({ chars: [], merges: [] }).toJSON(), ...patch });
 const f32 = (shape: unknown, offsets: unknown) => ({ dtype: 'F32', shape, data_offsets: offsets });
 const noText = { extractRawText: async () => ({ value: '', messages: [] }) };
@@ -276,7 +279,17 @@ const PRODUCERS: Record<string, () => unknown> = {
   bpeCharSurrogate: () => BpeTokenizer.fromJSON(JSON.parse(bpeSpec({ chars: ['\ud800'] }))),
   bpeCharTwice: () => BpeTokenizer.fromJSON(JSON.parse(bpeSpec({ chars: ['é', 'é'] }))),
   bpeMergeIds: () => BpeTokenizer.fromJSON(JSON.parse(bpeSpec({ merges: [[0, 999]] }))),
-  bpeMergeRepeat: () => BpeTokenizer.fromJSON(JSON.parse(bpeSpec({ merges: [[104, 105], [104, 105]] }))),
+  bpeMergeRepeat: () =>
+    BpeTokenizer.fromJSON(
+      JSON.parse(
+        bpeSpec({
+          merges: [
+            [104, 105],
+            [104, 105],
+          ],
+        }),
+      ),
+    ),
   bpeNotObject: () => BpeTokenizer.fromJSON(5),
   bpeKind: () => BpeTokenizer.fromJSON({ kind: 'char' }),
   bpeVersion: () => BpeTokenizer.fromJSON(JSON.parse(bpeSpec({ version: 99 }))),
@@ -285,13 +298,22 @@ const PRODUCERS: Record<string, () => unknown> = {
   itosTwice: () => CharTokenizer.fromItos(['a', 'a']),
   ckItosVocab: reasonOf('checkpointDamaged', withTokenizer({ itos: '["a", "b"]' })),
   ckBpeVocab: reasonOf('checkpointDamaged', withTokenizer({ tokenizer: bpeSpec({}) })),
-  ckMissing: reasonOf('checkpointDamaged', editedModel((f) => f.tensors.delete('transformer.ln_f.weight'))),
+  ckMissing: reasonOf(
+    'checkpointDamaged',
+    editedModel((f) => f.tensors.delete('transformer.ln_f.weight')),
+  ),
   ckShape: reasonOf(
     'checkpointDamaged',
     editedModel((f) => f.tensors.set('transformer.ln_f.weight', { shape: [2, 4], data: new Float32Array(8) })),
   ),
-  ckUntied: reasonOf('checkpointDamaged', editedModel((f) => f.tensors.set('lm_head.weight', { shape: [1], data: new Float32Array(1) }))),
-  ckUnexpected: reasonOf('checkpointDamaged', editedModel((f) => f.tensors.set('transformer.h.9.mlp.c_fc.weight', { shape: [1], data: new Float32Array(1) }))),
+  ckUntied: reasonOf(
+    'checkpointDamaged',
+    editedModel((f) => f.tensors.set('lm_head.weight', { shape: [1], data: new Float32Array(1) })),
+  ),
+  ckUnexpected: reasonOf(
+    'checkpointDamaged',
+    editedModel((f) => f.tensors.set('transformer.h.9.mlp.c_fc.weight', { shape: [1], data: new Float32Array(1) })),
+  ),
   ckStagesList: reasonOf('checkpointDamaged', () => checkTraining({ freezePlan: { kind: 'stages', stages: 5 } }, 2)),
   ckStageTrainable: reasonOf('checkpointDamaged', () => checkTraining({ freezePlan: { kind: 'stages', stages: [{ trainable: 5 }] } }, 2)),
   sessionNotSession: () => readSession(modelBytes()),
@@ -300,7 +322,10 @@ const PRODUCERS: Record<string, () => unknown> = {
   sessionMomentsUnpaired: sessionReason({ 'optimizer.m.transformer.ln_f.weight': new Float32Array(8) }),
   sessionLoraSettings: sessionReason({ 'lora.transformer.h.0.attn.c_attn.lora_A': new Float32Array(8) }),
   sessionLoraJson: sessionReason({ 'lora.transformer.h.0.attn.c_attn.lora_A': new Float32Array(8) }, { lora: '{' }),
-  sessionUnknownParam: sessionReason({ 'optimizer.m.transformer.h.7.mlp.c_fc.weight': new Float32Array(2), 'optimizer.v.transformer.h.7.mlp.c_fc.weight': new Float32Array(2) }),
+  sessionUnknownParam: sessionReason({
+    'optimizer.m.transformer.h.7.mlp.c_fc.weight': new Float32Array(2),
+    'optimizer.v.transformer.h.7.mlp.c_fc.weight': new Float32Array(2),
+  }),
   gpuRejected: () => new GpuProgramError('Binding size 8 is too small\nmore'),
   prescoreFailed: () => prescoreError(new GpuProgramError('Binding size 8 is too small')),
   // the documents'
@@ -376,11 +401,15 @@ describe('every code, as it is thrown', () => {
   it('a model file’s unusable BPE tokenizer says why two levels deep, every level in the page’s language', async () => {
     const text = errorText(await caught(withTokenizer({ tokenizer: bpeSpec({ chars: ['é', 'é'] }) })));
     expect(render('zh', text)).toBe('模型文件中的分词器无法使用：其元数据“tokenizer”不是可用的 BPE 分词器：chars[1] "é" 出现了两次');
-    expect(render('en', text)).toBe('the model file’s tokenizer is not usable: its metadata “tokenizer” is not a usable BPE tokenizer: chars[1] "é" appears twice');
+    expect(render('en', text)).toBe(
+      'the model file’s tokenizer is not usable: its metadata “tokenizer” is not a usable BPE tokenizer: chars[1] "é" appears twice',
+    );
   });
 
   it('a damaged session says what is wrong inside it in the page’s language, the parameter’s name as it is', async () => {
-    const text = errorText(await caught(() => readSession(writeSafetensors(new Map([['optimizer.m.wte', { shape: [1], data: new Float32Array(1) }]]), { session: '{}' }))));
+    const text = errorText(
+      await caught(() => readSession(writeSafetensors(new Map([['optimizer.m.wte', { shape: [1], data: new Float32Array(1) }]]), { session: '{}' }))),
+    );
     expect(render('zh', text)).toBe('保存的会话已损坏：其中有 wte 的 AdamW 一阶矩，却没有二阶矩');
     expect(render('en', text)).toBe('the saved session is damaged: it holds AdamW’s first moment of wte but not its second');
     // The JSON parser's own words stay out of the page's sentence.

@@ -160,10 +160,14 @@ export function checkpointFromFile(file: SafetensorsFile): Checkpoint {
     });
   if (tokenizer.vocabSize !== config.vocabSize) {
     const what = tokenizer.kind === 'char' ? 'itos' : 'the BPE tokenizer';
-    throw damaged(`${what} has ${tokenizer.vocabSize} tokens but model_args.vocab_size is ${config.vocabSize}`, tokenizer.kind === 'char' ? 'ckItosVocab' : 'ckBpeVocab', {
-      tokens: tokenizer.vocabSize,
-      vocab: config.vocabSize,
-    });
+    throw damaged(
+      `${what} has ${tokenizer.vocabSize} tokens but model_args.vocab_size is ${config.vocabSize}`,
+      tokenizer.kind === 'char' ? 'ckItosVocab' : 'ckBpeVocab',
+      {
+        tokens: tokenizer.vocabSize,
+        vocab: config.vocabSize,
+      },
+    );
   }
   const training: TrainingInfo =
     'training' in file.metadata ? checkTraining(parseJsonField(file.metadata, 'training'), config.nLayer) : { step: 0, phase: 'init' };
@@ -195,7 +199,10 @@ export function checkpointFromFile(file: SafetensorsFile): Checkpoint {
   if (head) {
     const wte = params.get(WTE)!;
     if (head.shape.join() !== wte.shape.join() || head.data.some((v, i) => v !== wte.data[i])) {
-      throw damaged(`${LM_HEAD} differs from ${WTE}; this architecture ties them (weight tying), so they must be equal`, 'ckUntied', { head: LM_HEAD, wte: WTE });
+      throw damaged(`${LM_HEAD} differs from ${WTE}; this architecture ties them (weight tying), so they must be equal`, 'ckUntied', {
+        head: LM_HEAD,
+        wte: WTE,
+      });
     }
     tensors.delete(LM_HEAD);
   }

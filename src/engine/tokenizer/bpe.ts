@@ -86,12 +86,18 @@ export class BpeTokenizer implements Tokenizer {
     if (!Array.isArray(chars)) throw new TokenizerError('chars must be an array of characters', 'bpeChars');
     if (!Array.isArray(merges)) throw new TokenizerError('merges must be an array of [a, b] pairs', 'bpeMerges');
     const size = BYTE_TOKENS + chars.length + merges.length;
-    if (size > MAX_LOADABLE_VOCAB) throw new TokenizerError(`the vocabulary has ${size} tokens, more than ${MAX_LOADABLE_VOCAB}`, 'bpeTooLarge', { size, max: MAX_LOADABLE_VOCAB });
+    if (size > MAX_LOADABLE_VOCAB)
+      throw new TokenizerError(`the vocabulary has ${size} tokens, more than ${MAX_LOADABLE_VOCAB}`, 'bpeTooLarge', { size, max: MAX_LOADABLE_VOCAB });
     for (let b = 0; b < BYTE_TOKENS; b++) this.bytes.push(Uint8Array.of(b));
     chars.forEach((ch, i) => {
       const cp = typeof ch === 'string' ? ch.codePointAt(0) : undefined;
-      if (cp === undefined || [...ch].length !== 1) throw new TokenizerError(`chars[${i}] must be a single character, got ${JSON.stringify(ch)}`, 'bpeCharNotOne', { i, got: String(JSON.stringify(ch)) });
-      if (cp < 0x80) throw new TokenizerError(`chars[${i}] ${JSON.stringify(ch)} is ASCII: ASCII characters are byte tokens already`, 'bpeCharAscii', { i, ch: JSON.stringify(ch) });
+      if (cp === undefined || [...ch].length !== 1)
+        throw new TokenizerError(`chars[${i}] must be a single character, got ${JSON.stringify(ch)}`, 'bpeCharNotOne', { i, got: String(JSON.stringify(ch)) });
+      if (cp < 0x80)
+        throw new TokenizerError(`chars[${i}] ${JSON.stringify(ch)} is ASCII: ASCII characters are byte tokens already`, 'bpeCharAscii', {
+          i,
+          ch: JSON.stringify(ch),
+        });
       if (cp >= 0xd800 && cp <= 0xdfff) throw new TokenizerError(`chars[${i}] is a lone surrogate, not a character`, 'bpeCharSurrogate', { i });
       if (this.charId.has(cp)) throw new TokenizerError(`chars[${i}] ${JSON.stringify(ch)} appears twice`, 'bpeCharTwice', { i, ch: JSON.stringify(ch) });
       this.charId.set(cp, BYTE_TOKENS + i);
@@ -128,7 +134,8 @@ export class BpeTokenizer implements Tokenizer {
     if (typeof obj !== 'object' || obj === null) throw new TokenizerError('the tokenizer must be an object', 'bpeNotObject');
     const o = obj as Record<string, unknown>;
     if (o.kind !== 'bpe') throw new TokenizerError(`kind must be "bpe", got ${JSON.stringify(o.kind)}`, 'bpeKind', { got: String(JSON.stringify(o.kind)) });
-    if (o.version !== BPE_VERSION) throw new TokenizerError(`version ${JSON.stringify(o.version)} is not one this app reads (it reads ${BPE_VERSION})`, 'bpeVersion', {
+    if (o.version !== BPE_VERSION)
+      throw new TokenizerError(`version ${JSON.stringify(o.version)} is not one this app reads (it reads ${BPE_VERSION})`, 'bpeVersion', {
         got: String(JSON.stringify(o.version)),
         reads: BPE_VERSION,
       });
