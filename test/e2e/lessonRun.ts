@@ -57,14 +57,7 @@ export const lessonQuery = (lang: 'en' | 'zh') => `?lang=${lang}&mode=lesson&bac
  * lesson's buttons (Stop gone, Fine-tune back) instead of the app's count of ended runs, which the app's code before
  * 2026-12-04 lacks (`npm run lesson-time -- --before`, run from an older checkout).
  */
-export async function teachingMoment(
-  page: Page,
-  lang: 'en' | 'zh',
-  url?: string,
-  readMs = 0,
-  query = '',
-  { endByButtons = false } = {},
-): Promise<Moment> {
+export async function teachingMoment(page: Page, lang: 'en' | 'zh', url?: string, readMs = 0, query = '', { endByButtons = false } = {}): Promise<Moment> {
   const t0 = Date.now();
   if (url) await page.goto(`${url}${lessonQuery(lang)}${query}`);
   await page.waitForSelector('[data-testid=lesson-starter]:not([disabled])', { timeout: 120_000 });
