@@ -22,6 +22,8 @@ export const ENGINE_ERROR_CODES = [
   'loraAdapterFile',
   'loraWrongBase',
   'loraAdapterDamaged',
+  'adapterLoraJson',
+  'adapterNoFingerprint',
   'loraAdapterUnreadable',
   // text and pairs as the engine checks them
   'textEmpty',

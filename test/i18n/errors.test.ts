@@ -209,6 +209,10 @@ const PRODUCERS: Record<string, () => unknown> = {
   loraNotAdapter: () => readAdapter(modelBytes()),
   loraAdapterFile: () => checkpointFromFile({ tensors: new Map(), metadata: { format: ADAPTER_FORMAT } }),
   loraAdapterDamaged: () => readAdapter(writeSafetensors(new Map(), { format: ADAPTER_FORMAT, lora: '{' })),
+  adapterLoraJson: reasonOf('loraAdapterDamaged', () => readAdapter(writeSafetensors(new Map(), { format: ADAPTER_FORMAT, lora: '{' }))),
+  adapterNoFingerprint: reasonOf('loraAdapterDamaged', () =>
+    readAdapter(writeSafetensors(new Map(), { format: ADAPTER_FORMAT, lora: JSON.stringify({ rank: 4, alpha: 8, targets: 'attn' }) })),
+  ),
   loraAdapterUnreadable: () => readAdapter(stFile({ __metadata__: { format: ADAPTER_FORMAT }, w: f32([1], [0, 4]) })),
   textEmpty: () => checkText(' \n', 'notes.txt'),
   textNul: () => checkText('a\u0000b', 'notes.txt'),

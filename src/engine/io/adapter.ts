@@ -19,6 +19,11 @@ import { adapterSpecs, LoraAdapters, LoraError, validateLora, weightsFingerprint
 import type { Tokenizer } from '../tokenizer/types';
 import { ADAPTER_FORMAT, checkpointBytes, snapshotParams, type TrainingInfo } from './checkpoint';
 import { readSafetensors, readSafetensorsMetadata, SafetensorsError, writeSafetensors, type RawTensor } from './safetensors';
+import { EngineError, type EngineErrorCode } from '../errors';
+
+/** An adapter file damaged inside: its coded reason said inside loraAdapterDamaged's sentence in the page's language. */
+const damagedAdapter = (detail: string, code: EngineErrorCode) =>
+  new LoraError(`the adapter file is damaged: ${detail}`, 'loraAdapterDamaged', {}, new EngineError(detail, code));
 
 export { ADAPTER_FORMAT };
 
@@ -122,11 +127,11 @@ export function readAdapter(bytes: Uint8Array): AdapterFile {
   try {
     lora = JSON.parse(meta.lora) as LoraConfig;
   } catch {
-    throw new LoraError('the adapter file\'s "lora" metadata is not valid JSON', 'loraAdapterDamaged', { detail: 'lora: JSON' });
+    throw damagedAdapter('its "lora" metadata is not valid JSON', 'adapterLoraJson');
   }
   validateLora(lora);
   if (typeof meta.base_fingerprint !== 'string' || !meta.base_fingerprint)
-    throw new LoraError('the adapter file has no base_fingerprint in its metadata', 'loraAdapterDamaged', { detail: 'base_fingerprint' });
+    throw damagedAdapter('it has no base_fingerprint in its metadata', 'adapterNoFingerprint');
   const values = new Map<string, Float32Array>();
   for (const [name, t] of file.tensors) values.set(name, t.data);
   return { lora, baseFingerprint: meta.base_fingerprint, values };
