@@ -123,31 +123,7 @@ function stFile(header: unknown, data = 0, claim?: number): Uint8Array {
   return file;
 }
 
-/** What readSafetensors says is wrong with a file: the coded reason its notSafetensors error wraps. */
-const stReason = (file: Uint8Array) => () => {
-  try {
-    readSafetensors(file);
-  } catch (e) {
-    throw (e as { cause?: unknown }).cause;
-  }
-};
-/**
- * What readSession says is wrong inside a saved session: the model file of `modelFile` with `tensors` and `metadata`
- * added (its "session" metadata {} unless given), the coded reason its sessionDamaged error wraps.
- */
-const sessionReason =
-  (tensors: Record<string, Float32Array>, metadata: Record<string, string> = {}) =>
-  () => {
-    const f = modelFile();
-    for (const [name, data] of Object.entries(tensors)) f.tensors.set(name, { shape: [data.length], data });
-    try {
-      readSession(writeSafetensors(f.tensors, { ...f.metadata, session: '{}', ...metadata }));
-    } catch (e) {
-      expect((e as { code?: string }).code).toBe('sessionDamaged');
-      throw (e as { cause?: unknown }).cause;
-    }
-  };
-/** What a checkpoint error says is wrong: the coded reason it wraps, checked to be wrapped by `outer`. */
+/** The coded reason an error wraps (said inside its sentence), checked to be wrapped by an error of code `outer`. */
 const reasonOf = (outer: string, produce: () => unknown) => () => {
   try {
     produce();
@@ -156,6 +132,18 @@ const reasonOf = (outer: string, produce: () => unknown) => () => {
     throw (e as { cause?: unknown }).cause;
   }
 };
+/** What readSafetensors says is wrong with a file. */
+const stReason = (file: Uint8Array) => reasonOf('notSafetensors', () => readSafetensors(file));
+/**
+ * What readSession says is wrong inside a saved session: the model file of `modelFile` with `tensors` and `metadata`
+ * added (its "session" metadata {} unless given).
+ */
+const sessionReason = (tensors: Record<string, Float32Array>, metadata: Record<string, string> = {}) =>
+  reasonOf('sessionDamaged', () => {
+    const f = modelFile();
+    for (const [name, data] of Object.entries(tensors)) f.tensors.set(name, { shape: [data.length], data });
+    readSession(writeSafetensors(f.tensors, { ...f.metadata, session: '{}', ...metadata }));
+  });
 /** The model file of `modelFile`, changed by `edit`, read as a checkpoint. */
 const editedModel = (edit: (f: ReturnType<typeof modelFile>) => void) => () => {
   const f = modelFile();

@@ -159,15 +159,11 @@ export function checkpointFromFile(file: SafetensorsFile): Checkpoint {
       key: 'itos',
     });
   if (tokenizer.vocabSize !== config.vocabSize) {
-    const what = tokenizer.kind === 'char' ? 'itos' : 'the BPE tokenizer';
-    throw damaged(
-      `${what} has ${tokenizer.vocabSize} tokens but model_args.vocab_size is ${config.vocabSize}`,
-      tokenizer.kind === 'char' ? 'ckItosVocab' : 'ckBpeVocab',
-      {
-        tokens: tokenizer.vocabSize,
-        vocab: config.vocabSize,
-      },
-    );
+    const [what, code] = tokenizer.kind === 'char' ? (['itos', 'ckItosVocab'] as const) : (['the BPE tokenizer', 'ckBpeVocab'] as const);
+    throw damaged(`${what} has ${tokenizer.vocabSize} tokens but model_args.vocab_size is ${config.vocabSize}`, code, {
+      tokens: tokenizer.vocabSize,
+      vocab: config.vocabSize,
+    });
   }
   const training: TrainingInfo =
     'training' in file.metadata ? checkTraining(parseJsonField(file.metadata, 'training'), config.nLayer) : { step: 0, phase: 'init' };
